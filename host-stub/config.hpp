@@ -1,0 +1,66 @@
+// The Controller TOML of tempos-mom: parsed and fully validated into plain values.
+// Every error carries the file and line it refers to. See docs/config.md.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tempos/adapter.hpp"
+
+namespace tempos::mom {
+
+struct ConfigError {
+    std::string file;
+    int line = 0;  // 1-based; 0 when the error concerns the file as a whole (unreadable)
+    std::string message;
+    std::string to_string() const;  // "file:line: message"
+};
+
+struct SocketAddress {
+    Ipv4 ip{};
+    std::uint16_t port = 0;
+    bool operator==(const SocketAddress&) const = default;
+};
+
+struct AdapterConfig {
+    std::string name;
+    std::string library;                         // absolute path or a file name in the plugin directory
+    bool enabled = true;
+    std::map<std::string, std::string> options;  // every other key, its value rendered as a string
+    bool operator==(const AdapterConfig&) const = default;
+};
+
+struct MomConfig {
+    std::filesystem::path source;                // the file this was read from
+    SocketAddress listen{{0, 0, 0, 0}, 9998};
+    std::string interface;
+    std::optional<SocketAddress> metrics;
+    int sq_priority = 99;                        // SCHED_FIFO priority of the strict dispatcher, 1..99
+    std::optional<std::filesystem::path> routes; // thesis-format topic table, resolved against source's dir
+    std::vector<AdapterConfig> adapters;
+    std::map<std::uint8_t, TopicConfig> topics;  // from [[topics]] and the routes file, by id
+};
+
+using ConfigResult = std::variant<MomConfig, ConfigError>;
+
+// Reads and validates a Controller TOML file (and the routes file it names).
+ConfigResult load_config(const std::filesystem::path& file);
+
+// Reads a topic table in the thesis's format ([[topic]] topic_value / [[topic.address]] ip, mac).
+// Every topic is strict with one group; padding entries 0.0.0.0 are skipped; port = mom_port.
+std::variant<std::vector<TopicConfig>, ConfigError> load_thesis_routes(const std::filesystem::path& file,
+                                                                       std::uint16_t mom_port);
+
+// Parsers shared with the adapters' tests and tools. Return nullopt on malformed text.
+std::optional<Ipv4> parse_ipv4(std::string_view text);
+std::optional<Mac> parse_mac(std::string_view text);  // accepts single-digit groups: "0:a:b:c:d:e"
+std::optional<SocketAddress> parse_socket_address(std::string_view text);  // "IP:PORT"
+std::string format_ipv4(const Ipv4& ip);
+std::string format_mac(const Mac& mac);
+
+}  // namespace tempos::mom

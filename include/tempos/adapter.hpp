@@ -1,0 +1,144 @@
+// The adapter contract between tempos-mom and the adapters it loads at run time.
+//
+// A plugin exports exactly two Boost.DLL aliases (see TEMPOS_DECLARE_ADAPTER below):
+//   tempos_adapter_abi_version  a std::uint32_t equal to kAdapterAbiVersion at the plugin's build
+//   tempos_create_adapter       Adapter* (const AdapterEnv&) noexcept
+// The host reads the version before touching anything else, because every type below (std::string,
+// std::vector, the vtable layout) crosses the boundary by value: a mismatch would be undefined behaviour.
+// Errors cross as values (Status); no exception may leave a plugin.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <spdlog/common.h>
+
+namespace tempos {
+
+// Bump on any change to a type in this header or to the Adapter vtable.
+inline constexpr std::uint32_t kAdapterAbiVersion = 1;
+
+inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
+inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
+
+enum class ErrorCode : std::uint8_t {
+    ok = 0,
+    invalid_argument,   // a config value the adapter cannot use
+    not_connected,      // called before connect() or after close()
+    unsupported,        // the requested feature is not available here (e.g. XDP mode refused)
+    permission_denied,  // missing capabilities
+    system_error,       // an OS call failed; message carries errno text
+    internal,
+};
+
+// Result of an adapter call. Cheap to return on success (no allocation).
+class Status {
+public:
+    Status() = default;
+    static Status ok() { return {}; }
+    static Status error(ErrorCode code, std::string message) { return Status(code, std::move(message)); }
+
+    bool is_ok() const { return code_ == ErrorCode::ok; }
+    explicit operator bool() const { return is_ok(); }
+    ErrorCode code() const { return code_; }
+    const std::string& message() const { return message_; }
+
+private:
+    Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
+    ErrorCode code_ = ErrorCode::ok;
+    std::string message_;
+};
+
+using Ipv4 = std::array<std::uint8_t, 4>;   // network byte order: {10,0,0,1}
+using Mac = std::array<std::uint8_t, 6>;
+
+enum class Qos : std::uint8_t { best_effort, strict };
+
+struct Endpoint {
+    Ipv4 ip{};
+    std::uint16_t port = 0;        // host byte order
+    std::optional<Mac> mac;        // absent: the adapter resolves it (neighbour table)
+    bool operator==(const Endpoint&) const = default;
+};
+
+// Each event of a topic goes to exactly one member of every group, chosen round-robin.
+struct SubscriptionGroup {
+    std::vector<Endpoint> members;
+    bool operator==(const SubscriptionGroup&) const = default;
+};
+
+struct TopicConfig {
+    std::uint8_t id = 0;
+    Qos qos = Qos::best_effort;
+    std::vector<SubscriptionGroup> groups;
+    bool operator==(const TopicConfig&) const = default;
+};
+
+struct ChannelConfig {
+    std::string interface;                       // may be empty for adapters that need none
+    Ipv4 mom_address{};                          // the MoM's ingress address (0.0.0.0 = any)
+    std::uint16_t port = 9998;                   // the MoM's UDP ingress port, host byte order
+    std::map<std::string, std::string> options;  // adapter-specific keys from [[adapters]]
+};
+
+struct TopicStats {
+    std::uint8_t topic = 0;
+    std::uint64_t kernel_packets = 0;   // delivered without leaving the kernel
+    std::uint64_t kernel_bytes = 0;
+    std::uint64_t kernel_passed = 0;    // handed to the socket path by the kernel program
+    std::uint64_t kernel_dropped = 0;   // aborted or dropped in the kernel
+    std::uint64_t socket_sent = 0;      // copies sent by send()
+    std::uint64_t socket_bytes = 0;
+    std::uint64_t socket_errors = 0;
+};
+
+struct AdapterStats {
+    std::string mode;                   // adapter-defined, e.g. "native", "generic", "off"
+    std::vector<TopicStats> topics;     // sorted by topic id
+};
+
+// What the host hands a plugin at creation: its log sinks and level, so the plugin logs through a named
+// logger of its own without touching spdlog's global registry.
+struct AdapterEnv {
+    std::vector<spdlog::sink_ptr> log_sinks;
+    spdlog::level::level_enum log_level = spdlog::level::info;
+};
+
+// Thread-safety: connect/configure_qos/close/stats are called from the control thread; send() may be called
+// concurrently from the dispatcher threads (one per QoS class) and concurrently with configure_qos().
+class Adapter {
+public:
+    virtual ~Adapter() = default;
+
+    virtual std::string name() const = 0;
+    virtual Status connect(const ChannelConfig& channel) = 0;
+    virtual Status configure_qos(const TopicConfig& topic) = 0;
+    // Forgets a topic; events of it are no longer delivered.
+    virtual Status remove_topic(std::uint8_t topic) = 0;
+    // User-space delivery: one copy per subscription group, to one member round-robin.
+    virtual Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) = 0;
+    virtual AdapterStats stats() const = 0;
+    // Releases everything the adapter holds; a second call does nothing.
+    virtual void close() = 0;
+};
+
+using AdapterFactory = Adapter*(const AdapterEnv&) noexcept;
+
+}  // namespace tempos
+
+// Use once in a plugin's .cpp, with a function `tempos::Adapter* fn(const tempos::AdapterEnv&) noexcept`.
+// Needs <boost/dll/alias.hpp>.
+#define TEMPOS_DECLARE_ADAPTER(factory_fn)                                                   \
+    namespace tempos_plugin_export {                                                         \
+    const std::uint32_t tempos_adapter_abi_version_value = ::tempos::kAdapterAbiVersion;    \
+    }                                                                                        \
+    BOOST_DLL_ALIAS(tempos_plugin_export::tempos_adapter_abi_version_value,                 \
+                    tempos_adapter_abi_version)                                              \
+    BOOST_DLL_ALIAS(factory_fn, tempos_create_adapter)

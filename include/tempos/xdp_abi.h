@@ -1,0 +1,58 @@
+/* Everything that crosses the kernel boundary between the XDP topic router (bpf/) and user space
+ * (plugin/, tests/, bench/). This is the only definition: the BPF C and the C++ side both include it.
+ * Plain C, fixed-width kernel types, explicit padding so both compilers lay the structs out identically. */
+#ifndef TEMPOS_XDP_ABI_H
+#define TEMPOS_XDP_ABI_H
+
+#include <linux/types.h>
+
+#define TEMPOS_MAX_TOPICS 256
+/* Members of one subscription group served by the kernel fast path. */
+#define TEMPOS_MAX_SUBSCRIBERS 16
+/* Index of the counters slot for packets that carry no topic (not IPv4/UDP to our port, malformed...). */
+#define TEMPOS_NO_TOPIC_SLOT TEMPOS_MAX_TOPICS
+
+/* tempos_endpoint.flags */
+#define TEMPOS_EP_HAS_MAC 0x1 /* mac/src_mac/ifindex are set; otherwise bpf_fib_lookup resolves them */
+
+struct tempos_endpoint {
+	__be32 ipv4;       /* subscriber address, network order */
+	__be16 port;       /* subscriber UDP port, network order */
+	__u16 flags;       /* TEMPOS_EP_* */
+	__u8 mac[6];       /* subscriber MAC (TEMPOS_EP_HAS_MAC) */
+	__u8 src_mac[6];   /* MAC of the egress interface (TEMPOS_EP_HAS_MAC) */
+	__u32 ifindex;     /* egress interface; 0 = the interface the frame arrived on (XDP_TX) */
+};
+
+/* The value of a strict topic: one subscription group. Written once into a fresh inner map and never
+ * modified afterwards (see the comment on topic_routes in bpf/router_maps.h). */
+struct tempos_route {
+	__u32 count; /* 1..TEMPOS_MAX_SUBSCRIBERS valid entries in subs */
+	__u32 _pad;
+	struct tempos_endpoint subs[TEMPOS_MAX_SUBSCRIBERS];
+};
+
+/* Why a frame was handed to the kernel stack (XDP_PASS). */
+enum tempos_pass_reason {
+	TEMPOS_PASS_NOT_IPV4 = 0,   /* not IPv4 (ARP, IPv6, ...) or truncated L2 */
+	TEMPOS_PASS_MALFORMED,      /* truncated or inconsistent IPv4/UDP header or lengths */
+	TEMPOS_PASS_FRAGMENT,       /* MF set or fragment offset != 0 */
+	TEMPOS_PASS_NOT_OUR_PORT,   /* not UDP, or UDP to another port */
+	TEMPOS_PASS_NO_PAYLOAD,     /* UDP to our port with 0 payload bytes */
+	TEMPOS_PASS_NOT_STRICT,     /* topic not configured as strict here */
+	TEMPOS_PASS_TTL,            /* TTL <= 1 */
+	TEMPOS_PASS_FIB,            /* no MAC configured and bpf_fib_lookup did not succeed (e.g. NO_NEIGH) */
+	TEMPOS_PASS_REASONS
+};
+
+/* Per-CPU, per-topic counters; slot TEMPOS_NO_TOPIC_SLOT counts frames without a topic. */
+struct tempos_topic_counters {
+	__u32 rr_next; /* round-robin cursor of this CPU (per-CPU: no data race, no atomics) */
+	__u32 _pad;
+	__u64 redirected_packets;
+	__u64 redirected_bytes;
+	__u64 aborted;
+	__u64 passed[TEMPOS_PASS_REASONS];
+};
+
+#endif /* TEMPOS_XDP_ABI_H */

@@ -1,0 +1,43 @@
+#include "privileged.hpp"
+
+#include <sched.h>
+#include <sys/capability.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tempos::test {
+
+namespace {
+bool has_effective_cap(cap_value_t cap) {
+    cap_t caps = cap_get_proc();
+    if (caps == nullptr) return false;
+    cap_flag_value_t value = CAP_CLEAR;
+    const bool ok = cap_get_flag(caps, cap, CAP_EFFECTIVE, &value) == 0;
+    cap_free(caps);
+    return ok && value == CAP_SET;
+}
+}  // namespace
+
+std::string missing_privileges() {
+    std::string missing;
+    if (!has_effective_cap(CAP_SYS_ADMIN) && !has_effective_cap(CAP_BPF)) missing += "CAP_BPF ";
+    if (!has_effective_cap(CAP_NET_ADMIN)) missing += "CAP_NET_ADMIN ";
+    if (!has_effective_cap(CAP_SYS_ADMIN)) missing += "CAP_SYS_ADMIN(netns) ";
+    return missing;
+}
+
+std::string enter_private_netns() {
+    if (unshare(CLONE_NEWNET) != 0) return std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
+    if (run("ip link set lo up") != 0) return "ip link set lo up failed";
+    return {};
+}
+
+int run(const std::string& command) {
+    const int status = std::system(command.c_str());
+    if (status == -1 || !WIFEXITED(status)) return -1;
+    return WEXITSTATUS(status);
+}
+
+}  // namespace tempos::test

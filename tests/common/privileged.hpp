@@ -1,0 +1,38 @@
+// Tests that need root, BPF or network namespaces call TEMPOS_REQUIRE_PRIVILEGED() first.
+// Without the privileges they skip, except when TEMPOS_REQUIRE_PRIVILEGED=1 (set by scripts/test.sh under CI):
+// then they fail, so CI can never pass by skipping the kernel tests.
+#pragma once
+
+#include <cstdlib>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace tempos::test {
+
+// Empty when the process may load BPF programs and create namespaces; otherwise why not.
+std::string missing_privileges();
+
+inline bool privileged_required() {
+    const char* v = std::getenv("TEMPOS_REQUIRE_PRIVILEGED");
+    return v != nullptr && std::string(v) == "1";
+}
+
+// Moves the calling process into a fresh, private network namespace (with lo up): whatever a test creates
+// there (veth pairs, attached programs) disappears with the process. Empty on success, else the error.
+std::string enter_private_netns();
+
+// Runs a shell command, returns its exit status (or -1); output goes to the test log.
+int run(const std::string& command);
+
+}  // namespace tempos::test
+
+#define TEMPOS_REQUIRE_PRIVILEGED()                                                      \
+    do {                                                                                 \
+        const std::string tempos_missing_ = ::tempos::test::missing_privileges();        \
+        if (!tempos_missing_.empty()) {                                                  \
+            if (::tempos::test::privileged_required())                                   \
+                FAIL() << "privileged test cannot run: " << tempos_missing_;             \
+            GTEST_SKIP() << "needs privileges: " << tempos_missing_;                     \
+        }                                                                                \
+    } while (0)
