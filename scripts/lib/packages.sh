@@ -1,0 +1,23 @@
+# Sourced by the scripts: installs the Debian 12 packages the project needs, only those missing.
+TEMPOS_PACKAGES=(
+    build-essential cmake pkg-config
+    clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+    libboost-dev libtoml11-dev libspdlog-dev libcli11-dev libcpp-httplib-dev libcap-dev
+    libgtest-dev libgmock-dev
+    iproute2 ethtool util-linux libcap2-bin valgrind
+)
+
+tempos_install_packages() {
+    local missing=() p
+    for p in "${TEMPOS_PACKAGES[@]}" "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing Debian packages (run as root to install them): ${missing[*]}" >&2
+        return 1
+    fi
+    echo "installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
