@@ -1,0 +1,44 @@
+// The payload tempos-pub writes and tempos-sub reads: topic byte first (what the MoM routes on), then a
+// sequence number and the CLOCK_MONOTONIC send time, little-endian. Namespaces share one clock, so the
+// receiver computes one-way latency directly.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <optional>
+#include <span>
+
+namespace tempos::tools {
+
+inline constexpr std::size_t kEventHeaderSize = 1 + 8 + 8;
+
+struct EventHeader {
+    std::uint8_t topic = 0;
+    std::uint64_t sequence = 0;
+    std::uint64_t sent_ns = 0;
+};
+
+inline std::uint64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// buffer.size() >= kEventHeaderSize; x86 and the BPF target are little-endian, and so is the wire format.
+inline void write_event_header(std::span<std::uint8_t> buffer, const EventHeader& h) {
+    buffer[0] = h.topic;
+    std::memcpy(buffer.data() + 1, &h.sequence, 8);
+    std::memcpy(buffer.data() + 9, &h.sent_ns, 8);
+}
+
+inline std::optional<EventHeader> read_event_header(std::span<const std::uint8_t> buffer) {
+    if (buffer.size() < kEventHeaderSize) return std::nullopt;
+    EventHeader h;
+    h.topic = buffer[0];
+    std::memcpy(&h.sequence, buffer.data() + 1, 8);
+    std::memcpy(&h.sent_ns, buffer.data() + 9, 8);
+    return h;
+}
+
+}  // namespace tempos::tools

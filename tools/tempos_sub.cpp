@@ -1,0 +1,165 @@
+// tempos-sub: receives events from a MoM and reports, per topic, what arrived: counts, duplicates, gaps in the
+// sequence, one-way latency percentiles. Stops at --count events or after --timeout seconds.
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "endpoint_arg.hpp"
+#include "event_format.hpp"
+#include "latency_summary.hpp"
+
+namespace {
+
+struct TopicReception {
+    std::uint64_t received = 0;
+    std::uint64_t duplicates = 0;
+    std::uint64_t min_sequence = UINT64_MAX;
+    std::uint64_t max_sequence = 0;
+    std::unordered_set<std::uint64_t> seen;
+    std::vector<std::uint64_t> latency_ns;
+
+    void add(const tempos::tools::EventHeader& h, std::uint64_t now_ns) {
+        ++received;
+        if (!seen.insert(h.sequence).second) {
+            ++duplicates;
+            return;
+        }
+        min_sequence = std::min(min_sequence, h.sequence);
+        max_sequence = std::max(max_sequence, h.sequence);
+        if (now_ns >= h.sent_ns) latency_ns.push_back(now_ns - h.sent_ns);
+    }
+    std::uint64_t unique() const { return seen.size(); }
+    std::uint64_t gaps() const { return seen.empty() ? 0 : max_sequence - min_sequence + 1 - seen.size(); }
+};
+
+void print_json(const std::map<unsigned, TopicReception>& topics, std::uint64_t total, std::uint64_t malformed,
+                double seconds) {
+    std::printf("{\"received\": %llu, \"malformed\": %llu, \"seconds\": %.6f, \"topics\": {",
+                static_cast<unsigned long long>(total), static_cast<unsigned long long>(malformed), seconds);
+    bool first = true;
+    for (auto& [topic, r] : topics) {
+        auto sample = r.latency_ns;
+        const auto l = tempos::tools::summarize_latency(sample);
+        std::printf("%s\"%u\": {\"received\": %llu, \"unique\": %llu, \"duplicates\": %llu, \"gaps\": %llu, "
+                    "\"min_seq\": %llu, \"max_seq\": %llu, \"p50_us\": %.2f, \"p99_us\": %.2f, "
+                    "\"p999_us\": %.2f, \"max_us\": %.2f}",
+                    first ? "" : ", ", topic, static_cast<unsigned long long>(r.received),
+                    static_cast<unsigned long long>(r.unique()), static_cast<unsigned long long>(r.duplicates),
+                    static_cast<unsigned long long>(r.gaps()),
+                    static_cast<unsigned long long>(r.seen.empty() ? 0 : r.min_sequence),
+                    static_cast<unsigned long long>(r.max_sequence), l.p50_us, l.p99_us, l.p999_us, l.max_us);
+        first = false;
+    }
+    std::printf("}}\n");
+}
+
+void print_text(const std::map<unsigned, TopicReception>& topics, std::uint64_t total, std::uint64_t malformed) {
+    std::printf("received %llu events (%llu malformed)\n", static_cast<unsigned long long>(total),
+                static_cast<unsigned long long>(malformed));
+    std::printf("%5s %10s %10s %6s %6s %10s %10s %10s\n", "topic", "received", "unique", "dups", "gaps", "p50_us",
+                "p99_us", "p99.9_us");
+    for (auto& [topic, r] : topics) {
+        auto sample = r.latency_ns;
+        const auto l = tempos::tools::summarize_latency(sample);
+        std::printf("%5u %10llu %10llu %6llu %6llu %10.1f %10.1f %10.1f\n", topic,
+                    static_cast<unsigned long long>(r.received), static_cast<unsigned long long>(r.unique()),
+                    static_cast<unsigned long long>(r.duplicates), static_cast<unsigned long long>(r.gaps()),
+                    l.p50_us, l.p99_us, l.p999_us);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"tempos-sub: receive events from a MoM and report counts, gaps, duplicates and latency"};
+    std::string listen;
+    std::uint64_t count = 0;
+    double timeout = 10;
+    bool json = false;
+    std::string ready_file;
+    app.add_option("--listen", listen, "IP:PORT to bind")->required();
+    app.add_option("--count", count, "stop after this many events (0 = only --timeout stops)");
+    app.add_option("--timeout", timeout, "stop after this many seconds in all")->check(CLI::PositiveNumber);
+    app.add_option("--ready-file", ready_file, "create this file once the socket is bound");
+    app.add_flag("--json", json, "print the report as one JSON object");
+    CLI11_PARSE(app, argc, argv);
+
+    const auto addr = tempos::tools::parse_endpoint(listen);
+    if (!addr) {
+        std::fprintf(stderr, "tempos-sub: --listen must be IPv4:PORT, got '%s'\n", listen.c_str());
+        return 2;
+    }
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const int rcvbuf = 8 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    if (fd < 0 || bind(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) != 0) {
+        std::fprintf(stderr, "tempos-sub: bind %s: %s\n", listen.c_str(), std::strerror(errno));
+        return 1;
+    }
+    if (!ready_file.empty()) {
+        if (FILE* f = std::fopen(ready_file.c_str(), "w")) std::fclose(f);
+    }
+    // SIGINT/SIGTERM end the run early but still print the report.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+    const int sfd = signalfd(-1, &stop_signals, SFD_CLOEXEC);
+
+    constexpr int kBatch = 64;
+    std::array<std::array<std::uint8_t, 2048>, kBatch> buffers{};
+    std::array<iovec, kBatch> iov{};
+    std::array<mmsghdr, kBatch> msgs{};
+    for (int i = 0; i < kBatch; ++i) {
+        iov[i] = {buffers[i].data(), buffers[i].size()};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+
+    std::map<unsigned, TopicReception> topics;
+    std::uint64_t total = 0, malformed = 0;
+    const std::uint64_t start = tempos::tools::monotonic_ns();
+    const std::uint64_t deadline = start + static_cast<std::uint64_t>(timeout * 1e9);
+    while (count == 0 || total < count) {
+        const std::uint64_t now = tempos::tools::monotonic_ns();
+        if (now >= deadline) break;
+        pollfd pfds[2] = {{fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+        const int wait_ms = static_cast<int>(std::min<std::uint64_t>((deadline - now) / 1'000'000 + 1, 100));
+        if (poll(pfds, 2, wait_ms) <= 0) continue;
+        if (pfds[1].revents & POLLIN) break;
+        const int n = recvmmsg(fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+        if (n <= 0) continue;
+        const std::uint64_t received_at = tempos::tools::monotonic_ns();
+        for (int i = 0; i < n; ++i) {
+            const auto header = tempos::tools::read_event_header({buffers[i].data(), msgs[i].msg_len});
+            ++total;
+            if (!header) {
+                ++malformed;
+                continue;
+            }
+            topics[header->topic].add(*header, received_at);
+        }
+    }
+    const double seconds = static_cast<double>(tempos::tools::monotonic_ns() - start) / 1e9;
+    if (json)
+        print_json(topics, total, malformed, seconds);
+    else
+        print_text(topics, total, malformed);
+    close(fd);
+    close(sfd);
+    return 0;
+}
