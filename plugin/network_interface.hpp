@@ -1,0 +1,26 @@
+// What the adapter needs to know about the host's interfaces: index, MAC, first IPv4 address, and which
+// interface the kernel's routing table sends a subscriber's traffic through.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "tempos/adapter.hpp"
+
+namespace tempos::xdp {
+
+struct InterfaceInfo {
+    std::string name;
+    int ifindex = 0;
+    Mac mac{};                   // all zero for interfaces without a link-layer address
+    std::optional<Ipv4> ipv4;    // the first IPv4 address, if any
+};
+
+std::variant<InterfaceInfo, Status> query_interface(const std::string& name);
+std::variant<InterfaceInfo, Status> query_interface(int ifindex);
+
+// The output interface of the kernel's route to `destination` (RTM_GETROUTE over netlink).
+std::variant<int, Status> route_output_ifindex(const Ipv4& destination);
+
+}  // namespace tempos::xdp

@@ -1,0 +1,58 @@
+#include "route_translation.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <string>
+
+namespace tempos::xdp {
+
+namespace {
+std::string topic_label(const TopicConfig& topic) { return "topic " + std::to_string(topic.id); }
+}  // namespace
+
+Status validate_topic(const TopicConfig& topic) {
+    for (std::size_t g = 0; g < topic.groups.size(); ++g) {
+        const auto& members = topic.groups[g].members;
+        const std::string where = topic_label(topic) + ", group " + std::to_string(g);
+        if (members.empty())
+            return Status::error(ErrorCode::invalid_argument, where + ": a subscription group needs a member");
+        if (members.size() > TEMPOS_MAX_SUBSCRIBERS)
+            return Status::error(ErrorCode::invalid_argument,
+                                 where + ": " + std::to_string(members.size()) + " members, at most " +
+                                     std::to_string(TEMPOS_MAX_SUBSCRIBERS) + " supported");
+        for (const auto& member : members) {
+            if (member.ip == Ipv4{})
+                return Status::error(ErrorCode::invalid_argument, where + ": subscriber address 0.0.0.0");
+            if (member.port == 0)
+                return Status::error(ErrorCode::invalid_argument, where + ": subscriber port 0");
+        }
+    }
+    return Status::ok();
+}
+
+std::variant<tempos_route, Status> translate_group(const SubscriptionGroup& group, const EgressResolver& egress) {
+    if (group.members.empty() || group.members.size() > TEMPOS_MAX_SUBSCRIBERS)
+        return Status::error(ErrorCode::invalid_argument,
+                             "a kernel route holds 1.." + std::to_string(TEMPOS_MAX_SUBSCRIBERS) + " subscribers, got " +
+                                 std::to_string(group.members.size()));
+    tempos_route route{};
+    route.count = static_cast<__u32>(group.members.size());
+    for (std::size_t i = 0; i < group.members.size(); ++i) {
+        const Endpoint& member = group.members[i];
+        tempos_endpoint& entry = route.subs[i];
+        std::memcpy(&entry.ipv4, member.ip.data(), sizeof(entry.ipv4));  // already network order
+        entry.port = htons(member.port);
+        if (!member.mac) continue;
+        auto port = egress(member);
+        if (auto* error = std::get_if<Status>(&port)) return *error;
+        const auto& out = std::get<EgressPort>(port);
+        entry.flags = TEMPOS_EP_HAS_MAC;
+        std::memcpy(entry.mac, member.mac->data(), sizeof(entry.mac));
+        std::memcpy(entry.src_mac, out.src_mac.data(), sizeof(entry.src_mac));
+        entry.ifindex = static_cast<__u32>(out.ifindex);
+    }
+    return route;
+}
+
+}  // namespace tempos::xdp

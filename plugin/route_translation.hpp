@@ -1,0 +1,31 @@
+// TopicConfig -> the kernel's struct tempos_route (include/tempos/xdp_abi.h). Pure: the egress interface of
+// each subscriber comes from a resolver, so the byte layout is testable without a kernel.
+#pragma once
+
+#include <functional>
+#include <variant>
+
+#include "tempos/adapter.hpp"
+#include "tempos/xdp_abi.h"
+
+namespace tempos::xdp {
+
+// Where frames toward one subscriber leave: the interface index and that interface's MAC (the new
+// Ethernet source).
+struct EgressPort {
+    int ifindex = 0;
+    Mac src_mac{};
+};
+
+using EgressResolver = std::function<std::variant<EgressPort, Status>(const Endpoint&)>;
+
+// Checks what every path needs: each group has 1..TEMPOS_MAX_SUBSCRIBERS members, each with a non-zero
+// address and port.
+Status validate_topic(const TopicConfig& topic);
+
+// One group -> one route. Addresses and ports in network order. With a MAC: TEMPOS_EP_HAS_MAC, mac,
+// src_mac and ifindex from the resolver. Without: flags clear, the kernel resolves them (bpf_fib_lookup)
+// and the resolver is not called.
+std::variant<tempos_route, Status> translate_group(const SubscriptionGroup& group, const EgressResolver& egress);
+
+}  // namespace tempos::xdp

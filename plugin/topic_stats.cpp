@@ -1,0 +1,24 @@
+#include "topic_stats.hpp"
+
+namespace tempos::xdp {
+
+void add_kernel_counters(TopicStats& stats, const tempos_topic_counters& kernel) {
+    stats.kernel_packets += kernel.redirected_packets;
+    stats.kernel_bytes += kernel.redirected_bytes;
+    stats.kernel_dropped += kernel.aborted;
+    for (const __u64 passed : kernel.passed) stats.kernel_passed += passed;
+}
+
+void add_socket_counters(TopicStats& stats, const SocketCounters& sockets) {
+    stats.socket_sent += sockets.sent;
+    stats.socket_bytes += sockets.bytes;
+    stats.socket_errors += sockets.errors;
+}
+
+bool has_traffic(const TopicStats& stats) {
+    return stats.kernel_packets != 0 || stats.kernel_bytes != 0 || stats.kernel_passed != 0 ||
+           stats.kernel_dropped != 0 || stats.socket_sent != 0 || stats.socket_bytes != 0 ||
+           stats.socket_errors != 0;
+}
+
+}  // namespace tempos::xdp

@@ -1,0 +1,195 @@
+#include "xdp_adapter.hpp"
+
+#include "adapter_options.hpp"
+#include "topic_stats.hpp"
+
+namespace tempos::xdp {
+
+namespace {
+
+std::string format_ip(const Ipv4& ip) {
+    return std::to_string(ip[0]) + "." + std::to_string(ip[1]) + "." + std::to_string(ip[2]) + "." +
+           std::to_string(ip[3]);
+}
+
+}  // namespace
+
+XdpAdapter::XdpAdapter(const AdapterEnv& env)
+    // Not registered in spdlog's registry: the plugin leaves no global state behind when it is unloaded.
+    : log_(std::make_shared<spdlog::logger>("xdp_adapter", env.log_sinks.begin(), env.log_sinks.end())) {
+    log_->set_level(env.log_level);
+}
+
+XdpAdapter::~XdpAdapter() { close(); }
+
+Status XdpAdapter::state_error() const {
+    if (state_ == State::connected) return Status::ok();
+    return Status::error(ErrorCode::not_connected,
+                         state_ == State::closed ? "the xdp adapter is closed" : "the xdp adapter is not connected");
+}
+
+Status XdpAdapter::connect(const ChannelConfig& channel) {
+    std::unique_lock lifecycle(lifecycle_);
+    if (state_ == State::connected) return Status::error(ErrorCode::invalid_argument, "already connected");
+    if (state_ == State::closed) return state_error();
+
+    auto options = parse_adapter_options(channel.options);
+    if (auto* error = std::get_if<Status>(&options)) return *error;
+    const XdpMode requested = std::get<AdapterOptions>(options).mode;
+
+    if (requested != XdpMode::off) {
+        if (channel.interface.empty())
+            return Status::error(ErrorCode::invalid_argument,
+                                 "xdp_mode " + std::string(to_string(requested)) +
+                                     " needs an interface to attach to (or set xdp_mode = \"off\")");
+        auto info = query_interface(channel.interface);
+        if (auto* error = std::get_if<Status>(&info)) return *error;
+        interface_ = std::get<InterfaceInfo>(info);
+    }
+
+    auto sockets = SocketPath::open();
+    if (auto* error = std::get_if<Status>(&sockets)) return *error;
+    sockets_ = std::move(std::get<std::unique_ptr<SocketPath>>(sockets));
+
+    if (requested != XdpMode::off) {
+        AttachRequest request;
+        request.ifindex = interface_.ifindex;
+        request.mode = requested;
+        request.mom_port = channel.port;
+        // The rewrite's IP source: the configured address, else the interface's, else 0 (the kernel keeps
+        // each frame's own destination, which is the MoM's address the publisher used).
+        request.mom_ipv4 = channel.mom_address;
+        if (request.mom_ipv4 == Ipv4{} && interface_.ipv4) request.mom_ipv4 = *interface_.ipv4;
+        auto attached = XdpAttachment::attach(request, *log_);
+        if (auto* error = std::get_if<Status>(&attached)) {
+            if (requested != XdpMode::automatic) {
+                sockets_.reset();
+                return *error;
+            }
+            log_->warn("XDP unavailable on {} ({}): strict topics are served by the socket path", interface_.name,
+                       error->message());
+            socket_fallback_warned_ = true;
+        } else {
+            xdp_ = std::move(std::get<std::unique_ptr<XdpAttachment>>(attached));
+            log_->info("XDP router attached to {} (ifindex {}) in {} mode, port {}, source address {}",
+                       interface_.name, interface_.ifindex, to_string(xdp_->mode()), channel.port,
+                       format_ip(request.mom_ipv4));
+        }
+    } else {
+        log_->info("xdp_mode off: every topic is served by the socket path");
+    }
+    state_ = State::connected;
+    return Status::ok();
+}
+
+std::variant<EgressPort, Status> XdpAdapter::egress_for(const Endpoint& subscriber) {
+    auto route = route_output_ifindex(subscriber.ip);
+    if (auto* error = std::get_if<Status>(&route)) return *error;
+    const int ifindex = std::get<int>(route);
+    // 0 = leave through the interface the frame arrived on (XDP_TX), see xdp_abi.h.
+    if (ifindex == interface_.ifindex) return EgressPort{0, interface_.mac};
+    auto info = query_interface(ifindex);
+    if (auto* error = std::get_if<Status>(&info)) return *error;
+    if (Status added = xdp_->add_egress_port(ifindex); !added) return added;
+    return EgressPort{ifindex, std::get<InterfaceInfo>(info).mac};
+}
+
+Status XdpAdapter::route_in_kernel(const TopicConfig& topic) {
+    auto route = translate_group(topic.groups.front(), [this](const Endpoint& e) { return egress_for(e); });
+    if (auto* error = std::get_if<Status>(&route))
+        return Status::error(error->code(), "topic " + std::to_string(topic.id) + ": " + error->message());
+    if (Status set = xdp_->routes().set(topic.id, std::get<tempos_route>(route)); !set) return set;
+    in_kernel_.set(topic.id);
+    return Status::ok();
+}
+
+Status XdpAdapter::remove_from_kernel(std::uint8_t topic) {
+    if (!xdp_ || !in_kernel_.test(topic)) return Status::ok();
+    if (Status removed = xdp_->routes().remove(topic); !removed) return removed;
+    in_kernel_.reset(topic);
+    return Status::ok();
+}
+
+Status XdpAdapter::configure_qos(const TopicConfig& topic) {
+    std::shared_lock lifecycle(lifecycle_);
+    std::lock_guard control(control_);
+    if (Status s = state_error(); !s) return s;
+    if (Status valid = validate_topic(topic); !valid) return valid;
+
+    // The socket path always knows every topic: it serves best-effort topics and whatever the kernel passes
+    // up (e.g. a strict event whose subscriber has no neighbour entry yet).
+    sockets_->set_topic(topic);
+    configured_.set(topic.id);
+
+    const bool strict = topic.qos == Qos::strict;
+    if (strict && xdp_ && topic.groups.size() == 1) {
+        if (Status routed = route_in_kernel(topic); !routed) return routed;
+        log_->debug("topic {}: strict, {} subscribers, routed in the kernel", topic.id,
+                    topic.groups.front().members.size());
+        return Status::ok();
+    }
+    if (Status removed = remove_from_kernel(topic.id); !removed) return removed;
+    if (strict && xdp_ && topic.groups.size() > 1) {
+        log_->warn("topic {}: strict with {} subscription groups; the kernel routes one group, so it is served "
+                   "by the socket path",
+                   topic.id, topic.groups.size());
+    } else if (strict && !xdp_ && !socket_fallback_warned_) {
+        log_->warn("xdp_mode off: strict topics (first: {}) are served by the socket path", topic.id);
+        socket_fallback_warned_ = true;
+    }
+    return Status::ok();
+}
+
+Status XdpAdapter::remove_topic(std::uint8_t topic) {
+    std::shared_lock lifecycle(lifecycle_);
+    std::lock_guard control(control_);
+    if (Status s = state_error(); !s) return s;
+    if (Status removed = remove_from_kernel(topic); !removed) return removed;
+    sockets_->remove_topic(topic);
+    configured_.reset(topic);
+    return Status::ok();
+}
+
+Status XdpAdapter::send(std::uint8_t topic, std::span<const std::uint8_t> payload) {
+    std::shared_lock lifecycle(lifecycle_);
+    if (state_ != State::connected) return state_error();
+    return sockets_->send(topic, payload);
+}
+
+AdapterStats XdpAdapter::stats() const {
+    std::shared_lock lifecycle(lifecycle_);
+    std::lock_guard control(control_);
+    AdapterStats stats;
+    stats.mode = xdp_ ? std::string(to_string(xdp_->mode())) : "off";
+    if (state_ != State::connected) return stats;
+    for (unsigned id = 0; id < TEMPOS_MAX_TOPICS; ++id) {
+        TopicStats topic;
+        topic.topic = static_cast<std::uint8_t>(id);
+        if (xdp_) {
+            tempos_topic_counters kernel{};
+            if (Status read = xdp_->routes().read_counters(id, kernel); read)
+                add_kernel_counters(topic, kernel);
+            else
+                log_->warn("topic {}: kernel counters unreadable: {}", id, read.message());
+        }
+        add_socket_counters(topic, sockets_->counters(topic.topic));
+        if (configured_.test(id) || has_traffic(topic)) stats.topics.push_back(topic);
+    }
+    return stats;
+}
+
+void XdpAdapter::close() {
+    std::unique_lock lifecycle(lifecycle_);
+    if (state_ == State::closed) return;
+    const bool was_connected = state_ == State::connected;
+    xdp_.reset();  // closes the link: the program leaves the interface
+    sockets_.reset();
+    configured_.reset();
+    in_kernel_.reset();
+    state_ = State::closed;
+    if (was_connected) log_->info("closed");
+    log_->flush();
+    log_.reset();
+}
+
+}  // namespace tempos::xdp

@@ -1,0 +1,56 @@
+// The adapter tempos-mom loads: strict single-group topics are routed by the XDP program in the kernel,
+// everything else (and anything the kernel hands back) through the UDP socket path.
+#pragma once
+
+#include <bitset>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+
+#include <spdlog/logger.h>
+
+#include "network_interface.hpp"
+#include "route_translation.hpp"
+#include "socket_path.hpp"
+#include "tempos/adapter.hpp"
+#include "xdp_attachment.hpp"
+
+namespace tempos::xdp {
+
+class XdpAdapter final : public Adapter {
+public:
+    explicit XdpAdapter(const AdapterEnv& env);
+    ~XdpAdapter() override;
+
+    std::string name() const override { return "xdp"; }
+    Status connect(const ChannelConfig& channel) override;
+    Status configure_qos(const TopicConfig& topic) override;
+    Status remove_topic(std::uint8_t topic) override;
+    Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) override;
+    AdapterStats stats() const override;
+    void close() override;
+
+private:
+    enum class State { created, connected, closed };
+
+    Status state_error() const;
+    std::variant<EgressPort, Status> egress_for(const Endpoint& subscriber);
+    Status route_in_kernel(const TopicConfig& topic);
+    Status remove_from_kernel(std::uint8_t topic);
+
+    // The logger lives from construction to close(); only used while not closed.
+    std::shared_ptr<spdlog::logger> log_;
+    // Exclusive: connect() and close(). Shared: every other call, so send() never races a teardown.
+    mutable std::shared_mutex lifecycle_;
+    // Serialises the control-plane calls that run under the shared lifecycle lock.
+    mutable std::mutex control_;
+    State state_ = State::created;
+    std::unique_ptr<SocketPath> sockets_;
+    std::unique_ptr<XdpAttachment> xdp_;
+    InterfaceInfo interface_;
+    std::bitset<256> configured_;
+    std::bitset<256> in_kernel_;
+    bool socket_fallback_warned_ = false;
+};
+
+}  // namespace tempos::xdp

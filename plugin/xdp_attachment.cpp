@@ -1,0 +1,107 @@
+#include "xdp_attachment.hpp"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "tempos_router.skel.h"
+
+namespace tempos::xdp {
+
+namespace {
+
+Status errno_status(const std::string& what, int err) {
+    err = err < 0 ? -err : err;
+    const ErrorCode code = (err == EPERM || err == EACCES) ? ErrorCode::permission_denied : ErrorCode::system_error;
+    std::string message = what + ": " + std::strerror(err);
+    if (code == ErrorCode::permission_denied) message += " (needs CAP_BPF and CAP_NET_ADMIN)";
+    return Status::error(code, std::move(message));
+}
+
+// Returns the link fd, or -errno.
+int create_link(int prog_fd, int ifindex, XdpMode mode) {
+    LIBBPF_OPTS(bpf_link_create_opts, options);
+    options.flags = mode == XdpMode::native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+    const int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &options);
+    return fd >= 0 ? fd : -errno;
+}
+
+}  // namespace
+
+std::variant<std::unique_ptr<XdpAttachment>, Status> XdpAttachment::attach(const AttachRequest& request,
+                                                                           spdlog::logger& log) {
+    if (request.mode == XdpMode::off)
+        return Status::error(ErrorCode::invalid_argument, "xdp_mode off attaches nothing");
+
+    tempos_router* skeleton = tempos_router__open();
+    if (skeleton == nullptr) return errno_status("opening the XDP router", errno);
+    // Load-time constants: the verifier sees them as known values, the per-packet path reads no map for them.
+    skeleton->rodata->mom_port = htons(request.mom_port);
+    std::memcpy(&skeleton->rodata->mom_ipv4, request.mom_ipv4.data(), sizeof(skeleton->rodata->mom_ipv4));
+    if (const int err = tempos_router__load(skeleton); err != 0) {
+        tempos_router__destroy(skeleton);
+        return errno_status("loading the XDP router", err);
+    }
+
+    const int prog_fd = bpf_program__fd(skeleton->progs.tempos_router);
+    XdpMode attached = request.mode;
+    int link_fd = -EINVAL;
+    std::string refusals;
+    if (request.mode == XdpMode::native || request.mode == XdpMode::automatic) {
+        attached = XdpMode::native;
+        link_fd = create_link(prog_fd, request.ifindex, XdpMode::native);
+        if (link_fd < 0) {
+            refusals = std::string("native: ") + std::strerror(-link_fd);
+            if (request.mode == XdpMode::automatic)
+                log.info("native XDP refused on ifindex {} ({}), trying generic", request.ifindex,
+                         std::strerror(-link_fd));
+        }
+    }
+    if (link_fd < 0 && (request.mode == XdpMode::generic || request.mode == XdpMode::automatic)) {
+        attached = XdpMode::generic;
+        link_fd = create_link(prog_fd, request.ifindex, XdpMode::generic);
+        if (link_fd < 0) refusals += (refusals.empty() ? "" : ", ") + std::string("generic: ") + std::strerror(-link_fd);
+    }
+    if (link_fd < 0) {
+        tempos_router__destroy(skeleton);
+        const int err = -link_fd;
+        const std::string what = "attaching XDP (" + std::string(to_string(request.mode)) + ") to ifindex " +
+                                 std::to_string(request.ifindex) + " refused (" + refusals + ")";
+        if (err == EPERM || err == EACCES) return errno_status(what, err);
+        return Status::error(err == EOPNOTSUPP || err == EINVAL ? ErrorCode::unsupported : ErrorCode::system_error,
+                             what);
+    }
+    return std::unique_ptr<XdpAttachment>(new XdpAttachment(skeleton, link_fd, attached, request.ifindex));
+}
+
+XdpAttachment::XdpAttachment(tempos_router* skeleton, int link_fd, XdpMode mode, int ifindex)
+    : skeleton_(skeleton),
+      link_fd_(link_fd),
+      mode_(mode),
+      ifindex_(ifindex),
+      routes_(std::make_unique<RouteTable>(bpf_map__fd(skeleton->maps.topic_routes),
+                                           bpf_map__fd(skeleton->maps.topic_counters))) {}
+
+XdpAttachment::~XdpAttachment() {
+    routes_.reset();
+    ::close(link_fd_);  // the last reference to the link: the kernel detaches the program here
+    tempos_router__destroy(skeleton_);
+}
+
+int XdpAttachment::program_fd() const { return bpf_program__fd(skeleton_->progs.tempos_router); }
+
+Status XdpAttachment::add_egress_port(int ifindex) {
+    const __u32 key = static_cast<__u32>(ifindex);
+    const __u32 value = key;
+    if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.egress_ports), &key, &value, BPF_ANY) != 0)
+        return errno_status("adding ifindex " + std::to_string(ifindex) + " to egress_ports", errno);
+    return Status::ok();
+}
+
+}  // namespace tempos::xdp

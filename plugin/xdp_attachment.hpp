@@ -1,0 +1,54 @@
+// The XDP router in the kernel: loads the embedded skeleton, sets its load-time constants and attaches it
+// with a bpf_link. The link fd belongs to this process and is never pinned, so the program leaves the
+// interface when the object is destroyed or the process dies (even by SIGKILL): no blackhole.
+#pragma once
+
+#include <memory>
+#include <variant>
+
+#include <spdlog/logger.h>
+
+#include "route_table.hpp"
+#include "tempos/adapter.hpp"
+#include "xdp_mode.hpp"
+
+struct tempos_router;
+
+namespace tempos::xdp {
+
+struct AttachRequest {
+    int ifindex = 0;
+    XdpMode mode = XdpMode::automatic;  // automatic, native or generic
+    std::uint16_t mom_port = 0;         // host order
+    Ipv4 mom_ipv4{};                    // 0.0.0.0: keep each frame's destination as the new source
+};
+
+class XdpAttachment {
+public:
+    // On success mode() is native or generic. Errors: permission_denied (EPERM/EACCES while loading or
+    // attaching), unsupported (mode refused by the interface), system_error otherwise.
+    static std::variant<std::unique_ptr<XdpAttachment>, Status> attach(const AttachRequest& request,
+                                                                      spdlog::logger& log);
+    ~XdpAttachment();
+    XdpAttachment(const XdpAttachment&) = delete;
+    XdpAttachment& operator=(const XdpAttachment&) = delete;
+
+    XdpMode mode() const { return mode_; }
+    int ifindex() const { return ifindex_; }
+    int program_fd() const;
+    RouteTable& routes() { return *routes_; }
+    const RouteTable& routes() const { return *routes_; }
+    // Allows bpf_redirect_map toward another interface (multi-NIC).
+    Status add_egress_port(int ifindex);
+
+private:
+    XdpAttachment(tempos_router* skeleton, int link_fd, XdpMode mode, int ifindex);
+
+    tempos_router* skeleton_;
+    int link_fd_;
+    XdpMode mode_;
+    int ifindex_;
+    std::unique_ptr<RouteTable> routes_;
+};
+
+}  // namespace tempos::xdp

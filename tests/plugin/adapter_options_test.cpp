@@ -1,0 +1,58 @@
+#include <gtest/gtest.h>
+
+#include "adapter_options.hpp"
+#include "topic_stats.hpp"
+
+namespace tempos::xdp {
+namespace {
+
+XdpMode mode_of(const std::map<std::string, std::string>& options) {
+    auto parsed = parse_adapter_options(options);
+    EXPECT_TRUE(std::holds_alternative<AdapterOptions>(parsed));
+    return std::get<AdapterOptions>(parsed).mode;
+}
+
+TEST(AdapterOptions, DefaultIsAuto) { EXPECT_EQ(mode_of({}), XdpMode::automatic); }
+
+TEST(AdapterOptions, EveryModeParsesAndPrintsBack) {
+    for (const char* text : {"auto", "native", "generic", "off"}) {
+        EXPECT_EQ(to_string(mode_of({{"xdp_mode", text}})), text);
+    }
+}
+
+TEST(AdapterOptions, UnknownModeIsAnError) {
+    auto parsed = parse_adapter_options({{"xdp_mode", "offload"}});
+    ASSERT_TRUE(std::holds_alternative<Status>(parsed));
+    EXPECT_EQ(std::get<Status>(parsed).code(), ErrorCode::invalid_argument);
+    EXPECT_NE(std::get<Status>(parsed).message().find("offload"), std::string::npos);
+}
+
+TEST(AdapterOptions, UnknownKeyIsAnError) {
+    auto parsed = parse_adapter_options({{"xdp_mod", "native"}});
+    ASSERT_TRUE(std::holds_alternative<Status>(parsed));
+    EXPECT_NE(std::get<Status>(parsed).message().find("xdp_mod"), std::string::npos);
+}
+
+TEST(TopicStats, KernelCountersFoldEveryPassReason) {
+    tempos_topic_counters kernel{};
+    kernel.rr_next = 99;  // a cursor, not a counter
+    kernel.redirected_packets = 5;
+    kernel.redirected_bytes = 500;
+    kernel.aborted = 2;
+    for (int i = 0; i < TEMPOS_PASS_REASONS; ++i) kernel.passed[i] = static_cast<__u64>(i + 1);
+    TopicStats stats;
+    add_kernel_counters(stats, kernel);
+    add_socket_counters(stats, SocketCounters{3, 30, 1});
+    EXPECT_EQ(stats.kernel_packets, 5u);
+    EXPECT_EQ(stats.kernel_bytes, 500u);
+    EXPECT_EQ(stats.kernel_dropped, 2u);
+    EXPECT_EQ(stats.kernel_passed, static_cast<std::uint64_t>(TEMPOS_PASS_REASONS * (TEMPOS_PASS_REASONS + 1) / 2));
+    EXPECT_EQ(stats.socket_sent, 3u);
+    EXPECT_EQ(stats.socket_bytes, 30u);
+    EXPECT_EQ(stats.socket_errors, 1u);
+    EXPECT_TRUE(has_traffic(stats));
+    EXPECT_FALSE(has_traffic(TopicStats{}));
+}
+
+}  // namespace
+}  // namespace tempos::xdp

@@ -1,0 +1,128 @@
+// The socket path with real UDP sockets on 127.0.0.1: who receives which event.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <thread>
+
+#include "network_interface.hpp"
+#include "socket_path.hpp"
+#include "udp_receiver.hpp"
+
+namespace tempos::xdp {
+namespace {
+
+using test::UdpReceiver;
+
+std::unique_ptr<SocketPath> open_path() {
+    auto opened = SocketPath::open();
+    if (auto* error = std::get_if<Status>(&opened)) ADD_FAILURE() << error->message();
+    return std::move(std::get<std::unique_ptr<SocketPath>>(opened));
+}
+
+std::vector<std::uint8_t> event(std::uint8_t topic, std::uint8_t sequence) { return {topic, sequence, 0xee}; }
+
+TEST(SocketPath, RoundRobinWithinAGroup) {
+    auto path = open_path();
+    UdpReceiver a, b, c;
+    path->set_topic(TopicConfig{7, Qos::best_effort, {SubscriptionGroup{{a.endpoint(), b.endpoint(), c.endpoint()}}}});
+    for (std::uint8_t i = 0; i < 9; ++i) ASSERT_TRUE(path->send(7, event(7, i)).is_ok());
+    UdpReceiver* members[] = {&a, &b, &c};
+    for (std::uint8_t i = 0; i < 9; ++i) {
+        auto got = members[i % 3]->receive();
+        ASSERT_TRUE(got) << "event " << int(i);
+        EXPECT_EQ(*got, event(7, i)) << "event " << int(i) << " went to the wrong member";
+    }
+    for (auto* member : members) EXPECT_FALSE(member->has_pending());
+}
+
+TEST(SocketPath, OneCopyPerGroup) {
+    auto path = open_path();
+    UdpReceiver g1a, g1b, g2a, g3a;
+    path->set_topic(TopicConfig{9, Qos::best_effort,
+                                {SubscriptionGroup{{g1a.endpoint(), g1b.endpoint()}},
+                                 SubscriptionGroup{{g2a.endpoint()}}, SubscriptionGroup{{g3a.endpoint()}}}});
+    for (std::uint8_t i = 0; i < 4; ++i) ASSERT_TRUE(path->send(9, event(9, i)).is_ok());
+    for (std::uint8_t i = 0; i < 4; ++i) {
+        EXPECT_EQ(g2a.receive(), event(9, i));
+        EXPECT_EQ(g3a.receive(), event(9, i));
+        EXPECT_EQ((i % 2 ? g1b : g1a).receive(), event(9, i));
+    }
+    for (auto* r : {&g1a, &g1b, &g2a, &g3a}) EXPECT_FALSE(r->has_pending());
+    const SocketCounters counters = path->counters(9);
+    EXPECT_EQ(counters.sent, 12u);  // 4 events x 3 groups
+    EXPECT_EQ(counters.bytes, 36u);
+    EXPECT_EQ(counters.errors, 0u);
+    EXPECT_EQ(path->counters(8).sent, 0u);
+}
+
+TEST(SocketPath, UnconfiguredAndRemovedTopicsAreErrors) {
+    auto path = open_path();
+    UdpReceiver a;
+    EXPECT_EQ(path->send(1, event(1, 0)).code(), ErrorCode::invalid_argument);
+    path->set_topic(TopicConfig{1, Qos::best_effort, {SubscriptionGroup{{a.endpoint()}}}});
+    EXPECT_TRUE(path->has_topic(1));
+    EXPECT_TRUE(path->send(1, event(1, 0)).is_ok());
+    path->remove_topic(1);
+    EXPECT_FALSE(path->has_topic(1));
+    EXPECT_EQ(path->send(1, event(1, 1)).code(), ErrorCode::invalid_argument);
+    EXPECT_EQ(a.receive(), event(1, 0));
+    EXPECT_FALSE(a.has_pending());
+}
+
+TEST(SocketPath, ReconfigurationReplacesTheMembers) {
+    auto path = open_path();
+    UdpReceiver old_member, new_member;
+    path->set_topic(TopicConfig{2, Qos::best_effort, {SubscriptionGroup{{old_member.endpoint()}}}});
+    ASSERT_TRUE(path->send(2, event(2, 0)).is_ok());
+    path->set_topic(TopicConfig{2, Qos::best_effort, {SubscriptionGroup{{new_member.endpoint()}}}});
+    ASSERT_TRUE(path->send(2, event(2, 1)).is_ok());
+    EXPECT_EQ(old_member.receive(), event(2, 0));
+    EXPECT_EQ(new_member.receive(), event(2, 1));
+    EXPECT_FALSE(old_member.has_pending());
+}
+
+// Two dispatcher threads share the group's cursor: the members still get exactly equal shares.
+TEST(SocketPath, ConcurrentSendersShareTheRoundRobin) {
+    auto path = open_path();
+    UdpReceiver a, b, c;
+    path->set_topic(TopicConfig{4, Qos::best_effort, {SubscriptionGroup{{a.endpoint(), b.endpoint(), c.endpoint()}}}});
+    constexpr int kPerThread = 60;
+    auto sender = [&](std::uint8_t tag) {
+        for (int i = 0; i < kPerThread; ++i) EXPECT_TRUE(path->send(4, event(4, tag)).is_ok());
+    };
+    std::thread t1(sender, 1), t2(sender, 2);
+    t1.join();
+    t2.join();
+    for (auto* member : {&a, &b, &c}) {
+        for (int i = 0; i < 2 * kPerThread / 3; ++i) ASSERT_TRUE(member->receive()) << "datagram " << i;
+        EXPECT_FALSE(member->has_pending());
+    }
+    EXPECT_EQ(path->counters(4).sent, 2u * kPerThread);
+}
+
+TEST(NetworkInterface, LoopbackIsFoundWithItsAddress) {
+    auto info = query_interface("lo");
+    ASSERT_TRUE(std::holds_alternative<InterfaceInfo>(info));
+    const auto& lo = std::get<InterfaceInfo>(info);
+    EXPECT_GT(lo.ifindex, 0);
+    ASSERT_TRUE(lo.ipv4);
+    EXPECT_EQ(*lo.ipv4, (Ipv4{127, 0, 0, 1}));
+    auto by_index = query_interface(lo.ifindex);
+    ASSERT_TRUE(std::holds_alternative<InterfaceInfo>(by_index));
+    EXPECT_EQ(std::get<InterfaceInfo>(by_index).name, "lo");
+}
+
+TEST(NetworkInterface, MissingInterfaceIsAClearError) {
+    auto info = query_interface("tempos-nope0");
+    ASSERT_TRUE(std::holds_alternative<Status>(info));
+    EXPECT_NE(std::get<Status>(info).message().find("tempos-nope0"), std::string::npos);
+}
+
+TEST(NetworkInterface, RouteToALoopbackAddressLeavesThroughLo) {
+    auto route = route_output_ifindex({127, 0, 0, 1});
+    ASSERT_TRUE(std::holds_alternative<int>(route)) << std::get<Status>(route).message();
+    EXPECT_EQ(std::get<int>(route), std::get<InterfaceInfo>(query_interface("lo")).ifindex);
+}
+
+}  // namespace
+}  // namespace tempos::xdp
