@@ -1,0 +1,89 @@
+#include "adapter_set.hpp"
+
+#include <exception>
+
+namespace tempos::mom {
+
+AdapterSet::AdapterSet(const LogContext& log) : log_(log.make_logger("adapters")) {}
+
+AdapterSet::~AdapterSet() { close(); }
+
+std::optional<std::string> AdapterSet::open(const std::vector<AdapterConfig>& adapters,
+                                            const ChannelConfig& channel_base,
+                                            const std::filesystem::path& plugin_dir, const AdapterEnv& env) {
+    for (const AdapterConfig& config : adapters) {
+        if (!config.enabled) {
+            log_->info("adapter '{}' is disabled; not loaded", config.name);
+            continue;
+        }
+        const auto path = resolve_plugin_path(config.library, plugin_dir);
+        auto loaded = load_adapter(path, env);
+        if (auto* error = std::get_if<PluginError>(&loaded)) {
+            close();
+            return "adapter '" + config.name + "': " + error->message;
+        }
+        Entry entry{config.name, std::move(std::get<LoadedAdapter>(loaded))};
+        ChannelConfig channel = channel_base;
+        channel.options = config.options;
+        const Status status = entry.loaded->connect(channel);
+        if (!status) {
+            entry.loaded->close();
+            close();
+            return "adapter '" + config.name + "' (" + path.string() + ") refused to connect: " + status.message();
+        }
+        log_->info("adapter '{}' loaded from {} and connected", config.name, path.string());
+        std::lock_guard lock(control_mutex_);
+        adapters_.push_back(std::move(entry));
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> AdapterSet::configure_qos(const TopicConfig& topic) {
+    std::lock_guard lock(control_mutex_);
+    for (auto& entry : adapters_) {
+        const Status status = entry.loaded->configure_qos(topic);
+        if (!status)
+            return "adapter '" + entry.name + "' refused topic " + std::to_string(topic.id) + ": " + status.message();
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> AdapterSet::remove_topic(std::uint8_t topic) {
+    std::lock_guard lock(control_mutex_);
+    for (auto& entry : adapters_) {
+        const Status status = entry.loaded->remove_topic(topic);
+        if (!status)
+            return "adapter '" + entry.name + "' could not remove topic " + std::to_string(topic) + ": " +
+                   status.message();
+    }
+    return std::nullopt;
+}
+
+AdapterSet::SendResult AdapterSet::send(std::uint8_t topic, std::span<const std::uint8_t> payload) {
+    // adapters_ does not change while dispatchers run, so no lock here.
+    SendResult result;
+    for (auto& entry : adapters_) {
+        const Status status = entry.loaded->send(topic, payload);
+        if (status) {
+            ++result.sent;
+        } else {
+            ++result.failed;
+            log_->debug("adapter '{}' send(topic {}) failed: {}", entry.name, topic, status.message());
+        }
+    }
+    return result;
+}
+
+std::vector<NamedAdapterStats> AdapterSet::stats() const {
+    std::lock_guard lock(control_mutex_);
+    std::vector<NamedAdapterStats> all;
+    for (const auto& entry : adapters_) all.push_back({entry.name, entry.loaded->stats()});
+    return all;
+}
+
+void AdapterSet::close() {
+    std::lock_guard lock(control_mutex_);
+    for (auto& entry : adapters_) entry.loaded->close();
+}
+
+}  // namespace tempos::mom

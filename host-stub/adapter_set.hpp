@@ -1,0 +1,62 @@
+// The enabled adapters of a running MoM. Control calls (configure_qos, remove_topic, stats, close) are
+// serialised here, as the contract promises adapters; send() runs concurrently from the dispatchers.
+// The set of adapters is fixed once opened: only topics change at run time.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "config.hpp"
+#include "logging.hpp"
+#include "plugin_loader.hpp"
+
+namespace tempos::mom {
+
+struct NamedAdapterStats {
+    std::string name;  // the [[adapters]] name
+    AdapterStats stats;
+};
+
+class AdapterSet {
+public:
+    explicit AdapterSet(const LogContext& log);
+    ~AdapterSet();
+    AdapterSet(const AdapterSet&) = delete;
+    AdapterSet& operator=(const AdapterSet&) = delete;
+
+    // Loads and connects every enabled adapter. On failure closes what was opened and returns why.
+    std::optional<std::string> open(const std::vector<AdapterConfig>& adapters, const ChannelConfig& channel_base,
+                                    const std::filesystem::path& plugin_dir, const AdapterEnv& env);
+    // Configures `topic` on every adapter; the first failure is returned (naming the adapter).
+    std::optional<std::string> configure_qos(const TopicConfig& topic);
+    std::optional<std::string> remove_topic(std::uint8_t topic);
+    // Hands the event to every adapter; returns how many accepted it, and how many failed.
+    struct SendResult {
+        unsigned sent = 0;
+        unsigned failed = 0;
+    };
+    SendResult send(std::uint8_t topic, std::span<const std::uint8_t> payload);
+    std::vector<NamedAdapterStats> stats() const;
+    // Closes every adapter (idempotent); they stay loaded until the set is destroyed.
+    void close();
+    std::size_t size() const { return adapters_.size(); }
+
+private:
+    struct Entry {
+        std::string name;
+        LoadedAdapter loaded;
+    };
+    std::shared_ptr<spdlog::logger> log_;
+    std::vector<Entry> adapters_;
+    mutable std::mutex control_mutex_;
+};
+
+}  // namespace tempos::mom

@@ -1,0 +1,43 @@
+// A bounded multi-producer queue of events between the receiver and one dispatcher.
+// A full queue refuses the event (the caller counts the drop) instead of blocking the receiver.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace tempos::mom {
+
+struct Event {
+    std::uint8_t topic = 0;
+    std::vector<std::uint8_t> payload;  // the whole datagram, topic byte included
+};
+
+class EventQueue {
+public:
+    explicit EventQueue(std::size_t capacity);
+
+    // False when the queue is full or closed; the event is then not taken.
+    bool try_push(Event&& event);
+    // Waits at most `timeout` for an event; nullopt on timeout or once closed and empty.
+    std::optional<Event> pop_for(std::chrono::milliseconds timeout);
+    // Wakes every waiter; later pushes are refused.
+    void close();
+
+    std::size_t depth() const;
+    std::size_t capacity() const { return capacity_; }
+
+private:
+    const std::size_t capacity_;
+    mutable std::mutex mutex_;
+    std::condition_variable not_empty_;
+    std::deque<Event> events_;
+    bool closed_ = false;
+};
+
+}  // namespace tempos::mom

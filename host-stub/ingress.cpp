@@ -1,0 +1,122 @@
+#include "ingress.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <vector>
+
+namespace tempos::mom {
+
+namespace {
+constexpr int kBatch = 32;
+constexpr std::size_t kMaxDatagram = 65536;
+constexpr int kPollIntervalMs = 100;  // bounds how long stop() waits for the thread
+}  // namespace
+
+Ingress::Ingress(const TopicTable& topics, EventQueue& sq, EventQueue& bq, MomCounters& counters,
+                 const LogContext& log)
+    : topics_(topics), sq_(sq), bq_(bq), counters_(counters), log_(log.make_logger("ingress")) {}
+
+Ingress::~Ingress() {
+    stop();
+    if (fd_ >= 0) ::close(fd_);
+}
+
+std::optional<std::string> Ingress::bind(const SocketAddress& listen) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return std::string("socket(): ") + std::strerror(errno);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(listen.port);
+    std::memcpy(&addr.sin_addr, listen.ip.data(), 4);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        const std::string why = std::strerror(errno);
+        ::close(fd_);
+        fd_ = -1;
+        return "cannot bind UDP " + format_ipv4(listen.ip) + ":" + std::to_string(listen.port) + ": " + why;
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    bound_.ip = listen.ip;
+    bound_.port = ntohs(addr.sin_port);
+    log_->info("listening on udp {}:{}", format_ipv4(bound_.ip), bound_.port);
+    return std::nullopt;
+}
+
+void Ingress::start() {
+    stopping_ = false;
+    thread_ = std::thread([this] { run(); });
+}
+
+void Ingress::stop() {
+    stopping_ = true;
+    if (thread_.joinable()) thread_.join();
+}
+
+void Ingress::run() noexcept {
+    try {
+        pthread_setname_np(pthread_self(), "tempos-ingress");
+        while (!stopping_.load(std::memory_order_relaxed)) {
+            pollfd pfd{fd_, POLLIN, 0};
+            const int ready = ::poll(&pfd, 1, kPollIntervalMs);
+            if (ready < 0 && errno != EINTR) {
+                log_->error("poll(): {}", std::strerror(errno));
+                break;
+            }
+            if (ready > 0) receive_batch();
+        }
+    } catch (const std::exception& e) {
+        log_->critical("receiver thread stopped: {}", e.what());
+    }
+}
+
+void Ingress::receive_batch() {
+    // Buffers live for the thread's lifetime; allocated on first use.
+    static thread_local std::vector<std::uint8_t> buffers(kBatch * kMaxDatagram);
+    std::array<iovec, kBatch> iov{};
+    std::array<mmsghdr, kBatch> msgs{};
+    for (int i = 0; i < kBatch; ++i) {
+        iov[i] = {buffers.data() + i * kMaxDatagram, kMaxDatagram};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int n = ::recvmmsg(fd_, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            counters_.receive_errors.fetch_add(1, std::memory_order_relaxed);
+            log_->warn("recvmmsg(): {}", std::strerror(errno));
+        }
+        return;
+    }
+    for (int i = 0; i < n; ++i) classify(buffers.data() + i * kMaxDatagram, msgs[i].msg_len);
+}
+
+void Ingress::classify(const std::uint8_t* data, std::size_t size) {
+    if (size == 0) {
+        counters_.empty_datagrams.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    const std::uint8_t topic = data[0];
+    const auto path = topics_.route(topic);
+    if (!path) {
+        counters_.unknown_topic.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    PathCounters& c = counters_.at(topic, *path);
+    c.received.fetch_add(1, std::memory_order_relaxed);
+    EventQueue& queue = *path == Path::sq ? sq_ : bq_;
+    if (queue.try_push(Event{topic, std::vector<std::uint8_t>(data, data + size)}))
+        c.queued.fetch_add(1, std::memory_order_relaxed);
+    else
+        c.dropped.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace tempos::mom

@@ -1,0 +1,53 @@
+// The UDP receiver: one thread reading datagram batches with recvmmsg, classifying each by its first byte
+// (the topic) and queueing it for the strict (SQ) or best-effort (BQ) dispatcher.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <spdlog/logger.h>
+
+#include "config.hpp"
+#include "counters.hpp"
+#include "event_queue.hpp"
+#include "logging.hpp"
+#include "topic_table.hpp"
+
+namespace tempos::mom {
+
+class Ingress {
+public:
+    Ingress(const TopicTable& topics, EventQueue& sq, EventQueue& bq, MomCounters& counters, const LogContext& log);
+    ~Ingress();
+    Ingress(const Ingress&) = delete;
+    Ingress& operator=(const Ingress&) = delete;
+
+    // Binds the UDP socket (port 0 picks a free port). Returns why it failed.
+    std::optional<std::string> bind(const SocketAddress& listen);
+    // The address actually bound (after bind()).
+    SocketAddress local_address() const { return bound_; }
+    void start();
+    // Returns within one poll interval.
+    void stop();
+
+private:
+    void run() noexcept;
+    void receive_batch();
+    void classify(const std::uint8_t* data, std::size_t size);
+
+    const TopicTable& topics_;
+    EventQueue& sq_;
+    EventQueue& bq_;
+    MomCounters& counters_;
+    std::shared_ptr<spdlog::logger> log_;
+    int fd_ = -1;
+    SocketAddress bound_{};
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+};
+
+}  // namespace tempos::mom

@@ -1,0 +1,75 @@
+// tempos-mom: the command line around tempos::mom::Mom.
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "config.hpp"
+#include "logging.hpp"
+#include "mom.hpp"
+#include "plugin_loader.hpp"
+#include "signal_watcher.hpp"
+
+namespace {
+constexpr int kExitConfigError = 2;
+constexpr int kExitStartError = 1;
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace tempos::mom;
+    CLI::App app{"tempos-mom: the TEMPOS message-oriented middleware host. Receives UDP events (first payload byte\n"
+                 "= topic), queues strict topics to the real-time SQ dispatcher and best-effort topics to the BQ\n"
+                 "dispatcher, and delivers them through the adapters it loads at run time.\n"
+                 "Signals: SIGHUP re-reads the config and applies topic changes; SIGTERM/SIGINT stop cleanly."};
+    std::filesystem::path config_file;
+    bool check_only = false;
+    std::filesystem::path plugin_dir = default_plugin_dir();
+    std::string level_name = "info";
+    app.add_option("-c,--config", config_file, "Controller TOML file (see docs/config.md)")->required();
+    app.add_flag("--check", check_only, "Validate the config and exit: 0 if valid, else print file:line: why");
+    app.add_option("--plugin-dir", plugin_dir,
+                   "Directory for [[adapters]] library file names (default: ../lib next to this binary)")
+        ->capture_default_str();
+    app.add_option("--log-level", level_name, "trace, debug, info, warn, error, critical or off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+        ->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
+    const LogContext log(spdlog::level::from_str(level_name));
+    auto logger = log.make_logger("main");
+
+    auto loaded = load_config(config_file);
+    if (const auto* error = std::get_if<ConfigError>(&loaded)) {
+        std::fprintf(stderr, "%s\n", error->to_string().c_str());
+        return kExitConfigError;
+    }
+    const MomConfig& config = std::get<MomConfig>(loaded);
+    if (check_only) {
+        std::printf("%s: OK (%zu adapter(s), %zu topic(s))\n", config_file.c_str(), config.adapters.size(),
+                    config.topics.size());
+        return 0;
+    }
+
+    // Before any thread exists, so all of them inherit the blocked signals.
+    SignalWatcher signals;
+    if (!signals.error().empty()) {
+        logger->critical("cannot watch signals: {}", signals.error());
+        return kExitStartError;
+    }
+    Mom mom(MomOptions{plugin_dir}, log);
+    if (auto error = mom.start(config)) {
+        logger->critical("cannot start: {}", *error);
+        mom.stop();
+        return kExitStartError;
+    }
+    for (;;) {
+        const auto signal = signals.wait(std::chrono::milliseconds(1000));
+        if (!signal) continue;
+        if (*signal == ControlSignal::terminate) break;
+        mom.reload();
+    }
+    mom.stop();
+    return 0;
+}

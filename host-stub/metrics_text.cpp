@@ -1,0 +1,108 @@
+#include "metrics_text.hpp"
+
+#include <sstream>
+
+namespace tempos::mom {
+
+namespace {
+
+void header(std::ostringstream& out, const char* name, const char* type, const char* help) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+}
+
+// Label values are adapter names and modes from the config: escape what the format requires.
+std::string escape(const std::string& value) {
+    std::string out;
+    for (char ch : value) {
+        if (ch == '\\' || ch == '"') out += '\\';
+        if (ch == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += ch;
+    }
+    return out;
+}
+
+bool topic_seen(const MomCounters& c, int topic) {
+    for (const auto& p : c.topics[topic])
+        if (p.received.load() || p.queued.load() || p.dropped.load() || p.sent.load() || p.send_errors.load())
+            return true;
+    return false;
+}
+
+}  // namespace
+
+std::string render_metrics(const MetricsSnapshot& s) {
+    std::ostringstream out;
+    const MomCounters& c = *s.counters;
+
+    struct PathMetric {
+        const char* name;
+        const char* help;
+        std::atomic<std::uint64_t> PathCounters::*field;
+    };
+    const PathMetric path_metrics[] = {
+        {"tempos_events_received_total", "Events of a known topic taken by the receiver.", &PathCounters::received},
+        {"tempos_events_queued_total", "Events accepted by the topic's queue.", &PathCounters::queued},
+        {"tempos_events_dropped_total", "Events dropped because the queue was full.", &PathCounters::dropped},
+        {"tempos_events_sent_total", "Successful adapter send() calls.", &PathCounters::sent},
+        {"tempos_send_errors_total", "Failed adapter send() calls.", &PathCounters::send_errors},
+    };
+    for (const auto& metric : path_metrics) {
+        header(out, metric.name, "counter", metric.help);
+        for (int topic = 0; topic < 256; ++topic) {
+            if (!s.topics.count(static_cast<std::uint8_t>(topic)) && !topic_seen(c, topic)) continue;
+            for (Path path : {Path::sq, Path::bq})
+                out << metric.name << "{topic=\"" << topic << "\",path=\"" << path_name(path) << "\"} "
+                    << (c.topics[topic][static_cast<int>(path)].*metric.field).load() << '\n';
+        }
+    }
+
+    header(out, "tempos_ingress_discarded_total", "counter", "Datagrams discarded by the receiver, by reason.");
+    out << "tempos_ingress_discarded_total{reason=\"unknown_topic\"} " << c.unknown_topic.load() << '\n'
+        << "tempos_ingress_discarded_total{reason=\"empty\"} " << c.empty_datagrams.load() << '\n'
+        << "tempos_ingress_discarded_total{reason=\"receive_error\"} " << c.receive_errors.load() << '\n';
+
+    header(out, "tempos_queue_depth", "gauge", "Events waiting in a dispatcher queue.");
+    out << "tempos_queue_depth{queue=\"sq\"} " << s.sq_depth << "\ntempos_queue_depth{queue=\"bq\"} " << s.bq_depth
+        << '\n';
+    header(out, "tempos_queue_capacity", "gauge", "Capacity of a dispatcher queue.");
+    out << "tempos_queue_capacity{queue=\"sq\"} " << s.sq_capacity << "\ntempos_queue_capacity{queue=\"bq\"} "
+        << s.bq_capacity << '\n';
+
+    header(out, "tempos_reloads_total", "counter", "Configuration reloads (SIGHUP), by result.");
+    out << "tempos_reloads_total{result=\"ok\"} " << c.reloads_ok.load() << '\n'
+        << "tempos_reloads_total{result=\"failed\"} " << c.reloads_failed.load() << '\n';
+
+    header(out, "tempos_adapter_mode", "gauge", "The mode an adapter runs in (value is always 1).");
+    for (const auto& a : s.adapters)
+        out << "tempos_adapter_mode{adapter=\"" << escape(a.name) << "\",mode=\"" << escape(a.stats.mode)
+            << "\"} 1\n";
+
+    struct AdapterMetric {
+        const char* name;
+        const char* help;
+        std::uint64_t TopicStats::*field;
+    };
+    const AdapterMetric adapter_metrics[] = {
+        {"tempos_kernel_packets_total", "Events delivered by the kernel fast path.", &TopicStats::kernel_packets},
+        {"tempos_kernel_bytes_total", "Bytes delivered by the kernel fast path.", &TopicStats::kernel_bytes},
+        {"tempos_kernel_passed_total", "Events the kernel program passed to the socket path.",
+         &TopicStats::kernel_passed},
+        {"tempos_kernel_dropped_total", "Events dropped or aborted in the kernel.", &TopicStats::kernel_dropped},
+        {"tempos_adapter_sent_total", "Copies an adapter sent from user space.", &TopicStats::socket_sent},
+        {"tempos_adapter_sent_bytes_total", "Bytes an adapter sent from user space.", &TopicStats::socket_bytes},
+        {"tempos_adapter_send_errors_total", "Copies an adapter failed to send.", &TopicStats::socket_errors},
+    };
+    for (const auto& metric : adapter_metrics) {
+        header(out, metric.name, "counter", metric.help);
+        for (const auto& a : s.adapters)
+            for (const auto& t : a.stats.topics)
+                out << metric.name << "{adapter=\"" << escape(a.name) << "\",topic=\"" << int(t.topic) << "\"} "
+                    << t.*metric.field << '\n';
+    }
+    return out.str();
+}
+
+}  // namespace tempos::mom
