@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -60,7 +61,9 @@ std::variant<std::vector<TopicConfig>, ConfigError> load_thesis_routes(const std
 std::optional<Ipv4> parse_ipv4(std::string_view text);
 std::optional<Mac> parse_mac(std::string_view text);  // accepts single-digit groups: "0:a:b:c:d:e"
 std::optional<SocketAddress> parse_socket_address(std::string_view text);  // "IP:PORT"
+std::optional<std::uint16_t> parse_port(std::string_view text);            // decimal 1..65535
 std::string format_ipv4(const Ipv4& ip);
 std::string format_mac(const Mac& mac);
+std::string format_socket_address(const SocketAddress& address);          // "IP:PORT"
 
 }  // namespace tempos::mom

@@ -1,0 +1,150 @@
+// The Controller TOML: [mom], [[adapters]], [[topics]] and the routes file it names. See docs/config.md.
+#include "config.hpp"
+
+#include <set>
+
+#include "config_toml.hpp"
+#include "config_topics.hpp"
+
+namespace tempos::mom {
+
+std::string ConfigError::to_string() const {
+    if (line > 0) return file + ":" + std::to_string(line) + ": " + message;
+    return file + ": " + message;
+}
+
+namespace {
+
+using namespace config_detail;
+
+constexpr std::size_t kMaxInterfaceNameLength = 15;  // IFNAMSIZ - 1
+
+// The one adapter option validated here: a typo must not start a MoM in the wrong mode.
+const std::set<std::string> kXdpModes = {"auto", "native", "generic", "off"};
+
+// The kernel's rules for a device name (dev_valid_name), so a bad name fails here and not at attach time.
+bool is_valid_interface_name(const std::string& name) {
+    if (name.empty() || name.size() > kMaxInterfaceNameLength || name == "." || name == "..") return false;
+    for (char c : name)
+        if (c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f')
+            return false;
+    return true;
+}
+
+// [mom]; returns the routes value (if any) so that an unreadable routes file is blamed on that line.
+const toml::value* read_mom(const toml::value& mom, const std::filesystem::path& file, MomConfig& config) {
+    expect_table(mom, "mom");
+    reject_unknown_keys(mom, {"listen", "interface", "metrics", "sq_priority", "routes"}, "[mom]");
+    if (const toml::value* listen = find(mom, "listen")) config.listen = as_socket_address(*listen, "[mom] listen");
+    if (const toml::value* interface = find(mom, "interface")) {
+        config.interface = as_string(*interface, "[mom] interface");
+        if (!is_valid_interface_name(config.interface))
+            fail(*interface, "[mom] interface must be a network interface name of 1.." +
+                                 std::to_string(kMaxInterfaceNameLength) +
+                                 " characters without '/', ':' or white space, got " + quote_text(config.interface));
+    }
+    if (const toml::value* metrics = find(mom, "metrics"))
+        config.metrics = as_socket_address(*metrics, "[mom] metrics");
+    if (const toml::value* priority = find(mom, "sq_priority"))
+        config.sq_priority = static_cast<int>(as_integer(*priority, "[mom] sq_priority", 1, 99));
+    const toml::value* routes = find(mom, "routes");
+    if (routes) {
+        const std::filesystem::path path = as_string(*routes, "[mom] routes");
+        if (path.empty()) fail(*routes, "[mom] routes must name a file, got \"\"");
+        config.routes = path.is_absolute() ? path : (file.parent_path() / path).lexically_normal();
+    }
+    return routes;
+}
+
+std::string read_option(const std::string& key, const toml::value& value) {
+    if (value.is_string()) return value.as_string().str;
+    if (value.is_boolean()) return value.as_boolean() ? "true" : "false";
+    if (value.is_integer()) return std::to_string(value.as_integer());
+    fail(value, "adapter option " + quote_text(key) + " must be a string, a boolean or an integer, got " +
+                    type_noun(value));
+}
+
+AdapterConfig read_adapter(const toml::value& table) {
+    AdapterConfig adapter;
+    adapter.name = as_string(require(table, "name", "[[adapters]]"), "adapter name");
+    if (adapter.name.empty()) fail(*find(table, "name"), "adapter name must not be empty");
+    const toml::value& library = require(table, "library", "adapter " + quote_text(adapter.name));
+    adapter.library = as_string(library, "adapter library");
+    const std::filesystem::path library_path = adapter.library;
+    if (adapter.library.empty() || (!library_path.is_absolute() && library_path.has_parent_path()))
+        fail(library, "adapter library must be an absolute path or a file name in the plugin directory, got " +
+                          quote_text(adapter.library));
+    if (const toml::value* enabled = find(table, "enabled")) adapter.enabled = as_bool(*enabled, "adapter enabled");
+
+    for (const auto& [key, value] : entries_in_file_order(table)) {
+        if (*key == "name" || *key == "library" || *key == "enabled") continue;
+        adapter.options.emplace(*key, read_option(*key, *value));
+    }
+    if (const auto mode = adapter.options.find("xdp_mode"); mode != adapter.options.end()) {
+        if (!find(table, "xdp_mode")->is_string() || !kXdpModes.contains(mode->second))
+            fail(*find(table, "xdp_mode"),
+                 "xdp_mode must be \"auto\", \"native\", \"generic\" or \"off\", got " +
+                     toml::format(*find(table, "xdp_mode")));
+    }
+    return adapter;
+}
+
+std::vector<AdapterConfig> read_adapters(const toml::value& adapters) {
+    std::vector<AdapterConfig> result;
+    std::vector<int> name_lines;
+    for (const toml::value& table : as_array_of_tables(adapters, "adapters")) {
+        AdapterConfig adapter = read_adapter(table);
+        for (std::size_t i = 0; i < result.size(); ++i)
+            if (result[i].name == adapter.name)
+                fail(*find(table, "name"), "duplicate adapter name " + quote_text(adapter.name) +
+                                               " (first defined at line " + std::to_string(name_lines[i]) + ")");
+        name_lines.push_back(line_of(*find(table, "name")));
+        result.push_back(std::move(adapter));
+    }
+    return result;
+}
+
+// The routes file; an unreadable one is reported at the routes line of the config.
+toml::value parse_routes(const std::filesystem::path& routes, const toml::value& routes_value) {
+    try {
+        return parse_file(routes);
+    } catch (const ConfigFailure& failure) {
+        if (failure.error.line > 0) throw;
+        fail(routes_value, "routes file " + quote_text(routes.string()) + ": " + failure.error.message);
+    }
+}
+
+MomConfig read_config(const std::filesystem::path& file) {
+    MomConfig config;
+    config.source = file;
+    const toml::value root = parse_file(file);
+    // "topic" is the thesis's own table: a thesis routes file is a valid Controller TOML as it stands.
+    reject_unknown_keys(root, {"mom", "adapters", "topics", "topic"}, "the top level");
+    const toml::value* routes_value = nullptr;
+    if (const toml::value* mom = find(root, "mom")) routes_value = read_mom(*mom, file, config);
+    if (const toml::value* adapters = find(root, "adapters")) config.adapters = read_adapters(*adapters);
+
+    TopicRegistry registry;
+    read_controller_topics(root, config.listen.port, registry);
+    if (const toml::value* thesis_topics = find(root, "topic"))
+        read_thesis_topics(*thesis_topics, config.listen.port, registry);
+    if (config.routes)
+        read_routes_file(parse_routes(*config.routes, *routes_value), config.routes->string(), config.listen.port,
+                         registry);
+    for (const auto& [id, located] : registry.topics()) config.topics.emplace(id, located.topic);
+    return config;
+}
+
+}  // namespace
+
+ConfigResult load_config(const std::filesystem::path& file) {
+    try {
+        return read_config(file);
+    } catch (const ConfigFailure& failure) {
+        return failure.error;
+    } catch (const std::exception& error) {
+        return ConfigError{file.string(), 0, error.what()};
+    }
+}
+
+}  // namespace tempos::mom

@@ -1,0 +1,67 @@
+// Reading TOML with every error located: typed, range-checked accessors over toml11 values that fail with
+// "file:line: message". Internal to the config reader (config*.cpp).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <toml.hpp>
+
+#include "config.hpp"
+
+namespace tempos::mom::config_detail {
+
+// Thrown by the readers below and caught at the public entry points (load_config, load_thesis_routes), which
+// return the error as a value: validation is deep and an early return at every level would bury the rules.
+struct ConfigFailure {
+    ConfigError error;
+};
+
+[[noreturn]] void fail(const toml::value& at, std::string message);
+[[noreturn]] void fail(std::string file, int line, std::string message);
+
+// "text" in double quotes, for messages.
+std::string quote_text(std::string_view text);
+
+int line_of(const toml::value& value);
+std::string file_of(const toml::value& value);
+
+// Parses a whole file. Unreadable file: line 0; syntax error: the line toml11 blames.
+toml::value parse_file(const std::filesystem::path& file);
+
+// The TOML type of a value as a noun for messages: "a string", "an integer", ...
+std::string type_noun(const toml::value& value);
+
+// Rejects any key of `table` not in `known`; the earliest offending line is reported. `where` names the
+// table for the message, e.g. "[mom]".
+void reject_unknown_keys(const toml::value& table, std::initializer_list<std::string_view> known,
+                         std::string_view where);
+
+// nullptr when the key is absent (the only case where a default applies).
+const toml::value* find(const toml::value& table, const std::string& key);
+// Fails at `table` when the key is absent.
+const toml::value& require(const toml::value& table, const std::string& key, std::string_view where);
+
+// Type- and range-checked reads; `what` names the value in messages, e.g. "[mom] sq_priority".
+const std::string& as_string(const toml::value& value, std::string_view what);
+bool as_bool(const toml::value& value, std::string_view what);
+std::int64_t as_integer(const toml::value& value, std::string_view what, std::int64_t min, std::int64_t max);
+const toml::array& as_array(const toml::value& value, std::string_view what);
+void expect_table(const toml::value& value, std::string_view what);
+// An array whose every element is a table ([[name]] or an array of inline tables).
+const toml::array& as_array_of_tables(const toml::value& value, std::string_view what);
+
+// Address strings, with a message saying which part is wrong.
+SocketAddress as_socket_address(const toml::value& value, std::string_view what);
+Ipv4 as_ipv4(const toml::value& value, std::string_view what);
+Mac as_mac(const toml::value& value, std::string_view what);
+
+// The entries of a table sorted by line, so that checks report the first problem in the file.
+std::vector<std::pair<const std::string*, const toml::value*>> entries_in_file_order(const toml::value& table);
+
+}  // namespace tempos::mom::config_detail

@@ -1,0 +1,576 @@
+// The Controller TOML reader: every valid form, and every invalid one rejected with the exact file:line.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "config.hpp"
+
+namespace fs = std::filesystem;
+using namespace tempos;
+using namespace tempos::mom;
+
+namespace {
+
+bool starts_with(const std::string& text, const std::string& prefix) { return text.starts_with(prefix); }
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+class ConfigTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string pattern = (fs::temp_directory_path() / "tempos-config-test-XXXXXX").string();
+        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+        dir_ = pattern;
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+
+    // Writes a file under the test's temp dir and returns its path.
+    fs::path write(const std::string& name, const std::string& text) {
+        const fs::path path = dir_ / name;
+        fs::create_directories(path.parent_path());
+        std::ofstream(path) << text;
+        return path;
+    }
+
+    // Loads a config that must be valid.
+    MomConfig load_valid(const std::string& text) {
+        const auto result = load_config(write("mom.toml", text));
+        if (const auto* error = std::get_if<ConfigError>(&result)) {
+            ADD_FAILURE() << "unexpected error: " << error->to_string();
+            return {};
+        }
+        return std::get<MomConfig>(result);
+    }
+
+    // Loads a config that must be invalid; returns the rendered error.
+    std::string load_error(const std::string& text) {
+        const auto result = load_config(write("mom.toml", text));
+        if (!std::holds_alternative<ConfigError>(result)) {
+            ADD_FAILURE() << "config accepted, expected an error:\n" << text;
+            return {};
+        }
+        return std::get<ConfigError>(result).to_string();
+    }
+
+    // "<dir>/mom.toml:LINE: ", the prefix every error about mom.toml must start with.
+    std::string at(int line, const std::string& name = "mom.toml") const {
+        return (dir_ / name).string() + ":" + std::to_string(line) + ": ";
+    }
+
+    fs::path dir_;
+};
+
+Endpoint endpoint(Ipv4 ip, std::uint16_t port, std::optional<Mac> mac = std::nullopt) { return {ip, port, mac}; }
+
+// The exact example of the thesis's Listing 4.5 (see /work/shared/reference/thesis-notes.md).
+const char* const kThesisExample = R"([[topic]]
+topic_value = 1
+  [[topic.address]]
+  ip = "10.0.0.211"
+  mac = "40:a6:b7:66:38:fb"
+  [[topic.address]]       # padding: unused slots are written as zeros
+  ip = "0.0.0.0"
+  mac = "0:0:0:0:0:0"
+)";
+
+// --- valid files -------------------------------------------------------------------------------------------
+
+TEST_F(ConfigTest, EmptyFileGivesTheDefaults) {
+    const MomConfig config = load_valid("");
+    EXPECT_EQ(config.listen, (SocketAddress{{0, 0, 0, 0}, 9998}));
+    EXPECT_EQ(config.interface, "");
+    EXPECT_FALSE(config.metrics.has_value());
+    EXPECT_EQ(config.sq_priority, 99);
+    EXPECT_FALSE(config.routes.has_value());
+    EXPECT_TRUE(config.adapters.empty());
+    EXPECT_TRUE(config.topics.empty());
+    EXPECT_EQ(config.source, dir_ / "mom.toml");
+}
+
+TEST_F(ConfigTest, FullConfigIsReadIntoPlainValues) {
+    const MomConfig config = load_valid(R"(
+[mom]
+listen = "10.0.0.1:7000"
+interface = "eth0"
+metrics = "127.0.0.1:9100"
+sq_priority = 80
+
+[[adapters]]
+name = "xdp"
+library = "libxdp_adapter.so"
+xdp_mode = "native"
+batch = 32
+verbose = false
+
+[[adapters]]
+name = "recording"
+library = "/opt/tempos/librecording_adapter.so"
+enabled = false
+
+[[topics]]
+id = 0
+qos = "strict"
+subscribers = ["10.0.0.2:9000", { ip = "10.0.0.3" }, { ip = "10.0.0.4", port = 9001, mac = "aa:BB:cc:0:1:ff" }]
+
+[[topics]]
+id = 255
+qos = "best-effort"
+  [[topics.groups]]
+  subscribers = ["10.0.0.5:1"]
+  [[topics.groups]]
+  subscribers = ["10.0.0.6:65535", "10.0.0.5:1"]
+)");
+    EXPECT_EQ(config.listen, (SocketAddress{{10, 0, 0, 1}, 7000}));
+    EXPECT_EQ(config.interface, "eth0");
+    ASSERT_TRUE(config.metrics.has_value());
+    EXPECT_EQ(*config.metrics, (SocketAddress{{127, 0, 0, 1}, 9100}));
+    EXPECT_EQ(config.sq_priority, 80);
+
+    ASSERT_EQ(config.adapters.size(), 2u);
+    EXPECT_EQ(config.adapters[0],
+              (AdapterConfig{"xdp", "libxdp_adapter.so", true,
+                             {{"xdp_mode", "native"}, {"batch", "32"}, {"verbose", "false"}}}));
+    EXPECT_EQ(config.adapters[1], (AdapterConfig{"recording", "/opt/tempos/librecording_adapter.so", false, {}}));
+
+    ASSERT_EQ(config.topics.size(), 2u);
+    const TopicConfig& strict = config.topics.at(0);
+    EXPECT_EQ(strict.id, 0);
+    EXPECT_EQ(strict.qos, Qos::strict);
+    ASSERT_EQ(strict.groups.size(), 1u);
+    EXPECT_EQ(strict.groups[0].members,
+              (std::vector<Endpoint>{endpoint({10, 0, 0, 2}, 9000), endpoint({10, 0, 0, 3}, 7000),
+                                     endpoint({10, 0, 0, 4}, 9001, Mac{0xaa, 0xbb, 0xcc, 0x00, 0x01, 0xff})}));
+    const TopicConfig& best_effort = config.topics.at(255);
+    EXPECT_EQ(best_effort.qos, Qos::best_effort);
+    ASSERT_EQ(best_effort.groups.size(), 2u);
+    EXPECT_EQ(best_effort.groups[0].members, (std::vector<Endpoint>{endpoint({10, 0, 0, 5}, 1)}));
+    EXPECT_EQ(best_effort.groups[1].members,
+              (std::vector<Endpoint>{endpoint({10, 0, 0, 6}, 65535), endpoint({10, 0, 0, 5}, 1)}));
+}
+
+TEST_F(ConfigTest, EndpointTableWithoutPortTakesTheListenPortEvenWhenMomComesLater) {
+    const MomConfig config = load_valid(R"(
+[[topics]]
+id = 3
+qos = "strict"
+subscribers = [{ ip = "192.168.1.10", mac = "1:2:3:4:5:6" }]
+
+[mom]
+listen = "0.0.0.0:4242"
+)");
+    EXPECT_EQ(config.topics.at(3).groups.at(0).members,
+              (std::vector<Endpoint>{endpoint({192, 168, 1, 10}, 4242, Mac{1, 2, 3, 4, 5, 6})}));
+}
+
+TEST_F(ConfigTest, ThesisExampleAsRoutesFileRelativeToTheConfig) {
+    write("sub/routes/thesis.toml", kThesisExample);
+    const auto result = load_config(write("sub/mom.toml", R"(
+[mom]
+listen = "0.0.0.0:5555"
+routes = "routes/thesis.toml"
+
+[[topics]]
+id = 2
+qos = "best-effort"
+subscribers = ["10.0.0.9:9"]
+)"));
+    ASSERT_TRUE(std::holds_alternative<MomConfig>(result)) << std::get<ConfigError>(result).to_string();
+    const MomConfig& config = std::get<MomConfig>(result);
+    ASSERT_TRUE(config.routes.has_value());
+    EXPECT_EQ(*config.routes, dir_ / "sub/routes/thesis.toml");
+    ASSERT_EQ(config.topics.size(), 2u);
+    const TopicConfig expected{1, Qos::strict,
+                               {SubscriptionGroup{{endpoint({10, 0, 0, 211}, 5555,
+                                                            Mac{0x40, 0xa6, 0xb7, 0x66, 0x38, 0xfb})}}}};
+    EXPECT_EQ(config.topics.at(1), expected);
+    EXPECT_EQ(config.topics.at(2).qos, Qos::best_effort);
+}
+
+TEST_F(ConfigTest, ThesisExampleThroughLoadThesisRoutes) {
+    const auto result = load_thesis_routes(write("routes.toml", kThesisExample), 9998);
+    ASSERT_TRUE((std::holds_alternative<std::vector<TopicConfig>>(result)))
+        << std::get<ConfigError>(result).to_string();
+    const auto& topics = std::get<std::vector<TopicConfig>>(result);
+    ASSERT_EQ(topics.size(), 1u);
+    EXPECT_EQ(topics[0], (TopicConfig{1, Qos::strict,
+                                      {SubscriptionGroup{{endpoint({10, 0, 0, 211}, 9998,
+                                                                   Mac{0x40, 0xa6, 0xb7, 0x66, 0x38, 0xfb})}}}}));
+}
+
+TEST_F(ConfigTest, ThesisFiveSlotsWithSingleDigitMacsAndPadding) {
+    const auto result = load_thesis_routes(write("routes.toml", R"(
+[[topic]]
+topic_value = 7
+  [[topic.address]]
+  ip = "10.0.0.1"
+  mac = "0:a:b:c:d:e"
+  [[topic.address]]
+  ip = "0.0.0.0"
+  mac = "0:0:0:0:0:0"
+  [[topic.address]]
+  ip = "10.0.0.2"
+  mac = "f:f:f:f:f:f"
+  [[topic.address]]
+  ip = "0.0.0.0"
+  mac = "0:0:0:0:0:0"
+  [[topic.address]]
+  ip = "0.0.0.0"
+  mac = "0:0:0:0:0:0"
+
+[[topic]]
+topic_value = 0
+  [[topic.address]]
+  ip = "172.16.0.1"
+  mac = "00:11:22:33:44:55"
+)"), 9000);
+    ASSERT_TRUE((std::holds_alternative<std::vector<TopicConfig>>(result)))
+        << std::get<ConfigError>(result).to_string();
+    const auto& topics = std::get<std::vector<TopicConfig>>(result);
+    ASSERT_EQ(topics.size(), 2u);
+    EXPECT_EQ(topics[0].id, 0);
+    EXPECT_EQ(topics[1].id, 7);
+    EXPECT_EQ(topics[1].qos, Qos::strict);
+    ASSERT_EQ(topics[1].groups.size(), 1u);
+    EXPECT_EQ(topics[1].groups[0].members,
+              (std::vector<Endpoint>{endpoint({10, 0, 0, 1}, 9000, Mac{0, 0xa, 0xb, 0xc, 0xd, 0xe}),
+                                     endpoint({10, 0, 0, 2}, 9000, Mac{0xf, 0xf, 0xf, 0xf, 0xf, 0xf})}));
+}
+
+TEST_F(ConfigTest, ThesisFileIsAlsoAValidControllerConfigAsItStands) {
+    const MomConfig config = load_valid(kThesisExample);
+    ASSERT_EQ(config.topics.size(), 1u);
+    EXPECT_EQ(config.topics.at(1).qos, Qos::strict);
+    EXPECT_EQ(config.topics.at(1).groups.at(0).members.at(0).port, 9998);
+}
+
+TEST(ConfigParsers, Ipv4IsStrict) {
+    EXPECT_EQ(parse_ipv4("0.0.0.0"), (Ipv4{0, 0, 0, 0}));
+    EXPECT_EQ(parse_ipv4("255.255.255.255"), (Ipv4{255, 255, 255, 255}));
+    EXPECT_EQ(parse_ipv4("10.0.0.211"), (Ipv4{10, 0, 0, 211}));
+    for (const char* bad : {"", "1.2.3", "1.2.3.4.5", "256.0.0.1", "1.2.3.-4", " 1.2.3.4", "1.2.3.4 ", "x1.2.3.4",
+                            "1.2.3.4x", "01.2.3.4", "1..3.4", "1.2.3.", "+1.2.3.4", "1.2.3.1000", "0x1.2.3.4"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_FALSE(parse_ipv4(bad).has_value());
+    }
+}
+
+TEST(ConfigParsers, MacAcceptsOneOrTwoHexDigitsPerGroup) {
+    EXPECT_EQ(parse_mac("40:a6:b7:66:38:fb"), (Mac{0x40, 0xa6, 0xb7, 0x66, 0x38, 0xfb}));
+    EXPECT_EQ(parse_mac("0:0:0:0:0:0"), (Mac{}));
+    EXPECT_EQ(parse_mac("A:b:C:d:E:F"), (Mac{0xa, 0xb, 0xc, 0xd, 0xe, 0xf}));
+    for (const char* bad : {"", "40:a6:b7:66:38", "40:a6:b7:66:38:fb:01", "40:a6:b7:66:38:fbb", "40:a6:b7:66::fb",
+                            "40-a6-b7-66-38-fb", "g0:a6:b7:66:38:fb", " 40:a6:b7:66:38:fb", "40:a6:b7:66:38:fb "}) {
+        SCOPED_TRACE(bad);
+        EXPECT_FALSE(parse_mac(bad).has_value());
+    }
+    EXPECT_EQ(format_mac(Mac{0, 0xa, 0xb, 0xc, 0xd, 0xe}), "00:0a:0b:0c:0d:0e");
+}
+
+TEST(ConfigParsers, SocketAddressNeedsIpAndPort1To65535) {
+    EXPECT_EQ(parse_socket_address("127.0.0.1:1"), (SocketAddress{{127, 0, 0, 1}, 1}));
+    EXPECT_EQ(parse_socket_address("0.0.0.0:65535"), (SocketAddress{{0, 0, 0, 0}, 65535}));
+    for (const char* bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:09998",
+                            "127.0.0.1:-1", "127.0.0.1:99999999999", ":9998", "localhost:9998", "127.0.0.1:9998x"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_FALSE(parse_socket_address(bad).has_value());
+    }
+    EXPECT_EQ(format_socket_address(SocketAddress{{10, 1, 2, 3}, 9998}), "10.1.2.3:9998");
+    EXPECT_EQ(format_ipv4(Ipv4{192, 168, 0, 255}), "192.168.0.255");
+}
+
+TEST(ConfigExamples, EveryFileInConfigDirIsAccepted) {
+    const fs::path config_dir = fs::path(__FILE__).parent_path().parent_path().parent_path() / "config";
+    ASSERT_TRUE(fs::is_directory(config_dir)) << config_dir;
+    int checked = 0;
+    for (const auto& entry : fs::directory_iterator(config_dir)) {
+        if (entry.path().extension() != ".toml") continue;
+        SCOPED_TRACE(entry.path().string());
+        const auto result = load_config(entry.path());
+        EXPECT_TRUE(std::holds_alternative<MomConfig>(result)) << std::get<ConfigError>(result).to_string();
+        ++checked;
+    }
+    // The four examples the docs promise.
+    for (const char* name : {"tempos-mom.toml", "thesis.toml", "thesis-routes.toml", "loopback-recording.toml"})
+        EXPECT_TRUE(fs::exists(config_dir / name)) << name;
+    EXPECT_GE(checked, 4);
+}
+
+TEST(ConfigExamples, ThesisConfigUsesTheThesisRoutes) {
+    const fs::path config_dir = fs::path(__FILE__).parent_path().parent_path().parent_path() / "config";
+    const auto result = load_config(config_dir / "thesis.toml");
+    ASSERT_TRUE(std::holds_alternative<MomConfig>(result)) << std::get<ConfigError>(result).to_string();
+    const MomConfig& config = std::get<MomConfig>(result);
+    ASSERT_TRUE(config.routes.has_value());
+    EXPECT_EQ(config.routes->filename(), "thesis-routes.toml");
+    ASSERT_TRUE(config.topics.contains(1));
+    EXPECT_EQ(config.topics.at(1).qos, Qos::strict);
+    EXPECT_EQ(config.topics.at(1).groups.at(0).members.at(0).ip, (Ipv4{10, 0, 0, 211}));
+}
+
+// --- invalid files: each names the exact file and line -----------------------------------------------------
+
+TEST_F(ConfigTest, MissingFileIsReportedForTheWholeFile) {
+    const fs::path missing = dir_ / "nope.toml";
+    const auto result = load_config(missing);
+    ASSERT_TRUE(std::holds_alternative<ConfigError>(result));
+    const ConfigError& error = std::get<ConfigError>(result);
+    EXPECT_EQ(error.file, missing.string());
+    EXPECT_EQ(error.line, 0);
+    EXPECT_EQ(error.to_string(), missing.string() + ": cannot read the file: No such file or directory");
+}
+
+TEST_F(ConfigTest, SyntaxErrorNamesTheLineToml11Blames) {
+    const std::string error = load_error("[mom]\nsq_priority = 10\nlisten = \"0.0.0.0:1\n");
+    EXPECT_PRED2(starts_with, error, (at(3) + "TOML syntax error: "));
+}
+
+TEST_F(ConfigTest, SyntaxErrorKeyDefinedTwiceNamesTheSecondDefinition) {
+    const std::string error = load_error("[mom]\nsq_priority = 10\n\nsq_priority = 11\n");
+    EXPECT_PRED2(starts_with, error, (at(4) + "TOML syntax error: "));
+    EXPECT_PRED2(contains, error, ("defined twice"));
+}
+
+TEST_F(ConfigTest, UnknownKeyAtTopLevel) {
+    const std::string error = load_error("[mom]\nlisten = \"0.0.0.0:1\"\n\n[moms]\nx = 1\n");
+    EXPECT_PRED2(starts_with, error, (at(4) + "unknown key \"moms\" in the top level"));
+}
+
+TEST_F(ConfigTest, UnknownKeyInMomReportsTheFirstInTheFile) {
+    const std::string error = load_error("[mom]\nlisten = \"0.0.0.0:1\"\nsq_prio = 5\nzzz = 1\n");
+    EXPECT_PRED2(starts_with, error, (at(3) + "unknown key \"sq_prio\" in [mom]"));
+}
+
+TEST_F(ConfigTest, UnknownKeyInTopic) {
+    const std::string error =
+        load_error("[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [\"10.0.0.1:1\"]\npriority = 3\n");
+    EXPECT_PRED2(starts_with, error, (at(5) + "unknown key \"priority\" in [[topics]]"));
+}
+
+TEST_F(ConfigTest, UnknownKeyInEndpointTable) {
+    const std::string error =
+        load_error("[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [\n  { ip = \"10.0.0.1\", prt = 5 },\n]\n");
+    EXPECT_PRED2(starts_with, error, (at(5) + "unknown key \"prt\" in a subscriber table"));
+}
+
+TEST_F(ConfigTest, UnknownKeyInGroup) {
+    const std::string error = load_error(
+        "[[topics]]\nid = 1\nqos = \"strict\"\n[[topics.groups]]\nsubscribers = [\"10.0.0.1:1\"]\nweight = 2\n");
+    EXPECT_PRED2(starts_with, error, (at(6) + "unknown key \"weight\" in [[topics.groups]]"));
+}
+
+TEST_F(ConfigTest, PortsOutOfRange) {
+    EXPECT_PRED2(starts_with, load_error("[mom]\nlisten = \"0.0.0.0:70000\"\n"),
+                (at(2) + "[mom] listen: invalid port \"70000\""));
+    EXPECT_PRED2(starts_with, load_error("[mom]\n\nmetrics = \"127.0.0.1:0\"\n"),
+                (at(3) + "[mom] metrics: invalid port \"0\""));
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [{ ip = \"10.0.0.1\", port = 65536 }]\n"),
+                (at(4) + "subscriber port must be in 1..65535, got 65536"));
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [{ ip = \"10.0.0.1\", port = 0 }]\n"),
+                (at(4) + "subscriber port must be in 1..65535, got 0"));
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [\"10.0.0.1:99999\"]\n"),
+                (at(4) + "subscriber: invalid port \"99999\""));
+}
+
+TEST_F(ConfigTest, IntegerBeyond64BitsIsOutOfRangeNotWrapped) {
+    // 2^64 + 1 would wrap to 1 with a careless conversion.
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 1\nqos = \"strict\"\n"
+                           "subscribers = [{ ip = \"10.0.0.1\", port = 18446744073709551617 }]\n"),
+                (at(4) + "subscriber port must be in 1..65535"));
+}
+
+TEST_F(ConfigTest, TopicIdOutOfRange) {
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 256\nqos = \"strict\"\nsubscribers = [\"10.0.0.1:1\"]\n"),
+                (at(2) + "topic id must be in 0..255, got 256"));
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nqos = \"strict\"\nid = -1\nsubscribers = [\"10.0.0.1:1\"]\n"),
+                (at(3) + "topic id must be in 0..255, got -1"));
+}
+
+TEST_F(ConfigTest, SqPriorityOutOfRange) {
+    EXPECT_PRED2(starts_with, load_error("[mom]\nsq_priority = 0\n"), (at(2) + "[mom] sq_priority must be in 1..99, got 0"));
+    EXPECT_PRED2(starts_with, load_error("[mom]\n\nsq_priority = 100\n"),
+                (at(3) + "[mom] sq_priority must be in 1..99, got 100"));
+}
+
+TEST_F(ConfigTest, BadIpAddresses) {
+    const std::string topic = "[[topics]]\nid = 1\nqos = \"strict\"\n";
+    EXPECT_PRED2(starts_with, load_error(topic + "subscribers = [\"10.0.0.256:1\"]\n"),
+                (at(4) + "subscriber: invalid IPv4 address \"10.0.0.256\""));
+    EXPECT_PRED2(starts_with, load_error(topic + "subscribers = [\"10.0.0:1\"]\n"),
+                (at(4) + "subscriber: invalid IPv4 address \"10.0.0\""));
+    EXPECT_PRED2(starts_with, load_error(topic + "subscribers = [{ ip = \" 10.0.0.1\" }]\n"),
+                (at(4) + "subscriber ip: invalid IPv4 address \" 10.0.0.1\""));
+    EXPECT_PRED2(starts_with, load_error(topic + "subscribers = [{ ip = \"10.0.0.1x\" }]\n"),
+                (at(4) + "subscriber ip: invalid IPv4 address \"10.0.0.1x\""));
+    EXPECT_PRED2(starts_with, load_error(topic + "subscribers = [\"0.0.0.0:1\"]\n"),
+                (at(4) + "0.0.0.0 is not a subscriber address"));
+    EXPECT_PRED2(starts_with, load_error("[mom]\nlisten = \"1.2.3:9998\"\n"),
+                (at(2) + "[mom] listen: invalid IPv4 address \"1.2.3\""));
+    EXPECT_PRED2(starts_with, load_error("[mom]\nlisten = \"9998\"\n"), (at(2) + "[mom] listen must be \"IP:PORT\""));
+}
+
+TEST_F(ConfigTest, BadMacAddresses) {
+    const std::string topic = "[[topics]]\nid = 1\nqos = \"strict\"\n";
+    EXPECT_PRED2(starts_with, load_error(topic + "subscribers = [{ ip = \"10.0.0.1\", mac = \"40:a6:b7:66:38\" }]\n"),
+                (at(4) + "subscriber mac: invalid MAC address \"40:a6:b7:66:38\""));
+    EXPECT_PRED2(starts_with, load_error(topic + "subscribers = [{ ip = \"10.0.0.1\", mac = \"40:a6:b7:66:38:fgb\" }]\n"),
+                (at(4) + "subscriber mac: invalid MAC address \"40:a6:b7:66:38:fgb\""));
+}
+
+TEST_F(ConfigTest, DuplicateTopicInTopics) {
+    const std::string one = "[[topics]]\nid = 4\nqos = \"strict\"\nsubscribers = [\"10.0.0.1:1\"]\n";
+    EXPECT_PRED2(starts_with, load_error(one + one),
+                (at(6) + "duplicate topic id 4 (first defined at " + at(2).substr(0, at(2).size() - 2) + ")"));
+}
+
+TEST_F(ConfigTest, DuplicateTopicAcrossTheRoutesFile) {
+    write("routes.toml", std::string("# thesis routes\n") + kThesisExample);
+    const std::string error =
+        load_error("[mom]\nroutes = \"routes.toml\"\n\n[[topics]]\nid = 1\nqos = \"best-effort\"\n"
+                   "subscribers = [\"10.0.0.1:1\"]\n");
+    const std::string first = at(5);
+    EXPECT_PRED2(starts_with, error, (at(3, "routes.toml") + "duplicate topic id 1 (first defined at " +
+                                  first.substr(0, first.size() - 2) + ")"));
+}
+
+TEST_F(ConfigTest, EmptyGroups) {
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = []\n"),
+                (at(4) + "empty subscription group"));
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 1\nqos = \"strict\"\n[[topics.groups]]\nsubscribers = [\"10.0.0.1:1\"]\n"
+                           "[[topics.groups]]\nsubscribers = []\n"),
+                (at(7) + "empty subscription group"));
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 1\nqos = \"strict\"\n[[topics.groups]]\n"),
+                (at(4) + "[[topics.groups]] needs the key \"subscribers\""));
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 1\nqos = \"strict\"\ngroups = []\n"),
+                (at(4) + "topic 1: groups must hold at least one group"));
+}
+
+TEST_F(ConfigTest, SubscribersAndGroupsTogether) {
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 9\nqos = \"strict\"\nsubscribers = [\"10.0.0.1:1\"]\n"
+                           "[[topics.groups]]\nsubscribers = [\"10.0.0.2:1\"]\n"),
+                (at(5) + "topic 9: give either subscribers = [...] (one group) or [[topics.groups]], "
+                                   "not both"));
+}
+
+TEST_F(ConfigTest, TopicWithoutSubscribersOrQos) {
+    EXPECT_PRED2(starts_with, load_error("\n[[topics]]\nid = 9\nqos = \"strict\"\n"),
+                (at(2) + "topic 9 has no subscribers"));
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 9\nsubscribers = [\"10.0.0.1:1\"]\n"),
+                (at(1) + "topic 9 needs the key \"qos\""));
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 9\nqos = \"realtime\"\nsubscribers = [\"10.0.0.1:1\"]\n"),
+                (at(3) + "topic 9 qos must be \"strict\" or \"best-effort\", got \"realtime\""));
+}
+
+TEST_F(ConfigTest, DuplicateSubscriberInOneGroup) {
+    EXPECT_PRED2(starts_with, load_error("[mom]\nlisten = \"0.0.0.0:9998\"\n[[topics]]\nid = 1\nqos = \"strict\"\n"
+                           "subscribers = [\"10.0.0.1:9998\",\n  { ip = \"10.0.0.1\" }]\n"),
+                (at(7) + "duplicate subscriber 10.0.0.1:9998 in one subscription group"));
+}
+
+TEST_F(ConfigTest, WrongTypes) {
+    EXPECT_PRED2(starts_with, load_error("[mom]\nsq_priority = \"99\"\n"),
+                (at(2) + "[mom] sq_priority must be an integer, got a string"));
+    EXPECT_PRED2(starts_with, load_error("[mom]\nlisten = 9998\n"), (at(2) + "[mom] listen must be a string, got an integer"));
+    EXPECT_PRED2(starts_with, load_error("mom = 3\n"), (at(1) + "mom must be a table, got an integer"));
+    EXPECT_PRED2(starts_with, load_error("[[adapters]]\nname = \"a\"\nlibrary = \"liba.so\"\nenabled = \"yes\"\n"),
+                (at(4) + "adapter enabled must be a boolean, got a string"));
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = \"1\"\n"), (at(2) + "topic id must be an integer, got a string"));
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 1.5\n"), (at(2) + "topic id must be an integer, got a float"));
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = \"10.0.0.1:1\"\n"),
+                (at(4) + "subscribers must be an array, got a string"));
+    EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [42]\n"),
+                (at(4) + "a subscriber must be a string \"IP:PORT\" or an inline table"));
+    EXPECT_PRED2(starts_with, load_error("\n[adapters]\nname = \"a\"\n"),
+                (at(2) + "adapters must be an array of tables (write [[adapters]]), got a table"));
+}
+
+TEST_F(ConfigTest, BadXdpMode) {
+    const std::string adapter = "[[adapters]]\nname = \"xdp\"\nlibrary = \"libxdp_adapter.so\"\n";
+    EXPECT_PRED2(starts_with, load_error(adapter + "xdp_mode = \"Native\"\n"),
+                (at(4) + "xdp_mode must be \"auto\", \"native\", \"generic\" or \"off\", got \"Native\""));
+    EXPECT_PRED2(starts_with, load_error(adapter + "xdp_mode = \"native \"\n"), (at(4) + "xdp_mode must be"));
+    EXPECT_PRED2(starts_with, load_error(adapter + "xdp_mode = true\n"),
+                (at(4) + "xdp_mode must be \"auto\", \"native\", \"generic\" or \"off\", got true"));
+    for (const char* mode : {"auto", "native", "generic", "off"}) {
+        SCOPED_TRACE(mode);
+        EXPECT_EQ(load_valid(adapter + "xdp_mode = \"" + mode + "\"\n").adapters.at(0).options.at("xdp_mode"), mode);
+    }
+}
+
+TEST_F(ConfigTest, AdapterRules) {
+    EXPECT_PRED2(starts_with, load_error("[[adapters]]\nlibrary = \"liba.so\"\n"),
+                (at(1) + "[[adapters]] needs the key \"name\""));
+    EXPECT_PRED2(starts_with, load_error("[[adapters]]\nname = \"\"\nlibrary = \"liba.so\"\n"),
+                (at(2) + "adapter name must not be empty"));
+    EXPECT_PRED2(starts_with, load_error("[[adapters]]\nname = \"a\"\n"), (at(1) + "adapter \"a\" needs the key \"library\""));
+    EXPECT_PRED2(starts_with, load_error("[[adapters]]\nname = \"a\"\nlibrary = \"lib/liba.so\"\n"),
+                (at(3) + "adapter library must be an absolute path or a file name"));
+    EXPECT_PRED2(starts_with, load_error("[[adapters]]\nname = \"a\"\nlibrary = \"liba.so\"\n\n[[adapters]]\nname = \"a\"\n"
+                           "library = \"libb.so\"\n"),
+                (at(6) + "duplicate adapter name \"a\" (first defined at line 2)"));
+    EXPECT_PRED2(starts_with, load_error("[[adapters]]\nname = \"a\"\nlibrary = \"liba.so\"\nqueues = [1, 2]\n"),
+                (at(4) + "adapter option \"queues\" must be a string, a boolean or an integer, got an array"));
+    EXPECT_PRED2(starts_with, load_error("[[adapters]]\nname = \"a\"\nlibrary = \"liba.so\"\n[adapters.extra]\nx = 1\n"),
+                (at(4) + "adapter option \"extra\" must be a string, a boolean or an integer, got a table"));
+}
+
+TEST_F(ConfigTest, InterfaceNameFollowsTheKernelRules) {
+    EXPECT_EQ(load_valid("[mom]\ninterface = \"veth-tempos-0ab\"\n").interface, "veth-tempos-0ab");
+    EXPECT_PRED2(starts_with, load_error("[mom]\ninterface = \"veth-tempos-0abc\"\n"),
+                (at(2) + "[mom] interface must be a network interface name of 1..15 characters"));
+    EXPECT_PRED2(starts_with, load_error("[mom]\ninterface = \"eth0:1\"\n"), (at(2) + "[mom] interface must be"));
+    EXPECT_PRED2(starts_with, load_error("[mom]\ninterface = \"\"\n"), (at(2) + "[mom] interface must be"));
+}
+
+TEST_F(ConfigTest, MissingRoutesFileIsBlamedOnTheRoutesLine) {
+    const std::string error = load_error("[mom]\nlisten = \"0.0.0.0:9998\"\nroutes = \"missing.toml\"\n");
+    EXPECT_PRED2(starts_with, error, (at(3) + "routes file \"" + (dir_ / "missing.toml").string() +
+                                  "\": cannot read the file: No such file or directory"));
+}
+
+TEST_F(ConfigTest, RoutesFileErrorsNameTheRoutesFile) {
+    write("routes.toml", "[[topic]]\ntopic_value = 3\n  [[topic.address]]\n  ip = \"0.0.0.0\"\n  mac = \"0:0:0:0:0:0\"\n");
+    EXPECT_PRED2(starts_with, load_error("[mom]\nroutes = \"routes.toml\"\n"),
+                (at(1, "routes.toml") + "topic 3 has only padding entries (ip 0.0.0.0)"));
+    write("routes.toml", "[[topic]]\ntopic_value = 3\n  [[topic.address]]\n  ip = \"10.0.0.1\"\n  mac = \"0:0:0:0:0\"\n");
+    EXPECT_PRED2(starts_with, load_error("[mom]\nroutes = \"routes.toml\"\n"),
+                (at(5, "routes.toml") + "topic 3 address mac: invalid MAC address \"0:0:0:0:0\""));
+    write("routes.toml", "[[topic]]\ntopic_value = 3\n  [[topic.address]]\n  ip = \"10.0.0.1\"\n  port = 5\n");
+    EXPECT_PRED2(starts_with, load_error("[mom]\nroutes = \"routes.toml\"\n"),
+                (at(5, "routes.toml") + "unknown key \"port\" in [[topic.address]]"));
+    write("routes.toml", "[mom]\nlisten = \"0.0.0.0:1\"\n");
+    EXPECT_PRED2(starts_with, load_error("[mom]\nroutes = \"routes.toml\"\n"),
+                (at(1, "routes.toml") + "unknown key \"mom\" in the routes file's top level"));
+    write("routes.toml", "[[topic]]\ntopic_value = 300\n");
+    EXPECT_PRED2(starts_with, load_error("[mom]\nroutes = \"routes.toml\"\n"),
+                (at(2, "routes.toml") + "topic_value must be in 0..255, got 300"));
+    write("routes.toml", "[[topic]]\ntopic_value = 3\n  [[topic.address]]\n  ip = \"10.0.0.1\"\n  mac = \"0:0:0:0:0:0\"\n");
+    EXPECT_PRED2(starts_with, load_error("[mom]\nroutes = \"routes.toml\"\n"),
+                (at(5, "routes.toml") + "topic 3: mac 0:0:0:0:0:0 is only valid in a padding entry"));
+}
+
+TEST_F(ConfigTest, LoadThesisRoutesErrors) {
+    const fs::path missing = dir_ / "none.toml";
+    const auto unreadable = load_thesis_routes(missing, 9998);
+    ASSERT_TRUE(std::holds_alternative<ConfigError>(unreadable));
+    EXPECT_EQ(std::get<ConfigError>(unreadable).to_string(),
+              missing.string() + ": cannot read the file: No such file or directory");
+
+    const fs::path routes = write("routes.toml", "[[topic]]\ntopic_value = 3\n  [[topic.address]]\n  ip = \"10.0.0.1\"\n"
+                                                 "  [[topic.address]]\n  ip = \"10.0.0.1\"\n");
+    const auto duplicate = load_thesis_routes(routes, 9998);
+    ASSERT_TRUE(std::holds_alternative<ConfigError>(duplicate));
+    EXPECT_EQ(std::get<ConfigError>(duplicate).to_string(),
+              routes.string() + ":6: topic 3: duplicate address 10.0.0.1");
+
+    const fs::path empty = write("empty.toml", "# nothing\n");
+    const auto no_topics = load_thesis_routes(empty, 9998);
+    ASSERT_TRUE(std::holds_alternative<ConfigError>(no_topics));
+    EXPECT_EQ(std::get<ConfigError>(no_topics).to_string(), empty.string() + ": the routes file defines no [[topic]]");
+}
+
+}  // namespace
