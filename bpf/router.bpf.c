@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The XDP topic router: routes Strict events (UDP datagrams to the MoM's port whose first payload byte is a
+ * topic) to one subscriber of the topic's subscription group without leaving the kernel. Everything else is
+ * returned untouched with XDP_PASS, so the MoM's socket path serves it. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "tempos/xdp_abi.h"
+#include "csum.h"
+#include "parsing.h"
+#include "router_maps.h"
+
+#define TEMPOS_AF_INET 2 /* not in the uapi headers */
+
+/* Set by the loader before load (the skeleton's rodata): the MoM's UDP port and IPv4 address, network order.
+ * mom_ipv4 == 0: the rewritten source is the frame's original destination address. */
+const volatile __be16 mom_port = 0;
+const volatile __be32 mom_ipv4 = 0;
+
+static __always_inline int count_pass(__u32 slot, __u32 reason)
+{
+	struct tempos_topic_counters *counters = bpf_map_lookup_elem(&topic_counters, &slot);
+	if (counters && reason < TEMPOS_PASS_REASONS)
+		counters->passed[reason]++;
+	return XDP_PASS;
+}
+
+/* Where the frame goes: both MACs and the egress interface (0 = the ingress one). */
+struct tempos_next_hop {
+	const __u8 *src_mac;
+	const __u8 *dst_mac;
+	__u32 ifindex;
+};
+
+static __always_inline void rewrite(struct tempos_event_view *view, const struct tempos_next_hop *hop,
+				    const struct tempos_endpoint *sub, __be32 new_saddr)
+{
+	__builtin_memcpy(view->eth->h_dest, hop->dst_mac, ETH_ALEN);
+	__builtin_memcpy(view->eth->h_source, hop->src_mac, ETH_ALEN);
+
+	struct iphdr *ip = view->ip;
+	struct udphdr *udp = view->udp;
+	/* Both addresses are in the IP header and in the UDP pseudo-header: one delta serves both checksums. */
+	__u64 addr_delta = csum_replace32(ip->saddr, new_saddr) + csum_replace32(ip->daddr, sub->ipv4);
+
+	/* TTL shares a 16-bit checksum word with the protocol. */
+	__u16 *ttl_word = (__u16 *)&ip->ttl;
+	__u16 old_ttl_word = *ttl_word;
+	ip->ttl--;
+	ip->check = csum_update(ip->check, addr_delta + csum_replace16(old_ttl_word, *ttl_word));
+	ip->saddr = new_saddr;
+	ip->daddr = sub->ipv4;
+
+	/* UDP checksum 0 means "none" and stays 0; a computed 0 is sent as 0xffff (RFC 768). */
+	if (udp->check) {
+		__u16 check = csum_update(udp->check, addr_delta + csum_replace16(udp->dest, sub->port));
+		udp->check = check ? check : 0xffff;
+	}
+	udp->dest = sub->port;
+}
+
+SEC("xdp")
+int tempos_router(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	struct tempos_event_view view;
+	int reason = parse_event(data, data_end, mom_port, &view);
+	if (reason != TEMPOS_PARSE_OK)
+		return count_pass(TEMPOS_NO_TOPIC_SLOT, reason);
+
+	__u32 topic = view.payload[0];
+	void *route_slot = bpf_map_lookup_elem(&topic_routes, &topic);
+	if (!route_slot)
+		return count_pass(topic, TEMPOS_PASS_NOT_STRICT);
+	__u32 zero = 0;
+	const struct tempos_route *route = bpf_map_lookup_elem(route_slot, &zero);
+	if (!route)
+		return count_pass(topic, TEMPOS_PASS_NOT_STRICT);
+
+	struct tempos_topic_counters *counters = bpf_map_lookup_elem(&topic_counters, &topic);
+	if (!counters) /* cannot happen: topic < max_entries; keeps the verifier satisfied */
+		return XDP_PASS;
+
+	if (view.ip->ttl <= 1) {
+		counters->passed[TEMPOS_PASS_TTL]++;
+		return XDP_PASS;
+	}
+
+	/* A route is validated by user space (RouteTable::set); one written by other means with a bad count is
+	 * counted as aborted and the frame left to the socket path. */
+	__u32 count = route->count;
+	if (count == 0 || count > TEMPOS_MAX_SUBSCRIBERS) {
+		counters->aborted++;
+		return XDP_PASS;
+	}
+	/* Per-CPU cursor, no division. It advances even if the chosen subscriber cannot be reached below: the
+	 * socket path then delivers that frame and the next one tries the next subscriber. */
+	__u32 index = counters->rr_next;
+	if (index >= count)
+		index = 0;
+	counters->rr_next = index + 1;
+	const struct tempos_endpoint *sub = &route->subs[index];
+
+	__be32 new_saddr = mom_ipv4 ? mom_ipv4 : view.ip->daddr;
+	struct tempos_next_hop hop;
+	struct bpf_fib_lookup fib;
+	if (sub->flags & TEMPOS_EP_HAS_MAC) {
+		hop.src_mac = sub->src_mac;
+		hop.dst_mac = sub->mac;
+		hop.ifindex = sub->ifindex;
+	} else {
+		/* The MoM is the source of the rewritten datagram, so this is an output lookup. Its ifindex is the
+		 * interface the route is expected on: the endpoint's if set, else the ingress one. Any failure
+		 * (NO_NEIGH in particular) passes: the socket path delivers the frame and the kernel resolves the
+		 * neighbour for the next ones. */
+		__builtin_memset(&fib, 0, sizeof(fib));
+		fib.family = TEMPOS_AF_INET;
+		fib.l4_protocol = IPPROTO_UDP;
+		fib.sport = view.udp->source;
+		fib.dport = sub->port;
+		fib.tot_len = view.ip_tot_len;
+		fib.tos = view.ip->tos;
+		fib.ipv4_src = new_saddr;
+		fib.ipv4_dst = sub->ipv4;
+		fib.ifindex = sub->ifindex ? sub->ifindex : ctx->ingress_ifindex;
+		long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+			counters->passed[TEMPOS_PASS_FIB]++;
+			return XDP_PASS;
+		}
+		hop.src_mac = fib.smac;
+		hop.dst_mac = fib.dmac;
+		hop.ifindex = fib.ifindex;
+	}
+
+	/* Decided before the rewrite, so a frame with no usable egress leaves untouched. */
+	int action = XDP_TX;
+	if (hop.ifindex != 0 && hop.ifindex != ctx->ingress_ifindex) {
+		action = bpf_redirect_map(&egress_ports, hop.ifindex, XDP_PASS);
+		if (action != XDP_REDIRECT) {
+			counters->passed[TEMPOS_PASS_NO_EGRESS]++;
+			return XDP_PASS;
+		}
+	}
+
+	rewrite(&view, &hop, sub, new_saddr);
+	counters->redirected_packets++;
+	counters->redirected_bytes += (__u64)(data_end - data);
+	return action;
+}
+
+char LICENSE[] SEC("license") = "GPL";

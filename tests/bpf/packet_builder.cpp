@@ -1,0 +1,130 @@
+#include "packet_builder.hpp"
+
+#include <utility>
+
+namespace tempos::test {
+
+namespace {
+void put16(Bytes& out, std::uint16_t v) {
+    out.push_back(static_cast<std::uint8_t>(v >> 8));
+    out.push_back(static_cast<std::uint8_t>(v & 0xff));
+}
+void set16(Bytes& out, std::size_t at, std::uint16_t v) {
+    out[at] = static_cast<std::uint8_t>(v >> 8);
+    out[at + 1] = static_cast<std::uint8_t>(v & 0xff);
+}
+std::uint32_t sum_words(const std::uint8_t* data, std::size_t len) {
+    std::uint32_t sum = 0;
+    for (std::size_t i = 0; i + 1 < len; i += 2) sum += static_cast<std::uint32_t>(data[i] << 8 | data[i + 1]);
+    if (len % 2 == 1) sum += static_cast<std::uint32_t>(data[len - 1] << 8);
+    return sum;
+}
+}  // namespace
+
+std::uint16_t internet_checksum(const std::uint8_t* data, std::size_t len, std::uint32_t initial) {
+    std::uint64_t sum = initial + static_cast<std::uint64_t>(sum_words(data, len));
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<std::uint16_t>(~sum & 0xffff);
+}
+
+PacketBuilder& PacketBuilder::eth(const MacAddr& dst, const MacAddr& src) { dst_mac_ = dst; src_mac_ = src; return *this; }
+PacketBuilder& PacketBuilder::vlan(std::uint16_t tpid, std::uint16_t tci) { vlans_.emplace_back(tpid, tci); return *this; }
+PacketBuilder& PacketBuilder::raw_l3(std::uint16_t ethertype, Bytes body) { raw_l3_.emplace(ethertype, std::move(body)); return *this; }
+PacketBuilder& PacketBuilder::ipv4(const Ipv4Addr& src, const Ipv4Addr& dst) { ip_src_ = src; ip_dst_ = dst; return *this; }
+PacketBuilder& PacketBuilder::ttl(std::uint8_t ttl) { ttl_ = ttl; return *this; }
+PacketBuilder& PacketBuilder::ip_id(std::uint16_t id) { ip_id_ = id; return *this; }
+PacketBuilder& PacketBuilder::tos(std::uint8_t tos) { tos_ = tos; return *this; }
+PacketBuilder& PacketBuilder::frag_off(std::uint16_t v) { frag_off_ = v; return *this; }
+PacketBuilder& PacketBuilder::ip_options(Bytes options) { ip_options_ = std::move(options); return *this; }
+PacketBuilder& PacketBuilder::ihl(std::uint8_t ihl) { ihl_ = ihl; return *this; }
+PacketBuilder& PacketBuilder::version(std::uint8_t version) { version_ = version; return *this; }
+PacketBuilder& PacketBuilder::tot_len(std::uint16_t tot_len) { tot_len_ = tot_len; return *this; }
+PacketBuilder& PacketBuilder::protocol(std::uint8_t protocol) { protocol_ = protocol; return *this; }
+PacketBuilder& PacketBuilder::udp(std::uint16_t sport, std::uint16_t dport) { tcp_ = false; sport_ = sport; dport_ = dport; return *this; }
+PacketBuilder& PacketBuilder::tcp(std::uint16_t sport, std::uint16_t dport) { tcp_ = true; sport_ = sport; dport_ = dport; return *this; }
+PacketBuilder& PacketBuilder::udp_len(std::uint16_t len) { udp_len_ = len; return *this; }
+PacketBuilder& PacketBuilder::udp_checksum_none() { udp_checksum_none_ = true; return *this; }
+PacketBuilder& PacketBuilder::payload(Bytes payload) { payload_ = std::move(payload); return *this; }
+PacketBuilder& PacketBuilder::padding(std::size_t bytes) { padding_ = bytes; return *this; }
+PacketBuilder& PacketBuilder::truncate(std::size_t frame_len) { truncate_ = frame_len; return *this; }
+
+PacketBuilder& PacketBuilder::forwarded(const MacAddr& dst_mac, const MacAddr& src_mac, const Ipv4Addr& ip_src,
+                                        const Ipv4Addr& ip_dst, std::uint16_t dport) {
+    dst_mac_ = dst_mac;
+    src_mac_ = src_mac;
+    ip_src_ = ip_src;
+    ip_dst_ = ip_dst;
+    dport_ = dport;
+    ttl_ = static_cast<std::uint8_t>(ttl_ - 1);
+    return *this;
+}
+
+Bytes PacketBuilder::build() const {
+    Bytes out(dst_mac_.begin(), dst_mac_.end());
+    out.insert(out.end(), src_mac_.begin(), src_mac_.end());
+    for (const auto& [tpid, tci] : vlans_) {
+        put16(out, tpid);
+        put16(out, tci);
+    }
+    if (raw_l3_) {
+        put16(out, raw_l3_->first);
+        out.insert(out.end(), raw_l3_->second.begin(), raw_l3_->second.end());
+    } else {
+        put16(out, kEthIpv4);
+        const std::size_t ip_at = out.size();
+        const std::size_t ip_hdr_len = 20 + ip_options_.size();
+        const std::size_t l4_hdr_len = tcp_ ? 20 : 8;
+        const std::size_t l4_len = l4_hdr_len + payload_.size();
+        const std::uint8_t ihl = ihl_.value_or(static_cast<std::uint8_t>(ip_hdr_len / 4));
+        const std::uint16_t tot_len = tot_len_.value_or(static_cast<std::uint16_t>(ip_hdr_len + l4_len));
+        const std::uint8_t protocol = protocol_.value_or(tcp_ ? 6 : 17);
+
+        out.push_back(static_cast<std::uint8_t>(version_ << 4 | (ihl & 0xf)));
+        out.push_back(tos_);
+        put16(out, tot_len);
+        put16(out, ip_id_);
+        put16(out, frag_off_);
+        out.push_back(ttl_);
+        out.push_back(protocol);
+        put16(out, 0);  // header checksum, below
+        out.insert(out.end(), ip_src_.begin(), ip_src_.end());
+        out.insert(out.end(), ip_dst_.begin(), ip_dst_.end());
+        out.insert(out.end(), ip_options_.begin(), ip_options_.end());
+        set16(out, ip_at + 10, internet_checksum(&out[ip_at], ip_hdr_len));
+
+        const std::size_t l4_at = out.size();
+        put16(out, sport_);
+        put16(out, dport_);
+        if (tcp_) {
+            out.insert(out.end(), 8, 0);                 // seq, ack
+            out.push_back(0x50);                         // data offset 5
+            out.push_back(0x18);                         // PSH|ACK
+            put16(out, 0xffff);                          // window
+            put16(out, 0);                               // checksum (not verified: pass cases only)
+            put16(out, 0);                               // urgent pointer
+            out.insert(out.end(), payload_.begin(), payload_.end());
+        } else {
+            const std::uint16_t udp_len = udp_len_.value_or(static_cast<std::uint16_t>(l4_len));
+            put16(out, udp_len);
+            put16(out, 0);  // checksum, below
+            out.insert(out.end(), payload_.begin(), payload_.end());
+            if (!udp_checksum_none_) {
+                // Pseudo-header: source, destination, zero, protocol, UDP length (as written in the header).
+                Bytes pseudo(ip_src_.begin(), ip_src_.end());
+                pseudo.insert(pseudo.end(), ip_dst_.begin(), ip_dst_.end());
+                pseudo.push_back(0);
+                pseudo.push_back(17);
+                put16(pseudo, udp_len);
+                const std::uint32_t pseudo_sum = sum_words(pseudo.data(), pseudo.size());
+                std::uint16_t check = internet_checksum(&out[l4_at], out.size() - l4_at, pseudo_sum);
+                if (check == 0) check = 0xffff;  // RFC 768: 0 means "no checksum"
+                set16(out, l4_at + 6, check);
+            }
+        }
+        out.insert(out.end(), padding_, 0);
+    }
+    if (truncate_ && *truncate_ < out.size()) out.resize(*truncate_);
+    return out;
+}
+
+}  // namespace tempos::test

@@ -1,0 +1,86 @@
+// A small fluent builder of Ethernet/VLAN/IPv4/UDP frames for the router fixtures. It computes the IPv4
+// header checksum and the UDP checksum itself, in full (never incrementally, never with the code under test),
+// so an expected output built from the rewritten fields verifies the program's incremental updates.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace tempos::test {
+
+using Bytes = std::vector<std::uint8_t>;
+using MacAddr = std::array<std::uint8_t, 6>;
+using Ipv4Addr = std::array<std::uint8_t, 4>;
+
+// Internet checksum (RFC 1071) over data, starting from a partial sum; returns the folded, complemented value.
+std::uint16_t internet_checksum(const std::uint8_t* data, std::size_t len, std::uint32_t initial = 0);
+
+class PacketBuilder {
+public:
+    static constexpr std::uint16_t kEthIpv4 = 0x0800;
+    static constexpr std::uint16_t kEthIpv6 = 0x86dd;
+    static constexpr std::uint16_t kEthArp = 0x0806;
+    static constexpr std::uint16_t kVlan8021Q = 0x8100;
+    static constexpr std::uint16_t kVlan8021AD = 0x88a8;
+
+    PacketBuilder& eth(const MacAddr& dst, const MacAddr& src);
+    PacketBuilder& vlan(std::uint16_t tpid, std::uint16_t tci);
+    // A non-IPv4 frame: this ethertype followed by raw bytes (no IP/UDP).
+    PacketBuilder& raw_l3(std::uint16_t ethertype, Bytes body);
+
+    PacketBuilder& ipv4(const Ipv4Addr& src, const Ipv4Addr& dst);
+    PacketBuilder& ttl(std::uint8_t ttl);
+    PacketBuilder& ip_id(std::uint16_t id);
+    PacketBuilder& tos(std::uint8_t tos);
+    PacketBuilder& frag_off(std::uint16_t flags_and_offset);  // host order: DF 0x4000, MF 0x2000, offset
+    PacketBuilder& ip_options(Bytes options);                 // multiple of 4 bytes; ihl follows
+    PacketBuilder& ihl(std::uint8_t ihl);                     // override the computed ihl
+    PacketBuilder& version(std::uint8_t version);
+    PacketBuilder& tot_len(std::uint16_t tot_len);            // override the computed total length
+    PacketBuilder& protocol(std::uint8_t protocol);           // override (UDP 17 by default)
+
+    PacketBuilder& udp(std::uint16_t sport, std::uint16_t dport);
+    // A 20-byte TCP header with these ports instead of UDP (checksum left 0: only ever a pass case).
+    PacketBuilder& tcp(std::uint16_t sport, std::uint16_t dport);
+    PacketBuilder& udp_len(std::uint16_t len);                // override the computed UDP length
+    PacketBuilder& udp_checksum_none();                       // send checksum 0 ("no checksum")
+    PacketBuilder& payload(Bytes payload);
+    PacketBuilder& padding(std::size_t bytes);                // bytes after the IP datagram (Ethernet padding)
+    PacketBuilder& truncate(std::size_t frame_len);           // cut the finished frame to this length
+
+    // The frame as the router should emit it towards a subscriber: new MACs, addresses and destination port,
+    // TTL one lower; everything else as before. build() then computes both checksums from scratch.
+    PacketBuilder& forwarded(const MacAddr& dst_mac, const MacAddr& src_mac, const Ipv4Addr& ip_src,
+                             const Ipv4Addr& ip_dst, std::uint16_t dport);
+
+    Bytes build() const;
+
+private:
+    MacAddr dst_mac_{};
+    MacAddr src_mac_{};
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> vlans_;
+    std::optional<std::pair<std::uint16_t, Bytes>> raw_l3_;
+    Ipv4Addr ip_src_{};
+    Ipv4Addr ip_dst_{};
+    std::uint8_t ttl_ = 64;
+    std::uint16_t ip_id_ = 0x1234;
+    std::uint8_t tos_ = 0;
+    std::uint16_t frag_off_ = 0;
+    Bytes ip_options_;
+    std::optional<std::uint8_t> ihl_;
+    std::uint8_t version_ = 4;
+    std::optional<std::uint16_t> tot_len_;
+    std::optional<std::uint8_t> protocol_;
+    bool tcp_ = false;
+    std::uint16_t sport_ = 0;
+    std::uint16_t dport_ = 0;
+    std::optional<std::uint16_t> udp_len_;
+    bool udp_checksum_none_ = false;
+    Bytes payload_;
+    std::size_t padding_ = 0;
+    std::optional<std::size_t> truncate_;
+};
+
+}  // namespace tempos::test

@@ -1,0 +1,179 @@
+// Stateful behaviour of the XDP topic router: round robin, exact counters over a sequence, route updates and
+// removal through RouteTable, and the FIB path with and without a neighbour entry.
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+
+#include <string>
+
+#include "packet_builder.hpp"
+#include "privileged.hpp"
+#include "router_harness.hpp"
+#include "router_world.hpp"
+#include "test_netns.hpp"
+
+namespace tempos::test {
+namespace {
+
+using namespace world;
+
+class RouterBehaviour : public ::testing::Test {
+protected:
+    void SetUp() override {
+        TEMPOS_REQUIRE_PRIVILEGED();
+        ASSERT_EQ(ensure_test_netns(), "");
+        ASSERT_EQ(pin_to_current_cpu(), "");
+        std::string error;
+        router_ = LoadedRouter::load(RouterSettings{}, error);
+        ASSERT_NE(router_, nullptr) << error;
+        ASSERT_EQ(install_standard_routes(*router_), "");
+    }
+
+    tempos_topic_counters counters(std::uint32_t slot) {
+        tempos_topic_counters c{};
+        const tempos::Status st = router_->routes().read_counters(slot, c);
+        EXPECT_TRUE(st) << st.message();
+        return c;
+    }
+
+    void expect_routed(const PacketBuilder& in, const PacketBuilder& out, int action = XDP_TX) {
+        const XdpRun run = run_xdp(router_->prog_fd(), in.build());
+        ASSERT_EQ(run.error, "");
+        EXPECT_EQ(action_name(run.action), action_name(action));
+        EXPECT_EQ(hex_dump(run.output), hex_dump(out.build()));
+    }
+
+    void expect_passed(const PacketBuilder& in, std::uint32_t ingress_ifindex = 0) {
+        const Bytes frame = in.build();
+        const XdpRun run = run_xdp(router_->prog_fd(), frame, ingress_ifindex);
+        ASSERT_EQ(run.error, "");
+        EXPECT_EQ(action_name(run.action), action_name(XDP_PASS));
+        EXPECT_EQ(hex_dump(run.output), hex_dump(frame));
+    }
+
+    std::unique_ptr<LoadedRouter> router_;
+};
+
+TEST_F(RouterBehaviour, RoundRobinOverThreeSubscribersAcrossNinePackets) {
+    const Subscriber order[] = {kSubA, kSubB, kSubC};
+    for (int i = 0; i < 9; ++i) {
+        SCOPED_TRACE("packet " + std::to_string(i));
+        PacketBuilder in = event(kTopicThree);
+        in.ip_id(static_cast<std::uint16_t>(100 + i));
+        expect_routed(in, forwarded(in, order[i % 3]));
+    }
+    EXPECT_EQ(counters(kTopicThree).redirected_packets, 9u);
+}
+
+TEST_F(RouterBehaviour, CountersMoveExactlyAsExpected) {
+    const Bytes strict = event(kTopicSingle).build();
+    const Bytes three = event(kTopicThree).build();
+    // A known sequence: 3 strict on topic 1, 2 on topic 2, 1 TTL-expired on topic 1, 2 best-effort,
+    // 1 to another port, 1 fragment, 1 ARP, 1 bad route.
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(run_xdp(router_->prog_fd(), strict).action, XDP_TX);
+    for (int i = 0; i < 2; ++i) ASSERT_EQ(run_xdp(router_->prog_fd(), three).action, XDP_TX);
+    PacketBuilder ttl1 = event(kTopicSingle);
+    ttl1.ttl(1);
+    ASSERT_EQ(run_xdp(router_->prog_fd(), ttl1.build()).action, XDP_PASS);
+    for (int i = 0; i < 2; ++i) ASSERT_EQ(run_xdp(router_->prog_fd(), event(kTopicBestEffort).build()).action, XDP_PASS);
+    ASSERT_EQ(run_xdp(router_->prog_fd(), event(kTopicSingle, 9999).build()).action, XDP_PASS);
+    PacketBuilder frag = event(kTopicSingle);
+    frag.frag_off(0x2000);
+    ASSERT_EQ(run_xdp(router_->prog_fd(), frag.build()).action, XDP_PASS);
+    ASSERT_EQ(run_xdp(router_->prog_fd(),
+                      PacketBuilder().eth(kMomMac, kPublisherMac).raw_l3(PacketBuilder::kEthArp, Bytes(28, 0)).build())
+                  .action,
+              XDP_PASS);
+    ASSERT_EQ(run_xdp(router_->prog_fd(), event(kTopicBadRoute).build()).action, XDP_PASS);
+
+    tempos_topic_counters want1{};
+    want1.redirected_packets = 3;
+    want1.redirected_bytes = 3 * strict.size();
+    want1.passed[TEMPOS_PASS_TTL] = 1;
+    tempos_topic_counters want2{};
+    want2.redirected_packets = 2;
+    want2.redirected_bytes = 2 * three.size();
+    tempos_topic_counters want5{};
+    want5.passed[TEMPOS_PASS_NOT_STRICT] = 2;
+    tempos_topic_counters want_none{};
+    want_none.passed[TEMPOS_PASS_NOT_OUR_PORT] = 1;
+    want_none.passed[TEMPOS_PASS_FRAGMENT] = 1;
+    want_none.passed[TEMPOS_PASS_NOT_IPV4] = 1;
+    tempos_topic_counters want9{};
+    want9.aborted = 1;
+
+    EXPECT_EQ(counters_text(counters(kTopicSingle)), counters_text(want1));
+    EXPECT_EQ(counters_text(counters(kTopicThree)), counters_text(want2));
+    EXPECT_EQ(counters_text(counters(kTopicBestEffort)), counters_text(want5));
+    EXPECT_EQ(counters_text(counters(TEMPOS_NO_TOPIC_SLOT)), counters_text(want_none));
+    EXPECT_EQ(counters_text(counters(kTopicBadRoute)), counters_text(want9));
+    EXPECT_EQ(counters_text(counters(kTopicUnknown)), counters_text(tempos_topic_counters{}));
+}
+
+TEST_F(RouterBehaviour, RouteUpdateTakesEffectAndRemoveMakesTopicPass) {
+    expect_routed(event(kTopicSingle), forwarded(event(kTopicSingle), kSubA));
+
+    tempos_route replacement{};
+    replacement.count = 1;
+    replacement.subs[0] = endpoint(kSubB.ip, kSubB.port, kSubB.mac, kMomMac);
+    ASSERT_TRUE(router_->routes().set(kTopicSingle, replacement));
+    expect_routed(event(kTopicSingle), forwarded(event(kTopicSingle), kSubB));
+
+    ASSERT_TRUE(router_->routes().remove(kTopicSingle));
+    expect_passed(event(kTopicSingle));
+    EXPECT_EQ(counters(kTopicSingle).passed[TEMPOS_PASS_NOT_STRICT], 1u);
+    // Removing an absent topic is not an error.
+    EXPECT_TRUE(router_->routes().remove(kTopicSingle));
+}
+
+TEST_F(RouterBehaviour, RouteTableRejectsInvalidRoutes) {
+    tempos_route empty{};
+    const tempos::Status st = router_->routes().set(kTopicSingle, empty);
+    EXPECT_FALSE(st);
+    EXPECT_EQ(st.code(), tempos::ErrorCode::invalid_argument);
+    tempos_route too_many{};
+    too_many.count = TEMPOS_MAX_SUBSCRIBERS + 1;
+    EXPECT_EQ(router_->routes().set(kTopicSingle, too_many).code(), tempos::ErrorCode::invalid_argument);
+    tempos_topic_counters c{};
+    EXPECT_EQ(router_->routes().read_counters(TEMPOS_NO_TOPIC_SLOT + 1, c).code(),
+              tempos::ErrorCode::invalid_argument);
+    // The old route is still in place.
+    expect_routed(event(kTopicSingle), forwarded(event(kTopicSingle), kSubA));
+}
+
+TEST_F(RouterBehaviour, FibLookupWithoutNeighbourPassesThenRoutesOnceResolved) {
+    // A member without MAC on the veth's subnet: a route exists (10.77.0.0/24 dev tmpsx0) but no neighbour.
+    const std::uint32_t veth = ifindex_of(kVethA);
+    ASSERT_NE(veth, 0u);
+    const Subscriber neighbour{{10, 77, 0, 2}, 7100, {0x02, 0xcc, 0, 0, 0, 0x02}};
+    tempos_route route{};
+    route.count = 1;
+    route.subs[0] = endpoint(neighbour.ip, neighbour.port, std::nullopt, {});
+    ASSERT_TRUE(router_->routes().set(kTopicSingle, route));
+    run("ip neigh flush dev " + std::string(kVethA));
+
+    expect_passed(event(kTopicSingle), veth);
+    EXPECT_EQ(counters(kTopicSingle).passed[TEMPOS_PASS_FIB], 1u);
+
+    // Once the kernel knows the neighbour, the same frame is routed with the interface's and neighbour's MACs.
+    ASSERT_EQ(run("ip neigh replace 10.77.0.2 lladdr 02:cc:00:00:00:02 dev " + std::string(kVethA) +
+                  " nud permanent"),
+              0);
+    MacAddr veth_mac{};
+    {
+        FILE* f = std::fopen(("/sys/class/net/" + std::string(kVethA) + "/address").c_str(), "r");
+        ASSERT_NE(f, nullptr);
+        unsigned m[6];
+        ASSERT_EQ(std::fscanf(f, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]), 6);
+        std::fclose(f);
+        for (int i = 0; i < 6; ++i) veth_mac[i] = static_cast<std::uint8_t>(m[i]);
+    }
+    const Bytes in = event(kTopicSingle).build();
+    const XdpRun run_ok = run_xdp(router_->prog_fd(), in, veth);
+    ASSERT_EQ(run_ok.error, "");
+    EXPECT_EQ(action_name(run_ok.action), action_name(XDP_TX));
+    EXPECT_EQ(hex_dump(run_ok.output), hex_dump(forwarded(event(kTopicSingle), neighbour, kMomIp, veth_mac).build()));
+    EXPECT_EQ(counters(kTopicSingle).redirected_packets, 1u);
+}
+
+}  // namespace
+}  // namespace tempos::test

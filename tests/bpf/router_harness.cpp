@@ -1,0 +1,131 @@
+#include "router_harness.hpp"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <sched.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+#include "tempos_router.skel.h"
+
+namespace tempos::test {
+
+std::unique_ptr<LoadedRouter> LoadedRouter::load(const RouterSettings& settings, std::string& error) {
+    tempos_router* skel = tempos_router__open();
+    if (skel == nullptr) {
+        error = std::string("tempos_router__open: ") + std::strerror(errno);
+        return nullptr;
+    }
+    skel->rodata->mom_port = htons(settings.mom_port);
+    std::uint32_t mom_ip = 0;
+    std::memcpy(&mom_ip, settings.mom_ip.data(), 4);
+    skel->rodata->mom_ipv4 = mom_ip;
+    if (int err = tempos_router__load(skel); err != 0) {
+        error = std::string("tempos_router__load (verifier): ") + std::strerror(-err);
+        tempos_router__destroy(skel);
+        return nullptr;
+    }
+    return std::unique_ptr<LoadedRouter>(new LoadedRouter(skel));
+}
+
+LoadedRouter::LoadedRouter(tempos_router* skel) : skel_(skel) {
+    routes_.emplace(topic_routes_fd(), topic_counters_fd());
+}
+
+LoadedRouter::~LoadedRouter() { tempos_router__destroy(skel_); }
+
+int LoadedRouter::prog_fd() const { return bpf_program__fd(skel_->progs.tempos_router); }
+int LoadedRouter::topic_routes_fd() const { return bpf_map__fd(skel_->maps.topic_routes); }
+int LoadedRouter::topic_counters_fd() const { return bpf_map__fd(skel_->maps.topic_counters); }
+int LoadedRouter::egress_ports_fd() const { return bpf_map__fd(skel_->maps.egress_ports); }
+
+XdpRun run_xdp(int prog_fd, const Bytes& input, std::uint32_t ingress_ifindex) {
+    XdpRun result;
+    result.output.resize(input.size() + 256);
+    xdp_md ctx{};
+    ctx.data_end = static_cast<std::uint32_t>(input.size());
+    ctx.ingress_ifindex = ingress_ifindex;
+
+    LIBBPF_OPTS(bpf_test_run_opts, opts);
+    opts.data_in = input.data();
+    opts.data_size_in = static_cast<std::uint32_t>(input.size());
+    opts.data_out = result.output.data();
+    opts.data_size_out = static_cast<std::uint32_t>(result.output.size());
+    opts.repeat = 1;
+    if (ingress_ifindex != 0) {
+        opts.ctx_in = &ctx;
+        opts.ctx_size_in = sizeof(ctx);
+    }
+    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
+        result.error = std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
+        return result;
+    }
+    result.action = static_cast<int>(opts.retval);
+    result.output.resize(opts.data_size_out);
+    return result;
+}
+
+std::string pin_to_current_cpu() {
+    const int cpu = sched_getcpu();
+    if (cpu < 0) return std::string("sched_getcpu: ") + std::strerror(errno);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0) return std::string("sched_setaffinity: ") + std::strerror(errno);
+    return {};
+}
+
+std::string action_name(int action) {
+    switch (action) {
+        case XDP_ABORTED: return "XDP_ABORTED";
+        case XDP_DROP: return "XDP_DROP";
+        case XDP_PASS: return "XDP_PASS";
+        case XDP_TX: return "XDP_TX";
+        case XDP_REDIRECT: return "XDP_REDIRECT";
+        default: return "action " + std::to_string(action);
+    }
+}
+
+std::string hex_dump(const Bytes& bytes) {
+    std::string out;
+    char buf[32];
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        if (i % 16 == 0) {
+            std::snprintf(buf, sizeof(buf), "\n%04zx:", i);
+            out += buf;
+        }
+        std::snprintf(buf, sizeof(buf), " %02x", bytes[i]);
+        out += buf;
+    }
+    return out;
+}
+
+tempos_endpoint endpoint(const Ipv4Addr& ip, std::uint16_t port, std::optional<MacAddr> mac, const MacAddr& src_mac,
+                         std::uint32_t ifindex) {
+    tempos_endpoint ep{};
+    std::memcpy(&ep.ipv4, ip.data(), 4);
+    ep.port = htons(port);
+    if (mac) {
+        ep.flags = TEMPOS_EP_HAS_MAC;
+        std::memcpy(ep.mac, mac->data(), 6);
+        std::memcpy(ep.src_mac, src_mac.data(), 6);
+    }
+    ep.ifindex = ifindex;
+    return ep;
+}
+
+std::string counters_text(const tempos_topic_counters& c) {
+    std::ostringstream out;
+    out << "redirected=" << c.redirected_packets << " bytes=" << c.redirected_bytes << " aborted=" << c.aborted
+        << " passed=[";
+    for (int r = 0; r < TEMPOS_PASS_REASONS; ++r) out << (r ? "," : "") << c.passed[r];
+    out << "]";
+    return out.str();
+}
+
+}  // namespace tempos::test

@@ -1,0 +1,56 @@
+// The addresses and standard routes shared by the router tests: every fixture case runs against a freshly
+// loaded program with exactly these routes installed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "packet_builder.hpp"
+#include "router_harness.hpp"
+
+namespace tempos::test::world {
+
+inline const MacAddr kPublisherMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+inline const MacAddr kMomMac{0x02, 0x00, 0x00, 0x00, 0x00, 0xfe};
+inline const Ipv4Addr kPublisherIp{10, 0, 0, 7};
+inline const Ipv4Addr kMomIp{10, 0, 0, 1};
+inline constexpr std::uint16_t kPublisherPort = 40000;
+
+struct Subscriber {
+    Ipv4Addr ip;
+    std::uint16_t port;
+    MacAddr mac;
+};
+inline const Subscriber kSubA{{10, 0, 1, 10}, 5001, {0x02, 0xaa, 0, 0, 0, 0x0a}};
+inline const Subscriber kSubB{{10, 0, 1, 11}, 5002, {0x02, 0xaa, 0, 0, 0, 0x0b}};
+inline const Subscriber kSubC{{10, 0, 1, 12}, 5003, {0x02, 0xaa, 0, 0, 0, 0x0c}};
+inline const Subscriber kSubFar{{192, 168, 50, 2}, 6000, {0x02, 0xbb, 0, 0, 0, 0x02}};
+inline const Subscriber kSubOnes{{255, 255, 255, 255}, 0xffff, {0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}};
+inline const MacAddr kOtherNicMac{0x02, 0x00, 0x00, 0x00, 0x01, 0xfe};
+inline const Ipv4Addr kUnroutedIp{10, 99, 0, 5};
+
+// Topics of the standard route set.
+inline constexpr std::uint8_t kTopicSingle = 1;      // [A], XDP_TX
+inline constexpr std::uint8_t kTopicThree = 2;       // [A, B, C]
+inline constexpr std::uint8_t kTopicFib = 3;         // one member without MAC, no route to it -> FIB pass
+inline constexpr std::uint8_t kTopicOtherNic = 4;    // [Far] via the veth in egress_ports -> XDP_REDIRECT
+inline constexpr std::uint8_t kTopicBestEffort = 5;  // never in topic_routes
+inline constexpr std::uint8_t kTopicNoEgress = 6;    // [Far] via an ifindex missing from egress_ports
+inline constexpr std::uint8_t kTopicIngressNic = 7;  // [A] with ifindex == ingress (lo) -> XDP_TX
+inline constexpr std::uint8_t kTopicOnes = 8;        // all-ones address and port: forces checksum carries
+inline constexpr std::uint8_t kTopicBadRoute = 9;    // inner map written with count 0, bypassing RouteTable
+inline constexpr std::uint8_t kTopicUnknown = 200;
+inline constexpr std::uint32_t kMissingIfindex = 4242;
+inline constexpr std::uint32_t kLoopbackIfindex = 1;
+
+// Installs the routes above (needs ensure_test_netns()). Empty on success.
+std::string install_standard_routes(LoadedRouter& router);
+
+// A valid strict event for `topic` as the publisher sends it to the MoM.
+PacketBuilder event(std::uint8_t topic, std::uint16_t mom_port = 9998);
+
+// The same event as the router must emit it towards `sub` (MoM's egress MAC kMomMac unless given).
+PacketBuilder forwarded(PacketBuilder event, const Subscriber& sub, const Ipv4Addr& new_src = kMomIp,
+                        const MacAddr& src_mac = kMomMac);
+
+}  // namespace tempos::test::world
