@@ -1,0 +1,423 @@
+// The adapter with the kernel: each test in its own network namespace with a veth pair (xdp0 <-> xdp1).
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <thread>
+
+#include "plugin_loader.hpp"
+#include "privileged.hpp"
+#include "recording_sink.hpp"
+#include "tempos/xdp_abi.h"
+
+extern char** environ;
+
+namespace tempos::test {
+namespace {
+
+constexpr const char* kIface = "xdp0";
+constexpr std::uint16_t kMomPort = 9998;
+
+Mac mac_of(const char* iface) {
+    Mac mac{};
+    const std::string path = std::string("/sys/class/net/") + iface + "/address";
+    std::FILE* f = std::fopen(path.c_str(), "r");
+    if (f == nullptr) return mac;
+    unsigned b[6] = {};
+    if (std::fscanf(f, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) == 6)
+        for (int i = 0; i < 6; ++i) mac[i] = static_cast<std::uint8_t>(b[i]);
+    std::fclose(f);
+    return mac;
+}
+
+struct XdpState {
+    __u32 prog_id = 0;
+    __u8 attach_mode = XDP_ATTACHED_NONE;
+};
+
+XdpState xdp_state(const char* iface) {
+    LIBBPF_OPTS(bpf_xdp_query_opts, opts);
+    XdpState state;
+    if (bpf_xdp_query(static_cast<int>(if_nametoindex(iface)), 0, &opts) == 0) {
+        state.prog_id = opts.prog_id;
+        state.attach_mode = opts.attach_mode;
+    }
+    return state;
+}
+
+// The kernel releases the link when the last fd closes; poll a bounded number of times for it to show.
+bool wait_detached(const char* iface) {
+    for (int i = 0; i < 200; ++i) {
+        if (xdp_state(iface).prog_id == 0) return true;
+        ::usleep(10 * 1000);
+    }
+    return false;
+}
+
+std::uint16_t ip_checksum(const std::uint8_t* header, std::size_t length) {
+    std::uint32_t sum = 0;
+    for (std::size_t i = 0; i + 1 < length; i += 2) sum += static_cast<std::uint32_t>(header[i] << 8 | header[i + 1]);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<std::uint16_t>(~sum);
+}
+
+// Ethernet / IPv4 (20 bytes) / UDP (checksum 0) / payload, addressed to the MoM on xdp0.
+std::vector<std::uint8_t> event_frame(const Mac& dst_mac, Ipv4 src, Ipv4 dst, std::uint8_t topic) {
+    const std::uint8_t payload[] = {topic, 0xab, 0xcd, 0xef};
+    std::vector<std::uint8_t> frame(14 + 20 + 8 + sizeof(payload));
+    std::uint8_t* p = frame.data();
+    std::memcpy(p, dst_mac.data(), 6);
+    const std::uint8_t src_mac[] = {0x02, 0xee, 0, 0, 0, 0x01};
+    std::memcpy(p + 6, src_mac, 6);
+    p[12] = 0x08, p[13] = 0x00;
+    std::uint8_t* ip = p + 14;
+    ip[0] = 0x45;
+    const std::uint16_t total = static_cast<std::uint16_t>(20 + 8 + sizeof(payload));
+    ip[2] = total >> 8, ip[3] = total & 0xff;
+    ip[8] = 64, ip[9] = 17;
+    std::memcpy(ip + 12, src.data(), 4);
+    std::memcpy(ip + 16, dst.data(), 4);
+    const std::uint16_t csum = ip_checksum(ip, 20);
+    ip[10] = csum >> 8, ip[11] = csum & 0xff;
+    std::uint8_t* udp = ip + 20;
+    udp[0] = 0x9c, udp[1] = 0x40;  // source port 40000
+    udp[2] = kMomPort >> 8, udp[3] = kMomPort & 0xff;
+    udp[4] = 0, udp[5] = static_cast<std::uint8_t>(8 + sizeof(payload));
+    std::memcpy(udp + 8, payload, sizeof(payload));
+    return frame;
+}
+
+struct RunResult {
+    int error = 0;
+    __u32 action = 0;
+    std::vector<std::uint8_t> out;
+};
+
+RunResult test_run(int prog_fd, const std::vector<std::uint8_t>& frame, int ingress_ifindex) {
+    RunResult result;
+    result.out.resize(frame.size() + 256);
+    xdp_md ctx{};
+    ctx.data_end = static_cast<__u32>(frame.size());
+    ctx.ingress_ifindex = static_cast<__u32>(ingress_ifindex);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = result.out.data(),
+                .data_size_in = static_cast<__u32>(frame.size()),
+                .data_size_out = static_cast<__u32>(result.out.size()), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+                .repeat = 1);
+    result.error = bpf_prog_test_run_opts(prog_fd, &opts) == 0 ? 0 : errno;
+    result.action = opts.retval;
+    result.out.resize(opts.data_size_out);
+    return result;
+}
+
+class XdpAdapterKernel : public ::testing::Test {
+protected:
+    void SetUp() override {
+        TEMPOS_REQUIRE_PRIVILEGED();
+        const std::string netns = enter_private_netns();
+        ASSERT_EQ(netns, "") << netns;
+        ASSERT_EQ(run("ip link add xdp0 type veth peer name xdp1"), 0);
+        ASSERT_EQ(run("ip link set xdp0 up && ip link set xdp1 up"), 0);
+        ASSERT_EQ(run("ip addr add 10.0.0.1/24 dev xdp0 && ip addr add 10.1.0.1/24 dev xdp0"), 0);
+        ifindex_ = static_cast<int>(if_nametoindex(kIface));
+        ASSERT_GT(ifindex_, 0);
+        mac_ = mac_of(kIface);
+        env_.log_sinks = {sink_};
+        env_.log_level = spdlog::level::debug;
+        auto loaded = load_xdp_adapter(env_);
+        if (auto* error = std::get_if<std::string>(&loaded)) FAIL() << *error;
+        loaded_ = std::move(std::get<LoadedAdapter>(loaded));
+    }
+
+    Adapter& adapter() { return *loaded_.adapter; }
+    Status connect(const std::string& mode, const std::string& iface = kIface) {
+        ChannelConfig channel;
+        channel.interface = iface;
+        channel.port = kMomPort;
+        channel.options["xdp_mode"] = mode;
+        return adapter().connect(channel);
+    }
+    // The program attached to xdp0, as a fd the test can BPF_PROG_TEST_RUN.
+    int attached_program_fd() {
+        const XdpState state = xdp_state(kIface);
+        return state.prog_id == 0 ? -1 : bpf_prog_get_fd_by_id(state.prog_id);
+    }
+
+    int ifindex_ = 0;
+    Mac mac_{};
+    std::shared_ptr<RecordingSink> sink_ = std::make_shared<RecordingSink>();
+    AdapterEnv env_;
+    LoadedAdapter loaded_;
+};
+
+struct ModeCase {
+    const char* requested;
+    const char* reported;
+    __u8 attach_mode;
+};
+
+class XdpAdapterAttach : public XdpAdapterKernel, public ::testing::WithParamInterface<ModeCase> {};
+
+TEST_P(XdpAdapterAttach, AttachesReportsTheModeAndDetachesOnClose) {
+    const ModeCase& c = GetParam();
+    const Status connected = connect(c.requested);
+    ASSERT_TRUE(connected.is_ok()) << connected.message();
+    EXPECT_EQ(adapter().stats().mode, c.reported);
+    const XdpState state = xdp_state(kIface);
+    EXPECT_NE(state.prog_id, 0u);
+    EXPECT_EQ(state.attach_mode, c.attach_mode);
+    EXPECT_EQ(run(std::string("ip link show dev xdp0 | grep -q 'prog/xdp") +
+                  (c.attach_mode == XDP_ATTACHED_SKB ? "generic" : "") + " id " + std::to_string(state.prog_id) + "'"),
+              0);
+    EXPECT_EQ(sink_->count(spdlog::level::warn), 0);
+
+    adapter().close();
+    EXPECT_TRUE(wait_detached(kIface));
+    EXPECT_NE(run("ip link show dev xdp0 | grep -q 'prog/xdp'"), 0);
+    adapter().close();  // idempotent
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, XdpAdapterAttach,
+                         ::testing::Values(ModeCase{"native", "native", XDP_ATTACHED_DRV},
+                                           ModeCase{"generic", "generic", XDP_ATTACHED_SKB},
+                                           ModeCase{"auto", "native", XDP_ATTACHED_DRV}),
+                         [](const auto& info) { return std::string(info.param.requested); });
+
+// The loopback device has no native XDP: native is refused, auto falls back to generic.
+TEST_F(XdpAdapterKernel, NativeRefusedOnLoopbackAndAutoFallsBackToGeneric) {
+    const Status native = connect("native", "lo");
+    EXPECT_EQ(native.code(), ErrorCode::unsupported) << native.message();
+    EXPECT_EQ(xdp_state("lo").prog_id, 0u);
+    const Status automatic = connect("auto", "lo");
+    ASSERT_TRUE(automatic.is_ok()) << automatic.message();
+    EXPECT_EQ(adapter().stats().mode, "generic");
+    EXPECT_EQ(xdp_state("lo").attach_mode, XDP_ATTACHED_SKB);
+}
+
+TEST_F(XdpAdapterKernel, SecondProgramOnTheSameInterfaceIsRefused) {
+    ASSERT_TRUE(connect("native").is_ok());
+    auto other = load_xdp_adapter(env_);
+    ASSERT_TRUE(std::holds_alternative<LoadedAdapter>(other));
+    ChannelConfig channel;
+    channel.interface = kIface;
+    channel.options["xdp_mode"] = "native";
+    const Status second = std::get<LoadedAdapter>(other).adapter->connect(channel);
+    EXPECT_FALSE(second.is_ok());
+    EXPECT_NE(second.message().find("refused"), std::string::npos) << second.message();
+}
+
+TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
+    ASSERT_TRUE(connect("native").is_ok());
+    const Mac sub_mac{0x02, 0x0a, 0, 0, 0, 0x02};
+    ASSERT_TRUE(adapter()
+                    .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
+                    .is_ok());
+    const int prog = attached_program_fd();
+    ASSERT_GE(prog, 0);
+    const auto frame = event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7);
+
+    const RunResult routed = test_run(prog, frame, ifindex_);
+    ASSERT_EQ(routed.error, 0) << std::strerror(routed.error);
+    EXPECT_EQ(routed.action, static_cast<__u32>(XDP_TX));
+    ASSERT_EQ(routed.out.size(), frame.size());
+    EXPECT_EQ(0, std::memcmp(routed.out.data(), sub_mac.data(), 6)) << "Ethernet destination = subscriber";
+    EXPECT_EQ(0, std::memcmp(routed.out.data() + 6, mac_.data(), 6)) << "Ethernet source = xdp0";
+    EXPECT_EQ(0, std::memcmp(routed.out.data() + 14 + 12, Ipv4{10, 0, 0, 1}.data(), 4)) << "IP source = the MoM";
+    EXPECT_EQ(0, std::memcmp(routed.out.data() + 14 + 16, Ipv4{10, 0, 0, 2}.data(), 4));
+    EXPECT_EQ(routed.out[14 + 20 + 2] << 8 | routed.out[14 + 20 + 3], 7000);
+
+    // Best-effort: out of the map, the kernel passes the event to the socket path.
+    ASSERT_TRUE(adapter()
+                    .configure_qos(TopicConfig{7, Qos::best_effort, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
+                    .is_ok());
+    const RunResult passed = test_run(prog, frame, ifindex_);
+    EXPECT_EQ(passed.action, static_cast<__u32>(XDP_PASS));
+    EXPECT_EQ(passed.out, frame);
+
+    // Strict with two groups: the socket path, with a warning.
+    const int warnings_before = sink_->count(spdlog::level::warn);
+    ASSERT_TRUE(adapter()
+                    .configure_qos(TopicConfig{7, Qos::strict,
+                                               {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}},
+                                                SubscriptionGroup{{Endpoint{{10, 0, 0, 3}, 7000, std::nullopt}}}}})
+                    .is_ok());
+    EXPECT_EQ(sink_->count(spdlog::level::warn), warnings_before + 1);
+    EXPECT_EQ(test_run(prog, frame, ifindex_).action, static_cast<__u32>(XDP_PASS));
+
+    const AdapterStats stats = adapter().stats();
+    EXPECT_EQ(stats.mode, "native");
+    const auto topic = std::find_if(stats.topics.begin(), stats.topics.end(), [](const TopicStats& t) { return t.topic == 7; });
+    ASSERT_NE(topic, stats.topics.end());
+    EXPECT_EQ(topic->kernel_packets, 1u);
+    EXPECT_EQ(topic->kernel_bytes, frame.size());
+    EXPECT_EQ(topic->kernel_passed, 2u);
+    EXPECT_EQ(topic->kernel_dropped, 0u);
+    ::close(prog);
+}
+
+TEST_F(XdpAdapterKernel, SubscriberWithoutRouteIsAnError) {
+    ASSERT_TRUE(connect("native").is_ok());
+    ASSERT_EQ(run("ip route add unreachable 10.9.0.0/16"), 0);
+    const Status status = adapter().configure_qos(
+        TopicConfig{3, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 9, 9, 9}, 7000, Mac{2, 0, 0, 0, 0, 9}}}}}});
+    EXPECT_FALSE(status.is_ok());
+    EXPECT_NE(status.message().find("10.9.9.9"), std::string::npos) << status.message();
+}
+
+// A child process holds the adapter attached and is SIGKILLed: its link fd dies with it, so the program
+// leaves the interface (no blackhole after a crash).
+TEST_F(XdpAdapterKernel, ProgramLeavesWhenTheHolderIsKilled) {
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    const char* argv[] = {TEMPOS_ATTACH_HOLDER_PATH, kIface, "native", "hold", nullptr};
+    pid_t child = -1;
+    ASSERT_EQ(posix_spawn(&child, argv[0], &actions, nullptr, const_cast<char**>(argv), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+
+    std::string output;
+    char buffer[256];
+    pollfd readable{out[0], POLLIN, 0};
+    while (output.find("mode=") == std::string::npos && ::poll(&readable, 1, 10000) == 1) {
+        const ssize_t n = ::read(out[0], buffer, sizeof(buffer));
+        if (n <= 0) break;
+        output.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(out[0]);
+    EXPECT_NE(output.find("mode=native"), std::string::npos) << output;
+    EXPECT_EQ(xdp_state(kIface).attach_mode, XDP_ATTACHED_DRV);
+
+    ASSERT_EQ(::kill(child, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    EXPECT_TRUE(wait_detached(kIface)) << "program still attached after its holder died";
+}
+
+// Attaching needs CAP_BPF + CAP_NET_ADMIN only: the helper runs as nobody with exactly those two.
+TEST_F(XdpAdapterKernel, AttachesWithOnlyCapBpfAndCapNetAdmin) {
+    const std::string command =
+        std::string("setpriv --reuid=65534 --regid=65534 --clear-groups "
+                    "--inh-caps=-all,+bpf,+net_admin --ambient-caps=-all,+bpf,+net_admin "
+                    "--bounding-set=-all,+bpf,+net_admin -- ") +
+        TEMPOS_ATTACH_HOLDER_PATH + " xdp0 native once";
+    std::FILE* child = ::popen(command.c_str(), "r");
+    ASSERT_NE(child, nullptr);
+    std::string output;
+    char line[256];
+    while (std::fgets(line, sizeof(line), child) != nullptr) output += line;
+    const int status = ::pclose(child);
+    EXPECT_EQ(status, 0) << output;
+    const unsigned long long expected_caps = (1ULL << 39 /* CAP_BPF */) | (1ULL << 12 /* CAP_NET_ADMIN */);
+    char caps[64];
+    std::snprintf(caps, sizeof(caps), "caps=%016llx\n", expected_caps);
+    EXPECT_NE(output.find(caps), std::string::npos) << output;
+    EXPECT_NE(output.find("mode=native"), std::string::npos) << output;
+    EXPECT_TRUE(wait_detached(kIface));
+}
+
+// While one thread alternates a topic between list A (10.0.0.x) and list B (10.1.0.x), BPF_PROG_TEST_RUN on
+// another CPU must only ever produce a frame addressed wholly to one member of A or of B.
+TEST_F(XdpAdapterKernel, RouteUpdateIsAtomicForConcurrentPackets) {
+    ASSERT_TRUE(connect("native").is_ok());
+    auto member = [](std::uint8_t net, std::uint8_t i) {
+        return Endpoint{{10, net, 0, static_cast<std::uint8_t>(10 + i)}, static_cast<std::uint16_t>(net * 1000 + 1000 + i),
+                        Mac{0x02, net, 0, 0, 0, i}};
+    };
+    TopicConfig a{9, Qos::strict, {SubscriptionGroup{}}}, b{9, Qos::strict, {SubscriptionGroup{}}};
+    for (std::uint8_t i = 0; i < 4; ++i) a.groups[0].members.push_back(member(0, i));
+    for (std::uint8_t i = 0; i < TEMPOS_MAX_SUBSCRIBERS; ++i) b.groups[0].members.push_back(member(1, i));
+    ASSERT_TRUE(adapter().configure_qos(a).is_ok());
+    const int prog = attached_program_fd();
+    ASSERT_GE(prog, 0);
+    const auto frame = event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 9);
+
+    std::atomic<bool> done{false};
+    std::atomic<int> updates{0};
+    std::string writer_error;
+    std::thread writer([&] {
+        cpu_set_t cpus;
+        CPU_ZERO(&cpus);
+        CPU_SET(0, &cpus);
+        sched_setaffinity(0, sizeof(cpus), &cpus);
+        for (int i = 0; i < 200000 && !done.load(); ++i) {
+            const Status s = adapter().configure_qos(i % 2 ? a : b);
+            if (!s) {
+                writer_error = s.message();
+                break;
+            }
+            updates.fetch_add(1);
+        }
+    });
+
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    CPU_SET(std::thread::hardware_concurrency() > 1 ? 1 : 0, &cpus);
+    sched_setaffinity(0, sizeof(cpus), &cpus);
+    int seen_a = 0, seen_b = 0, bad = 0, runs = 0;
+    std::string first_bad;
+    // Bounded: at most 200000 runs; stop early once both lists were seen many times over many updates.
+    for (; runs < 200000; ++runs) {
+        if (runs >= 20000 && seen_a > 100 && seen_b > 100 && updates.load() > 100) break;
+        const RunResult r = test_run(prog, frame, ifindex_);
+        if (r.error != 0 || r.action != XDP_TX || r.out.size() != frame.size()) {
+            ++bad;
+            if (first_bad.empty()) first_bad = "run failed: action " + std::to_string(r.action);
+            continue;
+        }
+        const std::uint8_t* ip_dst = r.out.data() + 14 + 16;
+        const std::uint16_t port = static_cast<std::uint16_t>(r.out[14 + 20 + 2] << 8 | r.out[14 + 20 + 3]);
+        const TopicConfig& list = ip_dst[1] == 0 ? a : b;
+        bool whole = false;
+        for (const Endpoint& e : list.groups[0].members) {
+            whole = whole || (std::memcmp(ip_dst, e.ip.data(), 4) == 0 && port == e.port &&
+                              std::memcmp(r.out.data(), e.mac->data(), 6) == 0 &&
+                              std::memcmp(r.out.data() + 6, mac_.data(), 6) == 0);
+        }
+        if (!whole) {
+            ++bad;
+            if (first_bad.empty())
+                first_bad = "mixed frame to " + std::to_string(ip_dst[0]) + "." + std::to_string(ip_dst[1]) + "." +
+                            std::to_string(ip_dst[2]) + "." + std::to_string(ip_dst[3]) + ":" + std::to_string(port);
+        } else {
+            ++(ip_dst[1] == 0 ? seen_a : seen_b);
+        }
+    }
+    done.store(true);
+    writer.join();
+    ::close(prog);
+    EXPECT_EQ(writer_error, "");
+    EXPECT_EQ(bad, 0) << first_bad;
+    EXPECT_GT(seen_a, 0);
+    EXPECT_GT(seen_b, 0);
+    RecordProperty("runs", runs);
+    RecordProperty("updates", updates.load());
+    std::printf("runs=%d updates=%d seen_a=%d seen_b=%d\n", runs, updates.load(), seen_a, seen_b);
+}
+
+// 1000 x (load, create, connect with attach, configure, send, close, unload) under valgrind: no leak.
+TEST_F(XdpAdapterKernel, LoadAttachUnloadLoopLeaksNothing) {
+    const std::string command = std::string("valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect "
+                                            "--error-exitcode=1 ") +
+                                TEMPOS_LOAD_LOOP_PATH + " 1000 native xdp0";
+    EXPECT_EQ(run(command), 0);
+    EXPECT_EQ(xdp_state(kIface).prog_id, 0u);
+}
+
+}  // namespace
+}  // namespace tempos::test

@@ -1,0 +1,178 @@
+// The adapter through its real plugin boundary (Boost.DLL), without the kernel: xdp_mode off, errors, close().
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "plugin_loader.hpp"
+#include "recording_sink.hpp"
+#include "tempos/xdp_abi.h"
+#include "udp_receiver.hpp"
+
+namespace tempos::test {
+namespace {
+
+class XdpAdapterOff : public ::testing::Test {
+protected:
+    void SetUp() override {
+        env_.log_sinks = {sink_};
+        env_.log_level = spdlog::level::debug;
+        auto loaded = load_xdp_adapter(env_);
+        if (auto* error = std::get_if<std::string>(&loaded)) FAIL() << *error;
+        loaded_ = std::move(std::get<LoadedAdapter>(loaded));
+    }
+    Adapter& adapter() { return *loaded_.adapter; }
+    static ChannelConfig off_channel() {
+        ChannelConfig channel;
+        channel.options["xdp_mode"] = "off";
+        return channel;
+    }
+
+    std::shared_ptr<RecordingSink> sink_ = std::make_shared<RecordingSink>();
+    AdapterEnv env_;
+    LoadedAdapter loaded_;
+};
+
+std::vector<std::uint8_t> event(std::uint8_t topic, std::uint8_t sequence) { return {topic, sequence}; }
+
+TEST(XdpAdapterPlugin, ExportsOnlyTheTwoAliases) {
+    std::FILE* nm = ::popen("nm -D --defined-only " TEMPOS_XDP_ADAPTER_PATH, "r");
+    ASSERT_NE(nm, nullptr);
+    std::vector<std::string> symbols;
+    char line[512];
+    while (std::fgets(line, sizeof(line), nm) != nullptr) {
+        std::string text(line);
+        symbols.push_back(text.substr(text.rfind(' ') + 1, text.find_last_not_of('\n') - text.rfind(' ')));
+    }
+    ASSERT_EQ(::pclose(nm), 0);
+    std::sort(symbols.begin(), symbols.end());
+    EXPECT_EQ(symbols, (std::vector<std::string>{"tempos_adapter_abi_version", "tempos_create_adapter"}));
+}
+
+TEST_F(XdpAdapterOff, NameAndLoggerName) {
+    EXPECT_EQ(adapter().name(), "xdp");
+    ASSERT_TRUE(adapter().connect(off_channel()).is_ok());
+    const auto records = sink_->records();
+    ASSERT_FALSE(records.empty());
+    for (const auto& r : records) EXPECT_EQ(r.logger, "xdp_adapter");
+}
+
+TEST_F(XdpAdapterOff, EveryTopicGoesThroughSocketsRoundRobinWithOneWarningForStrict) {
+    ASSERT_TRUE(adapter().connect(off_channel()).is_ok());
+    UdpReceiver a, b, c, other;
+    ASSERT_TRUE(adapter()
+                    .configure_qos(TopicConfig{1, Qos::strict, {SubscriptionGroup{{a.endpoint(), b.endpoint(), c.endpoint()}}}})
+                    .is_ok());
+    ASSERT_TRUE(adapter().configure_qos(TopicConfig{2, Qos::strict, {SubscriptionGroup{{other.endpoint()}}}}).is_ok());
+    ASSERT_TRUE(adapter().configure_qos(TopicConfig{3, Qos::best_effort, {SubscriptionGroup{{other.endpoint()}}}}).is_ok());
+    EXPECT_EQ(sink_->count(spdlog::level::warn), 1) << "exactly one warning that strict topics use sockets";
+
+    for (std::uint8_t i = 0; i < 6; ++i) ASSERT_TRUE(adapter().send(1, event(1, i)).is_ok());
+    ASSERT_TRUE(adapter().send(3, event(3, 0)).is_ok());
+    UdpReceiver* members[] = {&a, &b, &c};
+    for (std::uint8_t i = 0; i < 6; ++i) EXPECT_EQ(members[i % 3]->receive(), event(1, i));
+    EXPECT_EQ(other.receive(), event(3, 0));
+    for (auto* r : {&a, &b, &c, &other}) EXPECT_FALSE(r->has_pending());
+
+    const AdapterStats stats = adapter().stats();
+    EXPECT_EQ(stats.mode, "off");
+    ASSERT_EQ(stats.topics.size(), 3u);
+    EXPECT_EQ(stats.topics[0].topic, 1);
+    EXPECT_EQ(stats.topics[0].socket_sent, 6u);
+    EXPECT_EQ(stats.topics[0].socket_bytes, 12u);
+    EXPECT_EQ(stats.topics[0].kernel_packets, 0u);
+    EXPECT_EQ(stats.topics[1].topic, 2);
+    EXPECT_EQ(stats.topics[1].socket_sent, 0u);
+    EXPECT_EQ(stats.topics[2].topic, 3);
+    EXPECT_EQ(stats.topics[2].socket_sent, 1u);
+}
+
+TEST_F(XdpAdapterOff, RemovedTopicIsNoLongerDelivered) {
+    ASSERT_TRUE(adapter().connect(off_channel()).is_ok());
+    UdpReceiver a;
+    ASSERT_TRUE(adapter().configure_qos(TopicConfig{5, Qos::best_effort, {SubscriptionGroup{{a.endpoint()}}}}).is_ok());
+    ASSERT_TRUE(adapter().remove_topic(5).is_ok());
+    EXPECT_FALSE(adapter().send(5, event(5, 0)).is_ok());
+    EXPECT_FALSE(a.has_pending());
+}
+
+TEST_F(XdpAdapterOff, CallsBeforeConnectAreNotConnected) {
+    EXPECT_EQ(adapter().send(1, event(1, 0)).code(), ErrorCode::not_connected);
+    EXPECT_EQ(adapter().configure_qos(TopicConfig{1, Qos::strict, {}}).code(), ErrorCode::not_connected);
+    EXPECT_EQ(adapter().remove_topic(1).code(), ErrorCode::not_connected);
+}
+
+TEST_F(XdpAdapterOff, CloseIsIdempotentAndFinal) {
+    ASSERT_TRUE(adapter().connect(off_channel()).is_ok());
+    UdpReceiver a;
+    ASSERT_TRUE(adapter().configure_qos(TopicConfig{1, Qos::best_effort, {SubscriptionGroup{{a.endpoint()}}}}).is_ok());
+    adapter().close();
+    adapter().close();
+    EXPECT_EQ(adapter().send(1, event(1, 0)).code(), ErrorCode::not_connected);
+    EXPECT_EQ(adapter().configure_qos(TopicConfig{1, Qos::best_effort, {}}).code(), ErrorCode::not_connected);
+    EXPECT_EQ(adapter().connect(off_channel()).code(), ErrorCode::not_connected);
+    EXPECT_TRUE(adapter().stats().topics.empty());
+    EXPECT_FALSE(a.has_pending());
+}
+
+TEST_F(XdpAdapterOff, SecondConnectIsAnError) {
+    ASSERT_TRUE(adapter().connect(off_channel()).is_ok());
+    EXPECT_EQ(adapter().connect(off_channel()).code(), ErrorCode::invalid_argument);
+}
+
+TEST_F(XdpAdapterOff, UnknownXdpModeIsAnError) {
+    ChannelConfig channel;
+    channel.interface = "lo";
+    channel.options["xdp_mode"] = "turbo";
+    const Status status = adapter().connect(channel);
+    EXPECT_EQ(status.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(status.message().find("turbo"), std::string::npos) << status.message();
+}
+
+TEST_F(XdpAdapterOff, UnknownOptionIsAnError) {
+    ChannelConfig channel = off_channel();
+    channel.options["xdp_mod"] = "native";
+    EXPECT_EQ(adapter().connect(channel).code(), ErrorCode::invalid_argument);
+}
+
+TEST_F(XdpAdapterOff, MissingInterfaceIsAnErrorUnlessOff) {
+    for (const char* mode : {"auto", "native", "generic"}) {
+        ChannelConfig channel;
+        channel.options["xdp_mode"] = mode;
+        const Status status = adapter().connect(channel);
+        EXPECT_EQ(status.code(), ErrorCode::invalid_argument) << mode;
+        EXPECT_NE(status.message().find("interface"), std::string::npos) << status.message();
+    }
+    ChannelConfig absent;  // default mode (auto), unknown interface
+    absent.interface = "tempos-nope0";
+    const Status status = adapter().connect(absent);
+    EXPECT_EQ(status.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(status.message().find("tempos-nope0"), std::string::npos) << status.message();
+}
+
+TEST_F(XdpAdapterOff, OversizedGroupIsAnError) {
+    ASSERT_TRUE(adapter().connect(off_channel()).is_ok());
+    TopicConfig topic{8, Qos::strict, {SubscriptionGroup{}}};
+    for (int i = 0; i <= TEMPOS_MAX_SUBSCRIBERS; ++i)
+        topic.groups[0].members.push_back(Endpoint{{10, 0, 0, static_cast<std::uint8_t>(i + 1)}, 7000, {}});
+    EXPECT_EQ(adapter().configure_qos(topic).code(), ErrorCode::invalid_argument);
+    EXPECT_FALSE(adapter().send(8, event(8, 0)).is_ok()) << "a rejected topic is not configured";
+}
+
+}  // namespace
+}  // namespace tempos::test
+
+namespace tempos::test {
+namespace {
+
+// 1000 x (load, create, connect off, configure, send, close, unload) under valgrind: nothing leaks.
+TEST(XdpAdapterPlugin, LoadUnloadLoopLeaksNothing) {
+    const std::string command = std::string("valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect "
+                                            "--error-exitcode=1 ") +
+                                TEMPOS_LOAD_LOOP_PATH + " 1000 off";
+    EXPECT_EQ(std::system(command.c_str()), 0);
+}
+
+}  // namespace
+}  // namespace tempos::test

@@ -1,0 +1,52 @@
+// Helper for the privileged tests: loads the plugin, connects to an interface and reports the mode.
+//   xdp_attach_holder INTERFACE MODE once   connect, print, close, exit 0
+//   xdp_attach_holder INTERFACE MODE hold   connect, print, then wait (at most 60 s) to be killed
+// Prints "caps=<CapEff hex>" and "mode=<mode in effect>" on stdout; exit 2 when connect() fails.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "plugin_loader.hpp"
+
+namespace {
+std::string effective_caps() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("CapEff:", 0) == 0) return line.substr(line.find_first_not_of(" \t", 7));
+    return "unknown";
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 4) {
+        std::fprintf(stderr, "usage: %s INTERFACE MODE once|hold\n", argv[0]);
+        return 64;
+    }
+    const std::string hold = argv[3];
+    std::printf("caps=%s\n", effective_caps().c_str());
+    auto loaded = tempos::test::load_xdp_adapter(tempos::AdapterEnv{});
+    if (auto* error = std::get_if<std::string>(&loaded)) {
+        std::fprintf(stderr, "%s\n", error->c_str());
+        return 1;
+    }
+    auto& adapter = *std::get<tempos::test::LoadedAdapter>(loaded).adapter;
+    tempos::ChannelConfig channel;
+    channel.interface = argv[1];
+    channel.options["xdp_mode"] = argv[2];
+    const tempos::Status connected = adapter.connect(channel);
+    if (!connected) {
+        std::printf("error=%s\n", connected.message().c_str());
+        return 2;
+    }
+    std::printf("mode=%s\n", adapter.stats().mode.c_str());
+    std::fflush(stdout);
+    if (hold == "hold") {
+        for (int i = 0; i < 600; ++i) ::usleep(100 * 1000);  // bounded: the test kills us long before
+        return 3;
+    }
+    adapter.close();
+    return 0;
+}
