@@ -118,7 +118,8 @@ int tempos_router(struct xdp_md *ctx)
 		/* The MoM is the source of the rewritten datagram, so this is an output lookup. Its ifindex is the
 		 * interface the route is expected on: the endpoint's if set, else the ingress one. Any failure
 		 * (NO_NEIGH in particular) passes: the socket path delivers the frame and the kernel resolves the
-		 * neighbour for the next ones. */
+		 * neighbour for the next ones. Note: the kernel answers FWD_DISABLED unless IPv4 forwarding is enabled
+		 * on that interface (net.ipv4.conf.<if>.forwarding), even for an output lookup. */
 		__builtin_memset(&fib, 0, sizeof(fib));
 		fib.family = TEMPOS_AF_INET;
 		fib.l4_protocol = IPPROTO_UDP;

@@ -142,6 +142,7 @@ TEST_F(RouterBehaviour, RouteTableRejectsInvalidRoutes) {
 
 TEST_F(RouterBehaviour, FibLookupWithoutNeighbourPassesThenRoutesOnceResolved) {
     // A member without MAC on the veth's subnet: a route exists (10.77.0.0/24 dev tmpsx0) but no neighbour.
+    // The only difference between the two runs below is the neighbour entry, so the first pass is NO_NEIGH.
     const std::uint32_t veth = ifindex_of(kVethA);
     ASSERT_NE(veth, 0u);
     const Subscriber neighbour{{10, 77, 0, 2}, 7100, {0x02, 0xcc, 0, 0, 0, 0x02}};
@@ -158,20 +159,13 @@ TEST_F(RouterBehaviour, FibLookupWithoutNeighbourPassesThenRoutesOnceResolved) {
     ASSERT_EQ(run("ip neigh replace 10.77.0.2 lladdr 02:cc:00:00:00:02 dev " + std::string(kVethA) +
                   " nud permanent"),
               0);
-    MacAddr veth_mac{};
-    {
-        FILE* f = std::fopen(("/sys/class/net/" + std::string(kVethA) + "/address").c_str(), "r");
-        ASSERT_NE(f, nullptr);
-        unsigned m[6];
-        ASSERT_EQ(std::fscanf(f, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]), 6);
-        std::fclose(f);
-        for (int i = 0; i < 6; ++i) veth_mac[i] = static_cast<std::uint8_t>(m[i]);
-    }
+    const auto veth_mac = mac_of(kVethA);
+    ASSERT_TRUE(veth_mac.has_value());
     const Bytes in = event(kTopicSingle).build();
     const XdpRun run_ok = run_xdp(router_->prog_fd(), in, veth);
     ASSERT_EQ(run_ok.error, "");
     EXPECT_EQ(action_name(run_ok.action), action_name(XDP_TX));
-    EXPECT_EQ(hex_dump(run_ok.output), hex_dump(forwarded(event(kTopicSingle), neighbour, kMomIp, veth_mac).build()));
+    EXPECT_EQ(hex_dump(run_ok.output), hex_dump(forwarded(event(kTopicSingle), neighbour, kMomIp, *veth_mac).build()));
     EXPECT_EQ(counters(kTopicSingle).redirected_packets, 1u);
 }
 

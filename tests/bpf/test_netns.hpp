@@ -2,7 +2,9 @@
 // pair, so redirect and FIB cases have real interfaces and nothing touches the host's network.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace tempos::test {
@@ -15,5 +17,8 @@ std::string ensure_test_netns();
 
 // 0 if the interface does not exist.
 std::uint32_t ifindex_of(const char* name);
+
+// The interface's MAC, read in the current netns (sysfs shows the namespace it was mounted in).
+std::optional<std::array<std::uint8_t, 6>> mac_of(const char* name);
 
 }  // namespace tempos::test
