@@ -20,7 +20,10 @@ Status errno_status(const std::string& what, int err) {
     err = err < 0 ? -err : err;
     const ErrorCode code = (err == EPERM || err == EACCES) ? ErrorCode::permission_denied : ErrorCode::system_error;
     std::string message = what + ": " + std::strerror(err);
-    if (code == ErrorCode::permission_denied) message += " (needs CAP_BPF and CAP_NET_ADMIN)";
+    // CAP_PERFMON: without it the verifier applies Spectre v1 sanitation, which rejects the program's
+    // variable-offset packet pointer arithmetic (IP options) with EACCES.
+    if (code == ErrorCode::permission_denied)
+        message += " (loading needs CAP_BPF and CAP_PERFMON, attaching CAP_NET_ADMIN)";
     return Status::error(code, std::move(message));
 }
 
