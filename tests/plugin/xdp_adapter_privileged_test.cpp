@@ -268,6 +268,48 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
     ::close(prog);
 }
 
+TEST_F(XdpAdapterKernel, ConfiguredMomAddressIsTheRewriteSource) {
+    ChannelConfig channel;
+    channel.interface = kIface;
+    channel.port = kMomPort;
+    channel.mom_address = {10, 0, 0, 77};
+    channel.options["xdp_mode"] = "generic";
+    ASSERT_TRUE(adapter().connect(channel).is_ok());
+    ASSERT_TRUE(adapter()
+                    .configure_qos(TopicConfig{4, Qos::strict,
+                                               {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, Mac{2, 0, 0, 0, 0, 2}}}}}})
+                    .is_ok());
+    const int prog = attached_program_fd();
+    ASSERT_GE(prog, 0);
+    const RunResult r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 4), ifindex_);
+    ::close(prog);
+    EXPECT_EQ(r.action, static_cast<__u32>(XDP_TX));
+    ASSERT_GE(r.out.size(), 14u + 20u);
+    EXPECT_EQ(0, std::memcmp(r.out.data() + 14 + 12, Ipv4{10, 0, 0, 77}.data(), 4));
+}
+
+// A subscriber routed through another interface (xdp2): that interface's MAC is the new source and the frame is
+// redirected through the egress_ports device map, which the adapter filled.
+TEST_F(XdpAdapterKernel, SubscriberOnAnotherInterfaceIsRedirectedThroughIt) {
+    ASSERT_EQ(run("ip link add xdp2 type veth peer name xdp3 && ip link set xdp2 up && ip link set xdp3 up && "
+                  "ip addr add 10.2.0.1/24 dev xdp2"),
+              0);
+    ASSERT_TRUE(connect("native").is_ok());
+    const Mac sub_mac{0x02, 0x0c, 0, 0, 0, 0x05};
+    ASSERT_TRUE(adapter()
+                    .configure_qos(TopicConfig{6, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 2, 0, 5}, 7000, sub_mac}}}}})
+                    .is_ok());
+    const int prog = attached_program_fd();
+    ASSERT_GE(prog, 0);
+    const RunResult r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 6), ifindex_);
+    ::close(prog);
+    EXPECT_EQ(r.action, static_cast<__u32>(XDP_REDIRECT));
+    ASSERT_GE(r.out.size(), 14u);
+    EXPECT_EQ(0, std::memcmp(r.out.data(), sub_mac.data(), 6));
+    const Mac xdp2_mac = mac_of("xdp2");
+    EXPECT_EQ(0, std::memcmp(r.out.data() + 6, xdp2_mac.data(), 6)) << "Ethernet source = the egress interface";
+}
+
 TEST_F(XdpAdapterKernel, SubscriberWithoutRouteIsAnError) {
     ASSERT_TRUE(connect("native").is_ok());
     ASSERT_EQ(run("ip route add unreachable 10.9.0.0/16"), 0);

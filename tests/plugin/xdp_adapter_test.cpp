@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <atomic>
 #include <cstdlib>
+#include <set>
+#include <thread>
 
 #include "plugin_loader.hpp"
 #include "recording_sink.hpp"
@@ -86,6 +89,41 @@ TEST_F(XdpAdapterOff, EveryTopicGoesThroughSocketsRoundRobinWithOneWarningForStr
     EXPECT_EQ(stats.topics[1].socket_sent, 0u);
     EXPECT_EQ(stats.topics[2].topic, 3);
     EXPECT_EQ(stats.topics[2].socket_sent, 1u);
+}
+
+// Two dispatcher threads send while the control thread swaps the group between two member lists: every event
+// is delivered exactly once (to one member of one of the lists) and every send() succeeds.
+TEST_F(XdpAdapterOff, ConcurrentSendsDuringReconfigurationDeliverEveryEventOnce) {
+    ASSERT_TRUE(adapter().connect(off_channel()).is_ok());
+    UdpReceiver a1, a2, b1, b2;
+    const TopicConfig a{1, Qos::best_effort, {SubscriptionGroup{{a1.endpoint(), a2.endpoint()}}}};
+    const TopicConfig b{1, Qos::best_effort, {SubscriptionGroup{{b1.endpoint(), b2.endpoint()}}}};
+    ASSERT_TRUE(adapter().configure_qos(a).is_ok());
+    constexpr int kPerSender = 100;
+    std::atomic<int> failures{0};
+    auto sender = [&](std::uint8_t tag) {
+        for (int i = 0; i < kPerSender; ++i)
+            if (!adapter().send(1, std::vector<std::uint8_t>{1, tag, static_cast<std::uint8_t>(i)}).is_ok()) ++failures;
+    };
+    std::thread s1(sender, 1), s2(sender, 2);
+    for (int i = 0; i < 50; ++i) EXPECT_TRUE(adapter().configure_qos(i % 2 ? a : b).is_ok());
+    s1.join();
+    s2.join();
+    EXPECT_EQ(failures.load(), 0);
+
+    std::set<std::pair<int, int>> received;
+    int total = 0;
+    for (auto* r : {&a1, &a2, &b1, &b2}) {
+        while (r->has_pending()) {
+            auto got = r->receive();
+            ASSERT_TRUE(got && got->size() == 3);
+            received.insert({(*got)[1], (*got)[2]});
+            ++total;
+        }
+    }
+    EXPECT_EQ(total, 2 * kPerSender);
+    EXPECT_EQ(received.size(), static_cast<std::size_t>(2 * kPerSender)) << "an event was delivered twice";
+    EXPECT_EQ(adapter().stats().topics.at(0).socket_sent, static_cast<std::uint64_t>(2 * kPerSender));
 }
 
 TEST_F(XdpAdapterOff, RemovedTopicIsNoLongerDelivered) {
