@@ -42,6 +42,8 @@ std::variant<std::unique_ptr<XdpAttachment>, Status> XdpAttachment::attach(const
     if (request.mode == XdpMode::off)
         return Status::error(ErrorCode::invalid_argument, "xdp_mode off attaches nothing");
 
+    // RLIMIT_MEMLOCK: libbpf 1.1 probes whether the kernel charges BPF memory to the memory cgroup (5.11+) and
+    // only raises the rlimit on older kernels, where that needs CAP_SYS_RESOURCE. Nothing to do here.
     tempos_router* skeleton = tempos_router__open();
     if (skeleton == nullptr) return errno_status("opening the XDP router", errno);
     // Load-time constants: the verifier sees them as known values, the per-packet path reads no map for them.
@@ -52,6 +54,8 @@ std::variant<std::unique_ptr<XdpAttachment>, Status> XdpAttachment::attach(const
         return errno_status("loading the XDP router", err);
     }
 
+    auto routes = std::make_unique<RouteTable>(bpf_map__fd(skeleton->maps.topic_routes),
+                                               bpf_map__fd(skeleton->maps.topic_counters));
     const int prog_fd = bpf_program__fd(skeleton->progs.tempos_router);
     XdpMode attached = request.mode;
     int link_fd = -EINVAL;
@@ -80,16 +84,13 @@ std::variant<std::unique_ptr<XdpAttachment>, Status> XdpAttachment::attach(const
         return Status::error(err == EOPNOTSUPP || err == EINVAL ? ErrorCode::unsupported : ErrorCode::system_error,
                              what);
     }
-    return std::unique_ptr<XdpAttachment>(new XdpAttachment(skeleton, link_fd, attached, request.ifindex));
+    return std::unique_ptr<XdpAttachment>(
+        new XdpAttachment(skeleton, link_fd, attached, request.ifindex, std::move(routes)));
 }
 
-XdpAttachment::XdpAttachment(tempos_router* skeleton, int link_fd, XdpMode mode, int ifindex)
-    : skeleton_(skeleton),
-      link_fd_(link_fd),
-      mode_(mode),
-      ifindex_(ifindex),
-      routes_(std::make_unique<RouteTable>(bpf_map__fd(skeleton->maps.topic_routes),
-                                           bpf_map__fd(skeleton->maps.topic_counters))) {}
+XdpAttachment::XdpAttachment(tempos_router* skeleton, int link_fd, XdpMode mode, int ifindex,
+                             std::unique_ptr<RouteTable> routes)
+    : skeleton_(skeleton), link_fd_(link_fd), mode_(mode), ifindex_(ifindex), routes_(std::move(routes)) {}
 
 XdpAttachment::~XdpAttachment() {
     routes_.reset();

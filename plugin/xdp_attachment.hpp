@@ -42,7 +42,7 @@ public:
     Status add_egress_port(int ifindex);
 
 private:
-    XdpAttachment(tempos_router* skeleton, int link_fd, XdpMode mode, int ifindex);
+    XdpAttachment(tempos_router* skeleton, int link_fd, XdpMode mode, int ifindex, std::unique_ptr<RouteTable> routes);
 
     tempos_router* skeleton_;
     int link_fd_;

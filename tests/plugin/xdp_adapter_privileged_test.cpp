@@ -354,10 +354,10 @@ TEST_F(XdpAdapterKernel, ProgramLeavesWhenTheHolderIsKilled) {
 }
 
 // Runs the holder as nobody with exactly the given capabilities (all others dropped from every set).
-std::pair<int, std::string> run_holder_with_caps(const std::string& caps) {
+std::pair<int, std::string> run_holder_with_caps(const std::string& caps, const std::string& mode = "native") {
     const std::string command = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all," + caps +
                                 " --ambient-caps=-all," + caps + " --bounding-set=-all," + caps + " -- " +
-                                TEMPOS_ATTACH_HOLDER_PATH + " xdp0 native once 2>&1";
+                                TEMPOS_ATTACH_HOLDER_PATH + " xdp0 " + mode + " once 2>&1";
     std::FILE* child = ::popen(command.c_str(), "r");
     if (child == nullptr) return {-1, "popen failed"};
     std::string output;
@@ -392,6 +392,20 @@ TEST_F(XdpAdapterKernel, WithoutCapPerfmonLoadingIsRefusedWithAClearError) {
     EXPECT_EQ(WEXITSTATUS(status), 2) << output;
     EXPECT_NE(output.find("error=loading the XDP router: Permission denied"), std::string::npos) << output;
     EXPECT_NE(output.find("CAP_PERFMON"), std::string::npos) << output;
+    EXPECT_EQ(xdp_state(kIface).prog_id, 0u);
+}
+
+// auto without the privileges to load BPF: connect() succeeds, strict topics go through the socket path, and
+// the adapter says so in exactly one warning.
+TEST_F(XdpAdapterKernel, AutoWithoutPrivilegesFallsBackToSocketsWithOneWarning) {
+    const auto [status, output] = run_holder_with_caps("+net_admin", "auto");
+    EXPECT_EQ(status, 0) << output;
+    EXPECT_NE(output.find("mode=off"), std::string::npos) << output;
+    std::size_t warnings = 0;
+    for (std::size_t at = output.find("[warning]"); at != std::string::npos; at = output.find("[warning]", at + 1))
+        ++warnings;
+    EXPECT_EQ(warnings, 1u) << output;
+    EXPECT_NE(output.find("XDP unavailable on xdp0"), std::string::npos) << output;
     EXPECT_EQ(xdp_state(kIface).prog_id, 0u);
 }
 

@@ -1,12 +1,15 @@
 // Helper for the privileged tests: loads the plugin, connects to an interface and reports the mode.
 //   xdp_attach_holder INTERFACE MODE once   connect, print, close, exit 0
 //   xdp_attach_holder INTERFACE MODE hold   connect, print, then wait (at most 60 s) to be killed
-// Prints "caps=<CapEff hex>" and "mode=<mode in effect>" on stdout; exit 2 when connect() fails.
+// Prints "caps=<CapEff hex>" and "mode=<mode in effect>" on stdout, the adapter's log on stderr; in once mode it
+// also configures a strict topic. Exit 2 when connect() fails, 4 when configure_qos() fails.
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <string>
+
+#include <spdlog/sinks/stdout_sinks.h>
 
 #include "plugin_loader.hpp"
 
@@ -27,7 +30,9 @@ int main(int argc, char** argv) {
     }
     const std::string hold = argv[3];
     std::printf("caps=%s\n", effective_caps().c_str());
-    auto loaded = tempos::test::load_xdp_adapter(tempos::AdapterEnv{});
+    tempos::AdapterEnv env;
+    env.log_sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    auto loaded = tempos::test::load_xdp_adapter(env);
     if (auto* error = std::get_if<std::string>(&loaded)) {
         std::fprintf(stderr, "%s\n", error->c_str());
         return 1;
@@ -46,6 +51,12 @@ int main(int argc, char** argv) {
     if (hold == "hold") {
         for (int i = 0; i < 600; ++i) ::usleep(100 * 1000);  // bounded: the test kills us long before
         return 3;
+    }
+    const tempos::TopicConfig strict{1, tempos::Qos::strict,
+                                     {tempos::SubscriptionGroup{{tempos::Endpoint{{127, 0, 0, 1}, 9, std::nullopt}}}}};
+    if (const tempos::Status s = adapter.configure_qos(strict); !s) {
+        std::printf("error=%s\n", s.message().c_str());
+        return 4;
     }
     adapter.close();
     return 0;
