@@ -53,6 +53,7 @@ Status XdpAdapter::connect(const ChannelConfig& channel) {
 
     if (requested != XdpMode::off) {
         AttachRequest request;
+        request.interface = interface_.name;
         request.ifindex = interface_.ifindex;
         request.mode = requested;
         request.mom_port = channel.port;

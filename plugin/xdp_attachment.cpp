@@ -66,7 +66,7 @@ std::variant<std::unique_ptr<XdpAttachment>, Status> XdpAttachment::attach(const
         if (link_fd < 0) {
             refusals = std::string("native: ") + std::strerror(-link_fd);
             if (request.mode == XdpMode::automatic)
-                log.info("native XDP refused on ifindex {} ({}), trying generic", request.ifindex,
+                log.info("native XDP refused on {} ({}), trying generic", request.interface,
                          std::strerror(-link_fd));
         }
     }
@@ -78,8 +78,8 @@ std::variant<std::unique_ptr<XdpAttachment>, Status> XdpAttachment::attach(const
     if (link_fd < 0) {
         tempos_router__destroy(skeleton);
         const int err = -link_fd;
-        const std::string what = "attaching XDP (" + std::string(to_string(request.mode)) + ") to ifindex " +
-                                 std::to_string(request.ifindex) + " refused (" + refusals + ")";
+        const std::string what = "attaching XDP (" + std::string(to_string(request.mode)) + ") to " + request.interface +
+                                 " refused (" + refusals + ")";
         if (err == EPERM || err == EACCES) return errno_status(what, err);
         return Status::error(err == EOPNOTSUPP || err == EINVAL ? ErrorCode::unsupported : ErrorCode::system_error,
                              what);

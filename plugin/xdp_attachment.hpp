@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <variant>
 
 #include <spdlog/logger.h>
@@ -17,6 +18,7 @@ struct tempos_router;
 namespace tempos::xdp {
 
 struct AttachRequest {
+    std::string interface;  // for messages
     int ifindex = 0;
     XdpMode mode = XdpMode::automatic;  // automatic, native or generic
     std::uint16_t mom_port = 0;         // host order
