@@ -53,6 +53,7 @@ std::optional<std::string> Ingress::bind(const SocketAddress& listen) {
 
 void Ingress::start() {
     stopping_ = false;
+    buffers_.assign(kBatch * kMaxDatagram, 0);
     thread_ = std::thread([this] { run(); });
 }
 
@@ -79,12 +80,10 @@ void Ingress::run() noexcept {
 }
 
 void Ingress::receive_batch() {
-    // Buffers live for the thread's lifetime; allocated on first use.
-    static thread_local std::vector<std::uint8_t> buffers(kBatch * kMaxDatagram);
     std::array<iovec, kBatch> iov{};
     std::array<mmsghdr, kBatch> msgs{};
     for (int i = 0; i < kBatch; ++i) {
-        iov[i] = {buffers.data() + i * kMaxDatagram, kMaxDatagram};
+        iov[i] = {buffers_.data() + i * kMaxDatagram, kMaxDatagram};
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
@@ -96,7 +95,7 @@ void Ingress::receive_batch() {
         }
         return;
     }
-    for (int i = 0; i < n; ++i) classify(buffers.data() + i * kMaxDatagram, msgs[i].msg_len);
+    for (int i = 0; i < n; ++i) classify(buffers_.data() + i * kMaxDatagram, msgs[i].msg_len);
 }
 
 void Ingress::classify(const std::uint8_t* data, std::size_t size) {

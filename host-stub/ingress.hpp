@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <spdlog/logger.h>
 
@@ -46,6 +47,7 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     int fd_ = -1;
     SocketAddress bound_{};
+    std::vector<std::uint8_t> buffers_;  // one maximum-size datagram per batch slot, owned by the thread
     std::atomic<bool> stopping_{false};
     std::thread thread_;
 };
