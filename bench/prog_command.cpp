@@ -1,0 +1,226 @@
+#include "prog_command.hpp"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_packet.hpp"
+#include "dispatcher_hold.hpp"
+#include "empty_xdp.skel.h"
+#include "route_table.hpp"
+#include "tempos_router.skel.h"
+#include "test_run_timer.hpp"
+#include "thesis_router.skel.h"
+
+namespace tempos::bench {
+
+namespace {
+
+struct ProgOptions {
+    bool json = false;
+    bool verbose = false;
+    std::uint64_t iterations = 10'000'000;
+    int runs = 5;
+    int cpu = -1;
+    std::uint32_t batch = 254;
+};
+
+template <typename Skel>
+using SkelPtr = std::unique_ptr<Skel, void (*)(Skel*)>;
+
+// The thesis's map value (bench/thesis_router.bpf.c): 5 IPv4 addresses then 5 MACs, zero padding.
+struct ThesisTopicValue {
+    std::uint32_t ips[5];
+    std::uint8_t macs[5][6];
+};
+static_assert(sizeof(ThesisTopicValue) == 52, "4-byte aligned like the BPF side: 50 bytes + 2 padding");
+
+std::string setup_router(tempos_router* skel) {
+    tempos_route route{};
+    for (const BenchSubscriber& s : kBenchSubscribers) {
+        tempos_endpoint& ep = route.subs[route.count++];
+        std::memcpy(&ep.ipv4, s.ip.data(), 4);
+        // The subscriber port equals the MoM's, so a rewritten frame still matches on the next repetition.
+        ep.port = htons(kBenchPort);
+        ep.flags = TEMPOS_EP_HAS_MAC;
+        std::memcpy(ep.mac, s.mac.data(), 6);
+        std::memcpy(ep.src_mac, kMomMac.data(), 6);
+    }
+    tempos::xdp::RouteTable table(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters));
+    const tempos::Status st = table.set(kBenchTopic, route);
+    return st ? std::string() : st.message();
+}
+
+std::string setup_thesis(thesis_router* skel) {
+    ThesisTopicValue value{};
+    for (std::size_t i = 0; i < kBenchSubscribers.size(); ++i) {
+        std::memcpy(&value.ips[i], kBenchSubscribers[i].ip.data(), 4);
+        std::memcpy(value.macs[i], kBenchSubscribers[i].mac.data(), 6);
+    }
+    const std::uint8_t key = kBenchTopic;
+    if (bpf_map__update_elem(skel->maps.thesis_topics, &key, sizeof(key), &value, sizeof(value), BPF_ANY) != 0)
+        return std::string("thesis map update: ") + std::strerror(errno);
+    return {};
+}
+
+std::uint64_t redirected_on_topic(tempos_router* skel) {
+    tempos::xdp::RouteTable table(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters));
+    tempos_topic_counters c{};
+    return table.read_counters(kBenchTopic, c) ? c.redirected_packets : 0;
+}
+
+int expect_action(const char* name, int prog_fd, const std::vector<std::uint8_t>& frame, int expected) {
+    std::vector<std::uint8_t> out(frame.size() + 256);
+    LIBBPF_OPTS(bpf_test_run_opts, opts);
+    opts.data_in = frame.data();
+    opts.data_size_in = static_cast<std::uint32_t>(frame.size());
+    opts.data_out = out.data();
+    opts.data_size_out = static_cast<std::uint32_t>(out.size());
+    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
+        std::fprintf(stderr, "%s: bpf_prog_test_run_opts: %s\n", name, std::strerror(errno));
+        return 1;
+    }
+    if (static_cast<int>(opts.retval) != expected) {
+        std::fprintf(stderr, "%s: returned action %u on the bench frame, expected %d\n", name, opts.retval, expected);
+        return 1;
+    }
+    return 0;
+}
+
+// Median over runs of the per-run cost; `check` (optional) validates each run afterwards.
+double measure(const char* name, int prog_fd, const std::vector<std::uint8_t>& frame, const ProgOptions& o,
+               const std::function<std::string(std::uint64_t calls)>& check, std::string& error) {
+    TimerSettings settings{o.iterations, o.batch};
+    const std::uint64_t calls = (o.iterations + o.batch - 1) / o.batch;
+    std::vector<double> samples;
+    for (int r = 0; r < o.runs; ++r) {
+        const double ns = time_per_run_ns(prog_fd, frame, settings, error);
+        if (ns < 0) return -1;
+        if (check) {
+            if (std::string err = check(calls); !err.empty()) {
+                error = std::string(name) + ": " + err;
+                return -1;
+            }
+        }
+        if (o.verbose) std::fprintf(stderr, "%s run %d: %.3f ns\n", name, r + 1, ns);
+        samples.push_back(ns);
+    }
+    return median(samples);
+}
+
+int run_prog(const ProgOptions& o) {
+    if (std::string err = pin_to_cpu(o.cpu); !err.empty()) {
+        std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
+        return 1;
+    }
+    if (o.batch < 2 || o.batch > 254) {
+        std::fprintf(stderr, "tempos-bench prog: --batch must be 2..254 (the frame's TTL budget)\n");
+        return 1;
+    }
+    const std::vector<std::uint8_t> frame = strict_event_frame();
+
+    SkelPtr<tempos_router> router(tempos_router__open(), tempos_router__destroy);
+    SkelPtr<thesis_router> thesis(thesis_router__open(), thesis_router__destroy);
+    SkelPtr<empty_xdp> empty(empty_xdp__open(), empty_xdp__destroy);
+    if (!router || !thesis || !empty) {
+        std::fprintf(stderr, "tempos-bench prog: opening the BPF objects: %s\n", std::strerror(errno));
+        return 1;
+    }
+    router->rodata->mom_port = htons(kBenchPort);
+    std::uint32_t mom_ip = 0;
+    std::memcpy(&mom_ip, kMomIp.data(), 4);
+    router->rodata->mom_ipv4 = mom_ip;
+    thesis->rodata->redirect_ifindex = 1;  // loopback: BPF_PROG_TEST_RUN does not transmit
+    if (int err = tempos_router__load(router.get()); err != 0) {
+        std::fprintf(stderr, "tempos-bench prog: loading tempos_router: %s\n", std::strerror(-err));
+        return 1;
+    }
+    if (int err = thesis_router__load(thesis.get()); err != 0) {
+        std::fprintf(stderr, "tempos-bench prog: loading thesis_router: %s\n", std::strerror(-err));
+        return 1;
+    }
+    if (int err = empty_xdp__load(empty.get()); err != 0) {
+        std::fprintf(stderr, "tempos-bench prog: loading empty_xdp: %s\n", std::strerror(-err));
+        return 1;
+    }
+    for (const std::string& err : {setup_router(router.get()), setup_thesis(thesis.get())}) {
+        if (!err.empty()) {
+            std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
+            return 1;
+        }
+    }
+    const int router_fd = bpf_program__fd(router->progs.tempos_router);
+    const int thesis_fd = bpf_program__fd(thesis->progs.thesis_router);
+    const int empty_fd = bpf_program__fd(empty->progs.empty_xdp);
+    if (std::string err = hold_in_dispatcher({router_fd, thesis_fd, empty_fd}); !err.empty()) {
+        std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
+        return 1;
+    }
+    if (expect_action("tempos_router", router_fd, frame, XDP_TX) ||
+        expect_action("thesis_router", thesis_fd, frame, XDP_REDIRECT) ||
+        expect_action("empty_xdp", empty_fd, frame, XDP_TX))
+        return 1;
+
+    // Our program must have taken the routing path on every single repetition, or we timed something else.
+    std::uint64_t redirected_before = redirected_on_topic(router.get());
+    auto every_run_routed = [&](std::uint64_t calls) -> std::string {
+        const std::uint64_t now = redirected_on_topic(router.get());
+        const std::uint64_t expected = calls * (o.batch + 1);
+        const std::uint64_t got = now - redirected_before;
+        redirected_before = now;
+        if (got != expected)
+            return "routed " + std::to_string(got) + " of " + std::to_string(expected) + " runs";
+        return {};
+    };
+
+    std::string error;
+    const double prog_ns = measure("tempos_router", router_fd, frame, o, every_run_routed, error);
+    const double thesis_ns = prog_ns < 0 ? -1 : measure("thesis_router", thesis_fd, frame, o, nullptr, error);
+    const double empty_ns = thesis_ns < 0 ? -1 : measure("empty_xdp", empty_fd, frame, o, nullptr, error);
+    if (prog_ns < 0 || thesis_ns < 0 || empty_ns < 0) {
+        std::fprintf(stderr, "tempos-bench prog: %s\n", error.c_str());
+        return 1;
+    }
+    const double speedup = thesis_ns / prog_ns;
+    if (o.json) {
+        std::printf("{\"prog_ns\": %.2f, \"thesis_ns\": %.2f, \"empty_ns\": %.2f, \"prog_speedup\": %.3f}\n", prog_ns,
+                    thesis_ns, empty_ns, speedup);
+    } else {
+        std::printf("tempos_router  %7.2f ns/packet\nthesis_router  %7.2f ns/packet\nempty_xdp      %7.2f ns/packet\n"
+                    "speedup (thesis/ours) %.3f   [median of %d runs of >= %llu repetitions, batch %u]\n",
+                    prog_ns, thesis_ns, empty_ns, speedup, o.runs,
+                    static_cast<unsigned long long>(o.iterations), o.batch);
+    }
+    return 0;
+}
+
+}  // namespace
+
+void register_prog_command(CLI::App& app, int& exit_code) {
+    auto options = std::make_shared<ProgOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        "prog", "Per-packet cost (BPF_PROG_TEST_RUN) of our XDP router, the thesis's program and an empty one");
+    cmd->add_flag("--json", options->json, "Print one JSON object");
+    cmd->add_flag("-v,--verbose", options->verbose, "Print every run's figure to stderr");
+    cmd->add_option("--repeat", options->iterations, "Program runs per measurement")
+        ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 40))
+        ->capture_default_str();
+    cmd->add_option("--runs", options->runs, "Measurements per program; the median is reported")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    cmd->add_option("--cpu", options->cpu, "CPU to pin to (-1: the current one)")->capture_default_str();
+    cmd->add_option("--batch", options->batch, "Repetitions per syscall, 2..254 (TTL budget of the frame)")
+        ->capture_default_str();
+    cmd->callback([options, &exit_code] { exit_code = run_prog(*options); });
+}
+
+}  // namespace tempos::bench

@@ -1,0 +1,30 @@
+// tempos-bench: benchmarks of the XDP delivery path. One subcommand per benchmark, registered from the table
+// below; each lives in its own <name>_command.{hpp,cpp}.
+#include <CLI/CLI.hpp>
+
+#include "prog_command.hpp"
+
+namespace {
+
+using RegisterFn = void (*)(CLI::App&, int&);
+
+struct BenchCommand {
+    const char* name;
+    RegisterFn register_fn;
+};
+
+// Later: throughput, latency, peers, fanout, all.
+constexpr BenchCommand kCommands[] = {
+    {"prog", tempos::bench::register_prog_command},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"tempos-bench: benchmarks of the tempos XDP delivery path"};
+    app.require_subcommand(1);
+    int exit_code = 0;
+    for (const BenchCommand& c : kCommands) c.register_fn(app, exit_code);
+    CLI11_PARSE(app, argc, argv);
+    return exit_code;
+}

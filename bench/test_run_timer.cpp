@@ -1,0 +1,71 @@
+#include "test_run_timer.hpp"
+
+#include <bpf/bpf.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+namespace tempos::bench {
+
+namespace {
+// One BPF_PROG_TEST_RUN call; returns its wall time in ns or -1.
+double timed_call(int prog_fd, const std::vector<std::uint8_t>& frame, std::vector<std::uint8_t>& out,
+                  std::uint32_t repeat) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts);
+    opts.data_in = frame.data();
+    opts.data_size_in = static_cast<std::uint32_t>(frame.size());
+    opts.data_out = out.data();
+    opts.data_size_out = static_cast<std::uint32_t>(out.size());
+    opts.repeat = repeat;
+    const auto start = std::chrono::steady_clock::now();
+    const int err = bpf_prog_test_run_opts(prog_fd, &opts);
+    const auto end = std::chrono::steady_clock::now();
+    if (err != 0) return -1;
+    return std::chrono::duration<double, std::nano>(end - start).count();
+}
+}  // namespace
+
+double time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
+                       std::string& error) {
+    if (settings.batch < 2) {
+        error = "batch must be at least 2";
+        return -1;
+    }
+    std::vector<std::uint8_t> out(frame.size() + 256);
+    const std::uint64_t calls = (settings.iterations + settings.batch - 1) / settings.batch;
+    double batch_ns = 0, single_ns = 0;
+    for (std::uint64_t i = 0; i < calls; ++i) {
+        const double b = timed_call(prog_fd, frame, out, settings.batch);
+        const double s = timed_call(prog_fd, frame, out, 1);
+        if (b < 0 || s < 0) {
+            error = std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
+            return -1;
+        }
+        batch_ns += b;
+        single_ns += s;
+    }
+    return (batch_ns - single_ns) / (static_cast<double>(calls) * (settings.batch - 1));
+}
+
+std::string pin_to_cpu(int cpu) {
+    if (cpu < 0) cpu = sched_getcpu();
+    if (cpu < 0) return std::string("sched_getcpu: ") + std::strerror(errno);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0)
+        return "sched_setaffinity(" + std::to_string(cpu) + "): " + std::strerror(errno);
+    return {};
+}
+
+double median(std::vector<double> values) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+}  // namespace tempos::bench
