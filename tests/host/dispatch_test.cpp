@@ -1,10 +1,13 @@
 // The MoM in-process with the recording adapter: UDP on loopback in, adapter send() calls out.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/capability.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "mom.hpp"
 #include "plugins/recording_test_support.hpp"
@@ -102,6 +105,57 @@ TEST_F(DispatchTest, StrictDispatcherRunsUnderSchedFifo) {
     ASSERT_TRUE(send_udp(mom->ingress_address().port, {1, 42}));
     ASSERT_TRUE(wait_until([&] { return sends() == 1; }));
     EXPECT_EQ(records_with(read_records(record_file), "send").at(0)["policy"], "SCHED_FIFO");
+}
+
+// Capabilities are per thread and inherited by threads created later: dropping CAP_SYS_NICE here (with
+// RLIMIT_RTPRIO at 0) makes the kernel refuse SCHED_FIFO to the dispatchers the MoM starts.
+class RealtimeRefused {
+public:
+    RealtimeRefused() {
+        getrlimit(RLIMIT_RTPRIO, &saved_limit_);
+        const rlimit none{0, saved_limit_.rlim_max};
+        setrlimit(RLIMIT_RTPRIO, &none);
+        cap_t caps = cap_get_proc();
+        const cap_value_t nice = CAP_SYS_NICE;
+        cap_set_flag(caps, CAP_EFFECTIVE, 1, &nice, CAP_CLEAR);
+        active_ = cap_set_proc(caps) == 0;
+        cap_free(caps);
+    }
+    ~RealtimeRefused() {
+        cap_t caps = cap_get_proc();
+        const cap_value_t nice = CAP_SYS_NICE;
+        cap_set_flag(caps, CAP_EFFECTIVE, 1, &nice, CAP_SET);
+        cap_set_proc(caps);
+        cap_free(caps);
+        setrlimit(RLIMIT_RTPRIO, &saved_limit_);
+    }
+    bool active() const { return active_; }
+
+private:
+    rlimit saved_limit_{};
+    bool active_ = false;
+};
+
+TEST_F(DispatchTest, RefusedRealtimeIsWarnedOnceAndDeliveryGoesOn) {
+    TEMPOS_REQUIRE_PRIVILEGED();
+    std::ostringstream captured;
+    LogContext capturing({std::make_shared<spdlog::sinks::ostream_sink_mt>(captured)}, spdlog::level::warn);
+    RealtimeRefused refused;
+    ASSERT_TRUE(refused.active());
+    Mom mom(MomOptions{tempos::test::build_dir() / "lib"}, capturing);
+    ASSERT_FALSE(mom.start(config({topic(1, Qos::strict, {{endpoint(1, 9000)}})})));
+    for (std::uint8_t i = 0; i < 3; ++i) ASSERT_TRUE(send_udp(mom.ingress_address().port, {1, i}));
+    ASSERT_TRUE(wait_until([&] { return sends() == 3; }));
+    mom.stop();
+    for (const auto& r : records_with(read_records(record_file), "send")) {
+        EXPECT_EQ(r["thread"], "tempos-sq");
+        EXPECT_EQ(r["policy"], "SCHED_OTHER");
+    }
+    const std::string log = captured.str();
+    std::size_t warnings = 0;
+    for (auto at = log.find("SCHED_FIFO"); at != std::string::npos; at = log.find("SCHED_FIFO", at + 1)) ++warnings;
+    EXPECT_EQ(warnings, 1u) << log;
+    EXPECT_NE(log.find("[dispatch.sq] [warning]"), std::string::npos) << log;
 }
 
 TEST_F(DispatchTest, RoundRobinWithinAGroupAndOneCopyPerGroup) {
