@@ -96,25 +96,32 @@ int expect_action(const char* name, int prog_fd, const std::vector<std::uint8_t>
     return 0;
 }
 
-// Median over runs of the per-run cost; `check` (optional) validates each run afterwards.
-double measure(const char* name, int prog_fd, const std::vector<std::uint8_t>& frame, const ProgOptions& o,
-               const std::function<std::string(std::uint64_t calls)>& check, std::string& error) {
-    TimerSettings settings{o.iterations, o.batch};
-    const std::uint64_t calls = (o.iterations + o.batch - 1) / o.batch;
+struct Contender {
+    const char* name;
+    int prog_fd;
+    std::function<std::string(std::uint64_t calls)> check;  // validates a run afterwards (optional)
     std::vector<double> samples;
+};
+
+// Runs are interleaved (ours, thesis, empty, ours, ...) so that load from other processes drifting over time
+// affects every program alike; each reports the median of its runs.
+std::string measure_interleaved(std::vector<Contender>& contenders, const std::vector<std::uint8_t>& frame,
+                                const ProgOptions& o) {
+    const TimerSettings settings{o.iterations, o.batch};
+    const std::uint64_t calls = (o.iterations + o.batch - 1) / o.batch;
     for (int r = 0; r < o.runs; ++r) {
-        const double ns = time_per_run_ns(prog_fd, frame, settings, error);
-        if (ns < 0) return -1;
-        if (check) {
-            if (std::string err = check(calls); !err.empty()) {
-                error = std::string(name) + ": " + err;
-                return -1;
+        for (Contender& c : contenders) {
+            std::string error;
+            const double ns = time_per_run_ns(c.prog_fd, frame, settings, error);
+            if (ns < 0) return std::string(c.name) + ": " + error;
+            if (c.check) {
+                if (std::string err = c.check(calls); !err.empty()) return std::string(c.name) + ": " + err;
             }
+            if (o.verbose) std::fprintf(stderr, "%s run %d: %.3f ns\n", c.name, r + 1, ns);
+            c.samples.push_back(ns);
         }
-        if (o.verbose) std::fprintf(stderr, "%s run %d: %.3f ns\n", name, r + 1, ns);
-        samples.push_back(ns);
     }
-    return median(samples);
+    return {};
 }
 
 int run_prog(const ProgOptions& o) {
@@ -182,14 +189,16 @@ int run_prog(const ProgOptions& o) {
         return {};
     };
 
-    std::string error;
-    const double prog_ns = measure("tempos_router", router_fd, frame, o, every_run_routed, error);
-    const double thesis_ns = prog_ns < 0 ? -1 : measure("thesis_router", thesis_fd, frame, o, nullptr, error);
-    const double empty_ns = thesis_ns < 0 ? -1 : measure("empty_xdp", empty_fd, frame, o, nullptr, error);
-    if (prog_ns < 0 || thesis_ns < 0 || empty_ns < 0) {
-        std::fprintf(stderr, "tempos-bench prog: %s\n", error.c_str());
+    std::vector<Contender> contenders{{"tempos_router", router_fd, every_run_routed, {}},
+                                      {"thesis_router", thesis_fd, nullptr, {}},
+                                      {"empty_xdp", empty_fd, nullptr, {}}};
+    if (std::string err = measure_interleaved(contenders, frame, o); !err.empty()) {
+        std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
         return 1;
     }
+    const double prog_ns = median(contenders[0].samples);
+    const double thesis_ns = median(contenders[1].samples);
+    const double empty_ns = median(contenders[2].samples);
     const double speedup = thesis_ns / prog_ns;
     if (o.json) {
         std::printf("{\"prog_ns\": %.2f, \"thesis_ns\": %.2f, \"empty_ns\": %.2f, \"prog_speedup\": %.3f}\n", prog_ns,
@@ -205,10 +214,10 @@ int run_prog(const ProgOptions& o) {
 
 }  // namespace
 
-void register_prog_command(CLI::App& app, int& exit_code) {
+void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
     auto options = std::make_shared<ProgOptions>();
     CLI::App* cmd = app.add_subcommand(
-        "prog", "Per-packet cost (BPF_PROG_TEST_RUN) of our XDP router, the thesis's program and an empty one");
+        name, "Per-packet cost (BPF_PROG_TEST_RUN) of our XDP router, the thesis's program and an empty one");
     cmd->add_flag("--json", options->json, "Print one JSON object");
     cmd->add_flag("-v,--verbose", options->verbose, "Print every run's figure to stderr");
     cmd->add_option("--repeat", options->iterations, "Program runs per measurement")

@@ -5,7 +5,7 @@
 
 namespace tempos::bench {
 
-// Adds the subcommand to `app`; when it runs, its exit status goes to `exit_code`.
-void register_prog_command(CLI::App& app, int& exit_code);
+// Adds the subcommand `name` to `app`; when it runs, its exit status goes to `exit_code`.
+void register_prog_command(CLI::App& app, const char* name, int& exit_code);
 
 }  // namespace tempos::bench

@@ -6,7 +6,8 @@
 
 namespace {
 
-using RegisterFn = void (*)(CLI::App&, int&);
+// Adds subcommand `name` to the app; its exit status goes to the int.
+using RegisterFn = void (*)(CLI::App&, const char* name, int&);
 
 struct BenchCommand {
     const char* name;
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
     CLI::App app{"tempos-bench: benchmarks of the tempos XDP delivery path"};
     app.require_subcommand(1);
     int exit_code = 0;
-    for (const BenchCommand& c : kCommands) c.register_fn(app, exit_code);
+    for (const BenchCommand& c : kCommands) c.register_fn(app, c.name, exit_code);
     CLI11_PARSE(app, argc, argv);
     return exit_code;
 }

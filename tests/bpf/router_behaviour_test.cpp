@@ -1,7 +1,12 @@
 // Stateful behaviour of the XDP topic router: round robin, exact counters over a sequence, route updates and
 // removal through RouteTable, and the FIB path with and without a neighbour entry.
 #include <gtest/gtest.h>
+#include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <string>
 
@@ -123,6 +128,36 @@ TEST_F(RouterBehaviour, RouteUpdateTakesEffectAndRemoveMakesTopicPass) {
     EXPECT_EQ(counters(kTopicSingle).passed[TEMPOS_PASS_NOT_STRICT], 1u);
     // Removing an absent topic is not an error.
     EXPECT_TRUE(router_->routes().remove(kTopicSingle));
+}
+
+// The atomicity argument of topic_routes in one deterministic check: every set() publishes a fresh inner map
+// (a new map id in the slot), and a published inner map is frozen, so nothing can modify it in place.
+TEST_F(RouterBehaviour, UpdatePublishesAFreshFrozenInnerMap) {
+    auto inner_id = [&] {
+        const std::uint32_t key = kTopicSingle;
+        std::uint32_t id = 0;
+        EXPECT_EQ(bpf_map_lookup_elem(router_->topic_routes_fd(), &key, &id), 0) << std::strerror(errno);
+        return id;
+    };
+    const std::uint32_t before = inner_id();
+    tempos_route replacement{};
+    replacement.count = 1;
+    replacement.subs[0] = endpoint(kSubC.ip, kSubC.port, kSubC.mac, kMomMac);
+    ASSERT_TRUE(router_->routes().set(kTopicSingle, replacement));
+    const std::uint32_t after = inner_id();
+    EXPECT_NE(before, 0u);
+    EXPECT_NE(after, 0u);
+    EXPECT_NE(before, after);
+
+    const int inner = bpf_map_get_fd_by_id(after);
+    ASSERT_GE(inner, 0) << std::strerror(errno);
+    const std::uint32_t zero = 0;
+    tempos_route read_back{};
+    EXPECT_EQ(bpf_map_lookup_elem(inner, &zero, &read_back), 0);
+    EXPECT_EQ(std::memcmp(&read_back, &replacement, sizeof(replacement)), 0);
+    EXPECT_NE(bpf_map_update_elem(inner, &zero, &replacement, BPF_ANY), 0);
+    EXPECT_EQ(errno, EPERM);
+    close(inner);
 }
 
 TEST_F(RouterBehaviour, RouteTableRejectsInvalidRoutes) {
