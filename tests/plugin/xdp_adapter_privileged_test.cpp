@@ -169,6 +169,8 @@ struct ModeCase {
     __u8 attach_mode;
 };
 
+void PrintTo(const ModeCase& c, std::ostream* os) { *os << "xdp_mode=" << c.requested; }
+
 class XdpAdapterAttach : public XdpAdapterKernel, public ::testing::WithParamInterface<ModeCase> {};
 
 TEST_P(XdpAdapterAttach, AttachesReportsTheModeAndDetachesOnClose) {
