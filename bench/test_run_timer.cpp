@@ -36,7 +36,8 @@ double time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, cons
     }
     std::vector<std::uint8_t> out(frame.size() + 256);
     const std::uint64_t calls = (settings.iterations + settings.batch - 1) / settings.batch;
-    double batch_ns = 0, single_ns = 0;
+    std::vector<double> differences;
+    differences.reserve(calls);
     for (std::uint64_t i = 0; i < calls; ++i) {
         const double b = timed_call(prog_fd, frame, out, settings.batch);
         const double s = timed_call(prog_fd, frame, out, 1);
@@ -44,10 +45,9 @@ double time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, cons
             error = std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
             return -1;
         }
-        batch_ns += b;
-        single_ns += s;
+        differences.push_back(b - s);
     }
-    return (batch_ns - single_ns) / (static_cast<double>(calls) * (settings.batch - 1));
+    return median(std::move(differences)) / (settings.batch - 1);
 }
 
 std::string pin_to_cpu(int cpu) {

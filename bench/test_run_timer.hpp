@@ -17,8 +17,9 @@ struct TimerSettings {
 // would leave the fast path and we would be timing the XDP_PASS path. So every syscall starts from a fresh
 // copy and does `batch` (<= 254) runs. The kernel reports each call's mean only as whole nanoseconds (floored),
 // too coarse at ~10 ns; instead each batch call is paired with a 1-repetition call of identical setup, and
-// the per-run cost is (sum of batch-call times - sum of single-call times) / (calls * (batch - 1)): the
-// syscall, copy and setup costs cancel. The same method is applied to every program compared.
+// the per-run cost is median(batch-call time - single-call time) / (batch - 1): the syscall, copy and setup
+// costs cancel, and the median discards pairs in which the thread was preempted (the machine may be busy).
+// The same method is applied to every program compared.
 // Returns ns per run, or a negative value with `error` set.
 double time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
                        std::string& error);
