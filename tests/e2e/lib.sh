@@ -1,0 +1,123 @@
+# Sourced by every end-to-end scenario: privileges, the topology, tempos-mom and the traffic tools.
+# A scenario prints what it measured and exits 0 (pass), 1 (fail) or 77 (skipped: only outside CI).
+set -euo pipefail
+
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD_DIR=${TEMPOS_BUILD_DIR:-$E2E_ROOT/build}
+BIN=$BUILD_DIR/bin
+E2E_TMP=$(mktemp -d /tmp/tempos-e2e.XXXXXX)
+MOM_PORT=9998
+. "$E2E_ROOT/scripts/lib/topology.sh"
+
+e2e_cleanup() {
+    topo_destroy
+    rm -rf "$E2E_TMP"
+}
+
+require_privileges() {
+    local why=""
+    [ "$(id -u)" -eq 0 ] || why="not root"
+    [ -z "$why" ] && ! ip netns add "tempos-probe-$$" 2>/dev/null && why="cannot create network namespaces"
+    ip netns del "tempos-probe-$$" 2>/dev/null || true
+    if [ -n "$why" ]; then
+        if [ "${TEMPOS_REQUIRE_PRIVILEGED:-}" = 1 ]; then
+            echo "FAIL: privileged scenario cannot run: $why" >&2
+            exit 1
+        fi
+        echo "SKIP: $why"
+        exit 77
+    fi
+}
+
+fail() {
+    echo "FAIL: $*" >&2
+    if [ -f "$E2E_TMP/mom.log" ]; then
+        echo "--- tempos-mom log (last 40 lines) ---" >&2
+        tail -n 40 "$E2E_TMP/mom.log" >&2
+    fi
+    exit 1
+}
+
+# setup LAYOUT N: topology with N subscribers; the cleanup trap covers the temp dir too.
+setup() {
+    require_privileges
+    topo_create "$1" "$2"
+    trap 'e2e_cleanup' EXIT
+    trap 'e2e_cleanup; exit 130' INT
+    trap 'e2e_cleanup; exit 143' TERM
+}
+
+mac_of() { topo_exec "$1" cat "/sys/class/net/${2:-eth0}/address"; }
+
+# snmp_udp NODE FIELD: a counter of the Udp: line of /proc/net/snmp in NODE's namespace.
+snmp_udp() {
+    topo_exec "$1" awk -v f="$2" '/^Udp:/ { if (!n) { for (i = 1; i <= NF; i++) h[i] = $i; n = 1 } else
+        for (i = 1; i <= NF; i++) if (h[i] == f) print $i }' /proc/net/snmp
+}
+
+# start_mom CONFIG: runs tempos-mom in the mom namespace and waits until it listens.
+start_mom() {
+    # ip netns exec directly (not the topo_exec function): $! must be tempos-mom itself, not a subshell.
+    ip netns exec "$TOPO_NS_mom" "$BIN/tempos-mom" --config "$1" --log-level debug >"$E2E_TMP/mom.log" 2>&1 &
+    MOM_PID=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        if topo_exec mom ss -Hlun "sport = :$MOM_PORT" | grep -q .; then return 0; fi
+        kill -0 "$MOM_PID" 2>/dev/null || fail "tempos-mom exited during start"
+        sleep 0.1
+    done
+    fail "tempos-mom did not open its port within 10 s"
+}
+
+stop_mom() {
+    kill -TERM "$MOM_PID" 2>/dev/null || true
+    wait "$MOM_PID" || fail "tempos-mom exited with status $? on SIGTERM"
+}
+
+# start_sub NODE COUNT TIMEOUT: a tempos-sub in NODE writing its JSON report to $E2E_TMP/NODE.json.
+start_sub() {
+    local node=$1 ip_var="TOPO_IP_$1"
+    rm -f "$E2E_TMP/$node.ready"
+    ip netns exec "$(_topo_ns "$node")" "$BIN/tempos-sub" --listen "${!ip_var}:$MOM_PORT" --count "$2" --timeout "$3" --json \
+        --ready-file "$E2E_TMP/$node.ready" >"$E2E_TMP/$node.json" &
+    SUB_PIDS+=($!)
+    local i
+    for ((i = 0; i < 50; i++)); do [ -f "$E2E_TMP/$node.ready" ] && return 0; sleep 0.1; done
+    fail "tempos-sub in $node did not start"
+}
+SUB_PIDS=()
+
+wait_subs() {
+    local p
+    for p in "${SUB_PIDS[@]}"; do wait "$p" || fail "tempos-sub exited with status $?"; done
+    SUB_PIDS=()
+}
+
+# json_field FILE TOPIC FIELD: a per-topic number from a tempos-sub report (0 when the topic is absent).
+json_field() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+print(report["topics"].get(sys.argv[2], {}).get(sys.argv[3], 0))
+PY
+}
+
+# publish TOPIC COUNT RATE: tempos-pub in the pub namespace, pinned to one CPU (the kernel's round-robin
+# cursor is per CPU: one CPU gives the exact ±1 split the scenarios check).
+publish() {
+    topo_exec pub taskset -c 0 "$BIN/tempos-pub" --to "$TOPO_IP_mom:$MOM_PORT" --topic "$1" --count "$2" \
+        --rate "$3" --max-seconds 60 >/dev/null || fail "tempos-pub failed"
+}
+
+# metric NAME_REGEX: sums the matching lines of tempos-mom's /metrics (served on 127.0.0.1:9100 in mom).
+metric() {
+    topo_exec mom bash -c 'exec 3<>/dev/tcp/127.0.0.1/9100; printf "GET /metrics HTTP/1.0\r\n\r\n" >&3; cat <&3' |
+        awk -v re="$1" '$0 !~ /^#/ && $1 ~ re { s += $NF } END { printf "%d\n", s }'
+}
+
+# sum_snmp_udp FIELD NODE...: the sum of a Udp counter over several namespaces.
+sum_snmp_udp() {
+    local field=$1 node total=0; shift
+    for node in "$@"; do total=$((total + $(snmp_udp "$node" "$field"))); done
+    echo "$total"
+}
