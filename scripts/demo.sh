@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/packages.sh
 tempos_install_packages
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target tempos-mom xdp_adapter tempos-pub tempos-sub >/dev/null
-BIN=$PWD/build/bin
+build_dir=${TEMPOS_BUILD_DIR:-build}
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build_dir" -j"$(nproc)" --target tempos-mom xdp_adapter tempos-pub tempos-sub >/dev/null
+BIN=$(cd "$build_dir" && pwd)/bin
 COUNT=${COUNT:-20000}
 RATE=${RATE:-4000}
 
