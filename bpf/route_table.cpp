@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tempos/unique_fd.hpp"
+
 namespace tempos::xdp {
 
 namespace {
@@ -18,19 +20,6 @@ tempos::Status system_error(const std::string& what, int err) {
     if (err < 0) err = -err;
     return tempos::Status::error(tempos::ErrorCode::system_error, what + ": " + std::strerror(err));
 }
-
-// Closes the inner map's fd once the outer map holds its own reference (or on failure).
-class FdGuard {
-public:
-    explicit FdGuard(int fd) : fd_(fd) {}
-    ~FdGuard() { if (fd_ >= 0) ::close(fd_); }
-    FdGuard(const FdGuard&) = delete;
-    FdGuard& operator=(const FdGuard&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 }  // namespace
 
@@ -55,7 +44,7 @@ tempos::Status RouteTable::set(std::uint8_t topic, const tempos_route& route) {
     if (tempos::Status valid = validate(route); !valid) return valid;
 
     const std::string name = "tempos_rt_" + std::to_string(topic);
-    FdGuard inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, name.c_str(), sizeof(std::uint32_t), sizeof(tempos_route),
+    tempos::UniqueFd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, name.c_str(), sizeof(std::uint32_t), sizeof(tempos_route),
                                  1, nullptr));
     if (inner.get() < 0) return system_error("creating the inner route map of topic " + std::to_string(topic), inner.get());
 

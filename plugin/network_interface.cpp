@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "tempos/unique_fd.hpp"
+
 namespace tempos::xdp {
 
 namespace {
@@ -24,21 +26,6 @@ std::string format_ip(const Ipv4& ip) {
     return std::to_string(ip[0]) + "." + std::to_string(ip[1]) + "." + std::to_string(ip[2]) + "." +
            std::to_string(ip[3]);
 }
-
-// Closes a file descriptor on every return path.
-class FdGuard {
-public:
-    explicit FdGuard(int fd) : fd_(fd) {}
-    ~FdGuard() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    FdGuard(const FdGuard&) = delete;
-    FdGuard& operator=(const FdGuard&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 }  // namespace
 
@@ -80,7 +67,7 @@ std::variant<InterfaceInfo, Status> query_interface(int ifindex) {
 }
 
 std::variant<int, Status> route_output_ifindex(const Ipv4& destination) {
-    FdGuard sock(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+    tempos::UniqueFd sock(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
     if (sock.get() < 0) return system_error("netlink socket", errno);
 
     struct {
