@@ -121,3 +121,20 @@ sum_snmp_udp() {
     for node in "$@"; do total=$((total + $(snmp_udp "$node" "$field"))); done
     echo "$total"
 }
+
+# mom_config_header [XDP_MODE]: the [mom] and [[adapters]] part every scenario's Controller TOML starts with;
+# scenarios append their [[topics]].
+mom_config_header() {
+    cat <<TOML
+[mom]
+listen = "$TOPO_IP_mom:$MOM_PORT"
+interface = "$TOPO_MOM_IF"
+metrics = "127.0.0.1:9100"
+
+[[adapters]]
+name = "xdp"
+library = "libxdp_adapter.so"
+xdp_mode = "${1:-generic}"
+
+TOML
+}

@@ -7,17 +7,7 @@
 N=${N:-3000}
 setup "${LAYOUT:-one-legged}" 3
 
-cat >"$E2E_TMP/mom.toml" <<TOML
-[mom]
-listen = "$TOPO_IP_mom:$MOM_PORT"
-interface = "$TOPO_MOM_IF"
-metrics = "127.0.0.1:9100"
-
-[[adapters]]
-name = "xdp"
-library = "libxdp_adapter.so"
-xdp_mode = "${XDP_MODE:-generic}"
-
+{ mom_config_header "${XDP_MODE:-generic}"; cat <<TOML
 [[topics]]
 id = 1
 qos = "${QOS:-strict}"
@@ -27,6 +17,7 @@ subscribers = [
   { ip = "$TOPO_IP_sub3", port = $MOM_PORT, mac = "$(mac_of sub3)" },
 ]
 TOML
+} >"$E2E_TMP/mom.toml"
 start_mom "$E2E_TMP/mom.toml"
 for s in sub1 sub2 sub3; do start_sub $s "$N" 20; done
 

@@ -3,19 +3,13 @@
 # MoM's port reaches the kernel stack again (a socket bound in the mom namespace receives it).
 . "$(dirname "$0")/lib.sh"
 setup one-legged 1
-cat >"$E2E_TMP/mom.toml" <<TOML
-[mom]
-listen = "$TOPO_IP_mom:$MOM_PORT"
-interface = "$TOPO_MOM_IF"
-[[adapters]]
-name = "xdp"
-library = "libxdp_adapter.so"
-xdp_mode = "generic"
+{ mom_config_header "generic"; cat <<TOML
 [[topics]]
 id = 1
 qos = "strict"
 subscribers = [ { ip = "$TOPO_IP_sub1", mac = "$(mac_of sub1)" } ]
 TOML
+} >"$E2E_TMP/mom.toml"
 start_mom "$E2E_TMP/mom.toml"
 topo_exec mom ip link show "$TOPO_MOM_IF" | grep -q "prog/xdp" || fail "no XDP program attached after start"
 kill -KILL "$MOM_PID"

@@ -23,6 +23,7 @@
 #include <spdlog/logger.h>
 
 #include "tempos/adapter.hpp"
+#include "recording_test_support.hpp"
 
 namespace {
 
@@ -32,16 +33,6 @@ using tempos::Status;
 std::string ip_port(const tempos::Ipv4& ip, std::uint16_t port) {
     return std::to_string(ip[0]) + "." + std::to_string(ip[1]) + "." + std::to_string(ip[2]) + "." +
            std::to_string(ip[3]) + ":" + std::to_string(port);
-}
-
-std::string hex(std::span<const std::uint8_t> bytes) {
-    static const char digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::uint8_t b : bytes) {
-        out += digits[b >> 4];
-        out += digits[b & 15];
-    }
-    return out;
 }
 
 std::string calling_thread() {
@@ -122,7 +113,8 @@ public:
             const auto& member = members[state.next_member[g]];
             state.next_member[g] = (state.next_member[g] + 1) % members.size();
             record("send topic=" + std::to_string(topic) + " group=" + std::to_string(g) +
-                   " member=" + ip_port(member.ip, member.port) + " " + thread + " payload=" + hex(payload));
+                   " member=" + ip_port(member.ip, member.port) + " " + thread +
+                   " payload=" + tempos::test::to_hex(payload));
             ++stats.socket_sent;
             stats.socket_bytes += payload.size();
         }

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <span>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -124,7 +125,8 @@ inline bool send_udp(std::uint16_t port, const std::vector<std::uint8_t>& payloa
     return n == static_cast<ssize_t>(payload.size());
 }
 
-inline std::string to_hex(const std::vector<std::uint8_t>& bytes) {
+// Shared with recording_adapter.cpp, which writes payloads in this form.
+inline std::string to_hex(std::span<const std::uint8_t> bytes) {
     static const char digits[] = "0123456789abcdef";
     std::string out;
     for (std::uint8_t b : bytes) {
