@@ -2,7 +2,11 @@
 // below; each lives in its own <name>_command.{hpp,cpp}.
 #include <CLI/CLI.hpp>
 
+#include "peers/peers_command.hpp"
+#include "all_command.hpp"
+#include "latency_command.hpp"
 #include "prog_command.hpp"
+#include "throughput_command.hpp"
 
 namespace {
 
@@ -14,9 +18,13 @@ struct BenchCommand {
     RegisterFn register_fn;
 };
 
-// Later: throughput, latency, peers, fanout, all.
+// `all` runs every other registered subcommand; fanout slots in here too.
 constexpr BenchCommand kCommands[] = {
     {"prog", tempos::bench::register_prog_command},
+    {"throughput", tempos::bench::register_throughput_command},
+    {"latency", tempos::bench::register_latency_command},
+    {"all", tempos::bench::register_all_command},
+    {"peers", tempos::bench::register_peers_command},
 };
 
 }  // namespace

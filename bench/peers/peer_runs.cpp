@@ -1,0 +1,289 @@
+#include "peer_runs.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <exception>
+#include <thread>
+#include <vector>
+
+#include "event_format.hpp"
+
+namespace tempos::bench::peers {
+
+namespace {
+
+constexpr std::uint64_t kMs = 1'000'000;
+constexpr std::uint64_t kStartDelayNs = 50 * kMs;  // every thread is waiting when the run starts
+constexpr std::uint64_t kMaxDrainNs = 3000 * kMs;  // subscribers keep reading this long at most after the end
+constexpr std::uint64_t kQuietNs = 300 * kMs;      // ... or until nothing came for this long
+constexpr std::uint64_t kMaxSequence = 1ull << 30;  // beyond any run's count: treated as malformed
+
+void sleep_until_ns(std::uint64_t deadline_ns) {
+    timespec ts{static_cast<time_t>(deadline_ns / 1'000'000'000ull), static_cast<long>(deadline_ns % 1'000'000'000ull)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
+}
+
+struct StreamPlan {
+    std::string topic;
+    std::string subscriber_node;
+    bool paced = true;  // false: as fast as possible
+    std::uint8_t topic_byte = 1;
+};
+
+// What one subscriber saw; touched only by its subscriber thread until that thread is joined.
+class StreamReception {
+public:
+    void set_window(std::uint64_t from_ns, std::uint64_t to_ns) {
+        from_ = from_ns;
+        to_ = to_ns;
+    }
+    void reserve(std::size_t messages) {
+        latency_ns_.reserve(messages);
+        seen_.reserve(messages);
+    }
+
+    void on_payload(std::span<const std::uint8_t> payload) {
+        const std::uint64_t now = tools::monotonic_ns();
+        last_receive_ns_ = now;
+        const auto h = tools::read_event_header(payload);
+        if (!h || h->sequence >= kMaxSequence) {
+            ++malformed_;
+            return;
+        }
+        if (now >= from_ && now < to_) ++delivered_in_window_;
+        if (h->sequence >= seen_.size()) seen_.resize(std::max<std::size_t>(h->sequence + 1, seen_.size() * 2), 0);
+        if (seen_[h->sequence]) {
+            ++duplicates_;
+            return;
+        }
+        seen_[h->sequence] = 1;
+        ++unique_;
+        if (h->sent_ns >= from_ && h->sent_ns < to_) {
+            ++received_measured_;
+            if (now >= h->sent_ns) latency_ns_.push_back(now - h->sent_ns);
+        }
+    }
+
+    std::uint64_t unique() const { return unique_; }
+    std::uint64_t last_receive_ns() const { return last_receive_ns_; }
+
+    void fill(StreamStats& s) {
+        s.received = unique_;
+        s.received_measured = received_measured_;
+        s.duplicates = duplicates_;
+        s.malformed = malformed_;
+        s.delivered_in_window = delivered_in_window_;
+        s.latency = tools::summarize_latency(latency_ns_);
+    }
+
+private:
+    std::uint64_t from_ = 0, to_ = 0;
+    std::vector<std::uint8_t> seen_;  // by sequence number
+    std::vector<std::uint64_t> latency_ns_;
+    std::uint64_t unique_ = 0, received_measured_ = 0, duplicates_ = 0, malformed_ = 0, delivered_in_window_ = 0;
+    std::uint64_t last_receive_ns_ = 0;
+};
+
+struct Stream {
+    StreamPlan plan;
+    StreamReception reception;
+    std::unique_ptr<PeerSubscriber> subscriber;
+    std::unique_ptr<PeerPublisher> publisher;
+    std::atomic<bool> publisher_done{false};
+    std::atomic<std::uint64_t> publisher_sent{0};
+    std::atomic<std::uint64_t> publisher_done_ns{0};
+    StreamStats stats;
+};
+
+struct Timeline {
+    std::uint64_t start = 0, measure_from = 0, end = 0;
+};
+
+bool stopping(const RunSettings& s) { return s.stop && s.stop->load(std::memory_order_relaxed); }
+
+// Runs `body`, turning an escaping exception into an error (no exception leaves a thread).
+template <typename Body>
+void guarded(std::string& error, Body body) {
+    try {
+        body();
+    } catch (const std::exception& e) {
+        error = std::string("exception: ") + e.what();
+    } catch (...) {
+        error = "unknown exception";
+    }
+}
+
+void publish_paced(Stream& s, const RunSettings& settings, const Timeline& t) {
+    std::vector<std::uint8_t> payload(settings.payload_bytes, 0);
+    const auto period_ns = static_cast<std::uint64_t>(1e9 / settings.rate);
+    sleep_until_ns(t.start);
+    for (std::uint64_t i = 0;; ++i) {
+        const std::uint64_t due = t.start + i * period_ns;
+        if (due >= t.end || stopping(settings)) break;
+        if (tools::monotonic_ns() < due) sleep_until_ns(due);
+        const std::uint64_t now = tools::monotonic_ns();
+        if (now >= t.end) break;
+        tools::write_event_header(payload, {s.plan.topic_byte, i, now});
+        if (std::string e = s.publisher->send_now(payload); !e.empty()) {
+            s.stats.publisher_error = e;
+            break;
+        }
+        ++s.stats.sent;
+        if (now >= t.measure_from) ++s.stats.sent_measured;
+        if (i % 256 == 255) {
+            if (std::string e = s.publisher->service(); !e.empty()) {
+                s.stats.publisher_error = e;
+                break;
+            }
+        }
+    }
+}
+
+void publish_flood(Stream& s, const RunSettings& settings, const Timeline& t) {
+    std::vector<std::uint8_t> payload(settings.payload_bytes, 0);
+    sleep_until_ns(t.start);
+    for (std::uint64_t i = 0;; ++i) {
+        const std::uint64_t now = tools::monotonic_ns();
+        if (now >= t.end) break;
+        if (i % 1024 == 1023) {
+            if (stopping(settings)) break;
+            if (std::string e = s.publisher->service(); !e.empty()) {
+                s.stats.publisher_error = e;
+                break;
+            }
+        }
+        tools::write_event_header(payload, {s.plan.topic_byte, i, now});
+        if (std::string e = s.publisher->send_queued(payload); !e.empty()) {
+            s.stats.publisher_error = e;
+            break;
+        }
+        ++s.stats.sent;
+        if (now >= t.measure_from) ++s.stats.sent_measured;
+    }
+    if (s.stats.publisher_error.empty()) s.stats.publisher_error = s.publisher->flush();
+}
+
+void run_publisher(Stream& s, const RunSettings& settings, const Timeline& t) {
+    guarded(s.stats.publisher_error, [&] {
+        if (s.plan.paced)
+            publish_paced(s, settings, t);
+        else
+            publish_flood(s, settings, t);
+    });
+    s.publisher_sent.store(s.stats.sent);
+    s.publisher_done_ns.store(tools::monotonic_ns());
+    s.publisher_done.store(true);
+}
+
+void run_subscriber(Stream& s, const RunSettings& settings, const Timeline& t) {
+    guarded(s.stats.subscriber_error, [&] {
+        for (;;) {
+            if (std::string e = s.subscriber->receive(20); !e.empty()) {
+                s.stats.subscriber_error = e;
+                return;
+            }
+            const std::uint64_t now = tools::monotonic_ns();
+            if (now >= t.end + kMaxDrainNs || stopping(settings)) return;
+            if (!s.publisher_done.load()) continue;
+            if (s.reception.unique() >= s.publisher_sent.load()) return;  // everything arrived
+            const std::uint64_t last = std::max(s.reception.last_receive_ns(), s.publisher_done_ns.load());
+            if (now >= last + kQuietNs) return;  // the rest is lost
+        }
+    });
+}
+
+std::string run_streams(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+                        std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out) {
+    std::vector<std::unique_ptr<Stream>> streams;
+    for (StreamPlan& plan : plans) {
+        auto s = std::make_unique<Stream>();
+        s->plan = std::move(plan);
+        if (s->plan.paced) s->reception.reserve(static_cast<std::size_t>(settings.rate * settings.seconds) + 16);
+        streams.push_back(std::move(s));
+    }
+    // Subscribers first, each acknowledged by the broker, then publishers: nothing sent can miss a subscriber.
+    for (auto& s : streams) {
+        const std::string ns = topo.ns(s->plan.subscriber_node);
+        Stream* raw = s.get();
+        std::string error = in_namespace(ns, [&] {
+            std::string e;
+            raw->subscriber = protocol.connect_subscriber(
+                raw->plan.topic, [raw](std::span<const std::uint8_t> p) { raw->reception.on_payload(p); }, e);
+            return e;
+        });
+        if (!error.empty()) return std::string(protocol.name()) + " subscriber in " + s->plan.subscriber_node + ": " + error;
+    }
+    for (auto& s : streams) {
+        Stream* raw = s.get();
+        std::string error = in_namespace(topo.ns("pub"), [&] {
+            std::string e;
+            raw->publisher = protocol.connect_publisher(raw->plan.topic, e);
+            return e;
+        });
+        if (!error.empty()) return std::string(protocol.name()) + " publisher in pub: " + error;
+    }
+
+    Timeline t;
+    t.start = tools::monotonic_ns() + kStartDelayNs;
+    t.measure_from = t.start + static_cast<std::uint64_t>(settings.warmup_seconds * 1e9);
+    t.end = t.start + static_cast<std::uint64_t>(settings.seconds * 1e9);
+    for (auto& s : streams) s->reception.set_window(t.measure_from, t.end);
+
+    std::vector<std::thread> threads;
+    for (auto& s : streams) {
+        threads.emplace_back(run_subscriber, std::ref(*s), std::cref(settings), std::cref(t));
+        threads.emplace_back(run_publisher, std::ref(*s), std::cref(settings), std::cref(t));
+    }
+    for (std::thread& th : threads) th.join();
+
+    const double measured_s = settings.seconds - settings.warmup_seconds;
+    for (std::size_t i = 0; i < streams.size(); ++i) {
+        Stream& s = *streams[i];
+        s.reception.fill(s.stats);
+        s.stats.offered_per_s = static_cast<double>(s.stats.sent_measured) / measured_s;
+        s.stats.delivered_per_s = static_cast<double>(s.stats.delivered_in_window) / measured_s;
+        *out[i] = std::move(s.stats);
+    }
+    if (stopping(settings)) return "interrupted";
+    return {};
+}
+
+// A failure of the measured stream voids the run.
+std::string require_clean(const PeerProtocol& protocol, const char* run, const StreamStats& s) {
+    if (!s.publisher_error.empty()) return std::string(protocol.name()) + " " + run + " publisher: " + s.publisher_error;
+    if (!s.subscriber_error.empty())
+        return std::string(protocol.name()) + " " + run + " subscriber: " + s.subscriber_error;
+    return {};
+}
+
+}  // namespace
+
+std::string run_latency(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+                        StreamStats& out) {
+    if (std::string e = run_streams(protocol, topo, settings, {{"tempos-latency", "sub1", true, 1}}, {&out});
+        !e.empty())
+        return e;
+    return require_clean(protocol, "latency", out);
+}
+
+std::string run_max_throughput(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+                               StreamStats& out) {
+    if (std::string e = run_streams(protocol, topo, settings, {{"tempos-max", "sub1", false, 1}}, {&out}); !e.empty())
+        return e;
+    return require_clean(protocol, "max-throughput", out);
+}
+
+std::string run_under_flood(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+                            StreamStats& paced, StreamStats& flood) {
+    if (std::string e = run_streams(protocol, topo, settings,
+                                    {{"tempos-strict", "sub1", true, 1}, {"tempos-flood", "sub2", false, 2}},
+                                    {&paced, &flood});
+        !e.empty())
+        return e;
+    // The flood's own subscriber may be cut off by the broker (a slow consumer): that is a result, reported.
+    return require_clean(protocol, "flood (paced stream)", paced);
+}
+
+}  // namespace tempos::bench::peers

@@ -1,0 +1,48 @@
+// The three runs made against each broker, all on the topology: publishers in `pub`, subscribers in `sub1`
+// (and `sub2` for the flood). Payloads carry the project's event header (tools/event_format.hpp) padded to the
+// message size; latency is receive time minus the send time in the payload (CLOCK_MONOTONIC, one clock for all
+// namespaces), summarized by tools/latency_summary.hpp, like tempos-sub does.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "latency_summary.hpp"
+#include "namespace_topology.hpp"
+#include "peer_client.hpp"
+
+namespace tempos::bench::peers {
+
+struct RunSettings {
+    double rate = 10'000;        // paced stream, messages per second
+    double seconds = 5;          // publishing time of each run
+    double warmup_seconds = 0.5;  // the first part of every run is not measured
+    std::size_t payload_bytes = 32;
+    const std::atomic<bool>* stop = nullptr;  // set on SIGINT/SIGTERM: runs end early
+};
+
+// One topic/subject from its publisher to its subscriber. "Measured" = sent after the warm-up, before the end.
+struct StreamStats {
+    std::uint64_t sent = 0, sent_measured = 0;
+    std::uint64_t received = 0, received_measured = 0;  // unique messages
+    std::uint64_t duplicates = 0, malformed = 0;
+    std::uint64_t delivered_in_window = 0;  // received (any) between the end of the warm-up and the end of the run
+    tools::LatencySummary latency;           // over the measured messages received
+    double offered_per_s = 0, delivered_per_s = 0;
+    std::string publisher_error, subscriber_error;
+
+    std::uint64_t lost_measured() const { return sent_measured - std::min(sent_measured, received_measured); }
+};
+
+// 1:1 at settings.rate.
+std::string run_latency(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+                        StreamStats& out);
+// 1:1, the publisher as fast as the connection takes messages.
+std::string run_max_throughput(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+                               StreamStats& out);
+// The paced stream to sub1 while a second topic is flooded to sub2, publishers on separate connections.
+std::string run_under_flood(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+                            StreamStats& paced, StreamStats& flood);
+
+}  // namespace tempos::bench::peers

@@ -1,0 +1,247 @@
+#include "peers_command.hpp"
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "broker_process.hpp"
+#include "namespace_topology.hpp"
+#include "peer_brokers.hpp"
+#include "peer_runs.hpp"
+
+#ifndef TEMPOS_TOPOLOGY_SCRIPT
+#error "TEMPOS_TOPOLOGY_SCRIPT (path of scripts/lib/topology.sh) must be defined by the build"
+#endif
+
+namespace tempos::bench {
+
+namespace {
+
+using peers::PeerBroker;
+using peers::StreamStats;
+
+struct PeersOptions {
+    bool json = false;
+    bool verbose = false;
+    std::string only;  // empty: every broker
+    std::string topology_script = TEMPOS_TOPOLOGY_SCRIPT;
+    peers::RunSettings settings;
+};
+
+struct PeerResult {
+    const PeerBroker* broker = nullptr;
+    StreamStats latency, max, flood_paced, flood;
+};
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+
+// SIGINT/SIGTERM end the runs early; brokers and namespaces are still cleaned up.
+class StopSignals {
+public:
+    StopSignals() {
+        struct sigaction sa {};
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int_);
+        sigaction(SIGTERM, &sa, &old_term_);
+    }
+    ~StopSignals() {
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+    }
+
+private:
+    struct sigaction old_int_ {};
+    struct sigaction old_term_ {};
+};
+
+// A private directory for configuration files and broker logs, removed afterwards.
+class ScratchDir {
+public:
+    ScratchDir() {
+        char tmpl[] = "/tmp/tempos-peers-XXXXXX";
+        if (mkdtemp(tmpl)) path_ = tmpl;
+    }
+    ~ScratchDir() {
+        std::error_code ec;
+        if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+    }
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+std::string run_peer(const PeerBroker& b, const std::string& program_path, const PeersOptions& o, PeerResult& r) {
+    auto note = [&](const char* what) {
+        if (o.verbose) std::fprintf(stderr, "peers: %s: %s\n", b.name, what);
+    };
+    std::string error;
+    note("creating the topology");
+    auto topo = peers::NamespaceTopology::create(o.topology_script, 2, error);
+    if (!topo) return error;
+    ScratchDir dir;
+    if (dir.path().empty()) return "cannot create a scratch directory in /tmp";
+    const std::string ip = topo->ip("mom");
+    std::vector<std::string> argv;
+    if (error = b.command_line(program_path, ip, b.port, dir.path(), argv); !error.empty()) return error;
+    note("starting the broker in mom");
+    auto broker = peers::BrokerProcess::start(topo->ns("mom"), argv, dir.path() + "/broker.log", error);
+    if (!broker) return error;
+    auto with_log = [&](std::string e) {
+        if (std::string ended = broker->exited(); !ended.empty()) e += " [" + ended + "]";
+        const std::string tail = broker->log_tail();
+        return tail.empty() ? e : e + "\n" + b.program + " log:\n" + tail;
+    };
+    if (error = broker->wait_listening(topo->ns("pub"), ip, b.port, 5.0); !error.empty()) return with_log(error);
+    auto client = b.client(ip, b.port);
+
+    struct Run {
+        const char* what;
+        std::function<std::string()> go;
+    };
+    const std::vector<Run> runs{
+        {"1:1 latency", [&] { return peers::run_latency(*client, *topo, o.settings, r.latency); }},
+        {"max throughput", [&] { return peers::run_max_throughput(*client, *topo, o.settings, r.max); }},
+        {"latency under flood",
+         [&] { return peers::run_under_flood(*client, *topo, o.settings, r.flood_paced, r.flood); }},
+    };
+    for (const Run& run : runs) {
+        note(run.what);
+        if (error = run.go(); !error.empty()) return with_log(error);
+        if (std::string ended = broker->exited(); !ended.empty()) return with_log(std::string(run.what) + ": " + ended);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the broker drop the old connections
+    }
+    if (!r.flood.subscriber_error.empty())
+        std::fprintf(stderr, "peers: %s: the flood's subscriber was cut off: %s\n", b.name,
+                     r.flood.subscriber_error.c_str());
+    if (!r.flood.publisher_error.empty())
+        std::fprintf(stderr, "peers: %s: the flood's publisher failed: %s\n", b.name, r.flood.publisher_error.c_str());
+    note("stopping the broker");
+    if (error = broker->stop(); !error.empty()) std::fprintf(stderr, "peers: %s: %s\n", b.name, error.c_str());
+    return {};
+}
+
+unsigned long long u(std::uint64_t v) { return static_cast<unsigned long long>(v); }
+
+void print_json(const std::vector<PeerResult>& results, const PeersOptions& o) {
+    std::printf("{\"peers_rate\": %.0f, \"peers_seconds\": %.2f, \"peers_warmup_s\": %.2f, \"peers_payload_bytes\": %zu",
+                o.settings.rate, o.settings.seconds, o.settings.warmup_seconds, o.settings.payload_bytes);
+    for (const PeerResult& r : results) {
+        const char* p = r.broker->name;
+        std::printf(", \"%s_p50_us\": %.2f, \"%s_p99_us\": %.2f, \"%s_p999_us\": %.2f, \"%s_sent\": %llu, "
+                    "\"%s_lost\": %llu",
+                    p, r.latency.latency.p50_us, p, r.latency.latency.p99_us, p, r.latency.latency.p999_us, p,
+                    u(r.latency.sent_measured), p, u(r.latency.lost_measured()));
+        std::printf(", \"%s_max_msgs\": %.0f, \"%s_max_offered_msgs\": %.0f, \"%s_max_lost\": %llu", p,
+                    r.max.delivered_per_s, p, r.max.offered_per_s, p, u(r.max.lost_measured()));
+        std::printf(", \"%s_flood_p50_us\": %.2f, \"%s_flood_p99_us\": %.2f, \"%s_flood_p999_us\": %.2f, "
+                    "\"%s_flood_lost\": %llu, \"%s_flood_msgs\": %.0f, \"%s_flood_offered_msgs\": %.0f, "
+                    "\"%s_flood_flood_lost\": %llu, \"%s_flood_cut_off\": %d",
+                    p, r.flood_paced.latency.p50_us, p, r.flood_paced.latency.p99_us, p,
+                    r.flood_paced.latency.p999_us, p, u(r.flood_paced.lost_measured()), p, r.flood.delivered_per_s, p,
+                    r.flood.offered_per_s, p, u(r.flood.lost_measured()), p,
+                    r.flood.subscriber_error.empty() ? 0 : 1);
+    }
+    std::printf("}\n");
+}
+
+void print_text(const std::vector<PeerResult>& results, const PeersOptions& o) {
+    std::printf("%-10s %-22s %10s %9s %9s %9s %9s %12s\n", "peer", "run", "sent", "lost", "p50_us", "p99_us",
+                "p99.9_us", "delivered/s");
+    char paced[64];
+    std::snprintf(paced, sizeof(paced), "%.0f msg/s", o.settings.rate);
+    const std::string under_flood = std::string(paced) + " under flood";
+    for (const PeerResult& r : results) {
+        auto row = [&](const std::string& run, const StreamStats& s, bool with_latency) {
+            if (with_latency)
+                std::printf("%-10s %-22s %10llu %9llu %9.1f %9.1f %9.1f %12.0f\n", r.broker->name, run.c_str(),
+                            u(s.sent_measured), u(s.lost_measured()), s.latency.p50_us, s.latency.p99_us,
+                            s.latency.p999_us, s.delivered_per_s);
+            else
+                std::printf("%-10s %-22s %10llu %9llu %9s %9s %9s %12.0f\n", r.broker->name, run.c_str(),
+                            u(s.sent_measured), u(s.lost_measured()), "-", "-", "-", s.delivered_per_s);
+        };
+        row(paced, r.latency, true);
+        row("max throughput", r.max, false);
+        row(under_flood, r.flood_paced, true);
+        row("  the flood itself", r.flood, false);
+    }
+    std::printf("[%zu-byte payloads; %.1f s per run, the first %.1f s not measured; sent/lost count messages sent "
+                "after the warm-up; one-way latency publisher(pub) -> broker(mom) -> subscriber(sub1)]\n",
+                o.settings.payload_bytes, o.settings.seconds, o.settings.warmup_seconds);
+}
+
+int run_peers(const PeersOptions& o) {
+    if (o.settings.warmup_seconds >= o.settings.seconds) {
+        std::fprintf(stderr, "tempos-bench peers: --warmup must be shorter than --seconds\n");
+        return 1;
+    }
+    std::vector<std::pair<const PeerBroker*, std::string>> selected;
+    for (const PeerBroker& b : peers::peer_brokers()) {
+        if (!o.only.empty() && o.only != b.name) continue;
+        const std::string path = peers::find_program(b.program);
+        if (path.empty()) {
+            std::fprintf(stderr,
+                         "tempos-bench peers: %s not found (PATH, /usr/sbin, /usr/local/sbin, /sbin); install it: "
+                         "apt-get install %s\n",
+                         b.program, b.package);
+            return 1;
+        }
+        selected.emplace_back(&b, path);
+    }
+    StopSignals signals;
+    g_stop.store(false);
+    PeersOptions opts = o;
+    opts.settings.stop = &g_stop;
+    std::vector<PeerResult> results;
+    for (const auto& [broker, path] : selected) {
+        PeerResult r;
+        r.broker = broker;
+        if (std::string e = run_peer(*broker, path, opts, r); !e.empty()) {
+            std::fprintf(stderr, "tempos-bench peers: %s: %s\n", broker->name, e.c_str());
+            return g_stop.load() ? 130 : 1;
+        }
+        results.push_back(std::move(r));
+    }
+    if (o.json)
+        print_json(results, opts);
+    else
+        print_text(results, opts);
+    return 0;
+}
+
+}  // namespace
+
+void register_peers_command(CLI::App& app, const char* name, int& exit_code) {
+    auto options = std::make_shared<PeersOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        name, "Mosquitto and nats-server on the same namespace topology: 1:1 latency, max throughput, latency "
+              "under a flood of another topic");
+    cmd->add_flag("--json", options->json, "Print one flat JSON object");
+    cmd->add_flag("-v,--verbose", options->verbose, "Progress on stderr");
+    cmd->add_option("--only", options->only, "Run one broker only")->check(CLI::IsMember({"mosquitto", "nats"}));
+    cmd->add_option("--rate", options->settings.rate, "Paced stream, messages per second")
+        ->check(CLI::Range(1.0, 1e6))
+        ->capture_default_str();
+    cmd->add_option("--seconds", options->settings.seconds, "Publishing time of each run")
+        ->check(CLI::Range(0.2, 600.0))
+        ->capture_default_str();
+    cmd->add_option("--warmup", options->settings.warmup_seconds, "Unmeasured start of each run, seconds")
+        ->check(CLI::Range(0.0, 60.0))
+        ->capture_default_str();
+    cmd->add_option("--topology", options->topology_script, "scripts/lib/topology.sh to build the namespaces with")
+        ->capture_default_str();
+    cmd->callback([options, &exit_code] { exit_code = run_peers(*options); });
+}
+
+}  // namespace tempos::bench
