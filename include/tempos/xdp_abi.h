@@ -56,4 +56,41 @@ struct tempos_topic_counters {
 	__u64 passed[TEMPOS_PASS_REASONS];
 };
 
+/* ---- Kernel fan-out (bpf/fanout.bpf.c, docs/fanout.md) ----
+ * A strict topic with several subscription groups is served by a TC ingress program that clones the frame once
+ * per group. XDP passes such topics up because they are not in topic_routes. */
+
+/* Subscription groups of one topic served by the kernel fan-out; enforced at configuration time. */
+#define TEMPOS_MAX_FANOUT_GROUPS 16
+/* Slots of one topic's inner fan-out map: member m of group g is slot g * TEMPOS_MAX_SUBSCRIBERS + m. */
+#define TEMPOS_FANOUT_SLOTS (TEMPOS_MAX_FANOUT_GROUPS * TEMPOS_MAX_SUBSCRIBERS)
+
+/* One slot of a fan-out route. Every member carries its group's size, so the program finds the group size and
+ * the chosen member with two array lookups (map keys, no variable offsets into map values). The groups are
+ * slots 0, 16, 32, ...: the first group whose slot 0 has group_size 0 ends the list. */
+struct tempos_fanout_member {
+	struct tempos_endpoint ep;
+	__u32 group_size; /* 1..TEMPOS_MAX_SUBSCRIBERS; 0 in unused slots */
+	__u32 _pad;
+};
+
+/* Per-CPU, per topic and group: key topic * TEMPOS_MAX_FANOUT_GROUPS + group. */
+struct tempos_fanout_group_counters {
+	__u32 rr_next;       /* round-robin cursor of this group on this CPU (not a count) */
+	__u32 _pad;
+	__u64 copies;        /* clones sent toward this group */
+	__u64 bytes;         /* their frame bytes */
+	__u64 clone_errors;  /* bpf_clone_redirect failed: this group missed the event */
+	__u64 unresolved;    /* member without MAC whose FIB lookup failed: the event went to the socket path */
+};
+
+/* Per-CPU, per topic. */
+struct tempos_fanout_topic_counters {
+	__u64 events;            /* fanned out in the kernel (the original dropped, never seen by the MoM) */
+	__u64 passed_ttl;        /* TTL <= 1: to the socket path */
+	__u64 passed_unresolved; /* some group could not be resolved: the whole event to the socket path */
+	__u64 passed_gso;        /* a GSO/GRO aggregate: to the socket path */
+	__u64 aborted;           /* a route slot is inconsistent (written bypassing FanoutTable): to the socket path */
+};
+
 #endif /* TEMPOS_XDP_ABI_H */

@@ -1,0 +1,44 @@
+/* Maps of the TC fan-out program. Names are part of the contract with user space (bpf/fanout_table.hpp); every
+ * value type comes from include/tempos/xdp_abi.h. */
+#ifndef TEMPOS_FANOUT_MAPS_H
+#define TEMPOS_FANOUT_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "tempos/xdp_abi.h"
+
+/* One topic's groups and members (see struct tempos_fanout_member), published once and never written again. */
+struct tempos_fanout_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TEMPOS_FANOUT_SLOTS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct tempos_fanout_member));
+};
+
+/* topic -> fan-out route; the same atomic-update scheme as topic_routes (bpf/router_maps.h): user space fills a
+ * FRESH inner map, freezes it and swaps the outer slot, so a packet sees the old or the new route, never a mix. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, TEMPOS_MAX_TOPICS);
+	__type(key, __u32);
+	__array(values, struct tempos_fanout_inner);
+} fanout_routes SEC(".maps");
+
+/* Per-CPU counters and round-robin cursor of each (topic, group): key topic * TEMPOS_MAX_FANOUT_GROUPS + group.
+ * One map key per group instead of an array inside one value keeps every access at a constant offset. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TEMPOS_MAX_TOPICS * TEMPOS_MAX_FANOUT_GROUPS);
+	__type(key, __u32);
+	__type(value, struct tempos_fanout_group_counters);
+} fanout_group_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TEMPOS_MAX_TOPICS);
+	__type(key, __u32);
+	__type(value, struct tempos_fanout_topic_counters);
+} fanout_topic_counters SEC(".maps");
+
+#endif /* TEMPOS_FANOUT_MAPS_H */

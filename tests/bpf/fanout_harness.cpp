@@ -1,0 +1,151 @@
+#include "fanout_harness.hpp"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/pkt_cls.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "tempos_fanout.skel.h"
+
+namespace tempos::test {
+
+std::unique_ptr<LoadedFanout> LoadedFanout::load(const FanoutSettings& settings, std::string& error) {
+    tempos_fanout* skel = tempos_fanout__open();
+    if (skel == nullptr) {
+        error = std::string("tempos_fanout__open: ") + std::strerror(errno);
+        return nullptr;
+    }
+    skel->rodata->mom_port = htons(settings.mom_port);
+    std::uint32_t mom_ip = 0;
+    std::memcpy(&mom_ip, settings.mom_ip.data(), 4);
+    skel->rodata->mom_ipv4 = mom_ip;
+    if (int err = tempos_fanout__load(skel); err != 0) {
+        error = std::string("tempos_fanout__load (verifier): ") + std::strerror(-err);
+        tempos_fanout__destroy(skel);
+        return nullptr;
+    }
+    return std::unique_ptr<LoadedFanout>(new LoadedFanout(skel));
+}
+
+LoadedFanout::LoadedFanout(tempos_fanout* skel) : skel_(skel) {
+    table_.emplace(bpf_map__fd(skel_->maps.fanout_routes), bpf_map__fd(skel_->maps.fanout_group_counters),
+                   bpf_map__fd(skel_->maps.fanout_topic_counters));
+}
+
+LoadedFanout::~LoadedFanout() { tempos_fanout__destroy(skel_); }
+
+int LoadedFanout::prog_fd() const { return bpf_program__fd(skel_->progs.tempos_fanout); }
+int LoadedFanout::routes_fd() const { return bpf_map__fd(skel_->maps.fanout_routes); }
+
+TcRun run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex) {
+    TcRun result;
+    result.output.resize(input.size() + 256);
+    __sk_buff ctx{};
+    ctx.ifindex = ifindex;
+    LIBBPF_OPTS(bpf_test_run_opts, opts);
+    opts.data_in = input.data();
+    opts.data_size_in = static_cast<std::uint32_t>(input.size());
+    opts.data_out = result.output.data();
+    opts.data_size_out = static_cast<std::uint32_t>(result.output.size());
+    opts.ctx_in = &ctx;
+    opts.ctx_size_in = sizeof(ctx);
+    opts.repeat = 1;
+    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
+        result.error = std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
+        return result;
+    }
+    result.action = static_cast<int>(opts.retval);
+    result.output.resize(opts.data_size_out);
+    return result;
+}
+
+std::string tc_action_name(int action) {
+    switch (action) {
+        case TC_ACT_OK: return "TC_ACT_OK";
+        case TC_ACT_SHOT: return "TC_ACT_SHOT";
+        case TC_ACT_REDIRECT: return "TC_ACT_REDIRECT";
+        default: return "action " + std::to_string(action);
+    }
+}
+
+std::string frame_hex(const Bytes& bytes) {
+    std::string out;
+    char buf[32];
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        if (i % 16 == 0) {
+            std::snprintf(buf, sizeof(buf), "\n%04zx:", i);
+            out += buf;
+        }
+        std::snprintf(buf, sizeof(buf), " %02x", bytes[i]);
+        out += buf;
+    }
+    return out;
+}
+
+FrameCapture::FrameCapture(const char* interface, std::string& error) {
+    const unsigned ifindex = if_nametoindex(interface);
+    if (ifindex == 0) {
+        error = std::string("no interface ") + interface;
+        return;
+    }
+    fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    if (fd_ < 0) {
+        error = std::string("AF_PACKET socket: ") + std::strerror(errno);
+        return;
+    }
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = htons(ETH_P_ALL);
+    addr.sll_ifindex = static_cast<int>(ifindex);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        error = std::string("binding the capture to ") + interface + ": " + std::strerror(errno);
+        return;
+    }
+    // Frames that arrived before the traffic of the test are not ours.
+    Bytes frame(2048);
+    while (::recv(fd_, frame.data(), frame.size(), MSG_DONTWAIT) > 0) {
+    }
+}
+
+FrameCapture::~FrameCapture() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+std::vector<Bytes> FrameCapture::take(std::size_t count, std::chrono::milliseconds timeout) {
+    std::vector<Bytes> frames;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (fd_ >= 0 && frames.size() < count) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+        Bytes frame(2048);
+        sockaddr_ll from{};
+        socklen_t from_len = sizeof(from);
+        const ssize_t n = ::recvfrom(fd_, frame.data(), frame.size(), MSG_DONTWAIT,
+                                     reinterpret_cast<sockaddr*>(&from), &from_len);
+        if (n <= 0) continue;
+        if (from.sll_pkttype == PACKET_OUTGOING) continue;
+        frame.resize(static_cast<std::size_t>(n));
+        // The ethertype after up to two VLAN tags decides: only IPv4 is ours.
+        std::size_t off = 12;
+        auto type_at = [&](std::size_t at) { return at + 1 < frame.size() ? (frame[at] << 8 | frame[at + 1]) : 0; };
+        while ((type_at(off) == 0x8100 || type_at(off) == 0x88a8) && off < 20) off += 4;
+        if (type_at(off) != 0x0800) continue;
+        frames.push_back(std::move(frame));
+    }
+    return frames;
+}
+
+}  // namespace tempos::test

@@ -1,0 +1,72 @@
+// Loads the TC fan-out skeleton for a test, runs frames through it with BPF_PROG_TEST_RUN, and captures the
+// clones it sends (they really leave through the interface given as the skb's ifindex).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fanout_table.hpp"
+#include "packet_builder.hpp"
+
+struct tempos_fanout;
+
+namespace tempos::test {
+
+struct FanoutSettings {
+    std::uint16_t mom_port = 9998;  // host order
+    Ipv4Addr mom_ip{10, 0, 0, 1};   // 0.0.0.0: keep the frame's destination as the new source
+};
+
+class LoadedFanout {
+public:
+    // Opens, sets the rodata and loads (the verifier runs here). Empty pointer and error text on failure.
+    static std::unique_ptr<LoadedFanout> load(const FanoutSettings& settings, std::string& error);
+    ~LoadedFanout();
+    LoadedFanout(const LoadedFanout&) = delete;
+    LoadedFanout& operator=(const LoadedFanout&) = delete;
+
+    int prog_fd() const;
+    int routes_fd() const;
+    tempos::xdp::FanoutTable& table() { return *table_; }
+
+private:
+    explicit LoadedFanout(tempos_fanout* skel);
+    tempos_fanout* skel_;
+    std::optional<tempos::xdp::FanoutTable> table_;
+};
+
+struct TcRun {
+    int action = -1;
+    Bytes output;       // the original after the program (it is dropped when action is TC_ACT_SHOT)
+    std::string error;  // empty on success
+};
+
+// The frame enters as if received on `ifindex` (0: loopback); clones go out of the interfaces they name.
+TcRun run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex = 0);
+
+std::string tc_action_name(int action);
+// Hex lines of 16 bytes, for readable frame comparisons.
+std::string frame_hex(const Bytes& bytes);
+
+// Every frame an interface receives, from an AF_PACKET socket opened before the traffic.
+class FrameCapture {
+public:
+    // Empty error on success.
+    explicit FrameCapture(const char* interface, std::string& error);
+    ~FrameCapture();
+    FrameCapture(const FrameCapture&) = delete;
+    FrameCapture& operator=(const FrameCapture&) = delete;
+
+    // IPv4 frames only (the kernel's own IPv6/ARP chatter is skipped), until `count` arrived or `timeout`
+    // passed; the frames are returned in arrival order.
+    std::vector<Bytes> take(std::size_t count, std::chrono::milliseconds timeout);
+
+private:
+    int fd_ = -1;
+};
+
+}  // namespace tempos::test

@@ -1,0 +1,418 @@
+// The TC fan-out program through BPF_PROG_TEST_RUN. The skb enters as if received on the test veth (tmpsx0);
+// the program's clones really leave through it and are captured on the peer (tmpsx1), so every copy is checked
+// byte for byte against a frame built from scratch (both checksums computed in full by PacketBuilder).
+#include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <sched.h>
+#include <linux/capability.h>
+#include <linux/pkt_cls.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "fanout_harness.hpp"
+#include "packet_builder.hpp"
+#include "privileged.hpp"
+#include "test_netns.hpp"
+
+namespace tempos::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+const MacAddr kPublisherMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+const MacAddr kMomMac{0x02, 0x00, 0x00, 0x00, 0x00, 0xfe};
+const Ipv4Addr kPublisherIp{10, 0, 0, 7};
+const Ipv4Addr kMomIp{10, 0, 0, 1};
+constexpr std::uint16_t kMomPort = 9998;
+constexpr std::uint8_t kTopic = 3;
+constexpr std::uint8_t kOtherTopic = 4;
+
+struct Member {
+    Ipv4Addr ip;
+    std::uint16_t port;
+    MacAddr mac;
+};
+
+Member member(std::uint8_t group, std::uint8_t index) {
+    return {{10, 0, group, static_cast<std::uint8_t>(10 + index)},
+            static_cast<std::uint16_t>(5000 + 100 * group + index),
+            {0x02, 0xaa, 0, 0, group, index}};
+}
+
+tempos_endpoint endpoint_of(const Member& m, std::uint32_t ifindex = 0) {
+    tempos_endpoint ep{};
+    std::memcpy(&ep.ipv4, m.ip.data(), 4);
+    ep.port = htons(m.port);
+    ep.flags = TEMPOS_EP_HAS_MAC;
+    std::memcpy(ep.mac, m.mac.data(), 6);
+    std::memcpy(ep.src_mac, kMomMac.data(), 6);
+    ep.ifindex = ifindex;
+    return ep;
+}
+
+// sizes[g] members in group g, member(g, i) each.
+std::vector<tempos_route> groups_of(const std::vector<std::uint32_t>& sizes) {
+    std::vector<tempos_route> groups;
+    for (std::size_t g = 0; g < sizes.size(); ++g) {
+        tempos_route route{};
+        route.count = sizes[g];
+        for (std::uint32_t i = 0; i < sizes[g]; ++i)
+            route.subs[i] = endpoint_of(member(static_cast<std::uint8_t>(g), static_cast<std::uint8_t>(i)));
+        groups.push_back(route);
+    }
+    return groups;
+}
+
+PacketBuilder event(std::uint8_t topic = kTopic) {
+    PacketBuilder b;
+    b.eth(kMomMac, kPublisherMac)
+        .ipv4(kPublisherIp, kMomIp)
+        .ttl(64)
+        .udp(40000, kMomPort)
+        .payload({topic, 'f', 'a', 'n', ' ', 'o', 'u', 't'});
+    return b;
+}
+
+PacketBuilder copy_toward(PacketBuilder in, const Member& m) {
+    in.forwarded(m.mac, kMomMac, kMomIp, m.ip, m.port);
+    return in;
+}
+
+class FanoutProgram : public ::testing::Test {
+protected:
+    void SetUp() override {
+        TEMPOS_REQUIRE_PRIVILEGED();
+        ASSERT_EQ(ensure_test_netns(), "");
+        // Quiet links: no IPv6 chatter among the captured frames.
+        run("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
+        ASSERT_EQ(pin_to_current_cpu(), "");
+        veth_ = ifindex_of(kVethA);
+        ASSERT_NE(veth_, 0u);
+        std::string error;
+        fanout_ = LoadedFanout::load(FanoutSettings{}, error);
+        ASSERT_NE(fanout_, nullptr) << error;
+        capture_ = std::make_unique<FrameCapture>(kVethB, error);
+        ASSERT_EQ(error, "");
+    }
+
+    static std::string pin_to_current_cpu() {
+        const int cpu = sched_getcpu();
+        if (cpu < 0) return std::string("sched_getcpu: ") + std::strerror(errno);
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        if (sched_setaffinity(0, sizeof(set), &set) != 0) return std::string("sched_setaffinity: ") + std::strerror(errno);
+        return {};
+    }
+
+    TcRun run_on_veth(const PacketBuilder& in) { return run_tc(fanout_->prog_fd(), in.build(), veth_); }
+
+    // Runs `in` and expects it dropped after one copy toward each of `want`, in group order.
+    void expect_fanned_out(const PacketBuilder& in, const std::vector<PacketBuilder>& want) {
+        const TcRun run = run_on_veth(in);
+        ASSERT_EQ(run.error, "");
+        EXPECT_EQ(tc_action_name(run.action), tc_action_name(TC_ACT_SHOT));
+        const std::vector<Bytes> copies = capture_->take(want.size() + 1, 500ms);
+        ASSERT_EQ(copies.size(), want.size());
+        for (std::size_t i = 0; i < want.size(); ++i)
+            EXPECT_EQ(frame_hex(copies[i]), frame_hex(want[i].build())) << "copy " << i;
+    }
+
+    // Runs `in` and expects it handed to the stack untouched, with no copy sent.
+    void expect_passed(const PacketBuilder& in) {
+        const Bytes frame = in.build();
+        SCOPED_TRACE("frame" + frame_hex(frame));
+        const TcRun run = run_tc(fanout_->prog_fd(), frame, veth_);
+        ASSERT_EQ(run.error, "");
+        EXPECT_EQ(tc_action_name(run.action), tc_action_name(TC_ACT_OK));
+        EXPECT_EQ(frame_hex(run.output), frame_hex(frame));
+        EXPECT_EQ(capture_->take(1, 200ms).size(), 0u);
+    }
+
+    tempos_fanout_topic_counters topic_counters(std::uint8_t topic = kTopic) {
+        tempos_fanout_topic_counters c{};
+        const tempos::Status st = fanout_->table().read_topic_counters(topic, c);
+        EXPECT_TRUE(st) << st.message();
+        return c;
+    }
+    tempos_fanout_group_counters group_counters(std::uint32_t group, std::uint8_t topic = kTopic) {
+        tempos_fanout_group_counters c{};
+        const tempos::Status st = fanout_->table().read_group_counters(topic, group, c);
+        EXPECT_TRUE(st) << st.message();
+        return c;
+    }
+
+    std::uint32_t veth_ = 0;
+    std::unique_ptr<LoadedFanout> fanout_;
+    std::unique_ptr<FrameCapture> capture_;
+};
+
+TEST_F(FanoutProgram, FourGroupsGetOneRewrittenCopyEachRoundRobinWithinTheGroup) {
+    const std::vector<std::uint32_t> sizes{2, 2, 1, 3};
+    ASSERT_TRUE(fanout_->table().set(kTopic, groups_of(sizes)));
+    for (std::uint8_t n = 0; n < 6; ++n) {
+        SCOPED_TRACE("event " + std::to_string(n));
+        PacketBuilder in = event();
+        in.ip_id(static_cast<std::uint16_t>(500 + n));
+        std::vector<PacketBuilder> want;
+        for (std::uint8_t g = 0; g < sizes.size(); ++g)
+            want.push_back(copy_toward(in, member(g, static_cast<std::uint8_t>(n % sizes[g]))));
+        expect_fanned_out(in, want);
+    }
+    const std::size_t frame_len = event().build().size();
+    EXPECT_EQ(topic_counters().events, 6u);
+    for (std::uint32_t g = 0; g < sizes.size(); ++g) {
+        SCOPED_TRACE("group " + std::to_string(g));
+        const tempos_fanout_group_counters c = group_counters(g);
+        EXPECT_EQ(c.copies, 6u);
+        EXPECT_EQ(c.bytes, 6u * frame_len);
+        EXPECT_EQ(c.clone_errors, 0u);
+        EXPECT_EQ(c.unresolved, 0u);
+    }
+    EXPECT_EQ(group_counters(4).copies, 0u);
+}
+
+// Frame shapes the parser must accept, each checked on the copy toward the last group: the program's output
+// (data_out) is the original as rewritten for the last clone. The captured copies are counted as well (the
+// receiving veth strips VLAN tags into metadata, so their bytes are compared only for untagged frames).
+struct ShapeCase {
+    const char* name;
+    void (*shape)(PacketBuilder&);
+    bool tagged;
+};
+
+const ShapeCase kShapes[] = {
+    {"plain", [](PacketBuilder&) {}, false},
+    {"udp_checksum_none", [](PacketBuilder& b) { b.udp_checksum_none(); }, false},
+    {"ip_options", [](PacketBuilder& b) { b.ip_options({0x01, 0x01, 0x01, 0x00, 0x94, 0x04, 0x00, 0x00}); }, false},
+    {"ethernet_padding", [](PacketBuilder& b) { b.payload({kTopic}).padding(14); }, false},
+    {"ttl_2", [](PacketBuilder& b) { b.ttl(2); }, false},
+    {"dont_fragment_and_tos", [](PacketBuilder& b) { b.frag_off(0x4000).tos(0xb8); }, false},
+    {"vlan", [](PacketBuilder& b) { b.vlan(PacketBuilder::kVlan8021Q, 42); }, true},
+    {"qinq", [](PacketBuilder& b) { b.vlan(PacketBuilder::kVlan8021AD, 7).vlan(PacketBuilder::kVlan8021Q, 42); }, true},
+};
+
+TEST_F(FanoutProgram, EveryAcceptedFrameShapeIsRewrittenWithCorrectChecksums) {
+    ASSERT_TRUE(fanout_->table().set(kTopic, groups_of({1, 1})));
+    for (const ShapeCase& c : kShapes) {
+        SCOPED_TRACE(c.name);
+        PacketBuilder in = event();
+        c.shape(in);
+        const TcRun run = run_on_veth(in);
+        ASSERT_EQ(run.error, "");
+        EXPECT_EQ(tc_action_name(run.action), tc_action_name(TC_ACT_SHOT));
+        EXPECT_EQ(frame_hex(run.output), frame_hex(copy_toward(in, member(1, 0)).build()));
+        const std::vector<Bytes> copies = capture_->take(3, 500ms);
+        ASSERT_EQ(copies.size(), 2u);
+        if (!c.tagged) {
+            EXPECT_EQ(frame_hex(copies[0]), frame_hex(copy_toward(in, member(0, 0)).build()));
+            EXPECT_EQ(frame_hex(copies[1]), frame_hex(copy_toward(in, member(1, 0)).build()));
+        }
+    }
+}
+
+// All-ones address and port: the checksum updates must carry (a single fold would leave one).
+TEST_F(FanoutProgram, ChecksumCarriesWithAllOnesMember) {
+    const Member ones{{255, 255, 255, 255}, 0xffff, {0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}};
+    std::vector<tempos_route> groups = groups_of({1, 1});
+    groups[1].subs[0] = endpoint_of(ones);
+    ASSERT_TRUE(fanout_->table().set(kTopic, groups));
+    for (std::uint16_t id : {0x0000, 0xffff, 0x1234}) {
+        SCOPED_TRACE("ip id " + std::to_string(id));
+        PacketBuilder in = event();
+        in.ip_id(id);
+        expect_fanned_out(in, {copy_toward(in, member(0, 0)), copy_toward(in, ones)});
+    }
+}
+
+TEST_F(FanoutProgram, EverythingElseGoesToTheStackUntouched) {
+    ASSERT_TRUE(fanout_->table().set(kTopic, groups_of({1, 1})));
+    PacketBuilder ttl1 = event();
+    ttl1.ttl(1);
+    expect_passed(ttl1);
+    EXPECT_EQ(topic_counters().passed_ttl, 1u);
+
+    expect_passed(event(kOtherTopic));  // not a fan-out topic
+    PacketBuilder other_port = event();
+    other_port.udp(40000, 9999);
+    expect_passed(other_port);
+    PacketBuilder fragment = event();
+    fragment.frag_off(0x2000);
+    expect_passed(fragment);
+    PacketBuilder empty = event();
+    empty.payload({});
+    expect_passed(empty);
+    PacketBuilder bad_udp_len = event();
+    bad_udp_len.udp_len(9);
+    expect_passed(bad_udp_len);
+    // Cut inside the UDP header (BPF_PROG_TEST_RUN itself refuses an IPv4 skb shorter than an IP header).
+    PacketBuilder truncated = event();
+    truncated.truncate(38);
+    expect_passed(truncated);
+    PacketBuilder too_long = event();
+    too_long.tot_len(200);
+    expect_passed(too_long);
+    PacketBuilder bad_ihl = event();
+    bad_ihl.ihl(4);
+    expect_passed(bad_ihl);
+    expect_passed(PacketBuilder().eth(kMomMac, kPublisherMac).raw_l3(PacketBuilder::kEthArp, Bytes(28, 0)));
+    PacketBuilder tcp = event();
+    tcp.tcp(40000, kMomPort);
+    expect_passed(tcp);
+
+    EXPECT_EQ(topic_counters().events, 0u);
+    EXPECT_EQ(group_counters(0).copies + group_counters(1).copies, 0u);
+    EXPECT_EQ(topic_counters(kOtherTopic).events, 0u);
+}
+
+// A member without MAC is resolved with bpf_fib_lookup. Until every group resolves, the whole event goes to the
+// stack untouched (the socket path then serves each group once and resolves the neighbour).
+TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) {
+    std::vector<tempos_route> groups = groups_of({1, 1});
+    const Member neighbour{{10, 77, 0, 9}, 7100, {0x02, 0xcc, 0, 0, 0, 0x09}};
+    tempos_endpoint& no_mac = groups[1].subs[0];
+    no_mac = tempos_endpoint{};
+    std::memcpy(&no_mac.ipv4, neighbour.ip.data(), 4);
+    no_mac.port = htons(neighbour.port);
+    ASSERT_TRUE(fanout_->table().set(kTopic, groups));
+    run("ip neigh flush dev " + std::string(kVethA));
+
+    expect_passed(event());
+    EXPECT_EQ(topic_counters().passed_unresolved, 1u);
+    EXPECT_EQ(group_counters(1).unresolved, 1u);
+    EXPECT_EQ(group_counters(0).copies, 0u);
+
+    ASSERT_EQ(run("ip neigh replace 10.77.0.9 lladdr 02:cc:00:00:00:09 dev " + std::string(kVethA) +
+                  " nud permanent"),
+              0);
+    const auto veth_mac = mac_of(kVethA);
+    ASSERT_TRUE(veth_mac.has_value());
+    PacketBuilder in = event();
+    PacketBuilder toward_neighbour = in;
+    toward_neighbour.forwarded(neighbour.mac, *veth_mac, kMomIp, neighbour.ip, neighbour.port);
+    expect_fanned_out(in, {copy_toward(in, member(0, 0)), toward_neighbour});
+    EXPECT_EQ(topic_counters().events, 1u);
+    run("ip neigh flush dev " + std::string(kVethA));
+}
+
+TEST_F(FanoutProgram, SixteenGroupsAreServedAndSeventeenRefused) {
+    static_assert(TEMPOS_MAX_FANOUT_GROUPS == 16);
+    const std::vector<tempos_route> sixteen = groups_of(std::vector<std::uint32_t>(16, 1));
+    ASSERT_TRUE(fanout_->table().set(kTopic, sixteen));
+    std::vector<PacketBuilder> want;
+    for (std::uint8_t g = 0; g < 16; ++g) want.push_back(copy_toward(event(), member(g, 0)));
+    expect_fanned_out(event(), want);
+
+    std::vector<tempos_route> seventeen = sixteen;
+    seventeen.push_back(groups_of({1})[0]);
+    const tempos::Status refused = fanout_->table().set(kTopic, seventeen);
+    EXPECT_EQ(refused.code(), tempos::ErrorCode::invalid_argument);
+    EXPECT_NE(refused.message().find("17 groups"), std::string::npos) << refused.message();
+    EXPECT_EQ(fanout_->table().set(kTopic, {}).code(), tempos::ErrorCode::invalid_argument);
+    std::vector<tempos_route> empty_group = groups_of({1, 1});
+    empty_group[1].count = 0;
+    EXPECT_EQ(fanout_->table().set(kTopic, empty_group).code(), tempos::ErrorCode::invalid_argument);
+    // The sixteen groups are still in place.
+    expect_fanned_out(event(), want);
+}
+
+// Every set() publishes a fresh frozen inner map (a new map id in the slot, unwritable), so a packet sees the
+// old route or the new one, never a mix; the update takes effect on the next packet and remove() makes the
+// topic pass.
+TEST_F(FanoutProgram, UpdatesSwapAFreshFrozenInnerMapAndRemoveMakesTheTopicPass) {
+    auto inner_id = [&] {
+        const std::uint32_t key = kTopic;
+        std::uint32_t id = 0;
+        EXPECT_EQ(bpf_map_lookup_elem(fanout_->routes_fd(), &key, &id), 0) << std::strerror(errno);
+        return id;
+    };
+    ASSERT_TRUE(fanout_->table().set(kTopic, groups_of({1, 1})));
+    const std::uint32_t before = inner_id();
+    expect_fanned_out(event(), {copy_toward(event(), member(0, 0)), copy_toward(event(), member(1, 0))});
+
+    std::vector<tempos_route> three = groups_of({1, 1, 1});
+    ASSERT_TRUE(fanout_->table().set(kTopic, three));
+    const std::uint32_t after = inner_id();
+    EXPECT_NE(before, 0u);
+    EXPECT_NE(after, before);
+    expect_fanned_out(event(), {copy_toward(event(), member(0, 0)), copy_toward(event(), member(1, 0)),
+                                copy_toward(event(), member(2, 0))});
+
+    const int inner = bpf_map_get_fd_by_id(after);
+    ASSERT_GE(inner, 0) << std::strerror(errno);
+    std::vector<tempos_fanout_member> want(TEMPOS_FANOUT_SLOTS);
+    tempos::xdp::FanoutTable::fill_slots(three, want);
+    for (std::uint32_t slot : {0u, 16u, 32u, 48u}) {
+        tempos_fanout_member read_back{};
+        EXPECT_EQ(bpf_map_lookup_elem(inner, &slot, &read_back), 0);
+        EXPECT_EQ(std::memcmp(&read_back, &want[slot], sizeof(read_back)), 0) << "slot " << slot;
+    }
+    const std::uint32_t zero = 0;
+    EXPECT_NE(bpf_map_update_elem(inner, &zero, &want[0], BPF_ANY), 0);
+    EXPECT_EQ(errno, EPERM);
+    close(inner);
+
+    ASSERT_TRUE(fanout_->table().remove(kTopic));
+    expect_passed(event());
+    EXPECT_TRUE(fanout_->table().remove(kTopic));  // absent: not an error
+}
+
+// A route written bypassing FanoutTable with an impossible group size is not served.
+TEST_F(FanoutProgram, InconsistentRouteIsAbortedToTheStack) {
+    const int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "tempos_fo_bad", sizeof(std::uint32_t),
+                                     sizeof(tempos_fanout_member), TEMPOS_FANOUT_SLOTS, nullptr);
+    ASSERT_GE(inner, 0) << std::strerror(errno);
+    tempos_fanout_member bad{};
+    bad.ep = endpoint_of(member(0, 0));
+    bad.group_size = TEMPOS_MAX_SUBSCRIBERS + 1;
+    const std::uint32_t zero = 0;
+    ASSERT_EQ(bpf_map_update_elem(inner, &zero, &bad, BPF_ANY), 0);
+    const std::uint32_t key = kTopic;
+    const std::uint32_t inner_fd = static_cast<std::uint32_t>(inner);
+    ASSERT_EQ(bpf_map_update_elem(fanout_->routes_fd(), &key, &inner_fd, BPF_ANY), 0) << std::strerror(errno);
+    close(inner);
+    expect_passed(event());
+    EXPECT_EQ(topic_counters().aborted, 1u);
+}
+
+// Least privilege (issue #4): CAP_BPF + CAP_NET_ADMIN, without CAP_PERFMON and CAP_SYS_ADMIN, must be enough to
+// load the program (the verifier's Spectre v1 rules apply then). Checked in a child that drops the two.
+TEST(FanoutPrivileges, LoadsWithCapBpfAndCapNetAdminOnly) {
+    TEMPOS_REQUIRE_PRIVILEGED();
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+        __user_cap_data_struct data[2]{};
+        auto grant = [&](int cap) { data[cap / 32].effective |= 1u << (cap % 32); data[cap / 32].permitted |= 1u << (cap % 32); };
+        grant(CAP_BPF);
+        grant(CAP_NET_ADMIN);
+        if (syscall(SYS_capset, &header, data) != 0) _exit(3);
+        // The drop really happened: CAP_PERFMON and CAP_SYS_ADMIN are no longer effective.
+        __user_cap_data_struct now[2]{};
+        if (syscall(SYS_capget, &header, now) != 0 || (now[CAP_PERFMON / 32].effective & (1u << (CAP_PERFMON % 32))) ||
+            (now[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32))))
+            _exit(4);
+        std::string error;
+        auto loaded = LoadedFanout::load(FanoutSettings{}, error);
+        if (!loaded) {
+            std::fprintf(stderr, "%s\n", error.c_str());
+            _exit(1);
+        }
+        _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the verifier refused the program without CAP_PERFMON; 3/4: dropping capabilities failed";
+}
+
+}  // namespace
+}  // namespace tempos::test
