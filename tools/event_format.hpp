@@ -32,6 +32,22 @@ inline void write_event_header(std::span<std::uint8_t> buffer, const EventHeader
     std::memcpy(buffer.data() + 9, &h.sent_ns, 8);
 }
 
+// Bytes after the header follow a pattern derived from the sequence number, so a receiver can tell that a
+// payload arrived unchanged (the kernel path rewrites headers only, never the payload).
+inline std::uint8_t pattern_byte(std::uint64_t sequence, std::size_t offset) {
+    return static_cast<std::uint8_t>(sequence * 31 + offset);
+}
+
+inline void write_payload_pattern(std::span<std::uint8_t> buffer, std::uint64_t sequence) {
+    for (std::size_t i = kEventHeaderSize; i < buffer.size(); ++i) buffer[i] = pattern_byte(sequence, i);
+}
+
+inline bool payload_pattern_intact(std::span<const std::uint8_t> buffer, std::uint64_t sequence) {
+    for (std::size_t i = kEventHeaderSize; i < buffer.size(); ++i)
+        if (buffer[i] != pattern_byte(sequence, i)) return false;
+    return true;
+}
+
 inline std::optional<EventHeader> read_event_header(std::span<const std::uint8_t> buffer) {
     if (buffer.size() < kEventHeaderSize) return std::nullopt;
     EventHeader h;

@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
         if (period_ns != 0 && tempos::tools::monotonic_ns() < due) sleep_until_ns(due);
         const std::uint64_t now = tempos::tools::monotonic_ns();
         if (now >= stop) break;
+        tempos::tools::write_payload_pattern(payload, first_sequence + i);
         tempos::tools::write_event_header(payload, {static_cast<std::uint8_t>(topic), first_sequence + i, now});
         if (sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&*dest),
                    sizeof(*dest)) == static_cast<ssize_t>(payload.size()))

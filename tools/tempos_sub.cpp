@@ -26,24 +26,55 @@ namespace {
 struct TopicReception {
     std::uint64_t received = 0;
     std::uint64_t duplicates = 0;
+    std::uint64_t corrupt = 0;  // unique events whose bytes after the header are not tempos-pub's pattern
     std::uint64_t min_sequence = UINT64_MAX;
     std::uint64_t max_sequence = 0;
+    std::uint64_t first_sent_ns = UINT64_MAX;  // earliest and latest send time among the unique events
+    std::uint64_t last_sent_ns = 0;
     std::unordered_set<std::uint64_t> seen;
     std::vector<std::uint64_t> latency_ns;
+    // Since the last interim report (--report-every).
+    std::uint64_t interval_received = 0;
+    std::vector<std::uint64_t> interval_latency_ns;
 
-    void add(const tempos::tools::EventHeader& h, std::uint64_t now_ns) {
+    void add(const tempos::tools::EventHeader& h, std::span<const std::uint8_t> datagram, std::uint64_t now_ns) {
         ++received;
+        ++interval_received;
         if (!seen.insert(h.sequence).second) {
             ++duplicates;
             return;
         }
+        if (!tempos::tools::payload_pattern_intact(datagram, h.sequence)) ++corrupt;
         min_sequence = std::min(min_sequence, h.sequence);
         max_sequence = std::max(max_sequence, h.sequence);
-        if (now_ns >= h.sent_ns) latency_ns.push_back(now_ns - h.sent_ns);
+        first_sent_ns = std::min(first_sent_ns, h.sent_ns);
+        last_sent_ns = std::max(last_sent_ns, h.sent_ns);
+        if (now_ns >= h.sent_ns) {
+            latency_ns.push_back(now_ns - h.sent_ns);
+            interval_latency_ns.push_back(now_ns - h.sent_ns);
+        }
     }
     std::uint64_t unique() const { return seen.size(); }
     std::uint64_t gaps() const { return seen.empty() ? 0 : max_sequence - min_sequence + 1 - seen.size(); }
 };
+
+// One JSON line per interval (--report-every): what arrived since the previous line, for live displays.
+void print_interim(std::map<unsigned, TopicReception>& topics, double seconds) {
+    std::printf("{\"interim\": true, \"seconds\": %.3f, \"topics\": {", seconds);
+    bool first = true;
+    for (auto& [topic, r] : topics) {
+        const auto l = tempos::tools::summarize_latency(r.interval_latency_ns);
+        std::printf("%s\"%u\": {\"received\": %llu, \"interval_received\": %llu, \"interval_p50_us\": %.2f, "
+                    "\"interval_p99_us\": %.2f}",
+                    first ? "" : ", ", topic, static_cast<unsigned long long>(r.received),
+                    static_cast<unsigned long long>(r.interval_received), l.p50_us, l.p99_us);
+        r.interval_received = 0;
+        r.interval_latency_ns.clear();
+        first = false;
+    }
+    std::printf("}}\n");
+    std::fflush(stdout);
+}
 
 void print_json(const std::map<unsigned, TopicReception>& topics, std::uint64_t total, std::uint64_t malformed,
                 double seconds) {
@@ -54,13 +85,16 @@ void print_json(const std::map<unsigned, TopicReception>& topics, std::uint64_t 
         auto sample = r.latency_ns;
         const auto l = tempos::tools::summarize_latency(sample);
         std::printf("%s\"%u\": {\"received\": %llu, \"unique\": %llu, \"duplicates\": %llu, \"gaps\": %llu, "
-                    "\"min_seq\": %llu, \"max_seq\": %llu, \"p50_us\": %.2f, \"p99_us\": %.2f, "
-                    "\"p999_us\": %.2f, \"max_us\": %.2f}",
+                    "\"min_seq\": %llu, \"max_seq\": %llu, \"corrupt\": %llu, \"first_sent_ns\": %llu, "
+                    "\"last_sent_ns\": %llu, \"p50_us\": %.2f, \"p99_us\": %.2f, \"p999_us\": %.2f, "
+                    "\"max_us\": %.2f}",
                     first ? "" : ", ", topic, static_cast<unsigned long long>(r.received),
                     static_cast<unsigned long long>(r.unique()), static_cast<unsigned long long>(r.duplicates),
                     static_cast<unsigned long long>(r.gaps()),
                     static_cast<unsigned long long>(r.seen.empty() ? 0 : r.min_sequence),
-                    static_cast<unsigned long long>(r.max_sequence), l.p50_us, l.p99_us, l.p999_us, l.max_us);
+                    static_cast<unsigned long long>(r.max_sequence), static_cast<unsigned long long>(r.corrupt),
+                    static_cast<unsigned long long>(r.seen.empty() ? 0 : r.first_sent_ns),
+                    static_cast<unsigned long long>(r.last_sent_ns), l.p50_us, l.p99_us, l.p999_us, l.max_us);
         first = false;
     }
     std::printf("}}\n");
@@ -95,6 +129,10 @@ int main(int argc, char** argv) {
     app.add_option("--timeout", timeout, "stop after this many seconds in all")->check(CLI::PositiveNumber);
     app.add_option("--ready-file", ready_file, "create this file once the socket is bound");
     app.add_flag("--json", json, "print the report as one JSON object");
+    double report_every = 0;
+    app.add_option("--report-every", report_every,
+                   "also print one JSON line every this many seconds: events and latency since the previous line")
+        ->check(CLI::PositiveNumber);
     CLI11_PARSE(app, argc, argv);
 
     const auto addr = tempos::tools::parse_endpoint(listen);
@@ -134,11 +172,17 @@ int main(int argc, char** argv) {
     std::uint64_t total = 0, malformed = 0;
     const std::uint64_t start = tempos::tools::monotonic_ns();
     const std::uint64_t deadline = start + static_cast<std::uint64_t>(timeout * 1e9);
+    const std::uint64_t report_period = static_cast<std::uint64_t>(report_every * 1e9);
+    std::uint64_t next_report = start + report_period;
     while (count == 0 || total < count) {
         const std::uint64_t now = tempos::tools::monotonic_ns();
         if (now >= deadline) break;
+        if (report_period != 0 && now >= next_report) {
+            print_interim(topics, static_cast<double>(now - start) / 1e9);
+            next_report += report_period;
+        }
         pollfd pfds[2] = {{fd, POLLIN, 0}, {sfd, POLLIN, 0}};
-        const int wait_ms = static_cast<int>(std::min<std::uint64_t>((deadline - now) / 1'000'000 + 1, 100));
+        const int wait_ms = static_cast<int>(std::min<std::uint64_t>((deadline - now) / 1'000'000 + 1, 50));
         if (poll(pfds, 2, wait_ms) <= 0) continue;
         if (pfds[1].revents & POLLIN) break;
         const int n = recvmmsg(fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
@@ -151,7 +195,7 @@ int main(int argc, char** argv) {
                 ++malformed;
                 continue;
             }
-            topics[header->topic].add(*header, received_at);
+            topics[header->topic].add(*header, {buffers[i].data(), msgs[i].msg_len}, received_at);
         }
     }
     const double seconds = static_cast<double>(tempos::tools::monotonic_ns() - start) / 1e9;
