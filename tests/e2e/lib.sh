@@ -104,9 +104,88 @@ PY
 
 # publish TOPIC COUNT RATE: tempos-pub in the pub namespace, pinned to one CPU (the kernel's round-robin
 # cursor is per CPU: one CPU gives the exact ±1 split the scenarios check).
-publish() {
-    topo_exec pub taskset -c 0 "$BIN/tempos-pub" --to "$TOPO_IP_mom:$MOM_PORT" --topic "$1" --count "$2" \
-        --rate "$3" --max-seconds 60 >/dev/null || fail "tempos-pub failed"
+publish() { publish_on 0 "$@"; }
+
+# publish_on CPU TOPIC COUNT RATE [SIZE]: the same on a chosen CPU (two publishers at once on two CPUs).
+publish_on() {
+    topo_exec pub taskset -c "$1" "$BIN/tempos-pub" --to "$TOPO_IP_mom:$MOM_PORT" --topic "$2" --count "$3" \
+        --rate "$4" --size "${5:-32}" --max-seconds 60 >/dev/null || fail "tempos-pub (topic $2) failed"
+}
+
+# stop_subs: ends every tempos-sub still waiting (they print their report on SIGINT) and waits for them.
+stop_subs() {
+    local p
+    for p in "${SUB_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+    wait_subs
+}
+
+# topic_totals TOPIC NODE...: "total min max duplicates corrupt" of a topic over the nodes' tempos-sub reports
+# (unique events summed, the smallest and largest share, duplicates and corrupt payloads summed).
+topic_totals() {
+    local topic=$1; shift
+    python3 - "$E2E_TMP" "$topic" "$@" <<'PY'
+import json, sys
+tmp, topic, nodes = sys.argv[1], sys.argv[2], sys.argv[3:]
+shares, dups, corrupt = [], 0, 0
+for node in nodes:
+    lines = [l for l in open(f"{tmp}/{node}.json") if l.strip()]
+    t = json.loads(lines[-1])["topics"].get(topic, {})
+    shares.append(t.get("unique", 0)); dups += t.get("duplicates", 0); corrupt += t.get("corrupt", 0)
+print(sum(shares), min(shares), max(shares), dups, corrupt)
+PY
+}
+
+# topic_send_span TOPIC NODE...: "first last": the earliest and latest send time (CLOCK_MONOTONIC ns) of the
+# topic's events the nodes received.
+topic_send_span() {
+    local topic=$1; shift
+    python3 - "$E2E_TMP" "$topic" "$@" <<'PY'
+import json, sys
+tmp, topic, nodes = sys.argv[1], sys.argv[2], sys.argv[3:]
+first, last = [], []
+for node in nodes:
+    lines = [l for l in open(f"{tmp}/{node}.json") if l.strip()]
+    t = json.loads(lines[-1])["topics"].get(topic)
+    if t and t["unique"]:
+        first.append(t["first_sent_ns"]); last.append(t["last_sent_ns"])
+print(min(first, default=0), max(last, default=0))
+PY
+}
+
+# mono_ns: CLOCK_MONOTONIC now, in ns (the clock tempos-pub stamps events with; shared by all namespaces).
+mono_ns() { python3 -c 'import time; print(time.monotonic_ns())'; }
+
+# xdp_prog_id: the id of the XDP program on the MoM's interface (empty when none).
+xdp_prog_id() {
+    topo_exec mom ip -d link show "$TOPO_MOM_IF" | awk '/prog\/xdp/ { for (i = 1; i <= NF; i++) if ($i == "id") print $(i + 1) }' |
+        head -n1
+}
+
+# kernel_counters SLOT: the router's per-CPU counters of a topic (0..255) or of slot 256 (frames without a
+# topic), summed over CPUs, read from the BPF map of the program attached to the MoM's interface:
+# "redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress".
+kernel_counters() {
+    local prog map
+    prog=$(xdp_prog_id)
+    [ -n "$prog" ] || fail "no XDP program on $TOPO_MOM_IF"
+    map=$(bpftool -j prog show id "$prog" | python3 -c '
+import json, subprocess, sys
+for m in json.load(sys.stdin).get("map_ids", []):
+    info = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(m)], capture_output=True, text=True).stdout)
+    if info.get("name") == "topic_counters": print(m)')
+    [ -n "$map" ] || fail "program $prog has no topic_counters map"
+    bpftool -j map lookup id "$map" key $(python3 -c "print(' '.join(str(b) for b in ($1).to_bytes(4, 'little')))") |
+        python3 -c '
+import json, sys
+entry = json.load(sys.stdin)
+entry = entry[0] if isinstance(entry, list) else entry
+fields = ["redirected_packets", "aborted"]
+total = [0] * 11
+for cpu in entry["formatted"]["values"]:
+    v = cpu["value"]
+    row = [v["redirected_packets"], v["aborted"]] + list(v["passed"])
+    total = [a + b for a, b in zip(total, row)]
+print(*total)'
 }
 
 # metric NAME_REGEX: sums the matching lines of tempos-mom's /metrics (served on 127.0.0.1:9100 in mom).

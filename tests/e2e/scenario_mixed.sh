@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Scenario 3: a strict topic (1, routed by XDP) and a best-effort topic (2, the MoM's socket path) on the same
+# port at the same time, from two publishers running concurrently on the two CPUs. Both fully delivered; the
+# strict one entirely through the kernel (its counter == N), the best-effort one through the MoM's socket
+# (Udp InDatagrams in the mom namespace grows by exactly the best-effort count).
+. "$(dirname "$0")/lib.sh"
+N=${N:-5000}
+setup one-legged 3
+
+{ mom_config_header generic; cat <<TOML
+[[topics]]
+id = 1
+qos = "strict"
+subscribers = [
+  { ip = "$TOPO_IP_sub1", mac = "$(mac_of sub1)" },
+  { ip = "$TOPO_IP_sub2", mac = "$(mac_of sub2)" },
+  { ip = "$TOPO_IP_sub3", mac = "$(mac_of sub3)" },
+]
+
+[[topics]]
+id = 2
+qos = "best-effort"
+subscribers = [ "$TOPO_IP_sub1:$MOM_PORT", "$TOPO_IP_sub2:$MOM_PORT", "$TOPO_IP_sub3:$MOM_PORT" ]
+TOML
+} >"$E2E_TMP/mom.toml"
+start_mom "$E2E_TMP/mom.toml"
+for s in sub1 sub2 sub3; do start_sub $s $((2 * N)) 30; done
+
+mom_in_before=$(snmp_udp mom InDatagrams)
+csum_before=$(sum_snmp_udp InCsumErrors sub1 sub2 sub3)
+publish_on 0 1 "$N" 10000 &
+strict_pub=$!
+publish_on 1 2 "$N" 10000 || fail "the best-effort publisher failed"
+wait "$strict_pub" || fail "the strict publisher failed"
+sleep 1
+stop_subs
+mom_in_after=$(snmp_udp mom InDatagrams)
+csum_after=$(sum_snmp_udp InCsumErrors sub1 sub2 sub3)
+kernel_strict=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
+kernel_be=$(metric 'tempos_kernel_packets_total\{.*topic="2"')
+socket_strict=$(metric 'tempos_adapter_sent_total\{.*topic="1"')
+socket_be=$(metric 'tempos_adapter_sent_total\{.*topic="2"')
+stop_mom
+
+read -r strict_total strict_min strict_max strict_dups strict_corrupt <<<"$(topic_totals 1 sub1 sub2 sub3)"
+read -r be_total be_min be_max be_dups be_corrupt <<<"$(topic_totals 2 sub1 sub2 sub3)"
+mom_in=$((mom_in_after - mom_in_before))
+read -r strict_first strict_last <<<"$(topic_send_span 1 sub1 sub2 sub3)"
+read -r be_first be_last <<<"$(topic_send_span 2 sub1 sub2 sub3)"
+overlap_ms=$(( ( (strict_last < be_last ? strict_last : be_last) - (strict_first > be_first ? strict_first : be_first) ) / 1000000 ))
+for s in sub1 sub2 sub3; do
+    echo "$s: strict unique=$(json_field "$E2E_TMP/$s.json" 1 unique) best-effort unique=$(json_field "$E2E_TMP/$s.json" 2 unique)"
+done
+echo "strict: sent=$N delivered=$strict_total split $strict_min..$strict_max dups=$strict_dups corrupt=$strict_corrupt" \
+     "kernel=$kernel_strict socket=$socket_strict"
+echo "best-effort: sent=$N delivered=$be_total split $be_min..$be_max dups=$be_dups corrupt=$be_corrupt" \
+     "kernel=$kernel_be socket=$socket_be"
+echo "the two publishers sent concurrently for $overlap_ms ms"
+echo "MoM InDatagrams +$mom_in; subscribers' InCsumErrors +$((csum_after - csum_before))"
+((overlap_ms > 0)) || fail "the two publishers did not send at the same time"
+[ "$strict_total" -eq "$N" ] || fail "strict: delivered $strict_total of $N"
+[ "$be_total" -eq "$N" ] || fail "best-effort: delivered $be_total of $N"
+[ $((strict_dups + be_dups)) -eq 0 ] || fail "duplicates received"
+[ $((strict_corrupt + be_corrupt)) -eq 0 ] || fail "payloads changed on the way"
+((strict_max - strict_min <= 1)) || fail "strict round-robin split off by more than 1: $strict_min..$strict_max"
+((be_max - be_min <= 1)) || fail "best-effort round-robin split off by more than 1: $be_min..$be_max"
+[ "$kernel_strict" -eq "$N" ] || fail "strict: $kernel_strict events through the kernel, expected $N"
+[ "$socket_strict" -eq 0 ] || fail "strict: $socket_strict events through the socket path"
+[ "$kernel_be" -eq 0 ] || fail "best-effort: $kernel_be events through the kernel"
+[ "$socket_be" -eq "$N" ] || fail "best-effort: $socket_be copies through the socket path, expected $N"
+[ "$mom_in" -eq "$N" ] || fail "MoM InDatagrams grew by $mom_in, expected exactly the $N best-effort events"
+[ "$csum_after" -eq "$csum_before" ] || fail "subscribers counted UDP checksum errors"
+echo PASS
