@@ -194,6 +194,29 @@ metric() {
         awk -v re="$1" '$0 !~ /^#/ && $1 ~ re { s += $NF } END { printf "%d\n", s }'
 }
 
+# watch_metric NAME VALUE TIMEOUT: polls /metrics from inside the mom namespace every 2 ms until the line NAME
+# (exact, with its labels) reads VALUE, then prints CLOCK_MONOTONIC ns of that moment; exits 1 on timeout.
+# Start it in the background before the action it waits for: it is ready once $E2E_TMP/watch.ready exists.
+watch_metric() {
+    rm -f "$E2E_TMP/watch.ready"
+    topo_exec mom python3 - "$1" "$2" "$3" "$E2E_TMP/watch.ready" <<'PY'
+import http.client, sys, time
+name, value, timeout, ready = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+open(ready, "w").close()
+deadline = time.monotonic() + timeout
+while time.monotonic() < deadline:
+    conn = http.client.HTTPConnection("127.0.0.1", 9100, timeout=1)
+    conn.request("GET", "/metrics")
+    for line in conn.getresponse().read().decode().splitlines():
+        if line.startswith(name + " ") and line.split()[-1] == value:
+            print(time.monotonic_ns())
+            sys.exit(0)
+    conn.close()
+    time.sleep(0.002)
+sys.exit(1)
+PY
+}
+
 # sum_snmp_udp FIELD NODE...: the sum of a Udp counter over several namespaces.
 sum_snmp_udp() {
     local field=$1 node total=0; shift
