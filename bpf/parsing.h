@@ -1,6 +1,11 @@
 /* Header parsing for the topic router: Ethernet with 0, 1 or 2 VLAN tags (802.1Q / 802.1ad), IPv4 (options
  * skipped), UDP to the MoM's port with at least one payload byte. Every access is bounds-checked against
- * data_end before it happens; nothing here writes to the frame. */
+ * data_end before it happens; nothing here writes to the frame.
+ *
+ * Written to load with CAP_BPF alone (no CAP_PERFMON). Without CAP_PERFMON the verifier applies its Spectre v1
+ * rules: a packet pointer may only move by constants (no `ip + ihl * 4`, no `ip + tot_len`) and two packet
+ * pointers may not be subtracted. Hence the options are skipped in constant steps and lengths are compared as
+ * plain numbers against the frame length from bpf_xdp_get_buff_len(). */
 #ifndef TEMPOS_PARSING_H
 #define TEMPOS_PARSING_H
 
@@ -19,6 +24,18 @@
 #define TEMPOS_IP_MF_AND_OFFSET 0x3fff /* MF flag and the 13-bit fragment offset */
 #define TEMPOS_PARSE_OK (-1)
 
+/* Hides a value from clang's optimiser so it cannot fold per-path constants back into one variable offset. */
+#define tempos_opaque(x) asm volatile("" : "+r"(x))
+
+/* Moves `ptr` past option word `n` (0-based) if the header has it: a constant step, never ptr + ihl * 4. */
+#define TEMPOS_SKIP_OPTION_WORD(ptr, option_words, n)                                                              \
+	do {                                                                                                       \
+		if ((option_words) > (n)) {                                                                        \
+			(ptr) = (void *)(ptr) + 4;                                                                 \
+			tempos_opaque(ptr);                                                                        \
+		}                                                                                                  \
+	} while (0)
+
 /* The VLAN tag as it follows the outer ethertype (not part of the uapi headers). */
 struct tempos_vlan_hdr {
 	__be16 tci;
@@ -31,6 +48,7 @@ struct tempos_event_view {
 	struct udphdr *udp;
 	__u8 *payload; /* payload[0] is the topic; at least one byte is inside the frame */
 	__u16 ip_tot_len;
+	__u32 frame_len; /* bytes in the whole frame, as bpf_xdp_get_buff_len() reports them */
 };
 
 static __always_inline int is_vlan_proto(__be16 proto)
@@ -48,10 +66,12 @@ static __always_inline int is_vlan_proto(__be16 proto)
  *  - udp.len must equal tot_len - ihl*4 (so it can be neither larger nor smaller than the datagram) and be
  *    >= 8, else MALFORMED; udp.len == 8 (no topic byte) -> NO_PAYLOAD.
  * Returns TEMPOS_PARSE_OK or the tempos_pass_reason. */
-static __always_inline int parse_event(void *data, void *data_end, __be16 mom_port,
-				       struct tempos_event_view *view)
+static __always_inline int parse_event(struct xdp_md *ctx, __be16 mom_port, struct tempos_event_view *view)
 {
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
+	__u32 l3_offset = sizeof(*eth);
 	if ((void *)(eth + 1) > data_end)
 		return TEMPOS_PASS_NOT_IPV4;
 	__be16 proto = eth->h_proto;
@@ -64,12 +84,14 @@ static __always_inline int parse_event(void *data, void *data_end, __be16 mom_po
 			return TEMPOS_PASS_NOT_IPV4;
 		proto = vlan->encapsulated_proto;
 		cursor = vlan + 1;
+		l3_offset += sizeof(*vlan);
 		if (is_vlan_proto(proto)) {
 			vlan = cursor;
 			if ((void *)(vlan + 1) > data_end)
 				return TEMPOS_PASS_NOT_IPV4;
 			proto = vlan->encapsulated_proto;
 			cursor = vlan + 1;
+			l3_offset += sizeof(*vlan);
 		}
 	}
 	if (proto != bpf_htons(ETH_P_IP))
@@ -82,14 +104,28 @@ static __always_inline int parse_event(void *data, void *data_end, __be16 mom_po
 		return TEMPOS_PASS_MALFORMED;
 	__u32 ip_hdr_len = (__u32)ip->ihl * 4;
 	__u32 tot_len = bpf_ntohs(ip->tot_len);
-	if (tot_len < ip_hdr_len || (void *)ip + tot_len > data_end)
+	__u32 frame_len = bpf_xdp_get_buff_len(ctx);
+	if (tot_len < ip_hdr_len || tot_len > frame_len - l3_offset)
 		return TEMPOS_PASS_MALFORMED;
 	if (ip->frag_off & bpf_htons(TEMPOS_IP_MF_AND_OFFSET))
 		return TEMPOS_PASS_FRAGMENT;
 	if (ip->protocol != IPPROTO_UDP)
 		return TEMPOS_PASS_NOT_OUR_PORT;
 
-	struct udphdr *udp = (void *)ip + ip_hdr_len;
+	struct udphdr *udp = (void *)(ip + 1);
+	__u32 option_words = ip->ihl - 5;
+	/* Unrolled by hand: clang rewrites a loop here into one the verifier cannot bound. Once a step is not
+	 * taken, the verifier knows the later ones are not either, so there are 11 paths, not 2^10. */
+	TEMPOS_SKIP_OPTION_WORD(udp, option_words, 0);
+	TEMPOS_SKIP_OPTION_WORD(udp, option_words, 1);
+	TEMPOS_SKIP_OPTION_WORD(udp, option_words, 2);
+	TEMPOS_SKIP_OPTION_WORD(udp, option_words, 3);
+	TEMPOS_SKIP_OPTION_WORD(udp, option_words, 4);
+	TEMPOS_SKIP_OPTION_WORD(udp, option_words, 5);
+	TEMPOS_SKIP_OPTION_WORD(udp, option_words, 6);
+	TEMPOS_SKIP_OPTION_WORD(udp, option_words, 7);
+	TEMPOS_SKIP_OPTION_WORD(udp, option_words, 8);
+	TEMPOS_SKIP_OPTION_WORD(udp, option_words, 9);
 	if ((void *)(udp + 1) > data_end)
 		return TEMPOS_PASS_MALFORMED;
 	if (udp->dest != mom_port)
@@ -109,6 +145,7 @@ static __always_inline int parse_event(void *data, void *data_end, __be16 mom_po
 	view->udp = udp;
 	view->payload = payload;
 	view->ip_tot_len = (__u16)tot_len;
+	view->frame_len = frame_len;
 	return TEMPOS_PARSE_OK;
 }
 

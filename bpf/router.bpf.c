@@ -21,11 +21,18 @@
 const volatile __be16 mom_port = 0;
 const volatile __be32 mom_ipv4 = 0;
 
-static __always_inline int count_pass(__u32 slot, __u32 reason)
+/* Global, not static: the verifier checks a global function once, with unknown arguments, so `passed[reason]`
+ * is the same bounded variable offset on every call path. Inlined, clang merges the call sites and the offset
+ * becomes a different constant per path, which the verifier's Spectre v1 rules refuse without CAP_PERFMON.
+ * Only the pass paths pay for the call. */
+__noinline int count_pass(__u32 slot, __u32 reason)
 {
+	/* One register for the bounds check and the index, or clang checks one copy and indexes with another. */
+	__u64 index = reason;
+	tempos_opaque(index);
 	struct tempos_topic_counters *counters = bpf_map_lookup_elem(&topic_counters, &slot);
-	if (counters && reason < TEMPOS_PASS_REASONS)
-		counters->passed[reason]++;
+	if (counters && index < TEMPOS_PASS_REASONS)
+		counters->passed[index]++;
 	return XDP_PASS;
 }
 
@@ -66,11 +73,8 @@ static __always_inline void rewrite(struct tempos_event_view *view, const struct
 SEC("xdp")
 int tempos_router(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-
 	struct tempos_event_view view;
-	int reason = parse_event(data, data_end, mom_port, &view);
+	int reason = parse_event(ctx, mom_port, &view);
 	if (reason != TEMPOS_PARSE_OK)
 		return count_pass(TEMPOS_NO_TOPIC_SLOT, reason);
 
@@ -87,10 +91,8 @@ int tempos_router(struct xdp_md *ctx)
 	if (!counters) /* cannot happen: topic < max_entries; keeps the verifier satisfied */
 		return XDP_PASS;
 
-	if (view.ip->ttl <= 1) {
-		counters->passed[TEMPOS_PASS_TTL]++;
-		return XDP_PASS;
-	}
+	if (view.ip->ttl <= 1)
+		return count_pass(topic, TEMPOS_PASS_TTL);
 
 	/* A route is validated by user space (RouteTable::set); one written by other means with a bad count is
 	 * counted as aborted and the frame left to the socket path. */
@@ -102,10 +104,18 @@ int tempos_router(struct xdp_md *ctx)
 	/* Per-CPU cursor, no division. It advances even if the chosen subscriber cannot be reached below: the
 	 * socket path then delivers that frame and the next one tries the next subscriber. */
 	__u32 index = counters->rr_next;
-	if (index >= count)
+	const struct tempos_endpoint *sub;
+	/* Two separate address computations: merged, the offset would be the constant 0 on one path and a
+	 * variable on the other, which the verifier refuses without CAP_PERFMON. */
+	if (index < count) {
+		sub = &route->subs[index];
+		tempos_opaque(sub);
+	} else {
 		index = 0;
+		sub = &route->subs[0];
+		tempos_opaque(sub);
+	}
 	counters->rr_next = index + 1;
-	const struct tempos_endpoint *sub = &route->subs[index];
 
 	__be32 new_saddr = mom_ipv4 ? mom_ipv4 : view.ip->daddr;
 	struct tempos_next_hop hop;
@@ -131,10 +141,8 @@ int tempos_router(struct xdp_md *ctx)
 		fib.ipv4_dst = sub->ipv4;
 		fib.ifindex = sub->ifindex ? sub->ifindex : ctx->ingress_ifindex;
 		long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
-		if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-			counters->passed[TEMPOS_PASS_FIB]++;
-			return XDP_PASS;
-		}
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+			return count_pass(topic, TEMPOS_PASS_FIB);
 		hop.src_mac = fib.smac;
 		hop.dst_mac = fib.dmac;
 		hop.ifindex = fib.ifindex;
@@ -144,15 +152,13 @@ int tempos_router(struct xdp_md *ctx)
 	int action = XDP_TX;
 	if (hop.ifindex != 0 && hop.ifindex != ctx->ingress_ifindex) {
 		action = bpf_redirect_map(&egress_ports, hop.ifindex, XDP_PASS);
-		if (action != XDP_REDIRECT) {
-			counters->passed[TEMPOS_PASS_NO_EGRESS]++;
-			return XDP_PASS;
-		}
+		if (action != XDP_REDIRECT)
+			return count_pass(topic, TEMPOS_PASS_NO_EGRESS);
 	}
 
 	rewrite(&view, &hop, sub, new_saddr);
 	counters->redirected_packets++;
-	counters->redirected_bytes += (__u64)(data_end - data);
+	counters->redirected_bytes += view.frame_len;
 	return action;
 }
 

@@ -20,10 +20,9 @@ Status errno_status(const std::string& what, int err) {
     err = err < 0 ? -err : err;
     const ErrorCode code = (err == EPERM || err == EACCES) ? ErrorCode::permission_denied : ErrorCode::system_error;
     std::string message = what + ": " + std::strerror(err);
-    // CAP_PERFMON: without it the verifier applies Spectre v1 sanitation, which rejects the program's
-    // variable-offset packet pointer arithmetic (IP options) with EACCES.
+    // An XDP program needs both to load; it is written to pass the verifier without CAP_PERFMON (bpf/parsing.h).
     if (code == ErrorCode::permission_denied)
-        message += " (loading needs CAP_BPF and CAP_PERFMON, attaching CAP_NET_ADMIN)";
+        message += " (loading and attaching XDP need CAP_BPF and CAP_NET_ADMIN)";
     return Status::error(code, std::move(message));
 }
 
