@@ -56,6 +56,12 @@ topo_create() {
     trap 'topo_destroy; exit 130' INT
     trap 'topo_destroy; exit 143' TERM
     _topo_add_ns lan
+    # A plain switch: with br_netfilter loaded, bridged IPv4 would be validated (and defragmented) on the way,
+    # hiding malformed frames and fragments from the MoM. The sysctls exist only when br_netfilter is loaded.
+    local nf
+    for nf in iptables ip6tables arptables; do
+        ip netns exec "$(_topo_ns lan)" sysctl -qw "net.bridge.bridge-nf-call-$nf=0" 2>/dev/null || true
+    done
     ip -n "$(_topo_ns lan)" link add segA type bridge
     ip -n "$(_topo_ns lan)" link set segA up
     _topo_add_ns pub
