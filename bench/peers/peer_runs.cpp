@@ -1,5 +1,6 @@
 #include "peer_runs.hpp"
 
+#include <pthread.h>
 #include <time.h>
 
 #include <algorithm>
@@ -166,6 +167,7 @@ void publish_flood(Stream& s, const RunSettings& settings, const Timeline& t) {
 }
 
 void run_publisher(Stream& s, const RunSettings& settings, const Timeline& t) {
+    pthread_setname_np(pthread_self(), s.plan.paced ? "peers-paced" : "peers-flood");
     guarded(s.stats.publisher_error, [&] {
         if (s.plan.paced)
             publish_paced(s, settings, t);
@@ -178,6 +180,7 @@ void run_publisher(Stream& s, const RunSettings& settings, const Timeline& t) {
 }
 
 void run_subscriber(Stream& s, const RunSettings& settings, const Timeline& t) {
+    pthread_setname_np(pthread_self(), ("peers-" + s.plan.subscriber_node).c_str());
     guarded(s.stats.subscriber_error, [&] {
         for (;;) {
             if (std::string e = s.subscriber->receive(20); !e.empty()) {

@@ -98,6 +98,7 @@ std::string run_peer(const PeerBroker& b, const std::string& program_path, const
     auto broker = peers::BrokerProcess::start(topo->ns("mom"), argv, dir.path() + "/broker.log", error);
     if (!broker) return error;
     auto with_log = [&](std::string e) {
+        if (g_stop.load()) return e;
         if (std::string ended = broker->exited(); !ended.empty()) e += " [" + ended + "]";
         const std::string tail = broker->log_tail();
         return tail.empty() ? e : e + "\n" + b.program + " log:\n" + tail;
