@@ -134,9 +134,21 @@ std::string run_peer(const PeerBroker& b, const std::string& program_path, const
 
 unsigned long long u(std::uint64_t v) { return static_cast<unsigned long long>(v); }
 
-void print_json(const std::vector<PeerResult>& results, const PeersOptions& o) {
-    std::printf("{\"peers_rate\": %.0f, \"peers_seconds\": %.2f, \"peers_warmup_s\": %.2f, \"peers_payload_bytes\": %zu",
-                o.settings.rate, o.settings.seconds, o.settings.warmup_seconds, o.settings.payload_bytes);
+// The 1-minute load average: the figures depend on it on a small machine, so it goes with them.
+double load_average() {
+    double one = -1;
+    if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+        if (std::fscanf(f, "%lf", &one) != 1) one = -1;
+        std::fclose(f);
+    }
+    return one;
+}
+
+void print_json(const std::vector<PeerResult>& results, const PeersOptions& o, double load_before) {
+    std::printf("{\"peers_rate\": %.0f, \"peers_seconds\": %.2f, \"peers_warmup_s\": %.2f, \"peers_payload_bytes\": %zu, "
+                "\"peers_loadavg_before\": %.2f, \"peers_loadavg_after\": %.2f",
+                o.settings.rate, o.settings.seconds, o.settings.warmup_seconds, o.settings.payload_bytes, load_before,
+                load_average());
     for (const PeerResult& r : results) {
         const char* p = r.broker->name;
         std::printf(", \"%s_p50_us\": %.2f, \"%s_p99_us\": %.2f, \"%s_p999_us\": %.2f, \"%s_sent\": %llu, "
@@ -156,7 +168,7 @@ void print_json(const std::vector<PeerResult>& results, const PeersOptions& o) {
     std::printf("}\n");
 }
 
-void print_text(const std::vector<PeerResult>& results, const PeersOptions& o) {
+void print_text(const std::vector<PeerResult>& results, const PeersOptions& o, double load_before) {
     std::printf("%-10s %-22s %10s %9s %9s %9s %9s %12s\n", "peer", "run", "sent", "lost", "p50_us", "p99_us",
                 "p99.9_us", "delivered/s");
     char paced[64];
@@ -180,6 +192,7 @@ void print_text(const std::vector<PeerResult>& results, const PeersOptions& o) {
     std::printf("[%zu-byte payloads; %.1f s per run, the first %.1f s not measured; sent/lost count messages sent "
                 "after the warm-up; one-way latency publisher(pub) -> broker(mom) -> subscriber(sub1)]\n",
                 o.settings.payload_bytes, o.settings.seconds, o.settings.warmup_seconds);
+    std::printf("[load average (1 min) %.2f before, %.2f after]\n", load_before, load_average());
 }
 
 int run_peers(const PeersOptions& o) {
@@ -200,6 +213,7 @@ int run_peers(const PeersOptions& o) {
         }
         selected.emplace_back(&b, path);
     }
+    const double load_before = load_average();
     StopSignals signals;
     g_stop.store(false);
     PeersOptions opts = o;
@@ -215,9 +229,9 @@ int run_peers(const PeersOptions& o) {
         results.push_back(std::move(r));
     }
     if (o.json)
-        print_json(results, opts);
+        print_json(results, opts, load_before);
     else
-        print_text(results, opts);
+        print_text(results, opts, load_before);
     return 0;
 }
 
