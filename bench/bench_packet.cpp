@@ -14,28 +14,28 @@ std::uint16_t finish(std::uint32_t sum) {
 }
 }  // namespace
 
-std::vector<std::uint8_t> strict_event_frame() {
+std::vector<std::uint8_t> event_frame(const EventFrameSpec& s) {
     constexpr std::size_t kPayload = 64 - 14 - 20 - 8;
-    const std::uint8_t pub_mac[6] = {0x02, 0, 0, 0, 0, 0x01};
-    const std::uint8_t pub_ip[4] = {10, 0, 0, 7};
-    std::vector<std::uint8_t> f(kMomMac.begin(), kMomMac.end());
-    f.insert(f.end(), pub_mac, pub_mac + 6);
+    std::vector<std::uint8_t> f(s.dst_mac.begin(), s.dst_mac.end());
+    f.insert(f.end(), s.src_mac.begin(), s.src_mac.end());
     f.push_back(0x08);
     f.push_back(0x00);
     const std::uint16_t tot_len = 20 + 8 + kPayload;
     const std::uint8_t ip[20] = {0x45, 0, static_cast<std::uint8_t>(tot_len >> 8), static_cast<std::uint8_t>(tot_len),
-                                 0x12, 0x34, 0, 0, 255, 17, 0, 0, pub_ip[0], pub_ip[1], pub_ip[2], pub_ip[3],
-                                 kMomIp[0], kMomIp[1], kMomIp[2], kMomIp[3]};
+                                 0x12, 0x34, 0, 0, s.ttl, 17, 0, 0, s.src_ip[0], s.src_ip[1], s.src_ip[2], s.src_ip[3],
+                                 s.dst_ip[0], s.dst_ip[1], s.dst_ip[2], s.dst_ip[3]};
     f.insert(f.end(), ip, ip + 20);
     const std::uint16_t ip_check = finish(sum16(&f[14], 20));
     f[24] = static_cast<std::uint8_t>(ip_check >> 8);
     f[25] = static_cast<std::uint8_t>(ip_check);
 
     const std::uint16_t udp_len = 8 + kPayload;
-    const std::uint8_t udp[8] = {0x9c, 0x40, kBenchPort >> 8, kBenchPort & 0xff,
-                                 static_cast<std::uint8_t>(udp_len >> 8), static_cast<std::uint8_t>(udp_len), 0, 0};
+    const std::uint8_t udp[8] = {static_cast<std::uint8_t>(s.src_port >> 8), static_cast<std::uint8_t>(s.src_port),
+                                 static_cast<std::uint8_t>(s.dst_port >> 8), static_cast<std::uint8_t>(s.dst_port),
+                                 static_cast<std::uint8_t>(udp_len >> 8),  static_cast<std::uint8_t>(udp_len),
+                                 0, 0};
     f.insert(f.end(), udp, udp + 8);
-    f.push_back(kBenchTopic);
+    f.push_back(s.topic);
     for (std::size_t i = 1; i < kPayload; ++i) f.push_back(static_cast<std::uint8_t>('a' + i % 26));
 
     std::uint32_t pseudo = sum16(&f[26], 8);  // source and destination addresses
@@ -45,6 +45,12 @@ std::vector<std::uint8_t> strict_event_frame() {
     f[40] = static_cast<std::uint8_t>(udp_check >> 8);
     f[41] = static_cast<std::uint8_t>(udp_check);
     return f;
+}
+
+std::vector<std::uint8_t> strict_event_frame() {
+    EventFrameSpec spec{kMomMac, {0x02, 0, 0, 0, 0, 0x01}, {10, 0, 0, 7}, kMomIp};
+    spec.src_port = 40000;  // 0x9c40, as before
+    return event_frame(spec);
 }
 
 }  // namespace tempos::bench

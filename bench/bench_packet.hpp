@@ -26,4 +26,17 @@ inline const std::array<BenchSubscriber, 3> kBenchSubscribers{{
 // Ethernet + IPv4 (TTL 255) + UDP to kBenchPort, topic kBenchTopic, valid IP and UDP checksums, 64 bytes.
 std::vector<std::uint8_t> strict_event_frame();
 
+// One event frame between two hosts: what the live-frames generator sends (64 bytes, valid checksums).
+struct EventFrameSpec {
+    std::array<std::uint8_t, 6> dst_mac;
+    std::array<std::uint8_t, 6> src_mac;
+    std::array<std::uint8_t, 4> src_ip;
+    std::array<std::uint8_t, 4> dst_ip;
+    std::uint16_t src_port = 40000;
+    std::uint16_t dst_port = kBenchPort;
+    std::uint8_t topic = kBenchTopic;
+    std::uint8_t ttl = 255;
+};
+std::vector<std::uint8_t> event_frame(const EventFrameSpec& spec);
+
 }  // namespace tempos::bench

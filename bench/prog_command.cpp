@@ -32,6 +32,7 @@ struct ProgOptions {
     int runs = 5;
     int cpu = -1;
     std::uint32_t batch = 254;
+    bool quick = false;
 };
 
 template <typename Skel>
@@ -229,7 +230,14 @@ void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
     cmd->add_option("--cpu", options->cpu, "CPU to pin to (-1: the current one)")->capture_default_str();
     cmd->add_option("--batch", options->batch, "Repetitions per syscall, 2..254 (TTL budget of the frame)")
         ->capture_default_str();
-    cmd->callback([options, &exit_code] { exit_code = run_prog(*options); });
+    cmd->add_flag("--quick", options->quick, "Smoke run: 1e5 repetitions, one run (not a measurement)");
+    cmd->callback([options, &exit_code] {
+        if (options->quick) {
+            options->iterations = 100'000;
+            options->runs = 1;
+        }
+        exit_code = run_prog(*options);
+    });
 }
 
 }  // namespace tempos::bench

@@ -1,0 +1,327 @@
+#include "latency_command.hpp"
+
+#include <net/if.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <thread>
+
+#include "bench_network.hpp"
+#include "bench_packet.hpp"
+#include "child_process.hpp"
+#include "json_value.hpp"
+#include "live_traffic.hpp"
+#include "mom_process.hpp"
+#include "test_run_timer.hpp"
+
+namespace tempos::bench {
+
+namespace {
+
+struct LatencyOptions {
+    bool json = false;
+    double seconds = 2.0;  // per measurement
+    double rate = 10'000;  // strict events per second
+    std::string xdp_mode = "native";
+    std::vector<double> flood_mpps{0.05, 0.1, 0.2, 0.5, 1.0};  // besides none (first) and unpaced (last)
+    int flood_cpu = 1;
+    int pub_cpu = 0;
+    bool quick = false;
+};
+
+constexpr int kStrictTopic = 1;
+constexpr int kFloodTopic = 2;
+
+struct Latency {
+    double p50 = 0, p99 = 0, p999 = 0;
+    std::uint64_t sent = 0, received = 0;
+    double delivered() const { return sent ? static_cast<double>(received) / static_cast<double>(sent) : 0; }
+};
+
+struct IsolationPoint {
+    double flood_offered_mpps = 0, flood_delivered_mpps = 0;
+    Latency strict;
+};
+
+class LatencyBench {
+public:
+    explicit LatencyBench(const LatencyOptions& o) : o_(o) {}
+
+    int run() {
+        if (std::string err = setup(); !err.empty()) return fail(err);
+        JsonWriter out;
+        Latency direct, xdp, socket_strict, socket_be;
+        const std::string sub1_mac = net_.mac("sub1", "eth0");
+        const std::string sub2_mac = net_.mac("sub2", "eth0");
+
+        if (std::string err = measure(BenchNetwork::kSub1DirectIp, BenchNetwork::kSub1DirectIp, kStrictTopic, direct);
+            !err.empty())
+            return fail("direct: " + err);
+        struct Config {
+            const char* name;
+            std::string mode;
+            std::string qos;
+            int topic;
+            Latency* result;
+        };
+        for (const Config& c : {Config{"xdp strict", o_.xdp_mode, "strict", kStrictTopic, &xdp},
+                                Config{"socket strict", "off", "strict", kStrictTopic, &socket_strict},
+                                Config{"socket best-effort", "off", "best-effort", kFloodTopic, &socket_be}}) {
+            MomProcess mom;
+            if (std::string err = mom.start(net_, c.mode, {{c.topic, c.qos, BenchNetwork::kSub1Ip, sub1_mac}});
+                !err.empty())
+                return fail(std::string(c.name) + ": " + err);
+            if (std::string err = warm_up(c.topic); !err.empty()) return fail(std::string(c.name) + ": " + err);
+            if (std::string err = measure(BenchNetwork::kMomIp, BenchNetwork::kSub1Ip, c.topic, *c.result);
+                !err.empty())
+                return fail(std::string(c.name) + ": " + err);
+            if (std::string err = mom.stop(); !err.empty()) return fail(std::string(c.name) + ": " + err);
+        }
+
+        std::vector<IsolationPoint> isolation;
+        {
+            MomProcess mom;
+            if (std::string err = mom.start(net_, o_.xdp_mode,
+                                            {{kStrictTopic, "strict", BenchNetwork::kSub1Ip, sub1_mac},
+                                             {kFloodTopic, "best-effort", BenchNetwork::kSub2Ip, sub2_mac}});
+                !err.empty())
+                return fail("isolation: " + err);
+            if (std::string err = warm_up(kStrictTopic); !err.empty()) return fail("isolation: " + err);
+            std::vector<double> rates{-1};  // none
+            rates.insert(rates.end(), o_.flood_mpps.begin(), o_.flood_mpps.end());
+            rates.push_back(0);  // unpaced: the generator's limit
+            for (const double mpps : rates) {
+                IsolationPoint p;
+                if (std::string err = measure_under_flood(mpps, p); !err.empty()) return fail("isolation: " + err);
+                isolation.push_back(p);
+            }
+            if (std::string err = mom.stop(); !err.empty()) return fail("isolation: " + err);
+        }
+        report(direct, xdp, socket_strict, socket_be, isolation);
+        return 0;
+    }
+
+private:
+    int fail(const std::string& why) {
+        std::fprintf(stderr, "tempos-bench latency: %s\n", why.c_str());
+        return 1;
+    }
+
+    std::string setup() {
+        if (std::string err = pin_to_cpu(o_.flood_cpu); !err.empty()) return err;
+        if (std::string err = net_.create({.with_sub2 = true, .with_direct = true}); !err.empty())
+            return "building the namespaces: " + err;
+        if (o_.xdp_mode == "native") {
+            for (auto& [node, pass] : {std::pair{"sub1", &sub1_pass_}, std::pair{"sub2", &sub2_pass_}}) {
+                NetnsGuard in_sub(net_.ns(node));
+                if (!in_sub.error().empty()) return in_sub.error();
+                if (std::string err = pass->attach(static_cast<int>(if_nametoindex("eth0"))); !err.empty())
+                    return std::string(node) + ": " + err;
+            }
+        }
+        NetnsGuard in_pub(net_.ns("pub"));
+        if (!in_pub.error().empty()) return in_pub.error();
+        if (std::string err = generator_.open(); !err.empty()) return err;
+        pub_ifindex_ = static_cast<int>(if_nametoindex("eth0"));
+        EventFrameSpec spec{net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"), {10, 77, 0, 1},
+                            {10, 77, 0, 2}};
+        spec.dst_port = kMomPort;
+        spec.topic = kFloodTopic;
+        flood_frame_ = event_frame(spec);
+        return {};
+    }
+
+    std::string start_sub(ChildProcess& sub, const std::string& node, const std::string& listen_ip,
+                          std::uint64_t count) {
+        const std::string ready = "/tmp/tempos-bench-" + std::to_string(getpid()) + "-" + node + ".ready";
+        unlink(ready.c_str());
+        std::vector<std::string> argv{executable_dir() + "/tempos-sub",
+                                      "--listen",
+                                      listen_ip + ":" + std::to_string(kMomPort),
+                                      "--timeout",
+                                      std::to_string(o_.seconds + 10),
+                                      "--json",
+                                      "--ready-file",
+                                      ready};
+        if (count) argv.insert(argv.end(), {"--count", std::to_string(count)});
+        if (std::string err = sub.start(net_.ns(node), argv); !err.empty()) return err;
+        for (int i = 0; i < 100; ++i) {
+            if (access(ready.c_str(), F_OK) == 0) {
+                unlink(ready.c_str());
+                return {};
+            }
+            if (!sub.running()) return "tempos-sub in " + node + " exited: " + sub.errors();
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return "tempos-sub in " + node + " did not start";
+    }
+
+    // Stops a subscriber (SIGINT: it still reports) and reads its JSON report.
+    std::string collect(ChildProcess& sub, std::optional<JsonValue>& report) {
+        sub.signal(SIGINT);
+        sub.wait(5);
+        std::string error;
+        report = parse_json(sub.output(), error);
+        return report ? std::string() : "tempos-sub report: " + error + ": " + sub.output() + sub.errors();
+    }
+
+    // Strict events from tempos-pub (pinned to its CPU) to `target_ip`, received by tempos-sub on sub1 at
+    // `listen_ip`; while they flow, `flood` runs in this thread.
+    std::string measure(const std::string& target_ip, const std::string& listen_ip, int topic, Latency& l,
+                        const std::function<std::string()>& flood = {}, double seconds = 0) {
+        if (seconds <= 0) seconds = o_.seconds;
+        const auto count = static_cast<std::uint64_t>(o_.rate * seconds);
+        ChildProcess sub, pub;
+        if (std::string err = start_sub(sub, "sub1", listen_ip, count); !err.empty()) return err;
+        if (std::string err = pub.start(net_.ns("pub"), {"taskset", "-c", std::to_string(o_.pub_cpu),
+                                                         executable_dir() + "/tempos-pub", "--to",
+                                                         target_ip + ":" + std::to_string(kMomPort), "--topic",
+                                                         std::to_string(topic), "--count", std::to_string(count),
+                                                         "--rate", std::to_string(o_.rate), "--size", "32",
+                                                         "--max-seconds", std::to_string(seconds + 5), "--json"});
+            !err.empty())
+            return err;
+        std::string flood_error = flood ? flood() : std::string();
+        const int pub_status = pub.wait(seconds + 10);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        std::optional<JsonValue> report;
+        if (std::string err = collect(sub, report); !err.empty()) return err;
+        if (!flood_error.empty()) return flood_error;
+        if (pub_status != 0) return "tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub.errors();
+        const std::string t = std::to_string(topic);
+        l.sent = count;
+        l.received = static_cast<std::uint64_t>(report->number_at({"topics", t, "unique"}).value_or(0));
+        l.p50 = report->number_at({"topics", t, "p50_us"}).value_or(0);
+        l.p99 = report->number_at({"topics", t, "p99_us"}).value_or(0);
+        l.p999 = report->number_at({"topics", t, "p999_us"}).value_or(0);
+        if (l.received == 0) return "no event arrived (topic " + t + " to " + target_ip + ")";
+        return {};
+    }
+
+    // The first events after tempos-mom starts may still find its routes being published (one RCU grace
+    // period per strict topic): a short unreported run first.
+    std::string warm_up(int topic) {
+        Latency ignored;
+        return measure(BenchNetwork::kMomIp, BenchNetwork::kSub1Ip, topic, ignored, {}, 0.3);
+    }
+
+    // mpps < 0: no flood; 0: the generator unpaced.
+    std::string measure_under_flood(double mpps, IsolationPoint& p) {
+        if (mpps < 0) return measure(BenchNetwork::kMomIp, BenchNetwork::kSub1Ip, kStrictTopic, p.strict);
+        ChildProcess flood_sub;
+        if (std::string err = start_sub(flood_sub, "sub2", BenchNetwork::kSub2Ip, 0); !err.empty()) return err;
+        GeneratorRun g;
+        auto flood = [&]() -> std::string {
+            NetnsGuard in_pub(net_.ns("pub"));
+            if (!in_pub.error().empty()) return in_pub.error();
+            std::string error;
+            // Slightly longer than the strict run so that it covers it whole.
+            g = generator_.run(pub_ifindex_, flood_frame_, mpps * 1e6, o_.seconds + 0.3, error);
+            return error;
+        };
+        if (std::string err = measure(BenchNetwork::kMomIp, BenchNetwork::kSub1Ip, kStrictTopic, p.strict, flood);
+            !err.empty())
+            return err;
+        std::optional<JsonValue> report;
+        if (std::string err = collect(flood_sub, report); !err.empty()) return "flood " + err;
+        const double flood_received =
+            report->number_at({"topics", std::to_string(kFloodTopic), "received"}).value_or(0);
+        p.flood_offered_mpps = g.rate_pps() / 1e6;
+        p.flood_delivered_mpps = g.seconds > 0 ? flood_received / g.seconds / 1e6 : 0;
+        return {};
+    }
+
+    void report(const Latency& direct, const Latency& xdp, const Latency& socket_strict, const Latency& socket_be,
+                const std::vector<IsolationPoint>& isolation) {
+        JsonWriter out;
+        auto add = [&](const std::string& name, const Latency& l) {
+            out.number("lat_" + name + "_p50_us", l.p50, 2)
+                .number("lat_" + name + "_p99_us", l.p99, 2)
+                .number("lat_" + name + "_p999_us", l.p999, 2)
+                .number("lat_" + name + "_delivered", l.delivered(), 5);
+        };
+        add("direct", direct);
+        add("xdp", xdp);
+        add("socket", socket_strict);
+        add("socket_be", socket_be);
+        out.number("lat_xdp_added_p50_us", xdp.p50 - direct.p50, 2);
+        const IsolationPoint& idle = isolation.front();
+        const IsolationPoint& heaviest = isolation.back();
+        out.number("lat_strict_idle_p50_us", idle.strict.p50, 2)
+            .number("lat_strict_idle_p99_us", idle.strict.p99, 2)
+            .number("lat_strict_flood_p50_us", heaviest.strict.p50, 2)
+            .number("lat_strict_flood_p99_us", heaviest.strict.p99, 2)
+            .number("lat_strict_flood_delivered", heaviest.strict.delivered(), 5)
+            .number("lat_strict_flood_ratio", idle.strict.p99 > 0 ? heaviest.strict.p99 / idle.strict.p99 : 0, 3)
+            .number("lat_flood_max_offered_mpps", heaviest.flood_offered_mpps, 4)
+            .number("lat_flood_max_delivered_mpps", heaviest.flood_delivered_mpps, 4);
+        std::string curve = "[";
+        for (const IsolationPoint& p : isolation) {
+            char buf[160];
+            std::snprintf(buf, sizeof(buf), "%s[%.4f, %.4f, %.2f, %.2f, %.5f]", curve.size() > 1 ? ", " : "",
+                          p.flood_offered_mpps, p.flood_delivered_mpps, p.strict.p50, p.strict.p99,
+                          p.strict.delivered());
+            curve += buf;
+        }
+        out.raw("isolation_curve", curve + "]")
+            .text("latency_xdp_mode", o_.xdp_mode)
+            .number("latency_sub_xdp_pass", o_.xdp_mode == "native" ? 1 : 0, 0)
+            .number("latency_rate_eps", o_.rate, 0)
+            .number("latency_seconds", o_.seconds, 2);
+        if (o_.json) {
+            std::printf("%s\n", out.str().c_str());
+            return;
+        }
+        std::printf("%-20s %9s %9s %9s %10s\n", "path", "p50_us", "p99_us", "p99.9_us", "delivered");
+        for (const auto& [name, l] : {std::pair{"direct", &direct}, std::pair{"xdp strict", &xdp},
+                                      std::pair{"socket strict", &socket_strict},
+                                      std::pair{"socket best-effort", &socket_be}})
+            std::printf("%-20s %9.1f %9.1f %9.1f %9.3f%%\n", name, l->p50, l->p99, l->p999, l->delivered() * 100);
+        std::printf("\nisolation (strict via XDP %s at %.0f/s, best-effort flood via sockets):\n", o_.xdp_mode.c_str(),
+                    o_.rate);
+        std::printf("%14s %16s %9s %9s %10s\n", "flood_Mpps", "flood_deliv_Mpps", "p50_us", "p99_us", "delivered");
+        for (const IsolationPoint& p : isolation)
+            std::printf("%14.3f %16.3f %9.1f %9.1f %9.3f%%\n", p.flood_offered_mpps, p.flood_delivered_mpps,
+                        p.strict.p50, p.strict.p99, p.strict.delivered() * 100);
+    }
+
+    const LatencyOptions& o_;
+    BenchNetwork net_;
+    LiveGenerator generator_;
+    XdpPass sub1_pass_, sub2_pass_;
+    int pub_ifindex_ = 0;
+    std::vector<std::uint8_t> flood_frame_;
+};
+
+}  // namespace
+
+void register_latency_command(CLI::App& app, const char* name, int& exit_code) {
+    auto o = std::make_shared<LatencyOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        name, "One-way latency tempos-pub -> tempos-sub: direct, XDP strict, socket paths; strict under a flood");
+    cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->add_option("--seconds", o->seconds, "Length of each measurement")
+        ->check(CLI::Range(0.1, 60.0))
+        ->capture_default_str();
+    cmd->add_option("--rate", o->rate, "Strict events per second")->check(CLI::Range(1.0, 1e6))->capture_default_str();
+    cmd->add_option("--xdp-mode", o->xdp_mode, "XDP mode of the router: native or generic")
+        ->check(CLI::IsMember({"native", "generic"}))
+        ->capture_default_str();
+    cmd->add_option("--flood-rates", o->flood_mpps,
+                    "Paced best-effort flood rates in Mpps (none and unpaced are always measured too)")
+        ->capture_default_str();
+    cmd->add_flag("--quick", o->quick, "Smoke run: 0.3 s measurements, one paced flood rate (not a measurement)");
+    cmd->callback([o, &exit_code] {
+        if (o->quick) {
+            o->seconds = 0.3;
+            o->flood_mpps = {0.1};
+        }
+        exit_code = LatencyBench(*o).run();
+    });
+}
+
+}  // namespace tempos::bench

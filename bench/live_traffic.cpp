@@ -1,0 +1,139 @@
+#include "live_traffic.hpp"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "bench_network.hpp"
+#include "live_generator.skel.h"
+#include "xdp_counter.skel.h"
+#include "xdp_pass.skel.h"
+
+namespace tempos::bench {
+
+namespace {
+double now_s() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+void sleep_until_s(double t) {
+    timespec ts{static_cast<time_t>(t), static_cast<long>((t - static_cast<double>(static_cast<time_t>(t))) * 1e9)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
+}
+}  // namespace
+
+LiveGenerator::LiveGenerator() = default;
+
+LiveGenerator::~LiveGenerator() {
+    if (hold_link_) bpf_link__destroy(hold_link_);
+    if (skel_) live_generator__destroy(skel_);
+}
+
+std::string LiveGenerator::open() {
+    skel_ = live_generator__open_and_load();
+    if (!skel_) return std::string("loading the live-frames generator: ") + std::strerror(errno);
+    if (!run_shell("ip link add tbgen0 type veth peer name tbgen1") || !run_shell("ip link set tbgen0 up") ||
+        !run_shell("ip link set tbgen1 up"))
+        return "creating the veth that holds the generator";
+    const int ifindex = static_cast<int>(if_nametoindex("tbgen0"));
+    hold_link_ = bpf_program__attach_xdp(skel_->progs.live_generator, ifindex);
+    if (!hold_link_) return std::string("attaching the generator to tbgen0: ") + std::strerror(errno);
+    return {};
+}
+
+GeneratorRun LiveGenerator::run(int ifindex, const std::vector<std::uint8_t>& frame, double rate_pps,
+                                double seconds, std::string& error) {
+    GeneratorRun result;
+    if (frame.size() != sizeof(skel_->bss->frame_template)) {
+        error = "the generator sends 64-byte frames";
+        return result;
+    }
+    std::memcpy(skel_->bss->frame_template, frame.data(), frame.size());
+    xdp_md ctx{};
+    ctx.ingress_ifindex = static_cast<std::uint32_t>(ifindex);
+    ctx.data_end = static_cast<std::uint32_t>(frame.size());  // the kernel insists: the whole frame is packet data
+    // About 1 ms of traffic per call when paced (at least one kernel batch); large calls at full speed.
+    const std::uint32_t chunk =
+        rate_pps > 0 ? std::clamp<std::uint32_t>(static_cast<std::uint32_t>(rate_pps / 1000), kBatchSize, 1u << 16)
+                     : 1u << 16;
+    const int fd = bpf_program__fd(skel_->progs.live_generator);
+    const double start = now_s();
+    const double stop = start + seconds;
+    for (;;) {
+        const double now = now_s();
+        if (now >= stop) break;
+        if (rate_pps > 0) {
+            const double due = start + static_cast<double>(result.frames) / rate_pps;
+            if (due >= stop) break;
+            if (due > now) sleep_until_s(due);
+        }
+        LIBBPF_OPTS(bpf_test_run_opts, opts);
+        opts.data_in = frame.data();
+        opts.data_size_in = static_cast<std::uint32_t>(frame.size());
+        opts.ctx_in = &ctx;
+        opts.ctx_size_in = sizeof(ctx);
+        opts.repeat = chunk;
+        opts.batch_size = kBatchSize;
+        opts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
+        if (bpf_prog_test_run_opts(fd, &opts) != 0) {
+            error = std::string("live-frames test run: ") + std::strerror(errno);
+            break;
+        }
+        result.frames += chunk;
+    }
+    result.seconds = now_s() - start;
+    return result;
+}
+
+XdpCounter::XdpCounter() = default;
+
+XdpCounter::~XdpCounter() {
+    if (link_) bpf_link__destroy(link_);
+    if (skel_) xdp_counter__destroy(skel_);
+}
+
+std::string XdpCounter::attach(int ifindex, std::uint16_t port) {
+    skel_ = xdp_counter__open();
+    if (!skel_) return std::string("opening the counter: ") + std::strerror(errno);
+    skel_->rodata->count_port = htons(port);
+    if (int err = xdp_counter__load(skel_); err != 0) return std::string("loading the counter: ") + std::strerror(-err);
+    link_ = bpf_program__attach_xdp(skel_->progs.xdp_counter, ifindex);
+    if (!link_) return std::string("attaching the counter: ") + std::strerror(errno);
+    return {};
+}
+
+std::uint64_t XdpCounter::total() const {
+    const int cpus = libbpf_num_possible_cpus();
+    std::vector<std::uint64_t> values(static_cast<std::size_t>(std::max(cpus, 1)));
+    const std::uint32_t key = 0;
+    if (bpf_map__lookup_elem(skel_->maps.received, &key, sizeof(key), values.data(),
+                             values.size() * sizeof(std::uint64_t), 0) != 0)
+        return 0;
+    std::uint64_t sum = 0;
+    for (const std::uint64_t v : values) sum += v;
+    return sum;
+}
+
+XdpPass::~XdpPass() {
+    if (link_) bpf_link__destroy(link_);
+    if (skel_) xdp_pass__destroy(skel_);
+}
+
+std::string XdpPass::attach(int ifindex) {
+    skel_ = xdp_pass__open_and_load();
+    if (!skel_) return std::string("loading xdp_pass: ") + std::strerror(errno);
+    link_ = bpf_program__attach_xdp(skel_->progs.xdp_pass, ifindex);
+    if (!link_) return std::string("attaching xdp_pass: ") + std::strerror(errno);
+    return {};
+}
+
+}  // namespace tempos::bench

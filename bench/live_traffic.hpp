@@ -1,0 +1,79 @@
+// Live traffic for the throughput and isolation benchmarks: a generator that transmits frames with
+// BPF_PROG_TEST_RUN in live-frames mode, and a counter at the receiving veth.
+#pragma once
+
+#include <bpf/libbpf.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct live_generator;
+struct xdp_counter;
+struct xdp_pass;
+
+namespace tempos::bench {
+
+struct GeneratorRun {
+    std::uint64_t frames = 0;  // frames the kernel ran the program on, hence transmitted or dropped on the way
+    double seconds = 0;
+    double rate_pps() const { return seconds > 0 ? static_cast<double>(frames) / seconds : 0; }
+};
+
+class LiveGenerator {
+public:
+    static constexpr std::uint32_t kBatchSize = 64;  // frames per kernel batch (the kernel's default, max 256)
+
+    LiveGenerator();
+    ~LiveGenerator();
+    LiveGenerator(const LiveGenerator&) = delete;
+    LiveGenerator& operator=(const LiveGenerator&) = delete;
+
+    // Loads the program and, in the calling thread's netns, attaches it natively to a veth pair of its own that
+    // carries no traffic: that keeps it in the kernel's XDP dispatcher, whose regeneration would otherwise cost
+    // an RCU grace period on every test-run call (see dispatcher_hold.hpp). Empty on success.
+    std::string open();
+    // Sends `frame` (64 bytes) out of `ifindex` (in the calling thread's netns) at `rate_pps` (0: as fast as
+    // the kernel goes) for `seconds`. Paced in chunks of about a millisecond of traffic.
+    GeneratorRun run(int ifindex, const std::vector<std::uint8_t>& frame, double rate_pps, double seconds,
+                     std::string& error);
+
+private:
+    live_generator* skel_ = nullptr;
+    bpf_link* hold_link_ = nullptr;
+};
+
+class XdpCounter {
+public:
+    XdpCounter();
+    ~XdpCounter();
+    XdpCounter(const XdpCounter&) = delete;
+    XdpCounter& operator=(const XdpCounter&) = delete;
+
+    // Loads the counter for UDP datagrams to `port` and attaches it (native XDP, a bpf_link owned by this
+    // process) to `ifindex` in the calling thread's netns. Empty on success.
+    std::string attach(int ifindex, std::uint16_t port);
+    std::uint64_t total() const;  // over all CPUs
+
+private:
+    xdp_counter* skel_ = nullptr;
+    bpf_link* link_ = nullptr;
+};
+
+// XDP_PASS on a veth, so that frames redirected into it by native XDP are accepted (see xdp_pass.bpf.c).
+class XdpPass {
+public:
+    XdpPass() = default;
+    ~XdpPass();
+    XdpPass(const XdpPass&) = delete;
+    XdpPass& operator=(const XdpPass&) = delete;
+    // Attaches natively to `ifindex` in the calling thread's netns. Empty on success.
+    std::string attach(int ifindex);
+
+private:
+    xdp_pass* skel_ = nullptr;
+    bpf_link* link_ = nullptr;
+};
+
+}  // namespace tempos::bench

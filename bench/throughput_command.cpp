@@ -1,0 +1,265 @@
+#include "throughput_command.hpp"
+
+#include <net/if.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "bench_network.hpp"
+#include "bench_packet.hpp"
+#include "child_process.hpp"
+#include "json_value.hpp"
+#include "live_traffic.hpp"
+#include "mom_process.hpp"
+#include "test_run_timer.hpp"
+
+namespace tempos::bench {
+
+namespace {
+
+struct ThroughputOptions {
+    bool json = false;
+    double seconds = 1.0;  // per offered-load step
+    std::string xdp_mode = "native";
+    std::vector<double> rates_mpps{0.1, 0.3, 1, 2, 3, 4, 5, 6, 8};
+    int cpu = 0;       // the generator's
+    int mom_cpu = 1;   // the MoM node's user space: tempos-mom, the forwarder
+    bool threaded_napi = false;  // mom:eth0's receive work in a NAPI thread on mom_cpu
+    bool quick = false;
+};
+
+struct Step {
+    double offered_mpps = 0, delivered_mpps = 0, loss = 0;
+    std::uint64_t offered = 0, delivered = 0;
+};
+
+struct PathResult {
+    std::vector<Step> steps;  // the unpaced step (the generator's limit) first
+    std::uint64_t mom_socket_datagrams = 0;
+};
+
+// What a path under test is: started before its steps, stopped after.
+struct Path {
+    const char* name;
+    std::function<std::string()> start;
+    std::function<std::string()> stop;
+};
+
+class ThroughputBench {
+public:
+    explicit ThroughputBench(const ThroughputOptions& o) : o_(o) {}
+
+    int run() {
+        if (std::string err = setup(); !err.empty()) return fail(err);
+        MomProcess mom;
+        ChildProcess forwarder;
+        auto mom_topics = std::vector<MomTopic>{{1, "strict", BenchNetwork::kSub1Ip, net_.mac("sub1", "eth0")}};
+        std::vector<Path> paths{
+            {"xdp", [&] { return mom.start(net_, o_.xdp_mode, mom_topics, o_.mom_cpu); }, [&] { return mom.stop(); }},
+            {"socket", [&] { return mom.start(net_, "off", mom_topics, o_.mom_cpu); }, [&] { return mom.stop(); }},
+            {"baseline", [&] { return start_forwarder(forwarder); },
+             [&] {
+                 forwarder.wait(o_.seconds * 20 + 10);
+                 return std::string();
+             }},
+        };
+        JsonWriter out;
+        std::vector<std::pair<std::string, PathResult>> results;
+        for (Path& p : paths) {
+            if (std::string err = p.start(); !err.empty()) return fail(std::string(p.name) + ": " + err);
+            Step warm;  // resolves neighbours, faults pages in, lets the MoM finish its set-up; not reported
+            if (std::string err = step(20'000, 0.2, warm); !err.empty()) return fail(std::string(p.name) + ": " + err);
+            const std::uint64_t socket_before = std::string(p.name) == "xdp" ? mom.udp_in_datagrams() : 0;
+            PathResult r;
+            if (std::string err = measure(r); !err.empty()) return fail(std::string(p.name) + ": " + err);
+            if (std::string(p.name) == "xdp") r.mom_socket_datagrams = mom.udp_in_datagrams() - socket_before;
+            if (std::string err = p.stop(); !err.empty()) return fail(std::string(p.name) + ": " + err);
+            results.emplace_back(p.name, std::move(r));
+        }
+        report(results);
+        return 0;
+    }
+
+private:
+    int fail(const std::string& why) {
+        std::fprintf(stderr, "tempos-bench throughput: %s\n", why.c_str());
+        return 1;
+    }
+
+    std::string setup() {
+        if (std::string err = pin_to_cpu(o_.cpu); !err.empty()) return err;
+        if (std::string err = net_.create({}); !err.empty()) return "building the namespaces: " + err;
+        if (o_.threaded_napi && o_.mom_cpu >= 0)
+            if (std::string err = net_.pin_napi("mom", "eth0", o_.mom_cpu); !err.empty()) return err;
+        {
+            NetnsGuard in_pub(net_.ns("pub"));
+            if (!in_pub.error().empty()) return in_pub.error();
+            if (std::string err = generator_.open(); !err.empty()) return err;
+            pub_ifindex_ = static_cast<int>(if_nametoindex("eth0"));
+        }
+        {
+            NetnsGuard in_sub(net_.ns("sub1"));
+            if (!in_sub.error().empty()) return in_sub.error();
+            if (std::string err = counter_.attach(static_cast<int>(if_nametoindex("eth0")), kMomPort); !err.empty())
+                return err;
+        }
+        EventFrameSpec spec{net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"), {10, 77, 0, 1},
+                            {10, 77, 0, 2}};
+        spec.dst_port = kMomPort;
+        spec.topic = 1;
+        frame_ = event_frame(spec);
+        return {};
+    }
+
+    std::string start_forwarder(ChildProcess& forwarder) {
+        const std::string listen = std::string(BenchNetwork::kMomIp) + ":" + std::to_string(kMomPort);
+        const std::string to = std::string(BenchNetwork::kSub1Ip) + ":" + std::to_string(kMomPort);
+        // Bounded: long enough for every step of this path.
+        const double lifetime = (o_.rates_mpps.size() + 2) * (o_.seconds + 0.5) + 5;
+        std::vector<std::string> argv{executable_dir() + "/tempos-socket-forwarder", "--listen", listen, "--to", to,
+                                      "--seconds", std::to_string(lifetime)};
+        if (o_.mom_cpu >= 0) argv.insert(argv.begin(), {"taskset", "-c", std::to_string(o_.mom_cpu)});
+        if (std::string err = forwarder.start(net_.ns("mom"), argv); !err.empty())
+            return err;
+        char port_hex[8];
+        std::snprintf(port_hex, sizeof(port_hex), ":%04X", kMomPort);
+        for (int i = 0; i < 100; ++i) {
+            std::ifstream udp("/proc/" + std::to_string(forwarder.pid()) + "/net/udp");
+            std::stringstream s;
+            s << udp.rdbuf();
+            if (s.str().find(port_hex) != std::string::npos) return {};
+            if (!forwarder.running()) return "the forwarder exited: " + forwarder.errors();
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return "the forwarder did not bind within 5 s";
+    }
+
+    std::string step(double rate_pps, double seconds, Step& s) {
+        const std::uint64_t before = counter_.total();
+        std::string error;
+        GeneratorRun g;
+        {
+            NetnsGuard in_pub(net_.ns("pub"));
+            if (!in_pub.error().empty()) return in_pub.error();
+            g = generator_.run(pub_ifindex_, frame_, rate_pps, seconds, error);
+        }
+        if (!error.empty()) return error;
+        // Let what is queued (veth rings, socket buffers) drain before counting.
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        s.offered = g.frames;
+        s.delivered = counter_.total() - before;
+        s.offered_mpps = g.rate_pps() / 1e6;
+        s.delivered_mpps = g.seconds > 0 ? static_cast<double>(s.delivered) / g.seconds / 1e6 : 0;
+        s.loss = s.offered > 0 && s.delivered < s.offered
+                     ? static_cast<double>(s.offered - s.delivered) / static_cast<double>(s.offered)
+                     : 0;
+        return {};
+    }
+
+    std::string measure(PathResult& r) {
+        Step limit;
+        if (std::string err = step(0, o_.seconds, limit); !err.empty()) return err;
+        r.steps.push_back(limit);
+        for (const double mpps : o_.rates_mpps) {
+            if (mpps >= limit.offered_mpps * 0.95) break;
+            Step s;
+            if (std::string err = step(mpps * 1e6, o_.seconds, s); !err.empty()) return err;
+            r.steps.push_back(s);
+        }
+        return {};
+    }
+
+    void report(const std::vector<std::pair<std::string, PathResult>>& results) {
+        JsonWriter out;
+        double xdp_mpps = 0, socket_mpps = 0;
+        for (const auto& [name, r] : results) {
+            const Step* best = &r.steps.front();
+            double lossless = 0;
+            std::string curve = "[";
+            for (const Step& s : r.steps) {
+                if (s.delivered_mpps > best->delivered_mpps) best = &s;
+                if (s.loss == 0) lossless = std::max(lossless, s.delivered_mpps);
+            }
+            std::vector<Step> sorted = r.steps;
+            std::sort(sorted.begin(), sorted.end(),
+                      [](const Step& a, const Step& b) { return a.offered_mpps < b.offered_mpps; });
+            for (const Step& s : sorted) {
+                char buf[128];
+                std::snprintf(buf, sizeof(buf), "%s[%.4f, %.4f, %.6f]", curve.size() > 1 ? ", " : "",
+                              s.offered_mpps, s.delivered_mpps, s.loss);
+                curve += buf;
+            }
+            curve += "]";
+            out.number(name + "_mpps", best->delivered_mpps, 4)
+                .number(name + "_loss", best->loss, 6)
+                .number(name + "_offered_mpps", best->offered_mpps, 4)
+                .number(name + "_lossless_mpps", lossless, 4)
+                .number(name + "_generator_limit_mpps", r.steps.front().offered_mpps, 4)
+                .raw(name + "_curve", curve);
+            if (name == "xdp") {
+                xdp_mpps = best->delivered_mpps;
+                out.number("xdp_mom_socket_datagrams", static_cast<double>(r.mom_socket_datagrams), 0);
+            }
+            if (name == "socket") socket_mpps = best->delivered_mpps;
+            if (!o_.json)
+                std::printf("%-8s delivered %.3f Mpps at offered %.3f Mpps (loss %.4f%%); lossless up to %.3f Mpps; "
+                            "generator limit %.3f Mpps\n",
+                            name.c_str(), best->delivered_mpps, best->offered_mpps, best->loss * 100, lossless,
+                            r.steps.front().offered_mpps);
+        }
+        out.number("xdp_vs_socket", socket_mpps > 0 ? xdp_mpps / socket_mpps : 0, 2)
+            .text("throughput_xdp_mode", o_.xdp_mode)
+            .number("throughput_batch_size", LiveGenerator::kBatchSize, 0)
+            .number("throughput_step_seconds", o_.seconds, 2)
+            .number("throughput_generator_cpu", o_.cpu, 0)
+            .number("throughput_mom_cpu", o_.mom_cpu, 0)
+            .number("throughput_threaded_napi", o_.threaded_napi ? 1 : 0, 0);
+        if (o_.json) std::printf("%s\n", out.str().c_str());
+    }
+
+    const ThroughputOptions& o_;
+    BenchNetwork net_;
+    LiveGenerator generator_;
+    XdpCounter counter_;
+    int pub_ifindex_ = 0;
+    std::vector<std::uint8_t> frame_;
+};
+
+}  // namespace
+
+void register_throughput_command(CLI::App& app, const char* name, int& exit_code) {
+    auto o = std::make_shared<ThroughputOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        name, "Delivered Mpps and loss: XDP strict path vs the MoM's socket path vs a bare recvmmsg forwarder");
+    cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->add_option("--seconds", o->seconds, "Length of each offered-load step")
+        ->check(CLI::Range(0.05, 30.0))
+        ->capture_default_str();
+    cmd->add_option("--xdp-mode", o->xdp_mode, "XDP mode of the router: native or generic")
+        ->check(CLI::IsMember({"native", "generic"}))
+        ->capture_default_str();
+    cmd->add_option("--rates", o->rates_mpps, "Paced offered loads in Mpps, below the generator's limit")
+        ->capture_default_str();
+    cmd->add_option("--cpu", o->cpu, "CPU the generator runs on")->capture_default_str();
+    cmd->add_option("--mom-cpu", o->mom_cpu,
+                    "CPU of tempos-mom and the forwarder; -1: not pinned")
+        ->capture_default_str();
+    cmd->add_flag("--threaded-napi", o->threaded_napi,
+                  "Run mom:eth0's receive work (XDP or stack) in a NAPI thread pinned to --mom-cpu, instead of in "
+                  "the generator's softirq");
+    cmd->add_flag("--quick", o->quick, "Smoke run: 0.2 s steps, one paced rate (not a measurement)");
+    cmd->callback([o, &exit_code] {
+        if (o->quick) {
+            o->seconds = 0.2;
+            o->rates_mpps = {0.1};
+        }
+        exit_code = ThroughputBench(*o).run();
+    });
+}
+
+}  // namespace tempos::bench
