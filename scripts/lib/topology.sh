@@ -9,10 +9,12 @@
 #
 # After topo_create: TOPO_NS_<node> (namespace names), TOPO_IP_<node> (addresses), TOPO_MOM_IF (the MoM's
 # ingress interface), TOPO_MOM_EGRESS_IF. Names carry a per-run id so parallel runs do not collide.
-# Frames sent by XDP_TX/REDIRECT into a veth are dropped unless the receiving peer has XDP or GRO on: every
-# bridge-side peer and every subscriber interface gets GRO on.
+# Frames sent by XDP_TX/REDIRECT into a veth are dropped unless the receiving peer has XDP or GRO on. GRO alone
+# was not enough on kernel 6.18 for native XDP_TX (docs/known-issues.md), so every bridge-side port also gets an
+# XDP_PASS program (bpf/veth_peer_pass.bpf.c, built into $TEMPOS_BUILD_DIR/bpf); subscriber interfaces get GRO on.
 
 TOPO_ID=${TOPO_ID:-t$$x$RANDOM}
+TOPO_PEER_XDP_OBJ=${TOPO_PEER_XDP_OBJ:-${TEMPOS_BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}/bpf/veth_peer_pass.bpf.o}
 TOPO_NODES=()
 
 _topo_ns() { echo "${TOPO_ID}-$1"; }
@@ -45,6 +47,7 @@ _topo_link() {
     ip -n "$ns" link add "$ifname" type veth peer name "${port:0:15}" netns "$br"
     ip -n "$br" link set "${port:0:15}" master "$seg" up
     ip netns exec "$br" ethtool -K "${port:0:15}" gro on >/dev/null
+    ip -n "$br" link set dev "${port:0:15}" xdpdrv obj "$TOPO_PEER_XDP_OBJ" sec xdp
     ip -n "$ns" addr add "$addr" dev "$ifname"
     ip -n "$ns" link set "$ifname" up
     ip netns exec "$ns" ethtool -K "$ifname" gro on >/dev/null
@@ -52,6 +55,10 @@ _topo_link() {
 
 topo_create() {
     local layout=$1 n=${2:-3} i
+    if [ ! -r "$TOPO_PEER_XDP_OBJ" ]; then
+        echo "topo_create: $TOPO_PEER_XDP_OBJ is missing: build the project first (or set TEMPOS_BUILD_DIR)" >&2
+        return 2
+    fi
     trap 'topo_destroy' EXIT
     trap 'topo_destroy; exit 130' INT
     trap 'topo_destroy; exit 143' TERM
@@ -69,6 +76,11 @@ topo_create() {
     TOPO_NS_pub=$(_topo_ns pub); TOPO_NS_mom=$(_topo_ns mom)
     TOPO_IP_pub=10.77.0.1; TOPO_IP_mom=10.77.0.2
     _topo_link pub eth0 segA 10.77.0.1/24
+    # With checksum offload a veth hands over UDP datagrams whose checksum field holds only the pseudo-header
+    # sum (CHECKSUM_PARTIAL), which a receiver then trusts without checking. A frame off a real wire carries the
+    # full checksum: computing it in software here is what lets the subscribers' kernels verify the MoM's
+    # rewritten checksums (Udp InCsumErrors).
+    ip netns exec "$TOPO_NS_pub" ethtool -K eth0 tx off >/dev/null
     _topo_link mom eth0 segA 10.77.0.2/24
     TOPO_MOM_IF=eth0; TOPO_MOM_EGRESS_IF=eth0
     local sub_seg=segA sub_net=10.77.0
