@@ -12,6 +12,11 @@ std::string topic_label(const TopicConfig& topic) { return "topic " + std::to_st
 }  // namespace
 
 Status validate_topic(const TopicConfig& topic) {
+    if (topic.qos == Qos::strict && topic.groups.size() > TEMPOS_MAX_FANOUT_GROUPS)
+        return Status::error(ErrorCode::invalid_argument,
+                             topic_label(topic) + ": strict with " + std::to_string(topic.groups.size()) +
+                                 " subscription groups, at most " + std::to_string(TEMPOS_MAX_FANOUT_GROUPS) +
+                                 " supported (the kernel fan-out's limit, docs/fanout.md)");
     for (std::size_t g = 0; g < topic.groups.size(); ++g) {
         const auto& members = topic.groups[g].members;
         const std::string where = topic_label(topic) + ", group " + std::to_string(g);
@@ -53,6 +58,25 @@ std::variant<tempos_route, Status> translate_group(const SubscriptionGroup& grou
         entry.ifindex = static_cast<__u32>(out.ifindex);
     }
     return route;
+}
+
+
+std::variant<std::vector<tempos_route>, Status> translate_fanout(const TopicConfig& topic, const EgressResolver& egress) {
+    if (topic.groups.empty() || topic.groups.size() > TEMPOS_MAX_FANOUT_GROUPS)
+        return Status::error(ErrorCode::invalid_argument,
+                             topic_label(topic) + ": the kernel fan-out serves 1.." +
+                                 std::to_string(TEMPOS_MAX_FANOUT_GROUPS) + " subscription groups, got " +
+                                 std::to_string(topic.groups.size()));
+    std::vector<tempos_route> routes;
+    routes.reserve(topic.groups.size());
+    for (std::size_t g = 0; g < topic.groups.size(); ++g) {
+        auto route = translate_group(topic.groups[g], egress);
+        if (auto* error = std::get_if<Status>(&route))
+            return Status::error(error->code(),
+                                 topic_label(topic) + ", group " + std::to_string(g) + ": " + error->message());
+        routes.push_back(std::get<tempos_route>(route));
+    }
+    return routes;
 }
 
 }  // namespace tempos::xdp

@@ -9,6 +9,17 @@ void add_kernel_counters(TopicStats& stats, const tempos_topic_counters& kernel)
     for (const __u64 passed : kernel.passed) stats.kernel_passed += passed;
 }
 
+void add_fanout_counters(TopicStats& stats, const tempos_fanout_topic_counters& topic,
+                         std::span<const tempos_fanout_group_counters> groups) {
+    stats.kernel_passed += topic.passed_ttl + topic.passed_unresolved + topic.passed_gso;
+    stats.kernel_dropped += topic.aborted;
+    for (const tempos_fanout_group_counters& group : groups) {
+        stats.kernel_packets += group.copies;
+        stats.kernel_bytes += group.bytes;
+        stats.kernel_dropped += group.clone_errors;
+    }
+}
+
 void add_socket_counters(TopicStats& stats, const SocketCounters& sockets) {
     stats.socket_sent += sockets.sent;
     stats.socket_bytes += sockets.bytes;

@@ -1,5 +1,7 @@
 #include "xdp_adapter.hpp"
 
+#include <array>
+
 #include "adapter_options.hpp"
 #include "topic_stats.hpp"
 
@@ -75,11 +77,37 @@ Status XdpAdapter::connect(const ChannelConfig& channel) {
             log_->info("XDP router attached to {} (ifindex {}) in {} mode, port {}, source address {}",
                        interface_.name, interface_.ifindex, to_string(xdp_->mode()), channel.port,
                        format_ip(request.mom_ipv4));
+            if (Status fanout = attach_fanout(channel, requested, request.mom_ipv4); !fanout) {
+                xdp_.reset();
+                sockets_.reset();
+                return fanout;
+            }
         }
     } else {
         log_->info("xdp_mode off: every topic is served by the socket path");
     }
     state_ = State::connected;
+    return Status::ok();
+}
+
+// The same failure policy as XDP: an explicit mode fails connect(), auto warns and leaves multi-group strict
+// topics to the socket path.
+Status XdpAdapter::attach_fanout(const ChannelConfig& channel, XdpMode requested, const Ipv4& mom_ipv4) {
+    FanoutRequest request;
+    request.interface = interface_.name;
+    request.ifindex = interface_.ifindex;
+    request.mom_port = channel.port;
+    request.mom_ipv4 = mom_ipv4;
+    auto attached = FanoutAttachment::attach(request);
+    if (auto* error = std::get_if<Status>(&attached)) {
+        if (requested != XdpMode::automatic) return *error;
+        log_->warn("kernel fan-out unavailable on {} ({}): strict topics with several groups are served by the "
+                   "socket path",
+                   interface_.name, error->message());
+        return Status::ok();
+    }
+    fanout_ = std::move(std::get<std::unique_ptr<FanoutAttachment>>(attached));
+    log_->info("TC fan-out program attached to {} (tcx ingress)", interface_.name);
     return Status::ok();
 }
 
@@ -104,11 +132,33 @@ Status XdpAdapter::route_in_kernel(const TopicConfig& topic) {
     return Status::ok();
 }
 
-Status XdpAdapter::remove_from_kernel(std::uint8_t topic) {
+Status XdpAdapter::fan_out_in_kernel(const TopicConfig& topic) {
+    auto routes = translate_fanout(topic, [this](const Endpoint& e) { return egress_for(e); });
+    if (auto* error = std::get_if<Status>(&routes)) return *error;
+    if (Status set = fanout_->table().set(topic.id, std::get<std::vector<tempos_route>>(routes)); !set) return set;
+    in_fanout_.set(topic.id);
+    return Status::ok();
+}
+
+// While a topic is in neither program (moving between the XDP route and the fan-out, or leaving the kernel),
+// its events reach the socket path, which serves every group correctly.
+Status XdpAdapter::remove_from_xdp(std::uint8_t topic) {
     if (!xdp_ || !in_kernel_.test(topic)) return Status::ok();
     if (Status removed = xdp_->routes().remove(topic); !removed) return removed;
     in_kernel_.reset(topic);
     return Status::ok();
+}
+
+Status XdpAdapter::remove_from_fanout(std::uint8_t topic) {
+    if (!fanout_ || !in_fanout_.test(topic)) return Status::ok();
+    if (Status removed = fanout_->table().remove(topic); !removed) return removed;
+    in_fanout_.reset(topic);
+    return Status::ok();
+}
+
+Status XdpAdapter::remove_from_kernel(std::uint8_t topic) {
+    if (Status removed = remove_from_xdp(topic); !removed) return removed;
+    return remove_from_fanout(topic);
 }
 
 Status XdpAdapter::configure_qos(const TopicConfig& topic) {
@@ -123,16 +173,25 @@ Status XdpAdapter::configure_qos(const TopicConfig& topic) {
     configured_.set(topic.id);
 
     const bool strict = topic.qos == Qos::strict;
+    // An update within the same program replaces the route atomically (no gap); a move between the XDP route and
+    // the fan-out first removes the topic from the program that served it.
     if (strict && xdp_ && topic.groups.size() == 1) {
+        if (Status removed = remove_from_fanout(topic.id); !removed) return removed;
         if (Status routed = route_in_kernel(topic); !routed) return routed;
         log_->debug("topic {}: strict, {} subscribers, routed in the kernel", topic.id,
                     topic.groups.front().members.size());
         return Status::ok();
     }
+    if (strict && fanout_ && topic.groups.size() > 1) {
+        if (Status removed = remove_from_xdp(topic.id); !removed) return removed;
+        if (Status fanned = fan_out_in_kernel(topic); !fanned) return fanned;
+        log_->debug("topic {}: strict, {} subscription groups, fanned out in the kernel", topic.id,
+                    topic.groups.size());
+        return Status::ok();
+    }
     if (Status removed = remove_from_kernel(topic.id); !removed) return removed;
     if (strict && xdp_ && topic.groups.size() > 1) {
-        log_->warn("topic {}: strict with {} subscription groups; the kernel routes one group, so it is served "
-                   "by the socket path",
+        log_->warn("topic {}: strict with {} subscription groups and no kernel fan-out; served by the socket path",
                    topic.id, topic.groups.size());
     } else if (strict && !xdp_ && !socket_fallback_warned_) {
         log_->warn("xdp_mode off: strict topics (first: {}) are served by the socket path", topic.id);
@@ -173,6 +232,19 @@ AdapterStats XdpAdapter::stats() const {
             else
                 log_->warn("topic {}: kernel counters unreadable: {}", id, read.message());
         }
+        // The XDP router counts each event of a fan-out topic as passed (not in topic_routes): kernel_passed
+        // includes those hand-overs to the TC program.
+        if (fanout_ && in_fanout_.test(id)) {
+            tempos_fanout_topic_counters totals{};
+            std::array<tempos_fanout_group_counters, TEMPOS_MAX_FANOUT_GROUPS> groups{};
+            Status read = fanout_->table().read_topic_counters(topic.topic, totals);
+            for (std::uint32_t g = 0; read && g < groups.size(); ++g)
+                read = fanout_->table().read_group_counters(topic.topic, g, groups[g]);
+            if (read)
+                add_fanout_counters(topic, totals, groups);
+            else
+                log_->warn("topic {}: fan-out counters unreadable: {}", id, read.message());
+        }
         add_socket_counters(topic, sockets_->counters(topic.topic));
         if (configured_.test(id) || has_traffic(topic)) stats.topics.push_back(topic);
     }
@@ -183,10 +255,12 @@ void XdpAdapter::close() {
     std::unique_lock lifecycle(lifecycle_);
     if (state_ == State::closed) return;
     const bool was_connected = state_ == State::connected;
-    xdp_.reset();  // closes the link: the program leaves the interface
+    fanout_.reset();  // closes the tcx link: the TC program leaves the interface
+    xdp_.reset();     // closes the link: the program leaves the interface
     sockets_.reset();
     configured_.reset();
     in_kernel_.reset();
+    in_fanout_.reset();
     state_ = State::closed;
     if (was_connected) log_->info("closed");
     log_->flush();

@@ -1,5 +1,6 @@
-// The adapter tempos-mom loads: strict single-group topics are routed by the XDP program in the kernel,
-// everything else (and anything the kernel hands back) through the UDP socket path.
+// The adapter tempos-mom loads: strict single-group topics are routed by the XDP program in the kernel, strict
+// topics with several groups are fanned out by the TC program (one clone per group, docs/fanout.md), everything
+// else (and anything the kernel hands back) goes through the UDP socket path.
 #pragma once
 
 #include <bitset>
@@ -11,6 +12,7 @@
 
 #include "network_interface.hpp"
 #include "route_translation.hpp"
+#include "fanout_attachment.hpp"
 #include "socket_path.hpp"
 #include "tempos/adapter.hpp"
 #include "xdp_attachment.hpp"
@@ -36,7 +38,11 @@ private:
     Status state_error() const;
     std::variant<EgressPort, Status> egress_for(const Endpoint& subscriber);
     Status route_in_kernel(const TopicConfig& topic);
+    Status fan_out_in_kernel(const TopicConfig& topic);
+    Status remove_from_xdp(std::uint8_t topic);
+    Status remove_from_fanout(std::uint8_t topic);
     Status remove_from_kernel(std::uint8_t topic);
+    Status attach_fanout(const ChannelConfig& channel, XdpMode requested, const Ipv4& mom_ipv4);
 
     // The logger lives from construction to close(); only used while not closed.
     std::shared_ptr<spdlog::logger> log_;
@@ -47,9 +53,11 @@ private:
     State state_ = State::created;
     std::unique_ptr<SocketPath> sockets_;
     std::unique_ptr<XdpAttachment> xdp_;
+    std::unique_ptr<FanoutAttachment> fanout_;  // only with xdp_: it serves what the XDP router passes up
     InterfaceInfo interface_;
     std::bitset<256> configured_;
     std::bitset<256> in_kernel_;
+    std::bitset<256> in_fanout_;
     bool socket_fallback_warned_ = false;
 };
 

@@ -1,0 +1,70 @@
+#include "fanout_attachment.hpp"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "tcx.hpp"
+#include "tempos_fanout.skel.h"
+
+namespace tempos::xdp {
+
+namespace {
+
+Status fanout_error(const std::string& what, int err) {
+    err = err < 0 ? -err : err;
+    std::string message = what + ": " + std::strerror(err);
+    if (err == EPERM || err == EACCES)
+        return Status::error(ErrorCode::permission_denied,
+                             message + " (loading and attaching the TC fan-out program need CAP_BPF and CAP_NET_ADMIN)");
+    return Status::error(ErrorCode::system_error, std::move(message));
+}
+
+}  // namespace
+
+std::variant<std::unique_ptr<FanoutAttachment>, Status> FanoutAttachment::attach(const FanoutRequest& request) {
+    tempos_fanout* skeleton = tempos_fanout__open();
+    if (skeleton == nullptr) return fanout_error("opening the TC fan-out program", errno);
+    skeleton->rodata->mom_port = htons(request.mom_port);
+    std::memcpy(&skeleton->rodata->mom_ipv4, request.mom_ipv4.data(), sizeof(skeleton->rodata->mom_ipv4));
+    if (const int err = tempos_fanout__load(skeleton); err != 0) {
+        tempos_fanout__destroy(skeleton);
+        return fanout_error("loading the TC fan-out program", err);
+    }
+
+    // libbpf 1.1 has no bpf_program__attach_tcx: a raw BPF_LINK_CREATE with the tcx attach type. No anchor
+    // (relative_fd 0): appended after any tcx program already on the interface.
+    LIBBPF_OPTS(bpf_link_create_opts, options);
+    const int link_fd = bpf_link_create(bpf_program__fd(skeleton->progs.tempos_fanout), request.ifindex, kTcxIngress,
+                                        &options);
+    if (link_fd < 0) {
+        const int err = errno;
+        tempos_fanout__destroy(skeleton);
+        const std::string what = "attaching the TC fan-out program (tcx ingress) to " + request.interface;
+        // The kernel answers EINVAL to an attach type it does not know.
+        if (err == EINVAL)
+            return Status::error(ErrorCode::unsupported,
+                                 what + " refused (" + std::strerror(err) +
+                                     "): kernel fan-out needs tcx links (Linux >= 6.6); no legacy tc filter is used "
+                                     "because it would outlive the process");
+        return fanout_error(what, err);
+    }
+    return std::unique_ptr<FanoutAttachment>(new FanoutAttachment(skeleton, link_fd));
+}
+
+FanoutAttachment::FanoutAttachment(tempos_fanout* skeleton, int link_fd)
+    : skeleton_(skeleton),
+      link_fd_(link_fd),
+      table_(bpf_map__fd(skeleton->maps.fanout_routes), bpf_map__fd(skeleton->maps.fanout_group_counters),
+             bpf_map__fd(skeleton->maps.fanout_topic_counters)) {}
+
+FanoutAttachment::~FanoutAttachment() {
+    ::close(link_fd_);  // the last reference to the link: the kernel detaches the program here
+    tempos_fanout__destroy(skeleton_);
+}
+
+}  // namespace tempos::xdp

@@ -1,0 +1,44 @@
+// The fan-out program in the kernel: loads the embedded tempos_fanout skeleton and attaches it at TC ingress of
+// the MoM's interface with a tcx bpf_link. Like the XDP link, the link fd belongs to this process and is never
+// pinned: the program leaves the interface when the object is destroyed or the process dies (even by SIGKILL).
+// No legacy netlink tc filter is ever installed (it would outlive the process).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "fanout_table.hpp"
+#include "tempos/adapter.hpp"
+
+struct tempos_fanout;
+
+namespace tempos::xdp {
+
+struct FanoutRequest {
+    std::string interface;       // for messages
+    int ifindex = 0;
+    std::uint16_t mom_port = 0;  // host order
+    Ipv4 mom_ipv4{};             // 0.0.0.0: keep each frame's destination as the new source
+};
+
+class FanoutAttachment {
+public:
+    // Errors: unsupported (the kernel has no tcx: Linux < 6.6), permission_denied (EPERM/EACCES), system_error.
+    static std::variant<std::unique_ptr<FanoutAttachment>, Status> attach(const FanoutRequest& request);
+    ~FanoutAttachment();
+    FanoutAttachment(const FanoutAttachment&) = delete;
+    FanoutAttachment& operator=(const FanoutAttachment&) = delete;
+
+    FanoutTable& table() { return table_; }
+    const FanoutTable& table() const { return table_; }
+
+private:
+    FanoutAttachment(tempos_fanout* skeleton, int link_fd);
+
+    tempos_fanout* skeleton_;
+    int link_fd_;
+    FanoutTable table_;
+};
+
+}  // namespace tempos::xdp
