@@ -30,6 +30,7 @@ struct LatencyOptions {
     std::vector<double> flood_mpps{0.05, 0.1, 0.2, 0.5, 1.0};  // besides none (first) and unpaced (last)
     int flood_cpu = 1;
     int pub_cpu = 0;
+    int endpoint_priority = 50;  // SCHED_FIFO of the strict publisher and subscriber; 0: normal scheduling
     bool quick = false;
 };
 
@@ -135,8 +136,9 @@ private:
         return {};
     }
 
+    // rt: the measuring subscriber (SCHED_FIFO), not the flood's.
     std::string start_sub(ChildProcess& sub, const std::string& node, const std::string& listen_ip,
-                          std::uint64_t count) {
+                          std::uint64_t count, bool rt) {
         const std::string ready = "/tmp/tempos-bench-" + std::to_string(getpid()) + "-" + node + ".ready";
         unlink(ready.c_str());
         std::vector<std::string> argv{executable_dir() + "/tempos-sub",
@@ -148,6 +150,7 @@ private:
                                       "--ready-file",
                                       ready};
         if (count) argv.insert(argv.end(), {"--count", std::to_string(count)});
+        if (rt && o_.endpoint_priority > 0) argv.insert(argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
         if (std::string err = sub.start(net_.ns(node), argv); !err.empty()) return err;
         for (int i = 0; i < 100; ++i) {
             if (access(ready.c_str(), F_OK) == 0) {
@@ -176,14 +179,16 @@ private:
         if (seconds <= 0) seconds = o_.seconds;
         const auto count = static_cast<std::uint64_t>(o_.rate * seconds);
         ChildProcess sub, pub;
-        if (std::string err = start_sub(sub, "sub1", listen_ip, count); !err.empty()) return err;
-        if (std::string err = pub.start(net_.ns("pub"), {"taskset", "-c", std::to_string(o_.pub_cpu),
-                                                         executable_dir() + "/tempos-pub", "--to",
-                                                         target_ip + ":" + std::to_string(kMomPort), "--topic",
-                                                         std::to_string(topic), "--count", std::to_string(count),
-                                                         "--rate", std::to_string(o_.rate), "--size", "32",
-                                                         "--max-seconds", std::to_string(seconds + 5), "--json"});
-            !err.empty())
+        if (std::string err = start_sub(sub, "sub1", listen_ip, count, true); !err.empty()) return err;
+        std::vector<std::string> pub_argv{"taskset", "-c", std::to_string(o_.pub_cpu),
+                                          executable_dir() + "/tempos-pub", "--to",
+                                          target_ip + ":" + std::to_string(kMomPort), "--topic",
+                                          std::to_string(topic), "--count", std::to_string(count),
+                                          "--rate", std::to_string(o_.rate), "--size", "32",
+                                          "--max-seconds", std::to_string(seconds + 5), "--json"};
+        if (o_.endpoint_priority > 0)
+            pub_argv.insert(pub_argv.begin() + 3, {"chrt", "-f", std::to_string(o_.endpoint_priority)});
+        if (std::string err = pub.start(net_.ns("pub"), pub_argv); !err.empty())
             return err;
         std::string flood_error = flood ? flood() : std::string();
         const int pub_status = pub.wait(seconds + 10);
@@ -213,7 +218,7 @@ private:
     std::string measure_under_flood(double mpps, IsolationPoint& p) {
         if (mpps < 0) return measure(BenchNetwork::kMomIp, BenchNetwork::kSub1Ip, kStrictTopic, p.strict);
         ChildProcess flood_sub;
-        if (std::string err = start_sub(flood_sub, "sub2", BenchNetwork::kSub2Ip, 0); !err.empty()) return err;
+        if (std::string err = start_sub(flood_sub, "sub2", BenchNetwork::kSub2Ip, 0, false); !err.empty()) return err;
         GeneratorRun g;
         auto flood = [&]() -> std::string {
             NetnsGuard in_pub(net_.ns("pub"));
@@ -270,6 +275,7 @@ private:
         out.raw("isolation_curve", curve + "]")
             .text("latency_xdp_mode", o_.xdp_mode)
             .number("latency_sub_xdp_pass", o_.xdp_mode == "native" ? 1 : 0, 0)
+            .number("latency_endpoint_priority", o_.endpoint_priority, 0)
             .number("latency_rate_eps", o_.rate, 0)
             .number("latency_seconds", o_.seconds, 2);
         if (o_.json) {
@@ -310,6 +316,11 @@ void register_latency_command(CLI::App& app, const char* name, int& exit_code) {
     cmd->add_option("--rate", o->rate, "Strict events per second")->check(CLI::Range(1.0, 1e6))->capture_default_str();
     cmd->add_option("--xdp-mode", o->xdp_mode, "XDP mode of the router: native or generic")
         ->check(CLI::IsMember({"native", "generic"}))
+        ->capture_default_str();
+    cmd->add_option("--endpoint-priority", o->endpoint_priority,
+                    "SCHED_FIFO priority of the measuring tempos-pub/tempos-sub (they stand for other hosts; "
+                    "0: normal scheduling)")
+        ->check(CLI::Range(0, 99))
         ->capture_default_str();
     cmd->add_option("--flood-rates", o->flood_mpps,
                     "Paced best-effort flood rates in Mpps (none and unpaced are always measured too)")

@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""Writes docs/benchmarks.md and its PNG plots (gnuplot) from the JSON of `tempos-bench all --json`.
+
+Usage: render_report.py ALL_JSON OUT_MD IMG_DIR [--seconds-total S] [--load-before L]
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+
+TARGETS_DOC = "docs/img"
+
+
+def machine():
+    model, cores = "unknown", os.cpu_count()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal"):
+                mem_kb = int(line.split()[1])
+    with open("/etc/os-release") as f:
+        osr = dict(l.rstrip().split("=", 1) for l in f if "=" in l)
+    return {
+        "cpu": model,
+        "cores": cores,
+        "kernel": platform.release(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "os": osr.get("PRETTY_NAME", "").strip('"'),
+    }
+
+
+def fmt(v):
+    if v is None:
+        return "—"
+    if isinstance(v, str):
+        return v
+    a = abs(v)
+    if a == 0:
+        return "0"
+    if a >= 100:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.3g}" if a < 10 else f"{v:.2f}"
+    return f"{v:.4g}"
+
+
+def target_rows(d):
+    """(what, value text, met?, note) for every target of issue 6; met None when a figure is missing."""
+    g = d.get
+    rows = []
+
+    def have(*keys):
+        return all(isinstance(g(k), (int, float)) for k in keys)
+
+    if have("xdp_mpps", "xdp_loss"):
+        rows.append(("xdp_mpps ≥ 5 with xdp_loss = 0", f"{fmt(g('xdp_mpps'))} Mpps, loss {fmt(g('xdp_loss'))}",
+                     g("xdp_mpps") >= 5 and g("xdp_loss") == 0))
+    else:
+        rows.append(("xdp_mpps ≥ 5 with xdp_loss = 0", "missing", None))
+    if have("xdp_vs_socket"):
+        rows.append(("xdp_vs_socket ≥ 15", fmt(g("xdp_vs_socket")), g("xdp_vs_socket") >= 15))
+    else:
+        rows.append(("xdp_vs_socket ≥ 15", "missing", None))
+    if have("lat_xdp_p50_us", "lat_direct_p50_us"):
+        added = g("lat_xdp_p50_us") - g("lat_direct_p50_us")
+        rows.append(("XDP adds ≤ 3 µs p50 over direct",
+                     f"{fmt(g('lat_xdp_p50_us'))} − {fmt(g('lat_direct_p50_us'))} = {added:+.2f} µs", added <= 3))
+    else:
+        rows.append(("XDP adds ≤ 3 µs p50 over direct", "missing", None))
+    if have("lat_strict_flood_p99_us", "lat_strict_idle_p99_us"):
+        ratio = g("lat_strict_flood_p99_us") / g("lat_strict_idle_p99_us")
+        rows.append(("strict p99 under the heaviest flood ≤ 1.5× idle p99 (aim 1.2×)",
+                     f"{fmt(g('lat_strict_flood_p99_us'))} / {fmt(g('lat_strict_idle_p99_us'))} µs = {ratio:.2f}×",
+                     ratio <= 1.5))
+    else:
+        rows.append(("strict p99 under the heaviest flood ≤ 1.5× idle p99", "missing", None))
+    if have("lat_xdp_p50_us", "mosquitto_p50_us", "nats_p50_us"):
+        best = min(g("mosquitto_p50_us"), g("nats_p50_us"))
+        rows.append(("strict p50 ≤ 1/3 of the better peer's p50",
+                     f"{fmt(g('lat_xdp_p50_us'))} vs {fmt(best)}/3 = {best / 3:.1f} µs", g("lat_xdp_p50_us") <= best / 3))
+    else:
+        rows.append(("strict p50 ≤ 1/3 of the better peer's p50", "missing", None))
+    if have("lat_xdp_p99_us", "mosquitto_p99_us", "nats_p99_us"):
+        best = min(g("mosquitto_p99_us"), g("nats_p99_us"))
+        rows.append(("strict p99 ≤ 1/2 of the better peer's p99",
+                     f"{fmt(g('lat_xdp_p99_us'))} vs {fmt(best)}/2 = {best / 2:.1f} µs", g("lat_xdp_p99_us") <= best / 2))
+    else:
+        rows.append(("strict p99 ≤ 1/2 of the better peer's p99", "missing", None))
+    if have("lat_strict_flood_p99_us", "nats_flood_p99_us"):
+        rows.append(("strict p99 under flood ≤ 1/10 of NATS's p99 under flood",
+                     f"{fmt(g('lat_strict_flood_p99_us'))} vs {fmt(g('nats_flood_p99_us'))}/10 = "
+                     f"{g('nats_flood_p99_us') / 10:.1f} µs", g("lat_strict_flood_p99_us") <= g("nats_flood_p99_us") / 10))
+    else:
+        rows.append(("strict p99 under flood ≤ 1/10 of NATS's p99 under flood", "missing", None))
+    return rows
+
+
+def gnuplot(script):
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def plot_throughput(runs, img_dir, tmp):
+    series = []
+    for path, color in (("xdp", "#1f77b4"), ("socket", "#d62728"), ("baseline", "#2ca02c")):
+        for i, run in enumerate(runs):
+            pts = run.get(f"{path}_curve") or []
+            if not pts:
+                continue
+            fn = os.path.join(tmp, f"tp_{path}_{i}.dat")
+            with open(fn, "w") as f:
+                for p in sorted(pts):
+                    f.write(f"{p[0]} {max(p[1], 1e-4)}\n")
+            title = {"xdp": "XDP strict path", "socket": "tempos-mom socket path (xdp_mode off)",
+                     "baseline": "recvmmsg/sendmmsg forwarder"}[path]
+            series.append(f"'{fn}' using 1:2 with linespoints lc rgb '{color}' pt 7 ps 0.6 lw 1.5 "
+                          f"title '{title if i == 0 else ''}'" if i == 0 else
+                          f"'{fn}' using 1:2 with linespoints lc rgb '{color}' pt 7 ps 0.6 lw 1.5 notitle")
+    if not series:
+        return False
+    gnuplot(f"""set terminal pngcairo size 900,560 font 'sans,10'
+set output '{os.path.join(img_dir, 'throughput.png')}'
+set title 'Offered vs delivered, 64-byte strict events (every run)'
+set xlabel 'offered (Mpps, live-frames generator)'
+set ylabel 'delivered to the subscriber (Mpps)'
+set logscale xy
+set grid
+set key top left
+plot x with lines dt 2 lc rgb '#888888' title 'no loss (delivered = offered)', {', '.join(series)}
+""")
+    return True
+
+
+def plot_isolation(runs, img_dir, tmp):
+    series, idle = [], []
+    for i, run in enumerate(runs):
+        pts = run.get("isolation_curve") or []
+        if not pts:
+            continue
+        fn = os.path.join(tmp, f"iso_{i}.dat")
+        with open(fn, "w") as f:
+            for p in pts:
+                if p[0] > 0:
+                    f.write(f"{p[0]} {p[2]} {p[3]}\n")
+        idle.append((pts[0][2], pts[0][3]))
+        t50 = "strict p50" if i == 0 else ""
+        t99 = "strict p99" if i == 0 else ""
+        series.append(f"'{fn}' using 1:2 with linespoints lc rgb '#1f77b4' pt 7 ps 0.6 title '{t50}'")
+        series.append(f"'{fn}' using 1:3 with linespoints lc rgb '#d62728' pt 5 ps 0.6 title '{t99}'")
+    if not series:
+        return False
+    idle50 = sorted(x[0] for x in idle)[len(idle) // 2]
+    idle99 = sorted(x[1] for x in idle)[len(idle) // 2]
+    gnuplot(f"""set terminal pngcairo size 900,560 font 'sans,10'
+set output '{os.path.join(img_dir, 'isolation.png')}'
+set title 'Strict events (XDP, 10 k/s) while a best-effort flood goes through the socket path (every run)'
+set xlabel 'best-effort flood offered (Mpps, live-frames generator)'
+set ylabel 'strict one-way latency (µs)'
+set logscale xy
+set grid
+set key top left
+plot {idle50} with lines dt 2 lc rgb '#1f77b4' title 'p50 without flood (median)', \\
+     {idle99} with lines dt 2 lc rgb '#d62728' title 'p99 without flood (median)', \\
+     {1.5 * idle99} with lines dt 3 lc rgb '#000000' title '1.5 × idle p99 (target)', {', '.join(series)}
+""")
+    return True
+
+
+FIELD_NOTES = {
+    "prog_ns": "our XDP program, ns per packet (BPF_PROG_TEST_RUN)",
+    "thesis_ns": "the thesis's program, ns per packet",
+    "prog_speedup": "thesis_ns / prog_ns",
+    "xdp_mpps": "XDP strict path: highest delivered rate (Mpps)",
+    "xdp_loss": "loss at the offer of xdp_mpps",
+    "socket_mpps": "tempos-mom socket path (xdp_mode off): highest delivered rate",
+    "baseline_mpps": "bare recvmmsg/sendmmsg forwarder: highest delivered rate",
+    "xdp_vs_socket": "xdp_mpps / socket_mpps",
+    "lat_direct_p50_us": "tempos-pub → tempos-sub on their own veth, no MoM",
+    "lat_xdp_p50_us": "through the MoM, strict, XDP",
+    "lat_socket_p99_us": "through the MoM, strict, socket path (xdp off, SCHED_FIFO dispatcher)",
+    "lat_socket_be_p99_us": "through the MoM, best-effort, socket path",
+    "lat_strict_idle_p99_us": "isolation series, no flood",
+    "lat_strict_flood_p99_us": "isolation series, heaviest flood (the generator unpaced)",
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("all_json")
+    ap.add_argument("out_md")
+    ap.add_argument("img_dir")
+    ap.add_argument("--seconds-total", type=float, default=0)
+    ap.add_argument("--load-before", default="")
+    ap.add_argument("--command", default="scripts/bench.sh")
+    a = ap.parse_args()
+
+    with open(a.all_json) as f:
+        d = json.load(f)
+    runs = d.get("runs", {})
+    os.makedirs(a.img_dir, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        have_tp = plot_throughput(runs.get("throughput", []), a.img_dir, tmp)
+        have_iso = plot_isolation(runs.get("latency", []), a.img_dir, tmp)
+
+    m = machine()
+    img_rel = os.path.relpath(a.img_dir, os.path.dirname(os.path.abspath(a.out_md)))
+    merged = {k: v for k, v in d.items() if k != "runs"}
+    lines = []
+    w = lines.append
+    w("# Benchmarks")
+    w("")
+    w(f"Generated by `{a.command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
+      f"(`tempos-bench all --json`, {d.get('runs_per_figure', '?')} runs of every subcommand, interleaved; "
+      f"{a.seconds_total:.0f} s in all). Every figure is the **median** of the runs with the **min–max** beside it.")
+    w("")
+    w("## Machine")
+    w("")
+    w(f"- CPU: {m['cpu']}, {m['cores']} cores (a VM)")
+    w(f"- Kernel: {m['kernel']}; {m['os']}; {m['memory_gib']} GiB RAM")
+    if a.load_before:
+        w(f"- Load average before the run: {a.load_before} (other work on the machine shows in the tails)")
+    w("")
+    w("## Targets (issue 6)")
+    w("")
+    w("| target | measured (medians) | met |")
+    w("|---|---|---|")
+    for what, value, met in target_rows(d):
+        w(f"| {what} | {value} | {'yes' if met else ('no' if met is not None else 'not measured')} |")
+    w("")
+    errors = d.get("errors") or {}
+    missing = d.get("missing_fields") or []
+    if errors or missing:
+        w("**Incomplete run.** " + ("Errors: " + "; ".join(f"`{k}`: {' / '.join(e.replace(chr(10), ' ').strip() for e in v)}" for k, v in errors.items())
+                                     if errors else "") + (f" Missing fields: {', '.join(missing)}." if missing else ""))
+        w("")
+    w("## Every figure")
+    w("")
+    w("| field | median | min–max | what |")
+    w("|---|---|---|---|")
+    for k, v in d.items():
+        if k in ("runs", "errors", "missing_fields", "runs_per_figure") or k.endswith("_min") or k.endswith("_max"):
+            continue
+        lo, hi = d.get(k + "_min"), d.get(k + "_max")
+        rng = f"{fmt(lo)}–{fmt(hi)}" if lo is not None else ""
+        w(f"| `{k}` | {fmt(v)} | {rng} | {FIELD_NOTES.get(k, '')} |")
+    w("")
+    if have_tp:
+        w("## Throughput")
+        w("")
+        w(f"![offered vs delivered]({img_rel}/throughput.png)")
+        w("")
+    if have_iso:
+        w("## Isolation")
+        w("")
+        w(f"![strict latency vs flood rate]({img_rel}/isolation.png)")
+        w("")
+        w("| run | flood offered (Mpps) | flood delivered (Mpps) | strict p50 (µs) | strict p99 (µs) | strict delivered |")
+        w("|---|---|---|---|---|---|")
+        for i, run in enumerate(runs.get("latency", [])):
+            for p in run.get("isolation_curve", []):
+                w(f"| {i + 1} | {p[0]:.3f} | {p[1]:.3f} | {p[2]:.1f} | {p[3]:.1f} | {100 * p[4]:.2f} % |")
+        w("")
+    w("## Method")
+    w("")
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks_method.md")) as f:
+        w(f.read().rstrip())
+    w("")
+    w("## The JSON of this run")
+    w("")
+    w("Merged medians (`runs`, the raw object of every run with the curves, left out here):")
+    w("")
+    w("```json")
+    w(json.dumps(merged, indent=None, separators=(", ", ": ")))
+    w("```")
+    w("")
+    with open(a.out_md, "w") as f:
+        f.write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

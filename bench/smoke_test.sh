@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# ctest smoke test of tempos-bench (not a measurement, no timing thresholds): `all --quick` over prog,
+# throughput and latency must print one JSON object with every field those parts own, every run succeeding,
+# strict events in the throughput run delivered by the kernel without reaching the MoM's socket, and every
+# latency path delivering events. Needs root (namespaces, XDP); exit 77 = skipped (fails under
+# TEMPOS_REQUIRE_PRIVILEGED=1, as in CI).
+set -euo pipefail
+BENCH=$1
+if [ "$(id -u)" -ne 0 ] || ! ip netns add "tbench-probe-$$" 2>/dev/null; then
+    if [ "${TEMPOS_REQUIRE_PRIVILEGED:-}" = 1 ]; then echo "FAIL: needs root and network namespaces" >&2; exit 1; fi
+    echo "SKIP: needs root and network namespaces"; exit 77
+fi
+ip netns del "tbench-probe-$$"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+"$BENCH" all --quick --runs 1 --only prog --only throughput --only latency --timeout 120 >"$out"
+python3 - "$out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+required = ["prog_ns", "thesis_ns", "prog_speedup", "xdp_mpps", "xdp_loss", "socket_mpps", "baseline_mpps",
+            "xdp_vs_socket", "lat_direct_p50_us", "lat_xdp_p50_us", "lat_xdp_p99_us", "lat_socket_p99_us",
+            "lat_strict_idle_p99_us", "lat_strict_flood_p99_us"]
+problems = [f"{k} missing or not a number" for k in required if not isinstance(d.get(k), (int, float))]
+problems += [f"{k}_min/_max missing" for k in required if k + "_min" not in d or k + "_max" not in d]
+if d.get("errors"):
+    problems.append(f"errors: {d['errors']}")
+if d.get("xdp_mom_socket_datagrams") != 0:
+    problems.append(f"strict events reached the MoM's socket in the XDP path: {d.get('xdp_mom_socket_datagrams')}")
+if not d.get("xdp_mpps", 0) > 0:
+    problems.append("the XDP path delivered nothing")
+for path in ("direct", "xdp", "socket", "socket_be"):
+    if not d.get(f"lat_{path}_delivered", 0) > 0:
+        problems.append(f"latency path {path} delivered nothing")
+runs = d.get("runs", {})
+for part in ("prog", "throughput", "latency"):
+    if len(runs.get(part, [])) != 1:
+        problems.append(f"{part}: expected 1 run, got {len(runs.get(part, []))}")
+for p in problems:
+    print("FAIL:", p, file=sys.stderr)
+print("fields:", len(d), "| xdp_mpps", d.get("xdp_mpps"), "| lat_xdp_p50_us", d.get("lat_xdp_p50_us"))
+sys.exit(1 if problems else 0)
+PY
+echo PASS
