@@ -101,13 +101,15 @@ def main():
         "none", "malformed")
     add("UDP length below its header", f.eth(f.ip(f.udp(event(strict, next_seq()), length=4))), "none",
         "malformed")
-    # UDP length shorter than the IP payload: the MoM's stack trims the datagram to it, and then the checksum
-    # (computed over the whole payload) must fail; a fixed send time keeps the outcome deterministic.
-    short_payload = event(strict, next_seq(), sent_ns=1)
-    short_udp = f.udp(short_payload, length=8 + 20)
-    trimmed_pseudo = f.src_ip + f.dst_ip + struct.pack("!BBH", 0, IPPROTO_UDP, 28)
-    assert checksum(trimmed_pseudo + short_udp[:28]) != 0, "the trimmed datagram would verify"
-    add("UDP length below the datagram", f.eth(f.ip(short_udp)), "none", "malformed")
+    # UDP length shorter than the IP payload: the router refuses it (its rule: the lengths must agree), the MoM's
+    # stack takes the UDP length as the datagram's end (the rest is padding, RFC 768) and the checksum is
+    # right for that shorter datagram: the MoM's socket path serves a 20-byte event. (A checksum right only for
+    # the whole IP payload would not be deterministic: GRO on a veth or NIC on the way verifies it over the IP
+    # payload and marks it good before the stack trims, see docs/e2e.md.)
+    short_payload = event(strict, next_seq(), size=HEADER_SIZE + 3) + bytes(12)
+    trimmed = f.udp(short_payload[:HEADER_SIZE + 3])
+    add("UDP length below the datagram (trailing padding)", f.eth(f.ip(trimmed + short_payload[HEADER_SIZE + 3:])),
+        "none", "malformed", delivered=True)
 
     # Fragments: the router passes them (no UDP header in later fragments); the MoM's stack reassembles.
     lone = f.udp(event(strict, next_seq()))
