@@ -71,7 +71,9 @@ std::string BenchNetwork::create(const BenchNetworkOptions& o) {
     if (o.with_direct) links.push_back({"pub", "eth1", "10.76.0.1/24", "sub1", "eth1", "10.76.0.11/24"});
     for (const Link& l : links) {
         const std::string na = ns(l.a), nb = ns(l.b);
-        if (!run_shell("ip -n " + na + " link add " + l.a_if + " type veth peer name " + l.b_if + " netns " + nb))
+        const std::string q = " numtxqueues " + std::to_string(o.queues) + " numrxqueues " + std::to_string(o.queues);
+        if (!run_shell("ip -n " + na + " link add " + l.a_if + q + " type veth peer name " + l.b_if + q + " netns " +
+                       nb))
             return "veth " + l.a + ":" + l.a_if + " - " + l.b + ":" + l.b_if;
         for (const auto& [n, ifname, addr] : {std::tuple{na, l.a_if, l.a_addr}, std::tuple{nb, l.b_if, l.b_addr}}) {
             if (!run_shell("ip -n " + n + " addr add " + addr + " dev " + ifname) ||

@@ -20,6 +20,7 @@ namespace tempos::bench {
 struct BenchNetworkOptions {
     bool with_sub2 = false;
     bool with_direct = false;
+    int queues = 1;  // rx/tx queues of every veth (veth picks the receive queue by the transmitting CPU)
 };
 
 class BenchNetwork {

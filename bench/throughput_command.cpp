@@ -26,10 +26,11 @@ struct ThroughputOptions {
     bool json = false;
     double seconds = 1.0;  // per offered-load step
     std::string xdp_mode = "native";
-    std::vector<double> rates_mpps{0.1, 0.3, 1, 2, 3, 4, 5, 6, 8};
-    int cpu = 0;       // the generator's
-    int mom_cpu = 1;   // the MoM node's user space: tempos-mom, the forwarder
-    bool threaded_napi = false;  // mom:eth0's receive work in a NAPI thread on mom_cpu
+    std::vector<double> rates_mpps{0.05, 0.1, 0.2, 0.5, 1, 2, 3, 4, 5, 6, 8};
+    int cpu = 0;       // the first generator thread's CPU
+    int mom_cpu = -1;  // >= 0: tempos-mom and the forwarder pinned there
+    bool threaded_napi = false;  // mom:eth0's receive work in a NAPI thread pinned to mom_cpu
+    int generators = 2;  // generator threads, on CPUs cpu, cpu+1, ...; veths get as many queues
     bool quick = false;
 };
 
@@ -93,7 +94,8 @@ private:
 
     std::string setup() {
         if (std::string err = pin_to_cpu(o_.cpu); !err.empty()) return err;
-        if (std::string err = net_.create({}); !err.empty()) return "building the namespaces: " + err;
+        if (std::string err = net_.create({.queues = o_.generators}); !err.empty())
+            return "building the namespaces: " + err;
         if (o_.threaded_napi && o_.mom_cpu >= 0)
             if (std::string err = net_.pin_napi("mom", "eth0", o_.mom_cpu); !err.empty()) return err;
         {
@@ -142,13 +144,31 @@ private:
     std::string step(double rate_pps, double seconds, Step& s) {
         const std::uint64_t before = counter_.total();
         std::string error;
-        GeneratorRun g;
-        {
+        std::vector<GeneratorRun> runs(static_cast<std::size_t>(o_.generators));
+        std::vector<std::string> errors(runs.size());
+        auto generate = [&](std::size_t i) {
+            if (std::string err = pin_to_cpu(o_.cpu + static_cast<int>(i)); !err.empty()) {
+                errors[i] = err;
+                return;
+            }
             NetnsGuard in_pub(net_.ns("pub"));
-            if (!in_pub.error().empty()) return in_pub.error();
-            g = generator_.run(pub_ifindex_, frame_, rate_pps, seconds, error);
+            if (!in_pub.error().empty()) {
+                errors[i] = in_pub.error();
+                return;
+            }
+            runs[i] = generator_.run(pub_ifindex_, frame_, rate_pps / static_cast<double>(runs.size()), seconds,
+                                     errors[i]);
+        };
+        std::vector<std::thread> others;
+        for (std::size_t i = 1; i < runs.size(); ++i) others.emplace_back(generate, i);
+        generate(0);
+        for (std::thread& t : others) t.join();
+        GeneratorRun g;
+        for (std::size_t i = 0; i < runs.size(); ++i) {
+            if (!errors[i].empty()) return errors[i];
+            g.frames += runs[i].frames;
+            g.seconds = std::max(g.seconds, runs[i].seconds);
         }
-        if (!error.empty()) return error;
         // Let what is queued (veth rings, socket buffers) drain before counting.
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         s.offered = g.frames;
@@ -218,7 +238,8 @@ private:
             .number("throughput_step_seconds", o_.seconds, 2)
             .number("throughput_generator_cpu", o_.cpu, 0)
             .number("throughput_mom_cpu", o_.mom_cpu, 0)
-            .number("throughput_threaded_napi", o_.threaded_napi ? 1 : 0, 0);
+            .number("throughput_threaded_napi", o_.threaded_napi ? 1 : 0, 0)
+            .number("throughput_generators", o_.generators, 0);
         if (o_.json) std::printf("%s\n", out.str().c_str());
     }
 
@@ -248,6 +269,10 @@ void register_throughput_command(CLI::App& app, const char* name, int& exit_code
     cmd->add_option("--cpu", o->cpu, "CPU the generator runs on")->capture_default_str();
     cmd->add_option("--mom-cpu", o->mom_cpu,
                     "CPU of tempos-mom and the forwarder; -1: not pinned")
+        ->capture_default_str();
+    cmd->add_option("--generators", o->generators,
+                    "Generator threads (CPUs --cpu, --cpu+1, ...); the veths get as many queues")
+        ->check(CLI::Range(1, 2))
         ->capture_default_str();
     cmd->add_flag("--threaded-napi", o->threaded_napi,
                   "Run mom:eth0's receive work (XDP or stack) in a NAPI thread pinned to --mom-cpu, instead of in "
