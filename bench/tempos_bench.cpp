@@ -4,6 +4,7 @@
 
 #include "peers/peers_command.hpp"
 #include "all_command.hpp"
+#include "fanout_command.hpp"
 #include "latency_command.hpp"
 #include "prog_command.hpp"
 #include "throughput_command.hpp"
@@ -23,6 +24,7 @@ constexpr BenchCommand kCommands[] = {
     {"prog", tempos::bench::register_prog_command},
     {"throughput", tempos::bench::register_throughput_command},
     {"latency", tempos::bench::register_latency_command},
+    {"fanout", tempos::bench::register_fanout_command},
     {"all", tempos::bench::register_all_command},
     {"peers", tempos::bench::register_peers_command},
 };

@@ -1,0 +1,275 @@
+#include "fanout_command.hpp"
+
+#include <net/if.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "bench_network.hpp"
+#include "bench_packet.hpp"
+#include "child_process.hpp"
+#include "json_value.hpp"
+#include "live_traffic.hpp"
+#include "mom_process.hpp"
+#include "test_run_timer.hpp"
+
+namespace tempos::bench {
+
+namespace {
+
+struct FanoutOptions {
+    bool json = false;
+    double seconds = 1.0;  // per offered-load step
+    // Paced offered loads in M events/s, tried in increasing order below the generator's limit.
+    std::vector<double> rates_mevps{0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3};
+    std::vector<int> groups{1, 2, 4, 8};
+    std::string xdp_mode = "native";
+    int cpu = 0;      // the generator's
+    int mom_cpu = 1;  // everything of the MoM node: tempos-mom and mom:eth0's receive work (threaded NAPI)
+    bool quick = false;
+};
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// tempos-mom with one strict topic whose G groups all hold sub1 (the same endpoint in several groups is allowed
+// and gets one copy per group), so one counter at sub1 sees every copy of both paths.
+class FanoutMom {
+public:
+    ~FanoutMom() { stop(); }
+
+    std::string start(const BenchNetwork& net, const std::string& xdp_mode, int groups, int cpu) {
+        config_path_ = "/tmp/tempos-bench-fanout-" + std::to_string(getpid()) + ".toml";
+        {
+            std::ofstream toml(config_path_);
+            toml << "[mom]\nlisten = \"" << BenchNetwork::kMomIp << ":" << kMomPort << "\"\ninterface = \"eth0\"\n\n"
+                 << "[[adapters]]\nname = \"xdp\"\nlibrary = \"libxdp_adapter.so\"\nxdp_mode = \"" << xdp_mode
+                 << "\"\n\n[[topics]]\nid = " << int{kBenchTopic} << "\nqos = \"strict\"\n";
+            for (int g = 0; g < groups; ++g)
+                toml << "  [[topics.groups]]\n  subscribers = [{ ip = \"" << BenchNetwork::kSub1Ip
+                     << "\", port = " << kMomPort << ", mac = \"" << net.mac("sub1", "eth0") << "\" }]\n";
+            if (!toml) return "writing " + config_path_;
+        }
+        std::vector<std::string> argv{"taskset", "-c", std::to_string(cpu), executable_dir() + "/tempos-mom",
+                                      "--config", config_path_, "--log-level", "debug"};
+        if (std::string err = process_.start(net.ns("mom"), argv); !err.empty()) return err;
+        char port_hex[8];
+        std::snprintf(port_hex, sizeof(port_hex), ":%04X", kMomPort);
+        // Ready: listening, and in the kernel path the topic is in the kernel (the adapter logs it at debug).
+        const std::string in_kernel = groups == 1 ? "routed in the kernel" : "fanned out in the kernel";
+        for (int i = 0; i < 200; ++i) {
+            if (!process_.running()) return "tempos-mom exited during start: " + process_.errors();
+            const std::string log = process_.output() + process_.errors();
+            const bool listening =
+                slurp("/proc/" + std::to_string(process_.pid()) + "/net/udp").find(port_hex) != std::string::npos;
+            if (listening && (xdp_mode == "off" || log.find(in_kernel) != std::string::npos)) return {};
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return "tempos-mom not ready within 10 s: " + process_.output() + process_.errors();
+    }
+
+    std::string stop() {
+        if (!process_.running()) return {};
+        process_.signal(SIGTERM);
+        const int status = process_.wait(5);
+        if (!config_path_.empty()) unlink(config_path_.c_str());
+        return status == 0 ? std::string() : "tempos-mom exited with status " + std::to_string(status);
+    }
+
+    std::uint64_t udp_in_datagrams() const {
+        std::istringstream snmp(slurp("/proc/" + std::to_string(process_.pid()) + "/net/snmp"));
+        std::string header, values, line;
+        while (std::getline(snmp, line)) {
+            if (line.rfind("Udp:", 0) != 0) continue;
+            if (header.empty()) header = line; else values = line;
+        }
+        std::istringstream h(header), v(values);
+        std::string name, value;
+        while (h >> name && v >> value)
+            if (name == "InDatagrams") return std::stoull(value);
+        return 0;
+    }
+
+private:
+    ChildProcess process_;
+    std::string config_path_;
+};
+
+struct Measurement {
+    double events_offered_per_s = 0;
+    double copies_per_s = 0;  // the best step's
+    std::uint64_t mom_socket_datagrams = 0;
+};
+
+class FanoutBench {
+public:
+    explicit FanoutBench(const FanoutOptions& o) : o_(o) {}
+
+    int run() {
+        if (std::string err = setup(); !err.empty()) return fail(err);
+        JsonWriter out;
+        std::vector<std::pair<int, Measurement>> kernel_runs;
+        for (const int groups : o_.groups) {
+            Measurement kernel, socket;
+            if (std::string err = measure(o_.xdp_mode, groups, kernel); !err.empty())
+                return fail("kernel, " + std::to_string(groups) + " groups: " + err);
+            if (std::string err = measure("off", groups, socket); !err.empty())
+                return fail("socket, " + std::to_string(groups) + " groups: " + err);
+            kernel_runs.emplace_back(groups, kernel);
+            const std::string g = "fanout" + std::to_string(groups);
+            out.number(g + "_kernel_mcps", kernel.copies_per_s / 1e6, 4)
+                .number(g + "_socket_mcps", socket.copies_per_s / 1e6, 4)
+                .number(g + "_speedup", socket.copies_per_s > 0 ? kernel.copies_per_s / socket.copies_per_s : 0, 2)
+                .number(g + "_kernel_mom_socket_datagrams", static_cast<double>(kernel.mom_socket_datagrams), 0);
+            if (!o_.json)
+                std::printf("%d group(s): kernel %.3f M copies/s, socket path %.3f M copies/s (x%.2f); "
+                            "MoM socket datagrams on the kernel path: %llu\n",
+                            groups, kernel.copies_per_s / 1e6, socket.copies_per_s / 1e6,
+                            socket.copies_per_s > 0 ? kernel.copies_per_s / socket.copies_per_s : 0,
+                            static_cast<unsigned long long>(kernel.mom_socket_datagrams));
+        }
+        // The MoM's CPU is saturated, so 1 / event rate is the CPU time of one event with G copies. Between the
+        // smallest and the largest G >= 2 measured, the difference per added copy is the marginal cost of a copy
+        // (clone, rewrite, transmit, and the copy's receive at the veth peer, which runs on the same CPU).
+        const Measurement* low = nullptr;
+        const Measurement* high = nullptr;
+        int low_g = 0, high_g = 0;
+        for (const auto& [g, m] : kernel_runs) {
+            if (g < 2 || m.copies_per_s <= 0) continue;
+            if (!low || g < low_g) low = &m, low_g = g;
+            if (!high || g > high_g) high = &m, high_g = g;
+        }
+        if (low && high && high_g > low_g) {
+            const double ns_low = 1e9 * low_g / low->copies_per_s, ns_high = 1e9 * high_g / high->copies_per_s;
+            out.number("fanout_kernel_ns_per_copy", (ns_high - ns_low) / (high_g - low_g), 1);
+            if (!o_.json)
+                std::printf("kernel: %.0f ns per event at %d groups, %.0f ns at %d: %.1f ns per added copy\n", ns_low,
+                            low_g, ns_high, high_g, (ns_high - ns_low) / (high_g - low_g));
+        }
+        out.text("fanout_xdp_mode", o_.xdp_mode)
+            .number("fanout_seconds", o_.seconds, 2)
+            .number("fanout_generator_cpu", o_.cpu, 0)
+            .number("fanout_mom_cpu", o_.mom_cpu, 0);
+        if (o_.json) std::printf("%s\n", out.str().c_str());
+        return 0;
+    }
+
+private:
+    int fail(const std::string& why) {
+        std::fprintf(stderr, "tempos-bench fanout: %s\n", why.c_str());
+        return 1;
+    }
+
+    std::string setup() {
+        if (std::string err = pin_to_cpu(o_.cpu); !err.empty()) return err;
+        if (std::string err = net_.create({}); !err.empty()) return "building the namespaces: " + err;
+        // Both paths get the same budget: one CPU for everything the MoM node does.
+        if (std::string err = net_.pin_napi("mom", "eth0", o_.mom_cpu); !err.empty()) return err;
+        {
+            NetnsGuard in_pub(net_.ns("pub"));
+            if (!in_pub.error().empty()) return in_pub.error();
+            if (std::string err = generator_.open(); !err.empty()) return err;
+            pub_ifindex_ = static_cast<int>(if_nametoindex("eth0"));
+        }
+        {
+            NetnsGuard in_sub(net_.ns("sub1"));
+            if (!in_sub.error().empty()) return in_sub.error();
+            if (std::string err = counter_.attach(static_cast<int>(if_nametoindex("eth0")), kMomPort); !err.empty())
+                return err;
+        }
+        EventFrameSpec spec{net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"), {10, 77, 0, 1},
+                            {10, 77, 0, 2}};
+        spec.dst_port = kMomPort;
+        spec.topic = kBenchTopic;
+        frame_ = event_frame(spec);
+        return {};
+    }
+
+    // One step of the generator at `rate` events/s (0: unpaced); copies counted at sub1.
+    std::string generate(double rate, double seconds, Measurement& m) {
+        const std::uint64_t before = counter_.total();
+        std::string error;
+        GeneratorRun run;
+        {
+            NetnsGuard in_pub(net_.ns("pub"));
+            if (!in_pub.error().empty()) return in_pub.error();
+            run = generator_.run(pub_ifindex_, frame_, rate, seconds, error);
+        }
+        if (!error.empty()) return error;
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // drain queues before counting
+        m.events_offered_per_s = run.rate_pps();
+        m.copies_per_s = run.seconds > 0 ? static_cast<double>(counter_.total() - before) / run.seconds : 0;
+        return {};
+    }
+
+    // Delivered copies per second: the best of an unpaced step (overload; user space can starve there) and paced
+    // steps below the generator's limit.
+    std::string measure(const std::string& mode, int groups, Measurement& m) {
+        FanoutMom mom;
+        if (std::string err = mom.start(net_, mode, groups, o_.mom_cpu); !err.empty()) return err;
+        Measurement step;  // the warm-up resolves neighbours and faults pages in; not reported
+        if (std::string err = generate(20'000, 0.2, step); !err.empty()) return err;
+        const std::uint64_t socket_before = mom.udp_in_datagrams();
+        if (std::string err = generate(0, o_.seconds, step); !err.empty()) return err;
+        m = step;
+        for (const double mevps : o_.rates_mevps) {
+            if (mevps * 1e6 >= m.events_offered_per_s * 0.95 && mevps * 1e6 >= step.events_offered_per_s * 0.95) break;
+            if (std::string err = generate(mevps * 1e6, o_.seconds, step); !err.empty()) return err;
+            if (step.copies_per_s > m.copies_per_s) m.copies_per_s = step.copies_per_s;
+            // Well past the knee: more offered load only delivers less.
+            if (step.copies_per_s < 0.5 * m.copies_per_s) break;
+        }
+        m.mom_socket_datagrams = mom.udp_in_datagrams() - socket_before;
+        return mom.stop();
+    }
+
+    const FanoutOptions& o_;
+    BenchNetwork net_;
+    LiveGenerator generator_;
+    XdpCounter counter_;
+    int pub_ifindex_ = 0;
+    std::vector<std::uint8_t> frame_;
+};
+
+}  // namespace
+
+void register_fanout_command(CLI::App& app, const char* name, int& exit_code) {
+    auto o = std::make_shared<FanoutOptions>();
+    CLI::App* cmd = app.add_subcommand(
+        name, "Delivered copies per second for 1, 2, 4, 8 subscription groups: kernel fan-out vs the socket path");
+    cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->add_option("--seconds", o->seconds, "Length of each offered-load step")
+        ->check(CLI::Range(0.05, 30.0))
+        ->capture_default_str();
+    cmd->add_option("--groups", o->groups, "Group counts to measure")
+        ->check(CLI::Range(1, 16))
+        ->capture_default_str();
+    cmd->add_option("--xdp-mode", o->xdp_mode, "XDP mode of the router on the kernel path: native or generic")
+        ->check(CLI::IsMember({"native", "generic"}))
+        ->capture_default_str();
+    cmd->add_option("--cpu", o->cpu, "CPU the generator runs on")->capture_default_str();
+    cmd->add_option("--mom-cpu", o->mom_cpu, "CPU of tempos-mom and of mom:eth0's receive work")
+        ->capture_default_str();
+    cmd->add_option("--rates", o->rates_mevps, "Paced offered loads in M events/s, tried in increasing order")
+        ->capture_default_str();
+    cmd->add_flag("--quick", o->quick, "Smoke run: 0.2 s steps, groups 1 and 4, one paced rate (not a measurement)");
+    cmd->callback([o, &exit_code] {
+        if (o->quick) {
+            o->seconds = 0.2;
+            o->groups = {1, 4};
+            o->rates_mevps = {0.05};
+        }
+        exit_code = FanoutBench(*o).run();
+    });
+}
+
+}  // namespace tempos::bench
