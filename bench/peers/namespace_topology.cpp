@@ -62,6 +62,7 @@ std::string run_bash(const std::string& script, const std::vector<std::string>& 
 // (the destructor owns the teardown from then on), on failure it still runs.
 constexpr const char* kCreateScript = R"(
 TOPO_ID=$2
+export TEMPOS_BUILD_DIR=${TEMPOS_BUILD_DIR:-$4}
 source "$1" || exit 1
 topo_create one-legged "$3" || exit 1
 trap - EXIT INT TERM
@@ -75,11 +76,27 @@ done
 
 constexpr const char* kDestroyScript = R"(
 TOPO_ID=$2
+export TEMPOS_BUILD_DIR=${TEMPOS_BUILD_DIR:-$3}
 source "$1" || exit 1
 topo_destroy
 )";
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+// The build tree this binary lives in (<build>/bin/tempos-bench): the topology takes its XDP_PASS peer program
+// (bpf/veth_peer_pass.bpf.o) from there unless TEMPOS_BUILD_DIR says otherwise.
+std::string own_build_dir() {
+    char exe[4096];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) return {};
+    std::string path(exe, static_cast<std::size_t>(n));
+    for (int up = 0; up < 2; ++up) {
+        const std::size_t slash = path.rfind('/');
+        if (slash == std::string::npos || slash == 0) return {};
+        path.resize(slash);
+    }
+    return path;
+}
 
 }  // namespace
 
@@ -92,9 +109,10 @@ std::unique_ptr<NamespaceTopology> NamespaceTopology::create(const std::string& 
     static std::atomic<int> counter{0};
     // Short: interface and namespace names derive from it.
     std::string id = "pr" + std::to_string(getpid()) + "x" + std::to_string(counter++);
-    std::unique_ptr<NamespaceTopology> topo(new NamespaceTopology(script, id));
+    std::unique_ptr<NamespaceTopology> topo(new NamespaceTopology(script, id, own_build_dir()));
     int status = 0;
-    const std::string out = run_bash(kCreateScript, {script, id, std::to_string(subscribers)}, status);
+    const std::string out =
+        run_bash(kCreateScript, {script, id, std::to_string(subscribers), topo->build_dir_}, status);
     std::istringstream lines(out);
     std::string node, ns, ip;
     while (lines >> node >> ns >> ip) topo->nodes_[node] = {ns, ip};
@@ -110,8 +128,9 @@ std::unique_ptr<NamespaceTopology> NamespaceTopology::create(const std::string& 
         if (access(("/run/netns/" + entry.first).c_str(), F_OK) != 0) missing += " " + n;
     }
     if (status != 0 || !missing.empty()) {
-        error = "topology (" + script + ") failed, exit status " + std::to_string(status) +
-                (missing.empty() ? "" : ", missing namespaces:" + missing) + " (root required)";
+        error = "building the topology with " + script + " failed (exit status " + std::to_string(status) +
+                (missing.empty() ? "" : ", missing namespaces:" + missing) +
+                "); its own message, if any, is above; it needs root";
         return nullptr;  // the destructor removes whatever was made
     }
     return topo;
@@ -119,7 +138,7 @@ std::unique_ptr<NamespaceTopology> NamespaceTopology::create(const std::string& 
 
 NamespaceTopology::~NamespaceTopology() {
     int status = 0;
-    run_bash(kDestroyScript, {script_, id_}, status);
+    run_bash(kDestroyScript, {script_, id_, build_dir_}, status);
 }
 
 std::string NamespaceTopology::ns(const std::string& node) const {

@@ -22,10 +22,12 @@ public:
     std::string ip(const std::string& node) const;
 
 private:
-    NamespaceTopology(std::string script, std::string id) : script_(std::move(script)), id_(std::move(id)) {}
+    NamespaceTopology(std::string script, std::string id, std::string build_dir)
+        : script_(std::move(script)), id_(std::move(id)), build_dir_(std::move(build_dir)) {}
 
     std::string script_;
     std::string id_;
+    std::string build_dir_;
     std::map<std::string, std::pair<std::string, std::string>> nodes_;  // node -> (namespace, address)
 };
 
