@@ -161,6 +161,10 @@ xdp_prog_id() {
         head -n1
 }
 
+# kernel_routing_cpus TOPIC: how many CPUs routed events of TOPIC in the kernel. Each CPU has its own
+# round-robin cursor (xdp_abi.h), so a split is exact to ±1 per CPU that took part.
+kernel_routing_cpus() { KERNEL_COUNTERS_PER_CPU=1 kernel_counters "$1"; }
+
 # kernel_counters SLOT: the router's per-CPU counters of a topic (0..255) or of slot 256 (frames without a
 # topic), summed over CPUs, read from the BPF map of the program attached to the MoM's interface:
 # "redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress".
@@ -180,12 +184,13 @@ import json, sys
 entry = json.load(sys.stdin)
 entry = entry[0] if isinstance(entry, list) else entry
 fields = ["redirected_packets", "aborted"]
-total = [0] * 11
+total, routing_cpus = [0] * 11, 0
 for cpu in entry["formatted"]["values"]:
     v = cpu["value"]
     row = [v["redirected_packets"], v["aborted"]] + list(v["passed"])
     total = [a + b for a, b in zip(total, row)]
-print(*total)'
+    routing_cpus += v["redirected_packets"] > 0
+print(routing_cpus if sys.argv[1:] == ["cpus"] else " ".join(map(str, total)))' ${KERNEL_COUNTERS_PER_CPU:+cpus}
 }
 
 # metric NAME_REGEX: sums the matching lines of tempos-mom's /metrics (served on 127.0.0.1:9100 in mom).
