@@ -1,13 +1,21 @@
 #include "fanout_command.hpp"
 
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
 #include <net/if.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <optional>
 #include <thread>
 
 #include "bench_network.hpp"
@@ -16,6 +24,8 @@
 #include "json_value.hpp"
 #include "live_traffic.hpp"
 #include "mom_process.hpp"
+#include "fanout_table.hpp"
+#include "tempos_fanout.skel.h"
 #include "test_run_timer.hpp"
 
 namespace tempos::bench {
@@ -104,6 +114,90 @@ private:
     std::string config_path_;
 };
 
+// The TC fan-out program's own cost per event under BPF_PROG_TEST_RUN, in the MoM's namespace: the skb enters
+// as if received on mom:eth0 and the clones really leave through mom:eth1 toward sub1 (whose counter sees them).
+// Same method as tempos-bench prog (test_run_timer.hpp): a batch call paired with a 1-run call, median of the
+// differences; the frame is fresh for every call (the program rewrites it, TTL - 1 per run).
+class ProgramCost {
+public:
+    ~ProgramCost() {
+        if (skel_) tempos_fanout__destroy(skel_);
+    }
+
+    std::string open(const BenchNetwork& net) {
+        NetnsGuard in_mom(net.ns("mom"));
+        if (!in_mom.error().empty()) return in_mom.error();
+        skel_ = tempos_fanout__open();
+        if (!skel_) return std::string("opening the fan-out program: ") + std::strerror(errno);
+        skel_->rodata->mom_port = htons(kMomPort);
+        std::memcpy(&skel_->rodata->mom_ipv4, kMomIp4, 4);
+        if (int err = tempos_fanout__load(skel_); err != 0)
+            return std::string("loading the fan-out program: ") + std::strerror(-err);
+        table_.emplace(bpf_map__fd(skel_->maps.fanout_routes), bpf_map__fd(skel_->maps.fanout_group_counters),
+                       bpf_map__fd(skel_->maps.fanout_topic_counters));
+        ingress_ = if_nametoindex("eth0");
+        egress_ = if_nametoindex("eth1");
+        const auto sub_mac = net.mac_bytes("sub1", "eth0");
+        const auto egress_mac = net.mac_bytes("mom", "eth1");
+        std::memcpy(member_.mac, sub_mac.data(), 6);
+        std::memcpy(member_.src_mac, egress_mac.data(), 6);
+        const std::uint8_t sub_ip[] = {10, 78, 0, 11};
+        std::memcpy(&member_.ipv4, sub_ip, 4);
+        member_.port = htons(kMomPort);
+        member_.flags = TEMPOS_EP_HAS_MAC;
+        member_.ifindex = egress_;
+        return ingress_ && egress_ ? std::string() : "mom:eth0/eth1 not found";
+    }
+
+    // ns per event with `groups` copies, or an error.
+    std::string time_event(const BenchNetwork& net, const std::vector<std::uint8_t>& frame, int groups,
+                           std::uint32_t pairs, double& ns) {
+        std::vector<tempos_route> routes(static_cast<std::size_t>(groups));
+        for (tempos_route& r : routes) {
+            r.count = 1;
+            r.subs[0] = member_;
+        }
+        if (tempos::Status set = table_->set(kBenchTopic, routes); !set) return set.message();
+        NetnsGuard in_mom(net.ns("mom"));
+        if (!in_mom.error().empty()) return in_mom.error();
+        constexpr std::uint32_t kBatch = 100;
+        std::vector<double> differences;
+        for (std::uint32_t i = 0; i < pairs; ++i) {
+            const double batch = call(frame, kBatch), single = call(frame, 1);
+            if (batch < 0 || single < 0) return std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
+            differences.push_back(batch - single);
+        }
+        ns = median(std::move(differences)) / (kBatch - 1);
+        return {};
+    }
+
+private:
+    static constexpr std::uint8_t kMomIp4[4] = {10, 77, 0, 2};
+
+    double call(const std::vector<std::uint8_t>& frame, std::uint32_t repeat) {
+        std::vector<std::uint8_t> out(frame.size() + 256);
+        __sk_buff ctx{};
+        ctx.ifindex = ingress_;
+        LIBBPF_OPTS(bpf_test_run_opts, opts);
+        opts.data_in = frame.data();
+        opts.data_size_in = static_cast<std::uint32_t>(frame.size());
+        opts.data_out = out.data();
+        opts.data_size_out = static_cast<std::uint32_t>(out.size());
+        opts.ctx_in = &ctx;
+        opts.ctx_size_in = sizeof(ctx);
+        opts.repeat = repeat;
+        const auto start = std::chrono::steady_clock::now();
+        const int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.tempos_fanout), &opts);
+        const auto end = std::chrono::steady_clock::now();
+        return err != 0 ? -1 : std::chrono::duration<double, std::nano>(end - start).count();
+    }
+
+    tempos_fanout* skel_ = nullptr;
+    std::optional<tempos::xdp::FanoutTable> table_;
+    tempos_endpoint member_{};
+    std::uint32_t ingress_ = 0, egress_ = 0;
+};
+
 struct Measurement {
     double events_offered_per_s = 0;
     double copies_per_s = 0;  // the best step's
@@ -117,6 +211,7 @@ public:
     int run() {
         if (std::string err = setup(); !err.empty()) return fail(err);
         JsonWriter out;
+        if (std::string err = program_cost(out); !err.empty()) return fail("program cost: " + err);
         std::vector<std::pair<int, Measurement>> kernel_runs;
         for (const int groups : o_.groups) {
             Measurement kernel, socket;
@@ -167,6 +262,36 @@ private:
     int fail(const std::string& why) {
         std::fprintf(stderr, "tempos-bench fanout: %s\n", why.c_str());
         return 1;
+    }
+
+    // The program alone (test runs), G = 2..16: ns per event, and the slope per added copy.
+    std::string program_cost(JsonWriter& out) {
+        ProgramCost cost;
+        if (std::string err = cost.open(net_); !err.empty()) return err;
+        const std::uint32_t pairs = o_.quick ? 20 : 300;
+        std::vector<std::pair<int, double>> points;
+        for (const int groups : {2, 4, 8, 16}) {
+            double ns = 0;
+            const std::uint64_t before = counter_.total();
+            if (std::string err = cost.time_event(net_, frame_, groups, pairs, ns); !err.empty()) return err;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            // Every run sent its copies: (batch + 1) runs per pair, `groups` copies each.
+            const std::uint64_t copies = counter_.total() - before, want = std::uint64_t{pairs} * 101 * groups;
+            if (copies != want)
+                return "the test runs sent " + std::to_string(copies) + " copies, expected " + std::to_string(want);
+            out.number("fanout_prog_ns_per_event_g" + std::to_string(groups), ns, 1);
+            points.emplace_back(groups, ns);
+        }
+        // Least squares over the points: ns = fixed + per_copy * G.
+        double sx = 0, sy = 0, sxx = 0, sxy = 0;
+        for (const auto& [g, ns] : points) sx += g, sy += ns, sxx += double(g) * g, sxy += g * ns;
+        const double n = static_cast<double>(points.size());
+        const double per_copy = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+        out.number("fanout_prog_ns_per_copy", per_copy, 1).number("fanout_prog_ns_fixed", (sy - per_copy * sx) / n, 1);
+        if (!o_.json)
+            std::printf("program alone (test runs): %.0f ns per event at 2 groups, %.0f at 16: %.1f ns per copy\n",
+                        points.front().second, points.back().second, per_copy);
+        return {};
     }
 
     std::string setup() {
