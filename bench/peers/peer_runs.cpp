@@ -1,9 +1,11 @@
 #include "peer_runs.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 #include <thread>
 #include <vector>
@@ -166,9 +168,22 @@ void publish_flood(Stream& s, const RunSettings& settings, const Timeline& t) {
     if (s.stats.publisher_error.empty()) s.stats.publisher_error = s.publisher->flush();
 }
 
+// The paced stream's endpoints run at the configured real-time priority; refusing it is an error, since the
+// figures would then not be comparable with tempos's.
+std::string set_endpoint_priority(const Stream& s, const RunSettings& settings) {
+    if (!s.plan.paced || settings.endpoint_priority <= 0) return {};
+    sched_param param{};
+    param.sched_priority = settings.endpoint_priority;
+    if (int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param); err != 0)
+        return "SCHED_FIFO " + std::to_string(settings.endpoint_priority) + ": " + std::strerror(err) +
+               " (--endpoint-priority 0 for normal scheduling)";
+    return {};
+}
+
 void run_publisher(Stream& s, const RunSettings& settings, const Timeline& t) {
     pthread_setname_np(pthread_self(), s.plan.paced ? "peers-paced" : "peers-flood");
     guarded(s.stats.publisher_error, [&] {
+        if (s.stats.publisher_error = set_endpoint_priority(s, settings); !s.stats.publisher_error.empty()) return;
         if (s.plan.paced)
             publish_paced(s, settings, t);
         else
@@ -182,6 +197,7 @@ void run_publisher(Stream& s, const RunSettings& settings, const Timeline& t) {
 void run_subscriber(Stream& s, const RunSettings& settings, const Timeline& t) {
     pthread_setname_np(pthread_self(), ("peers-" + s.plan.subscriber_node).c_str());
     guarded(s.stats.subscriber_error, [&] {
+        if (s.stats.subscriber_error = set_endpoint_priority(s, settings); !s.stats.subscriber_error.empty()) return;
         for (;;) {
             if (std::string e = s.subscriber->receive(20); !e.empty()) {
                 s.stats.subscriber_error = e;

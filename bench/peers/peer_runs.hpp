@@ -19,6 +19,10 @@ struct RunSettings {
     double seconds = 5;          // publishing time of each run
     double warmup_seconds = 0.5;  // the first part of every run is not measured
     std::size_t payload_bytes = 32;
+    // SCHED_FIFO priority of the paced stream's publisher and subscriber threads (0: normal scheduling). They
+    // stand for other hosts, as tempos-pub/tempos-sub do in `tempos-bench latency`; the broker and the flood's
+    // endpoints keep normal scheduling.
+    int endpoint_priority = 50;
     const std::atomic<bool>* stop = nullptr;  // set on SIGINT/SIGTERM: runs end early
 };
 

@@ -146,9 +146,9 @@ double load_average() {
 
 void print_json(const std::vector<PeerResult>& results, const PeersOptions& o, double load_before) {
     std::printf("{\"peers_rate\": %.0f, \"peers_seconds\": %.2f, \"peers_warmup_s\": %.2f, \"peers_payload_bytes\": %zu, "
-                "\"peers_loadavg_before\": %.2f, \"peers_loadavg_after\": %.2f",
-                o.settings.rate, o.settings.seconds, o.settings.warmup_seconds, o.settings.payload_bytes, load_before,
-                load_average());
+                "\"peers_endpoint_priority\": %d, \"peers_loadavg_before\": %.2f, \"peers_loadavg_after\": %.2f",
+                o.settings.rate, o.settings.seconds, o.settings.warmup_seconds, o.settings.payload_bytes,
+                o.settings.endpoint_priority, load_before, load_average());
     for (const PeerResult& r : results) {
         const char* p = r.broker->name;
         std::printf(", \"%s_p50_us\": %.2f, \"%s_p99_us\": %.2f, \"%s_p999_us\": %.2f, \"%s_sent\": %llu, "
@@ -192,7 +192,11 @@ void print_text(const std::vector<PeerResult>& results, const PeersOptions& o, d
     std::printf("[%zu-byte payloads; %.1f s per run, the first %.1f s not measured; sent/lost count messages sent "
                 "after the warm-up; one-way latency publisher(pub) -> broker(mom) -> subscriber(sub1)]\n",
                 o.settings.payload_bytes, o.settings.seconds, o.settings.warmup_seconds);
-    std::printf("[load average (1 min) %.2f before, %.2f after]\n", load_before, load_average());
+    std::printf("[paced endpoints at %s; load average (1 min) %.2f before, %.2f after]\n",
+                o.settings.endpoint_priority > 0
+                    ? ("SCHED_FIFO " + std::to_string(o.settings.endpoint_priority)).c_str()
+                    : "normal scheduling",
+                load_before, load_average());
 }
 
 int run_peers(const PeersOptions& o) {
@@ -253,6 +257,11 @@ void register_peers_command(CLI::App& app, const char* name, int& exit_code) {
         ->capture_default_str();
     cmd->add_option("--warmup", options->settings.warmup_seconds, "Unmeasured start of each run, seconds")
         ->check(CLI::Range(0.0, 60.0))
+        ->capture_default_str();
+    cmd->add_option("--endpoint-priority", options->settings.endpoint_priority,
+                    "SCHED_FIFO priority of the paced stream's publisher and subscriber (they stand for other hosts, "
+                    "as in `latency`; 0: normal scheduling)")
+        ->check(CLI::Range(0, 99))
         ->capture_default_str();
     cmd->add_option("--topology", options->topology_script, "scripts/lib/topology.sh to build the namespaces with")
         ->capture_default_str();
