@@ -55,18 +55,20 @@ snmp_udp() {
         for (i = 1; i <= NF; i++) if (h[i] == f) print $i }' /proc/net/snmp
 }
 
-# start_mom CONFIG: runs tempos-mom in the mom namespace and waits until it listens.
+# start_mom CONFIG: runs tempos-mom in the mom namespace and waits until it runs: its port is bound before the
+# adapters attach and configure the topics, so only the "tempos-mom running" line says the routes are in place.
 start_mom() {
     # ip netns exec directly (not the topo_exec function): $! must be tempos-mom itself, not a subshell.
     ip netns exec "$TOPO_NS_mom" "$BIN/tempos-mom" --config "$1" --log-level debug >"$E2E_TMP/mom.log" 2>&1 &
     MOM_PID=$!
     local i
     for ((i = 0; i < 100; i++)); do
-        if topo_exec mom ss -Hlun "sport = :$MOM_PORT" | grep -q .; then return 0; fi
+        if grep -q "tempos-mom running" "$E2E_TMP/mom.log" &&
+            topo_exec mom ss -Hlun "sport = :$MOM_PORT" | grep -q .; then return 0; fi
         kill -0 "$MOM_PID" 2>/dev/null || fail "tempos-mom exited during start"
         sleep 0.1
     done
-    fail "tempos-mom did not open its port within 10 s"
+    fail "tempos-mom did not start within 10 s"
 }
 
 stop_mom() {
