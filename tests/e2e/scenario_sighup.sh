@@ -22,6 +22,8 @@ start_mom "$E2E_TMP/mom.toml"
 for s in sub1 sub2 sub3; do start_sub $s "$N" 30; done
 [ "$(metric 'tempos_reloads_total\{result="ok"\}')" -eq 0 ] || fail "a reload counted before SIGHUP"
 
+mom_in_before=$(snmp_udp mom InDatagrams)
+csum_before=$(sum_snmp_udp InCsumErrors sub1 sub2 sub3)
 topo_exec pub taskset -c 0 "$BIN/tempos-pub" --to "$TOPO_IP_mom:$MOM_PORT" --topic 1 --count "$N" --rate "$RATE" \
     --max-seconds 60 --json >"$E2E_TMP/pub.json" &
 pub=$!
@@ -37,6 +39,8 @@ done_at=$(cat "$E2E_TMP/reload_done")
 wait "$pub" || fail "tempos-pub failed"
 sleep 1
 stop_subs
+mom_in=$(($(snmp_udp mom InDatagrams) - mom_in_before))
+csum=$(($(sum_snmp_udp InCsumErrors sub1 sub2 sub3) - csum_before))
 kernel=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
 socket=$(metric 'tempos_adapter_sent_total\{.*topic="1"')
 stop_mom
@@ -48,7 +52,8 @@ read -r _ kept_last <<<"$(topic_send_span 1 sub1 sub2)"
 read -r first_sent last_sent <<<"$(topic_send_span 1 sub1 sub2 sub3)"
 for s in sub1 sub2 sub3; do echo "$s: unique=$(json_field "$E2E_TMP/$s.json" 1 unique)"; done
 echo "publisher: $(cat "$E2E_TMP/pub.json")"
-echo "sent=$N delivered=$total dups=$dups corrupt=$corrupt kernel=$kernel socket=$socket;" \
+echo "sent=$N delivered=$total dups=$dups corrupt=$corrupt kernel=$kernel socket=$socket" \
+     "MoM InDatagrams +$mom_in InCsumErrors +$csum;" \
      "reload seen done $(((done_at - hup_at) / 1000)) us after SIGHUP, $(((done_at - first_sent) / 1000000)) ms into the stream;" \
      "sub3's last event was sent $(((done_at - sub3_last) / 1000)) us before that," \
      "sub1/sub2 kept receiving until $(((last_sent - done_at) / 1000000)) ms after it"
@@ -58,4 +63,5 @@ echo "sent=$N delivered=$total dups=$dups corrupt=$corrupt kernel=$kernel socket
 (($(json_field "$E2E_TMP/sub3.json" 1 unique) > 0)) || fail "sub3 received nothing before the reload"
 ((sub3_last < done_at)) || fail "sub3 received an event sent $(((sub3_last - done_at) / 1000)) us after the reload was done"
 ((kept_last > done_at)) || fail "sub1/sub2 received nothing after the reload"
+[ "$csum" -eq 0 ] || fail "subscribers counted UDP checksum errors"
 echo PASS
