@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The TC fan-out program: a strict event whose topic has several subscription groups leaves as one clone per
- * group, each rewritten toward that group's round-robin member; the original is dropped, so the MoM's socket
- * never sees it. XDP cannot clone a frame, so the XDP router lets these topics through (they are not in
- * topic_routes) and this program, attached at TC ingress (tcx) of the same interface, serves them.
+/* The TC fan-out program: a strict event whose topic has several subscription groups leaves as one copy per
+ * group, each rewritten toward that group's round-robin member: G - 1 clones, then the original itself,
+ * redirected, for the last group; the MoM's socket never sees it. XDP cannot clone a frame, so the XDP router
+ * lets these topics through (they are not in topic_routes) and this program, attached at TC ingress (tcx) of the
+ * same interface, serves them.
  * Anything else is returned untouched with TC_ACT_OK. Design and limits: docs/fanout.md. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -24,8 +25,16 @@
 const volatile __be16 mom_port = 0;
 const volatile __be32 mom_ipv4 = 0;
 
+/* What tempos_fanout_group does with the group. */
+enum tempos_group_action {
+	TEMPOS_GROUP_CHECK = 0, /* resolve only; nothing modified, the cursor only read */
+	TEMPOS_GROUP_CLONE,     /* rewrite toward the member and send a clone */
+	TEMPOS_GROUP_LAST,      /* rewrite toward the member and leave the egress ifindex in frame->last_ifindex: the
+				 * original itself is redirected there, one clone and one header copy fewer per event */
+};
+
 enum tempos_group_result {
-	TEMPOS_GROUP_SENT = 0,      /* send: the clone left; check: the group can be served */
+	TEMPOS_GROUP_SENT = 0,      /* the clone left / the original is ready / (check) the group can be served */
 	TEMPOS_GROUP_NO_MORE,       /* g is past the topic's last group */
 	TEMPOS_GROUP_UNRESOLVED,    /* no MAC and the FIB lookup failed */
 	TEMPOS_GROUP_FAILED,        /* rewrite or bpf_clone_redirect failed */
@@ -44,6 +53,7 @@ struct tempos_fanout_frame {
 	__u16 tot_len;
 	__u8 tos;
 	__u8 _pad;
+	__u32 last_ifindex; /* set by TEMPOS_GROUP_LAST */
 };
 
 /* Points the frame at one member: both MACs, the destination address and port, and the checksums. The helpers
@@ -74,11 +84,11 @@ static __always_inline int rewrite_toward(struct __sk_buff *skb, struct tempos_f
 	return 0;
 }
 
-/* One group of one event: picks the group's round-robin member and resolves its next hop; with send, also
- * rewrites the frame toward it and sends a clone. A global function, so the verifier checks it once, whatever g
- * is, instead of once per unrolled group (that took ~120k instructions and ~150 ms per load). Without send
- * nothing is modified and the cursor is only read: the first pass checks that every group can be served. */
-__noinline int tempos_fanout_group(struct __sk_buff *skb, struct tempos_fanout_frame *frame, __u32 g, __u32 send)
+/* One group of one event: picks the group's round-robin member and resolves its next hop; then, per `action`
+ * (enum tempos_group_action), nothing more, or rewrites the frame toward it and sends a clone, or rewrites it for
+ * the final redirect of the original. A global function, so the verifier checks it once, whatever g is, instead
+ * of once per unrolled group (that took ~120k instructions and ~150 ms per load). */
+__noinline int tempos_fanout_group(struct __sk_buff *skb, struct tempos_fanout_frame *frame, __u32 g, __u32 action)
 {
 	if (!frame || g >= TEMPOS_MAX_FANOUT_GROUPS) /* skb, a context argument, is never NULL */
 		return TEMPOS_GROUP_BAD_ROUTE;
@@ -104,7 +114,7 @@ __noinline int tempos_fanout_group(struct __sk_buff *skb, struct tempos_fanout_f
 	__u32 index = counters->rr_next;
 	if (index >= size)
 		index = 0;
-	if (send)
+	if (action != TEMPOS_GROUP_CHECK)
 		counters->rr_next = index + 1;
 
 	__u32 member_slot = first_slot + index;
@@ -140,16 +150,17 @@ __noinline int tempos_fanout_group(struct __sk_buff *skb, struct tempos_fanout_f
 		__builtin_memcpy(macs + ETH_ALEN, fib.smac, ETH_ALEN);
 		ifindex = fib.ifindex;
 	}
-	if (!send)
+	if (action == TEMPOS_GROUP_CHECK)
 		return TEMPOS_GROUP_SENT;
 
 	/* bpf_clone_redirect makes the original's head private again after cloning, so the next group's rewrite
 	 * never touches a copy already sent. */
 	if (rewrite_toward(skb, frame, macs, member->ep.ipv4, member->ep.port) < 0 ||
-	    bpf_clone_redirect(skb, ifindex, 0) != 0) {
+	    (action == TEMPOS_GROUP_CLONE && bpf_clone_redirect(skb, ifindex, 0) != 0)) {
 		counters->clone_errors++;
 		return TEMPOS_GROUP_FAILED;
 	}
+	frame->last_ifindex = ifindex;
 	counters->copies++;
 	counters->bytes += skb->len;
 	return TEMPOS_GROUP_SENT;
@@ -227,7 +238,7 @@ int tempos_fanout(struct __sk_buff *skb)
 	__u32 groups = 0;
 #pragma clang loop unroll(full)
 	for (__u32 g = 0; g < TEMPOS_MAX_FANOUT_GROUPS; g++) {
-		int result = tempos_fanout_group(skb, &frame, g, 0);
+		int result = tempos_fanout_group(skb, &frame, g, TEMPOS_GROUP_CHECK);
 		if (result == TEMPOS_GROUP_NO_MORE)
 			break;
 		if (result == TEMPOS_GROUP_UNRESOLVED) {
@@ -245,19 +256,25 @@ int tempos_fanout(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 
-	/* Pass 2: the fields every copy shares, then one rewrite and clone per group. A group that fails here (a
-	 * neighbour gone between the passes, a failed clone) misses this event alone; it is counted. */
+	/* Pass 2: the fields every copy shares, then one rewrite and clone per group but the last, whose copy is the
+	 * original itself, redirected. A group that fails here (a neighbour gone between the passes, a failed clone)
+	 * misses this event alone; it is counted. */
 	if (rewrite_common(skb, &ev, frame.new_saddr) < 0) {
 		topic_counters->aborted++;
 		return TC_ACT_SHOT; /* half rewritten: it must not reach the MoM looking like an event */
 	}
+	int last = TEMPOS_GROUP_FAILED;
 #pragma clang loop unroll(full)
 	for (__u32 g = 0; g < TEMPOS_MAX_FANOUT_GROUPS; g++) {
-		if (g < groups)
-			tempos_fanout_group(skb, &frame, g, 1);
+		if (g + 1 < groups)
+			tempos_fanout_group(skb, &frame, g, TEMPOS_GROUP_CLONE);
+		else if (g + 1 == groups)
+			last = tempos_fanout_group(skb, &frame, g, TEMPOS_GROUP_LAST);
 	}
 	topic_counters->events++;
-	return TC_ACT_SHOT;
+	if (last != TEMPOS_GROUP_SENT)
+		return TC_ACT_SHOT; /* the last group misses this event (counted); the original must not go up */
+	return bpf_redirect(frame.last_ifindex, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";
