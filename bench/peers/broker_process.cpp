@@ -132,12 +132,12 @@ std::string BrokerProcess::stop() {
     return name_ + " ignored SIGTERM for 3 s and was killed";
 }
 
-std::string BrokerProcess::log_tail() const {
+std::string BrokerProcess::log_tail(std::size_t count) const {
     std::ifstream in(log_);
     std::string line, all;
     std::vector<std::string> lines;
     while (std::getline(in, line)) lines.push_back(line);
-    const std::size_t from = lines.size() > 8 ? lines.size() - 8 : 0;
+    const std::size_t from = lines.size() > count ? lines.size() - count : 0;
     for (std::size_t i = from; i < lines.size(); ++i) all += "  " + lines[i] + "\n";
     return all;
 }

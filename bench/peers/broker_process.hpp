@@ -26,8 +26,8 @@ public:
     std::string wait_listening(const std::string& client_ns, const std::string& ip, int port, double seconds);
     // SIGTERM, then SIGKILL after 3 s; empty if it ended on SIGTERM or by exiting.
     std::string stop();
-    // The last lines of its log, for error messages.
-    std::string log_tail() const;
+    // The last `lines` lines of its log, for error messages.
+    std::string log_tail(std::size_t lines = 8) const;
 
 private:
     BrokerProcess(pid_t pid, std::string name, std::string log) : pid_(pid), name_(std::move(name)), log_(std::move(log)) {}

@@ -129,7 +129,7 @@ std::string run_peer(const PeerBroker& b, const std::string& program_path, const
         std::fprintf(stderr, "peers: %s: the flood's publisher failed: %s\n", b.name, r.flood.publisher_error.c_str());
     note("stopping the broker");
     if (error = broker->stop(); !error.empty()) std::fprintf(stderr, "peers: %s: %s\n", b.name, error.c_str());
-    if (o.verbose) std::fprintf(stderr, "peers: %s: end of its log:\n%s", b.name, broker->log_tail().c_str());
+    if (o.verbose) std::fprintf(stderr, "peers: %s: end of its log:\n%s", b.name, broker->log_tail(60).c_str());
     return {};
 }
 
