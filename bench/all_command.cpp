@@ -1,11 +1,15 @@
 #include "all_command.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "child_process.hpp"
+#include "interrupt.hpp"
 #include "json_value.hpp"
 #include "test_run_timer.hpp"
 
@@ -34,6 +38,7 @@ struct Part {
     bool has_quick = false;
     std::vector<JsonValue> runs;  // the successful ones
     std::vector<std::string> errors;
+    double seconds = 0;  // wall time of all its runs
 };
 
 std::string last_lines(const std::string& text, std::size_t n) {
@@ -49,12 +54,31 @@ std::string last_lines(const std::string& text, std::size_t n) {
 void run_part(Part& part, const AllOptions& o, int run) {
     std::vector<std::string> argv{"/proc/self/exe", part.name, "--json"};
     if (o.quick && part.has_quick) argv.push_back("--quick");
+    const auto started = std::chrono::steady_clock::now();
+    struct AddTime {
+        Part& part;
+        std::chrono::steady_clock::time_point since;
+        ~AddTime() { part.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count(); }
+    } add_time{part, started};
     ChildProcess child;
     if (std::string err = child.start("", argv); !err.empty()) {
         part.errors.push_back("run " + std::to_string(run) + ": " + err);
         return;
     }
-    const int status = child.wait(o.timeout);
+    // Bounded by --timeout; an interrupt of `all` is passed on, and the child gets 30 s to clean up.
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::chrono::duration<double>(o.timeout));
+    bool passed_on = false;
+    while (child.running() && std::chrono::steady_clock::now() < deadline) {
+        if (interrupted() && !passed_on) {
+            child.signal(SIGINT);
+            passed_on = true;
+            deadline = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(30));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    const int status = child.wait(0);  // kills it if still running
     const std::string out = child.output();
     std::string error;
     std::optional<JsonValue> value = parse_json(out, error);
@@ -95,9 +119,16 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
         if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), sub->get_name()) == o.only.end()) continue;
         parts.push_back({sub->get_name(), sub->get_option_no_throw("--quick") != nullptr, {}, {}});
     }
+    install_interrupt_handler();
     // Interleaved (prog, throughput, ..., prog, ...) so that drifting load touches every part alike.
     for (int r = 1; r <= o.runs; ++r)
-        for (Part& p : parts) run_part(p, o, r);
+        for (Part& p : parts) {
+            if (interrupted()) {
+                p.errors.push_back("run " + std::to_string(r) + ": not run (interrupted)");
+                continue;
+            }
+            run_part(p, o, r);
+        }
 
     JsonWriter out;
     std::set<std::string> fields;
@@ -118,7 +149,16 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
     if (o.only.empty())
         for (const char* f : kRequiredFields)
             if (!fields.count(f)) missing += (missing.size() > 1 ? ", " : "") + json_quote(f);
-    out.raw("errors", errors + "}").raw("missing_fields", missing + "]").raw("runs", raw + "}");
+    std::string seconds = "{";
+    for (const Part& p : parts) {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%.1f", p.seconds);
+        seconds += (seconds.size() > 1 ? ", " : "") + json_quote(p.name) + ": " + buf;
+    }
+    out.raw("errors", errors + "}")
+        .raw("missing_fields", missing + "]")
+        .raw("part_seconds", seconds + "}")
+        .raw("runs", raw + "}");
     std::printf("%s\n", out.str().c_str());
     const bool ok = errors == "{" && missing == "[";
     if (!ok) std::fprintf(stderr, "tempos-bench all: incomplete: errors %s}, missing fields %s]\n", errors.c_str(),

@@ -13,6 +13,7 @@
 #include "bench_network.hpp"
 #include "bench_packet.hpp"
 #include "child_process.hpp"
+#include "interrupt.hpp"
 #include "json_value.hpp"
 #include "live_traffic.hpp"
 #include "mom_process.hpp"
@@ -24,12 +25,13 @@ namespace {
 
 struct LatencyOptions {
     bool json = false;
-    double seconds = 2.0;  // per measurement
+    double seconds = 1.5;  // per measurement
     double rate = 10'000;  // strict events per second
     std::string xdp_mode = "native";
     std::vector<double> flood_mpps{0.05, 0.1, 0.2, 0.5, 1.0};  // besides none (first) and unpaced (last)
     int flood_cpu = 1;
     int pub_cpu = 0;
+    int queues = 1;  // per veth; 2: strict (CPU 0) and flood (CPU 1) arrive in separate receive queues
     int endpoint_priority = 50;  // SCHED_FIFO of the strict publisher and subscriber; 0: normal scheduling
     bool quick = false;
 };
@@ -53,6 +55,7 @@ public:
     explicit LatencyBench(const LatencyOptions& o) : o_(o) {}
 
     int run() {
+        install_interrupt_handler();
         if (std::string err = setup(); !err.empty()) return fail(err);
         JsonWriter out;
         Latency direct, xdp, socket_strict, socket_be;
@@ -114,7 +117,7 @@ private:
 
     std::string setup() {
         if (std::string err = pin_to_cpu(o_.flood_cpu); !err.empty()) return err;
-        if (std::string err = net_.create({.with_sub2 = true, .with_direct = true}); !err.empty())
+        if (std::string err = net_.create({.with_sub2 = true, .with_direct = true, .queues = o_.queues}); !err.empty())
             return "building the namespaces: " + err;
         if (o_.xdp_mode == "native") {
             for (auto& [node, pass] : {std::pair{"sub1", &sub1_pass_}, std::pair{"sub2", &sub2_pass_}}) {
@@ -276,6 +279,7 @@ private:
             .text("latency_xdp_mode", o_.xdp_mode)
             .number("latency_sub_xdp_pass", o_.xdp_mode == "native" ? 1 : 0, 0)
             .number("latency_endpoint_priority", o_.endpoint_priority, 0)
+            .number("latency_queues", o_.queues, 0)
             .number("latency_rate_eps", o_.rate, 0)
             .number("latency_seconds", o_.seconds, 2);
         if (o_.json) {
@@ -316,6 +320,10 @@ void register_latency_command(CLI::App& app, const char* name, int& exit_code) {
     cmd->add_option("--rate", o->rate, "Strict events per second")->check(CLI::Range(1.0, 1e6))->capture_default_str();
     cmd->add_option("--xdp-mode", o->xdp_mode, "XDP mode of the router: native or generic")
         ->check(CLI::IsMember({"native", "generic"}))
+        ->capture_default_str();
+    cmd->add_option("--queues", o->queues,
+                    "Queues per veth: 1 = strict and flood share mom:eth0's receive ring; 2 = one per sending CPU")
+        ->check(CLI::Range(1, 2))
         ->capture_default_str();
     cmd->add_option("--endpoint-priority", o->endpoint_priority,
                     "SCHED_FIFO priority of the measuring tempos-pub/tempos-sub (they stand for other hosts; "

@@ -12,6 +12,7 @@
 #include <ctime>
 
 #include "bench_network.hpp"
+#include "interrupt.hpp"
 #include "live_generator.skel.h"
 #include "xdp_counter.skel.h"
 #include "xdp_pass.skel.h"
@@ -71,6 +72,10 @@ GeneratorRun LiveGenerator::run(int ifindex, const std::vector<std::uint8_t>& fr
     for (;;) {
         const double now = now_s();
         if (now >= stop) break;
+        if (interrupted()) {
+            error = "interrupted";
+            break;
+        }
         if (rate_pps > 0) {
             const double due = start + static_cast<double>(result.frames) / rate_pps;
             if (due >= stop) break;

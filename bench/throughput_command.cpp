@@ -13,6 +13,7 @@
 #include "bench_network.hpp"
 #include "bench_packet.hpp"
 #include "child_process.hpp"
+#include "interrupt.hpp"
 #include "json_value.hpp"
 #include "live_traffic.hpp"
 #include "mom_process.hpp"
@@ -24,7 +25,7 @@ namespace {
 
 struct ThroughputOptions {
     bool json = false;
-    double seconds = 1.0;  // per offered-load step
+    double seconds = 0.5;  // per offered-load step
     std::string xdp_mode = "native";
     std::vector<double> rates_mpps{0.05, 0.1, 0.2, 0.5, 1, 2, 3, 4, 5, 6, 8};
     int cpu = 0;       // the first generator thread's CPU
@@ -56,6 +57,7 @@ public:
     explicit ThroughputBench(const ThroughputOptions& o) : o_(o) {}
 
     int run() {
+        install_interrupt_handler();
         if (std::string err = setup(); !err.empty()) return fail(err);
         MomProcess mom;
         ChildProcess forwarder;
