@@ -30,9 +30,10 @@ PORT=9998
 work=$(mktemp -d /tmp/tempos-demo.XXXXXX)
 pids=()
 cleanup() {
-    trap - EXIT INT TERM
-    echo
-    echo "== tearing down: stopping the processes, deleting the namespaces ${TOPO_ID:-}-*"
+    trap - EXIT INT TERM HUP
+    trap '' PIPE
+    # Output may be gone (a closed pipe, a closed terminal): the teardown must not depend on it.
+    { echo; echo "== tearing down: stopping the processes, deleting the namespaces ${TOPO_ID:-}-*"; } 2>/dev/null || true
     local p
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
@@ -43,6 +44,8 @@ topo_create one-legged 3
 trap cleanup EXIT
 trap 'echo; echo "interrupted"; cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
+trap 'cleanup; exit 129' HUP
+trap 'cleanup; exit 141' PIPE
 # config/demo.toml is written for the addresses topology.sh gives.
 grep -q "listen = \"$TOPO_IP_mom:$PORT\"" "$CONFIG" && grep -q "\"$TOPO_IP_sub3:$PORT\"" "$CONFIG" ||
     { echo "demo.sh: $CONFIG does not match the topology's addresses" >&2; exit 1; }
@@ -66,15 +69,16 @@ cat <<EOF
 EOF
 echo "   # ip netns exec ${TOPO_ID}-mom sysctl net.ipv4.conf.$TOPO_MOM_IF.forwarding=1"
 topo_exec mom sysctl -qw "net.ipv4.conf.$TOPO_MOM_IF.forwarding=1"
-ip netns exec "$TOPO_NS_mom" "$BIN/tempos-mom" --config "$CONFIG" >"$work/mom.log" 2>&1 &
+# Its own session: Ctrl-C reaches the demo, which then stops tempos-mom itself (SIGTERM) after the table.
+ip netns exec "$TOPO_NS_mom" setsid "$BIN/tempos-mom" --config "$CONFIG" >"$work/mom.log" 2>&1 &
 mom_pid=$!
 pids+=("$mom_pid")
 for _ in $(seq 100); do
-    grep -q "tempos-mom running" "$work/mom.log" && break
+    grep -qs "tempos-mom running" "$work/mom.log" && break
     kill -0 "$mom_pid" 2>/dev/null || { echo "tempos-mom failed to start:" >&2; cat "$work/mom.log" >&2; exit 1; }
     sleep 0.1
 done
-grep -q "tempos-mom running" "$work/mom.log" || { echo "tempos-mom did not start within 10 s" >&2; exit 1; }
+grep -qs "tempos-mom running" "$work/mom.log" || { echo "tempos-mom did not start within 10 s" >&2; exit 1; }
 sed -n -e 's/^.*\] \[info\] /   tempos-mom: /p' "$work/mom.log" | grep -E "attached|running"
 echo "   # ip -n ${TOPO_ID}-mom link show $TOPO_MOM_IF   ->   $(topo_exec mom ip link show "$TOPO_MOM_IF" |
     grep -o 'prog/xdp id [0-9]*')"

@@ -63,7 +63,7 @@ start_mom() {
     MOM_PID=$!
     local i
     for ((i = 0; i < 100; i++)); do
-        if grep -q "tempos-mom running" "$E2E_TMP/mom.log" &&
+        if grep -qs "tempos-mom running" "$E2E_TMP/mom.log" &&
             topo_exec mom ss -Hlun "sport = :$MOM_PORT" | grep -q .; then return 0; fi
         kill -0 "$MOM_PID" 2>/dev/null || fail "tempos-mom exited during start"
         sleep 0.1
