@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <optional>
 #include <thread>
@@ -45,9 +46,18 @@ struct Latency {
     double delivered() const { return sent ? static_cast<double>(received) / static_cast<double>(sent) : 0; }
 };
 
+// Where strict events can be dropped on their way, counted over one isolation step.
+struct DropCounters {
+    double pub_tx_dropped = 0;     // pub:eth0 could not hand the frame to mom:eth0 (its receive ring was full)
+    double mom_rx_dropped = 0;     // mom:eth0
+    double sub1_rx_dropped = 0;    // sub1:eth0
+    double sub1_udp_errors = 0;    // sub1's Udp InErrors (receive buffer full, checksum)
+};
+
 struct IsolationPoint {
     double flood_offered_mpps = 0, flood_delivered_mpps = 0;
     Latency strict;
+    DropCounters drops;
 };
 
 class LatencyBench {
@@ -218,7 +228,35 @@ private:
     }
 
     // mpps < 0: no flood; 0: the generator unpaced.
+    double read_number(const std::string& node, const std::string& command) const {
+        std::string out;
+        if (!run_shell("ip netns exec " + net_.ns(node) + " " + command, &out)) return 0;
+        return std::strtod(out.c_str(), nullptr);
+    }
+
+    DropCounters drop_counters() const {
+        auto link = [&](const std::string& node, const char* what) {
+            return read_number(node, std::string("cat /sys/class/net/eth0/statistics/") + what);
+        };
+        DropCounters d;
+        d.pub_tx_dropped = link("pub", "tx_dropped");
+        d.mom_rx_dropped = link("mom", "rx_dropped");
+        d.sub1_rx_dropped = link("sub1", "rx_dropped");
+        d.sub1_udp_errors = read_number(
+            "sub1", "awk '/^Udp:/ { if (n++) { print $4; exit } }' /proc/net/snmp");  // InErrors
+        return d;
+    }
+
     std::string measure_under_flood(double mpps, IsolationPoint& p) {
+        const DropCounters before = drop_counters();
+        std::string err = measure_under_flood_counted(mpps, p);
+        const DropCounters after = drop_counters();
+        p.drops = {after.pub_tx_dropped - before.pub_tx_dropped, after.mom_rx_dropped - before.mom_rx_dropped,
+                   after.sub1_rx_dropped - before.sub1_rx_dropped, after.sub1_udp_errors - before.sub1_udp_errors};
+        return err;
+    }
+
+    std::string measure_under_flood_counted(double mpps, IsolationPoint& p) {
         if (mpps < 0) return measure(BenchNetwork::kMomIp, BenchNetwork::kSub1Ip, kStrictTopic, p.strict);
         ChildProcess flood_sub;
         if (std::string err = start_sub(flood_sub, "sub2", BenchNetwork::kSub2Ip, 0, false); !err.empty()) return err;
@@ -266,7 +304,12 @@ private:
             .number("lat_strict_flood_delivered", heaviest.strict.delivered(), 5)
             .number("lat_strict_flood_ratio", idle.strict.p99 > 0 ? heaviest.strict.p99 / idle.strict.p99 : 0, 3)
             .number("lat_flood_max_offered_mpps", heaviest.flood_offered_mpps, 4)
-            .number("lat_flood_max_delivered_mpps", heaviest.flood_delivered_mpps, 4);
+            .number("lat_flood_max_delivered_mpps", heaviest.flood_delivered_mpps, 4)
+            .number("lat_strict_flood_lost", static_cast<double>(heaviest.strict.sent - heaviest.strict.received), 0)
+            .number("lat_flood_pub_tx_dropped", heaviest.drops.pub_tx_dropped, 0)
+            .number("lat_flood_mom_rx_dropped", heaviest.drops.mom_rx_dropped, 0)
+            .number("lat_flood_sub1_rx_dropped", heaviest.drops.sub1_rx_dropped, 0)
+            .number("lat_flood_sub1_udp_in_errors", heaviest.drops.sub1_udp_errors, 0);
         std::string curve = "[";
         for (const IsolationPoint& p : isolation) {
             char buf[160];
@@ -295,8 +338,11 @@ private:
                     o_.rate);
         std::printf("%14s %16s %9s %9s %10s\n", "flood_Mpps", "flood_deliv_Mpps", "p50_us", "p99_us", "delivered");
         for (const IsolationPoint& p : isolation)
-            std::printf("%14.3f %16.3f %9.1f %9.1f %9.3f%%\n", p.flood_offered_mpps, p.flood_delivered_mpps,
-                        p.strict.p50, p.strict.p99, p.strict.delivered() * 100);
+            std::printf("%14.3f %16.3f %9.1f %9.1f %9.3f%%   drops: pub tx %.0f, mom rx %.0f, sub1 rx %.0f, "
+                        "sub1 udp %.0f\n",
+                        p.flood_offered_mpps, p.flood_delivered_mpps, p.strict.p50, p.strict.p99,
+                        p.strict.delivered() * 100, p.drops.pub_tx_dropped, p.drops.mom_rx_dropped,
+                        p.drops.sub1_rx_dropped, p.drops.sub1_udp_errors);
     }
 
     const LatencyOptions& o_;
