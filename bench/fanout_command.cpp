@@ -24,6 +24,8 @@
 #include "json_value.hpp"
 #include "live_traffic.hpp"
 #include "mom_process.hpp"
+#include "../plugin/tcx.hpp"
+#include "fanout_sink.skel.h"
 #include "fanout_table.hpp"
 #include "tempos_fanout.skel.h"
 #include "test_run_timer.hpp"
@@ -50,6 +52,42 @@ std::string slurp(const std::string& path) {
     s << in.rdbuf();
     return s.str();
 }
+
+// bench/fanout_sink.bpf.c on a tcx link at ingress of an interface in the calling thread's netns.
+class SinkCounter {
+public:
+    ~SinkCounter() {
+        if (link_fd_ >= 0) ::close(link_fd_);
+        if (skel_) fanout_sink__destroy(skel_);
+    }
+
+    std::string attach(int ifindex, std::uint16_t port) {
+        skel_ = fanout_sink__open();
+        if (!skel_) return std::string("opening the sink: ") + std::strerror(errno);
+        skel_->rodata->count_port = htons(port);
+        if (int err = fanout_sink__load(skel_); err != 0) return std::string("loading the sink: ") + std::strerror(-err);
+        LIBBPF_OPTS(bpf_link_create_opts, options);
+        link_fd_ = bpf_link_create(bpf_program__fd(skel_->progs.fanout_sink), ifindex, tempos::xdp::kTcxIngress,
+                                   &options);
+        return link_fd_ >= 0 ? std::string() : std::string("attaching the sink (tcx): ") + std::strerror(errno);
+    }
+
+    std::uint64_t total() const {
+        const int cpus = libbpf_num_possible_cpus();
+        std::vector<std::uint64_t> values(static_cast<std::size_t>(std::max(cpus, 1)));
+        const std::uint32_t key = 0;
+        if (bpf_map__lookup_elem(skel_->maps.received, &key, sizeof(key), values.data(),
+                                 values.size() * sizeof(std::uint64_t), 0) != 0)
+            return 0;
+        std::uint64_t sum = 0;
+        for (const std::uint64_t v : values) sum += v;
+        return sum;
+    }
+
+private:
+    fanout_sink* skel_ = nullptr;
+    int link_fd_ = -1;
+};
 
 // tempos-mom with one strict topic whose G groups all hold sub1 (the same endpoint in several groups is allowed
 // and gets one copy per group), so one counter at sub1 sees every copy of both paths.
@@ -356,10 +394,13 @@ private:
             if (std::string err = counter_.attach(static_cast<int>(if_nametoindex("eth0")), kMomPort); !err.empty())
                 return err;
         }
-        // sub1's receive (a NAPI thread) runs on the generator's CPU, not the MoM's: the subscribers are other
-        // machines in a deployment, so their receive is not part of the MoM's cost. It also drains sub1's veth
-        // ring (256 frames) while the MoM fills it, one receive poll (64 events) times G copies at a time.
-        if (std::string err = net_.pin_napi("sub1", "eth0", o_.cpu); !err.empty()) return err;
+        // sub1's receive runs on the generator's CPU, not the MoM's (the subscribers are other machines in a
+        // deployment): GRO off, so the veth hands what it receives to a backlog (1000 deep) instead of its
+        // 256-entry ring, which one receive poll of the MoM (64 events) times G >= 4 copies overflows, and RPS
+        // steers that backlog to the generator's CPU. G = 1 turns GRO back on (set_sub_gro).
+        if (!run_shell("ip netns exec " + net_.ns("sub1") + " sh -c 'echo " + std::to_string(1 << o_.cpu) +
+                       " > /sys/class/net/eth0/queues/rx-0/rps_cpus'"))
+            return "steering sub1:eth0's receive (RPS) to CPU " + std::to_string(o_.cpu);
         EventFrameSpec spec{net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"), {10, 77, 0, 1},
                             {10, 77, 0, 2}};
         spec.dst_port = kMomPort;
@@ -387,7 +428,15 @@ private:
 
     // Delivered copies per second: the best of an unpaced step (overload; user space can starve there) and paced
     // steps below the generator's limit.
+    // GRO at sub1:eth0: needed for G = 1, where the XDP router redirects into the veth (a veth accepts redirected
+    // frames only with GRO or XDP on the peer); off for G >= 2 (see setup). Both paths of one G alike.
+    std::string set_sub_gro(bool on) {
+        const std::string cmd = "ip netns exec " + net_.ns("sub1") + " ethtool -K eth0 gro " + (on ? "on" : "off");
+        return run_shell(cmd) ? std::string() : "failed: " + cmd;
+    }
+
     std::string measure(const std::string& mode, int groups, Measurement& m) {
+        if (std::string err = set_sub_gro(groups == 1); !err.empty()) return err;
         FanoutMom mom;
         if (std::string err = mom.start(net_, mode, groups, o_.mom_cpu); !err.empty()) return err;
         Measurement step;  // the warm-up resolves neighbours and faults pages in; not reported
@@ -409,7 +458,7 @@ private:
     const FanoutOptions& o_;
     BenchNetwork net_;
     LiveGenerator generator_;
-    XdpCounter counter_;
+    SinkCounter counter_;
     int pub_ifindex_ = 0;
     std::vector<std::uint8_t> frame_;
 };
