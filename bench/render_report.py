@@ -77,10 +77,17 @@ def target_rows(d):
         rows.append(("XDP adds ≤ 3 µs p50 over direct", "missing", None))
     if have("lat_strict_flood_p99_us", "lat_strict_idle_p99_us"):
         ratio = g("lat_strict_flood_p99_us") / g("lat_strict_idle_p99_us")
-        per_run = f"; per run: median {g('lat_strict_flood_ratio'):.2f}×" if have("lat_strict_flood_ratio") else ""
-        rows.append(("strict p99 under the heaviest flood ≤ 1.5× idle p99 (aim 1.2×)",
-                     f"{fmt(g('lat_strict_flood_p99_us'))} / {fmt(g('lat_strict_idle_p99_us'))} µs = {ratio:.2f}×"
-                     f"{per_run}", ratio <= 1.5))
+        per_run = g("lat_strict_flood_ratio") if have("lat_strict_flood_ratio") else None
+        text = f"{fmt(g('lat_strict_flood_p99_us'))} / {fmt(g('lat_strict_idle_p99_us'))} µs = {ratio:.2f}×"
+        if per_run is not None:
+            text += (f"; the ratio per run: median {per_run:.2f}× ({g('lat_strict_flood_ratio_min'):.2f}–"
+                     f"{g('lat_strict_flood_ratio_max'):.2f}×)")
+        if have("lat_strict_flood_delivered"):
+            text += f"; strict delivered under that flood: {100 * g('lat_strict_flood_delivered'):.2f} %"
+        met = ratio <= 1.5 and (per_run is None or per_run <= 1.5)
+        if ratio <= 1.5 and per_run is not None and per_run > 1.5:
+            met = "medians only"
+        rows.append(("strict p99 under the heaviest flood ≤ 1.5× idle p99 (aim 1.2×)", text, met))
     else:
         rows.append(("strict p99 under the heaviest flood ≤ 1.5× idle p99", "missing", None))
     if have("lat_xdp_p50_us", "mosquitto_p50_us", "nats_p50_us"):
@@ -196,11 +203,15 @@ def why_missed(d, runs):
     if num("lat_xdp_p50_us") and num("lat_direct_p50_us") and g("lat_xdp_p50_us") - g("lat_direct_p50_us") > 3:
         out.append(f"- **XDP p50 over direct**: {fmt(g('lat_xdp_p50_us'))} vs {fmt(g('lat_direct_p50_us'))} µs "
                    f"(per-run differences {fmt(g('lat_xdp_added_p50_us_min'))}–{fmt(g('lat_xdp_added_p50_us_max'))} µs).")
-    if num("lat_strict_flood_p99_us") and num("lat_strict_idle_p99_us") and \
-            g("lat_strict_flood_p99_us") > 1.5 * g("lat_strict_idle_p99_us"):
+    if num("lat_strict_flood_p99_us") and num("lat_strict_idle_p99_us") and (
+            g("lat_strict_flood_p99_us") > 1.5 * g("lat_strict_idle_p99_us") or g("lat_strict_flood_ratio", 0) > 1.5
+            or g("lat_strict_flood_delivered", 1) < 1):
         out.append(
-            f"- **strict p99 under flood**: {fmt(g('lat_strict_flood_p99_us'))} µs vs {fmt(g('lat_strict_idle_p99_us'))} "
-            f"µs idle. At the heaviest flood ({fmt(g('lat_flood_max_offered_mpps'))} Mpps offered, of which the socket "
+            f"- **strict p99 under flood** (and strict loss): {fmt(g('lat_strict_flood_p99_us'))} µs vs "
+            f"{fmt(g('lat_strict_idle_p99_us'))} µs idle (medians; the per-run ratio is "
+            f"{fmt(g('lat_strict_flood_ratio'))}×, and the idle p99 itself ranged "
+            f"{fmt(g('lat_strict_idle_p99_us_min'))}–{fmt(g('lat_strict_idle_p99_us_max'))} µs). Percentiles count "
+            "only the events that arrived. At the heaviest flood ({fmt(g('lat_flood_max_offered_mpps'))} Mpps offered, of which the socket "
             f"path delivered {fmt(g('lat_flood_max_delivered_mpps'))} Mpps) strict events still arrived "
             f"({100 * g('lat_strict_flood_delivered', 0):.2f} % delivered, {fmt(g('lat_strict_flood_lost'))} lost), "
             f"while pub:eth0 counted {fmt(g('lat_flood_pub_tx_dropped'))} transmit drops and mom:eth0 "
@@ -288,7 +299,8 @@ def main():
     w("| target | measured (medians) | met |")
     w("|---|---|---|")
     for what, value, met in target_rows(d):
-        w(f"| {what} | {value} | {'yes' if met else ('no' if met is not None else 'not measured')} |")
+        verdict = met if isinstance(met, str) else ("yes" if met else ("no" if met is not None else "not measured"))
+        w(f"| {what} | {value} | {verdict} |")
     w("")
     why = why_missed(d, runs)
     if why:
