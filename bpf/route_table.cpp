@@ -23,8 +23,8 @@ tempos::Status system_error(const std::string& what, int err) {
 
 }  // namespace
 
-RouteTable::RouteTable(int topic_routes_fd, int topic_counters_fd)
-    : topic_routes_fd_(topic_routes_fd), topic_counters_fd_(topic_counters_fd) {}
+RouteTable::RouteTable(int topic_routes_fd, int topic_counters_fd, int fanout_topics_fd)
+    : topic_routes_fd_(topic_routes_fd), topic_counters_fd_(topic_counters_fd), fanout_topics_fd_(fanout_topics_fd) {}
 
 tempos::Status RouteTable::validate(const tempos_route& route) {
     if (route.count == 0 || route.count > TEMPOS_MAX_SUBSCRIBERS)
@@ -66,6 +66,14 @@ tempos::Status RouteTable::remove(std::uint8_t topic) {
     const std::uint32_t key = topic;
     if (bpf_map_delete_elem(topic_routes_fd_, &key) != 0 && errno != ENOENT)
         return system_error("removing the route of topic " + std::to_string(topic), errno);
+    return tempos::Status::ok();
+}
+
+tempos::Status RouteTable::mark_fanout(std::uint8_t topic, bool fanned_out) {
+    const std::uint32_t key = topic;
+    const std::uint8_t value = fanned_out ? 1 : 0;
+    if (bpf_map_update_elem(fanout_topics_fd_, &key, &value, BPF_ANY) != 0)
+        return system_error("marking topic " + std::to_string(topic) + " as fanned out", errno);
     return tempos::Status::ok();
 }
 

@@ -44,6 +44,15 @@ struct {
 	__type(value, struct tempos_topic_counters);
 } topic_counters SEC(".maps");
 
+/* Strict topics with several groups, served by the TC fan-out program (bpf/fanout.bpf.c): 1 = handed over.
+ * Only tells the counters a hand-over from a topic that is not strict; the router routes nothing by it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TEMPOS_MAX_TOPICS);
+	__type(key, __u32);
+	__type(value, __u8);
+} fanout_topics SEC(".maps");
+
 /* Egress interfaces other than the ingress one, keyed by ifindex (multi-NIC redirect). */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);

@@ -6,7 +6,9 @@ void add_kernel_counters(TopicStats& stats, const tempos_topic_counters& kernel)
     stats.kernel_packets += kernel.redirected_packets;
     stats.kernel_bytes += kernel.redirected_bytes;
     stats.kernel_dropped += kernel.aborted;
-    for (const __u64 passed : kernel.passed) stats.kernel_passed += passed;
+    // A hand-over to the TC fan-out program stays in the kernel: not a pass to the socket path.
+    for (int reason = 0; reason < TEMPOS_PASS_REASONS; ++reason)
+        if (reason != TEMPOS_PASS_FANOUT) stats.kernel_passed += kernel.passed[reason];
 }
 
 void add_fanout_counters(TopicStats& stats, const tempos_fanout_topic_counters& topic,

@@ -137,6 +137,7 @@ Status XdpAdapter::fan_out_in_kernel(const TopicConfig& topic) {
     if (auto* error = std::get_if<Status>(&routes)) return *error;
     if (Status set = fanout_->table().set(topic.id, std::get<std::vector<tempos_route>>(routes)); !set) return set;
     in_fanout_.set(topic.id);
+    if (xdp_) return xdp_->routes().mark_fanout(topic.id, true);
     return Status::ok();
 }
 
@@ -151,6 +152,9 @@ Status XdpAdapter::remove_from_xdp(std::uint8_t topic) {
 
 Status XdpAdapter::remove_from_fanout(std::uint8_t topic) {
     if (!fanout_ || !in_fanout_.test(topic)) return Status::ok();
+    if (xdp_) {
+        if (Status unmarked = xdp_->routes().mark_fanout(topic, false); !unmarked) return unmarked;
+    }
     if (Status removed = fanout_->table().remove(topic); !removed) return removed;
     in_fanout_.reset(topic);
     return Status::ok();
@@ -232,8 +236,6 @@ AdapterStats XdpAdapter::stats() const {
             else
                 log_->warn("topic {}: kernel counters unreadable: {}", id, read.message());
         }
-        // The XDP router counts each event of a fan-out topic as passed (not in topic_routes): kernel_passed
-        // includes those hand-overs to the TC program.
         if (fanout_ && in_fanout_.test(id)) {
             tempos_fanout_topic_counters totals{};
             std::array<tempos_fanout_group_counters, TEMPOS_MAX_FANOUT_GROUPS> groups{};

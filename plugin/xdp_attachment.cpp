@@ -54,7 +54,8 @@ std::variant<std::unique_ptr<XdpAttachment>, Status> XdpAttachment::attach(const
     }
 
     auto routes = std::make_unique<RouteTable>(bpf_map__fd(skeleton->maps.topic_routes),
-                                               bpf_map__fd(skeleton->maps.topic_counters));
+                                               bpf_map__fd(skeleton->maps.topic_counters),
+                                               bpf_map__fd(skeleton->maps.fanout_topics));
     const int prog_fd = bpf_program__fd(skeleton->progs.tempos_router);
     XdpMode attached = request.mode;
     int link_fd = -EINVAL;

@@ -247,6 +247,8 @@ std::vector<RouterCase> make_cases() {
                               TEMPOS_PASS_NOT_STRICT));
     cases.push_back(pass_case("BestEffortTopic", "best-effort topic 5 is served by the socket path",
                               event(kTopicBestEffort).build(), kTopicBestEffort, TEMPOS_PASS_NOT_STRICT));
+    cases.push_back(pass_case("FanoutTopic", "topic 10 is served by the TC fan-out program: passed, counted apart",
+                              event(kTopicFanout).build(), kTopicFanout, TEMPOS_PASS_FANOUT));
     cases.push_back(pass_case("Ttl1", "TTL 1 on a strict topic",
                               tweaked(kTopicSingle, [](PacketBuilder& b) { b.ttl(1); }).build(), kTopicSingle,
                               TEMPOS_PASS_TTL));

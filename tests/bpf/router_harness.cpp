@@ -34,7 +34,7 @@ std::unique_ptr<LoadedRouter> LoadedRouter::load(const RouterSettings& settings,
 }
 
 LoadedRouter::LoadedRouter(tempos_router* skel) : skel_(skel) {
-    routes_.emplace(topic_routes_fd(), topic_counters_fd());
+    routes_.emplace(topic_routes_fd(), topic_counters_fd(), bpf_map__fd(skel_->maps.fanout_topics));
 }
 
 LoadedRouter::~LoadedRouter() { tempos_router__destroy(skel_); }

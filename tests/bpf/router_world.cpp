@@ -60,6 +60,7 @@ std::string install_standard_routes(LoadedRouter& router) {
     };
     for (const Entry& e : entries)
         if (tempos::Status st = rt.set(e.topic, e.route); !st) return st.message();
+    if (tempos::Status st = rt.mark_fanout(kTopicFanout, true); !st) return st.message();
     return install_bad_route(router, kTopicBadRoute);
 }
 

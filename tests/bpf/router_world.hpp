@@ -39,6 +39,7 @@ inline constexpr std::uint8_t kTopicNoEgress = 6;    // [Far] via an ifindex mis
 inline constexpr std::uint8_t kTopicIngressNic = 7;  // [A] with ifindex == ingress (lo) -> XDP_TX
 inline constexpr std::uint8_t kTopicOnes = 8;        // all-ones address and port: forces checksum carries
 inline constexpr std::uint8_t kTopicBadRoute = 9;    // inner map written with count 0, bypassing RouteTable
+inline constexpr std::uint8_t kTopicFanout = 10;     // not in topic_routes, marked as served by the TC fan-out
 inline constexpr std::uint8_t kTopicUnknown = 200;
 inline constexpr std::uint32_t kMissingIfindex = 4242;
 inline constexpr std::uint32_t kLoopbackIfindex = 1;

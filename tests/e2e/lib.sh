@@ -169,7 +169,7 @@ kernel_routing_cpus() { KERNEL_COUNTERS_PER_CPU=1 kernel_counters "$1"; }
 
 # kernel_counters SLOT: the router's per-CPU counters of a topic (0..255) or of slot 256 (frames without a
 # topic), summed over CPUs, read from the BPF map of the program attached to the MoM's interface:
-# "redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress".
+# "redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress fanout".
 kernel_counters() {
     local prog map
     prog=$(xdp_prog_id)
@@ -186,7 +186,7 @@ import json, sys
 entry = json.load(sys.stdin)
 entry = entry[0] if isinstance(entry, list) else entry
 fields = ["redirected_packets", "aborted"]
-total, routing_cpus = [0] * 11, 0
+total, routing_cpus = [0] * 12, 0
 for cpu in entry["formatted"]["values"]:
     v = cpu["value"]
     row = [v["redirected_packets"], v["aborted"]] + list(v["passed"])
