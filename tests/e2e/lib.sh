@@ -231,7 +231,8 @@ sum_snmp_udp() {
     echo "$total"
 }
 
-# mom_config_header [XDP_MODE]: the [mom] and [[adapters]] part every scenario's Controller TOML starts with;
+# mom_config_header [XDP_MODE]: the [mom] and [[adapters]] part every scenario's Controller TOML starts with
+# (xdp_mode: the argument, else $XDP_MODE, else native);
 # scenarios append their [[topics]].
 mom_config_header() {
     cat <<TOML
@@ -243,7 +244,7 @@ metrics = "127.0.0.1:9100"
 [[adapters]]
 name = "xdp"
 library = "libxdp_adapter.so"
-xdp_mode = "${1:-generic}"
+xdp_mode = "${1:-${XDP_MODE:-native}}"
 
 TOML
 }

@@ -2,7 +2,7 @@
 # Scenario 9: a bad config at start: non-zero exit, a file:line message, no program attached.
 . "$(dirname "$0")/lib.sh"
 setup one-legged 1
-{ mom_config_header "generic"; cat <<TOML
+{ mom_config_header; cat <<TOML
 [[topics]]
 id = 300
 qos = "strict"

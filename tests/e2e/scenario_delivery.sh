@@ -2,12 +2,12 @@
 # Scenario 1 (QOS=strict): a strict topic routed by XDP. Every event reaches a subscriber's socket,
 # checksums verify in the subscribers' kernels, the split is round-robin (±1), the MoM's socket never sees them.
 # Scenario 2 (QOS=best-effort): the same topic through the MoM's socket path: InDatagrams in the MoM grows by N.
-# XDP_MODE defaults to generic: native XDP_TX into a veth bridge port stalls here (docs/known-issues.md).
+# XDP_MODE: native (default) or generic.
 . "$(dirname "$0")/lib.sh"
 N=${N:-3000}
 setup "${LAYOUT:-one-legged}" 3
 
-{ mom_config_header "${XDP_MODE:-generic}"; cat <<TOML
+{ mom_config_header; cat <<TOML
 [[topics]]
 id = 1
 qos = "${QOS:-strict}"

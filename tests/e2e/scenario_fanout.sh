@@ -11,7 +11,7 @@ PER_GROUP=2
 SUBS=$((GROUPS_N * PER_GROUP))
 setup one-legged "$SUBS"
 
-{ mom_config_header "${XDP_MODE:-generic}"; cat <<TOML
+{ mom_config_header; cat <<TOML
 [[topics]]
 id = 3
 qos = "strict"

@@ -3,7 +3,7 @@
 # MoM's port reaches the kernel stack again (a socket bound in the mom namespace receives it).
 . "$(dirname "$0")/lib.sh"
 setup one-legged 1
-{ mom_config_header "generic"; cat <<TOML
+{ mom_config_header; cat <<TOML
 [[topics]]
 id = 1
 qos = "strict"

@@ -11,7 +11,7 @@
 GOOD=${GOOD:-5}
 setup one-legged 3
 
-{ mom_config_header generic; cat <<TOML
+{ mom_config_header; cat <<TOML
 [[topics]]
 id = 1
 qos = "strict"

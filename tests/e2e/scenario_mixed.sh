@@ -7,7 +7,7 @@
 N=${N:-5000}
 setup one-legged 3
 
-{ mom_config_header generic; cat <<TOML
+{ mom_config_header; cat <<TOML
 [[topics]]
 id = 1
 qos = "strict"

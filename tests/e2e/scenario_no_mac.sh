@@ -12,7 +12,7 @@ FORWARDING=${FORWARDING:-1}
 setup one-legged 3
 topo_exec mom sysctl -qw "net.ipv4.conf.$TOPO_MOM_IF.forwarding=$FORWARDING"
 
-{ mom_config_header generic; cat <<TOML
+{ mom_config_header; cat <<TOML
 [[topics]]
 id = 1
 qos = "strict"

@@ -11,7 +11,7 @@ setup one-legged 3
 
 topic_config() {
     local s
-    { mom_config_header generic
+    { mom_config_header
       echo '[[topics]]'; echo 'id = 1'; echo 'qos = "strict"'; echo 'subscribers = ['
       for s in "$@"; do local ip="TOPO_IP_$s"; echo "  { ip = \"${!ip}\", mac = \"$(mac_of "$s")\" },"; done
       echo ']'; } >"$E2E_TMP/next.toml"
