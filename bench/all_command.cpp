@@ -23,7 +23,8 @@ const char* const kRequiredFields[] = {
     "xdp_loss",          "socket_mpps",       "baseline_mpps",         "xdp_vs_socket",
     "lat_direct_p50_us", "lat_xdp_p50_us",    "lat_xdp_p99_us",        "lat_socket_p99_us",
     "lat_strict_idle_p99_us", "lat_strict_flood_p99_us", "mosquitto_p50_us", "mosquitto_p99_us",
-    "nats_p50_us",       "nats_p99_us",       "nats_flood_p99_us"};
+    "nats_p50_us",       "nats_p99_us",       "nats_flood_p99_us", "fanout4_kernel_mcps",
+    "fanout4_socket_mcps"};
 
 struct AllOptions {
     bool json = false;
