@@ -131,7 +131,10 @@ MomConfig read_config(const std::filesystem::path& file) {
     if (config.routes)
         read_routes_file(parse_routes(*config.routes, *routes_value), config.routes->string(), config.listen.port,
                          registry);
-    for (const auto& [id, located] : registry.topics()) config.topics.emplace(id, located.topic);
+    for (const auto& [id, located] : registry.topics()) {
+        config.topics.emplace(id, located.topic);
+        config.topic_locations.emplace(id, located.file + ":" + std::to_string(located.line));
+    }
     return config;
 }
 

@@ -45,6 +45,13 @@ struct MomConfig {
     std::optional<std::filesystem::path> routes; // thesis-format topic table, resolved against source's dir
     std::vector<AdapterConfig> adapters;
     std::map<std::uint8_t, TopicConfig> topics;  // from [[topics]] and the routes file, by id
+    std::map<std::uint8_t, std::string> topic_locations;  // "file:line" where each topic is defined
+
+    // "file:line: " of a topic, for errors raised after loading (e.g. an adapter refusing it); "" if unknown.
+    std::string where(std::uint8_t topic) const {
+        const auto it = topic_locations.find(topic);
+        return it == topic_locations.end() ? std::string() : it->second + ": ";
+    }
 };
 
 using ConfigResult = std::variant<MomConfig, ConfigError>;

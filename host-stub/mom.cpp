@@ -36,7 +36,7 @@ std::optional<std::string> Mom::start(const MomConfig& config) {
     for (const auto& [id, topic] : config.topics) {
         if (auto error = adapters_.configure_qos(topic)) {
             adapters_.close();
-            return error;
+            return config.where(id) + *error;
         }
         topic_table_.set(id, topic.qos);
     }
@@ -79,7 +79,7 @@ std::optional<std::string> Mom::reload() {
 std::optional<std::string> Mom::apply(const MomConfig& wanted) {
     const MomConfig running = running_config();
     warn_about_restart_only_changes(wanted);
-    if (auto error = apply_topics(running.topics, wanted.topics)) {
+    if (auto error = apply_topics(running.topics, wanted)) {
         counters_.reloads_failed.fetch_add(1);
         log_->error("reload refused, keeping the running configuration: {}", *error);
         return error;
@@ -95,8 +95,8 @@ std::optional<std::string> Mom::apply(const MomConfig& wanted) {
 }
 
 std::optional<std::string> Mom::apply_topics(const std::map<std::uint8_t, TopicConfig>& running,
-                                             const std::map<std::uint8_t, TopicConfig>& wanted) {
-    const TopicDiff diff = diff_topics(running, wanted);
+                                             const MomConfig& wanted) {
+    const TopicDiff diff = diff_topics(running, wanted.topics);
     if (diff.empty()) {
         log_->info("reload: no topic changed");
         return std::nullopt;
@@ -110,7 +110,7 @@ std::optional<std::string> Mom::apply_topics(const std::map<std::uint8_t, TopicC
         if (auto error = adapters_.configure_qos(topic)) {
             adapters_.remove_topic(topic.id);  // some adapters may have taken it
             roll_back();
-            return error;
+            return wanted.where(topic.id) + *error;
         }
         topic_table_.set(topic.id, topic.qos);
         undo.push_back([this, id = topic.id] {
@@ -124,7 +124,7 @@ std::optional<std::string> Mom::apply_topics(const std::map<std::uint8_t, TopicC
         if (auto error = adapters_.configure_qos(topic)) {
             adapters_.configure_qos(old);
             roll_back();
-            return error;
+            return wanted.where(topic.id) + *error;
         }
         topic_table_.set(topic.id, topic.qos);
         undo.push_back([this, old] {

@@ -53,8 +53,7 @@ public:
     std::string metrics_text() const;
 
 private:
-    std::optional<std::string> apply_topics(const std::map<std::uint8_t, TopicConfig>& running,
-                                            const std::map<std::uint8_t, TopicConfig>& wanted);
+    std::optional<std::string> apply_topics(const std::map<std::uint8_t, TopicConfig>& running, const MomConfig& wanted);
     void warn_about_restart_only_changes(const MomConfig& wanted) const;
 
     MomOptions options_;

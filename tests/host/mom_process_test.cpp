@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -182,6 +183,11 @@ TEST_F(MomProcessTest, AnAdapterFailingAtStartIsClosedAndTheExitIsNonZero) {
     EXPECT_EQ(mom.wait_exit(), 1);
     EXPECT_NE(mom.err().find("fail_on = configure_qos"), std::string::npos) << mom.err();
     EXPECT_EQ(read_records(record_file).back().verb, "close");
+    // The refusal points at the topic in the file: the line of its id.
+    const std::size_t id_at = text.find("id = 1");
+    const long id_line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(id_at), '\n');
+    const std::string where = config_file.filename().string() + ":" + std::to_string(id_line) + ": adapter";
+    EXPECT_NE(mom.err().find(where), std::string::npos) << where << "\n" << mom.err();
 }
 
 TEST_F(MomProcessTest, DeliversEventsReloadsOnSighupAndExitsZeroOnSigterm) {
