@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "tempos/unique_fd.hpp"
 
@@ -116,6 +117,13 @@ std::variant<int, Status> route_output_ifindex(const Ipv4& destination) {
     }
     return Status::error(ErrorCode::system_error,
                          "route to subscriber " + format_ip(destination) + " names no output interface");
+}
+
+std::optional<bool> ipv4_forwarding_enabled(const std::string& name) {
+    std::ifstream file("/proc/sys/net/ipv4/conf/" + name + "/forwarding");
+    int value = -1;
+    if (!(file >> value)) return std::nullopt;
+    return value != 0;
 }
 
 }  // namespace tempos::xdp

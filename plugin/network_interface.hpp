@@ -20,6 +20,9 @@ struct InterfaceInfo {
 std::variant<InterfaceInfo, Status> query_interface(const std::string& name);
 std::variant<InterfaceInfo, Status> query_interface(int ifindex);
 
+// net.ipv4.conf.<name>.forwarding of this network namespace; nullopt if it cannot be read.
+std::optional<bool> ipv4_forwarding_enabled(const std::string& name);
+
 // The output interface of the kernel's route to `destination` (RTM_GETROUTE over netlink).
 std::variant<int, Status> route_output_ifindex(const Ipv4& destination);
 

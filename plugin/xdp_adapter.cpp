@@ -123,12 +123,33 @@ std::variant<EgressPort, Status> XdpAdapter::egress_for(const Endpoint& subscrib
     return EgressPort{ifindex, std::get<InterfaceInfo>(info).mac};
 }
 
+// bpf_fib_lookup answers FWD_DISABLED unless IPv4 forwarding is on for the subscriber's output interface, so every
+// event for a subscriber without a MAC would then take the socket path: delivered, but never accelerated.
+void XdpAdapter::warn_if_neighbour_lookup_refused(const TopicConfig& topic) {
+    for (const SubscriptionGroup& group : topic.groups) {
+        for (const Endpoint& member : group.members) {
+            if (member.mac) continue;
+            auto route = route_output_ifindex(member.ip);
+            if (std::holds_alternative<Status>(route)) continue;  // translation reports unroutable members
+            auto info = query_interface(std::get<int>(route));
+            if (std::holds_alternative<Status>(info)) continue;
+            const std::string& ifname = std::get<InterfaceInfo>(info).name;
+            if (ipv4_forwarding_enabled(ifname).value_or(true) || forwarding_warned_.count(ifname)) continue;
+            forwarding_warned_.insert(ifname);
+            log_->warn("topic {}: subscribers without a MAC need net.ipv4.conf.{}.forwarding=1 for the kernel path "
+                       "(bpf_fib_lookup refuses otherwise); until then their events are served by the socket path",
+                       topic.id, ifname);
+        }
+    }
+}
+
 Status XdpAdapter::route_in_kernel(const TopicConfig& topic) {
     auto route = translate_group(topic.groups.front(), [this](const Endpoint& e) { return egress_for(e); });
     if (auto* error = std::get_if<Status>(&route))
         return Status::error(error->code(), "topic " + std::to_string(topic.id) + ": " + error->message());
     if (Status set = xdp_->routes().set(topic.id, std::get<tempos_route>(route)); !set) return set;
     in_kernel_.set(topic.id);
+    warn_if_neighbour_lookup_refused(topic);
     return Status::ok();
 }
 
@@ -137,6 +158,7 @@ Status XdpAdapter::fan_out_in_kernel(const TopicConfig& topic) {
     if (auto* error = std::get_if<Status>(&routes)) return *error;
     if (Status set = fanout_->table().set(topic.id, std::get<std::vector<tempos_route>>(routes)); !set) return set;
     in_fanout_.set(topic.id);
+    warn_if_neighbour_lookup_refused(topic);
     if (xdp_) return xdp_->routes().mark_fanout(topic.id, true);
     return Status::ok();
 }

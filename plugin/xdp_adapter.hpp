@@ -4,6 +4,8 @@
 #pragma once
 
 #include <bitset>
+#include <set>
+#include <string>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -43,6 +45,7 @@ private:
     Status remove_from_fanout(std::uint8_t topic);
     Status remove_from_kernel(std::uint8_t topic);
     Status attach_fanout(const ChannelConfig& channel, XdpMode requested, const Ipv4& mom_ipv4);
+    void warn_if_neighbour_lookup_refused(const TopicConfig& topic);
 
     // The logger lives from construction to close(); only used while not closed.
     std::shared_ptr<spdlog::logger> log_;
@@ -59,6 +62,7 @@ private:
     std::bitset<256> in_kernel_;
     std::bitset<256> in_fanout_;
     bool socket_fallback_warned_ = false;
+    std::set<std::string> forwarding_warned_;  // interfaces already warned about (one warning each)
 };
 
 }  // namespace tempos::xdp

@@ -255,7 +255,7 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
     ASSERT_TRUE(adapter()
                     .configure_qos(TopicConfig{7, Qos::strict,
                                                {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}},
-                                                SubscriptionGroup{{Endpoint{{10, 0, 0, 3}, 7000, std::nullopt}}}}})
+                                                SubscriptionGroup{{Endpoint{{10, 0, 0, 3}, 7000, Mac{2, 0, 0, 0, 0, 3}}}}}})
                     .is_ok());
     EXPECT_EQ(sink_->count(spdlog::level::warn), warnings_before);
     EXPECT_EQ(test_run(prog, frame, ifindex_).action, static_cast<__u32>(XDP_PASS));
@@ -271,6 +271,32 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
     EXPECT_EQ(topic->kernel_passed, 1u);
     EXPECT_EQ(topic->kernel_dropped, 0u);
     ::close(prog);
+}
+
+// A subscriber without a MAC needs the kernel's neighbour lookup, which bpf_fib_lookup refuses while IPv4
+// forwarding is off on the output interface (the default in a new namespace): one warning per interface, naming
+// the sysctl; none once forwarding is on.
+TEST_F(XdpAdapterKernel, MacLessSubscribersWithForwardingOffAreWarnedAboutOncePerInterface) {
+    ASSERT_TRUE(connect("native").is_ok());
+    auto configure_macless = [&](std::uint8_t id) {
+        return adapter()
+            .configure_qos(TopicConfig{id, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, std::nullopt}}}}})
+            .is_ok();
+    };
+    auto forwarding_warnings = [&] {
+        int n = 0;
+        for (const auto& r : sink_->records())
+            n += r.level == spdlog::level::warn && r.text.find("net.ipv4.conf.xdp0.forwarding=1") != std::string::npos;
+        return n;
+    };
+    ASSERT_EQ(run("sysctl -qw net.ipv4.conf.xdp0.forwarding=1"), 0);
+    ASSERT_TRUE(configure_macless(3));
+    EXPECT_EQ(forwarding_warnings(), 0);
+
+    ASSERT_EQ(run("sysctl -qw net.ipv4.conf.xdp0.forwarding=0"), 0);
+    ASSERT_TRUE(configure_macless(4));
+    ASSERT_TRUE(configure_macless(5));
+    EXPECT_EQ(forwarding_warnings(), 1);
 }
 
 TEST_F(XdpAdapterKernel, ConfiguredMomAddressIsTheRewriteSource) {
