@@ -30,9 +30,10 @@ Ingress::~Ingress() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-std::optional<std::string> Ingress::bind(const SocketAddress& listen) {
+std::optional<std::string> Ingress::bind(const SocketAddress& listen, std::int64_t receive_buffer) {
     fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return std::string("socket(): ") + std::strerror(errno);
+    set_receive_buffer(receive_buffer);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(listen.port);
@@ -49,6 +50,26 @@ std::optional<std::string> Ingress::bind(const SocketAddress& listen) {
     bound_.port = ntohs(addr.sin_port);
     log_->info("listening on udp {}:{}", format_ipv4(bound_.ip), bound_.port);
     return std::nullopt;
+}
+
+// A burst of best-effort events must wait in the socket, not be dropped by it: the default (rmem_default, often
+// 208 KiB) holds only a few hundred datagrams. SO_RCVBUFFORCE (CAP_NET_ADMIN, which the XDP adapter needs anyway)
+// may exceed net.core.rmem_max; without it the kernel caps SO_RCVBUF there, and the shortfall is said once.
+void Ingress::set_receive_buffer(std::int64_t wanted) {
+    const int request = static_cast<int>(wanted);
+    if (::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &request, sizeof request) != 0)
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &request, sizeof request);
+    int granted = 0;
+    socklen_t len = sizeof granted;
+    ::getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &granted, &len);
+    granted /= 2;  // the kernel reports twice the size asked for (bookkeeping overhead included)
+    receive_buffer_ = granted;
+    if (granted < request)
+        log_->warn("ingress receive buffer is {} bytes, {} asked for: raise net.core.rmem_max or grant "
+                   "CAP_NET_ADMIN, or bursts may be dropped by the socket",
+                   granted, request);
+    else
+        log_->info("ingress receive buffer: {} bytes", granted);
 }
 
 void Ingress::start() {

@@ -27,15 +27,19 @@ public:
     Ingress(const Ingress&) = delete;
     Ingress& operator=(const Ingress&) = delete;
 
-    // Binds the UDP socket (port 0 picks a free port). Returns why it failed.
-    std::optional<std::string> bind(const SocketAddress& listen);
+    // Binds the UDP socket (port 0 picks a free port) with a receive buffer of `receive_buffer` bytes, or the
+    // largest the kernel grants (with a warning). Returns why it failed.
+    std::optional<std::string> bind(const SocketAddress& listen, std::int64_t receive_buffer = 4 << 20);
     // The address actually bound (after bind()).
     SocketAddress local_address() const { return bound_; }
+    // The receive buffer the kernel granted (after bind()), bytes.
+    std::int64_t receive_buffer() const { return receive_buffer_; }
     void start();
     // Returns within one poll interval.
     void stop();
 
 private:
+    void set_receive_buffer(std::int64_t wanted);
     void run() noexcept;
     void receive_batch();
     void classify(const std::uint8_t* data, std::size_t size);
@@ -46,6 +50,7 @@ private:
     MomCounters& counters_;
     std::shared_ptr<spdlog::logger> log_;
     int fd_ = -1;
+    std::int64_t receive_buffer_ = 0;
     SocketAddress bound_{};
     std::vector<std::uint8_t> buffers_;  // one maximum-size datagram per batch slot, owned by the thread
     std::atomic<bool> stopping_{false};

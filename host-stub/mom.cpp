@@ -23,7 +23,7 @@ std::optional<std::string> Mom::start(const MomConfig& config) {
     if (started_) return "the MoM is already started";
     started_ = true;
     // Bind first: adapters are told the port actually bound (it may have been 0).
-    if (auto error = ingress_.bind(config.listen)) return error;
+    if (auto error = ingress_.bind(config.listen, config.receive_buffer)) return error;
 
     ChannelConfig channel;
     channel.interface = config.interface;
@@ -157,6 +157,7 @@ void Mom::warn_about_restart_only_changes(const MomConfig& wanted) const {
     const MomConfig running = running_config();
     if (!(wanted.listen == running.listen) || wanted.interface != running.interface ||
         wanted.metrics != running.metrics || wanted.sq_priority != running.sq_priority ||
+        wanted.receive_buffer != running.receive_buffer ||
         wanted.adapters != running.adapters)
         log_->warn("reload: changes to [mom] or [[adapters]] need a restart; only topic changes are applied");
 }

@@ -86,6 +86,7 @@ TEST_F(ConfigTest, EmptyFileGivesTheDefaults) {
     EXPECT_EQ(config.interface, "");
     EXPECT_FALSE(config.metrics.has_value());
     EXPECT_EQ(config.sq_priority, 99);
+    EXPECT_EQ(config.receive_buffer, 4 << 20);
     EXPECT_FALSE(config.routes.has_value());
     EXPECT_TRUE(config.adapters.empty());
     EXPECT_TRUE(config.topics.empty());
@@ -99,6 +100,7 @@ listen = "10.0.0.1:7000"
 interface = "eth0"
 metrics = "127.0.0.1:9100"
 sq_priority = 80
+receive_buffer = 16777216
 
 [[adapters]]
 name = "xdp"
@@ -130,6 +132,7 @@ qos = "best-effort"
     ASSERT_TRUE(config.metrics.has_value());
     EXPECT_EQ(*config.metrics, (SocketAddress{{127, 0, 0, 1}, 9100}));
     EXPECT_EQ(config.sq_priority, 80);
+    EXPECT_EQ(config.receive_buffer, 16 << 20);
 
     ASSERT_EQ(config.adapters.size(), 2u);
     EXPECT_EQ(config.adapters[0],
@@ -374,6 +377,13 @@ TEST_F(ConfigTest, PortsOutOfRange) {
                 (at(4) + "subscriber port must be in 1..65535, got 0"));
     EXPECT_PRED2(starts_with, load_error("[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [\"10.0.0.1:99999\"]\n"),
                 (at(4) + "subscriber: invalid port \"99999\""));
+}
+
+TEST_F(ConfigTest, ReceiveBufferOutOfRange) {
+    EXPECT_PRED2(starts_with, load_error("[mom]\nreceive_buffer = 1024\n"),
+                (at(2) + "[mom] receive_buffer must be in 65536..1073741824, got 1024"));
+    EXPECT_PRED2(starts_with, load_error("[mom]\n\nreceive_buffer = 2147483648\n"),
+                (at(3) + "[mom] receive_buffer must be in 65536..1073741824, got 2147483648"));
 }
 
 TEST_F(ConfigTest, IntegerBeyond64BitsIsOutOfRangeNotWrapped) {

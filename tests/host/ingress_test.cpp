@@ -1,5 +1,9 @@
 // The receiver alone (no dispatcher drains the queues): classification by first byte and drop accounting.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
 
 #include "ingress.hpp"
 #include "plugins/recording_test_support.hpp"
@@ -72,6 +76,21 @@ TEST_F(IngressTest, UnknownTopicsAndEmptyDatagramsAreCountedNotQueued) {
     EXPECT_EQ(counters.empty_datagrams, 1u);
     EXPECT_EQ(counters.unknown_topic, 2u);
     EXPECT_EQ(sq.depth() + bq.depth(), 0u);
+}
+
+// Root (CI) may exceed net.core.rmem_max with SO_RCVBUFFORCE: exactly what was asked. Others get at most rmem_max.
+TEST_F(IngressTest, TheReceiveBufferIsWhatWasAskedForOrTheKernelCap) {
+    Ingress other{topics, sq, bq, counters, log};
+    const std::int64_t wanted = 8 << 20;
+    ASSERT_FALSE(other.bind({{127, 0, 0, 1}, 0}, wanted));
+    if (::geteuid() == 0) {
+        EXPECT_EQ(other.receive_buffer(), wanted);
+    } else {
+        std::ifstream rmem_max("/proc/sys/net/core/rmem_max");
+        std::int64_t cap = 0;
+        ASSERT_TRUE(rmem_max >> cap);
+        EXPECT_EQ(other.receive_buffer(), std::min(wanted, cap));
+    }
 }
 
 TEST_F(IngressTest, BindingATakenPortFailsNamingTheAddress) {
