@@ -56,8 +56,7 @@ std::string setup_router(tempos_router* skel) {
         std::memcpy(ep.mac, s.mac.data(), 6);
         std::memcpy(ep.src_mac, kMomMac.data(), 6);
     }
-    tempos::xdp::RouteTable table(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters),
-                                  bpf_map__fd(skel->maps.fanout_topics));
+    tempos::xdp::RouteTable table(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters));
     const tempos::Status st = table.set(kBenchTopic, route);
     return st ? std::string() : st.message();
 }
@@ -75,8 +74,7 @@ std::string setup_thesis(thesis_router* skel) {
 }
 
 std::uint64_t redirected_on_topic(tempos_router* skel) {
-    tempos::xdp::RouteTable table(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters),
-                                  bpf_map__fd(skel->maps.fanout_topics));
+    tempos::xdp::RouteTable table(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters));
     tempos_topic_counters c{};
     return table.read_counters(kBenchTopic, c) ? c.redirected_packets : 0;
 }

@@ -8,22 +8,7 @@
 
 #include "tempos/xdp_abi.h"
 
-/* One topic's groups and members (see struct tempos_fanout_member), published once and never written again. */
-struct tempos_fanout_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TEMPOS_FANOUT_SLOTS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct tempos_fanout_member));
-};
-
-/* topic -> fan-out route; the same atomic-update scheme as topic_routes (bpf/router_maps.h): user space fills a
- * FRESH inner map, freezes it and swaps the outer slot, so a packet sees the old or the new route, never a mix. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, TEMPOS_MAX_TOPICS);
-	__type(key, __u32);
-	__array(values, struct tempos_fanout_inner);
-} fanout_routes SEC(".maps");
+#include "fanout_routes_map.h"
 
 /* Per-CPU counters and round-robin cursor of each (topic, group): key topic * TEMPOS_MAX_FANOUT_GROUPS + group.
  * One map key per group instead of an array inside one value keeps every access at a constant offset. */

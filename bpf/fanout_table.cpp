@@ -8,29 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "map_ops.hpp"
+#include "route_table.hpp"
 #include "tempos/unique_fd.hpp"
 
 namespace tempos::xdp {
-
-namespace {
-
-tempos::Status system_error(const std::string& what, int err) {
-    if (err < 0) err = -err;
-    return tempos::Status::error(tempos::ErrorCode::system_error, what + ": " + std::strerror(err));
-}
-
-// Reads one per-CPU slot into a vector of per-CPU values.
-template <typename Value>
-tempos::Status read_per_cpu(int fd, std::uint32_t key, std::vector<Value>& per_cpu, const std::string& what) {
-    static_assert(sizeof(Value) % 8 == 0, "per-CPU values are laid out 8-byte aligned");
-    const int cpus = libbpf_num_possible_cpus();
-    if (cpus <= 0) return system_error("counting possible CPUs", cpus);
-    per_cpu.assign(static_cast<std::size_t>(cpus), Value{});
-    if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0) return system_error("reading " + what, errno);
-    return tempos::Status::ok();
-}
-
-}  // namespace
 
 FanoutTable::FanoutTable(int fanout_routes_fd, int group_counters_fd, int topic_counters_fd)
     : routes_fd_(fanout_routes_fd), group_counters_fd_(group_counters_fd), topic_counters_fd_(topic_counters_fd) {}
@@ -40,18 +22,9 @@ tempos::Status FanoutTable::validate(std::span<const tempos_route> groups) {
         return tempos::Status::error(tempos::ErrorCode::invalid_argument,
                                      "fan-out route has " + std::to_string(groups.size()) + " groups, expected 1.." +
                                          std::to_string(TEMPOS_MAX_FANOUT_GROUPS));
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-        const tempos_route& group = groups[g];
-        const std::string where = "group " + std::to_string(g);
-        if (group.count == 0 || group.count > TEMPOS_MAX_SUBSCRIBERS)
-            return tempos::Status::error(tempos::ErrorCode::invalid_argument,
-                                         where + " has " + std::to_string(group.count) + " members, expected 1.." +
-                                             std::to_string(TEMPOS_MAX_SUBSCRIBERS));
-        for (std::uint32_t m = 0; m < group.count; ++m)
-            if (group.subs[m].ipv4 == 0 || group.subs[m].port == 0)
-                return tempos::Status::error(tempos::ErrorCode::invalid_argument,
-                                             where + " member " + std::to_string(m) + " has no address or port");
-    }
+    for (std::size_t g = 0; g < groups.size(); ++g)
+        if (tempos::Status valid = RouteTable::validate(groups[g]); !valid)
+            return tempos::Status::error(valid.code(), "group " + std::to_string(g) + ": " + valid.message());
     return tempos::Status::ok();
 }
 
@@ -76,30 +49,20 @@ tempos::Status FanoutTable::set(std::uint8_t topic, std::span<const tempos_route
     tempos::UniqueFd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, name.c_str(), sizeof(std::uint32_t),
                                           sizeof(tempos_fanout_member), TEMPOS_FANOUT_SLOTS, nullptr));
     if (inner.get() < 0)
-        return system_error("creating the inner fan-out map of topic " + std::to_string(topic), inner.get());
+        return map_error("creating the inner fan-out map of topic " + std::to_string(topic), inner.get());
     // Only the used slots: a fresh array map reads as zeros elsewhere, which ends the group list.
     for (std::size_t g = 0; g < groups.size(); ++g) {
         for (std::uint32_t m = 0; m < groups[g].count; ++m) {
             const std::uint32_t key = static_cast<std::uint32_t>(g * TEMPOS_MAX_SUBSCRIBERS + m);
             if (bpf_map_update_elem(inner.get(), &key, &slots[key], BPF_ANY) != 0)
-                return system_error("writing the fan-out route of topic " + std::to_string(topic), errno);
+                return map_error("writing the fan-out route of topic " + std::to_string(topic), errno);
         }
     }
-    if (bpf_map_freeze(inner.get()) != 0)
-        return system_error("freezing the fan-out route of topic " + std::to_string(topic), errno);
-
-    const std::uint32_t key = topic;
-    const std::uint32_t inner_fd = static_cast<std::uint32_t>(inner.get());
-    if (bpf_map_update_elem(routes_fd_, &key, &inner_fd, BPF_ANY) != 0)
-        return system_error("publishing the fan-out route of topic " + std::to_string(topic), errno);
-    return tempos::Status::ok();
+    return publish_inner_map(routes_fd_, topic, inner.get(), "the fan-out route of topic " + std::to_string(topic));
 }
 
 tempos::Status FanoutTable::remove(std::uint8_t topic) {
-    const std::uint32_t key = topic;
-    if (bpf_map_delete_elem(routes_fd_, &key) != 0 && errno != ENOENT)
-        return system_error("removing the fan-out route of topic " + std::to_string(topic), errno);
-    return tempos::Status::ok();
+    return clear_slot(routes_fd_, topic, "the fan-out route of topic " + std::to_string(topic));
 }
 
 tempos::Status FanoutTable::read_topic_counters(std::uint8_t topic, tempos_fanout_topic_counters& sum) const {

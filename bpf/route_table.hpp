@@ -11,15 +11,13 @@ namespace tempos::xdp {
 
 class RouteTable {
 public:
-    RouteTable(int topic_routes_fd, int topic_counters_fd, int fanout_topics_fd);
+    RouteTable(int topic_routes_fd, int topic_counters_fd);
 
     // Publishes a route: creates a fresh inner map, writes entry 0, freezes it, then replaces the topic's
     // slot in topic_routes (an atomic pointer swap in the kernel). The previous inner map is never written.
     tempos::Status set(std::uint8_t topic, const tempos_route& route);
     // Makes the topic pass (not strict). Removing an absent topic is not an error.
     tempos::Status remove(std::uint8_t topic);
-    // Marks a topic as served by the TC fan-out program, so its frames count as TEMPOS_PASS_FANOUT.
-    tempos::Status mark_fanout(std::uint8_t topic, bool fanned_out);
     // Sum over all possible CPUs (libbpf_num_possible_cpus()) of slot 0..TEMPOS_NO_TOPIC_SLOT. rr_next is
     // per-CPU state, not a count: the sum reports it as 0.
     tempos::Status read_counters(std::uint32_t slot, tempos_topic_counters& sum) const;
@@ -30,7 +28,6 @@ public:
 private:
     int topic_routes_fd_;
     int topic_counters_fd_;
-    int fanout_topics_fd_;
 };
 
 }  // namespace tempos::xdp

@@ -80,10 +80,9 @@ int tempos_router(struct xdp_md *ctx)
 
 	__u32 topic = view.payload[0];
 	void *route_slot = bpf_map_lookup_elem(&topic_routes, &topic);
-	if (!route_slot) {
-		__u8 *fanout = bpf_map_lookup_elem(&fanout_topics, &topic);
-		return count_pass(topic, fanout && *fanout ? TEMPOS_PASS_FANOUT : TEMPOS_PASS_NOT_STRICT);
-	}
+	if (!route_slot)
+		return count_pass(topic, bpf_map_lookup_elem(&fanout_routes, &topic) ? TEMPOS_PASS_FANOUT
+										    : TEMPOS_PASS_NOT_STRICT);
 	__u32 zero = 0;
 	const struct tempos_route *route = bpf_map_lookup_elem(route_slot, &zero);
 	if (!route)

@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "tempos/xdp_abi.h"
+#include "fanout_routes_map.h"
 
 /* One subscription group, published once and never written again. */
 struct tempos_route_inner {
@@ -43,15 +44,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tempos_topic_counters);
 } topic_counters SEC(".maps");
-
-/* Strict topics with several groups, served by the TC fan-out program (bpf/fanout.bpf.c): 1 = handed over.
- * Only tells the counters a hand-over from a topic that is not strict; the router routes nothing by it. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TEMPOS_MAX_TOPICS);
-	__type(key, __u32);
-	__type(value, __u8);
-} fanout_topics SEC(".maps");
 
 /* Egress interfaces other than the ingress one, keyed by ifindex (multi-NIC redirect). */
 struct {

@@ -31,6 +31,12 @@ std::variant<std::unique_ptr<FanoutAttachment>, Status> FanoutAttachment::attach
     if (skeleton == nullptr) return fanout_error("opening the TC fan-out program", errno);
     skeleton->rodata->mom_port = htons(request.mom_port);
     std::memcpy(&skeleton->rodata->mom_ipv4, request.mom_ipv4.data(), sizeof(skeleton->rodata->mom_ipv4));
+    if (request.shared_routes_fd >= 0) {
+        if (const int err = bpf_map__reuse_fd(skeleton->maps.fanout_routes, request.shared_routes_fd); err != 0) {
+            tempos_fanout__destroy(skeleton);
+            return fanout_error("sharing the XDP router's fanout_routes map", err);
+        }
+    }
     if (const int err = tempos_fanout__load(skeleton); err != 0) {
         tempos_fanout__destroy(skeleton);
         return fanout_error("loading the TC fan-out program", err);

@@ -20,6 +20,7 @@ struct FanoutRequest {
     int ifindex = 0;
     std::uint16_t mom_port = 0;  // host order
     Ipv4 mom_ipv4{};             // 0.0.0.0: keep each frame's destination as the new source
+    int shared_routes_fd = -1;   // the XDP router's fanout_routes map to use instead of a map of its own
 };
 
 class FanoutAttachment {

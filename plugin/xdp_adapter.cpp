@@ -98,6 +98,8 @@ Status XdpAdapter::attach_fanout(const ChannelConfig& channel, XdpMode requested
     request.ifindex = interface_.ifindex;
     request.mom_port = channel.port;
     request.mom_ipv4 = mom_ipv4;
+    // One map for both programs: the router counts a topic in it as handed over (TEMPOS_PASS_FANOUT).
+    request.shared_routes_fd = xdp_->fanout_routes_fd();
     auto attached = FanoutAttachment::attach(request);
     if (auto* error = std::get_if<Status>(&attached)) {
         if (requested != XdpMode::automatic) return *error;
@@ -159,7 +161,6 @@ Status XdpAdapter::fan_out_in_kernel(const TopicConfig& topic) {
     if (Status set = fanout_->table().set(topic.id, std::get<std::vector<tempos_route>>(routes)); !set) return set;
     in_fanout_.set(topic.id);
     warn_if_neighbour_lookup_refused(topic);
-    if (xdp_) return xdp_->routes().mark_fanout(topic.id, true);
     return Status::ok();
 }
 
@@ -174,9 +175,6 @@ Status XdpAdapter::remove_from_xdp(std::uint8_t topic) {
 
 Status XdpAdapter::remove_from_fanout(std::uint8_t topic) {
     if (!fanout_ || !in_fanout_.test(topic)) return Status::ok();
-    if (xdp_) {
-        if (Status unmarked = xdp_->routes().mark_fanout(topic, false); !unmarked) return unmarked;
-    }
     if (Status removed = fanout_->table().remove(topic); !removed) return removed;
     in_fanout_.reset(topic);
     return Status::ok();

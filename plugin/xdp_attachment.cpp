@@ -54,8 +54,7 @@ std::variant<std::unique_ptr<XdpAttachment>, Status> XdpAttachment::attach(const
     }
 
     auto routes = std::make_unique<RouteTable>(bpf_map__fd(skeleton->maps.topic_routes),
-                                               bpf_map__fd(skeleton->maps.topic_counters),
-                                               bpf_map__fd(skeleton->maps.fanout_topics));
+                                               bpf_map__fd(skeleton->maps.topic_counters));
     const int prog_fd = bpf_program__fd(skeleton->progs.tempos_router);
     XdpMode attached = request.mode;
     int link_fd = -EINVAL;
@@ -99,6 +98,8 @@ XdpAttachment::~XdpAttachment() {
 }
 
 int XdpAttachment::program_fd() const { return bpf_program__fd(skeleton_->progs.tempos_router); }
+
+int XdpAttachment::fanout_routes_fd() const { return bpf_map__fd(skeleton_->maps.fanout_routes); }
 
 Status XdpAttachment::add_egress_port(int ifindex) {
     const __u32 key = static_cast<__u32>(ifindex);

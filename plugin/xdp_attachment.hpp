@@ -38,6 +38,8 @@ public:
     XdpMode mode() const { return mode_; }
     int ifindex() const { return ifindex_; }
     int program_fd() const;
+    // The router's fanout_routes map, which the TC fan-out program shares (bpf/fanout_routes_map.h).
+    int fanout_routes_fd() const;
     RouteTable& routes() { return *routes_; }
     const RouteTable& routes() const { return *routes_; }
     // Allows bpf_redirect_map toward another interface (multi-NIC).

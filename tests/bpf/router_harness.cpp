@@ -34,7 +34,7 @@ std::unique_ptr<LoadedRouter> LoadedRouter::load(const RouterSettings& settings,
 }
 
 LoadedRouter::LoadedRouter(tempos_router* skel) : skel_(skel) {
-    routes_.emplace(topic_routes_fd(), topic_counters_fd(), bpf_map__fd(skel_->maps.fanout_topics));
+    routes_.emplace(topic_routes_fd(), topic_counters_fd());
 }
 
 LoadedRouter::~LoadedRouter() { tempos_router__destroy(skel_); }
@@ -43,6 +43,7 @@ int LoadedRouter::prog_fd() const { return bpf_program__fd(skel_->progs.tempos_r
 int LoadedRouter::topic_routes_fd() const { return bpf_map__fd(skel_->maps.topic_routes); }
 int LoadedRouter::topic_counters_fd() const { return bpf_map__fd(skel_->maps.topic_counters); }
 int LoadedRouter::egress_ports_fd() const { return bpf_map__fd(skel_->maps.egress_ports); }
+int LoadedRouter::fanout_routes_fd() const { return bpf_map__fd(skel_->maps.fanout_routes); }
 
 XdpRun run_xdp(int prog_fd, const Bytes& input, std::uint32_t ingress_ifindex) {
     XdpRun result;

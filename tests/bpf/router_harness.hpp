@@ -30,6 +30,7 @@ public:
     int topic_routes_fd() const;
     int topic_counters_fd() const;
     int egress_ports_fd() const;
+    int fanout_routes_fd() const;
     tempos::xdp::RouteTable& routes() { return *routes_; }
 
 private:

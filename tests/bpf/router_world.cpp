@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "map_ops.hpp"
+#include "tempos/unique_fd.hpp"
 #include "test_netns.hpp"
 
 namespace tempos::test::world {
@@ -36,6 +38,16 @@ std::string install_bad_route(LoadedRouter& router, std::uint8_t topic) {
     close(inner);
     return err;
 }
+
+// What the adapter's FanoutTable does for a fanned-out topic: an inner map in fanout_routes (the router only looks
+// the topic up there, so the members do not matter).
+std::string install_fanout_topic(LoadedRouter& router, std::uint8_t topic) {
+    tempos::UniqueFd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, "fanout_topic", 4, sizeof(tempos_fanout_member),
+                                          TEMPOS_FANOUT_SLOTS, nullptr));
+    if (inner.get() < 0) return std::string("bpf_map_create: ") + std::strerror(errno);
+    const tempos::Status st = tempos::xdp::publish_inner_map(router.fanout_routes_fd(), topic, inner.get(), "fan-out");
+    return st ? std::string() : st.message();
+}
 }  // namespace
 
 std::string install_standard_routes(LoadedRouter& router) {
@@ -60,7 +72,7 @@ std::string install_standard_routes(LoadedRouter& router) {
     };
     for (const Entry& e : entries)
         if (tempos::Status st = rt.set(e.topic, e.route); !st) return st.message();
-    if (tempos::Status st = rt.mark_fanout(kTopicFanout, true); !st) return st.message();
+    if (std::string error = install_fanout_topic(router, kTopicFanout); !error.empty()) return error;
     return install_bad_route(router, kTopicBadRoute);
 }
 

@@ -1,0 +1,39 @@
+// The map operations the route tables of both kernel programs share (route_table, fanout_table): errors as
+// values, per-CPU reads, and the publication of a frozen inner map into an ARRAY_OF_MAPS slot.
+#pragma once
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tempos/adapter.hpp"
+
+namespace tempos::xdp {
+
+// `what` failed with errno `err` (libbpf's -errno accepted too).
+tempos::Status map_error(const std::string& what, int err);
+
+// One slot of a per-CPU map, one value per possible CPU.
+template <typename Value>
+tempos::Status read_per_cpu(int fd, std::uint32_t key, std::vector<Value>& per_cpu, const std::string& what) {
+    static_assert(sizeof(Value) % 8 == 0, "per-CPU values are laid out 8-byte aligned");
+    const int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) return map_error("counting possible CPUs", cpus);
+    per_cpu.assign(static_cast<std::size_t>(cpus), Value{});
+    if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0) return map_error("reading " + what, errno);
+    return tempos::Status::ok();
+}
+
+// Freezes the filled inner map (not even user space may write it afterwards), then swaps it into `outer_fd`'s
+// slot `key`: the kernel replaces the pointer atomically and frees the old inner map after an RCU grace period,
+// so a packet sees the old or the new value, never a mix. `what` names the route in errors.
+tempos::Status publish_inner_map(int outer_fd, std::uint32_t key, int inner_fd, const std::string& what);
+
+// Empties slot `key` of an ARRAY_OF_MAPS; an empty slot is not an error.
+tempos::Status clear_slot(int outer_fd, std::uint32_t key, const std::string& what);
+
+}  // namespace tempos::xdp
