@@ -72,84 +72,11 @@ public:
         return link_fd_ >= 0 ? std::string() : std::string("attaching the sink (tcx): ") + std::strerror(errno);
     }
 
-    std::uint64_t total() const {
-        const int cpus = libbpf_num_possible_cpus();
-        std::vector<std::uint64_t> values(static_cast<std::size_t>(std::max(cpus, 1)));
-        const std::uint32_t key = 0;
-        if (bpf_map__lookup_elem(skel_->maps.received, &key, sizeof(key), values.data(),
-                                 values.size() * sizeof(std::uint64_t), 0) != 0)
-            return 0;
-        std::uint64_t sum = 0;
-        for (const std::uint64_t v : values) sum += v;
-        return sum;
-    }
+    std::uint64_t total() const { return sum_received(bpf_map__fd(skel_->maps.received)); }
 
 private:
     fanout_sink* skel_ = nullptr;
     int link_fd_ = -1;
-};
-
-// tempos-mom with one strict topic whose G groups all hold sub1 (the same endpoint in several groups is allowed
-// and gets one copy per group), so one counter at sub1 sees every copy of both paths.
-class FanoutMom {
-public:
-    ~FanoutMom() { stop(); }
-
-    std::string start(const BenchNetwork& net, const std::string& xdp_mode, int groups, int cpu) {
-        config_path_ = "/tmp/tempos-bench-fanout-" + std::to_string(getpid()) + ".toml";
-        {
-            std::ofstream toml(config_path_);
-            toml << "[mom]\nlisten = \"" << BenchNetwork::kMomIp << ":" << kMomPort << "\"\ninterface = \"eth0\"\n\n"
-                 << "[[adapters]]\nname = \"xdp\"\nlibrary = \"libxdp_adapter.so\"\nxdp_mode = \"" << xdp_mode
-                 << "\"\n\n[[topics]]\nid = " << int{kBenchTopic} << "\nqos = \"strict\"\n";
-            for (int g = 0; g < groups; ++g)
-                toml << "  [[topics.groups]]\n  subscribers = [{ ip = \"" << BenchNetwork::kSub1Ip
-                     << "\", port = " << kMomPort << ", mac = \"" << net.mac("sub1", "eth0") << "\" }]\n";
-            if (!toml) return "writing " + config_path_;
-        }
-        std::vector<std::string> argv{"taskset", "-c", std::to_string(cpu), executable_dir() + "/tempos-mom",
-                                      "--config", config_path_, "--log-level", "debug"};
-        if (std::string err = process_.start(net.ns("mom"), argv); !err.empty()) return err;
-        char port_hex[8];
-        std::snprintf(port_hex, sizeof(port_hex), ":%04X", kMomPort);
-        // Ready: listening, and in the kernel path the topic is in the kernel (the adapter logs it at debug).
-        const std::string in_kernel = groups == 1 ? "routed in the kernel" : "fanned out in the kernel";
-        for (int i = 0; i < 200; ++i) {
-            if (!process_.running()) return "tempos-mom exited during start: " + process_.errors();
-            const std::string log = process_.output() + process_.errors();
-            const bool listening =
-                slurp("/proc/" + std::to_string(process_.pid()) + "/net/udp").find(port_hex) != std::string::npos;
-            if (listening && (xdp_mode == "off" || log.find(in_kernel) != std::string::npos)) return {};
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        return "tempos-mom not ready within 10 s: " + process_.output() + process_.errors();
-    }
-
-    std::string stop() {
-        if (!process_.running()) return {};
-        process_.signal(SIGTERM);
-        const int status = process_.wait(5);
-        if (!config_path_.empty()) unlink(config_path_.c_str());
-        return status == 0 ? std::string() : "tempos-mom exited with status " + std::to_string(status);
-    }
-
-    std::uint64_t udp_in_datagrams() const {
-        std::istringstream snmp(slurp("/proc/" + std::to_string(process_.pid()) + "/net/snmp"));
-        std::string header, values, line;
-        while (std::getline(snmp, line)) {
-            if (line.rfind("Udp:", 0) != 0) continue;
-            if (header.empty()) header = line; else values = line;
-        }
-        std::istringstream h(header), v(values);
-        std::string name, value;
-        while (h >> name && v >> value)
-            if (name == "InDatagrams") return std::stoull(value);
-        return 0;
-    }
-
-private:
-    ChildProcess process_;
-    std::string config_path_;
 };
 
 // The TC fan-out program's own cost per event under BPF_PROG_TEST_RUN, in the MoM's namespace: the skb enters
@@ -437,8 +364,11 @@ private:
 
     std::string measure(const std::string& mode, int groups, Measurement& m) {
         if (std::string err = set_sub_gro(groups == 1); !err.empty()) return err;
-        FanoutMom mom;
-        if (std::string err = mom.start(net_, mode, groups, o_.mom_cpu); !err.empty()) return err;
+        MomProcess mom;
+        // One strict topic whose G groups all hold sub1 (the same endpoint in several groups is allowed and gets
+        // one copy per group), so one counter at sub1 sees every copy of both paths.
+        const MomTopic topic{kBenchTopic, "strict", BenchNetwork::kSub1Ip, net_.mac("sub1", "eth0"), groups};
+        if (std::string err = mom.start(net_, mode, {topic}, o_.mom_cpu); !err.empty()) return err;
         Measurement step;  // the warm-up resolves neighbours and faults pages in; not reported
         if (std::string err = generate(20'000, 0.2, step); !err.empty()) return err;
         const std::uint64_t socket_before = mom.udp_in_datagrams();

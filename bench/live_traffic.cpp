@@ -14,6 +14,7 @@
 #include "bench_network.hpp"
 #include "interrupt.hpp"
 #include "live_generator.skel.h"
+#include "map_ops.hpp"
 #include "xdp_counter.skel.h"
 #include "xdp_pass.skel.h"
 
@@ -116,15 +117,13 @@ std::string XdpCounter::attach(int ifindex, std::uint16_t port) {
     return {};
 }
 
-std::uint64_t XdpCounter::total() const {
-    const int cpus = libbpf_num_possible_cpus();
-    std::vector<std::uint64_t> values(static_cast<std::size_t>(std::max(cpus, 1)));
-    const std::uint32_t key = 0;
-    if (bpf_map__lookup_elem(skel_->maps.received, &key, sizeof(key), values.data(),
-                             values.size() * sizeof(std::uint64_t), 0) != 0)
-        return 0;
+std::uint64_t XdpCounter::total() const { return sum_received(bpf_map__fd(skel_->maps.received)); }
+
+std::uint64_t sum_received(int map_fd) {
+    std::vector<std::uint64_t> per_cpu;
+    if (!tempos::xdp::read_per_cpu(map_fd, 0, per_cpu, "the received counter")) return 0;
     std::uint64_t sum = 0;
-    for (const std::uint64_t v : values) sum += v;
+    for (const std::uint64_t v : per_cpu) sum += v;
     return sum;
 }
 

@@ -61,6 +61,9 @@ private:
     bpf_link* link_ = nullptr;
 };
 
+// The sum over CPUs of slot 0 of a per-CPU `received` counter map (xdp_counter, fanout_sink); 0 if unreadable.
+std::uint64_t sum_received(int map_fd);
+
 // XDP_PASS on a veth, so that frames redirected into it by native XDP are accepted (see xdp_pass.bpf.c).
 class XdpPass {
 public:

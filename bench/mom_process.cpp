@@ -36,9 +36,12 @@ std::string MomProcess::start(const BenchNetwork& net, const std::string& xdp_mo
         std::ofstream toml(config_path_);
         toml << "[mom]\nlisten = \"" << BenchNetwork::kMomIp << ":" << kMomPort << "\"\ninterface = \"eth0\"\n\n"
              << "[[adapters]]\nname = \"xdp\"\nlibrary = \"libxdp_adapter.so\"\nxdp_mode = \"" << xdp_mode << "\"\n";
-        for (const MomTopic& t : topics)
-            toml << "\n[[topics]]\nid = " << t.id << "\nqos = \"" << t.qos << "\"\nsubscribers = [{ ip = \""
-                 << t.sub_ip << "\", port = " << kMomPort << ", mac = \"" << t.sub_mac << "\" }]\n";
+        for (const MomTopic& t : topics) {
+            toml << "\n[[topics]]\nid = " << t.id << "\nqos = \"" << t.qos << "\"\n";
+            for (int g = 0; g < t.groups; ++g)
+                toml << "  [[topics.groups]]\n  subscribers = [{ ip = \"" << t.sub_ip << "\", port = " << kMomPort
+                     << ", mac = \"" << t.sub_mac << "\" }]\n";
+        }
         if (!toml) return "writing " + config_path_;
     }
     const std::string bin = executable_dir() + "/tempos-mom";
@@ -55,12 +58,10 @@ std::string MomProcess::start(const BenchNetwork& net, const std::string& xdp_mo
             return "tempos-mom exited during start: " + tail(process_.output() + process_.errors(), 5);
         const bool listening =
             slurp("/proc/" + std::to_string(process_.pid()) + "/net/udp").find(port_hex) != std::string::npos;
+        // tempos-mom logs "running" once every topic is configured, so the routes are in the kernel by then.
+        const bool running = (process_.output() + process_.errors()).find("tempos-mom running") != std::string::npos;
         attached = net.xdp_attached("mom", "eth0");
-        if (listening && (xdp_mode == "off" || attached == xdp_mode)) {
-            // The router is attached; give the MoM a moment to publish its routes after the attach.
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-            return {};
-        }
+        if (listening && running && (xdp_mode == "off" || attached == xdp_mode)) return {};
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return "tempos-mom not ready within 10 s (XDP on mom:eth0: " + attached + ", expected " + xdp_mode +

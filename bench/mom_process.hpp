@@ -17,6 +17,7 @@ struct MomTopic {
     std::string qos = "strict";  // or "best-effort"
     std::string sub_ip;
     std::string sub_mac;  // given, so the XDP path needs no neighbour lookup
+    int groups = 1;       // subscription groups, each with this one subscriber (fan-out: one copy per group)
 };
 
 class MomProcess {
@@ -24,8 +25,9 @@ public:
     MomProcess() = default;
     ~MomProcess();
 
-    // xdp_mode: "native", "generic" or "off". Returns once the MoM listens and, unless off, the router is
-    // attached in that mode on mom:eth0; otherwise an error naming what is wrong (with the MoM's last log lines).
+    // xdp_mode: "native", "generic" or "off". Returns once the MoM runs with every topic configured and, unless
+    // off, the router is attached in that mode on mom:eth0; otherwise an error naming what is wrong (with the MoM's
+    // last log lines).
     // cpu >= 0: tempos-mom runs on that CPU only (taskset).
     std::string start(const BenchNetwork& net, const std::string& xdp_mode, const std::vector<MomTopic>& topics,
                       int cpu = -1);
