@@ -10,7 +10,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -26,6 +25,7 @@
 
 #include "plugin_loader.hpp"
 #include "privileged.hpp"
+#include "attach_holder.hpp"
 #include "recording_sink.hpp"
 #include "tcx.hpp"
 #include "tempos/unique_fd.hpp"
@@ -234,26 +234,10 @@ TEST_F(FanoutAdapter, ConnectAttachesTheTcProgramWithATcxLinkAndCloseDetachesIt)
 }
 
 TEST_F(FanoutAdapter, TheTcProgramLeavesWhenTheHolderIsKilled) {
-    int out[2];
-    ASSERT_EQ(::pipe(out), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    const char* argv[] = {TEMPOS_ATTACH_HOLDER_PATH, kIface, "generic", "hold", nullptr};
-    pid_t child = -1;
-    ASSERT_EQ(posix_spawn(&child, argv[0], &actions, nullptr, const_cast<char**>(argv), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    std::string output;
-    char buffer[256];
-    pollfd readable{out[0], POLLIN, 0};
-    while (output.find("mode=") == std::string::npos && ::poll(&readable, 1, 10000) == 1) {
-        const ssize_t n = ::read(out[0], buffer, sizeof(buffer));
-        if (n <= 0) break;
-        output.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(out[0]);
+    const HeldAdapter held = spawn_attach_holder(kIface, "generic");
+    ASSERT_GT(held.pid, 0);
+    const pid_t child = held.pid;
+    const std::string& output = held.output;
     EXPECT_NE(output.find("mode=generic"), std::string::npos) << output;
     EXPECT_EQ(tcx_programs(kIface), 1u);
 

@@ -5,7 +5,6 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 #include <net/if.h>
-#include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -22,6 +21,7 @@
 
 #include "plugin_loader.hpp"
 #include "privileged.hpp"
+#include "attach_holder.hpp"
 #include "recording_sink.hpp"
 #include "tempos/xdp_abi.h"
 
@@ -458,27 +458,10 @@ TEST_F(XdpAdapterKernel, SubscriberWithoutRouteIsAnError) {
 // A child process holds the adapter attached and is SIGKILLed: its link fd dies with it, so the program
 // leaves the interface (no blackhole after a crash).
 TEST_F(XdpAdapterKernel, ProgramLeavesWhenTheHolderIsKilled) {
-    int out[2];
-    ASSERT_EQ(::pipe(out), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    const char* argv[] = {TEMPOS_ATTACH_HOLDER_PATH, kIface, "native", "hold", nullptr};
-    pid_t child = -1;
-    ASSERT_EQ(posix_spawn(&child, argv[0], &actions, nullptr, const_cast<char**>(argv), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-
-    std::string output;
-    char buffer[256];
-    pollfd readable{out[0], POLLIN, 0};
-    while (output.find("mode=") == std::string::npos && ::poll(&readable, 1, 10000) == 1) {
-        const ssize_t n = ::read(out[0], buffer, sizeof(buffer));
-        if (n <= 0) break;
-        output.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(out[0]);
+    const HeldAdapter held = spawn_attach_holder(kIface, "native");
+    ASSERT_GT(held.pid, 0);
+    const pid_t child = held.pid;
+    const std::string& output = held.output;
     EXPECT_NE(output.find("mode=native"), std::string::npos) << output;
     EXPECT_EQ(xdp_state(kIface).attach_mode, XDP_ATTACHED_DRV);
 
