@@ -231,6 +231,24 @@ sum_snmp_udp() {
     echo "$total"
 }
 
+# topic_toml ID QOS [--mac] NODE...: a [[topics]] table whose one group is NODEs' addresses on the MoM's port,
+# with --mac as inline tables that also give each MAC (the kernel path then needs no neighbour lookup).
+topic_toml() {
+    local id=$1 qos=$2 with_mac=0 node ip_var
+    shift 2
+    [ "${1:-}" = --mac ] && { with_mac=1; shift; }
+    printf '[[topics]]\nid = %s\nqos = "%s"\nsubscribers = [\n' "$id" "$qos"
+    for node in "$@"; do
+        ip_var="TOPO_IP_$node"
+        if ((with_mac)); then
+            printf '  { ip = "%s", port = %s, mac = "%s" },\n' "${!ip_var}" "$MOM_PORT" "$(mac_of "$node")"
+        else
+            printf '  "%s:%s",\n' "${!ip_var}" "$MOM_PORT"
+        fi
+    done
+    printf ']\n\n'
+}
+
 # mom_config_header [XDP_MODE]: the [mom] and [[adapters]] part every scenario's Controller TOML starts with
 # (xdp_mode: the argument, else $XDP_MODE, else native);
 # scenarios append their [[topics]].

@@ -7,17 +7,7 @@
 N=${N:-3000}
 setup "${LAYOUT:-one-legged}" 3
 
-{ mom_config_header; cat <<TOML
-[[topics]]
-id = 1
-qos = "${QOS:-strict}"
-subscribers = [
-  { ip = "$TOPO_IP_sub1", port = $MOM_PORT, mac = "$(mac_of sub1)" },
-  { ip = "$TOPO_IP_sub2", port = $MOM_PORT, mac = "$(mac_of sub2)" },
-  { ip = "$TOPO_IP_sub3", port = $MOM_PORT, mac = "$(mac_of sub3)" },
-]
-TOML
-} >"$E2E_TMP/mom.toml"
+{ mom_config_header; topic_toml 1 "${QOS:-strict}" --mac sub1 sub2 sub3; } >"$E2E_TMP/mom.toml"
 start_mom "$E2E_TMP/mom.toml"
 for s in sub1 sub2 sub3; do start_sub $s "$N" 20; done
 

@@ -3,13 +3,7 @@
 # MoM's port reaches the kernel stack again (a socket bound in the mom namespace receives it).
 . "$(dirname "$0")/lib.sh"
 setup one-legged 1
-{ mom_config_header; cat <<TOML
-[[topics]]
-id = 1
-qos = "strict"
-subscribers = [ { ip = "$TOPO_IP_sub1", mac = "$(mac_of sub1)" } ]
-TOML
-} >"$E2E_TMP/mom.toml"
+{ mom_config_header; topic_toml 1 strict --mac sub1; } >"$E2E_TMP/mom.toml"
 start_mom "$E2E_TMP/mom.toml"
 topo_exec mom ip link show "$TOPO_MOM_IF" | grep -q "prog/xdp" || fail "no XDP program attached after start"
 kill -KILL "$MOM_PID"

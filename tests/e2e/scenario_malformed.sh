@@ -11,22 +11,8 @@
 GOOD=${GOOD:-5}
 setup one-legged 3
 
-{ mom_config_header; cat <<TOML
-[[topics]]
-id = 1
-qos = "strict"
-subscribers = [
-  { ip = "$TOPO_IP_sub1", mac = "$(mac_of sub1)" },
-  { ip = "$TOPO_IP_sub2", mac = "$(mac_of sub2)" },
-  { ip = "$TOPO_IP_sub3", mac = "$(mac_of sub3)" },
-]
-
-[[topics]]
-id = 2
-qos = "best-effort"
-subscribers = [ "$TOPO_IP_sub1:$MOM_PORT", "$TOPO_IP_sub2:$MOM_PORT", "$TOPO_IP_sub3:$MOM_PORT" ]
-TOML
-} >"$E2E_TMP/mom.toml"
+{ mom_config_header; topic_toml 1 strict --mac sub1 sub2 sub3; topic_toml 2 best-effort sub1 sub2 sub3; } \
+    >"$E2E_TMP/mom.toml"
 start_mom "$E2E_TMP/mom.toml"
 for s in sub1 sub2 sub3; do start_sub $s 0 30; done
 
@@ -71,7 +57,7 @@ unknown=$(metric 'tempos_ingress_discarded_total\{reason="unknown_topic"')
 stop_mom
 
 # Counter columns of kernel_counters (lib.sh).
-columns=(redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress)
+columns=(redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress fanout)
 delta() {  # SLOT_NAME COLUMN
     local -n before="$1_before" after="$1_after"
     local i

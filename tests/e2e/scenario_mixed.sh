@@ -7,22 +7,8 @@
 N=${N:-5000}
 setup one-legged 3
 
-{ mom_config_header; cat <<TOML
-[[topics]]
-id = 1
-qos = "strict"
-subscribers = [
-  { ip = "$TOPO_IP_sub1", mac = "$(mac_of sub1)" },
-  { ip = "$TOPO_IP_sub2", mac = "$(mac_of sub2)" },
-  { ip = "$TOPO_IP_sub3", mac = "$(mac_of sub3)" },
-]
-
-[[topics]]
-id = 2
-qos = "best-effort"
-subscribers = [ "$TOPO_IP_sub1:$MOM_PORT", "$TOPO_IP_sub2:$MOM_PORT", "$TOPO_IP_sub3:$MOM_PORT" ]
-TOML
-} >"$E2E_TMP/mom.toml"
+{ mom_config_header; topic_toml 1 strict --mac sub1 sub2 sub3; topic_toml 2 best-effort sub1 sub2 sub3; } \
+    >"$E2E_TMP/mom.toml"
 start_mom "$E2E_TMP/mom.toml"
 for s in sub1 sub2 sub3; do start_sub $s $((2 * N)) 30; done
 

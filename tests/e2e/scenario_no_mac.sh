@@ -12,13 +12,7 @@ FORWARDING=${FORWARDING:-1}
 setup one-legged 3
 topo_exec mom sysctl -qw "net.ipv4.conf.$TOPO_MOM_IF.forwarding=$FORWARDING"
 
-{ mom_config_header; cat <<TOML
-[[topics]]
-id = 1
-qos = "strict"
-subscribers = [ "$TOPO_IP_sub1:$MOM_PORT", "$TOPO_IP_sub2:$MOM_PORT", "$TOPO_IP_sub3:$MOM_PORT" ]
-TOML
-} >"$E2E_TMP/mom.toml"
+{ mom_config_header; topic_toml 1 strict sub1 sub2 sub3; } >"$E2E_TMP/mom.toml"
 start_mom "$E2E_TMP/mom.toml"
 for s in sub1 sub2 sub3; do start_sub $s "$N" 20; done
 # Fresh namespaces: the MoM has no neighbour entry for any subscriber yet.
@@ -31,7 +25,7 @@ sleep 1
 stop_subs
 mom_in=$(($(snmp_udp mom InDatagrams) - mom_in_before))
 csum=$(($(sum_snmp_udp InCsumErrors sub1 sub2 sub3) - csum_before))
-read -r k_redirected _ _ _ _ _ _ k_not_strict k_ttl k_fib k_no_egress <<<"$(kernel_counters 1)"
+read -r k_redirected _ _ _ _ _ _ k_not_strict k_ttl k_fib k_no_egress _ <<<"$(kernel_counters 1)"
 kernel=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
 passed=$(metric 'tempos_kernel_passed_total\{.*topic="1"')
 sq_received=$(metric 'tempos_events_received_total\{topic="1",path="sq"')

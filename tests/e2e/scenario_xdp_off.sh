@@ -6,17 +6,7 @@
 N=${N:-3000}
 setup one-legged 3
 
-{ mom_config_header off; cat <<TOML
-[[topics]]
-id = 1
-qos = "strict"
-subscribers = [
-  { ip = "$TOPO_IP_sub1", mac = "$(mac_of sub1)" },
-  { ip = "$TOPO_IP_sub2", mac = "$(mac_of sub2)" },
-  { ip = "$TOPO_IP_sub3", mac = "$(mac_of sub3)" },
-]
-TOML
-} >"$E2E_TMP/mom.toml"
+{ mom_config_header off; topic_toml 1 strict --mac sub1 sub2 sub3; } >"$E2E_TMP/mom.toml"
 start_mom "$E2E_TMP/mom.toml"
 ! topo_exec mom ip link show "$TOPO_MOM_IF" | grep -q "prog/xdp" || fail "an XDP program is attached with xdp_mode off"
 mode_off=$(metric 'tempos_adapter_mode\{adapter="xdp",mode="off"\}')
