@@ -125,22 +125,19 @@ std::variant<EgressPort, Status> XdpAdapter::egress_for(const Endpoint& subscrib
     return EgressPort{ifindex, std::get<InterfaceInfo>(info).mac};
 }
 
-// bpf_fib_lookup answers FWD_DISABLED unless IPv4 forwarding is on for the subscriber's output interface, so every
-// event for a subscriber without a MAC would then take the socket path: delivered, but never accelerated.
+// The router asks bpf_fib_lookup for subscribers without a MAC, with the ingress interface as the lookup's
+// interface; the kernel answers FWD_DISABLED unless IPv4 forwarding is on there, so every event for such a
+// subscriber would take the socket path: delivered, but never accelerated. Said once.
 void XdpAdapter::warn_if_neighbour_lookup_refused(const TopicConfig& topic) {
+    if (forwarding_warned_ || ipv4_forwarding_enabled(interface_.name).value_or(true)) return;
     for (const SubscriptionGroup& group : topic.groups) {
         for (const Endpoint& member : group.members) {
             if (member.mac) continue;
-            auto route = route_output_ifindex(member.ip);
-            if (std::holds_alternative<Status>(route)) continue;  // translation reports unroutable members
-            auto info = query_interface(std::get<int>(route));
-            if (std::holds_alternative<Status>(info)) continue;
-            const std::string& ifname = std::get<InterfaceInfo>(info).name;
-            if (ipv4_forwarding_enabled(ifname).value_or(true) || forwarding_warned_.count(ifname)) continue;
-            forwarding_warned_.insert(ifname);
+            forwarding_warned_ = true;
             log_->warn("topic {}: subscribers without a MAC need net.ipv4.conf.{}.forwarding=1 for the kernel path "
                        "(bpf_fib_lookup refuses otherwise); until then their events are served by the socket path",
-                       topic.id, ifname);
+                       topic.id, interface_.name);
+            return;
         }
     }
 }

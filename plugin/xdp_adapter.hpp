@@ -4,8 +4,6 @@
 #pragma once
 
 #include <bitset>
-#include <set>
-#include <string>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -62,7 +60,7 @@ private:
     std::bitset<256> in_kernel_;
     std::bitset<256> in_fanout_;
     bool socket_fallback_warned_ = false;
-    std::set<std::string> forwarding_warned_;  // interfaces already warned about (one warning each)
+    bool forwarding_warned_ = false;
 };
 
 }  // namespace tempos::xdp

@@ -274,9 +274,9 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
 }
 
 // A subscriber without a MAC needs the kernel's neighbour lookup, which bpf_fib_lookup refuses while IPv4
-// forwarding is off on the output interface (the default in a new namespace): one warning per interface, naming
+// forwarding is off on the ingress interface (the default in a new namespace): one warning, naming
 // the sysctl; none once forwarding is on.
-TEST_F(XdpAdapterKernel, MacLessSubscribersWithForwardingOffAreWarnedAboutOncePerInterface) {
+TEST_F(XdpAdapterKernel, MacLessSubscribersWithForwardingOffAreWarnedAboutOnce) {
     ASSERT_TRUE(connect("native").is_ok());
     auto configure_macless = [&](std::uint8_t id) {
         return adapter()
