@@ -102,16 +102,6 @@ protected:
         ASSERT_EQ(error, "");
     }
 
-    static std::string pin_to_current_cpu() {
-        const int cpu = sched_getcpu();
-        if (cpu < 0) return std::string("sched_getcpu: ") + std::strerror(errno);
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(cpu, &set);
-        if (sched_setaffinity(0, sizeof(set), &set) != 0) return std::string("sched_setaffinity: ") + std::strerror(errno);
-        return {};
-    }
-
     TcRun run_on_veth(const PacketBuilder& in) { return run_tc(fanout_->prog_fd(), in.build(), veth_); }
 
     // Runs `in` and expects one copy toward each of `want`, in group order: the clones for all groups but the

@@ -71,16 +71,6 @@ XdpRun run_xdp(int prog_fd, const Bytes& input, std::uint32_t ingress_ifindex) {
     return result;
 }
 
-std::string pin_to_current_cpu() {
-    const int cpu = sched_getcpu();
-    if (cpu < 0) return std::string("sched_getcpu: ") + std::strerror(errno);
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (sched_setaffinity(0, sizeof(set), &set) != 0) return std::string("sched_setaffinity: ") + std::strerror(errno);
-    return {};
-}
-
 std::string action_name(int action) {
     switch (action) {
         case XDP_ABORTED: return "XDP_ABORTED";

@@ -48,8 +48,6 @@ struct XdpRun {
 // ingress_ifindex 0: the kernel's default (loopback of the current netns).
 XdpRun run_xdp(int prog_fd, const Bytes& input, std::uint32_t ingress_ifindex = 0);
 
-// Pins the calling thread to the CPU it runs on (the round-robin cursor is per CPU). Empty on success.
-std::string pin_to_current_cpu();
 
 std::string action_name(int action);
 std::string hex_dump(const Bytes& bytes);

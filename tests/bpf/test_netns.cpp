@@ -1,10 +1,12 @@
 #include "test_netns.hpp"
 
 #include <net/if.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "privileged.hpp"
@@ -39,6 +41,16 @@ std::optional<std::array<std::uint8_t, 6>> mac_of(const char* name) {
     std::array<std::uint8_t, 6> mac{};
     std::memcpy(mac.data(), req.ifr_hwaddr.sa_data, 6);
     return mac;
+}
+
+std::string pin_to_current_cpu() {
+    const int cpu = sched_getcpu();
+    if (cpu < 0) return std::string("sched_getcpu: ") + std::strerror(errno);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0) return std::string("sched_setaffinity: ") + std::strerror(errno);
+    return {};
 }
 
 }  // namespace tempos::test

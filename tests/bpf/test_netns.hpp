@@ -18,6 +18,9 @@ std::string ensure_test_netns();
 // 0 if the interface does not exist.
 std::uint32_t ifindex_of(const char* name);
 
+// Pins the calling thread to the CPU it runs on (the round-robin cursors are per CPU). Empty on success.
+std::string pin_to_current_cpu();
+
 // The interface's MAC, read in the current netns (sysfs shows the namespace it was mounted in).
 std::optional<std::array<std::uint8_t, 6>> mac_of(const char* name);
 
