@@ -49,25 +49,9 @@ int LoadedFanout::prog_fd() const { return bpf_program__fd(skel_->progs.tempos_f
 int LoadedFanout::routes_fd() const { return bpf_map__fd(skel_->maps.fanout_routes); }
 
 TcRun run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex) {
-    TcRun result;
-    result.output.resize(input.size() + 256);
     __sk_buff ctx{};
     ctx.ifindex = ifindex;
-    LIBBPF_OPTS(bpf_test_run_opts, opts);
-    opts.data_in = input.data();
-    opts.data_size_in = static_cast<std::uint32_t>(input.size());
-    opts.data_out = result.output.data();
-    opts.data_size_out = static_cast<std::uint32_t>(result.output.size());
-    opts.ctx_in = &ctx;
-    opts.ctx_size_in = sizeof(ctx);
-    opts.repeat = 1;
-    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
-        result.error = std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
-        return result;
-    }
-    result.action = static_cast<int>(opts.retval);
-    result.output.resize(opts.data_size_out);
-    return result;
+    return prog_test_run(prog_fd, input, &ctx, sizeof(ctx));
 }
 
 std::string tc_action_name(int action) {
@@ -77,20 +61,6 @@ std::string tc_action_name(int action) {
         case TC_ACT_REDIRECT: return "TC_ACT_REDIRECT";
         default: return "action " + std::to_string(action);
     }
-}
-
-std::string frame_hex(const Bytes& bytes) {
-    std::string out;
-    char buf[32];
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-        if (i % 16 == 0) {
-            std::snprintf(buf, sizeof(buf), "\n%04zx:", i);
-            out += buf;
-        }
-        std::snprintf(buf, sizeof(buf), " %02x", bytes[i]);
-        out += buf;
-    }
-    return out;
 }
 
 FrameCapture::FrameCapture(const char* interface, std::string& error) {

@@ -11,6 +11,7 @@
 
 #include "fanout_table.hpp"
 #include "packet_builder.hpp"
+#include "prog_test_run.hpp"
 
 struct tempos_fanout;
 
@@ -39,18 +40,13 @@ private:
     std::optional<tempos::xdp::FanoutTable> table_;
 };
 
-struct TcRun {
-    int action = -1;
-    Bytes output;       // the original after the program (it is dropped when action is TC_ACT_SHOT)
-    std::string error;  // empty on success
-};
+// output: the original after the program (it is dropped when action is TC_ACT_SHOT).
+using TcRun = ProgRun;
 
 // The frame enters as if received on `ifindex` (0: loopback); clones go out of the interfaces they name.
 TcRun run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex = 0);
 
 std::string tc_action_name(int action);
-// Hex lines of 16 bytes, for readable frame comparisons.
-std::string frame_hex(const Bytes& bytes);
 
 // Every frame an interface receives, from an AF_PACKET socket opened before the traffic.
 class FrameCapture {

@@ -111,21 +111,21 @@ protected:
         const TcRun run = run_on_veth(in);
         ASSERT_EQ(run.error, "");
         EXPECT_EQ(tc_action_name(run.action), tc_action_name(TC_ACT_REDIRECT));
-        EXPECT_EQ(frame_hex(run.output), frame_hex(want.back().build())) << "last copy";
+        EXPECT_EQ(hex_dump(run.output), hex_dump(want.back().build())) << "last copy";
         const std::vector<Bytes> copies = capture_->take(want.size(), 500ms);
         ASSERT_EQ(copies.size(), want.size() - 1);
         for (std::size_t i = 0; i + 1 < want.size(); ++i)
-            EXPECT_EQ(frame_hex(copies[i]), frame_hex(want[i].build())) << "copy " << i;
+            EXPECT_EQ(hex_dump(copies[i]), hex_dump(want[i].build())) << "copy " << i;
     }
 
     // Runs `in` and expects it handed to the stack untouched, with no copy sent.
     void expect_passed(const PacketBuilder& in) {
         const Bytes frame = in.build();
-        SCOPED_TRACE("frame" + frame_hex(frame));
+        SCOPED_TRACE("frame" + hex_dump(frame));
         const TcRun run = run_tc(fanout_->prog_fd(), frame, veth_);
         ASSERT_EQ(run.error, "");
         EXPECT_EQ(tc_action_name(run.action), tc_action_name(TC_ACT_OK));
-        EXPECT_EQ(frame_hex(run.output), frame_hex(frame));
+        EXPECT_EQ(hex_dump(run.output), hex_dump(frame));
         EXPECT_EQ(capture_->take(1, 200ms).size(), 0u);
     }
 
@@ -201,11 +201,11 @@ TEST_F(FanoutProgram, EveryAcceptedFrameShapeIsRewrittenWithCorrectChecksums) {
         const TcRun run = run_on_veth(in);
         ASSERT_EQ(run.error, "");
         EXPECT_EQ(tc_action_name(run.action), tc_action_name(TC_ACT_REDIRECT));
-        EXPECT_EQ(frame_hex(run.output), frame_hex(copy_toward(in, member(1, 0)).build()));
+        EXPECT_EQ(hex_dump(run.output), hex_dump(copy_toward(in, member(1, 0)).build()));
         const std::vector<Bytes> copies = capture_->take(2, 500ms);
         ASSERT_EQ(copies.size(), 1u);
         if (!c.tagged) {
-            EXPECT_EQ(frame_hex(copies[0]), frame_hex(copy_toward(in, member(0, 0)).build()));
+            EXPECT_EQ(hex_dump(copies[0]), hex_dump(copy_toward(in, member(0, 0)).build()));
         }
     }
 }

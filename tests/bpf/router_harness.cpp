@@ -46,29 +46,11 @@ int LoadedRouter::egress_ports_fd() const { return bpf_map__fd(skel_->maps.egres
 int LoadedRouter::fanout_routes_fd() const { return bpf_map__fd(skel_->maps.fanout_routes); }
 
 XdpRun run_xdp(int prog_fd, const Bytes& input, std::uint32_t ingress_ifindex) {
-    XdpRun result;
-    result.output.resize(input.size() + 256);
     xdp_md ctx{};
     ctx.data_end = static_cast<std::uint32_t>(input.size());
     ctx.ingress_ifindex = ingress_ifindex;
-
-    LIBBPF_OPTS(bpf_test_run_opts, opts);
-    opts.data_in = input.data();
-    opts.data_size_in = static_cast<std::uint32_t>(input.size());
-    opts.data_out = result.output.data();
-    opts.data_size_out = static_cast<std::uint32_t>(result.output.size());
-    opts.repeat = 1;
-    if (ingress_ifindex != 0) {
-        opts.ctx_in = &ctx;
-        opts.ctx_size_in = sizeof(ctx);
-    }
-    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
-        result.error = std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
-        return result;
-    }
-    result.action = static_cast<int>(opts.retval);
-    result.output.resize(opts.data_size_out);
-    return result;
+    return ingress_ifindex != 0 ? prog_test_run(prog_fd, input, &ctx, sizeof(ctx))
+                                : prog_test_run(prog_fd, input, nullptr, 0);
 }
 
 std::string action_name(int action) {
@@ -80,20 +62,6 @@ std::string action_name(int action) {
         case XDP_REDIRECT: return "XDP_REDIRECT";
         default: return "action " + std::to_string(action);
     }
-}
-
-std::string hex_dump(const Bytes& bytes) {
-    std::string out;
-    char buf[32];
-    for (std::size_t i = 0; i < bytes.size(); ++i) {
-        if (i % 16 == 0) {
-            std::snprintf(buf, sizeof(buf), "\n%04zx:", i);
-            out += buf;
-        }
-        std::snprintf(buf, sizeof(buf), " %02x", bytes[i]);
-        out += buf;
-    }
-    return out;
 }
 
 tempos_endpoint endpoint(const Ipv4Addr& ip, std::uint16_t port, std::optional<MacAddr> mac, const MacAddr& src_mac,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "packet_builder.hpp"
+#include "prog_test_run.hpp"
 #include "route_table.hpp"
 
 struct tempos_router;
@@ -39,18 +40,13 @@ private:
     std::optional<tempos::xdp::RouteTable> routes_;
 };
 
-struct XdpRun {
-    int action = -1;
-    Bytes output;
-    std::string error;  // empty on success
-};
+using XdpRun = ProgRun;
 
 // ingress_ifindex 0: the kernel's default (loopback of the current netns).
 XdpRun run_xdp(int prog_fd, const Bytes& input, std::uint32_t ingress_ifindex = 0);
 
 
 std::string action_name(int action);
-std::string hex_dump(const Bytes& bytes);
 
 tempos_endpoint endpoint(const Ipv4Addr& ip, std::uint16_t port, std::optional<MacAddr> mac, const MacAddr& src_mac,
                          std::uint32_t ifindex = 0);
