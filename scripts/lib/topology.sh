@@ -5,6 +5,7 @@
 #   topo_create two-legged N   pub and mom:eth0 on segment A, mom:eth1 and the subscribers on segment B:
 #                              the MoM redirects from eth0 to eth1 through its DEVMAP.
 #   topo_exec NODE CMD...      runs CMD in a node's namespace (NODE = pub, mom, sub1, ...)
+#   topo_drop_report           prints every interface of the topology that dropped frames (rx/tx counters)
 #   topo_destroy               removes everything (installed as an EXIT/INT/TERM trap by topo_create)
 #
 # After topo_create: TOPO_NS_<node> (namespace names), TOPO_IP_<node> (addresses), TOPO_MOM_IF (the MoM's
@@ -30,6 +31,19 @@ topo_destroy() {
         # Kill what still runs inside (a MoM, a subscriber) before the namespace goes.
         ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
         ip netns del "$ns" 2>/dev/null || true
+    done
+}
+
+topo_drop_report() {
+    local node
+    for node in "${TOPO_NODES[@]}"; do
+        ip -n "$(_topo_ns "$node")" -s -j link show 2>/dev/null | python3 -c '
+import json, sys
+for link in json.load(sys.stdin):
+    stats = link.get("stats64", {})
+    rx, tx = stats.get("rx", {}).get("dropped", 0), stats.get("tx", {}).get("dropped", 0)
+    if rx or tx:
+        print("%s:%s: rx dropped %d, tx dropped %d" % (sys.argv[1], link["ifname"], rx, tx))' "$node"
     done
 }
 

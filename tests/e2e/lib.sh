@@ -35,6 +35,8 @@ fail() {
         echo "--- tempos-mom log (last 40 lines) ---" >&2
         tail -n 40 "$E2E_TMP/mom.log" >&2
     fi
+    echo "--- interfaces that dropped frames ---" >&2
+    topo_drop_report >&2
     exit 1
 }
 
@@ -165,34 +167,80 @@ xdp_prog_id() {
 
 # kernel_routing_cpus TOPIC: how many CPUs routed events of TOPIC in the kernel. Each CPU has its own
 # round-robin cursor (xdp_abi.h), so a split is exact to ±1 per CPU that took part.
-kernel_routing_cpus() { KERNEL_COUNTERS_PER_CPU=1 kernel_counters "$1"; }
+kernel_routing_cpus() {
+    per_cpu_values "$(xdp_prog_id)" topic_counters "$1" |
+        python3 -c 'import json, sys; print(sum(v["redirected_packets"] > 0 for v in json.load(sys.stdin)))'
+}
 
 # kernel_counters SLOT: the router's per-CPU counters of a topic (0..255) or of slot 256 (frames without a
 # topic), summed over CPUs, read from the BPF map of the program attached to the MoM's interface:
 # "redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress fanout".
 kernel_counters() {
-    local prog map
-    prog=$(xdp_prog_id)
-    [ -n "$prog" ] || fail "no XDP program on $TOPO_MOM_IF"
-    map=$(bpftool -j prog show id "$prog" | python3 -c '
+    per_cpu_values "$(xdp_prog_id)" topic_counters "$1" | python3 -c '
+import json, sys
+total = [0] * 12
+for v in json.load(sys.stdin):
+    total = [a + b for a, b in zip(total, [v["redirected_packets"], v["aborted"]] + list(v["passed"]))]
+print(" ".join(map(str, total)))'
+}
+
+# fanout_prog_id: the id of the TC fan-out program serving the MoM's interface (empty when none). Debian's bpftool
+# does not list tcx links, so it is found as the sched_cls program sharing the router's fanout_routes map.
+fanout_prog_id() {
+    local router
+    router=$(xdp_prog_id)
+    [ -n "$router" ] || return 0
+    bpftool -j prog show | python3 -c '
+import json, subprocess, sys
+progs = json.load(sys.stdin)
+router = next(p for p in progs if p["id"] == int(sys.argv[1]))
+shared = set()
+for m in router.get("map_ids", []):
+    info = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(m)], capture_output=True, text=True).stdout)
+    if info.get("name") == "fanout_routes": shared.add(m)
+for p in progs:
+    if p.get("type") == "sched_cls" and shared & set(p.get("map_ids", [])): print(p["id"])' "$router" | head -n1
+}
+
+# fanout_group_counters TOPIC GROUP: the fan-out program's counters of one group of TOPIC summed over CPUs, and
+# how many CPUs sent it copies: "copies clone_errors unresolved cpus". The round-robin cursor is per CPU and
+# per group (xdp_abi.h), so a group's split is exact to ±1 per CPU that took part.
+fanout_group_counters() {
+    # Key topic * TEMPOS_MAX_FANOUT_GROUPS + group (bpf/fanout_maps.h).
+    per_cpu_values "$(fanout_prog_id)" fanout_group_counters $(($1 * 16 + $2)) | python3 -c '
+import json, sys
+cpus = json.load(sys.stdin)
+sums = [sum(v[f] for v in cpus) for f in ["copies", "clone_errors", "unresolved"]]
+print(*sums, sum(v["copies"] > 0 for v in cpus))'
+}
+
+# fanout_topic_counters TOPIC: the fan-out program's counters of TOPIC summed over CPUs:
+# "events passed_ttl passed_unresolved passed_gso aborted".
+fanout_topic_counters() {
+    per_cpu_values "$(fanout_prog_id)" fanout_topic_counters "$1" | python3 -c '
+import json, sys
+cpus = json.load(sys.stdin)
+fields = ["events", "passed_ttl", "passed_unresolved", "passed_gso", "aborted"]
+print(" ".join(str(sum(v[f] for v in cpus)) for f in fields))'
+}
+
+# per_cpu_values PROG MAP KEY: the per-CPU values (a JSON list, one object per CPU) of KEY in the per-CPU array
+# MAP used by program PROG (bpftool's formatted output: field names as in xdp_abi.h).
+per_cpu_values() {
+    [ -n "$1" ] || fail "no BPF program with map $2 on $TOPO_MOM_IF"
+    local map
+    map=$(bpftool -j prog show id "$1" | python3 -c '
 import json, subprocess, sys
 for m in json.load(sys.stdin).get("map_ids", []):
     info = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(m)], capture_output=True, text=True).stdout)
-    if info.get("name") == "topic_counters": print(m)')
-    [ -n "$map" ] || fail "program $prog has no topic_counters map"
-    bpftool -j map lookup id "$map" key $(python3 -c "print(' '.join(str(b) for b in ($1).to_bytes(4, 'little')))") |
+    if sys.argv[1].startswith(info.get("name")): print(m)' "$2")
+    [ -n "$map" ] || fail "program $1 has no map $2"
+    bpftool -j map lookup id "$map" key $(python3 -c "print(' '.join(str(b) for b in ($3).to_bytes(4, 'little')))") |
         python3 -c '
 import json, sys
 entry = json.load(sys.stdin)
 entry = entry[0] if isinstance(entry, list) else entry
-fields = ["redirected_packets", "aborted"]
-total, routing_cpus = [0] * 12, 0
-for cpu in entry["formatted"]["values"]:
-    v = cpu["value"]
-    row = [v["redirected_packets"], v["aborted"]] + list(v["passed"])
-    total = [a + b for a, b in zip(total, row)]
-    routing_cpus += v["redirected_packets"] > 0
-print(routing_cpus if sys.argv[1:] == ["cpus"] else " ".join(map(str, total)))' ${KERNEL_COUNTERS_PER_CPU:+cpus}
+print(json.dumps([cpu["value"] for cpu in entry["formatted"]["values"]]))'
 }
 
 # metric NAME_REGEX: sums the matching lines of tempos-mom's /metrics (served on 127.0.0.1:9100 in mom).
