@@ -1,5 +1,7 @@
 #include "adapter_set.hpp"
 
+#include "adapter_check.hpp"
+
 #include <exception>
 
 namespace tempos::mom {
@@ -8,30 +10,29 @@ AdapterSet::AdapterSet(const LogContext& log) : log_(log.make_logger("adapters")
 
 AdapterSet::~AdapterSet() { close(); }
 
-std::optional<std::string> AdapterSet::open(const std::vector<AdapterConfig>& adapters,
-                                            const ChannelConfig& channel_base,
+std::optional<std::string> AdapterSet::open(const MomConfig& config, std::uint16_t bound_port,
                                             const std::filesystem::path& plugin_dir, const AdapterEnv& env) {
-    for (const AdapterConfig& config : adapters) {
-        if (!config.enabled) {
-            log_->info("adapter '{}' is disabled; not loaded", config.name);
+    for (const AdapterConfig& adapter : config.adapters) {
+        if (!adapter.enabled) {
+            log_->info("adapter '{}' is disabled; not loaded", adapter.name);
             continue;
         }
-        const auto path = resolve_plugin_path(config.library, plugin_dir);
-        auto loaded = load_adapter(path, env);
-        if (auto* error = std::get_if<PluginError>(&loaded)) {
+        auto configured = load_configured_adapter(config, adapter, plugin_dir, env);
+        if (auto* error = std::get_if<std::string>(&configured)) {
             close();
-            return "adapter '" + config.name + "': " + error->message;
+            return std::move(*error);
         }
-        Entry entry{config.name, std::move(std::get<LoadedAdapter>(loaded))};
-        ChannelConfig channel = channel_base;
-        channel.options = config.options;
+        auto& [loaded, path, channel] = std::get<ConfiguredAdapter>(configured);
+        channel.port = bound_port;
+        Entry entry{adapter.name, std::move(loaded)};
         const Status status = entry.loaded->connect(channel);
         if (!status) {
             entry.loaded->close();
             close();
-            return "adapter '" + config.name + "' (" + path.string() + ") refused to connect: " + status.message();
+            return config.where_adapter(adapter.name) + "adapter '" + adapter.name + "' (" + path.string() +
+                   ") refused to connect: " + status.message();
         }
-        log_->info("adapter '{}' loaded from {} and connected", config.name, path.string());
+        log_->info("adapter '{}' loaded from {} and connected", adapter.name, path.string());
         std::lock_guard lock(control_mutex_);
         adapters_.push_back(std::move(entry));
     }
@@ -43,7 +44,7 @@ std::optional<std::string> AdapterSet::configure_qos(const TopicConfig& topic) {
     for (auto& entry : adapters_) {
         const Status status = entry.loaded->configure_qos(topic);
         if (!status)
-            return "adapter '" + entry.name + "' refused topic " + std::to_string(topic.id) + ": " + status.message();
+            return "adapter '" + entry.name + "' refuses topic " + std::to_string(topic.id) + ": " + status.message();
     }
     return std::nullopt;
 }

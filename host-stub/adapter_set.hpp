@@ -32,8 +32,9 @@ public:
     AdapterSet(const AdapterSet&) = delete;
     AdapterSet& operator=(const AdapterSet&) = delete;
 
-    // Loads and connects every enabled adapter. On failure closes what was opened and returns why.
-    std::optional<std::string> open(const std::vector<AdapterConfig>& adapters, const ChannelConfig& channel_base,
+    // Loads and connects every enabled adapter of `config`, telling them the port actually bound. On failure
+    // closes what was opened and returns why, at the file:line of the adapter's name.
+    std::optional<std::string> open(const MomConfig& config, std::uint16_t bound_port,
                                     const std::filesystem::path& plugin_dir, const AdapterEnv& env);
     // Configures `topic` on every adapter; the first failure is returned (naming the adapter).
     std::optional<std::string> configure_qos(const TopicConfig& topic);

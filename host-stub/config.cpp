@@ -91,7 +91,8 @@ AdapterConfig read_adapter(const toml::value& table) {
     return adapter;
 }
 
-std::vector<AdapterConfig> read_adapters(const toml::value& adapters) {
+// `locations`: "file:line" of each adapter's name, for errors raised after loading (MomConfig::where_adapter).
+std::vector<AdapterConfig> read_adapters(const toml::value& adapters, std::map<std::string, std::string>& locations) {
     std::vector<AdapterConfig> result;
     std::vector<int> name_lines;
     for (const toml::value& table : as_array_of_tables(adapters, "adapters")) {
@@ -101,6 +102,7 @@ std::vector<AdapterConfig> read_adapters(const toml::value& adapters) {
                 fail(*find(table, "name"), "duplicate adapter name " + quote_text(adapter.name) +
                                                " (first defined at line " + std::to_string(name_lines[i]) + ")");
         name_lines.push_back(line_of(*find(table, "name")));
+        locations[adapter.name] = file_of(*find(table, "name")) + ":" + std::to_string(name_lines.back());
         result.push_back(std::move(adapter));
     }
     return result;
@@ -124,7 +126,7 @@ MomConfig read_config(const std::filesystem::path& file) {
     reject_unknown_keys(root, {"mom", "adapters", "topics", "topic"}, "the top level");
     const toml::value* routes_value = nullptr;
     if (const toml::value* mom = find(root, "mom")) routes_value = read_mom(*mom, file, config);
-    if (const toml::value* adapters = find(root, "adapters")) config.adapters = read_adapters(*adapters);
+    if (const toml::value* adapters = find(root, "adapters")) config.adapters = read_adapters(*adapters, config.adapter_locations);
 
     TopicRegistry registry;
     read_controller_topics(root, config.listen.port, registry);

@@ -47,11 +47,27 @@ struct MomConfig {
     std::vector<AdapterConfig> adapters;
     std::map<std::uint8_t, TopicConfig> topics;  // from [[topics]] and the routes file, by id
     std::map<std::uint8_t, std::string> topic_locations;  // "file:line" where each topic is defined
+    std::map<std::string, std::string> adapter_locations; // "file:line" of each adapter's name, by name
 
     // "file:line: " of a topic, for errors raised after loading (e.g. an adapter refusing it); "" if unknown.
-    std::string where(std::uint8_t topic) const {
-        const auto it = topic_locations.find(topic);
-        return it == topic_locations.end() ? std::string() : it->second + ": ";
+    std::string where(std::uint8_t topic) const { return prefix(topic_locations, topic); }
+    // The same for an adapter, by its name.
+    std::string where_adapter(const std::string& name) const { return prefix(adapter_locations, name); }
+
+    // What the adapters are connected with (the port: the configured one; the MoM tells them the bound one).
+    ChannelConfig channel() const {
+        ChannelConfig channel;
+        channel.interface = interface;
+        channel.mom_address = listen.ip;
+        channel.port = listen.port;
+        return channel;
+    }
+
+private:
+    template <typename Key>
+    static std::string prefix(const std::map<Key, std::string>& locations, const Key& key) {
+        const auto it = locations.find(key);
+        return it == locations.end() ? std::string() : it->second + ": ";
     }
 };
 

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "adapter_check.hpp"
 #include "config.hpp"
 #include "logging.hpp"
 #include "mom.hpp"
@@ -28,7 +29,9 @@ int main(int argc, char** argv) {
     std::filesystem::path plugin_dir = default_plugin_dir();
     std::string level_name = "info";
     app.add_option("-c,--config", config_file, "Controller TOML file (see docs/config.md)")->required();
-    app.add_flag("--check", check_only, "Validate the config and exit: 0 if valid, else print file:line: why");
+    app.add_flag("--check", check_only,
+                 "Validate the config and exit: 0 if valid, else print file:line: why. Loads the enabled adapters\n"
+                 "(without connecting them: no privileges needed) to check their options and topics too");
     app.add_option("--plugin-dir", plugin_dir,
                    "Directory for [[adapters]] library file names (default: ../lib next to this binary)")
         ->capture_default_str();
@@ -47,8 +50,12 @@ int main(int argc, char** argv) {
     }
     const MomConfig& config = std::get<MomConfig>(loaded);
     if (check_only) {
-        std::printf("%s: OK (%zu adapter(s), %zu topic(s))\n", config_file.c_str(), config.adapters.size(),
-                    config.topics.size());
+        if (auto refused = check_with_adapters(config, plugin_dir, log.adapter_env())) {
+            std::fprintf(stderr, "%s\n", refused->c_str());
+            return kExitConfigError;
+        }
+        std::printf("%s: OK (%zu adapter(s), %zu topic(s); the enabled adapters accept them)\n", config_file.c_str(),
+                    config.adapters.size(), config.topics.size());
         return 0;
     }
 

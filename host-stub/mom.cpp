@@ -25,11 +25,8 @@ std::optional<std::string> Mom::start(const MomConfig& config) {
     // Bind first: adapters are told the port actually bound (it may have been 0).
     if (auto error = ingress_.bind(config.listen, config.receive_buffer)) return error;
 
-    ChannelConfig channel;
-    channel.interface = config.interface;
-    channel.mom_address = config.listen.ip;
-    channel.port = ingress_.local_address().port;
-    if (auto error = adapters_.open(config.adapters, channel, options_.plugin_dir, log_context_.adapter_env()))
+    if (auto error = adapters_.open(config, ingress_.local_address().port, options_.plugin_dir,
+                                    log_context_.adapter_env()))
         return error;
     if (adapters_.size() == 0) log_->warn("no adapter is enabled: events will be received and counted only");
 

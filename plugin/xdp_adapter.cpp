@@ -30,20 +30,26 @@ Status XdpAdapter::state_error() const {
                          state_ == State::closed ? "the xdp adapter is closed" : "the xdp adapter is not connected");
 }
 
+Status XdpAdapter::check_channel(const ChannelConfig& channel) const {
+    auto options = parse_adapter_options(channel.options);
+    if (auto* error = std::get_if<Status>(&options)) return *error;
+    const XdpMode requested = std::get<AdapterOptions>(options).mode;
+    if (requested != XdpMode::off && channel.interface.empty())
+        return Status::error(ErrorCode::invalid_argument,
+                             "xdp_mode " + std::string(to_string(requested)) +
+                                 " needs an interface to attach to (or set xdp_mode = \"off\")");
+    return Status::ok();
+}
+
 Status XdpAdapter::connect(const ChannelConfig& channel) {
     std::unique_lock lifecycle(lifecycle_);
     if (state_ == State::connected) return Status::error(ErrorCode::invalid_argument, "already connected");
     if (state_ == State::closed) return state_error();
 
-    auto options = parse_adapter_options(channel.options);
-    if (auto* error = std::get_if<Status>(&options)) return *error;
-    const XdpMode requested = std::get<AdapterOptions>(options).mode;
+    if (Status valid = check_channel(channel); !valid) return valid;
+    const XdpMode requested = std::get<AdapterOptions>(parse_adapter_options(channel.options)).mode;
 
     if (requested != XdpMode::off) {
-        if (channel.interface.empty())
-            return Status::error(ErrorCode::invalid_argument,
-                                 "xdp_mode " + std::string(to_string(requested)) +
-                                     " needs an interface to attach to (or set xdp_mode = \"off\")");
         auto info = query_interface(channel.interface);
         if (auto* error = std::get_if<Status>(&info)) return *error;
         interface_ = std::get<InterfaceInfo>(info);
@@ -186,7 +192,7 @@ Status XdpAdapter::configure_qos(const TopicConfig& topic) {
     std::shared_lock lifecycle(lifecycle_);
     std::lock_guard control(control_);
     if (Status s = state_error(); !s) return s;
-    if (Status valid = validate_topic(topic); !valid) return valid;
+    if (Status valid = check_topic(topic); !valid) return valid;
 
     // The socket path always knows every topic: it serves best-effort topics and whatever the kernel passes
     // up (e.g. a strict event whose subscriber has no neighbour entry yet).

@@ -25,6 +25,8 @@ public:
     ~XdpAdapter() override;
 
     std::string name() const override { return "xdp"; }
+    Status check_channel(const ChannelConfig& channel) const override;
+    Status check_topic(const TopicConfig& topic) const override { return validate_topic(topic); }
     Status connect(const ChannelConfig& channel) override;
     Status configure_qos(const TopicConfig& topic) override;
     Status remove_topic(std::uint8_t topic) override;

@@ -23,7 +23,7 @@
 namespace tempos {
 
 // Bump on any change to a type in this header or to the Adapter vtable.
-inline constexpr std::uint32_t kAdapterAbiVersion = 1;
+inline constexpr std::uint32_t kAdapterAbiVersion = 2;  // 2: check_channel, check_topic
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
 inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
@@ -118,6 +118,11 @@ public:
     virtual ~Adapter() = default;
 
     virtual std::string name() const = 0;
+    // Check a configuration without touching the system (no privileges needed, no interface looked up,
+    // nothing opened or attached): what these refuse, connect() and configure_qos() refuse too. They may be
+    // called on an adapter that is never connected (`tempos-mom --check`).
+    virtual Status check_channel(const ChannelConfig& channel) const = 0;
+    virtual Status check_topic(const TopicConfig& topic) const = 0;
     virtual Status connect(const ChannelConfig& channel) = 0;
     virtual Status configure_qos(const TopicConfig& topic) = 0;
     // Forgets a topic; events of it are no longer delivered.

@@ -130,7 +130,86 @@ TEST_F(MomProcessTest, CheckAcceptsAValidConfig) {
     MomProcess mom({"--config", config_file.string(), "--check"}, dir.path());
     EXPECT_EQ(mom.wait_exit(), 0) << mom.err();
     EXPECT_NE(mom.out().find("OK"), std::string::npos);
-    EXPECT_FALSE(std::filesystem::exists(record_file)) << "--check must not load adapters";
+    EXPECT_NE(mom.out().find("the enabled adapters accept them"), std::string::npos) << mom.out();
+    EXPECT_FALSE(std::filesystem::exists(record_file)) << "--check must not connect adapters";
+}
+
+// --check loads the adapters (never connecting them) and reports an adapter's refusal at the file:line of
+// what it refuses, with exit code 2 as for any config error. The recording adapter takes at most 3 groups.
+TEST_F(MomProcessTest, CheckReportsATopicAnAdapterRefusesAtTheTopicsLine) {
+    write_config(kTopicOne + "[[topics]]\nid = 4\nqos = \"strict\"\ngroups = [\n" +
+                 "  { subscribers = [\"127.0.0.1:19021\"] }, { subscribers = [\"127.0.0.1:19022\"] },\n" +
+                 "  { subscribers = [\"127.0.0.1:19023\"] }, { subscribers = [\"127.0.0.1:19024\"] },\n]\n");
+    const auto text = slurp(config_file);
+    const int id_line = static_cast<int>(std::count(text.begin(), text.begin() + text.find("id = 4"), '\n')) + 1;
+    MomProcess mom({"--config", config_file.string(), "--check", "--plugin-dir", (build_dir() / "lib").string()},
+                   dir.path());
+    EXPECT_EQ(mom.wait_exit(), 2) << mom.err();
+    EXPECT_NE(mom.err().find(config_file.string() + ":" + std::to_string(id_line) +
+                             ": adapter 'recording' refuses topic 4: 4 groups"),
+              std::string::npos)
+        << "expected line " << id_line << " in: " << mom.err();
+    EXPECT_FALSE(std::filesystem::exists(record_file)) << "--check must not connect adapters";
+}
+
+TEST_F(MomProcessTest, CheckReportsOptionsAnAdapterRefusesAtTheAdaptersLine) {
+    write_config(kTopicOne);
+    std::string text = slurp(config_file);
+    text.insert(text.find("record_file"), "refuse = \"channel\"\n");
+    std::ofstream(config_file) << text;
+    const int name_line = static_cast<int>(std::count(text.begin(), text.begin() + text.find("name ="), '\n')) + 1;
+    MomProcess mom({"--config", config_file.string(), "--check", "--plugin-dir", (build_dir() / "lib").string()},
+                   dir.path());
+    EXPECT_EQ(mom.wait_exit(), 2) << mom.err();
+    EXPECT_NE(mom.err().find(config_file.string() + ":" + std::to_string(name_line) +
+                             ": adapter 'recording' (" + (build_dir() / "lib" / "librecording_adapter.so").string() +
+                             ") refuses its options: refuse = channel"),
+              std::string::npos)
+        << "expected line " << name_line << " in: " << mom.err();
+}
+
+TEST_F(MomProcessTest, CheckReportsAnAdapterThatCannotBeLoaded) {
+    write_config(kTopicOne, "libnot_there.so");
+    MomProcess mom({"--config", config_file.string(), "--check", "--plugin-dir", (build_dir() / "lib").string()},
+                   dir.path());
+    EXPECT_EQ(mom.wait_exit(), 2);
+    EXPECT_NE(mom.err().find(config_file.string() + ":6: adapter 'recording': "), std::string::npos) << mom.err();
+    EXPECT_NE(mom.err().find("libnot_there.so"), std::string::npos) << mom.err();
+}
+
+// The real adapter's limits, unprivileged: a typo in its options and the kernel fan-out's 16 groups.
+TEST_F(MomProcessTest, CheckAppliesTheXdpAdaptersRules) {
+    auto check = [&](const std::string& adapter_keys, const std::string& topics) {
+        std::ofstream(config_file) << "[mom]\nlisten = \"127.0.0.1:" << port << "\"\ninterface = \"lo\"\n\n"
+                                   << "[[adapters]]\nname = \"xdp\"\nlibrary = \"libxdp_adapter.so\"\n"
+                                   << adapter_keys << "\n" << topics;
+        MomProcess mom({"--config", config_file.string(), "--check"}, dir.path());
+        const int code = mom.wait_exit();
+        return std::make_pair(code, mom.err());
+    };
+    const auto [typo_code, typo_err] = check("xdp_mod = \"native\"\n", kTopicOne);
+    EXPECT_EQ(typo_code, 2);
+    EXPECT_NE(typo_err.find(config_file.string() + ":6: adapter 'xdp'"), std::string::npos) << typo_err;
+    EXPECT_NE(typo_err.find("xdp_mod"), std::string::npos) << typo_err;
+
+    std::string groups;
+    for (int g = 1; g <= 17; ++g) groups += "  { subscribers = [\"127.0.0.1:" + std::to_string(20000 + g) + "\"] },\n";
+    const std::string seventeen = "[[topics]]\nid = 9\nqos = \"strict\"\ngroups = [\n" + groups + "]\n";
+    const auto [groups_code, groups_err] = check("", seventeen);
+    EXPECT_EQ(groups_code, 2);
+    EXPECT_NE(groups_err.find(config_file.string() + ":10: adapter 'xdp' refuses topic 9: "), std::string::npos)
+        << groups_err;
+    EXPECT_NE(groups_err.find("at most 16"), std::string::npos) << groups_err;
+    EXPECT_EQ(check("", kTopicOne).first, 0);
+}
+
+TEST_F(MomProcessTest, CheckSkipsDisabledAdapters) {
+    write_config(kTopicOne, "libnot_there.so");
+    std::string text = slurp(config_file);
+    text.insert(text.find("record_file"), "enabled = false\n");
+    std::ofstream(config_file) << text;
+    MomProcess mom({"--config", config_file.string(), "--check"}, dir.path());
+    EXPECT_EQ(mom.wait_exit(), 0) << mom.err();
 }
 
 TEST_F(MomProcessTest, CheckAcceptsEverySampleConfig) {
@@ -188,6 +267,20 @@ TEST_F(MomProcessTest, AnAdapterFailingAtStartIsClosedAndTheExitIsNonZero) {
     const long id_line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(id_at), '\n');
     const std::string where = config_file.filename().string() + ":" + std::to_string(id_line) + ": adapter";
     EXPECT_NE(mom.err().find(where), std::string::npos) << where << "\n" << mom.err();
+}
+
+// At start an adapter that refuses to connect is reported at the line of its name, like --check does.
+TEST_F(MomProcessTest, AnAdapterRefusingToConnectIsReportedAtItsLine) {
+    write_config(kTopicOne);
+    std::string text = slurp(config_file);
+    text.insert(text.find("record_file"), "refuse = \"channel\"\n");
+    std::ofstream(config_file) << text;
+    MomProcess mom(run_args(), dir.path());
+    EXPECT_EQ(mom.wait_exit(), 1);
+    const long name_line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(text.find("name =")), '\n');
+    const std::string where = config_file.string() + ":" + std::to_string(name_line) + ": adapter 'recording' (";
+    EXPECT_NE(mom.err().find(where), std::string::npos) << where << "\n" << mom.err();
+    EXPECT_NE(mom.err().find(") refused to connect: refuse = channel"), std::string::npos) << mom.err();
 }
 
 TEST_F(MomProcessTest, DeliversEventsReloadsOnSighupAndExitsZeroOnSigterm) {

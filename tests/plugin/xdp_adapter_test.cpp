@@ -189,6 +189,39 @@ TEST_F(XdpAdapterOff, MissingInterfaceIsAnErrorUnlessOff) {
     EXPECT_NE(status.message().find("tempos-nope0"), std::string::npos) << status.message();
 }
 
+// The checks tempos-mom --check calls: no connect, no system lookup; they refuse what connect/configure_qos refuse.
+TEST_F(XdpAdapterOff, ChecksRefuseWhatConnectAndConfigureRefuseWithoutTouchingTheSystem) {
+    ChannelConfig typo = off_channel();
+    typo.options["xdp_mod"] = "native";
+    const Status unknown_option = adapter().check_channel(typo);
+    EXPECT_EQ(unknown_option.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(unknown_option.message().find("xdp_mod"), std::string::npos) << unknown_option.message();
+    EXPECT_EQ(adapter().connect(typo).code(), unknown_option.code());
+
+    ChannelConfig no_interface;
+    no_interface.options["xdp_mode"] = "native";
+    EXPECT_EQ(adapter().check_channel(no_interface).code(), ErrorCode::invalid_argument);
+    EXPECT_TRUE(adapter().check_channel(off_channel()).is_ok());
+    ChannelConfig absent;  // an interface is looked up by connect() only
+    absent.interface = "tempos-nope0";
+    EXPECT_TRUE(adapter().check_channel(absent).is_ok());
+
+    auto topic_with_groups = [](std::size_t groups) {
+        TopicConfig topic{9, Qos::strict, {}};
+        for (std::size_t g = 0; g < groups; ++g)
+            topic.groups.push_back({{Endpoint{{10, 0, 0, static_cast<std::uint8_t>(g + 1)}, 7000, {}}}});
+        return topic;
+    };
+    EXPECT_TRUE(adapter().check_topic(topic_with_groups(TEMPOS_MAX_FANOUT_GROUPS)).is_ok());
+    const Status too_many = adapter().check_topic(topic_with_groups(TEMPOS_MAX_FANOUT_GROUPS + 1));
+    EXPECT_EQ(too_many.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(too_many.message().find("at most 16"), std::string::npos) << too_many.message();
+
+    EXPECT_EQ(adapter().send(9, event(9, 0)).code(), ErrorCode::not_connected) << "checks do not connect";
+    ASSERT_TRUE(adapter().connect(off_channel()).is_ok());
+    EXPECT_EQ(adapter().configure_qos(topic_with_groups(TEMPOS_MAX_FANOUT_GROUPS + 1)).code(), too_many.code());
+}
+
 TEST_F(XdpAdapterOff, OversizedGroupIsAnError) {
     ASSERT_TRUE(adapter().connect(off_channel()).is_ok());
     TopicConfig topic{8, Qos::strict, {SubscriptionGroup{}}};

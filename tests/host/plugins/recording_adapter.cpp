@@ -57,8 +57,28 @@ public:
 
     std::string name() const override { return "recording"; }
 
+    // A limit to test the host's use of the checks with (the xdp adapter has one of 16 groups): at most
+    // kMaxGroups subscription groups per topic. Option `refuse = "channel"` makes check_channel refuse.
+    // connect() and configure_qos() refuse the same, as the contract requires.
+    static constexpr std::size_t kMaxGroups = 3;
+    Status check_channel(const tempos::ChannelConfig& channel) const override {
+        const auto refuse = channel.options.find("refuse");
+        if (refuse != channel.options.end() && refuse->second == "channel")
+            return Status::error(ErrorCode::invalid_argument, "refuse = channel");
+        return Status::ok();
+    }
+    Status check_topic(const tempos::TopicConfig& topic) const override {
+        if (topic.groups.empty()) return Status::error(ErrorCode::invalid_argument, "topic without groups");
+        if (topic.groups.size() > kMaxGroups)
+            return Status::error(ErrorCode::invalid_argument, std::to_string(topic.groups.size()) +
+                                                                  " groups, the recording adapter takes at most " +
+                                                                  std::to_string(kMaxGroups));
+        return Status::ok();
+    }
+
     Status connect(const tempos::ChannelConfig& channel) override {
         std::lock_guard lock(mutex_);
+        if (Status valid = check_channel(channel); !valid) return valid;
         for (const auto& [key, value] : channel.options) {
             if (key == "record_file") {
                 fd_ = ::open(value.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -67,6 +87,8 @@ public:
                                          "cannot open record_file " + value + ": " + std::strerror(errno));
             } else if (key == "fail_on") {
                 fail_on_ = value;
+            } else if (key == "refuse") {
+                // handled by check_channel
             } else {
                 log_->warn("ignoring option {} = {}", key, value);
             }
@@ -81,7 +103,7 @@ public:
         std::lock_guard lock(mutex_);
         if (!connected_) return Status::error(ErrorCode::not_connected, "configure_qos before connect");
         if (fail_on_ == "configure_qos") return Status::error(ErrorCode::invalid_argument, "fail_on = configure_qos");
-        if (topic.groups.empty()) return Status::error(ErrorCode::invalid_argument, "topic without groups");
+        if (Status valid = check_topic(topic); !valid) return valid;
         auto& state = topics_[topic.id];
         state.config = topic;
         state.next_member.assign(topic.groups.size(), 0);
