@@ -4,7 +4,7 @@ TEMPOS_PACKAGES=(
     clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
     libboost-dev libtoml11-dev libspdlog-dev libcli11-dev libcpp-httplib-dev libcap-dev
     libgtest-dev libgmock-dev libmosquitto-dev
-    iproute2 ethtool util-linux libcap2-bin valgrind python3
+    iproute2 ethtool util-linux libcap2-bin valgrind python3 systemd
 )
 
 tempos_install_packages() {

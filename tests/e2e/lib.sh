@@ -43,6 +43,7 @@ fail() {
 # setup LAYOUT N: topology with N subscribers; the cleanup trap covers the temp dir too.
 setup() {
     require_privileges
+    trap 'e2e_cleanup' EXIT  # also when topo_create fails; it installs its own traps, replaced again below
     topo_create "$1" "$2"
     trap 'e2e_cleanup' EXIT
     trap 'e2e_cleanup; exit 130' INT
@@ -59,9 +60,14 @@ snmp_udp() {
 
 # start_mom CONFIG: runs tempos-mom in the mom namespace and waits until it runs: its port is bound before the
 # adapters attach and configure the topics, so only the "tempos-mom running" line says the routes are in place.
+# start_mom CONFIG WRAPPER...: the same through a wrapper that execs it (e.g. setpriv), and $MOM_BIN instead of
+# the build's tempos-mom when set.
 start_mom() {
+    local config=$1
+    shift
     # ip netns exec directly (not the topo_exec function): $! must be tempos-mom itself, not a subshell.
-    ip netns exec "$TOPO_NS_mom" "$BIN/tempos-mom" --config "$1" --log-level debug >"$E2E_TMP/mom.log" 2>&1 &
+    ip netns exec "$TOPO_NS_mom" "$@" "${MOM_BIN:-$BIN/tempos-mom}" --config "$config" --log-level debug \
+        >"$E2E_TMP/mom.log" 2>&1 &
     MOM_PID=$!
     local i
     for ((i = 0; i < 100; i++)); do
