@@ -126,7 +126,8 @@ MomConfig read_config(const std::filesystem::path& file) {
     reject_unknown_keys(root, {"mom", "adapters", "topics", "topic"}, "the top level");
     const toml::value* routes_value = nullptr;
     if (const toml::value* mom = find(root, "mom")) routes_value = read_mom(*mom, file, config);
-    if (const toml::value* adapters = find(root, "adapters")) config.adapters = read_adapters(*adapters, config.adapter_locations);
+    if (const toml::value* adapters = find(root, "adapters"))
+        config.adapters = read_adapters(*adapters, config.adapter_locations);
 
     TopicRegistry registry;
     read_controller_topics(root, config.listen.port, registry);

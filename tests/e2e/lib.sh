@@ -58,10 +58,9 @@ snmp_udp() {
         for (i = 1; i <= NF; i++) if (h[i] == f) print $i }' /proc/net/snmp
 }
 
-# start_mom CONFIG: runs tempos-mom in the mom namespace and waits until it runs: its port is bound before the
-# adapters attach and configure the topics, so only the "tempos-mom running" line says the routes are in place.
-# start_mom CONFIG WRAPPER...: the same through a wrapper that execs it (e.g. setpriv), and $MOM_BIN instead of
-# the build's tempos-mom when set.
+# start_mom CONFIG [WRAPPER...]: runs tempos-mom ($MOM_BIN, else the build's) in the mom namespace, through
+# WRAPPER when given (a command that execs it, e.g. setpriv), and waits until it runs: its port is bound before
+# the adapters attach and configure the topics, so only the "tempos-mom running" line says the routes are in place.
 start_mom() {
     local config=$1
     shift
@@ -239,7 +238,8 @@ per_cpu_values() {
 import json, subprocess, sys
 for m in json.load(sys.stdin).get("map_ids", []):
     info = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(m)], capture_output=True, text=True).stdout)
-    if sys.argv[1].startswith(info.get("name")): print(m)' "$2")
+    name = info.get("name", "")  # the kernel keeps 15 characters of a map name
+    if name == sys.argv[1] or (len(name) == 15 and sys.argv[1].startswith(name)): print(m)' "$2")
     [ -n "$map" ] || fail "program $1 has no map $2"
     bpftool -j map lookup id "$map" key $(python3 -c "print(' '.join(str(b) for b in ($3).to_bytes(4, 'little')))") |
         python3 -c '
