@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
     app.add_option("--log-level", level_name, "trace, debug, info, warn, error, critical or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
         ->capture_default_str();
+    app.set_version_flag("--version", std::string("tempos-mom " TEMPOS_VERSION " (adapter ABI ") +
+                                          std::to_string(tempos::kAdapterAbiVersion) + ")");
     CLI11_PARSE(app, argc, argv);
 
     const LogContext log(spdlog::level::from_str(level_name));

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "plugins/recording_test_support.hpp"
+#include "tempos/adapter.hpp"
 
 namespace {
 
@@ -121,8 +122,15 @@ const std::string kTopicTwo =
 TEST_F(MomProcessTest, HelpDocumentsEveryOption) {
     MomProcess mom({"--help"}, dir.path());
     ASSERT_EQ(mom.wait_exit(), 0) << mom.err();
-    for (const char* option : {"--config", "--check", "--plugin-dir", "--log-level"})
+    for (const char* option : {"--config", "--check", "--plugin-dir", "--log-level", "--version"})
         EXPECT_NE(mom.out().find(option), std::string::npos) << option << " missing from:\n" << mom.out();
+}
+
+TEST_F(MomProcessTest, VersionNamesTheReleaseAndTheAdapterAbi) {
+    MomProcess mom({"--version"}, dir.path());
+    ASSERT_EQ(mom.wait_exit(), 0) << mom.err();
+    EXPECT_EQ(mom.out(), "tempos-mom " TEMPOS_VERSION " (adapter ABI " + std::to_string(tempos::kAdapterAbiVersion) +
+                             ")\n");
 }
 
 TEST_F(MomProcessTest, CheckAcceptsAValidConfig) {
