@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include <chrono>
@@ -24,9 +25,8 @@
 #include "json_value.hpp"
 #include "live_traffic.hpp"
 #include "mom_process.hpp"
-#include "../plugin/tcx.hpp"
-#include "fanout_sink.skel.h"
 #include "fanout_table.hpp"
+#include "skeleton.hpp"
 #include "tempos_fanout.skel.h"
 #include "test_run_timer.hpp"
 
@@ -53,32 +53,6 @@ std::string slurp(const std::string& path) {
     return s.str();
 }
 
-// bench/fanout_sink.bpf.c on a tcx link at ingress of an interface in the calling thread's netns.
-class SinkCounter {
-public:
-    ~SinkCounter() {
-        if (link_fd_ >= 0) ::close(link_fd_);
-        if (skel_) fanout_sink__destroy(skel_);
-    }
-
-    std::string attach(int ifindex, std::uint16_t port) {
-        skel_ = fanout_sink__open();
-        if (!skel_) return std::string("opening the sink: ") + std::strerror(errno);
-        skel_->rodata->count_port = htons(port);
-        if (int err = fanout_sink__load(skel_); err != 0) return std::string("loading the sink: ") + std::strerror(-err);
-        LIBBPF_OPTS(bpf_link_create_opts, options);
-        link_fd_ = bpf_link_create(bpf_program__fd(skel_->progs.fanout_sink), ifindex, tempos::xdp::kTcxIngress,
-                                   &options);
-        return link_fd_ >= 0 ? std::string() : std::string("attaching the sink (tcx): ") + std::strerror(errno);
-    }
-
-    std::uint64_t total() const { return sum_received(bpf_map__fd(skel_->maps.received)); }
-
-private:
-    fanout_sink* skel_ = nullptr;
-    int link_fd_ = -1;
-};
-
 // The TC fan-out program's own cost per event under BPF_PROG_TEST_RUN, in the MoM's namespace: the skb enters
 // as if received on mom:eth0 and the clones really leave through mom:eth1 toward sub1 (whose counter sees them);
 // the last group's copy, the original redirected, is rewritten but not transmitted by a test run.
@@ -101,8 +75,7 @@ public:
         if (!in_mom.error().empty()) return in_mom.error();
         skel_ = tempos_fanout__open();
         if (!skel_) return std::string("opening the fan-out program: ") + std::strerror(errno);
-        skel_->rodata->mom_port = htons(kMomPort);
-        std::memcpy(&skel_->rodata->mom_ipv4, kMomIp4, 4);
+        tempos::xdp::set_mom_constants(*skel_, kMomPort, kMomIp4);
         if (int err = tempos_fanout__load(skel_); err != 0)
             return std::string("loading the fan-out program: ") + std::strerror(-err);
         table_.emplace(bpf_map__fd(skel_->maps.fanout_routes), bpf_map__fd(skel_->maps.fanout_group_counters),
@@ -163,7 +136,7 @@ public:
     }
 
 private:
-    static constexpr std::uint8_t kMomIp4[4] = {10, 77, 0, 2};
+    static constexpr std::array<std::uint8_t, 4> kMomIp4{10, 77, 0, 2};
 
     double call(const std::vector<std::uint8_t>& frame, std::uint32_t repeat) {
         std::vector<std::uint8_t> out(frame.size() + 256);
@@ -318,7 +291,8 @@ private:
         {
             NetnsGuard in_sub(net_.ns("sub1"));
             if (!in_sub.error().empty()) return in_sub.error();
-            if (std::string err = counter_.attach(static_cast<int>(if_nametoindex("eth0")), kMomPort); !err.empty())
+            const int sub_if = static_cast<int>(if_nametoindex("eth0"));
+            if (std::string err = counter_.attach(sub_if, kMomPort, SinkCounter::Hook::tc_ingress); !err.empty())
                 return err;
         }
         // sub1's receive runs on the generator's CPU, not the MoM's (the subscribers are other machines in a

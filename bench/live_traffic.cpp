@@ -5,6 +5,7 @@
 #include <linux/bpf.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -15,8 +16,9 @@
 #include "interrupt.hpp"
 #include "live_generator.skel.h"
 #include "map_ops.hpp"
-#include "xdp_counter.skel.h"
-#include "xdp_pass.skel.h"
+#include "sink_counter.skel.h"
+#include "tcx.hpp"
+#include "veth_peer_pass.skel.h"
 
 namespace tempos::bench {
 
@@ -100,28 +102,28 @@ GeneratorRun LiveGenerator::run(int ifindex, const std::vector<std::uint8_t>& fr
     return result;
 }
 
-XdpCounter::XdpCounter() = default;
-
-XdpCounter::~XdpCounter() {
-    if (link_) bpf_link__destroy(link_);
-    if (skel_) xdp_counter__destroy(skel_);
+SinkCounter::~SinkCounter() {
+    if (link_fd_ >= 0) ::close(link_fd_);
+    if (skel_) sink_counter__destroy(skel_);
 }
 
-std::string XdpCounter::attach(int ifindex, std::uint16_t port) {
-    skel_ = xdp_counter__open();
+std::string SinkCounter::attach(int ifindex, std::uint16_t port, Hook hook) {
+    skel_ = sink_counter__open();
     if (!skel_) return std::string("opening the counter: ") + std::strerror(errno);
     skel_->rodata->count_port = htons(port);
-    if (int err = xdp_counter__load(skel_); err != 0) return std::string("loading the counter: ") + std::strerror(-err);
-    link_ = bpf_program__attach_xdp(skel_->progs.xdp_counter, ifindex);
-    if (!link_) return std::string("attaching the counter: ") + std::strerror(errno);
-    return {};
+    bpf_program* used = hook == Hook::xdp ? skel_->progs.xdp_counter : skel_->progs.tc_counter;
+    bpf_program__set_autoload(hook == Hook::xdp ? skel_->progs.tc_counter : skel_->progs.xdp_counter, false);
+    if (int err = sink_counter__load(skel_); err != 0)
+        return std::string("loading the counter: ") + std::strerror(-err);
+    LIBBPF_OPTS(bpf_link_create_opts, options);
+    link_fd_ = bpf_link_create(bpf_program__fd(used), ifindex, hook == Hook::xdp ? BPF_XDP : tempos::xdp::kTcxIngress,
+                               &options);
+    return link_fd_ >= 0 ? std::string() : std::string("attaching the counter: ") + std::strerror(errno);
 }
 
-std::uint64_t XdpCounter::total() const { return sum_received(bpf_map__fd(skel_->maps.received)); }
-
-std::uint64_t sum_received(int map_fd) {
+std::uint64_t SinkCounter::total() const {
     std::vector<std::uint64_t> per_cpu;
-    if (!tempos::xdp::read_per_cpu(map_fd, 0, per_cpu, "the received counter")) return 0;
+    if (!tempos::xdp::read_per_cpu(bpf_map__fd(skel_->maps.received), 0, per_cpu, "the received counter")) return 0;
     std::uint64_t sum = 0;
     for (const std::uint64_t v : per_cpu) sum += v;
     return sum;
@@ -129,14 +131,14 @@ std::uint64_t sum_received(int map_fd) {
 
 XdpPass::~XdpPass() {
     if (link_) bpf_link__destroy(link_);
-    if (skel_) xdp_pass__destroy(skel_);
+    if (skel_) veth_peer_pass__destroy(skel_);
 }
 
 std::string XdpPass::attach(int ifindex) {
-    skel_ = xdp_pass__open_and_load();
-    if (!skel_) return std::string("loading xdp_pass: ") + std::strerror(errno);
-    link_ = bpf_program__attach_xdp(skel_->progs.xdp_pass, ifindex);
-    if (!link_) return std::string("attaching xdp_pass: ") + std::strerror(errno);
+    skel_ = veth_peer_pass__open_and_load();
+    if (!skel_) return std::string("loading veth_peer_pass: ") + std::strerror(errno);
+    link_ = bpf_program__attach_xdp(skel_->progs.veth_peer_pass, ifindex);
+    if (!link_) return std::string("attaching veth_peer_pass: ") + std::strerror(errno);
     return {};
 }
 

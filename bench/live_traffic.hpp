@@ -10,8 +10,8 @@
 #include <vector>
 
 struct live_generator;
-struct xdp_counter;
-struct xdp_pass;
+struct sink_counter;
+struct veth_peer_pass;
 
 namespace tempos::bench {
 
@@ -44,27 +44,28 @@ private:
     bpf_link* hold_link_ = nullptr;
 };
 
-class XdpCounter {
+// bench/sink_counter.bpf.c: counts and drops the UDP datagrams to one port at a receiving interface.
+class SinkCounter {
 public:
-    XdpCounter();
-    ~XdpCounter();
-    XdpCounter(const XdpCounter&) = delete;
-    XdpCounter& operator=(const XdpCounter&) = delete;
+    enum class Hook { xdp, tc_ingress };
 
-    // Loads the counter for UDP datagrams to `port` and attaches it (native XDP, a bpf_link owned by this
-    // process) to `ifindex` in the calling thread's netns. Empty on success.
-    std::string attach(int ifindex, std::uint16_t port);
-    std::uint64_t total() const;  // over all CPUs
+    SinkCounter() = default;
+    ~SinkCounter();
+    SinkCounter(const SinkCounter&) = delete;
+    SinkCounter& operator=(const SinkCounter&) = delete;
+
+    // Loads the counter for UDP datagrams to `port` and attaches it with a bpf_link owned by this process (XDP
+    // in the mode the driver prefers, or tcx at ingress) to `ifindex` in the calling thread's netns. Empty on
+    // success.
+    std::string attach(int ifindex, std::uint16_t port, Hook hook);
+    std::uint64_t total() const;  // over all CPUs; 0 if unreadable
 
 private:
-    xdp_counter* skel_ = nullptr;
-    bpf_link* link_ = nullptr;
+    sink_counter* skel_ = nullptr;
+    int link_fd_ = -1;
 };
 
-// The sum over CPUs of slot 0 of a per-CPU `received` counter map (xdp_counter, fanout_sink); 0 if unreadable.
-std::uint64_t sum_received(int map_fd);
-
-// XDP_PASS on a veth, so that frames redirected into it by native XDP are accepted (see xdp_pass.bpf.c).
+// XDP_PASS on a veth, so that frames redirected into it by native XDP are accepted (bpf/veth_peer_pass.bpf.c).
 class XdpPass {
 public:
     XdpPass() = default;
@@ -75,7 +76,7 @@ public:
     std::string attach(int ifindex);
 
 private:
-    xdp_pass* skel_ = nullptr;
+    veth_peer_pass* skel_ = nullptr;
     bpf_link* link_ = nullptr;
 };
 

@@ -17,6 +17,7 @@
 #include "dispatcher_hold.hpp"
 #include "empty_xdp.skel.h"
 #include "route_table.hpp"
+#include "skeleton.hpp"
 #include "tempos_router.skel.h"
 #include "test_run_timer.hpp"
 #include "thesis_router.skel.h"
@@ -34,9 +35,6 @@ struct ProgOptions {
     std::uint32_t batch = 254;
     bool quick = false;
 };
-
-template <typename Skel>
-using SkelPtr = std::unique_ptr<Skel, void (*)(Skel*)>;
 
 // The thesis's map value (bench/thesis_router.bpf.c): 5 IPv4 addresses then 5 MACs, zero padding.
 struct ThesisTopicValue {
@@ -136,17 +134,14 @@ int run_prog(const ProgOptions& o) {
     }
     const std::vector<std::uint8_t> frame = strict_event_frame();
 
-    SkelPtr<tempos_router> router(tempos_router__open(), tempos_router__destroy);
-    SkelPtr<thesis_router> thesis(thesis_router__open(), thesis_router__destroy);
-    SkelPtr<empty_xdp> empty(empty_xdp__open(), empty_xdp__destroy);
+    tempos::xdp::SkeletonPtr<tempos_router> router(tempos_router__open(), tempos_router__destroy);
+    tempos::xdp::SkeletonPtr<thesis_router> thesis(thesis_router__open(), thesis_router__destroy);
+    tempos::xdp::SkeletonPtr<empty_xdp> empty(empty_xdp__open(), empty_xdp__destroy);
     if (!router || !thesis || !empty) {
         std::fprintf(stderr, "tempos-bench prog: opening the BPF objects: %s\n", std::strerror(errno));
         return 1;
     }
-    router->rodata->mom_port = htons(kBenchPort);
-    std::uint32_t mom_ip = 0;
-    std::memcpy(&mom_ip, kMomIp.data(), 4);
-    router->rodata->mom_ipv4 = mom_ip;
+    tempos::xdp::set_mom_constants(*router, kBenchPort, kMomIp);
     thesis->rodata->redirect_ifindex = 1;  // loopback: BPF_PROG_TEST_RUN does not transmit
     if (int err = tempos_router__load(router.get()); err != 0) {
         std::fprintf(stderr, "tempos-bench prog: loading tempos_router: %s\n", std::strerror(-err));

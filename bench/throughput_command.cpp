@@ -109,7 +109,8 @@ private:
         {
             NetnsGuard in_sub(net_.ns("sub1"));
             if (!in_sub.error().empty()) return in_sub.error();
-            if (std::string err = counter_.attach(static_cast<int>(if_nametoindex("eth0")), kMomPort); !err.empty())
+            const int sub_if = static_cast<int>(if_nametoindex("eth0"));
+            if (std::string err = counter_.attach(sub_if, kMomPort, SinkCounter::Hook::xdp); !err.empty())
                 return err;
         }
         EventFrameSpec spec{net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"), {10, 77, 0, 1},
@@ -248,7 +249,7 @@ private:
     const ThroughputOptions& o_;
     BenchNetwork net_;
     LiveGenerator generator_;
-    XdpCounter counter_;
+    SinkCounter counter_;
     int pub_ifindex_ = 0;
     std::vector<std::uint8_t> frame_;
 };

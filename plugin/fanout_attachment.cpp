@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "skeleton.hpp"
 #include "tcx.hpp"
 #include "tempos_fanout.skel.h"
 
@@ -27,20 +28,15 @@ Status fanout_error(const std::string& what, int err) {
 }  // namespace
 
 std::variant<std::unique_ptr<FanoutAttachment>, Status> FanoutAttachment::attach(const FanoutRequest& request) {
-    tempos_fanout* skeleton = tempos_fanout__open();
-    if (skeleton == nullptr) return fanout_error("opening the TC fan-out program", errno);
-    skeleton->rodata->mom_port = htons(request.mom_port);
-    std::memcpy(&skeleton->rodata->mom_ipv4, request.mom_ipv4.data(), sizeof(skeleton->rodata->mom_ipv4));
+    SkeletonPtr<tempos_fanout> skeleton(tempos_fanout__open(), tempos_fanout__destroy);
+    if (!skeleton) return fanout_error("opening the TC fan-out program", errno);
+    set_mom_constants(*skeleton, request.mom_port, request.mom_ipv4);
     if (request.shared_routes_fd >= 0) {
-        if (const int err = bpf_map__reuse_fd(skeleton->maps.fanout_routes, request.shared_routes_fd); err != 0) {
-            tempos_fanout__destroy(skeleton);
+        if (const int err = bpf_map__reuse_fd(skeleton->maps.fanout_routes, request.shared_routes_fd); err != 0)
             return fanout_error("sharing the XDP router's fanout_routes map", err);
-        }
     }
-    if (const int err = tempos_fanout__load(skeleton); err != 0) {
-        tempos_fanout__destroy(skeleton);
+    if (const int err = tempos_fanout__load(skeleton.get()); err != 0)
         return fanout_error("loading the TC fan-out program", err);
-    }
 
     // libbpf 1.1 has no bpf_program__attach_tcx: a raw BPF_LINK_CREATE with the tcx attach type. No anchor
     // (relative_fd 0): appended after any tcx program already on the interface.
@@ -49,7 +45,6 @@ std::variant<std::unique_ptr<FanoutAttachment>, Status> FanoutAttachment::attach
                                         &options);
     if (link_fd < 0) {
         const int err = errno;
-        tempos_fanout__destroy(skeleton);
         const std::string what = "attaching the TC fan-out program (tcx ingress) to " + request.interface;
         // The kernel answers EINVAL to an attach type it does not know.
         if (err == EINVAL)
@@ -59,7 +54,7 @@ std::variant<std::unique_ptr<FanoutAttachment>, Status> FanoutAttachment::attach
                                      "because it would outlive the process");
         return fanout_error(what, err);
     }
-    return std::unique_ptr<FanoutAttachment>(new FanoutAttachment(skeleton, link_fd));
+    return std::unique_ptr<FanoutAttachment>(new FanoutAttachment(skeleton.release(), link_fd));
 }
 
 FanoutAttachment::FanoutAttachment(tempos_fanout* skeleton, int link_fd)

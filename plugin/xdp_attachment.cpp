@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "skeleton.hpp"
 #include "tempos_router.skel.h"
 
 namespace tempos::xdp {
@@ -43,15 +44,10 @@ std::variant<std::unique_ptr<XdpAttachment>, Status> XdpAttachment::attach(const
 
     // RLIMIT_MEMLOCK: libbpf 1.1 probes whether the kernel charges BPF memory to the memory cgroup (5.11+) and
     // only raises the rlimit on older kernels, where that needs CAP_SYS_RESOURCE. Nothing to do here.
-    tempos_router* skeleton = tempos_router__open();
-    if (skeleton == nullptr) return errno_status("opening the XDP router", errno);
-    // Load-time constants: the verifier sees them as known values, the per-packet path reads no map for them.
-    skeleton->rodata->mom_port = htons(request.mom_port);
-    std::memcpy(&skeleton->rodata->mom_ipv4, request.mom_ipv4.data(), sizeof(skeleton->rodata->mom_ipv4));
-    if (const int err = tempos_router__load(skeleton); err != 0) {
-        tempos_router__destroy(skeleton);
-        return errno_status("loading the XDP router", err);
-    }
+    SkeletonPtr<tempos_router> skeleton(tempos_router__open(), tempos_router__destroy);
+    if (!skeleton) return errno_status("opening the XDP router", errno);
+    set_mom_constants(*skeleton, request.mom_port, request.mom_ipv4);
+    if (const int err = tempos_router__load(skeleton.get()); err != 0) return errno_status("loading the XDP router", err);
 
     auto routes = std::make_unique<RouteTable>(bpf_map__fd(skeleton->maps.topic_routes),
                                                bpf_map__fd(skeleton->maps.topic_counters));
@@ -75,7 +71,6 @@ std::variant<std::unique_ptr<XdpAttachment>, Status> XdpAttachment::attach(const
         if (link_fd < 0) refusals += (refusals.empty() ? "" : ", ") + std::string("generic: ") + std::strerror(-link_fd);
     }
     if (link_fd < 0) {
-        tempos_router__destroy(skeleton);
         const int err = -link_fd;
         const std::string what = "attaching XDP (" + std::string(to_string(request.mode)) + ") to " + request.interface +
                                  " refused (" + refusals + ")";
@@ -84,7 +79,7 @@ std::variant<std::unique_ptr<XdpAttachment>, Status> XdpAttachment::attach(const
                              what);
     }
     return std::unique_ptr<XdpAttachment>(
-        new XdpAttachment(skeleton, link_fd, attached, request.ifindex, std::move(routes)));
+        new XdpAttachment(skeleton.release(), link_fd, attached, request.ifindex, std::move(routes)));
 }
 
 XdpAttachment::XdpAttachment(tempos_router* skeleton, int link_fd, XdpMode mode, int ifindex,

@@ -16,26 +16,23 @@
 #include <cstdio>
 #include <cstring>
 
+#include "skeleton.hpp"
 #include "tempos_fanout.skel.h"
 
 namespace tempos::test {
 
 std::unique_ptr<LoadedFanout> LoadedFanout::load(const FanoutSettings& settings, std::string& error) {
-    tempos_fanout* skel = tempos_fanout__open();
-    if (skel == nullptr) {
+    tempos::xdp::SkeletonPtr<tempos_fanout> skel(tempos_fanout__open(), tempos_fanout__destroy);
+    if (!skel) {
         error = std::string("tempos_fanout__open: ") + std::strerror(errno);
         return nullptr;
     }
-    skel->rodata->mom_port = htons(settings.mom_port);
-    std::uint32_t mom_ip = 0;
-    std::memcpy(&mom_ip, settings.mom_ip.data(), 4);
-    skel->rodata->mom_ipv4 = mom_ip;
-    if (int err = tempos_fanout__load(skel); err != 0) {
+    tempos::xdp::set_mom_constants(*skel, settings.mom_port, settings.mom_ip);
+    if (int err = tempos_fanout__load(skel.get()); err != 0) {
         error = std::string("tempos_fanout__load (verifier): ") + std::strerror(-err);
-        tempos_fanout__destroy(skel);
         return nullptr;
     }
-    return std::unique_ptr<LoadedFanout>(new LoadedFanout(skel));
+    return std::unique_ptr<LoadedFanout>(new LoadedFanout(skel.release()));
 }
 
 LoadedFanout::LoadedFanout(tempos_fanout* skel) : skel_(skel) {

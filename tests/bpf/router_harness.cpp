@@ -11,26 +11,23 @@
 #include <cstring>
 #include <sstream>
 
+#include "skeleton.hpp"
 #include "tempos_router.skel.h"
 
 namespace tempos::test {
 
 std::unique_ptr<LoadedRouter> LoadedRouter::load(const RouterSettings& settings, std::string& error) {
-    tempos_router* skel = tempos_router__open();
-    if (skel == nullptr) {
+    tempos::xdp::SkeletonPtr<tempos_router> skel(tempos_router__open(), tempos_router__destroy);
+    if (!skel) {
         error = std::string("tempos_router__open: ") + std::strerror(errno);
         return nullptr;
     }
-    skel->rodata->mom_port = htons(settings.mom_port);
-    std::uint32_t mom_ip = 0;
-    std::memcpy(&mom_ip, settings.mom_ip.data(), 4);
-    skel->rodata->mom_ipv4 = mom_ip;
-    if (int err = tempos_router__load(skel); err != 0) {
+    tempos::xdp::set_mom_constants(*skel, settings.mom_port, settings.mom_ip);
+    if (int err = tempos_router__load(skel.get()); err != 0) {
         error = std::string("tempos_router__load (verifier): ") + std::strerror(-err);
-        tempos_router__destroy(skel);
         return nullptr;
     }
-    return std::unique_ptr<LoadedRouter>(new LoadedRouter(skel));
+    return std::unique_ptr<LoadedRouter>(new LoadedRouter(skel.release()));
 }
 
 LoadedRouter::LoadedRouter(tempos_router* skel) : skel_(skel) {
