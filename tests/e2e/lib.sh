@@ -285,6 +285,18 @@ sum_snmp_udp() {
     echo "$total"
 }
 
+# mark_stack_counters SUB...: remembers the MoM's Udp InDatagrams and the SUBs' summed Udp InCsumErrors;
+# stack_counter_growth then prints "mom_in csum": what the MoM's socket received since, and the checksum errors
+# the subscribers' kernels found since.
+mark_stack_counters() {
+    STACK_SUBS=("$@")
+    STACK_MOM_IN=$(snmp_udp mom InDatagrams)
+    STACK_CSUM=$(sum_snmp_udp InCsumErrors "$@")
+}
+stack_counter_growth() {
+    echo "$(($(snmp_udp mom InDatagrams) - STACK_MOM_IN)) $(($(sum_snmp_udp InCsumErrors "${STACK_SUBS[@]}") - STACK_CSUM))"
+}
+
 # topic_toml ID QOS [--mac] NODE...: a [[topics]] table whose one group is NODEs' addresses on the MoM's port,
 # with --mac as inline tables that also give each MAC (the kernel path then needs no neighbour lookup).
 topic_toml() {

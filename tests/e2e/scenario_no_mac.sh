@@ -18,13 +18,11 @@ for s in sub1 sub2 sub3; do start_sub $s "$N" 20; done
 # Fresh namespaces: the MoM has no neighbour entry for any subscriber yet.
 neigh_before=$(topo_exec mom ip -4 neigh show dev "$TOPO_MOM_IF" | grep -c -E "^10\.77\.0\.1[1-3] " || true)
 
-mom_in_before=$(snmp_udp mom InDatagrams)
-csum_before=$(sum_snmp_udp InCsumErrors sub1 sub2 sub3)
+mark_stack_counters sub1 sub2 sub3
 publish 1 "$N" 5000
 sleep 1
 stop_subs
-mom_in=$(($(snmp_udp mom InDatagrams) - mom_in_before))
-csum=$(($(sum_snmp_udp InCsumErrors sub1 sub2 sub3) - csum_before))
+read -r mom_in csum <<<"$(stack_counter_growth)"
 read -r k_redirected _ _ _ _ _ _ k_not_strict k_ttl k_fib k_no_egress _ <<<"$(kernel_counters 1)"
 kernel=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
 passed=$(metric 'tempos_kernel_passed_total\{.*topic="1"')

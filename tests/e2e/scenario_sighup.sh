@@ -22,8 +22,7 @@ start_mom "$E2E_TMP/mom.toml"
 for s in sub1 sub2 sub3; do start_sub $s "$N" 30; done
 [ "$(metric 'tempos_reloads_total\{result="ok"\}')" -eq 0 ] || fail "a reload counted before SIGHUP"
 
-mom_in_before=$(snmp_udp mom InDatagrams)
-csum_before=$(sum_snmp_udp InCsumErrors sub1 sub2 sub3)
+mark_stack_counters sub1 sub2 sub3
 topo_exec pub taskset -c 0 "$BIN/tempos-pub" --to "$TOPO_IP_mom:$MOM_PORT" --topic 1 --count "$N" --rate "$RATE" \
     --max-seconds 60 --json >"$E2E_TMP/pub.json" &
 pub=$!
@@ -39,8 +38,7 @@ done_at=$(cat "$E2E_TMP/reload_done")
 wait "$pub" || fail "tempos-pub failed"
 sleep 1
 stop_subs
-mom_in=$(($(snmp_udp mom InDatagrams) - mom_in_before))
-csum=$(($(sum_snmp_udp InCsumErrors sub1 sub2 sub3) - csum_before))
+read -r mom_in csum <<<"$(stack_counter_growth)"
 kernel=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
 socket=$(metric 'tempos_adapter_sent_total\{.*topic="1"')
 stop_mom

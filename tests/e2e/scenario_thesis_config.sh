@@ -28,15 +28,13 @@ grep -q 'listen = "0.0.0.0:9998"' "$E2E_TMP/mom.toml" && [ "$MOM_PORT" = 9998 ] 
 start_mom "$E2E_TMP/mom.toml"
 for s in sub1 sub2 sub3; do start_sub $s 0 30; done
 
-mom_in_before=$(snmp_udp mom InDatagrams)
-csum_before=$(sum_snmp_udp InCsumErrors sub1 sub2 sub3)
+mark_stack_counters sub1 sub2 sub3
 publish_on 0 1 "$N" 10000 "$SIZE"
 publish_on 0 2 "$N" 10000 "$SIZE"
 publish_on 0 10 "$N" 10000 "$SIZE"
 sleep 1
 stop_subs
-mom_in=$(($(snmp_udp mom InDatagrams) - mom_in_before))
-csum=$(($(sum_snmp_udp InCsumErrors sub1 sub2 sub3) - csum_before))
+read -r mom_in csum <<<"$(stack_counter_growth)"
 read -r k1 _ <<<"$(kernel_counters 1)"
 read -r k2 _ <<<"$(kernel_counters 2)"
 read -r k10 _ <<<"$(kernel_counters 10)"

@@ -12,13 +12,11 @@ start_mom "$E2E_TMP/mom.toml"
 mode_off=$(metric 'tempos_adapter_mode\{adapter="xdp",mode="off"\}')
 for s in sub1 sub2 sub3; do start_sub $s "$N" 20; done
 
-mom_in_before=$(snmp_udp mom InDatagrams)
-csum_before=$(sum_snmp_udp InCsumErrors sub1 sub2 sub3)
+mark_stack_counters sub1 sub2 sub3
 publish 1 "$N" 10000
 sleep 1
 stop_subs
-mom_in=$(($(snmp_udp mom InDatagrams) - mom_in_before))
-csum=$(($(sum_snmp_udp InCsumErrors sub1 sub2 sub3) - csum_before))
+read -r mom_in csum <<<"$(stack_counter_growth)"
 kernel=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
 passed=$(metric 'tempos_kernel_passed_total\{.*topic="1"')
 socket=$(metric 'tempos_adapter_sent_total\{.*topic="1"')
