@@ -23,10 +23,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "plugin_loader.hpp"
-#include "privileged.hpp"
+#include "adapter_fixture.hpp"
 #include "attach_holder.hpp"
-#include "recording_sink.hpp"
+#include "packet_builder.hpp"
+#include "privileged.hpp"
 #include "tcx.hpp"
 #include "tempos/unique_fd.hpp"
 #include "tempos/xdp_abi.h"
@@ -69,55 +69,27 @@ bool wait_tcx_programs(const char* iface, std::uint32_t want) {
     return false;
 }
 
-std::uint16_t fold(std::uint32_t sum) {
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    return static_cast<std::uint16_t>(sum);
-}
-
-std::uint32_t sum16(const std::uint8_t* p, std::size_t n, std::uint32_t sum = 0) {
-    for (std::size_t i = 0; i + 1 < n; i += 2) sum += static_cast<std::uint32_t>(p[i] << 8 | p[i + 1]);
-    if (n % 2) sum += static_cast<std::uint32_t>(p[n - 1] << 8);
-    return sum;
-}
-
 // Ethernet / IPv4 / UDP with a full UDP checksum, from 10.0.0.9:40000 to the MoM; payload[0] is the topic.
 Frame event_frame(const Mac& mom_mac, std::uint8_t topic, std::uint8_t sequence) {
-    const std::uint8_t payload[] = {topic, sequence, 0x42, 0x43, 0x44};
-    Frame f(14 + 20 + 8 + sizeof(payload));
-    std::memcpy(f.data(), mom_mac.data(), 6);
-    const std::uint8_t src_mac[] = {0x02, 0xee, 0, 0, 0, 0x09};
-    std::memcpy(f.data() + 6, src_mac, 6);
-    f[12] = 0x08, f[13] = 0x00;
-    std::uint8_t* ip = f.data() + 14;
-    ip[0] = 0x45;
-    const std::uint16_t total = static_cast<std::uint16_t>(f.size() - 14);
-    ip[2] = total >> 8, ip[3] = total & 0xff;
-    ip[4] = 0x33, ip[5] = sequence;
-    ip[8] = 64, ip[9] = 17;
-    const std::uint8_t src[] = {10, 0, 0, 9}, dst[] = {10, 0, 0, 1};
-    std::memcpy(ip + 12, src, 4);
-    std::memcpy(ip + 16, dst, 4);
-    const std::uint16_t ip_check = static_cast<std::uint16_t>(~fold(sum16(ip, 20)));
-    ip[10] = ip_check >> 8, ip[11] = ip_check & 0xff;
-    std::uint8_t* udp = ip + 20;
-    udp[0] = 0x9c, udp[1] = 0x40;
-    udp[2] = kMomPort >> 8, udp[3] = kMomPort & 0xff;
-    const std::uint16_t udp_len = static_cast<std::uint16_t>(8 + sizeof(payload));
-    udp[4] = udp_len >> 8, udp[5] = udp_len & 0xff;
-    std::memcpy(udp + 8, payload, sizeof(payload));
-    std::uint32_t pseudo = sum16(ip + 12, 8) + 17 + udp_len;
-    const std::uint16_t udp_check = static_cast<std::uint16_t>(~fold(sum16(udp, udp_len, pseudo)));
-    udp[6] = udp_check >> 8, udp[7] = udp_check & 0xff;
-    return f;
+    return PacketBuilder()
+        .eth(mom_mac, {0x02, 0xee, 0, 0, 0, 0x09})
+        .ipv4({10, 0, 0, 9}, {10, 0, 0, 1})
+        .ip_id(static_cast<std::uint16_t>(0x3300 | sequence))
+        .udp(40000, kMomPort)
+        .payload({topic, sequence, 0x42, 0x43, 0x44})
+        .build();
 }
 
-// Both checksums of a captured IPv4/UDP frame verify (sum to 0xffff).
+// Both checksums of a captured IPv4/UDP frame (no options) verify.
 bool checksums_verify(const Frame& f) {
     if (f.size() < 42) return false;
     const std::uint8_t* ip = f.data() + 14;
     const std::uint8_t* udp = ip + 20;
     const std::uint16_t udp_len = static_cast<std::uint16_t>(udp[4] << 8 | udp[5]);
-    return fold(sum16(ip, 20)) == 0xffff && fold(sum16(udp, udp_len, sum16(ip + 12, 8) + 17 + udp_len)) == 0xffff;
+    if (f.size() < 34u + udp_len) return false;
+    // The pseudo-header: the addresses' sum (un-complemented), protocol and UDP length.
+    const std::uint32_t pseudo = static_cast<std::uint16_t>(~internet_checksum(ip + 12, 8)) + 17u + udp_len;
+    return internet_checksum(ip, 20) == 0 && internet_checksum(udp, udp_len, pseudo) == 0;
 }
 
 // An AF_PACKET socket on xdp1: sends frames into xdp0 and receives what xdp0 sends out.
@@ -173,7 +145,7 @@ std::uint64_t snmp_udp(const std::string& field) {
     return 0;
 }
 
-class FanoutAdapter : public ::testing::Test {
+class FanoutAdapter : public LoadedXdpAdapterTest {
 protected:
     void SetUp() override {
         TEMPOS_REQUIRE_PRIVILEGED();
@@ -190,21 +162,10 @@ protected:
         CPU_ZERO(&cpu);
         CPU_SET(0, &cpu);
         ASSERT_EQ(sched_setaffinity(0, sizeof(cpu), &cpu), 0);
-        env_.log_sinks = {sink_};
-        env_.log_level = spdlog::level::debug;
-        auto loaded = load_xdp_adapter(env_);
-        if (auto* error = std::get_if<std::string>(&loaded)) FAIL() << *error;
-        loaded_ = std::move(std::get<LoadedAdapter>(loaded));
+        LoadedXdpAdapterTest::SetUp();
     }
 
-    Adapter& adapter() { return *loaded_.adapter; }
-    Status connect(const std::string& mode = "generic") {
-        ChannelConfig channel;
-        channel.interface = kIface;
-        channel.port = kMomPort;
-        channel.options["xdp_mode"] = mode;
-        return adapter().connect(channel);
-    }
+    Status connect(const std::string& mode = "generic") { return connect_channel(kIface, kMomPort, mode); }
     static Endpoint member(std::uint8_t group, std::uint8_t index) {
         return Endpoint{{10, 0, 0, static_cast<std::uint8_t>(20 + 10 * group + index)},
                         static_cast<std::uint16_t>(7000 + group), Mac{0x02, 0xaa, 0, 0, group, index}};
@@ -216,9 +177,6 @@ protected:
     }
 
     Mac mom_mac_{};
-    std::shared_ptr<RecordingSink> sink_ = std::make_shared<RecordingSink>();
-    AdapterEnv env_;
-    LoadedAdapter loaded_;
 };
 
 TEST_F(FanoutAdapter, ConnectAttachesTheTcProgramWithATcxLinkAndCloseDetachesIt) {

@@ -19,10 +19,9 @@
 #include <cstring>
 #include <thread>
 
-#include "plugin_loader.hpp"
-#include "privileged.hpp"
+#include "adapter_fixture.hpp"
 #include "attach_holder.hpp"
-#include "recording_sink.hpp"
+#include "privileged.hpp"
 #include "tempos/xdp_abi.h"
 
 extern char** environ;
@@ -124,7 +123,7 @@ RunResult test_run(int prog_fd, const std::vector<std::uint8_t>& frame, int ingr
     return result;
 }
 
-class XdpAdapterKernel : public ::testing::Test {
+class XdpAdapterKernel : public LoadedXdpAdapterTest {
 protected:
     void SetUp() override {
         TEMPOS_REQUIRE_PRIVILEGED();
@@ -136,20 +135,11 @@ protected:
         ifindex_ = static_cast<int>(if_nametoindex(kIface));
         ASSERT_GT(ifindex_, 0);
         mac_ = mac_of(kIface);
-        env_.log_sinks = {sink_};
-        env_.log_level = spdlog::level::debug;
-        auto loaded = load_xdp_adapter(env_);
-        if (auto* error = std::get_if<std::string>(&loaded)) FAIL() << *error;
-        loaded_ = std::move(std::get<LoadedAdapter>(loaded));
+        LoadedXdpAdapterTest::SetUp();
     }
 
-    Adapter& adapter() { return *loaded_.adapter; }
     Status connect(const std::string& mode, const std::string& iface = kIface) {
-        ChannelConfig channel;
-        channel.interface = iface;
-        channel.port = kMomPort;
-        channel.options["xdp_mode"] = mode;
-        return adapter().connect(channel);
+        return connect_channel(iface, kMomPort, mode);
     }
     // The program attached to xdp0, as a fd the test can BPF_PROG_TEST_RUN.
     int attached_program_fd() {
@@ -159,9 +149,6 @@ protected:
 
     int ifindex_ = 0;
     Mac mac_{};
-    std::shared_ptr<RecordingSink> sink_ = std::make_shared<RecordingSink>();
-    AdapterEnv env_;
-    LoadedAdapter loaded_;
 };
 
 struct ModeCase {

@@ -8,33 +8,20 @@
 #include <set>
 #include <thread>
 
-#include "plugin_loader.hpp"
-#include "recording_sink.hpp"
+#include "adapter_fixture.hpp"
 #include "tempos/xdp_abi.h"
 #include "udp_receiver.hpp"
 
 namespace tempos::test {
 namespace {
 
-class XdpAdapterOff : public ::testing::Test {
+class XdpAdapterOff : public LoadedXdpAdapterTest {
 protected:
-    void SetUp() override {
-        env_.log_sinks = {sink_};
-        env_.log_level = spdlog::level::debug;
-        auto loaded = load_xdp_adapter(env_);
-        if (auto* error = std::get_if<std::string>(&loaded)) FAIL() << *error;
-        loaded_ = std::move(std::get<LoadedAdapter>(loaded));
-    }
-    Adapter& adapter() { return *loaded_.adapter; }
     static ChannelConfig off_channel() {
         ChannelConfig channel;
         channel.options["xdp_mode"] = "off";
         return channel;
     }
-
-    std::shared_ptr<RecordingSink> sink_ = std::make_shared<RecordingSink>();
-    AdapterEnv env_;
-    LoadedAdapter loaded_;
 };
 
 std::vector<std::uint8_t> event(std::uint8_t topic, std::uint8_t sequence) { return {topic, sequence}; }
