@@ -20,6 +20,8 @@
 
 #include <spdlog/common.h>
 
+#include "tempos/status.hpp"
+
 namespace tempos {
 
 // Bump on any change to a type in this header or to the Adapter vtable.
@@ -27,34 +29,6 @@ inline constexpr std::uint32_t kAdapterAbiVersion = 2;  // 2: check_channel, che
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
 inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
-
-enum class ErrorCode : std::uint8_t {
-    ok = 0,
-    invalid_argument,   // a config value the adapter cannot use
-    not_connected,      // called before connect() or after close()
-    unsupported,        // the requested feature is not available here (e.g. XDP mode refused)
-    permission_denied,  // missing capabilities
-    system_error,       // an OS call failed; message carries errno text
-    internal,
-};
-
-// Result of an adapter call. Cheap to return on success (no allocation).
-class Status {
-public:
-    Status() = default;
-    static Status ok() { return {}; }
-    static Status error(ErrorCode code, std::string message) { return Status(code, std::move(message)); }
-
-    bool is_ok() const { return code_ == ErrorCode::ok; }
-    explicit operator bool() const { return is_ok(); }
-    ErrorCode code() const { return code_; }
-    const std::string& message() const { return message_; }
-
-private:
-    Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
-    ErrorCode code_ = ErrorCode::ok;
-    std::string message_;
-};
 
 using Ipv4 = std::array<std::uint8_t, 4>;   // network byte order: {10,0,0,1}
 using Mac = std::array<std::uint8_t, 6>;
