@@ -3,7 +3,8 @@
 
   stored    waits for a scrape taken after /metrics was read, then: every tempos_* sample Prometheus stored equals
             the same sample of /metrics (names, labels, values), and each --expect SELECTOR=VALUE holds in both.
-  rules     waits for a rule evaluation after now: every loaded rule is healthy and no alert is pending or firing.
+  alerts    every loaded rule is healthy and, at an evaluation after now (waited for), the active alerts are exactly
+            the --active ones (none when not given).
   names     every metric the Grafana dashboard and the loaded alerting rules use is one Prometheus stored, and every
             dashboard query runs.
 Exits 1 with the reason on stderr when a check fails.
@@ -132,26 +133,38 @@ def evaluated_at(stamp):
     return datetime.datetime.fromisoformat(stamp).timestamp()
 
 
-def rules(args):
+def describe(alerts):
+    return ", ".join(f"{labels['alertname']}{{{','.join(f'{k}={v}' for k, v in sorted(labels.items()) if k != 'alertname')}}}"
+                     f" {state}" for labels, state in alerts) or "none"
+
+
+def alerts(args):
+    """Waits until, at an evaluation after the start, the active alerts are exactly --active NAME{LABELS}=STATE."""
     prom = Prometheus(args.prometheus)
+    expected = []
+    for expectation in args.active:
+        selector, state = expectation.rsplit("=", 1)
+        expected.append((*parse_selector(selector), state))
     start = time.time()
     deadline = time.monotonic() + args.timeout
+    active = []
     while True:
         groups = prom.api("rules")["groups"]
+        loaded = [r for g in groups for r in g["rules"]]
         if groups and all(evaluated_at(g["lastEvaluation"]) > start for g in groups):
-            break
+            sick = [(r["name"], r["health"], r.get("lastError")) for r in loaded if r["health"] != "ok"]
+            if sick:
+                fail(f"rules that Prometheus cannot evaluate: {sick}")
+            active = [(a["labels"], a["state"]) for r in loaded for a in r.get("alerts", [])]
+            found = [[a for a in active if a[0]["alertname"] == name and labels.items() <= a[0].items() and a[1] == state]
+                     for name, labels, state in expected]
+            if all(len(f) == 1 for f in found) and len(active) == len(expected):
+                break
         if time.monotonic() > deadline:
-            fail(f"no rule evaluation within {args.timeout} s (groups: {[g['name'] for g in groups]})")
+            fail(f"active alerts within {args.timeout} s: {describe(active)}; expected: {args.active or 'none'}")
         time.sleep(0.2)
-    loaded = [r for g in groups for r in g["rules"]]
-    sick = [(r["name"], r.get("lastError")) for r in loaded if r["health"] != "ok"]
-    if sick:
-        fail(f"rules that Prometheus cannot evaluate: {sick}")
-    active = [(r["name"], r["state"]) for r in loaded if r.get("type") == "alerting" and r["state"] != "inactive"]
-    print(f"{len(loaded)} rules loaded and evaluated healthy: {', '.join(r['name'] for r in loaded)}; "
-          f"active alerts: {active or 'none'}")
-    if active:
-        fail(f"alerts active on healthy traffic: {active}")
+    print(f"{len(loaded)} rules loaded, all healthy ({', '.join(r['name'] for r in loaded)}); "
+          f"active alerts: {describe(active)}")
 
 
 FUNCTION_OR_KEYWORD = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "and",
@@ -226,8 +239,9 @@ def main():
     p.add_argument("--metrics", required=True, help="tempos-mom's /metrics URL")
     p.add_argument("--expect", action="append", default=[], help="SELECTOR=VALUE, e.g. m{topic=\"1\"}=1000")
     p.set_defaults(run=stored)
-    p = sub.add_parser("rules")
-    p.set_defaults(run=rules)
+    p = sub.add_parser("alerts")
+    p.add_argument("--active", action="append", default=[], help="NAME{LABELS}=pending|firing, each alert expected")
+    p.set_defaults(run=alerts)
     p = sub.add_parser("names")
     p.add_argument("--dashboard", required=True)
     p.set_defaults(run=names)
