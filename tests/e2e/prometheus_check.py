@@ -15,6 +15,7 @@ import json
 import re
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -38,7 +39,10 @@ class Prometheus:
         self.base = base.rstrip("/")
 
     def api(self, path, **params):
-        reply = json.loads(get(f"{self.base}/api/v1/{path}?{urllib.parse.urlencode(params)}"))
+        try:
+            reply = json.loads(get(f"{self.base}/api/v1/{path}?{urllib.parse.urlencode(params)}"))
+        except urllib.error.HTTPError as e:  # a rejected query: the body says why
+            reply = json.loads(e.read().decode())
         if reply.get("status") != "success":
             fail(f"Prometheus /api/v1/{path} {params}: {reply.get('error', reply)}")
         return reply["data"]
