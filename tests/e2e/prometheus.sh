@@ -8,6 +8,7 @@ PROM_PID=
 # start_prometheus: writes the configuration into $PROM_DIR, starts prometheus on it and waits until /-/ready
 # answers; stop_prometheus (the scenario's traps call it) ends it and removes $PROM_DIR.
 start_prometheus() {
+    command -v prometheus >/dev/null || fail "prometheus not found (Debian package prometheus, scripts/lib/packages.sh)"
     mkdir -p "$PROM_DIR/data"
     cp "$E2E_ROOT/packaging/prometheus/prometheus.yml" "$E2E_ROOT/packaging/prometheus/tempos-alerts.yml" "$PROM_DIR/"
     sed -i 's/^\(  \(scrape\|evaluation\)_interval:\) 15s$/\1 1s/' "$PROM_DIR/prometheus.yml"
