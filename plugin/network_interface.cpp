@@ -18,14 +18,10 @@
 
 namespace tempos::xdp {
 
-namespace {
-
 std::string format_ip(const Ipv4& ip) {
     return std::to_string(ip[0]) + "." + std::to_string(ip[1]) + "." + std::to_string(ip[2]) + "." +
            std::to_string(ip[3]);
 }
-
-}  // namespace
 
 Result<InterfaceInfo> query_interface(const std::string& name) {
     if (name.empty()) return Status::error(ErrorCode::invalid_argument, "no interface given");

@@ -20,6 +20,9 @@ struct InterfaceInfo {
 Result<InterfaceInfo> query_interface(const std::string& name);
 Result<InterfaceInfo> query_interface(int ifindex);
 
+// "10.0.0.1", for messages.
+std::string format_ip(const Ipv4& ip);
+
 // net.ipv4.conf.<name>.forwarding of this network namespace; nullopt if it cannot be read.
 std::optional<bool> ipv4_forwarding_enabled(const std::string& name);
 

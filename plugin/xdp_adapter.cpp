@@ -8,15 +8,6 @@
 
 namespace tempos::xdp {
 
-namespace {
-
-std::string format_ip(const Ipv4& ip) {
-    return std::to_string(ip[0]) + "." + std::to_string(ip[1]) + "." + std::to_string(ip[2]) + "." +
-           std::to_string(ip[3]);
-}
-
-}  // namespace
-
 XdpAdapter::XdpAdapter(const AdapterEnv& env)
     // Not registered in spdlog's registry: the plugin leaves no global state behind when it is unloaded.
     : log_(std::make_shared<spdlog::logger>("xdp_adapter", env.log_sinks.begin(), env.log_sinks.end())) {
@@ -196,11 +187,20 @@ Status XdpAdapter::remove_from_kernel(std::uint8_t topic) {
     return remove_from_fanout(topic);
 }
 
-Status XdpAdapter::configure_qos(const TopicConfig& topic) noexcept {
-    return at_boundary("configure_qos", [&]() -> Status {
+// A control-plane call: at the plugin boundary, under the shared lifecycle lock and the control mutex, on a
+// connected adapter only.
+template <typename Body>
+Status XdpAdapter::control_call(const char* operation, Body&& body) noexcept {
+    return at_boundary(operation, [&]() -> Status {
         std::shared_lock lifecycle(lifecycle_);
         std::lock_guard control(control_);
         if (Status s = state_error(); !s) return s;
+        return body();
+    });
+}
+
+Status XdpAdapter::configure_qos(const TopicConfig& topic) noexcept {
+    return control_call("configure_qos", [&]() -> Status {
         if (Status valid = check_topic(topic); !valid) return valid;
 
         // The socket path always knows every topic: it serves best-effort topics and whatever the kernel passes
@@ -239,10 +239,7 @@ Status XdpAdapter::configure_qos(const TopicConfig& topic) noexcept {
 }
 
 Status XdpAdapter::remove_topic(std::uint8_t topic) noexcept {
-    return at_boundary("remove_topic", [&]() -> Status {
-        std::shared_lock lifecycle(lifecycle_);
-        std::lock_guard control(control_);
-        if (Status s = state_error(); !s) return s;
+    return control_call("remove_topic", [&]() -> Status {
         if (Status removed = remove_from_kernel(topic); !removed) return removed;
         sockets_->remove_topic(topic);
         configured_.reset(topic);

@@ -39,6 +39,8 @@ private:
     enum class State { created, connected, closed };
 
     Status state_error() const;
+    template <typename Body>
+    Status control_call(const char* operation, Body&& body) noexcept;
     Result<EgressPort> egress_for(const Endpoint& subscriber);
     AdapterStats collect_stats() const;
     void release();
