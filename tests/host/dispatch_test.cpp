@@ -312,9 +312,8 @@ TEST_F(DispatchTest, AnExceptionInsideTheAdapterComesBackAsAnInternalError) {
         mom.start(config({topic(1, Qos::strict, {{endpoint(1, 9000)}})}, {{"fail_on", "configure_qos_throws"}}));
     ASSERT_FALSE(error.is_ok());
     EXPECT_EQ(error.code(), ErrorCode::internal) << error.message();
-    EXPECT_NE(error.message().find("adapter 'recording' refuses topic 1: configure_qos: fail_on = configure_qos_throws"),
-              std::string::npos)
-        << error.message();
+    const std::string expected = "adapter 'recording' refuses topic 1: configure_qos: fail_on = configure_qos_throws";
+    EXPECT_NE(error.message().find(expected), std::string::npos) << error.message();
     EXPECT_EQ(read_records(record_file).back().verb, "close");
 }
 
