@@ -10,34 +10,23 @@
 #include <vector>
 
 #include "fanout_table.hpp"
-#include "packet_builder.hpp"
 #include "prog_test_run.hpp"
-
-struct tempos_fanout;
+#include "tempos_fanout.skel.h"
 
 namespace tempos::test {
 
-struct FanoutSettings {
-    std::uint16_t mom_port = 9998;  // host order
-    Ipv4Addr mom_ip{10, 0, 0, 1};   // 0.0.0.0: keep the frame's destination as the new source
-};
-
 class LoadedFanout {
 public:
-    // Opens, sets the rodata and loads (the verifier runs here). Empty pointer and error text on failure.
-    static std::unique_ptr<LoadedFanout> load(const FanoutSettings& settings, std::string& error);
-    ~LoadedFanout();
-    LoadedFanout(const LoadedFanout&) = delete;
-    LoadedFanout& operator=(const LoadedFanout&) = delete;
+    static Result<LoadedFanout> load(const MomConstants& mom = {});
 
-    int prog_fd() const;
-    int routes_fd() const;
-    tempos::xdp::FanoutTable& table() { return *table_; }
+    int prog_fd() const { return bpf_program__fd(skel_->progs.tempos_fanout); }
+    int routes_fd() const { return bpf_map__fd(skel_->maps.fanout_routes); }
+    xdp::FanoutTable& table() { return table_; }
 
 private:
-    explicit LoadedFanout(tempos_fanout* skel);
-    tempos_fanout* skel_;
-    std::optional<tempos::xdp::FanoutTable> table_;
+    explicit LoadedFanout(xdp::SkeletonPtr<tempos_fanout> skel);
+    xdp::SkeletonPtr<tempos_fanout> skel_;
+    xdp::FanoutTable table_;
 };
 
 // output: the original after the program (it is dropped when action is TC_ACT_SHOT).

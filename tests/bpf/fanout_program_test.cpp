@@ -13,11 +13,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "fanout_harness.hpp"
-#include "packet_builder.hpp"
+#include "frames/frame_world.hpp"
+#include "frames/router_fixtures.hpp"
 #include "privileged.hpp"
 #include "test_netns.hpp"
 
@@ -25,12 +27,13 @@ namespace tempos::test {
 namespace {
 
 using namespace std::chrono_literals;
+using testkit::world::kMomIp;
+using testkit::world::kMomMac;
+using testkit::world::kMomPort;
+using testkit::world::kPublisherIp;
+using testkit::world::kPublisherMac;
+using testkit::world::kPublisherPort;
 
-const MacAddr kPublisherMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
-const MacAddr kMomMac{0x02, 0x00, 0x00, 0x00, 0x00, 0xfe};
-const Ipv4Addr kPublisherIp{10, 0, 0, 7};
-const Ipv4Addr kMomIp{10, 0, 0, 1};
-constexpr std::uint16_t kMomPort = 9998;
 constexpr std::uint8_t kTopic = 3;
 constexpr std::uint8_t kOtherTopic = 4;
 
@@ -46,16 +49,7 @@ Member member(std::uint8_t group, std::uint8_t index) {
             {0x02, 0xaa, 0, 0, group, index}};
 }
 
-tempos_endpoint endpoint_of(const Member& m, std::uint32_t ifindex = 0) {
-    tempos_endpoint ep{};
-    std::memcpy(&ep.ipv4, m.ip.data(), 4);
-    ep.port = htons(m.port);
-    ep.flags = TEMPOS_EP_HAS_MAC;
-    std::memcpy(ep.mac, m.mac.data(), 6);
-    std::memcpy(ep.src_mac, kMomMac.data(), 6);
-    ep.ifindex = ifindex;
-    return ep;
-}
+tempos_endpoint endpoint_of(const Member& m) { return testkit::endpoint(m.ip, m.port, m.mac, kMomMac); }
 
 // sizes[g] members in group g, member(g, i) each.
 std::vector<tempos_route> groups_of(const std::vector<std::uint32_t>& sizes) {
@@ -75,7 +69,7 @@ PacketBuilder event(std::uint8_t topic = kTopic) {
     b.eth(kMomMac, kPublisherMac)
         .ipv4(kPublisherIp, kMomIp)
         .ttl(64)
-        .udp(40000, kMomPort)
+        .udp(kPublisherPort, kMomPort)
         .payload({topic, 'f', 'a', 'n', ' ', 'o', 'u', 't'});
     return b;
 }
@@ -95,9 +89,10 @@ protected:
         ASSERT_EQ(pin_to_current_cpu(), "");
         veth_ = ifindex_of(kVethA);
         ASSERT_NE(veth_, 0u);
+        Result<LoadedFanout> loaded = LoadedFanout::load();
+        ASSERT_TRUE(loaded) << loaded.message();
+        fanout_.emplace(std::move(*loaded));
         std::string error;
-        fanout_ = LoadedFanout::load(FanoutSettings{}, error);
-        ASSERT_NE(fanout_, nullptr) << error;
         capture_ = std::make_unique<FrameCapture>(kVethB, error);
         ASSERT_EQ(error, "");
     }
@@ -143,7 +138,7 @@ protected:
     }
 
     std::uint32_t veth_ = 0;
-    std::unique_ptr<LoadedFanout> fanout_;
+    std::optional<LoadedFanout> fanout_;
     std::unique_ptr<FrameCapture> capture_;
 };
 
@@ -231,33 +226,22 @@ TEST_F(FanoutProgram, EverythingElseGoesToTheStackUntouched) {
     expect_passed(ttl1);
     EXPECT_EQ(topic_counters().passed_ttl, 1u);
 
-    expect_passed(event(kOtherTopic));  // not a fan-out topic
-    PacketBuilder other_port = event();
-    other_port.udp(40000, 9999);
-    expect_passed(other_port);
-    PacketBuilder fragment = event();
-    fragment.frag_off(0x2000);
-    expect_passed(fragment);
-    PacketBuilder empty = event();
-    empty.payload({});
-    expect_passed(empty);
-    PacketBuilder bad_udp_len = event();
-    bad_udp_len.udp_len(9);
-    expect_passed(bad_udp_len);
-    // Cut inside the UDP header (BPF_PROG_TEST_RUN itself refuses an IPv4 skb shorter than an IP header).
-    PacketBuilder truncated = event();
-    truncated.truncate(38);
-    expect_passed(truncated);
-    PacketBuilder too_long = event();
-    too_long.tot_len(200);
-    expect_passed(too_long);
-    PacketBuilder bad_ihl = event();
-    bad_ihl.ihl(4);
-    expect_passed(bad_ihl);
-    expect_passed(PacketBuilder().eth(kMomMac, kPublisherMac).raw_l3(PacketBuilder::kEthArp, Bytes(28, 0)));
-    PacketBuilder tcp = event();
-    tcp.tcp(40000, kMomPort);
-    expect_passed(tcp);
+    // Not a fan-out topic, another port, a fragment, no payload, a wrong UDP length, cut inside the UDP header
+    // (BPF_PROG_TEST_RUN itself refuses an IPv4 skb shorter than an IP header), a length beyond the frame, a
+    // short IP header, ARP, TCP.
+    const std::vector<PacketBuilder> not_ours{
+        event(kOtherTopic),
+        event().udp(kPublisherPort, 9999),
+        event().frag_off(0x2000),
+        event().payload({}),
+        event().udp_len(9),
+        event().truncate(38),
+        event().tot_len(200),
+        event().ihl(4),
+        PacketBuilder().eth(kMomMac, kPublisherMac).raw_l3(PacketBuilder::kEthArp, Bytes(28, 0)),
+        event().tcp(kPublisherPort, kMomPort),
+    };
+    for (const PacketBuilder& in : not_ours) expect_passed(in);
 
     EXPECT_EQ(topic_counters().events, 0u);
     EXPECT_EQ(group_counters(0).copies + group_counters(1).copies, 0u);
@@ -392,10 +376,8 @@ TEST(FanoutPrivileges, LoadsWithCapBpfAndCapNetAdminOnly) {
         if (syscall(SYS_capget, &header, now) != 0 || (now[CAP_PERFMON / 32].effective & (1u << (CAP_PERFMON % 32))) ||
             (now[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32))))
             _exit(4);
-        std::string error;
-        auto loaded = LoadedFanout::load(FanoutSettings{}, error);
-        if (!loaded) {
-            std::fprintf(stderr, "%s\n", error.c_str());
+        if (Result<LoadedFanout> loaded = LoadedFanout::load(); !loaded) {
+            std::fprintf(stderr, "%s\n", loaded.message().c_str());
             _exit(1);
         }
         _exit(0);

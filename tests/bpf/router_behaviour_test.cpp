@@ -8,18 +8,20 @@
 #include <cerrno>
 #include <cstring>
 
+#include <optional>
 #include <string>
 
-#include "packet_builder.hpp"
+#include "frames/frame_world.hpp"
+#include "frames/router_fixtures.hpp"
 #include "privileged.hpp"
 #include "router_harness.hpp"
-#include "router_world.hpp"
 #include "test_netns.hpp"
 
 namespace tempos::test {
 namespace {
 
-using namespace world;
+using namespace testkit::world;
+using testkit::endpoint;
 
 class RouterBehaviour : public ::testing::Test {
 protected:
@@ -27,10 +29,11 @@ protected:
         TEMPOS_REQUIRE_PRIVILEGED();
         ASSERT_EQ(ensure_test_netns(), "");
         ASSERT_EQ(pin_to_current_cpu(), "");
-        std::string error;
-        router_ = LoadedRouter::load(RouterSettings{}, error);
-        ASSERT_NE(router_, nullptr) << error;
-        ASSERT_EQ(install_standard_routes(*router_), "");
+        Result<LoadedRouter> loaded = LoadedRouter::load();
+        ASSERT_TRUE(loaded) << loaded.message();
+        router_.emplace(std::move(*loaded));
+        const Status routes = testkit::install_standard_routes(router_->maps(), ifindex_of(kVethA));
+        ASSERT_TRUE(routes) << routes.message();
     }
 
     tempos_topic_counters counters(std::uint32_t slot) {
@@ -55,7 +58,7 @@ protected:
         EXPECT_EQ(hex_dump(run.output), hex_dump(frame));
     }
 
-    std::unique_ptr<LoadedRouter> router_;
+    std::optional<LoadedRouter> router_;
 };
 
 TEST_F(RouterBehaviour, RoundRobinOverThreeSubscribersAcrossNinePackets) {
@@ -136,7 +139,7 @@ TEST_F(RouterBehaviour, UpdatePublishesAFreshFrozenInnerMap) {
     auto inner_id = [&] {
         const std::uint32_t key = kTopicSingle;
         std::uint32_t id = 0;
-        EXPECT_EQ(bpf_map_lookup_elem(router_->topic_routes_fd(), &key, &id), 0) << std::strerror(errno);
+        EXPECT_EQ(bpf_map_lookup_elem(router_->maps().topic_routes, &key, &id), 0) << std::strerror(errno);
         return id;
     };
     const std::uint32_t before = inner_id();
