@@ -19,16 +19,14 @@
 
 namespace tempos::test {
 
-Result<LoadedFanout> LoadedFanout::load(const MomConstants& mom) {
+Result<LoadedFanout> load_fanout(const MomConstants& mom) {
     auto skel = load_skeleton("tempos_fanout", tempos_fanout__open, tempos_fanout__load, tempos_fanout__destroy, mom);
     if (!skel) return skel.status();
-    return LoadedFanout(std::move(*skel));
+    const auto& maps = (*skel)->maps;
+    xdp::FanoutTable table(bpf_map__fd(maps.fanout_routes), bpf_map__fd(maps.fanout_group_counters),
+                           bpf_map__fd(maps.fanout_topic_counters));
+    return LoadedFanout{std::move(*skel), table};
 }
-
-LoadedFanout::LoadedFanout(xdp::SkeletonPtr<tempos_fanout> skel)
-    : skel_(std::move(skel)),
-      table_(bpf_map__fd(skel_->maps.fanout_routes), bpf_map__fd(skel_->maps.fanout_group_counters),
-             bpf_map__fd(skel_->maps.fanout_topic_counters)) {}
 
 TcRun run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex) {
     __sk_buff ctx{};

@@ -4,8 +4,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,19 +13,14 @@
 
 namespace tempos::test {
 
-class LoadedFanout {
-public:
-    static Result<LoadedFanout> load(const MomConstants& mom = {});
+struct LoadedFanout {
+    xdp::SkeletonPtr<tempos_fanout> skel;
+    xdp::FanoutTable table;
 
-    int prog_fd() const { return bpf_program__fd(skel_->progs.tempos_fanout); }
-    int routes_fd() const { return bpf_map__fd(skel_->maps.fanout_routes); }
-    xdp::FanoutTable& table() { return table_; }
-
-private:
-    explicit LoadedFanout(xdp::SkeletonPtr<tempos_fanout> skel);
-    xdp::SkeletonPtr<tempos_fanout> skel_;
-    xdp::FanoutTable table_;
+    int prog_fd() const { return bpf_program__fd(skel->progs.tempos_fanout); }
+    int routes_fd() const { return bpf_map__fd(skel->maps.fanout_routes); }
 };
+Result<LoadedFanout> load_fanout(const MomConstants& mom = {});
 
 // output: the original after the program (it is dropped when action is TC_ACT_SHOT).
 using TcRun = ProgRun;

@@ -29,7 +29,7 @@ protected:
         TEMPOS_REQUIRE_PRIVILEGED();
         ASSERT_EQ(ensure_test_netns(), "");
         ASSERT_EQ(pin_to_current_cpu(), "");
-        Result<LoadedRouter> loaded = LoadedRouter::load();
+        Result<LoadedRouter> loaded = load_router();
         ASSERT_TRUE(loaded) << loaded.message();
         router_.emplace(std::move(*loaded));
         const Status routes = testkit::install_standard_routes(router_->maps(), ifindex_of(kVethA));
@@ -38,7 +38,7 @@ protected:
 
     tempos_topic_counters counters(std::uint32_t slot) {
         tempos_topic_counters c{};
-        const tempos::Status st = router_->routes().read_counters(slot, c);
+        const tempos::Status st = router_->routes.read_counters(slot, c);
         EXPECT_TRUE(st) << st.message();
         return c;
     }
@@ -123,14 +123,14 @@ TEST_F(RouterBehaviour, RouteUpdateTakesEffectAndRemoveMakesTopicPass) {
     tempos_route replacement{};
     replacement.count = 1;
     replacement.subs[0] = endpoint(kSubB.ip, kSubB.port, kSubB.mac, kMomMac);
-    ASSERT_TRUE(router_->routes().set(kTopicSingle, replacement));
+    ASSERT_TRUE(router_->routes.set(kTopicSingle, replacement));
     expect_routed(event(kTopicSingle), forwarded(event(kTopicSingle), kSubB));
 
-    ASSERT_TRUE(router_->routes().remove(kTopicSingle));
+    ASSERT_TRUE(router_->routes.remove(kTopicSingle));
     expect_passed(event(kTopicSingle));
     EXPECT_EQ(counters(kTopicSingle).passed[TEMPOS_PASS_NOT_STRICT], 1u);
     // Removing an absent topic is not an error.
-    EXPECT_TRUE(router_->routes().remove(kTopicSingle));
+    EXPECT_TRUE(router_->routes.remove(kTopicSingle));
 }
 
 // The atomicity argument of topic_routes in one deterministic check: every set() publishes a fresh inner map
@@ -146,7 +146,7 @@ TEST_F(RouterBehaviour, UpdatePublishesAFreshFrozenInnerMap) {
     tempos_route replacement{};
     replacement.count = 1;
     replacement.subs[0] = endpoint(kSubC.ip, kSubC.port, kSubC.mac, kMomMac);
-    ASSERT_TRUE(router_->routes().set(kTopicSingle, replacement));
+    ASSERT_TRUE(router_->routes.set(kTopicSingle, replacement));
     const std::uint32_t after = inner_id();
     EXPECT_NE(before, 0u);
     EXPECT_NE(after, 0u);
@@ -165,14 +165,14 @@ TEST_F(RouterBehaviour, UpdatePublishesAFreshFrozenInnerMap) {
 
 TEST_F(RouterBehaviour, RouteTableRejectsInvalidRoutes) {
     tempos_route empty{};
-    const tempos::Status st = router_->routes().set(kTopicSingle, empty);
+    const tempos::Status st = router_->routes.set(kTopicSingle, empty);
     EXPECT_FALSE(st);
     EXPECT_EQ(st.code(), tempos::ErrorCode::invalid_argument);
     tempos_route too_many{};
     too_many.count = TEMPOS_MAX_SUBSCRIBERS + 1;
-    EXPECT_EQ(router_->routes().set(kTopicSingle, too_many).code(), tempos::ErrorCode::invalid_argument);
+    EXPECT_EQ(router_->routes.set(kTopicSingle, too_many).code(), tempos::ErrorCode::invalid_argument);
     tempos_topic_counters c{};
-    EXPECT_EQ(router_->routes().read_counters(TEMPOS_NO_TOPIC_SLOT + 1, c).code(),
+    EXPECT_EQ(router_->routes.read_counters(TEMPOS_NO_TOPIC_SLOT + 1, c).code(),
               tempos::ErrorCode::invalid_argument);
     // The old route is still in place.
     expect_routed(event(kTopicSingle), forwarded(event(kTopicSingle), kSubA));
@@ -187,7 +187,7 @@ TEST_F(RouterBehaviour, FibLookupWithoutNeighbourPassesThenRoutesOnceResolved) {
     tempos_route route{};
     route.count = 1;
     route.subs[0] = endpoint(neighbour.ip, neighbour.port, std::nullopt, {});
-    ASSERT_TRUE(router_->routes().set(kTopicSingle, route));
+    ASSERT_TRUE(router_->routes.set(kTopicSingle, route));
     run("ip neigh flush dev " + std::string(kVethA));
 
     expect_passed(event(kTopicSingle), veth);

@@ -33,7 +33,7 @@ TEST_P(RouterFixture, Case) {
     ASSERT_EQ(ensure_test_netns(), "");
     ASSERT_EQ(pin_to_current_cpu(), "");
 
-    Result<LoadedRouter> router = LoadedRouter::load(f.mom);
+    Result<LoadedRouter> router = load_router(f.mom);
     ASSERT_TRUE(router) << router.message();
     const Status routes = testkit::install_standard_routes(router->maps(), ifindex_of(kVethA));
     ASSERT_TRUE(routes) << routes.message();
@@ -46,7 +46,7 @@ TEST_P(RouterFixture, Case) {
     // Exactly one counter moved, in the expected slot.
     for (std::uint32_t slot = 0; slot <= TEMPOS_NO_TOPIC_SLOT; ++slot) {
         tempos_topic_counters got{};
-        ASSERT_TRUE(router->routes().read_counters(slot, got));
+        ASSERT_TRUE(router->routes.read_counters(slot, got));
         const tempos_topic_counters want = slot == f.counter_slot ? f.counter : tempos_topic_counters{};
         EXPECT_EQ(counters_text(got), counters_text(want)) << "slot " << slot;
     }

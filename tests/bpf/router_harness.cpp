@@ -6,18 +6,16 @@
 
 namespace tempos::test {
 
-Result<LoadedRouter> LoadedRouter::load(const MomConstants& mom) {
+Result<LoadedRouter> load_router(const MomConstants& mom) {
     auto skel = load_skeleton("tempos_router", tempos_router__open, tempos_router__load, tempos_router__destroy, mom);
     if (!skel) return skel.status();
-    return LoadedRouter(std::move(*skel));
+    const int routes = bpf_map__fd((*skel)->maps.topic_routes), counters = bpf_map__fd((*skel)->maps.topic_counters);
+    return LoadedRouter{std::move(*skel), xdp::RouteTable(routes, counters)};
 }
 
-LoadedRouter::LoadedRouter(xdp::SkeletonPtr<tempos_router> skel)
-    : skel_(std::move(skel)), routes_(maps().topic_routes, maps().topic_counters) {}
-
 testkit::RouterMaps LoadedRouter::maps() const {
-    return {bpf_map__fd(skel_->maps.topic_routes), bpf_map__fd(skel_->maps.topic_counters),
-            bpf_map__fd(skel_->maps.egress_ports), bpf_map__fd(skel_->maps.fanout_routes)};
+    return {bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters),
+            bpf_map__fd(skel->maps.egress_ports), bpf_map__fd(skel->maps.fanout_routes)};
 }
 
 XdpRun run_xdp(int prog_fd, const Bytes& input, std::uint32_t ingress_ifindex) {

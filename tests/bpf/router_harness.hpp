@@ -1,28 +1,20 @@
 // Loads the router skeleton for a test and runs frames through it with BPF_PROG_TEST_RUN.
 #pragma once
 
-#include <cstdint>
-#include <string>
-
 #include "prog_test_run.hpp"
 #include "route_table.hpp"
 #include "tempos_router.skel.h"
 
 namespace tempos::test {
 
-class LoadedRouter {
-public:
-    static Result<LoadedRouter> load(const MomConstants& mom = {});
+struct LoadedRouter {
+    xdp::SkeletonPtr<tempos_router> skel;
+    xdp::RouteTable routes;
 
-    int prog_fd() const { return bpf_program__fd(skel_->progs.tempos_router); }
+    int prog_fd() const { return bpf_program__fd(skel->progs.tempos_router); }
     testkit::RouterMaps maps() const;
-    xdp::RouteTable& routes() { return routes_; }
-
-private:
-    explicit LoadedRouter(xdp::SkeletonPtr<tempos_router> skel);
-    xdp::SkeletonPtr<tempos_router> skel_;
-    xdp::RouteTable routes_;
 };
+Result<LoadedRouter> load_router(const MomConstants& mom = {});
 
 using XdpRun = ProgRun;
 
