@@ -13,6 +13,14 @@
 
 namespace tempos::test {
 
+// output: the original after the program (it is dropped when action is TC_ACT_SHOT).
+using TcRun = ProgRun;
+
+// The frame enters as if received on `ifindex` (0: loopback); clones go out of the interfaces they name.
+TcRun run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex = 0);
+
+std::string tc_action_name(int action);
+
 struct LoadedFanout {
     xdp::SkeletonPtr<tempos_fanout> skel;
     xdp::FanoutTable table;
@@ -21,14 +29,6 @@ struct LoadedFanout {
     int routes_fd() const { return bpf_map__fd(skel->maps.fanout_routes); }
 };
 Result<LoadedFanout> load_fanout(const MomConstants& mom = {});
-
-// output: the original after the program (it is dropped when action is TC_ACT_SHOT).
-using TcRun = ProgRun;
-
-// The frame enters as if received on `ifindex` (0: loopback); clones go out of the interfaces they name.
-TcRun run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex = 0);
-
-std::string tc_action_name(int action);
 
 // Every frame an interface receives, from an AF_PACKET socket opened before the traffic.
 class FrameCapture {
