@@ -118,25 +118,26 @@ struct FixtureRouters {
     }
 };
 
-std::string load_router(const testkit::MomConstants& mom, tempos::xdp::SkeletonPtr<tempos_router>& out) {
+Result<tempos::xdp::SkeletonPtr<tempos_router>> load_router(const testkit::MomConstants& mom) {
     tempos::xdp::SkeletonPtr<tempos_router> router(tempos_router__open(), tempos_router__destroy);
-    if (!router) return std::string("opening tempos_router: ") + std::strerror(errno);
+    if (!router)
+        return Status::error(ErrorCode::system_error, std::string("opening tempos_router: ") + std::strerror(errno));
     tempos::xdp::set_mom_constants(*router, mom.port, mom.ip);
     if (int err = tempos_router__load(router.get()); err != 0)
-        return std::string("loading tempos_router: ") + std::strerror(-err);
-    out = std::move(router);
-    return {};
+        return Status::error(ErrorCode::system_error, std::string("loading tempos_router: ") + std::strerror(-err));
+    return router;
 }
 
-std::string load_fixture_routers(const std::vector<testkit::RouterFixture>& rows, FixtureRouters& out) {
+Result<FixtureRouters> load_fixture_routers(const std::vector<testkit::RouterFixture>& rows) {
+    FixtureRouters out;
     for (const testkit::RouterFixture& row : rows) {
         if (out.for_row(row) != nullptr) continue;
-        tempos::xdp::SkeletonPtr<tempos_router> router(nullptr, tempos_router__destroy);
-        if (std::string err = load_router(row.mom, router); !err.empty()) return err;
+        auto router = load_router(row.mom);
+        if (!router) return router.status();
         out.constants.push_back(row.mom);
-        out.routers.push_back(std::move(router));
+        out.routers.push_back(std::move(*router));
     }
-    return {};
+    return out;
 }
 
 // After hold_in_dispatcher the bench is in a namespace of its own whose veths can stand for the second
@@ -159,26 +160,28 @@ struct FixtureTime {
 // A routed row rewrites its frame towards a subscriber's port, so repeated runs would time the pass path:
 // each row is timed on single runs against the empty program (single_run_cost_over_ns), plus the empty
 // program's own per-run cost, which makes the figures comparable with prog_ns.
-std::string time_fixtures(const std::vector<testkit::RouterFixture>& rows, FixtureRouters& routers, int empty_fd,
-                          double empty_ns, const ProgOptions& o, std::vector<FixtureTime>& out) {
+Result<std::vector<FixtureTime>> time_fixtures(const std::vector<testkit::RouterFixture>& rows,
+                                               FixtureRouters& routers, int empty_fd, double empty_ns,
+                                               const ProgOptions& o) {
     const std::uint32_t second_interface = some_interface_but_loopback();
     for (auto& router : routers.routers) {
         const testkit::RouterMaps maps{bpf_map__fd(router->maps.topic_routes), bpf_map__fd(router->maps.topic_counters),
                                        bpf_map__fd(router->maps.egress_ports), bpf_map__fd(router->maps.fanout_routes)};
-        if (tempos::Status st = testkit::install_standard_routes(maps, second_interface); !st)
-            return "fixture routes: " + st.message();
+        if (Status st = testkit::install_standard_routes(maps, second_interface); !st)
+            return st.prefixed("fixture routes");
     }
+    std::vector<FixtureTime> out;
     for (const testkit::RouterFixture& row : rows) {
         if (row.needs_second_interface && second_interface == 0) continue;
         const int fd = bpf_program__fd(routers.for_row(row)->progs.tempos_router);
         if (expect_action(row.name.c_str(), fd, row.input, row.expected_action, &row.expected_output) != 0)
-            return "fixture " + row.name + " does not behave as the table says";
+            return Status::error(ErrorCode::internal, "fixture " + row.name + " does not behave as the table says");
         std::string error;
         const double ns = single_run_cost_over_ns(fd, empty_fd, row.input, o.fixture_calls, error);
-        if (!error.empty()) return row.name + ": " + error;
+        if (!error.empty()) return Status::error(ErrorCode::system_error, row.name + ": " + error);
         out.push_back({row.name, ns + empty_ns});
     }
-    return {};
+    return out;
 }
 
 struct Contender {
@@ -222,25 +225,22 @@ int run_prog(const ProgOptions& o) {
         testkit::bench_event(world::kMomMac, world::kPublisherMac, world::kPublisherIp, world::kMomIp,
                              world::kMomPort, kBenchTopic).build();
     const std::vector<testkit::RouterFixture> rows = testkit::router_fixtures();
-    FixtureRouters fixture_routers;
-    if (std::string err = load_fixture_routers(rows, fixture_routers); !err.empty()) {
-        std::fprintf(stderr, "tempos-bench prog: fixtures: %s\n", err.c_str());
-        return 1;
+    Result<FixtureRouters> fixture_routers = load_fixture_routers(rows);
+    Result<tempos::xdp::SkeletonPtr<tempos_router>> loaded = load_router({});
+    for (const Status& st : {fixture_routers.status(), loaded.status()}) {
+        if (!st) {
+            std::fprintf(stderr, "tempos-bench prog: %s\n", st.message().c_str());
+            return 1;
+        }
     }
-
-    tempos::xdp::SkeletonPtr<tempos_router> router(tempos_router__open(), tempos_router__destroy);
+    tempos::xdp::SkeletonPtr<tempos_router> router = std::move(*loaded);
     tempos::xdp::SkeletonPtr<thesis_router> thesis(thesis_router__open(), thesis_router__destroy);
     tempos::xdp::SkeletonPtr<empty_xdp> empty(empty_xdp__open(), empty_xdp__destroy);
-    if (!router || !thesis || !empty) {
+    if (!thesis || !empty) {
         std::fprintf(stderr, "tempos-bench prog: opening the BPF objects: %s\n", std::strerror(errno));
         return 1;
     }
-    tempos::xdp::set_mom_constants(*router, world::kMomPort, world::kMomIp);
     thesis->rodata->redirect_ifindex = 1;  // loopback: BPF_PROG_TEST_RUN does not transmit
-    if (int err = tempos_router__load(router.get()); err != 0) {
-        std::fprintf(stderr, "tempos-bench prog: loading tempos_router: %s\n", std::strerror(-err));
-        return 1;
-    }
     if (int err = thesis_router__load(thesis.get()); err != 0) {
         std::fprintf(stderr, "tempos-bench prog: loading thesis_router: %s\n", std::strerror(-err));
         return 1;
@@ -259,7 +259,7 @@ int run_prog(const ProgOptions& o) {
     const int thesis_fd = bpf_program__fd(thesis->progs.thesis_router);
     const int empty_fd = bpf_program__fd(empty->progs.empty_xdp);
     std::vector<int> held{router_fd, thesis_fd, empty_fd};
-    for (auto& r : fixture_routers.routers) held.push_back(bpf_program__fd(r->progs.tempos_router));
+    for (auto& r : fixture_routers->routers) held.push_back(bpf_program__fd(r->progs.tempos_router));
     if (std::string err = hold_in_dispatcher(held); !err.empty()) {
         std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
         return 1;
@@ -292,14 +292,14 @@ int run_prog(const ProgOptions& o) {
     const double thesis_ns = median(contenders[1].samples);
     const double empty_ns = median(contenders[2].samples);
     const double speedup = thesis_ns / prog_ns;
-    std::vector<FixtureTime> fixtures;
-    if (std::string err = time_fixtures(rows, fixture_routers, empty_fd, empty_ns, o, fixtures); !err.empty()) {
-        std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
+    const Result<std::vector<FixtureTime>> fixtures = time_fixtures(rows, *fixture_routers, empty_fd, empty_ns, o);
+    if (!fixtures) {
+        std::fprintf(stderr, "tempos-bench prog: %s\n", fixtures.message().c_str());
         return 1;
     }
     if (o.json) {
         std::string fixtures_json;
-        for (const FixtureTime& f : fixtures) {
+        for (const FixtureTime& f : *fixtures) {
             char value[64];
             std::snprintf(value, sizeof(value), "%.2f", f.ns);
             fixtures_json += (fixtures_json.empty() ? "\"" : ", \"") + f.name + "\": " + value;
@@ -312,9 +312,10 @@ int run_prog(const ProgOptions& o) {
                     "speedup (thesis/ours) %.3f   [median of %d runs of >= %llu repetitions, batch %u]\n",
                     prog_ns, thesis_ns, empty_ns, speedup, o.runs,
                     static_cast<unsigned long long>(o.iterations), o.batch);
-        std::printf("router fixtures, ns/packet [single runs: interquartile mean of %llu differences to empty_xdp, + empty_ns]\n",
+        std::printf("router fixtures, ns/packet [single runs: interquartile mean of %llu differences to empty_xdp, "
+                    "+ empty_ns]\n",
                     static_cast<unsigned long long>(o.fixture_calls));
-        for (const FixtureTime& f : fixtures) std::printf("  %-36s %7.2f\n", f.name.c_str(), f.ns);
+        for (const FixtureTime& f : *fixtures) std::printf("  %-36s %7.2f\n", f.name.c_str(), f.ns);
     }
     return 0;
 }
@@ -339,7 +340,8 @@ void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
     cmd->add_option("--fixture-calls", options->fixture_calls, "Single-run pairs per router fixture")
         ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 32))
         ->capture_default_str();
-    cmd->add_flag("--quick", options->quick, "Smoke run: 1e5 repetitions, one run, 1000 pairs per fixture (not a measurement)");
+    cmd->add_flag("--quick", options->quick,
+                  "Smoke run: 1e5 repetitions, one run, 1000 pairs per fixture (not a measurement)");
     cmd->callback([options, &exit_code] {
         if (options->quick) {
             options->iterations = 100'000;

@@ -152,7 +152,8 @@ void add_frame_commands(CLI::App& app) {
     inject_cmd->add_option("--first-sequence", o->first_sequence, "Events carry sequences above this")
         ->capture_default_str();
     inject_cmd->callback([o] {
-        if (!o->all && o->cases.empty()) fail_on(Status::error(ErrorCode::invalid_argument, "--case or --all"), "inject");
+        if (!o->all && o->cases.empty())
+            fail_on(Status::error(ErrorCode::invalid_argument, "give --case NAME or --all"), "inject");
         fail_on(inject(*o), "inject");
     });
 }

@@ -25,9 +25,11 @@ PacketBuilder bench_event(const MacAddr& dst_mac, const MacAddr& src_mac, const 
                           const Ipv4Addr& dst_ip, std::uint16_t dst_port, std::uint8_t topic) {
     constexpr std::size_t kFrameSize = 64;
     Bytes payload{topic};
-    for (std::size_t i = 1; i < kFrameSize - 14 - 20 - 8; ++i) payload.push_back(static_cast<std::uint8_t>('a' + i % 26));
+    for (std::size_t i = 1; i < kFrameSize - 14 - 20 - 8; ++i)
+        payload.push_back(static_cast<std::uint8_t>('a' + i % 26));
     PacketBuilder b;
-    b.eth(dst_mac, src_mac).ipv4(src_ip, dst_ip).ttl(255).udp(world::kPublisherPort, dst_port).payload(std::move(payload));
+    b.eth(dst_mac, src_mac).ipv4(src_ip, dst_ip).ttl(255).udp(world::kPublisherPort, dst_port)
+        .payload(std::move(payload));
     return b;
 }
 

@@ -9,7 +9,7 @@ namespace tempos::testkit {
 
 namespace {
 
-// Builds the scenario's frames: every IPv4 frame gets the next IP id, every event the next sequence.
+// Builds the scenario's frames: IPv4 frames get increasing IP ids, every event the next sequence.
 class FrameMaker {
 public:
     explicit FrameMaker(const MalformedTarget& t) : t_(t), sequence_(t.first_sequence) {}
@@ -31,15 +31,17 @@ public:
     PacketBuilder event(std::uint8_t topic) { return udp(event_payload(topic)); }
     PacketBuilder strict() { return event(t_.strict_topic); }
 
-    // A fragment of a UDP datagram (bytes [from, to) of it) with this IP id and flags/offset. The datagram of
-    // a two-fragment event is kept for its second fragment.
+    // A fragment of a UDP datagram (bytes [from, to) of it) with this IP id and flags/offset.
     PacketBuilder fragment(const Bytes& datagram, std::size_t from, std::size_t to, std::uint16_t id,
                            std::uint16_t frag_off) {
         PacketBuilder b = udp({});
-        b.ip_id(id).frag_off(frag_off).ip_payload(Bytes(datagram.begin() + from, datagram.begin() + std::min(to, datagram.size())));
+        const auto end = datagram.begin() + static_cast<std::ptrdiff_t>(std::min(to, datagram.size()));
+        b.ip_id(id).frag_off(frag_off).ip_payload(Bytes(datagram.begin() + static_cast<std::ptrdiff_t>(from), end));
         return b;
     }
+    // A strict event's UDP datagram (header and payload).
     Bytes new_datagram() { return udp_datagram(strict()); }
+    // The datagram of the two-fragment event, made once: both fragments carry pieces of the same one.
     const Bytes& split_datagram() {
         if (!split_) split_ = new_datagram();
         return *split_;
