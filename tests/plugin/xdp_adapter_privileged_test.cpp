@@ -23,6 +23,7 @@
 
 #include "adapter_fixture.hpp"
 #include "attach_holder.hpp"
+#include "frames/packet_builder.hpp"
 #include "privileged.hpp"
 #include "tempos/xdp_abi.h"
 
@@ -70,37 +71,16 @@ bool wait_detached(const char* iface) {
     return false;
 }
 
-std::uint16_t ip_checksum(const std::uint8_t* header, std::size_t length) {
-    std::uint32_t sum = 0;
-    for (std::size_t i = 0; i + 1 < length; i += 2) sum += static_cast<std::uint32_t>(header[i] << 8 | header[i + 1]);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    return static_cast<std::uint16_t>(~sum);
-}
-
 // Ethernet / IPv4 (20 bytes) / UDP (checksum 0) / payload, addressed to the MoM on xdp0.
 std::vector<std::uint8_t> event_frame(const Mac& dst_mac, Ipv4 src, Ipv4 dst, std::uint8_t topic) {
-    const std::uint8_t payload[] = {topic, 0xab, 0xcd, 0xef};
-    std::vector<std::uint8_t> frame(14 + 20 + 8 + sizeof(payload));
-    std::uint8_t* p = frame.data();
-    std::memcpy(p, dst_mac.data(), 6);
-    const std::uint8_t src_mac[] = {0x02, 0xee, 0, 0, 0, 0x01};
-    std::memcpy(p + 6, src_mac, 6);
-    p[12] = 0x08, p[13] = 0x00;
-    std::uint8_t* ip = p + 14;
-    ip[0] = 0x45;
-    const std::uint16_t total = static_cast<std::uint16_t>(20 + 8 + sizeof(payload));
-    ip[2] = total >> 8, ip[3] = total & 0xff;
-    ip[8] = 64, ip[9] = 17;
-    std::memcpy(ip + 12, src.data(), 4);
-    std::memcpy(ip + 16, dst.data(), 4);
-    const std::uint16_t csum = ip_checksum(ip, 20);
-    ip[10] = csum >> 8, ip[11] = csum & 0xff;
-    std::uint8_t* udp = ip + 20;
-    udp[0] = 0x9c, udp[1] = 0x40;  // source port 40000
-    udp[2] = kMomPort >> 8, udp[3] = kMomPort & 0xff;
-    udp[4] = 0, udp[5] = static_cast<std::uint8_t>(8 + sizeof(payload));
-    std::memcpy(udp + 8, payload, sizeof(payload));
-    return frame;
+    return testkit::PacketBuilder()
+        .eth(dst_mac, {0x02, 0xee, 0, 0, 0, 0x01})
+        .ipv4(src, dst)
+        .ip_id(0)
+        .udp(40000, kMomPort)
+        .udp_checksum_none()
+        .payload({topic, 0xab, 0xcd, 0xef})
+        .build();
 }
 
 struct RunResult {
