@@ -45,7 +45,7 @@ void add_members(TextTable& table, std::uint32_t topic, const std::string& route
         table.add({std::to_string(topic), route, group, std::to_string(m), fmt::format("{}:{}", member.ip, member.port),
                    member.mac.value_or("(FIB lookup)"),
                    member.egress ? fmt::format("{} from {}", member.egress->name, member.src_mac.value_or("?"))
-                                 : std::string("(FIB lookup)")});
+                                 : std::string("-")});
     }
 }
 
