@@ -18,8 +18,6 @@ Status bpf_error(const std::string& what, int err) {
     return Status::error(ErrorCode::system_error, std::move(message));
 }
 
-std::string_view kernel_object_name(std::string_view name) { return name.substr(0, BPF_OBJ_NAME_LEN - 1); }
-
 Result<OpenProgram> open_program(std::uint32_t id) {
     const std::string what = "BPF program " + std::to_string(id);
     OpenProgram program{UniqueFd(bpf_prog_get_fd_by_id(id)), {}};
@@ -60,10 +58,11 @@ Result<OpenMap> open_map(std::uint32_t id) {
 }
 
 Result<OpenMap> find_map(const ProgramInfo& program, std::string_view name) {
+    const std::string_view stored = name.substr(0, BPF_OBJ_NAME_LEN - 1);  // what the kernel keeps of a name
     for (const std::uint32_t id : program.map_ids) {
         Result<OpenMap> map = open_map(id);
         if (!map) return map.status();
-        if (map->name == kernel_object_name(name)) return map;
+        if (map->name == stored) return map;
     }
     return Result<OpenMap>::error(ErrorCode::not_found, "program " + std::to_string(program.id) + " (" +
                                                             program.name + ") has no map " + std::string(name));

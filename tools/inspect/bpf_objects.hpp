@@ -46,7 +46,4 @@ Result<OpenMap> open_map(std::uint32_t id);
 // program has none.
 Result<OpenMap> find_map(const ProgramInfo& program, std::string_view name);
 
-// A map's name as the kernel stores it (BPF_OBJ_NAME_LEN - 1 characters).
-std::string_view kernel_object_name(std::string_view name);
-
 }  // namespace tempos::inspect

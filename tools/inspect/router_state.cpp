@@ -241,6 +241,7 @@ Result<std::uint32_t> contributing_cpus(const OpenMap& map, std::uint32_t key, C
     return cpus;
 }
 
+// RouteTable sums (as the adapter does); counting the CPUs takes a second read of the live map.
 Result<TopicCounters> topic_counters(const RouterMaps& maps, std::uint32_t slot) {
     TopicCounters counters;
     const xdp::RouteTable table(maps.topic_routes.fd.get(), maps.topic_counters.fd.get());
