@@ -176,14 +176,16 @@ mom_state_query() {
     python3 -c "import json, sys; s = json.load(sys.stdin); $code" <<<"$state"
 }
 
-# xdp_prog_id: the id of the XDP router on the MoM's interface (empty when no XDP program is attached).
-xdp_prog_id() {
+# attached_prog_id xdp|fanout: the id of the MoM's XDP router or TC fan-out program on its interface (empty when
+# no XDP program is attached, or no fan-out program).
+attached_prog_id() {
     local state rc=0
     state=$(mom_state 2>"$E2E_TMP/inspect.err") || rc=$?
     ((rc != 2)) || return 0
     ((rc == 0)) || fail "tempos-inspect on $TOPO_MOM_IF failed: $(cat "$E2E_TMP/inspect.err")"
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["xdp"]["id"])' <<<"$state"
+    python3 -c 'import json, sys; p = json.load(sys.stdin)[sys.argv[1]]; print(p["id"] if p else "")' "$1" <<<"$state"
 }
+xdp_prog_id() { attached_prog_id xdp; }
 
 # kernel_routing_cpus TOPIC: how many CPUs routed events of TOPIC in the kernel. Each CPU has its own
 # round-robin cursor (xdp_abi.h), so a split is exact to ±1 per CPU that took part.
@@ -204,11 +206,7 @@ reasons = ['not_ipv4', 'malformed', 'fragment', 'not_our_port', 'no_payload', 'n
 print(c['redirected_packets'], c['aborted'], *(c['passed'][r] for r in reasons))" "${args[@]}"
 }
 
-# fanout_prog_id: the id of the TC fan-out program serving the MoM's interface (empty when none).
-fanout_prog_id() {
-    [ -n "$(xdp_prog_id)" ] || return 0
-    mom_state_query 'print(s["fanout"]["id"] if s["fanout"] else "")'
-}
+fanout_prog_id() { attached_prog_id fanout; }
 
 # fanout_group_counters TOPIC GROUP: the fan-out program's counters of one group of TOPIC summed over CPUs, and
 # how many CPUs sent it copies: "copies clone_errors unresolved cpus". The round-robin cursor is per CPU and
