@@ -164,89 +164,65 @@ PY
 # mono_ns: CLOCK_MONOTONIC now, in ns (the clock tempos-pub stamps events with; shared by all namespaces).
 mono_ns() { python3 -c 'import time; print(time.monotonic_ns())'; }
 
-# xdp_prog_id: the id of the XDP program on the MoM's interface (empty when none).
-xdp_prog_id() {
-    topo_exec mom ip -d link show "$TOPO_MOM_IF" | awk '/prog\/xdp/ { for (i = 1; i <= NF; i++) if ($i == "id") print $(i + 1) }' |
-        head -n1
+# mom_state [ARGS...]: the MoM's live kernel state on its interface as tempos-inspect's JSON (docs/inspect.md):
+# programs, routes, per-CPU counters summed. Exit status 2: no XDP program is attached.
+mom_state() { topo_exec mom "$BIN/tempos-inspect" --interface "$TOPO_MOM_IF" --json "$@"; }
+
+# mom_state_query PYTHON [ARGS...]: runs PYTHON with `s`, the parsed mom_state ARGS; prints what it prints.
+mom_state_query() {
+    local code=$1 state
+    shift
+    state=$(mom_state "$@") || fail "tempos-inspect on $TOPO_MOM_IF failed"
+    python3 -c "import json, sys; s = json.load(sys.stdin); $code" <<<"$state"
 }
+
+# attached_prog_id xdp|fanout: the id of the MoM's XDP router or TC fan-out program on its interface (empty when
+# no XDP program is attached, or no fan-out program).
+attached_prog_id() {
+    local state rc=0
+    state=$(mom_state 2>"$E2E_TMP/inspect.err") || rc=$?
+    ((rc != 2)) || return 0
+    ((rc == 0)) || fail "tempos-inspect on $TOPO_MOM_IF failed: $(cat "$E2E_TMP/inspect.err")"
+    python3 -c 'import json, sys; p = json.load(sys.stdin)[sys.argv[1]]; print(p["id"] if p else "")' "$1" <<<"$state"
+}
+xdp_prog_id() { attached_prog_id xdp; }
 
 # kernel_routing_cpus TOPIC: how many CPUs routed events of TOPIC in the kernel. Each CPU has its own
 # round-robin cursor (xdp_abi.h), so a split is exact to ±1 per CPU that took part.
 kernel_routing_cpus() {
-    per_cpu_values "$(xdp_prog_id)" topic_counters "$1" |
-        python3 -c 'import json, sys; print(sum(v["redirected_packets"] > 0 for v in json.load(sys.stdin)))'
+    mom_state_query 'print(s["topics"][0]["counters"]["redirecting_cpus"])' --topic "$1"
 }
 
 # kernel_counters SLOT: the router's per-CPU counters of a topic (0..255) or of slot 256 (frames without a
 # topic), summed over CPUs, read from the BPF map of the program attached to the MoM's interface:
 # "redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress fanout".
 kernel_counters() {
-    per_cpu_values "$(xdp_prog_id)" topic_counters "$1" | python3 -c '
-import json, sys
-total = [0] * 12
-for v in json.load(sys.stdin):
-    total = [a + b for a, b in zip(total, [v["redirected_packets"], v["aborted"]] + list(v["passed"]))]
-print(" ".join(map(str, total)))'
+    local args=(--topic "$1")
+    [ "$1" -ne 256 ] || args=()  # slot 256 is the state's no_topic, reported with every query
+    mom_state_query "
+c = s['no_topic'] if $1 == 256 else s['topics'][0]['counters']
+reasons = ['not_ipv4', 'malformed', 'fragment', 'not_our_port', 'no_payload', 'not_strict', 'ttl', 'fib',
+           'no_egress', 'fanout']
+print(c['redirected_packets'], c['aborted'], *(c['passed'][r] for r in reasons))" "${args[@]}"
 }
 
-# fanout_prog_id: the id of the TC fan-out program serving the MoM's interface (empty when none). Debian's bpftool
-# does not list tcx links, so it is found as the sched_cls program sharing the router's fanout_routes map.
-fanout_prog_id() {
-    local router
-    router=$(xdp_prog_id)
-    [ -n "$router" ] || return 0
-    bpftool -j prog show | python3 -c '
-import json, subprocess, sys
-progs = json.load(sys.stdin)
-router = next(p for p in progs if p["id"] == int(sys.argv[1]))
-shared = set()
-for m in router.get("map_ids", []):
-    info = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(m)], capture_output=True, text=True).stdout)
-    if info.get("name") == "fanout_routes": shared.add(m)
-for p in progs:
-    if p.get("type") == "sched_cls" and shared & set(p.get("map_ids", [])): print(p["id"])' "$router" | head -n1
-}
+fanout_prog_id() { attached_prog_id fanout; }
 
 # fanout_group_counters TOPIC GROUP: the fan-out program's counters of one group of TOPIC summed over CPUs, and
 # how many CPUs sent it copies: "copies clone_errors unresolved cpus". The round-robin cursor is per CPU and
 # per group (xdp_abi.h), so a group's split is exact to ±1 per CPU that took part.
 fanout_group_counters() {
-    # Key topic * TEMPOS_MAX_FANOUT_GROUPS + group (bpf/fanout_maps.h).
-    per_cpu_values "$(fanout_prog_id)" fanout_group_counters $(($1 * 16 + $2)) | python3 -c '
-import json, sys
-cpus = json.load(sys.stdin)
-sums = [sum(v[f] for v in cpus) for f in ["copies", "clone_errors", "unresolved"]]
-print(*sums, sum(v["copies"] > 0 for v in cpus))'
+    mom_state_query "
+g = s['topics'][0]['groups'][$2]['counters']
+print(g['copies'], g['clone_errors'], g['unresolved'], g['copying_cpus'])" --topic "$1"
 }
 
 # fanout_topic_counters TOPIC: the fan-out program's counters of TOPIC summed over CPUs:
 # "events passed_ttl passed_unresolved passed_gso aborted".
 fanout_topic_counters() {
-    per_cpu_values "$(fanout_prog_id)" fanout_topic_counters "$1" | python3 -c '
-import json, sys
-cpus = json.load(sys.stdin)
-fields = ["events", "passed_ttl", "passed_unresolved", "passed_gso", "aborted"]
-print(" ".join(str(sum(v[f] for v in cpus)) for f in fields))'
-}
-
-# per_cpu_values PROG MAP KEY: the per-CPU values (a JSON list, one object per CPU) of KEY in the per-CPU array
-# MAP used by program PROG (bpftool's formatted output: field names as in xdp_abi.h).
-per_cpu_values() {
-    [ -n "$1" ] || fail "no BPF program with map $2 on $TOPO_MOM_IF"
-    local map
-    map=$(bpftool -j prog show id "$1" | python3 -c '
-import json, subprocess, sys
-for m in json.load(sys.stdin).get("map_ids", []):
-    info = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(m)], capture_output=True, text=True).stdout)
-    name = info.get("name", "")  # the kernel keeps 15 characters of a map name
-    if name == sys.argv[1] or (len(name) == 15 and sys.argv[1].startswith(name)): print(m)' "$2")
-    [ -n "$map" ] || fail "program $1 has no map $2"
-    bpftool -j map lookup id "$map" key $(python3 -c "print(' '.join(str(b) for b in ($3).to_bytes(4, 'little')))") |
-        python3 -c '
-import json, sys
-entry = json.load(sys.stdin)
-entry = entry[0] if isinstance(entry, list) else entry
-print(json.dumps([cpu["value"] for cpu in entry["formatted"]["values"]]))'
+    mom_state_query "
+c = s['topics'][0]['fanout_counters']
+print(c['events'], c['passed_ttl'], c['passed_unresolved'], c['passed_gso'], c['aborted'])" --topic "$1"
 }
 
 # metric NAME_REGEX: sums the matching lines of tempos-mom's /metrics (served on 127.0.0.1:9100 in mom).
