@@ -19,12 +19,16 @@
 #include "fanout_harness.hpp"
 #include "packet_builder.hpp"
 #include "privileged.hpp"
-#include "test_netns.hpp"
+#include "topology/interface.hpp"
+#include "topology/private_netns.hpp"
+#include "topology/world.hpp"
 
 namespace tempos::test {
 namespace {
 
 using namespace std::chrono_literals;
+using testkit::world::test_netns::kVethA;
+using testkit::world::test_netns::kVethB;
 
 const MacAddr kPublisherMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 const MacAddr kMomMac{0x02, 0x00, 0x00, 0x00, 0x00, 0xfe};
@@ -89,12 +93,13 @@ class FanoutProgram : public ::testing::Test {
 protected:
     void SetUp() override {
         TEMPOS_REQUIRE_PRIVILEGED();
-        ASSERT_EQ(ensure_test_netns(), "");
+        ASSERT_EQ(testkit::enter_test_netns().message(), "");
         // Quiet links: no IPv6 chatter among the captured frames.
         run("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
-        ASSERT_EQ(pin_to_current_cpu(), "");
-        veth_ = ifindex_of(kVethA);
-        ASSERT_NE(veth_, 0u);
+        ASSERT_EQ(testkit::pin_to_current_cpu().message(), "");
+        const Result<std::uint32_t> veth = testkit::ifindex_of(kVethA);
+        ASSERT_TRUE(veth) << veth.message();
+        veth_ = *veth;
         std::string error;
         fanout_ = LoadedFanout::load(FanoutSettings{}, error);
         ASSERT_NE(fanout_, nullptr) << error;
@@ -284,8 +289,8 @@ TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) 
     ASSERT_EQ(run("ip neigh replace 10.77.0.9 lladdr 02:cc:00:00:00:09 dev " + std::string(kVethA) +
                   " nud permanent"),
               0);
-    const auto veth_mac = mac_of(kVethA);
-    ASSERT_TRUE(veth_mac.has_value());
+    const auto veth_mac = testkit::mac_of(kVethA);
+    ASSERT_TRUE(veth_mac) << veth_mac.message();
     PacketBuilder in = event();
     PacketBuilder toward_neighbour = in;
     toward_neighbour.forwarded(neighbour.mac, *veth_mac, kMomIp, neighbour.ip, neighbour.port);

@@ -13,7 +13,7 @@
 #include "privileged.hpp"
 #include "router_harness.hpp"
 #include "router_world.hpp"
-#include "test_netns.hpp"
+#include "topology/private_netns.hpp"
 
 namespace tempos::test {
 namespace {
@@ -287,8 +287,8 @@ TEST_P(RouterFixture, Case) {
     TEMPOS_REQUIRE_PRIVILEGED();
     const RouterCase& c = GetParam();
     SCOPED_TRACE(c.description);
-    ASSERT_EQ(ensure_test_netns(), "");
-    ASSERT_EQ(pin_to_current_cpu(), "");
+    ASSERT_EQ(testkit::enter_test_netns().message(), "");
+    ASSERT_EQ(testkit::pin_to_current_cpu().message(), "");
 
     std::string error;
     auto router = LoadedRouter::load(c.settings, error);

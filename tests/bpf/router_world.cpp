@@ -9,7 +9,8 @@
 
 #include "map_ops.hpp"
 #include "tempos/unique_fd.hpp"
-#include "test_netns.hpp"
+#include "topology/interface.hpp"
+#include "topology/world.hpp"
 
 namespace tempos::test::world {
 
@@ -51,8 +52,9 @@ std::string install_fanout_topic(LoadedRouter& router, std::uint8_t topic) {
 }  // namespace
 
 std::string install_standard_routes(LoadedRouter& router) {
-    const std::uint32_t veth = ifindex_of(kVethA);
-    if (veth == 0) return "no test veth";
+    const Result<std::uint32_t> veth_index = testkit::ifindex_of(testkit::world::test_netns::kVethA);
+    if (!veth_index) return veth_index.message();
+    const std::uint32_t veth = *veth_index;
     if (bpf_map_update_elem(router.egress_ports_fd(), &veth, &veth, BPF_ANY) != 0)
         return std::string("egress_ports update: ") + std::strerror(errno);
 

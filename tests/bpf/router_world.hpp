@@ -44,7 +44,7 @@ inline constexpr std::uint8_t kTopicUnknown = 200;
 inline constexpr std::uint32_t kMissingIfindex = 4242;
 inline constexpr std::uint32_t kLoopbackIfindex = 1;
 
-// Installs the routes above (needs ensure_test_netns()). Empty on success.
+// Installs the routes above (needs testkit::enter_test_netns()). Empty on success.
 std::string install_standard_routes(LoadedRouter& router);
 
 // A valid strict event for `topic` as the publisher sends it to the MoM.
