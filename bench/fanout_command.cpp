@@ -75,13 +75,9 @@ public:
     std::string open(const testkit::Topology& net, bool to_dummy) {
         testkit::NetnsScope in_mom(net.ns("mom"));
         if (!in_mom.status()) return in_mom.status().message();
-        if (to_dummy) {
-            if (Status st = testkit::add_veth_pair({.a = "fo_dummy", .b = "fo_dummy_peer"}); !st)
+        if (to_dummy)
+            if (Status st = testkit::add_veth_pair({.a = "fo_dummy", .b = "fo_dummy_peer", .b_up = false}); !st)
                 return "creating the discarding device in the MoM's namespace: " + st.message();
-            // Its peer down: every frame sent into fo_dummy is freed as a tx drop.
-            if (Status st = net.exec("mom", {"ip", "link", "set", "fo_dummy_peer", "down"}).status(); !st)
-                return st.message();
-        }
         skel_ = tempos_fanout__open();
         if (!skel_) return std::string("opening the fan-out program: ") + std::strerror(errno);
         tempos::xdp::set_mom_constants(*skel_, kMomPort, kMomIp4);

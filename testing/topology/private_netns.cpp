@@ -16,7 +16,8 @@ Status add_veth_pair(const VethPair& pair) {
     for (const std::string& address : pair.a_addresses)
         if (auto added = run_command({"ip", "addr", "add", address, "dev", pair.a}); !added) return added.status();
     for (const std::string& end : {pair.a, pair.b})
-        if (auto up = run_command({"ip", "link", "set", end, "up"}); !up) return up.status();
+        if (end == pair.a || pair.b_up)
+            if (auto up = run_command({"ip", "link", "set", end, "up"}); !up) return up.status();
     if (pair.gro_on_b) return run_command({"ethtool", "-K", pair.b, "gro", "on"}).status();
     return Status::ok();
 }

@@ -9,13 +9,16 @@
 
 namespace tempos::testkit {
 
-// A veth pair in the calling thread's namespace, both ends up.
+// A veth pair in the calling thread's namespace, A up.
 struct VethPair {
     std::string a{}, b{};
     std::vector<std::string> a_addresses{};  // "10.0.0.1/24", ...
     int queues = 0;                        // rx and tx queues of each end; 0: the kernel's default (one per CPU)
     // Frames XDP-transmitted or redirected into a veth are received only if the peer runs XDP or has GRO on.
     bool gro_on_b = false;
+    // false: B stays down, so A has no carrier and frees every frame sent into it as a tx drop (a discarding
+    // device; no IPv6 chatter either, as addrconf waits for the carrier).
+    bool b_up = true;
 };
 Status add_veth_pair(const VethPair& pair);
 
