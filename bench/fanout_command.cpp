@@ -19,7 +19,6 @@
 #include <optional>
 #include <thread>
 
-#include "bench_network.hpp"
 #include "frames/frame_world.hpp"
 #include "child_process.hpp"
 #include "json_value.hpp"
@@ -29,12 +28,17 @@
 #include "skeleton.hpp"
 #include "tempos_fanout.skel.h"
 #include "test_run_timer.hpp"
+#include "topology/layouts.hpp"
+#include "topology/netns.hpp"
+#include "topology/private_netns.hpp"
+#include "topology/world.hpp"
 
 namespace tempos::bench {
 
 namespace {
 
 constexpr std::uint8_t kBenchTopic = 1;  // the fanned-out strict topic
+namespace p2p = testkit::world::point_to_point;
 
 struct FanoutOptions {
     bool json = false;
@@ -69,12 +73,12 @@ public:
     // to_dummy: the clones go to a discarding device in the MoM's namespace (a veth whose peer is down: it frees
     // each frame on transmit and counts it as a tx drop; this kernel has no dummy driver), so the cost is the
     // MoM's alone; else through mom:eth1 to sub1, whose receive of each copy runs on the same CPU.
-    std::string open(const BenchNetwork& net, bool to_dummy) {
-        if (to_dummy && !run_shell("ip netns exec " + net.ns("mom") + " sh -c 'ip link add fo_dummy type veth peer "
-                                                                      "name fo_dummy_peer && ip link set fo_dummy up'"))
-            return "creating the discarding device in the MoM's namespace failed";
-        NetnsGuard in_mom(net.ns("mom"));
-        if (!in_mom.error().empty()) return in_mom.error();
+    std::string open(const testkit::Topology& net, bool to_dummy) {
+        testkit::NetnsScope in_mom(net.ns("mom"));
+        if (!in_mom.status()) return in_mom.status().message();
+        if (to_dummy)
+            if (Status st = testkit::add_veth_pair({.a = "fo_dummy", .b = "fo_dummy_peer", .b_up = false}); !st)
+                return "creating the discarding device in the MoM's namespace: " + st.message();
         skel_ = tempos_fanout__open();
         if (!skel_) return std::string("opening the fan-out program: ") + std::strerror(errno);
         tempos::xdp::set_mom_constants(*skel_, kMomPort, kMomIp4);
@@ -84,12 +88,12 @@ public:
                        bpf_map__fd(skel_->maps.fanout_topic_counters));
         ingress_ = if_nametoindex("eth0");
         egress_ = if_nametoindex(to_dummy ? "fo_dummy" : "eth1");
-        const auto sub_mac = net.mac_bytes("sub1", "eth0");
-        const auto egress_mac = net.mac_bytes("mom", "eth1");
-        std::memcpy(member_.mac, sub_mac.data(), 6);
-        std::memcpy(member_.src_mac, egress_mac.data(), 6);
-        const std::uint8_t sub_ip[] = {10, 78, 0, 11};
-        std::memcpy(&member_.ipv4, sub_ip, 4);
+        const auto sub_mac = net.mac("sub1", "eth0"), egress_mac = net.mac("mom", "eth1");
+        if (!sub_mac || !egress_mac) return sub_mac ? egress_mac.message() : sub_mac.message();
+        std::memcpy(member_.mac, sub_mac->data(), 6);
+        std::memcpy(member_.src_mac, egress_mac->data(), 6);
+        const auto sub_ip = testkit::world::ipv4_bytes(p2p::kSub1Ip);
+        std::memcpy(&member_.ipv4, sub_ip.data(), 4);
         member_.port = htons(kMomPort);
         member_.flags = TEMPOS_EP_HAS_MAC;
         member_.ifindex = egress_;
@@ -97,8 +101,8 @@ public:
     }
 
     // Frames the discarding device dropped on transmit (/proc/thread-self/net/dev in the MoM's namespace).
-    std::uint64_t dummy_tx(const BenchNetwork& net) const {
-        NetnsGuard in_mom(net.ns("mom"));
+    std::uint64_t dummy_tx(const testkit::Topology& net) const {
+        testkit::NetnsScope in_mom(net.ns("mom"));
         std::istringstream dev(slurp("/proc/thread-self/net/dev"));
         std::string line;
         while (std::getline(dev, line)) {
@@ -115,7 +119,7 @@ public:
     }
 
     // ns per event with `groups` copies (0: the topic is not fanned out, the frame passes), or an error.
-    std::string time_event(const BenchNetwork& net, const std::vector<std::uint8_t>& frame, int groups,
+    std::string time_event(const testkit::Topology& net, const std::vector<std::uint8_t>& frame, int groups,
                            std::uint32_t pairs, double& ns) {
         std::vector<tempos_route> routes(static_cast<std::size_t>(groups));
         for (tempos_route& r : routes) {
@@ -124,8 +128,8 @@ public:
         }
         if (tempos::Status set = groups > 0 ? table_->set(kBenchTopic, routes) : table_->remove(kBenchTopic); !set)
             return set.message();
-        NetnsGuard in_mom(net.ns("mom"));
-        if (!in_mom.error().empty()) return in_mom.error();
+        testkit::NetnsScope in_mom(net.ns("mom"));
+        if (!in_mom.status()) return in_mom.status().message();
         constexpr std::uint32_t kBatch = 100;
         std::vector<double> differences;
         for (std::uint32_t i = 0; i < pairs; ++i) {
@@ -138,7 +142,7 @@ public:
     }
 
 private:
-    static constexpr std::array<std::uint8_t, 4> kMomIp4{10, 77, 0, 2};
+    static constexpr std::array<std::uint8_t, 4> kMomIp4 = testkit::world::ipv4_bytes(p2p::kMomIp);
 
     double call(const std::vector<std::uint8_t>& frame, std::uint32_t repeat) {
         std::vector<std::uint8_t> out(frame.size() + 256);
@@ -281,18 +285,20 @@ private:
 
     std::string setup() {
         if (std::string err = pin_to_cpu(o_.cpu); !err.empty()) return err;
-        if (std::string err = net_.create({}); !err.empty()) return "building the namespaces: " + err;
+        auto net = testkit::point_to_point({});
+        if (!net) return net.message();
+        net_ = std::move(*net);
         // Both paths get the same budget: one CPU for everything the MoM node does.
-        if (std::string err = net_.pin_napi("mom", "eth0", o_.mom_cpu); !err.empty()) return err;
+        if (Status st = net_.pin_napi("mom", "eth0", o_.mom_cpu); !st) return st.message();
         {
-            NetnsGuard in_pub(net_.ns("pub"));
-            if (!in_pub.error().empty()) return in_pub.error();
+            testkit::NetnsScope in_pub(net_.ns("pub"));
+            if (!in_pub.status()) return in_pub.status().message();
             if (std::string err = generator_.open(); !err.empty()) return err;
             pub_ifindex_ = static_cast<int>(if_nametoindex("eth0"));
         }
         {
-            NetnsGuard in_sub(net_.ns("sub1"));
-            if (!in_sub.error().empty()) return in_sub.error();
+            testkit::NetnsScope in_sub(net_.ns("sub1"));
+            if (!in_sub.status()) return in_sub.status().message();
             const int sub_if = static_cast<int>(if_nametoindex("eth0"));
             if (std::string err = counter_.attach(sub_if, kMomPort, SinkCounter::Hook::tc_ingress); !err.empty())
                 return err;
@@ -301,11 +307,13 @@ private:
         // deployment): GRO off, so the veth hands what it receives to a backlog (1000 deep) instead of its
         // 256-entry ring, which one receive poll of the MoM (64 events) times G >= 4 copies overflows, and RPS
         // steers that backlog to the generator's CPU. G = 1 turns GRO back on (set_sub_gro).
-        if (!run_shell("ip netns exec " + net_.ns("sub1") + " sh -c 'echo " + std::to_string(1 << o_.cpu) +
-                       " > /sys/class/net/eth0/queues/rx-0/rps_cpus'"))
+        if (!net_.exec("sub1", {"sh", "-c", "echo " + std::to_string(1 << o_.cpu) +
+                                                " > /sys/class/net/eth0/queues/rx-0/rps_cpus"}))
             return "steering sub1:eth0's receive (RPS) to CPU " + std::to_string(o_.cpu);
-        frame_ = testkit::bench_event(net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"), {10, 77, 0, 1},
-                                      {10, 77, 0, 2}, kMomPort, kBenchTopic).build();
+        const auto mom_mac = net_.mac("mom", "eth0"), pub_mac = net_.mac("pub", "eth0");
+        if (!mom_mac || !pub_mac) return mom_mac ? pub_mac.message() : mom_mac.message();
+        frame_ = testkit::bench_event(*mom_mac, *pub_mac, testkit::world::ipv4_bytes(p2p::kPubIp),
+                                 testkit::world::ipv4_bytes(p2p::kMomIp), kMomPort, kBenchTopic).build();
         return {};
     }
 
@@ -315,8 +323,8 @@ private:
         std::string error;
         GeneratorRun run;
         {
-            NetnsGuard in_pub(net_.ns("pub"));
-            if (!in_pub.error().empty()) return in_pub.error();
+            testkit::NetnsScope in_pub(net_.ns("pub"));
+            if (!in_pub.status()) return in_pub.status().message();
             run = generator_.run(pub_ifindex_, frame_, rate, seconds, error);
         }
         if (!error.empty()) return error;
@@ -331,8 +339,8 @@ private:
     // GRO at sub1:eth0: needed for G = 1, where the XDP router redirects into the veth (a veth accepts redirected
     // frames only with GRO or XDP on the peer); off for G >= 2 (see setup). Both paths of one G alike.
     std::string set_sub_gro(bool on) {
-        const std::string cmd = "ip netns exec " + net_.ns("sub1") + " ethtool -K eth0 gro " + (on ? "on" : "off");
-        return run_shell(cmd) ? std::string() : "failed: " + cmd;
+        const Status st = net_.set_gro("sub1", "eth0", on);
+        return st ? std::string() : st.message();
     }
 
     std::string measure(const std::string& mode, int groups, Measurement& m) {
@@ -340,7 +348,9 @@ private:
         MomProcess mom;
         // One strict topic whose G groups all hold sub1 (the same endpoint in several groups is allowed and gets
         // one copy per group), so one counter at sub1 sees every copy of both paths.
-        const MomTopic topic{kBenchTopic, "strict", BenchNetwork::kSub1Ip, net_.mac("sub1", "eth0"), groups};
+        const auto sub1_mac = net_.mac("sub1", "eth0");
+        if (!sub1_mac) return sub1_mac.message();
+        const MomTopic topic{kBenchTopic, "strict", p2p::kSub1Ip, testkit::mac_text(*sub1_mac), groups};
         if (std::string err = mom.start(net_, mode, {topic}, o_.mom_cpu); !err.empty()) return err;
         Measurement step;  // the warm-up resolves neighbours and faults pages in; not reported
         if (std::string err = generate(20'000, 0.2, step); !err.empty()) return err;
@@ -359,7 +369,7 @@ private:
     }
 
     const FanoutOptions& o_;
-    BenchNetwork net_;
+    testkit::Topology net_;
     LiveGenerator generator_;
     SinkCounter counter_;
     int pub_ifindex_ = 0;

@@ -11,7 +11,6 @@
 #include <optional>
 #include <thread>
 
-#include "bench_network.hpp"
 #include "frames/frame_world.hpp"
 #include "child_process.hpp"
 #include "interrupt.hpp"
@@ -19,10 +18,15 @@
 #include "live_traffic.hpp"
 #include "mom_process.hpp"
 #include "test_run_timer.hpp"
+#include "topology/layouts.hpp"
+#include "topology/netns.hpp"
+#include "topology/world.hpp"
 
 namespace tempos::bench {
 
 namespace {
+
+namespace p2p = testkit::world::point_to_point;
 
 struct LatencyOptions {
     bool json = false;
@@ -69,10 +73,13 @@ public:
         if (std::string err = setup(); !err.empty()) return fail(err);
         JsonWriter out;
         Latency direct, xdp, socket_strict, socket_be;
-        const std::string sub1_mac = net_.mac("sub1", "eth0");
-        const std::string sub2_mac = net_.mac("sub2", "eth0");
+        const auto sub1_mac_address = net_.mac("sub1", "eth0"), sub2_mac_address = net_.mac("sub2", "eth0");
+        if (!sub1_mac_address || !sub2_mac_address)
+            return fail(sub1_mac_address ? sub2_mac_address.message() : sub1_mac_address.message());
+        const std::string sub1_mac = testkit::mac_text(*sub1_mac_address);
+        const std::string sub2_mac = testkit::mac_text(*sub2_mac_address);
 
-        if (std::string err = measure(BenchNetwork::kSub1DirectIp, BenchNetwork::kSub1DirectIp, kStrictTopic, direct);
+        if (std::string err = measure(p2p::kSub1DirectIp, p2p::kSub1DirectIp, kStrictTopic, direct);
             !err.empty())
             return fail("direct: " + err);
         struct Config {
@@ -86,11 +93,11 @@ public:
                                 Config{"socket strict", "off", "strict", kStrictTopic, &socket_strict},
                                 Config{"socket best-effort", "off", "best-effort", kFloodTopic, &socket_be}}) {
             MomProcess mom;
-            if (std::string err = mom.start(net_, c.mode, {{c.topic, c.qos, BenchNetwork::kSub1Ip, sub1_mac}});
+            if (std::string err = mom.start(net_, c.mode, {{c.topic, c.qos, p2p::kSub1Ip, sub1_mac}});
                 !err.empty())
                 return fail(std::string(c.name) + ": " + err);
             if (std::string err = warm_up(c.topic); !err.empty()) return fail(std::string(c.name) + ": " + err);
-            if (std::string err = measure(BenchNetwork::kMomIp, BenchNetwork::kSub1Ip, c.topic, *c.result);
+            if (std::string err = measure(p2p::kMomIp, p2p::kSub1Ip, c.topic, *c.result);
                 !err.empty())
                 return fail(std::string(c.name) + ": " + err);
             if (std::string err = mom.stop(); !err.empty()) return fail(std::string(c.name) + ": " + err);
@@ -100,8 +107,8 @@ public:
         {
             MomProcess mom;
             if (std::string err = mom.start(net_, o_.xdp_mode,
-                                            {{kStrictTopic, "strict", BenchNetwork::kSub1Ip, sub1_mac},
-                                             {kFloodTopic, "best-effort", BenchNetwork::kSub2Ip, sub2_mac}});
+                                            {{kStrictTopic, "strict", p2p::kSub1Ip, sub1_mac},
+                                             {kFloodTopic, "best-effort", p2p::kSub2Ip, sub2_mac}});
                 !err.empty())
                 return fail("isolation: " + err);
             if (std::string err = warm_up(kStrictTopic); !err.empty()) return fail("isolation: " + err);
@@ -127,22 +134,21 @@ private:
 
     std::string setup() {
         if (std::string err = pin_to_cpu(o_.flood_cpu); !err.empty()) return err;
-        if (std::string err = net_.create({.with_sub2 = true, .with_direct = true, .queues = o_.queues}); !err.empty())
-            return "building the namespaces: " + err;
+        auto net = testkit::point_to_point({.with_sub2 = true, .with_direct = true, .queues = o_.queues});
+        if (!net) return net.message();
+        net_ = std::move(*net);
         if (o_.xdp_mode == "native") {
-            for (auto& [node, pass] : {std::pair{"sub1", &sub1_pass_}, std::pair{"sub2", &sub2_pass_}}) {
-                NetnsGuard in_sub(net_.ns(node));
-                if (!in_sub.error().empty()) return in_sub.error();
-                if (std::string err = pass->attach(static_cast<int>(if_nametoindex("eth0"))); !err.empty())
-                    return std::string(node) + ": " + err;
-            }
+            for (const char* node : {"sub1", "sub2"})
+                if (Status st = net_.attach_peer_pass(node, "eth0"); !st) return st.message();
         }
-        NetnsGuard in_pub(net_.ns("pub"));
-        if (!in_pub.error().empty()) return in_pub.error();
+        testkit::NetnsScope in_pub(net_.ns("pub"));
+        if (!in_pub.status()) return in_pub.status().message();
         if (std::string err = generator_.open(); !err.empty()) return err;
         pub_ifindex_ = static_cast<int>(if_nametoindex("eth0"));
-        flood_frame_ = testkit::bench_event(net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"),
-                                            {10, 77, 0, 1}, {10, 77, 0, 2}, kMomPort, kFloodTopic).build();
+        const auto mom_mac = net_.mac("mom", "eth0"), pub_mac = net_.mac("pub", "eth0");
+        if (!mom_mac || !pub_mac) return mom_mac ? pub_mac.message() : mom_mac.message();
+        flood_frame_ = testkit::bench_event(*mom_mac, *pub_mac, testkit::world::ipv4_bytes(p2p::kPubIp),
+                                 testkit::world::ipv4_bytes(p2p::kMomIp), kMomPort, kFloodTopic).build();
         return {};
     }
 
@@ -221,14 +227,13 @@ private:
     // period per strict topic): a short unreported run first.
     std::string warm_up(int topic) {
         Latency ignored;
-        return measure(BenchNetwork::kMomIp, BenchNetwork::kSub1Ip, topic, ignored, {}, 0.3);
+        return measure(p2p::kMomIp, p2p::kSub1Ip, topic, ignored, {}, 0.3);
     }
 
     // mpps < 0: no flood; 0: the generator unpaced.
     double read_number(const std::string& node, const std::string& command) const {
-        std::string out;
-        if (!run_shell("ip netns exec " + net_.ns(node) + " " + command, &out)) return 0;
-        return std::strtod(out.c_str(), nullptr);
+        const Result<std::string> out = net_.exec(node, {"sh", "-c", command});
+        return out ? std::strtod(out->c_str(), nullptr) : 0;
     }
 
     DropCounters drop_counters() const {
@@ -254,19 +259,19 @@ private:
     }
 
     std::string measure_under_flood_counted(double mpps, IsolationPoint& p) {
-        if (mpps < 0) return measure(BenchNetwork::kMomIp, BenchNetwork::kSub1Ip, kStrictTopic, p.strict);
+        if (mpps < 0) return measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict);
         ChildProcess flood_sub;
-        if (std::string err = start_sub(flood_sub, "sub2", BenchNetwork::kSub2Ip, 0, false); !err.empty()) return err;
+        if (std::string err = start_sub(flood_sub, "sub2", p2p::kSub2Ip, 0, false); !err.empty()) return err;
         GeneratorRun g;
         auto flood = [&]() -> std::string {
-            NetnsGuard in_pub(net_.ns("pub"));
-            if (!in_pub.error().empty()) return in_pub.error();
+            testkit::NetnsScope in_pub(net_.ns("pub"));
+            if (!in_pub.status()) return in_pub.status().message();
             std::string error;
             // Slightly longer than the strict run so that it covers it whole.
             g = generator_.run(pub_ifindex_, flood_frame_, mpps * 1e6, o_.seconds + 0.3, error);
             return error;
         };
-        if (std::string err = measure(BenchNetwork::kMomIp, BenchNetwork::kSub1Ip, kStrictTopic, p.strict, flood);
+        if (std::string err = measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict, flood);
             !err.empty())
             return err;
         std::optional<JsonValue> report;
@@ -343,9 +348,8 @@ private:
     }
 
     const LatencyOptions& o_;
-    BenchNetwork net_;
+    testkit::Topology net_;
     LiveGenerator generator_;
-    XdpPass sub1_pass_, sub2_pass_;
     int pub_ifindex_ = 0;
     std::vector<std::uint8_t> flood_frame_;
 };

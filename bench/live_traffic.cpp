@@ -12,13 +12,12 @@
 #include <cstring>
 #include <ctime>
 
-#include "bench_network.hpp"
 #include "interrupt.hpp"
 #include "live_generator.skel.h"
 #include "map_ops.hpp"
 #include "sink_counter.skel.h"
 #include "tcx.hpp"
-#include "veth_peer_pass.skel.h"
+#include "topology/private_netns.hpp"
 
 namespace tempos::bench {
 
@@ -45,9 +44,8 @@ LiveGenerator::~LiveGenerator() {
 std::string LiveGenerator::open() {
     skel_ = live_generator__open_and_load();
     if (!skel_) return std::string("loading the live-frames generator: ") + std::strerror(errno);
-    if (!run_shell("ip link add tbgen0 type veth peer name tbgen1") || !run_shell("ip link set tbgen0 up") ||
-        !run_shell("ip link set tbgen1 up"))
-        return "creating the veth that holds the generator";
+    if (Status st = testkit::add_veth_pair({.a = "tbgen0", .b = "tbgen1"}); !st)
+        return "creating the veth that holds the generator: " + st.message();
     const int ifindex = static_cast<int>(if_nametoindex("tbgen0"));
     hold_link_ = bpf_program__attach_xdp(skel_->progs.live_generator, ifindex);
     if (!hold_link_) return std::string("attaching the generator to tbgen0: ") + std::strerror(errno);
@@ -127,19 +125,6 @@ std::uint64_t SinkCounter::total() const {
     std::uint64_t sum = 0;
     for (const std::uint64_t v : per_cpu) sum += v;
     return sum;
-}
-
-XdpPass::~XdpPass() {
-    if (link_) bpf_link__destroy(link_);
-    if (skel_) veth_peer_pass__destroy(skel_);
-}
-
-std::string XdpPass::attach(int ifindex) {
-    skel_ = veth_peer_pass__open_and_load();
-    if (!skel_) return std::string("loading veth_peer_pass: ") + std::strerror(errno);
-    link_ = bpf_program__attach_xdp(skel_->progs.veth_peer_pass, ifindex);
-    if (!link_) return std::string("attaching veth_peer_pass: ") + std::strerror(errno);
-    return {};
 }
 
 }  // namespace tempos::bench

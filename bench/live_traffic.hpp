@@ -11,7 +11,6 @@
 
 struct live_generator;
 struct sink_counter;
-struct veth_peer_pass;
 
 namespace tempos::bench {
 
@@ -63,21 +62,6 @@ public:
 private:
     sink_counter* skel_ = nullptr;
     int link_fd_ = -1;
-};
-
-// XDP_PASS on a veth, so that frames redirected into it by native XDP are accepted (bpf/veth_peer_pass.bpf.c).
-class XdpPass {
-public:
-    XdpPass() = default;
-    ~XdpPass();
-    XdpPass(const XdpPass&) = delete;
-    XdpPass& operator=(const XdpPass&) = delete;
-    // Attaches natively to `ifindex` in the calling thread's netns. Empty on success.
-    std::string attach(int ifindex);
-
-private:
-    veth_peer_pass* skel_ = nullptr;
-    bpf_link* link_ = nullptr;
 };
 
 }  // namespace tempos::bench

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <thread>
 
+#include "topology/world.hpp"
+
 namespace tempos::bench {
 
 namespace {
@@ -29,12 +31,13 @@ MomProcess::~MomProcess() {
     if (!config_path_.empty()) unlink(config_path_.c_str());
 }
 
-std::string MomProcess::start(const BenchNetwork& net, const std::string& xdp_mode,
+std::string MomProcess::start(const testkit::Topology& net, const std::string& xdp_mode,
                               const std::vector<MomTopic>& topics, int cpu) {
     config_path_ = "/tmp/tempos-bench-mom-" + std::to_string(getpid()) + ".toml";
     {
         std::ofstream toml(config_path_);
-        toml << "[mom]\nlisten = \"" << BenchNetwork::kMomIp << ":" << kMomPort << "\"\ninterface = \"eth0\"\n\n"
+        toml << "[mom]\nlisten = \"" << testkit::world::point_to_point::kMomIp << ":" << kMomPort
+             << "\"\ninterface = \"eth0\"\n\n"
              << "[[adapters]]\nname = \"xdp\"\nlibrary = \"libxdp_adapter.so\"\nxdp_mode = \"" << xdp_mode << "\"\n";
         for (const MomTopic& t : topics) {
             toml << "\n[[topics]]\nid = " << t.id << "\nqos = \"" << t.qos << "\"\n";
@@ -60,7 +63,8 @@ std::string MomProcess::start(const BenchNetwork& net, const std::string& xdp_mo
             slurp("/proc/" + std::to_string(process_.pid()) + "/net/udp").find(port_hex) != std::string::npos;
         // tempos-mom logs "running" once every topic is configured, so the routes are in the kernel by then.
         const bool running = (process_.output() + process_.errors()).find("tempos-mom running") != std::string::npos;
-        attached = net.xdp_attached("mom", "eth0");
+        const Result<testkit::XdpMode> mode = net.xdp_mode("mom", "eth0");
+        attached = mode ? testkit::xdp_mode_name(*mode) : mode.message();
         if (listening && running && (xdp_mode == "off" || attached == xdp_mode)) return {};
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

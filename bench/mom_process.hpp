@@ -1,12 +1,12 @@
-// tempos-mom in the bench network's `mom` namespace, with a Controller TOML written for the run.
+// tempos-mom in the point-to-point topology's `mom` namespace, with a Controller TOML written for the run.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "bench_network.hpp"
 #include "child_process.hpp"
+#include "topology/topology.hpp"
 
 namespace tempos::bench {
 
@@ -29,7 +29,7 @@ public:
     // off, the router is attached in that mode on mom:eth0; otherwise an error naming what is wrong (with the MoM's
     // last log lines).
     // cpu >= 0: tempos-mom runs on that CPU only (taskset).
-    std::string start(const BenchNetwork& net, const std::string& xdp_mode, const std::vector<MomTopic>& topics,
+    std::string start(const testkit::Topology& net, const std::string& xdp_mode, const std::vector<MomTopic>& topics,
                       int cpu = -1);
     // SIGTERM, then waits (bounded). Empty when it exited with status 0.
     std::string stop();

@@ -10,7 +10,6 @@
 #include <sstream>
 #include <thread>
 
-#include "bench_network.hpp"
 #include "frames/frame_world.hpp"
 #include "child_process.hpp"
 #include "interrupt.hpp"
@@ -18,10 +17,15 @@
 #include "live_traffic.hpp"
 #include "mom_process.hpp"
 #include "test_run_timer.hpp"
+#include "topology/layouts.hpp"
+#include "topology/netns.hpp"
+#include "topology/world.hpp"
 
 namespace tempos::bench {
 
 namespace {
+
+namespace p2p = testkit::world::point_to_point;
 
 struct ThroughputOptions {
     bool json = false;
@@ -61,7 +65,9 @@ public:
         if (std::string err = setup(); !err.empty()) return fail(err);
         MomProcess mom;
         ChildProcess forwarder;
-        auto mom_topics = std::vector<MomTopic>{{1, "strict", BenchNetwork::kSub1Ip, net_.mac("sub1", "eth0")}};
+        const auto sub1_mac = net_.mac("sub1", "eth0");
+        if (!sub1_mac) return fail(sub1_mac.message());
+        auto mom_topics = std::vector<MomTopic>{{1, "strict", p2p::kSub1Ip, testkit::mac_text(*sub1_mac)}};
         std::vector<Path> paths{
             {"xdp", [&] { return mom.start(net_, o_.xdp_mode, mom_topics, o_.mom_cpu); }, [&] { return mom.stop(); }},
             {"socket", [&] { return mom.start(net_, "off", mom_topics, o_.mom_cpu); }, [&] { return mom.stop(); }},
@@ -96,31 +102,34 @@ private:
 
     std::string setup() {
         if (std::string err = pin_to_cpu(o_.cpu); !err.empty()) return err;
-        if (std::string err = net_.create({.queues = o_.generators}); !err.empty())
-            return "building the namespaces: " + err;
+        auto net = testkit::point_to_point({.queues = o_.generators});
+        if (!net) return net.message();
+        net_ = std::move(*net);
         if (o_.threaded_napi && o_.mom_cpu >= 0)
-            if (std::string err = net_.pin_napi("mom", "eth0", o_.mom_cpu); !err.empty()) return err;
+            if (Status st = net_.pin_napi("mom", "eth0", o_.mom_cpu); !st) return st.message();
         {
-            NetnsGuard in_pub(net_.ns("pub"));
-            if (!in_pub.error().empty()) return in_pub.error();
+            testkit::NetnsScope in_pub(net_.ns("pub"));
+            if (!in_pub.status()) return in_pub.status().message();
             if (std::string err = generator_.open(); !err.empty()) return err;
             pub_ifindex_ = static_cast<int>(if_nametoindex("eth0"));
         }
         {
-            NetnsGuard in_sub(net_.ns("sub1"));
-            if (!in_sub.error().empty()) return in_sub.error();
+            testkit::NetnsScope in_sub(net_.ns("sub1"));
+            if (!in_sub.status()) return in_sub.status().message();
             const int sub_if = static_cast<int>(if_nametoindex("eth0"));
             if (std::string err = counter_.attach(sub_if, kMomPort, SinkCounter::Hook::xdp); !err.empty())
                 return err;
         }
-        frame_ = testkit::bench_event(net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"), {10, 77, 0, 1},
-                                      {10, 77, 0, 2}, kMomPort, 1).build();
+        const auto mom_mac = net_.mac("mom", "eth0"), pub_mac = net_.mac("pub", "eth0");
+        if (!mom_mac || !pub_mac) return mom_mac ? pub_mac.message() : mom_mac.message();
+        frame_ = testkit::bench_event(*mom_mac, *pub_mac, testkit::world::ipv4_bytes(p2p::kPubIp),
+                                 testkit::world::ipv4_bytes(p2p::kMomIp), kMomPort, 1).build();
         return {};
     }
 
     std::string start_forwarder(ChildProcess& forwarder) {
-        const std::string listen = std::string(BenchNetwork::kMomIp) + ":" + std::to_string(kMomPort);
-        const std::string to = std::string(BenchNetwork::kSub1Ip) + ":" + std::to_string(kMomPort);
+        const std::string listen = std::string(p2p::kMomIp) + ":" + std::to_string(kMomPort);
+        const std::string to = std::string(p2p::kSub1Ip) + ":" + std::to_string(kMomPort);
         // Bounded: long enough for every step of this path.
         const double lifetime = (o_.rates_mpps.size() + 2) * (o_.seconds + 0.5) + 5;
         std::vector<std::string> argv{executable_dir() + "/tempos-socket-forwarder", "--listen", listen, "--to", to,
@@ -151,9 +160,9 @@ private:
                 errors[i] = err;
                 return;
             }
-            NetnsGuard in_pub(net_.ns("pub"));
-            if (!in_pub.error().empty()) {
-                errors[i] = in_pub.error();
+            testkit::NetnsScope in_pub(net_.ns("pub"));
+            if (!in_pub.status()) {
+                errors[i] = in_pub.status().message();
                 return;
             }
             runs[i] = generator_.run(pub_ifindex_, frame_, rate_pps / static_cast<double>(runs.size()), seconds,
@@ -244,7 +253,7 @@ private:
     }
 
     const ThroughputOptions& o_;
-    BenchNetwork net_;
+    testkit::Topology net_;
     LiveGenerator generator_;
     SinkCounter counter_;
     int pub_ifindex_ = 0;

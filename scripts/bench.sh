@@ -20,9 +20,8 @@ fi
 tempos_install_packages gnuplot-nox mosquitto nats-server
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-# tempos-bench pulls in what it starts (tempos-mom, the adapter, tempos-pub/-sub, the forwarder);
-# veth_peer_pass is the topology's peer program (scripts/lib/topology.sh, used by `peers`).
-cmake --build "$BUILD" -j"$(nproc)" --target tempos-bench veth_peer_pass
+# tempos-bench pulls in what it starts (tempos-mom, the adapter, tempos-pub/-sub, the forwarder).
+cmake --build "$BUILD" -j"$(nproc)" --target tempos-bench
 export TEMPOS_BUILD_DIR=$BUILD
 
 out=$(mktemp -d /tmp/tempos-bench-sh.XXXXXX)

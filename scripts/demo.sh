@@ -19,8 +19,8 @@ build_dir=${TEMPOS_BUILD_DIR:-build}
 echo "building (cmake, $build_dir) ..."
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 targets=(tempos-mom xdp_adapter tempos-pub tempos-sub)
-# The XDP_PASS program scripts/lib/topology.sh attaches to the bridge-side veth ports, when the tree has it.
-[ -f bpf/veth_peer_pass.bpf.c ] && targets+=(veth_peer_pass)
+# scripts/lib/topology.sh builds the namespaces with the test kit's CLI.
+targets+=(tempos-testkit)
 cmake --build "$build_dir" -j"$(nproc)" --target "${targets[@]}" >/dev/null
 BIN=$(cd "$build_dir" && pwd)/bin
 CONFIG=$PWD/config/demo.toml

@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "event_format.hpp"
-#include "namespace_topology.hpp"
+#include "topology/netns.hpp"
 
 namespace tempos::bench::peers {
 
@@ -103,11 +103,12 @@ std::string BrokerProcess::wait_listening(const std::string& client_ns, const st
     while (tools::monotonic_ns() < deadline) {
         if (std::string e = exited(); !e.empty()) return e + " before listening";
         bool up = false;
-        std::string err = in_namespace(client_ns, [&] {
-            up = connects(ip, port);
-            return std::string();
-        });
-        if (!err.empty()) return err;
+        if (Status entered = testkit::run_in_netns(client_ns, [&] {
+                up = connects(ip, port);
+                return Status::ok();
+            });
+            !entered)
+            return entered.message();
         if (up) return {};
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

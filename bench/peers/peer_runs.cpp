@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "event_format.hpp"
+#include "topology/netns.hpp"
 
 namespace tempos::bench::peers {
 
@@ -213,7 +214,7 @@ void run_subscriber(Stream& s, const RunSettings& settings, const Timeline& t) {
     });
 }
 
-std::string run_streams(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+std::string run_streams(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
                         std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out) {
     std::vector<std::unique_ptr<Stream>> streams;
     for (StreamPlan& plan : plans) {
@@ -226,21 +227,23 @@ std::string run_streams(PeerProtocol& protocol, const NamespaceTopology& topo, c
     for (auto& s : streams) {
         const std::string ns = topo.ns(s->plan.subscriber_node);
         Stream* raw = s.get();
-        std::string error = in_namespace(ns, [&] {
-            std::string e;
+        std::string error;
+        const Status entered = testkit::run_in_netns(ns, [&] {
             raw->subscriber = protocol.connect_subscriber(
-                raw->plan.topic, [raw](std::span<const std::uint8_t> p) { raw->reception.on_payload(p); }, e);
-            return e;
+                raw->plan.topic, [raw](std::span<const std::uint8_t> p) { raw->reception.on_payload(p); }, error);
+            return Status::ok();
         });
+        if (!entered) error = entered.message();
         if (!error.empty()) return std::string(protocol.name()) + " subscriber in " + s->plan.subscriber_node + ": " + error;
     }
     for (auto& s : streams) {
         Stream* raw = s.get();
-        std::string error = in_namespace(topo.ns("pub"), [&] {
-            std::string e;
-            raw->publisher = protocol.connect_publisher(raw->plan.topic, e);
-            return e;
+        std::string error;
+        const Status entered = testkit::run_in_netns(topo.ns("pub"), [&] {
+            raw->publisher = protocol.connect_publisher(raw->plan.topic, error);
+            return Status::ok();
         });
+        if (!entered) error = entered.message();
         if (!error.empty()) return std::string(protocol.name()) + " publisher in pub: " + error;
     }
 
@@ -279,7 +282,7 @@ std::string require_clean(const PeerProtocol& protocol, const char* run, const S
 
 }  // namespace
 
-std::string run_latency(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+std::string run_latency(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
                         StreamStats& out) {
     if (std::string e = run_streams(protocol, topo, settings, {{"tempos-latency", "sub1", true, 1}}, {&out});
         !e.empty())
@@ -287,14 +290,14 @@ std::string run_latency(PeerProtocol& protocol, const NamespaceTopology& topo, c
     return require_clean(protocol, "latency", out);
 }
 
-std::string run_max_throughput(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+std::string run_max_throughput(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
                                StreamStats& out) {
     if (std::string e = run_streams(protocol, topo, settings, {{"tempos-max", "sub1", false, 1}}, {&out}); !e.empty())
         return e;
     return require_clean(protocol, "max-throughput", out);
 }
 
-std::string run_under_flood(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+std::string run_under_flood(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
                             StreamStats& paced, StreamStats& flood) {
     if (std::string e = run_streams(protocol, topo, settings,
                                     {{"tempos-strict", "sub1", true, 1}, {"tempos-flood", "sub2", false, 2}},

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "latency_summary.hpp"
-#include "namespace_topology.hpp"
 #include "peer_client.hpp"
+#include "topology/topology.hpp"
 
 namespace tempos::bench::peers {
 
@@ -40,13 +40,13 @@ struct StreamStats {
 };
 
 // 1:1 at settings.rate.
-std::string run_latency(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+std::string run_latency(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
                         StreamStats& out);
 // 1:1, the publisher as fast as the connection takes messages.
-std::string run_max_throughput(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+std::string run_max_throughput(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
                                StreamStats& out);
 // The paced stream to sub1 while a second topic is flooded to sub2, publishers on separate connections.
-std::string run_under_flood(PeerProtocol& protocol, const NamespaceTopology& topo, const RunSettings& settings,
+std::string run_under_flood(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
                             StreamStats& paced, StreamStats& flood);
 
 }  // namespace tempos::bench::peers

@@ -12,13 +12,9 @@
 #include <vector>
 
 #include "broker_process.hpp"
-#include "namespace_topology.hpp"
 #include "peer_brokers.hpp"
 #include "peer_runs.hpp"
-
-#ifndef TEMPOS_TOPOLOGY_SCRIPT
-#error "TEMPOS_TOPOLOGY_SCRIPT (path of scripts/lib/topology.sh) must be defined by the build"
-#endif
+#include "topology/layouts.hpp"
 
 namespace tempos::bench {
 
@@ -31,7 +27,6 @@ struct PeersOptions {
     bool json = false;
     bool verbose = false;
     std::string only;  // empty: every broker
-    std::string topology_script = TEMPOS_TOPOLOGY_SCRIPT;
     peers::RunSettings settings;
 };
 
@@ -87,8 +82,8 @@ std::string run_peer(const PeerBroker& b, const std::string& program_path, const
     };
     std::string error;
     note("creating the topology");
-    auto topo = peers::NamespaceTopology::create(o.topology_script, 2, error);
-    if (!topo) return error;
+    auto topo = testkit::one_legged(2);
+    if (!topo) return topo.message();
     ScratchDir dir;
     if (dir.path().empty()) return "cannot create a scratch directory in /tmp";
     const std::string ip = topo->ip("mom");
@@ -263,8 +258,6 @@ void register_peers_command(CLI::App& app, const char* name, int& exit_code) {
                     "SCHED_FIFO priority of the paced stream's publisher and subscriber (they stand for other hosts, "
                     "as in `latency`; 0: normal scheduling)")
         ->check(CLI::Range(0, 99))
-        ->capture_default_str();
-    cmd->add_option("--topology", options->topology_script, "scripts/lib/topology.sh to build the namespaces with")
         ->capture_default_str();
     cmd->callback([options, &exit_code] { exit_code = run_peers(*options); });
 }

@@ -5,7 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+
+#include "topology/command.hpp"
 
 namespace tempos::testkit {
 
@@ -21,25 +25,51 @@ Status os_error(const std::string& what) {
 
 }  // namespace
 
-Status run_in_netns(const std::string& ns, const std::function<Status()>& fn) {
-    const int original = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (original < 0) return os_error("cannot open this thread's network namespace");
+NetnsScope::NetnsScope(const std::string& ns) : ns_(ns) {
+    original_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (original_ < 0) {
+        status_ = os_error("cannot open this thread's network namespace");
+        return;
+    }
     const std::string path = "/run/netns/" + ns;
     const int target = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (target < 0) {
-        Status error = os_error("cannot open network namespace " + path);
-        ::close(original);
-        return error;
+        status_ = os_error("cannot open network namespace " + path);
+    } else {
+        if (::setns(target, CLONE_NEWNET) != 0) status_ = os_error("cannot enter network namespace " + ns);
+        ::close(target);
     }
-    Status result = ::setns(target, CLONE_NEWNET) == 0 ? Status::ok() : os_error("cannot enter network namespace " + ns);
-    ::close(target);
-    if (result) {
-        result = fn();
-        // Back where the thread came from: a thread left in a test namespace would create later sockets there.
-        if (::setns(original, CLONE_NEWNET) != 0) result = os_error("cannot return from network namespace " + ns);
+    if (!status_) {
+        ::close(original_);
+        original_ = -1;
     }
-    ::close(original);
+}
+
+Status NetnsScope::leave() {
+    if (original_ < 0) return Status::ok();
+    Status result = ::setns(original_, CLONE_NEWNET) == 0 ? Status::ok()
+                                                           : os_error("cannot return from network namespace " + ns_);
+    ::close(original_);
+    original_ = -1;
     return result;
+}
+
+NetnsScope::~NetnsScope() {
+    if (const Status back = leave(); !back) {
+        std::fprintf(stderr, "tempos testkit: %s\n", back.message().c_str());
+        std::abort();
+    }
+}
+
+Status run_in_netns(const std::string& ns, const std::function<Status()>& fn) {
+    NetnsScope inside(ns);
+    if (!inside.status()) return inside.status();
+    return fn();
+}
+
+Status enter_private_netns() {
+    if (::unshare(CLONE_NEWNET) != 0) return os_error("unshare(CLONE_NEWNET)");
+    return run_command({"ip", "link", "set", "lo", "up"}).status();
 }
 
 }  // namespace tempos::testkit

@@ -21,13 +21,17 @@
 #include "frames/frame_world.hpp"
 #include "frames/router_fixtures.hpp"
 #include "privileged.hpp"
-#include "test_netns.hpp"
+#include "topology/interface.hpp"
+#include "topology/private_netns.hpp"
+#include "topology/world.hpp"
 
 namespace tempos::test {
 namespace {
 
 using namespace std::chrono_literals;
 namespace world = testkit::world;
+using testkit::world::test_netns::kVethA;
+using testkit::world::test_netns::kVethB;
 
 constexpr std::uint8_t kTopic = 3;
 constexpr std::uint8_t kOtherTopic = 4;
@@ -78,12 +82,13 @@ class FanoutProgram : public ::testing::Test {
 protected:
     void SetUp() override {
         TEMPOS_REQUIRE_PRIVILEGED();
-        ASSERT_EQ(ensure_test_netns(), "");
+        ASSERT_EQ(testkit::enter_test_netns().message(), "");
         // Quiet links: no IPv6 chatter among the captured frames.
         run("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
-        ASSERT_EQ(pin_to_current_cpu(), "");
-        veth_ = ifindex_of(kVethA);
-        ASSERT_NE(veth_, 0u);
+        ASSERT_EQ(testkit::pin_to_current_cpu().message(), "");
+        const Result<std::uint32_t> veth = testkit::ifindex_of(kVethA);
+        ASSERT_TRUE(veth) << veth.message();
+        veth_ = *veth;
         Result<LoadedFanout> loaded = load_fanout();
         ASSERT_TRUE(loaded) << loaded.message();
         fanout_.emplace(std::move(*loaded));
@@ -263,8 +268,8 @@ TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) 
     ASSERT_EQ(run("ip neigh replace 10.77.0.9 lladdr 02:cc:00:00:00:09 dev " + std::string(kVethA) +
                   " nud permanent"),
               0);
-    const auto veth_mac = mac_of(kVethA);
-    ASSERT_TRUE(veth_mac.has_value());
+    const auto veth_mac = testkit::mac_of(kVethA);
+    ASSERT_TRUE(veth_mac) << veth_mac.message();
     PacketBuilder in = event();
     PacketBuilder toward_neighbour = in;
     toward_neighbour.forwarded(neighbour.mac, *veth_mac, world::kMomIp, neighbour.ip, neighbour.port);

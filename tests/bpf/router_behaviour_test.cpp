@@ -15,24 +15,29 @@
 #include "frames/router_fixtures.hpp"
 #include "privileged.hpp"
 #include "router_harness.hpp"
-#include "test_netns.hpp"
+#include "topology/interface.hpp"
+#include "topology/private_netns.hpp"
+#include "topology/world.hpp"
 
 namespace tempos::test {
 namespace {
 
 using namespace testkit::world;
 using testkit::endpoint;
+using testkit::world::test_netns::kVethA;
 
 class RouterBehaviour : public ::testing::Test {
 protected:
     void SetUp() override {
         TEMPOS_REQUIRE_PRIVILEGED();
-        ASSERT_EQ(ensure_test_netns(), "");
-        ASSERT_EQ(pin_to_current_cpu(), "");
+        ASSERT_EQ(testkit::enter_test_netns().message(), "");
+        ASSERT_EQ(testkit::pin_to_current_cpu().message(), "");
         Result<LoadedRouter> loaded = load_router();
         ASSERT_TRUE(loaded) << loaded.message();
         router_.emplace(std::move(*loaded));
-        const Status routes = testkit::install_standard_routes(router_->maps(), ifindex_of(kVethA));
+        const Result<std::uint32_t> veth = testkit::ifindex_of(kVethA);
+        ASSERT_TRUE(veth) << veth.message();
+        const Status routes = testkit::install_standard_routes(router_->maps(), *veth);
         ASSERT_TRUE(routes) << routes.message();
     }
 
@@ -181,8 +186,9 @@ TEST_F(RouterBehaviour, RouteTableRejectsInvalidRoutes) {
 TEST_F(RouterBehaviour, FibLookupWithoutNeighbourPassesThenRoutesOnceResolved) {
     // A member without MAC on the veth's subnet: a route exists (10.77.0.0/24 dev tmpsx0) but no neighbour.
     // The only difference between the two runs below is the neighbour entry, so the first pass is NO_NEIGH.
-    const std::uint32_t veth = ifindex_of(kVethA);
-    ASSERT_NE(veth, 0u);
+    const Result<std::uint32_t> veth_index = testkit::ifindex_of(kVethA);
+    ASSERT_TRUE(veth_index) << veth_index.message();
+    const std::uint32_t veth = *veth_index;
     const Subscriber neighbour{{10, 77, 0, 2}, 7100, {0x02, 0xcc, 0, 0, 0, 0x02}};
     tempos_route route{};
     route.count = 1;
@@ -197,8 +203,8 @@ TEST_F(RouterBehaviour, FibLookupWithoutNeighbourPassesThenRoutesOnceResolved) {
     ASSERT_EQ(run("ip neigh replace 10.77.0.2 lladdr 02:cc:00:00:00:02 dev " + std::string(kVethA) +
                   " nud permanent"),
               0);
-    const auto veth_mac = mac_of(kVethA);
-    ASSERT_TRUE(veth_mac.has_value());
+    const auto veth_mac = testkit::mac_of(kVethA);
+    ASSERT_TRUE(veth_mac) << veth_mac.message();
     const Bytes in = event(kTopicSingle).build();
     const XdpRun run_ok = run_xdp(router_->prog_fd(), in, veth);
     ASSERT_EQ(run_ok.error, "");

@@ -11,7 +11,9 @@
 #include "frames/router_fixtures.hpp"
 #include "privileged.hpp"
 #include "router_harness.hpp"
-#include "test_netns.hpp"
+#include "topology/interface.hpp"
+#include "topology/private_netns.hpp"
+#include "topology/world.hpp"
 
 namespace tempos::testkit {
 // gtest prints parameters in test names and failures; the name is what identifies a row.
@@ -30,12 +32,14 @@ TEST_P(RouterFixture, Case) {
     TEMPOS_REQUIRE_PRIVILEGED();
     const Row& f = GetParam();
     SCOPED_TRACE(f.description);
-    ASSERT_EQ(ensure_test_netns(), "");
-    ASSERT_EQ(pin_to_current_cpu(), "");
+    ASSERT_EQ(testkit::enter_test_netns().message(), "");
+    ASSERT_EQ(testkit::pin_to_current_cpu().message(), "");
 
     Result<LoadedRouter> router = load_router(f.mom);
     ASSERT_TRUE(router) << router.message();
-    const Status routes = testkit::install_standard_routes(router->maps(), ifindex_of(kVethA));
+    const Result<std::uint32_t> veth = testkit::ifindex_of(testkit::world::test_netns::kVethA);
+    ASSERT_TRUE(veth) << veth.message();
+    const Status routes = testkit::install_standard_routes(router->maps(), *veth);
     ASSERT_TRUE(routes) << routes.message();
 
     const XdpRun run = run_xdp(router->prog_fd(), f.input);

@@ -1,6 +1,5 @@
 #include "privileged.hpp"
 
-#include <sched.h>
 #include <sys/capability.h>
 #include <unistd.h>
 
@@ -26,12 +25,6 @@ std::string missing_privileges() {
     if (!has_effective_cap(CAP_NET_ADMIN)) missing += "CAP_NET_ADMIN ";
     if (!has_effective_cap(CAP_SYS_ADMIN)) missing += "CAP_SYS_ADMIN(netns) ";
     return missing;
-}
-
-std::string enter_private_netns() {
-    if (unshare(CLONE_NEWNET) != 0) return std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
-    if (run("ip link set lo up") != 0) return "ip link set lo up failed";
-    return {};
 }
 
 int run(const std::string& command) {

@@ -18,10 +18,6 @@ inline bool privileged_required() {
     return v != nullptr && std::string(v) == "1";
 }
 
-// Moves the calling process into a fresh, private network namespace (with lo up): whatever a test creates
-// there (veth pairs, attached programs) disappears with the process. Empty on success, else the error.
-std::string enter_private_netns();
-
 // Runs a shell command, returns its exit status (or -1); output goes to the test log.
 int run(const std::string& command);
 

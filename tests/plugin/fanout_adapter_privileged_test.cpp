@@ -10,7 +10,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +26,9 @@
 #include "attach_holder.hpp"
 #include "frames/packet_builder.hpp"
 #include "privileged.hpp"
+#include "topology/interface.hpp"
+#include "topology/netns.hpp"
+#include "topology/private_netns.hpp"
 #include "tcx.hpp"
 #include "tempos/unique_fd.hpp"
 #include "tempos/xdp_abi.h"
@@ -42,16 +44,6 @@ using testkit::PacketBuilder;
 constexpr const char* kIface = "xdp0";
 constexpr const char* kPeer = "xdp1";
 constexpr std::uint16_t kMomPort = 9998;
-
-Mac mac_of(const char* iface) {
-    Mac mac{};
-    ifreq request{};
-    std::strncpy(request.ifr_name, iface, IFNAMSIZ - 1);
-    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (fd.get() >= 0 && ::ioctl(fd.get(), SIOCGIFHWADDR, &request) == 0)
-        std::memcpy(mac.data(), request.ifr_hwaddr.sa_data, mac.size());
-    return mac;
-}
 
 // Programs attached at tcx ingress of the interface (BPF_PROG_QUERY).
 std::uint32_t tcx_programs(const char* iface) {
@@ -151,14 +143,16 @@ class FanoutAdapter : public LoadedXdpAdapterTest {
 protected:
     void SetUp() override {
         TEMPOS_REQUIRE_PRIVILEGED();
-        const std::string netns = enter_private_netns();
-        ASSERT_EQ(netns, "") << netns;
-        ASSERT_EQ(run("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 && sysctl -qw net.ipv6.conf.default.disable_ipv6=1"), 0);
-        ASSERT_EQ(run("ip link add xdp0 type veth peer name xdp1"), 0);
-        ASSERT_EQ(run("ip link set xdp0 up && ip link set xdp1 up && ip addr add 10.0.0.1/24 dev xdp0"), 0);
-        // Frames XDP-transmitted into a veth need GRO (or XDP) on the receiving peer.
-        ASSERT_EQ(run("ethtool -K xdp1 gro on >/dev/null"), 0);
-        mom_mac_ = mac_of(kIface);
+        ASSERT_EQ(testkit::enter_private_netns().message(), "");
+        // Quiet links: no IPv6 chatter among the captured frames.
+        for (const char* key : {"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"})
+            ASSERT_EQ(testkit::set_sysctl(key, "1").message(), "");
+        ASSERT_EQ(testkit::add_veth_pair({.a = kIface, .b = kPeer, .a_addresses = {"10.0.0.1/24"}, .gro_on_b = true})
+                      .message(),
+                  "");
+        const Result<Mac> mom_mac = testkit::mac_of(kIface);
+        ASSERT_TRUE(mom_mac) << mom_mac.message();
+        mom_mac_ = *mom_mac;
         // The round-robin cursors are per CPU: an injected frame is processed on the sending CPU.
         cpu_set_t cpu;
         CPU_ZERO(&cpu);

@@ -6,7 +6,6 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <sched.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
@@ -25,6 +24,9 @@
 #include "attach_holder.hpp"
 #include "frames/packet_builder.hpp"
 #include "privileged.hpp"
+#include "topology/interface.hpp"
+#include "topology/netns.hpp"
+#include "topology/private_netns.hpp"
 #include "tempos/xdp_abi.h"
 
 extern char** environ;
@@ -34,18 +36,6 @@ namespace {
 
 constexpr const char* kIface = "xdp0";
 constexpr std::uint16_t kMomPort = 9998;
-
-// From the kernel of this namespace (SIOCGIFHWADDR): /sys/class/net shows the namespace that mounted sysfs.
-Mac mac_of(const char* iface) {
-    Mac mac{};
-    ifreq request{};
-    std::strncpy(request.ifr_name, iface, IFNAMSIZ - 1);
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && ::ioctl(fd, SIOCGIFHWADDR, &request) == 0)
-        std::memcpy(mac.data(), request.ifr_hwaddr.sa_data, mac.size());
-    if (fd >= 0) ::close(fd);
-    return mac;
-}
 
 struct XdpState {
     __u32 prog_id = 0;
@@ -109,14 +99,15 @@ class XdpAdapterKernel : public LoadedXdpAdapterTest {
 protected:
     void SetUp() override {
         TEMPOS_REQUIRE_PRIVILEGED();
-        const std::string netns = enter_private_netns();
-        ASSERT_EQ(netns, "") << netns;
-        ASSERT_EQ(run("ip link add xdp0 type veth peer name xdp1"), 0);
-        ASSERT_EQ(run("ip link set xdp0 up && ip link set xdp1 up"), 0);
-        ASSERT_EQ(run("ip addr add 10.0.0.1/24 dev xdp0 && ip addr add 10.1.0.1/24 dev xdp0"), 0);
+        ASSERT_EQ(testkit::enter_private_netns().message(), "");
+        ASSERT_EQ(testkit::add_veth_pair({.a = kIface, .b = "xdp1", .a_addresses = {"10.0.0.1/24", "10.1.0.1/24"}})
+                      .message(),
+                  "");
         ifindex_ = static_cast<int>(if_nametoindex(kIface));
         ASSERT_GT(ifindex_, 0);
-        mac_ = mac_of(kIface);
+        const Result<Mac> mac = testkit::mac_of(kIface);
+        ASSERT_TRUE(mac) << mac.message();
+        mac_ = *mac;
         LoadedXdpAdapterTest::SetUp();
     }
 
@@ -396,9 +387,7 @@ TEST_F(XdpAdapterKernel, StrictEventTravelsThroughTheKernelOnTheWire) {
 // A subscriber routed through another interface (xdp2): that interface's MAC is the new source and the frame is
 // redirected through the egress_ports device map, which the adapter filled.
 TEST_F(XdpAdapterKernel, SubscriberOnAnotherInterfaceIsRedirectedThroughIt) {
-    ASSERT_EQ(run("ip link add xdp2 type veth peer name xdp3 && ip link set xdp2 up && ip link set xdp3 up && "
-                  "ip addr add 10.2.0.1/24 dev xdp2"),
-              0);
+    ASSERT_EQ(testkit::add_veth_pair({.a = "xdp2", .b = "xdp3", .a_addresses = {"10.2.0.1/24"}}).message(), "");
     ASSERT_TRUE(connect("native").is_ok());
     const Mac sub_mac{0x02, 0x0c, 0, 0, 0, 0x05};
     ASSERT_TRUE(adapter()
@@ -411,8 +400,9 @@ TEST_F(XdpAdapterKernel, SubscriberOnAnotherInterfaceIsRedirectedThroughIt) {
     EXPECT_EQ(r.action, static_cast<__u32>(XDP_REDIRECT));
     ASSERT_GE(r.out.size(), 14u);
     EXPECT_EQ(0, std::memcmp(r.out.data(), sub_mac.data(), 6));
-    const Mac xdp2_mac = mac_of("xdp2");
-    EXPECT_EQ(0, std::memcmp(r.out.data() + 6, xdp2_mac.data(), 6)) << "Ethernet source = the egress interface";
+    const Result<Mac> xdp2_mac = testkit::mac_of("xdp2");
+    ASSERT_TRUE(xdp2_mac) << xdp2_mac.message();
+    EXPECT_EQ(0, std::memcmp(r.out.data() + 6, xdp2_mac->data(), 6)) << "Ethernet source = the egress interface";
 }
 
 TEST_F(XdpAdapterKernel, SubscriberWithoutRouteIsAnError) {

@@ -1,0 +1,36 @@
+// What the kernel says about a network interface of the calling thread's namespace. Asked through sockets and
+// netlink, not /sys: /sys/class/net shows the namespace sysfs was mounted in, which after setns() is not ours.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tempos/adapter.hpp"
+#include "tempos/status.hpp"
+
+namespace tempos::testkit {
+
+// How an XDP program is attached to an interface (bpf_xdp_query's attach mode).
+enum class XdpMode : std::uint8_t { none, native, generic, offload, multiple };
+
+// "none", "native", "generic", "offload", "multiple": the words tempos-mom's xdp_mode uses.
+const char* xdp_mode_name(XdpMode mode);
+
+// "02:00:00:00:00:0a"
+std::string mac_text(const Mac& mac);
+
+Result<std::uint32_t> ifindex_of(const std::string& ifname);
+Result<Mac> mac_of(const std::string& ifname);
+Result<XdpMode> xdp_mode_of(const std::string& ifname);
+
+// Frames an interface dropped (the kernel's rx_dropped/tx_dropped counters).
+struct InterfaceDrops {
+    std::string ifname;
+    std::uint64_t rx_dropped = 0;
+    std::uint64_t tx_dropped = 0;
+};
+// Every interface of the namespace, with its counters.
+Result<std::vector<InterfaceDrops>> interface_drops();
+
+}  // namespace tempos::testkit

@@ -1,0 +1,53 @@
+#include "topology/private_netns.hpp"
+
+#include <sched.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "topology/command.hpp"
+#include "topology/netns.hpp"
+#include "topology/world.hpp"
+
+namespace tempos::testkit {
+
+Status add_veth_pair(const VethPair& pair) {
+    if (auto made = run_command(veth_pair_command({}, pair.a, pair.b, "", pair.queues)); !made) return made.status();
+    for (const std::string& address : pair.a_addresses)
+        if (auto added = run_command({"ip", "addr", "add", address, "dev", pair.a}); !added) return added.status();
+    for (const std::string& end : {pair.a, pair.b})
+        if (end == pair.a || pair.b_up)
+            if (auto up = run_command({"ip", "link", "set", end, "up"}); !up) return up.status();
+    if (pair.gro_on_b) return run_command({"ethtool", "-K", pair.b, "gro", "on"}).status();
+    return Status::ok();
+}
+
+Status set_sysctl(const std::string& key, const std::string& value) {
+    return run_command({"sysctl", "-qw", key + "=" + value}).status();
+}
+
+Status enter_test_netns() {
+    static const Status entered = [] {
+        if (Status st = enter_private_netns(); !st) return st;
+        if (Status st = add_veth_pair({.a = world::test_netns::kVethA,
+                                       .b = world::test_netns::kVethB,
+                                       .a_addresses = {world::test_netns::kVethAAddress}});
+            !st)
+            return st;
+        return set_sysctl("net.ipv4.ip_forward", "1");
+    }();
+    return entered;
+}
+
+Status pin_to_current_cpu() {
+    const int cpu = ::sched_getcpu();
+    if (cpu < 0) return Status::error(ErrorCode::system_error, std::string("sched_getcpu: ") + std::strerror(errno));
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (::sched_setaffinity(0, sizeof(set), &set) != 0)
+        return Status::error(ErrorCode::system_error, std::string("sched_setaffinity: ") + std::strerror(errno));
+    return Status::ok();
+}
+
+}  // namespace tempos::testkit
