@@ -22,11 +22,11 @@
 #include "bench_network.hpp"
 #include "bench_packet.hpp"
 #include "child_process.hpp"
-#include "json_value.hpp"
 #include "live_traffic.hpp"
 #include "mom_process.hpp"
 #include "fanout_table.hpp"
 #include "skeleton.hpp"
+#include "subcommand.hpp"
 #include "tempos_fanout.skel.h"
 #include "test_run_timer.hpp"
 
@@ -34,8 +34,7 @@ namespace tempos::bench {
 
 namespace {
 
-struct FanoutOptions {
-    bool json = false;
+struct FanoutOptions : CommonOptions {
     double seconds = 1.0;  // per offered-load step
     // Paced offered loads in M events/s, tried in increasing order below the generator's limit.
     std::vector<double> rates_mevps{0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3};
@@ -43,7 +42,6 @@ struct FanoutOptions {
     std::string xdp_mode = "native";
     int cpu = 0;      // the generator's
     int mom_cpu = 1;  // everything of the MoM node: tempos-mom and mom:eth0's receive work (threaded NAPI)
-    bool quick = false;
 };
 
 std::string slurp(const std::string& path) {
@@ -172,29 +170,28 @@ class FanoutBench {
 public:
     explicit FanoutBench(const FanoutOptions& o) : o_(o) {}
 
-    int run() {
-        if (std::string err = setup(); !err.empty()) return fail(err);
-        JsonWriter out;
-        if (std::string err = program_cost(out); !err.empty()) return fail("program cost: " + err);
+    Result<Report> run() {
+        if (std::string err = setup(); !err.empty()) return measurement_error(err);
+        Report out;
+        if (std::string err = program_cost(out); !err.empty()) return measurement_error("program cost: " + err);
         std::vector<std::pair<int, Measurement>> kernel_runs;
         for (const int groups : o_.groups) {
             Measurement kernel, socket;
             if (std::string err = measure(o_.xdp_mode, groups, kernel); !err.empty())
-                return fail("kernel, " + std::to_string(groups) + " groups: " + err);
+                return measurement_error("kernel, " + std::to_string(groups) + " groups: " + err);
             if (std::string err = measure("off", groups, socket); !err.empty())
-                return fail("socket, " + std::to_string(groups) + " groups: " + err);
+                return measurement_error("socket, " + std::to_string(groups) + " groups: " + err);
             kernel_runs.emplace_back(groups, kernel);
             const std::string g = "fanout" + std::to_string(groups);
             out.number(g + "_kernel_mcps", kernel.copies_per_s / 1e6, 4)
                 .number(g + "_socket_mcps", socket.copies_per_s / 1e6, 4)
                 .number(g + "_speedup", socket.copies_per_s > 0 ? kernel.copies_per_s / socket.copies_per_s : 0, 2)
-                .number(g + "_kernel_mom_socket_datagrams", static_cast<double>(kernel.mom_socket_datagrams), 0);
-            if (!o_.json)
-                std::printf("%d group(s): kernel %.3f M copies/s, socket path %.3f M copies/s (x%.2f); "
-                            "MoM socket datagrams on the kernel path: %llu\n",
-                            groups, kernel.copies_per_s / 1e6, socket.copies_per_s / 1e6,
-                            socket.copies_per_s > 0 ? kernel.copies_per_s / socket.copies_per_s : 0,
-                            static_cast<unsigned long long>(kernel.mom_socket_datagrams));
+                .number(g + "_kernel_mom_socket_datagrams", static_cast<double>(kernel.mom_socket_datagrams), 0)
+                .line("%d group(s): kernel %.3f M copies/s, socket path %.3f M copies/s (x%.2f); "
+                      "MoM socket datagrams on the kernel path: %llu",
+                      groups, kernel.copies_per_s / 1e6, socket.copies_per_s / 1e6,
+                      socket.copies_per_s > 0 ? kernel.copies_per_s / socket.copies_per_s : 0,
+                      static_cast<unsigned long long>(kernel.mom_socket_datagrams));
         }
         // The MoM's CPU is saturated, so 1 / event rate is the CPU time of one event with G copies. Between the
         // smallest and the largest G >= 2 measured, the difference per added copy is the marginal cost of a copy
@@ -209,32 +206,26 @@ public:
         }
         if (low && high && high_g > low_g) {
             const double ns_low = 1e9 * low_g / low->copies_per_s, ns_high = 1e9 * high_g / high->copies_per_s;
-            out.number("fanout_kernel_ns_per_copy", (ns_high - ns_low) / (high_g - low_g), 1);
-            if (!o_.json)
-                std::printf("kernel: %.0f ns per event at %d groups, %.0f ns at %d: %.1f ns per added copy\n", ns_low,
-                            low_g, ns_high, high_g, (ns_high - ns_low) / (high_g - low_g));
+            out.number("fanout_kernel_ns_per_copy", (ns_high - ns_low) / (high_g - low_g), 1)
+                .line("kernel: %.0f ns per event at %d groups, %.0f ns at %d: %.1f ns per added copy", ns_low, low_g,
+                      ns_high, high_g, (ns_high - ns_low) / (high_g - low_g));
         }
         out.text("fanout_xdp_mode", o_.xdp_mode)
             .number("fanout_seconds", o_.seconds, 2)
             .number("fanout_generator_cpu", o_.cpu, 0)
             .number("fanout_mom_cpu", o_.mom_cpu, 0);
-        if (o_.json) std::printf("%s\n", out.str().c_str());
-        return 0;
+        return out;
     }
 
 private:
-    int fail(const std::string& why) {
-        std::fprintf(stderr, "tempos-bench fanout: %s\n", why.c_str());
-        return 1;
-    }
 
     // The program alone (test runs), G = 2..16: ns per event, and the slope per added copy.
-    std::string program_cost(JsonWriter& out) { return program_cost_to(out, true); }
+    std::string program_cost(Report& out) { return program_cost_to(out, true); }
 
     // G = 2..16: ns per event, and a least-squares slope per added copy (fields fanout_prog_*). to_dummy false
     // (copies through mom:eth1 to sub1) is kept for experiments: sub1's receive then competes with the test runs
     // for CPU 0 and its 256-entry ring overflows, so its exact-count check fails by design.
-    std::string program_cost_to(JsonWriter& out, bool to_dummy) {
+    std::string program_cost_to(Report& out, bool to_dummy) {
         ProgramCost cost;
         if (std::string err = cost.open(net_, to_dummy); !err.empty()) return err;
         const std::string prefix = to_dummy ? "fanout_prog_" : "fanout_prog_veth_";
@@ -266,14 +257,11 @@ private:
             if (std::string err = cost.time_event(net_, frame_, 0, pairs, pass_ns); !err.empty()) return err;
             out.number("fanout_prog_ns_not_fanout", pass_ns, 1);
         }
-        if (!o_.json)
-            std::printf("program alone (test runs, copies to %s): %.0f ns per event at 2 groups, %.0f at 16: %.1f ns "
-                        "per copy%s\n",
-                        to_dummy ? "a discarding device" : "sub1 through a veth", points.front().second,
-                        points.back().second, per_copy,
-                        to_dummy ? ("; " + std::to_string(static_cast<int>(pass_ns)) + " ns for a frame of another topic")
-                                       .c_str()
-                                 : "");
+        const std::string other_topic =
+            to_dummy ? "; " + std::to_string(static_cast<int>(pass_ns)) + " ns for a frame of another topic" : "";
+        out.line("program alone (test runs, copies to %s): %.0f ns per event at 2 groups, %.0f at 16: %.1f ns per copy%s",
+                 to_dummy ? "a discarding device" : "sub1 through a veth", points.front().second, points.back().second,
+                 per_copy, other_topic.c_str());
         return {};
     }
 
@@ -371,32 +359,23 @@ private:
 
 void register_fanout_command(CLI::App& app, const char* name, int& exit_code) {
     auto o = std::make_shared<FanoutOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        name, "Delivered copies per second for 1, 2, 4, 8 subscription groups: kernel fan-out vs the socket path");
-    cmd->add_flag("--json", o->json, "Print one JSON object");
-    cmd->add_option("--seconds", o->seconds, "Length of each offered-load step")
-        ->check(CLI::Range(0.05, 30.0))
-        ->capture_default_str();
-    cmd->add_option("--groups", o->groups, "Group counts to measure")
-        ->check(CLI::Range(1, 16))
-        ->capture_default_str();
-    cmd->add_option("--xdp-mode", o->xdp_mode, "XDP mode of the router on the kernel path: native or generic")
-        ->check(CLI::IsMember({"native", "generic"}))
-        ->capture_default_str();
+    CLI::App* cmd = add_subcommand<FanoutOptions>(
+        app, name, "Delivered copies per second for 1, 2, 4, 8 subscription groups: kernel fan-out vs the socket path",
+        exit_code, o, "Smoke run: 0.2 s steps, groups 1 and 4, one paced rate (not a measurement)",
+        [](FanoutOptions& o) {
+            o.seconds = 0.2;
+            o.groups = {1, 4};
+            o.rates_mevps = {0.05};
+        },
+        [](const FanoutOptions& o) { return FanoutBench(o).run(); });
+    add_seconds_option(cmd, o->seconds, "Length of each offered-load step", 0.05, 30.0);
+    cmd->add_option("--groups", o->groups, "Group counts to measure")->check(CLI::Range(1, 16))->capture_default_str();
+    add_xdp_mode_option(cmd, o->xdp_mode, "XDP mode of the router on the kernel path: native or generic");
     cmd->add_option("--cpu", o->cpu, "CPU the generator runs on")->capture_default_str();
     cmd->add_option("--mom-cpu", o->mom_cpu, "CPU of tempos-mom and of mom:eth0's receive work")
         ->capture_default_str();
     cmd->add_option("--rates", o->rates_mevps, "Paced offered loads in M events/s, tried in increasing order")
         ->capture_default_str();
-    cmd->add_flag("--quick", o->quick, "Smoke run: 0.2 s steps, groups 1 and 4, one paced rate (not a measurement)");
-    cmd->callback([o, &exit_code] {
-        if (o->quick) {
-            o->seconds = 0.2;
-            o->groups = {1, 4};
-            o->rates_mevps = {0.05};
-        }
-        exit_code = FanoutBench(*o).run();
-    });
 }
 
 }  // namespace tempos::bench

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "bench_packet.hpp"
@@ -18,6 +19,7 @@
 #include "empty_xdp.skel.h"
 #include "route_table.hpp"
 #include "skeleton.hpp"
+#include "subcommand.hpp"
 #include "tempos_router.skel.h"
 #include "test_run_timer.hpp"
 #include "thesis_router.skel.h"
@@ -26,14 +28,12 @@ namespace tempos::bench {
 
 namespace {
 
-struct ProgOptions {
-    bool json = false;
+struct ProgOptions : CommonOptions {
     bool verbose = false;
     std::uint64_t iterations = 10'000'000;
     int runs = 5;
     int cpu = -1;
     std::uint32_t batch = 254;
-    bool quick = false;
 };
 
 // The thesis's map value (bench/thesis_router.bpf.c): 5 IPv4 addresses then 5 MACs, zero padding.
@@ -77,22 +77,20 @@ std::uint64_t redirected_on_topic(tempos_router* skel) {
     return table.read_counters(kBenchTopic, c) ? c.redirected_packets : 0;
 }
 
-int expect_action(const char* name, int prog_fd, const std::vector<std::uint8_t>& frame, int expected) {
+Status expect_action(const char* name, int prog_fd, const std::vector<std::uint8_t>& frame, int expected) {
     std::vector<std::uint8_t> out(frame.size() + 256);
     LIBBPF_OPTS(bpf_test_run_opts, opts);
     opts.data_in = frame.data();
     opts.data_size_in = static_cast<std::uint32_t>(frame.size());
     opts.data_out = out.data();
     opts.data_size_out = static_cast<std::uint32_t>(out.size());
-    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
-        std::fprintf(stderr, "%s: bpf_prog_test_run_opts: %s\n", name, std::strerror(errno));
-        return 1;
-    }
-    if (static_cast<int>(opts.retval) != expected) {
-        std::fprintf(stderr, "%s: returned action %u on the bench frame, expected %d\n", name, opts.retval, expected);
-        return 1;
-    }
-    return 0;
+    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0)
+        return measurement_error(std::string(name) + ": bpf_prog_test_run_opts: " + std::strerror(errno));
+    if (static_cast<int>(opts.retval) != expected)
+        return Status::error(ErrorCode::internal, std::string(name) + ": returned action " +
+                                                      std::to_string(opts.retval) + " on the bench frame, expected " +
+                                                      std::to_string(expected));
+    return Status::ok();
 }
 
 struct Contender {
@@ -123,55 +121,34 @@ std::string measure_interleaved(std::vector<Contender>& contenders, const std::v
     return {};
 }
 
-int run_prog(const ProgOptions& o) {
-    if (std::string err = pin_to_cpu(o.cpu); !err.empty()) {
-        std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
-        return 1;
-    }
-    if (o.batch < 2 || o.batch > 254) {
-        std::fprintf(stderr, "tempos-bench prog: --batch must be 2..254 (the frame's TTL budget)\n");
-        return 1;
-    }
+Result<Report> run_prog(const ProgOptions& o) {
+    if (std::string err = pin_to_cpu(o.cpu); !err.empty()) return measurement_error(err);
+    if (o.batch < 2 || o.batch > 254)
+        return Status::error(ErrorCode::invalid_argument, "--batch must be 2..254 (the frame's TTL budget)");
     const std::vector<std::uint8_t> frame = strict_event_frame();
 
     tempos::xdp::SkeletonPtr<tempos_router> router(tempos_router__open(), tempos_router__destroy);
     tempos::xdp::SkeletonPtr<thesis_router> thesis(thesis_router__open(), thesis_router__destroy);
     tempos::xdp::SkeletonPtr<empty_xdp> empty(empty_xdp__open(), empty_xdp__destroy);
-    if (!router || !thesis || !empty) {
-        std::fprintf(stderr, "tempos-bench prog: opening the BPF objects: %s\n", std::strerror(errno));
-        return 1;
-    }
+    if (!router || !thesis || !empty) return measurement_error(std::string("opening the BPF objects: ") + std::strerror(errno));
     tempos::xdp::set_mom_constants(*router, kBenchPort, kMomIp);
     thesis->rodata->redirect_ifindex = 1;  // loopback: BPF_PROG_TEST_RUN does not transmit
-    if (int err = tempos_router__load(router.get()); err != 0) {
-        std::fprintf(stderr, "tempos-bench prog: loading tempos_router: %s\n", std::strerror(-err));
-        return 1;
-    }
-    if (int err = thesis_router__load(thesis.get()); err != 0) {
-        std::fprintf(stderr, "tempos-bench prog: loading thesis_router: %s\n", std::strerror(-err));
-        return 1;
-    }
-    if (int err = empty_xdp__load(empty.get()); err != 0) {
-        std::fprintf(stderr, "tempos-bench prog: loading empty_xdp: %s\n", std::strerror(-err));
-        return 1;
-    }
-    for (const std::string& err : {setup_router(router.get()), setup_thesis(thesis.get())}) {
-        if (!err.empty()) {
-            std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
-            return 1;
-        }
-    }
+    if (int err = tempos_router__load(router.get()); err != 0)
+        return measurement_error(std::string("loading tempos_router: ") + std::strerror(-err));
+    if (int err = thesis_router__load(thesis.get()); err != 0)
+        return measurement_error(std::string("loading thesis_router: ") + std::strerror(-err));
+    if (int err = empty_xdp__load(empty.get()); err != 0)
+        return measurement_error(std::string("loading empty_xdp: ") + std::strerror(-err));
+    for (const std::string& err : {setup_router(router.get()), setup_thesis(thesis.get())})
+        if (!err.empty()) return measurement_error(err);
     const int router_fd = bpf_program__fd(router->progs.tempos_router);
     const int thesis_fd = bpf_program__fd(thesis->progs.thesis_router);
     const int empty_fd = bpf_program__fd(empty->progs.empty_xdp);
-    if (std::string err = hold_in_dispatcher({router_fd, thesis_fd, empty_fd}); !err.empty()) {
-        std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
-        return 1;
-    }
-    if (expect_action("tempos_router", router_fd, frame, XDP_TX) ||
-        expect_action("thesis_router", thesis_fd, frame, XDP_REDIRECT) ||
-        expect_action("empty_xdp", empty_fd, frame, XDP_TX))
-        return 1;
+    if (std::string err = hold_in_dispatcher({router_fd, thesis_fd, empty_fd}); !err.empty()) return measurement_error(err);
+    for (const auto& [name, fd, action] : {std::tuple{"tempos_router", router_fd, XDP_TX},
+                                           std::tuple{"thesis_router", thesis_fd, XDP_REDIRECT},
+                                           std::tuple{"empty_xdp", empty_fd, XDP_TX}})
+        if (Status st = expect_action(name, fd, frame, action); !st) return st;
 
     // Our program must have taken the routing path on every single repetition, or we timed something else.
     std::uint64_t redirected_before = redirected_on_topic(router.get());
@@ -188,33 +165,35 @@ int run_prog(const ProgOptions& o) {
     std::vector<Contender> contenders{{"tempos_router", router_fd, every_run_routed, {}},
                                       {"thesis_router", thesis_fd, nullptr, {}},
                                       {"empty_xdp", empty_fd, nullptr, {}}};
-    if (std::string err = measure_interleaved(contenders, frame, o); !err.empty()) {
-        std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
-        return 1;
-    }
+    if (std::string err = measure_interleaved(contenders, frame, o); !err.empty()) return measurement_error(err);
     const double prog_ns = median(contenders[0].samples);
     const double thesis_ns = median(contenders[1].samples);
     const double empty_ns = median(contenders[2].samples);
     const double speedup = thesis_ns / prog_ns;
-    if (o.json) {
-        std::printf("{\"prog_ns\": %.2f, \"thesis_ns\": %.2f, \"empty_ns\": %.2f, \"prog_speedup\": %.3f}\n", prog_ns,
-                    thesis_ns, empty_ns, speedup);
-    } else {
-        std::printf("tempos_router  %7.2f ns/packet\nthesis_router  %7.2f ns/packet\nempty_xdp      %7.2f ns/packet\n"
-                    "speedup (thesis/ours) %.3f   [median of %d runs of >= %llu repetitions, batch %u]\n",
-                    prog_ns, thesis_ns, empty_ns, speedup, o.runs,
-                    static_cast<unsigned long long>(o.iterations), o.batch);
-    }
-    return 0;
+    Report report;
+    report.number("prog_ns", prog_ns, 2)
+        .number("thesis_ns", thesis_ns, 2)
+        .number("empty_ns", empty_ns, 2)
+        .number("prog_speedup", speedup, 3)
+        .line("tempos_router  %7.2f ns/packet\nthesis_router  %7.2f ns/packet\nempty_xdp      %7.2f ns/packet", prog_ns,
+              thesis_ns, empty_ns)
+        .line("speedup (thesis/ours) %.3f   [median of %d runs of >= %llu repetitions, batch %u]", speedup, o.runs,
+              static_cast<unsigned long long>(o.iterations), o.batch);
+    return report;
 }
 
 }  // namespace
 
 void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
     auto options = std::make_shared<ProgOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        name, "Per-packet cost (BPF_PROG_TEST_RUN) of our XDP router, the thesis's program and an empty one");
-    cmd->add_flag("--json", options->json, "Print one JSON object");
+    CLI::App* cmd = add_subcommand<ProgOptions>(
+        app, name, "Per-packet cost (BPF_PROG_TEST_RUN) of our XDP router, the thesis's program and an empty one",
+        exit_code, options, "Smoke run: 1e5 repetitions, one run (not a measurement)",
+        [](ProgOptions& o) {
+            o.iterations = 100'000;
+            o.runs = 1;
+        },
+        run_prog);
     cmd->add_flag("-v,--verbose", options->verbose, "Print every run's figure to stderr");
     cmd->add_option("--repeat", options->iterations, "Program runs per measurement")
         ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 40))
@@ -225,14 +204,6 @@ void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
     cmd->add_option("--cpu", options->cpu, "CPU to pin to (-1: the current one)")->capture_default_str();
     cmd->add_option("--batch", options->batch, "Repetitions per syscall, 2..254 (TTL budget of the frame)")
         ->capture_default_str();
-    cmd->add_flag("--quick", options->quick, "Smoke run: 1e5 repetitions, one run (not a measurement)");
-    cmd->callback([options, &exit_code] {
-        if (options->quick) {
-            options->iterations = 100'000;
-            options->runs = 1;
-        }
-        exit_code = run_prog(*options);
-    });
 }
 
 }  // namespace tempos::bench

@@ -4,9 +4,6 @@
 #include <cstring>
 #include <fstream>
 
-#include "mosquitto_client.hpp"
-#include "nats_client.hpp"
-
 namespace tempos::bench::peers {
 
 namespace {
@@ -35,20 +32,12 @@ std::string nats_command_line(const std::string& program_path, const std::string
     return {};
 }
 
-std::unique_ptr<PeerProtocol> mosquitto_client(const std::string& ip, int port) {
-    return std::make_unique<MosquittoProtocol>(ip, port);
-}
-
-std::unique_ptr<PeerProtocol> nats_client(const std::string& ip, int port) {
-    return std::make_unique<NatsProtocol>(ip, port);
-}
-
 }  // namespace
 
 const std::vector<PeerBroker>& peer_brokers() {
     static const std::vector<PeerBroker> brokers{
-        {"mosquitto", "mosquitto", "mosquitto", 1883, mosquitto_command_line, mosquitto_client},
-        {"nats", "nats-server", "nats-server", 4222, nats_command_line, nats_client},
+        {"mosquitto", "mosquitto", "mosquitto", 1883, mosquitto_command_line, mosquitto_protocol},
+        {"nats", "nats-server", "nats-server", 4222, nats_command_line, nats_protocol},
     };
     return brokers;
 }

@@ -20,7 +20,7 @@ struct PeerBroker {
     std::unique_ptr<PeerProtocol> (*client)(const std::string& ip, int port);
 };
 
-// Mosquitto 2.0 (MQTT, QoS 0, libmosquitto) and nats-server 2.9 (our minimal NATS protocol client).
+// Mosquitto 2.0 (MQTT, QoS 0, libmosquitto) and nats-server 2.9 (libnats).
 const std::vector<PeerBroker>& peer_brokers();
 
 }  // namespace tempos::bench::peers

@@ -1,9 +1,7 @@
 #include "peers_command.hpp"
 
-#include <signal.h>
 #include <stdlib.h>
 
-#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -12,9 +10,11 @@
 #include <vector>
 
 #include "broker_process.hpp"
+#include "interrupt.hpp"
 #include "namespace_topology.hpp"
 #include "peer_brokers.hpp"
 #include "peer_runs.hpp"
+#include "subcommand.hpp"
 
 #ifndef TEMPOS_TOPOLOGY_SCRIPT
 #error "TEMPOS_TOPOLOGY_SCRIPT (path of scripts/lib/topology.sh) must be defined by the build"
@@ -27,8 +27,7 @@ namespace {
 using peers::PeerBroker;
 using peers::StreamStats;
 
-struct PeersOptions {
-    bool json = false;
+struct PeersOptions : CommonOptions {
     bool verbose = false;
     std::string only;  // empty: every broker
     std::string topology_script = TEMPOS_TOPOLOGY_SCRIPT;
@@ -38,30 +37,6 @@ struct PeersOptions {
 struct PeerResult {
     const PeerBroker* broker = nullptr;
     StreamStats latency, max, flood_paced, flood;
-};
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
-
-// SIGINT/SIGTERM end the runs early; brokers and namespaces are still cleaned up.
-class StopSignals {
-public:
-    StopSignals() {
-        struct sigaction sa {};
-        sa.sa_handler = on_stop_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old_int_);
-        sigaction(SIGTERM, &sa, &old_term_);
-    }
-    ~StopSignals() {
-        sigaction(SIGINT, &old_int_, nullptr);
-        sigaction(SIGTERM, &old_term_, nullptr);
-    }
-
-private:
-    struct sigaction old_int_ {};
-    struct sigaction old_term_ {};
 };
 
 // A private directory for configuration files and broker logs, removed afterwards.
@@ -98,7 +73,7 @@ std::string run_peer(const PeerBroker& b, const std::string& program_path, const
     auto broker = peers::BrokerProcess::start(topo->ns("mom"), argv, dir.path() + "/broker.log", error);
     if (!broker) return error;
     auto with_log = [&](std::string e) {
-        if (g_stop.load()) return e;
+        if (interrupted()) return e;
         if (std::string ended = broker->exited(); !ended.empty()) e += " [" + ended + "]";
         const std::string tail = broker->log_tail();
         return tail.empty() ? e : e + "\n" + b.program + " log:\n" + tail;
@@ -108,7 +83,7 @@ std::string run_peer(const PeerBroker& b, const std::string& program_path, const
 
     struct Run {
         const char* what;
-        std::function<std::string()> go;
+        std::function<Status()> go;
     };
     const std::vector<Run> runs{
         {"1:1 latency", [&] { return peers::run_latency(*client, *topo, o.settings, r.latency); }},
@@ -118,7 +93,7 @@ std::string run_peer(const PeerBroker& b, const std::string& program_path, const
     };
     for (const Run& run : runs) {
         note(run.what);
-        if (error = run.go(); !error.empty()) return with_log(error);
+        if (Status st = run.go(); !st) return with_log(st.message());
         if (std::string ended = broker->exited(); !ended.empty()) return with_log(std::string(run.what) + ": " + ended);
         std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the broker drop the old connections
     }
@@ -133,8 +108,6 @@ std::string run_peer(const PeerBroker& b, const std::string& program_path, const
     return {};
 }
 
-unsigned long long u(std::uint64_t v) { return static_cast<unsigned long long>(v); }
-
 // The 1-minute load average: the figures depend on it on a small machine, so it goes with them.
 double load_average() {
     double one = -1;
@@ -145,109 +118,100 @@ double load_average() {
     return one;
 }
 
-void print_json(const std::vector<PeerResult>& results, const PeersOptions& o, double load_before) {
-    std::printf("{\"peers_rate\": %.0f, \"peers_seconds\": %.2f, \"peers_warmup_s\": %.2f, \"peers_payload_bytes\": %zu, "
-                "\"peers_endpoint_priority\": %d, \"peers_loadavg_before\": %.2f, \"peers_loadavg_after\": %.2f",
-                o.settings.rate, o.settings.seconds, o.settings.warmup_seconds, o.settings.payload_bytes,
-                o.settings.endpoint_priority, load_before, load_average());
-    for (const PeerResult& r : results) {
-        const char* p = r.broker->name;
-        std::printf(", \"%s_p50_us\": %.2f, \"%s_p99_us\": %.2f, \"%s_p999_us\": %.2f, \"%s_sent\": %llu, "
-                    "\"%s_lost\": %llu",
-                    p, r.latency.latency.p50_us, p, r.latency.latency.p99_us, p, r.latency.latency.p999_us, p,
-                    u(r.latency.sent_measured), p, u(r.latency.lost_measured()));
-        std::printf(", \"%s_max_msgs\": %.0f, \"%s_max_offered_msgs\": %.0f, \"%s_max_lost\": %llu", p,
-                    r.max.delivered_per_s, p, r.max.offered_per_s, p, u(r.max.lost_measured()));
-        std::printf(", \"%s_flood_p50_us\": %.2f, \"%s_flood_p99_us\": %.2f, \"%s_flood_p999_us\": %.2f, "
-                    "\"%s_flood_lost\": %llu, \"%s_flood_msgs\": %.0f, \"%s_flood_offered_msgs\": %.0f, "
-                    "\"%s_flood_flood_lost\": %llu, \"%s_flood_cut_off\": %d",
-                    p, r.flood_paced.latency.p50_us, p, r.flood_paced.latency.p99_us, p,
-                    r.flood_paced.latency.p999_us, p, u(r.flood_paced.lost_measured()), p, r.flood.delivered_per_s, p,
-                    r.flood.offered_per_s, p, u(r.flood.lost_measured()), p,
-                    r.flood.subscriber_error.empty() ? 0 : 1);
-    }
-    std::printf("}\n");
-}
-
-void print_text(const std::vector<PeerResult>& results, const PeersOptions& o, double load_before) {
-    std::printf("%-10s %-22s %10s %9s %9s %9s %9s %12s\n", "peer", "run", "sent", "lost", "p50_us", "p99_us",
-                "p99.9_us", "delivered/s");
+Report report(const std::vector<PeerResult>& results, const PeersOptions& o, double load_before) {
+    const peers::RunSettings& s = o.settings;
+    const double load_after = load_average();
+    Report out;
+    out.number("peers_rate", s.rate, 0)
+        .number("peers_seconds", s.seconds, 2)
+        .number("peers_warmup_s", s.warmup_seconds, 2)
+        .number("peers_payload_bytes", static_cast<double>(s.payload_bytes), 0)
+        .number("peers_endpoint_priority", s.endpoint_priority, 0)
+        .number("peers_loadavg_before", load_before, 2)
+        .number("peers_loadavg_after", load_after, 2);
+    out.line("%-10s %-22s %10s %9s %9s %9s %9s %12s", "peer", "run", "sent", "lost", "p50_us", "p99_us", "p99.9_us",
+             "delivered/s");
     char paced[64];
-    std::snprintf(paced, sizeof(paced), "%.0f msg/s", o.settings.rate);
-    const std::string under_flood = std::string(paced) + " under flood";
+    std::snprintf(paced, sizeof(paced), "%.0f msg/s", s.rate);
     for (const PeerResult& r : results) {
-        auto row = [&](const std::string& run, const StreamStats& s, bool with_latency) {
+        const std::string p = r.broker->name;
+        auto latency = [&](const std::string& prefix, const StreamStats& st) {
+            out.number(prefix + "_p50_us", st.latency.p50_us, 2)
+                .number(prefix + "_p99_us", st.latency.p99_us, 2)
+                .number(prefix + "_p999_us", st.latency.p999_us, 2);
+        };
+        latency(p, r.latency);
+        out.number(p + "_sent", static_cast<double>(r.latency.sent_measured), 0)
+            .number(p + "_lost", static_cast<double>(r.latency.lost_measured()), 0)
+            .number(p + "_max_msgs", r.max.delivered_per_s, 0)
+            .number(p + "_max_offered_msgs", r.max.offered_per_s, 0)
+            .number(p + "_max_lost", static_cast<double>(r.max.lost_measured()), 0);
+        latency(p + "_flood", r.flood_paced);
+        out.number(p + "_flood_lost", static_cast<double>(r.flood_paced.lost_measured()), 0)
+            .number(p + "_flood_msgs", r.flood.delivered_per_s, 0)
+            .number(p + "_flood_offered_msgs", r.flood.offered_per_s, 0)
+            .number(p + "_flood_flood_lost", static_cast<double>(r.flood.lost_measured()), 0)
+            .number(p + "_flood_cut_off", r.flood.subscriber_error.empty() ? 0 : 1, 0);
+        auto row = [&](const std::string& run, const StreamStats& st, bool with_latency) {
+            char l[64] = "        -         -         -";
             if (with_latency)
-                std::printf("%-10s %-22s %10llu %9llu %9.1f %9.1f %9.1f %12.0f\n", r.broker->name, run.c_str(),
-                            u(s.sent_measured), u(s.lost_measured()), s.latency.p50_us, s.latency.p99_us,
-                            s.latency.p999_us, s.delivered_per_s);
-            else
-                std::printf("%-10s %-22s %10llu %9llu %9s %9s %9s %12.0f\n", r.broker->name, run.c_str(),
-                            u(s.sent_measured), u(s.lost_measured()), "-", "-", "-", s.delivered_per_s);
+                std::snprintf(l, sizeof(l), "%9.1f %9.1f %9.1f", st.latency.p50_us, st.latency.p99_us,
+                              st.latency.p999_us);
+            out.line("%-10s %-22s %10llu %9llu %s %12.0f", p.c_str(), run.c_str(),
+                     static_cast<unsigned long long>(st.sent_measured),
+                     static_cast<unsigned long long>(st.lost_measured()), l, st.delivered_per_s);
         };
         row(paced, r.latency, true);
         row("max throughput", r.max, false);
-        row(under_flood, r.flood_paced, true);
+        row(std::string(paced) + " under flood", r.flood_paced, true);
         row("  the flood itself", r.flood, false);
     }
-    std::printf("[%zu-byte payloads; %.1f s per run, the first %.1f s not measured; sent/lost count messages sent "
-                "after the warm-up; one-way latency publisher(pub) -> broker(mom) -> subscriber(sub1)]\n",
-                o.settings.payload_bytes, o.settings.seconds, o.settings.warmup_seconds);
-    std::printf("[paced endpoints at %s; load average (1 min) %.2f before, %.2f after]\n",
-                o.settings.endpoint_priority > 0
-                    ? ("SCHED_FIFO " + std::to_string(o.settings.endpoint_priority)).c_str()
-                    : "normal scheduling",
-                load_before, load_average());
+    out.line("[%zu-byte payloads; %.1f s per run, the first %.1f s not measured; sent/lost count messages sent "
+             "after the warm-up; one-way latency publisher(pub) -> broker(mom) -> subscriber(sub1)]",
+             s.payload_bytes, s.seconds, s.warmup_seconds);
+    out.line("[paced endpoints at %s; load average (1 min) %.2f before, %.2f after]",
+             s.endpoint_priority > 0 ? ("SCHED_FIFO " + std::to_string(s.endpoint_priority)).c_str()
+                                     : "normal scheduling",
+             load_before, load_after);
+    return out;
 }
 
-int run_peers(const PeersOptions& o) {
-    if (o.settings.warmup_seconds >= o.settings.seconds) {
-        std::fprintf(stderr, "tempos-bench peers: --warmup must be shorter than --seconds\n");
-        return 1;
-    }
+Result<Report> run_peers(const PeersOptions& o) {
+    if (o.settings.warmup_seconds >= o.settings.seconds)
+        return Status::error(ErrorCode::invalid_argument, "--warmup must be shorter than --seconds");
     std::vector<std::pair<const PeerBroker*, std::string>> selected;
     for (const PeerBroker& b : peers::peer_brokers()) {
         if (!o.only.empty() && o.only != b.name) continue;
         const std::string path = peers::find_program(b.program);
-        if (path.empty()) {
-            std::fprintf(stderr,
-                         "tempos-bench peers: %s not found (PATH, /usr/sbin, /usr/local/sbin, /sbin); install it: "
-                         "apt-get install %s\n",
-                         b.program, b.package);
-            return 1;
-        }
+        if (path.empty())
+            return Status::error(ErrorCode::not_found,
+                                 std::string(b.program) +
+                                     " not found (PATH, /usr/sbin, /usr/local/sbin, /sbin); install it: apt-get install " +
+                                     b.package);
         selected.emplace_back(&b, path);
     }
     const double load_before = load_average();
-    StopSignals signals;
-    g_stop.store(false);
-    PeersOptions opts = o;
-    opts.settings.stop = &g_stop;
+    install_interrupt_handler();  // ends the runs early; brokers and namespaces are still cleaned up
     std::vector<PeerResult> results;
     for (const auto& [broker, path] : selected) {
         PeerResult r;
         r.broker = broker;
-        if (std::string e = run_peer(*broker, path, opts, r); !e.empty()) {
-            std::fprintf(stderr, "tempos-bench peers: %s: %s\n", broker->name, e.c_str());
-            return g_stop.load() ? 130 : 1;
-        }
+        if (std::string e = run_peer(*broker, path, o, r); !e.empty())
+            return measurement_error(std::string(broker->name) + ": " + e);
         results.push_back(std::move(r));
     }
-    if (o.json)
-        print_json(results, opts, load_before);
-    else
-        print_text(results, opts, load_before);
-    return 0;
+    return report(results, o, load_before);
 }
 
 }  // namespace
 
 void register_peers_command(CLI::App& app, const char* name, int& exit_code) {
     auto options = std::make_shared<PeersOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        name, "Mosquitto and nats-server on the same namespace topology: 1:1 latency, max throughput, latency "
-              "under a flood of another topic");
-    cmd->add_flag("--json", options->json, "Print one flat JSON object");
+    CLI::App* cmd = add_subcommand<PeersOptions>(
+        app, name,
+        "Mosquitto and nats-server on the same namespace topology: 1:1 latency, max throughput, latency under a "
+        "flood of another topic",
+        exit_code, options, nullptr, nullptr, run_peers);
     cmd->add_flag("-v,--verbose", options->verbose, "Progress on stderr");
     cmd->add_option("--only", options->only, "Run one broker only")->check(CLI::IsMember({"mosquitto", "nats"}));
     cmd->add_option("--rate", options->settings.rate, "Paced stream, messages per second")
@@ -266,7 +230,6 @@ void register_peers_command(CLI::App& app, const char* name, int& exit_code) {
         ->capture_default_str();
     cmd->add_option("--topology", options->topology_script, "scripts/lib/topology.sh to build the namespaces with")
         ->capture_default_str();
-    cmd->callback([options, &exit_code] { exit_code = run_peers(*options); });
 }
 
 }  // namespace tempos::bench
