@@ -1,4 +1,4 @@
-#include "all_command.hpp"
+#include "commands.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "fanout_command.hpp"
+#include "commands.hpp"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -52,21 +52,18 @@ std::string slurp(const std::string& path) {
 }
 
 // The TC fan-out program's own cost per event under BPF_PROG_TEST_RUN, in the MoM's namespace: the skb enters
-// as if received on mom:eth0 and the clones really leave through mom:eth1 toward sub1 (whose counter sees them);
-// the last group's copy, the original redirected, is rewritten but not transmitted by a test run.
-// Same method as tempos-bench prog (test_run_timer.hpp): a batch call paired with a 1-run call, median of the
-// differences; the frame is fresh for every call (the program rewrites it, TTL - 1 per run).
+// as if received on mom:eth0 and the clones really leave, to a discarding device (a veth whose peer is down: it
+// frees each frame on transmit and counts it as a tx drop; this kernel has no dummy driver), so the cost is the
+// MoM's alone; the last group's copy, the original redirected, is rewritten but not transmitted by a test run.
+// Same method as tempos-bench prog (test_run_timer.hpp).
 class ProgramCost {
 public:
     ~ProgramCost() {
         if (skel_) tempos_fanout__destroy(skel_);
     }
 
-    // to_dummy: the clones go to a discarding device in the MoM's namespace (a veth whose peer is down: it frees
-    // each frame on transmit and counts it as a tx drop; this kernel has no dummy driver), so the cost is the
-    // MoM's alone; else through mom:eth1 to sub1, whose receive of each copy runs on the same CPU.
-    std::string open(const BenchNetwork& net, bool to_dummy) {
-        if (to_dummy && !run_shell("ip netns exec " + net.ns("mom") + " sh -c 'ip link add fo_dummy type veth peer "
+    std::string open(const BenchNetwork& net) {
+        if (!run_shell("ip netns exec " + net.ns("mom") + " sh -c 'ip link add fo_dummy type veth peer "
                                                                       "name fo_dummy_peer && ip link set fo_dummy up'"))
             return "creating the discarding device in the MoM's namespace failed";
         NetnsGuard in_mom(net.ns("mom"));
@@ -79,7 +76,7 @@ public:
         table_.emplace(bpf_map__fd(skel_->maps.fanout_routes), bpf_map__fd(skel_->maps.fanout_group_counters),
                        bpf_map__fd(skel_->maps.fanout_topic_counters));
         ingress_ = if_nametoindex("eth0");
-        egress_ = if_nametoindex(to_dummy ? "fo_dummy" : "eth1");
+        egress_ = if_nametoindex("fo_dummy");
         const auto sub_mac = net.mac_bytes("sub1", "eth0");
         const auto egress_mac = net.mac_bytes("mom", "eth1");
         std::memcpy(member_.mac, sub_mac.data(), 6);
@@ -122,37 +119,20 @@ public:
             return set.message();
         NetnsGuard in_mom(net.ns("mom"));
         if (!in_mom.error().empty()) return in_mom.error();
-        constexpr std::uint32_t kBatch = 100;
-        std::vector<double> differences;
-        for (std::uint32_t i = 0; i < pairs; ++i) {
-            const double batch = call(frame, kBatch), single = call(frame, 1);
-            if (batch < 0 || single < 0) return std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
-            differences.push_back(batch - single);
-        }
-        ns = median(std::move(differences)) / (kBatch - 1);
+        __sk_buff ctx{};
+        ctx.ifindex = ingress_;
+        const Result<double> per_run =
+            time_per_run_ns(bpf_program__fd(skel_->progs.tempos_fanout), frame, {pairs * kBatch, kBatch},
+                            {reinterpret_cast<const std::uint8_t*>(&ctx), sizeof(ctx)});
+        if (!per_run) return per_run.message();
+        ns = *per_run;
         return {};
     }
 
+    static constexpr std::uint32_t kBatch = 100;  // runs per call; each pair of calls sends kBatch + 1 events
+
 private:
     static constexpr std::array<std::uint8_t, 4> kMomIp4{10, 77, 0, 2};
-
-    double call(const std::vector<std::uint8_t>& frame, std::uint32_t repeat) {
-        std::vector<std::uint8_t> out(frame.size() + 256);
-        __sk_buff ctx{};
-        ctx.ifindex = ingress_;
-        LIBBPF_OPTS(bpf_test_run_opts, opts);
-        opts.data_in = frame.data();
-        opts.data_size_in = static_cast<std::uint32_t>(frame.size());
-        opts.data_out = out.data();
-        opts.data_size_out = static_cast<std::uint32_t>(out.size());
-        opts.ctx_in = &ctx;
-        opts.ctx_size_in = sizeof(ctx);
-        opts.repeat = repeat;
-        const auto start = std::chrono::steady_clock::now();
-        const int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.tempos_fanout), &opts);
-        const auto end = std::chrono::steady_clock::now();
-        return err != 0 ? -1 : std::chrono::duration<double, std::nano>(end - start).count();
-    }
 
     tempos_fanout* skel_ = nullptr;
     std::optional<tempos::xdp::FanoutTable> table_;
@@ -219,30 +199,24 @@ public:
 
 private:
 
-    // The program alone (test runs), G = 2..16: ns per event, and the slope per added copy.
-    std::string program_cost(Report& out) { return program_cost_to(out, true); }
-
-    // G = 2..16: ns per event, and a least-squares slope per added copy (fields fanout_prog_*). to_dummy false
-    // (copies through mom:eth1 to sub1) is kept for experiments: sub1's receive then competes with the test runs
-    // for CPU 0 and its 256-entry ring overflows, so its exact-count check fails by design.
-    std::string program_cost_to(Report& out, bool to_dummy) {
+    // The program alone (test runs), G = 2..16: ns per event, and a least-squares slope per added copy.
+    std::string program_cost(Report& out) {
         ProgramCost cost;
-        if (std::string err = cost.open(net_, to_dummy); !err.empty()) return err;
-        const std::string prefix = to_dummy ? "fanout_prog_" : "fanout_prog_veth_";
+        if (std::string err = cost.open(net_); !err.empty()) return err;
         const std::uint32_t pairs = o_.quick ? 20 : 300;
-        auto sent = [&] { return to_dummy ? cost.dummy_tx(net_) : counter_.total(); };
         std::vector<std::pair<int, double>> points;
         for (const int groups : {2, 4, 8, 16}) {
             double ns = 0;
-            const std::uint64_t before = sent();
+            const std::uint64_t before = cost.dummy_tx(net_);
             if (std::string err = cost.time_event(net_, frame_, groups, pairs, ns); !err.empty()) return err;
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             // Every run sent its clones: (batch + 1) runs per pair, groups - 1 clones each (the last group's copy is
             // the original, redirected; a test run reports the verdict but does not perform the redirect).
-            const std::uint64_t copies = sent() - before, want = std::uint64_t{pairs} * 101 * (groups - 1);
+            const std::uint64_t copies = cost.dummy_tx(net_) - before,
+                                want = std::uint64_t{pairs} * (ProgramCost::kBatch + 1) * (groups - 1);
             if (copies != want)
                 return "the test runs sent " + std::to_string(copies) + " copies, expected " + std::to_string(want);
-            out.number(prefix + "ns_per_event_g" + std::to_string(groups), ns, 1);
+            out.number("fanout_prog_ns_per_event_g" + std::to_string(groups), ns, 1);
             points.emplace_back(groups, ns);
         }
         // Least squares over the points: ns = fixed + per_copy * G.
@@ -250,18 +224,15 @@ private:
         for (const auto& [g, ns] : points) sx += g, sy += ns, sxx += double(g) * g, sxy += g * ns;
         const double n = static_cast<double>(points.size());
         const double per_copy = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-        out.number(prefix + "ns_per_copy", per_copy, 1).number(prefix + "ns_fixed", (sy - per_copy * sx) / n, 1);
+        // What every other frame the XDP router passes up pays for the TC program being there.
         double pass_ns = 0;
-        if (to_dummy) {
-            // What every other frame the XDP router passes up pays for the TC program being there.
-            if (std::string err = cost.time_event(net_, frame_, 0, pairs, pass_ns); !err.empty()) return err;
-            out.number("fanout_prog_ns_not_fanout", pass_ns, 1);
-        }
-        const std::string other_topic =
-            to_dummy ? "; " + std::to_string(static_cast<int>(pass_ns)) + " ns for a frame of another topic" : "";
-        out.line("program alone (test runs, copies to %s): %.0f ns per event at 2 groups, %.0f at 16: %.1f ns per copy%s",
-                 to_dummy ? "a discarding device" : "sub1 through a veth", points.front().second, points.back().second,
-                 per_copy, other_topic.c_str());
+        if (std::string err = cost.time_event(net_, frame_, 0, pairs, pass_ns); !err.empty()) return err;
+        out.number("fanout_prog_ns_per_copy", per_copy, 1)
+            .number("fanout_prog_ns_fixed", (sy - per_copy * sx) / n, 1)
+            .number("fanout_prog_ns_not_fanout", pass_ns, 1)
+            .line("program alone (test runs, copies to a discarding device): %.0f ns per event at 2 groups, %.0f at "
+                  "16: %.1f ns per copy; %.0f ns for a frame of another topic",
+                  points.front().second, points.back().second, per_copy, pass_ns);
         return {};
     }
 

@@ -1,4 +1,4 @@
-#include "latency_command.hpp"
+#include "commands.hpp"
 
 #include <net/if.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "prog_command.hpp"
+#include "commands.hpp"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -77,18 +77,12 @@ std::uint64_t redirected_on_topic(tempos_router* skel) {
     return table.read_counters(kBenchTopic, c) ? c.redirected_packets : 0;
 }
 
-Status expect_action(const char* name, int prog_fd, const std::vector<std::uint8_t>& frame, int expected) {
-    std::vector<std::uint8_t> out(frame.size() + 256);
-    LIBBPF_OPTS(bpf_test_run_opts, opts);
-    opts.data_in = frame.data();
-    opts.data_size_in = static_cast<std::uint32_t>(frame.size());
-    opts.data_out = out.data();
-    opts.data_size_out = static_cast<std::uint32_t>(out.size());
-    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0)
-        return measurement_error(std::string(name) + ": bpf_prog_test_run_opts: " + std::strerror(errno));
-    if (static_cast<int>(opts.retval) != expected)
+Status expect_action(const char* name, int prog_fd, const std::vector<std::uint8_t>& frame, std::uint32_t expected) {
+    const Result<TestRun> run = test_run(prog_fd, frame, 1);
+    if (!run) return run.status().prefixed(name);
+    if (run->retval != expected)
         return Status::error(ErrorCode::internal, std::string(name) + ": returned action " +
-                                                      std::to_string(opts.retval) + " on the bench frame, expected " +
+                                                      std::to_string(run->retval) + " on the bench frame, expected " +
                                                       std::to_string(expected));
     return Status::ok();
 }
@@ -108,14 +102,13 @@ std::string measure_interleaved(std::vector<Contender>& contenders, const std::v
     const std::uint64_t calls = (o.iterations + o.batch - 1) / o.batch;
     for (int r = 0; r < o.runs; ++r) {
         for (Contender& c : contenders) {
-            std::string error;
-            const double ns = time_per_run_ns(c.prog_fd, frame, settings, error);
-            if (ns < 0) return std::string(c.name) + ": " + error;
+            const Result<double> ns = time_per_run_ns(c.prog_fd, frame, settings);
+            if (!ns) return std::string(c.name) + ": " + ns.message();
             if (c.check) {
                 if (std::string err = c.check(calls); !err.empty()) return std::string(c.name) + ": " + err;
             }
-            if (o.verbose) std::fprintf(stderr, "%s run %d: %.3f ns\n", c.name, r + 1, ns);
-            c.samples.push_back(ns);
+            if (o.verbose) std::fprintf(stderr, "%s run %d: %.3f ns\n", c.name, r + 1, *ns);
+            c.samples.push_back(*ns);
         }
     }
     return {};
@@ -145,9 +138,9 @@ Result<Report> run_prog(const ProgOptions& o) {
     const int thesis_fd = bpf_program__fd(thesis->progs.thesis_router);
     const int empty_fd = bpf_program__fd(empty->progs.empty_xdp);
     if (std::string err = hold_in_dispatcher({router_fd, thesis_fd, empty_fd}); !err.empty()) return measurement_error(err);
-    for (const auto& [name, fd, action] : {std::tuple{"tempos_router", router_fd, XDP_TX},
-                                           std::tuple{"thesis_router", thesis_fd, XDP_REDIRECT},
-                                           std::tuple{"empty_xdp", empty_fd, XDP_TX}})
+    for (const auto& [name, fd, action] : {std::tuple{"tempos_router", router_fd, std::uint32_t{XDP_TX}},
+                                           std::tuple{"thesis_router", thesis_fd, std::uint32_t{XDP_REDIRECT}},
+                                           std::tuple{"empty_xdp", empty_fd, std::uint32_t{XDP_TX}}})
         if (Status st = expect_action(name, fd, frame, action); !st) return st;
 
     // Our program must have taken the routing path on every single repetition, or we timed something else.

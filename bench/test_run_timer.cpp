@@ -10,42 +10,39 @@
 
 namespace tempos::bench {
 
-namespace {
-// One BPF_PROG_TEST_RUN call; returns its wall time in ns or -1.
-double timed_call(int prog_fd, const std::vector<std::uint8_t>& frame, std::vector<std::uint8_t>& out,
-                  std::uint32_t repeat) {
+Result<TestRun> test_run(int prog_fd, const std::vector<std::uint8_t>& frame, std::uint32_t repeat,
+                         std::span<const std::uint8_t> ctx) {
+    std::vector<std::uint8_t> out(frame.size() + 256);
     LIBBPF_OPTS(bpf_test_run_opts, opts);
     opts.data_in = frame.data();
     opts.data_size_in = static_cast<std::uint32_t>(frame.size());
     opts.data_out = out.data();
     opts.data_size_out = static_cast<std::uint32_t>(out.size());
+    if (!ctx.empty()) {
+        opts.ctx_in = ctx.data();
+        opts.ctx_size_in = static_cast<std::uint32_t>(ctx.size());
+    }
     opts.repeat = repeat;
     const auto start = std::chrono::steady_clock::now();
     const int err = bpf_prog_test_run_opts(prog_fd, &opts);
     const auto end = std::chrono::steady_clock::now();
-    if (err != 0) return -1;
-    return std::chrono::duration<double, std::nano>(end - start).count();
+    if (err != 0)
+        return Status::error(ErrorCode::system_error, std::string("bpf_prog_test_run_opts: ") + std::strerror(errno));
+    return TestRun{opts.retval, std::chrono::duration<double, std::nano>(end - start).count()};
 }
-}  // namespace
 
-double time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
-                       std::string& error) {
-    if (settings.batch < 2) {
-        error = "batch must be at least 2";
-        return -1;
-    }
-    std::vector<std::uint8_t> out(frame.size() + 256);
+Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
+                               std::span<const std::uint8_t> ctx) {
+    if (settings.batch < 2) return Status::error(ErrorCode::invalid_argument, "batch must be at least 2");
     const std::uint64_t calls = (settings.iterations + settings.batch - 1) / settings.batch;
     std::vector<double> differences;
     differences.reserve(calls);
     for (std::uint64_t i = 0; i < calls; ++i) {
-        const double b = timed_call(prog_fd, frame, out, settings.batch);
-        const double s = timed_call(prog_fd, frame, out, 1);
-        if (b < 0 || s < 0) {
-            error = std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
-            return -1;
-        }
-        differences.push_back(b - s);
+        const Result<TestRun> batch = test_run(prog_fd, frame, settings.batch, ctx);
+        if (!batch) return batch.status();
+        const Result<TestRun> single = test_run(prog_fd, frame, 1, ctx);
+        if (!single) return single.status();
+        differences.push_back(batch->wall_ns - single->wall_ns);
     }
     return median(std::move(differences)) / (settings.batch - 1);
 }

@@ -1,4 +1,4 @@
-#include "throughput_command.hpp"
+#include "commands.hpp"
 
 #include <net/if.h>
 

@@ -1,4 +1,4 @@
-#include "peers_command.hpp"
+#include "commands.hpp"
 
 #include <stdlib.h>
 
