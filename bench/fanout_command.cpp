@@ -166,12 +166,7 @@ public:
             out.number(g + "_kernel_mcps", kernel.copies_per_s / 1e6, 4)
                 .number(g + "_socket_mcps", socket.copies_per_s / 1e6, 4)
                 .number(g + "_speedup", socket.copies_per_s > 0 ? kernel.copies_per_s / socket.copies_per_s : 0, 2)
-                .number(g + "_kernel_mom_socket_datagrams", static_cast<double>(kernel.mom_socket_datagrams), 0)
-                .line("%d group(s): kernel %.3f M copies/s, socket path %.3f M copies/s (x%.2f); "
-                      "MoM socket datagrams on the kernel path: %llu",
-                      groups, kernel.copies_per_s / 1e6, socket.copies_per_s / 1e6,
-                      socket.copies_per_s > 0 ? kernel.copies_per_s / socket.copies_per_s : 0,
-                      static_cast<unsigned long long>(kernel.mom_socket_datagrams));
+                .number(g + "_kernel_mom_socket_datagrams", static_cast<double>(kernel.mom_socket_datagrams), 0);
         }
         // The MoM's CPU is saturated, so 1 / event rate is the CPU time of one event with G copies. Between the
         // smallest and the largest G >= 2 measured, the difference per added copy is the marginal cost of a copy
@@ -186,9 +181,7 @@ public:
         }
         if (low && high && high_g > low_g) {
             const double ns_low = 1e9 * low_g / low->copies_per_s, ns_high = 1e9 * high_g / high->copies_per_s;
-            out.number("fanout_kernel_ns_per_copy", (ns_high - ns_low) / (high_g - low_g), 1)
-                .line("kernel: %.0f ns per event at %d groups, %.0f ns at %d: %.1f ns per added copy", ns_low, low_g,
-                      ns_high, high_g, (ns_high - ns_low) / (high_g - low_g));
+            out.number("fanout_kernel_ns_per_copy", (ns_high - ns_low) / (high_g - low_g), 1);
         }
         out.text("fanout_xdp_mode", o_.xdp_mode)
             .number("fanout_seconds", o_.seconds, 2)
@@ -229,10 +222,7 @@ private:
         if (std::string err = cost.time_event(net_, frame_, 0, pairs, pass_ns); !err.empty()) return err;
         out.number("fanout_prog_ns_per_copy", per_copy, 1)
             .number("fanout_prog_ns_fixed", (sy - per_copy * sx) / n, 1)
-            .number("fanout_prog_ns_not_fanout", pass_ns, 1)
-            .line("program alone (test runs, copies to a discarding device): %.0f ns per event at 2 groups, %.0f at "
-                  "16: %.1f ns per copy; %.0f ns for a frame of another topic",
-                  points.front().second, points.back().second, per_copy, pass_ns);
+            .number("fanout_prog_ns_not_fanout", pass_ns, 1);
         return {};
     }
 

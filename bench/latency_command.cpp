@@ -318,19 +318,6 @@ private:
             .number("latency_queues", o_.queues, 0)
             .number("latency_rate_eps", o_.rate, 0)
             .number("latency_seconds", o_.seconds, 2);
-        out.line("%-20s %9s %9s %9s %10s", "path", "p50_us", "p99_us", "p99.9_us", "delivered");
-        for (const auto& [name, l] : {std::pair{"direct", &direct}, std::pair{"xdp strict", &xdp},
-                                      std::pair{"socket strict", &socket_strict},
-                                      std::pair{"socket best-effort", &socket_be}})
-            out.line("%-20s %9.1f %9.1f %9.1f %9.3f%%", name, l->p50, l->p99, l->p999, l->delivered() * 100);
-        out.line("\nisolation (strict via XDP %s at %.0f/s, best-effort flood via sockets):", o_.xdp_mode.c_str(),
-                 o_.rate);
-        out.line("%14s %16s %9s %9s %10s", "flood_Mpps", "flood_deliv_Mpps", "p50_us", "p99_us", "delivered");
-        for (const IsolationPoint& p : isolation)
-            out.line("%14.3f %16.3f %9.1f %9.1f %9.3f%%   drops: pub tx %.0f, mom rx %.0f, sub1 rx %.0f, sub1 udp %.0f",
-                     p.flood_offered_mpps, p.flood_delivered_mpps, p.strict.p50, p.strict.p99,
-                     p.strict.delivered() * 100, p.drops.pub_tx_dropped, p.drops.mom_rx_dropped,
-                     p.drops.sub1_rx_dropped, p.drops.sub1_udp_errors);
         return out;
     }
 

@@ -1,7 +1,6 @@
 #include "subcommand.hpp"
 
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 
 #include "interrupt.hpp"
@@ -29,22 +28,15 @@ Report& Report::raw(const std::string& key, nlohmann::ordered_json value) {
     return *this;
 }
 
-Report& Report::line(const char* format, ...) {
-    char buf[1024];
-    va_list args;
-    va_start(args, format);
-    std::vsnprintf(buf, sizeof(buf), format, args);
-    va_end(args);
-    text_ += buf;
-    text_ += '\n';
-    return *this;
-}
-
 void Report::print(bool as_json) const {
-    if (as_json)
-        std::printf("%s\n", fields_.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
-    else
-        std::fputs(text_.c_str(), stdout);
+    constexpr auto kReplace = nlohmann::ordered_json::error_handler_t::replace;  // error texts from child processes
+    if (as_json) {
+        std::printf("%s\n", fields_.dump(-1, ' ', false, kReplace).c_str());
+        return;
+    }
+    for (const auto& [key, value] : fields_.items())
+        std::printf("%-40s %s\n", key.c_str(),
+                    value.is_string() ? value.get<std::string>().c_str() : value.dump(-1, ' ', false, kReplace).c_str());
 }
 
 CLI::Option* add_seconds_option(CLI::App* cmd, double& seconds, const char* help, double min, double max) {

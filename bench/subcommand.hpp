@@ -13,23 +13,19 @@
 namespace tempos::bench {
 
 // A subcommand's figures: one flat JSON object, fields in the order added, which `tempos-bench all` merges over
-// runs and bench/render_report.py turns into docs/benchmarks.md; and the same figures as lines for a person.
+// runs and bench/render_report.py turns into docs/benchmarks.md (the field names are the ones documented there).
 class Report {
 public:
     // A figure rounded to `decimals` places (an integer with 0), null when not finite.
     Report& number(const std::string& key, double value, int decimals);
     Report& text(const std::string& key, std::string value);
     Report& raw(const std::string& key, nlohmann::ordered_json value);  // curves: arrays of points
-    // A line of the human-readable output, printf-style.
-    Report& line(const char* format, ...) __attribute__((format(printf, 2, 3)));
 
-    const nlohmann::ordered_json& json() const { return fields_; }
-    // The JSON object on one line, or the text lines.
+    // The JSON object on one line, or one "field  value" line per field for a person.
     void print(bool as_json) const;
 
 private:
     nlohmann::ordered_json fields_ = nlohmann::ordered_json::object();
-    std::string text_;
 };
 
 // The options every subcommand has: --json, and --quick (a smoke run: the subcommand's own small settings).

@@ -220,10 +220,6 @@ private:
                 out.number("xdp_mom_socket_datagrams", static_cast<double>(r.mom_socket_datagrams), 0);
             }
             if (name == "socket") socket_mpps = best->delivered_mpps;
-            out.line("%-8s delivered %.3f Mpps at offered %.3f Mpps (loss %.4f%%); lossless up to %.3f Mpps; "
-                     "generator limit %.3f Mpps",
-                     name.c_str(), best->delivered_mpps, best->offered_mpps, best->loss * 100, lossless,
-                     r.steps.front().offered_mpps);
         }
         out.number("xdp_vs_socket", socket_mpps > 0 ? xdp_mpps / socket_mpps : 0, 2)
             .text("throughput_xdp_mode", o_.xdp_mode)

@@ -20,10 +20,12 @@ Status mosq_error(const std::string& what, int rc) {
     return Status::error(ErrorCode::system_error, what + ": " + mosquitto_strerror(rc));
 }
 
-// One libmosquitto client; callbacks land in this object, in the thread that runs its loop.
-class MosquittoClient {
+// One libmosquitto client, a publisher or a subscriber of `topic`; callbacks land in this object, in the thread
+// that runs its loop. libmosquitto has no batching of its own: each publish is one write, as for every
+// libmosquitto user, whichever the Sending.
+class MosquittoClient : public PeerPublisher, public PeerSubscriber {
 public:
-    MosquittoClient() {
+    explicit MosquittoClient(std::string topic) : topic_(std::move(topic)) {
         static std::atomic<int> counter{0};
         const std::string id = "tempos-bench-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
         mosq_ = mosquitto_new(id.c_str(), true, this);
@@ -41,7 +43,7 @@ public:
                                                           static_cast<std::size_t>(m->payloadlen)));
         });
     }
-    ~MosquittoClient() {
+    ~MosquittoClient() override {
         if (!mosq_) return;
         if (connack_ == 0) {
             mosquitto_disconnect(mosq_);
@@ -65,23 +67,23 @@ public:
         return Status::ok();
     }
 
-    Status subscribe(const std::string& topic, PayloadHandler handler) {
+    Status subscribe(PayloadHandler handler) {
         handler_ = std::move(handler);
-        if (int rc = mosquitto_subscribe(mosq_, nullptr, topic.c_str(), 0); rc != MOSQ_ERR_SUCCESS)
+        if (int rc = mosquitto_subscribe(mosq_, nullptr, topic_.c_str(), 0); rc != MOSQ_ERR_SUCCESS)
             return mosq_error("subscribe", rc);
         return loop_until([this] { return subscribed_; }, "SUBACK");
     }
 
-    Status publish(const std::string& topic, std::span<const std::uint8_t> payload) {
-        const int rc = mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()),
+    Status send(std::span<const std::uint8_t> payload) override {
+        const int rc = mosquitto_publish(mosq_, nullptr, topic_.c_str(), static_cast<int>(payload.size()),
                                          payload.data(), 0, false);
         if (rc != MOSQ_ERR_SUCCESS) return mosq_error("publish", rc);
         // libmosquitto writes at once; what the socket did not take waits in its queue until the loop runs.
-        return mosquitto_want_write(mosq_) ? drain() : Status::ok();
+        return mosquitto_want_write(mosq_) ? flush() : Status::ok();
     }
 
     // Waits until everything queued is on the socket (bounded).
-    Status drain() {
+    Status flush() override {
         const std::uint64_t deadline = tools::monotonic_ns() + kStallMs * 1'000'000ull;
         while (mosquitto_want_write(mosq_)) {
             if (tools::monotonic_ns() >= deadline)
@@ -91,7 +93,8 @@ public:
         return Status::ok();
     }
 
-    Status loop(int timeout_ms) {
+    Status service() override { return receive(0); }
+    Status receive(int timeout_ms) override {
         const int rc = mosquitto_loop(mosq_, timeout_ms, 1);
         return rc == MOSQ_ERR_SUCCESS ? Status::ok() : mosq_error("mosquitto_loop", rc);
     }
@@ -103,39 +106,16 @@ private:
         while (!done()) {
             if (tools::monotonic_ns() >= deadline)
                 return Status::error(ErrorCode::system_error, std::string("no ") + what + " from mosquitto");
-            if (Status st = loop(50); !st) return st;
+            if (Status st = receive(50); !st) return st;
         }
         return Status::ok();
     }
 
+    std::string topic_;
     mosquitto* mosq_ = nullptr;
     int connack_ = -1;
     bool subscribed_ = false;
     PayloadHandler handler_;
-};
-
-// libmosquitto has no batching of its own: each publish is one write, as for every libmosquitto user, whichever
-// the Sending.
-class MosquittoPublisher : public PeerPublisher {
-public:
-    MosquittoPublisher(std::unique_ptr<MosquittoClient> client, std::string topic)
-        : client_(std::move(client)), topic_(std::move(topic)) {}
-    Status send(std::span<const std::uint8_t> payload) override { return client_->publish(topic_, payload); }
-    Status flush() override { return client_->drain(); }
-    Status service() override { return client_->loop(0); }
-
-private:
-    std::unique_ptr<MosquittoClient> client_;
-    std::string topic_;
-};
-
-class MosquittoSubscriber : public PeerSubscriber {
-public:
-    explicit MosquittoSubscriber(std::unique_ptr<MosquittoClient> client) : client_(std::move(client)) {}
-    Status receive(int timeout_ms) override { return client_->loop(timeout_ms); }
-
-private:
-    std::unique_ptr<MosquittoClient> client_;
 };
 
 class MosquittoProtocol : public PeerProtocol {
@@ -145,17 +125,17 @@ public:
     const char* name() const override { return "mosquitto"; }
 
     Result<std::unique_ptr<PeerPublisher>> connect_publisher(const std::string& topic, Sending) override {
-        auto client = std::make_unique<MosquittoClient>();
+        auto client = std::make_unique<MosquittoClient>(topic);
         if (Status st = client->connect(host_, port_); !st) return st;
-        return std::unique_ptr<PeerPublisher>(std::make_unique<MosquittoPublisher>(std::move(client), topic));
+        return std::unique_ptr<PeerPublisher>(std::move(client));
     }
 
     Result<std::unique_ptr<PeerSubscriber>> connect_subscriber(const std::string& topic,
                                                                PayloadHandler handler) override {
-        auto client = std::make_unique<MosquittoClient>();
+        auto client = std::make_unique<MosquittoClient>(topic);
         if (Status st = client->connect(host_, port_); !st) return st;
-        if (Status st = client->subscribe(topic, std::move(handler)); !st) return st;
-        return std::unique_ptr<PeerSubscriber>(std::make_unique<MosquittoSubscriber>(std::move(client)));
+        if (Status st = client->subscribe(std::move(handler)); !st) return st;
+        return std::unique_ptr<PeerSubscriber>(std::move(client));
     }
 
 private:

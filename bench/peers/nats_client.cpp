@@ -56,9 +56,11 @@ Result<Connection> connect(const std::string& url, Sending sending) {
     return Connection(nc);
 }
 
-class NatsPublisher : public PeerPublisher {
+// A publisher of `subject`, or, with a subscription, its subscriber.
+class NatsClient : public PeerPublisher, public PeerSubscriber {
 public:
-    NatsPublisher(Connection nc, std::string subject) : nc_(std::move(nc)), subject_(std::move(subject)) {}
+    NatsClient(Connection nc, std::string subject, Subscription sub = {}, PayloadHandler handler = {})
+        : nc_(std::move(nc)), subject_(std::move(subject)), sub_(std::move(sub)), handler_(std::move(handler)) {}
 
     Status send(std::span<const std::uint8_t> payload) override {
         const natsStatus s =
@@ -77,16 +79,6 @@ public:
     }
     Status service() override { return connection_state(nc_.get()); }
 
-private:
-    Connection nc_;
-    std::string subject_;
-};
-
-class NatsSubscriber : public PeerSubscriber {
-public:
-    NatsSubscriber(Connection nc, Subscription sub, PayloadHandler handler)
-        : nc_(std::move(nc)), sub_(std::move(sub)), handler_(std::move(handler)) {}
-
     // The first message is waited for; then what the library has already queued.
     Status receive(int timeout_ms) override {
         for (int i = 0; i < kMessagesPerReceive; ++i) {
@@ -99,11 +91,12 @@ public:
                                                    static_cast<std::size_t>(natsMsg_GetDataLength(msg))));
             natsMsg_Destroy(msg);
         }
-        return connection_state(nc_.get());
+        return service();
     }
 
 private:
     Connection nc_;  // declared first: destroyed after the subscription
+    std::string subject_;
     Subscription sub_;
     PayloadHandler handler_;
 };
@@ -118,7 +111,7 @@ public:
     Result<std::unique_ptr<PeerPublisher>> connect_publisher(const std::string& subject, Sending sending) override {
         Result<Connection> nc = connect(url_, sending);
         if (!nc) return nc.status();
-        return std::unique_ptr<PeerPublisher>(std::make_unique<NatsPublisher>(std::move(*nc), subject));
+        return std::unique_ptr<PeerPublisher>(std::make_unique<NatsClient>(std::move(*nc), subject));
     }
 
     // Subscribed once the server answered a PING sent after the SUB.
@@ -133,7 +126,7 @@ public:
         if (natsStatus s = natsConnection_FlushTimeout(nc->get(), kHandshakeMs); s != NATS_OK)
             return nats_error("no PONG from nats-server after SUB", s);
         return std::unique_ptr<PeerSubscriber>(
-            std::make_unique<NatsSubscriber>(std::move(*nc), std::move(sub), std::move(handler)));
+            std::make_unique<NatsClient>(std::move(*nc), subject, std::move(sub), std::move(handler)));
     }
 
 private:
