@@ -107,18 +107,6 @@ struct Timeline {
     std::uint64_t start = 0, measure_from = 0, end = 0;
 };
 
-// Runs `body`, turning an escaping exception into an error (no exception leaves a thread).
-template <typename Body>
-void guarded(std::string& error, Body body) {
-    try {
-        body();
-    } catch (const std::exception& e) {
-        error = std::string("exception: ") + e.what();
-    } catch (...) {
-        error = "unknown exception";
-    }
-}
-
 // The paced stream's endpoints run at the configured real-time priority; refusing it is an error, since the
 // figures would then not be comparable with tempos's. Restores the thread's scheduling when it goes.
 class EndpointPriority {
@@ -150,7 +138,7 @@ private:
 };
 
 // Paced: one message per period, each on the wire at once. Flood: as fast as the connection takes them.
-void publish(Stream& s, const RunSettings& settings, const Timeline& t) {
+Status publish(Stream& s, const RunSettings& settings, const Timeline& t) {
     std::vector<std::uint8_t> payload(settings.payload_bytes, 0);
     const auto period_ns = s.plan.paced ? static_cast<std::uint64_t>(1e9 / settings.rate) : 0;
     const std::uint64_t service_every = s.plan.paced ? 256 : 1024;  // messages between looks at the connection
@@ -173,44 +161,43 @@ void publish(Stream& s, const RunSettings& settings, const Timeline& t) {
             st = s.publisher->service();
         }
     }
-    if (st) st = s.publisher->flush();
-    s.stats.publisher_error = st.message();
+    return st ? s.publisher->flush() : st;
+}
+
+// One end of a stream in its own thread, at its priority; an escaping exception becomes its error (no exception
+// leaves a thread).
+template <typename Body>
+void run_endpoint(const std::string& thread_name, const Stream& s, const RunSettings& settings, std::string& error,
+                  Body body) {
+    pthread_setname_np(pthread_self(), thread_name.c_str());
+    try {
+        const EndpointPriority priority(s.plan, settings);
+        error = priority.status() ? body().message() : priority.status().message();
+    } catch (const std::exception& e) {
+        error = std::string("exception: ") + e.what();
+    } catch (...) {
+        error = "unknown exception";
+    }
 }
 
 void run_publisher(Stream& s, const RunSettings& settings, const Timeline& t) {
-    pthread_setname_np(pthread_self(), s.plan.paced ? "peers-paced" : "peers-flood");
-    guarded(s.stats.publisher_error, [&] {
-        const EndpointPriority priority(s.plan, settings);
-        if (!priority.status()) {
-            s.stats.publisher_error = priority.status().message();
-            return;
-        }
-        publish(s, settings, t);
-    });
+    run_endpoint(s.plan.paced ? "peers-paced" : "peers-flood", s, settings, s.stats.publisher_error,
+                 [&] { return publish(s, settings, t); });
     s.publisher_sent.store(s.stats.sent);
     s.publisher_done_ns.store(tools::monotonic_ns());
     s.publisher_done.store(true);
 }
 
 void run_subscriber(Stream& s, const RunSettings& settings, const Timeline& t) {
-    pthread_setname_np(pthread_self(), ("peers-" + s.plan.subscriber_node).c_str());
-    guarded(s.stats.subscriber_error, [&] {
-        const EndpointPriority priority(s.plan, settings);
-        if (!priority.status()) {
-            s.stats.subscriber_error = priority.status().message();
-            return;
-        }
+    run_endpoint("peers-" + s.plan.subscriber_node, s, settings, s.stats.subscriber_error, [&]() -> Status {
         for (;;) {
-            if (Status st = s.subscriber->receive(20); !st) {
-                s.stats.subscriber_error = st.message();
-                return;
-            }
+            if (Status st = s.subscriber->receive(20); !st) return st;
             const std::uint64_t now = tools::monotonic_ns();
-            if (now >= t.end + kMaxDrainNs || interrupted()) return;
+            if (now >= t.end + kMaxDrainNs || interrupted()) return Status::ok();
             if (!s.publisher_done.load()) continue;
-            if (s.reception.unique() >= s.publisher_sent.load()) return;  // everything arrived
+            if (s.reception.unique() >= s.publisher_sent.load()) return Status::ok();  // everything arrived
             const std::uint64_t last = std::max(s.reception.last_receive_ns(), s.publisher_done_ns.load());
-            if (now >= last + kQuietNs) return;  // the rest is lost
+            if (now >= last + kQuietNs) return Status::ok();  // the rest is lost
         }
     });
 }
