@@ -5,6 +5,8 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include <net/if.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,9 +16,11 @@
 #include <tuple>
 #include <vector>
 
-#include "bench_packet.hpp"
 #include "dispatcher_hold.hpp"
+#include "frames/frame_world.hpp"
+#include "frames/router_fixtures.hpp"
 #include "empty_xdp.skel.h"
+#include "round_to.hpp"
 #include "route_table.hpp"
 #include "skeleton.hpp"
 #include "subcommand.hpp"
@@ -34,7 +38,13 @@ struct ProgOptions : CommonOptions {
     int runs = 5;
     int cpu = -1;
     std::uint32_t batch = 254;
+    std::uint64_t fixture_calls = 20'000;
 };
+
+namespace world = testkit::world;
+constexpr std::uint8_t kBenchTopic = 1;
+// Three members for both programs, so both run their round robin.
+const world::Subscriber kBenchSubscribers[] = {world::kSubA, world::kSubB, world::kSubC};
 
 // The thesis's map value (bench/thesis_router.bpf.c): 5 IPv4 addresses then 5 MACs, zero padding.
 struct ThesisTopicValue {
@@ -45,15 +55,9 @@ static_assert(sizeof(ThesisTopicValue) == 52, "4-byte aligned like the BPF side:
 
 std::string setup_router(tempos_router* skel) {
     tempos_route route{};
-    for (const BenchSubscriber& s : kBenchSubscribers) {
-        tempos_endpoint& ep = route.subs[route.count++];
-        std::memcpy(&ep.ipv4, s.ip.data(), 4);
-        // The subscriber port equals the MoM's, so a rewritten frame still matches on the next repetition.
-        ep.port = htons(kBenchPort);
-        ep.flags = TEMPOS_EP_HAS_MAC;
-        std::memcpy(ep.mac, s.mac.data(), 6);
-        std::memcpy(ep.src_mac, kMomMac.data(), 6);
-    }
+    // The subscriber port equals the MoM's, so a rewritten frame still matches on the next repetition.
+    for (const world::Subscriber& s : kBenchSubscribers)
+        route.subs[route.count++] = testkit::endpoint(s.ip, world::kMomPort, s.mac, world::kMomMac);
     tempos::xdp::RouteTable table(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters));
     const tempos::Status st = table.set(kBenchTopic, route);
     return st ? std::string() : st.message();
@@ -61,7 +65,7 @@ std::string setup_router(tempos_router* skel) {
 
 std::string setup_thesis(thesis_router* skel) {
     ThesisTopicValue value{};
-    for (std::size_t i = 0; i < kBenchSubscribers.size(); ++i) {
+    for (std::size_t i = 0; i < std::size(kBenchSubscribers); ++i) {
         std::memcpy(&value.ips[i], kBenchSubscribers[i].ip.data(), 4);
         std::memcpy(value.macs[i], kBenchSubscribers[i].mac.data(), 6);
     }
@@ -77,14 +81,95 @@ std::uint64_t redirected_on_topic(tempos_router* skel) {
     return table.read_counters(kBenchTopic, c) ? c.redirected_packets : 0;
 }
 
-Status expect_action(const char* name, int prog_fd, const std::vector<std::uint8_t>& frame, std::uint32_t expected) {
+// One run of `frame`: ok when the program returned `expected` (and, when given, this output frame).
+Status expect_action(const std::string& name, int prog_fd, const std::vector<std::uint8_t>& frame,
+                     std::uint32_t expected, const std::vector<std::uint8_t>* expected_output = nullptr) {
     const Result<TestRun> run = test_run(prog_fd, frame, 1);
     if (!run) return run.status().prefixed(name);
     if (run->retval != expected)
-        return Status::error(ErrorCode::internal, std::string(name) + ": returned action " +
-                                                      std::to_string(run->retval) + " on the bench frame, expected " +
-                                                      std::to_string(expected));
+        return Status::error(ErrorCode::internal, name + ": returned action " + std::to_string(run->retval) +
+                                                      " on the bench frame, expected " + std::to_string(expected));
+    if (expected_output && run->output != *expected_output)
+        return Status::error(ErrorCode::internal, name + ": the output frame differs from the fixture's");
     return Status::ok();
+}
+
+// The router fixtures' frames (testing/frames/router_fixtures.hpp), timed as Katran's perf-from-fixture does:
+// each row on a router loaded with its constants and the standard routes. One router per distinct constants.
+struct FixtureRouters {
+    std::vector<testkit::MomConstants> constants;
+    std::vector<tempos::xdp::SkeletonPtr<tempos_router>> routers;
+
+    tempos_router* for_row(const testkit::RouterFixture& row) {
+        for (std::size_t i = 0; i < constants.size(); ++i)
+            if (constants[i] == row.mom) return routers[i].get();
+        return nullptr;
+    }
+};
+
+Result<tempos::xdp::SkeletonPtr<tempos_router>> load_router(const testkit::MomConstants& mom) {
+    tempos::xdp::SkeletonPtr<tempos_router> router(tempos_router__open(), tempos_router__destroy);
+    if (!router)
+        return Status::error(ErrorCode::system_error, std::string("opening tempos_router: ") + std::strerror(errno));
+    tempos::xdp::set_mom_constants(*router, mom.port, mom.ip);
+    if (int err = tempos_router__load(router.get()); err != 0)
+        return Status::error(ErrorCode::system_error, std::string("loading tempos_router: ") + std::strerror(-err));
+    return router;
+}
+
+Result<FixtureRouters> load_fixture_routers(const std::vector<testkit::RouterFixture>& rows) {
+    FixtureRouters out;
+    for (const testkit::RouterFixture& row : rows) {
+        if (out.for_row(row) != nullptr) continue;
+        auto router = load_router(row.mom);
+        if (!router) return router.status();
+        out.constants.push_back(row.mom);
+        out.routers.push_back(std::move(*router));
+    }
+    return out;
+}
+
+// After hold_in_dispatcher the bench is in a namespace of its own whose veths can stand for the second
+// interface some rows route through; 0 if there is none.
+std::uint32_t some_interface_but_loopback() {
+    std::uint32_t found = 0;
+    if (struct if_nameindex* list = if_nameindex()) {
+        for (struct if_nameindex* i = list; i->if_index != 0 && found == 0; ++i)
+            if (std::strcmp(i->if_name, "lo") != 0) found = i->if_index;
+        if_freenameindex(list);
+    }
+    return found;
+}
+
+struct FixtureTime {
+    std::string name;
+    double ns;
+};
+
+// A routed row rewrites its frame towards a subscriber's port, so repeated runs would time the pass path:
+// each row is timed on single runs against the empty program (single_run_cost_over_ns), plus the empty
+// program's own per-run cost, which makes the figures comparable with prog_ns.
+Result<std::vector<FixtureTime>> time_fixtures(const std::vector<testkit::RouterFixture>& rows,
+                                               FixtureRouters& routers, int empty_fd, double empty_ns,
+                                               const ProgOptions& o) {
+    const std::uint32_t second_interface = some_interface_but_loopback();
+    for (auto& router : routers.routers) {
+        const testkit::RouterMaps maps{bpf_map__fd(router->maps.topic_routes), bpf_map__fd(router->maps.topic_counters),
+                                       bpf_map__fd(router->maps.egress_ports), bpf_map__fd(router->maps.fanout_routes)};
+        if (Status st = testkit::install_standard_routes(maps, second_interface); !st)
+            return st.prefixed("fixture routes");
+    }
+    std::vector<FixtureTime> out;
+    for (const testkit::RouterFixture& row : rows) {
+        if (row.needs_second_interface && second_interface == 0) continue;
+        const int fd = bpf_program__fd(routers.for_row(row)->progs.tempos_router);
+        if (Status st = expect_action(row.name, fd, row.input, row.expected_action, &row.expected_output); !st)
+            return st.prefixed("fixture does not behave as the table says");
+        const Result<double> ns = single_run_cost_over_ns(fd, empty_fd, row.input, o.fixture_calls);
+        if (!ns) return ns.status().prefixed(row.name);
+        out.push_back({row.name, *ns + empty_ns});
+    }
+    return out;
 }
 
 struct Contender {
@@ -118,16 +203,19 @@ Result<Report> run_prog(const ProgOptions& o) {
     if (std::string err = pin_to_cpu(o.cpu); !err.empty()) return measurement_error(err);
     if (o.batch < 2 || o.batch > 254)
         return Status::error(ErrorCode::invalid_argument, "--batch must be 2..254 (the frame's TTL budget)");
-    const std::vector<std::uint8_t> frame = strict_event_frame();
-
-    tempos::xdp::SkeletonPtr<tempos_router> router(tempos_router__open(), tempos_router__destroy);
+    const std::vector<std::uint8_t> frame =
+        testkit::bench_event(world::kMomMac, world::kPublisherMac, world::kPublisherIp, world::kMomIp,
+                             world::kMomPort, kBenchTopic).build();
+    const std::vector<testkit::RouterFixture> rows = testkit::router_fixtures();
+    Result<FixtureRouters> fixture_routers = load_fixture_routers(rows);
+    if (!fixture_routers) return fixture_routers.status();
+    Result<tempos::xdp::SkeletonPtr<tempos_router>> loaded = load_router({});
+    if (!loaded) return loaded.status();
+    tempos::xdp::SkeletonPtr<tempos_router> router = std::move(*loaded);
     tempos::xdp::SkeletonPtr<thesis_router> thesis(thesis_router__open(), thesis_router__destroy);
     tempos::xdp::SkeletonPtr<empty_xdp> empty(empty_xdp__open(), empty_xdp__destroy);
-    if (!router || !thesis || !empty) return measurement_error(std::string("opening the BPF objects: ") + std::strerror(errno));
-    tempos::xdp::set_mom_constants(*router, kBenchPort, kMomIp);
+    if (!thesis || !empty) return measurement_error(std::string("opening the BPF objects: ") + std::strerror(errno));
     thesis->rodata->redirect_ifindex = 1;  // loopback: BPF_PROG_TEST_RUN does not transmit
-    if (int err = tempos_router__load(router.get()); err != 0)
-        return measurement_error(std::string("loading tempos_router: ") + std::strerror(-err));
     if (int err = thesis_router__load(thesis.get()); err != 0)
         return measurement_error(std::string("loading thesis_router: ") + std::strerror(-err));
     if (int err = empty_xdp__load(empty.get()); err != 0)
@@ -137,7 +225,9 @@ Result<Report> run_prog(const ProgOptions& o) {
     const int router_fd = bpf_program__fd(router->progs.tempos_router);
     const int thesis_fd = bpf_program__fd(thesis->progs.thesis_router);
     const int empty_fd = bpf_program__fd(empty->progs.empty_xdp);
-    if (std::string err = hold_in_dispatcher({router_fd, thesis_fd, empty_fd}); !err.empty()) return measurement_error(err);
+    std::vector<int> held{router_fd, thesis_fd, empty_fd};
+    for (auto& r : fixture_routers->routers) held.push_back(bpf_program__fd(r->progs.tempos_router));
+    if (std::string err = hold_in_dispatcher(held); !err.empty()) return measurement_error(err);
     for (const auto& [name, fd, action] : {std::tuple{"tempos_router", router_fd, std::uint32_t{XDP_TX}},
                                            std::tuple{"thesis_router", thesis_fd, std::uint32_t{XDP_REDIRECT}},
                                            std::tuple{"empty_xdp", empty_fd, std::uint32_t{XDP_TX}}})
@@ -162,12 +252,17 @@ Result<Report> run_prog(const ProgOptions& o) {
     const double prog_ns = median(contenders[0].samples);
     const double thesis_ns = median(contenders[1].samples);
     const double empty_ns = median(contenders[2].samples);
-    const double speedup = thesis_ns / prog_ns;
+    const Result<std::vector<FixtureTime>> fixtures = time_fixtures(rows, *fixture_routers, empty_fd, empty_ns, o);
+    if (!fixtures) return fixtures.status();
+    // Router fixtures, ns per packet: single runs, interquartile mean of the differences to empty_xdp, + empty_ns.
+    nlohmann::ordered_json fixtures_ns = nlohmann::ordered_json::object();
+    for (const FixtureTime& f : *fixtures) fixtures_ns[f.name] = tools::round_to(f.ns, 2);
     Report report;
     report.number("prog_ns", prog_ns, 2)
         .number("thesis_ns", thesis_ns, 2)
         .number("empty_ns", empty_ns, 2)
-        .number("prog_speedup", speedup, 3);
+        .number("prog_speedup", thesis_ns / prog_ns, 3)
+        .raw("fixtures_ns", std::move(fixtures_ns));
     return report;
 }
 
@@ -177,10 +272,11 @@ void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
     auto options = std::make_shared<ProgOptions>();
     CLI::App* cmd = add_subcommand<ProgOptions>(
         app, name, "Per-packet cost (BPF_PROG_TEST_RUN) of our XDP router, the thesis's program and an empty one",
-        exit_code, options, "Smoke run: 1e5 repetitions, one run (not a measurement)",
+        exit_code, options, "Smoke run: 1e5 repetitions, one run, 1000 pairs per fixture (not a measurement)",
         [](ProgOptions& o) {
             o.iterations = 100'000;
             o.runs = 1;
+            o.fixture_calls = 1000;
         },
         run_prog);
     cmd->add_flag("-v,--verbose", options->verbose, "Print every run's figure to stderr");
@@ -192,6 +288,9 @@ void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
         ->capture_default_str();
     cmd->add_option("--cpu", options->cpu, "CPU to pin to (-1: the current one)")->capture_default_str();
     cmd->add_option("--batch", options->batch, "Repetitions per syscall, 2..254 (TTL budget of the frame)")
+        ->capture_default_str();
+    cmd->add_option("--fixture-calls", options->fixture_calls, "Single-run pairs per router fixture")
+        ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 32))
         ->capture_default_str();
 }
 

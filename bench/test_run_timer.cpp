@@ -28,7 +28,8 @@ Result<TestRun> test_run(int prog_fd, const std::vector<std::uint8_t>& frame, st
     const auto end = std::chrono::steady_clock::now();
     if (err != 0)
         return Status::error(ErrorCode::system_error, std::string("bpf_prog_test_run_opts: ") + std::strerror(errno));
-    return TestRun{opts.retval, std::chrono::duration<double, std::nano>(end - start).count()};
+    out.resize(opts.data_size_out);
+    return TestRun{opts.retval, std::chrono::duration<double, std::nano>(end - start).count(), std::move(out)};
 }
 
 Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
@@ -45,6 +46,29 @@ Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& fra
         differences.push_back(batch->wall_ns - single->wall_ns);
     }
     return median(std::move(differences)) / (settings.batch - 1);
+}
+
+Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::vector<std::uint8_t>& frame,
+                                       std::uint64_t calls) {
+    std::vector<double> differences;
+    differences.reserve(calls);
+    for (std::uint64_t i = 0; i < calls; ++i) {
+        // Alternating which goes first cancels what the first call of a pair pays for the second.
+        const bool prog_first = i % 2 == 0;
+        const Result<TestRun> first = test_run(prog_first ? prog_fd : baseline_fd, frame, 1);
+        if (!first) return first.status();
+        const Result<TestRun> second = test_run(prog_first ? baseline_fd : prog_fd, frame, 1);
+        if (!second) return second.status();
+        const double p = prog_first ? first->wall_ns : second->wall_ns, b = prog_first ? second->wall_ns : first->wall_ns;
+        differences.push_back(p - b);
+    }
+    // The mean of the middle half: robust to preempted pairs like a median, but not stuck to the clock's
+    // granularity (a single run is a few clock ticks).
+    std::sort(differences.begin(), differences.end());
+    const std::size_t quarter = differences.size() / 4;
+    double sum = 0;
+    for (std::size_t i = quarter; i < differences.size() - quarter; ++i) sum += differences[i];
+    return sum / static_cast<double>(differences.size() - 2 * quarter);
 }
 
 std::string pin_to_cpu(int cpu) {

@@ -16,8 +16,9 @@ struct TimerSettings {
 };
 
 struct TestRun {
-    std::uint32_t retval = 0;  // the program's verdict on the last repetition
-    double wall_ns = 0;        // of the whole call
+    std::uint32_t retval = 0;          // the program's verdict on the last repetition
+    double wall_ns = 0;                // of the whole call
+    std::vector<std::uint8_t> output;  // the frame as the last repetition left it
 };
 
 // One BPF_PROG_TEST_RUN call: `repeat` runs on a fresh copy of `frame`; `ctx` is the program's context
@@ -35,6 +36,14 @@ Result<TestRun> test_run(int prog_fd, const std::vector<std::uint8_t>& frame, st
 // The same method is applied to every program compared (prog, and the fan-out program in fanout).
 Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
                                std::span<const std::uint8_t> ctx = {});
+
+// A frame's cost on `prog_fd` for a single run, when repeated runs would not take the frame's path again (the
+// router rewrites a routed frame towards a subscriber's port, which the next run passes up): `calls` pairs of
+// one-repetition calls, one on prog_fd and one on `baseline_fd` (an empty program) with identical setup; the
+// mean of the middle half of the differences is what prog_fd costs beyond the baseline, in ns (it may be
+// negative by noise).
+Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::vector<std::uint8_t>& frame,
+                                       std::uint64_t calls);
 
 // Pins the calling thread to `cpu` (-1: the CPU it is on). Empty on success.
 std::string pin_to_cpu(int cpu);
