@@ -1,16 +1,16 @@
-#include "all_command.hpp"
+#include "commands.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <map>
 #include <set>
 #include <thread>
 
 #include "child_process.hpp"
 #include "interrupt.hpp"
-#include "json_value.hpp"
+#include "round_to.hpp"
+#include "subcommand.hpp"
 #include "test_run_timer.hpp"
 
 namespace tempos::bench {
@@ -26,9 +26,7 @@ const char* const kRequiredFields[] = {
     "nats_p50_us",       "nats_p99_us",       "nats_flood_p99_us", "fanout4_kernel_mcps",
     "fanout4_socket_mcps"};
 
-struct AllOptions {
-    bool json = false;
-    bool quick = false;
+struct AllOptions : CommonOptions {
     int runs = 3;
     double timeout = 300;  // per child
     std::vector<std::string> only;
@@ -37,7 +35,7 @@ struct AllOptions {
 struct Part {
     std::string name;
     bool has_quick = false;
-    std::vector<JsonValue> runs;  // the successful ones
+    std::vector<nlohmann::ordered_json> runs;  // the successful ones
     std::vector<std::string> errors;
     double seconds = 0;  // wall time of all its runs
 };
@@ -80,32 +78,29 @@ void run_part(Part& part, const AllOptions& o, int run) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     const int status = child.wait(0);  // kills it if still running
-    const std::string out = child.output();
-    std::string error;
-    std::optional<JsonValue> value = parse_json(out, error);
-    if (status != 0 || !value || value->kind != JsonValue::Kind::object) {
-        std::string why = status != 0 ? "exit status " + std::to_string(status) : "not a JSON object: " + error;
-        part.errors.push_back("run " + std::to_string(run) + ": " + why + ": " +
-                              last_lines(child.errors(), 3));
+    auto value = nlohmann::ordered_json::parse(child.output(), nullptr, false);
+    if (status != 0 || !value.is_object()) {
+        const std::string why = status != 0 ? "exit status " + std::to_string(status) : "not a JSON object";
+        part.errors.push_back("run " + std::to_string(run) + ": " + why + ": " + last_lines(child.errors(), 3));
         return;
     }
     std::fprintf(stderr, "tempos-bench all: %s run %d done\n", part.name.c_str(), run);
-    part.runs.push_back(std::move(*value));
+    part.runs.push_back(std::move(value));
 }
 
 // Numbers: median, _min, _max over the runs in which the field is a number; strings: the first run's.
-void merge(const Part& part, JsonWriter& out, std::set<std::string>& fields) {
+void merge(const Part& part, Report& out, std::set<std::string>& fields) {
     if (part.runs.empty()) return;
-    for (const auto& [key, first] : part.runs.front().object) {
-        if (first.kind == JsonValue::Kind::string) {
-            out.text(key, first.string);
+    for (const auto& [key, first] : part.runs.front().items()) {
+        if (first.is_string()) {
+            out.text(key, first.get<std::string>());
             fields.insert(key);
             continue;
         }
-        if (first.kind != JsonValue::Kind::number) continue;  // curves and such stay in "runs"
+        if (!first.is_number()) continue;  // curves and such stay in "runs"
         std::vector<double> values;
-        for (const JsonValue& r : part.runs)
-            if (const JsonValue* v = r.find(key); v && v->kind == JsonValue::Kind::number) values.push_back(v->number);
+        for (const nlohmann::ordered_json& r : part.runs)
+            if (auto v = r.find(key); v != r.end() && v->is_number()) values.push_back(v->get<double>());
         out.number(key, median(values), 6)
             .number(key + "_min", *std::min_element(values.begin(), values.end()), 6)
             .number(key + "_max", *std::max_element(values.begin(), values.end()), 6);
@@ -113,6 +108,7 @@ void merge(const Part& part, JsonWriter& out, std::set<std::string>& fields) {
     }
 }
 
+// Always a report (JSON): a part that failed is listed in it; the exit status says whether it is complete.
 int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
     std::vector<Part> parts;
     for (CLI::App* sub : parent.get_subcommands([](CLI::App*) { return true; })) {
@@ -131,40 +127,30 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
             run_part(p, o, r);
         }
 
-    JsonWriter out;
+    Report out;
     std::set<std::string> fields;
     out.number("runs_per_figure", o.runs, 0);
-    std::string errors = "{", raw = "{";
+    nlohmann::ordered_json errors = nlohmann::ordered_json::object(), raw = nlohmann::ordered_json::object(),
+                           seconds = nlohmann::ordered_json::object(), missing = nlohmann::ordered_json::array();
     for (const Part& p : parts) {
         merge(p, out, fields);
-        if (!p.errors.empty()) {
-            std::string list = "[";
-            for (const std::string& e : p.errors) list += (list.size() > 1 ? ", " : "") + json_quote(e);
-            errors += (errors.size() > 1 ? ", " : "") + json_quote(p.name) + ": " + list + "]";
-        }
-        std::string runs = "[";
-        for (const JsonValue& v : p.runs) runs += (runs.size() > 1 ? ", " : "") + v.dump();
-        raw += (raw.size() > 1 ? ", " : "") + json_quote(p.name) + ": " + runs + "]";
+        if (!p.errors.empty()) errors[p.name] = p.errors;
+        raw[p.name] = p.runs;
+        seconds[p.name] = tools::round_to(p.seconds, 1);
     }
-    std::string missing = "[";
     if (o.only.empty())
         for (const char* f : kRequiredFields)
-            if (!fields.count(f)) missing += (missing.size() > 1 ? ", " : "") + json_quote(f);
-    std::string seconds = "{";
-    for (const Part& p : parts) {
-        char buf[32];
-        std::snprintf(buf, sizeof(buf), "%.1f", p.seconds);
-        seconds += (seconds.size() > 1 ? ", " : "") + json_quote(p.name) + ": " + buf;
-    }
-    out.raw("errors", errors + "}")
-        .raw("missing_fields", missing + "]")
-        .raw("part_seconds", seconds + "}")
-        .raw("runs", raw + "}");
-    std::printf("%s\n", out.str().c_str());
-    const bool ok = errors == "{" && missing == "[";
-    if (!ok) std::fprintf(stderr, "tempos-bench all: incomplete: errors %s}, missing fields %s]\n", errors.c_str(),
-                          missing.c_str());
-    return ok ? 0 : 1;
+            if (!fields.count(f)) missing.push_back(f);
+    const bool complete = errors.empty() && missing.empty();
+    if (!complete)
+        std::fprintf(stderr, "tempos-bench all: incomplete: errors %s, missing fields %s\n", errors.dump().c_str(),
+                     missing.dump().c_str());
+    out.raw("errors", std::move(errors))
+        .raw("missing_fields", std::move(missing))
+        .raw("part_seconds", std::move(seconds))
+        .raw("runs", std::move(raw))
+        .print(true);
+    return complete ? 0 : 1;
 }
 
 }  // namespace

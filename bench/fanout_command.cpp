@@ -1,4 +1,4 @@
-#include "fanout_command.hpp"
+#include "commands.hpp"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -21,11 +21,11 @@
 
 #include "frames/frame_world.hpp"
 #include "child_process.hpp"
-#include "json_value.hpp"
 #include "live_traffic.hpp"
 #include "mom_process.hpp"
 #include "fanout_table.hpp"
 #include "skeleton.hpp"
+#include "subcommand.hpp"
 #include "tempos_fanout.skel.h"
 #include "test_run_timer.hpp"
 #include "topology/layouts.hpp"
@@ -40,8 +40,7 @@ namespace {
 constexpr std::uint8_t kBenchTopic = 1;  // the fanned-out strict topic
 namespace p2p = testkit::world::point_to_point;
 
-struct FanoutOptions {
-    bool json = false;
+struct FanoutOptions : CommonOptions {
     double seconds = 1.0;  // per offered-load step
     // Paced offered loads in M events/s, tried in increasing order below the generator's limit.
     std::vector<double> rates_mevps{0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3};
@@ -49,7 +48,6 @@ struct FanoutOptions {
     std::string xdp_mode = "native";
     int cpu = 0;      // the generator's
     int mom_cpu = 1;  // everything of the MoM node: tempos-mom and mom:eth0's receive work (threaded NAPI)
-    bool quick = false;
 };
 
 std::string slurp(const std::string& path) {
@@ -60,25 +58,21 @@ std::string slurp(const std::string& path) {
 }
 
 // The TC fan-out program's own cost per event under BPF_PROG_TEST_RUN, in the MoM's namespace: the skb enters
-// as if received on mom:eth0 and the clones really leave through mom:eth1 toward sub1 (whose counter sees them);
-// the last group's copy, the original redirected, is rewritten but not transmitted by a test run.
-// Same method as tempos-bench prog (test_run_timer.hpp): a batch call paired with a 1-run call, median of the
-// differences; the frame is fresh for every call (the program rewrites it, TTL - 1 per run).
+// as if received on mom:eth0 and the clones really leave, to a discarding device (a veth whose peer is down: it
+// frees each frame on transmit and counts it as a tx drop; this kernel has no dummy driver), so the cost is the
+// MoM's alone; the last group's copy, the original redirected, is rewritten but not transmitted by a test run.
+// Same method as tempos-bench prog (test_run_timer.hpp).
 class ProgramCost {
 public:
     ~ProgramCost() {
         if (skel_) tempos_fanout__destroy(skel_);
     }
 
-    // to_dummy: the clones go to a discarding device in the MoM's namespace (a veth whose peer is down: it frees
-    // each frame on transmit and counts it as a tx drop; this kernel has no dummy driver), so the cost is the
-    // MoM's alone; else through mom:eth1 to sub1, whose receive of each copy runs on the same CPU.
-    std::string open(const testkit::Topology& net, bool to_dummy) {
+    std::string open(const testkit::Topology& net) {
         testkit::NetnsScope in_mom(net.ns("mom"));
         if (!in_mom.status()) return in_mom.status().message();
-        if (to_dummy)
-            if (Status st = testkit::add_veth_pair({.a = "fo_dummy", .b = "fo_dummy_peer", .b_up = false}); !st)
-                return "creating the discarding device in the MoM's namespace: " + st.message();
+        if (Status st = testkit::add_veth_pair({.a = "fo_dummy", .b = "fo_dummy_peer", .b_up = false}); !st)
+            return "creating the discarding device in the MoM's namespace: " + st.message();
         skel_ = tempos_fanout__open();
         if (!skel_) return std::string("opening the fan-out program: ") + std::strerror(errno);
         tempos::xdp::set_mom_constants(*skel_, kMomPort, kMomIp4);
@@ -87,7 +81,7 @@ public:
         table_.emplace(bpf_map__fd(skel_->maps.fanout_routes), bpf_map__fd(skel_->maps.fanout_group_counters),
                        bpf_map__fd(skel_->maps.fanout_topic_counters));
         ingress_ = if_nametoindex("eth0");
-        egress_ = if_nametoindex(to_dummy ? "fo_dummy" : "eth1");
+        egress_ = if_nametoindex("fo_dummy");
         const auto sub_mac = net.mac("sub1", "eth0"), egress_mac = net.mac("mom", "eth1");
         if (!sub_mac || !egress_mac) return sub_mac ? egress_mac.message() : sub_mac.message();
         std::memcpy(member_.mac, sub_mac->data(), 6);
@@ -130,37 +124,20 @@ public:
             return set.message();
         testkit::NetnsScope in_mom(net.ns("mom"));
         if (!in_mom.status()) return in_mom.status().message();
-        constexpr std::uint32_t kBatch = 100;
-        std::vector<double> differences;
-        for (std::uint32_t i = 0; i < pairs; ++i) {
-            const double batch = call(frame, kBatch), single = call(frame, 1);
-            if (batch < 0 || single < 0) return std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
-            differences.push_back(batch - single);
-        }
-        ns = median(std::move(differences)) / (kBatch - 1);
+        __sk_buff ctx{};
+        ctx.ifindex = ingress_;
+        const Result<double> per_run =
+            time_per_run_ns(bpf_program__fd(skel_->progs.tempos_fanout), frame, {pairs * kBatch, kBatch},
+                            {reinterpret_cast<const std::uint8_t*>(&ctx), sizeof(ctx)});
+        if (!per_run) return per_run.message();
+        ns = *per_run;
         return {};
     }
 
+    static constexpr std::uint32_t kBatch = 100;  // runs per call; each pair of calls sends kBatch + 1 events
+
 private:
     static constexpr std::array<std::uint8_t, 4> kMomIp4 = testkit::world::ipv4_bytes(p2p::kMomIp);
-
-    double call(const std::vector<std::uint8_t>& frame, std::uint32_t repeat) {
-        std::vector<std::uint8_t> out(frame.size() + 256);
-        __sk_buff ctx{};
-        ctx.ifindex = ingress_;
-        LIBBPF_OPTS(bpf_test_run_opts, opts);
-        opts.data_in = frame.data();
-        opts.data_size_in = static_cast<std::uint32_t>(frame.size());
-        opts.data_out = out.data();
-        opts.data_size_out = static_cast<std::uint32_t>(out.size());
-        opts.ctx_in = &ctx;
-        opts.ctx_size_in = sizeof(ctx);
-        opts.repeat = repeat;
-        const auto start = std::chrono::steady_clock::now();
-        const int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.tempos_fanout), &opts);
-        const auto end = std::chrono::steady_clock::now();
-        return err != 0 ? -1 : std::chrono::duration<double, std::nano>(end - start).count();
-    }
 
     tempos_fanout* skel_ = nullptr;
     std::optional<tempos::xdp::FanoutTable> table_;
@@ -178,29 +155,23 @@ class FanoutBench {
 public:
     explicit FanoutBench(const FanoutOptions& o) : o_(o) {}
 
-    int run() {
-        if (std::string err = setup(); !err.empty()) return fail(err);
-        JsonWriter out;
-        if (std::string err = program_cost(out); !err.empty()) return fail("program cost: " + err);
+    Result<Report> run() {
+        if (std::string err = setup(); !err.empty()) return measurement_error(err);
+        Report out;
+        if (std::string err = program_cost(out); !err.empty()) return measurement_error("program cost: " + err);
         std::vector<std::pair<int, Measurement>> kernel_runs;
         for (const int groups : o_.groups) {
             Measurement kernel, socket;
             if (std::string err = measure(o_.xdp_mode, groups, kernel); !err.empty())
-                return fail("kernel, " + std::to_string(groups) + " groups: " + err);
+                return measurement_error("kernel, " + std::to_string(groups) + " groups: " + err);
             if (std::string err = measure("off", groups, socket); !err.empty())
-                return fail("socket, " + std::to_string(groups) + " groups: " + err);
+                return measurement_error("socket, " + std::to_string(groups) + " groups: " + err);
             kernel_runs.emplace_back(groups, kernel);
             const std::string g = "fanout" + std::to_string(groups);
             out.number(g + "_kernel_mcps", kernel.copies_per_s / 1e6, 4)
                 .number(g + "_socket_mcps", socket.copies_per_s / 1e6, 4)
                 .number(g + "_speedup", socket.copies_per_s > 0 ? kernel.copies_per_s / socket.copies_per_s : 0, 2)
                 .number(g + "_kernel_mom_socket_datagrams", static_cast<double>(kernel.mom_socket_datagrams), 0);
-            if (!o_.json)
-                std::printf("%d group(s): kernel %.3f M copies/s, socket path %.3f M copies/s (x%.2f); "
-                            "MoM socket datagrams on the kernel path: %llu\n",
-                            groups, kernel.copies_per_s / 1e6, socket.copies_per_s / 1e6,
-                            socket.copies_per_s > 0 ? kernel.copies_per_s / socket.copies_per_s : 0,
-                            static_cast<unsigned long long>(kernel.mom_socket_datagrams));
         }
         // The MoM's CPU is saturated, so 1 / event rate is the CPU time of one event with G copies. Between the
         // smallest and the largest G >= 2 measured, the difference per added copy is the marginal cost of a copy
@@ -216,48 +187,34 @@ public:
         if (low && high && high_g > low_g) {
             const double ns_low = 1e9 * low_g / low->copies_per_s, ns_high = 1e9 * high_g / high->copies_per_s;
             out.number("fanout_kernel_ns_per_copy", (ns_high - ns_low) / (high_g - low_g), 1);
-            if (!o_.json)
-                std::printf("kernel: %.0f ns per event at %d groups, %.0f ns at %d: %.1f ns per added copy\n", ns_low,
-                            low_g, ns_high, high_g, (ns_high - ns_low) / (high_g - low_g));
         }
         out.text("fanout_xdp_mode", o_.xdp_mode)
             .number("fanout_seconds", o_.seconds, 2)
             .number("fanout_generator_cpu", o_.cpu, 0)
             .number("fanout_mom_cpu", o_.mom_cpu, 0);
-        if (o_.json) std::printf("%s\n", out.str().c_str());
-        return 0;
+        return out;
     }
 
 private:
-    int fail(const std::string& why) {
-        std::fprintf(stderr, "tempos-bench fanout: %s\n", why.c_str());
-        return 1;
-    }
 
-    // The program alone (test runs), G = 2..16: ns per event, and the slope per added copy.
-    std::string program_cost(JsonWriter& out) { return program_cost_to(out, true); }
-
-    // G = 2..16: ns per event, and a least-squares slope per added copy (fields fanout_prog_*). to_dummy false
-    // (copies through mom:eth1 to sub1) is kept for experiments: sub1's receive then competes with the test runs
-    // for CPU 0 and its 256-entry ring overflows, so its exact-count check fails by design.
-    std::string program_cost_to(JsonWriter& out, bool to_dummy) {
+    // The program alone (test runs), G = 2..16: ns per event, and a least-squares slope per added copy.
+    std::string program_cost(Report& out) {
         ProgramCost cost;
-        if (std::string err = cost.open(net_, to_dummy); !err.empty()) return err;
-        const std::string prefix = to_dummy ? "fanout_prog_" : "fanout_prog_veth_";
+        if (std::string err = cost.open(net_); !err.empty()) return err;
         const std::uint32_t pairs = o_.quick ? 20 : 300;
-        auto sent = [&] { return to_dummy ? cost.dummy_tx(net_) : counter_.total(); };
         std::vector<std::pair<int, double>> points;
         for (const int groups : {2, 4, 8, 16}) {
             double ns = 0;
-            const std::uint64_t before = sent();
+            const std::uint64_t before = cost.dummy_tx(net_);
             if (std::string err = cost.time_event(net_, frame_, groups, pairs, ns); !err.empty()) return err;
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             // Every run sent its clones: (batch + 1) runs per pair, groups - 1 clones each (the last group's copy is
             // the original, redirected; a test run reports the verdict but does not perform the redirect).
-            const std::uint64_t copies = sent() - before, want = std::uint64_t{pairs} * 101 * (groups - 1);
+            const std::uint64_t copies = cost.dummy_tx(net_) - before,
+                                want = std::uint64_t{pairs} * (ProgramCost::kBatch + 1) * (groups - 1);
             if (copies != want)
                 return "the test runs sent " + std::to_string(copies) + " copies, expected " + std::to_string(want);
-            out.number(prefix + "ns_per_event_g" + std::to_string(groups), ns, 1);
+            out.number("fanout_prog_ns_per_event_g" + std::to_string(groups), ns, 1);
             points.emplace_back(groups, ns);
         }
         // Least squares over the points: ns = fixed + per_copy * G.
@@ -265,21 +222,12 @@ private:
         for (const auto& [g, ns] : points) sx += g, sy += ns, sxx += double(g) * g, sxy += g * ns;
         const double n = static_cast<double>(points.size());
         const double per_copy = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-        out.number(prefix + "ns_per_copy", per_copy, 1).number(prefix + "ns_fixed", (sy - per_copy * sx) / n, 1);
+        // What every other frame the XDP router passes up pays for the TC program being there.
         double pass_ns = 0;
-        if (to_dummy) {
-            // What every other frame the XDP router passes up pays for the TC program being there.
-            if (std::string err = cost.time_event(net_, frame_, 0, pairs, pass_ns); !err.empty()) return err;
-            out.number("fanout_prog_ns_not_fanout", pass_ns, 1);
-        }
-        if (!o_.json)
-            std::printf("program alone (test runs, copies to %s): %.0f ns per event at 2 groups, %.0f at 16: %.1f ns "
-                        "per copy%s\n",
-                        to_dummy ? "a discarding device" : "sub1 through a veth", points.front().second,
-                        points.back().second, per_copy,
-                        to_dummy ? ("; " + std::to_string(static_cast<int>(pass_ns)) + " ns for a frame of another topic")
-                                       .c_str()
-                                 : "");
+        if (std::string err = cost.time_event(net_, frame_, 0, pairs, pass_ns); !err.empty()) return err;
+        out.number("fanout_prog_ns_per_copy", per_copy, 1)
+            .number("fanout_prog_ns_fixed", (sy - per_copy * sx) / n, 1)
+            .number("fanout_prog_ns_not_fanout", pass_ns, 1);
         return {};
     }
 
@@ -380,32 +328,23 @@ private:
 
 void register_fanout_command(CLI::App& app, const char* name, int& exit_code) {
     auto o = std::make_shared<FanoutOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        name, "Delivered copies per second for 1, 2, 4, 8 subscription groups: kernel fan-out vs the socket path");
-    cmd->add_flag("--json", o->json, "Print one JSON object");
-    cmd->add_option("--seconds", o->seconds, "Length of each offered-load step")
-        ->check(CLI::Range(0.05, 30.0))
-        ->capture_default_str();
-    cmd->add_option("--groups", o->groups, "Group counts to measure")
-        ->check(CLI::Range(1, 16))
-        ->capture_default_str();
-    cmd->add_option("--xdp-mode", o->xdp_mode, "XDP mode of the router on the kernel path: native or generic")
-        ->check(CLI::IsMember({"native", "generic"}))
-        ->capture_default_str();
+    CLI::App* cmd = add_subcommand<FanoutOptions>(
+        app, name, "Delivered copies per second for 1, 2, 4, 8 subscription groups: kernel fan-out vs the socket path",
+        exit_code, o, "Smoke run: 0.2 s steps, groups 1 and 4, one paced rate (not a measurement)",
+        [](FanoutOptions& o) {
+            o.seconds = 0.2;
+            o.groups = {1, 4};
+            o.rates_mevps = {0.05};
+        },
+        [](const FanoutOptions& o) { return FanoutBench(o).run(); });
+    add_seconds_option(cmd, o->seconds, "Length of each offered-load step", 0.05, 30.0);
+    cmd->add_option("--groups", o->groups, "Group counts to measure")->check(CLI::Range(1, 16))->capture_default_str();
+    add_xdp_mode_option(cmd, o->xdp_mode, "XDP mode of the router on the kernel path: native or generic");
     cmd->add_option("--cpu", o->cpu, "CPU the generator runs on")->capture_default_str();
     cmd->add_option("--mom-cpu", o->mom_cpu, "CPU of tempos-mom and of mom:eth0's receive work")
         ->capture_default_str();
     cmd->add_option("--rates", o->rates_mevps, "Paced offered loads in M events/s, tried in increasing order")
         ->capture_default_str();
-    cmd->add_flag("--quick", o->quick, "Smoke run: 0.2 s steps, groups 1 and 4, one paced rate (not a measurement)");
-    cmd->callback([o, &exit_code] {
-        if (o->quick) {
-            o->seconds = 0.2;
-            o->groups = {1, 4};
-            o->rates_mevps = {0.05};
-        }
-        exit_code = FanoutBench(*o).run();
-    });
 }
 
 }  // namespace tempos::bench

@@ -1,4 +1,4 @@
-#include "latency_command.hpp"
+#include "commands.hpp"
 
 #include <net/if.h>
 #include <signal.h>
@@ -8,15 +8,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
-#include <optional>
 #include <thread>
 
 #include "frames/frame_world.hpp"
 #include "child_process.hpp"
 #include "interrupt.hpp"
-#include "json_value.hpp"
 #include "live_traffic.hpp"
 #include "mom_process.hpp"
+#include "round_to.hpp"
+#include "subcommand.hpp"
 #include "test_run_timer.hpp"
 #include "topology/layouts.hpp"
 #include "topology/netns.hpp"
@@ -27,9 +27,9 @@ namespace tempos::bench {
 namespace {
 
 namespace p2p = testkit::world::point_to_point;
+using tools::round_to;
 
-struct LatencyOptions {
-    bool json = false;
+struct LatencyOptions : CommonOptions {
     double seconds = 1.5;  // per measurement
     double rate = 10'000;  // strict events per second
     std::string xdp_mode = "native";
@@ -38,7 +38,6 @@ struct LatencyOptions {
     int pub_cpu = 0;
     int queues = 1;  // per veth; 2: strict (CPU 0) and flood (CPU 1) arrive in separate receive queues
     int endpoint_priority = 50;  // SCHED_FIFO of the strict publisher and subscriber; 0: normal scheduling
-    bool quick = false;
 };
 
 constexpr int kStrictTopic = 1;
@@ -68,20 +67,19 @@ class LatencyBench {
 public:
     explicit LatencyBench(const LatencyOptions& o) : o_(o) {}
 
-    int run() {
+    Result<Report> run() {
         install_interrupt_handler();
-        if (std::string err = setup(); !err.empty()) return fail(err);
-        JsonWriter out;
+        if (std::string err = setup(); !err.empty()) return measurement_error(err);
         Latency direct, xdp, socket_strict, socket_be;
         const auto sub1_mac_address = net_.mac("sub1", "eth0"), sub2_mac_address = net_.mac("sub2", "eth0");
         if (!sub1_mac_address || !sub2_mac_address)
-            return fail(sub1_mac_address ? sub2_mac_address.message() : sub1_mac_address.message());
+            return measurement_error(sub1_mac_address ? sub2_mac_address.message() : sub1_mac_address.message());
         const std::string sub1_mac = testkit::mac_text(*sub1_mac_address);
         const std::string sub2_mac = testkit::mac_text(*sub2_mac_address);
 
         if (std::string err = measure(p2p::kSub1DirectIp, p2p::kSub1DirectIp, kStrictTopic, direct);
             !err.empty())
-            return fail("direct: " + err);
+            return measurement_error("direct: " + err);
         struct Config {
             const char* name;
             std::string mode;
@@ -95,12 +93,12 @@ public:
             MomProcess mom;
             if (std::string err = mom.start(net_, c.mode, {{c.topic, c.qos, p2p::kSub1Ip, sub1_mac}});
                 !err.empty())
-                return fail(std::string(c.name) + ": " + err);
-            if (std::string err = warm_up(c.topic); !err.empty()) return fail(std::string(c.name) + ": " + err);
+                return measurement_error(std::string(c.name) + ": " + err);
+            if (std::string err = warm_up(c.topic); !err.empty()) return measurement_error(std::string(c.name) + ": " + err);
             if (std::string err = measure(p2p::kMomIp, p2p::kSub1Ip, c.topic, *c.result);
                 !err.empty())
-                return fail(std::string(c.name) + ": " + err);
-            if (std::string err = mom.stop(); !err.empty()) return fail(std::string(c.name) + ": " + err);
+                return measurement_error(std::string(c.name) + ": " + err);
+            if (std::string err = mom.stop(); !err.empty()) return measurement_error(std::string(c.name) + ": " + err);
         }
 
         std::vector<IsolationPoint> isolation;
@@ -110,27 +108,22 @@ public:
                                             {{kStrictTopic, "strict", p2p::kSub1Ip, sub1_mac},
                                              {kFloodTopic, "best-effort", p2p::kSub2Ip, sub2_mac}});
                 !err.empty())
-                return fail("isolation: " + err);
-            if (std::string err = warm_up(kStrictTopic); !err.empty()) return fail("isolation: " + err);
+                return measurement_error("isolation: " + err);
+            if (std::string err = warm_up(kStrictTopic); !err.empty()) return measurement_error("isolation: " + err);
             std::vector<double> rates{-1};  // none
             rates.insert(rates.end(), o_.flood_mpps.begin(), o_.flood_mpps.end());
             rates.push_back(0);  // unpaced: the generator's limit
             for (const double mpps : rates) {
                 IsolationPoint p;
-                if (std::string err = measure_under_flood(mpps, p); !err.empty()) return fail("isolation: " + err);
+                if (std::string err = measure_under_flood(mpps, p); !err.empty()) return measurement_error("isolation: " + err);
                 isolation.push_back(p);
             }
-            if (std::string err = mom.stop(); !err.empty()) return fail("isolation: " + err);
+            if (std::string err = mom.stop(); !err.empty()) return measurement_error("isolation: " + err);
         }
-        report(direct, xdp, socket_strict, socket_be, isolation);
-        return 0;
+        return report(direct, xdp, socket_strict, socket_be, isolation);
     }
 
 private:
-    int fail(const std::string& why) {
-        std::fprintf(stderr, "tempos-bench latency: %s\n", why.c_str());
-        return 1;
-    }
 
     std::string setup() {
         if (std::string err = pin_to_cpu(o_.flood_cpu); !err.empty()) return err;
@@ -180,12 +173,17 @@ private:
     }
 
     // Stops a subscriber (SIGINT: it still reports) and reads its JSON report.
-    std::string collect(ChildProcess& sub, std::optional<JsonValue>& report) {
+    std::string collect(ChildProcess& sub, nlohmann::json& report) {
         sub.signal(SIGINT);
         sub.wait(5);
-        std::string error;
-        report = parse_json(sub.output(), error);
-        return report ? std::string() : "tempos-sub report: " + error + ": " + sub.output() + sub.errors();
+        report = nlohmann::json::parse(sub.output(), nullptr, false);
+        return report.is_object() ? std::string() : "tempos-sub report is not a JSON object: " + sub.output() + sub.errors();
+    }
+
+    // A number of topic `topic` in a tempos-sub report; 0 when absent.
+    static double topic_figure(const nlohmann::json& report, int topic, const char* field) {
+        const nlohmann::json::json_pointer at("/topics/" + std::to_string(topic) + "/" + field);
+        return report.contains(at) && report[at].is_number() ? report[at].get<double>() : 0;
     }
 
     // Strict events from tempos-pub (pinned to its CPU) to `target_ip`, received by tempos-sub on sub1 at
@@ -209,17 +207,16 @@ private:
         std::string flood_error = flood ? flood() : std::string();
         const int pub_status = pub.wait(seconds + 10);
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        std::optional<JsonValue> report;
+        nlohmann::json report;
         if (std::string err = collect(sub, report); !err.empty()) return err;
         if (!flood_error.empty()) return flood_error;
         if (pub_status != 0) return "tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub.errors();
-        const std::string t = std::to_string(topic);
         l.sent = count;
-        l.received = static_cast<std::uint64_t>(report->number_at({"topics", t, "unique"}).value_or(0));
-        l.p50 = report->number_at({"topics", t, "p50_us"}).value_or(0);
-        l.p99 = report->number_at({"topics", t, "p99_us"}).value_or(0);
-        l.p999 = report->number_at({"topics", t, "p999_us"}).value_or(0);
-        if (l.received == 0) return "no event arrived (topic " + t + " to " + target_ip + ")";
+        l.received = static_cast<std::uint64_t>(topic_figure(report, topic, "unique"));
+        l.p50 = topic_figure(report, topic, "p50_us");
+        l.p99 = topic_figure(report, topic, "p99_us");
+        l.p999 = topic_figure(report, topic, "p999_us");
+        if (l.received == 0) return "no event arrived (topic " + std::to_string(topic) + " to " + target_ip + ")";
         return {};
     }
 
@@ -274,18 +271,17 @@ private:
         if (std::string err = measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict, flood);
             !err.empty())
             return err;
-        std::optional<JsonValue> report;
+        nlohmann::json report;
         if (std::string err = collect(flood_sub, report); !err.empty()) return "flood " + err;
-        const double flood_received =
-            report->number_at({"topics", std::to_string(kFloodTopic), "received"}).value_or(0);
+        const double flood_received = topic_figure(report, kFloodTopic, "received");
         p.flood_offered_mpps = g.rate_pps() / 1e6;
         p.flood_delivered_mpps = g.seconds > 0 ? flood_received / g.seconds / 1e6 : 0;
         return {};
     }
 
-    void report(const Latency& direct, const Latency& xdp, const Latency& socket_strict, const Latency& socket_be,
-                const std::vector<IsolationPoint>& isolation) {
-        JsonWriter out;
+    Report report(const Latency& direct, const Latency& xdp, const Latency& socket_strict, const Latency& socket_be,
+                  const std::vector<IsolationPoint>& isolation) const {
+        Report out;
         auto add = [&](const std::string& name, const Latency& l) {
             out.number("lat_" + name + "_p50_us", l.p50, 2)
                 .number("lat_" + name + "_p99_us", l.p99, 2)
@@ -312,39 +308,18 @@ private:
             .number("lat_flood_mom_rx_dropped", heaviest.drops.mom_rx_dropped, 0)
             .number("lat_flood_sub1_rx_dropped", heaviest.drops.sub1_rx_dropped, 0)
             .number("lat_flood_sub1_udp_in_errors", heaviest.drops.sub1_udp_errors, 0);
-        std::string curve = "[";
-        for (const IsolationPoint& p : isolation) {
-            char buf[160];
-            std::snprintf(buf, sizeof(buf), "%s[%.4f, %.4f, %.2f, %.2f, %.5f]", curve.size() > 1 ? ", " : "",
-                          p.flood_offered_mpps, p.flood_delivered_mpps, p.strict.p50, p.strict.p99,
-                          p.strict.delivered());
-            curve += buf;
-        }
-        out.raw("isolation_curve", curve + "]")
+        nlohmann::ordered_json curve = nlohmann::ordered_json::array();
+        for (const IsolationPoint& p : isolation)
+            curve.push_back({round_to(p.flood_offered_mpps, 4), round_to(p.flood_delivered_mpps, 4),
+                             round_to(p.strict.p50, 2), round_to(p.strict.p99, 2), round_to(p.strict.delivered(), 5)});
+        out.raw("isolation_curve", std::move(curve))
             .text("latency_xdp_mode", o_.xdp_mode)
             .number("latency_sub_xdp_pass", o_.xdp_mode == "native" ? 1 : 0, 0)
             .number("latency_endpoint_priority", o_.endpoint_priority, 0)
             .number("latency_queues", o_.queues, 0)
             .number("latency_rate_eps", o_.rate, 0)
             .number("latency_seconds", o_.seconds, 2);
-        if (o_.json) {
-            std::printf("%s\n", out.str().c_str());
-            return;
-        }
-        std::printf("%-20s %9s %9s %9s %10s\n", "path", "p50_us", "p99_us", "p99.9_us", "delivered");
-        for (const auto& [name, l] : {std::pair{"direct", &direct}, std::pair{"xdp strict", &xdp},
-                                      std::pair{"socket strict", &socket_strict},
-                                      std::pair{"socket best-effort", &socket_be}})
-            std::printf("%-20s %9.1f %9.1f %9.1f %9.3f%%\n", name, l->p50, l->p99, l->p999, l->delivered() * 100);
-        std::printf("\nisolation (strict via XDP %s at %.0f/s, best-effort flood via sockets):\n", o_.xdp_mode.c_str(),
-                    o_.rate);
-        std::printf("%14s %16s %9s %9s %10s\n", "flood_Mpps", "flood_deliv_Mpps", "p50_us", "p99_us", "delivered");
-        for (const IsolationPoint& p : isolation)
-            std::printf("%14.3f %16.3f %9.1f %9.1f %9.3f%%   drops: pub tx %.0f, mom rx %.0f, sub1 rx %.0f, "
-                        "sub1 udp %.0f\n",
-                        p.flood_offered_mpps, p.flood_delivered_mpps, p.strict.p50, p.strict.p99,
-                        p.strict.delivered() * 100, p.drops.pub_tx_dropped, p.drops.mom_rx_dropped,
-                        p.drops.sub1_rx_dropped, p.drops.sub1_udp_errors);
+        return out;
     }
 
     const LatencyOptions& o_;
@@ -358,16 +333,17 @@ private:
 
 void register_latency_command(CLI::App& app, const char* name, int& exit_code) {
     auto o = std::make_shared<LatencyOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        name, "One-way latency tempos-pub -> tempos-sub: direct, XDP strict, socket paths; strict under a flood");
-    cmd->add_flag("--json", o->json, "Print one JSON object");
-    cmd->add_option("--seconds", o->seconds, "Length of each measurement")
-        ->check(CLI::Range(0.1, 60.0))
-        ->capture_default_str();
+    CLI::App* cmd = add_subcommand<LatencyOptions>(
+        app, name, "One-way latency tempos-pub -> tempos-sub: direct, XDP strict, socket paths; strict under a flood",
+        exit_code, o, "Smoke run: 0.3 s measurements, one paced flood rate (not a measurement)",
+        [](LatencyOptions& o) {
+            o.seconds = 0.3;
+            o.flood_mpps = {0.1};
+        },
+        [](const LatencyOptions& o) { return LatencyBench(o).run(); });
+    add_seconds_option(cmd, o->seconds, "Length of each measurement", 0.1, 60.0);
     cmd->add_option("--rate", o->rate, "Strict events per second")->check(CLI::Range(1.0, 1e6))->capture_default_str();
-    cmd->add_option("--xdp-mode", o->xdp_mode, "XDP mode of the router: native or generic")
-        ->check(CLI::IsMember({"native", "generic"}))
-        ->capture_default_str();
+    add_xdp_mode_option(cmd, o->xdp_mode, "XDP mode of the router: native or generic");
     cmd->add_option("--queues", o->queues,
                     "Queues per veth: 1 = strict and flood share mom:eth0's receive ring; 2 = one per sending CPU")
         ->check(CLI::Range(1, 2))
@@ -380,14 +356,6 @@ void register_latency_command(CLI::App& app, const char* name, int& exit_code) {
     cmd->add_option("--flood-rates", o->flood_mpps,
                     "Paced best-effort flood rates in Mpps (none and unpaced are always measured too)")
         ->capture_default_str();
-    cmd->add_flag("--quick", o->quick, "Smoke run: 0.3 s measurements, one paced flood rate (not a measurement)");
-    cmd->callback([o, &exit_code] {
-        if (o->quick) {
-            o->seconds = 0.3;
-            o->flood_mpps = {0.1};
-        }
-        exit_code = LatencyBench(*o).run();
-    });
 }
 
 }  // namespace tempos::bench

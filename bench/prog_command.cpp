@@ -1,4 +1,4 @@
-#include "prog_command.hpp"
+#include "commands.hpp"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -13,14 +13,17 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "dispatcher_hold.hpp"
 #include "frames/frame_world.hpp"
 #include "frames/router_fixtures.hpp"
 #include "empty_xdp.skel.h"
+#include "round_to.hpp"
 #include "route_table.hpp"
 #include "skeleton.hpp"
+#include "subcommand.hpp"
 #include "tempos_router.skel.h"
 #include "test_run_timer.hpp"
 #include "thesis_router.skel.h"
@@ -29,14 +32,12 @@ namespace tempos::bench {
 
 namespace {
 
-struct ProgOptions {
-    bool json = false;
+struct ProgOptions : CommonOptions {
     bool verbose = false;
     std::uint64_t iterations = 10'000'000;
     int runs = 5;
     int cpu = -1;
     std::uint32_t batch = 254;
-    bool quick = false;
     std::uint64_t fixture_calls = 20'000;
 };
 
@@ -80,29 +81,17 @@ std::uint64_t redirected_on_topic(tempos_router* skel) {
     return table.read_counters(kBenchTopic, c) ? c.redirected_packets : 0;
 }
 
-// One run of `frame`; 0 when the program returned `expected` (and, when given, this output frame).
-int expect_action(const char* name, int prog_fd, const std::vector<std::uint8_t>& frame, int expected,
-                  const std::vector<std::uint8_t>* expected_output = nullptr) {
-    std::vector<std::uint8_t> out(frame.size() + 256);
-    LIBBPF_OPTS(bpf_test_run_opts, opts);
-    opts.data_in = frame.data();
-    opts.data_size_in = static_cast<std::uint32_t>(frame.size());
-    opts.data_out = out.data();
-    opts.data_size_out = static_cast<std::uint32_t>(out.size());
-    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
-        std::fprintf(stderr, "%s: bpf_prog_test_run_opts: %s\n", name, std::strerror(errno));
-        return 1;
-    }
-    if (static_cast<int>(opts.retval) != expected) {
-        std::fprintf(stderr, "%s: returned action %u on the bench frame, expected %d\n", name, opts.retval, expected);
-        return 1;
-    }
-    out.resize(opts.data_size_out);
-    if (expected_output && out != *expected_output) {
-        std::fprintf(stderr, "%s: the output frame differs from the fixture's\n", name);
-        return 1;
-    }
-    return 0;
+// One run of `frame`: ok when the program returned `expected` (and, when given, this output frame).
+Status expect_action(const std::string& name, int prog_fd, const std::vector<std::uint8_t>& frame,
+                     std::uint32_t expected, const std::vector<std::uint8_t>* expected_output = nullptr) {
+    const Result<TestRun> run = test_run(prog_fd, frame, 1);
+    if (!run) return run.status().prefixed(name);
+    if (run->retval != expected)
+        return Status::error(ErrorCode::internal, name + ": returned action " + std::to_string(run->retval) +
+                                                      " on the bench frame, expected " + std::to_string(expected));
+    if (expected_output && run->output != *expected_output)
+        return Status::error(ErrorCode::internal, name + ": the output frame differs from the fixture's");
+    return Status::ok();
 }
 
 // The router fixtures' frames (testing/frames/router_fixtures.hpp), timed as Katran's perf-from-fixture does:
@@ -174,12 +163,11 @@ Result<std::vector<FixtureTime>> time_fixtures(const std::vector<testkit::Router
     for (const testkit::RouterFixture& row : rows) {
         if (row.needs_second_interface && second_interface == 0) continue;
         const int fd = bpf_program__fd(routers.for_row(row)->progs.tempos_router);
-        if (expect_action(row.name.c_str(), fd, row.input, row.expected_action, &row.expected_output) != 0)
-            return Status::error(ErrorCode::internal, "fixture " + row.name + " does not behave as the table says");
-        std::string error;
-        const double ns = single_run_cost_over_ns(fd, empty_fd, row.input, o.fixture_calls, error);
-        if (!error.empty()) return Status::error(ErrorCode::system_error, row.name + ": " + error);
-        out.push_back({row.name, ns + empty_ns});
+        if (Status st = expect_action(row.name, fd, row.input, row.expected_action, &row.expected_output); !st)
+            return st.prefixed("fixture does not behave as the table says");
+        const Result<double> ns = single_run_cost_over_ns(fd, empty_fd, row.input, o.fixture_calls);
+        if (!ns) return ns.status().prefixed(row.name);
+        out.push_back({row.name, *ns + empty_ns});
     }
     return out;
 }
@@ -199,75 +187,51 @@ std::string measure_interleaved(std::vector<Contender>& contenders, const std::v
     const std::uint64_t calls = (o.iterations + o.batch - 1) / o.batch;
     for (int r = 0; r < o.runs; ++r) {
         for (Contender& c : contenders) {
-            std::string error;
-            const double ns = time_per_run_ns(c.prog_fd, frame, settings, error);
-            if (ns < 0) return std::string(c.name) + ": " + error;
+            const Result<double> ns = time_per_run_ns(c.prog_fd, frame, settings);
+            if (!ns) return std::string(c.name) + ": " + ns.message();
             if (c.check) {
                 if (std::string err = c.check(calls); !err.empty()) return std::string(c.name) + ": " + err;
             }
-            if (o.verbose) std::fprintf(stderr, "%s run %d: %.3f ns\n", c.name, r + 1, ns);
-            c.samples.push_back(ns);
+            if (o.verbose) std::fprintf(stderr, "%s run %d: %.3f ns\n", c.name, r + 1, *ns);
+            c.samples.push_back(*ns);
         }
     }
     return {};
 }
 
-int run_prog(const ProgOptions& o) {
-    if (std::string err = pin_to_cpu(o.cpu); !err.empty()) {
-        std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
-        return 1;
-    }
-    if (o.batch < 2 || o.batch > 254) {
-        std::fprintf(stderr, "tempos-bench prog: --batch must be 2..254 (the frame's TTL budget)\n");
-        return 1;
-    }
+Result<Report> run_prog(const ProgOptions& o) {
+    if (std::string err = pin_to_cpu(o.cpu); !err.empty()) return measurement_error(err);
+    if (o.batch < 2 || o.batch > 254)
+        return Status::error(ErrorCode::invalid_argument, "--batch must be 2..254 (the frame's TTL budget)");
     const std::vector<std::uint8_t> frame =
         testkit::bench_event(world::kMomMac, world::kPublisherMac, world::kPublisherIp, world::kMomIp,
                              world::kMomPort, kBenchTopic).build();
     const std::vector<testkit::RouterFixture> rows = testkit::router_fixtures();
     Result<FixtureRouters> fixture_routers = load_fixture_routers(rows);
+    if (!fixture_routers) return fixture_routers.status();
     Result<tempos::xdp::SkeletonPtr<tempos_router>> loaded = load_router({});
-    for (const Status& st : {fixture_routers.status(), loaded.status()}) {
-        if (!st) {
-            std::fprintf(stderr, "tempos-bench prog: %s\n", st.message().c_str());
-            return 1;
-        }
-    }
+    if (!loaded) return loaded.status();
     tempos::xdp::SkeletonPtr<tempos_router> router = std::move(*loaded);
     tempos::xdp::SkeletonPtr<thesis_router> thesis(thesis_router__open(), thesis_router__destroy);
     tempos::xdp::SkeletonPtr<empty_xdp> empty(empty_xdp__open(), empty_xdp__destroy);
-    if (!thesis || !empty) {
-        std::fprintf(stderr, "tempos-bench prog: opening the BPF objects: %s\n", std::strerror(errno));
-        return 1;
-    }
+    if (!thesis || !empty) return measurement_error(std::string("opening the BPF objects: ") + std::strerror(errno));
     thesis->rodata->redirect_ifindex = 1;  // loopback: BPF_PROG_TEST_RUN does not transmit
-    if (int err = thesis_router__load(thesis.get()); err != 0) {
-        std::fprintf(stderr, "tempos-bench prog: loading thesis_router: %s\n", std::strerror(-err));
-        return 1;
-    }
-    if (int err = empty_xdp__load(empty.get()); err != 0) {
-        std::fprintf(stderr, "tempos-bench prog: loading empty_xdp: %s\n", std::strerror(-err));
-        return 1;
-    }
-    for (const std::string& err : {setup_router(router.get()), setup_thesis(thesis.get())}) {
-        if (!err.empty()) {
-            std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
-            return 1;
-        }
-    }
+    if (int err = thesis_router__load(thesis.get()); err != 0)
+        return measurement_error(std::string("loading thesis_router: ") + std::strerror(-err));
+    if (int err = empty_xdp__load(empty.get()); err != 0)
+        return measurement_error(std::string("loading empty_xdp: ") + std::strerror(-err));
+    for (const std::string& err : {setup_router(router.get()), setup_thesis(thesis.get())})
+        if (!err.empty()) return measurement_error(err);
     const int router_fd = bpf_program__fd(router->progs.tempos_router);
     const int thesis_fd = bpf_program__fd(thesis->progs.thesis_router);
     const int empty_fd = bpf_program__fd(empty->progs.empty_xdp);
     std::vector<int> held{router_fd, thesis_fd, empty_fd};
     for (auto& r : fixture_routers->routers) held.push_back(bpf_program__fd(r->progs.tempos_router));
-    if (std::string err = hold_in_dispatcher(held); !err.empty()) {
-        std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
-        return 1;
-    }
-    if (expect_action("tempos_router", router_fd, frame, XDP_TX) ||
-        expect_action("thesis_router", thesis_fd, frame, XDP_REDIRECT) ||
-        expect_action("empty_xdp", empty_fd, frame, XDP_TX))
-        return 1;
+    if (std::string err = hold_in_dispatcher(held); !err.empty()) return measurement_error(err);
+    for (const auto& [name, fd, action] : {std::tuple{"tempos_router", router_fd, std::uint32_t{XDP_TX}},
+                                           std::tuple{"thesis_router", thesis_fd, std::uint32_t{XDP_REDIRECT}},
+                                           std::tuple{"empty_xdp", empty_fd, std::uint32_t{XDP_TX}}})
+        if (Status st = expect_action(name, fd, frame, action); !st) return st;
 
     // Our program must have taken the routing path on every single repetition, or we timed something else.
     std::uint64_t redirected_before = redirected_on_topic(router.get());
@@ -284,49 +248,37 @@ int run_prog(const ProgOptions& o) {
     std::vector<Contender> contenders{{"tempos_router", router_fd, every_run_routed, {}},
                                       {"thesis_router", thesis_fd, nullptr, {}},
                                       {"empty_xdp", empty_fd, nullptr, {}}};
-    if (std::string err = measure_interleaved(contenders, frame, o); !err.empty()) {
-        std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
-        return 1;
-    }
+    if (std::string err = measure_interleaved(contenders, frame, o); !err.empty()) return measurement_error(err);
     const double prog_ns = median(contenders[0].samples);
     const double thesis_ns = median(contenders[1].samples);
     const double empty_ns = median(contenders[2].samples);
-    const double speedup = thesis_ns / prog_ns;
     const Result<std::vector<FixtureTime>> fixtures = time_fixtures(rows, *fixture_routers, empty_fd, empty_ns, o);
-    if (!fixtures) {
-        std::fprintf(stderr, "tempos-bench prog: %s\n", fixtures.message().c_str());
-        return 1;
-    }
-    if (o.json) {
-        std::string fixtures_json;
-        for (const FixtureTime& f : *fixtures) {
-            char value[64];
-            std::snprintf(value, sizeof(value), "%.2f", f.ns);
-            fixtures_json += (fixtures_json.empty() ? "\"" : ", \"") + f.name + "\": " + value;
-        }
-        std::printf("{\"prog_ns\": %.2f, \"thesis_ns\": %.2f, \"empty_ns\": %.2f, \"prog_speedup\": %.3f, "
-                    "\"fixtures_ns\": {%s}}\n",
-                    prog_ns, thesis_ns, empty_ns, speedup, fixtures_json.c_str());
-    } else {
-        std::printf("tempos_router  %7.2f ns/packet\nthesis_router  %7.2f ns/packet\nempty_xdp      %7.2f ns/packet\n"
-                    "speedup (thesis/ours) %.3f   [median of %d runs of >= %llu repetitions, batch %u]\n",
-                    prog_ns, thesis_ns, empty_ns, speedup, o.runs,
-                    static_cast<unsigned long long>(o.iterations), o.batch);
-        std::printf("router fixtures, ns/packet [single runs: interquartile mean of %llu differences to empty_xdp, "
-                    "+ empty_ns]\n",
-                    static_cast<unsigned long long>(o.fixture_calls));
-        for (const FixtureTime& f : *fixtures) std::printf("  %-36s %7.2f\n", f.name.c_str(), f.ns);
-    }
-    return 0;
+    if (!fixtures) return fixtures.status();
+    // Router fixtures, ns per packet: single runs, interquartile mean of the differences to empty_xdp, + empty_ns.
+    nlohmann::ordered_json fixtures_ns = nlohmann::ordered_json::object();
+    for (const FixtureTime& f : *fixtures) fixtures_ns[f.name] = tools::round_to(f.ns, 2);
+    Report report;
+    report.number("prog_ns", prog_ns, 2)
+        .number("thesis_ns", thesis_ns, 2)
+        .number("empty_ns", empty_ns, 2)
+        .number("prog_speedup", thesis_ns / prog_ns, 3)
+        .raw("fixtures_ns", std::move(fixtures_ns));
+    return report;
 }
 
 }  // namespace
 
 void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
     auto options = std::make_shared<ProgOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        name, "Per-packet cost (BPF_PROG_TEST_RUN) of our XDP router, the thesis's program and an empty one");
-    cmd->add_flag("--json", options->json, "Print one JSON object");
+    CLI::App* cmd = add_subcommand<ProgOptions>(
+        app, name, "Per-packet cost (BPF_PROG_TEST_RUN) of our XDP router, the thesis's program and an empty one",
+        exit_code, options, "Smoke run: 1e5 repetitions, one run, 1000 pairs per fixture (not a measurement)",
+        [](ProgOptions& o) {
+            o.iterations = 100'000;
+            o.runs = 1;
+            o.fixture_calls = 1000;
+        },
+        run_prog);
     cmd->add_flag("-v,--verbose", options->verbose, "Print every run's figure to stderr");
     cmd->add_option("--repeat", options->iterations, "Program runs per measurement")
         ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 40))
@@ -340,16 +292,6 @@ void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
     cmd->add_option("--fixture-calls", options->fixture_calls, "Single-run pairs per router fixture")
         ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 32))
         ->capture_default_str();
-    cmd->add_flag("--quick", options->quick,
-                  "Smoke run: 1e5 repetitions, one run, 1000 pairs per fixture (not a measurement)");
-    cmd->callback([options, &exit_code] {
-        if (options->quick) {
-            options->iterations = 100'000;
-            options->runs = 1;
-            options->fixture_calls = 1000;
-        }
-        exit_code = run_prog(*options);
-    });
 }
 
 }  // namespace tempos::bench

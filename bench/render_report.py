@@ -55,23 +55,16 @@ def fmt(v):
 
 
 def target_rows(d):
-    """(what, value text, met?, note) for every target of issue 6; met None when a figure is missing."""
+    """(what, value text, met?) for every target of issue 6; met None when a figure is missing."""
     g = d.get
-    rows = []
 
     def have(*keys):
         return all(isinstance(g(k), (int, float)) for k in keys)
 
-    if have("xdp_mpps", "xdp_loss"):
-        rows.append(("xdp_mpps ≥ 5 with xdp_loss = 0", f"{fmt(g('xdp_mpps'))} Mpps, loss {fmt(g('xdp_loss'))}",
-                     g("xdp_mpps") >= 5 and g("xdp_loss") == 0))
-    else:
-        rows.append(("xdp_mpps ≥ 5 with xdp_loss = 0", "missing", None))
-    if have("xdp_vs_socket"):
-        rows.append(("xdp_vs_socket ≥ 15", fmt(g("xdp_vs_socket")), g("xdp_vs_socket") >= 15))
-    else:
-        rows.append(("xdp_vs_socket ≥ 15", "missing", None))
-    if have("lat_xdp_p50_us", "lat_direct_p50_us"):
+    def best(field):  # the better peer's
+        return min(g(f"mosquitto_{field}"), g(f"nats_{field}"))
+
+    def added_p50():
         added = g("lat_xdp_p50_us") - g("lat_direct_p50_us")
         text = f"{fmt(g('lat_xdp_p50_us'))} − {fmt(g('lat_direct_p50_us'))} = {added:+.2f} µs"
         met = added <= 3
@@ -83,10 +76,9 @@ def target_rows(d):
                 met = "paired only" if paired <= 3 else "medians only"
             else:
                 met = met and paired <= 3
-        rows.append(("XDP adds ≤ 3 µs p50 over direct", text, met))
-    else:
-        rows.append(("XDP adds ≤ 3 µs p50 over direct", "missing", None))
-    if have("lat_strict_flood_p99_us", "lat_strict_idle_p99_us"):
+        return text, met
+
+    def flood_ratio():
         ratio = g("lat_strict_flood_p99_us") / g("lat_strict_idle_p99_us")
         per_run = g("lat_strict_flood_ratio") if have("lat_strict_flood_ratio") else None
         text = f"{fmt(g('lat_strict_flood_p99_us'))} / {fmt(g('lat_strict_idle_p99_us'))} µs = {ratio:.2f}×"
@@ -98,28 +90,26 @@ def target_rows(d):
         met = ratio <= 1.5 and (per_run is None or per_run <= 1.5)
         if ratio <= 1.5 and per_run is not None and per_run > 1.5:
             met = "medians only"
-        rows.append(("strict p99 under the heaviest flood ≤ 1.5× idle p99 (aim 1.2×)", text, met))
-    else:
-        rows.append(("strict p99 under the heaviest flood ≤ 1.5× idle p99", "missing", None))
-    if have("lat_xdp_p50_us", "mosquitto_p50_us", "nats_p50_us"):
-        best = min(g("mosquitto_p50_us"), g("nats_p50_us"))
-        rows.append(("strict p50 ≤ 1/3 of the better peer's p50",
-                     f"{fmt(g('lat_xdp_p50_us'))} vs {fmt(best)}/3 = {best / 3:.1f} µs", g("lat_xdp_p50_us") <= best / 3))
-    else:
-        rows.append(("strict p50 ≤ 1/3 of the better peer's p50", "missing", None))
-    if have("lat_xdp_p99_us", "mosquitto_p99_us", "nats_p99_us"):
-        best = min(g("mosquitto_p99_us"), g("nats_p99_us"))
-        rows.append(("strict p99 ≤ 1/2 of the better peer's p99",
-                     f"{fmt(g('lat_xdp_p99_us'))} vs {fmt(best)}/2 = {best / 2:.1f} µs", g("lat_xdp_p99_us") <= best / 2))
-    else:
-        rows.append(("strict p99 ≤ 1/2 of the better peer's p99", "missing", None))
-    if have("lat_strict_flood_p99_us", "nats_flood_p99_us"):
-        rows.append(("strict p99 under flood ≤ 1/10 of NATS's p99 under flood",
-                     f"{fmt(g('lat_strict_flood_p99_us'))} vs {fmt(g('nats_flood_p99_us'))}/10 = "
-                     f"{g('nats_flood_p99_us') / 10:.1f} µs", g("lat_strict_flood_p99_us") <= g("nats_flood_p99_us") / 10))
-    else:
-        rows.append(("strict p99 under flood ≤ 1/10 of NATS's p99 under flood", "missing", None))
-    return rows
+        return text, met
+
+    targets = [
+        ("xdp_mpps ≥ 5 with xdp_loss = 0", ("xdp_mpps", "xdp_loss"),
+         lambda: (f"{fmt(g('xdp_mpps'))} Mpps, loss {fmt(g('xdp_loss'))}", g("xdp_mpps") >= 5 and g("xdp_loss") == 0)),
+        ("xdp_vs_socket ≥ 15", ("xdp_vs_socket",), lambda: (fmt(g("xdp_vs_socket")), g("xdp_vs_socket") >= 15)),
+        ("XDP adds ≤ 3 µs p50 over direct", ("lat_xdp_p50_us", "lat_direct_p50_us"), added_p50),
+        ("strict p99 under the heaviest flood ≤ 1.5× idle p99 (aim 1.2×)",
+         ("lat_strict_flood_p99_us", "lat_strict_idle_p99_us"), flood_ratio),
+        ("strict p50 ≤ 1/3 of the better peer's p50", ("lat_xdp_p50_us", "mosquitto_p50_us", "nats_p50_us"),
+         lambda: (f"{fmt(g('lat_xdp_p50_us'))} vs {fmt(best('p50_us'))}/3 = {best('p50_us') / 3:.1f} µs",
+                  g("lat_xdp_p50_us") <= best("p50_us") / 3)),
+        ("strict p99 ≤ 1/2 of the better peer's p99", ("lat_xdp_p99_us", "mosquitto_p99_us", "nats_p99_us"),
+         lambda: (f"{fmt(g('lat_xdp_p99_us'))} vs {fmt(best('p99_us'))}/2 = {best('p99_us') / 2:.1f} µs",
+                  g("lat_xdp_p99_us") <= best("p99_us") / 2)),
+        ("strict p99 under flood ≤ 1/10 of NATS's p99 under flood", ("lat_strict_flood_p99_us", "nats_flood_p99_us"),
+         lambda: (f"{fmt(g('lat_strict_flood_p99_us'))} vs {fmt(g('nats_flood_p99_us'))}/10 = "
+                  f"{g('nats_flood_p99_us') / 10:.1f} µs", g("lat_strict_flood_p99_us") <= g("nats_flood_p99_us") / 10)),
+    ]
+    return [(what, *measured()) if have(*keys) else (what, "missing", None) for what, keys, measured in targets]
 
 
 def gnuplot(script):
@@ -139,9 +129,8 @@ def plot_throughput(runs, img_dir, tmp):
                     f.write(f"{p[0]} {max(p[1], 1e-4)}\n")
             title = {"xdp": "XDP strict path", "socket": "tempos-mom socket path (xdp_mode off)",
                      "baseline": "recvmmsg/sendmmsg forwarder"}[path]
-            series.append(f"'{fn}' using 1:2 with linespoints lc rgb '{color}' pt 7 ps 0.6 lw 1.5 "
-                          f"title '{title if i == 0 else ''}'" if i == 0 else
-                          f"'{fn}' using 1:2 with linespoints lc rgb '{color}' pt 7 ps 0.6 lw 1.5 notitle")
+            series.append(f"'{fn}' using 1:2 with linespoints lc rgb '{color}' pt 7 ps 0.6 lw 1.5 " +
+                          (f"title '{title}'" if i == 0 else "notitle"))
     if not series:
         return False
     gnuplot(f"""set terminal pngcairo size 900,560 font 'sans,10' noenhanced

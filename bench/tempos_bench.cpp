@@ -1,13 +1,8 @@
 // tempos-bench: benchmarks of the XDP delivery path. One subcommand per benchmark, registered from the table
-// below; each lives in its own <name>_command.{hpp,cpp}.
+// below; each lives in its own <name>_command.cpp (commands.hpp).
 #include <CLI/CLI.hpp>
 
-#include "peers/peers_command.hpp"
-#include "all_command.hpp"
-#include "fanout_command.hpp"
-#include "latency_command.hpp"
-#include "prog_command.hpp"
-#include "throughput_command.hpp"
+#include "commands.hpp"
 
 namespace {
 

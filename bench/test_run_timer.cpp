@@ -10,61 +10,56 @@
 
 namespace tempos::bench {
 
-namespace {
-// One BPF_PROG_TEST_RUN call; returns its wall time in ns or -1.
-double timed_call(int prog_fd, const std::vector<std::uint8_t>& frame, std::vector<std::uint8_t>& out,
-                  std::uint32_t repeat) {
+Result<TestRun> test_run(int prog_fd, const std::vector<std::uint8_t>& frame, std::uint32_t repeat,
+                         std::span<const std::uint8_t> ctx) {
+    std::vector<std::uint8_t> out(frame.size() + 256);
     LIBBPF_OPTS(bpf_test_run_opts, opts);
     opts.data_in = frame.data();
     opts.data_size_in = static_cast<std::uint32_t>(frame.size());
     opts.data_out = out.data();
     opts.data_size_out = static_cast<std::uint32_t>(out.size());
+    if (!ctx.empty()) {
+        opts.ctx_in = ctx.data();
+        opts.ctx_size_in = static_cast<std::uint32_t>(ctx.size());
+    }
     opts.repeat = repeat;
     const auto start = std::chrono::steady_clock::now();
     const int err = bpf_prog_test_run_opts(prog_fd, &opts);
     const auto end = std::chrono::steady_clock::now();
-    if (err != 0) return -1;
-    return std::chrono::duration<double, std::nano>(end - start).count();
+    if (err != 0)
+        return Status::error(ErrorCode::system_error, std::string("bpf_prog_test_run_opts: ") + std::strerror(errno));
+    out.resize(opts.data_size_out);
+    return TestRun{opts.retval, std::chrono::duration<double, std::nano>(end - start).count(), std::move(out)};
 }
-}  // namespace
 
-double time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
-                       std::string& error) {
-    if (settings.batch < 2) {
-        error = "batch must be at least 2";
-        return -1;
-    }
-    std::vector<std::uint8_t> out(frame.size() + 256);
+Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
+                               std::span<const std::uint8_t> ctx) {
+    if (settings.batch < 2) return Status::error(ErrorCode::invalid_argument, "batch must be at least 2");
     const std::uint64_t calls = (settings.iterations + settings.batch - 1) / settings.batch;
     std::vector<double> differences;
     differences.reserve(calls);
     for (std::uint64_t i = 0; i < calls; ++i) {
-        const double b = timed_call(prog_fd, frame, out, settings.batch);
-        const double s = timed_call(prog_fd, frame, out, 1);
-        if (b < 0 || s < 0) {
-            error = std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
-            return -1;
-        }
-        differences.push_back(b - s);
+        const Result<TestRun> batch = test_run(prog_fd, frame, settings.batch, ctx);
+        if (!batch) return batch.status();
+        const Result<TestRun> single = test_run(prog_fd, frame, 1, ctx);
+        if (!single) return single.status();
+        differences.push_back(batch->wall_ns - single->wall_ns);
     }
     return median(std::move(differences)) / (settings.batch - 1);
 }
 
-double single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::vector<std::uint8_t>& frame,
-                               std::uint64_t calls, std::string& error) {
-    std::vector<std::uint8_t> out(frame.size() + 256);
+Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::vector<std::uint8_t>& frame,
+                                       std::uint64_t calls) {
     std::vector<double> differences;
     differences.reserve(calls);
     for (std::uint64_t i = 0; i < calls; ++i) {
         // Alternating which goes first cancels what the first call of a pair pays for the second.
         const bool prog_first = i % 2 == 0;
-        const double first = timed_call(prog_first ? prog_fd : baseline_fd, frame, out, 1);
-        const double second = timed_call(prog_first ? baseline_fd : prog_fd, frame, out, 1);
-        const double p = prog_first ? first : second, b = prog_first ? second : first;
-        if (p < 0 || b < 0) {
-            error = std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
-            return -1;
-        }
+        const Result<TestRun> first = test_run(prog_first ? prog_fd : baseline_fd, frame, 1);
+        if (!first) return first.status();
+        const Result<TestRun> second = test_run(prog_first ? baseline_fd : prog_fd, frame, 1);
+        if (!second) return second.status();
+        const double p = prog_first ? first->wall_ns : second->wall_ns, b = prog_first ? second->wall_ns : first->wall_ns;
         differences.push_back(p - b);
     }
     // The mean of the middle half: robust to preempted pairs like a median, but not stuck to the clock's

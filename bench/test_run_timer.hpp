@@ -1,9 +1,12 @@
-// Per-iteration cost of an XDP program under BPF_PROG_TEST_RUN.
+// Per-run cost of a BPF program under BPF_PROG_TEST_RUN.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
+
+#include "tempos/status.hpp"
 
 namespace tempos::bench {
 
@@ -12,6 +15,17 @@ struct TimerSettings {
     std::uint32_t batch = 254;               // repetitions per syscall
 };
 
+struct TestRun {
+    std::uint32_t retval = 0;          // the program's verdict on the last repetition
+    double wall_ns = 0;                // of the whole call
+    std::vector<std::uint8_t> output;  // the frame as the last repetition left it
+};
+
+// One BPF_PROG_TEST_RUN call: `repeat` runs on a fresh copy of `frame`; `ctx` is the program's context
+// (xdp_md, __sk_buff), empty for the kernel's default.
+Result<TestRun> test_run(int prog_fd, const std::vector<std::uint8_t>& frame, std::uint32_t repeat,
+                         std::span<const std::uint8_t> ctx = {});
+
 // Why batches and not one call with repeat = 1e7: the kernel runs the repetitions on the same frame without
 // restoring it, and our router rewrites it (TTL - 1 per run), so after at most 254 runs from TTL 255 the frame
 // would leave the fast path and we would be timing the XDP_PASS path. So every syscall starts from a fresh
@@ -19,18 +33,17 @@ struct TimerSettings {
 // too coarse at ~10 ns; instead each batch call is paired with a 1-repetition call of identical setup, and
 // the per-run cost is median(batch-call time - single-call time) / (batch - 1): the syscall, copy and setup
 // costs cancel, and the median discards pairs in which the thread was preempted (the machine may be busy).
-// The same method is applied to every program compared.
-// Returns ns per run, or a negative value with `error` set.
-double time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
-                       std::string& error);
+// The same method is applied to every program compared (prog, and the fan-out program in fanout).
+Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
+                               std::span<const std::uint8_t> ctx = {});
 
 // A frame's cost on `prog_fd` for a single run, when repeated runs would not take the frame's path again (the
 // router rewrites a routed frame towards a subscriber's port, which the next run passes up): `calls` pairs of
 // one-repetition calls, one on prog_fd and one on `baseline_fd` (an empty program) with identical setup; the
-// mean of the middle half of the differences is what prog_fd costs beyond the baseline. Returns ns (it may be
-// negative by noise) with `error` empty, or sets `error`.
-double single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::vector<std::uint8_t>& frame,
-                               std::uint64_t calls, std::string& error);
+// mean of the middle half of the differences is what prog_fd costs beyond the baseline, in ns (it may be
+// negative by noise).
+Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::vector<std::uint8_t>& frame,
+                                       std::uint64_t calls);
 
 // Pins the calling thread to `cpu` (-1: the CPU it is on). Empty on success.
 std::string pin_to_cpu(int cpu);

@@ -1,4 +1,4 @@
-#include "throughput_command.hpp"
+#include "commands.hpp"
 
 #include <net/if.h>
 
@@ -13,9 +13,10 @@
 #include "frames/frame_world.hpp"
 #include "child_process.hpp"
 #include "interrupt.hpp"
-#include "json_value.hpp"
 #include "live_traffic.hpp"
 #include "mom_process.hpp"
+#include "round_to.hpp"
+#include "subcommand.hpp"
 #include "test_run_timer.hpp"
 #include "topology/layouts.hpp"
 #include "topology/netns.hpp"
@@ -26,9 +27,9 @@ namespace tempos::bench {
 namespace {
 
 namespace p2p = testkit::world::point_to_point;
+using tools::round_to;
 
-struct ThroughputOptions {
-    bool json = false;
+struct ThroughputOptions : CommonOptions {
     double seconds = 0.5;  // per offered-load step
     std::string xdp_mode = "native";
     std::vector<double> rates_mpps{0.05, 0.1, 0.2, 0.5, 1, 2, 3, 4, 5, 6, 8};
@@ -36,7 +37,6 @@ struct ThroughputOptions {
     int mom_cpu = -1;  // >= 0: tempos-mom and the forwarder pinned there
     bool threaded_napi = false;  // mom:eth0's receive work in a NAPI thread pinned to mom_cpu
     int generators = 2;  // generator threads, on CPUs cpu, cpu+1, ...; veths get as many queues
-    bool quick = false;
 };
 
 struct Step {
@@ -60,13 +60,13 @@ class ThroughputBench {
 public:
     explicit ThroughputBench(const ThroughputOptions& o) : o_(o) {}
 
-    int run() {
+    Result<Report> run() {
         install_interrupt_handler();
-        if (std::string err = setup(); !err.empty()) return fail(err);
+        if (std::string err = setup(); !err.empty()) return measurement_error(err);
         MomProcess mom;
         ChildProcess forwarder;
         const auto sub1_mac = net_.mac("sub1", "eth0");
-        if (!sub1_mac) return fail(sub1_mac.message());
+        if (!sub1_mac) return measurement_error(sub1_mac.message());
         auto mom_topics = std::vector<MomTopic>{{1, "strict", p2p::kSub1Ip, testkit::mac_text(*sub1_mac)}};
         std::vector<Path> paths{
             {"xdp", [&] { return mom.start(net_, o_.xdp_mode, mom_topics, o_.mom_cpu); }, [&] { return mom.stop(); }},
@@ -77,28 +77,23 @@ public:
                  return std::string();
              }},
         };
-        JsonWriter out;
         std::vector<std::pair<std::string, PathResult>> results;
         for (Path& p : paths) {
-            if (std::string err = p.start(); !err.empty()) return fail(std::string(p.name) + ": " + err);
+            auto failed = [&](const std::string& err) { return measurement_error(std::string(p.name) + ": " + err); };
+            if (std::string err = p.start(); !err.empty()) return failed(err);
             Step warm;  // resolves neighbours, faults pages in, lets the MoM finish its set-up; not reported
-            if (std::string err = step(20'000, 0.2, warm); !err.empty()) return fail(std::string(p.name) + ": " + err);
+            if (std::string err = step(20'000, 0.2, warm); !err.empty()) return failed(err);
             const std::uint64_t socket_before = std::string(p.name) == "xdp" ? mom.udp_in_datagrams() : 0;
             PathResult r;
-            if (std::string err = measure(r); !err.empty()) return fail(std::string(p.name) + ": " + err);
+            if (std::string err = measure(r); !err.empty()) return failed(err);
             if (std::string(p.name) == "xdp") r.mom_socket_datagrams = mom.udp_in_datagrams() - socket_before;
-            if (std::string err = p.stop(); !err.empty()) return fail(std::string(p.name) + ": " + err);
+            if (std::string err = p.stop(); !err.empty()) return failed(err);
             results.emplace_back(p.name, std::move(r));
         }
-        report(results);
-        return 0;
+        return report(results);
     }
 
 private:
-    int fail(const std::string& why) {
-        std::fprintf(stderr, "tempos-bench throughput: %s\n", why.c_str());
-        return 1;
-    }
 
     std::string setup() {
         if (std::string err = pin_to_cpu(o_.cpu); !err.empty()) return err;
@@ -203,13 +198,12 @@ private:
         return {};
     }
 
-    void report(const std::vector<std::pair<std::string, PathResult>>& results) {
-        JsonWriter out;
+    Report report(const std::vector<std::pair<std::string, PathResult>>& results) const {
+        Report out;
         double xdp_mpps = 0, socket_mpps = 0;
         for (const auto& [name, r] : results) {
             const Step* best = &r.steps.front();
             double lossless = 0;
-            std::string curve = "[";
             for (const Step& s : r.steps) {
                 if (s.delivered_mpps > best->delivered_mpps) best = &s;
                 if (s.loss == 0) lossless = std::max(lossless, s.delivered_mpps);
@@ -217,29 +211,20 @@ private:
             std::vector<Step> sorted = r.steps;
             std::sort(sorted.begin(), sorted.end(),
                       [](const Step& a, const Step& b) { return a.offered_mpps < b.offered_mpps; });
-            for (const Step& s : sorted) {
-                char buf[128];
-                std::snprintf(buf, sizeof(buf), "%s[%.4f, %.4f, %.6f]", curve.size() > 1 ? ", " : "",
-                              s.offered_mpps, s.delivered_mpps, s.loss);
-                curve += buf;
-            }
-            curve += "]";
+            nlohmann::ordered_json curve = nlohmann::ordered_json::array();
+            for (const Step& s : sorted)
+                curve.push_back({round_to(s.offered_mpps, 4), round_to(s.delivered_mpps, 4), round_to(s.loss, 6)});
             out.number(name + "_mpps", best->delivered_mpps, 4)
                 .number(name + "_loss", best->loss, 6)
                 .number(name + "_offered_mpps", best->offered_mpps, 4)
                 .number(name + "_lossless_mpps", lossless, 4)
                 .number(name + "_generator_limit_mpps", r.steps.front().offered_mpps, 4)
-                .raw(name + "_curve", curve);
+                .raw(name + "_curve", std::move(curve));
             if (name == "xdp") {
                 xdp_mpps = best->delivered_mpps;
                 out.number("xdp_mom_socket_datagrams", static_cast<double>(r.mom_socket_datagrams), 0);
             }
             if (name == "socket") socket_mpps = best->delivered_mpps;
-            if (!o_.json)
-                std::printf("%-8s delivered %.3f Mpps at offered %.3f Mpps (loss %.4f%%); lossless up to %.3f Mpps; "
-                            "generator limit %.3f Mpps\n",
-                            name.c_str(), best->delivered_mpps, best->offered_mpps, best->loss * 100, lossless,
-                            r.steps.front().offered_mpps);
         }
         out.number("xdp_vs_socket", socket_mpps > 0 ? xdp_mpps / socket_mpps : 0, 2)
             .text("throughput_xdp_mode", o_.xdp_mode)
@@ -249,7 +234,7 @@ private:
             .number("throughput_mom_cpu", o_.mom_cpu, 0)
             .number("throughput_threaded_napi", o_.threaded_napi ? 1 : 0, 0)
             .number("throughput_generators", o_.generators, 0);
-        if (o_.json) std::printf("%s\n", out.str().c_str());
+        return out;
     }
 
     const ThroughputOptions& o_;
@@ -264,20 +249,20 @@ private:
 
 void register_throughput_command(CLI::App& app, const char* name, int& exit_code) {
     auto o = std::make_shared<ThroughputOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        name, "Delivered Mpps and loss: XDP strict path vs the MoM's socket path vs a bare recvmmsg forwarder");
-    cmd->add_flag("--json", o->json, "Print one JSON object");
-    cmd->add_option("--seconds", o->seconds, "Length of each offered-load step")
-        ->check(CLI::Range(0.05, 30.0))
-        ->capture_default_str();
-    cmd->add_option("--xdp-mode", o->xdp_mode, "XDP mode of the router: native or generic")
-        ->check(CLI::IsMember({"native", "generic"}))
-        ->capture_default_str();
+    CLI::App* cmd = add_subcommand<ThroughputOptions>(
+        app, name, "Delivered Mpps and loss: XDP strict path vs the MoM's socket path vs a bare recvmmsg forwarder",
+        exit_code, o, "Smoke run: 0.2 s steps, one paced rate (not a measurement)",
+        [](ThroughputOptions& o) {
+            o.seconds = 0.2;
+            o.rates_mpps = {0.1};
+        },
+        [](const ThroughputOptions& o) { return ThroughputBench(o).run(); });
+    add_seconds_option(cmd, o->seconds, "Length of each offered-load step", 0.05, 30.0);
+    add_xdp_mode_option(cmd, o->xdp_mode, "XDP mode of the router: native or generic");
     cmd->add_option("--rates", o->rates_mpps, "Paced offered loads in Mpps, below the generator's limit")
         ->capture_default_str();
     cmd->add_option("--cpu", o->cpu, "CPU the generator runs on")->capture_default_str();
-    cmd->add_option("--mom-cpu", o->mom_cpu,
-                    "CPU of tempos-mom and the forwarder; -1: not pinned")
+    cmd->add_option("--mom-cpu", o->mom_cpu, "CPU of tempos-mom and the forwarder; -1: not pinned")
         ->capture_default_str();
     cmd->add_option("--generators", o->generators,
                     "Generator threads (CPUs --cpu, --cpu+1, ...); the veths get as many queues")
@@ -286,14 +271,6 @@ void register_throughput_command(CLI::App& app, const char* name, int& exit_code
     cmd->add_flag("--threaded-napi", o->threaded_napi,
                   "Run mom:eth0's receive work (XDP or stack) in a NAPI thread pinned to --mom-cpu, instead of in "
                   "the generator's softirq");
-    cmd->add_flag("--quick", o->quick, "Smoke run: 0.2 s steps, one paced rate (not a measurement)");
-    cmd->callback([o, &exit_code] {
-        if (o->quick) {
-            o->seconds = 0.2;
-            o->rates_mpps = {0.1};
-        }
-        exit_code = ThroughputBench(*o).run();
-    });
 }
 
 }  // namespace tempos::bench

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "endpoint_arg.hpp"
 #include "event_format.hpp"
+#include "round_to.hpp"
 
 namespace {
 
@@ -77,10 +79,13 @@ int main(int argc, char** argv) {
     }
     const double seconds = static_cast<double>(tempos::tools::monotonic_ns() - start) / 1e9;
     close(fd);
+    const double sent_rate = seconds > 0 ? static_cast<double>(sent) / seconds : 0.0;
+    const nlohmann::ordered_json summary{{"sent", sent},
+                                         {"errors", errors},
+                                         {"seconds", tempos::tools::round_to(seconds, 6)},
+                                         {"rate", tempos::tools::round_to(sent_rate, 1)}};
     if (json)
-        std::printf("{\"sent\": %llu, \"errors\": %llu, \"seconds\": %.6f, \"rate\": %.1f}\n",
-                    static_cast<unsigned long long>(sent), static_cast<unsigned long long>(errors), seconds,
-                    seconds > 0 ? static_cast<double>(sent) / seconds : 0.0);
+        std::printf("%s\n", summary.dump().c_str());
     else
         std::fprintf(stderr, "tempos-pub: sent %llu events (%llu errors) in %.3f s\n",
                      static_cast<unsigned long long>(sent), static_cast<unsigned long long>(errors), seconds);

@@ -16,10 +16,12 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "endpoint_arg.hpp"
 #include "event_format.hpp"
 #include "latency_summary.hpp"
+#include "round_to.hpp"
 
 namespace {
 
@@ -58,46 +60,49 @@ struct TopicReception {
     std::uint64_t gaps() const { return seen.empty() ? 0 : max_sequence - min_sequence + 1 - seen.size(); }
 };
 
+using nlohmann::ordered_json;
+using tempos::tools::round_to;
+
 // One JSON line per interval (--report-every): what arrived since the previous line, for live displays.
 void print_interim(std::map<unsigned, TopicReception>& topics, double seconds) {
-    std::printf("{\"interim\": true, \"seconds\": %.3f, \"topics\": {", seconds);
-    bool first = true;
+    ordered_json line{{"interim", true}, {"seconds", round_to(seconds, 3)}, {"topics", ordered_json::object()}};
     for (auto& [topic, r] : topics) {
         const auto l = tempos::tools::summarize_latency(r.interval_latency_ns);
-        std::printf("%s\"%u\": {\"received\": %llu, \"interval_received\": %llu, \"interval_p50_us\": %.2f, "
-                    "\"interval_p99_us\": %.2f}",
-                    first ? "" : ", ", topic, static_cast<unsigned long long>(r.received),
-                    static_cast<unsigned long long>(r.interval_received), l.p50_us, l.p99_us);
+        line["topics"][std::to_string(topic)] = {{"received", r.received},
+                                                 {"interval_received", r.interval_received},
+                                                 {"interval_p50_us", round_to(l.p50_us, 2)},
+                                                 {"interval_p99_us", round_to(l.p99_us, 2)}};
         r.interval_received = 0;
         r.interval_latency_ns.clear();
-        first = false;
     }
-    std::printf("}}\n");
+    std::printf("%s\n", line.dump().c_str());
     std::fflush(stdout);
 }
 
 void print_json(const std::map<unsigned, TopicReception>& topics, std::uint64_t total, std::uint64_t malformed,
                 double seconds) {
-    std::printf("{\"received\": %llu, \"malformed\": %llu, \"seconds\": %.6f, \"topics\": {",
-                static_cast<unsigned long long>(total), static_cast<unsigned long long>(malformed), seconds);
-    bool first = true;
+    ordered_json report{{"received", total},
+                        {"malformed", malformed},
+                        {"seconds", round_to(seconds, 6)},
+                        {"topics", ordered_json::object()}};
     for (auto& [topic, r] : topics) {
         auto sample = r.latency_ns;
         const auto l = tempos::tools::summarize_latency(sample);
-        std::printf("%s\"%u\": {\"received\": %llu, \"unique\": %llu, \"duplicates\": %llu, \"gaps\": %llu, "
-                    "\"min_seq\": %llu, \"max_seq\": %llu, \"corrupt\": %llu, \"first_sent_ns\": %llu, "
-                    "\"last_sent_ns\": %llu, \"p50_us\": %.2f, \"p99_us\": %.2f, \"p999_us\": %.2f, "
-                    "\"max_us\": %.2f}",
-                    first ? "" : ", ", topic, static_cast<unsigned long long>(r.received),
-                    static_cast<unsigned long long>(r.unique()), static_cast<unsigned long long>(r.duplicates),
-                    static_cast<unsigned long long>(r.gaps()),
-                    static_cast<unsigned long long>(r.seen.empty() ? 0 : r.min_sequence),
-                    static_cast<unsigned long long>(r.max_sequence), static_cast<unsigned long long>(r.corrupt),
-                    static_cast<unsigned long long>(r.seen.empty() ? 0 : r.first_sent_ns),
-                    static_cast<unsigned long long>(r.last_sent_ns), l.p50_us, l.p99_us, l.p999_us, l.max_us);
-        first = false;
+        report["topics"][std::to_string(topic)] = {{"received", r.received},
+                                                   {"unique", r.unique()},
+                                                   {"duplicates", r.duplicates},
+                                                   {"gaps", r.gaps()},
+                                                   {"min_seq", r.seen.empty() ? 0 : r.min_sequence},
+                                                   {"max_seq", r.max_sequence},
+                                                   {"corrupt", r.corrupt},
+                                                   {"first_sent_ns", r.seen.empty() ? 0 : r.first_sent_ns},
+                                                   {"last_sent_ns", r.last_sent_ns},
+                                                   {"p50_us", round_to(l.p50_us, 2)},
+                                                   {"p99_us", round_to(l.p99_us, 2)},
+                                                   {"p999_us", round_to(l.p999_us, 2)},
+                                                   {"max_us", round_to(l.max_us, 2)}};
     }
-    std::printf("}}\n");
+    std::printf("%s\n", report.dump().c_str());
 }
 
 void print_text(const std::map<unsigned, TopicReception>& topics, std::uint64_t total, std::uint64_t malformed) {

@@ -1,11 +1,12 @@
-#include "mosquitto_client.hpp"
-
+// Each libmosquitto client runs its loop in the caller's thread (no loop thread), so a publish goes straight to
+// the socket from the publishing thread.
 #include <mosquitto.h>
 #include <unistd.h>
 
 #include <atomic>
 
 #include "event_format.hpp"
+#include "peer_client.hpp"
 
 namespace tempos::bench::peers {
 
@@ -15,12 +16,16 @@ constexpr int kKeepaliveS = 60;
 constexpr int kHandshakeMs = 3000;
 constexpr int kStallMs = 2000;
 
-std::string mosq_error(const char* what, int rc) { return std::string(what) + ": " + mosquitto_strerror(rc); }
+Status mosq_error(const std::string& what, int rc) {
+    return Status::error(ErrorCode::system_error, what + ": " + mosquitto_strerror(rc));
+}
 
-// One libmosquitto client; callbacks land in this object, in the thread that runs its loop.
-class MosquittoClient {
+// One libmosquitto client, a publisher or a subscriber of `topic`; callbacks land in this object, in the thread
+// that runs its loop. libmosquitto has no batching of its own: each publish is one write, as for every
+// libmosquitto user, whichever the Sending.
+class MosquittoClient : public PeerPublisher, public PeerSubscriber {
 public:
-    MosquittoClient() {
+    explicit MosquittoClient(std::string topic) : topic_(std::move(topic)) {
         static std::atomic<int> counter{0};
         const std::string id = "tempos-bench-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
         mosq_ = mosquitto_new(id.c_str(), true, this);
@@ -38,7 +43,7 @@ public:
                                                           static_cast<std::size_t>(m->payloadlen)));
         });
     }
-    ~MosquittoClient() {
+    ~MosquittoClient() override {
         if (!mosq_) return;
         if (connack_ == 0) {
             mosquitto_disconnect(mosq_);
@@ -49,111 +54,99 @@ public:
     MosquittoClient(const MosquittoClient&) = delete;
     MosquittoClient& operator=(const MosquittoClient&) = delete;
 
-    std::string connect(const std::string& host, int port) {
-        if (!mosq_) return "mosquitto_new failed";
+    Status connect(const std::string& host, int port) {
+        if (!mosq_) return Status::error(ErrorCode::system_error, "mosquitto_new failed");
         if (int rc = mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1); rc != MOSQ_ERR_SUCCESS)
             return mosq_error("MOSQ_OPT_TCP_NODELAY", rc);
         if (int rc = mosquitto_connect(mosq_, host.c_str(), port, kKeepaliveS); rc != MOSQ_ERR_SUCCESS)
-            return mosq_error(("connecting to mosquitto " + host + ":" + std::to_string(port)).c_str(), rc);
-        if (std::string e = loop_until([this] { return connack_ >= 0; }, "CONNACK"); !e.empty()) return e;
-        if (connack_ != 0) return std::string("mosquitto refused the connection: ") + mosquitto_connack_string(connack_);
-        return {};
+            return mosq_error("connecting to mosquitto " + host + ":" + std::to_string(port), rc);
+        if (Status st = loop_until([this] { return connack_ >= 0; }, "CONNACK"); !st) return st;
+        if (connack_ != 0)
+            return Status::error(ErrorCode::system_error,
+                                 std::string("mosquitto refused the connection: ") + mosquitto_connack_string(connack_));
+        return Status::ok();
     }
 
-    std::string subscribe(const std::string& topic, PayloadHandler handler) {
+    Status subscribe(PayloadHandler handler) {
         handler_ = std::move(handler);
-        if (int rc = mosquitto_subscribe(mosq_, nullptr, topic.c_str(), 0); rc != MOSQ_ERR_SUCCESS)
+        if (int rc = mosquitto_subscribe(mosq_, nullptr, topic_.c_str(), 0); rc != MOSQ_ERR_SUCCESS)
             return mosq_error("subscribe", rc);
         return loop_until([this] { return subscribed_; }, "SUBACK");
     }
 
-    std::string publish(const std::string& topic, std::span<const std::uint8_t> payload) {
-        const int rc = mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()),
+    Status send(std::span<const std::uint8_t> payload) override {
+        const int rc = mosquitto_publish(mosq_, nullptr, topic_.c_str(), static_cast<int>(payload.size()),
                                          payload.data(), 0, false);
         if (rc != MOSQ_ERR_SUCCESS) return mosq_error("publish", rc);
         // libmosquitto writes at once; what the socket did not take waits in its queue until the loop runs.
-        if (mosquitto_want_write(mosq_)) return drain();
-        return {};
+        return mosquitto_want_write(mosq_) ? flush() : Status::ok();
     }
 
     // Waits until everything queued is on the socket (bounded).
-    std::string drain() {
+    Status flush() override {
         const std::uint64_t deadline = tools::monotonic_ns() + kStallMs * 1'000'000ull;
         while (mosquitto_want_write(mosq_)) {
-            if (tools::monotonic_ns() >= deadline) return "writing to mosquitto: no progress for 2 s";
+            if (tools::monotonic_ns() >= deadline)
+                return Status::error(ErrorCode::system_error, "writing to mosquitto: no progress for 2 s");
             if (int rc = mosquitto_loop(mosq_, 10, 1); rc != MOSQ_ERR_SUCCESS) return mosq_error("mosquitto_loop", rc);
         }
-        return {};
+        return Status::ok();
     }
 
-    std::string loop(int timeout_ms) {
+    Status service() override { return receive(0); }
+    Status receive(int timeout_ms) override {
         const int rc = mosquitto_loop(mosq_, timeout_ms, 1);
-        return rc == MOSQ_ERR_SUCCESS ? std::string() : mosq_error("mosquitto_loop", rc);
+        return rc == MOSQ_ERR_SUCCESS ? Status::ok() : mosq_error("mosquitto_loop", rc);
     }
 
 private:
     template <typename Done>
-    std::string loop_until(Done done, const char* what) {
+    Status loop_until(Done done, const char* what) {
         const std::uint64_t deadline = tools::monotonic_ns() + kHandshakeMs * 1'000'000ull;
         while (!done()) {
-            if (tools::monotonic_ns() >= deadline) return std::string("no ") + what + " from mosquitto";
-            if (std::string e = loop(50); !e.empty()) return e;
+            if (tools::monotonic_ns() >= deadline)
+                return Status::error(ErrorCode::system_error, std::string("no ") + what + " from mosquitto");
+            if (Status st = receive(50); !st) return st;
         }
-        return {};
+        return Status::ok();
     }
 
+    std::string topic_;
     mosquitto* mosq_ = nullptr;
     int connack_ = -1;
     bool subscribed_ = false;
     PayloadHandler handler_;
 };
 
-class MosquittoPublisher : public PeerPublisher {
+class MosquittoProtocol : public PeerProtocol {
 public:
-    MosquittoPublisher(std::unique_ptr<MosquittoClient> client, std::string topic)
-        : client_(std::move(client)), topic_(std::move(topic)) {}
-    std::string send_now(std::span<const std::uint8_t> payload) override { return client_->publish(topic_, payload); }
-    // libmosquitto has no batching of its own: each publish is one write, as for every libmosquitto user.
-    std::string send_queued(std::span<const std::uint8_t> payload) override {
-        return client_->publish(topic_, payload);
+    MosquittoProtocol(std::string host, int port) : host_(std::move(host)), port_(port) { mosquitto_lib_init(); }
+    ~MosquittoProtocol() override { mosquitto_lib_cleanup(); }
+    const char* name() const override { return "mosquitto"; }
+
+    Result<std::unique_ptr<PeerPublisher>> connect_publisher(const std::string& topic, Sending) override {
+        auto client = std::make_unique<MosquittoClient>(topic);
+        if (Status st = client->connect(host_, port_); !st) return st;
+        return std::unique_ptr<PeerPublisher>(std::move(client));
     }
-    std::string flush() override { return client_->drain(); }
-    std::string service() override { return client_->loop(0); }
+
+    Result<std::unique_ptr<PeerSubscriber>> connect_subscriber(const std::string& topic,
+                                                               PayloadHandler handler) override {
+        auto client = std::make_unique<MosquittoClient>(topic);
+        if (Status st = client->connect(host_, port_); !st) return st;
+        if (Status st = client->subscribe(std::move(handler)); !st) return st;
+        return std::unique_ptr<PeerSubscriber>(std::move(client));
+    }
 
 private:
-    std::unique_ptr<MosquittoClient> client_;
-    std::string topic_;
-};
-
-class MosquittoSubscriber : public PeerSubscriber {
-public:
-    explicit MosquittoSubscriber(std::unique_ptr<MosquittoClient> client) : client_(std::move(client)) {}
-    std::string receive(int timeout_ms) override { return client_->loop(timeout_ms); }
-
-private:
-    std::unique_ptr<MosquittoClient> client_;
+    std::string host_;
+    int port_;
 };
 
 }  // namespace
 
-MosquittoProtocol::MosquittoProtocol(std::string host, int port) : host_(std::move(host)), port_(port) {
-    mosquitto_lib_init();
-}
-
-MosquittoProtocol::~MosquittoProtocol() { mosquitto_lib_cleanup(); }
-
-std::unique_ptr<PeerPublisher> MosquittoProtocol::connect_publisher(const std::string& topic, std::string& error) {
-    auto client = std::make_unique<MosquittoClient>();
-    if (error = client->connect(host_, port_); !error.empty()) return nullptr;
-    return std::make_unique<MosquittoPublisher>(std::move(client), topic);
-}
-
-std::unique_ptr<PeerSubscriber> MosquittoProtocol::connect_subscriber(const std::string& topic,
-                                                                      PayloadHandler handler, std::string& error) {
-    auto client = std::make_unique<MosquittoClient>();
-    if (error = client->connect(host_, port_); !error.empty()) return nullptr;
-    if (error = client->subscribe(topic, std::move(handler)); !error.empty()) return nullptr;
-    return std::make_unique<MosquittoSubscriber>(std::move(client));
+std::unique_ptr<PeerProtocol> mosquitto_protocol(const std::string& host, int port) {
+    return std::make_unique<MosquittoProtocol>(host, port);
 }
 
 }  // namespace tempos::bench::peers

@@ -1,245 +1,142 @@
-#include "nats_client.hpp"
+// NATS through libnats, the official C client. It reads the socket, and writes what it buffers, in threads of
+// its own started while connecting; they inherit the connecting thread's scheduling (see run_streams).
+#include <nats/nats.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <charconv>
-#include <cstring>
-#include <string_view>
-#include <vector>
+#include <cstdint>
+#include <memory>
 
 #include "event_format.hpp"
+#include "peer_client.hpp"
 
 namespace tempos::bench::peers {
 
 namespace {
 
-constexpr std::size_t kQueuedFlushBytes = 32 * 1024;  // what a flooding publisher coalesces per write
-constexpr int kStallMs = 2000;                          // a write making no progress this long is an error
-constexpr int kHandshakeMs = 3000;
+constexpr std::int64_t kHandshakeMs = 3000;
+constexpr std::int64_t kStallMs = 2000;  // a write making no progress this long is an error
+constexpr int kMessagesPerReceive = 1024;  // so that a flood cannot keep receive() from returning
 
-// One TCP connection speaking the NATS client protocol.
-class NatsConnection {
-public:
-    explicit NatsConnection(int fd) : fd_(fd) {}
-    ~NatsConnection() { close(fd_); }
-    NatsConnection(const NatsConnection&) = delete;
-    NatsConnection& operator=(const NatsConnection&) = delete;
+Status nats_error(const std::string& what, natsStatus s) {
+    return Status::error(ErrorCode::system_error, what + ": " + natsStatus_GetText(s));
+}
 
-    static std::unique_ptr<NatsConnection> open(const std::string& host, int port, std::string& error) {
-        const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            error = std::string("socket: ") + std::strerror(errno);
-            return nullptr;
-        }
-        auto conn = std::make_unique<NatsConnection>(fd);
-        const int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));  // as every NATS client does
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(static_cast<std::uint16_t>(port));
-        if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-            error = "not an IPv4 address: " + host;
-            return nullptr;
-        }
-        if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-            error = "connecting to nats-server " + host + ":" + std::to_string(port) + ": " + std::strerror(errno);
-            return nullptr;
-        }
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        return conn;
-    }
-
-    // INFO from the server, then CONNECT, `commands` (a SUB), PING; done when the PONG comes back, which
-    // proves the server has processed everything before it.
-    std::string handshake(const std::string& commands) {
-        const std::uint64_t deadline = tools::monotonic_ns() + kHandshakeMs * 1'000'000ull;
-        while (!seen_info_) {
-            if (tools::monotonic_ns() >= deadline) return "no INFO from nats-server";
-            if (std::string e = pump(50, nullptr); !e.empty()) return e;
-        }
-        const std::string hello =
-            R"(CONNECT {"verbose":false,"pedantic":false,"name":"tempos-bench","lang":"c++","version":"0"})"
-            "\r\n" + commands + "PING\r\n";
-        if (std::string e = write_all(hello.data(), hello.size()); !e.empty()) return e;
-        const std::uint64_t pongs = pongs_;
-        while (pongs_ == pongs) {
-            if (tools::monotonic_ns() >= deadline) return "no PONG from nats-server after CONNECT";
-            if (std::string e = pump(50, nullptr); !e.empty()) return e;
-        }
-        return {};
-    }
-
-    std::string write_all(const char* data, std::size_t size) {
-        while (size > 0) {
-            const ssize_t n = send(fd_, data, size, MSG_NOSIGNAL);
-            if (n > 0) {
-                data += n;
-                size -= static_cast<std::size_t>(n);
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                pollfd p{fd_, POLLOUT, 0};
-                const int r = poll(&p, 1, kStallMs);
-                if (r == 0) return "writing to nats-server: no progress for 2 s";
-                if (r < 0 && errno != EINTR) return std::string("poll: ") + std::strerror(errno);
-                continue;
-            }
-            return std::string("writing to nats-server: ") + std::strerror(errno);
-        }
-        return {};
-    }
-
-    // Waits up to timeout_ms for input, reads what is there, answers PINGs and hands MSG payloads over.
-    std::string pump(int timeout_ms, const PayloadHandler* on_msg) {
-        pollfd p{fd_, POLLIN, 0};
-        const int r = poll(&p, 1, timeout_ms);
-        if (r < 0) return errno == EINTR ? std::string() : std::string("poll: ") + std::strerror(errno);
-        if (r == 0) return {};
-        // A bounded number of reads, so that a flood cannot keep this call from returning.
-        for (int i = 0; i < 16; ++i) {
-            char buf[64 * 1024];
-            const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-            if (n == 0) return "connection closed by nats-server" + (last_error_.empty() ? "" : " (" + last_error_ + ")");
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-                return std::string("reading from nats-server: ") + std::strerror(errno);
-            }
-            in_.append(buf, static_cast<std::size_t>(n));
-            if (std::string e = parse(on_msg); !e.empty()) return e;
-        }
-        return {};
-    }
-
-private:
-    // Consumes every complete protocol line (and MSG payload) in in_.
-    std::string parse(const PayloadHandler* on_msg) {
-        for (;;) {
-            const std::size_t eol = in_.find("\r\n", pos_);
-            if (eol == std::string::npos) {
-                if (in_.size() - pos_ > 64 * 1024) return "nats-server sent a line longer than 64 KiB";
-                break;
-            }
-            const std::string_view line(in_.data() + pos_, eol - pos_);
-            if (line.starts_with("MSG ")) {
-                // MSG <subject> <sid> [reply-to] <#bytes>
-                const std::size_t sp = line.rfind(' ');
-                std::size_t bytes = 0;
-                const auto [end, ec] = std::from_chars(line.data() + sp + 1, line.data() + line.size(), bytes);
-                if (ec != std::errc() || end != line.data() + line.size())
-                    return "malformed MSG line from nats-server: " + std::string(line);
-                const std::size_t payload_at = eol + 2;
-                if (in_.size() < payload_at + bytes + 2) break;  // the payload has not fully arrived
-                if (in_.compare(payload_at + bytes, 2, "\r\n") != 0) return "MSG payload not followed by CRLF";
-                if (on_msg)
-                    (*on_msg)(std::span<const std::uint8_t>(
-                        reinterpret_cast<const std::uint8_t*>(in_.data() + payload_at), bytes));
-                pos_ = payload_at + bytes + 2;
-                continue;
-            }
-            if (line == "PING") {
-                if (std::string e = write_all("PONG\r\n", 6); !e.empty()) return e;
-            } else if (line == "PONG") {
-                ++pongs_;
-            } else if (line.starts_with("INFO ")) {
-                seen_info_ = true;
-            } else if (line.starts_with("-ERR")) {
-                // The server closes the connection after most errors; keep the reason for that moment.
-                last_error_ = std::string(line);
-                if (line.find("Slow Consumer") == std::string_view::npos)
-                    return "nats-server: " + last_error_;
-            } else if (line != "+OK") {
-                return "unexpected line from nats-server: " + std::string(line.substr(0, 80));
-            }
-            pos_ = eol + 2;
-        }
-        if (pos_ > 0 && pos_ * 2 >= in_.size()) {
-            in_.erase(0, pos_);
-            pos_ = 0;
-        }
-        return {};
-    }
-
-    int fd_;
-    std::string in_;
-    std::size_t pos_ = 0;
-    bool seen_info_ = false;
-    std::uint64_t pongs_ = 0;
-    std::string last_error_;
+struct ConnectionDeleter {
+    void operator()(natsConnection* c) const { natsConnection_Destroy(c); }
 };
+struct SubscriptionDeleter {
+    void operator()(natsSubscription* s) const { natsSubscription_Destroy(s); }
+};
+using Connection = std::unique_ptr<natsConnection, ConnectionDeleter>;
+using Subscription = std::unique_ptr<natsSubscription, SubscriptionDeleter>;
 
-class NatsPublisher : public PeerPublisher {
+// Ok while connected; else why not (the server closes a slow consumer's connection, for instance).
+Status connection_state(natsConnection* nc) {
+    if (natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED) return Status::ok();
+    const char* last = nullptr;
+    natsConnection_GetLastError(nc, &last);
+    return Status::error(ErrorCode::system_error, std::string("connection closed by nats-server") +
+                                                      (last && *last ? std::string(" (") + last + ")" : ""));
+}
+
+// Connected once nats-server answered the handshake's PING. No reconnection: a lost connection is a result.
+Result<Connection> connect(const std::string& url, Sending sending) {
+    natsOptions* raw = nullptr;
+    if (natsStatus s = natsOptions_Create(&raw); s != NATS_OK) return nats_error("natsOptions_Create", s);
+    const std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> options(raw, natsOptions_Destroy);
+    natsStatus s = natsOptions_SetURL(raw, url.c_str());
+    if (s == NATS_OK) s = natsOptions_SetName(raw, "tempos-bench");
+    if (s == NATS_OK) s = natsOptions_SetTimeout(raw, kHandshakeMs);
+    if (s == NATS_OK) s = natsOptions_SetAllowReconnect(raw, false);
+    if (s == NATS_OK) s = natsOptions_SetWriteDeadline(raw, kStallMs);
+    // Buffered: libnats's default, its flusher thread coalesces the publishes; at once: each publish writes.
+    if (s == NATS_OK) s = natsOptions_SetSendAsap(raw, sending == Sending::at_once);
+    if (s != NATS_OK) return nats_error("setting the NATS options", s);
+    natsConnection* nc = nullptr;
+    if ((s = natsConnection_Connect(&nc, raw)) != NATS_OK) return nats_error("connecting to nats-server " + url, s);
+    return Connection(nc);
+}
+
+// A publisher of `subject`, or, with a subscription, its subscriber.
+class NatsClient : public PeerPublisher, public PeerSubscriber {
 public:
-    NatsPublisher(std::unique_ptr<NatsConnection> conn, const std::string& subject)
-        : conn_(std::move(conn)), subject_(subject) {}
+    NatsClient(Connection nc, std::string subject, Subscription sub = {}, PayloadHandler handler = {})
+        : nc_(std::move(nc)), subject_(std::move(subject)), sub_(std::move(sub)), handler_(std::move(handler)) {}
 
-    std::string send_now(std::span<const std::uint8_t> payload) override {
-        if (std::string e = flush(); !e.empty()) return e;
-        append(payload);
-        return flush();
+    Status send(std::span<const std::uint8_t> payload) override {
+        const natsStatus s =
+            natsConnection_Publish(nc_.get(), subject_.c_str(), payload.data(), static_cast<int>(payload.size()));
+        return s == NATS_OK ? Status::ok() : nats_error("publishing to nats-server", s);
     }
-    std::string send_queued(std::span<const std::uint8_t> payload) override {
-        append(payload);
-        return out_.size() >= kQueuedFlushBytes ? flush() : std::string();
+    // Until the library's buffer is on the socket (no round trip: natsConnection_Flush would wait for a PONG).
+    Status flush() override {
+        const std::uint64_t deadline = tools::monotonic_ns() + kStallMs * 1'000'000ull;
+        while (natsConnection_Buffered(nc_.get()) > 0) {
+            if (tools::monotonic_ns() >= deadline)
+                return Status::error(ErrorCode::system_error, "writing to nats-server: no progress for 2 s");
+            nats_Sleep(1);
+        }
+        return service();
     }
-    std::string flush() override {
-        if (out_.empty()) return {};
-        std::string e = conn_->write_all(out_.data(), out_.size());
-        out_.clear();
-        return e;
+    Status service() override { return connection_state(nc_.get()); }
+
+    // The first message is waited for; then what the library has already queued.
+    Status receive(int timeout_ms) override {
+        for (int i = 0; i < kMessagesPerReceive; ++i) {
+            natsMsg* msg = nullptr;
+            const natsStatus s = natsSubscription_NextMsg(&msg, sub_.get(), i == 0 ? timeout_ms : 0);
+            if (s == NATS_TIMEOUT) break;
+            if (s == NATS_SLOW_CONSUMER) continue;  // the library dropped what it had no room for: lost messages
+            if (s != NATS_OK) return connection_state(nc_.get());
+            handler_(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(msg)),
+                                                   static_cast<std::size_t>(natsMsg_GetDataLength(msg))));
+            natsMsg_Destroy(msg);
+        }
+        return service();
     }
-    std::string service() override { return conn_->pump(0, nullptr); }
 
 private:
-    void append(std::span<const std::uint8_t> payload) {
-        out_ += "PUB ";
-        out_ += subject_;
-        out_ += ' ';
-        out_ += std::to_string(payload.size());
-        out_ += "\r\n";
-        out_.append(reinterpret_cast<const char*>(payload.data()), payload.size());
-        out_ += "\r\n";
-    }
-
-    std::unique_ptr<NatsConnection> conn_;
+    Connection nc_;  // declared first: destroyed after the subscription
     std::string subject_;
-    std::string out_;
+    Subscription sub_;
+    PayloadHandler handler_;
 };
 
-class NatsSubscriber : public PeerSubscriber {
+class NatsProtocol : public PeerProtocol {
 public:
-    NatsSubscriber(std::unique_ptr<NatsConnection> conn, PayloadHandler handler)
-        : conn_(std::move(conn)), handler_(std::move(handler)) {}
-    std::string receive(int timeout_ms) override { return conn_->pump(timeout_ms, &handler_); }
+    NatsProtocol(const std::string& host, int port) : url_("nats://" + host + ":" + std::to_string(port)) {
+        nats_Open(-1);  // the library's own threads (timers) at this thread's normal scheduling
+    }
+    const char* name() const override { return "nats"; }
+
+    Result<std::unique_ptr<PeerPublisher>> connect_publisher(const std::string& subject, Sending sending) override {
+        Result<Connection> nc = connect(url_, sending);
+        if (!nc) return nc.status();
+        return std::unique_ptr<PeerPublisher>(std::make_unique<NatsClient>(std::move(*nc), subject));
+    }
+
+    // Subscribed once the server answered a PING sent after the SUB.
+    Result<std::unique_ptr<PeerSubscriber>> connect_subscriber(const std::string& subject,
+                                                               PayloadHandler handler) override {
+        Result<Connection> nc = connect(url_, Sending::at_once);
+        if (!nc) return nc.status();
+        natsSubscription* raw = nullptr;
+        if (natsStatus s = natsConnection_SubscribeSync(&raw, nc->get(), subject.c_str()); s != NATS_OK)
+            return nats_error("subscribing to " + subject, s);
+        Subscription sub(raw);
+        if (natsStatus s = natsConnection_FlushTimeout(nc->get(), kHandshakeMs); s != NATS_OK)
+            return nats_error("no PONG from nats-server after SUB", s);
+        return std::unique_ptr<PeerSubscriber>(
+            std::make_unique<NatsClient>(std::move(*nc), subject, std::move(sub), std::move(handler)));
+    }
 
 private:
-    std::unique_ptr<NatsConnection> conn_;
-    PayloadHandler handler_;
+    std::string url_;
 };
 
 }  // namespace
 
-std::unique_ptr<PeerPublisher> NatsProtocol::connect_publisher(const std::string& subject, std::string& error) {
-    auto conn = NatsConnection::open(host_, port_, error);
-    if (!conn) return nullptr;
-    if (error = conn->handshake(""); !error.empty()) return nullptr;
-    return std::make_unique<NatsPublisher>(std::move(conn), subject);
-}
-
-std::unique_ptr<PeerSubscriber> NatsProtocol::connect_subscriber(const std::string& subject, PayloadHandler handler,
-                                                                 std::string& error) {
-    auto conn = NatsConnection::open(host_, port_, error);
-    if (!conn) return nullptr;
-    if (error = conn->handshake("SUB " + subject + " 1\r\n"); !error.empty()) return nullptr;
-    return std::make_unique<NatsSubscriber>(std::move(conn), std::move(handler));
+std::unique_ptr<PeerProtocol> nats_protocol(const std::string& host, int port) {
+    return std::make_unique<NatsProtocol>(host, port);
 }
 
 }  // namespace tempos::bench::peers

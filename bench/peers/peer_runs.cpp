@@ -5,12 +5,14 @@
 #include <time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <exception>
 #include <thread>
 #include <vector>
 
 #include "event_format.hpp"
+#include "interrupt.hpp"
 #include "topology/netns.hpp"
 
 namespace tempos::bench::peers {
@@ -105,13 +107,72 @@ struct Timeline {
     std::uint64_t start = 0, measure_from = 0, end = 0;
 };
 
-bool stopping(const RunSettings& s) { return s.stop && s.stop->load(std::memory_order_relaxed); }
+// The paced stream's endpoints run at the configured real-time priority; refusing it is an error, since the
+// figures would then not be comparable with tempos's. Restores the thread's scheduling when it goes.
+class EndpointPriority {
+public:
+    EndpointPriority(const StreamPlan& plan, const RunSettings& settings) {
+        if (!plan.paced || settings.endpoint_priority <= 0) return;
+        pthread_getschedparam(pthread_self(), &old_policy_, &old_param_);
+        sched_param param{};
+        param.sched_priority = settings.endpoint_priority;
+        if (int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param); err != 0)
+            status_ = Status::error(ErrorCode::permission_denied,
+                                    "SCHED_FIFO " + std::to_string(settings.endpoint_priority) + ": " +
+                                        std::strerror(err) + " (--endpoint-priority 0 for normal scheduling)");
+        else
+            changed_ = true;
+    }
+    ~EndpointPriority() {
+        if (changed_) pthread_setschedparam(pthread_self(), old_policy_, &old_param_);
+    }
+    EndpointPriority(const EndpointPriority&) = delete;
+    EndpointPriority& operator=(const EndpointPriority&) = delete;
+    const Status& status() const { return status_; }
 
-// Runs `body`, turning an escaping exception into an error (no exception leaves a thread).
+private:
+    Status status_;
+    bool changed_ = false;
+    int old_policy_ = SCHED_OTHER;
+    sched_param old_param_{};
+};
+
+// Paced: one message per period, each on the wire at once. Flood: as fast as the connection takes them.
+Status publish(Stream& s, const RunSettings& settings, const Timeline& t) {
+    std::vector<std::uint8_t> payload(settings.payload_bytes, 0);
+    const auto period_ns = s.plan.paced ? static_cast<std::uint64_t>(1e9 / settings.rate) : 0;
+    const std::uint64_t service_every = s.plan.paced ? 256 : 1024;  // messages between looks at the connection
+    sleep_until_ns(t.start);
+    Status st;
+    for (std::uint64_t i = 0; st; ++i) {
+        if (s.plan.paced) {
+            const std::uint64_t due = t.start + i * period_ns;
+            if (due >= t.end || interrupted()) break;
+            if (tools::monotonic_ns() < due) sleep_until_ns(due);
+        }
+        const std::uint64_t now = tools::monotonic_ns();
+        if (now >= t.end) break;
+        tools::write_event_header(payload, {s.plan.topic_byte, i, now});
+        if (!(st = s.publisher->send(payload))) break;
+        ++s.stats.sent;
+        if (now >= t.measure_from) ++s.stats.sent_measured;
+        if (i % service_every == service_every - 1) {
+            if (interrupted()) break;
+            st = s.publisher->service();
+        }
+    }
+    return st ? s.publisher->flush() : st;
+}
+
+// One end of a stream in its own thread, at its priority; an escaping exception becomes its error (no exception
+// leaves a thread).
 template <typename Body>
-void guarded(std::string& error, Body body) {
+void run_endpoint(const std::string& thread_name, const Stream& s, const RunSettings& settings, std::string& error,
+                  Body body) {
+    pthread_setname_np(pthread_self(), thread_name.c_str());
     try {
-        body();
+        const EndpointPriority priority(s.plan, settings);
+        error = priority.status() ? body().message() : priority.status().message();
     } catch (const std::exception& e) {
         error = std::string("exception: ") + e.what();
     } catch (...) {
@@ -119,103 +180,40 @@ void guarded(std::string& error, Body body) {
     }
 }
 
-void publish_paced(Stream& s, const RunSettings& settings, const Timeline& t) {
-    std::vector<std::uint8_t> payload(settings.payload_bytes, 0);
-    const auto period_ns = static_cast<std::uint64_t>(1e9 / settings.rate);
-    sleep_until_ns(t.start);
-    for (std::uint64_t i = 0;; ++i) {
-        const std::uint64_t due = t.start + i * period_ns;
-        if (due >= t.end || stopping(settings)) break;
-        if (tools::monotonic_ns() < due) sleep_until_ns(due);
-        const std::uint64_t now = tools::monotonic_ns();
-        if (now >= t.end) break;
-        tools::write_event_header(payload, {s.plan.topic_byte, i, now});
-        if (std::string e = s.publisher->send_now(payload); !e.empty()) {
-            s.stats.publisher_error = e;
-            break;
-        }
-        ++s.stats.sent;
-        if (now >= t.measure_from) ++s.stats.sent_measured;
-        if (i % 256 == 255) {
-            if (std::string e = s.publisher->service(); !e.empty()) {
-                s.stats.publisher_error = e;
-                break;
-            }
-        }
-    }
-}
-
-void publish_flood(Stream& s, const RunSettings& settings, const Timeline& t) {
-    std::vector<std::uint8_t> payload(settings.payload_bytes, 0);
-    sleep_until_ns(t.start);
-    for (std::uint64_t i = 0;; ++i) {
-        const std::uint64_t now = tools::monotonic_ns();
-        if (now >= t.end) break;
-        if (i % 1024 == 1023) {
-            if (stopping(settings)) break;
-            if (std::string e = s.publisher->service(); !e.empty()) {
-                s.stats.publisher_error = e;
-                break;
-            }
-        }
-        tools::write_event_header(payload, {s.plan.topic_byte, i, now});
-        if (std::string e = s.publisher->send_queued(payload); !e.empty()) {
-            s.stats.publisher_error = e;
-            break;
-        }
-        ++s.stats.sent;
-        if (now >= t.measure_from) ++s.stats.sent_measured;
-    }
-    if (s.stats.publisher_error.empty()) s.stats.publisher_error = s.publisher->flush();
-}
-
-// The paced stream's endpoints run at the configured real-time priority; refusing it is an error, since the
-// figures would then not be comparable with tempos's.
-std::string set_endpoint_priority(const Stream& s, const RunSettings& settings) {
-    if (!s.plan.paced || settings.endpoint_priority <= 0) return {};
-    sched_param param{};
-    param.sched_priority = settings.endpoint_priority;
-    if (int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param); err != 0)
-        return "SCHED_FIFO " + std::to_string(settings.endpoint_priority) + ": " + std::strerror(err) +
-               " (--endpoint-priority 0 for normal scheduling)";
-    return {};
-}
-
 void run_publisher(Stream& s, const RunSettings& settings, const Timeline& t) {
-    pthread_setname_np(pthread_self(), s.plan.paced ? "peers-paced" : "peers-flood");
-    guarded(s.stats.publisher_error, [&] {
-        if (s.stats.publisher_error = set_endpoint_priority(s, settings); !s.stats.publisher_error.empty()) return;
-        if (s.plan.paced)
-            publish_paced(s, settings, t);
-        else
-            publish_flood(s, settings, t);
-    });
+    run_endpoint(s.plan.paced ? "peers-paced" : "peers-flood", s, settings, s.stats.publisher_error,
+                 [&] { return publish(s, settings, t); });
     s.publisher_sent.store(s.stats.sent);
     s.publisher_done_ns.store(tools::monotonic_ns());
     s.publisher_done.store(true);
 }
 
 void run_subscriber(Stream& s, const RunSettings& settings, const Timeline& t) {
-    pthread_setname_np(pthread_self(), ("peers-" + s.plan.subscriber_node).c_str());
-    guarded(s.stats.subscriber_error, [&] {
-        if (s.stats.subscriber_error = set_endpoint_priority(s, settings); !s.stats.subscriber_error.empty()) return;
+    run_endpoint("peers-" + s.plan.subscriber_node, s, settings, s.stats.subscriber_error, [&]() -> Status {
         for (;;) {
-            if (std::string e = s.subscriber->receive(20); !e.empty()) {
-                s.stats.subscriber_error = e;
-                return;
-            }
+            if (Status st = s.subscriber->receive(20); !st) return st;
             const std::uint64_t now = tools::monotonic_ns();
-            if (now >= t.end + kMaxDrainNs || stopping(settings)) return;
+            if (now >= t.end + kMaxDrainNs || interrupted()) return Status::ok();
             if (!s.publisher_done.load()) continue;
-            if (s.reception.unique() >= s.publisher_sent.load()) return;  // everything arrived
+            if (s.reception.unique() >= s.publisher_sent.load()) return Status::ok();  // everything arrived
             const std::uint64_t last = std::max(s.reception.last_receive_ns(), s.publisher_done_ns.load());
-            if (now >= last + kQuietNs) return;  // the rest is lost
+            if (now >= last + kQuietNs) return Status::ok();  // the rest is lost
         }
     });
 }
 
-std::string run_streams(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
-                        std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out) {
+// Connects a stream's two ends: `connect` runs in namespace `ns`, for a paced stream at its endpoints' priority,
+// which the threads a client library starts meanwhile inherit (libnats reads and writes in threads of its own).
+template <typename Connect>
+Status connect_endpoint(const Stream& s, const RunSettings& settings, const std::string& ns, Connect connect) {
+    return testkit::run_in_netns(ns, [&] {
+        const EndpointPriority priority(s.plan, settings);
+        return priority.status() ? connect() : priority.status();
+    });
+}
+
+Status run_streams(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
+                   std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out) {
     std::vector<std::unique_ptr<Stream>> streams;
     for (StreamPlan& plan : plans) {
         auto s = std::make_unique<Stream>();
@@ -225,26 +223,22 @@ std::string run_streams(PeerProtocol& protocol, const testkit::Topology& topo, c
     }
     // Subscribers first, each acknowledged by the broker, then publishers: nothing sent can miss a subscriber.
     for (auto& s : streams) {
-        const std::string ns = topo.ns(s->plan.subscriber_node);
         Stream* raw = s.get();
-        std::string error;
-        const Status entered = testkit::run_in_netns(ns, [&] {
-            raw->subscriber = protocol.connect_subscriber(
-                raw->plan.topic, [raw](std::span<const std::uint8_t> p) { raw->reception.on_payload(p); }, error);
-            return Status::ok();
+        Status st = connect_endpoint(*s, settings, topo.ns(s->plan.subscriber_node), [&] {
+            auto sub = protocol.connect_subscriber(
+                raw->plan.topic, [raw](std::span<const std::uint8_t> p) { raw->reception.on_payload(p); });
+            if (sub) raw->subscriber = std::move(*sub);
+            return sub.status();
         });
-        if (!entered) error = entered.message();
-        if (!error.empty()) return std::string(protocol.name()) + " subscriber in " + s->plan.subscriber_node + ": " + error;
+        if (!st) return st.prefixed(std::string(protocol.name()) + " subscriber in " + s->plan.subscriber_node);
     }
     for (auto& s : streams) {
-        Stream* raw = s.get();
-        std::string error;
-        const Status entered = testkit::run_in_netns(topo.ns("pub"), [&] {
-            raw->publisher = protocol.connect_publisher(raw->plan.topic, error);
-            return Status::ok();
+        Status st = connect_endpoint(*s, settings, topo.ns("pub"), [&] {
+            auto pub = protocol.connect_publisher(s->plan.topic, s->plan.paced ? Sending::at_once : Sending::buffered);
+            if (pub) s->publisher = std::move(*pub);
+            return pub.status();
         });
-        if (!entered) error = entered.message();
-        if (!error.empty()) return std::string(protocol.name()) + " publisher in pub: " + error;
+        if (!st) return st.prefixed(std::string(protocol.name()) + " publisher in pub");
     }
 
     Timeline t;
@@ -268,44 +262,34 @@ std::string run_streams(PeerProtocol& protocol, const testkit::Topology& topo, c
         s.stats.delivered_per_s = static_cast<double>(s.stats.delivered_in_window) / measured_s;
         *out[i] = std::move(s.stats);
     }
-    if (stopping(settings)) return "interrupted";
-    return {};
-}
-
-// A failure of the measured stream voids the run.
-std::string require_clean(const PeerProtocol& protocol, const char* run, const StreamStats& s) {
-    if (!s.publisher_error.empty()) return std::string(protocol.name()) + " " + run + " publisher: " + s.publisher_error;
-    if (!s.subscriber_error.empty())
-        return std::string(protocol.name()) + " " + run + " subscriber: " + s.subscriber_error;
-    return {};
+    if (interrupted()) return Status::error(ErrorCode::internal, "interrupted");
+    // A failure of the measured stream voids the run; the flood's own subscriber may be cut off by the broker (a
+    // slow consumer): that is a result, reported.
+    const StreamStats& measured = *out.front();
+    const std::string run = std::string(protocol.name()) + " " + streams.front()->plan.topic;
+    if (!measured.publisher_error.empty())
+        return Status::error(ErrorCode::system_error, run + " publisher: " + measured.publisher_error);
+    if (!measured.subscriber_error.empty())
+        return Status::error(ErrorCode::system_error, run + " subscriber: " + measured.subscriber_error);
+    return Status::ok();
 }
 
 }  // namespace
 
-std::string run_latency(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
-                        StreamStats& out) {
-    if (std::string e = run_streams(protocol, topo, settings, {{"tempos-latency", "sub1", true, 1}}, {&out});
-        !e.empty())
-        return e;
-    return require_clean(protocol, "latency", out);
+Status run_latency(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
+                   StreamStats& out) {
+    return run_streams(protocol, topo, settings, {{"tempos-latency", "sub1", true, 1}}, {&out});
 }
 
-std::string run_max_throughput(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
-                               StreamStats& out) {
-    if (std::string e = run_streams(protocol, topo, settings, {{"tempos-max", "sub1", false, 1}}, {&out}); !e.empty())
-        return e;
-    return require_clean(protocol, "max-throughput", out);
+Status run_max_throughput(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
+                          StreamStats& out) {
+    return run_streams(protocol, topo, settings, {{"tempos-max", "sub1", false, 1}}, {&out});
 }
 
-std::string run_under_flood(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
-                            StreamStats& paced, StreamStats& flood) {
-    if (std::string e = run_streams(protocol, topo, settings,
-                                    {{"tempos-strict", "sub1", true, 1}, {"tempos-flood", "sub2", false, 2}},
-                                    {&paced, &flood});
-        !e.empty())
-        return e;
-    // The flood's own subscriber may be cut off by the broker (a slow consumer): that is a result, reported.
-    return require_clean(protocol, "flood (paced stream)", paced);
+Status run_under_flood(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
+                       StreamStats& paced, StreamStats& flood) {
+    return run_streams(protocol, topo, settings,
+                       {{"tempos-strict", "sub1", true, 1}, {"tempos-flood", "sub2", false, 2}}, {&paced, &flood});
 }
 
 }  // namespace tempos::bench::peers

@@ -4,7 +4,6 @@
 // namespaces), summarized by tools/latency_summary.hpp, like tempos-sub does.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -23,7 +22,6 @@ struct RunSettings {
     // stand for other hosts, as tempos-pub/tempos-sub do in `tempos-bench latency`; the broker and the flood's
     // endpoints keep normal scheduling.
     int endpoint_priority = 50;
-    const std::atomic<bool>* stop = nullptr;  // set on SIGINT/SIGTERM: runs end early
 };
 
 // One topic/subject from its publisher to its subscriber. "Measured" = sent after the warm-up, before the end.
@@ -39,14 +37,16 @@ struct StreamStats {
     std::uint64_t lost_measured() const { return sent_measured - std::min(sent_measured, received_measured); }
 };
 
+// Each run ends early on SIGINT/SIGTERM (interrupt.hpp), and fails when its measured stream's publisher or
+// subscriber failed.
 // 1:1 at settings.rate.
-std::string run_latency(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
-                        StreamStats& out);
+Status run_latency(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
+                   StreamStats& out);
 // 1:1, the publisher as fast as the connection takes messages.
-std::string run_max_throughput(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
-                               StreamStats& out);
+Status run_max_throughput(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
+                          StreamStats& out);
 // The paced stream to sub1 while a second topic is flooded to sub2, publishers on separate connections.
-std::string run_under_flood(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
-                            StreamStats& paced, StreamStats& flood);
+Status run_under_flood(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
+                       StreamStats& paced, StreamStats& flood);
 
 }  // namespace tempos::bench::peers

@@ -2,8 +2,8 @@
 TEMPOS_PACKAGES=(
     build-essential cmake pkg-config
     clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-    libboost-dev libtoml11-dev libspdlog-dev libcli11-dev libcpp-httplib-dev libcap-dev nlohmann-json3-dev
-    libgtest-dev libgmock-dev libmosquitto-dev
+    libboost-dev libtoml11-dev libspdlog-dev libcli11-dev libcpp-httplib-dev libcap-dev
+    libgtest-dev libgmock-dev libmosquitto-dev libnats-dev nlohmann-json3-dev
     iproute2 ethtool util-linux libcap2-bin valgrind python3 systemd
     prometheus
 )

@@ -1,0 +1,61 @@
+#include "subcommand.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+#include "interrupt.hpp"
+#include "round_to.hpp"
+
+namespace tempos::bench {
+
+Report& Report::number(const std::string& key, double value, int decimals) {
+    if (!std::isfinite(value))
+        fields_[key] = nullptr;
+    else if (decimals == 0)
+        fields_[key] = std::llround(value);
+    else
+        fields_[key] = tools::round_to(value, decimals);
+    return *this;
+}
+
+Report& Report::text(const std::string& key, std::string value) {
+    fields_[key] = std::move(value);
+    return *this;
+}
+
+Report& Report::raw(const std::string& key, nlohmann::ordered_json value) {
+    fields_[key] = std::move(value);
+    return *this;
+}
+
+void Report::print(bool as_json) const {
+    constexpr auto kReplace = nlohmann::ordered_json::error_handler_t::replace;  // error texts from child processes
+    if (as_json) {
+        std::printf("%s\n", fields_.dump(-1, ' ', false, kReplace).c_str());
+        return;
+    }
+    for (const auto& [key, value] : fields_.items())
+        std::printf("%-40s %s\n", key.c_str(),
+                    value.is_string() ? value.get<std::string>().c_str() : value.dump(-1, ' ', false, kReplace).c_str());
+}
+
+CLI::Option* add_seconds_option(CLI::App* cmd, double& seconds, const char* help, double min, double max) {
+    return cmd->add_option("--seconds", seconds, help)->check(CLI::Range(min, max))->capture_default_str();
+}
+
+CLI::Option* add_xdp_mode_option(CLI::App* cmd, std::string& xdp_mode, const char* help) {
+    return cmd->add_option("--xdp-mode", xdp_mode, help)
+        ->check(CLI::IsMember({"native", "generic"}))
+        ->capture_default_str();
+}
+
+int finish(const char* name, const Result<Report>& report, bool as_json) {
+    if (!report) {
+        std::fprintf(stderr, "tempos-bench %s: %s\n", name, report.message().c_str());
+        return interrupted() ? 130 : 1;  // 130: as a shell reports a SIGINT
+    }
+    report->print(as_json);
+    return 0;
+}
+
+}  // namespace tempos::bench

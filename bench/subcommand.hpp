@@ -1,0 +1,71 @@
+// What every tempos-bench subcommand shares: its report and the way it is registered and run.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "tempos/status.hpp"
+
+namespace tempos::bench {
+
+// A subcommand's figures: one flat JSON object, fields in the order added, which `tempos-bench all` merges over
+// runs and bench/render_report.py turns into docs/benchmarks.md (the field names are the ones documented there).
+class Report {
+public:
+    // A figure rounded to `decimals` places (an integer with 0), null when not finite.
+    Report& number(const std::string& key, double value, int decimals);
+    Report& text(const std::string& key, std::string value);
+    Report& raw(const std::string& key, nlohmann::ordered_json value);  // curves: arrays of points
+
+    // The JSON object on one line, or one "field  value" line per field for a person.
+    void print(bool as_json) const;
+
+private:
+    nlohmann::ordered_json fields_ = nlohmann::ordered_json::object();
+};
+
+// The options every subcommand has: --json, and --quick (a smoke run: the subcommand's own small settings).
+struct CommonOptions {
+    bool json = false;
+    bool quick = false;
+};
+
+// Why a measurement failed (an OS call, a program that did not behave): the bench's usual error.
+inline Status measurement_error(std::string why) { return Status::error(ErrorCode::system_error, std::move(why)); }
+
+// Adds subcommand `name`. When it runs: --quick applies `quick_settings` to the options, then `run` measures; the
+// report goes to stdout, an error to stderr as "tempos-bench <name>: <why>", and the exit status to `exit_code`
+// (0; 1 on error; 130 when interrupted, see interrupt.hpp). The options the subcommand binds live as long as the app (a shared_ptr the callback holds).
+template <typename Options>
+CLI::App* add_subcommand(CLI::App& app, const char* name, const char* about, int& exit_code,
+                         const std::shared_ptr<Options>& options, const char* quick_help,
+                         std::function<void(Options&)> quick_settings,
+                         std::function<Result<Report>(const Options&)> run);
+
+// Shared options: the length of a measurement step, and the XDP mode of the router.
+CLI::Option* add_seconds_option(CLI::App* cmd, double& seconds, const char* help, double min, double max);
+CLI::Option* add_xdp_mode_option(CLI::App* cmd, std::string& xdp_mode, const char* help);
+
+// Prints the report or the error; the exit status.
+int finish(const char* name, const Result<Report>& report, bool as_json);
+
+template <typename Options>
+CLI::App* add_subcommand(CLI::App& app, const char* name, const char* about, int& exit_code,
+                         const std::shared_ptr<Options>& options, const char* quick_help,
+                         std::function<void(Options&)> quick_settings,
+                         std::function<Result<Report>(const Options&)> run) {
+    CLI::App* cmd = app.add_subcommand(name, about);
+    cmd->add_flag("--json", options->json, "Print one JSON object");
+    if (quick_help) cmd->add_flag("--quick", options->quick, quick_help);
+    cmd->callback([name, options, quick_settings, run, &exit_code] {
+        if (options->quick && quick_settings) quick_settings(*options);
+        exit_code = finish(name, run(*options), options->json);
+    });
+    return cmd;
+}
+
+}  // namespace tempos::bench

@@ -1,0 +1,64 @@
+// The layout of every struct in include/tempos/xdp_abi.h, checked by the C++ compiler: the BPF programs (clang,
+// target bpf) and user space read the same bytes of the same maps, so a field that moves or a struct that grows
+// must break the build, not the routing. Compiled into xdp_adapter_core, hence into every build.
+#include <cstddef>
+
+#include "tempos/xdp_abi.h"
+
+namespace {
+
+// The offsets of a struct's fields, in declaration order, against the expected ones.
+template <std::size_t N>
+constexpr bool offsets_are(const std::size_t (&actual)[N], const std::size_t (&expected)[N]) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (actual[i] != expected[i]) return false;
+    return true;
+}
+
+#define AT(field) offsetof(TEMPOS_ABI_STRUCT, field)
+
+#define TEMPOS_ABI_STRUCT tempos_endpoint
+static_assert(sizeof(tempos_endpoint) == 24 && alignof(tempos_endpoint) == 4);
+static_assert(offsets_are({AT(ipv4), AT(port), AT(flags), AT(mac), AT(src_mac), AT(ifindex)}, {0, 4, 6, 8, 14, 20}),
+              "a field of tempos_endpoint moved");
+#undef TEMPOS_ABI_STRUCT
+
+#define TEMPOS_ABI_STRUCT tempos_route
+static_assert(sizeof(tempos_route) == 8 + sizeof(tempos_endpoint) * TEMPOS_MAX_SUBSCRIBERS);
+static_assert(alignof(tempos_route) == 4 && offsets_are({AT(count), AT(_pad), AT(subs)}, {0, 4, 8}),
+              "a field of tempos_route moved");
+#undef TEMPOS_ABI_STRUCT
+
+// A new pass reason grows tempos_topic_counters: the BPF side and every reader must agree on the count.
+#define TEMPOS_ABI_STRUCT tempos_topic_counters
+static_assert(TEMPOS_PASS_REASONS == 10 && sizeof(tempos_topic_counters) == 32 + 8 * TEMPOS_PASS_REASONS);
+static_assert(alignof(tempos_topic_counters) == 8 &&
+                  offsets_are({AT(rr_next), AT(_pad), AT(redirected_packets), AT(redirected_bytes), AT(aborted),
+                               AT(passed)},
+                              {0, 4, 8, 16, 24, 32}),
+              "a field of tempos_topic_counters moved");
+#undef TEMPOS_ABI_STRUCT
+
+#define TEMPOS_ABI_STRUCT tempos_fanout_member
+static_assert(sizeof(tempos_fanout_member) == 32 && alignof(tempos_fanout_member) == 4 &&
+                  offsets_are({AT(ep), AT(group_size), AT(_pad)}, {0, 24, 28}),
+              "a field of tempos_fanout_member moved");
+#undef TEMPOS_ABI_STRUCT
+
+#define TEMPOS_ABI_STRUCT tempos_fanout_group_counters
+static_assert(sizeof(tempos_fanout_group_counters) == 40 && alignof(tempos_fanout_group_counters) == 8);
+static_assert(offsets_are({AT(rr_next), AT(_pad), AT(copies), AT(bytes), AT(clone_errors), AT(unresolved)},
+                          {0, 4, 8, 16, 24, 32}),
+              "a field of tempos_fanout_group_counters moved");
+#undef TEMPOS_ABI_STRUCT
+
+#define TEMPOS_ABI_STRUCT tempos_fanout_topic_counters
+static_assert(sizeof(tempos_fanout_topic_counters) == 40 && alignof(tempos_fanout_topic_counters) == 8 &&
+                  offsets_are({AT(events), AT(passed_ttl), AT(passed_unresolved), AT(passed_gso), AT(aborted)},
+                              {0, 8, 16, 24, 32}),
+              "a field of tempos_fanout_topic_counters moved");
+#undef TEMPOS_ABI_STRUCT
+
+#undef AT
+
+}  // namespace
