@@ -1,0 +1,3 @@
+# The test kit's process runner, Controller TOML writer and MoM runner (testing/process).
+tempos_add_test(process_test SOURCES testkit/process_test.cpp LIBS tempos_testkit_process)
+add_dependencies(process_test tempos-mom xdp_adapter recording_adapter)
