@@ -15,9 +15,9 @@
 namespace tempos::testkit {
 
 struct ConfigEndpoint {
-    std::string ip;
+    std::string ip = {};
     std::uint16_t port = 0;  // 0: not written, the port of [mom] listen applies
-    std::string mac;         // "": not written, the adapter resolves it
+    std::string mac = {};    // "": not written, the adapter resolves it
     // Written as the string "IP:PORT" when it has a port and no MAC, else as { ip = ..., port = ..., mac = ... }.
 };
 
@@ -25,29 +25,29 @@ struct ConfigTopic {
     int id = 1;
     std::string qos = "strict";  // or "best-effort"
     // One group is written as subscribers = [...], several as [[topics.groups]] tables.
-    std::vector<std::vector<ConfigEndpoint>> groups;
+    std::vector<std::vector<ConfigEndpoint>> groups = {};
 };
 
 struct ConfigAdapter {
-    std::string name;
-    std::string library;
+    std::string name = {};
+    std::string library = {};
     bool enabled = true;  // written only when false
     // The adapter's own options (xdp_mode, record_file, ...), written as strings in this order.
-    std::vector<std::pair<std::string, std::string>> options;
+    std::vector<std::pair<std::string, std::string>> options = {};
 };
 
 struct ControllerConfig {
     // [mom]: each key written only when set (non-empty, non-zero); no key set: no [mom] table.
     struct Mom {
-        std::string listen;     // "IP:PORT"
-        std::string interface;
-        std::string metrics;    // "IP:PORT"
+        std::string listen = {};  // "IP:PORT"
+        std::string interface = {};
+        std::string metrics = {};  // "IP:PORT"
         int sq_priority = 0;
         std::uint64_t receive_buffer = 0;
-        std::string routes;
-    } mom;
-    std::vector<ConfigAdapter> adapters;
-    std::vector<ConfigTopic> topics;
+        std::string routes = {};
+    } mom = {};
+    std::vector<ConfigAdapter> adapters = {};
+    std::vector<ConfigTopic> topics = {};
 
     // The TOML text: [mom], then the adapters, then the topics, tables separated by an empty line.
     std::string text() const;

@@ -82,7 +82,7 @@ Result<MomRunner> MomRunner::start(const std::filesystem::path& config_file, Mom
         options.ready_timeout, "readiness (\"tempos-mom running\" and UDP port " + std::to_string(mom_port) + " bound)");
     if (!ready) {
         runner.process_.kill_and_reap();
-        return ready.prefixed("tempos-mom");
+        return ready.prefixed("starting tempos-mom");
     }
     return runner;
 }

@@ -23,13 +23,13 @@ namespace tempos::testkit {
 inline constexpr std::uint16_t kMomPort = 9998;
 
 struct MomOptions {
-    std::string netns;                  // "" = ours
+    std::string netns = {};             // "" = ours
     int cpu = -1;                       // >= 0: tempos-mom runs on this CPU only
-    std::vector<std::string> wrapper;   // a command that execs the rest of its argv (setpriv ... --), in front
-    std::filesystem::path binary;       // default: tempos-mom next to the running executable
-    std::vector<std::string> args;      // further tempos-mom arguments (--plugin-dir DIR)
+    std::vector<std::string> wrapper = {};  // a command that execs the rest of its argv (setpriv ... --), in front
+    std::filesystem::path binary = {};  // default: tempos-mom next to the running executable
+    std::vector<std::string> args = {};  // further tempos-mom arguments (--plugin-dir DIR)
     std::string log_level = "info";
-    std::filesystem::path log_file;     // its stdout and stderr, one log; default: in the runner's temporary directory
+    std::filesystem::path log_file = {};  // its stdout and stderr, one log; default: in the runner's temporary directory
     std::chrono::milliseconds ready_timeout{10000};
 };
 

@@ -139,7 +139,8 @@ Result<Process> Process::start(const std::vector<std::string>& argv, ProcessOpti
     }
     if ((fds.out = open_output(process.stdout_file_)) < 0)
         return os_error(what + ": cannot create " + process.stdout_file_.string());
-    fds.err = process.stderr_file_ == process.stdout_file_ ? ::dup(fds.out) : open_output(process.stderr_file_);
+    fds.err = process.stderr_file_ == process.stdout_file_ ? ::fcntl(fds.out, F_DUPFD_CLOEXEC, 0)
+                                                           : open_output(process.stderr_file_);
     if (fds.err < 0) return os_error(what + ": cannot create " + process.stderr_file_.string());
     if ((fds.in = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) return os_error(what + ": cannot open /dev/null");
     if (::pipe2(fds.report, O_CLOEXEC) != 0) return os_error(what + ": pipe");

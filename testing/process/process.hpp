@@ -22,14 +22,14 @@ struct ProcessOptions {
     // A network namespace of /run/netns (as `ip netns add` creates) the child enters before exec; "" = ours.
     // Unlike `ip netns exec`, /sys is not remounted: a program that reads /sys/class/net of the namespace needs
     // `ip netns exec` in its argv instead.
-    std::string netns;
+    std::string netns = {};
     // >= 0: the child runs on this CPU only; otherwise on every CPU, whatever the parent pinned itself to.
     int cpu = -1;
     // "NAME=value" entries added to (or replacing those of) the parent's environment.
-    std::vector<std::string> env;
+    std::vector<std::string> env = {};
     // Where stdout and stderr go; empty: files in the process's own temporary directory. The same path for
     // both gives one interleaved log.
-    std::filesystem::path stdout_file, stderr_file;
+    std::filesystem::path stdout_file = {}, stderr_file = {};
 };
 
 // One child process. The child starts with default signal dispositions and an empty signal mask, in its own

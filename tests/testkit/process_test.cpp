@@ -1,16 +1,12 @@
 // The test kit's Process, ControllerConfig and MomRunner (testing/process): exit statuses, signals, bounded
 // waits that fail, environment and namespace of the child, and a written config that tempos-mom accepts and
 // runs (its readiness, /metrics, UDP counters, reload and stop).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -18,6 +14,7 @@
 #include "process/controller_config.hpp"
 #include "process/mom_runner.hpp"
 #include "process/process.hpp"
+#include "plugins/recording_test_support.hpp"
 #include "privileged.hpp"
 
 namespace tempos::testkit {
@@ -25,10 +22,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::filesystem::path build_dir() {
-    const char* dir = std::getenv("TEMPOS_BUILD_DIR");
-    return dir ? std::filesystem::path(dir) : executable_dir().parent_path();
-}
+using tempos::test::build_dir;
+using tempos::test::free_udp_port;
 
 Process run(const std::vector<std::string>& argv, ProcessOptions options = {}) {
     Result<Process> p = Process::start(argv, std::move(options));
@@ -90,7 +85,11 @@ TEST(Process, AProgramThatCannotBeExecutedIsAnErrorSayingWhy) {
     const Result<Process> missing = Process::start({"/nonexistent/program"});
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.code(), ErrorCode::not_found) << missing.message();
-    const Result<Process> not_executable = Process::start({"/etc/hostname"});
+    const TempDir dir;
+    const std::filesystem::path script = dir.path() / "script";
+    std::ofstream(script) << "#!/bin/sh\n";
+    std::filesystem::permissions(script, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    const Result<Process> not_executable = Process::start({script.string()});
     ASSERT_FALSE(not_executable);
     EXPECT_EQ(not_executable.code(), ErrorCode::permission_denied) << not_executable.message();
     EXPECT_NE(not_executable.message().find("Permission denied"), std::string::npos) << not_executable.message();
@@ -145,7 +144,7 @@ TEST(ControllerConfig, WritesTheFormOfEachEndpointAndGroup) {
               "[[topics]]\nid = 2\nqos = \"best-effort\"\n"
               "  [[topics.groups]]\n  subscribers = [\n    \"10.0.0.3:9001\",\n  ]\n"
               "  [[topics.groups]]\n  subscribers = [\n    { ip = \"10.0.0.4\", port = 9002, mac = \"02:00:00:00:00:04\" },\n  ]\n\n");
-    EXPECT_EQ(line_starting_with(c.text(), "id = 2"), 17);
+    EXPECT_EQ(line_starting_with(c.text(), "id = 2"), 18);
 }
 
 TEST(ControllerConfig, ParsesTheCommandLinesFormOfAnEndpoint) {
@@ -179,19 +178,6 @@ TEST(ControllerConfig, TempoMomChecksAWrittenConfigAsValid) {
     EXPECT_NE(check.output().find("OK"), std::string::npos) << check.output();
 }
 
-// A free loopback UDP port: bound to 0, read, released.
-std::uint16_t free_udp_port() {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
 ControllerConfig recording_config(std::uint16_t port, std::uint16_t metrics_port, const std::filesystem::path& record) {
     ControllerConfig c;
     c.mom.listen = "127.0.0.1:" + std::to_string(port);
@@ -218,14 +204,7 @@ TEST(MomRunner, IsReadyWhenStartReturnsAndServesMetrics) {
     const Result<std::uint64_t> before = mom->udp_in_datagrams();
     ASSERT_TRUE(before) << before.message();
 
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const std::uint8_t event[] = {1, 0x42};
-    ASSERT_EQ(::sendto(fd, event, sizeof event, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 2);
-    ::close(fd);
+    ASSERT_TRUE(tempos::test::send_udp(port, {1, 0x42}));
 
     double received = 0;
     std::string text;
