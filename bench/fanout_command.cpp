@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "bench_network.hpp"
-#include "bench_packet.hpp"
+#include "frames/frame_world.hpp"
 #include "json_value.hpp"
 #include "live_traffic.hpp"
 #include "bench_mom.hpp"
@@ -32,6 +32,8 @@
 namespace tempos::bench {
 
 namespace {
+
+constexpr std::uint8_t kBenchTopic = 1;  // the fanned-out strict topic
 
 struct FanoutOptions {
     bool json = false;
@@ -301,11 +303,8 @@ private:
         if (!run_shell("ip netns exec " + net_.ns("sub1") + " sh -c 'echo " + std::to_string(1 << o_.cpu) +
                        " > /sys/class/net/eth0/queues/rx-0/rps_cpus'"))
             return "steering sub1:eth0's receive (RPS) to CPU " + std::to_string(o_.cpu);
-        EventFrameSpec spec{net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"), {10, 77, 0, 1},
-                            {10, 77, 0, 2}};
-        spec.dst_port = kMomPort;
-        spec.topic = kBenchTopic;
-        frame_ = event_frame(spec);
+        frame_ = testkit::bench_event(net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"), {10, 77, 0, 1},
+                                      {10, 77, 0, 2}, kMomPort, kBenchTopic).build();
         return {};
     }
 

@@ -13,7 +13,7 @@
 
 #include "bench_mom.hpp"
 #include "bench_network.hpp"
-#include "bench_packet.hpp"
+#include "frames/frame_world.hpp"
 #include "interrupt.hpp"
 #include "json_value.hpp"
 #include "live_traffic.hpp"
@@ -138,11 +138,8 @@ private:
         if (!in_pub.error().empty()) return in_pub.error();
         if (std::string err = generator_.open(); !err.empty()) return err;
         pub_ifindex_ = static_cast<int>(if_nametoindex("eth0"));
-        EventFrameSpec spec{net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"), {10, 77, 0, 1},
-                            {10, 77, 0, 2}};
-        spec.dst_port = kMomPort;
-        spec.topic = kFloodTopic;
-        flood_frame_ = event_frame(spec);
+        flood_frame_ = testkit::bench_event(net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"),
+                                            {10, 77, 0, 1}, {10, 77, 0, 2}, kMomPort, kFloodTopic).build();
         return {};
     }
 

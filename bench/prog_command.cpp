@@ -5,6 +5,8 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include <net/if.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -13,8 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "bench_packet.hpp"
 #include "dispatcher_hold.hpp"
+#include "frames/frame_world.hpp"
+#include "frames/router_fixtures.hpp"
 #include "empty_xdp.skel.h"
 #include "route_table.hpp"
 #include "skeleton.hpp"
@@ -34,7 +37,13 @@ struct ProgOptions {
     int cpu = -1;
     std::uint32_t batch = 254;
     bool quick = false;
+    std::uint64_t fixture_calls = 20'000;
 };
+
+namespace world = testkit::world;
+constexpr std::uint8_t kBenchTopic = 1;
+// Three members for both programs, so both run their round robin.
+const world::Subscriber kBenchSubscribers[] = {world::kSubA, world::kSubB, world::kSubC};
 
 // The thesis's map value (bench/thesis_router.bpf.c): 5 IPv4 addresses then 5 MACs, zero padding.
 struct ThesisTopicValue {
@@ -45,15 +54,9 @@ static_assert(sizeof(ThesisTopicValue) == 52, "4-byte aligned like the BPF side:
 
 std::string setup_router(tempos_router* skel) {
     tempos_route route{};
-    for (const BenchSubscriber& s : kBenchSubscribers) {
-        tempos_endpoint& ep = route.subs[route.count++];
-        std::memcpy(&ep.ipv4, s.ip.data(), 4);
-        // The subscriber port equals the MoM's, so a rewritten frame still matches on the next repetition.
-        ep.port = htons(kBenchPort);
-        ep.flags = TEMPOS_EP_HAS_MAC;
-        std::memcpy(ep.mac, s.mac.data(), 6);
-        std::memcpy(ep.src_mac, kMomMac.data(), 6);
-    }
+    // The subscriber port equals the MoM's, so a rewritten frame still matches on the next repetition.
+    for (const world::Subscriber& s : kBenchSubscribers)
+        route.subs[route.count++] = testkit::endpoint(s.ip, world::kMomPort, s.mac, world::kMomMac);
     tempos::xdp::RouteTable table(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters));
     const tempos::Status st = table.set(kBenchTopic, route);
     return st ? std::string() : st.message();
@@ -61,7 +64,7 @@ std::string setup_router(tempos_router* skel) {
 
 std::string setup_thesis(thesis_router* skel) {
     ThesisTopicValue value{};
-    for (std::size_t i = 0; i < kBenchSubscribers.size(); ++i) {
+    for (std::size_t i = 0; i < std::size(kBenchSubscribers); ++i) {
         std::memcpy(&value.ips[i], kBenchSubscribers[i].ip.data(), 4);
         std::memcpy(value.macs[i], kBenchSubscribers[i].mac.data(), 6);
     }
@@ -77,7 +80,9 @@ std::uint64_t redirected_on_topic(tempos_router* skel) {
     return table.read_counters(kBenchTopic, c) ? c.redirected_packets : 0;
 }
 
-int expect_action(const char* name, int prog_fd, const std::vector<std::uint8_t>& frame, int expected) {
+// One run of `frame`; 0 when the program returned `expected` (and, when given, this output frame).
+int expect_action(const char* name, int prog_fd, const std::vector<std::uint8_t>& frame, int expected,
+                  const std::vector<std::uint8_t>* expected_output = nullptr) {
     std::vector<std::uint8_t> out(frame.size() + 256);
     LIBBPF_OPTS(bpf_test_run_opts, opts);
     opts.data_in = frame.data();
@@ -92,7 +97,91 @@ int expect_action(const char* name, int prog_fd, const std::vector<std::uint8_t>
         std::fprintf(stderr, "%s: returned action %u on the bench frame, expected %d\n", name, opts.retval, expected);
         return 1;
     }
+    out.resize(opts.data_size_out);
+    if (expected_output && out != *expected_output) {
+        std::fprintf(stderr, "%s: the output frame differs from the fixture's\n", name);
+        return 1;
+    }
     return 0;
+}
+
+// The router fixtures' frames (testing/frames/router_fixtures.hpp), timed as Katran's perf-from-fixture does:
+// each row on a router loaded with its constants and the standard routes. One router per distinct constants.
+struct FixtureRouters {
+    std::vector<testkit::MomConstants> constants;
+    std::vector<tempos::xdp::SkeletonPtr<tempos_router>> routers;
+
+    tempos_router* for_row(const testkit::RouterFixture& row) {
+        for (std::size_t i = 0; i < constants.size(); ++i)
+            if (constants[i] == row.mom) return routers[i].get();
+        return nullptr;
+    }
+};
+
+Result<tempos::xdp::SkeletonPtr<tempos_router>> load_router(const testkit::MomConstants& mom) {
+    tempos::xdp::SkeletonPtr<tempos_router> router(tempos_router__open(), tempos_router__destroy);
+    if (!router)
+        return Status::error(ErrorCode::system_error, std::string("opening tempos_router: ") + std::strerror(errno));
+    tempos::xdp::set_mom_constants(*router, mom.port, mom.ip);
+    if (int err = tempos_router__load(router.get()); err != 0)
+        return Status::error(ErrorCode::system_error, std::string("loading tempos_router: ") + std::strerror(-err));
+    return router;
+}
+
+Result<FixtureRouters> load_fixture_routers(const std::vector<testkit::RouterFixture>& rows) {
+    FixtureRouters out;
+    for (const testkit::RouterFixture& row : rows) {
+        if (out.for_row(row) != nullptr) continue;
+        auto router = load_router(row.mom);
+        if (!router) return router.status();
+        out.constants.push_back(row.mom);
+        out.routers.push_back(std::move(*router));
+    }
+    return out;
+}
+
+// After hold_in_dispatcher the bench is in a namespace of its own whose veths can stand for the second
+// interface some rows route through; 0 if there is none.
+std::uint32_t some_interface_but_loopback() {
+    std::uint32_t found = 0;
+    if (struct if_nameindex* list = if_nameindex()) {
+        for (struct if_nameindex* i = list; i->if_index != 0 && found == 0; ++i)
+            if (std::strcmp(i->if_name, "lo") != 0) found = i->if_index;
+        if_freenameindex(list);
+    }
+    return found;
+}
+
+struct FixtureTime {
+    std::string name;
+    double ns;
+};
+
+// A routed row rewrites its frame towards a subscriber's port, so repeated runs would time the pass path:
+// each row is timed on single runs against the empty program (single_run_cost_over_ns), plus the empty
+// program's own per-run cost, which makes the figures comparable with prog_ns.
+Result<std::vector<FixtureTime>> time_fixtures(const std::vector<testkit::RouterFixture>& rows,
+                                               FixtureRouters& routers, int empty_fd, double empty_ns,
+                                               const ProgOptions& o) {
+    const std::uint32_t second_interface = some_interface_but_loopback();
+    for (auto& router : routers.routers) {
+        const testkit::RouterMaps maps{bpf_map__fd(router->maps.topic_routes), bpf_map__fd(router->maps.topic_counters),
+                                       bpf_map__fd(router->maps.egress_ports), bpf_map__fd(router->maps.fanout_routes)};
+        if (Status st = testkit::install_standard_routes(maps, second_interface); !st)
+            return st.prefixed("fixture routes");
+    }
+    std::vector<FixtureTime> out;
+    for (const testkit::RouterFixture& row : rows) {
+        if (row.needs_second_interface && second_interface == 0) continue;
+        const int fd = bpf_program__fd(routers.for_row(row)->progs.tempos_router);
+        if (expect_action(row.name.c_str(), fd, row.input, row.expected_action, &row.expected_output) != 0)
+            return Status::error(ErrorCode::internal, "fixture " + row.name + " does not behave as the table says");
+        std::string error;
+        const double ns = single_run_cost_over_ns(fd, empty_fd, row.input, o.fixture_calls, error);
+        if (!error.empty()) return Status::error(ErrorCode::system_error, row.name + ": " + error);
+        out.push_back({row.name, ns + empty_ns});
+    }
+    return out;
 }
 
 struct Contender {
@@ -132,21 +221,26 @@ int run_prog(const ProgOptions& o) {
         std::fprintf(stderr, "tempos-bench prog: --batch must be 2..254 (the frame's TTL budget)\n");
         return 1;
     }
-    const std::vector<std::uint8_t> frame = strict_event_frame();
-
-    tempos::xdp::SkeletonPtr<tempos_router> router(tempos_router__open(), tempos_router__destroy);
+    const std::vector<std::uint8_t> frame =
+        testkit::bench_event(world::kMomMac, world::kPublisherMac, world::kPublisherIp, world::kMomIp,
+                             world::kMomPort, kBenchTopic).build();
+    const std::vector<testkit::RouterFixture> rows = testkit::router_fixtures();
+    Result<FixtureRouters> fixture_routers = load_fixture_routers(rows);
+    Result<tempos::xdp::SkeletonPtr<tempos_router>> loaded = load_router({});
+    for (const Status& st : {fixture_routers.status(), loaded.status()}) {
+        if (!st) {
+            std::fprintf(stderr, "tempos-bench prog: %s\n", st.message().c_str());
+            return 1;
+        }
+    }
+    tempos::xdp::SkeletonPtr<tempos_router> router = std::move(*loaded);
     tempos::xdp::SkeletonPtr<thesis_router> thesis(thesis_router__open(), thesis_router__destroy);
     tempos::xdp::SkeletonPtr<empty_xdp> empty(empty_xdp__open(), empty_xdp__destroy);
-    if (!router || !thesis || !empty) {
+    if (!thesis || !empty) {
         std::fprintf(stderr, "tempos-bench prog: opening the BPF objects: %s\n", std::strerror(errno));
         return 1;
     }
-    tempos::xdp::set_mom_constants(*router, kBenchPort, kMomIp);
     thesis->rodata->redirect_ifindex = 1;  // loopback: BPF_PROG_TEST_RUN does not transmit
-    if (int err = tempos_router__load(router.get()); err != 0) {
-        std::fprintf(stderr, "tempos-bench prog: loading tempos_router: %s\n", std::strerror(-err));
-        return 1;
-    }
     if (int err = thesis_router__load(thesis.get()); err != 0) {
         std::fprintf(stderr, "tempos-bench prog: loading thesis_router: %s\n", std::strerror(-err));
         return 1;
@@ -164,7 +258,9 @@ int run_prog(const ProgOptions& o) {
     const int router_fd = bpf_program__fd(router->progs.tempos_router);
     const int thesis_fd = bpf_program__fd(thesis->progs.thesis_router);
     const int empty_fd = bpf_program__fd(empty->progs.empty_xdp);
-    if (std::string err = hold_in_dispatcher({router_fd, thesis_fd, empty_fd}); !err.empty()) {
+    std::vector<int> held{router_fd, thesis_fd, empty_fd};
+    for (auto& r : fixture_routers->routers) held.push_back(bpf_program__fd(r->progs.tempos_router));
+    if (std::string err = hold_in_dispatcher(held); !err.empty()) {
         std::fprintf(stderr, "tempos-bench prog: %s\n", err.c_str());
         return 1;
     }
@@ -196,14 +292,30 @@ int run_prog(const ProgOptions& o) {
     const double thesis_ns = median(contenders[1].samples);
     const double empty_ns = median(contenders[2].samples);
     const double speedup = thesis_ns / prog_ns;
+    const Result<std::vector<FixtureTime>> fixtures = time_fixtures(rows, *fixture_routers, empty_fd, empty_ns, o);
+    if (!fixtures) {
+        std::fprintf(stderr, "tempos-bench prog: %s\n", fixtures.message().c_str());
+        return 1;
+    }
     if (o.json) {
-        std::printf("{\"prog_ns\": %.2f, \"thesis_ns\": %.2f, \"empty_ns\": %.2f, \"prog_speedup\": %.3f}\n", prog_ns,
-                    thesis_ns, empty_ns, speedup);
+        std::string fixtures_json;
+        for (const FixtureTime& f : *fixtures) {
+            char value[64];
+            std::snprintf(value, sizeof(value), "%.2f", f.ns);
+            fixtures_json += (fixtures_json.empty() ? "\"" : ", \"") + f.name + "\": " + value;
+        }
+        std::printf("{\"prog_ns\": %.2f, \"thesis_ns\": %.2f, \"empty_ns\": %.2f, \"prog_speedup\": %.3f, "
+                    "\"fixtures_ns\": {%s}}\n",
+                    prog_ns, thesis_ns, empty_ns, speedup, fixtures_json.c_str());
     } else {
         std::printf("tempos_router  %7.2f ns/packet\nthesis_router  %7.2f ns/packet\nempty_xdp      %7.2f ns/packet\n"
                     "speedup (thesis/ours) %.3f   [median of %d runs of >= %llu repetitions, batch %u]\n",
                     prog_ns, thesis_ns, empty_ns, speedup, o.runs,
                     static_cast<unsigned long long>(o.iterations), o.batch);
+        std::printf("router fixtures, ns/packet [single runs: interquartile mean of %llu differences to empty_xdp, "
+                    "+ empty_ns]\n",
+                    static_cast<unsigned long long>(o.fixture_calls));
+        for (const FixtureTime& f : *fixtures) std::printf("  %-36s %7.2f\n", f.name.c_str(), f.ns);
     }
     return 0;
 }
@@ -225,11 +337,16 @@ void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
     cmd->add_option("--cpu", options->cpu, "CPU to pin to (-1: the current one)")->capture_default_str();
     cmd->add_option("--batch", options->batch, "Repetitions per syscall, 2..254 (TTL budget of the frame)")
         ->capture_default_str();
-    cmd->add_flag("--quick", options->quick, "Smoke run: 1e5 repetitions, one run (not a measurement)");
+    cmd->add_option("--fixture-calls", options->fixture_calls, "Single-run pairs per router fixture")
+        ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 32))
+        ->capture_default_str();
+    cmd->add_flag("--quick", options->quick,
+                  "Smoke run: 1e5 repetitions, one run, 1000 pairs per fixture (not a measurement)");
     cmd->callback([options, &exit_code] {
         if (options->quick) {
             options->iterations = 100'000;
             options->runs = 1;
+            options->fixture_calls = 1000;
         }
         exit_code = run_prog(*options);
     });

@@ -50,6 +50,32 @@ double time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, cons
     return median(std::move(differences)) / (settings.batch - 1);
 }
 
+double single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::vector<std::uint8_t>& frame,
+                               std::uint64_t calls, std::string& error) {
+    std::vector<std::uint8_t> out(frame.size() + 256);
+    std::vector<double> differences;
+    differences.reserve(calls);
+    for (std::uint64_t i = 0; i < calls; ++i) {
+        // Alternating which goes first cancels what the first call of a pair pays for the second.
+        const bool prog_first = i % 2 == 0;
+        const double first = timed_call(prog_first ? prog_fd : baseline_fd, frame, out, 1);
+        const double second = timed_call(prog_first ? baseline_fd : prog_fd, frame, out, 1);
+        const double p = prog_first ? first : second, b = prog_first ? second : first;
+        if (p < 0 || b < 0) {
+            error = std::string("bpf_prog_test_run_opts: ") + std::strerror(errno);
+            return -1;
+        }
+        differences.push_back(p - b);
+    }
+    // The mean of the middle half: robust to preempted pairs like a median, but not stuck to the clock's
+    // granularity (a single run is a few clock ticks).
+    std::sort(differences.begin(), differences.end());
+    const std::size_t quarter = differences.size() / 4;
+    double sum = 0;
+    for (std::size_t i = quarter; i < differences.size() - quarter; ++i) sum += differences[i];
+    return sum / static_cast<double>(differences.size() - 2 * quarter);
+}
+
 std::string pin_to_cpu(int cpu) {
     if (cpu < 0) cpu = sched_getcpu();
     if (cpu < 0) return std::string("sched_getcpu: ") + std::strerror(errno);

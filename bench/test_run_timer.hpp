@@ -24,6 +24,14 @@ struct TimerSettings {
 double time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
                        std::string& error);
 
+// A frame's cost on `prog_fd` for a single run, when repeated runs would not take the frame's path again (the
+// router rewrites a routed frame towards a subscriber's port, which the next run passes up): `calls` pairs of
+// one-repetition calls, one on prog_fd and one on `baseline_fd` (an empty program) with identical setup; the
+// mean of the middle half of the differences is what prog_fd costs beyond the baseline. Returns ns (it may be
+// negative by noise) with `error` empty, or sets `error`.
+double single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::vector<std::uint8_t>& frame,
+                               std::uint64_t calls, std::string& error);
+
 // Pins the calling thread to `cpu` (-1: the CPU it is on). Empty on success.
 std::string pin_to_cpu(int cpu);
 

@@ -10,7 +10,7 @@
 
 #include "bench_mom.hpp"
 #include "bench_network.hpp"
-#include "bench_packet.hpp"
+#include "frames/frame_world.hpp"
 #include "interrupt.hpp"
 #include "json_value.hpp"
 #include "live_traffic.hpp"
@@ -122,11 +122,8 @@ private:
             if (std::string err = counter_.attach(sub_if, kMomPort, SinkCounter::Hook::xdp); !err.empty())
                 return err;
         }
-        EventFrameSpec spec{net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"), {10, 77, 0, 1},
-                            {10, 77, 0, 2}};
-        spec.dst_port = kMomPort;
-        spec.topic = 1;
-        frame_ = event_frame(spec);
+        frame_ = testkit::bench_event(net_.mac_bytes("mom", "eth0"), net_.mac_bytes("pub", "eth0"), {10, 77, 0, 1},
+                                      {10, 77, 0, 2}, kMomPort, 1).build();
         return {};
     }
 

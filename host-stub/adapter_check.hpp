@@ -5,9 +5,7 @@
 #pragma once
 
 #include <filesystem>
-#include <optional>
 #include <string>
-#include <variant>
 
 #include "config.hpp"
 #include "plugin_loader.hpp"
@@ -20,14 +18,13 @@ struct ConfiguredAdapter {
     ChannelConfig channel;       // config.channel() with the adapter's options
 };
 
-// Loads `adapter` of `config`; an error reads "file:line: adapter 'name': why" (the line of its name).
-std::variant<ConfiguredAdapter, std::string> load_configured_adapter(const MomConfig& config,
-                                                                     const AdapterConfig& adapter,
-                                                                     const std::filesystem::path& plugin_dir,
-                                                                     const AdapterEnv& env);
+// Loads `adapter` of `config`; an error keeps the loader's code and reads "file:line: adapter 'name': why" (the
+// line of its name).
+Result<ConfiguredAdapter> load_configured_adapter(const MomConfig& config, const AdapterConfig& adapter,
+                                                  const std::filesystem::path& plugin_dir, const AdapterEnv& env);
 
-// The first refusal as "file:line: adapter 'name' ...", or nothing when every adapter accepts everything.
-std::optional<std::string> check_with_adapters(const MomConfig& config, const std::filesystem::path& plugin_dir,
-                                               const AdapterEnv& env);
+// The first refusal, with the adapter's own code, as "file:line: adapter 'name' ..."; ok when every adapter
+// accepts everything.
+Status check_with_adapters(const MomConfig& config, const std::filesystem::path& plugin_dir, const AdapterEnv& env);
 
 }  // namespace tempos::mom

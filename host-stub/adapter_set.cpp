@@ -10,54 +10,52 @@ AdapterSet::AdapterSet(const LogContext& log) : log_(log.make_logger("adapters")
 
 AdapterSet::~AdapterSet() { close(); }
 
-std::optional<std::string> AdapterSet::open(const MomConfig& config, std::uint16_t bound_port,
-                                            const std::filesystem::path& plugin_dir, const AdapterEnv& env) {
+Status AdapterSet::open(const MomConfig& config, std::uint16_t bound_port, const std::filesystem::path& plugin_dir,
+                        const AdapterEnv& env) {
     for (const AdapterConfig& adapter : config.adapters) {
         if (!adapter.enabled) {
             log_->info("adapter '{}' is disabled; not loaded", adapter.name);
             continue;
         }
-        auto configured = load_configured_adapter(config, adapter, plugin_dir, env);
-        if (auto* error = std::get_if<std::string>(&configured)) {
+        Result<ConfiguredAdapter> configured = load_configured_adapter(config, adapter, plugin_dir, env);
+        if (!configured) {
             close();
-            return std::move(*error);
+            return configured.status();
         }
-        auto& [loaded, path, channel] = std::get<ConfiguredAdapter>(configured);
+        auto& [loaded, path, channel] = *configured;
         channel.port = bound_port;
         Entry entry{adapter.name, std::move(loaded)};
         const Status status = entry.loaded->connect(channel);
         if (!status) {
             entry.loaded->close();
             close();
-            return config.where_adapter(adapter.name) + "adapter '" + adapter.name + "' (" + path.string() +
-                   ") refused to connect: " + status.message();
+            return status.prefixed(config.where_adapter(adapter.name) + "adapter '" + adapter.name + "' (" +
+                                   path.string() + ") refused to connect");
         }
         log_->info("adapter '{}' loaded from {} and connected", adapter.name, path.string());
         std::lock_guard lock(control_mutex_);
         adapters_.push_back(std::move(entry));
     }
-    return std::nullopt;
+    return Status::ok();
 }
 
-std::optional<std::string> AdapterSet::configure_qos(const TopicConfig& topic) {
+Status AdapterSet::configure_qos(const TopicConfig& topic) {
     std::lock_guard lock(control_mutex_);
     for (auto& entry : adapters_) {
         const Status status = entry.loaded->configure_qos(topic);
-        if (!status)
-            return "adapter '" + entry.name + "' refuses topic " + std::to_string(topic.id) + ": " + status.message();
+        if (!status) return status.prefixed("adapter '" + entry.name + "' refuses topic " + std::to_string(topic.id));
     }
-    return std::nullopt;
+    return Status::ok();
 }
 
-std::optional<std::string> AdapterSet::remove_topic(std::uint8_t topic) {
+Status AdapterSet::remove_topic(std::uint8_t topic) {
     std::lock_guard lock(control_mutex_);
     for (auto& entry : adapters_) {
         const Status status = entry.loaded->remove_topic(topic);
         if (!status)
-            return "adapter '" + entry.name + "' could not remove topic " + std::to_string(topic) + ": " +
-                   status.message();
+            return status.prefixed("adapter '" + entry.name + "' could not remove topic " + std::to_string(topic));
     }
-    return std::nullopt;
+    return Status::ok();
 }
 
 AdapterSet::SendResult AdapterSet::send(std::uint8_t topic, std::span<const std::uint8_t> payload) {
@@ -69,7 +67,7 @@ AdapterSet::SendResult AdapterSet::send(std::uint8_t topic, std::span<const std:
             ++result.sent;
         } else {
             ++result.failed;
-            log_->debug("adapter '{}' send(topic {}) failed: {}", entry.name, topic, status.message());
+            log_->debug("adapter '{}' send(topic {}) failed: {}", entry.name, topic, describe(status));
         }
     }
     return result;

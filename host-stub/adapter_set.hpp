@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,11 +33,12 @@ public:
 
     // Loads and connects every enabled adapter of `config`, telling them the port actually bound. On failure
     // closes what was opened and returns why, at the file:line of the adapter's name.
-    std::optional<std::string> open(const MomConfig& config, std::uint16_t bound_port,
-                                    const std::filesystem::path& plugin_dir, const AdapterEnv& env);
-    // Configures `topic` on every adapter; the first failure is returned (naming the adapter).
-    std::optional<std::string> configure_qos(const TopicConfig& topic);
-    std::optional<std::string> remove_topic(std::uint8_t topic);
+    Status open(const MomConfig& config, std::uint16_t bound_port, const std::filesystem::path& plugin_dir,
+                const AdapterEnv& env);
+    // Configures `topic` on every adapter; the first failure is returned (naming the adapter). Errors keep the
+    // code the adapter returned.
+    Status configure_qos(const TopicConfig& topic);
+    Status remove_topic(std::uint8_t topic);
     // Hands the event to every adapter; returns how many accepted it, and how many failed.
     struct SendResult {
         unsigned sent = 0;

@@ -8,11 +8,6 @@
 
 namespace tempos::mom {
 
-std::string ConfigError::to_string() const {
-    if (line > 0) return file + ":" + std::to_string(line) + ": " + message;
-    return file + ": " + message;
-}
-
 namespace {
 
 using namespace config_detail;
@@ -113,8 +108,8 @@ toml::value parse_routes(const std::filesystem::path& routes, const toml::value&
     try {
         return parse_file(routes);
     } catch (const ConfigFailure& failure) {
-        if (failure.error.line > 0) throw;
-        fail(routes_value, "routes file " + quote_text(routes.string()) + ": " + failure.error.message);
+        if (failure.line > 0) throw;
+        fail(routes_value, "routes file " + quote_text(routes.string()) + ": " + failure.message, failure.code);
     }
 }
 
@@ -145,13 +140,13 @@ MomConfig read_config(const std::filesystem::path& file) {
 
 }  // namespace
 
-ConfigResult load_config(const std::filesystem::path& file) {
+Result<MomConfig> load_config(const std::filesystem::path& file) {
     try {
         return read_config(file);
     } catch (const ConfigFailure& failure) {
-        return failure.error;
+        return failure.status();
     } catch (const std::exception& error) {
-        return ConfigError{file.string(), 0, error.what()};
+        return ConfigFailure{file.string(), 0, error.what()}.status();
     }
 }
 

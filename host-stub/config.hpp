@@ -1,5 +1,7 @@
 // The Controller TOML of tempos-mom: parsed and fully validated into plain values.
-// Every error carries the file and line it refers to. See docs/config.md.
+// Every error's message starts with the file and line it refers to ("file:line: why", or "file: why" when it
+// concerns the file as a whole); its code is invalid_argument, or for an unreadable file not_found,
+// permission_denied or system_error. See docs/config.md.
 #pragma once
 
 #include <cstdint>
@@ -8,19 +10,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "tempos/adapter.hpp"
 
 namespace tempos::mom {
-
-struct ConfigError {
-    std::string file;
-    int line = 0;  // 1-based; 0 when the error concerns the file as a whole (unreadable)
-    std::string message;
-    std::string to_string() const;  // "file:line: message"
-};
 
 struct SocketAddress {
     Ipv4 ip{};
@@ -71,15 +65,12 @@ private:
     }
 };
 
-using ConfigResult = std::variant<MomConfig, ConfigError>;
-
 // Reads and validates a Controller TOML file (and the routes file it names).
-ConfigResult load_config(const std::filesystem::path& file);
+Result<MomConfig> load_config(const std::filesystem::path& file);
 
 // Reads a topic table in the thesis's format ([[topic]] topic_value / [[topic.address]] ip, mac).
 // Every topic is strict with one group; padding entries 0.0.0.0 are skipped; port = mom_port.
-std::variant<std::vector<TopicConfig>, ConfigError> load_thesis_routes(const std::filesystem::path& file,
-                                                                       std::uint16_t mom_port);
+Result<std::vector<TopicConfig>> load_thesis_routes(const std::filesystem::path& file, std::uint16_t mom_port);
 
 // Parsers shared with the adapters' tests and tools. Return nullopt on malformed text.
 std::optional<Ipv4> parse_ipv4(std::string_view text);

@@ -66,10 +66,9 @@ void read_routes_file(const toml::value& root, const std::string& file_name, std
 
 namespace tempos::mom {
 
-std::variant<std::vector<TopicConfig>, ConfigError> load_thesis_routes(const std::filesystem::path& file,
-                                                                       std::uint16_t mom_port) {
+Result<std::vector<TopicConfig>> load_thesis_routes(const std::filesystem::path& file, std::uint16_t mom_port) {
     using namespace config_detail;
-    if (mom_port == 0) return ConfigError{file.string(), 0, "the MoM's port must be 1..65535, got 0"};
+    if (mom_port == 0) return ConfigFailure{file.string(), 0, "the MoM's port must be 1..65535, got 0"}.status();
     try {
         TopicRegistry registry;
         read_routes_file(parse_file(file), file.string(), mom_port, registry);
@@ -77,9 +76,9 @@ std::variant<std::vector<TopicConfig>, ConfigError> load_thesis_routes(const std
         for (const auto& [id, located] : registry.topics()) topics.push_back(located.topic);
         return topics;
     } catch (const ConfigFailure& failure) {
-        return failure.error;
+        return failure.status();
     } catch (const std::exception& error) {
-        return ConfigError{file.string(), 0, error.what()};
+        return ConfigFailure{file.string(), 0, error.what()}.status();
     }
 }
 

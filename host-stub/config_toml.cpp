@@ -8,6 +8,8 @@
 #include <sstream>
 #include <vector>
 
+#include "tempos/system_status.hpp"
+
 namespace tempos::mom::config_detail {
 
 namespace {
@@ -66,11 +68,18 @@ SyntaxErrorParts split_syntax_error(const std::string& what) {
 
 std::string quote_text(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
-void fail(std::string file, int line, std::string message) {
-    throw ConfigFailure{ConfigError{std::move(file), line, std::move(message)}};
+Status ConfigFailure::status() const {
+    const std::string where = line > 0 ? file + ":" + std::to_string(line) : file;
+    return Status::error(code, where + ": " + message);
 }
 
-void fail(const toml::value& at, std::string message) { fail(file_of(at), line_of(at), std::move(message)); }
+void fail(std::string file, int line, std::string message, ErrorCode code) {
+    throw ConfigFailure{std::move(file), line, std::move(message), code};
+}
+
+void fail(const toml::value& at, std::string message, ErrorCode code) {
+    fail(file_of(at), line_of(at), std::move(message), code);
+}
 
 int line_of(const toml::value& value) { return static_cast<int>(value.location().line()); }
 
@@ -81,7 +90,10 @@ toml::value parse_file(const std::filesystem::path& file) {
     std::error_code ec;
     if (std::filesystem::is_directory(file, ec)) fail(name, 0, "cannot read the file: it is a directory");
     std::ifstream stream(file, std::ios::binary);
-    if (!stream) fail(name, 0, std::string("cannot read the file: ") + std::strerror(errno));
+    if (!stream) {
+        const int err = errno;
+        fail(name, 0, std::string("cannot read the file: ") + std::strerror(err), error_code_of_errno(err));
+    }
     try {
         return toml::parse(stream, name);
     } catch (const toml::syntax_error& error) {

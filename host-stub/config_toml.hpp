@@ -17,13 +17,18 @@
 namespace tempos::mom::config_detail {
 
 // Thrown by the readers below and caught at the public entry points (load_config, load_thesis_routes), which
-// return the error as a value: validation is deep and an early return at every level would bury the rules.
+// return status(): validation is deep and an early return at every level would bury the rules.
 struct ConfigFailure {
-    ConfigError error;
+    std::string file;
+    int line = 0;  // 1-based; 0 when the error concerns the file as a whole (unreadable)
+    std::string message;
+    ErrorCode code = ErrorCode::invalid_argument;
+    // The message located: "file:line: message", or "file: message" for line 0.
+    Status status() const;
 };
 
-[[noreturn]] void fail(const toml::value& at, std::string message);
-[[noreturn]] void fail(std::string file, int line, std::string message);
+[[noreturn]] void fail(const toml::value& at, std::string message, ErrorCode code = ErrorCode::invalid_argument);
+[[noreturn]] void fail(std::string file, int line, std::string message, ErrorCode code = ErrorCode::invalid_argument);
 
 // "text" in double quotes, for messages.
 std::string quote_text(std::string_view text);

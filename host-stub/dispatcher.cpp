@@ -65,7 +65,8 @@ void Dispatcher::run() noexcept {
                 if (result.sent) c.sent.fetch_add(result.sent, std::memory_order_relaxed);
                 if (result.failed) c.send_errors.fetch_add(result.failed, std::memory_order_relaxed);
             } catch (const std::exception& e) {
-                // An adapter broke the no-exception contract: count it and keep delivering.
+                // Adapters cannot throw (noexcept, adapter.hpp), the host's own bookkeeping (a log line) still may:
+                // count it and keep delivering.
                 c.send_errors.fetch_add(1, std::memory_order_relaxed);
                 log_->error("send(topic {}) threw: {}", event->topic, e.what());
             }

@@ -13,6 +13,8 @@
 #include <exception>
 #include <vector>
 
+#include "tempos/system_status.hpp"
+
 namespace tempos::mom {
 
 namespace {
@@ -30,26 +32,26 @@ Ingress::~Ingress() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-std::optional<std::string> Ingress::bind(const SocketAddress& listen, std::int64_t receive_buffer) {
+Status Ingress::bind(const SocketAddress& listen, std::int64_t receive_buffer) {
     fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return std::string("socket(): ") + std::strerror(errno);
+    if (fd_ < 0) return system_status("socket()", errno);
     set_receive_buffer(receive_buffer);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(listen.port);
     std::memcpy(&addr.sin_addr, listen.ip.data(), 4);
     if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        const std::string why = std::strerror(errno);
+        const int err = errno;
         ::close(fd_);
         fd_ = -1;
-        return "cannot bind UDP " + format_ipv4(listen.ip) + ":" + std::to_string(listen.port) + ": " + why;
+        return system_status("cannot bind UDP " + format_ipv4(listen.ip) + ":" + std::to_string(listen.port), err);
     }
     socklen_t len = sizeof addr;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
     bound_.ip = listen.ip;
     bound_.port = ntohs(addr.sin_port);
     log_->info("listening on udp {}:{}", format_ipv4(bound_.ip), bound_.port);
-    return std::nullopt;
+    return Status::ok();
 }
 
 // A burst of best-effort events must wait in the socket, not be dropped by it: the default (rmem_default, often

@@ -29,7 +29,7 @@ public:
 
     // Binds the UDP socket (port 0 picks a free port) with a receive buffer of `receive_buffer` bytes, or the
     // largest the kernel grants (with a warning). Returns why it failed.
-    std::optional<std::string> bind(const SocketAddress& listen, std::int64_t receive_buffer = 4 << 20);
+    Status bind(const SocketAddress& listen, std::int64_t receive_buffer = 4 << 20);
     // The address actually bound (after bind()).
     SocketAddress local_address() const { return bound_; }
     // The receive buffer the kernel granted (after bind()), bytes.

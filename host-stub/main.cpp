@@ -45,15 +45,16 @@ int main(int argc, char** argv) {
     const LogContext log(spdlog::level::from_str(level_name));
     auto logger = log.make_logger("main");
 
-    auto loaded = load_config(config_file);
-    if (const auto* error = std::get_if<ConfigError>(&loaded)) {
-        std::fprintf(stderr, "%s\n", error->to_string().c_str());
+    // Every error is printed and logged as "message (code)" (tempos::describe): file:line first for the config's.
+    const tempos::Result<MomConfig> loaded = load_config(config_file);
+    if (!loaded) {
+        std::fprintf(stderr, "%s\n", tempos::describe(loaded.status()).c_str());
         return kExitConfigError;
     }
-    const MomConfig& config = std::get<MomConfig>(loaded);
+    const MomConfig& config = *loaded;
     if (check_only) {
-        if (auto refused = check_with_adapters(config, plugin_dir, log.adapter_env())) {
-            std::fprintf(stderr, "%s\n", refused->c_str());
+        if (const tempos::Status refused = check_with_adapters(config, plugin_dir, log.adapter_env()); !refused) {
+            std::fprintf(stderr, "%s\n", tempos::describe(refused).c_str());
             return kExitConfigError;
         }
         std::printf("%s: OK (%zu adapter(s), %zu topic(s); the enabled adapters accept them)\n", config_file.c_str(),
@@ -62,22 +63,22 @@ int main(int argc, char** argv) {
     }
 
     // Before any thread exists, so all of them inherit the blocked signals.
-    SignalWatcher signals;
-    if (!signals.error().empty()) {
-        logger->critical("cannot watch signals: {}", signals.error());
+    tempos::Result<SignalWatcher> signals = SignalWatcher::open();
+    if (!signals) {
+        logger->critical("cannot watch signals: {}", tempos::describe(signals.status()));
         return kExitStartError;
     }
     Mom mom(MomOptions{plugin_dir}, log);
-    if (auto error = mom.start(config)) {
-        logger->critical("cannot start: {}", *error);
+    if (const tempos::Status started = mom.start(config); !started) {
+        logger->critical("cannot start: {}", tempos::describe(started));
         mom.stop();
         return kExitStartError;
     }
     for (;;) {
-        const auto signal = signals.wait(std::chrono::milliseconds(1000));
+        const auto signal = signals->wait(std::chrono::milliseconds(1000));
         if (!signal) continue;
         if (*signal == ControlSignal::terminate) break;
-        mom.reload();
+        (void)mom.reload();  // logged; a refused reload keeps the running configuration
     }
     mom.stop();
     return 0;

@@ -11,7 +11,7 @@ MetricsServer::MetricsServer(Renderer render, const LogContext& log)
 
 MetricsServer::~MetricsServer() { stop(); }
 
-std::optional<std::string> MetricsServer::start(const SocketAddress& address) {
+Status MetricsServer::start(const SocketAddress& address) {
     server_ = std::make_unique<httplib::Server>();
     // One request per connection: an idle keep-alive connection would otherwise delay shutdown.
     server_->set_keep_alive_max_count(1);
@@ -27,9 +27,11 @@ std::optional<std::string> MetricsServer::start(const SocketAddress& address) {
     int port = address.port;
     if (port == 0) {
         port = server_->bind_to_any_port(host);
-        if (port < 0) return "cannot bind the metrics endpoint to " + host + ":0";
+        if (port < 0)
+            return Status::error(ErrorCode::system_error, "cannot bind the metrics endpoint to " + host + ":0");
     } else if (!server_->bind_to_port(host, port)) {
-        return "cannot bind the metrics endpoint to " + host + ":" + std::to_string(port);
+        return Status::error(ErrorCode::system_error,
+                             "cannot bind the metrics endpoint to " + host + ":" + std::to_string(port));
     }
     bound_ = {address.ip, static_cast<std::uint16_t>(port)};
     thread_ = std::thread([this] {
@@ -40,7 +42,7 @@ std::optional<std::string> MetricsServer::start(const SocketAddress& address) {
         }
     });
     log_->info("metrics on http://{}:{}/metrics", host, port);
-    return std::nullopt;
+    return Status::ok();
 }
 
 void MetricsServer::stop() {

@@ -27,7 +27,7 @@ public:
     MetricsServer& operator=(const MetricsServer&) = delete;
 
     // Binds (port 0 picks a free one) and starts serving. Returns why it failed.
-    std::optional<std::string> start(const SocketAddress& address);
+    Status start(const SocketAddress& address);
     SocketAddress local_address() const { return bound_; }
     void stop();
 

@@ -19,21 +19,31 @@ Mom::Mom(MomOptions options, const LogContext& log)
 
 Mom::~Mom() { stop(); }
 
-std::optional<std::string> Mom::start(const MomConfig& config) {
-    if (started_) return "the MoM is already started";
+namespace {
+
+// `status` at `where`: a location prefix as MomConfig::where gives it ("file:line: ", or "" when unknown).
+Status located(const std::string& where, const Status& status) {
+    return where.empty() ? status : Status::error(status.code(), where + status.message());
+}
+
+}  // namespace
+
+Status Mom::start(const MomConfig& config) {
+    if (started_) return Status::error(ErrorCode::invalid_argument, "the MoM is already started");
     started_ = true;
     // Bind first: adapters are told the port actually bound (it may have been 0).
-    if (auto error = ingress_.bind(config.listen, config.receive_buffer)) return error;
+    if (Status bound = ingress_.bind(config.listen, config.receive_buffer); !bound) return bound;
 
-    if (auto error = adapters_.open(config, ingress_.local_address().port, options_.plugin_dir,
-                                    log_context_.adapter_env()))
-        return error;
+    if (Status opened = adapters_.open(config, ingress_.local_address().port, options_.plugin_dir,
+                                       log_context_.adapter_env());
+        !opened)
+        return opened;
     if (adapters_.size() == 0) log_->warn("no adapter is enabled: events will be received and counted only");
 
     for (const auto& [id, topic] : config.topics) {
-        if (auto error = adapters_.configure_qos(topic)) {
+        if (Status configured = adapters_.configure_qos(topic); !configured) {
             adapters_.close();
-            return config.where(id) + *error;
+            return located(config.where(id), configured);
         }
         topic_table_.set(id, topic.qos);
     }
@@ -44,9 +54,9 @@ std::optional<std::string> Mom::start(const MomConfig& config) {
 
     if (config.metrics) {
         metrics_ = std::make_unique<MetricsServer>([this] { return metrics_text(); }, log_context_);
-        if (auto error = metrics_->start(*config.metrics)) {
+        if (Status serving = metrics_->start(*config.metrics); !serving) {
             adapters_.close();
-            return error;
+            return serving;
         }
     }
     sq_dispatcher_ = std::make_unique<Dispatcher>(DispatcherPolicy{Path::sq, true, config.sq_priority}, sq_,
@@ -57,29 +67,28 @@ std::optional<std::string> Mom::start(const MomConfig& config) {
     bq_dispatcher_->start();
     ingress_.start();
     log_->info("tempos-mom running: {} adapter(s), {} topic(s)", adapters_.size(), config.topics.size());
-    return std::nullopt;
+    return Status::ok();
 }
 
-std::optional<std::string> Mom::reload() {
+Status Mom::reload() {
     const auto source = running_config().source;
     log_->info("reloading {}", source.string());
-    auto loaded = load_config(source);
-    if (auto* error = std::get_if<ConfigError>(&loaded)) {
+    const Result<MomConfig> loaded = load_config(source);
+    if (!loaded) {
         counters_.reloads_failed.fetch_add(1);
-        const std::string why = error->to_string();
-        log_->error("reload refused, keeping the running configuration: {}", why);
-        return why;
+        log_->error("reload refused, keeping the running configuration: {}", describe(loaded.status()));
+        return loaded.status();
     }
-    return apply(std::get<MomConfig>(loaded));
+    return apply(*loaded);
 }
 
-std::optional<std::string> Mom::apply(const MomConfig& wanted) {
+Status Mom::apply(const MomConfig& wanted) {
     const MomConfig running = running_config();
     warn_about_restart_only_changes(wanted);
-    if (auto error = apply_topics(running.topics, wanted)) {
+    if (Status applied = apply_topics(running.topics, wanted); !applied) {
         counters_.reloads_failed.fetch_add(1);
-        log_->error("reload refused, keeping the running configuration: {}", *error);
-        return error;
+        log_->error("reload refused, keeping the running configuration: {}", describe(applied));
+        return applied;
     }
     {
         // Only the topics took effect; the rest of the running config stays as started.
@@ -88,15 +97,14 @@ std::optional<std::string> Mom::apply(const MomConfig& wanted) {
         running_.source = wanted.source.empty() ? running_.source : wanted.source;
     }
     counters_.reloads_ok.fetch_add(1);
-    return std::nullopt;
+    return Status::ok();
 }
 
-std::optional<std::string> Mom::apply_topics(const std::map<std::uint8_t, TopicConfig>& running,
-                                             const MomConfig& wanted) {
+Status Mom::apply_topics(const std::map<std::uint8_t, TopicConfig>& running, const MomConfig& wanted) {
     const TopicDiff diff = diff_topics(running, wanted.topics);
     if (diff.empty()) {
         log_->info("reload: no topic changed");
-        return std::nullopt;
+        return Status::ok();
     }
     // Undo steps for what already took effect, run in reverse if a later step fails.
     std::vector<std::function<void()>> undo;
@@ -104,50 +112,50 @@ std::optional<std::string> Mom::apply_topics(const std::map<std::uint8_t, TopicC
         for (auto it = undo.rbegin(); it != undo.rend(); ++it) (*it)();
     };
     for (const auto& topic : diff.added) {
-        if (auto error = adapters_.configure_qos(topic)) {
-            adapters_.remove_topic(topic.id);  // some adapters may have taken it
+        if (Status configured = adapters_.configure_qos(topic); !configured) {
+            (void)adapters_.remove_topic(topic.id);  // some adapters may have taken it
             roll_back();
-            return wanted.where(topic.id) + *error;
+            return located(wanted.where(topic.id), configured);
         }
         topic_table_.set(topic.id, topic.qos);
         undo.push_back([this, id = topic.id] {
             topic_table_.erase(id);
-            adapters_.remove_topic(id);
+            (void)adapters_.remove_topic(id);
         });
         log_->info("reload: topic {} added", topic.id);
     }
     for (const auto& topic : diff.changed) {
         const TopicConfig& old = running.at(topic.id);
-        if (auto error = adapters_.configure_qos(topic)) {
-            adapters_.configure_qos(old);
+        if (Status configured = adapters_.configure_qos(topic); !configured) {
+            (void)adapters_.configure_qos(old);
             roll_back();
-            return wanted.where(topic.id) + *error;
+            return located(wanted.where(topic.id), configured);
         }
         topic_table_.set(topic.id, topic.qos);
         undo.push_back([this, old] {
             topic_table_.set(old.id, old.qos);
-            adapters_.configure_qos(old);
+            (void)adapters_.configure_qos(old);
         });
         log_->info("reload: topic {} changed", topic.id);
     }
     for (const std::uint8_t id : diff.removed) {
         // Stop accepting the topic before the adapters forget it.
         topic_table_.erase(id);
-        if (auto error = adapters_.remove_topic(id)) {
+        if (Status removed = adapters_.remove_topic(id); !removed) {
             const TopicConfig& old = running.at(id);
-            adapters_.configure_qos(old);
+            (void)adapters_.configure_qos(old);
             topic_table_.set(id, old.qos);
             roll_back();
-            return error;
+            return removed;
         }
         const TopicConfig& old = running.at(id);
         undo.push_back([this, old] {
-            adapters_.configure_qos(old);
+            (void)adapters_.configure_qos(old);
             topic_table_.set(old.id, old.qos);
         });
         log_->info("reload: topic {} removed", id);
     }
-    return std::nullopt;
+    return Status::ok();
 }
 
 void Mom::warn_about_restart_only_changes(const MomConfig& wanted) const {

@@ -36,13 +36,13 @@ public:
     Mom& operator=(const Mom&) = delete;
 
     // Loads and connects the adapters, configures every topic, then starts the threads.
-    // On failure everything opened so far is closed and the reason returned.
-    std::optional<std::string> start(const MomConfig& config);
+    // On failure everything opened so far is closed and the reason returned (an adapter's refusal with its code).
+    Status start(const MomConfig& config);
     // Re-reads the running config's source file and applies the difference; on any error the running
     // configuration stays in force and the reason is returned (and logged).
-    std::optional<std::string> reload();
+    Status reload();
     // Applies the topic differences between the running config and `wanted`.
-    std::optional<std::string> apply(const MomConfig& wanted);
+    Status apply(const MomConfig& wanted);
     // Stops the threads and closes every adapter. Idempotent.
     void stop();
 
@@ -53,7 +53,7 @@ public:
     std::string metrics_text() const;
 
 private:
-    std::optional<std::string> apply_topics(const std::map<std::uint8_t, TopicConfig>& running, const MomConfig& wanted);
+    Status apply_topics(const std::map<std::uint8_t, TopicConfig>& running, const MomConfig& wanted);
     void warn_about_restart_only_changes(const MomConfig& wanted) const;
 
     MomOptions options_;

@@ -1,8 +1,15 @@
 #include "plugin_loader.hpp"
 
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdint>
 #include <exception>
 #include <system_error>
+
+#include "tempos/system_status.hpp"
 
 namespace tempos::mom {
 
@@ -21,41 +28,61 @@ std::filesystem::path default_plugin_dir() {
 
 namespace {
 
-std::variant<LoadedAdapter, PluginError> load_checked(const std::filesystem::path& path, const AdapterEnv& env) {
+// Opening the file says why it cannot be loaded (ENOENT, EACCES on the file or on a directory on the way), which
+// dlopen does not: Boost.DLL reports every dlopen failure as "Bad file descriptor".
+Status check_readable(const std::string& where) {
+    const int fd = ::open(where.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::close(fd);
+        return Status::ok();
+    }
+    const int err = errno;
+    if (error_code_of_errno(err) == ErrorCode::not_found)
+        return system_status("plugin library not found: " + where, err);
+    return system_status("cannot read plugin library " + where, err);
+}
+
+Result<LoadedAdapter> load_checked(const std::filesystem::path& path, const AdapterEnv& env) {
     const std::string where = path.string();
-    std::error_code exists_ec;
-    if (!std::filesystem::exists(path, exists_ec)) return PluginError{"plugin library not found: " + where};
+    if (Status readable = check_readable(where); !readable) return readable;
 
     auto library = std::make_shared<boost::dll::shared_library>();
     std::error_code ec;
     library->load(path, ec, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-    if (ec) return PluginError{"cannot load plugin library " + where + ": " + ec.message()};
+    if (ec) {
+        const char* why = ::dlerror();  // dlopen's own reason, e.g. "invalid ELF header"
+        return Status::error(ErrorCode::invalid_argument,
+                             "cannot load plugin library " + where + ": " + (why ? why : ec.message()));
+    }
 
     // The version first: every other symbol's meaning depends on it.
     if (!library->has(kAbiVersionSymbol))
-        return PluginError{"plugin " + where + " does not export " + kAbiVersionSymbol + " (not a tempos adapter)"};
+        return Status::error(ErrorCode::invalid_argument,
+                             "plugin " + where + " does not export " + kAbiVersionSymbol + " (not a tempos adapter)");
     const std::uint32_t version = library->get_alias<const std::uint32_t>(kAbiVersionSymbol);
     if (version != kAdapterAbiVersion)
-        return PluginError{"plugin " + where + " has adapter ABI version " + std::to_string(version) +
-                           ", this tempos-mom needs version " + std::to_string(kAdapterAbiVersion) +
-                           "; rebuild the plugin"};
+        return Status::error(ErrorCode::invalid_argument,
+                             "plugin " + where + " has adapter ABI version " + std::to_string(version) +
+                                 ", this tempos-mom needs version " + std::to_string(kAdapterAbiVersion) +
+                                 "; rebuild the plugin");
 
     if (!library->has(kFactorySymbol))
-        return PluginError{"plugin " + where + " does not export the factory " + kFactorySymbol};
+        return Status::error(ErrorCode::invalid_argument,
+                             "plugin " + where + " does not export the factory " + kFactorySymbol);
     AdapterFactory& factory = library->get_alias<AdapterFactory>(kFactorySymbol);
     std::unique_ptr<Adapter> adapter(factory(env));
-    if (!adapter) return PluginError{"plugin " + where + ": " + kFactorySymbol + " returned no adapter"};
+    if (!adapter)
+        return Status::error(ErrorCode::internal, "plugin " + where + ": " + kFactorySymbol + " returned no adapter");
     return LoadedAdapter(std::move(library), std::move(adapter));
 }
 
 }  // namespace
 
-std::variant<LoadedAdapter, PluginError> load_adapter(const std::filesystem::path& library_path,
-                                                      const AdapterEnv& env) {
+Result<LoadedAdapter> load_adapter(const std::filesystem::path& library_path, const AdapterEnv& env) {
     try {
         return load_checked(library_path, env);
     } catch (const std::exception& e) {
-        return PluginError{"cannot load plugin " + library_path.string() + ": " + e.what()};
+        return Status::error(ErrorCode::internal, "cannot load plugin " + library_path.string() + ": " + e.what());
     }
 }
 

@@ -1,11 +1,11 @@
 // Loads an adapter plugin through Boost.DLL: checks the ABI version alias before anything else, then calls
-// the factory. Every failure comes back as a value; no Boost exception leaves this file.
+// the factory. Every failure comes back as a value; no Boost exception leaves this file. tempos-mom and the
+// tests that load a plugin (tests/plugin) use this one loader.
 #pragma once
 
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <variant>
 
 #include <boost/dll/shared_library.hpp>
 
@@ -37,17 +37,15 @@ private:
     std::unique_ptr<Adapter> adapter_;
 };
 
-struct PluginError {
-    std::string message;
-};
-
 // `library` as written in the config: absolute, or relative to `plugin_dir`.
 std::filesystem::path resolve_plugin_path(const std::string& library, const std::filesystem::path& plugin_dir);
 
 // The default plugin directory: ../lib next to the running executable.
 std::filesystem::path default_plugin_dir();
 
-std::variant<LoadedAdapter, PluginError> load_adapter(const std::filesystem::path& library_path,
-                                                      const AdapterEnv& env);
+// Errors: not_found (no such file, or a directory on the way is missing), permission_denied (the file or a
+// directory on the way may not be read or traversed by this process), invalid_argument (not a loadable library,
+// not a tempos adapter, another adapter ABI), internal (the factory failed); each message names the path.
+Result<LoadedAdapter> load_adapter(const std::filesystem::path& library_path, const AdapterEnv& env);
 
 }  // namespace tempos::mom

@@ -7,22 +7,21 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+
+#include "tempos/system_status.hpp"
 
 namespace tempos::mom {
 
-SignalWatcher::SignalWatcher() {
+Result<SignalWatcher> SignalWatcher::open() {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    if (const int rc = pthread_sigmask(SIG_BLOCK, &set, nullptr); rc != 0) {
-        error_ = std::string("pthread_sigmask: ") + std::strerror(rc);
-        return;
-    }
-    fd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (fd_ < 0) error_ = std::string("signalfd: ") + std::strerror(errno);
+    if (const int rc = pthread_sigmask(SIG_BLOCK, &set, nullptr); rc != 0) return system_status("pthread_sigmask", rc);
+    const int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0) return system_status("signalfd", errno);
+    return SignalWatcher(fd);
 }
 
 SignalWatcher::~SignalWatcher() {

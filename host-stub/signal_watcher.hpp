@@ -1,10 +1,11 @@
 // Turns SIGHUP/SIGTERM/SIGINT into values read synchronously (signalfd): no work in signal handlers.
-// Construct it in main before any thread starts, so every thread inherits the blocked mask.
+// Open it in main before any thread starts, so every thread inherits the blocked mask.
 #pragma once
 
 #include <chrono>
 #include <optional>
-#include <string>
+
+#include "tempos/status.hpp"
 
 namespace tempos::mom {
 
@@ -12,19 +13,20 @@ enum class ControlSignal { reload, terminate };
 
 class SignalWatcher {
 public:
-    SignalWatcher();
-    ~SignalWatcher();
+    // Blocks the three signals in the calling thread and opens the signalfd that reads them.
+    static Result<SignalWatcher> open();
+    SignalWatcher(SignalWatcher&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+    SignalWatcher& operator=(SignalWatcher&&) = delete;
     SignalWatcher(const SignalWatcher&) = delete;
     SignalWatcher& operator=(const SignalWatcher&) = delete;
+    ~SignalWatcher();
 
-    // Empty when ready; otherwise why the watcher could not be set up.
-    const std::string& error() const { return error_; }
     // Waits at most `timeout`; nullopt when nothing arrived.
     std::optional<ControlSignal> wait(std::chrono::milliseconds timeout);
 
 private:
-    int fd_ = -1;
-    std::string error_;
+    explicit SignalWatcher(int fd) : fd_(fd) {}
+    int fd_;
 };
 
 }  // namespace tempos::mom

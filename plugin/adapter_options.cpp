@@ -2,7 +2,7 @@
 
 namespace tempos::xdp {
 
-std::variant<AdapterOptions, Status> parse_adapter_options(const std::map<std::string, std::string>& options) {
+Result<AdapterOptions> parse_adapter_options(const std::map<std::string, std::string>& options) {
     AdapterOptions parsed;
     for (const auto& [key, value] : options) {
         if (key == "xdp_mode") {

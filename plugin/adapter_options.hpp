@@ -3,7 +3,6 @@
 
 #include <map>
 #include <string>
-#include <variant>
 
 #include "tempos/adapter.hpp"
 #include "xdp_mode.hpp"
@@ -15,6 +14,6 @@ struct AdapterOptions {
 };
 
 // Unknown keys are an error (a typo such as `xdp_mod` must not silently fall back to the default).
-std::variant<AdapterOptions, Status> parse_adapter_options(const std::map<std::string, std::string>& options);
+Result<AdapterOptions> parse_adapter_options(const std::map<std::string, std::string>& options);
 
 }  // namespace tempos::xdp

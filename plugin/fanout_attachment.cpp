@@ -27,7 +27,7 @@ Status fanout_error(const std::string& what, int err) {
 
 }  // namespace
 
-std::variant<std::unique_ptr<FanoutAttachment>, Status> FanoutAttachment::attach(const FanoutRequest& request) {
+Result<std::unique_ptr<FanoutAttachment>> FanoutAttachment::attach(const FanoutRequest& request) {
     SkeletonPtr<tempos_fanout> skeleton(tempos_fanout__open(), tempos_fanout__destroy);
     if (!skeleton) return fanout_error("opening the TC fan-out program", errno);
     set_mom_constants(*skeleton, request.mom_port, request.mom_ipv4);

@@ -6,7 +6,6 @@
 
 #include <memory>
 #include <string>
-#include <variant>
 
 #include "fanout_table.hpp"
 #include "tempos/adapter.hpp"
@@ -26,7 +25,7 @@ struct FanoutRequest {
 class FanoutAttachment {
 public:
     // Errors: unsupported (the kernel has no tcx: Linux < 6.6), permission_denied (EPERM/EACCES), system_error.
-    static std::variant<std::unique_ptr<FanoutAttachment>, Status> attach(const FanoutRequest& request);
+    static Result<std::unique_ptr<FanoutAttachment>> attach(const FanoutRequest& request);
     ~FanoutAttachment();
     FanoutAttachment(const FanoutAttachment&) = delete;
     FanoutAttachment& operator=(const FanoutAttachment&) = delete;

@@ -13,37 +13,29 @@
 #include <cstring>
 #include <fstream>
 
+#include "tempos/system_status.hpp"
 #include "tempos/unique_fd.hpp"
 
 namespace tempos::xdp {
-
-namespace {
-
-Status system_error(const std::string& what, int err) {
-    return Status::error(ErrorCode::system_error, what + ": " + std::strerror(err));
-}
 
 std::string format_ip(const Ipv4& ip) {
     return std::to_string(ip[0]) + "." + std::to_string(ip[1]) + "." + std::to_string(ip[2]) + "." +
            std::to_string(ip[3]);
 }
 
-}  // namespace
-
-std::variant<InterfaceInfo, Status> query_interface(const std::string& name) {
+Result<InterfaceInfo> query_interface(const std::string& name) {
     if (name.empty()) return Status::error(ErrorCode::invalid_argument, "no interface given");
     const unsigned ifindex = if_nametoindex(name.c_str());
     if (ifindex == 0) {
         const int err = errno;
-        return Status::error(ErrorCode::invalid_argument,
-                             "interface \"" + name + "\" not found: " + std::strerror(err));
+        return Status::error(ErrorCode::not_found, "interface \"" + name + "\" not found: " + std::strerror(err));
     }
     InterfaceInfo info;
     info.name = name;
     info.ifindex = static_cast<int>(ifindex);
 
     ifaddrs* list = nullptr;
-    if (getifaddrs(&list) != 0) return system_error("getifaddrs", errno);
+    if (getifaddrs(&list) != 0) return system_status("getifaddrs", errno);
     for (const ifaddrs* it = list; it != nullptr; it = it->ifa_next) {
         if (it->ifa_addr == nullptr || name != it->ifa_name) continue;
         if (it->ifa_addr->sa_family == AF_PACKET) {
@@ -60,16 +52,16 @@ std::variant<InterfaceInfo, Status> query_interface(const std::string& name) {
     return info;
 }
 
-std::variant<InterfaceInfo, Status> query_interface(int ifindex) {
+Result<InterfaceInfo> query_interface(int ifindex) {
     char name[IF_NAMESIZE] = {};
     if (if_indextoname(static_cast<unsigned>(ifindex), name) == nullptr)
-        return system_error("interface index " + std::to_string(ifindex), errno);
+        return system_status("interface index " + std::to_string(ifindex), errno);
     return query_interface(std::string(name));
 }
 
-std::variant<int, Status> route_output_ifindex(const Ipv4& destination) {
+Result<int> route_output_ifindex(const Ipv4& destination) {
     tempos::UniqueFd sock(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (sock.get() < 0) return system_error("netlink socket", errno);
+    if (sock.get() < 0) return system_status("netlink socket", errno);
 
     struct {
         nlmsghdr header;
@@ -92,11 +84,11 @@ std::variant<int, Status> route_output_ifindex(const Ipv4& destination) {
     kernel.nl_family = AF_NETLINK;
     if (::sendto(sock.get(), &request, sizeof(request), 0, reinterpret_cast<sockaddr*>(&kernel),
                  sizeof(kernel)) < 0)
-        return system_error("RTM_GETROUTE", errno);
+        return system_status("RTM_GETROUTE", errno);
 
     alignas(nlmsghdr) char buffer[8192];
     const ssize_t received = ::recv(sock.get(), buffer, sizeof(buffer), 0);
-    if (received < 0) return system_error("RTM_GETROUTE reply", errno);
+    if (received < 0) return system_status("RTM_GETROUTE reply", errno);
     int remaining = static_cast<int>(received);
     for (auto* msg = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(msg, remaining); msg = NLMSG_NEXT(msg, remaining)) {
         if (msg->nlmsg_type == NLMSG_ERROR) {

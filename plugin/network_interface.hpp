@@ -4,7 +4,6 @@
 
 #include <optional>
 #include <string>
-#include <variant>
 
 #include "tempos/adapter.hpp"
 
@@ -17,13 +16,17 @@ struct InterfaceInfo {
     std::optional<Ipv4> ipv4;    // the first IPv4 address, if any
 };
 
-std::variant<InterfaceInfo, Status> query_interface(const std::string& name);
-std::variant<InterfaceInfo, Status> query_interface(int ifindex);
+// Errors: not_found (no such interface), system_error.
+Result<InterfaceInfo> query_interface(const std::string& name);
+Result<InterfaceInfo> query_interface(int ifindex);
+
+// "10.0.0.1", for messages.
+std::string format_ip(const Ipv4& ip);
 
 // net.ipv4.conf.<name>.forwarding of this network namespace; nullopt if it cannot be read.
 std::optional<bool> ipv4_forwarding_enabled(const std::string& name);
 
 // The output interface of the kernel's route to `destination` (RTM_GETROUTE over netlink).
-std::variant<int, Status> route_output_ifindex(const Ipv4& destination);
+Result<int> route_output_ifindex(const Ipv4& destination);
 
 }  // namespace tempos::xdp

@@ -36,7 +36,7 @@ Status validate_topic(const TopicConfig& topic) {
     return Status::ok();
 }
 
-std::variant<tempos_route, Status> translate_group(const SubscriptionGroup& group, const EgressResolver& egress) {
+Result<tempos_route> translate_group(const SubscriptionGroup& group, const EgressResolver& egress) {
     if (group.members.empty() || group.members.size() > TEMPOS_MAX_SUBSCRIBERS)
         return Status::error(ErrorCode::invalid_argument,
                              "a kernel route holds 1.." + std::to_string(TEMPOS_MAX_SUBSCRIBERS) + " subscribers, got " +
@@ -49,19 +49,17 @@ std::variant<tempos_route, Status> translate_group(const SubscriptionGroup& grou
         std::memcpy(&entry.ipv4, member.ip.data(), sizeof(entry.ipv4));  // already network order
         entry.port = htons(member.port);
         if (!member.mac) continue;
-        auto port = egress(member);
-        if (auto* error = std::get_if<Status>(&port)) return *error;
-        const auto& out = std::get<EgressPort>(port);
+        const Result<EgressPort> out = egress(member);
+        if (!out) return out.status();
         entry.flags = TEMPOS_EP_HAS_MAC;
         std::memcpy(entry.mac, member.mac->data(), sizeof(entry.mac));
-        std::memcpy(entry.src_mac, out.src_mac.data(), sizeof(entry.src_mac));
-        entry.ifindex = static_cast<__u32>(out.ifindex);
+        std::memcpy(entry.src_mac, out->src_mac.data(), sizeof(entry.src_mac));
+        entry.ifindex = static_cast<__u32>(out->ifindex);
     }
     return route;
 }
 
-
-std::variant<std::vector<tempos_route>, Status> translate_fanout(const TopicConfig& topic, const EgressResolver& egress) {
+Result<std::vector<tempos_route>> translate_fanout(const TopicConfig& topic, const EgressResolver& egress) {
     if (topic.groups.empty() || topic.groups.size() > TEMPOS_MAX_FANOUT_GROUPS)
         return Status::error(ErrorCode::invalid_argument,
                              topic_label(topic) + ": the kernel fan-out serves 1.." +
@@ -70,11 +68,9 @@ std::variant<std::vector<tempos_route>, Status> translate_fanout(const TopicConf
     std::vector<tempos_route> routes;
     routes.reserve(topic.groups.size());
     for (std::size_t g = 0; g < topic.groups.size(); ++g) {
-        auto route = translate_group(topic.groups[g], egress);
-        if (auto* error = std::get_if<Status>(&route))
-            return Status::error(error->code(),
-                                 topic_label(topic) + ", group " + std::to_string(g) + ": " + error->message());
-        routes.push_back(std::get<tempos_route>(route));
+        const Result<tempos_route> route = translate_group(topic.groups[g], egress);
+        if (!route) return route.status().prefixed(topic_label(topic) + ", group " + std::to_string(g));
+        routes.push_back(*route);
     }
     return routes;
 }

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <functional>
-#include <variant>
 #include <vector>
 
 #include "tempos/adapter.hpp"
@@ -18,7 +17,7 @@ struct EgressPort {
     Mac src_mac{};
 };
 
-using EgressResolver = std::function<std::variant<EgressPort, Status>(const Endpoint&)>;
+using EgressResolver = std::function<Result<EgressPort>(const Endpoint&)>;
 
 // Checks what every path needs: each group has 1..TEMPOS_MAX_SUBSCRIBERS members, each with a non-zero
 // address and port; a strict topic has at most TEMPOS_MAX_FANOUT_GROUPS groups (the kernel fan-out's limit,
@@ -28,9 +27,9 @@ Status validate_topic(const TopicConfig& topic);
 // One group -> one route. Addresses and ports in network order. With a MAC: TEMPOS_EP_HAS_MAC, mac,
 // src_mac and ifindex from the resolver. Without: flags clear, the kernel resolves them (bpf_fib_lookup)
 // and the resolver is not called.
-std::variant<tempos_route, Status> translate_group(const SubscriptionGroup& group, const EgressResolver& egress);
+Result<tempos_route> translate_group(const SubscriptionGroup& group, const EgressResolver& egress);
 
 // Every group of a fan-out topic -> one route each, in the topic's group order (1..TEMPOS_MAX_FANOUT_GROUPS).
-std::variant<std::vector<tempos_route>, Status> translate_fanout(const TopicConfig& topic, const EgressResolver& egress);
+Result<std::vector<tempos_route>> translate_fanout(const TopicConfig& topic, const EgressResolver& egress);
 
 }  // namespace tempos::xdp

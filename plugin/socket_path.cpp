@@ -9,12 +9,13 @@
 #include <mutex>
 #include <string>
 
+#include "tempos/system_status.hpp"
+
 namespace tempos::xdp {
 
-std::variant<std::unique_ptr<SocketPath>, Status> SocketPath::open() {
+Result<std::unique_ptr<SocketPath>> SocketPath::open() {
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return Status::error(ErrorCode::system_error, std::string("UDP socket: ") + std::strerror(errno));
+    if (fd < 0) return system_status("UDP socket", errno);
     return std::unique_ptr<SocketPath>(new SocketPath(fd));
 }
 

@@ -11,7 +11,6 @@
 #include <memory>
 #include <shared_mutex>
 #include <span>
-#include <variant>
 #include <vector>
 
 #include "tempos/adapter.hpp"
@@ -26,7 +25,7 @@ struct SocketCounters {
 
 class SocketPath {
 public:
-    static std::variant<std::unique_ptr<SocketPath>, Status> open();
+    static Result<std::unique_ptr<SocketPath>> open();
     ~SocketPath();
     SocketPath(const SocketPath&) = delete;
     SocketPath& operator=(const SocketPath&) = delete;

@@ -3,18 +3,10 @@
 #include <array>
 
 #include "adapter_options.hpp"
+#include "tempos/adapter_boundary.hpp"
 #include "topic_stats.hpp"
 
 namespace tempos::xdp {
-
-namespace {
-
-std::string format_ip(const Ipv4& ip) {
-    return std::to_string(ip[0]) + "." + std::to_string(ip[1]) + "." + std::to_string(ip[2]) + "." +
-           std::to_string(ip[3]);
-}
-
-}  // namespace
 
 XdpAdapter::XdpAdapter(const AdapterEnv& env)
     // Not registered in spdlog's registry: the plugin leaves no global state behind when it is unloaded.
@@ -30,70 +22,77 @@ Status XdpAdapter::state_error() const {
                          state_ == State::closed ? "the xdp adapter is closed" : "the xdp adapter is not connected");
 }
 
-Status XdpAdapter::check_channel(const ChannelConfig& channel) const {
-    auto options = parse_adapter_options(channel.options);
-    if (auto* error = std::get_if<Status>(&options)) return *error;
-    const XdpMode requested = std::get<AdapterOptions>(options).mode;
-    if (requested != XdpMode::off && channel.interface.empty())
-        return Status::error(ErrorCode::invalid_argument,
-                             "xdp_mode " + std::string(to_string(requested)) +
-                                 " needs an interface to attach to (or set xdp_mode = \"off\")");
-    return Status::ok();
+Status XdpAdapter::check_channel(const ChannelConfig& channel) const noexcept {
+    return at_boundary("check_channel", [&]() -> Status {
+        const Result<AdapterOptions> options = parse_adapter_options(channel.options);
+        if (!options) return options.status();
+        if (options->mode != XdpMode::off && channel.interface.empty())
+            return Status::error(ErrorCode::invalid_argument,
+                                 "xdp_mode " + std::string(to_string(options->mode)) +
+                                     " needs an interface to attach to (or set xdp_mode = \"off\")");
+        return Status::ok();
+    });
 }
 
-Status XdpAdapter::connect(const ChannelConfig& channel) {
-    std::unique_lock lifecycle(lifecycle_);
-    if (state_ == State::connected) return Status::error(ErrorCode::invalid_argument, "already connected");
-    if (state_ == State::closed) return state_error();
+Status XdpAdapter::check_topic(const TopicConfig& topic) const noexcept {
+    return at_boundary("check_topic", [&] { return validate_topic(topic); });
+}
 
-    if (Status valid = check_channel(channel); !valid) return valid;
-    const XdpMode requested = std::get<AdapterOptions>(parse_adapter_options(channel.options)).mode;
+Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
+    return at_boundary("connect", [&]() -> Status {
+        std::unique_lock lifecycle(lifecycle_);
+        if (state_ == State::connected) return Status::error(ErrorCode::invalid_argument, "already connected");
+        if (state_ == State::closed) return state_error();
 
-    if (requested != XdpMode::off) {
-        auto info = query_interface(channel.interface);
-        if (auto* error = std::get_if<Status>(&info)) return *error;
-        interface_ = std::get<InterfaceInfo>(info);
-    }
+        if (Status valid = check_channel(channel); !valid) return valid;
+        const XdpMode requested = parse_adapter_options(channel.options)->mode;
 
-    auto sockets = SocketPath::open();
-    if (auto* error = std::get_if<Status>(&sockets)) return *error;
-    sockets_ = std::move(std::get<std::unique_ptr<SocketPath>>(sockets));
-
-    if (requested != XdpMode::off) {
-        AttachRequest request;
-        request.interface = interface_.name;
-        request.ifindex = interface_.ifindex;
-        request.mode = requested;
-        request.mom_port = channel.port;
-        // The rewrite's IP source: the configured address, else the interface's, else 0 (the kernel keeps
-        // each frame's own destination, which is the MoM's address the publisher used).
-        request.mom_ipv4 = channel.mom_address;
-        if (request.mom_ipv4 == Ipv4{} && interface_.ipv4) request.mom_ipv4 = *interface_.ipv4;
-        auto attached = XdpAttachment::attach(request, *log_);
-        if (auto* error = std::get_if<Status>(&attached)) {
-            if (requested != XdpMode::automatic) {
-                sockets_.reset();
-                return *error;
-            }
-            log_->warn("XDP unavailable on {} ({}): strict topics are served by the socket path", interface_.name,
-                       error->message());
-            socket_fallback_warned_ = true;
-        } else {
-            xdp_ = std::move(std::get<std::unique_ptr<XdpAttachment>>(attached));
-            log_->info("XDP router attached to {} (ifindex {}) in {} mode, port {}, source address {}",
-                       interface_.name, interface_.ifindex, to_string(xdp_->mode()), channel.port,
-                       format_ip(request.mom_ipv4));
-            if (Status fanout = attach_fanout(channel, requested, request.mom_ipv4); !fanout) {
-                xdp_.reset();
-                sockets_.reset();
-                return fanout;
-            }
+        if (requested != XdpMode::off) {
+            Result<InterfaceInfo> info = query_interface(channel.interface);
+            if (!info) return info.status();
+            interface_ = std::move(*info);
         }
-    } else {
-        log_->info("xdp_mode off: every topic is served by the socket path");
-    }
-    state_ = State::connected;
-    return Status::ok();
+
+        Result<std::unique_ptr<SocketPath>> sockets = SocketPath::open();
+        if (!sockets) return sockets.status();
+        sockets_ = std::move(*sockets);
+
+        if (requested != XdpMode::off) {
+            AttachRequest request;
+            request.interface = interface_.name;
+            request.ifindex = interface_.ifindex;
+            request.mode = requested;
+            request.mom_port = channel.port;
+            // The rewrite's IP source: the configured address, else the interface's, else 0 (the kernel keeps
+            // each frame's own destination, which is the MoM's address the publisher used).
+            request.mom_ipv4 = channel.mom_address;
+            if (request.mom_ipv4 == Ipv4{} && interface_.ipv4) request.mom_ipv4 = *interface_.ipv4;
+            Result<std::unique_ptr<XdpAttachment>> attached = XdpAttachment::attach(request, *log_);
+            if (!attached) {
+                if (requested != XdpMode::automatic) {
+                    sockets_.reset();
+                    return attached.status();
+                }
+                log_->warn("XDP unavailable on {} ({}): strict topics are served by the socket path",
+                           interface_.name, attached.message());
+                socket_fallback_warned_ = true;
+            } else {
+                xdp_ = std::move(*attached);
+                log_->info("XDP router attached to {} (ifindex {}) in {} mode, port {}, source address {}",
+                           interface_.name, interface_.ifindex, to_string(xdp_->mode()), channel.port,
+                           format_ip(request.mom_ipv4));
+                if (Status fanout = attach_fanout(channel, requested, request.mom_ipv4); !fanout) {
+                    xdp_.reset();
+                    sockets_.reset();
+                    return fanout;
+                }
+            }
+        } else {
+            log_->info("xdp_mode off: every topic is served by the socket path");
+        }
+        state_ = State::connected;
+        return Status::ok();
+    });
 }
 
 // The same failure policy as XDP: an explicit mode fails connect(), auto warns and leaves multi-group strict
@@ -106,29 +105,28 @@ Status XdpAdapter::attach_fanout(const ChannelConfig& channel, XdpMode requested
     request.mom_ipv4 = mom_ipv4;
     // One map for both programs: the router counts a topic in it as handed over (TEMPOS_PASS_FANOUT).
     request.shared_routes_fd = xdp_->fanout_routes_fd();
-    auto attached = FanoutAttachment::attach(request);
-    if (auto* error = std::get_if<Status>(&attached)) {
-        if (requested != XdpMode::automatic) return *error;
+    Result<std::unique_ptr<FanoutAttachment>> attached = FanoutAttachment::attach(request);
+    if (!attached) {
+        if (requested != XdpMode::automatic) return attached.status();
         log_->warn("kernel fan-out unavailable on {} ({}): strict topics with several groups are served by the "
                    "socket path",
-                   interface_.name, error->message());
+                   interface_.name, attached.message());
         return Status::ok();
     }
-    fanout_ = std::move(std::get<std::unique_ptr<FanoutAttachment>>(attached));
+    fanout_ = std::move(*attached);
     log_->info("TC fan-out program attached to {} (tcx ingress)", interface_.name);
     return Status::ok();
 }
 
-std::variant<EgressPort, Status> XdpAdapter::egress_for(const Endpoint& subscriber) {
-    auto route = route_output_ifindex(subscriber.ip);
-    if (auto* error = std::get_if<Status>(&route)) return *error;
-    const int ifindex = std::get<int>(route);
+Result<EgressPort> XdpAdapter::egress_for(const Endpoint& subscriber) {
+    const Result<int> ifindex = route_output_ifindex(subscriber.ip);
+    if (!ifindex) return ifindex.status();
     // 0 = leave through the interface the frame arrived on (XDP_TX), see xdp_abi.h.
-    if (ifindex == interface_.ifindex) return EgressPort{0, interface_.mac};
-    auto info = query_interface(ifindex);
-    if (auto* error = std::get_if<Status>(&info)) return *error;
-    if (Status added = xdp_->add_egress_port(ifindex); !added) return added;
-    return EgressPort{ifindex, std::get<InterfaceInfo>(info).mac};
+    if (*ifindex == interface_.ifindex) return EgressPort{0, interface_.mac};
+    const Result<InterfaceInfo> info = query_interface(*ifindex);
+    if (!info) return info.status();
+    if (Status added = xdp_->add_egress_port(*ifindex); !added) return added;
+    return EgressPort{*ifindex, info->mac};
 }
 
 // The router asks bpf_fib_lookup for subscribers without a MAC, with the ingress interface as the lookup's
@@ -149,19 +147,20 @@ void XdpAdapter::warn_if_neighbour_lookup_refused(const TopicConfig& topic) {
 }
 
 Status XdpAdapter::route_in_kernel(const TopicConfig& topic) {
-    auto route = translate_group(topic.groups.front(), [this](const Endpoint& e) { return egress_for(e); });
-    if (auto* error = std::get_if<Status>(&route))
-        return Status::error(error->code(), "topic " + std::to_string(topic.id) + ": " + error->message());
-    if (Status set = xdp_->routes().set(topic.id, std::get<tempos_route>(route)); !set) return set;
+    const Result<tempos_route> route =
+        translate_group(topic.groups.front(), [this](const Endpoint& e) { return egress_for(e); });
+    if (!route) return route.status().prefixed("topic " + std::to_string(topic.id));
+    if (Status set = xdp_->routes().set(topic.id, *route); !set) return set;
     in_kernel_.set(topic.id);
     warn_if_neighbour_lookup_refused(topic);
     return Status::ok();
 }
 
 Status XdpAdapter::fan_out_in_kernel(const TopicConfig& topic) {
-    auto routes = translate_fanout(topic, [this](const Endpoint& e) { return egress_for(e); });
-    if (auto* error = std::get_if<Status>(&routes)) return *error;
-    if (Status set = fanout_->table().set(topic.id, std::get<std::vector<tempos_route>>(routes)); !set) return set;
+    const Result<std::vector<tempos_route>> routes =
+        translate_fanout(topic, [this](const Endpoint& e) { return egress_for(e); });
+    if (!routes) return routes.status();
+    if (Status set = fanout_->table().set(topic.id, *routes); !set) return set;
     in_fanout_.set(topic.id);
     warn_if_neighbour_lookup_refused(topic);
     return Status::ok();
@@ -188,62 +187,84 @@ Status XdpAdapter::remove_from_kernel(std::uint8_t topic) {
     return remove_from_fanout(topic);
 }
 
-Status XdpAdapter::configure_qos(const TopicConfig& topic) {
-    std::shared_lock lifecycle(lifecycle_);
-    std::lock_guard control(control_);
-    if (Status s = state_error(); !s) return s;
-    if (Status valid = check_topic(topic); !valid) return valid;
+// A control-plane call: at the plugin boundary, under the shared lifecycle lock and the control mutex, on a
+// connected adapter only.
+template <typename Body>
+Status XdpAdapter::control_call(const char* operation, Body&& body) noexcept {
+    return at_boundary(operation, [&]() -> Status {
+        std::shared_lock lifecycle(lifecycle_);
+        std::lock_guard control(control_);
+        if (Status s = state_error(); !s) return s;
+        return body();
+    });
+}
 
-    // The socket path always knows every topic: it serves best-effort topics and whatever the kernel passes
-    // up (e.g. a strict event whose subscriber has no neighbour entry yet).
-    sockets_->set_topic(topic);
-    configured_.set(topic.id);
+Status XdpAdapter::configure_qos(const TopicConfig& topic) noexcept {
+    return control_call("configure_qos", [&]() -> Status {
+        if (Status valid = check_topic(topic); !valid) return valid;
 
-    const bool strict = topic.qos == Qos::strict;
-    // An update within the same program replaces the route atomically (no gap); a move between the XDP route and
-    // the fan-out first removes the topic from the program that served it.
-    if (strict && xdp_ && topic.groups.size() == 1) {
-        if (Status removed = remove_from_fanout(topic.id); !removed) return removed;
-        if (Status routed = route_in_kernel(topic); !routed) return routed;
-        log_->debug("topic {}: strict, {} subscribers, routed in the kernel", topic.id,
-                    topic.groups.front().members.size());
+        // The socket path always knows every topic: it serves best-effort topics and whatever the kernel passes
+        // up (e.g. a strict event whose subscriber has no neighbour entry yet).
+        sockets_->set_topic(topic);
+        configured_.set(topic.id);
+
+        const bool strict = topic.qos == Qos::strict;
+        // An update within the same program replaces the route atomically (no gap); a move between the XDP route
+        // and the fan-out first removes the topic from the program that served it.
+        if (strict && xdp_ && topic.groups.size() == 1) {
+            if (Status removed = remove_from_fanout(topic.id); !removed) return removed;
+            if (Status routed = route_in_kernel(topic); !routed) return routed;
+            log_->debug("topic {}: strict, {} subscribers, routed in the kernel", topic.id,
+                        topic.groups.front().members.size());
+            return Status::ok();
+        }
+        if (strict && fanout_ && topic.groups.size() > 1) {
+            if (Status removed = remove_from_xdp(topic.id); !removed) return removed;
+            if (Status fanned = fan_out_in_kernel(topic); !fanned) return fanned;
+            log_->debug("topic {}: strict, {} subscription groups, fanned out in the kernel", topic.id,
+                        topic.groups.size());
+            return Status::ok();
+        }
+        if (Status removed = remove_from_kernel(topic.id); !removed) return removed;
+        if (strict && xdp_ && topic.groups.size() > 1) {
+            log_->warn(
+                "topic {}: strict with {} subscription groups and no kernel fan-out; served by the socket path",
+                topic.id, topic.groups.size());
+        } else if (strict && !xdp_ && !socket_fallback_warned_) {
+            log_->warn("xdp_mode off: strict topics (first: {}) are served by the socket path", topic.id);
+            socket_fallback_warned_ = true;
+        }
         return Status::ok();
-    }
-    if (strict && fanout_ && topic.groups.size() > 1) {
-        if (Status removed = remove_from_xdp(topic.id); !removed) return removed;
-        if (Status fanned = fan_out_in_kernel(topic); !fanned) return fanned;
-        log_->debug("topic {}: strict, {} subscription groups, fanned out in the kernel", topic.id,
-                    topic.groups.size());
+    });
+}
+
+Status XdpAdapter::remove_topic(std::uint8_t topic) noexcept {
+    return control_call("remove_topic", [&]() -> Status {
+        if (Status removed = remove_from_kernel(topic); !removed) return removed;
+        sockets_->remove_topic(topic);
+        configured_.reset(topic);
         return Status::ok();
+    });
+}
+
+Status XdpAdapter::send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept {
+    return at_boundary("send", [&]() -> Status {
+        std::shared_lock lifecycle(lifecycle_);
+        if (state_ != State::connected) return state_error();
+        return sockets_->send(topic, payload);
+    });
+}
+
+// An exception while collecting (out of memory) yields what the mode alone says; the host keeps running.
+AdapterStats XdpAdapter::stats() const noexcept {
+    try {
+        return collect_stats();
+    } catch (...) {
+        return AdapterStats{};
     }
-    if (Status removed = remove_from_kernel(topic.id); !removed) return removed;
-    if (strict && xdp_ && topic.groups.size() > 1) {
-        log_->warn("topic {}: strict with {} subscription groups and no kernel fan-out; served by the socket path",
-                   topic.id, topic.groups.size());
-    } else if (strict && !xdp_ && !socket_fallback_warned_) {
-        log_->warn("xdp_mode off: strict topics (first: {}) are served by the socket path", topic.id);
-        socket_fallback_warned_ = true;
-    }
-    return Status::ok();
 }
 
-Status XdpAdapter::remove_topic(std::uint8_t topic) {
-    std::shared_lock lifecycle(lifecycle_);
-    std::lock_guard control(control_);
-    if (Status s = state_error(); !s) return s;
-    if (Status removed = remove_from_kernel(topic); !removed) return removed;
-    sockets_->remove_topic(topic);
-    configured_.reset(topic);
-    return Status::ok();
-}
-
-Status XdpAdapter::send(std::uint8_t topic, std::span<const std::uint8_t> payload) {
-    std::shared_lock lifecycle(lifecycle_);
-    if (state_ != State::connected) return state_error();
-    return sockets_->send(topic, payload);
-}
-
-AdapterStats XdpAdapter::stats() const {
+AdapterStats XdpAdapter::collect_stats() const {
     std::shared_lock lifecycle(lifecycle_);
     std::lock_guard control(control_);
     AdapterStats stats;
@@ -276,7 +297,16 @@ AdapterStats XdpAdapter::stats() const {
     return stats;
 }
 
-void XdpAdapter::close() {
+// Whatever throws while releasing (the logger), the adapter ends closed.
+void XdpAdapter::close() noexcept {
+    try {
+        release();
+    } catch (...) {
+        state_ = State::closed;
+    }
+}
+
+void XdpAdapter::release() {
     std::unique_lock lifecycle(lifecycle_);
     if (state_ == State::closed) return;
     const bool was_connected = state_ == State::connected;

@@ -24,21 +24,26 @@ public:
     explicit XdpAdapter(const AdapterEnv& env);
     ~XdpAdapter() override;
 
-    std::string name() const override { return "xdp"; }
-    Status check_channel(const ChannelConfig& channel) const override;
-    Status check_topic(const TopicConfig& topic) const override { return validate_topic(topic); }
-    Status connect(const ChannelConfig& channel) override;
-    Status configure_qos(const TopicConfig& topic) override;
-    Status remove_topic(std::uint8_t topic) override;
-    Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) override;
-    AdapterStats stats() const override;
-    void close() override;
+    // Each method catches at the plugin boundary (adapter_boundary.hpp): no exception reaches the host.
+    std::string name() const noexcept override { return "xdp"; }
+    Status check_channel(const ChannelConfig& channel) const noexcept override;
+    Status check_topic(const TopicConfig& topic) const noexcept override;
+    Status connect(const ChannelConfig& channel) noexcept override;
+    Status configure_qos(const TopicConfig& topic) noexcept override;
+    Status remove_topic(std::uint8_t topic) noexcept override;
+    Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept override;
+    AdapterStats stats() const noexcept override;
+    void close() noexcept override;
 
 private:
     enum class State { created, connected, closed };
 
     Status state_error() const;
-    std::variant<EgressPort, Status> egress_for(const Endpoint& subscriber);
+    template <typename Body>
+    Status control_call(const char* operation, Body&& body) noexcept;
+    Result<EgressPort> egress_for(const Endpoint& subscriber);
+    AdapterStats collect_stats() const;
+    void release();
     Status route_in_kernel(const TopicConfig& topic);
     Status fan_out_in_kernel(const TopicConfig& topic);
     Status remove_from_xdp(std::uint8_t topic);

@@ -37,8 +37,7 @@ int create_link(int prog_fd, int ifindex, XdpMode mode) {
 
 }  // namespace
 
-std::variant<std::unique_ptr<XdpAttachment>, Status> XdpAttachment::attach(const AttachRequest& request,
-                                                                           spdlog::logger& log) {
+Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest& request, spdlog::logger& log) {
     if (request.mode == XdpMode::off)
         return Status::error(ErrorCode::invalid_argument, "xdp_mode off attaches nothing");
 

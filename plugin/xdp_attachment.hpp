@@ -5,7 +5,6 @@
 
 #include <memory>
 #include <string>
-#include <variant>
 
 #include <spdlog/logger.h>
 
@@ -29,8 +28,7 @@ class XdpAttachment {
 public:
     // On success mode() is native or generic. Errors: permission_denied (EPERM/EACCES while loading or
     // attaching), unsupported (mode refused by the interface), system_error otherwise.
-    static std::variant<std::unique_ptr<XdpAttachment>, Status> attach(const AttachRequest& request,
-                                                                      spdlog::logger& log);
+    static Result<std::unique_ptr<XdpAttachment>> attach(const AttachRequest& request, spdlog::logger& log);
     ~XdpAttachment();
     XdpAttachment(const XdpAttachment&) = delete;
     XdpAttachment& operator=(const XdpAttachment&) = delete;

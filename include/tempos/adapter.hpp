@@ -5,7 +5,8 @@
 //   tempos_create_adapter       Adapter* (const AdapterEnv&) noexcept
 // The host reads the version before touching anything else, because every type below (std::string,
 // std::vector, the vtable layout) crosses the boundary by value: a mismatch would be undefined behaviour.
-// Errors cross as values (Status); no exception may leave a plugin.
+// Errors cross as values (Status); no exception may leave a plugin: every Adapter method is noexcept, so a
+// plugin catches at its boundary and returns the failure as a Status.
 #pragma once
 
 #include <array>
@@ -25,7 +26,8 @@
 namespace tempos {
 
 // Bump on any change to a type in this header or to the Adapter vtable.
-inline constexpr std::uint32_t kAdapterAbiVersion = 2;  // 2: check_channel, check_topic
+// 2: check_channel, check_topic. 3: every Adapter method is noexcept (a plugin reports failures as Status only).
+inline constexpr std::uint32_t kAdapterAbiVersion = 3;
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
 inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
@@ -91,21 +93,21 @@ class Adapter {
 public:
     virtual ~Adapter() = default;
 
-    virtual std::string name() const = 0;
+    virtual std::string name() const noexcept = 0;
     // Check a configuration without touching the system (no privileges needed, no interface looked up,
     // nothing opened or attached): what these refuse, connect() and configure_qos() refuse too. They may be
     // called on an adapter that is never connected (`tempos-mom --check`).
-    virtual Status check_channel(const ChannelConfig& channel) const = 0;
-    virtual Status check_topic(const TopicConfig& topic) const = 0;
-    virtual Status connect(const ChannelConfig& channel) = 0;
-    virtual Status configure_qos(const TopicConfig& topic) = 0;
+    virtual Status check_channel(const ChannelConfig& channel) const noexcept = 0;
+    virtual Status check_topic(const TopicConfig& topic) const noexcept = 0;
+    virtual Status connect(const ChannelConfig& channel) noexcept = 0;
+    virtual Status configure_qos(const TopicConfig& topic) noexcept = 0;
     // Forgets a topic; events of it are no longer delivered.
-    virtual Status remove_topic(std::uint8_t topic) = 0;
+    virtual Status remove_topic(std::uint8_t topic) noexcept = 0;
     // User-space delivery: one copy per subscription group, to one member round-robin.
-    virtual Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) = 0;
-    virtual AdapterStats stats() const = 0;
+    virtual Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept = 0;
+    virtual AdapterStats stats() const noexcept = 0;
     // Releases everything the adapter holds; a second call does nothing.
-    virtual void close() = 0;
+    virtual void close() noexcept = 0;
 };
 
 using AdapterFactory = Adapter*(const AdapterEnv&) noexcept;

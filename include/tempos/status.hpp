@@ -95,4 +95,9 @@ private:
     std::variant<T, Status> state_;
 };
 
+// "message (code)": how an error is logged and reported, so the code (e.g. the one an adapter chose) is kept.
+inline std::string describe(const Status& status) {
+    return status.is_ok() ? std::string("ok") : status.message() + " (" + error_code_name(status.code()) + ")";
+}
+
 }  // namespace tempos

@@ -5,6 +5,7 @@ TEMPOS_PACKAGES=(
     libboost-dev libtoml11-dev libspdlog-dev libcli11-dev libcpp-httplib-dev libcap-dev
     libgtest-dev libgmock-dev libmosquitto-dev
     iproute2 ethtool util-linux libcap2-bin valgrind python3 systemd
+    prometheus
 )
 
 tempos_install_packages() {

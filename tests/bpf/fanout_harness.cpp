@@ -16,34 +16,17 @@
 #include <cstdio>
 #include <cstring>
 
-#include "skeleton.hpp"
-#include "tempos_fanout.skel.h"
 
 namespace tempos::test {
 
-std::unique_ptr<LoadedFanout> LoadedFanout::load(const FanoutSettings& settings, std::string& error) {
-    tempos::xdp::SkeletonPtr<tempos_fanout> skel(tempos_fanout__open(), tempos_fanout__destroy);
-    if (!skel) {
-        error = std::string("tempos_fanout__open: ") + std::strerror(errno);
-        return nullptr;
-    }
-    tempos::xdp::set_mom_constants(*skel, settings.mom_port, settings.mom_ip);
-    if (int err = tempos_fanout__load(skel.get()); err != 0) {
-        error = std::string("tempos_fanout__load (verifier): ") + std::strerror(-err);
-        return nullptr;
-    }
-    return std::unique_ptr<LoadedFanout>(new LoadedFanout(skel.release()));
+Result<LoadedFanout> load_fanout(const MomConstants& mom) {
+    auto skel = load_skeleton("tempos_fanout", tempos_fanout__open, tempos_fanout__load, tempos_fanout__destroy, mom);
+    if (!skel) return skel.status();
+    const auto& maps = (*skel)->maps;
+    xdp::FanoutTable table(bpf_map__fd(maps.fanout_routes), bpf_map__fd(maps.fanout_group_counters),
+                           bpf_map__fd(maps.fanout_topic_counters));
+    return LoadedFanout{std::move(*skel), table};
 }
-
-LoadedFanout::LoadedFanout(tempos_fanout* skel) : skel_(skel) {
-    table_.emplace(bpf_map__fd(skel_->maps.fanout_routes), bpf_map__fd(skel_->maps.fanout_group_counters),
-                   bpf_map__fd(skel_->maps.fanout_topic_counters));
-}
-
-LoadedFanout::~LoadedFanout() { tempos_fanout__destroy(skel_); }
-
-int LoadedFanout::prog_fd() const { return bpf_program__fd(skel_->progs.tempos_fanout); }
-int LoadedFanout::routes_fd() const { return bpf_map__fd(skel_->maps.fanout_routes); }
 
 TcRun run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex) {
     __sk_buff ctx{};

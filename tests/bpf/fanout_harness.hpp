@@ -4,41 +4,14 @@
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "fanout_table.hpp"
-#include "packet_builder.hpp"
 #include "prog_test_run.hpp"
-
-struct tempos_fanout;
+#include "tempos_fanout.skel.h"
 
 namespace tempos::test {
-
-struct FanoutSettings {
-    std::uint16_t mom_port = 9998;  // host order
-    Ipv4Addr mom_ip{10, 0, 0, 1};   // 0.0.0.0: keep the frame's destination as the new source
-};
-
-class LoadedFanout {
-public:
-    // Opens, sets the rodata and loads (the verifier runs here). Empty pointer and error text on failure.
-    static std::unique_ptr<LoadedFanout> load(const FanoutSettings& settings, std::string& error);
-    ~LoadedFanout();
-    LoadedFanout(const LoadedFanout&) = delete;
-    LoadedFanout& operator=(const LoadedFanout&) = delete;
-
-    int prog_fd() const;
-    int routes_fd() const;
-    tempos::xdp::FanoutTable& table() { return *table_; }
-
-private:
-    explicit LoadedFanout(tempos_fanout* skel);
-    tempos_fanout* skel_;
-    std::optional<tempos::xdp::FanoutTable> table_;
-};
 
 // output: the original after the program (it is dropped when action is TC_ACT_SHOT).
 using TcRun = ProgRun;
@@ -47,6 +20,15 @@ using TcRun = ProgRun;
 TcRun run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex = 0);
 
 std::string tc_action_name(int action);
+
+struct LoadedFanout {
+    xdp::SkeletonPtr<tempos_fanout> skel;
+    xdp::FanoutTable table;
+
+    int prog_fd() const { return bpf_program__fd(skel->progs.tempos_fanout); }
+    int routes_fd() const { return bpf_map__fd(skel->maps.fanout_routes); }
+};
+Result<LoadedFanout> load_fanout(const MomConstants& mom = {});
 
 // Every frame an interface receives, from an AF_PACKET socket opened before the traffic.
 class FrameCapture {

@@ -13,11 +13,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "fanout_harness.hpp"
-#include "packet_builder.hpp"
+#include "frames/frame_world.hpp"
+#include "frames/router_fixtures.hpp"
 #include "privileged.hpp"
 #include "test_netns.hpp"
 
@@ -25,12 +27,8 @@ namespace tempos::test {
 namespace {
 
 using namespace std::chrono_literals;
+namespace world = testkit::world;
 
-const MacAddr kPublisherMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
-const MacAddr kMomMac{0x02, 0x00, 0x00, 0x00, 0x00, 0xfe};
-const Ipv4Addr kPublisherIp{10, 0, 0, 7};
-const Ipv4Addr kMomIp{10, 0, 0, 1};
-constexpr std::uint16_t kMomPort = 9998;
 constexpr std::uint8_t kTopic = 3;
 constexpr std::uint8_t kOtherTopic = 4;
 
@@ -46,16 +44,7 @@ Member member(std::uint8_t group, std::uint8_t index) {
             {0x02, 0xaa, 0, 0, group, index}};
 }
 
-tempos_endpoint endpoint_of(const Member& m, std::uint32_t ifindex = 0) {
-    tempos_endpoint ep{};
-    std::memcpy(&ep.ipv4, m.ip.data(), 4);
-    ep.port = htons(m.port);
-    ep.flags = TEMPOS_EP_HAS_MAC;
-    std::memcpy(ep.mac, m.mac.data(), 6);
-    std::memcpy(ep.src_mac, kMomMac.data(), 6);
-    ep.ifindex = ifindex;
-    return ep;
-}
+tempos_endpoint endpoint_of(const Member& m) { return testkit::endpoint(m.ip, m.port, m.mac, world::kMomMac); }
 
 // sizes[g] members in group g, member(g, i) each.
 std::vector<tempos_route> groups_of(const std::vector<std::uint32_t>& sizes) {
@@ -72,16 +61,16 @@ std::vector<tempos_route> groups_of(const std::vector<std::uint32_t>& sizes) {
 
 PacketBuilder event(std::uint8_t topic = kTopic) {
     PacketBuilder b;
-    b.eth(kMomMac, kPublisherMac)
-        .ipv4(kPublisherIp, kMomIp)
+    b.eth(world::kMomMac, world::kPublisherMac)
+        .ipv4(world::kPublisherIp, world::kMomIp)
         .ttl(64)
-        .udp(40000, kMomPort)
+        .udp(world::kPublisherPort, world::kMomPort)
         .payload({topic, 'f', 'a', 'n', ' ', 'o', 'u', 't'});
     return b;
 }
 
 PacketBuilder copy_toward(PacketBuilder in, const Member& m) {
-    in.forwarded(m.mac, kMomMac, kMomIp, m.ip, m.port);
+    in.forwarded(m.mac, world::kMomMac, world::kMomIp, m.ip, m.port);
     return in;
 }
 
@@ -95,9 +84,10 @@ protected:
         ASSERT_EQ(pin_to_current_cpu(), "");
         veth_ = ifindex_of(kVethA);
         ASSERT_NE(veth_, 0u);
+        Result<LoadedFanout> loaded = load_fanout();
+        ASSERT_TRUE(loaded) << loaded.message();
+        fanout_.emplace(std::move(*loaded));
         std::string error;
-        fanout_ = LoadedFanout::load(FanoutSettings{}, error);
-        ASSERT_NE(fanout_, nullptr) << error;
         capture_ = std::make_unique<FrameCapture>(kVethB, error);
         ASSERT_EQ(error, "");
     }
@@ -131,25 +121,25 @@ protected:
 
     tempos_fanout_topic_counters topic_counters(std::uint8_t topic = kTopic) {
         tempos_fanout_topic_counters c{};
-        const tempos::Status st = fanout_->table().read_topic_counters(topic, c);
+        const tempos::Status st = fanout_->table.read_topic_counters(topic, c);
         EXPECT_TRUE(st) << st.message();
         return c;
     }
     tempos_fanout_group_counters group_counters(std::uint32_t group, std::uint8_t topic = kTopic) {
         tempos_fanout_group_counters c{};
-        const tempos::Status st = fanout_->table().read_group_counters(topic, group, c);
+        const tempos::Status st = fanout_->table.read_group_counters(topic, group, c);
         EXPECT_TRUE(st) << st.message();
         return c;
     }
 
     std::uint32_t veth_ = 0;
-    std::unique_ptr<LoadedFanout> fanout_;
+    std::optional<LoadedFanout> fanout_;
     std::unique_ptr<FrameCapture> capture_;
 };
 
 TEST_F(FanoutProgram, FourGroupsGetOneRewrittenCopyEachRoundRobinWithinTheGroup) {
     const std::vector<std::uint32_t> sizes{2, 2, 1, 3};
-    ASSERT_TRUE(fanout_->table().set(kTopic, groups_of(sizes)));
+    ASSERT_TRUE(fanout_->table.set(kTopic, groups_of(sizes)));
     for (std::uint8_t n = 0; n < 6; ++n) {
         SCOPED_TRACE("event " + std::to_string(n));
         PacketBuilder in = event();
@@ -193,7 +183,7 @@ const ShapeCase kShapes[] = {
 };
 
 TEST_F(FanoutProgram, EveryAcceptedFrameShapeIsRewrittenWithCorrectChecksums) {
-    ASSERT_TRUE(fanout_->table().set(kTopic, groups_of({1, 1})));
+    ASSERT_TRUE(fanout_->table.set(kTopic, groups_of({1, 1})));
     for (const ShapeCase& c : kShapes) {
         SCOPED_TRACE(c.name);
         PacketBuilder in = event();
@@ -215,7 +205,7 @@ TEST_F(FanoutProgram, ChecksumCarriesWithAllOnesMember) {
     const Member ones{{255, 255, 255, 255}, 0xffff, {0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}};
     std::vector<tempos_route> groups = groups_of({1, 1});
     groups[1].subs[0] = endpoint_of(ones);
-    ASSERT_TRUE(fanout_->table().set(kTopic, groups));
+    ASSERT_TRUE(fanout_->table.set(kTopic, groups));
     for (std::uint16_t id : {0x0000, 0xffff, 0x1234}) {
         SCOPED_TRACE("ip id " + std::to_string(id));
         PacketBuilder in = event();
@@ -225,39 +215,28 @@ TEST_F(FanoutProgram, ChecksumCarriesWithAllOnesMember) {
 }
 
 TEST_F(FanoutProgram, EverythingElseGoesToTheStackUntouched) {
-    ASSERT_TRUE(fanout_->table().set(kTopic, groups_of({1, 1})));
+    ASSERT_TRUE(fanout_->table.set(kTopic, groups_of({1, 1})));
     PacketBuilder ttl1 = event();
     ttl1.ttl(1);
     expect_passed(ttl1);
     EXPECT_EQ(topic_counters().passed_ttl, 1u);
 
-    expect_passed(event(kOtherTopic));  // not a fan-out topic
-    PacketBuilder other_port = event();
-    other_port.udp(40000, 9999);
-    expect_passed(other_port);
-    PacketBuilder fragment = event();
-    fragment.frag_off(0x2000);
-    expect_passed(fragment);
-    PacketBuilder empty = event();
-    empty.payload({});
-    expect_passed(empty);
-    PacketBuilder bad_udp_len = event();
-    bad_udp_len.udp_len(9);
-    expect_passed(bad_udp_len);
-    // Cut inside the UDP header (BPF_PROG_TEST_RUN itself refuses an IPv4 skb shorter than an IP header).
-    PacketBuilder truncated = event();
-    truncated.truncate(38);
-    expect_passed(truncated);
-    PacketBuilder too_long = event();
-    too_long.tot_len(200);
-    expect_passed(too_long);
-    PacketBuilder bad_ihl = event();
-    bad_ihl.ihl(4);
-    expect_passed(bad_ihl);
-    expect_passed(PacketBuilder().eth(kMomMac, kPublisherMac).raw_l3(PacketBuilder::kEthArp, Bytes(28, 0)));
-    PacketBuilder tcp = event();
-    tcp.tcp(40000, kMomPort);
-    expect_passed(tcp);
+    // Not a fan-out topic, another port, a fragment, no payload, a wrong UDP length, cut inside the UDP header
+    // (BPF_PROG_TEST_RUN itself refuses an IPv4 skb shorter than an IP header), a length beyond the frame, a
+    // short IP header, ARP, TCP.
+    const std::vector<PacketBuilder> not_ours{
+        event(kOtherTopic),
+        event().udp(world::kPublisherPort, 9999),
+        event().frag_off(0x2000),
+        event().payload({}),
+        event().udp_len(9),
+        event().truncate(38),
+        event().tot_len(200),
+        event().ihl(4),
+        PacketBuilder().eth(world::kMomMac, world::kPublisherMac).raw_l3(PacketBuilder::kEthArp, Bytes(28, 0)),
+        event().tcp(world::kPublisherPort, world::kMomPort),
+    };
+    for (const PacketBuilder& in : not_ours) expect_passed(in);
 
     EXPECT_EQ(topic_counters().events, 0u);
     EXPECT_EQ(group_counters(0).copies + group_counters(1).copies, 0u);
@@ -273,7 +252,7 @@ TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) 
     no_mac = tempos_endpoint{};
     std::memcpy(&no_mac.ipv4, neighbour.ip.data(), 4);
     no_mac.port = htons(neighbour.port);
-    ASSERT_TRUE(fanout_->table().set(kTopic, groups));
+    ASSERT_TRUE(fanout_->table.set(kTopic, groups));
     run("ip neigh flush dev " + std::string(kVethA));
 
     expect_passed(event());
@@ -288,7 +267,7 @@ TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) 
     ASSERT_TRUE(veth_mac.has_value());
     PacketBuilder in = event();
     PacketBuilder toward_neighbour = in;
-    toward_neighbour.forwarded(neighbour.mac, *veth_mac, kMomIp, neighbour.ip, neighbour.port);
+    toward_neighbour.forwarded(neighbour.mac, *veth_mac, world::kMomIp, neighbour.ip, neighbour.port);
     expect_fanned_out(in, {copy_toward(in, member(0, 0)), toward_neighbour});
     EXPECT_EQ(topic_counters().events, 1u);
     run("ip neigh flush dev " + std::string(kVethA));
@@ -297,20 +276,20 @@ TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) 
 TEST_F(FanoutProgram, SixteenGroupsAreServedAndSeventeenRefused) {
     static_assert(TEMPOS_MAX_FANOUT_GROUPS == 16);
     const std::vector<tempos_route> sixteen = groups_of(std::vector<std::uint32_t>(16, 1));
-    ASSERT_TRUE(fanout_->table().set(kTopic, sixteen));
+    ASSERT_TRUE(fanout_->table.set(kTopic, sixteen));
     std::vector<PacketBuilder> want;
     for (std::uint8_t g = 0; g < 16; ++g) want.push_back(copy_toward(event(), member(g, 0)));
     expect_fanned_out(event(), want);
 
     std::vector<tempos_route> seventeen = sixteen;
     seventeen.push_back(groups_of({1})[0]);
-    const tempos::Status refused = fanout_->table().set(kTopic, seventeen);
+    const tempos::Status refused = fanout_->table.set(kTopic, seventeen);
     EXPECT_EQ(refused.code(), tempos::ErrorCode::invalid_argument);
     EXPECT_NE(refused.message().find("17 groups"), std::string::npos) << refused.message();
-    EXPECT_EQ(fanout_->table().set(kTopic, {}).code(), tempos::ErrorCode::invalid_argument);
+    EXPECT_EQ(fanout_->table.set(kTopic, {}).code(), tempos::ErrorCode::invalid_argument);
     std::vector<tempos_route> empty_group = groups_of({1, 1});
     empty_group[1].count = 0;
-    EXPECT_EQ(fanout_->table().set(kTopic, empty_group).code(), tempos::ErrorCode::invalid_argument);
+    EXPECT_EQ(fanout_->table.set(kTopic, empty_group).code(), tempos::ErrorCode::invalid_argument);
     // The sixteen groups are still in place.
     expect_fanned_out(event(), want);
 }
@@ -325,12 +304,12 @@ TEST_F(FanoutProgram, UpdatesSwapAFreshFrozenInnerMapAndRemoveMakesTheTopicPass)
         EXPECT_EQ(bpf_map_lookup_elem(fanout_->routes_fd(), &key, &id), 0) << std::strerror(errno);
         return id;
     };
-    ASSERT_TRUE(fanout_->table().set(kTopic, groups_of({1, 1})));
+    ASSERT_TRUE(fanout_->table.set(kTopic, groups_of({1, 1})));
     const std::uint32_t before = inner_id();
     expect_fanned_out(event(), {copy_toward(event(), member(0, 0)), copy_toward(event(), member(1, 0))});
 
     std::vector<tempos_route> three = groups_of({1, 1, 1});
-    ASSERT_TRUE(fanout_->table().set(kTopic, three));
+    ASSERT_TRUE(fanout_->table.set(kTopic, three));
     const std::uint32_t after = inner_id();
     EXPECT_NE(before, 0u);
     EXPECT_NE(after, before);
@@ -351,9 +330,9 @@ TEST_F(FanoutProgram, UpdatesSwapAFreshFrozenInnerMapAndRemoveMakesTheTopicPass)
     EXPECT_EQ(errno, EPERM);
     close(inner);
 
-    ASSERT_TRUE(fanout_->table().remove(kTopic));
+    ASSERT_TRUE(fanout_->table.remove(kTopic));
     expect_passed(event());
-    EXPECT_TRUE(fanout_->table().remove(kTopic));  // absent: not an error
+    EXPECT_TRUE(fanout_->table.remove(kTopic));  // absent: not an error
 }
 
 // A route written bypassing FanoutTable with an impossible group size is not served.
@@ -392,10 +371,8 @@ TEST(FanoutPrivileges, LoadsWithCapBpfAndCapNetAdminOnly) {
         if (syscall(SYS_capget, &header, now) != 0 || (now[CAP_PERFMON / 32].effective & (1u << (CAP_PERFMON % 32))) ||
             (now[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32))))
             _exit(4);
-        std::string error;
-        auto loaded = LoadedFanout::load(FanoutSettings{}, error);
-        if (!loaded) {
-            std::fprintf(stderr, "%s\n", error.c_str());
+        if (Result<LoadedFanout> loaded = load_fanout(); !loaded) {
+            std::fprintf(stderr, "%s\n", loaded.message().c_str());
             _exit(1);
         }
         _exit(0);

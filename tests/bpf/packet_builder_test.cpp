@@ -1,9 +1,10 @@
 // The packet builder is the independent oracle of the router fixtures: check it against known values.
 #include <gtest/gtest.h>
 
-#include "packet_builder.hpp"
+#include "frames/frame_world.hpp"
+#include "frames/packet_builder.hpp"
 
-namespace tempos::test {
+namespace tempos::testkit {
 namespace {
 
 TEST(PacketBuilder, IpHeaderChecksumMatchesAKnownHeader) {
@@ -62,5 +63,42 @@ TEST(PacketBuilder, ChecksumNoneAndTruncation) {
     EXPECT_EQ(b.build().size(), 20u);
 }
 
+TEST(PacketBuilder, BadChecksumsAreTheGoodOnesWithTheLowByteFlipped) {
+    PacketBuilder b;
+    b.ipv4({10, 0, 0, 7}, {10, 0, 0, 1}).udp(1000, 9998).payload({1, 2, 3});
+    const Bytes good = b.build();
+    const Bytes bad_udp = PacketBuilder(b).bad_udp_checksum().build();
+    const Bytes bad_ip = PacketBuilder(b).bad_ip_checksum().build();
+    EXPECT_EQ(bad_udp[40], good[40]);
+    EXPECT_EQ(bad_udp[41], good[41] ^ 0xff);
+    EXPECT_EQ(bad_ip[24], good[24]);
+    EXPECT_EQ(bad_ip[25], good[25] ^ 0xff);
+    EXPECT_NE(internet_checksum(&bad_ip[14], 20), 0);
+}
+
+TEST(PacketBuilder, IpPayloadReplacesTheDatagram) {
+    PacketBuilder b;
+    b.ipv4({10, 0, 0, 7}, {10, 0, 0, 1}).frag_off(2).ip_payload({9, 8, 7, 6});
+    const Bytes f = b.build();
+    ASSERT_EQ(f.size(), 14u + 20 + 4);
+    EXPECT_EQ(f[14 + 2] << 8 | f[14 + 3], 20 + 4);
+    EXPECT_EQ(f[14 + 9], 17);
+    EXPECT_EQ(f[34], 9);
+    EXPECT_EQ(f[37], 6);
+    EXPECT_EQ(internet_checksum(&f[14], 20), 0);
+}
+
+// The live-frames generator sends exactly 64-byte frames; the prog benchmark relies on TTL 255.
+TEST(PacketBuilder, BenchEventIsSixtyFourValidBytes) {
+    const Bytes f = bench_event(world::kMomMac, world::kPublisherMac, world::kPublisherIp, world::kMomIp,
+                                world::kMomPort, 1).build();
+    ASSERT_EQ(f.size(), 64u);
+    EXPECT_EQ(f[14 + 8], 255);
+    EXPECT_EQ(f[42], 1);
+    EXPECT_EQ(internet_checksum(&f[14], 20), 0);
+    const std::uint32_t pseudo = (10 << 8) + 7 + (10 << 8) + 1 + 17 + (64 - 34);
+    EXPECT_EQ(internet_checksum(&f[34], 64 - 34, pseudo), 0);
+}
+
 }  // namespace
-}  // namespace tempos::test
+}  // namespace tempos::testkit

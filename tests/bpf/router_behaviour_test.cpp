@@ -8,18 +8,20 @@
 #include <cerrno>
 #include <cstring>
 
+#include <optional>
 #include <string>
 
-#include "packet_builder.hpp"
+#include "frames/frame_world.hpp"
+#include "frames/router_fixtures.hpp"
 #include "privileged.hpp"
 #include "router_harness.hpp"
-#include "router_world.hpp"
 #include "test_netns.hpp"
 
 namespace tempos::test {
 namespace {
 
-using namespace world;
+using namespace testkit::world;
+using testkit::endpoint;
 
 class RouterBehaviour : public ::testing::Test {
 protected:
@@ -27,15 +29,16 @@ protected:
         TEMPOS_REQUIRE_PRIVILEGED();
         ASSERT_EQ(ensure_test_netns(), "");
         ASSERT_EQ(pin_to_current_cpu(), "");
-        std::string error;
-        router_ = LoadedRouter::load(RouterSettings{}, error);
-        ASSERT_NE(router_, nullptr) << error;
-        ASSERT_EQ(install_standard_routes(*router_), "");
+        Result<LoadedRouter> loaded = load_router();
+        ASSERT_TRUE(loaded) << loaded.message();
+        router_.emplace(std::move(*loaded));
+        const Status routes = testkit::install_standard_routes(router_->maps(), ifindex_of(kVethA));
+        ASSERT_TRUE(routes) << routes.message();
     }
 
     tempos_topic_counters counters(std::uint32_t slot) {
         tempos_topic_counters c{};
-        const tempos::Status st = router_->routes().read_counters(slot, c);
+        const tempos::Status st = router_->routes.read_counters(slot, c);
         EXPECT_TRUE(st) << st.message();
         return c;
     }
@@ -55,7 +58,7 @@ protected:
         EXPECT_EQ(hex_dump(run.output), hex_dump(frame));
     }
 
-    std::unique_ptr<LoadedRouter> router_;
+    std::optional<LoadedRouter> router_;
 };
 
 TEST_F(RouterBehaviour, RoundRobinOverThreeSubscribersAcrossNinePackets) {
@@ -120,14 +123,14 @@ TEST_F(RouterBehaviour, RouteUpdateTakesEffectAndRemoveMakesTopicPass) {
     tempos_route replacement{};
     replacement.count = 1;
     replacement.subs[0] = endpoint(kSubB.ip, kSubB.port, kSubB.mac, kMomMac);
-    ASSERT_TRUE(router_->routes().set(kTopicSingle, replacement));
+    ASSERT_TRUE(router_->routes.set(kTopicSingle, replacement));
     expect_routed(event(kTopicSingle), forwarded(event(kTopicSingle), kSubB));
 
-    ASSERT_TRUE(router_->routes().remove(kTopicSingle));
+    ASSERT_TRUE(router_->routes.remove(kTopicSingle));
     expect_passed(event(kTopicSingle));
     EXPECT_EQ(counters(kTopicSingle).passed[TEMPOS_PASS_NOT_STRICT], 1u);
     // Removing an absent topic is not an error.
-    EXPECT_TRUE(router_->routes().remove(kTopicSingle));
+    EXPECT_TRUE(router_->routes.remove(kTopicSingle));
 }
 
 // The atomicity argument of topic_routes in one deterministic check: every set() publishes a fresh inner map
@@ -136,14 +139,14 @@ TEST_F(RouterBehaviour, UpdatePublishesAFreshFrozenInnerMap) {
     auto inner_id = [&] {
         const std::uint32_t key = kTopicSingle;
         std::uint32_t id = 0;
-        EXPECT_EQ(bpf_map_lookup_elem(router_->topic_routes_fd(), &key, &id), 0) << std::strerror(errno);
+        EXPECT_EQ(bpf_map_lookup_elem(router_->maps().topic_routes, &key, &id), 0) << std::strerror(errno);
         return id;
     };
     const std::uint32_t before = inner_id();
     tempos_route replacement{};
     replacement.count = 1;
     replacement.subs[0] = endpoint(kSubC.ip, kSubC.port, kSubC.mac, kMomMac);
-    ASSERT_TRUE(router_->routes().set(kTopicSingle, replacement));
+    ASSERT_TRUE(router_->routes.set(kTopicSingle, replacement));
     const std::uint32_t after = inner_id();
     EXPECT_NE(before, 0u);
     EXPECT_NE(after, 0u);
@@ -162,14 +165,14 @@ TEST_F(RouterBehaviour, UpdatePublishesAFreshFrozenInnerMap) {
 
 TEST_F(RouterBehaviour, RouteTableRejectsInvalidRoutes) {
     tempos_route empty{};
-    const tempos::Status st = router_->routes().set(kTopicSingle, empty);
+    const tempos::Status st = router_->routes.set(kTopicSingle, empty);
     EXPECT_FALSE(st);
     EXPECT_EQ(st.code(), tempos::ErrorCode::invalid_argument);
     tempos_route too_many{};
     too_many.count = TEMPOS_MAX_SUBSCRIBERS + 1;
-    EXPECT_EQ(router_->routes().set(kTopicSingle, too_many).code(), tempos::ErrorCode::invalid_argument);
+    EXPECT_EQ(router_->routes.set(kTopicSingle, too_many).code(), tempos::ErrorCode::invalid_argument);
     tempos_topic_counters c{};
-    EXPECT_EQ(router_->routes().read_counters(TEMPOS_NO_TOPIC_SLOT + 1, c).code(),
+    EXPECT_EQ(router_->routes.read_counters(TEMPOS_NO_TOPIC_SLOT + 1, c).code(),
               tempos::ErrorCode::invalid_argument);
     // The old route is still in place.
     expect_routed(event(kTopicSingle), forwarded(event(kTopicSingle), kSubA));
@@ -184,7 +187,7 @@ TEST_F(RouterBehaviour, FibLookupWithoutNeighbourPassesThenRoutesOnceResolved) {
     tempos_route route{};
     route.count = 1;
     route.subs[0] = endpoint(neighbour.ip, neighbour.port, std::nullopt, {});
-    ASSERT_TRUE(router_->routes().set(kTopicSingle, route));
+    ASSERT_TRUE(router_->routes.set(kTopicSingle, route));
     run("ip neigh flush dev " + std::string(kVethA));
 
     expect_passed(event(kTopicSingle), veth);

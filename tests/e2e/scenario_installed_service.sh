@@ -15,7 +15,8 @@ chmod 0755 "$E2E_TMP"
 
 cmake --install "$BUILD_DIR" --prefix "$PREFIX" >"$E2E_TMP/install.log" 2>&1 || fail "cmake --install failed: $(cat "$E2E_TMP/install.log")"
 for file in bin/tempos-mom bin/tempos-pub bin/tempos-sub lib/libxdp_adapter.so share/tempos/config/tempos-mom.toml \
-    share/doc/tempos/install.md lib/systemd/system/tempos-mom.service; do
+    share/doc/tempos/install.md share/tempos/prometheus/prometheus.yml share/tempos/prometheus/tempos-alerts.yml \
+    share/tempos/grafana/tempos-dashboard.json share/doc/tempos/monitoring.md lib/systemd/system/tempos-mom.service; do
     [ -e "$PREFIX/$file" ] || fail "the install has no $file"
 done
 grep -qx "ExecStart=$PREFIX/bin/tempos-mom --config /etc/tempos/tempos-mom.toml" "$UNIT" ||

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scenario 8: malformed frames from a raw socket (AF_PACKET in the pub namespace, malformed_frames.py) to the
+# Scenario 8: malformed frames from a raw socket (AF_PACKET in the pub namespace, `tempos-testkit frames inject`) to the
 # MoM's port: truncated headers, lying IP/UDP lengths, fragments, IP options, bad checksums, TTL 1, unknown
 # topic. tempos-mom stays up and still delivers good events afterwards; the router's per-reason counters
 # (read from its BPF map) account for every frame; subscribers receive exactly the well-formed events that
@@ -33,9 +33,9 @@ read -r -a be_before <<<"$(kernel_counters 2)"
 read -r -a unknown_before <<<"$(kernel_counters 77)"
 read -r -a stack_before <<<"$(stack_snapshot)"
 
-topo_exec pub python3 "$(dirname "$0")/malformed_frames.py" --ifname eth0 --src-mac "$(mac_of pub)" \
+"$BIN/tempos-testkit" frames inject --ns "$TOPO_NS_pub" --ifname eth0 --all --src-mac "$(mac_of pub)" \
     --dst-mac "$(mac_of mom)" --src-ip "$TOPO_IP_pub" --dst-ip "$TOPO_IP_mom" --port "$MOM_PORT" \
-    --strict-topic 1 --best-effort-topic 2 --unknown-topic 77 >"$E2E_TMP/frames.json" || fail "malformed_frames.py failed"
+    --strict-topic 1 --best-effort-topic 2 --unknown-topic 77 >"$E2E_TMP/frames.json" || fail "tempos-testkit frames inject failed"
 sleep 0.5
 kill -0 "$MOM_PID" 2>/dev/null || fail "tempos-mom died on the malformed frames"
 # Afterwards the MoM still routes good events.

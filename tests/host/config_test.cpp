@@ -39,22 +39,22 @@ protected:
 
     // Loads a config that must be valid.
     MomConfig load_valid(const std::string& text) {
-        const auto result = load_config(write("mom.toml", text));
-        if (const auto* error = std::get_if<ConfigError>(&result)) {
-            ADD_FAILURE() << "unexpected error: " << error->to_string();
+        const Result<MomConfig> result = load_config(write("mom.toml", text));
+        if (!result) {
+            ADD_FAILURE() << "unexpected error: " << result.message();
             return {};
         }
-        return std::get<MomConfig>(result);
+        return *result;
     }
 
-    // Loads a config that must be invalid; returns the rendered error.
+    // Loads a config that must be invalid; returns the error's message ("file:line: why").
     std::string load_error(const std::string& text) {
-        const auto result = load_config(write("mom.toml", text));
-        if (!std::holds_alternative<ConfigError>(result)) {
+        const Result<MomConfig> result = load_config(write("mom.toml", text));
+        if (result) {
             ADD_FAILURE() << "config accepted, expected an error:\n" << text;
             return {};
         }
-        return std::get<ConfigError>(result).to_string();
+        return result.message();
     }
 
     // "<dir>/mom.toml:LINE: ", the prefix every error about mom.toml must start with.
@@ -182,8 +182,8 @@ id = 2
 qos = "best-effort"
 subscribers = ["10.0.0.9:9"]
 )"));
-    ASSERT_TRUE(std::holds_alternative<MomConfig>(result)) << std::get<ConfigError>(result).to_string();
-    const MomConfig& config = std::get<MomConfig>(result);
+    ASSERT_TRUE(result.is_ok()) << result.message();
+    const MomConfig& config = *result;
     ASSERT_TRUE(config.routes.has_value());
     EXPECT_EQ(*config.routes, dir_ / "sub/routes/thesis.toml");
     ASSERT_EQ(config.topics.size(), 2u);
@@ -196,9 +196,8 @@ subscribers = ["10.0.0.9:9"]
 
 TEST_F(ConfigTest, ThesisExampleThroughLoadThesisRoutes) {
     const auto result = load_thesis_routes(write("routes.toml", kThesisExample), 9998);
-    ASSERT_TRUE((std::holds_alternative<std::vector<TopicConfig>>(result)))
-        << std::get<ConfigError>(result).to_string();
-    const auto& topics = std::get<std::vector<TopicConfig>>(result);
+    ASSERT_TRUE(result.is_ok()) << result.message();
+    const auto& topics = *result;
     ASSERT_EQ(topics.size(), 1u);
     EXPECT_EQ(topics[0], (TopicConfig{1, Qos::strict,
                                       {SubscriptionGroup{{endpoint({10, 0, 0, 211}, 9998,
@@ -231,9 +230,8 @@ topic_value = 0
   ip = "172.16.0.1"
   mac = "00:11:22:33:44:55"
 )"), 9000);
-    ASSERT_TRUE((std::holds_alternative<std::vector<TopicConfig>>(result)))
-        << std::get<ConfigError>(result).to_string();
-    const auto& topics = std::get<std::vector<TopicConfig>>(result);
+    ASSERT_TRUE(result.is_ok()) << result.message();
+    const auto& topics = *result;
     ASSERT_EQ(topics.size(), 2u);
     EXPECT_EQ(topics[0].id, 0);
     EXPECT_EQ(topics[1].id, 7);
@@ -294,7 +292,7 @@ TEST(ConfigExamples, EveryFileInConfigDirIsAccepted) {
         if (entry.path().extension() != ".toml") continue;
         SCOPED_TRACE(entry.path().string());
         const auto result = load_config(entry.path());
-        EXPECT_TRUE(std::holds_alternative<MomConfig>(result)) << std::get<ConfigError>(result).to_string();
+        EXPECT_TRUE(result.is_ok()) << result.message();
         ++checked;
     }
     // The four examples the docs promise.
@@ -306,8 +304,8 @@ TEST(ConfigExamples, EveryFileInConfigDirIsAccepted) {
 TEST(ConfigExamples, ThesisConfigUsesTheThesisRoutes) {
     const fs::path config_dir = fs::path(__FILE__).parent_path().parent_path().parent_path() / "config";
     const auto result = load_config(config_dir / "thesis.toml");
-    ASSERT_TRUE(std::holds_alternative<MomConfig>(result)) << std::get<ConfigError>(result).to_string();
-    const MomConfig& config = std::get<MomConfig>(result);
+    ASSERT_TRUE(result.is_ok()) << result.message();
+    const MomConfig& config = *result;
     ASSERT_TRUE(config.routes.has_value());
     EXPECT_EQ(config.routes->filename(), "thesis-routes.toml");
     ASSERT_TRUE(config.topics.contains(1));
@@ -320,11 +318,10 @@ TEST(ConfigExamples, ThesisConfigUsesTheThesisRoutes) {
 TEST_F(ConfigTest, MissingFileIsReportedForTheWholeFile) {
     const fs::path missing = dir_ / "nope.toml";
     const auto result = load_config(missing);
-    ASSERT_TRUE(std::holds_alternative<ConfigError>(result));
-    const ConfigError& error = std::get<ConfigError>(result);
-    EXPECT_EQ(error.file, missing.string());
-    EXPECT_EQ(error.line, 0);
-    EXPECT_EQ(error.to_string(), missing.string() + ": cannot read the file: No such file or directory");
+    ASSERT_FALSE(result.is_ok());
+    // The file and no line: the error concerns the file as a whole.
+    EXPECT_EQ(result.message(), missing.string() + ": cannot read the file: No such file or directory");
+    EXPECT_EQ(result.code(), ErrorCode::not_found);
 }
 
 TEST_F(ConfigTest, SyntaxErrorNamesTheLineToml11Blames) {
@@ -566,21 +563,19 @@ TEST_F(ConfigTest, RoutesFileErrorsNameTheRoutesFile) {
 TEST_F(ConfigTest, LoadThesisRoutesErrors) {
     const fs::path missing = dir_ / "none.toml";
     const auto unreadable = load_thesis_routes(missing, 9998);
-    ASSERT_TRUE(std::holds_alternative<ConfigError>(unreadable));
-    EXPECT_EQ(std::get<ConfigError>(unreadable).to_string(),
-              missing.string() + ": cannot read the file: No such file or directory");
+    ASSERT_FALSE(unreadable.is_ok());
+    EXPECT_EQ(unreadable.message(), missing.string() + ": cannot read the file: No such file or directory");
 
     const fs::path routes = write("routes.toml", "[[topic]]\ntopic_value = 3\n  [[topic.address]]\n  ip = \"10.0.0.1\"\n"
                                                  "  [[topic.address]]\n  ip = \"10.0.0.1\"\n");
     const auto duplicate = load_thesis_routes(routes, 9998);
-    ASSERT_TRUE(std::holds_alternative<ConfigError>(duplicate));
-    EXPECT_EQ(std::get<ConfigError>(duplicate).to_string(),
-              routes.string() + ":6: topic 3: duplicate address 10.0.0.1");
+    ASSERT_FALSE(duplicate.is_ok());
+    EXPECT_EQ(duplicate.message(), routes.string() + ":6: topic 3: duplicate address 10.0.0.1");
 
     const fs::path empty = write("empty.toml", "# nothing\n");
     const auto no_topics = load_thesis_routes(empty, 9998);
-    ASSERT_TRUE(std::holds_alternative<ConfigError>(no_topics));
-    EXPECT_EQ(std::get<ConfigError>(no_topics).to_string(), empty.string() + ": the routes file defines no [[topic]]");
+    ASSERT_FALSE(no_topics.is_ok());
+    EXPECT_EQ(no_topics.message(), empty.string() + ": the routes file defines no [[topic]]");
 }
 
 }  // namespace

@@ -53,9 +53,9 @@ protected:
 
     std::unique_ptr<Mom> start(const MomConfig& c) {
         auto mom = std::make_unique<Mom>(MomOptions{tempos::test::build_dir() / "lib"}, log);
-        const auto error = mom->start(c);
-        EXPECT_FALSE(error) << *error;
-        return error ? nullptr : std::move(mom);
+        const Status started = mom->start(c);
+        EXPECT_TRUE(started.is_ok()) << started.message();
+        return started ? std::move(mom) : nullptr;
     }
 
     std::size_t sends(const std::string& topic = "") const { return count_records(record_file, "send", topic); }
@@ -143,7 +143,7 @@ TEST_F(DispatchTest, RefusedRealtimeIsWarnedOnceAndDeliveryGoesOn) {
     RealtimeRefused refused;
     ASSERT_TRUE(refused.active());
     Mom mom(MomOptions{tempos::test::build_dir() / "lib"}, capturing);
-    ASSERT_FALSE(mom.start(config({topic(1, Qos::strict, {{endpoint(1, 9000)}})})));
+    ASSERT_TRUE(mom.start(config({topic(1, Qos::strict, {{endpoint(1, 9000)}})})).is_ok());
     for (std::uint8_t i = 0; i < 3; ++i) ASSERT_TRUE(send_udp(mom.ingress_address().port, {1, i}));
     ASSERT_TRUE(wait_until([&] { return sends() == 3; }));
     mom.stop();
@@ -210,8 +210,8 @@ TEST_F(DispatchTest, ReloadAppliesOnlyTheDifference) {
 
     const auto t2_changed = topic(2, Qos::best_effort, {{endpoint(2, 9000), endpoint(22, 9000)}});
     const auto t4 = topic(4, Qos::strict, {{endpoint(4, 9000)}});
-    const auto error = mom->apply(config({t1, t2_changed, t4}));
-    ASSERT_FALSE(error) << *error;
+    const Status applied = mom->apply(config({t1, t2_changed, t4}));
+    ASSERT_TRUE(applied.is_ok()) << applied.message();
 
     const auto all = read_records(record_file);
     const std::vector<Record> reload(all.begin() + before, all.end());
@@ -232,7 +232,7 @@ TEST_F(DispatchTest, ReloadAppliesOnlyTheDifference) {
 
     // Applying the same config again changes nothing.
     const std::size_t after = read_records(record_file).size();
-    ASSERT_FALSE(mom->apply(config({t1, t2_changed, t4})));
+    ASSERT_TRUE(mom->apply(config({t1, t2_changed, t4})).is_ok());
     EXPECT_EQ(read_records(record_file).size(), after);
 }
 
@@ -242,9 +242,11 @@ TEST_F(DispatchTest, AReloadTheAdapterRefusesIsRolledBack) {
     ASSERT_TRUE(mom);
     const std::size_t before = read_records(record_file).size();
     // Topic 5 is fine; topic 6 has no group, which the recording adapter refuses.
-    const auto error = mom->apply(config({t1, topic(5, Qos::strict, {{endpoint(5, 9000)}}), TopicConfig{6, Qos::strict, {}}}));
-    ASSERT_TRUE(error);
-    EXPECT_NE(error->find("topic 6"), std::string::npos) << *error;
+    const Status error =
+        mom->apply(config({t1, topic(5, Qos::strict, {{endpoint(5, 9000)}}), TopicConfig{6, Qos::strict, {}}}));
+    ASSERT_FALSE(error.is_ok());
+    EXPECT_NE(error.message().find("topic 6"), std::string::npos) << error.message();
+    EXPECT_EQ(error.code(), ErrorCode::invalid_argument);
     EXPECT_EQ(mom->counters().reloads_failed, 1u);
 
     const auto all = read_records(record_file);
@@ -266,9 +268,10 @@ TEST_F(DispatchTest, ReloadOfAnInvalidFileKeepsTheRunningConfig) {
     auto mom = start(c);
     ASSERT_TRUE(mom);
     const std::size_t before = read_records(record_file).size();
-    const auto error = mom->reload();
-    ASSERT_TRUE(error);
-    EXPECT_NE(error->find("broken.toml:3"), std::string::npos) << *error;
+    const Status error = mom->reload();
+    ASSERT_FALSE(error.is_ok());
+    EXPECT_NE(error.message().find("broken.toml:3"), std::string::npos) << error.message();
+    EXPECT_EQ(error.code(), ErrorCode::invalid_argument);
     EXPECT_EQ(read_records(record_file).size(), before);
     EXPECT_EQ(mom->running_config().topics.size(), 1u);
     EXPECT_EQ(mom->counters().reloads_failed, 1u);
@@ -286,18 +289,31 @@ TEST_F(DispatchTest, StopClosesEveryAdapterOnce) {
 
 TEST_F(DispatchTest, AnAdapterThatRefusesToConnectFailsTheStart) {
     Mom mom(MomOptions{tempos::test::build_dir() / "lib"}, log);
-    const auto error = mom.start(config({topic(1, Qos::strict, {{endpoint(1, 9000)}})}, {{"fail_on", "connect"}}));
-    ASSERT_TRUE(error);
-    EXPECT_NE(error->find("'recording'"), std::string::npos) << *error;
-    EXPECT_NE(error->find("fail_on = connect"), std::string::npos) << *error;
+    const Status error = mom.start(config({topic(1, Qos::strict, {{endpoint(1, 9000)}})}, {{"fail_on", "connect"}}));
+    ASSERT_FALSE(error.is_ok());
+    EXPECT_NE(error.message().find("'recording'"), std::string::npos) << error.message();
+    EXPECT_NE(error.message().find("fail_on = connect"), std::string::npos) << error.message();
+    EXPECT_EQ(error.code(), ErrorCode::unsupported) << "the host keeps the code the adapter returned";
 }
 
 TEST_F(DispatchTest, AnAdapterThatRefusesATopicFailsTheStartAndIsClosed) {
     Mom mom(MomOptions{tempos::test::build_dir() / "lib"}, log);
-    const auto error =
+    const Status error =
         mom.start(config({topic(1, Qos::strict, {{endpoint(1, 9000)}})}, {{"fail_on", "configure_qos"}}));
-    ASSERT_TRUE(error);
-    EXPECT_NE(error->find("topic 1"), std::string::npos) << *error;
+    ASSERT_FALSE(error.is_ok());
+    EXPECT_NE(error.message().find("topic 1"), std::string::npos) << error.message();
+    EXPECT_EQ(read_records(record_file).back().verb, "close");
+}
+
+// The adapter's methods are noexcept: an exception inside one comes back as an internal error, the host runs on.
+TEST_F(DispatchTest, AnExceptionInsideTheAdapterComesBackAsAnInternalError) {
+    Mom mom(MomOptions{tempos::test::build_dir() / "lib"}, log);
+    const Status error =
+        mom.start(config({topic(1, Qos::strict, {{endpoint(1, 9000)}})}, {{"fail_on", "configure_qos_throws"}}));
+    ASSERT_FALSE(error.is_ok());
+    EXPECT_EQ(error.code(), ErrorCode::internal) << error.message();
+    const std::string expected = "adapter 'recording' refuses topic 1: configure_qos: fail_on = configure_qos_throws";
+    EXPECT_NE(error.message().find(expected), std::string::npos) << error.message();
     EXPECT_EQ(read_records(record_file).back().verb, "close");
 }
 
@@ -305,10 +321,11 @@ TEST_F(DispatchTest, AMissingPluginFailsTheStartNamingTheAdapter) {
     auto c = config({});
     c.adapters[0].library = "libnot_there.so";
     Mom mom(MomOptions{tempos::test::build_dir() / "lib"}, log);
-    const auto error = mom.start(c);
-    ASSERT_TRUE(error);
-    EXPECT_NE(error->find("libnot_there.so"), std::string::npos) << *error;
-    EXPECT_NE(error->find("'recording'"), std::string::npos) << *error;
+    const Status error = mom.start(c);
+    ASSERT_FALSE(error.is_ok());
+    EXPECT_NE(error.message().find("libnot_there.so"), std::string::npos) << error.message();
+    EXPECT_NE(error.message().find("'recording'"), std::string::npos) << error.message();
+    EXPECT_EQ(error.code(), ErrorCode::not_found);
 }
 
 TEST_F(DispatchTest, DisabledAdaptersAreNotLoaded) {

@@ -26,8 +26,8 @@ protected:
     void SetUp() override {
         topics.set(1, Qos::strict);
         topics.set(2, Qos::best_effort);
-        const auto error = ingress.bind({{127, 0, 0, 1}, 0});
-        ASSERT_FALSE(error) << *error;
+        const Status bound = ingress.bind({{127, 0, 0, 1}, 0});
+        ASSERT_TRUE(bound.is_ok()) << bound.message();
         ingress.start();
     }
     std::uint64_t handled() const {
@@ -82,7 +82,7 @@ TEST_F(IngressTest, UnknownTopicsAndEmptyDatagramsAreCountedNotQueued) {
 TEST_F(IngressTest, TheReceiveBufferIsWhatWasAskedForOrTheKernelCap) {
     Ingress other{topics, sq, bq, counters, log};
     const std::int64_t wanted = 8 << 20;
-    ASSERT_FALSE(other.bind({{127, 0, 0, 1}, 0}, wanted));
+    ASSERT_TRUE(other.bind({{127, 0, 0, 1}, 0}, wanted).is_ok());
     if (::geteuid() == 0) {
         EXPECT_EQ(other.receive_buffer(), wanted);
     } else {
@@ -95,9 +95,10 @@ TEST_F(IngressTest, TheReceiveBufferIsWhatWasAskedForOrTheKernelCap) {
 
 TEST_F(IngressTest, BindingATakenPortFailsNamingTheAddress) {
     Ingress second{topics, sq, bq, counters, log};
-    const auto error = second.bind(ingress.local_address());
-    ASSERT_TRUE(error);
-    EXPECT_NE(error->find("127.0.0.1:" + std::to_string(ingress.local_address().port)), std::string::npos) << *error;
+    const Status error = second.bind(ingress.local_address());
+    ASSERT_FALSE(error.is_ok());
+    EXPECT_NE(error.message().find("127.0.0.1:" + std::to_string(ingress.local_address().port)), std::string::npos)
+        << error.message();
 }
 
 }  // namespace

@@ -1,12 +1,14 @@
-// A test holding the real libxdp_adapter.so, loaded through Boost.DLL, whose logger writes into a RecordingSink.
+// A test holding the real libxdp_adapter.so, loaded by tempos-mom's own loader, whose logger writes into a
+// RecordingSink.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
-#include "plugin_loader.hpp"
+#include "plugin_loader.hpp"  // host-stub/
 #include "recording_sink.hpp"
 
 namespace tempos::test {
@@ -17,12 +19,12 @@ protected:
     void SetUp() override {
         env_.log_sinks = {sink_};
         env_.log_level = spdlog::level::debug;
-        auto loaded = load_xdp_adapter(env_);
-        if (auto* error = std::get_if<std::string>(&loaded)) FAIL() << *error;
-        loaded_ = std::move(std::get<LoadedAdapter>(loaded));
+        Result<mom::LoadedAdapter> loaded = mom::load_adapter(TEMPOS_XDP_ADAPTER_PATH, env_);
+        if (!loaded) FAIL() << loaded.message();
+        loaded_.emplace(std::move(*loaded));
     }
 
-    Adapter& adapter() { return *loaded_.adapter; }
+    Adapter& adapter() { return loaded_->adapter(); }
     // connect() on `interface` for events to `port`, in `mode`.
     Status connect_channel(const std::string& interface, std::uint16_t port, const std::string& mode) {
         ChannelConfig channel;
@@ -34,7 +36,7 @@ protected:
 
     std::shared_ptr<RecordingSink> sink_ = std::make_shared<RecordingSink>();
     AdapterEnv env_;
-    LoadedAdapter loaded_;
+    std::optional<mom::LoadedAdapter> loaded_;
 };
 
 }  // namespace tempos::test

@@ -25,7 +25,7 @@
 
 #include "adapter_fixture.hpp"
 #include "attach_holder.hpp"
-#include "packet_builder.hpp"
+#include "frames/packet_builder.hpp"
 #include "privileged.hpp"
 #include "tcx.hpp"
 #include "tempos/unique_fd.hpp"
@@ -37,6 +37,8 @@ namespace tempos::test {
 namespace {
 
 using Frame = std::vector<std::uint8_t>;
+using testkit::internet_checksum;
+using testkit::PacketBuilder;
 constexpr const char* kIface = "xdp0";
 constexpr const char* kPeer = "xdp1";
 constexpr std::uint16_t kMomPort = 9998;

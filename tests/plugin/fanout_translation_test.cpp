@@ -25,13 +25,13 @@ TopicConfig topic_with_groups(std::size_t groups, Qos qos = Qos::strict) {
 
 TEST(FanoutTranslation, EveryGroupBecomesOneRouteInOrder) {
     int calls = 0;
-    const EgressResolver egress = [&calls](const Endpoint&) -> std::variant<EgressPort, Status> {
+    const EgressResolver egress = [&calls](const Endpoint&) -> Result<EgressPort> {
         ++calls;
         return EgressPort{4, kEgressMac};
     };
     auto routes = translate_fanout(topic_with_groups(3), egress);
-    ASSERT_TRUE(std::holds_alternative<std::vector<tempos_route>>(routes));
-    const auto& r = std::get<std::vector<tempos_route>>(routes);
+    ASSERT_TRUE(routes.is_ok());
+    const auto& r = routes.value();
     ASSERT_EQ(r.size(), 3u);
     for (std::uint8_t g = 0; g < 3; ++g) {
         SCOPED_TRACE("group " + std::to_string(g));
@@ -48,21 +48,21 @@ TEST(FanoutTranslation, EveryGroupBecomesOneRouteInOrder) {
 }
 
 TEST(FanoutTranslation, AResolverErrorNamesTheTopicAndGroup) {
-    const EgressResolver egress = [](const Endpoint&) -> std::variant<EgressPort, Status> {
+    const EgressResolver egress = [](const Endpoint&) -> Result<EgressPort> {
         return Status::error(ErrorCode::invalid_argument, "no route");
     };
     auto routes = translate_fanout(topic_with_groups(2), egress);
-    ASSERT_TRUE(std::holds_alternative<Status>(routes));
-    EXPECT_EQ(std::get<Status>(routes).message(), "topic 9, group 0: no route");
+    ASSERT_FALSE(routes.is_ok());
+    EXPECT_EQ(routes.message(), "topic 9, group 0: no route");
 }
 
 TEST(FanoutTranslation, SixteenGroupsAreTheLimit) {
     static_assert(TEMPOS_MAX_FANOUT_GROUPS == 16);
-    const EgressResolver egress = [](const Endpoint&) -> std::variant<EgressPort, Status> {
+    const EgressResolver egress = [](const Endpoint&) -> Result<EgressPort> {
         return EgressPort{1, kEgressMac};
     };
     EXPECT_TRUE(validate_topic(topic_with_groups(16)));
-    EXPECT_TRUE(std::holds_alternative<std::vector<tempos_route>>(translate_fanout(topic_with_groups(16), egress)));
+    EXPECT_TRUE(translate_fanout(topic_with_groups(16), egress).is_ok());
 
     const Status refused = validate_topic(topic_with_groups(17));
     EXPECT_EQ(refused.code(), ErrorCode::invalid_argument);
@@ -70,8 +70,8 @@ TEST(FanoutTranslation, SixteenGroupsAreTheLimit) {
               "topic 9: strict with 17 subscription groups, at most 16 supported (the kernel fan-out's limit, "
               "docs/fanout.md)");
     auto routes = translate_fanout(topic_with_groups(17), egress);
-    ASSERT_TRUE(std::holds_alternative<Status>(routes));
-    EXPECT_EQ(std::get<Status>(routes).code(), ErrorCode::invalid_argument);
+    ASSERT_FALSE(routes.is_ok());
+    EXPECT_EQ(routes.code(), ErrorCode::invalid_argument);
     // Best-effort topics never reach the kernel: the socket path has no group limit.
     EXPECT_TRUE(validate_topic(topic_with_groups(17, Qos::best_effort)));
 }

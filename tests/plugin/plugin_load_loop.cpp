@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "plugin_loader.hpp"
+#include "plugin_loader.hpp"  // host-stub/
 
 namespace {
 int open_fds() {
@@ -34,12 +34,12 @@ int main(int argc, char** argv) {
     const int fds_before = open_fds();
     std::string mode;
     for (int i = 0; i < iterations; ++i) {
-        auto loaded = tempos::test::load_xdp_adapter(tempos::AdapterEnv{});
-        if (auto* error = std::get_if<std::string>(&loaded)) {
-            std::fprintf(stderr, "iteration %d: %s\n", i, error->c_str());
+        auto loaded = tempos::mom::load_adapter(TEMPOS_XDP_ADAPTER_PATH, tempos::AdapterEnv{});
+        if (!loaded) {
+            std::fprintf(stderr, "iteration %d: %s\n", i, tempos::describe(loaded.status()).c_str());
             return 1;
         }
-        auto& adapter = *std::get<tempos::test::LoadedAdapter>(loaded).adapter;
+        auto& adapter = loaded->adapter();
         if (auto s = adapter.connect(channel); !s) {
             std::fprintf(stderr, "iteration %d: connect: %s\n", i, s.message().c_str());
             return 1;

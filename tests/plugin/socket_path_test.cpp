@@ -15,8 +15,8 @@ using test::UdpReceiver;
 
 std::unique_ptr<SocketPath> open_path() {
     auto opened = SocketPath::open();
-    if (auto* error = std::get_if<Status>(&opened)) ADD_FAILURE() << error->message();
-    return std::move(std::get<std::unique_ptr<SocketPath>>(opened));
+    if (!opened) ADD_FAILURE() << opened.message();
+    return std::move(opened.value());
 }
 
 std::vector<std::uint8_t> event(std::uint8_t topic, std::uint8_t sequence) { return {topic, sequence, 0xee}; }
@@ -102,26 +102,27 @@ TEST(SocketPath, ConcurrentSendersShareTheRoundRobin) {
 
 TEST(NetworkInterface, LoopbackIsFoundWithItsAddress) {
     auto info = query_interface("lo");
-    ASSERT_TRUE(std::holds_alternative<InterfaceInfo>(info));
-    const auto& lo = std::get<InterfaceInfo>(info);
+    ASSERT_TRUE(info.is_ok());
+    const auto& lo = info.value();
     EXPECT_GT(lo.ifindex, 0);
     ASSERT_TRUE(lo.ipv4);
     EXPECT_EQ(*lo.ipv4, (Ipv4{127, 0, 0, 1}));
     auto by_index = query_interface(lo.ifindex);
-    ASSERT_TRUE(std::holds_alternative<InterfaceInfo>(by_index));
-    EXPECT_EQ(std::get<InterfaceInfo>(by_index).name, "lo");
+    ASSERT_TRUE(by_index.is_ok());
+    EXPECT_EQ(by_index.value().name, "lo");
 }
 
 TEST(NetworkInterface, MissingInterfaceIsAClearError) {
     auto info = query_interface("tempos-nope0");
-    ASSERT_TRUE(std::holds_alternative<Status>(info));
-    EXPECT_NE(std::get<Status>(info).message().find("tempos-nope0"), std::string::npos);
+    ASSERT_FALSE(info.is_ok());
+    EXPECT_EQ(info.code(), ErrorCode::not_found) << info.message();
+    EXPECT_NE(info.message().find("tempos-nope0"), std::string::npos);
 }
 
 TEST(NetworkInterface, RouteToALoopbackAddressLeavesThroughLo) {
     auto route = route_output_ifindex({127, 0, 0, 1});
-    ASSERT_TRUE(std::holds_alternative<int>(route)) << std::get<Status>(route).message();
-    EXPECT_EQ(std::get<int>(route), std::get<InterfaceInfo>(query_interface("lo")).ifindex);
+    ASSERT_TRUE(route.is_ok()) << route.message();
+    EXPECT_EQ(route.value(), query_interface("lo")->ifindex);
 }
 
 }  // namespace

@@ -16,11 +16,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "adapter_fixture.hpp"
 #include "attach_holder.hpp"
+#include "frames/packet_builder.hpp"
 #include "privileged.hpp"
 #include "tempos/xdp_abi.h"
 
@@ -68,37 +71,16 @@ bool wait_detached(const char* iface) {
     return false;
 }
 
-std::uint16_t ip_checksum(const std::uint8_t* header, std::size_t length) {
-    std::uint32_t sum = 0;
-    for (std::size_t i = 0; i + 1 < length; i += 2) sum += static_cast<std::uint32_t>(header[i] << 8 | header[i + 1]);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    return static_cast<std::uint16_t>(~sum);
-}
-
 // Ethernet / IPv4 (20 bytes) / UDP (checksum 0) / payload, addressed to the MoM on xdp0.
 std::vector<std::uint8_t> event_frame(const Mac& dst_mac, Ipv4 src, Ipv4 dst, std::uint8_t topic) {
-    const std::uint8_t payload[] = {topic, 0xab, 0xcd, 0xef};
-    std::vector<std::uint8_t> frame(14 + 20 + 8 + sizeof(payload));
-    std::uint8_t* p = frame.data();
-    std::memcpy(p, dst_mac.data(), 6);
-    const std::uint8_t src_mac[] = {0x02, 0xee, 0, 0, 0, 0x01};
-    std::memcpy(p + 6, src_mac, 6);
-    p[12] = 0x08, p[13] = 0x00;
-    std::uint8_t* ip = p + 14;
-    ip[0] = 0x45;
-    const std::uint16_t total = static_cast<std::uint16_t>(20 + 8 + sizeof(payload));
-    ip[2] = total >> 8, ip[3] = total & 0xff;
-    ip[8] = 64, ip[9] = 17;
-    std::memcpy(ip + 12, src.data(), 4);
-    std::memcpy(ip + 16, dst.data(), 4);
-    const std::uint16_t csum = ip_checksum(ip, 20);
-    ip[10] = csum >> 8, ip[11] = csum & 0xff;
-    std::uint8_t* udp = ip + 20;
-    udp[0] = 0x9c, udp[1] = 0x40;  // source port 40000
-    udp[2] = kMomPort >> 8, udp[3] = kMomPort & 0xff;
-    udp[4] = 0, udp[5] = static_cast<std::uint8_t>(8 + sizeof(payload));
-    std::memcpy(udp + 8, payload, sizeof(payload));
-    return frame;
+    return testkit::PacketBuilder()
+        .eth(dst_mac, {0x02, 0xee, 0, 0, 0, 0x01})
+        .ipv4(src, dst)
+        .ip_id(0)
+        .udp(40000, kMomPort)
+        .udp_checksum_none()
+        .payload({topic, 0xab, 0xcd, 0xef})
+        .build();
 }
 
 struct RunResult {
@@ -199,12 +181,12 @@ TEST_F(XdpAdapterKernel, NativeRefusedOnLoopbackAndAutoFallsBackToGeneric) {
 
 TEST_F(XdpAdapterKernel, SecondProgramOnTheSameInterfaceIsRefused) {
     ASSERT_TRUE(connect("native").is_ok());
-    auto other = load_xdp_adapter(env_);
-    ASSERT_TRUE(std::holds_alternative<LoadedAdapter>(other));
+    Result<mom::LoadedAdapter> other = mom::load_adapter(TEMPOS_XDP_ADAPTER_PATH, env_);
+    ASSERT_TRUE(other.is_ok()) << other.message();
     ChannelConfig channel;
     channel.interface = kIface;
     channel.options["xdp_mode"] = "native";
-    const Status second = std::get<LoadedAdapter>(other).adapter->connect(channel);
+    const Status second = other->adapter().connect(channel);
     EXPECT_FALSE(second.is_ok());
     EXPECT_NE(second.message().find("refused"), std::string::npos) << second.message();
 }
@@ -458,11 +440,51 @@ TEST_F(XdpAdapterKernel, ProgramLeavesWhenTheHolderIsKilled) {
     EXPECT_TRUE(wait_detached(kIface)) << "program still attached after its holder died";
 }
 
+// The holder and the plugin copied to where nobody (uid 65534) can reach them, so the tests do not depend on the
+// checkout's location: a checkout under a 0700 directory (a home directory, `mktemp -d`) is closed to nobody.
+// /tmp rather than $TMPDIR: /tmp is world-traversable on every system (mode 1777).
+class HolderOutsideTheCheckout {
+public:
+    HolderOutsideTheCheckout() {
+        namespace fs = std::filesystem;
+        std::string pattern = "/tmp/tempos-holder-XXXXXX";
+        if (::mkdtemp(pattern.data()) == nullptr) {
+            error_ = std::string("mkdtemp: ") + std::strerror(errno);
+            return;
+        }
+        dir_ = pattern;
+        const auto everyone = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec;
+        std::error_code ec;
+        fs::permissions(dir_, everyone, ec);
+        for (const auto& [from, to] : {std::pair<std::string, std::string>{TEMPOS_ATTACH_HOLDER_PATH, holder()},
+                                       std::pair<std::string, std::string>{TEMPOS_XDP_ADAPTER_PATH, plugin()}}) {
+            if (!ec) fs::copy_file(from, to, ec);
+            if (!ec) fs::permissions(to, everyone, ec);
+        }
+        if (ec) error_ = ec.message();
+    }
+    ~HolderOutsideTheCheckout() {
+        std::error_code ec;
+        if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+    }
+    // Empty when the copies are in place; otherwise why not.
+    const std::string& error() const { return error_; }
+    std::string holder() const { return (dir_ / "xdp_attach_holder").string(); }
+    std::string plugin() const { return (dir_ / "libxdp_adapter.so").string(); }
+
+private:
+    std::filesystem::path dir_;
+    std::string error_;
+};
+
 // Runs the holder as nobody with exactly the given capabilities (all others dropped from every set).
 std::pair<int, std::string> run_holder_with_caps(const std::string& caps, const std::string& mode = "native") {
+    const HolderOutsideTheCheckout copies;
+    if (!copies.error().empty()) return {-1, "cannot copy the holder out of the checkout: " + copies.error()};
     const std::string command = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all," + caps +
                                 " --ambient-caps=-all," + caps + " --bounding-set=-all," + caps + " -- " +
-                                TEMPOS_ATTACH_HOLDER_PATH + " xdp0 " + mode + " once 2>&1";
+                                copies.holder() + " xdp0 " + mode + " once " + copies.plugin() + " 2>&1";
     std::FILE* child = ::popen(command.c_str(), "r");
     if (child == nullptr) return {-1, "popen failed"};
     std::string output;

@@ -172,7 +172,7 @@ TEST_F(XdpAdapterOff, MissingInterfaceIsAnErrorUnlessOff) {
     ChannelConfig absent;  // default mode (auto), unknown interface
     absent.interface = "tempos-nope0";
     const Status status = adapter().connect(absent);
-    EXPECT_EQ(status.code(), ErrorCode::invalid_argument);
+    EXPECT_EQ(status.code(), ErrorCode::not_found);
     EXPECT_NE(status.message().find("tempos-nope0"), std::string::npos) << status.message();
 }
 

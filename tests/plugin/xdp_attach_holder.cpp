@@ -1,8 +1,10 @@
 // Helper for the privileged tests: loads the plugin, connects to an interface and reports the mode.
-//   xdp_attach_holder INTERFACE MODE once   connect, print, close, exit 0
-//   xdp_attach_holder INTERFACE MODE hold   connect, print, then wait (at most 60 s) to be killed
-// Prints "caps=<CapEff hex>" and "mode=<mode in effect>" on stdout, the adapter's log on stderr; in once mode it
-// also configures a strict topic. Exit 2 when connect() fails, 4 when configure_qos() fails.
+//   xdp_attach_holder INTERFACE MODE once [PLUGIN]   connect, print, close, exit 0
+//   xdp_attach_holder INTERFACE MODE hold [PLUGIN]   connect, print, then wait (at most 60 s) to be killed
+// PLUGIN: the libxdp_adapter.so to load (default: the build's). Prints "caps=<CapEff hex>" and "mode=<mode in
+// effect>" on stdout, the adapter's log on stderr; in once mode it also configures a strict topic. Exit 1 when the
+// plugin cannot be loaded (the loader's "message (code)" on stderr), 2 when connect() fails, 4 when
+// configure_qos() fails.
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,7 +13,7 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 
-#include "plugin_loader.hpp"
+#include "plugin_loader.hpp"  // host-stub/
 
 namespace {
 std::string effective_caps() {
@@ -24,20 +26,20 @@ std::string effective_caps() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 4) {
-        std::fprintf(stderr, "usage: %s INTERFACE MODE once|hold\n", argv[0]);
+    if (argc != 4 && argc != 5) {
+        std::fprintf(stderr, "usage: %s INTERFACE MODE once|hold [PLUGIN]\n", argv[0]);
         return 64;
     }
     const std::string hold = argv[3];
     std::printf("caps=%s\n", effective_caps().c_str());
     tempos::AdapterEnv env;
     env.log_sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    auto loaded = tempos::test::load_xdp_adapter(env);
-    if (auto* error = std::get_if<std::string>(&loaded)) {
-        std::fprintf(stderr, "%s\n", error->c_str());
+    auto loaded = tempos::mom::load_adapter(argc == 5 ? argv[4] : TEMPOS_XDP_ADAPTER_PATH, env);
+    if (!loaded) {
+        std::fprintf(stderr, "%s\n", tempos::describe(loaded.status()).c_str());
         return 1;
     }
-    auto& adapter = *std::get<tempos::test::LoadedAdapter>(loaded).adapter;
+    auto& adapter = loaded->adapter();
     tempos::ChannelConfig channel;
     channel.interface = argv[1];
     channel.options["xdp_mode"] = argv[2];

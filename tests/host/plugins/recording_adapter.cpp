@@ -7,7 +7,8 @@
 //   close
 // `send` lines are one per group copy, with the member chosen round-robin within that group, and record the
 // scheduling policy and name of the calling thread so tests can see which dispatcher delivered the event.
-// Option `fail_on = "connect" | "configure_qos"` makes that call fail, to test the host's error paths.
+// Option `fail_on = "connect" | "configure_qos"` makes that call fail, to test the host's error paths;
+// `fail_on = "configure_qos_throws"` makes configure_qos throw, to test the plugin boundary (adapter_boundary.hpp).
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -17,16 +18,19 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 
 #include <boost/dll/alias.hpp>
 #include <spdlog/logger.h>
 
 #include "tempos/adapter.hpp"
+#include "tempos/adapter_boundary.hpp"
 #include "recording_test_support.hpp"
 
 namespace {
 
+using tempos::at_boundary;
 using tempos::ErrorCode;
 using tempos::Status;
 
@@ -55,113 +59,136 @@ public:
     }
     ~RecordingAdapter() override { close(); }
 
-    std::string name() const override { return "recording"; }
+    std::string name() const noexcept override { return "recording"; }
 
     // A limit to test the host's use of the checks with (the xdp adapter has one of 16 groups): at most
     // kMaxGroups subscription groups per topic. Option `refuse = "channel"` makes check_channel refuse.
-    // connect() and configure_qos() refuse the same, as the contract requires.
+    // connect() and configure_qos() refuse the same, as the contract requires. Like every adapter method (noexcept,
+    // adapter.hpp), each runs through at_boundary: an exception becomes a Status.
     static constexpr std::size_t kMaxGroups = 3;
-    Status check_channel(const tempos::ChannelConfig& channel) const override {
-        const auto refuse = channel.options.find("refuse");
-        if (refuse != channel.options.end() && refuse->second == "channel")
-            return Status::error(ErrorCode::invalid_argument, "refuse = channel");
-        return Status::ok();
+    Status check_channel(const tempos::ChannelConfig& channel) const noexcept override {
+        return at_boundary("check_channel", [&]() -> Status {
+            const auto refuse = channel.options.find("refuse");
+            if (refuse != channel.options.end() && refuse->second == "channel")
+                return Status::error(ErrorCode::invalid_argument, "refuse = channel");
+            return Status::ok();
+        });
     }
-    Status check_topic(const tempos::TopicConfig& topic) const override {
-        if (topic.groups.empty()) return Status::error(ErrorCode::invalid_argument, "topic without groups");
-        if (topic.groups.size() > kMaxGroups)
-            return Status::error(ErrorCode::invalid_argument, std::to_string(topic.groups.size()) +
-                                                                  " groups, the recording adapter takes at most " +
-                                                                  std::to_string(kMaxGroups));
-        return Status::ok();
+    Status check_topic(const tempos::TopicConfig& topic) const noexcept override {
+        return at_boundary("check_topic", [&]() -> Status {
+            if (topic.groups.empty()) return Status::error(ErrorCode::invalid_argument, "topic without groups");
+            if (topic.groups.size() > kMaxGroups)
+                return Status::error(ErrorCode::invalid_argument, std::to_string(topic.groups.size()) +
+                                                                      " groups, the recording adapter takes at most " +
+                                                                      std::to_string(kMaxGroups));
+            return Status::ok();
+        });
     }
 
-    Status connect(const tempos::ChannelConfig& channel) override {
-        std::lock_guard lock(mutex_);
-        if (Status valid = check_channel(channel); !valid) return valid;
-        for (const auto& [key, value] : channel.options) {
-            if (key == "record_file") {
-                fd_ = ::open(value.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-                if (fd_ < 0)
-                    return Status::error(ErrorCode::system_error,
-                                         "cannot open record_file " + value + ": " + std::strerror(errno));
-            } else if (key == "fail_on") {
-                fail_on_ = value;
-            } else if (key == "refuse") {
-                // handled by check_channel
-            } else {
-                log_->warn("ignoring option {} = {}", key, value);
+    Status connect(const tempos::ChannelConfig& channel) noexcept override {
+        return at_boundary("connect", [&]() -> Status {
+            std::lock_guard lock(mutex_);
+            if (Status valid = check_channel(channel); !valid) return valid;
+            for (const auto& [key, value] : channel.options) {
+                if (key == "record_file") {
+                    fd_ = ::open(value.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                    if (fd_ < 0)
+                        return Status::error(ErrorCode::system_error,
+                                             "cannot open record_file " + value + ": " + std::strerror(errno));
+                } else if (key == "fail_on") {
+                    fail_on_ = value;
+                } else if (key == "refuse") {
+                    // handled by check_channel
+                } else {
+                    log_->warn("ignoring option {} = {}", key, value);
+                }
             }
+            if (fail_on_ == "connect") return Status::error(ErrorCode::unsupported, "fail_on = connect");
+            connected_ = true;
+            record("connect interface=" + channel.interface + " mom=" + ip_port(channel.mom_address, channel.port));
+            return Status::ok();
+        });
+    }
+
+    Status configure_qos(const tempos::TopicConfig& topic) noexcept override {
+        return at_boundary("configure_qos", [&]() -> Status {
+            std::lock_guard lock(mutex_);
+            if (!connected_) return Status::error(ErrorCode::not_connected, "configure_qos before connect");
+            if (fail_on_ == "configure_qos")
+                return Status::error(ErrorCode::invalid_argument, "fail_on = configure_qos");
+            if (fail_on_ == "configure_qos_throws") throw std::runtime_error("fail_on = configure_qos_throws");
+            if (Status valid = check_topic(topic); !valid) return valid;
+            auto& state = topics_[topic.id];
+            state.config = topic;
+            state.next_member.assign(topic.groups.size(), 0);
+            record("configure_qos topic=" + std::to_string(topic.id) +
+                   " qos=" + (topic.qos == tempos::Qos::strict ? "strict" : "best-effort") +
+                   " groups=" + std::to_string(topic.groups.size()));
+            return Status::ok();
+        });
+    }
+
+    Status remove_topic(std::uint8_t topic) noexcept override {
+        return at_boundary("remove_topic", [&]() -> Status {
+            std::lock_guard lock(mutex_);
+            if (!connected_) return Status::error(ErrorCode::not_connected, "remove_topic before connect");
+            topics_.erase(topic);
+            record("remove_topic topic=" + std::to_string(topic));
+            return Status::ok();
+        });
+    }
+
+    Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept override {
+        return at_boundary("send", [&]() -> Status {
+            const std::string thread = calling_thread();
+            std::lock_guard lock(mutex_);
+            if (!connected_) return Status::error(ErrorCode::not_connected, "send after close");
+            const auto it = topics_.find(topic);
+            if (it == topics_.end())
+                return Status::error(ErrorCode::invalid_argument, "topic " + std::to_string(topic) + " not configured");
+            auto& state = it->second;
+            auto& stats = stats_[topic];
+            for (std::size_t g = 0; g < state.config.groups.size(); ++g) {
+                const auto& members = state.config.groups[g].members;
+                const auto& member = members[state.next_member[g]];
+                state.next_member[g] = (state.next_member[g] + 1) % members.size();
+                record("send topic=" + std::to_string(topic) + " group=" + std::to_string(g) +
+                       " member=" + ip_port(member.ip, member.port) + " " + thread +
+                       " payload=" + tempos::test::to_hex(payload));
+                ++stats.socket_sent;
+                stats.socket_bytes += payload.size();
+            }
+            return Status::ok();
+        });
+    }
+
+    tempos::AdapterStats stats() const noexcept override {
+        try {
+            std::lock_guard lock(mutex_);
+            tempos::AdapterStats all;
+            all.mode = "recording";
+            for (const auto& [topic, counters] : stats_) {
+                tempos::TopicStats t = counters;
+                t.topic = topic;
+                all.topics.push_back(t);
+            }
+            return all;
+        } catch (...) {
+            return {};
         }
-        if (fail_on_ == "connect") return Status::error(ErrorCode::unsupported, "fail_on = connect");
-        connected_ = true;
-        record("connect interface=" + channel.interface + " mom=" + ip_port(channel.mom_address, channel.port));
-        return Status::ok();
     }
 
-    Status configure_qos(const tempos::TopicConfig& topic) override {
-        std::lock_guard lock(mutex_);
-        if (!connected_) return Status::error(ErrorCode::not_connected, "configure_qos before connect");
-        if (fail_on_ == "configure_qos") return Status::error(ErrorCode::invalid_argument, "fail_on = configure_qos");
-        if (Status valid = check_topic(topic); !valid) return valid;
-        auto& state = topics_[topic.id];
-        state.config = topic;
-        state.next_member.assign(topic.groups.size(), 0);
-        record("configure_qos topic=" + std::to_string(topic.id) +
-               " qos=" + (topic.qos == tempos::Qos::strict ? "strict" : "best-effort") +
-               " groups=" + std::to_string(topic.groups.size()));
-        return Status::ok();
-    }
-
-    Status remove_topic(std::uint8_t topic) override {
-        std::lock_guard lock(mutex_);
-        if (!connected_) return Status::error(ErrorCode::not_connected, "remove_topic before connect");
-        topics_.erase(topic);
-        record("remove_topic topic=" + std::to_string(topic));
-        return Status::ok();
-    }
-
-    Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) override {
-        const std::string thread = calling_thread();
-        std::lock_guard lock(mutex_);
-        if (!connected_) return Status::error(ErrorCode::not_connected, "send after close");
-        const auto it = topics_.find(topic);
-        if (it == topics_.end())
-            return Status::error(ErrorCode::invalid_argument, "topic " + std::to_string(topic) + " not configured");
-        auto& state = it->second;
-        auto& stats = stats_[topic];
-        for (std::size_t g = 0; g < state.config.groups.size(); ++g) {
-            const auto& members = state.config.groups[g].members;
-            const auto& member = members[state.next_member[g]];
-            state.next_member[g] = (state.next_member[g] + 1) % members.size();
-            record("send topic=" + std::to_string(topic) + " group=" + std::to_string(g) +
-                   " member=" + ip_port(member.ip, member.port) + " " + thread +
-                   " payload=" + tempos::test::to_hex(payload));
-            ++stats.socket_sent;
-            stats.socket_bytes += payload.size();
+    void close() noexcept override {
+        try {
+            std::lock_guard lock(mutex_);
+            if (!connected_ && fd_ < 0) return;
+            if (connected_) record("close");
+            connected_ = false;
+            if (fd_ >= 0) ::close(fd_);
+            fd_ = -1;
+        } catch (...) {
+            // record() failed to build its line: the file stays open until the adapter is destroyed
         }
-        return Status::ok();
-    }
-
-    tempos::AdapterStats stats() const override {
-        std::lock_guard lock(mutex_);
-        tempos::AdapterStats all;
-        all.mode = "recording";
-        for (const auto& [topic, counters] : stats_) {
-            tempos::TopicStats t = counters;
-            t.topic = topic;
-            all.topics.push_back(t);
-        }
-        return all;
-    }
-
-    void close() override {
-        std::lock_guard lock(mutex_);
-        if (!connected_ && fd_ < 0) return;
-        if (connected_) record("close");
-        connected_ = false;
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
     }
 
 private:

@@ -1,20 +1,20 @@
-// The addresses and standard routes shared by the router tests: every fixture case runs against a freshly
-// loaded program with exactly these routes installed.
+// The one synthetic world of the frames the tests and tempos-bench build without a real network: the publisher,
+// the MoM and its subscribers, their addresses and MACs, and the topics of the router fixtures' standard routes
+// (router_fixtures.hpp). Scenarios in real namespaces use the addresses of their topology instead.
 #pragma once
 
 #include <cstdint>
-#include <string>
 
-#include "packet_builder.hpp"
-#include "router_harness.hpp"
+#include "frames/packet_builder.hpp"
 
-namespace tempos::test::world {
+namespace tempos::testkit::world {
 
 inline const MacAddr kPublisherMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 inline const MacAddr kMomMac{0x02, 0x00, 0x00, 0x00, 0x00, 0xfe};
 inline const Ipv4Addr kPublisherIp{10, 0, 0, 7};
 inline const Ipv4Addr kMomIp{10, 0, 0, 1};
 inline constexpr std::uint16_t kPublisherPort = 40000;
+inline constexpr std::uint16_t kMomPort = 9998;  // also the thesis program's literal port
 
 struct Subscriber {
     Ipv4Addr ip;
@@ -29,11 +29,11 @@ inline const Subscriber kSubOnes{{255, 255, 255, 255}, 0xffff, {0xff, 0xff, 0xff
 inline const MacAddr kOtherNicMac{0x02, 0x00, 0x00, 0x00, 0x01, 0xfe};
 inline const Ipv4Addr kUnroutedIp{10, 99, 0, 5};
 
-// Topics of the standard route set.
+// Topics of the standard route set (router_fixtures.hpp).
 inline constexpr std::uint8_t kTopicSingle = 1;      // [A], XDP_TX
 inline constexpr std::uint8_t kTopicThree = 2;       // [A, B, C]
 inline constexpr std::uint8_t kTopicFib = 3;         // one member without MAC, no route to it -> FIB pass
-inline constexpr std::uint8_t kTopicOtherNic = 4;    // [Far] via the veth in egress_ports -> XDP_REDIRECT
+inline constexpr std::uint8_t kTopicOtherNic = 4;    // [Far] via the second interface in egress_ports -> XDP_REDIRECT
 inline constexpr std::uint8_t kTopicBestEffort = 5;  // never in topic_routes
 inline constexpr std::uint8_t kTopicNoEgress = 6;    // [Far] via an ifindex missing from egress_ports
 inline constexpr std::uint8_t kTopicIngressNic = 7;  // [A] with ifindex == ingress (lo) -> XDP_TX
@@ -44,14 +44,21 @@ inline constexpr std::uint8_t kTopicUnknown = 200;
 inline constexpr std::uint32_t kMissingIfindex = 4242;
 inline constexpr std::uint32_t kLoopbackIfindex = 1;
 
-// Installs the routes above (needs ensure_test_netns()). Empty on success.
-std::string install_standard_routes(LoadedRouter& router);
+// A valid strict event for `topic` as the publisher sends it to the MoM: the topic byte, then "hello world".
+PacketBuilder event(std::uint8_t topic, std::uint16_t mom_port = kMomPort);
 
-// A valid strict event for `topic` as the publisher sends it to the MoM.
-PacketBuilder event(std::uint8_t topic, std::uint16_t mom_port = 9998);
-
-// The same event as the router must emit it towards `sub` (MoM's egress MAC kMomMac unless given).
+// The same event as the router must emit it towards `sub` (the MoM's egress MAC kMomMac unless given).
 PacketBuilder forwarded(PacketBuilder event, const Subscriber& sub, const Ipv4Addr& new_src = kMomIp,
                         const MacAddr& src_mac = kMomMac);
 
-}  // namespace tempos::test::world
+}  // namespace tempos::testkit::world
+
+namespace tempos::testkit {
+
+// The 64-byte event the benchmarks send (tempos-bench prog times it, the live-frames generator transmits it):
+// TTL 255 (the budget of repeated runs on one rewritten frame), from port 40000, the topic byte then letters,
+// both checksums valid.
+PacketBuilder bench_event(const MacAddr& dst_mac, const MacAddr& src_mac, const Ipv4Addr& src_ip,
+                          const Ipv4Addr& dst_ip, std::uint16_t dst_port, std::uint8_t topic);
+
+}  // namespace tempos::testkit

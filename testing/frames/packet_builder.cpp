@@ -1,8 +1,8 @@
-#include "packet_builder.hpp"
+#include "frames/packet_builder.hpp"
 
 #include <utility>
 
-namespace tempos::test {
+namespace tempos::testkit {
 
 namespace {
 void put16(Bytes& out, std::uint16_t v) {
@@ -40,10 +40,13 @@ PacketBuilder& PacketBuilder::ihl(std::uint8_t ihl) { ihl_ = ihl; return *this; 
 PacketBuilder& PacketBuilder::version(std::uint8_t version) { version_ = version; return *this; }
 PacketBuilder& PacketBuilder::tot_len(std::uint16_t tot_len) { tot_len_ = tot_len; return *this; }
 PacketBuilder& PacketBuilder::protocol(std::uint8_t protocol) { protocol_ = protocol; return *this; }
+PacketBuilder& PacketBuilder::bad_ip_checksum() { bad_ip_checksum_ = true; return *this; }
+PacketBuilder& PacketBuilder::ip_payload(Bytes l4_bytes) { ip_payload_ = std::move(l4_bytes); return *this; }
 PacketBuilder& PacketBuilder::udp(std::uint16_t sport, std::uint16_t dport) { tcp_ = false; sport_ = sport; dport_ = dport; return *this; }
 PacketBuilder& PacketBuilder::tcp(std::uint16_t sport, std::uint16_t dport) { tcp_ = true; sport_ = sport; dport_ = dport; return *this; }
 PacketBuilder& PacketBuilder::udp_len(std::uint16_t len) { udp_len_ = len; return *this; }
 PacketBuilder& PacketBuilder::udp_checksum_none() { udp_checksum_none_ = true; return *this; }
+PacketBuilder& PacketBuilder::bad_udp_checksum() { bad_udp_checksum_ = true; return *this; }
 PacketBuilder& PacketBuilder::payload(Bytes payload) { payload_ = std::move(payload); return *this; }
 PacketBuilder& PacketBuilder::padding(std::size_t bytes) { padding_ = bytes; return *this; }
 PacketBuilder& PacketBuilder::truncate(std::size_t frame_len) { truncate_ = frame_len; return *this; }
@@ -74,7 +77,7 @@ Bytes PacketBuilder::build() const {
         const std::size_t ip_at = out.size();
         const std::size_t ip_hdr_len = 20 + ip_options_.size();
         const std::size_t l4_hdr_len = tcp_ ? 20 : 8;
-        const std::size_t l4_len = l4_hdr_len + payload_.size();
+        const std::size_t l4_len = ip_payload_ ? ip_payload_->size() : l4_hdr_len + payload_.size();
         const std::uint8_t ihl = ihl_.value_or(static_cast<std::uint8_t>(ip_hdr_len / 4));
         const std::uint16_t tot_len = tot_len_.value_or(static_cast<std::uint16_t>(ip_hdr_len + l4_len));
         const std::uint8_t protocol = protocol_.value_or(tcp_ ? 6 : 17);
@@ -90,12 +93,15 @@ Bytes PacketBuilder::build() const {
         out.insert(out.end(), ip_src_.begin(), ip_src_.end());
         out.insert(out.end(), ip_dst_.begin(), ip_dst_.end());
         out.insert(out.end(), ip_options_.begin(), ip_options_.end());
-        set16(out, ip_at + 10, internet_checksum(&out[ip_at], ip_hdr_len));
+        const std::uint16_t ip_check = internet_checksum(&out[ip_at], ip_hdr_len);
+        set16(out, ip_at + 10, bad_ip_checksum_ ? ip_check ^ 0x00ff : ip_check);
 
         const std::size_t l4_at = out.size();
-        put16(out, sport_);
-        put16(out, dport_);
-        if (tcp_) {
+        if (ip_payload_) {
+            out.insert(out.end(), ip_payload_->begin(), ip_payload_->end());
+        } else if (tcp_) {
+            put16(out, sport_);
+            put16(out, dport_);
             out.insert(out.end(), 8, 0);                 // seq, ack
             out.push_back(0x50);                         // data offset 5
             out.push_back(0x18);                         // PSH|ACK
@@ -105,6 +111,8 @@ Bytes PacketBuilder::build() const {
             out.insert(out.end(), payload_.begin(), payload_.end());
         } else {
             const std::uint16_t udp_len = udp_len_.value_or(static_cast<std::uint16_t>(l4_len));
+            put16(out, sport_);
+            put16(out, dport_);
             put16(out, udp_len);
             put16(out, 0);  // checksum, below
             out.insert(out.end(), payload_.begin(), payload_.end());
@@ -118,6 +126,7 @@ Bytes PacketBuilder::build() const {
                 const std::uint32_t pseudo_sum = sum_words(pseudo.data(), pseudo.size());
                 std::uint16_t check = internet_checksum(&out[l4_at], out.size() - l4_at, pseudo_sum);
                 if (check == 0) check = 0xffff;  // RFC 768: 0 means "no checksum"
+                if (bad_udp_checksum_) check ^= 0x00ff;
                 set16(out, l4_at + 6, check);
             }
         }
@@ -127,4 +136,4 @@ Bytes PacketBuilder::build() const {
     return out;
 }
 
-}  // namespace tempos::test
+}  // namespace tempos::testkit

@@ -1,6 +1,8 @@
-// A small fluent builder of Ethernet/VLAN/IPv4/UDP frames for the router fixtures. It computes the IPv4
-// header checksum and the UDP checksum itself, in full (never incrementally, never with the code under test),
-// so an expected output built from the rewritten fields verifies the program's incremental updates.
+// The one frame builder of the project: a small fluent builder of Ethernet/VLAN/IPv4/UDP frames for the BPF
+// tests' fixtures, the plugin tests, tempos-bench and the e2e injector (tempos-testkit frames inject). It
+// computes the IPv4 header checksum and the UDP checksum itself, in full (never incrementally, never with the
+// code under test), so an expected output built from the rewritten fields verifies the programs' incremental
+// updates.
 #pragma once
 
 #include <array>
@@ -8,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-namespace tempos::test {
+namespace tempos::testkit {
 
 using Bytes = std::vector<std::uint8_t>;
 using MacAddr = std::array<std::uint8_t, 6>;
@@ -40,12 +42,16 @@ public:
     PacketBuilder& version(std::uint8_t version);
     PacketBuilder& tot_len(std::uint16_t tot_len);            // override the computed total length
     PacketBuilder& protocol(std::uint8_t protocol);           // override (UDP 17 by default)
+    PacketBuilder& bad_ip_checksum();                         // the correct header checksum with its low byte flipped
+    // These bytes as the whole IP payload instead of a UDP (or TCP) datagram: a fragment's piece of one.
+    PacketBuilder& ip_payload(Bytes l4_bytes);
 
     PacketBuilder& udp(std::uint16_t sport, std::uint16_t dport);
     // A 20-byte TCP header with these ports instead of UDP (checksum left 0: only ever a pass case).
     PacketBuilder& tcp(std::uint16_t sport, std::uint16_t dport);
     PacketBuilder& udp_len(std::uint16_t len);                // override the computed UDP length
     PacketBuilder& udp_checksum_none();                       // send checksum 0 ("no checksum")
+    PacketBuilder& bad_udp_checksum();                        // the correct checksum with its low byte flipped
     PacketBuilder& payload(Bytes payload);
     PacketBuilder& padding(std::size_t bytes);                // bytes after the IP datagram (Ethernet padding)
     PacketBuilder& truncate(std::size_t frame_len);           // cut the finished frame to this length
@@ -73,14 +79,17 @@ private:
     std::uint8_t version_ = 4;
     std::optional<std::uint16_t> tot_len_;
     std::optional<std::uint8_t> protocol_;
+    bool bad_ip_checksum_ = false;
+    std::optional<Bytes> ip_payload_;
     bool tcp_ = false;
     std::uint16_t sport_ = 0;
     std::uint16_t dport_ = 0;
     std::optional<std::uint16_t> udp_len_;
     bool udp_checksum_none_ = false;
+    bool bad_udp_checksum_ = false;
     Bytes payload_;
     std::size_t padding_ = 0;
     std::optional<std::size_t> truncate_;
 };
 
-}  // namespace tempos::test
+}  // namespace tempos::testkit

@@ -1,0 +1,296 @@
+#include "frames/router_fixtures.hpp"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <utility>
+
+#include "map_ops.hpp"
+#include "route_table.hpp"
+#include "tempos/unique_fd.hpp"
+
+namespace tempos::testkit {
+
+using namespace world;
+
+namespace {
+
+RouterFixture routed(std::string name, std::string description, int action, const PacketBuilder& in,
+                     const PacketBuilder& out, std::uint8_t topic, MomConstants mom = {}) {
+    RouterFixture f{std::move(name), std::move(description), in.build(), action, out.build(), topic, {}, mom};
+    f.counter.redirected_packets = 1;
+    f.counter.redirected_bytes = f.input.size();
+    return f;
+}
+
+// The frame goes to the stack untouched, byte for byte.
+RouterFixture passed(std::string name, std::string description, Bytes input, std::uint32_t slot, int reason,
+                     MomConstants mom = {}) {
+    Bytes expected = input;
+    RouterFixture f{std::move(name), std::move(description), std::move(input), XDP_PASS, std::move(expected), slot,
+                    {}, mom};
+    f.counter.passed[reason] = 1;
+    return f;
+}
+
+PacketBuilder tweaked(std::uint8_t topic, const std::function<void(PacketBuilder&)>& tweak) {
+    PacketBuilder b = event(topic);
+    tweak(b);
+    return b;
+}
+
+Bytes tweaked_frame(std::uint8_t topic, const std::function<void(PacketBuilder&)>& tweak) {
+    return tweaked(topic, tweak).build();
+}
+
+tempos_endpoint with_mac(const Subscriber& s, std::uint32_t ifindex = 0, const MacAddr& src = kMomMac) {
+    return endpoint(s.ip, s.port, s.mac, src, ifindex);
+}
+
+tempos_route route_of(std::initializer_list<tempos_endpoint> members) {
+    tempos_route route{};
+    for (const tempos_endpoint& m : members) route.subs[route.count++] = m;
+    return route;
+}
+
+Status errno_status(const std::string& what) {
+    return Status::error(ErrorCode::system_error, what + ": " + std::strerror(errno));
+}
+
+// Publishes an inner map by hand, the way only a buggy writer would: count 0.
+Status install_bad_route(const RouterMaps& maps, std::uint8_t topic) {
+    UniqueFd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, "bad_route", 4, sizeof(tempos_route), 1, nullptr));
+    if (inner.get() < 0) return errno_status("bpf_map_create");
+    tempos_route bad{};
+    bad.subs[0] = with_mac(kSubA);
+    const std::uint32_t zero = 0, key = topic;
+    const int inner_fd = inner.get();
+    if (bpf_map_update_elem(inner.get(), &zero, &bad, BPF_ANY) != 0 ||
+        bpf_map_update_elem(maps.topic_routes, &key, &inner_fd, BPF_ANY) != 0)
+        return errno_status("bad route");
+    return Status::ok();
+}
+
+// What the adapter's FanoutTable does for a fanned-out topic: an inner map in fanout_routes (the router only looks
+// the topic up there, so the members do not matter).
+Status install_fanout_topic(const RouterMaps& maps, std::uint8_t topic) {
+    UniqueFd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, "fanout_topic", 4, sizeof(tempos_fanout_member),
+                                  TEMPOS_FANOUT_SLOTS, nullptr));
+    if (inner.get() < 0) return errno_status("bpf_map_create");
+    return xdp::publish_inner_map(maps.fanout_routes, topic, inner.get(), "fan-out");
+}
+
+}  // namespace
+
+std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair() {
+    // Payload bytes 2..3 are set to the checksum obtained with them at zero, which cancels the sum.
+    Bytes payload{kTopicSingle, 0x55, 0, 0, 'z', 'e', 'r', 'o'};
+    PacketBuilder probe = event(kTopicSingle);
+    probe.payload(payload);
+    const Bytes probe_out = forwarded(probe, kSubA).build();
+    const std::size_t udp_check_at = 14 + 20 + 6;
+    payload[2] = probe_out[udp_check_at];
+    payload[3] = probe_out[udp_check_at + 1];
+    PacketBuilder in = event(kTopicSingle);
+    in.payload(payload);
+    return {in, forwarded(in, kSubA)};
+}
+
+std::vector<RouterFixture> router_fixtures() {
+    const std::uint32_t none = TEMPOS_NO_TOPIC_SLOT;
+    const MomConstants port7777{7777, kMomIp};
+    const MomConstants keep_destination{kMomPort, {0, 0, 0, 0}};
+    const Ipv4Addr other_mom_ip{10, 0, 0, 2};
+    const Bytes l3_24{0x45, 0, 0, 40, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 7, 10, 0, 0, 1, 0x9c, 0x40, 0x27, 0x0e};
+    const auto options_nop = tweaked(kTopicSingle, [](PacketBuilder& b) { b.ip_options({0x01, 0x01, 0x01, 0x00}); });
+    const auto options_max = tweaked(kTopicSingle, [](PacketBuilder& b) { b.ip_options(Bytes(40, 0x01)); });
+    const auto padded = tweaked(kTopicSingle, [](PacketBuilder& b) { b.padding(12); });
+    const auto dont_fragment = tweaked(kTopicSingle, [](PacketBuilder& b) { b.frag_off(0x4000); });
+    const auto ttl2 = tweaked(kTopicSingle, [](PacketBuilder& b) { b.ttl(2); });
+    const auto no_udp_checksum = tweaked(kTopicSingle, [](PacketBuilder& b) { b.udp_checksum_none(); });
+    const auto [zero_sum_in, zero_sum_out] = checksum_zero_pair();
+    const auto near_zero = tweaked(kTopicOnes, [](PacketBuilder& b) { b.ipv4({0, 0, 0, 1}, {0, 0, 0, 0}).tos(0xff); });
+    const auto vlan = tweaked(kTopicSingle, [](PacketBuilder& b) { b.vlan(PacketBuilder::kVlan8021Q, 100); });
+    const auto qinq = tweaked(kTopicSingle, [](PacketBuilder& b) {
+        b.vlan(PacketBuilder::kVlan8021AD, 10).vlan(PacketBuilder::kVlan8021Q, 20).ip_options({1, 1, 1, 0});
+    });
+    const auto to_other_mom = tweaked(kTopicSingle, [&](PacketBuilder& b) { b.ipv4(kPublisherIp, other_mom_ip); });
+
+    std::vector<RouterFixture> rows{
+        // Strict events that are routed.
+        routed("StrictRedirect", "valid strict event on port 9998: XDP_TX, both checksums updated", XDP_TX,
+               event(kTopicSingle), forwarded(event(kTopicSingle), kSubA), kTopicSingle),
+        routed("StrictOnConfiguredPort7777", "mom_port is load-time config: 7777 routes", XDP_TX,
+               event(kTopicSingle, 7777), forwarded(event(kTopicSingle, 7777), kSubA), kTopicSingle, port7777),
+        routed("MomIpZeroKeepsDestinationAsSource", "mom_ipv4 = 0: the new source is the frame's original destination",
+               XDP_TX, to_other_mom, forwarded(to_other_mom, kSubA, other_mom_ip), kTopicSingle, keep_destination),
+        routed("IpOptionsSkipped", "ihl 6 (NOP options): routed, options kept", XDP_TX, options_nop,
+               forwarded(options_nop, kSubA), kTopicSingle),
+        routed("IpOptionsMaximal", "ihl 15 (40 option bytes): routed", XDP_TX, options_max,
+               forwarded(options_max, kSubA), kTopicSingle),
+        routed("TotLenSmallerThanFramePadding", "tot_len < frame (Ethernet padding): routed, padding untouched",
+               XDP_TX, padded, forwarded(padded, kSubA), kTopicSingle),
+        routed("DontFragmentRoutes", "DF set is not a fragment: routed", XDP_TX, dont_fragment,
+               forwarded(dont_fragment, kSubA), kTopicSingle),
+        routed("Ttl2Decremented", "TTL 2: routed with TTL 1", XDP_TX, ttl2, forwarded(ttl2, kSubA), kTopicSingle),
+        routed("UdpChecksumZeroStaysZero", "UDP checksum 0 (none) stays 0", XDP_TX, no_udp_checksum,
+               forwarded(no_udp_checksum, kSubA), kTopicSingle),
+        routed("UdpChecksumComputedZeroIsFfff", "a computed UDP checksum 0 is sent as 0xffff", XDP_TX, zero_sum_in,
+               zero_sum_out, kTopicSingle),
+        routed("ChecksumCarriesFolded", "all-ones new address and port from near-zero ones: every carry folded",
+               XDP_TX, near_zero, forwarded(near_zero, kSubOnes), kTopicOnes),
+        routed("Vlan8021QStrict", "one 802.1Q tag: routed, tag kept", XDP_TX, vlan, forwarded(vlan, kSubA),
+               kTopicSingle),
+        routed("QinQWithOptionsStrict", "802.1ad + 802.1Q tags and IP options: routed", XDP_TX, qinq,
+               forwarded(qinq, kSubA), kTopicSingle),
+        routed("RedirectOtherInterface",
+               "endpoint on another NIC present in egress_ports: XDP_REDIRECT, its MAC as source", XDP_REDIRECT,
+               event(kTopicOtherNic), forwarded(event(kTopicOtherNic), kSubFar, kMomIp, kOtherNicMac),
+               kTopicOtherNic),
+        routed("EgressEqualsIngressIsTx", "endpoint ifindex == ingress ifindex: XDP_TX", XDP_TX,
+               event(kTopicIngressNic), forwarded(event(kTopicIngressNic), kSubA), kTopicIngressNic),
+
+        // Truncation at every header boundary.
+        // Below 14 bytes BPF_PROG_TEST_RUN itself refuses the frame (EINVAL), as drivers never deliver one; the
+        // program's own Ethernet bounds check is still there for the verifier. The boundary is tested at 14 bytes.
+        passed("TruncatedAfterEthernet", "14-byte frame, ethertype IPv4, no IP header",
+               event(kTopicSingle).truncate(14).build(), none, TEMPOS_PASS_MALFORMED),
+        passed("TruncatedInVlanTag", "802.1Q tag cut after 2 bytes",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.vlan(0x8100, 1).truncate(16); }), none,
+               TEMPOS_PASS_NOT_IPV4),
+        passed("TruncatedInSecondVlanTag", "QinQ frame cut inside the inner tag",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.vlan(0x88a8, 1).vlan(0x8100, 2).truncate(20); }),
+               none, TEMPOS_PASS_NOT_IPV4),
+        passed("TruncatedInIpHeader", "19 bytes of IP header", event(kTopicSingle).truncate(14 + 19).build(), none,
+               TEMPOS_PASS_MALFORMED),
+        passed("TruncatedInIpOptions", "ihl 6, frame ends inside the options",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.ip_options({1, 1, 1, 0}).truncate(14 + 22); }),
+               none, TEMPOS_PASS_MALFORMED),
+        passed("TruncatedInUdpHeader", "tot_len matches the frame, which ends inside the UDP header",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.tot_len(27).truncate(14 + 27); }), none,
+               TEMPOS_PASS_MALFORMED),
+        passed("ZeroPayloadBytes", "UDP to our port with no payload: no topic",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.payload({}); }), none, TEMPOS_PASS_NO_PAYLOAD),
+
+        // Inconsistent IPv4.
+        passed("IhlBelow5", "ihl 4", tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.ihl(4); }), none,
+               TEMPOS_PASS_MALFORMED),
+        passed("IpVersion6InIpv4Frame", "version field 6 behind ethertype IPv4",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.version(6); }), none, TEMPOS_PASS_MALFORMED),
+        passed("TotLenLargerThanFrame", "tot_len 1 byte beyond the frame",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.tot_len(20 + 8 + 12 + 1); }), none,
+               TEMPOS_PASS_MALFORMED),
+        passed("TotLenSmallerThanDatagram", "tot_len 1 byte short of the UDP datagram",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.tot_len(20 + 8 + 12 - 1); }), none,
+               TEMPOS_PASS_MALFORMED),
+        passed("TotLenBelowIhl", "tot_len 16 < ihl*4",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.tot_len(16); }), none, TEMPOS_PASS_MALFORMED),
+        passed("MoreFragmentsSet", "MF set, offset 0",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.frag_off(0x2000); }), none, TEMPOS_PASS_FRAGMENT),
+        passed("FragmentOffsetSet", "offset 185 (x8 bytes), MF clear",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.frag_off(185); }), none, TEMPOS_PASS_FRAGMENT),
+
+        // Not for us.
+        passed("Ipv6", "ethertype IPv6",
+               PacketBuilder().eth(kMomMac, kPublisherMac).raw_l3(PacketBuilder::kEthIpv6, Bytes(60, 0x60)).build(),
+               none, TEMPOS_PASS_NOT_IPV4),
+        passed("Arp", "ARP request",
+               PacketBuilder()
+                   .eth({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, kPublisherMac)
+                   .raw_l3(PacketBuilder::kEthArp,
+                           {0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 10, 0, 0, 7, 0, 0, 0, 0, 0, 0, 10, 0, 0, 1})
+                   .build(),
+               none, TEMPOS_PASS_NOT_IPV4),
+        passed("VlanInnerNotIp", "802.1Q tag around an ARP frame",
+               PacketBuilder().eth(kMomMac, kPublisherMac).vlan(0x8100, 5).raw_l3(PacketBuilder::kEthArp, Bytes(28, 0))
+                   .build(),
+               none, TEMPOS_PASS_NOT_IPV4),
+        passed("TcpToMomPort", "TCP segment to port 9998",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.tcp(kPublisherPort, kMomPort); }), none,
+               TEMPOS_PASS_NOT_OUR_PORT),
+        passed("UdpToOtherPort", "UDP to port 9999", event(kTopicSingle, 9999).build(), none,
+               TEMPOS_PASS_NOT_OUR_PORT),
+        passed("Port9998NotConfigured", "program configured for 7777: 9998 is not ours",
+               event(kTopicSingle, kMomPort).build(), none, TEMPOS_PASS_NOT_OUR_PORT, port7777),
+        passed("UdpLenTooLarge", "udp.len 1 byte larger than the datagram",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.udp_len(8 + 12 + 1); }), none,
+               TEMPOS_PASS_MALFORMED),
+        passed("UdpLenTooSmall", "udp.len 1 byte smaller than the datagram",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.udp_len(8 + 12 - 1); }), none,
+               TEMPOS_PASS_MALFORMED),
+        passed("UdpLenBelowHeader", "udp.len 4 < 8 (tot_len consistent with it)",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.udp_len(4).tot_len(24).payload({}); }), none,
+               TEMPOS_PASS_MALFORMED),
+        passed("HandCraftedMismatch", "hand-written 24-byte IPv4 with tot_len 40",
+               PacketBuilder().eth(kMomMac, kPublisherMac).raw_l3(PacketBuilder::kEthIpv4, l3_24).build(), none,
+               TEMPOS_PASS_MALFORMED),
+
+        // Topics.
+        passed("UnknownTopic", "topic 200 has no route", event(kTopicUnknown).build(), kTopicUnknown,
+               TEMPOS_PASS_NOT_STRICT),
+        passed("BestEffortTopic", "best-effort topic 5 is served by the socket path", event(kTopicBestEffort).build(),
+               kTopicBestEffort, TEMPOS_PASS_NOT_STRICT),
+        passed("FanoutTopic", "topic 10 is served by the TC fan-out program: passed, counted apart",
+               event(kTopicFanout).build(), kTopicFanout, TEMPOS_PASS_FANOUT),
+        passed("Ttl1", "TTL 1 on a strict topic", tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.ttl(1); }),
+               kTopicSingle, TEMPOS_PASS_TTL),
+        passed("Ttl0", "TTL 0 on a strict topic", tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.ttl(0); }),
+               kTopicSingle, TEMPOS_PASS_TTL),
+        passed("FibNoRoute", "member without MAC and no route to it: bpf_fib_lookup fails", event(kTopicFib).build(),
+               kTopicFib, TEMPOS_PASS_FIB),
+        passed("EgressMissingFromDevmap", "member's ifindex not in egress_ports", event(kTopicNoEgress).build(),
+               kTopicNoEgress, TEMPOS_PASS_NO_EGRESS),
+    };
+    // A route with count 0: counted as aborted (no pass reason), the frame passes untouched.
+    RouterFixture aborted{"RouteWithZeroMembersAborted", "route with count 0: aborted counter, frame passes",
+                          event(kTopicBadRoute).build(), XDP_PASS, event(kTopicBadRoute).build(), kTopicBadRoute};
+    aborted.counter.aborted = 1;
+    rows.push_back(std::move(aborted));
+    for (RouterFixture& row : rows) row.needs_second_interface = row.counter_slot == kTopicOtherNic;
+    return rows;
+}
+
+tempos_endpoint endpoint(const Ipv4Addr& ip, std::uint16_t port, std::optional<MacAddr> mac, const MacAddr& src_mac,
+                         std::uint32_t ifindex) {
+    tempos_endpoint ep{};
+    std::memcpy(&ep.ipv4, ip.data(), 4);
+    ep.port = htons(port);
+    if (mac) {
+        ep.flags = TEMPOS_EP_HAS_MAC;
+        std::memcpy(ep.mac, mac->data(), 6);
+        std::memcpy(ep.src_mac, src_mac.data(), 6);
+    }
+    ep.ifindex = ifindex;
+    return ep;
+}
+
+Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_interface) {
+    struct Entry {
+        std::uint8_t topic;
+        tempos_route route;
+    };
+    std::vector<Entry> entries{
+        {kTopicSingle, route_of({with_mac(kSubA)})},
+        {kTopicThree, route_of({with_mac(kSubA), with_mac(kSubB), with_mac(kSubC)})},
+        {kTopicFib, route_of({endpoint(kUnroutedIp, 7000, std::nullopt, {}, 0)})},
+        {kTopicNoEgress, route_of({with_mac(kSubFar, kMissingIfindex, kOtherNicMac)})},
+        {kTopicIngressNic, route_of({with_mac(kSubA, kLoopbackIfindex)})},
+        {kTopicOnes, route_of({with_mac(kSubOnes)})},
+    };
+    if (second_interface != 0) {
+        if (bpf_map_update_elem(maps.egress_ports, &second_interface, &second_interface, BPF_ANY) != 0)
+            return errno_status("egress_ports update");
+        entries.push_back({kTopicOtherNic, route_of({with_mac(kSubFar, second_interface, kOtherNicMac)})});
+    }
+    xdp::RouteTable routes(maps.topic_routes, maps.topic_counters);
+    for (const Entry& e : entries)
+        if (Status st = routes.set(e.topic, e.route); !st) return st;
+    if (Status st = install_fanout_topic(maps, kTopicFanout); !st) return st;
+    return install_bad_route(maps, kTopicBadRoute);
+}
+
+}  // namespace tempos::testkit

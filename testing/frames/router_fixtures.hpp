@@ -1,0 +1,64 @@
+// The XDP topic router's packet fixtures as data (Katran's fixtures idea): each row is a frame, the action and
+// the frame the router must return, and the one counter the frame must move. One tester runs them all: the BPF
+// tests (tests/bpf/router_fixtures_test.cpp) check every row against a freshly loaded router; `tempos-bench
+// prog` times the rows' frames. Every row runs against the standard routes installed below.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "frames/frame_world.hpp"
+#include "frames/packet_builder.hpp"
+#include "tempos/status.hpp"
+#include "tempos/xdp_abi.h"
+
+namespace tempos::testkit {
+
+// The load-time constants (rodata) of the router and the fan-out program: the MoM's port and address.
+struct MomConstants {
+    std::uint16_t port = world::kMomPort;  // host order
+    Ipv4Addr ip = world::kMomIp;           // 0.0.0.0: keep the frame's destination as the new source
+    bool operator==(const MomConstants&) const = default;
+};
+
+struct RouterFixture {
+    std::string name;
+    std::string description;
+    Bytes input;
+    int expected_action;  // XDP_TX, XDP_REDIRECT, XDP_PASS
+    Bytes expected_output;
+    // The counter: slot `counter_slot` of topic_counters must read `counter` afterwards, every other slot zero.
+    std::uint32_t counter_slot;
+    tempos_topic_counters counter{};
+    MomConstants mom{};  // the router's constants the row runs with
+    // The row's member is reached through a second interface (the routes' `second_interface`).
+    bool needs_second_interface = false;
+};
+
+// Every row, names unique.
+std::vector<RouterFixture> router_fixtures();
+
+// The frames of the row that proves a computed UDP checksum 0 is sent as 0xffff: the input, and the expected
+// output whose checksum computed in full is 0 (payload bytes chosen to cancel the sum).
+std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair();
+
+// A member of a route (port in host order); without a MAC the router resolves it with bpf_fib_lookup.
+tempos_endpoint endpoint(const Ipv4Addr& ip, std::uint16_t port, std::optional<MacAddr> mac, const MacAddr& src_mac,
+                         std::uint32_t ifindex = 0);
+
+// The fds of a loaded tempos_router's maps (not owned).
+struct RouterMaps {
+    int topic_routes;
+    int topic_counters;
+    int egress_ports;
+    int fanout_routes;
+};
+
+// Installs the standard routes of frame_world.hpp's topics. `second_interface` is the ifindex through which
+// kTopicOtherNic's member is reached (put in egress_ports); 0: none, that topic stays unrouted and the rows
+// that need it cannot run.
+Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_interface);
+
+}  // namespace tempos::testkit
