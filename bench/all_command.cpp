@@ -7,8 +7,8 @@
 #include <set>
 #include <thread>
 
-#include "child_process.hpp"
 #include "interrupt.hpp"
+#include "process/process.hpp"
 #include "round_to.hpp"
 #include "subcommand.hpp"
 #include "test_run_timer.hpp"
@@ -40,16 +40,6 @@ struct Part {
     double seconds = 0;  // wall time of all its runs
 };
 
-std::string last_lines(const std::string& text, std::size_t n) {
-    std::size_t pos = text.size();
-    while (n-- > 0 && pos > 0) {
-        const std::size_t p = text.rfind('\n', pos - 1);
-        if (p == std::string::npos) return text;
-        pos = p;
-    }
-    return text.substr(pos == text.size() ? 0 : pos + 1);
-}
-
 void run_part(Part& part, const AllOptions& o, int run) {
     std::vector<std::string> argv{"/proc/self/exe", part.name, "--json"};
     if (o.quick && part.has_quick) argv.push_back("--quick");
@@ -59,11 +49,12 @@ void run_part(Part& part, const AllOptions& o, int run) {
         std::chrono::steady_clock::time_point since;
         ~AddTime() { part.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count(); }
     } add_time{part, started};
-    ChildProcess child;
-    if (std::string err = child.start("", argv); !err.empty()) {
-        part.errors.push_back("run " + std::to_string(run) + ": " + err);
+    Result<testkit::Process> launched = testkit::Process::start(argv);
+    if (!launched) {
+        part.errors.push_back("run " + std::to_string(run) + ": " + launched.message());
         return;
     }
+    testkit::Process& child = *launched;
     // Bounded by --timeout; an interrupt of `all` is passed on, and the child gets 30 s to clean up.
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -71,17 +62,18 @@ void run_part(Part& part, const AllOptions& o, int run) {
     bool passed_on = false;
     while (child.running() && std::chrono::steady_clock::now() < deadline) {
         if (interrupted() && !passed_on) {
-            child.signal(SIGINT);
+            (void)child.signal(SIGINT);
             passed_on = true;
             deadline = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(30));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    const int status = child.wait(0);  // kills it if still running
+    const int status = child.kill_and_reap();  // its exit status; killed if still running
     auto value = nlohmann::ordered_json::parse(child.output(), nullptr, false);
     if (status != 0 || !value.is_object()) {
         const std::string why = status != 0 ? "exit status " + std::to_string(status) : "not a JSON object";
-        part.errors.push_back("run " + std::to_string(run) + ": " + why + ": " + last_lines(child.errors(), 3));
+        part.errors.push_back("run " + std::to_string(run) + ": " + why + ": " +
+                              testkit::last_lines(child.errors(), 3));
         return;
     }
     std::fprintf(stderr, "tempos-bench all: %s run %d done\n", part.name.c_str(), run);

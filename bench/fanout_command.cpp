@@ -20,9 +20,8 @@
 #include <thread>
 
 #include "frames/frame_world.hpp"
-#include "child_process.hpp"
 #include "live_traffic.hpp"
-#include "mom_process.hpp"
+#include "bench_mom.hpp"
 #include "fanout_table.hpp"
 #include "skeleton.hpp"
 #include "subcommand.hpp"
@@ -293,16 +292,17 @@ private:
 
     std::string measure(const std::string& mode, int groups, Measurement& m) {
         if (std::string err = set_sub_gro(groups == 1); !err.empty()) return err;
-        MomProcess mom;
         // One strict topic whose G groups all hold sub1 (the same endpoint in several groups is allowed and gets
         // one copy per group), so one counter at sub1 sees every copy of both paths.
         const auto sub1_mac = net_.mac("sub1", "eth0");
         if (!sub1_mac) return sub1_mac.message();
-        const MomTopic topic{kBenchTopic, "strict", p2p::kSub1Ip, testkit::mac_text(*sub1_mac), groups};
-        if (std::string err = mom.start(net_, mode, {topic}, o_.mom_cpu); !err.empty()) return err;
+        Result<testkit::MomRunner> mom = start_bench_mom(
+            net_, mode, {bench_topic(kBenchTopic, "strict", p2p::kSub1Ip, *sub1_mac, groups)}, o_.mom_cpu);
+        if (!mom) return mom.message();
         Measurement step;  // the warm-up resolves neighbours and faults pages in; not reported
         if (std::string err = generate(20'000, 0.2, step); !err.empty()) return err;
-        const std::uint64_t socket_before = mom.udp_in_datagrams();
+        const Result<std::uint64_t> socket_before = mom->udp_in_datagrams();
+        if (!socket_before) return socket_before.message();
         if (std::string err = generate(0, o_.seconds, step); !err.empty()) return err;
         m = step;
         for (const double mevps : o_.rates_mevps) {
@@ -312,8 +312,10 @@ private:
             // Well past the knee: more offered load only delivers less.
             if (step.copies_per_s < 0.5 * m.copies_per_s) break;
         }
-        m.mom_socket_datagrams = mom.udp_in_datagrams() - socket_before;
-        return mom.stop();
+        const Result<std::uint64_t> socket_after = mom->udp_in_datagrams();
+        if (!socket_after) return socket_after.message();
+        m.mom_socket_datagrams = *socket_after - *socket_before;
+        return mom->stop().message();
     }
 
     const FanoutOptions& o_;

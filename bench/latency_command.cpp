@@ -10,11 +10,10 @@
 #include <functional>
 #include <thread>
 
+#include "bench_mom.hpp"
 #include "frames/frame_world.hpp"
-#include "child_process.hpp"
 #include "interrupt.hpp"
 #include "live_traffic.hpp"
-#include "mom_process.hpp"
 #include "round_to.hpp"
 #include "subcommand.hpp"
 #include "test_run_timer.hpp"
@@ -74,8 +73,8 @@ public:
         const auto sub1_mac_address = net_.mac("sub1", "eth0"), sub2_mac_address = net_.mac("sub2", "eth0");
         if (!sub1_mac_address || !sub2_mac_address)
             return measurement_error(sub1_mac_address ? sub2_mac_address.message() : sub1_mac_address.message());
-        const std::string sub1_mac = testkit::mac_text(*sub1_mac_address);
-        const std::string sub2_mac = testkit::mac_text(*sub2_mac_address);
+        const Mac& sub1_mac = *sub1_mac_address;
+        const Mac& sub2_mac = *sub2_mac_address;
 
         if (std::string err = measure(p2p::kSub1DirectIp, p2p::kSub1DirectIp, kStrictTopic, direct);
             !err.empty())
@@ -90,25 +89,23 @@ public:
         for (const Config& c : {Config{"xdp strict", o_.xdp_mode, "strict", kStrictTopic, &xdp},
                                 Config{"socket strict", "off", "strict", kStrictTopic, &socket_strict},
                                 Config{"socket best-effort", "off", "best-effort", kFloodTopic, &socket_be}}) {
-            MomProcess mom;
-            if (std::string err = mom.start(net_, c.mode, {{c.topic, c.qos, p2p::kSub1Ip, sub1_mac}});
-                !err.empty())
-                return measurement_error(std::string(c.name) + ": " + err);
+            Result<testkit::MomRunner> mom =
+                start_bench_mom(net_, c.mode, {bench_topic(c.topic, c.qos, p2p::kSub1Ip, sub1_mac)});
+            if (!mom) return measurement_error(std::string(c.name) + ": " + mom.message());
             if (std::string err = warm_up(c.topic); !err.empty()) return measurement_error(std::string(c.name) + ": " + err);
-            if (std::string err = measure(p2p::kMomIp, p2p::kSub1Ip, c.topic, *c.result);
-                !err.empty())
+            if (std::string err = measure(p2p::kMomIp, p2p::kSub1Ip, c.topic, *c.result); !err.empty())
                 return measurement_error(std::string(c.name) + ": " + err);
-            if (std::string err = mom.stop(); !err.empty()) return measurement_error(std::string(c.name) + ": " + err);
+            if (Status stopped = mom->stop(); !stopped)
+                return measurement_error(std::string(c.name) + ": " + stopped.message());
         }
 
         std::vector<IsolationPoint> isolation;
         {
-            MomProcess mom;
-            if (std::string err = mom.start(net_, o_.xdp_mode,
-                                            {{kStrictTopic, "strict", p2p::kSub1Ip, sub1_mac},
-                                             {kFloodTopic, "best-effort", p2p::kSub2Ip, sub2_mac}});
-                !err.empty())
-                return measurement_error("isolation: " + err);
+            Result<testkit::MomRunner> mom =
+                start_bench_mom(net_, o_.xdp_mode,
+                                {bench_topic(kStrictTopic, "strict", p2p::kSub1Ip, sub1_mac),
+                                 bench_topic(kFloodTopic, "best-effort", p2p::kSub2Ip, sub2_mac)});
+            if (!mom) return measurement_error("isolation: " + mom.message());
             if (std::string err = warm_up(kStrictTopic); !err.empty()) return measurement_error("isolation: " + err);
             std::vector<double> rates{-1};  // none
             rates.insert(rates.end(), o_.flood_mpps.begin(), o_.flood_mpps.end());
@@ -118,7 +115,7 @@ public:
                 if (std::string err = measure_under_flood(mpps, p); !err.empty()) return measurement_error("isolation: " + err);
                 isolation.push_back(p);
             }
-            if (std::string err = mom.stop(); !err.empty()) return measurement_error("isolation: " + err);
+            if (Status stopped = mom->stop(); !stopped) return measurement_error("isolation: " + stopped.message());
         }
         return report(direct, xdp, socket_strict, socket_be, isolation);
     }
@@ -146,11 +143,11 @@ private:
     }
 
     // rt: the measuring subscriber (SCHED_FIFO), not the flood's.
-    std::string start_sub(ChildProcess& sub, const std::string& node, const std::string& listen_ip,
+    std::string start_sub(testkit::Process& sub, const std::string& node, const std::string& listen_ip,
                           std::uint64_t count, bool rt) {
         const std::string ready = "/tmp/tempos-bench-" + std::to_string(getpid()) + "-" + node + ".ready";
         unlink(ready.c_str());
-        std::vector<std::string> argv{executable_dir() + "/tempos-sub",
+        std::vector<std::string> argv{(testkit::executable_dir() / "tempos-sub").string(),
                                       "--listen",
                                       listen_ip + ":" + std::to_string(kMomPort),
                                       "--timeout",
@@ -160,22 +157,19 @@ private:
                                       ready};
         if (count) argv.insert(argv.end(), {"--count", std::to_string(count)});
         if (rt && o_.endpoint_priority > 0) argv.insert(argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
-        if (std::string err = sub.start(net_.ns(node), argv); !err.empty()) return err;
-        for (int i = 0; i < 100; ++i) {
-            if (access(ready.c_str(), F_OK) == 0) {
-                unlink(ready.c_str());
-                return {};
-            }
-            if (!sub.running()) return "tempos-sub in " + node + " exited: " + sub.errors();
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        return "tempos-sub in " + node + " did not start";
+        Result<testkit::Process> started = testkit::Process::start(argv, {.netns = net_.ns(node)});
+        if (!started) return started.message();
+        sub = std::move(*started);
+        const Status up = sub.wait_until([&] { return access(ready.c_str(), F_OK) == 0; }, std::chrono::seconds(2),
+                                         "its ready file");
+        unlink(ready.c_str());
+        return up ? std::string() : "tempos-sub in " + node + ": " + up.message();
     }
 
     // Stops a subscriber (SIGINT: it still reports) and reads its JSON report.
-    std::string collect(ChildProcess& sub, nlohmann::json& report) {
-        sub.signal(SIGINT);
-        sub.wait(5);
+    std::string collect(testkit::Process& sub, nlohmann::json& report) {
+        (void)sub.signal(SIGINT);
+        if (!sub.wait(std::chrono::seconds(5))) sub.kill_and_reap();
         report = nlohmann::json::parse(sub.output(), nullptr, false);
         return report.is_object() ? std::string() : "tempos-sub report is not a JSON object: " + sub.output() + sub.errors();
     }
@@ -192,25 +186,25 @@ private:
                         const std::function<std::string()>& flood = {}, double seconds = 0) {
         if (seconds <= 0) seconds = o_.seconds;
         const auto count = static_cast<std::uint64_t>(o_.rate * seconds);
-        ChildProcess sub, pub;
+        testkit::Process sub;
         if (std::string err = start_sub(sub, "sub1", listen_ip, count, true); !err.empty()) return err;
-        std::vector<std::string> pub_argv{"taskset", "-c", std::to_string(o_.pub_cpu),
-                                          executable_dir() + "/tempos-pub", "--to",
+        std::vector<std::string> pub_argv{(testkit::executable_dir() / "tempos-pub").string(), "--to",
                                           target_ip + ":" + std::to_string(kMomPort), "--topic",
                                           std::to_string(topic), "--count", std::to_string(count),
                                           "--rate", std::to_string(o_.rate), "--size", "32",
                                           "--max-seconds", std::to_string(seconds + 5), "--json"};
         if (o_.endpoint_priority > 0)
-            pub_argv.insert(pub_argv.begin() + 3, {"chrt", "-f", std::to_string(o_.endpoint_priority)});
-        if (std::string err = pub.start(net_.ns("pub"), pub_argv); !err.empty())
-            return err;
+            pub_argv.insert(pub_argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
+        Result<testkit::Process> pub = testkit::Process::start(pub_argv, {.netns = net_.ns("pub"), .cpu = o_.pub_cpu});
+        if (!pub) return pub.message();
         std::string flood_error = flood ? flood() : std::string();
-        const int pub_status = pub.wait(seconds + 10);
+        const Result<int> pub_ended = pub->wait(std::chrono::milliseconds(static_cast<long>((seconds + 10) * 1000)));
+        const int pub_status = pub_ended ? *pub_ended : pub->kill_and_reap();
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         nlohmann::json report;
         if (std::string err = collect(sub, report); !err.empty()) return err;
         if (!flood_error.empty()) return flood_error;
-        if (pub_status != 0) return "tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub.errors();
+        if (pub_status != 0) return "tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub->errors();
         l.sent = count;
         l.received = static_cast<std::uint64_t>(topic_figure(report, topic, "unique"));
         l.p50 = topic_figure(report, topic, "p50_us");
@@ -257,7 +251,7 @@ private:
 
     std::string measure_under_flood_counted(double mpps, IsolationPoint& p) {
         if (mpps < 0) return measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict);
-        ChildProcess flood_sub;
+        testkit::Process flood_sub;
         if (std::string err = start_sub(flood_sub, "sub2", p2p::kSub2Ip, 0, false); !err.empty()) return err;
         GeneratorRun g;
         auto flood = [&]() -> std::string {

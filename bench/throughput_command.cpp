@@ -5,16 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <thread>
 
+#include "bench_mom.hpp"
 #include "frames/frame_world.hpp"
-#include "child_process.hpp"
 #include "interrupt.hpp"
 #include "live_traffic.hpp"
-#include "mom_process.hpp"
 #include "round_to.hpp"
 #include "subcommand.hpp"
 #include "test_run_timer.hpp"
@@ -63,17 +60,23 @@ public:
     Result<Report> run() {
         install_interrupt_handler();
         if (std::string err = setup(); !err.empty()) return measurement_error(err);
-        MomProcess mom;
-        ChildProcess forwarder;
+        testkit::MomRunner mom;
+        testkit::Process forwarder;
         const auto sub1_mac = net_.mac("sub1", "eth0");
         if (!sub1_mac) return measurement_error(sub1_mac.message());
-        auto mom_topics = std::vector<MomTopic>{{1, "strict", p2p::kSub1Ip, testkit::mac_text(*sub1_mac)}};
+        const std::vector mom_topics{bench_topic(1, "strict", p2p::kSub1Ip, *sub1_mac)};
+        auto start_mom = [&](const std::string& mode) {
+            Result<testkit::MomRunner> started = start_bench_mom(net_, mode, mom_topics, o_.mom_cpu);
+            if (started) mom = std::move(*started);
+            return started.message();
+        };
         std::vector<Path> paths{
-            {"xdp", [&] { return mom.start(net_, o_.xdp_mode, mom_topics, o_.mom_cpu); }, [&] { return mom.stop(); }},
-            {"socket", [&] { return mom.start(net_, "off", mom_topics, o_.mom_cpu); }, [&] { return mom.stop(); }},
+            {"xdp", [&] { return start_mom(o_.xdp_mode); }, [&] { return mom.stop().message(); }},
+            {"socket", [&] { return start_mom("off"); }, [&] { return mom.stop().message(); }},
             {"baseline", [&] { return start_forwarder(forwarder); },
              [&] {
-                 forwarder.wait(o_.seconds * 20 + 10);
+                 (void)forwarder.wait(std::chrono::milliseconds(static_cast<long>((o_.seconds * 20 + 10) * 1000)));
+                 forwarder.kill_and_reap();
                  return std::string();
              }},
         };
@@ -83,10 +86,16 @@ public:
             if (std::string err = p.start(); !err.empty()) return failed(err);
             Step warm;  // resolves neighbours, faults pages in, lets the MoM finish its set-up; not reported
             if (std::string err = step(20'000, 0.2, warm); !err.empty()) return failed(err);
-            const std::uint64_t socket_before = std::string(p.name) == "xdp" ? mom.udp_in_datagrams() : 0;
+            const bool xdp = std::string(p.name) == "xdp";
+            const Result<std::uint64_t> socket_before = xdp ? mom.udp_in_datagrams() : Result<std::uint64_t>(0);
+            if (!socket_before) return failed(socket_before.message());
             PathResult r;
             if (std::string err = measure(r); !err.empty()) return failed(err);
-            if (std::string(p.name) == "xdp") r.mom_socket_datagrams = mom.udp_in_datagrams() - socket_before;
+            if (xdp) {
+                const Result<std::uint64_t> socket_after = mom.udp_in_datagrams();
+                if (!socket_after) return failed(socket_after.message());
+                r.mom_socket_datagrams = *socket_after - *socket_before;
+            }
             if (std::string err = p.stop(); !err.empty()) return failed(err);
             results.emplace_back(p.name, std::move(r));
         }
@@ -122,27 +131,22 @@ private:
         return {};
     }
 
-    std::string start_forwarder(ChildProcess& forwarder) {
+    std::string start_forwarder(testkit::Process& forwarder) {
         const std::string listen = std::string(p2p::kMomIp) + ":" + std::to_string(kMomPort);
         const std::string to = std::string(p2p::kSub1Ip) + ":" + std::to_string(kMomPort);
         // Bounded: long enough for every step of this path.
         const double lifetime = (o_.rates_mpps.size() + 2) * (o_.seconds + 0.5) + 5;
-        std::vector<std::string> argv{executable_dir() + "/tempos-socket-forwarder", "--listen", listen, "--to", to,
-                                      "--seconds", std::to_string(lifetime)};
-        if (o_.mom_cpu >= 0) argv.insert(argv.begin(), {"taskset", "-c", std::to_string(o_.mom_cpu)});
-        if (std::string err = forwarder.start(net_.ns("mom"), argv); !err.empty())
-            return err;
-        char port_hex[8];
-        std::snprintf(port_hex, sizeof(port_hex), ":%04X", kMomPort);
-        for (int i = 0; i < 100; ++i) {
-            std::ifstream udp("/proc/" + std::to_string(forwarder.pid()) + "/net/udp");
-            std::stringstream s;
-            s << udp.rdbuf();
-            if (s.str().find(port_hex) != std::string::npos) return {};
-            if (!forwarder.running()) return "the forwarder exited: " + forwarder.errors();
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        return "the forwarder did not bind within 5 s";
+        Result<testkit::Process> started = testkit::Process::start(
+            {(testkit::executable_dir() / "tempos-socket-forwarder").string(), "--listen", listen, "--to", to,
+             "--seconds", std::to_string(lifetime)},
+            {.netns = net_.ns("mom"), .cpu = o_.mom_cpu});
+        if (!started) return started.message();
+        forwarder = std::move(*started);
+        const pid_t pid = forwarder.pid();
+        return forwarder
+            .wait_until([&] { return testkit::udp_port_bound(pid, kMomPort); }, std::chrono::seconds(5),
+                        "UDP port " + std::to_string(kMomPort) + " bound")
+            .message();
     }
 
     std::string step(double rate_pps, double seconds, Step& s) {

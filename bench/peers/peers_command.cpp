@@ -1,6 +1,10 @@
 #include "commands.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -12,12 +16,14 @@
 #include <thread>
 #include <vector>
 
-#include "broker_process.hpp"
 #include "interrupt.hpp"
 #include "peer_client.hpp"
 #include "peer_runs.hpp"
+#include "process/process.hpp"
+#include "process/temp_dir.hpp"
 #include "subcommand.hpp"
 #include "topology/layouts.hpp"
+#include "topology/netns.hpp"
 
 namespace tempos::bench {
 
@@ -78,22 +84,22 @@ struct PeerResult {
     StreamStats latency, max, flood_paced, flood;
 };
 
-// A private directory for configuration files and broker logs, removed afterwards.
-class ScratchDir {
-public:
-    ScratchDir() {
-        char tmpl[] = "/tmp/tempos-peers-XXXXXX";
-        if (mkdtemp(tmpl)) path_ = tmpl;
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-    }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+// One TCP connection attempt to ip:port from namespace `ns`.
+bool accepts_connections(const std::string& ns, const std::string& ip, int port) {
+    bool connected = false;
+    const Status entered = testkit::run_in_netns(ns, [&] {
+        const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return Status::ok();
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<std::uint16_t>(port));
+        inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
+        connected = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+        close(fd);
+        return Status::ok();
+    });
+    return entered && connected;
+}
 
 std::string run_peer(const PeerBroker& b, const std::string& program_path, const PeersOptions& o, PeerResult& r) {
     auto note = [&](const char* what) {
@@ -103,21 +109,29 @@ std::string run_peer(const PeerBroker& b, const std::string& program_path, const
     note("creating the topology");
     auto topo = testkit::one_legged(2);
     if (!topo) return topo.message();
-    ScratchDir dir;
-    if (dir.path().empty()) return "cannot create a scratch directory in /tmp";
+    const testkit::TempDir scratch("peers");  // configuration files and broker logs
+    if (scratch.path().empty()) return "cannot create a scratch directory in /tmp";
+    const std::string dir = scratch.path().string();
     const std::string ip = topo->ip("mom");
     std::vector<std::string> argv;
-    if (error = b.command_line(program_path, ip, b.port, dir.path(), argv); !error.empty()) return error;
+    if (error = b.command_line(program_path, ip, b.port, dir, argv); !error.empty()) return error;
     note("starting the broker in mom");
-    auto broker = peers::BrokerProcess::start(topo->ns("mom"), argv, dir.path() + "/broker.log", error);
-    if (!broker) return error;
+    const std::string log = dir + "/broker.log";
+    Result<testkit::Process> started =
+        testkit::Process::start(argv, {.netns = topo->ns("mom"), .stdout_file = log, .stderr_file = log});
+    if (!started) return started.message();
+    testkit::Process& broker = *started;
     auto with_log = [&](std::string e) {
         if (interrupted()) return e;
-        if (std::string ended = broker->exited(); !ended.empty()) e += " [" + ended + "]";
-        const std::string tail = broker->log_tail();
+        if (!broker.running()) e += " [" + std::string(b.program) + " " + broker.how_it_ended() + "]";
+        const std::string tail = broker.output_tail();
         return tail.empty() ? e : e + "\n" + b.program + " log:\n" + tail;
     };
-    if (error = broker->wait_listening(topo->ns("pub"), ip, b.port, 5.0); !error.empty()) return with_log(error);
+    // Ends early, with the end of its log, when the broker exits.
+    if (Status up = broker.wait_until([&] { return accepts_connections(topo->ns("pub"), ip, b.port); },
+                                      std::chrono::seconds(5), "listening on " + ip + ":" + std::to_string(b.port));
+        !up)
+        return up.message();
     auto client = b.client(ip, b.port);
 
     struct Run {
@@ -133,7 +147,7 @@ std::string run_peer(const PeerBroker& b, const std::string& program_path, const
     for (const Run& run : runs) {
         note(run.what);
         if (Status st = run.go(); !st) return with_log(st.message());
-        if (std::string ended = broker->exited(); !ended.empty()) return with_log(std::string(run.what) + ": " + ended);
+        if (!broker.running()) return with_log(std::string(run.what) + ": the broker ended");
         std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let the broker drop the old connections
     }
     if (!r.flood.subscriber_error.empty())
@@ -142,8 +156,9 @@ std::string run_peer(const PeerBroker& b, const std::string& program_path, const
     if (!r.flood.publisher_error.empty())
         std::fprintf(stderr, "peers: %s: the flood's publisher failed: %s\n", b.name, r.flood.publisher_error.c_str());
     note("stopping the broker");
-    if (error = broker->stop(); !error.empty()) std::fprintf(stderr, "peers: %s: %s\n", b.name, error.c_str());
-    if (o.verbose) std::fprintf(stderr, "peers: %s: end of its log:\n%s", b.name, broker->log_tail(60).c_str());
+    if (Result<int> stopped = broker.terminate(std::chrono::seconds(3)); !stopped)
+        std::fprintf(stderr, "peers: %s: %s\n", b.name, stopped.message().c_str());
+    if (o.verbose) std::fprintf(stderr, "peers: %s: end of its log:\n%s", b.name, broker.output_tail(60).c_str());
     return {};
 }
 
@@ -196,13 +211,13 @@ Result<Report> run_peers(const PeersOptions& o) {
     std::vector<std::pair<const PeerBroker*, std::string>> selected;
     for (const PeerBroker& b : kBrokers) {
         if (!o.only.empty() && o.only != b.name) continue;
-        const std::string path = peers::find_program(b.program);
-        if (path.empty())
+        const Result<std::filesystem::path> path = testkit::find_program(b.program);
+        if (!path)
             return Status::error(ErrorCode::not_found,
                                  std::string(b.program) +
                                      " not found (PATH, /usr/sbin, /usr/local/sbin, /sbin); install it: apt-get install " +
                                      b.package);
-        selected.emplace_back(&b, path);
+        selected.emplace_back(&b, path->string());
     }
     const double load_before = load_average();
     install_interrupt_handler();  // ends the runs early; brokers and namespaces are still cleaned up

@@ -1,8 +1,155 @@
-// tempos-testkit's process subcommands.
+// tempos-testkit's process subcommands, for the e2e shell (tests/e2e/lib.sh):
+//   mom-config header ...   the [mom] table and the XDP adapter's [[adapters]] table of a Controller TOML
+//   mom-config topic ...    one [[topics]] table
+//   mom run ...             tempos-mom in a namespace, parent of it until it ends (see add_mom_run)
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
 #include "cli/commands.hpp"
+#include "process/controller_config.hpp"
+#include "process/mom_runner.hpp"
 
 namespace tempos::testkit {
 
-void add_process_commands(CLI::App& /*app*/) {}
+namespace {
+
+[[noreturn]] void fail(const std::string& command, const Status& why, int exit_status = 1) {
+    std::cerr << "tempos-testkit " << command << ": " << why.message() << "\n";
+    throw CLI::RuntimeError(exit_status);
+}
+
+// Prints `text`, or writes it to `file` when one is given.
+void emit(const std::string& command, const std::string& text, const std::string& file) {
+    if (file.empty()) {
+        std::cout << text << std::flush;
+        return;
+    }
+    std::ofstream out(file, std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) fail(command, Status::error(ErrorCode::system_error, "cannot write " + file));
+}
+
+void add_mom_config(CLI::App& app) {
+    CLI::App* config = app.add_subcommand("mom-config", "Parts of a Controller TOML (docs/config.md)");
+    config->require_subcommand(1);
+
+    struct Header {
+        ControllerConfig::Mom mom;
+        std::string xdp_mode = "native";
+        std::string output;
+    };
+    auto h = std::make_shared<Header>();
+    CLI::App* header = config->add_subcommand("header", "The [mom] table and the XDP adapter's [[adapters]] table");
+    header->add_option("--listen", h->mom.listen, "[mom] listen, IP:PORT");
+    header->add_option("--interface", h->mom.interface, "[mom] interface");
+    header->add_option("--metrics", h->mom.metrics, "[mom] metrics, IP:PORT");
+    header->add_option("--sq-priority", h->mom.sq_priority, "[mom] sq_priority");
+    header->add_option("--receive-buffer", h->mom.receive_buffer, "[mom] receive_buffer");
+    header->add_option("--xdp-mode", h->xdp_mode, "The XDP adapter's xdp_mode")
+        ->check(CLI::IsMember({"auto", "native", "generic", "off"}))
+        ->capture_default_str();
+    header->add_option("-o,--output", h->output, "Write to this file instead of printing");
+    header->callback([h] {
+        emit("mom-config header", mom_table_toml(h->mom) + adapter_toml(xdp_adapter(h->xdp_mode)), h->output);
+    });
+
+    struct Topic {
+        int id = 0;
+        std::string qos;
+        std::vector<std::string> groups;
+        std::string output;
+    };
+    auto t = std::make_shared<Topic>();
+    CLI::App* topic = config->add_subcommand("topic", "One [[topics]] table");
+    topic->add_option("--id", t->id, "Topic id")->required();
+    topic->add_option("--qos", t->qos, "strict or best-effort")->required();
+    topic->add_option("--subscribers", t->groups,
+                      "One subscription group: comma-separated endpoints IP:PORT, IP:PORT@MAC or IP@MAC; given "
+                      "more than once: one [[topics.groups]] table each")
+        ->required()
+        ->allow_extra_args(false);
+    topic->add_option("-o,--output", t->output, "Write to this file instead of printing");
+    topic->callback([t] {
+        ConfigTopic out{t->id, t->qos, {}};
+        for (const std::string& group : t->groups) {
+            std::vector<ConfigEndpoint>& members = out.groups.emplace_back();
+            std::istringstream endpoints(group);
+            for (std::string text; std::getline(endpoints, text, ',');) {
+                Result<ConfigEndpoint> endpoint = parse_endpoint(text);
+                if (!endpoint) fail("mom-config topic", endpoint.status());
+                members.push_back(*endpoint);
+            }
+        }
+        emit("mom-config topic", topic_toml(out), t->output);
+    });
+}
+
+// `mom run`: the e2e scenarios' tempos-mom. It stays tempos-mom's parent: once tempos-mom is ready it writes
+// tempos-mom's pid to the ready file (written whole, then renamed), passes SIGTERM, SIGINT and SIGHUP on, and
+// exits with tempos-mom's exit status (128 + the signal when one ended it), so `kill -TERM` of it and `wait` give
+// the shell tempos-mom's status, and the pid in the ready file can be signalled directly (SIGKILL, SIGHUP).
+// Not ready in time, or ended during start: an error on stderr, tempos-mom killed, exit status 1.
+void add_mom_run(CLI::App& app) {
+    struct Run {
+        MomOptions options;
+        std::string config, ready_file;
+        double ready_seconds = 10;
+    };
+    auto r = std::make_shared<Run>();
+    CLI::App* mom = app.add_subcommand("mom", "tempos-mom for the e2e scenarios");
+    mom->require_subcommand(1);
+    CLI::App* run = mom->add_subcommand("run", "Run tempos-mom until it ends; write its pid to a file once ready");
+    run->add_option("--ns", r->options.netns, "Network namespace (/run/netns/NAME) to run it in");
+    run->add_option("--config", r->config, "The Controller TOML")->required();
+    run->add_option("--log", r->options.log_file, "Its stdout and stderr")->required();
+    run->add_option("--ready-file", r->ready_file, "Written with its pid once it is ready")->required();
+    run->add_option("--mom", r->options.binary, "The tempos-mom binary (default: next to tempos-testkit)");
+    run->add_option("--log-level", r->options.log_level, "Its --log-level")->capture_default_str();
+    run->add_option("--cpu", r->options.cpu, "Pin it to this CPU");
+    run->add_option("--ready-timeout", r->ready_seconds, "Seconds to wait for it to be ready")->capture_default_str();
+    run->add_option("wrapper", r->options.wrapper,
+                    "After --: a command that execs the rest of its argv (e.g. setpriv ... --), put in front of "
+                    "tempos-mom");
+    run->callback([r] {
+        // Blocked from here on, so a signal sent during the start is passed on once tempos-mom runs.
+        sigset_t forwarded;
+        sigemptyset(&forwarded);
+        for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&forwarded, sig);
+        sigprocmask(SIG_BLOCK, &forwarded, nullptr);
+
+        r->options.ready_timeout = std::chrono::milliseconds(static_cast<long>(r->ready_seconds * 1000));
+        Result<MomRunner> started = MomRunner::start(std::filesystem::path(r->config), r->options);
+        if (!started) fail("mom run", started.status());
+        MomRunner& runner = *started;
+        const std::string partial = r->ready_file + ".partial";
+        {
+            std::ofstream ready(partial, std::ios::trunc);
+            ready << runner.pid() << "\n";
+        }
+        if (::rename(partial.c_str(), r->ready_file.c_str()) != 0)
+            fail("mom run", Status::error(ErrorCode::system_error, "cannot write " + r->ready_file));
+
+        const timespec tick{0, 50'000'000};
+        while (runner.process().running()) {
+            const int sig = sigtimedwait(&forwarded, nullptr, &tick);
+            if (sig > 0) (void)runner.process().signal(sig);
+        }
+        const int status = runner.process().kill_and_reap();  // reaped already: its exit status
+        if (status != 0) throw CLI::RuntimeError(status);
+    });
+}
+
+}  // namespace
+
+void add_process_commands(CLI::App& app) {
+    add_mom_config(app);
+    add_mom_run(app);
+}
 
 }  // namespace tempos::testkit

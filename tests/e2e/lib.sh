@@ -59,28 +59,32 @@ snmp_udp() {
 }
 
 # start_mom CONFIG [WRAPPER...]: runs tempos-mom ($MOM_BIN, else the build's) in the mom namespace, through
-# WRAPPER when given (a command that execs it, e.g. setpriv), and waits until it runs: its port is bound before
-# the adapters attach and configure the topics, so only the "tempos-mom running" line says the routes are in place.
+# WRAPPER when given (a command that execs it, e.g. setpriv), and waits until it is ready: `tempos-testkit mom run`
+# (testing/process/mom_runner.hpp) stays its parent, writes its pid to a file once it logged "tempos-mom running"
+# (the routes are in place) and its port is bound, passes SIGTERM/SIGINT/SIGHUP on and exits with its status.
+# MOM_PID is tempos-mom itself (for kill -KILL, kill -HUP, /proc/$MOM_PID); MOM_RUNNER_PID the runner.
 start_mom() {
     local config=$1
     shift
-    # ip netns exec directly (not the topo_exec function): $! must be tempos-mom itself, not a subshell.
-    ip netns exec "$TOPO_NS_mom" "$@" "${MOM_BIN:-$BIN/tempos-mom}" --config "$config" --log-level debug \
-        >"$E2E_TMP/mom.log" 2>&1 &
-    MOM_PID=$!
+    rm -f "$E2E_TMP/mom.ready"
+    "$BIN/tempos-testkit" mom run --ns "$TOPO_NS_mom" --config "$config" --log "$E2E_TMP/mom.log" \
+        --ready-file "$E2E_TMP/mom.ready" --mom "${MOM_BIN:-$BIN/tempos-mom}" --log-level debug -- "$@" &
+    MOM_RUNNER_PID=$!
     local i
-    for ((i = 0; i < 100; i++)); do
-        if grep -qs "tempos-mom running" "$E2E_TMP/mom.log" &&
-            topo_exec mom ss -Hlun "sport = :$MOM_PORT" | grep -q .; then return 0; fi
-        kill -0 "$MOM_PID" 2>/dev/null || fail "tempos-mom exited during start"
+    for ((i = 0; i < 150; i++)); do  # the runner gives up after 10 s itself
+        if [ -s "$E2E_TMP/mom.ready" ]; then
+            MOM_PID=$(cat "$E2E_TMP/mom.ready")
+            return 0
+        fi
+        kill -0 "$MOM_RUNNER_PID" 2>/dev/null || fail "tempos-mom did not start (the runner's reason is above)"
         sleep 0.1
     done
-    fail "tempos-mom did not start within 10 s"
+    fail "tempos-mom was not ready within 15 s"
 }
 
 stop_mom() {
-    kill -TERM "$MOM_PID" 2>/dev/null || true
-    wait "$MOM_PID" || fail "tempos-mom exited with status $? on SIGTERM"
+    kill -TERM "$MOM_RUNNER_PID" 2>/dev/null || true
+    wait "$MOM_RUNNER_PID" || fail "tempos-mom exited with status $? on SIGTERM"
 }
 
 # start_sub NODE COUNT TIMEOUT: a tempos-sub in NODE writing its JSON report to $E2E_TMP/NODE.json.
@@ -273,38 +277,31 @@ stack_counter_growth() {
     echo "$(($(snmp_udp mom InDatagrams) - STACK_MOM_IN)) $(($(sum_snmp_udp InCsumErrors "${STACK_SUBS[@]}") - STACK_CSUM))"
 }
 
-# topic_toml ID QOS [--mac] NODE...: a [[topics]] table whose one group is NODEs' addresses on the MoM's port,
-# with --mac as inline tables that also give each MAC (the kernel path then needs no neighbour lookup).
+# topic_toml ID QOS [--mac] NODE... [--group NODE...]...: a [[topics]] table whose group is NODEs' addresses on
+# the MoM's port (each --group starts another group: [[topics.groups]] tables), with --mac as inline tables that
+# also give each MAC (the kernel path then needs no neighbour lookup). Written by `tempos-testkit mom-config`.
 topic_toml() {
-    local id=$1 qos=$2 with_mac=0 node ip_var
+    local id=$1 qos=$2 with_mac=0 node ip_var endpoint group="" groups=()
     shift 2
     [ "${1:-}" = --mac ] && { with_mac=1; shift; }
-    printf '[[topics]]\nid = %s\nqos = "%s"\nsubscribers = [\n' "$id" "$qos"
-    for node in "$@"; do
-        ip_var="TOPO_IP_$node"
-        if ((with_mac)); then
-            printf '  { ip = "%s", port = %s, mac = "%s" },\n' "${!ip_var}" "$MOM_PORT" "$(mac_of "$node")"
-        else
-            printf '  "%s:%s",\n' "${!ip_var}" "$MOM_PORT"
+    for node in "$@" --group; do
+        if [ "$node" = --group ]; then
+            [ -z "$group" ] || groups+=(--subscribers "$group")
+            group=""
+            continue
         fi
+        ip_var="TOPO_IP_$node"
+        endpoint="${!ip_var}:$MOM_PORT"
+        ((with_mac)) && endpoint+="@$(mac_of "$node")"
+        group+="${group:+,}$endpoint"
     done
-    printf ']\n\n'
+    "$BIN/tempos-testkit" mom-config topic --id "$id" --qos "$qos" "${groups[@]}"
 }
 
 # mom_config_header [XDP_MODE]: the [mom] and [[adapters]] part every scenario's Controller TOML starts with
 # (xdp_mode: the argument, else $XDP_MODE, else native);
 # scenarios append their [[topics]].
 mom_config_header() {
-    cat <<TOML
-[mom]
-listen = "$TOPO_IP_mom:$MOM_PORT"
-interface = "$TOPO_MOM_IF"
-metrics = "127.0.0.1:9100"
-
-[[adapters]]
-name = "xdp"
-library = "libxdp_adapter.so"
-xdp_mode = "${1:-${XDP_MODE:-native}}"
-
-TOML
+    "$BIN/tempos-testkit" mom-config header --listen "$TOPO_IP_mom:$MOM_PORT" --interface "$TOPO_MOM_IF" \
+        --metrics 127.0.0.1:9100 --xdp-mode "${1:-${XDP_MODE:-native}}"
 }

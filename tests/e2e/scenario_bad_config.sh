@@ -2,13 +2,7 @@
 # Scenario 9: a bad config at start: non-zero exit, a file:line message, no program attached.
 . "$(dirname "$0")/lib.sh"
 setup one-legged 1
-{ mom_config_header; cat <<TOML
-[[topics]]
-id = 300
-qos = "strict"
-subscribers = [ "$TOPO_IP_sub1:$MOM_PORT" ]
-TOML
-} >"$E2E_TMP/bad.toml"
+{ mom_config_header; topic_toml 300 strict sub1; } >"$E2E_TMP/bad.toml"
 set +e
 topo_exec mom "$BIN/tempos-mom" --config "$E2E_TMP/bad.toml" >"$E2E_TMP/out.txt" 2>&1
 status=$?

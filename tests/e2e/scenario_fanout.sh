@@ -15,21 +15,12 @@ PER_GROUP=2
 SUBS=$((GROUPS_N * PER_GROUP))
 setup one-legged "$SUBS"
 
-{ mom_config_header; cat <<TOML
-[[topics]]
-id = 3
-qos = "strict"
-TOML
+members=()  # sub1 sub2 --group sub3 sub4 --group ...
 for ((g = 0; g < GROUPS_N; g++)); do
-    echo "  [[topics.groups]]"
-    echo "  subscribers = ["
-    for ((m = 1; m <= PER_GROUP; m++)); do
-        s=sub$((g * PER_GROUP + m)); ip_var="TOPO_IP_$s"
-        echo "    { ip = \"${!ip_var}\", port = $MOM_PORT, mac = \"$(mac_of "$s")\" },"
-    done
-    echo "  ]"
+    ((g == 0)) || members+=(--group)
+    for ((m = 1; m <= PER_GROUP; m++)); do members+=("sub$((g * PER_GROUP + m))"); done
 done
-} >"$E2E_TMP/mom.toml"
+{ mom_config_header; topic_toml 3 strict --mac "${members[@]}"; } >"$E2E_TMP/mom.toml"
 start_mom "$E2E_TMP/mom.toml"
 ALL_SUBS=()
 for ((i = 1; i <= SUBS; i++)); do ALL_SUBS+=("sub$i"); start_sub "sub$i" "$N" 20; done

@@ -10,11 +10,7 @@ N=${N:-150000}
 setup one-legged 3
 
 topic_config() {
-    local s
-    { mom_config_header
-      echo '[[topics]]'; echo 'id = 1'; echo 'qos = "strict"'; echo 'subscribers = ['
-      for s in "$@"; do local ip="TOPO_IP_$s"; echo "  { ip = \"${!ip}\", mac = \"$(mac_of "$s")\" },"; done
-      echo ']'; } >"$E2E_TMP/next.toml"
+    { mom_config_header; topic_toml 1 strict --mac "$@"; } >"$E2E_TMP/next.toml"
     mv "$E2E_TMP/next.toml" "$E2E_TMP/mom.toml"
 }
 topic_config sub1 sub2 sub3

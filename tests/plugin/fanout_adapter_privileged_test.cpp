@@ -188,17 +188,16 @@ TEST_F(FanoutAdapter, ConnectAttachesTheTcProgramWithATcxLinkAndCloseDetachesIt)
 }
 
 TEST_F(FanoutAdapter, TheTcProgramLeavesWhenTheHolderIsKilled) {
-    const HeldAdapter held = spawn_attach_holder(kIface, "generic");
-    ASSERT_GT(held.pid, 0);
-    const pid_t child = held.pid;
-    const std::string& output = held.output;
+    Result<testkit::Process> held = start_attach_holder(kIface, "generic");
+    ASSERT_TRUE(held) << held.message();
+    const std::string output = held->output();
     EXPECT_NE(output.find("mode=generic"), std::string::npos) << output;
     EXPECT_EQ(tcx_programs(kIface), 1u);
 
-    ASSERT_EQ(::kill(child, SIGKILL), 0);
-    int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
-    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    ASSERT_TRUE(held->signal(SIGKILL));
+    const Result<int> status = held->wait(std::chrono::seconds(10));
+    ASSERT_TRUE(status) << status.message();
+    EXPECT_EQ(*status, 128 + SIGKILL) << held->how_it_ended();
     EXPECT_TRUE(wait_tcx_programs(kIface, 0)) << "TC program still attached after its holder died";
 }
 

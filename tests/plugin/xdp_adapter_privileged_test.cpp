@@ -417,17 +417,16 @@ TEST_F(XdpAdapterKernel, SubscriberWithoutRouteIsAnError) {
 // A child process holds the adapter attached and is SIGKILLed: its link fd dies with it, so the program
 // leaves the interface (no blackhole after a crash).
 TEST_F(XdpAdapterKernel, ProgramLeavesWhenTheHolderIsKilled) {
-    const HeldAdapter held = spawn_attach_holder(kIface, "native");
-    ASSERT_GT(held.pid, 0);
-    const pid_t child = held.pid;
-    const std::string& output = held.output;
+    Result<testkit::Process> held = start_attach_holder(kIface, "native");
+    ASSERT_TRUE(held) << held.message();
+    const std::string output = held->output();
     EXPECT_NE(output.find("mode=native"), std::string::npos) << output;
     EXPECT_EQ(xdp_state(kIface).attach_mode, XDP_ATTACHED_DRV);
 
-    ASSERT_EQ(::kill(child, SIGKILL), 0);
-    int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
-    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    ASSERT_TRUE(held->signal(SIGKILL));
+    const Result<int> status = held->wait(std::chrono::seconds(10));
+    ASSERT_TRUE(status) << status.message();
+    EXPECT_EQ(*status, 128 + SIGKILL) << held->how_it_ended();
     EXPECT_TRUE(wait_detached(kIface)) << "program still attached after its holder died";
 }
 

@@ -16,8 +16,9 @@
 #include <span>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "process/process.hpp"
 
 namespace tempos::test {
 
@@ -29,21 +30,7 @@ inline std::filesystem::path build_dir() {
 inline std::filesystem::path plugin_path(const std::string& file) { return build_dir() / "lib" / file; }
 
 // A fresh directory under /tmp, removed by the destructor.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "tempos-host-XXXXXX").string();
-        path_ = ::mkdtemp(pattern.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
+using TempDir = testkit::TempDir;
 
 // One line of the record file: the verb and its key=value fields.
 struct Record {
@@ -92,12 +79,7 @@ inline std::size_t count_records(const std::filesystem::path& file, const std::s
 // never on how long it took.
 inline bool wait_until(const std::function<bool()>& condition,
                        std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > deadline) return condition();
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return true;
+    return testkit::poll_until(condition, limit);
 }
 
 // A UDP port on 127.0.0.1 that was free a moment ago (bound to 0, read, released).
