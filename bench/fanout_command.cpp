@@ -199,17 +199,17 @@ private:
     // The program alone (test runs), G = 2..16: ns per event, and a least-squares slope per added copy.
     std::string program_cost(Report& out) {
         ProgramCost cost;
-        if (std::string err = cost.open(net_); !err.empty()) return err;
+        if (std::string err = cost.open(rig_.net); !err.empty()) return err;
         const std::uint32_t pairs = o_.quick ? 20 : 300;
         std::vector<std::pair<int, double>> points;
         for (const int groups : {2, 4, 8, 16}) {
             double ns = 0;
-            const std::uint64_t before = cost.dummy_tx(net_);
-            if (std::string err = cost.time_event(net_, frame_, groups, pairs, ns); !err.empty()) return err;
+            const std::uint64_t before = cost.dummy_tx(rig_.net);
+            if (std::string err = cost.time_event(rig_.net, rig_.frame, groups, pairs, ns); !err.empty()) return err;
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             // Every run sent its clones: (batch + 1) runs per pair, groups - 1 clones each (the last group's copy is
             // the original, redirected; a test run reports the verdict but does not perform the redirect).
-            const std::uint64_t copies = cost.dummy_tx(net_) - before,
+            const std::uint64_t copies = cost.dummy_tx(rig_.net) - before,
                                 want = std::uint64_t{pairs} * (ProgramCost::kBatch + 1) * (groups - 1);
             if (copies != want)
                 return "the test runs sent " + std::to_string(copies) + " copies, expected " + std::to_string(want);
@@ -223,7 +223,7 @@ private:
         const double per_copy = (n * sxy - sx * sy) / (n * sxx - sx * sx);
         // What every other frame the XDP router passes up pays for the TC program being there.
         double pass_ns = 0;
-        if (std::string err = cost.time_event(net_, frame_, 0, pairs, pass_ns); !err.empty()) return err;
+        if (std::string err = cost.time_event(rig_.net, rig_.frame, 0, pairs, pass_ns); !err.empty()) return err;
         out.number("fanout_prog_ns_per_copy", per_copy, 1)
             .number("fanout_prog_ns_fixed", (sy - per_copy * sx) / n, 1)
             .number("fanout_prog_ns_not_fanout", pass_ns, 1);
@@ -234,50 +234,34 @@ private:
         if (std::string err = pin_to_cpu(o_.cpu); !err.empty()) return err;
         auto net = testkit::point_to_point({});
         if (!net) return net.message();
-        net_ = std::move(*net);
+        rig_.net = std::move(*net);
         // Both paths get the same budget: one CPU for everything the MoM node does.
-        if (Status st = net_.pin_napi("mom", "eth0", o_.mom_cpu); !st) return st.message();
-        {
-            testkit::NetnsScope in_pub(net_.ns("pub"));
-            if (!in_pub.status()) return in_pub.status().message();
-            if (std::string err = generator_.open(); !err.empty()) return err;
-            pub_ifindex_ = static_cast<int>(if_nametoindex("eth0"));
-        }
-        {
-            testkit::NetnsScope in_sub(net_.ns("sub1"));
-            if (!in_sub.status()) return in_sub.status().message();
-            const int sub_if = static_cast<int>(if_nametoindex("eth0"));
-            if (std::string err = counter_.attach(sub_if, kMomPort, SinkCounter::Hook::tc_ingress); !err.empty())
-                return err;
-        }
+        if (Status st = rig_.net.pin_napi("mom", "eth0", o_.mom_cpu); !st) return st.message();
+        if (std::string err = rig_.open(kBenchTopic, SinkCounter::Hook::tc_ingress); !err.empty()) return err;
         // sub1's receive runs on the generator's CPU, not the MoM's (the subscribers are other machines in a
         // deployment): GRO off, so the veth hands what it receives to a backlog (1000 deep) instead of its
         // 256-entry ring, which one receive poll of the MoM (64 events) times G >= 4 copies overflows, and RPS
         // steers that backlog to the generator's CPU. G = 1 turns GRO back on (set_sub_gro).
-        if (!net_.exec("sub1", {"sh", "-c", "echo " + std::to_string(1 << o_.cpu) +
+        if (!rig_.net.exec("sub1", {"sh", "-c", "echo " + std::to_string(1 << o_.cpu) +
                                                 " > /sys/class/net/eth0/queues/rx-0/rps_cpus"}))
             return "steering sub1:eth0's receive (RPS) to CPU " + std::to_string(o_.cpu);
-        const auto mom_mac = net_.mac("mom", "eth0"), pub_mac = net_.mac("pub", "eth0");
-        if (!mom_mac || !pub_mac) return mom_mac ? pub_mac.message() : mom_mac.message();
-        frame_ = testkit::bench_event(*mom_mac, *pub_mac, testkit::world::ipv4_bytes(p2p::kPubIp),
-                                 testkit::world::ipv4_bytes(p2p::kMomIp), kMomPort, kBenchTopic).build();
         return {};
     }
 
     // One step of the generator at `rate` events/s (0: unpaced); copies counted at sub1.
     std::string generate(double rate, double seconds, Measurement& m) {
-        const std::uint64_t before = counter_.total();
+        const std::uint64_t before = rig_.counter.total();
         std::string error;
         GeneratorRun run;
         {
-            testkit::NetnsScope in_pub(net_.ns("pub"));
+            testkit::NetnsScope in_pub(rig_.net.ns("pub"));
             if (!in_pub.status()) return in_pub.status().message();
-            run = generator_.run(pub_ifindex_, frame_, rate, seconds, error);
+            run = rig_.generator.run(rig_.pub_ifindex, rig_.frame, rate, seconds, error);
         }
         if (!error.empty()) return error;
         std::this_thread::sleep_for(std::chrono::milliseconds(300));  // drain queues before counting
         m.events_offered_per_s = run.rate_pps();
-        m.copies_per_s = run.seconds > 0 ? static_cast<double>(counter_.total() - before) / run.seconds : 0;
+        m.copies_per_s = run.seconds > 0 ? static_cast<double>(rig_.counter.total() - before) / run.seconds : 0;
         return {};
     }
 
@@ -286,7 +270,7 @@ private:
     // GRO at sub1:eth0: needed for G = 1, where the XDP router redirects into the veth (a veth accepts redirected
     // frames only with GRO or XDP on the peer); off for G >= 2 (see setup). Both paths of one G alike.
     std::string set_sub_gro(bool on) {
-        const Status st = net_.set_gro("sub1", "eth0", on);
+        const Status st = rig_.net.set_gro("sub1", "eth0", on);
         return st ? std::string() : st.message();
     }
 
@@ -294,10 +278,10 @@ private:
         if (std::string err = set_sub_gro(groups == 1); !err.empty()) return err;
         // One strict topic whose G groups all hold sub1 (the same endpoint in several groups is allowed and gets
         // one copy per group), so one counter at sub1 sees every copy of both paths.
-        const auto sub1_mac = net_.mac("sub1", "eth0");
+        const auto sub1_mac = rig_.net.mac("sub1", "eth0");
         if (!sub1_mac) return sub1_mac.message();
         Result<testkit::MomRunner> mom = start_bench_mom(
-            net_, mode, {bench_topic(kBenchTopic, "strict", p2p::kSub1Ip, *sub1_mac, groups)}, o_.mom_cpu);
+            rig_.net, mode, {bench_topic(kBenchTopic, "strict", p2p::kSub1Ip, *sub1_mac, groups)}, o_.mom_cpu);
         if (!mom) return mom.message();
         Measurement step;  // the warm-up resolves neighbours and faults pages in; not reported
         if (std::string err = generate(20'000, 0.2, step); !err.empty()) return err;
@@ -319,11 +303,7 @@ private:
     }
 
     const FanoutOptions& o_;
-    testkit::Topology net_;
-    LiveGenerator generator_;
-    SinkCounter counter_;
-    int pub_ifindex_ = 0;
-    std::vector<std::uint8_t> frame_;
+    LiveRig rig_;
 };
 
 }  // namespace

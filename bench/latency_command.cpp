@@ -70,7 +70,7 @@ public:
         install_interrupt_handler();
         if (std::string err = setup(); !err.empty()) return measurement_error(err);
         Latency direct, xdp, socket_strict, socket_be;
-        const auto sub1_mac_address = net_.mac("sub1", "eth0"), sub2_mac_address = net_.mac("sub2", "eth0");
+        const auto sub1_mac_address = rig_.net.mac("sub1", "eth0"), sub2_mac_address = rig_.net.mac("sub2", "eth0");
         if (!sub1_mac_address || !sub2_mac_address)
             return measurement_error(sub1_mac_address ? sub2_mac_address.message() : sub1_mac_address.message());
         const Mac& sub1_mac = *sub1_mac_address;
@@ -90,7 +90,7 @@ public:
                                 Config{"socket strict", "off", "strict", kStrictTopic, &socket_strict},
                                 Config{"socket best-effort", "off", "best-effort", kFloodTopic, &socket_be}}) {
             Result<testkit::MomRunner> mom =
-                start_bench_mom(net_, c.mode, {bench_topic(c.topic, c.qos, p2p::kSub1Ip, sub1_mac)});
+                start_bench_mom(rig_.net, c.mode, {bench_topic(c.topic, c.qos, p2p::kSub1Ip, sub1_mac)});
             if (!mom) return measurement_error(std::string(c.name) + ": " + mom.message());
             if (std::string err = warm_up(c.topic); !err.empty()) return measurement_error(std::string(c.name) + ": " + err);
             if (std::string err = measure(p2p::kMomIp, p2p::kSub1Ip, c.topic, *c.result); !err.empty())
@@ -102,7 +102,7 @@ public:
         std::vector<IsolationPoint> isolation;
         {
             Result<testkit::MomRunner> mom =
-                start_bench_mom(net_, o_.xdp_mode,
+                start_bench_mom(rig_.net, o_.xdp_mode,
                                 {bench_topic(kStrictTopic, "strict", p2p::kSub1Ip, sub1_mac),
                                  bench_topic(kFloodTopic, "best-effort", p2p::kSub2Ip, sub2_mac)});
             if (!mom) return measurement_error("isolation: " + mom.message());
@@ -126,20 +126,12 @@ private:
         if (std::string err = pin_to_cpu(o_.flood_cpu); !err.empty()) return err;
         auto net = testkit::point_to_point({.with_sub2 = true, .with_direct = true, .queues = o_.queues});
         if (!net) return net.message();
-        net_ = std::move(*net);
+        rig_.net = std::move(*net);
         if (o_.xdp_mode == "native") {
             for (const char* node : {"sub1", "sub2"})
-                if (Status st = net_.attach_peer_pass(node, "eth0"); !st) return st.message();
+                if (Status st = rig_.net.attach_peer_pass(node, "eth0"); !st) return st.message();
         }
-        testkit::NetnsScope in_pub(net_.ns("pub"));
-        if (!in_pub.status()) return in_pub.status().message();
-        if (std::string err = generator_.open(); !err.empty()) return err;
-        pub_ifindex_ = static_cast<int>(if_nametoindex("eth0"));
-        const auto mom_mac = net_.mac("mom", "eth0"), pub_mac = net_.mac("pub", "eth0");
-        if (!mom_mac || !pub_mac) return mom_mac ? pub_mac.message() : mom_mac.message();
-        flood_frame_ = testkit::bench_event(*mom_mac, *pub_mac, testkit::world::ipv4_bytes(p2p::kPubIp),
-                                 testkit::world::ipv4_bytes(p2p::kMomIp), kMomPort, kFloodTopic).build();
-        return {};
+        return rig_.open(kFloodTopic, std::nullopt);
     }
 
     // rt: the measuring subscriber (SCHED_FIFO), not the flood's.
@@ -157,7 +149,7 @@ private:
                                       ready};
         if (count) argv.insert(argv.end(), {"--count", std::to_string(count)});
         if (rt && o_.endpoint_priority > 0) argv.insert(argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
-        Result<testkit::Process> started = testkit::Process::start(argv, {.netns = net_.ns(node)});
+        Result<testkit::Process> started = testkit::Process::start(argv, {.netns = rig_.net.ns(node)});
         if (!started) return started.message();
         sub = std::move(*started);
         const Status up = sub.wait_until([&] { return access(ready.c_str(), F_OK) == 0; }, std::chrono::seconds(2),
@@ -195,7 +187,7 @@ private:
                                           "--max-seconds", std::to_string(seconds + 5), "--json"};
         if (o_.endpoint_priority > 0)
             pub_argv.insert(pub_argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
-        Result<testkit::Process> pub = testkit::Process::start(pub_argv, {.netns = net_.ns("pub"), .cpu = o_.pub_cpu});
+        Result<testkit::Process> pub = testkit::Process::start(pub_argv, {.netns = rig_.net.ns("pub"), .cpu = o_.pub_cpu});
         if (!pub) return pub.message();
         std::string flood_error = flood ? flood() : std::string();
         const Result<int> pub_ended = pub->wait(std::chrono::milliseconds(static_cast<long>((seconds + 10) * 1000)));
@@ -223,7 +215,7 @@ private:
 
     // mpps < 0: no flood; 0: the generator unpaced.
     double read_number(const std::string& node, const std::string& command) const {
-        const Result<std::string> out = net_.exec(node, {"sh", "-c", command});
+        const Result<std::string> out = rig_.net.exec(node, {"sh", "-c", command});
         return out ? std::strtod(out->c_str(), nullptr) : 0;
     }
 
@@ -255,11 +247,11 @@ private:
         if (std::string err = start_sub(flood_sub, "sub2", p2p::kSub2Ip, 0, false); !err.empty()) return err;
         GeneratorRun g;
         auto flood = [&]() -> std::string {
-            testkit::NetnsScope in_pub(net_.ns("pub"));
+            testkit::NetnsScope in_pub(rig_.net.ns("pub"));
             if (!in_pub.status()) return in_pub.status().message();
             std::string error;
             // Slightly longer than the strict run so that it covers it whole.
-            g = generator_.run(pub_ifindex_, flood_frame_, mpps * 1e6, o_.seconds + 0.3, error);
+            g = rig_.generator.run(rig_.pub_ifindex, rig_.frame, mpps * 1e6, o_.seconds + 0.3, error);
             return error;
         };
         if (std::string err = measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict, flood);
@@ -317,10 +309,7 @@ private:
     }
 
     const LatencyOptions& o_;
-    testkit::Topology net_;
-    LiveGenerator generator_;
-    int pub_ifindex_ = 0;
-    std::vector<std::uint8_t> flood_frame_;
+    LiveRig rig_;
 };
 
 }  // namespace

@@ -12,12 +12,15 @@
 #include <cstring>
 #include <ctime>
 
+#include "frames/frame_world.hpp"
 #include "interrupt.hpp"
 #include "live_generator.skel.h"
 #include "map_ops.hpp"
 #include "sink_counter.skel.h"
 #include "tcx.hpp"
+#include "topology/netns.hpp"
 #include "topology/private_netns.hpp"
+#include "topology/world.hpp"
 
 namespace tempos::bench {
 
@@ -125,6 +128,28 @@ std::uint64_t SinkCounter::total() const {
     std::uint64_t sum = 0;
     for (const std::uint64_t v : per_cpu) sum += v;
     return sum;
+}
+
+std::string LiveRig::open(std::uint8_t topic, std::optional<SinkCounter::Hook> counter_hook) {
+    {
+        testkit::NetnsScope in_pub(net.ns("pub"));
+        if (!in_pub.status()) return in_pub.status().message();
+        if (std::string err = generator.open(); !err.empty()) return err;
+        pub_ifindex = static_cast<int>(if_nametoindex("eth0"));
+    }
+    if (counter_hook) {
+        testkit::NetnsScope in_sub(net.ns("sub1"));
+        if (!in_sub.status()) return in_sub.status().message();
+        const int sub_if = static_cast<int>(if_nametoindex("eth0"));
+        if (std::string err = counter.attach(sub_if, testkit::world::kMomPort, *counter_hook); !err.empty()) return err;
+    }
+    namespace p2p = testkit::world::point_to_point;
+    const auto mom_mac = net.mac("mom", "eth0"), pub_mac = net.mac("pub", "eth0");
+    if (!mom_mac || !pub_mac) return mom_mac ? pub_mac.message() : mom_mac.message();
+    frame = testkit::bench_event(*mom_mac, *pub_mac, testkit::world::ipv4_bytes(p2p::kPubIp),
+                                 testkit::world::ipv4_bytes(p2p::kMomIp), testkit::world::kMomPort, topic)
+                .build();
+    return {};
 }
 
 }  // namespace tempos::bench

@@ -6,8 +6,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "topology/topology.hpp"
 
 struct live_generator;
 struct sink_counter;
@@ -62,6 +65,19 @@ public:
 private:
     sink_counter* skel_ = nullptr;
     int link_fd_ = -1;
+};
+
+// What the live benchmarks set up on the test kit's point-to-point topology: the generator on pub:eth0 with
+// the strict event it sends (pub to the MoM's port), and, when asked, the sink counter on sub1:eth0.
+struct LiveRig {
+    testkit::Topology net;
+    LiveGenerator generator;
+    SinkCounter counter;
+    int pub_ifindex = 0;
+    std::vector<std::uint8_t> frame;
+
+    // After `net` is built: the generator, the frame of `topic`, the counter on `counter_hook`. Empty on success.
+    std::string open(std::uint8_t topic, std::optional<SinkCounter::Hook> counter_hook);
 };
 
 }  // namespace tempos::bench

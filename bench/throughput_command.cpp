@@ -62,11 +62,11 @@ public:
         if (std::string err = setup(); !err.empty()) return measurement_error(err);
         testkit::MomRunner mom;
         testkit::Process forwarder;
-        const auto sub1_mac = net_.mac("sub1", "eth0");
+        const auto sub1_mac = rig_.net.mac("sub1", "eth0");
         if (!sub1_mac) return measurement_error(sub1_mac.message());
         const std::vector mom_topics{bench_topic(1, "strict", p2p::kSub1Ip, *sub1_mac)};
         auto start_mom = [&](const std::string& mode) {
-            Result<testkit::MomRunner> started = start_bench_mom(net_, mode, mom_topics, o_.mom_cpu);
+            Result<testkit::MomRunner> started = start_bench_mom(rig_.net, mode, mom_topics, o_.mom_cpu);
             if (started) mom = std::move(*started);
             return started.message();
         };
@@ -108,27 +108,10 @@ private:
         if (std::string err = pin_to_cpu(o_.cpu); !err.empty()) return err;
         auto net = testkit::point_to_point({.queues = o_.generators});
         if (!net) return net.message();
-        net_ = std::move(*net);
+        rig_.net = std::move(*net);
         if (o_.threaded_napi && o_.mom_cpu >= 0)
-            if (Status st = net_.pin_napi("mom", "eth0", o_.mom_cpu); !st) return st.message();
-        {
-            testkit::NetnsScope in_pub(net_.ns("pub"));
-            if (!in_pub.status()) return in_pub.status().message();
-            if (std::string err = generator_.open(); !err.empty()) return err;
-            pub_ifindex_ = static_cast<int>(if_nametoindex("eth0"));
-        }
-        {
-            testkit::NetnsScope in_sub(net_.ns("sub1"));
-            if (!in_sub.status()) return in_sub.status().message();
-            const int sub_if = static_cast<int>(if_nametoindex("eth0"));
-            if (std::string err = counter_.attach(sub_if, kMomPort, SinkCounter::Hook::xdp); !err.empty())
-                return err;
-        }
-        const auto mom_mac = net_.mac("mom", "eth0"), pub_mac = net_.mac("pub", "eth0");
-        if (!mom_mac || !pub_mac) return mom_mac ? pub_mac.message() : mom_mac.message();
-        frame_ = testkit::bench_event(*mom_mac, *pub_mac, testkit::world::ipv4_bytes(p2p::kPubIp),
-                                 testkit::world::ipv4_bytes(p2p::kMomIp), kMomPort, 1).build();
-        return {};
+            if (Status st = rig_.net.pin_napi("mom", "eth0", o_.mom_cpu); !st) return st.message();
+        return rig_.open(1, SinkCounter::Hook::xdp);
     }
 
     std::string start_forwarder(testkit::Process& forwarder) {
@@ -139,7 +122,7 @@ private:
         Result<testkit::Process> started = testkit::Process::start(
             {(testkit::executable_dir() / "tempos-socket-forwarder").string(), "--listen", listen, "--to", to,
              "--seconds", std::to_string(lifetime)},
-            {.netns = net_.ns("mom"), .cpu = o_.mom_cpu});
+            {.netns = rig_.net.ns("mom"), .cpu = o_.mom_cpu});
         if (!started) return started.message();
         forwarder = std::move(*started);
         const pid_t pid = forwarder.pid();
@@ -150,7 +133,7 @@ private:
     }
 
     std::string step(double rate_pps, double seconds, Step& s) {
-        const std::uint64_t before = counter_.total();
+        const std::uint64_t before = rig_.counter.total();
         std::string error;
         std::vector<GeneratorRun> runs(static_cast<std::size_t>(o_.generators));
         std::vector<std::string> errors(runs.size());
@@ -159,12 +142,12 @@ private:
                 errors[i] = err;
                 return;
             }
-            testkit::NetnsScope in_pub(net_.ns("pub"));
+            testkit::NetnsScope in_pub(rig_.net.ns("pub"));
             if (!in_pub.status()) {
                 errors[i] = in_pub.status().message();
                 return;
             }
-            runs[i] = generator_.run(pub_ifindex_, frame_, rate_pps / static_cast<double>(runs.size()), seconds,
+            runs[i] = rig_.generator.run(rig_.pub_ifindex, rig_.frame, rate_pps / static_cast<double>(runs.size()), seconds,
                                      errors[i]);
         };
         std::vector<std::thread> others;
@@ -180,7 +163,7 @@ private:
         // Let what is queued (veth rings, socket buffers) drain before counting.
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         s.offered = g.frames;
-        s.delivered = counter_.total() - before;
+        s.delivered = rig_.counter.total() - before;
         s.offered_mpps = g.rate_pps() / 1e6;
         s.delivered_mpps = g.seconds > 0 ? static_cast<double>(s.delivered) / g.seconds / 1e6 : 0;
         s.loss = s.offered > 0 && s.delivered < s.offered
@@ -242,11 +225,7 @@ private:
     }
 
     const ThroughputOptions& o_;
-    testkit::Topology net_;
-    LiveGenerator generator_;
-    SinkCounter counter_;
-    int pub_ifindex_ = 0;
-    std::vector<std::uint8_t> frame_;
+    LiveRig rig_;
 };
 
 }  // namespace

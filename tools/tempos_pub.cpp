@@ -48,16 +48,9 @@ int main(int argc, char** argv) {
     app.add_flag("--json", json, "print a JSON summary on stdout");
     CLI11_PARSE(app, argc, argv);
 
-    const auto dest = tempos::tools::parse_endpoint(to);
-    if (!dest) {
-        std::fprintf(stderr, "tempos-pub: --to must be IPv4:PORT, got '%s'\n", to.c_str());
-        return 2;
-    }
-    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        std::fprintf(stderr, "tempos-pub: socket: %s\n", std::strerror(errno));
-        return 1;
-    }
+    const tempos::tools::EndpointSocket dest = tempos::tools::open_endpoint_socket("tempos-pub", "--to", to);
+    if (dest.fd < 0) return dest.exit_status;
+    const int fd = dest.fd;
 
     std::vector<std::uint8_t> payload(size, 0);
     const std::uint64_t period_ns = rate > 0 ? static_cast<std::uint64_t>(1e9 / rate) : 0;
@@ -71,8 +64,8 @@ int main(int argc, char** argv) {
         if (now >= stop) break;
         tempos::tools::write_payload_pattern(payload, first_sequence + i);
         tempos::tools::write_event_header(payload, {static_cast<std::uint8_t>(topic), first_sequence + i, now});
-        if (sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&*dest),
-                   sizeof(*dest)) == static_cast<ssize_t>(payload.size()))
+        if (sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&dest.addr),
+                   sizeof(dest.addr)) == static_cast<ssize_t>(payload.size()))
             ++sent;
         else
             ++errors;

@@ -140,15 +140,12 @@ int main(int argc, char** argv) {
         ->check(CLI::PositiveNumber);
     CLI11_PARSE(app, argc, argv);
 
-    const auto addr = tempos::tools::parse_endpoint(listen);
-    if (!addr) {
-        std::fprintf(stderr, "tempos-sub: --listen must be IPv4:PORT, got '%s'\n", listen.c_str());
-        return 2;
-    }
-    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const tempos::tools::EndpointSocket endpoint = tempos::tools::open_endpoint_socket("tempos-sub", "--listen", listen);
+    if (endpoint.fd < 0) return endpoint.exit_status;
+    const int fd = endpoint.fd;
     const int rcvbuf = 8 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    if (fd < 0 || bind(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) != 0) {
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&endpoint.addr), sizeof(endpoint.addr)) != 0) {
         std::fprintf(stderr, "tempos-sub: bind %s: %s\n", listen.c_str(), std::strerror(errno));
         return 1;
     }

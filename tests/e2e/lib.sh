@@ -277,6 +277,14 @@ stack_counter_growth() {
     echo "$(($(snmp_udp mom InDatagrams) - STACK_MOM_IN)) $(($(sum_snmp_udp InCsumErrors "${STACK_SUBS[@]}") - STACK_CSUM))"
 }
 
+# end_traffic: gives the last events 1 s to arrive, ends every tempos-sub (stop_subs) and sets mom_in and csum to
+# stack_counter_growth's "mom_in csum".
+end_traffic() {
+    sleep 1
+    stop_subs
+    read -r mom_in csum <<<"$(stack_counter_growth)"
+}
+
 # topic_toml ID QOS [--mac] NODE... [--group NODE...]...: a [[topics]] table whose group is NODEs' addresses on
 # the MoM's port (each --group starts another group: [[topics.groups]] tables), with --mac as inline tables that
 # also give each MAC (the kernel path then needs no neighbour lookup). Written by `tempos-testkit mom-config`.

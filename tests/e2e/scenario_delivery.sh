@@ -13,10 +13,7 @@ for s in sub1 sub2 sub3; do start_sub $s "$N" 20; done
 
 mark_stack_counters sub1 sub2 sub3
 publish 1 "$N" 20000
-sleep 1
-for p in "${SUB_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-wait_subs
-read -r mom_in csum <<<"$(stack_counter_growth)"
+end_traffic
 kernel=$(metric "tempos_kernel_packets_total")
 # The kernel's round-robin cursor is per CPU: each CPU that routed the topic splits its share ±1 (the socket
 # path's cursor is one atomic: ±1).

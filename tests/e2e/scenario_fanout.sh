@@ -27,10 +27,7 @@ for ((i = 1; i <= SUBS; i++)); do ALL_SUBS+=("sub$i"); start_sub "sub$i" "$N" 20
 
 mark_stack_counters "${ALL_SUBS[@]}"
 publish 3 "$N" "${RATE:-5000}"
-sleep 1
-for p in "${SUB_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-wait_subs
-read -r mom_in csum <<<"$(stack_counter_growth)"
+end_traffic
 kernel=$(metric "tempos_kernel_packets_total")
 group_counters=()
 for ((g = 0; g < GROUPS_N; g++)); do group_counters+=("$(fanout_group_counters 3 "$g")"); done

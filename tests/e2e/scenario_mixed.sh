@@ -17,9 +17,7 @@ publish_on 0 1 "$N" 10000 &
 strict_pub=$!
 publish_on 1 2 "$N" 10000 || fail "the best-effort publisher failed"
 wait "$strict_pub" || fail "the strict publisher failed"
-sleep 1
-stop_subs
-read -r mom_in csum <<<"$(stack_counter_growth)"
+end_traffic
 kernel_strict=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
 kernel_be=$(metric 'tempos_kernel_packets_total\{.*topic="2"')
 socket_strict=$(metric 'tempos_adapter_sent_total\{.*topic="1"')

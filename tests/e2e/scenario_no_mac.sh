@@ -20,9 +20,7 @@ neigh_before=$(topo_exec mom ip -4 neigh show dev "$TOPO_MOM_IF" | grep -c -E "^
 
 mark_stack_counters sub1 sub2 sub3
 publish 1 "$N" 5000
-sleep 1
-stop_subs
-read -r mom_in csum <<<"$(stack_counter_growth)"
+end_traffic
 read -r k_redirected _ _ _ _ _ _ k_not_strict k_ttl k_fib k_no_egress _ <<<"$(kernel_counters 1)"
 kernel=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
 passed=$(metric 'tempos_kernel_passed_total\{.*topic="1"')

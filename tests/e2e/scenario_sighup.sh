@@ -32,9 +32,7 @@ kill -HUP "$MOM_PID"
 wait "$watcher" || fail "the reload was not counted as ok within 5 s of SIGHUP"
 done_at=$(cat "$E2E_TMP/reload_done")
 wait "$pub" || fail "tempos-pub failed"
-sleep 1
-stop_subs
-read -r mom_in csum <<<"$(stack_counter_growth)"
+end_traffic
 kernel=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
 socket=$(metric 'tempos_adapter_sent_total\{.*topic="1"')
 stop_mom

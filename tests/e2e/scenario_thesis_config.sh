@@ -32,9 +32,7 @@ mark_stack_counters sub1 sub2 sub3
 publish_on 0 1 "$N" 10000 "$SIZE"
 publish_on 0 2 "$N" 10000 "$SIZE"
 publish_on 0 10 "$N" 10000 "$SIZE"
-sleep 1
-stop_subs
-read -r mom_in csum <<<"$(stack_counter_growth)"
+end_traffic
 read -r k1 _ <<<"$(kernel_counters 1)"
 read -r k2 _ <<<"$(kernel_counters 2)"
 read -r k10 _ <<<"$(kernel_counters 10)"

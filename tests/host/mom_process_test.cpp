@@ -17,12 +17,7 @@
 
 namespace {
 
-using tempos::test::build_dir;
-using tempos::test::count_records;
-using tempos::test::read_records;
-using tempos::test::records_with;
-using tempos::test::send_udp;
-using tempos::test::wait_until;
+using namespace tempos::test;  // build_dir, the recording adapter's records, send_udp, wait_until
 using tempos::testkit::ConfigAdapter;
 using tempos::testkit::ConfigTopic;
 using tempos::testkit::ControllerConfig;
