@@ -1,33 +1,12 @@
 #include "topology/command.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <chrono>
 
-#include <cerrno>
-#include <cstring>
-
-extern char** environ;
+#include "process/process.hpp"
 
 namespace tempos::testkit {
 
 namespace {
-
-// What a file descriptor holds from its start (a memfd the child wrote).
-std::string read_all(int fd) {
-    std::string text;
-    char buf[4096];
-    for (off_t at = 0;;) {
-        const ssize_t n = ::pread(fd, buf, sizeof(buf), at);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        text.append(buf, static_cast<std::size_t>(n));
-        at += n;
-    }
-    return text;
-}
 
 std::string quoted(const std::vector<std::string>& argv) {
     std::string text;
@@ -39,48 +18,18 @@ std::string quoted(const std::vector<std::string>& argv) {
 
 Result<std::string> run_command(const std::vector<std::string>& argv) {
     if (argv.empty()) return Result<std::string>::error(ErrorCode::invalid_argument, "run_command: no command");
-    // Memory files, not pipes: the child can write any amount without waiting for a reader.
-    const int out = ::memfd_create("command-stdout", MFD_CLOEXEC);
-    const int err = ::memfd_create("command-stderr", MFD_CLOEXEC);
-    if (out < 0 || err < 0) {
-        const std::string why = std::strerror(errno);
-        if (out >= 0) ::close(out);
-        if (err >= 0) ::close(err);
-        return Result<std::string>::error(ErrorCode::system_error, "memfd_create: " + why);
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err, STDERR_FILENO);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = -1;
-    const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    Result<std::string> result = Result<std::string>::error(ErrorCode::internal, "unset");
-    if (spawned != 0) {
-        result = Result<std::string>::error(spawned == ENOENT ? ErrorCode::not_found : ErrorCode::system_error,
-                                            "cannot run " + quoted(argv) + ": " + std::strerror(spawned));
-    } else {
-        int status = 0;
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-            result = read_all(out);
-        } else {
-            std::string errors = read_all(err);
-            while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) errors.pop_back();
-            const std::string how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
-                                                      : "was killed by signal " + std::to_string(WTERMSIG(status));
-            result = Result<std::string>::error(ErrorCode::system_error,
-                                                quoted(argv) + " " + how + (errors.empty() ? "" : ": " + errors));
-        }
-    }
-    ::close(out);
-    ::close(err);
-    return result;
+    Result<Process> started = Process::start(argv);
+    if (!started) return started.status().prefixed("cannot run " + quoted(argv));
+    Process& command = *started;
+    // Bounded: these tools finish in milliseconds; one that hangs is killed and reported.
+    const Result<int> ended = command.wait(std::chrono::seconds(60));
+    const int status = ended ? *ended : command.kill_and_reap();
+    if (ended && status == 0) return command.output();
+    std::string errors = command.errors();
+    while (!errors.empty() && (errors.back() == '\n' || errors.back() == ' ')) errors.pop_back();
+    const std::string how = ended ? command.how_it_ended() : "did not end within 60 s";
+    return Result<std::string>::error(ErrorCode::system_error,
+                                      quoted(argv) + " " + how + (errors.empty() ? "" : ": " + errors));
 }
 
 std::vector<std::string> veth_pair_command(const std::string& ns, const std::string& a, const std::string& b,

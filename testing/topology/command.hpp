@@ -1,5 +1,6 @@
-// Running the tools a topology is built with (ip, ethtool, sysctl) to completion: no shell, output captured.
-// The child inherits the calling thread's network namespace.
+// Running the tools a topology is built with (ip, ethtool, sysctl) to completion through the test kit's one
+// process runner (process/process.hpp): no shell, output captured. The child inherits the calling thread's
+// network namespace.
 #pragma once
 
 #include <string>
