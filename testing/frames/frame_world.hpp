@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "frames/packet_builder.hpp"
+#include "topology/world.hpp"  // kMomPort
 
 namespace tempos::testkit::world {
 
@@ -14,7 +15,6 @@ inline const MacAddr kMomMac{0x02, 0x00, 0x00, 0x00, 0x00, 0xfe};
 inline const Ipv4Addr kPublisherIp{10, 0, 0, 7};
 inline const Ipv4Addr kMomIp{10, 0, 0, 1};
 inline constexpr std::uint16_t kPublisherPort = 40000;
-inline constexpr std::uint16_t kMomPort = 9998;  // also the thesis program's literal port
 
 struct Subscriber {
     Ipv4Addr ip;

@@ -16,11 +16,11 @@
 #include "process/process.hpp"
 #include "process/temp_dir.hpp"
 #include "tempos/status.hpp"
+#include "topology/world.hpp"
 
 namespace tempos::testkit {
 
-// tempos-mom's default port ([mom] listen), the MoM's port in every test network and benchmark.
-inline constexpr std::uint16_t kMomPort = 9998;
+using world::kMomPort;  // tempos-mom's default port ([mom] listen)
 
 struct MomOptions {
     std::string netns = {};             // "" = ours

@@ -24,6 +24,10 @@ constexpr std::array<std::uint8_t, 4> ipv4_bytes(std::string_view text) {
     return bytes;
 }
 
+// The MoM's UDP port in every world: the live layouts, the synthetic frames (frames/frame_world.hpp) and the
+// configurations the MoM runner writes (also the thesis program's literal port).
+inline constexpr std::uint16_t kMomPort = 9998;
+
 // Nodes are network namespaces "<id>-<node>"; every node's first interface is eth0.
 inline constexpr const char* kPub = "pub";
 inline constexpr const char* kMom = "mom";
