@@ -277,10 +277,39 @@ stack_counter_growth() {
     echo "$(($(snmp_udp mom InDatagrams) - STACK_MOM_IN)) $(($(sum_snmp_udp InCsumErrors "${STACK_SUBS[@]}") - STACK_CSUM))"
 }
 
-# end_traffic: gives the last events 1 s to arrive, ends every tempos-sub (stop_subs) and sets mom_in and csum to
-# stack_counter_growth's "mom_in csum".
+# udp_activity NODE: "InDatagrams unread" of NODE's namespace: its Udp InDatagrams and how many of its UDP sockets
+# hold datagrams not yet read (/proc/net/udp rx_queue), in one read.
+udp_activity() {
+    topo_exec "$1" awk '/^Udp:/ { if (n++) dgrams = $2 } FILENAME ~ /udp$/ && FNR > 1 && $5 !~ /:0+$/ { unread++ }
+        END { print dgrams + 0, unread + 0 }' /proc/net/snmp /proc/net/udp
+}
+
+# wait_delivered NODE...: waits until the last events have arrived: every tempos-sub has ended by itself (its
+# --count reached), or the nodes' and the MoM's UDP sockets hold nothing unread and their InDatagrams stayed the
+# same over 5 polls in a row. Polls every 0.1 s, at most 100 times.
+wait_delivered() {
+    local i p node state last="" steady=0 running
+    for ((i = 0; i < 100; i++)); do
+        running=0
+        for p in "${SUB_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && running=1; done
+        ((running)) || return 0
+        state=""
+        for node in mom "$@"; do state+="$(udp_activity "$node"),"; done
+        if [ "$state" = "$last" ] && ! grep -q ' [1-9]' <<<"$state"; then
+            ((++steady < 5)) || return 0
+        else
+            steady=0
+        fi
+        last=$state
+        sleep 0.1
+    done
+    fail "the subscribers were still receiving after 100 polls ($state)"
+}
+
+# end_traffic: waits for the last events (wait_delivered on the marked subscribers), ends every tempos-sub
+# (stop_subs) and sets mom_in and csum to stack_counter_growth's "mom_in csum".
 end_traffic() {
-    sleep 1
+    wait_delivered "${STACK_SUBS[@]}"
     stop_subs
     read -r mom_in csum <<<"$(stack_counter_growth)"
 }

@@ -36,12 +36,17 @@ read -r -a stack_before <<<"$(stack_snapshot)"
 "$BIN/tempos-testkit" frames inject --ns "$TOPO_NS_pub" --ifname eth0 --all --src-mac "$(mac_of pub)" \
     --dst-mac "$(mac_of mom)" --src-ip "$TOPO_IP_pub" --dst-ip "$TOPO_IP_mom" --port "$MOM_PORT" \
     --strict-topic 1 --best-effort-topic 2 --unknown-topic 77 >"$E2E_TMP/frames.json" || fail "tempos-testkit frames inject failed"
-sleep 0.5
+# The MoM's socket has taken the frames once it counted the empty datagram and the unknown topic (bounded wait).
+for ((i = 0; i < 100; i++)); do
+    (($(metric 'tempos_ingress_discarded_total\{reason="(empty|unknown_topic)"') >= 2)) && break
+    kill -0 "$MOM_PID" 2>/dev/null || break
+    sleep 0.1
+done
 kill -0 "$MOM_PID" 2>/dev/null || fail "tempos-mom died on the malformed frames"
 # Afterwards the MoM still routes good events.
 topo_exec pub taskset -c 0 "$BIN/tempos-pub" --to "$TOPO_IP_mom:$MOM_PORT" --topic 1 --count "$GOOD" --rate 1000 \
     --first-sequence 2000000 >/dev/null 2>&1 || fail "tempos-pub failed"
-sleep 1
+wait_delivered sub1 sub2 sub3
 kill -0 "$MOM_PID" 2>/dev/null || fail "tempos-mom died"
 stop_subs
 

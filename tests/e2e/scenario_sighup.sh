@@ -22,7 +22,12 @@ mark_stack_counters sub1 sub2 sub3
 topo_exec pub taskset -c 0 "$BIN/tempos-pub" --to "$TOPO_IP_mom:$MOM_PORT" --topic 1 --count "$N" --rate "$RATE" \
     --max-seconds 60 --json >"$E2E_TMP/pub.json" &
 pub=$!
-sleep 1
+# The reload must come mid-stream: once a fifth of the events have arrived (bounded wait).
+flowing_from=$(sum_snmp_udp InDatagrams sub1 sub2 sub3)
+for ((i = 0; i < 200; i++)); do
+    (($(sum_snmp_udp InDatagrams sub1 sub2 sub3) - flowing_from >= N / 5)) && break
+    sleep 0.05
+done
 topic_config sub1 sub2
 watch_metric 'tempos_reloads_total{result="ok"}' 1 5 >"$E2E_TMP/reload_done" &
 watcher=$!
