@@ -1,24 +1,17 @@
 #include "commands.hpp"
 
-#include <net/if.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <functional>
-#include <thread>
 
 #include "bench_mom.hpp"
-#include "frames/frame_world.hpp"
-#include "interrupt.hpp"
 #include "live_traffic.hpp"
 #include "round_to.hpp"
 #include "subcommand.hpp"
-#include "test_run_timer.hpp"
 #include "topology/layouts.hpp"
-#include "topology/netns.hpp"
+#include "topology/private_netns.hpp"
 #include "topology/world.hpp"
 
 namespace tempos::bench {
@@ -68,17 +61,13 @@ public:
 
     Result<Report> run() {
         install_interrupt_handler();
-        if (std::string err = setup(); !err.empty()) return measurement_error(err);
+        if (Status st = setup(); !st) return st;
         Latency direct, xdp, socket_strict, socket_be;
-        const auto sub1_mac_address = rig_.net.mac("sub1", "eth0"), sub2_mac_address = rig_.net.mac("sub2", "eth0");
-        if (!sub1_mac_address || !sub2_mac_address)
-            return measurement_error(sub1_mac_address ? sub2_mac_address.message() : sub1_mac_address.message());
-        const Mac& sub1_mac = *sub1_mac_address;
-        const Mac& sub2_mac = *sub2_mac_address;
+        const auto sub1_mac = rig_.net.mac("sub1", "eth0"), sub2_mac = rig_.net.mac("sub2", "eth0");
+        if (!sub1_mac || !sub2_mac) return sub1_mac ? sub2_mac.status() : sub1_mac.status();
 
-        if (std::string err = measure(p2p::kSub1DirectIp, p2p::kSub1DirectIp, kStrictTopic, direct);
-            !err.empty())
-            return measurement_error("direct: " + err);
+        if (Status st = measure(p2p::kSub1DirectIp, p2p::kSub1DirectIp, kStrictTopic, direct); !st)
+            return st.prefixed("direct");
         struct Config {
             const char* name;
             std::string mode;
@@ -89,81 +78,82 @@ public:
         for (const Config& c : {Config{"xdp strict", o_.xdp_mode, "strict", kStrictTopic, &xdp},
                                 Config{"socket strict", "off", "strict", kStrictTopic, &socket_strict},
                                 Config{"socket best-effort", "off", "best-effort", kFloodTopic, &socket_be}}) {
-            Result<testkit::MomRunner> mom =
-                start_bench_mom(rig_.net, c.mode, {bench_topic(c.topic, c.qos, p2p::kSub1Ip, sub1_mac)});
-            if (!mom) return measurement_error(std::string(c.name) + ": " + mom.message());
-            if (std::string err = warm_up(c.topic); !err.empty()) return measurement_error(std::string(c.name) + ": " + err);
-            if (std::string err = measure(p2p::kMomIp, p2p::kSub1Ip, c.topic, *c.result); !err.empty())
-                return measurement_error(std::string(c.name) + ": " + err);
-            if (Status stopped = mom->stop(); !stopped)
-                return measurement_error(std::string(c.name) + ": " + stopped.message());
+            const Status measured = with_mom(c.mode, {bench_topic(c.topic, c.qos, p2p::kSub1Ip, *sub1_mac)}, c.topic, [&] {
+                return measure(p2p::kMomIp, p2p::kSub1Ip, c.topic, *c.result);
+            });
+            if (!measured) return measured.prefixed(c.name);
         }
 
         std::vector<IsolationPoint> isolation;
-        {
-            Result<testkit::MomRunner> mom =
-                start_bench_mom(rig_.net, o_.xdp_mode,
-                                {bench_topic(kStrictTopic, "strict", p2p::kSub1Ip, sub1_mac),
-                                 bench_topic(kFloodTopic, "best-effort", p2p::kSub2Ip, sub2_mac)});
-            if (!mom) return measurement_error("isolation: " + mom.message());
-            if (std::string err = warm_up(kStrictTopic); !err.empty()) return measurement_error("isolation: " + err);
+        const Status isolated = with_mom(o_.xdp_mode,
+                                         {bench_topic(kStrictTopic, "strict", p2p::kSub1Ip, *sub1_mac),
+                                          bench_topic(kFloodTopic, "best-effort", p2p::kSub2Ip, *sub2_mac)},
+                                         kStrictTopic, [&] {
             std::vector<double> rates{-1};  // none
             rates.insert(rates.end(), o_.flood_mpps.begin(), o_.flood_mpps.end());
             rates.push_back(0);  // unpaced: the generator's limit
             for (const double mpps : rates) {
-                IsolationPoint p;
-                if (std::string err = measure_under_flood(mpps, p); !err.empty()) return measurement_error("isolation: " + err);
-                isolation.push_back(p);
+                Result<IsolationPoint> p = measure_under_flood(mpps);
+                if (!p) return p.status();
+                isolation.push_back(*p);
             }
-            if (Status stopped = mom->stop(); !stopped) return measurement_error("isolation: " + stopped.message());
-        }
+            return Status::ok();
+        });
+        if (!isolated) return isolated.prefixed("isolation");
         return report(direct, xdp, socket_strict, socket_be, isolation);
     }
 
 private:
-
-    std::string setup() {
-        if (std::string err = pin_to_cpu(o_.flood_cpu); !err.empty()) return err;
+    Status setup() {
+        if (Status st = testkit::pin_to_cpu(o_.flood_cpu); !st) return st;
         auto net = testkit::point_to_point({.with_sub2 = true, .with_direct = true, .queues = o_.queues});
-        if (!net) return net.message();
+        if (!net) return net.status();
         rig_.net = std::move(*net);
         if (o_.xdp_mode == "native") {
             for (const char* node : {"sub1", "sub2"})
-                if (Status st = rig_.net.attach_peer_pass(node, "eth0"); !st) return st.message();
+                if (Status st = rig_.net.attach_peer_pass(node, "eth0"); !st) return st;
         }
         return rig_.open(kFloodTopic, std::nullopt);
     }
 
-    // rt: the measuring subscriber (SCHED_FIFO), not the flood's.
-    std::string start_sub(testkit::Process& sub, const std::string& node, const std::string& listen_ip,
-                          std::uint64_t count, bool rt) {
-        const std::string ready = "/tmp/tempos-bench-" + std::to_string(getpid()) + "-" + node + ".ready";
-        unlink(ready.c_str());
-        std::vector<std::string> argv{(testkit::executable_dir() / "tempos-sub").string(),
-                                      "--listen",
-                                      listen_ip + ":" + std::to_string(kMomPort),
-                                      "--timeout",
-                                      std::to_string(o_.seconds + 10),
-                                      "--json",
-                                      "--ready-file",
-                                      ready};
-        if (count) argv.insert(argv.end(), {"--count", std::to_string(count)});
-        if (rt && o_.endpoint_priority > 0) argv.insert(argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
-        Result<testkit::Process> started = testkit::Process::start(argv, {.netns = rig_.net.ns(node)});
-        if (!started) return started.message();
-        sub = std::move(*started);
-        const Status up = sub.wait_until([&] { return access(ready.c_str(), F_OK) == 0; }, std::chrono::seconds(2),
-                                         "its ready file");
-        unlink(ready.c_str());
-        return up ? std::string() : "tempos-sub in " + node + ": " + up.message();
+    // tempos-mom with `topics` in `mode` while `measure` runs, after a warm-up on `topic`: the first events after
+    // tempos-mom starts may still find its routes being published (one RCU grace period per strict topic).
+    Status with_mom(const std::string& mode, std::vector<testkit::ConfigTopic> topics, int topic,
+                    const std::function<Status()>& measure_with) {
+        Result<testkit::MomRunner> mom = start_bench_mom(rig_.net, mode, std::move(topics));
+        if (!mom) return mom.status();
+        Latency ignored;
+        if (Status st = measure(p2p::kMomIp, p2p::kSub1Ip, topic, ignored, {}, 0.3); !st) return st.prefixed("warm-up");
+        if (Status st = measure_with(); !st) return st;
+        return mom->stop();
     }
 
-    // Stops a subscriber (SIGINT: it still reports) and reads its JSON report.
-    std::string collect(testkit::Process& sub, nlohmann::json& report) {
+    // rt: the measuring subscriber (SCHED_FIFO), not the flood's. Ready once its port is bound.
+    Result<testkit::Process> start_sub(const std::string& node, const std::string& listen_ip, std::uint64_t count,
+                                       bool rt) {
+        std::vector<std::string> argv{(testkit::executable_dir() / "tempos-sub").string(), "--listen",
+                                      listen_ip + ":" + std::to_string(kMomPort), "--timeout",
+                                      std::to_string(o_.seconds + 10), "--json"};
+        if (count) argv.insert(argv.end(), {"--count", std::to_string(count)});
+        if (rt && o_.endpoint_priority > 0) argv.insert(argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
+        Result<testkit::Process> sub = testkit::Process::start(argv, {.netns = rig_.net.ns(node)});
+        if (!sub) return sub;
+        const pid_t pid = sub->pid();
+        if (Status up = sub->wait_until([&] { return testkit::udp_port_bound(pid, kMomPort); }, std::chrono::seconds(2),
+                                        "its port bound");
+            !up)
+            return up.prefixed("tempos-sub in " + node);
+        return sub;
+    }
+
+    // Stops a subscriber (SIGINT: it still reports, unless it has ended by itself) and reads its JSON report.
+    static Result<nlohmann::json> collect(testkit::Process& sub) {
         (void)sub.signal(SIGINT);
         if (!sub.wait(std::chrono::seconds(5))) sub.kill_and_reap();
-        report = nlohmann::json::parse(sub.output(), nullptr, false);
-        return report.is_object() ? std::string() : "tempos-sub report is not a JSON object: " + sub.output() + sub.errors();
+        nlohmann::json report = nlohmann::json::parse(sub.output(), nullptr, false);
+        if (!report.is_object())
+            return measurement_error("tempos-sub report is not a JSON object: " + sub.output() + sub.errors());
+        return report;
     }
 
     // A number of topic `topic` in a tempos-sub report; 0 when absent.
@@ -174,12 +164,14 @@ private:
 
     // Strict events from tempos-pub (pinned to its CPU) to `target_ip`, received by tempos-sub on sub1 at
     // `listen_ip`; while they flow, `flood` runs in this thread.
-    std::string measure(const std::string& target_ip, const std::string& listen_ip, int topic, Latency& l,
-                        const std::function<std::string()>& flood = {}, double seconds = 0) {
+    Status measure(const std::string& target_ip, const std::string& listen_ip, int topic, Latency& l,
+                   const std::function<Status()>& flood = {}, double seconds = 0) {
         if (seconds <= 0) seconds = o_.seconds;
         const auto count = static_cast<std::uint64_t>(o_.rate * seconds);
-        testkit::Process sub;
-        if (std::string err = start_sub(sub, "sub1", listen_ip, count, true); !err.empty()) return err;
+        Result<testkit::Process> sub = start_sub("sub1", listen_ip, count, true);
+        if (!sub) return sub.status();
+        const Result<std::uint64_t> sub_in_before = testkit::udp_counter(sub->pid(), "InDatagrams");
+        if (!sub_in_before) return sub_in_before.status();
         std::vector<std::string> pub_argv{(testkit::executable_dir() / "tempos-pub").string(), "--to",
                                           target_ip + ":" + std::to_string(kMomPort), "--topic",
                                           std::to_string(topic), "--count", std::to_string(count),
@@ -188,81 +180,79 @@ private:
         if (o_.endpoint_priority > 0)
             pub_argv.insert(pub_argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
         Result<testkit::Process> pub = testkit::Process::start(pub_argv, {.netns = rig_.net.ns("pub"), .cpu = o_.pub_cpu});
-        if (!pub) return pub.message();
-        std::string flood_error = flood ? flood() : std::string();
+        if (!pub) return pub.status();
+        const Status flooded = flood ? flood() : Status::ok();
         const Result<int> pub_ended = pub->wait(std::chrono::milliseconds(static_cast<long>((seconds + 10) * 1000)));
         const int pub_status = pub_ended ? *pub_ended : pub->kill_and_reap();
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        nlohmann::json report;
-        if (std::string err = collect(sub, report); !err.empty()) return err;
-        if (!flood_error.empty()) return flood_error;
-        if (pub_status != 0) return "tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub->errors();
+        // The last events: until tempos-sub has every one (it then ends by itself) or sub1 stopped receiving.
+        const std::uint64_t all_in = *sub_in_before + count;
+        testkit::poll_until_settled(
+            [&] {
+                const Result<std::uint64_t> in = sub->running() ? testkit::udp_counter(sub->pid(), "InDatagrams") : all_in;
+                return in ? *in : all_in;
+            },
+            all_in, std::chrono::milliseconds(100), std::chrono::seconds(3));
+        const Result<nlohmann::json> report = collect(*sub);
+        if (!report) return report.status();
+        if (!flooded) return flooded;
+        if (pub_status != 0)
+            return measurement_error("tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub->errors());
         l.sent = count;
-        l.received = static_cast<std::uint64_t>(topic_figure(report, topic, "unique"));
-        l.p50 = topic_figure(report, topic, "p50_us");
-        l.p99 = topic_figure(report, topic, "p99_us");
-        l.p999 = topic_figure(report, topic, "p999_us");
-        if (l.received == 0) return "no event arrived (topic " + std::to_string(topic) + " to " + target_ip + ")";
-        return {};
+        l.received = static_cast<std::uint64_t>(topic_figure(*report, topic, "unique"));
+        l.p50 = topic_figure(*report, topic, "p50_us");
+        l.p99 = topic_figure(*report, topic, "p99_us");
+        l.p999 = topic_figure(*report, topic, "p999_us");
+        if (l.received == 0)
+            return measurement_error("no event arrived (topic " + std::to_string(topic) + " to " + target_ip + ")");
+        return Status::ok();
     }
 
-    // The first events after tempos-mom starts may still find its routes being published (one RCU grace
-    // period per strict topic): a short unreported run first.
-    std::string warm_up(int topic) {
-        Latency ignored;
-        return measure(p2p::kMomIp, p2p::kSub1Ip, topic, ignored, {}, 0.3);
-    }
-
-    // mpps < 0: no flood; 0: the generator unpaced.
-    double read_number(const std::string& node, const std::string& command) const {
-        const Result<std::string> out = rig_.net.exec(node, {"sh", "-c", command});
-        return out ? std::strtod(out->c_str(), nullptr) : 0;
-    }
-
-    DropCounters drop_counters() const {
-        auto link = [&](const std::string& node, const char* what) {
-            return read_number(node, std::string("cat /sys/class/net/eth0/statistics/") + what);
-        };
+    // Where strict events are dropped on their way, from the interfaces' counters and sub1's Udp InErrors.
+    Result<DropCounters> drop_counters() const {
+        const Result<std::vector<testkit::NodeInterfaceDrops>> drops = rig_.net.drops();
+        if (!drops) return drops.status();
         DropCounters d;
-        d.pub_tx_dropped = link("pub", "tx_dropped");
-        d.mom_rx_dropped = link("mom", "rx_dropped");
-        d.sub1_rx_dropped = link("sub1", "rx_dropped");
-        d.sub1_udp_errors = read_number(
-            "sub1", "awk '/^Udp:/ { if (n++) { print $4; exit } }' /proc/net/snmp");  // InErrors
+        for (const testkit::NodeInterfaceDrops& i : *drops) {
+            if (i.drops.ifname != "eth0") continue;
+            if (i.node == "pub") d.pub_tx_dropped = static_cast<double>(i.drops.tx_dropped);
+            if (i.node == "mom") d.mom_rx_dropped = static_cast<double>(i.drops.rx_dropped);
+            if (i.node == "sub1") d.sub1_rx_dropped = static_cast<double>(i.drops.rx_dropped);
+        }
+        const Result<std::string> in_errors =
+            rig_.net.exec("sub1", {"awk", "/^Udp:/ { if (n++) { print $4; exit } }", "/proc/net/snmp"});
+        if (!in_errors) return in_errors.status();
+        d.sub1_udp_errors = std::strtod(in_errors->c_str(), nullptr);
         return d;
     }
 
-    std::string measure_under_flood(double mpps, IsolationPoint& p) {
-        const DropCounters before = drop_counters();
-        std::string err = measure_under_flood_counted(mpps, p);
-        const DropCounters after = drop_counters();
-        p.drops = {after.pub_tx_dropped - before.pub_tx_dropped, after.mom_rx_dropped - before.mom_rx_dropped,
-                   after.sub1_rx_dropped - before.sub1_rx_dropped, after.sub1_udp_errors - before.sub1_udp_errors};
-        return err;
-    }
-
-    std::string measure_under_flood_counted(double mpps, IsolationPoint& p) {
-        if (mpps < 0) return measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict);
-        testkit::Process flood_sub;
-        if (std::string err = start_sub(flood_sub, "sub2", p2p::kSub2Ip, 0, false); !err.empty()) return err;
-        GeneratorRun g;
-        auto flood = [&]() -> std::string {
-            testkit::NetnsScope in_pub(rig_.net.ns("pub"));
-            if (!in_pub.status()) return in_pub.status().message();
-            std::string error;
-            // Slightly longer than the strict run so that it covers it whole.
-            g = rig_.generator.run(rig_.pub_ifindex, rig_.frame, mpps * 1e6, o_.seconds + 0.3, error);
-            return error;
-        };
-        if (std::string err = measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict, flood);
-            !err.empty())
-            return err;
-        nlohmann::json report;
-        if (std::string err = collect(flood_sub, report); !err.empty()) return "flood " + err;
-        const double flood_received = topic_figure(report, kFloodTopic, "received");
-        p.flood_offered_mpps = g.rate_pps() / 1e6;
-        p.flood_delivered_mpps = g.seconds > 0 ? flood_received / g.seconds / 1e6 : 0;
-        return {};
+    // mpps < 0: no flood; 0: the generator unpaced.
+    Result<IsolationPoint> measure_under_flood(double mpps) {
+        const Result<DropCounters> before = drop_counters();
+        if (!before) return before.status();
+        IsolationPoint p;
+        if (mpps < 0) {
+            if (Status st = measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict); !st) return st;
+        } else {
+            Result<testkit::Process> flood_sub = start_sub("sub2", p2p::kSub2Ip, 0, false);
+            if (!flood_sub) return flood_sub.status();
+            GeneratorRun g;
+            auto flood = [&] {
+                // Slightly longer than the strict run so that it covers it whole.
+                const Result<GeneratorRun> sent = rig_.send(mpps * 1e6, o_.seconds + 0.3);
+                if (sent) g = *sent;
+                return sent.status();
+            };
+            if (Status st = measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict, flood); !st) return st;
+            const Result<nlohmann::json> report = collect(*flood_sub);
+            if (!report) return report.status().prefixed("flood");
+            p.flood_offered_mpps = g.rate_pps() / 1e6;
+            p.flood_delivered_mpps = g.seconds > 0 ? topic_figure(*report, kFloodTopic, "received") / g.seconds / 1e6 : 0;
+        }
+        const Result<DropCounters> after = drop_counters();
+        if (!after) return after.status();
+        p.drops = {after->pub_tx_dropped - before->pub_tx_dropped, after->mom_rx_dropped - before->mom_rx_dropped,
+                   after->sub1_rx_dropped - before->sub1_rx_dropped, after->sub1_udp_errors - before->sub1_udp_errors};
+        return p;
     }
 
     Report report(const Latency& direct, const Latency& xdp, const Latency& socket_strict, const Latency& socket_be,
@@ -325,20 +315,17 @@ void register_latency_command(CLI::App& app, const char* name, int& exit_code) {
         },
         [](const LatencyOptions& o) { return LatencyBench(o).run(); });
     add_seconds_option(cmd, o->seconds, "Length of each measurement", 0.1, 60.0);
-    cmd->add_option("--rate", o->rate, "Strict events per second")->check(CLI::Range(1.0, 1e6))->capture_default_str();
+    cmd->add_option("--rate", o->rate, "Strict events per second")->check(CLI::Range(1.0, 1e6));
     add_xdp_mode_option(cmd, o->xdp_mode, "XDP mode of the router: native or generic");
     cmd->add_option("--queues", o->queues,
                     "Queues per veth: 1 = strict and flood share mom:eth0's receive ring; 2 = one per sending CPU")
-        ->check(CLI::Range(1, 2))
-        ->capture_default_str();
+        ->check(CLI::Range(1, 2));
     cmd->add_option("--endpoint-priority", o->endpoint_priority,
                     "SCHED_FIFO priority of the measuring tempos-pub/tempos-sub (they stand for other hosts; "
                     "0: normal scheduling)")
-        ->check(CLI::Range(0, 99))
-        ->capture_default_str();
+        ->check(CLI::Range(0, 99));
     cmd->add_option("--flood-rates", o->flood_mpps,
-                    "Paced best-effort flood rates in Mpps (none and unpaced are always measured too)")
-        ->capture_default_str();
+                    "Paced best-effort flood rates in Mpps (none and unpaced are always measured too)");
 }
 
 }  // namespace tempos::bench

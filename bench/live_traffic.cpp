@@ -3,21 +3,24 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
-#include <linux/if_link.h>
 #include <net/if.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
+#include <chrono>
+#include <string>
+#include <thread>
 
 #include "frames/frame_world.hpp"
-#include "interrupt.hpp"
+#include "subcommand.hpp"  // interrupted()
 #include "live_generator.skel.h"
 #include "map_ops.hpp"
+#include "process/process.hpp"
 #include "sink_counter.skel.h"
 #include "tcx.hpp"
+#include "test_run_timer.hpp"
 #include "topology/netns.hpp"
 #include "topology/private_netns.hpp"
 #include "topology/world.hpp"
@@ -25,43 +28,27 @@
 namespace tempos::bench {
 
 namespace {
-double now_s() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-void sleep_until_s(double t) {
-    timespec ts{static_cast<time_t>(t), static_cast<long>((t - static_cast<double>(static_cast<time_t>(t))) * 1e9)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-    }
+using Clock = std::chrono::steady_clock;  // CLOCK_MONOTONIC
+using Seconds = std::chrono::duration<double>;
+Status os_error(const std::string& what, int err) {
+    return Status::error(ErrorCode::system_error, what + ": " + std::strerror(err));
 }
 }  // namespace
 
-LiveGenerator::LiveGenerator() = default;
-
 LiveGenerator::~LiveGenerator() {
-    if (hold_link_) bpf_link__destroy(hold_link_);
     if (skel_) live_generator__destroy(skel_);
 }
 
-std::string LiveGenerator::open() {
+Status LiveGenerator::open() {
     skel_ = live_generator__open_and_load();
-    if (!skel_) return std::string("loading the live-frames generator: ") + std::strerror(errno);
-    if (Status st = testkit::add_veth_pair({.a = "tbgen0", .b = "tbgen1"}); !st)
-        return "creating the veth that holds the generator: " + st.message();
-    const int ifindex = static_cast<int>(if_nametoindex("tbgen0"));
-    hold_link_ = bpf_program__attach_xdp(skel_->progs.live_generator, ifindex);
-    if (!hold_link_) return std::string("attaching the generator to tbgen0: ") + std::strerror(errno);
-    return {};
+    if (!skel_) return os_error("loading the live-frames generator", errno);
+    return hold_in_dispatcher({bpf_program__fd(skel_->progs.live_generator)}, "tbgen");
 }
 
-GeneratorRun LiveGenerator::run(int ifindex, const std::vector<std::uint8_t>& frame, double rate_pps,
-                                double seconds, std::string& error) {
-    GeneratorRun result;
-    if (frame.size() != sizeof(skel_->bss->frame_template)) {
-        error = "the generator sends 64-byte frames";
-        return result;
-    }
+Result<GeneratorRun> LiveGenerator::run(int ifindex, const std::vector<std::uint8_t>& frame, double rate_pps,
+                                        double seconds) const {
+    if (frame.size() != sizeof(skel_->bss->frame_template))
+        return Status::error(ErrorCode::invalid_argument, "the generator sends 64-byte frames");
     std::memcpy(skel_->bss->frame_template, frame.data(), frame.size());
     xdp_md ctx{};
     ctx.ingress_ifindex = static_cast<std::uint32_t>(ifindex);
@@ -71,19 +58,14 @@ GeneratorRun LiveGenerator::run(int ifindex, const std::vector<std::uint8_t>& fr
         rate_pps > 0 ? std::clamp<std::uint32_t>(static_cast<std::uint32_t>(rate_pps / 1000), kBatchSize, 1u << 16)
                      : 1u << 16;
     const int fd = bpf_program__fd(skel_->progs.live_generator);
-    const double start = now_s();
-    const double stop = start + seconds;
-    for (;;) {
-        const double now = now_s();
-        if (now >= stop) break;
-        if (interrupted()) {
-            error = "interrupted";
-            break;
-        }
+    GeneratorRun result;
+    const Clock::time_point start = Clock::now(), stop = start + std::chrono::duration_cast<Clock::duration>(Seconds(seconds));
+    for (Clock::time_point now = start; now < stop; now = Clock::now()) {
+        if (interrupted()) return Status::error(ErrorCode::internal, "interrupted");
         if (rate_pps > 0) {
-            const double due = start + static_cast<double>(result.frames) / rate_pps;
+            const auto due = start + std::chrono::duration_cast<Clock::duration>(Seconds(result.frames / rate_pps));
             if (due >= stop) break;
-            if (due > now) sleep_until_s(due);
+            if (due > now) std::this_thread::sleep_until(due);
         }
         LIBBPF_OPTS(bpf_test_run_opts, opts);
         opts.data_in = frame.data();
@@ -93,13 +75,10 @@ GeneratorRun LiveGenerator::run(int ifindex, const std::vector<std::uint8_t>& fr
         opts.repeat = chunk;
         opts.batch_size = kBatchSize;
         opts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
-        if (bpf_prog_test_run_opts(fd, &opts) != 0) {
-            error = std::string("live-frames test run: ") + std::strerror(errno);
-            break;
-        }
+        if (bpf_prog_test_run_opts(fd, &opts) != 0) return os_error("live-frames test run", errno);
         result.frames += chunk;
     }
-    result.seconds = now_s() - start;
+    result.seconds = Seconds(Clock::now() - start).count();
     return result;
 }
 
@@ -108,48 +87,78 @@ SinkCounter::~SinkCounter() {
     if (skel_) sink_counter__destroy(skel_);
 }
 
-std::string SinkCounter::attach(int ifindex, std::uint16_t port, Hook hook) {
+Status SinkCounter::attach(int ifindex, std::uint16_t port, Hook hook) {
     skel_ = sink_counter__open();
-    if (!skel_) return std::string("opening the counter: ") + std::strerror(errno);
+    if (!skel_) return os_error("opening the counter", errno);
     skel_->rodata->count_port = htons(port);
     bpf_program* used = hook == Hook::xdp ? skel_->progs.xdp_counter : skel_->progs.tc_counter;
     bpf_program__set_autoload(hook == Hook::xdp ? skel_->progs.tc_counter : skel_->progs.xdp_counter, false);
-    if (int err = sink_counter__load(skel_); err != 0)
-        return std::string("loading the counter: ") + std::strerror(-err);
+    if (int err = sink_counter__load(skel_); err != 0) return os_error("loading the counter", -err);
     LIBBPF_OPTS(bpf_link_create_opts, options);
     link_fd_ = bpf_link_create(bpf_program__fd(used), ifindex, hook == Hook::xdp ? BPF_XDP : tempos::xdp::kTcxIngress,
                                &options);
-    return link_fd_ >= 0 ? std::string() : std::string("attaching the counter: ") + std::strerror(errno);
+    return link_fd_ >= 0 ? Status::ok() : os_error("attaching the counter", errno);
 }
 
 std::uint64_t SinkCounter::total() const {
-    std::vector<std::uint64_t> per_cpu;
-    if (!tempos::xdp::read_per_cpu(bpf_map__fd(skel_->maps.received), 0, per_cpu, "the received counter")) return 0;
-    std::uint64_t sum = 0;
-    for (const std::uint64_t v : per_cpu) sum += v;
-    return sum;
+    const Result<std::uint64_t> sum = tempos::xdp::sum_per_cpu<std::uint64_t>(
+        bpf_map__fd(skel_->maps.received), 0, "the received counter",
+        [](std::uint64_t& total, std::uint64_t v) { total += v; });
+    return sum ? *sum : 0;
 }
 
-std::string LiveRig::open(std::uint8_t topic, std::optional<SinkCounter::Hook> counter_hook) {
-    {
-        testkit::NetnsScope in_pub(net.ns("pub"));
-        if (!in_pub.status()) return in_pub.status().message();
-        if (std::string err = generator.open(); !err.empty()) return err;
+Status LiveRig::open(std::uint8_t topic, std::optional<SinkCounter::Hook> counter_hook) {
+    Status opened = testkit::run_in_netns(net.ns("pub"), [&] {
         pub_ifindex = static_cast<int>(if_nametoindex("eth0"));
-    }
-    if (counter_hook) {
-        testkit::NetnsScope in_sub(net.ns("sub1"));
-        if (!in_sub.status()) return in_sub.status().message();
-        const int sub_if = static_cast<int>(if_nametoindex("eth0"));
-        if (std::string err = counter.attach(sub_if, testkit::world::kMomPort, *counter_hook); !err.empty()) return err;
-    }
+        return generator.open();
+    });
+    if (opened && counter_hook)
+        opened = testkit::run_in_netns(net.ns("sub1"), [&] {
+            return counter.attach(static_cast<int>(if_nametoindex("eth0")), testkit::world::kMomPort, *counter_hook);
+        });
+    if (!opened) return opened;
     namespace p2p = testkit::world::point_to_point;
     const auto mom_mac = net.mac("mom", "eth0"), pub_mac = net.mac("pub", "eth0");
-    if (!mom_mac || !pub_mac) return mom_mac ? pub_mac.message() : mom_mac.message();
+    if (!mom_mac || !pub_mac) return mom_mac ? pub_mac.status() : mom_mac.status();
     frame = testkit::bench_event(*mom_mac, *pub_mac, testkit::world::ipv4_bytes(p2p::kPubIp),
                                  testkit::world::ipv4_bytes(p2p::kMomIp), testkit::world::kMomPort, topic)
                 .build();
-    return {};
+    return Status::ok();
+}
+
+Result<GeneratorRun> LiveRig::send(double rate_pps, double seconds) const {
+    Result<GeneratorRun> run = Status::error(ErrorCode::internal, "not run");
+    const Status entered = testkit::run_in_netns(net.ns("pub"), [&] {
+        run = generator.run(pub_ifindex, frame, rate_pps, seconds);
+        return run.status();
+    });
+    return entered ? run : entered;
+}
+
+Result<LiveStep> LiveRig::step(double rate_pps, double seconds, int threads, int first_cpu, int copies) const {
+    const std::uint64_t before = counter.total();
+    std::vector<Result<GeneratorRun>> runs(static_cast<std::size_t>(threads), Status::error(ErrorCode::internal, ""));
+    auto generate = [&](std::size_t i) {
+        if (Status pinned = first_cpu < 0 ? Status::ok() : testkit::pin_to_cpu(first_cpu + static_cast<int>(i)); !pinned)
+            runs[i] = pinned;
+        else
+            runs[i] = send(rate_pps / static_cast<double>(threads), seconds);
+    };
+    std::vector<std::thread> others;
+    for (std::size_t i = 1; i < runs.size(); ++i) others.emplace_back(generate, i);
+    generate(0);
+    for (std::thread& t : others) t.join();
+    LiveStep step;
+    for (const Result<GeneratorRun>& run : runs) {
+        if (!run) return run.status();
+        step.sent.frames += run->frames;
+        step.sent.seconds = std::max(step.sent.seconds, run->seconds);
+    }
+    const std::uint64_t wanted = before + step.sent.frames * static_cast<std::uint64_t>(copies);
+    step.delivered = testkit::poll_until_settled([&] { return counter.total(); }, wanted, std::chrono::milliseconds(100),
+                                                 std::chrono::seconds(3)) -
+                     before;
+    return step;
 }
 
 }  // namespace tempos::bench

@@ -1,25 +1,18 @@
 #include "commands.hpp"
 
-#include <arpa/inet.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
-
-#include <net/if.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <functional>
-#include <memory>
-#include <string>
 #include <tuple>
-#include <vector>
 
-#include "dispatcher_hold.hpp"
-#include "frames/frame_world.hpp"
-#include "frames/router_fixtures.hpp"
 #include "empty_xdp.skel.h"
+#include "frames/frame_world.hpp"
+#include "frames/prog_test_run.hpp"
+#include "frames/router_fixtures.hpp"
 #include "round_to.hpp"
 #include "route_table.hpp"
 #include "skeleton.hpp"
@@ -27,6 +20,9 @@
 #include "tempos_router.skel.h"
 #include "test_run_timer.hpp"
 #include "thesis_router.skel.h"
+#include "topology/interface.hpp"
+#include "topology/netns.hpp"
+#include "topology/private_netns.hpp"
 
 namespace tempos::bench {
 
@@ -53,17 +49,16 @@ struct ThesisTopicValue {
 };
 static_assert(sizeof(ThesisTopicValue) == 52, "4-byte aligned like the BPF side: 50 bytes + 2 padding");
 
-std::string setup_router(tempos_router* skel) {
+Status setup_router(tempos_router* skel) {
     tempos_route route{};
     // The subscriber port equals the MoM's, so a rewritten frame still matches on the next repetition.
     for (const world::Subscriber& s : kBenchSubscribers)
         route.subs[route.count++] = testkit::endpoint(s.ip, world::kMomPort, s.mac, world::kMomMac);
-    tempos::xdp::RouteTable table(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters));
-    const tempos::Status st = table.set(kBenchTopic, route);
-    return st ? std::string() : st.message();
+    return tempos::xdp::RouteTable(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters))
+        .set(kBenchTopic, route);
 }
 
-std::string setup_thesis(thesis_router* skel) {
+Status setup_thesis(thesis_router* skel) {
     ThesisTopicValue value{};
     for (std::size_t i = 0; i < std::size(kBenchSubscribers); ++i) {
         std::memcpy(&value.ips[i], kBenchSubscribers[i].ip.data(), 4);
@@ -71,23 +66,23 @@ std::string setup_thesis(thesis_router* skel) {
     }
     const std::uint8_t key = kBenchTopic;
     if (bpf_map__update_elem(skel->maps.thesis_topics, &key, sizeof(key), &value, sizeof(value), BPF_ANY) != 0)
-        return std::string("thesis map update: ") + std::strerror(errno);
-    return {};
+        return measurement_error(std::string("thesis map update: ") + std::strerror(errno));
+    return Status::ok();
 }
 
 std::uint64_t redirected_on_topic(tempos_router* skel) {
     tempos::xdp::RouteTable table(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters));
-    tempos_topic_counters c{};
-    return table.read_counters(kBenchTopic, c) ? c.redirected_packets : 0;
+    const Result<tempos_topic_counters> c = table.read_counters(kBenchTopic);
+    return c ? c->redirected_packets : 0;
 }
 
 // One run of `frame`: ok when the program returned `expected` (and, when given, this output frame).
 Status expect_action(const std::string& name, int prog_fd, const std::vector<std::uint8_t>& frame,
                      std::uint32_t expected, const std::vector<std::uint8_t>* expected_output = nullptr) {
-    const Result<TestRun> run = test_run(prog_fd, frame, 1);
+    const Result<testkit::ProgRun> run = testkit::prog_test_run(prog_fd, frame);
     if (!run) return run.status().prefixed(name);
-    if (run->retval != expected)
-        return Status::error(ErrorCode::internal, name + ": returned action " + std::to_string(run->retval) +
+    if (run->action != static_cast<int>(expected))
+        return Status::error(ErrorCode::internal, name + ": returned action " + std::to_string(run->action) +
                                                       " on the bench frame, expected " + std::to_string(expected));
     if (expected_output && run->output != *expected_output)
         return Status::error(ErrorCode::internal, name + ": the output frame differs from the fixture's");
@@ -96,49 +91,27 @@ Status expect_action(const std::string& name, int prog_fd, const std::vector<std
 
 // The router fixtures' frames (testing/frames/router_fixtures.hpp), timed as Katran's perf-from-fixture does:
 // each row on a router loaded with its constants and the standard routes. One router per distinct constants.
-struct FixtureRouters {
-    std::vector<testkit::MomConstants> constants;
-    std::vector<tempos::xdp::SkeletonPtr<tempos_router>> routers;
+using FixtureRouters = std::vector<std::pair<testkit::MomConstants, tempos::xdp::SkeletonPtr<tempos_router>>>;
 
-    tempos_router* for_row(const testkit::RouterFixture& row) {
-        for (std::size_t i = 0; i < constants.size(); ++i)
-            if (constants[i] == row.mom) return routers[i].get();
-        return nullptr;
-    }
-};
+tempos_router* router_for(const FixtureRouters& routers, const testkit::RouterFixture& row) {
+    for (const auto& [mom, router] : routers)
+        if (mom == row.mom) return router.get();
+    return nullptr;
+}
 
 Result<tempos::xdp::SkeletonPtr<tempos_router>> load_router(const testkit::MomConstants& mom) {
-    tempos::xdp::SkeletonPtr<tempos_router> router(tempos_router__open(), tempos_router__destroy);
-    if (!router)
-        return Status::error(ErrorCode::system_error, std::string("opening tempos_router: ") + std::strerror(errno));
-    tempos::xdp::set_mom_constants(*router, mom.port, mom.ip);
-    if (int err = tempos_router__load(router.get()); err != 0)
-        return Status::error(ErrorCode::system_error, std::string("loading tempos_router: ") + std::strerror(-err));
-    return router;
+    return testkit::load_skeleton("tempos_router", tempos_router__open, tempos_router__load, tempos_router__destroy, mom);
 }
 
 Result<FixtureRouters> load_fixture_routers(const std::vector<testkit::RouterFixture>& rows) {
     FixtureRouters out;
     for (const testkit::RouterFixture& row : rows) {
-        if (out.for_row(row) != nullptr) continue;
+        if (router_for(out, row) != nullptr) continue;
         auto router = load_router(row.mom);
         if (!router) return router.status();
-        out.constants.push_back(row.mom);
-        out.routers.push_back(std::move(*router));
+        out.emplace_back(row.mom, std::move(*router));
     }
     return out;
-}
-
-// After hold_in_dispatcher the bench is in a namespace of its own whose veths can stand for the second
-// interface some rows route through; 0 if there is none.
-std::uint32_t some_interface_but_loopback() {
-    std::uint32_t found = 0;
-    if (struct if_nameindex* list = if_nameindex()) {
-        for (struct if_nameindex* i = list; i->if_index != 0 && found == 0; ++i)
-            if (std::strcmp(i->if_name, "lo") != 0) found = i->if_index;
-        if_freenameindex(list);
-    }
-    return found;
 }
 
 struct FixtureTime {
@@ -152,8 +125,12 @@ struct FixtureTime {
 Result<std::vector<FixtureTime>> time_fixtures(const std::vector<testkit::RouterFixture>& rows,
                                                FixtureRouters& routers, int empty_fd, double empty_ns,
                                                const ProgOptions& o) {
-    const std::uint32_t second_interface = some_interface_but_loopback();
-    for (auto& router : routers.routers) {
+    // In the bench's own namespace (hold_in_dispatcher), the peer of the first held program's veth stands for
+    // the second interface some rows route through.
+    const Result<std::uint32_t> second = testkit::ifindex_of("tbench0b");
+    if (!second) return second.status();
+    const std::uint32_t second_interface = *second;
+    for (const auto& [mom, router] : routers) {
         const testkit::RouterMaps maps{bpf_map__fd(router->maps.topic_routes), bpf_map__fd(router->maps.topic_counters),
                                        bpf_map__fd(router->maps.egress_ports), bpf_map__fd(router->maps.fanout_routes)};
         if (Status st = testkit::install_standard_routes(maps, second_interface); !st)
@@ -161,8 +138,7 @@ Result<std::vector<FixtureTime>> time_fixtures(const std::vector<testkit::Router
     }
     std::vector<FixtureTime> out;
     for (const testkit::RouterFixture& row : rows) {
-        if (row.needs_second_interface && second_interface == 0) continue;
-        const int fd = bpf_program__fd(routers.for_row(row)->progs.tempos_router);
+        const int fd = bpf_program__fd(router_for(routers, row)->progs.tempos_router);
         if (Status st = expect_action(row.name, fd, row.input, row.expected_action, &row.expected_output); !st)
             return st.prefixed("fixture does not behave as the table says");
         const Result<double> ns = single_run_cost_over_ns(fd, empty_fd, row.input, o.fixture_calls);
@@ -175,32 +151,30 @@ Result<std::vector<FixtureTime>> time_fixtures(const std::vector<testkit::Router
 struct Contender {
     const char* name;
     int prog_fd;
-    std::function<std::string(std::uint64_t calls)> check;  // validates a run afterwards (optional)
+    std::function<Status(std::uint64_t calls)> check;  // validates a run afterwards (optional)
     std::vector<double> samples;
 };
 
 // Runs are interleaved (ours, thesis, empty, ours, ...) so that load from other processes drifting over time
 // affects every program alike; each reports the median of its runs.
-std::string measure_interleaved(std::vector<Contender>& contenders, const std::vector<std::uint8_t>& frame,
-                                const ProgOptions& o) {
+Status measure_interleaved(std::vector<Contender>& contenders, const std::vector<std::uint8_t>& frame,
+                           const ProgOptions& o) {
     const TimerSettings settings{o.iterations, o.batch};
     const std::uint64_t calls = (o.iterations + o.batch - 1) / o.batch;
     for (int r = 0; r < o.runs; ++r) {
         for (Contender& c : contenders) {
             const Result<double> ns = time_per_run_ns(c.prog_fd, frame, settings);
-            if (!ns) return std::string(c.name) + ": " + ns.message();
-            if (c.check) {
-                if (std::string err = c.check(calls); !err.empty()) return std::string(c.name) + ": " + err;
-            }
+            if (!ns) return ns.status().prefixed(c.name);
+            if (Status st = c.check ? c.check(calls) : Status::ok(); !st) return st.prefixed(c.name);
             if (o.verbose) std::fprintf(stderr, "%s run %d: %.3f ns\n", c.name, r + 1, *ns);
             c.samples.push_back(*ns);
         }
     }
-    return {};
+    return Status::ok();
 }
 
 Result<Report> run_prog(const ProgOptions& o) {
-    if (std::string err = pin_to_cpu(o.cpu); !err.empty()) return measurement_error(err);
+    if (Status st = testkit::pin_to_cpu(o.cpu); !st) return st;
     if (o.batch < 2 || o.batch > 254)
         return Status::error(ErrorCode::invalid_argument, "--batch must be 2..254 (the frame's TTL budget)");
     const std::vector<std::uint8_t> frame =
@@ -220,14 +194,15 @@ Result<Report> run_prog(const ProgOptions& o) {
         return measurement_error(std::string("loading thesis_router: ") + std::strerror(-err));
     if (int err = empty_xdp__load(empty.get()); err != 0)
         return measurement_error(std::string("loading empty_xdp: ") + std::strerror(-err));
-    for (const std::string& err : {setup_router(router.get()), setup_thesis(thesis.get())})
-        if (!err.empty()) return measurement_error(err);
+    for (const Status& st : {setup_router(router.get()), setup_thesis(thesis.get())})
+        if (!st) return st;
     const int router_fd = bpf_program__fd(router->progs.tempos_router);
     const int thesis_fd = bpf_program__fd(thesis->progs.thesis_router);
     const int empty_fd = bpf_program__fd(empty->progs.empty_xdp);
     std::vector<int> held{router_fd, thesis_fd, empty_fd};
-    for (auto& r : fixture_routers->routers) held.push_back(bpf_program__fd(r->progs.tempos_router));
-    if (std::string err = hold_in_dispatcher(held); !err.empty()) return measurement_error(err);
+    for (const auto& [mom, r] : *fixture_routers) held.push_back(bpf_program__fd(r->progs.tempos_router));
+    if (Status st = testkit::enter_private_netns(); !st) return st;
+    if (Status st = hold_in_dispatcher(held, "tbench"); !st) return st;
     for (const auto& [name, fd, action] : {std::tuple{"tempos_router", router_fd, std::uint32_t{XDP_TX}},
                                            std::tuple{"thesis_router", thesis_fd, std::uint32_t{XDP_REDIRECT}},
                                            std::tuple{"empty_xdp", empty_fd, std::uint32_t{XDP_TX}}})
@@ -235,20 +210,20 @@ Result<Report> run_prog(const ProgOptions& o) {
 
     // Our program must have taken the routing path on every single repetition, or we timed something else.
     std::uint64_t redirected_before = redirected_on_topic(router.get());
-    auto every_run_routed = [&](std::uint64_t calls) -> std::string {
+    auto every_run_routed = [&](std::uint64_t calls) {
         const std::uint64_t now = redirected_on_topic(router.get());
         const std::uint64_t expected = calls * (o.batch + 1);
         const std::uint64_t got = now - redirected_before;
         redirected_before = now;
-        if (got != expected)
-            return "routed " + std::to_string(got) + " of " + std::to_string(expected) + " runs";
-        return {};
+        if (got == expected) return Status::ok();
+        return Status::error(ErrorCode::internal,
+                             "routed " + std::to_string(got) + " of " + std::to_string(expected) + " runs");
     };
 
     std::vector<Contender> contenders{{"tempos_router", router_fd, every_run_routed, {}},
                                       {"thesis_router", thesis_fd, nullptr, {}},
                                       {"empty_xdp", empty_fd, nullptr, {}}};
-    if (std::string err = measure_interleaved(contenders, frame, o); !err.empty()) return measurement_error(err);
+    if (Status st = measure_interleaved(contenders, frame, o); !st) return st;
     const double prog_ns = median(contenders[0].samples);
     const double thesis_ns = median(contenders[1].samples);
     const double empty_ns = median(contenders[2].samples);
@@ -281,17 +256,13 @@ void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
         run_prog);
     cmd->add_flag("-v,--verbose", options->verbose, "Print every run's figure to stderr");
     cmd->add_option("--repeat", options->iterations, "Program runs per measurement")
-        ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 40))
-        ->capture_default_str();
+        ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 40));
     cmd->add_option("--runs", options->runs, "Measurements per program; the median is reported")
-        ->check(CLI::Range(1, 1000))
-        ->capture_default_str();
-    cmd->add_option("--cpu", options->cpu, "CPU to pin to (-1: the current one)")->capture_default_str();
-    cmd->add_option("--batch", options->batch, "Repetitions per syscall, 2..254 (TTL budget of the frame)")
-        ->capture_default_str();
+        ->check(CLI::Range(1, 1000));
+    cmd->add_option("--cpu", options->cpu, "CPU to pin to (-1: the current one)");
+    cmd->add_option("--batch", options->batch, "Repetitions per syscall, 2..254 (TTL budget of the frame)");
     cmd->add_option("--fixture-calls", options->fixture_calls, "Single-run pairs per router fixture")
-        ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 32))
-        ->capture_default_str();
+        ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 32));
 }
 
 }  // namespace tempos::bench

@@ -11,30 +11,17 @@ import subprocess
 import tempfile
 import time
 
-TARGETS_DOC = "docs/img"
-
 
 def machine():
-    model, cores = "unknown", os.cpu_count()
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    mem_kb = 0
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal"):
-                mem_kb = int(line.split()[1])
+    def field(path, name):  # what follows the ':' of the first line of `path` that starts with `name`
+        with open(path) as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith(name)), None)
+
     with open("/etc/os-release") as f:
         osr = dict(l.rstrip().split("=", 1) for l in f if "=" in l)
-    return {
-        "cpu": model,
-        "cores": cores,
-        "kernel": platform.release(),
-        "memory_gib": round(mem_kb / 1024 / 1024, 1),
-        "os": osr.get("PRETTY_NAME", "").strip('"'),
-    }
+    return {"cpu": field("/proc/cpuinfo", "model name") or "unknown", "cores": os.cpu_count(),
+            "kernel": platform.release(), "os": osr.get("PRETTY_NAME", "").strip('"'),
+            "memory_gib": round(int((field("/proc/meminfo", "MemTotal") or "0").split()[0]) / 1024 / 1024, 1)}
 
 
 def fmt(v):
@@ -112,8 +99,18 @@ def target_rows(d):
     return [(what, *measured()) if have(*keys) else (what, "missing", None) for what, keys, measured in targets]
 
 
-def gnuplot(script):
-    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+def gnuplot(png, title, xlabel, ylabel, plots):
+    """One log-log PNG plot."""
+    subprocess.run(["gnuplot"], text=True, check=True, input=f"""set terminal pngcairo size 900,560 font 'sans,10' noenhanced
+set output '{png}'
+set title '{title}'
+set xlabel '{xlabel}'
+set ylabel '{ylabel}'
+set logscale xy
+set grid
+set key top left
+plot {plots}
+""")
 
 
 def plot_throughput(runs, img_dir, tmp):
@@ -133,16 +130,9 @@ def plot_throughput(runs, img_dir, tmp):
                           (f"title '{title}'" if i == 0 else "notitle"))
     if not series:
         return False
-    gnuplot(f"""set terminal pngcairo size 900,560 font 'sans,10' noenhanced
-set output '{os.path.join(img_dir, 'throughput.png')}'
-set title 'Offered vs delivered, 64-byte strict events (every run)'
-set xlabel 'offered (Mpps, live-frames generator)'
-set ylabel 'delivered to the subscriber (Mpps)'
-set logscale xy
-set grid
-set key top left
-plot x with lines dt 2 lc rgb '#888888' title 'no loss (delivered = offered)', {', '.join(series)}
-""")
+    gnuplot(os.path.join(img_dir, "throughput.png"), "Offered vs delivered, 64-byte strict events (every run)",
+            "offered (Mpps, live-frames generator)", "delivered to the subscriber (Mpps)",
+            "x with lines dt 2 lc rgb '#888888' title 'no loss (delivered = offered)', " + ", ".join(series))
     return True
 
 
@@ -166,18 +156,12 @@ def plot_isolation(runs, img_dir, tmp):
         return False
     idle50 = sorted(x[0] for x in idle)[len(idle) // 2]
     idle99 = sorted(x[1] for x in idle)[len(idle) // 2]
-    gnuplot(f"""set terminal pngcairo size 900,560 font 'sans,10' noenhanced
-set output '{os.path.join(img_dir, 'isolation.png')}'
-set title 'Strict events (XDP, 10 k/s) while a best-effort flood goes through the socket path (every run)'
-set xlabel 'best-effort flood offered (Mpps, live-frames generator)'
-set ylabel 'strict one-way latency (µs)'
-set logscale xy
-set grid
-set key top left
-plot {idle50} with lines dt 2 lc rgb '#1f77b4' title 'p50 without flood (median)', \\
-     {idle99} with lines dt 2 lc rgb '#d62728' title 'p99 without flood (median)', \\
-     {1.5 * idle99} with lines dt 3 lc rgb '#000000' title '1.5 × idle p99 (target)', {', '.join(series)}
-""")
+    gnuplot(os.path.join(img_dir, "isolation.png"),
+            "Strict events (XDP, 10 k/s) while a best-effort flood goes through the socket path (every run)",
+            "best-effort flood offered (Mpps, live-frames generator)", "strict one-way latency (µs)",
+            f"{idle50} with lines dt 2 lc rgb '#1f77b4' title 'p50 without flood (median)', \\\n"
+            f"     {idle99} with lines dt 2 lc rgb '#d62728' title 'p99 without flood (median)', \\\n"
+            f"     {1.5 * idle99} with lines dt 3 lc rgb '#000000' title '1.5 × idle p99 (target)', {', '.join(series)}")
     return True
 
 
@@ -231,11 +215,10 @@ def why_missed(d, runs):
             out.append(f"- **p50 vs the better peer**: ours {fmt(g('lat_xdp_p50_us'))} µs, direct UDP without any "
                        f"broker {fmt(g('lat_direct_p50_us'))} µs, better peer {fmt(best)} µs: a third of the peer is "
                        "below what the publisher→subscriber kernel path itself takes on this VM.")
-    for k, label in (("lat_xdp_p99_us", "p99 vs the better peer"),):
-        if num(k) and num("mosquitto_p99_us") and num("nats_p99_us"):
-            best = min(g("mosquitto_p99_us"), g("nats_p99_us"))
-            if g(k) > best / 2:
-                out.append(f"- **{label}**: ours {fmt(g(k))} µs vs {fmt(best)} µs.")
+    if num("lat_xdp_p99_us") and num("mosquitto_p99_us") and num("nats_p99_us"):
+        best = min(g("mosquitto_p99_us"), g("nats_p99_us"))
+        if g("lat_xdp_p99_us") > best / 2:
+            out.append(f"- **p99 vs the better peer**: ours {fmt(g('lat_xdp_p99_us'))} µs vs {fmt(best)} µs.")
     if num("lat_strict_flood_p99_us") and num("nats_flood_p99_us") and \
             g("lat_strict_flood_p99_us") > g("nats_flood_p99_us") / 10:
         out.append(f"- **flood p99 vs NATS**: ours {fmt(g('lat_strict_flood_p99_us'))} µs vs NATS "
@@ -283,83 +266,52 @@ def main():
     img_rel = os.path.relpath(a.img_dir, os.path.dirname(os.path.abspath(a.out_md)))
     merged = {k: v for k, v in d.items() if k != "runs"}
     lines = []
-    w = lines.append
-    w("# Benchmarks")
-    w("")
-    w(f"Generated by `{a.command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
-      f"(`tempos-bench all --json`, {d.get('runs_per_figure', '?')} runs of every subcommand, interleaved; "
-      f"{a.seconds_total:.0f} s in all). Every figure is the **median** of the runs with the **min–max** beside it.")
-    w("")
-    w("## Machine")
-    w("")
-    w(f"- CPU: {m['cpu']}, {m['cores']} cores (a VM)")
-    w(f"- Kernel: {m['kernel']}; {m['os']}; {m['memory_gib']} GiB RAM")
+    w = lines.extend  # w(line, ...): the page's lines; "" is an empty line
+    w(["# Benchmarks", "",
+       f"Generated by `{a.command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
+       f"(`tempos-bench all --json`, {d.get('runs_per_figure', '?')} runs of every subcommand, interleaved; "
+       f"{a.seconds_total:.0f} s in all). Every figure is the **median** of the runs with the **min–max** beside it.",
+       "", "## Machine", "", f"- CPU: {m['cpu']}, {m['cores']} cores (a VM)",
+       f"- Kernel: {m['kernel']}; {m['os']}; {m['memory_gib']} GiB RAM"])
     if d.get("part_seconds"):
-        w("- Time per subcommand (all runs): " + ", ".join(f"{k} {v:.0f} s" for k, v in d["part_seconds"].items()))
+        w(["- Time per subcommand (all runs): " + ", ".join(f"{k} {v:.0f} s" for k, v in d["part_seconds"].items())])
     if a.load_before:
-        w(f"- Load average before the run: {a.load_before} (other work on the machine shows in the tails)")
-    w("")
-    w("## Targets (issue 6)")
-    w("")
-    w("| target | measured (medians) | met |")
-    w("|---|---|---|")
+        w([f"- Load average before the run: {a.load_before} (other work on the machine shows in the tails)"])
+    w(["", "## Targets (issue 6)", "", "| target | measured (medians) | met |", "|---|---|---|"])
     for what, value, met in target_rows(d):
         verdict = met if isinstance(met, str) else ("yes" if met else ("no" if met is not None else "not measured"))
-        w(f"| {what} | {value} | {verdict} |")
-    w("")
+        w([f"| {what} | {value} | {verdict} |"])
+    w([""])
     why = why_missed(d, runs)
     if why:
-        w("Why the missed ones were missed (from this run's figures):")
-        w("")
-        for line in why:
-            w(line)
-        w("")
+        w(["Why the missed ones were missed (from this run's figures):", "", *why, ""])
     errors = d.get("errors") or {}
     missing = d.get("missing_fields") or []
     if errors or missing:
-        w("**Incomplete run.** " + ("Errors: " + "; ".join(f"`{k}`: {' / '.join(e.replace(chr(10), ' ').strip() for e in v)}" for k, v in errors.items())
-                                     if errors else "") + (f" Missing fields: {', '.join(missing)}." if missing else ""))
-        w("")
-    w("## Every figure")
-    w("")
-    w("| field | median | min–max | what |")
-    w("|---|---|---|---|")
+        w(["**Incomplete run.** " + ("Errors: " + "; ".join(f"`{k}`: {' / '.join(e.replace(chr(10), ' ').strip() for e in v)}" for k, v in errors.items())
+                                      if errors else "") + (f" Missing fields: {', '.join(missing)}." if missing else ""), ""])
+    w(["## Every figure", "", "| field | median | min–max | what |", "|---|---|---|---|"])
     for k, v in d.items():
         if k in ("runs", "errors", "missing_fields", "runs_per_figure", "part_seconds") or k.endswith("_min") or k.endswith("_max"):
             continue
         lo, hi = d.get(k + "_min"), d.get(k + "_max")
         rng = f"{fmt(lo)}–{fmt(hi)}" if lo is not None else ""
-        w(f"| `{k}` | {fmt(v)} | {rng} | {FIELD_NOTES.get(k, '')} |")
-    w("")
+        w([f"| `{k}` | {fmt(v)} | {rng} | {FIELD_NOTES.get(k, '')} |"])
+    w([""])
     if have_tp:
-        w("## Throughput")
-        w("")
-        w(f"![offered vs delivered]({img_rel}/throughput.png)")
-        w("")
+        w(["## Throughput", "", f"![offered vs delivered]({img_rel}/throughput.png)", ""])
     if have_iso:
-        w("## Isolation")
-        w("")
-        w(f"![strict latency vs flood rate]({img_rel}/isolation.png)")
-        w("")
-        w("| run | flood offered (Mpps) | flood delivered (Mpps) | strict p50 (µs) | strict p99 (µs) | strict delivered |")
-        w("|---|---|---|---|---|---|")
+        w(["## Isolation", "", f"![strict latency vs flood rate]({img_rel}/isolation.png)", "",
+           "| run | flood offered (Mpps) | flood delivered (Mpps) | strict p50 (µs) | strict p99 (µs) | strict delivered |",
+           "|---|---|---|---|---|---|"])
         for i, run in enumerate(runs.get("latency", [])):
-            for p in run.get("isolation_curve", []):
-                w(f"| {i + 1} | {p[0]:.3f} | {p[1]:.3f} | {p[2]:.1f} | {p[3]:.1f} | {100 * p[4]:.2f} % |")
-        w("")
-    w("## Method")
-    w("")
+            w([f"| {i + 1} | {p[0]:.3f} | {p[1]:.3f} | {p[2]:.1f} | {p[3]:.1f} | {100 * p[4]:.2f} % |"
+               for p in run.get("isolation_curve", [])])
+        w([""])
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks_method.md")) as f:
-        w(f.read().rstrip())
-    w("")
-    w("## The JSON of this run")
-    w("")
-    w("Merged medians (`runs`, the raw object of every run with the curves, left out here):")
-    w("")
-    w("```json")
-    w(json.dumps(merged, indent=None, separators=(", ", ": ")))
-    w("```")
-    w("")
+        w(["## Method", "", f.read().rstrip(), "", "## The JSON of this run", "",
+           "Merged medians (`runs`, the raw object of every run with the curves, left out here):", "", "```json",
+           json.dumps(merged, indent=None, separators=(", ", ": ")), "```", ""])
     with open(a.out_md, "w") as f:
         f.write("\n".join(lines))
 

@@ -10,19 +10,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
+#include <chrono>
 
 #include <CLI/CLI.hpp>
 
 #include "endpoint_arg.hpp"
-
-namespace {
-double now_s() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"tempos-socket-forwarder: recvmmsg/sendmmsg UDP forwarder (benchmark baseline)"};
@@ -59,8 +51,8 @@ int main(int argc, char** argv) {
         in[i].msg_hdr.msg_iovlen = 1;
     }
     unsigned long long received = 0, sent = 0;
-    const double stop = now_s() + seconds;
-    while (now_s() < stop) {
+    const auto stop = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < stop) {
         const int n = recvmmsg(fd, in.data(), kBatch, MSG_WAITFORONE, nullptr);
         if (n <= 0) continue;
         received += static_cast<unsigned>(n);

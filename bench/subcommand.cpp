@@ -1,12 +1,28 @@
 #include "subcommand.hpp"
 
+#include <signal.h>
+
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 
-#include "interrupt.hpp"
 #include "round_to.hpp"
 
 namespace tempos::bench {
+
+namespace {
+std::atomic<bool> g_interrupted{false};  // lock-free: safe in a signal handler, read by every measuring thread
+static_assert(std::atomic<bool>::is_always_lock_free);
+}  // namespace
+
+void install_interrupt_handler() {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { g_interrupted.store(true); };
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool interrupted() { return g_interrupted.load(std::memory_order_relaxed); }
 
 Report& Report::number(const std::string& key, double value, int decimals) {
     if (!std::isfinite(value))
@@ -40,13 +56,11 @@ void Report::print(bool as_json) const {
 }
 
 CLI::Option* add_seconds_option(CLI::App* cmd, double& seconds, const char* help, double min, double max) {
-    return cmd->add_option("--seconds", seconds, help)->check(CLI::Range(min, max))->capture_default_str();
+    return cmd->add_option("--seconds", seconds, help)->check(CLI::Range(min, max));
 }
 
 CLI::Option* add_xdp_mode_option(CLI::App* cmd, std::string& xdp_mode, const char* help) {
-    return cmd->add_option("--xdp-mode", xdp_mode, help)
-        ->check(CLI::IsMember({"native", "generic"}))
-        ->capture_default_str();
+    return cmd->add_option("--xdp-mode", xdp_mode, help)->check(CLI::IsMember({"native", "generic"}));
 }
 
 int finish(const char* name, const Result<Report>& report, bool as_json) {

@@ -1,4 +1,4 @@
-// What every tempos-bench subcommand shares: its report and the way it is registered and run.
+// What every tempos-bench subcommand shares: its report, the way it is registered and run, and interrupts.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -34,17 +34,13 @@ struct CommonOptions {
     bool quick = false;
 };
 
+// SIGINT/SIGTERM for the live benchmarks: the handler only records the request; load loops stop at their next
+// check and the subcommand returns normally, so destructors remove namespaces and stop tempos-mom or the brokers.
+void install_interrupt_handler();
+bool interrupted();
+
 // Why a measurement failed (an OS call, a program that did not behave): the bench's usual error.
 inline Status measurement_error(std::string why) { return Status::error(ErrorCode::system_error, std::move(why)); }
-
-// Adds subcommand `name`. When it runs: --quick applies `quick_settings` to the options, then `run` measures; the
-// report goes to stdout, an error to stderr as "tempos-bench <name>: <why>", and the exit status to `exit_code`
-// (0; 1 on error; 130 when interrupted, see interrupt.hpp). The options the subcommand binds live as long as the app (a shared_ptr the callback holds).
-template <typename Options>
-CLI::App* add_subcommand(CLI::App& app, const char* name, const char* about, int& exit_code,
-                         const std::shared_ptr<Options>& options, const char* quick_help,
-                         std::function<void(Options&)> quick_settings,
-                         std::function<Result<Report>(const Options&)> run);
 
 // Shared options: the length of a measurement step, and the XDP mode of the router.
 CLI::Option* add_seconds_option(CLI::App* cmd, double& seconds, const char* help, double min, double max);
@@ -53,6 +49,10 @@ CLI::Option* add_xdp_mode_option(CLI::App* cmd, std::string& xdp_mode, const cha
 // Prints the report or the error; the exit status.
 int finish(const char* name, const Result<Report>& report, bool as_json);
 
+// Adds subcommand `name`. When it runs: --quick applies `quick_settings` to the options, then `run` measures; the
+// report goes to stdout, an error to stderr as "tempos-bench <name>: <why>", and the exit status to `exit_code`
+// (0; 1 on error; 130 when interrupted). The options the subcommand binds live as long as the
+// app (a shared_ptr the callback holds).
 template <typename Options>
 CLI::App* add_subcommand(CLI::App& app, const char* name, const char* about, int& exit_code,
                          const std::shared_ptr<Options>& options, const char* quick_help,

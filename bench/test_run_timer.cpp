@@ -1,36 +1,20 @@
 #include "test_run_timer.hpp"
 
-#include <bpf/bpf.h>
-#include <sched.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
 #include <cstring>
+#include <string>
+
+#include "frames/prog_test_run.hpp"
+#include "topology/interface.hpp"
+#include "topology/private_netns.hpp"
 
 namespace tempos::bench {
 
-Result<TestRun> test_run(int prog_fd, const std::vector<std::uint8_t>& frame, std::uint32_t repeat,
-                         std::span<const std::uint8_t> ctx) {
-    std::vector<std::uint8_t> out(frame.size() + 256);
-    LIBBPF_OPTS(bpf_test_run_opts, opts);
-    opts.data_in = frame.data();
-    opts.data_size_in = static_cast<std::uint32_t>(frame.size());
-    opts.data_out = out.data();
-    opts.data_size_out = static_cast<std::uint32_t>(out.size());
-    if (!ctx.empty()) {
-        opts.ctx_in = ctx.data();
-        opts.ctx_size_in = static_cast<std::uint32_t>(ctx.size());
-    }
-    opts.repeat = repeat;
-    const auto start = std::chrono::steady_clock::now();
-    const int err = bpf_prog_test_run_opts(prog_fd, &opts);
-    const auto end = std::chrono::steady_clock::now();
-    if (err != 0)
-        return Status::error(ErrorCode::system_error, std::string("bpf_prog_test_run_opts: ") + std::strerror(errno));
-    out.resize(opts.data_size_out);
-    return TestRun{opts.retval, std::chrono::duration<double, std::nano>(end - start).count(), std::move(out)};
-}
+using testkit::ProgRun;
+using testkit::prog_test_run;
 
 Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
                                std::span<const std::uint8_t> ctx) {
@@ -39,9 +23,9 @@ Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& fra
     std::vector<double> differences;
     differences.reserve(calls);
     for (std::uint64_t i = 0; i < calls; ++i) {
-        const Result<TestRun> batch = test_run(prog_fd, frame, settings.batch, ctx);
+        const Result<ProgRun> batch = prog_test_run(prog_fd, frame, ctx, settings.batch);
         if (!batch) return batch.status();
-        const Result<TestRun> single = test_run(prog_fd, frame, 1, ctx);
+        const Result<ProgRun> single = prog_test_run(prog_fd, frame, ctx);
         if (!single) return single.status();
         differences.push_back(batch->wall_ns - single->wall_ns);
     }
@@ -55,9 +39,9 @@ Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::
     for (std::uint64_t i = 0; i < calls; ++i) {
         // Alternating which goes first cancels what the first call of a pair pays for the second.
         const bool prog_first = i % 2 == 0;
-        const Result<TestRun> first = test_run(prog_first ? prog_fd : baseline_fd, frame, 1);
+        const Result<ProgRun> first = prog_test_run(prog_first ? prog_fd : baseline_fd, frame);
         if (!first) return first.status();
-        const Result<TestRun> second = test_run(prog_first ? baseline_fd : prog_fd, frame, 1);
+        const Result<ProgRun> second = prog_test_run(prog_first ? baseline_fd : prog_fd, frame);
         if (!second) return second.status();
         const double p = prog_first ? first->wall_ns : second->wall_ns, b = prog_first ? second->wall_ns : first->wall_ns;
         differences.push_back(p - b);
@@ -71,15 +55,17 @@ Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::
     return sum / static_cast<double>(differences.size() - 2 * quarter);
 }
 
-std::string pin_to_cpu(int cpu) {
-    if (cpu < 0) cpu = sched_getcpu();
-    if (cpu < 0) return std::string("sched_getcpu: ") + std::strerror(errno);
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (sched_setaffinity(0, sizeof(set), &set) != 0)
-        return "sched_setaffinity(" + std::to_string(cpu) + "): " + std::strerror(errno);
-    return {};
+Status hold_in_dispatcher(const std::vector<int>& prog_fds, const char* prefix) {
+    for (std::size_t i = 0; i < prog_fds.size(); ++i) {
+        const std::string a = prefix + std::to_string(i) + "a";
+        if (Status st = testkit::add_veth_pair({.a = a, .b = prefix + std::to_string(i) + "b"}); !st)
+            return st.prefixed("creating veth " + a);
+        const Result<std::uint32_t> ifindex = testkit::ifindex_of(a);
+        if (!ifindex) return ifindex.status();
+        if (int err = bpf_xdp_attach(static_cast<int>(*ifindex), prog_fds[i], XDP_FLAGS_DRV_MODE, nullptr); err != 0)
+            return Status::error(ErrorCode::system_error, "attaching to " + a + " (native): " + std::strerror(-err));
+    }
+    return Status::ok();
 }
 
 double median(std::vector<double> values) {

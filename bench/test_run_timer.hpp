@@ -1,9 +1,8 @@
-// Per-run cost of a BPF program under BPF_PROG_TEST_RUN.
+// Per-run cost of a BPF program under BPF_PROG_TEST_RUN (the test kit's prog_test_run, frames/prog_test_run.hpp).
 #pragma once
 
 #include <cstdint>
 #include <span>
-#include <string>
 #include <vector>
 
 #include "tempos/status.hpp"
@@ -14,17 +13,6 @@ struct TimerSettings {
     std::uint64_t iterations = 10'000'000;  // program runs per measurement (at least)
     std::uint32_t batch = 254;               // repetitions per syscall
 };
-
-struct TestRun {
-    std::uint32_t retval = 0;          // the program's verdict on the last repetition
-    double wall_ns = 0;                // of the whole call
-    std::vector<std::uint8_t> output;  // the frame as the last repetition left it
-};
-
-// One BPF_PROG_TEST_RUN call: `repeat` runs on a fresh copy of `frame`; `ctx` is the program's context
-// (xdp_md, __sk_buff), empty for the kernel's default.
-Result<TestRun> test_run(int prog_fd, const std::vector<std::uint8_t>& frame, std::uint32_t repeat,
-                         std::span<const std::uint8_t> ctx = {});
 
 // Why batches and not one call with repeat = 1e7: the kernel runs the repetitions on the same frame without
 // restoring it, and our router rewrites it (TTL - 1 per run), so after at most 254 runs from TTL 255 the frame
@@ -45,8 +33,12 @@ Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& fra
 Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::vector<std::uint8_t>& frame,
                                        std::uint64_t calls);
 
-// Pins the calling thread to `cpu` (-1: the CPU it is on). Empty on success.
-std::string pin_to_cpu(int cpu);
+// Why the programs are held: every test run of an XDP program that is attached nowhere adds it to the kernel's
+// XDP dispatcher and removes it afterwards; each change regenerates the dispatcher and waits for an RCU grace
+// period (milliseconds). A program attached in native mode somewhere stays in the dispatcher, and test runs then
+// cost microseconds. So each program is attached to a veth pair of its own ("<prefix><i>a"), created in the
+// calling thread's namespace (one that goes with the run: traffic never flows there).
+Status hold_in_dispatcher(const std::vector<int>& prog_fds, const char* prefix);
 
 double median(std::vector<double> values);
 

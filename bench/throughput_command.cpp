@@ -1,22 +1,15 @@
 #include "commands.hpp"
 
-#include <net/if.h>
-
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <functional>
-#include <thread>
 
 #include "bench_mom.hpp"
-#include "frames/frame_world.hpp"
-#include "interrupt.hpp"
 #include "live_traffic.hpp"
 #include "round_to.hpp"
 #include "subcommand.hpp"
-#include "test_run_timer.hpp"
 #include "topology/layouts.hpp"
-#include "topology/netns.hpp"
+#include "topology/private_netns.hpp"
 #include "topology/world.hpp"
 
 namespace tempos::bench {
@@ -49,8 +42,8 @@ struct PathResult {
 // What a path under test is: started before its steps, stopped after.
 struct Path {
     const char* name;
-    std::function<std::string()> start;
-    std::function<std::string()> stop;
+    std::function<Status()> start;
+    std::function<Status()> stop;
 };
 
 class ThroughputBench {
@@ -59,7 +52,7 @@ public:
 
     Result<Report> run() {
         install_interrupt_handler();
-        if (std::string err = setup(); !err.empty()) return measurement_error(err);
+        if (Status st = setup(); !st) return st;
         testkit::MomRunner mom;
         testkit::Process forwarder;
         const auto sub1_mac = rig_.net.mac("sub1", "eth0");
@@ -68,53 +61,57 @@ public:
         auto start_mom = [&](const std::string& mode) {
             Result<testkit::MomRunner> started = start_bench_mom(rig_.net, mode, mom_topics, o_.mom_cpu);
             if (started) mom = std::move(*started);
-            return started.message();
+            return started.status();
         };
         std::vector<Path> paths{
-            {"xdp", [&] { return start_mom(o_.xdp_mode); }, [&] { return mom.stop().message(); }},
-            {"socket", [&] { return start_mom("off"); }, [&] { return mom.stop().message(); }},
+            {"xdp", [&] { return start_mom(o_.xdp_mode); }, [&] { return mom.stop(); }},
+            {"socket", [&] { return start_mom("off"); }, [&] { return mom.stop(); }},
             {"baseline", [&] { return start_forwarder(forwarder); },
              [&] {
                  (void)forwarder.wait(std::chrono::milliseconds(static_cast<long>((o_.seconds * 20 + 10) * 1000)));
                  forwarder.kill_and_reap();
-                 return std::string();
+                 return Status::ok();
              }},
         };
         std::vector<std::pair<std::string, PathResult>> results;
         for (Path& p : paths) {
-            auto failed = [&](const std::string& err) { return measurement_error(std::string(p.name) + ": " + err); };
-            if (std::string err = p.start(); !err.empty()) return failed(err);
-            Step warm;  // resolves neighbours, faults pages in, lets the MoM finish its set-up; not reported
-            if (std::string err = step(20'000, 0.2, warm); !err.empty()) return failed(err);
-            const bool xdp = std::string(p.name) == "xdp";
-            const Result<std::uint64_t> socket_before = xdp ? mom.udp_in_datagrams() : Result<std::uint64_t>(0);
-            if (!socket_before) return failed(socket_before.message());
-            PathResult r;
-            if (std::string err = measure(r); !err.empty()) return failed(err);
-            if (xdp) {
-                const Result<std::uint64_t> socket_after = mom.udp_in_datagrams();
-                if (!socket_after) return failed(socket_after.message());
-                r.mom_socket_datagrams = *socket_after - *socket_before;
-            }
-            if (std::string err = p.stop(); !err.empty()) return failed(err);
-            results.emplace_back(p.name, std::move(r));
+            Result<PathResult> r = measure_path(p, mom);
+            if (!r) return r.status().prefixed(p.name);
+            results.emplace_back(p.name, std::move(*r));
         }
         return report(results);
     }
 
 private:
-
-    std::string setup() {
-        if (std::string err = pin_to_cpu(o_.cpu); !err.empty()) return err;
+    Status setup() {
+        if (Status st = testkit::pin_to_cpu(o_.cpu); !st) return st;
         auto net = testkit::point_to_point({.queues = o_.generators});
-        if (!net) return net.message();
+        if (!net) return net.status();
         rig_.net = std::move(*net);
         if (o_.threaded_napi && o_.mom_cpu >= 0)
-            if (Status st = rig_.net.pin_napi("mom", "eth0", o_.mom_cpu); !st) return st.message();
+            if (Status st = rig_.net.pin_napi("mom", "eth0", o_.mom_cpu); !st) return st;
         return rig_.open(1, SinkCounter::Hook::xdp);
     }
 
-    std::string start_forwarder(testkit::Process& forwarder) {
+    Result<PathResult> measure_path(Path& p, const testkit::MomRunner& mom) {
+        if (Status st = p.start(); !st) return st;
+        // The warm-up resolves neighbours, faults pages in, lets the MoM finish its set-up; not reported.
+        if (Result<Step> warm = step(20'000, 0.2); !warm) return warm.status();
+        const bool xdp = std::string(p.name) == "xdp";
+        const Result<std::uint64_t> socket_before = xdp ? mom.udp_in_datagrams() : Result<std::uint64_t>(0);
+        if (!socket_before) return socket_before.status();
+        Result<PathResult> r = measure();
+        if (!r) return r;
+        if (xdp) {
+            const Result<std::uint64_t> socket_after = mom.udp_in_datagrams();
+            if (!socket_after) return socket_after.status();
+            r->mom_socket_datagrams = *socket_after - *socket_before;
+        }
+        if (Status st = p.stop(); !st) return st;
+        return r;
+    }
+
+    Status start_forwarder(testkit::Process& forwarder) {
         const std::string listen = std::string(p2p::kMomIp) + ":" + std::to_string(kMomPort);
         const std::string to = std::string(p2p::kSub1Ip) + ":" + std::to_string(kMomPort);
         // Bounded: long enough for every step of this path.
@@ -123,66 +120,39 @@ private:
             {(testkit::executable_dir() / "tempos-socket-forwarder").string(), "--listen", listen, "--to", to,
              "--seconds", std::to_string(lifetime)},
             {.netns = rig_.net.ns("mom"), .cpu = o_.mom_cpu});
-        if (!started) return started.message();
+        if (!started) return started.status();
         forwarder = std::move(*started);
         const pid_t pid = forwarder.pid();
-        return forwarder
-            .wait_until([&] { return testkit::udp_port_bound(pid, kMomPort); }, std::chrono::seconds(5),
-                        "UDP port " + std::to_string(kMomPort) + " bound")
-            .message();
+        return forwarder.wait_until([&] { return testkit::udp_port_bound(pid, kMomPort); }, std::chrono::seconds(5),
+                                    "UDP port " + std::to_string(kMomPort) + " bound");
     }
 
-    std::string step(double rate_pps, double seconds, Step& s) {
-        const std::uint64_t before = rig_.counter.total();
-        std::string error;
-        std::vector<GeneratorRun> runs(static_cast<std::size_t>(o_.generators));
-        std::vector<std::string> errors(runs.size());
-        auto generate = [&](std::size_t i) {
-            if (std::string err = pin_to_cpu(o_.cpu + static_cast<int>(i)); !err.empty()) {
-                errors[i] = err;
-                return;
-            }
-            testkit::NetnsScope in_pub(rig_.net.ns("pub"));
-            if (!in_pub.status()) {
-                errors[i] = in_pub.status().message();
-                return;
-            }
-            runs[i] = rig_.generator.run(rig_.pub_ifindex, rig_.frame, rate_pps / static_cast<double>(runs.size()), seconds,
-                                     errors[i]);
-        };
-        std::vector<std::thread> others;
-        for (std::size_t i = 1; i < runs.size(); ++i) others.emplace_back(generate, i);
-        generate(0);
-        for (std::thread& t : others) t.join();
-        GeneratorRun g;
-        for (std::size_t i = 0; i < runs.size(); ++i) {
-            if (!errors[i].empty()) return errors[i];
-            g.frames += runs[i].frames;
-            g.seconds = std::max(g.seconds, runs[i].seconds);
-        }
-        // Let what is queued (veth rings, socket buffers) drain before counting.
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        s.offered = g.frames;
-        s.delivered = rig_.counter.total() - before;
-        s.offered_mpps = g.rate_pps() / 1e6;
-        s.delivered_mpps = g.seconds > 0 ? static_cast<double>(s.delivered) / g.seconds / 1e6 : 0;
+    Result<Step> step(double rate_pps, double seconds) const {
+        const Result<LiveStep> live = rig_.step(rate_pps, seconds, o_.generators, o_.cpu);
+        if (!live) return live.status();
+        Step s;
+        s.offered = live->sent.frames;
+        s.delivered = live->delivered;
+        s.offered_mpps = live->sent.rate_pps() / 1e6;
+        s.delivered_mpps = live->delivered_per_s() / 1e6;
         s.loss = s.offered > 0 && s.delivered < s.offered
                      ? static_cast<double>(s.offered - s.delivered) / static_cast<double>(s.offered)
                      : 0;
-        return {};
+        return s;
     }
 
-    std::string measure(PathResult& r) {
-        Step limit;
-        if (std::string err = step(0, o_.seconds, limit); !err.empty()) return err;
-        r.steps.push_back(limit);
+    Result<PathResult> measure() const {
+        PathResult r;
+        const Result<Step> limit = step(0, o_.seconds);
+        if (!limit) return limit.status();
+        r.steps.push_back(*limit);
         for (const double mpps : o_.rates_mpps) {
-            if (mpps >= limit.offered_mpps * 0.95) break;
-            Step s;
-            if (std::string err = step(mpps * 1e6, o_.seconds, s); !err.empty()) return err;
-            r.steps.push_back(s);
+            if (mpps >= limit->offered_mpps * 0.95) break;
+            const Result<Step> s = step(mpps * 1e6, o_.seconds);
+            if (!s) return s.status();
+            r.steps.push_back(*s);
         }
-        return {};
+        return r;
     }
 
     Report report(const std::vector<std::pair<std::string, PathResult>>& results) const {
@@ -242,15 +212,12 @@ void register_throughput_command(CLI::App& app, const char* name, int& exit_code
         [](const ThroughputOptions& o) { return ThroughputBench(o).run(); });
     add_seconds_option(cmd, o->seconds, "Length of each offered-load step", 0.05, 30.0);
     add_xdp_mode_option(cmd, o->xdp_mode, "XDP mode of the router: native or generic");
-    cmd->add_option("--rates", o->rates_mpps, "Paced offered loads in Mpps, below the generator's limit")
-        ->capture_default_str();
-    cmd->add_option("--cpu", o->cpu, "CPU the generator runs on")->capture_default_str();
-    cmd->add_option("--mom-cpu", o->mom_cpu, "CPU of tempos-mom and the forwarder; -1: not pinned")
-        ->capture_default_str();
+    cmd->add_option("--rates", o->rates_mpps, "Paced offered loads in Mpps, below the generator's limit");
+    cmd->add_option("--cpu", o->cpu, "CPU the generator runs on");
+    cmd->add_option("--mom-cpu", o->mom_cpu, "CPU of tempos-mom and the forwarder; -1: not pinned");
     cmd->add_option("--generators", o->generators,
                     "Generator threads (CPUs --cpu, --cpu+1, ...); the veths get as many queues")
-        ->check(CLI::Range(1, 2))
-        ->capture_default_str();
+        ->check(CLI::Range(1, 2));
     cmd->add_flag("--threaded-napi", o->threaded_napi,
                   "Run mom:eth0's receive work (XDP or stack) in a NAPI thread pinned to --mom-cpu, instead of in "
                   "the generator's softirq");

@@ -65,44 +65,29 @@ tempos::Status FanoutTable::remove(std::uint8_t topic) {
     return clear_slot(routes_fd_, topic, "the fan-out route of topic " + std::to_string(topic));
 }
 
-tempos::Status FanoutTable::read_topic_counters(std::uint8_t topic, tempos_fanout_topic_counters& sum) const {
-    std::vector<tempos_fanout_topic_counters> per_cpu;
-    if (tempos::Status read = read_per_cpu(topic_counters_fd_, topic, per_cpu,
-                                           "the fan-out counters of topic " + std::to_string(topic));
-        !read)
-        return read;
-    sum = tempos_fanout_topic_counters{};
-    for (const auto& c : per_cpu) {
-        sum.events += c.events;
-        sum.passed_ttl += c.passed_ttl;
-        sum.passed_unresolved += c.passed_unresolved;
-        sum.passed_gso += c.passed_gso;
-        sum.aborted += c.aborted;
-    }
-    return tempos::Status::ok();
+tempos::Result<tempos_fanout_topic_counters> FanoutTable::read_topic_counters(std::uint8_t topic) const {
+    return sum_per_cpu<tempos_fanout_topic_counters>(
+        topic_counters_fd_, topic, "the fan-out counters of topic " + std::to_string(topic),
+        [](tempos_fanout_topic_counters& sum, const tempos_fanout_topic_counters& c) {
+            using C = tempos_fanout_topic_counters;
+            for (auto count : {&C::events, &C::passed_ttl, &C::passed_unresolved, &C::passed_gso, &C::aborted})
+                sum.*count += c.*count;
+        });
 }
 
-tempos::Status FanoutTable::read_group_counters(std::uint8_t topic, std::uint32_t group,
-                                                tempos_fanout_group_counters& sum) const {
+tempos::Result<tempos_fanout_group_counters> FanoutTable::read_group_counters(std::uint8_t topic,
+                                                                              std::uint32_t group) const {
     if (group >= TEMPOS_MAX_FANOUT_GROUPS)
         return tempos::Status::error(tempos::ErrorCode::invalid_argument,
                                      "group " + std::to_string(group) + " out of range 0.." +
                                          std::to_string(TEMPOS_MAX_FANOUT_GROUPS - 1));
-    const std::uint32_t key = std::uint32_t{topic} * TEMPOS_MAX_FANOUT_GROUPS + group;
-    std::vector<tempos_fanout_group_counters> per_cpu;
-    if (tempos::Status read = read_per_cpu(group_counters_fd_, key, per_cpu,
-                                           "the fan-out counters of topic " + std::to_string(topic) + " group " +
-                                               std::to_string(group));
-        !read)
-        return read;
-    sum = tempos_fanout_group_counters{};
-    for (const auto& c : per_cpu) {
-        sum.copies += c.copies;
-        sum.bytes += c.bytes;
-        sum.clone_errors += c.clone_errors;
-        sum.unresolved += c.unresolved;
-    }
-    return tempos::Status::ok();
+    return sum_per_cpu<tempos_fanout_group_counters>(
+        group_counters_fd_, std::uint32_t{topic} * TEMPOS_MAX_FANOUT_GROUPS + group,
+        "the fan-out counters of topic " + std::to_string(topic) + " group " + std::to_string(group),
+        [](tempos_fanout_group_counters& sum, const tempos_fanout_group_counters& c) {
+            using C = tempos_fanout_group_counters;
+            for (auto count : {&C::copies, &C::bytes, &C::clone_errors, &C::unresolved}) sum.*count += c.*count;
+        });
 }
 
 }  // namespace tempos::xdp

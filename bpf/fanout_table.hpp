@@ -20,9 +20,8 @@ public:
     // The topic is no longer fanned out in the kernel. Removing an absent topic is not an error.
     tempos::Status remove(std::uint8_t topic);
     // Sums over all possible CPUs; rr_next is per-CPU state and reads as 0.
-    tempos::Status read_topic_counters(std::uint8_t topic, tempos_fanout_topic_counters& sum) const;
-    tempos::Status read_group_counters(std::uint8_t topic, std::uint32_t group,
-                                       tempos_fanout_group_counters& sum) const;
+    tempos::Result<tempos_fanout_topic_counters> read_topic_counters(std::uint8_t topic) const;
+    tempos::Result<tempos_fanout_group_counters> read_group_counters(std::uint8_t topic, std::uint32_t group) const;
 
     // 1..TEMPOS_MAX_FANOUT_GROUPS groups of 1..TEMPOS_MAX_SUBSCRIBERS members, each with an address and port.
     static tempos::Status validate(std::span<const tempos_route> groups);

@@ -19,13 +19,23 @@ tempos::Status map_error(const std::string& what, int err);
 
 // One slot of a per-CPU map, one value per possible CPU.
 template <typename Value>
-tempos::Status read_per_cpu(int fd, std::uint32_t key, std::vector<Value>& per_cpu, const std::string& what) {
+tempos::Result<std::vector<Value>> read_per_cpu(int fd, std::uint32_t key, const std::string& what) {
     static_assert(sizeof(Value) % 8 == 0, "per-CPU values are laid out 8-byte aligned");
     const int cpus = libbpf_num_possible_cpus();
     if (cpus <= 0) return map_error("counting possible CPUs", cpus);
-    per_cpu.assign(static_cast<std::size_t>(cpus), Value{});
+    std::vector<Value> per_cpu(static_cast<std::size_t>(cpus), Value{});
     if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0) return map_error("reading " + what, errno);
-    return tempos::Status::ok();
+    return per_cpu;
+}
+
+// One slot of a per-CPU map summed over the CPUs: `add(sum, value)` for each CPU's value, from a zero sum.
+template <typename Value, typename Add>
+tempos::Result<Value> sum_per_cpu(int fd, std::uint32_t key, const std::string& what, Add add) {
+    tempos::Result<std::vector<Value>> per_cpu = read_per_cpu<Value>(fd, key, what);
+    if (!per_cpu) return per_cpu.status();
+    Value sum{};
+    for (const Value& value : *per_cpu) add(sum, value);
+    return sum;
 }
 
 // Freezes the filled inner map (not even user space may write it afterwards), then swaps it into `outer_fd`'s

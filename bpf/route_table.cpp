@@ -49,24 +49,19 @@ tempos::Status RouteTable::remove(std::uint8_t topic) {
     return clear_slot(topic_routes_fd_, topic, "the route of topic " + std::to_string(topic));
 }
 
-tempos::Status RouteTable::read_counters(std::uint32_t slot, tempos_topic_counters& sum) const {
+tempos::Result<tempos_topic_counters> RouteTable::read_counters(std::uint32_t slot) const {
     if (slot > TEMPOS_NO_TOPIC_SLOT)
         return tempos::Status::error(tempos::ErrorCode::invalid_argument,
                                      "counter slot " + std::to_string(slot) + " out of range 0.." +
                                          std::to_string(TEMPOS_NO_TOPIC_SLOT));
-    std::vector<tempos_topic_counters> per_cpu;
-    if (tempos::Status read = read_per_cpu(topic_counters_fd_, slot, per_cpu, "the counters of slot " + std::to_string(slot));
-        !read)
-        return read;
-
-    sum = tempos_topic_counters{};
-    for (const tempos_topic_counters& c : per_cpu) {
-        sum.redirected_packets += c.redirected_packets;
-        sum.redirected_bytes += c.redirected_bytes;
-        sum.aborted += c.aborted;
-        for (int r = 0; r < TEMPOS_PASS_REASONS; ++r) sum.passed[r] += c.passed[r];
-    }
-    return tempos::Status::ok();
+    return sum_per_cpu<tempos_topic_counters>(
+        topic_counters_fd_, slot, "the counters of slot " + std::to_string(slot),
+        [](tempos_topic_counters& sum, const tempos_topic_counters& c) {
+            sum.redirected_packets += c.redirected_packets;
+            sum.redirected_bytes += c.redirected_bytes;
+            sum.aborted += c.aborted;
+            for (int r = 0; r < TEMPOS_PASS_REASONS; ++r) sum.passed[r] += c.passed[r];
+        });
 }
 
 }  // namespace tempos::xdp

@@ -20,7 +20,7 @@ public:
     tempos::Status remove(std::uint8_t topic);
     // Sum over all possible CPUs (libbpf_num_possible_cpus()) of slot 0..TEMPOS_NO_TOPIC_SLOT. rr_next is
     // per-CPU state, not a count: the sum reports it as 0.
-    tempos::Status read_counters(std::uint32_t slot, tempos_topic_counters& sum) const;
+    tempos::Result<tempos_topic_counters> read_counters(std::uint32_t slot) const;
 
     // A route the kernel program can serve: 1..TEMPOS_MAX_SUBSCRIBERS members, each with an address and port.
     static tempos::Status validate(const tempos_route& route);

@@ -274,20 +274,22 @@ AdapterStats XdpAdapter::collect_stats() const {
         TopicStats topic;
         topic.topic = static_cast<std::uint8_t>(id);
         if (xdp_) {
-            tempos_topic_counters kernel{};
-            if (Status read = xdp_->routes().read_counters(id, kernel); read)
-                add_kernel_counters(topic, kernel);
+            if (const Result<tempos_topic_counters> kernel = xdp_->routes().read_counters(id))
+                add_kernel_counters(topic, *kernel);
             else
-                log_->warn("topic {}: kernel counters unreadable: {}", id, read.message());
+                log_->warn("topic {}: kernel counters unreadable: {}", id, kernel.message());
         }
         if (fanout_ && in_fanout_.test(id)) {
-            tempos_fanout_topic_counters totals{};
+            const Result<tempos_fanout_topic_counters> totals = fanout_->table().read_topic_counters(topic.topic);
             std::array<tempos_fanout_group_counters, TEMPOS_MAX_FANOUT_GROUPS> groups{};
-            Status read = fanout_->table().read_topic_counters(topic.topic, totals);
-            for (std::uint32_t g = 0; read && g < groups.size(); ++g)
-                read = fanout_->table().read_group_counters(topic.topic, g, groups[g]);
+            Status read = totals.status();
+            for (std::uint32_t g = 0; read && g < groups.size(); ++g) {
+                const Result<tempos_fanout_group_counters> group = fanout_->table().read_group_counters(topic.topic, g);
+                read = group.status();
+                if (group) groups[g] = *group;
+            }
             if (read)
-                add_fanout_counters(topic, totals, groups);
+                add_fanout_counters(topic, *totals, groups);
             else
                 log_->warn("topic {}: fan-out counters unreadable: {}", id, read.message());
         }

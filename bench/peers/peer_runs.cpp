@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "event_format.hpp"
-#include "interrupt.hpp"
+#include "subcommand.hpp"  // interrupted()
 #include "topology/netns.hpp"
 
 namespace tempos::bench::peers {
@@ -30,13 +30,6 @@ void sleep_until_ns(std::uint64_t deadline_ns) {
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
     }
 }
-
-struct StreamPlan {
-    std::string topic;
-    std::string subscriber_node;
-    bool paced = true;  // false: as fast as possible
-    std::uint8_t topic_byte = 1;
-};
 
 // What one subscriber saw; touched only by its subscriber thread until that thread is joined.
 class StreamReception {
@@ -212,6 +205,8 @@ Status connect_endpoint(const Stream& s, const RunSettings& settings, const std:
     });
 }
 
+}  // namespace
+
 Status run_streams(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
                    std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out) {
     std::vector<std::unique_ptr<Stream>> streams;
@@ -272,24 +267,6 @@ Status run_streams(PeerProtocol& protocol, const testkit::Topology& topo, const 
     if (!measured.subscriber_error.empty())
         return Status::error(ErrorCode::system_error, run + " subscriber: " + measured.subscriber_error);
     return Status::ok();
-}
-
-}  // namespace
-
-Status run_latency(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
-                   StreamStats& out) {
-    return run_streams(protocol, topo, settings, {{"tempos-latency", "sub1", true, 1}}, {&out});
-}
-
-Status run_max_throughput(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
-                          StreamStats& out) {
-    return run_streams(protocol, topo, settings, {{"tempos-max", "sub1", false, 1}}, {&out});
-}
-
-Status run_under_flood(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
-                       StreamStats& paced, StreamStats& flood) {
-    return run_streams(protocol, topo, settings,
-                       {{"tempos-strict", "sub1", true, 1}, {"tempos-flood", "sub2", false, 2}}, {&paced, &flood});
 }
 
 }  // namespace tempos::bench::peers

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "latency_summary.hpp"
 #include "peer_client.hpp"
@@ -37,16 +38,17 @@ struct StreamStats {
     std::uint64_t lost_measured() const { return sent_measured - std::min(sent_measured, received_measured); }
 };
 
-// Each run ends early on SIGINT/SIGTERM (interrupt.hpp), and fails when its measured stream's publisher or
-// subscriber failed.
-// 1:1 at settings.rate.
-Status run_latency(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
-                   StreamStats& out);
-// 1:1, the publisher as fast as the connection takes messages.
-Status run_max_throughput(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
-                          StreamStats& out);
-// The paced stream to sub1 while a second topic is flooded to sub2, publishers on separate connections.
-Status run_under_flood(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
-                       StreamStats& paced, StreamStats& flood);
+// One topic/subject of a run: its publisher in `pub`, its subscriber in `subscriber_node`.
+struct StreamPlan {
+    std::string topic;
+    std::string subscriber_node;
+    bool paced = true;  // false: as fast as possible
+    std::uint8_t topic_byte = 1;
+};
+
+// The streams at once, each publisher on its own connection, into out[i]. Ends early on SIGINT/SIGTERM
+// (subcommand.hpp); fails when the first (measured) stream's publisher or subscriber failed.
+Status run_streams(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
+                   std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out);
 
 }  // namespace tempos::bench::peers

@@ -169,20 +169,31 @@ Result<std::uint64_t> udp_counter(pid_t pid, const std::string& field) {
     return Result<std::uint64_t>::error(ErrorCode::not_found, "no Udp " + field + " in " + file);
 }
 
-bool udp_port_bound(pid_t pid, std::uint16_t port) {
-    // "sl local_address rem_address st ...", the local address as HEXIP:HEXPORT.
-    std::istringstream table(read_text("/proc/" + std::to_string(pid) + "/net/udp"));
+namespace {
+// The sockets of /proc/PID/net/PROTOCOL ("sl local_address rem_address st ...", the local address as
+// HEXIP:HEXPORT) bound to `port`, in state `state` ("01": TCP_ESTABLISHED) or any when empty.
+std::size_t sockets_on_port(pid_t pid, const char* protocol, std::uint16_t port, const std::string& state = {}) {
+    std::istringstream table(read_text("/proc/" + std::to_string(pid) + "/net/" + protocol));
     char local_port[8];
     std::snprintf(local_port, sizeof local_port, ":%04X", port);
     std::string line;
     std::getline(table, line);  // the header
+    std::size_t count = 0;
     while (std::getline(table, line)) {
         std::istringstream fields(line);
-        std::string slot, local;
-        if (fields >> slot >> local && local.size() > 5 && local.compare(local.size() - 5, 5, local_port) == 0)
-            return true;
+        std::string slot, local, remote, st;
+        if (fields >> slot >> local >> remote >> st && local.size() > 5 &&
+            local.compare(local.size() - 5, 5, local_port) == 0 && (state.empty() || st == state))
+            ++count;
     }
-    return false;
+    return count;
 }
+}  // namespace
+
+bool udp_port_bound(pid_t pid, std::uint16_t port) { return sockets_on_port(pid, "udp", port) > 0; }
+
+std::size_t tcp_connections(pid_t pid, std::uint16_t port) { return sockets_on_port(pid, "tcp", port, "01"); }
+
+bool tcp_listening(pid_t pid, std::uint16_t port) { return sockets_on_port(pid, "tcp", port, "0A") > 0; }
 
 }  // namespace tempos::testkit

@@ -83,4 +83,9 @@ Result<std::uint64_t> udp_counter(pid_t pid, const std::string& field);
 // True when a UDP socket of process `pid`'s network namespace is bound to `port` (/proc/PID/net/udp).
 bool udp_port_bound(pid_t pid, std::uint16_t port);
 
+// The established TCP connections of process `pid`'s network namespace whose local port is `port` (a server's),
+// and whether a TCP socket there listens on `port`.
+std::size_t tcp_connections(pid_t pid, std::uint16_t port);
+bool tcp_listening(pid_t pid, std::uint16_t port);
+
 }  // namespace tempos::testkit

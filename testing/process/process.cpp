@@ -303,6 +303,20 @@ bool poll_until(const std::function<bool()>& condition, std::chrono::millisecond
     return true;
 }
 
+std::uint64_t poll_until_settled(const std::function<std::uint64_t()>& counter, std::uint64_t target,
+                                 std::chrono::milliseconds quiet, std::chrono::milliseconds timeout) {
+    std::uint64_t last = counter();
+    auto changed = std::chrono::steady_clock::now();
+    poll_until(
+        [&] {
+            const std::uint64_t now = counter();
+            if (now != last) last = now, changed = std::chrono::steady_clock::now();
+            return last >= target || std::chrono::steady_clock::now() - changed >= quiet;
+        },
+        timeout);
+    return last;
+}
+
 Result<std::filesystem::path> find_program(const std::string& name) {
     std::string dirs = std::getenv("PATH") ? std::getenv("PATH") : "";
     dirs += ":/usr/sbin:/usr/local/sbin:/sbin";

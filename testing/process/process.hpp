@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -87,6 +88,11 @@ private:
 
 // Polls `condition` every 10 ms for at most `timeout`; returns its last value.
 bool poll_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+// Polls a counter every 10 ms until it reaches `target` or has kept one value for `quiet` (what was on its way has
+// arrived), for at most `timeout`; returns its last value.
+std::uint64_t poll_until_settled(const std::function<std::uint64_t()>& counter, std::uint64_t target,
+                                 std::chrono::milliseconds quiet, std::chrono::milliseconds timeout);
 
 // The first executable `name` in PATH, /usr/sbin, /usr/local/sbin, /sbin; not_found if none.
 Result<std::filesystem::path> find_program(const std::string& name);

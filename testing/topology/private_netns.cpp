@@ -39,14 +39,15 @@ Status enter_test_netns() {
     return entered;
 }
 
-Status pin_to_current_cpu() {
-    const int cpu = ::sched_getcpu();
+Status pin_to_cpu(int cpu) {
+    if (cpu < 0) cpu = ::sched_getcpu();
     if (cpu < 0) return Status::error(ErrorCode::system_error, std::string("sched_getcpu: ") + std::strerror(errno));
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     if (::sched_setaffinity(0, sizeof(set), &set) != 0)
-        return Status::error(ErrorCode::system_error, std::string("sched_setaffinity: ") + std::strerror(errno));
+        return Status::error(ErrorCode::system_error,
+                             "sched_setaffinity(" + std::to_string(cpu) + "): " + std::strerror(errno));
     return Status::ok();
 }
 

@@ -30,7 +30,8 @@ Status set_sysctl(const std::string& key, const std::string& value);
 // with FWD_DISABLED without it). Later calls return the first call's result.
 Status enter_test_netns();
 
-// Pins the calling thread to the CPU it runs on: the programs' round-robin cursors are per CPU.
-Status pin_to_current_cpu();
+// Pins the calling thread to `cpu`, by default (-1) to the CPU it runs on: the programs' round-robin cursors are
+// per CPU, and a benchmark's figures depend on where it runs.
+Status pin_to_cpu(int cpu = -1);
 
 }  // namespace tempos::testkit

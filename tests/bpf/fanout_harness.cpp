@@ -28,10 +28,10 @@ Result<LoadedFanout> load_fanout(const MomConstants& mom) {
     return LoadedFanout{std::move(*skel), table};
 }
 
-TcRun run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex) {
+Result<TcRun> run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex) {
     __sk_buff ctx{};
     ctx.ifindex = ifindex;
-    return prog_test_run(prog_fd, input, &ctx, sizeof(ctx));
+    return testkit::prog_test_run(prog_fd, input, testkit::context_bytes(ctx));
 }
 
 std::string tc_action_name(int action) {
@@ -43,29 +43,24 @@ std::string tc_action_name(int action) {
     }
 }
 
-FrameCapture::FrameCapture(const char* interface, std::string& error) {
+Result<FrameCapture> FrameCapture::open(const char* interface) {
     const unsigned ifindex = if_nametoindex(interface);
-    if (ifindex == 0) {
-        error = std::string("no interface ") + interface;
-        return;
-    }
-    fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-    if (fd_ < 0) {
-        error = std::string("AF_PACKET socket: ") + std::strerror(errno);
-        return;
-    }
+    if (ifindex == 0) return Status::error(ErrorCode::not_found, std::string("no interface ") + interface);
+    FrameCapture capture(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
+    if (capture.fd_ < 0)
+        return Status::error(ErrorCode::system_error, std::string("AF_PACKET socket: ") + std::strerror(errno));
     sockaddr_ll addr{};
     addr.sll_family = AF_PACKET;
     addr.sll_protocol = htons(ETH_P_ALL);
     addr.sll_ifindex = static_cast<int>(ifindex);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-        error = std::string("binding the capture to ") + interface + ": " + std::strerror(errno);
-        return;
-    }
+    if (::bind(capture.fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+        return Status::error(ErrorCode::system_error,
+                             std::string("binding the capture to ") + interface + ": " + std::strerror(errno));
     // Frames that arrived before the traffic of the test are not ours.
     Bytes frame(2048);
-    while (::recv(fd_, frame.data(), frame.size(), MSG_DONTWAIT) > 0) {
+    while (::recv(capture.fd_, frame.data(), frame.size(), MSG_DONTWAIT) > 0) {
     }
+    return capture;
 }
 
 FrameCapture::~FrameCapture() {

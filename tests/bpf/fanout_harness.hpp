@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fanout_table.hpp"
@@ -17,7 +18,7 @@ namespace tempos::test {
 using TcRun = ProgRun;
 
 // The frame enters as if received on `ifindex` (0: loopback); clones go out of the interfaces they name.
-TcRun run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex = 0);
+Result<TcRun> run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex = 0);
 
 std::string tc_action_name(int action);
 
@@ -33,9 +34,10 @@ Result<LoadedFanout> load_fanout(const MomConstants& mom = {});
 // Every frame an interface receives, from an AF_PACKET socket opened before the traffic.
 class FrameCapture {
 public:
-    // Empty error on success.
-    explicit FrameCapture(const char* interface, std::string& error);
+    static Result<FrameCapture> open(const char* interface);
     ~FrameCapture();
+    FrameCapture(FrameCapture&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    FrameCapture& operator=(FrameCapture&&) = delete;
     FrameCapture(const FrameCapture&) = delete;
     FrameCapture& operator=(const FrameCapture&) = delete;
 
@@ -44,6 +46,7 @@ public:
     std::vector<Bytes> take(std::size_t count, std::chrono::milliseconds timeout);
 
 private:
+    explicit FrameCapture(int fd) : fd_(fd) {}
     int fd_ = -1;
 };
 

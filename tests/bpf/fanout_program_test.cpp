@@ -21,6 +21,7 @@
 #include "frames/frame_world.hpp"
 #include "frames/router_fixtures.hpp"
 #include "privileged.hpp"
+#include "topology/command.hpp"
 #include "topology/interface.hpp"
 #include "topology/private_netns.hpp"
 #include "topology/world.hpp"
@@ -84,29 +85,29 @@ protected:
         TEMPOS_REQUIRE_PRIVILEGED();
         ASSERT_EQ(testkit::enter_test_netns().message(), "");
         // Quiet links: no IPv6 chatter among the captured frames.
-        run("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
-        ASSERT_EQ(testkit::pin_to_current_cpu().message(), "");
+        ASSERT_EQ(testkit::set_sysctl("net.ipv6.conf.all.disable_ipv6", "1").message(), "");
+        ASSERT_EQ(testkit::pin_to_cpu().message(), "");
         const Result<std::uint32_t> veth = testkit::ifindex_of(kVethA);
         ASSERT_TRUE(veth) << veth.message();
         veth_ = *veth;
         Result<LoadedFanout> loaded = load_fanout();
         ASSERT_TRUE(loaded) << loaded.message();
         fanout_.emplace(std::move(*loaded));
-        std::string error;
-        capture_ = std::make_unique<FrameCapture>(kVethB, error);
-        ASSERT_EQ(error, "");
+        Result<FrameCapture> capture = FrameCapture::open(kVethB);
+        ASSERT_TRUE(capture) << capture.message();
+        capture_.emplace(std::move(*capture));
     }
 
-    TcRun run_on_veth(const PacketBuilder& in) { return run_tc(fanout_->prog_fd(), in.build(), veth_); }
+    Result<TcRun> run_on_veth(const PacketBuilder& in) { return run_tc(fanout_->prog_fd(), in.build(), veth_); }
 
     // Runs `in` and expects one copy toward each of `want`, in group order: the clones for all groups but the
     // last are captured on the peer; the last group's copy is the original itself, rewritten and redirected
     // (BPF_PROG_TEST_RUN reports the verdict and the bytes but does not perform the redirect).
     void expect_fanned_out(const PacketBuilder& in, const std::vector<PacketBuilder>& want) {
-        const TcRun run = run_on_veth(in);
-        ASSERT_EQ(run.error, "");
-        EXPECT_EQ(tc_action_name(run.action), tc_action_name(TC_ACT_REDIRECT));
-        EXPECT_EQ(hex_dump(run.output), hex_dump(want.back().build())) << "last copy";
+        const Result<TcRun> run = run_on_veth(in);
+        ASSERT_TRUE(run) << run.message();
+        EXPECT_EQ(tc_action_name(run->action), tc_action_name(TC_ACT_REDIRECT));
+        EXPECT_EQ(hex_dump(run->output), hex_dump(want.back().build())) << "last copy";
         const std::vector<Bytes> copies = capture_->take(want.size(), 500ms);
         ASSERT_EQ(copies.size(), want.size() - 1);
         for (std::size_t i = 0; i + 1 < want.size(); ++i)
@@ -117,29 +118,27 @@ protected:
     void expect_passed(const PacketBuilder& in) {
         const Bytes frame = in.build();
         SCOPED_TRACE("frame" + hex_dump(frame));
-        const TcRun run = run_tc(fanout_->prog_fd(), frame, veth_);
-        ASSERT_EQ(run.error, "");
-        EXPECT_EQ(tc_action_name(run.action), tc_action_name(TC_ACT_OK));
-        EXPECT_EQ(hex_dump(run.output), hex_dump(frame));
+        const Result<TcRun> run = run_tc(fanout_->prog_fd(), frame, veth_);
+        ASSERT_TRUE(run) << run.message();
+        EXPECT_EQ(tc_action_name(run->action), tc_action_name(TC_ACT_OK));
+        EXPECT_EQ(hex_dump(run->output), hex_dump(frame));
         EXPECT_EQ(capture_->take(1, 200ms).size(), 0u);
     }
 
     tempos_fanout_topic_counters topic_counters(std::uint8_t topic = kTopic) {
-        tempos_fanout_topic_counters c{};
-        const tempos::Status st = fanout_->table.read_topic_counters(topic, c);
-        EXPECT_TRUE(st) << st.message();
-        return c;
+        const Result<tempos_fanout_topic_counters> c = fanout_->table.read_topic_counters(topic);
+        EXPECT_TRUE(c) << c.message();
+        return c ? *c : tempos_fanout_topic_counters{};
     }
     tempos_fanout_group_counters group_counters(std::uint32_t group, std::uint8_t topic = kTopic) {
-        tempos_fanout_group_counters c{};
-        const tempos::Status st = fanout_->table.read_group_counters(topic, group, c);
-        EXPECT_TRUE(st) << st.message();
-        return c;
+        const Result<tempos_fanout_group_counters> c = fanout_->table.read_group_counters(topic, group);
+        EXPECT_TRUE(c) << c.message();
+        return c ? *c : tempos_fanout_group_counters{};
     }
 
     std::uint32_t veth_ = 0;
     std::optional<LoadedFanout> fanout_;
-    std::unique_ptr<FrameCapture> capture_;
+    std::optional<FrameCapture> capture_;
 };
 
 TEST_F(FanoutProgram, FourGroupsGetOneRewrittenCopyEachRoundRobinWithinTheGroup) {
@@ -193,10 +192,10 @@ TEST_F(FanoutProgram, EveryAcceptedFrameShapeIsRewrittenWithCorrectChecksums) {
         SCOPED_TRACE(c.name);
         PacketBuilder in = event();
         c.shape(in);
-        const TcRun run = run_on_veth(in);
-        ASSERT_EQ(run.error, "");
-        EXPECT_EQ(tc_action_name(run.action), tc_action_name(TC_ACT_REDIRECT));
-        EXPECT_EQ(hex_dump(run.output), hex_dump(copy_toward(in, member(1, 0)).build()));
+        const Result<TcRun> run = run_on_veth(in);
+        ASSERT_TRUE(run) << run.message();
+        EXPECT_EQ(tc_action_name(run->action), tc_action_name(TC_ACT_REDIRECT));
+        EXPECT_EQ(hex_dump(run->output), hex_dump(copy_toward(in, member(1, 0)).build()));
         const std::vector<Bytes> copies = capture_->take(2, 500ms);
         ASSERT_EQ(copies.size(), 1u);
         if (!c.tagged) {
@@ -258,16 +257,17 @@ TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) 
     std::memcpy(&no_mac.ipv4, neighbour.ip.data(), 4);
     no_mac.port = htons(neighbour.port);
     ASSERT_TRUE(fanout_->table.set(kTopic, groups));
-    run("ip neigh flush dev " + std::string(kVethA));
+    ASSERT_EQ(testkit::run_command({"ip", "neigh", "flush", "dev", kVethA}).message(), "");
 
     expect_passed(event());
     EXPECT_EQ(topic_counters().passed_unresolved, 1u);
     EXPECT_EQ(group_counters(1).unresolved, 1u);
     EXPECT_EQ(group_counters(0).copies, 0u);
 
-    ASSERT_EQ(run("ip neigh replace 10.77.0.9 lladdr 02:cc:00:00:00:09 dev " + std::string(kVethA) +
-                  " nud permanent"),
-              0);
+    ASSERT_EQ(testkit::run_command({"ip", "neigh", "replace", "10.77.0.9", "lladdr", "02:cc:00:00:00:09", "dev", kVethA,
+                                    "nud", "permanent"})
+                  .message(),
+              "");
     const auto veth_mac = testkit::mac_of(kVethA);
     ASSERT_TRUE(veth_mac) << veth_mac.message();
     PacketBuilder in = event();
@@ -275,7 +275,7 @@ TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) 
     toward_neighbour.forwarded(neighbour.mac, *veth_mac, world::kMomIp, neighbour.ip, neighbour.port);
     expect_fanned_out(in, {copy_toward(in, member(0, 0)), toward_neighbour});
     EXPECT_EQ(topic_counters().events, 1u);
-    run("ip neigh flush dev " + std::string(kVethA));
+    EXPECT_EQ(testkit::run_command({"ip", "neigh", "flush", "dev", kVethA}).message(), "");
 }
 
 TEST_F(FanoutProgram, SixteenGroupsAreServedAndSeventeenRefused) {

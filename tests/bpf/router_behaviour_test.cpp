@@ -15,6 +15,7 @@
 #include "frames/router_fixtures.hpp"
 #include "privileged.hpp"
 #include "router_harness.hpp"
+#include "topology/command.hpp"
 #include "topology/interface.hpp"
 #include "topology/private_netns.hpp"
 #include "topology/world.hpp"
@@ -31,7 +32,7 @@ protected:
     void SetUp() override {
         TEMPOS_REQUIRE_PRIVILEGED();
         ASSERT_EQ(testkit::enter_test_netns().message(), "");
-        ASSERT_EQ(testkit::pin_to_current_cpu().message(), "");
+        ASSERT_EQ(testkit::pin_to_cpu().message(), "");
         Result<LoadedRouter> loaded = load_router();
         ASSERT_TRUE(loaded) << loaded.message();
         router_.emplace(std::move(*loaded));
@@ -42,25 +43,24 @@ protected:
     }
 
     tempos_topic_counters counters(std::uint32_t slot) {
-        tempos_topic_counters c{};
-        const tempos::Status st = router_->routes.read_counters(slot, c);
-        EXPECT_TRUE(st) << st.message();
-        return c;
+        const Result<tempos_topic_counters> c = router_->routes.read_counters(slot);
+        EXPECT_TRUE(c) << c.message();
+        return c ? *c : tempos_topic_counters{};
     }
 
     void expect_routed(const PacketBuilder& in, const PacketBuilder& out, int action = XDP_TX) {
-        const XdpRun run = run_xdp(router_->prog_fd(), in.build());
-        ASSERT_EQ(run.error, "");
-        EXPECT_EQ(action_name(run.action), action_name(action));
-        EXPECT_EQ(hex_dump(run.output), hex_dump(out.build()));
+        const Result<XdpRun> run = run_xdp(router_->prog_fd(), in.build());
+        ASSERT_TRUE(run) << run.message();
+        EXPECT_EQ(action_name(run->action), action_name(action));
+        EXPECT_EQ(hex_dump(run->output), hex_dump(out.build()));
     }
 
     void expect_passed(const PacketBuilder& in, std::uint32_t ingress_ifindex = 0) {
         const Bytes frame = in.build();
-        const XdpRun run = run_xdp(router_->prog_fd(), frame, ingress_ifindex);
-        ASSERT_EQ(run.error, "");
-        EXPECT_EQ(action_name(run.action), action_name(XDP_PASS));
-        EXPECT_EQ(hex_dump(run.output), hex_dump(frame));
+        const Result<XdpRun> run = run_xdp(router_->prog_fd(), frame, ingress_ifindex);
+        ASSERT_TRUE(run) << run.message();
+        EXPECT_EQ(action_name(run->action), action_name(XDP_PASS));
+        EXPECT_EQ(hex_dump(run->output), hex_dump(frame));
     }
 
     std::optional<LoadedRouter> router_;
@@ -82,21 +82,21 @@ TEST_F(RouterBehaviour, CountersMoveExactlyAsExpected) {
     const Bytes three = event(kTopicThree).build();
     // A known sequence: 3 strict on topic 1, 2 on topic 2, 1 TTL-expired on topic 1, 2 best-effort,
     // 1 to another port, 1 fragment, 1 ARP, 1 bad route.
-    for (int i = 0; i < 3; ++i) ASSERT_EQ(run_xdp(router_->prog_fd(), strict).action, XDP_TX);
-    for (int i = 0; i < 2; ++i) ASSERT_EQ(run_xdp(router_->prog_fd(), three).action, XDP_TX);
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(run_xdp(router_->prog_fd(), strict)->action, XDP_TX);
+    for (int i = 0; i < 2; ++i) ASSERT_EQ(run_xdp(router_->prog_fd(), three)->action, XDP_TX);
     PacketBuilder ttl1 = event(kTopicSingle);
     ttl1.ttl(1);
-    ASSERT_EQ(run_xdp(router_->prog_fd(), ttl1.build()).action, XDP_PASS);
-    for (int i = 0; i < 2; ++i) ASSERT_EQ(run_xdp(router_->prog_fd(), event(kTopicBestEffort).build()).action, XDP_PASS);
-    ASSERT_EQ(run_xdp(router_->prog_fd(), event(kTopicSingle, 9999).build()).action, XDP_PASS);
+    ASSERT_EQ(run_xdp(router_->prog_fd(), ttl1.build())->action, XDP_PASS);
+    for (int i = 0; i < 2; ++i) ASSERT_EQ(run_xdp(router_->prog_fd(), event(kTopicBestEffort).build())->action, XDP_PASS);
+    ASSERT_EQ(run_xdp(router_->prog_fd(), event(kTopicSingle, 9999).build())->action, XDP_PASS);
     PacketBuilder frag = event(kTopicSingle);
     frag.frag_off(0x2000);
-    ASSERT_EQ(run_xdp(router_->prog_fd(), frag.build()).action, XDP_PASS);
+    ASSERT_EQ(run_xdp(router_->prog_fd(), frag.build())->action, XDP_PASS);
     ASSERT_EQ(run_xdp(router_->prog_fd(),
                       PacketBuilder().eth(kMomMac, kPublisherMac).raw_l3(PacketBuilder::kEthArp, Bytes(28, 0)).build())
-                  .action,
+                  ->action,
               XDP_PASS);
-    ASSERT_EQ(run_xdp(router_->prog_fd(), event(kTopicBadRoute).build()).action, XDP_PASS);
+    ASSERT_EQ(run_xdp(router_->prog_fd(), event(kTopicBadRoute).build())->action, XDP_PASS);
 
     tempos_topic_counters want1{};
     want1.redirected_packets = 3;
@@ -176,8 +176,7 @@ TEST_F(RouterBehaviour, RouteTableRejectsInvalidRoutes) {
     tempos_route too_many{};
     too_many.count = TEMPOS_MAX_SUBSCRIBERS + 1;
     EXPECT_EQ(router_->routes.set(kTopicSingle, too_many).code(), tempos::ErrorCode::invalid_argument);
-    tempos_topic_counters c{};
-    EXPECT_EQ(router_->routes.read_counters(TEMPOS_NO_TOPIC_SLOT + 1, c).code(),
+    EXPECT_EQ(router_->routes.read_counters(TEMPOS_NO_TOPIC_SLOT + 1).code(),
               tempos::ErrorCode::invalid_argument);
     // The old route is still in place.
     expect_routed(event(kTopicSingle), forwarded(event(kTopicSingle), kSubA));
@@ -194,22 +193,23 @@ TEST_F(RouterBehaviour, FibLookupWithoutNeighbourPassesThenRoutesOnceResolved) {
     route.count = 1;
     route.subs[0] = endpoint(neighbour.ip, neighbour.port, std::nullopt, {});
     ASSERT_TRUE(router_->routes.set(kTopicSingle, route));
-    run("ip neigh flush dev " + std::string(kVethA));
+    ASSERT_EQ(testkit::run_command({"ip", "neigh", "flush", "dev", kVethA}).message(), "");
 
     expect_passed(event(kTopicSingle), veth);
     EXPECT_EQ(counters(kTopicSingle).passed[TEMPOS_PASS_FIB], 1u);
 
     // Once the kernel knows the neighbour, the same frame is routed with the interface's and neighbour's MACs.
-    ASSERT_EQ(run("ip neigh replace 10.77.0.2 lladdr 02:cc:00:00:00:02 dev " + std::string(kVethA) +
-                  " nud permanent"),
-              0);
+    ASSERT_EQ(testkit::run_command({"ip", "neigh", "replace", "10.77.0.2", "lladdr", "02:cc:00:00:00:02", "dev", kVethA,
+                                    "nud", "permanent"})
+                  .message(),
+              "");
     const auto veth_mac = testkit::mac_of(kVethA);
     ASSERT_TRUE(veth_mac) << veth_mac.message();
     const Bytes in = event(kTopicSingle).build();
-    const XdpRun run_ok = run_xdp(router_->prog_fd(), in, veth);
-    ASSERT_EQ(run_ok.error, "");
-    EXPECT_EQ(action_name(run_ok.action), action_name(XDP_TX));
-    EXPECT_EQ(hex_dump(run_ok.output), hex_dump(forwarded(event(kTopicSingle), neighbour, kMomIp, *veth_mac).build()));
+    const Result<XdpRun> run_ok = run_xdp(router_->prog_fd(), in, veth);
+    ASSERT_TRUE(run_ok) << run_ok.message();
+    EXPECT_EQ(action_name(run_ok->action), action_name(XDP_TX));
+    EXPECT_EQ(hex_dump(run_ok->output), hex_dump(forwarded(event(kTopicSingle), neighbour, kMomIp, *veth_mac).build()));
     EXPECT_EQ(counters(kTopicSingle).redirected_packets, 1u);
 }
 

@@ -33,7 +33,7 @@ TEST_P(RouterFixture, Case) {
     const Row& f = GetParam();
     SCOPED_TRACE(f.description);
     ASSERT_EQ(testkit::enter_test_netns().message(), "");
-    ASSERT_EQ(testkit::pin_to_current_cpu().message(), "");
+    ASSERT_EQ(testkit::pin_to_cpu().message(), "");
 
     Result<LoadedRouter> router = load_router(f.mom);
     ASSERT_TRUE(router) << router.message();
@@ -42,17 +42,17 @@ TEST_P(RouterFixture, Case) {
     const Status routes = testkit::install_standard_routes(router->maps(), *veth);
     ASSERT_TRUE(routes) << routes.message();
 
-    const XdpRun run = run_xdp(router->prog_fd(), f.input);
-    ASSERT_EQ(run.error, "");
-    EXPECT_EQ(action_name(run.action), action_name(f.expected_action));
-    EXPECT_EQ(hex_dump(run.output), hex_dump(f.expected_output));
+    const Result<XdpRun> run = run_xdp(router->prog_fd(), f.input);
+    ASSERT_TRUE(run) << run.message();
+    EXPECT_EQ(action_name(run->action), action_name(f.expected_action));
+    EXPECT_EQ(hex_dump(run->output), hex_dump(f.expected_output));
 
     // Exactly one counter moved, in the expected slot.
     for (std::uint32_t slot = 0; slot <= TEMPOS_NO_TOPIC_SLOT; ++slot) {
-        tempos_topic_counters got{};
-        ASSERT_TRUE(router->routes.read_counters(slot, got));
+        const Result<tempos_topic_counters> got = router->routes.read_counters(slot);
+        ASSERT_TRUE(got) << got.message();
         const tempos_topic_counters want = slot == f.counter_slot ? f.counter : tempos_topic_counters{};
-        EXPECT_EQ(counters_text(got), counters_text(want)) << "slot " << slot;
+        EXPECT_EQ(counters_text(*got), counters_text(want)) << "slot " << slot;
     }
 }
 

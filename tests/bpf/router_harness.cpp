@@ -18,12 +18,12 @@ testkit::RouterMaps LoadedRouter::maps() const {
             bpf_map__fd(skel->maps.egress_ports), bpf_map__fd(skel->maps.fanout_routes)};
 }
 
-XdpRun run_xdp(int prog_fd, const Bytes& input, std::uint32_t ingress_ifindex) {
+Result<XdpRun> run_xdp(int prog_fd, const Bytes& input, std::uint32_t ingress_ifindex) {
     xdp_md ctx{};
     ctx.data_end = static_cast<std::uint32_t>(input.size());
     ctx.ingress_ifindex = ingress_ifindex;
-    return ingress_ifindex != 0 ? prog_test_run(prog_fd, input, &ctx, sizeof(ctx))
-                                : prog_test_run(prog_fd, input, nullptr, 0);
+    return ingress_ifindex != 0 ? testkit::prog_test_run(prog_fd, input, testkit::context_bytes(ctx))
+                                : testkit::prog_test_run(prog_fd, input);
 }
 
 std::string action_name(int action) {

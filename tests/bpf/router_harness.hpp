@@ -19,7 +19,7 @@ Result<LoadedRouter> load_router(const MomConstants& mom = {});
 using XdpRun = ProgRun;
 
 // ingress_ifindex 0: the kernel's default (loopback of the current netns).
-XdpRun run_xdp(int prog_fd, const Bytes& input, std::uint32_t ingress_ifindex = 0);
+Result<XdpRun> run_xdp(int prog_fd, const Bytes& input, std::uint32_t ingress_ifindex = 0);
 
 std::string action_name(int action);
 

@@ -3,8 +3,7 @@
 #include <sys/capability.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
+#include <string>
 
 namespace tempos::test {
 
@@ -19,18 +18,13 @@ bool has_effective_cap(cap_value_t cap) {
 }
 }  // namespace
 
-std::string missing_privileges() {
+Status missing_privileges() {
     std::string missing;
-    if (!has_effective_cap(CAP_SYS_ADMIN) && !has_effective_cap(CAP_BPF)) missing += "CAP_BPF ";
-    if (!has_effective_cap(CAP_NET_ADMIN)) missing += "CAP_NET_ADMIN ";
-    if (!has_effective_cap(CAP_SYS_ADMIN)) missing += "CAP_SYS_ADMIN(netns) ";
-    return missing;
-}
-
-int run(const std::string& command) {
-    const int status = std::system(command.c_str());
-    if (status == -1 || !WIFEXITED(status)) return -1;
-    return WEXITSTATUS(status);
+    if (!has_effective_cap(CAP_SYS_ADMIN) && !has_effective_cap(CAP_BPF)) missing += " CAP_BPF";
+    if (!has_effective_cap(CAP_NET_ADMIN)) missing += " CAP_NET_ADMIN";
+    if (!has_effective_cap(CAP_SYS_ADMIN)) missing += " CAP_SYS_ADMIN(netns)";
+    if (missing.empty()) return Status::ok();
+    return Status::error(ErrorCode::permission_denied, "missing" + missing);
 }
 
 }  // namespace tempos::test

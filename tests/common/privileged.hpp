@@ -8,27 +8,27 @@
 
 #include <gtest/gtest.h>
 
+#include "tempos/status.hpp"
+
 namespace tempos::test {
 
-// Empty when the process may load BPF programs and create namespaces; otherwise why not.
-std::string missing_privileges();
+// Ok when the process may load BPF programs and create namespaces; otherwise permission_denied, naming the
+// capabilities it lacks.
+Status missing_privileges();
 
 inline bool privileged_required() {
     const char* v = std::getenv("TEMPOS_REQUIRE_PRIVILEGED");
     return v != nullptr && std::string(v) == "1";
 }
 
-// Runs a shell command, returns its exit status (or -1); output goes to the test log.
-int run(const std::string& command);
-
 }  // namespace tempos::test
 
 #define TEMPOS_REQUIRE_PRIVILEGED()                                                      \
     do {                                                                                 \
-        const std::string tempos_missing_ = ::tempos::test::missing_privileges();        \
-        if (!tempos_missing_.empty()) {                                                  \
+        const ::tempos::Status tempos_missing_ = ::tempos::test::missing_privileges();   \
+        if (!tempos_missing_) {                                                          \
             if (::tempos::test::privileged_required())                                   \
-                FAIL() << "privileged test cannot run: " << tempos_missing_;             \
-            GTEST_SKIP() << "needs privileges: " << tempos_missing_;                     \
+                FAIL() << "privileged test cannot run: " << tempos_missing_.message();   \
+            GTEST_SKIP() << "needs privileges: " << tempos_missing_.message();           \
         }                                                                                \
     } while (0)

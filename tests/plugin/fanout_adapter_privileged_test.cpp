@@ -26,6 +26,7 @@
 #include "attach_holder.hpp"
 #include "frames/packet_builder.hpp"
 #include "privileged.hpp"
+#include "topology/command.hpp"
 #include "topology/interface.hpp"
 #include "topology/netns.hpp"
 #include "topology/private_netns.hpp"
@@ -181,7 +182,9 @@ TEST_F(FanoutAdapter, ConnectAttachesTheTcProgramWithATcxLinkAndCloseDetachesIt)
     ASSERT_TRUE(connected) << connected.message();
     EXPECT_EQ(tcx_programs(kIface), 1u);
     // A link, not a legacy filter: tc shows no filter on the interface.
-    EXPECT_NE(run("tc filter show dev xdp0 ingress 2>/dev/null | grep -q ."), 0);
+    const Result<std::string> filters = testkit::run_command({"tc", "filter", "show", "dev", "xdp0", "ingress"});
+    ASSERT_TRUE(filters) << filters.message();
+    EXPECT_EQ(*filters, "");
     EXPECT_EQ(sink_->count(spdlog::level::warn), 0);
     adapter().close();
     EXPECT_TRUE(wait_tcx_programs(kIface, 0));

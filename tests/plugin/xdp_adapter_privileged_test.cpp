@@ -8,7 +8,6 @@
 #include <sched.h>
 #include <sys/socket.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,13 +22,13 @@
 #include "adapter_fixture.hpp"
 #include "attach_holder.hpp"
 #include "frames/packet_builder.hpp"
+#include "frames/prog_test_run.hpp"
 #include "privileged.hpp"
+#include "topology/command.hpp"
 #include "topology/interface.hpp"
 #include "topology/netns.hpp"
 #include "topology/private_netns.hpp"
 #include "tempos/xdp_abi.h"
-
-extern char** environ;
 
 namespace tempos::test {
 namespace {
@@ -73,26 +72,22 @@ std::vector<std::uint8_t> event_frame(const Mac& dst_mac, Ipv4 src, Ipv4 dst, st
         .build();
 }
 
-struct RunResult {
-    int error = 0;
-    __u32 action = 0;
-    std::vector<std::uint8_t> out;
-};
+// argv run to its end through the test kit's process runner (bounded at 280 s, within ctest's timeout): its exit
+// status; the end of its output goes to the test log when it is not 0.
+Result<int> exit_status_of(const std::vector<std::string>& argv, std::vector<std::string> env = {}) {
+    Result<testkit::Process> child = testkit::Process::start(argv, {.env = std::move(env)});
+    if (!child) return child.status();
+    const Result<int> status = child->wait(std::chrono::seconds(280));
+    if (!status || *status != 0) std::printf("%s\n", child->output_tail(40).c_str());
+    return status;
+}
 
-RunResult test_run(int prog_fd, const std::vector<std::uint8_t>& frame, int ingress_ifindex) {
-    RunResult result;
-    result.out.resize(frame.size() + 256);
+// One run of `frame` as if received on `ingress_ifindex` (the test kit's prog_test_run).
+Result<testkit::ProgRun> test_run(int prog_fd, const std::vector<std::uint8_t>& frame, int ingress_ifindex) {
     xdp_md ctx{};
     ctx.data_end = static_cast<__u32>(frame.size());
     ctx.ingress_ifindex = static_cast<__u32>(ingress_ifindex);
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = result.out.data(),
-                .data_size_in = static_cast<__u32>(frame.size()),
-                .data_size_out = static_cast<__u32>(result.out.size()), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-                .repeat = 1);
-    result.error = bpf_prog_test_run_opts(prog_fd, &opts) == 0 ? 0 : errno;
-    result.action = opts.retval;
-    result.out.resize(opts.data_size_out);
-    return result;
+    return testkit::prog_test_run(prog_fd, frame, testkit::context_bytes(ctx));
 }
 
 class XdpAdapterKernel : public LoadedXdpAdapterTest {
@@ -142,14 +137,18 @@ TEST_P(XdpAdapterAttach, AttachesReportsTheModeAndDetachesOnClose) {
     const XdpState state = xdp_state(kIface);
     EXPECT_NE(state.prog_id, 0u);
     EXPECT_EQ(state.attach_mode, c.attach_mode);
-    const std::string link = "ip link show dev xdp0 | grep ";
-    EXPECT_EQ(run(link + "-q 'prog/xdp id " + std::to_string(state.prog_id) + " '"), 0);
-    EXPECT_EQ(run(link + "-qw " + (c.attach_mode == XDP_ATTACHED_SKB ? "xdpgeneric" : "xdp")), 0);
+    const Result<std::string> link = testkit::run_command({"ip", "link", "show", "dev", "xdp0"});
+    ASSERT_TRUE(link) << link.message();
+    EXPECT_NE(link->find("prog/xdp id " + std::to_string(state.prog_id) + " "), std::string::npos) << *link;
+    // ip's word for the mode: " xdp " (native) or " xdpgeneric ".
+    EXPECT_NE(link->find(c.attach_mode == XDP_ATTACHED_SKB ? " xdpgeneric " : " xdp "), std::string::npos) << *link;
     EXPECT_EQ(sink_->count(spdlog::level::warn), 0);
 
     adapter().close();
     EXPECT_TRUE(wait_detached(kIface));
-    EXPECT_NE(run("ip link show dev xdp0 | grep -q 'prog/xdp'"), 0);
+    const Result<std::string> detached = testkit::run_command({"ip", "link", "show", "dev", "xdp0"});
+    ASSERT_TRUE(detached) << detached.message();
+    EXPECT_EQ(detached->find("prog/xdp"), std::string::npos) << *detached;
     adapter().close();  // idempotent
 }
 
@@ -192,23 +191,24 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
     ASSERT_GE(prog, 0);
     const auto frame = event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7);
 
-    const RunResult routed = test_run(prog, frame, ifindex_);
-    ASSERT_EQ(routed.error, 0) << std::strerror(routed.error);
-    EXPECT_EQ(routed.action, static_cast<__u32>(XDP_TX));
-    ASSERT_EQ(routed.out.size(), frame.size());
-    EXPECT_EQ(0, std::memcmp(routed.out.data(), sub_mac.data(), 6)) << "Ethernet destination = subscriber";
-    EXPECT_EQ(0, std::memcmp(routed.out.data() + 6, mac_.data(), 6)) << "Ethernet source = xdp0";
-    EXPECT_EQ(0, std::memcmp(routed.out.data() + 14 + 12, Ipv4{10, 0, 0, 1}.data(), 4)) << "IP source = the MoM";
-    EXPECT_EQ(0, std::memcmp(routed.out.data() + 14 + 16, Ipv4{10, 0, 0, 2}.data(), 4));
-    EXPECT_EQ(routed.out[14 + 20 + 2] << 8 | routed.out[14 + 20 + 3], 7000);
+    const Result<testkit::ProgRun> routed = test_run(prog, frame, ifindex_);
+    ASSERT_TRUE(routed) << routed.message();
+    EXPECT_EQ(routed->action, XDP_TX);
+    ASSERT_EQ(routed->output.size(), frame.size());
+    EXPECT_EQ(0, std::memcmp(routed->output.data(), sub_mac.data(), 6)) << "Ethernet destination = subscriber";
+    EXPECT_EQ(0, std::memcmp(routed->output.data() + 6, mac_.data(), 6)) << "Ethernet source = xdp0";
+    EXPECT_EQ(0, std::memcmp(routed->output.data() + 14 + 12, Ipv4{10, 0, 0, 1}.data(), 4)) << "IP source = the MoM";
+    EXPECT_EQ(0, std::memcmp(routed->output.data() + 14 + 16, Ipv4{10, 0, 0, 2}.data(), 4));
+    EXPECT_EQ(routed->output[14 + 20 + 2] << 8 | routed->output[14 + 20 + 3], 7000);
 
     // Best-effort: out of the map, the kernel passes the event to the socket path.
     ASSERT_TRUE(adapter()
                     .configure_qos(TopicConfig{7, Qos::best_effort, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
                     .is_ok());
-    const RunResult passed = test_run(prog, frame, ifindex_);
-    EXPECT_EQ(passed.action, static_cast<__u32>(XDP_PASS));
-    EXPECT_EQ(passed.out, frame);
+    const Result<testkit::ProgRun> passed = test_run(prog, frame, ifindex_);
+    ASSERT_TRUE(passed) << passed.message();
+    EXPECT_EQ(passed->action, XDP_PASS);
+    EXPECT_EQ(passed->output, frame);
 
     // Strict with two groups: fanned out by the TC program (docs/fanout.md); XDP passes it up, no warning.
     const int warnings_before = sink_->count(spdlog::level::warn);
@@ -218,7 +218,7 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
                                                 SubscriptionGroup{{Endpoint{{10, 0, 0, 3}, 7000, Mac{2, 0, 0, 0, 0, 3}}}}}})
                     .is_ok());
     EXPECT_EQ(sink_->count(spdlog::level::warn), warnings_before);
-    EXPECT_EQ(test_run(prog, frame, ifindex_).action, static_cast<__u32>(XDP_PASS));
+    EXPECT_EQ(test_run(prog, frame, ifindex_)->action, XDP_PASS);
 
     const AdapterStats stats = adapter().stats();
     EXPECT_EQ(stats.mode, "native");
@@ -249,11 +249,11 @@ TEST_F(XdpAdapterKernel, MacLessSubscribersWithForwardingOffAreWarnedAboutOnce) 
             n += r.level == spdlog::level::warn && r.text.find("net.ipv4.conf.xdp0.forwarding=1") != std::string::npos;
         return n;
     };
-    ASSERT_EQ(run("sysctl -qw net.ipv4.conf.xdp0.forwarding=1"), 0);
+    ASSERT_EQ(testkit::set_sysctl("net.ipv4.conf.xdp0.forwarding", "1").message(), "");
     ASSERT_TRUE(configure_macless(3));
     EXPECT_EQ(forwarding_warnings(), 0);
 
-    ASSERT_EQ(run("sysctl -qw net.ipv4.conf.xdp0.forwarding=0"), 0);
+    ASSERT_EQ(testkit::set_sysctl("net.ipv4.conf.xdp0.forwarding", "0").message(), "");
     ASSERT_TRUE(configure_macless(4));
     ASSERT_TRUE(configure_macless(5));
     EXPECT_EQ(forwarding_warnings(), 1);
@@ -272,62 +272,45 @@ TEST_F(XdpAdapterKernel, ConfiguredMomAddressIsTheRewriteSource) {
                     .is_ok());
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
-    const RunResult r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 4), ifindex_);
+    const Result<testkit::ProgRun> r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 4), ifindex_);
+    ASSERT_TRUE(r) << r.message();
     ::close(prog);
-    EXPECT_EQ(r.action, static_cast<__u32>(XDP_TX));
-    ASSERT_GE(r.out.size(), 14u + 20u);
-    EXPECT_EQ(0, std::memcmp(r.out.data() + 14 + 12, Ipv4{10, 0, 0, 77}.data(), 4));
+    EXPECT_EQ(r->action, XDP_TX);
+    ASSERT_GE(r->output.size(), 14u + 20u);
+    EXPECT_EQ(0, std::memcmp(r->output.data() + 14 + 12, Ipv4{10, 0, 0, 77}.data(), 4));
 }
 
 // On the wire (generic mode): the peer end xdp1 lives in a second namespace that hosts both the publisher and the subscriber
 // (10.0.0.2). A datagram to the MoM (10.0.0.1:9998) is rewritten by the program on xdp0 and sent straight back
 // (XDP_TX) to the subscriber's port: it arrives with the MoM as its source, and nothing reaches the MoM's stack.
 TEST_F(XdpAdapterKernel, StrictEventTravelsThroughTheKernelOnTheWire) {
-    // The peer namespace is held by a bounded child; its fd keeps it alive for the sockets made inside it.
-    pid_t holder = -1;
-    const char* holder_argv[] = {"unshare", "-n", "sleep", "60", nullptr};
-    ASSERT_EQ(posix_spawnp(&holder, "unshare", nullptr, nullptr, const_cast<char**>(holder_argv), environ), 0);
-    struct Reap {
-        pid_t pid;
-        ~Reap() {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-        }
-    } reap{holder};
-    const std::string peer_ns = "/proc/" + std::to_string(holder) + "/ns/net";
-    std::string own_ns;
-    {
-        char link[64] = {};
-        ASSERT_GT(::readlink("/proc/self/ns/net", link, sizeof(link) - 1), 0);
-        own_ns = link;
-    }
-    bool moved = false;
-    for (int i = 0; i < 200 && !moved; ++i) {  // until unshare has run in the child
-        char link[64] = {};
-        moved = ::readlink(peer_ns.c_str(), link, sizeof(link) - 1) > 0 && own_ns != link;
-        if (!moved) ::usleep(10 * 1000);
-    }
-    ASSERT_TRUE(moved);
-    const std::string in_peer = "nsenter --net=" + peer_ns + " ";
-    ASSERT_EQ(run("ip link set xdp1 netns " + std::to_string(holder)), 0);
-    ASSERT_EQ(run(in_peer + "ip addr add 10.0.0.2/24 dev xdp1"), 0);
-    ASSERT_EQ(run(in_peer + "ip link set xdp1 up"), 0);
+    // The peer namespace is held by a bounded child (the test kit's process runner kills it at the end); its fd
+    // keeps it alive for the sockets made inside it. xdp1's MAC is read before it moves (a move keeps it).
+    const Result<Mac> peer_mac = testkit::mac_of("xdp1");
+    ASSERT_TRUE(peer_mac) << peer_mac.message();
+    Result<testkit::Process> holder = testkit::Process::start({"unshare", "-n", "sleep", "60"});
+    ASSERT_TRUE(holder) << holder.message();
+    const std::string peer_ns = "/proc/" + std::to_string(holder->pid()) + "/ns/net";
+    const std::filesystem::path own_ns = std::filesystem::read_symlink("/proc/self/ns/net");
+    auto in_peer_ns = [&] {
+        std::error_code ec;
+        const std::filesystem::path ns = std::filesystem::read_symlink(peer_ns, ec);
+        return !ec && ns != own_ns;
+    };
+    ASSERT_EQ(holder->wait_until(in_peer_ns, std::chrono::seconds(2), "unshare -n has run in the child").message(), "");
+    auto ip_in_peer = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"nsenter", "--net=" + peer_ns, "ip"});
+        return testkit::run_command(args).message();
+    };
+    ASSERT_EQ(testkit::run_command({"ip", "link", "set", "xdp1", "netns", std::to_string(holder->pid())}).message(), "");
+    ASSERT_EQ(ip_in_peer({"addr", "add", "10.0.0.2/24", "dev", "xdp1"}), "");
+    ASSERT_EQ(ip_in_peer({"link", "set", "xdp1", "up"}), "");
 
     // Generic mode: in native mode the program's XDP_TX frames were counted as sent (xdp_tx) by veth xdp0 but
     // never reached the peer's IP layer here, even with GRO on the peer (see plugin/README.md).
     ASSERT_TRUE(connect("generic").is_ok());
-    Mac peer_mac{};
-    {
-        std::FILE* f = ::popen((in_peer + "ip -br link show xdp1 | awk '{print $3}'").c_str(), "r");
-        ASSERT_NE(f, nullptr);
-        unsigned b[6] = {};
-        const int n = std::fscanf(f, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]);
-        ::pclose(f);
-        ASSERT_EQ(n, 6);
-        for (int i = 0; i < 6; ++i) peer_mac[i] = static_cast<std::uint8_t>(b[i]);
-    }
     ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, peer_mac}}}}})
+                    .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, *peer_mac}}}}})
                     .is_ok());
 
     // Sockets of the peer namespace, made by a thread that enters it (a socket stays in its namespace).
@@ -395,19 +378,20 @@ TEST_F(XdpAdapterKernel, SubscriberOnAnotherInterfaceIsRedirectedThroughIt) {
                     .is_ok());
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
-    const RunResult r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 6), ifindex_);
+    const Result<testkit::ProgRun> r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 6), ifindex_);
+    ASSERT_TRUE(r) << r.message();
     ::close(prog);
-    EXPECT_EQ(r.action, static_cast<__u32>(XDP_REDIRECT));
-    ASSERT_GE(r.out.size(), 14u);
-    EXPECT_EQ(0, std::memcmp(r.out.data(), sub_mac.data(), 6));
+    EXPECT_EQ(r->action, XDP_REDIRECT);
+    ASSERT_GE(r->output.size(), 14u);
+    EXPECT_EQ(0, std::memcmp(r->output.data(), sub_mac.data(), 6));
     const Result<Mac> xdp2_mac = testkit::mac_of("xdp2");
     ASSERT_TRUE(xdp2_mac) << xdp2_mac.message();
-    EXPECT_EQ(0, std::memcmp(r.out.data() + 6, xdp2_mac->data(), 6)) << "Ethernet source = the egress interface";
+    EXPECT_EQ(0, std::memcmp(r->output.data() + 6, xdp2_mac->data(), 6)) << "Ethernet source = the egress interface";
 }
 
 TEST_F(XdpAdapterKernel, SubscriberWithoutRouteIsAnError) {
     ASSERT_TRUE(connect("native").is_ok());
-    ASSERT_EQ(run("ip route add unreachable 10.9.0.0/16"), 0);
+    ASSERT_EQ(testkit::run_command({"ip", "route", "add", "unreachable", "10.9.0.0/16"}).message(), "");
     const Status status = adapter().configure_qos(
         TopicConfig{3, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 9, 9, 9}, 7000, Mac{2, 0, 0, 0, 0, 9}}}}}});
     EXPECT_FALSE(status.is_ok());
@@ -435,52 +419,58 @@ TEST_F(XdpAdapterKernel, ProgramLeavesWhenTheHolderIsKilled) {
 // /tmp rather than $TMPDIR: /tmp is world-traversable on every system (mode 1777).
 class HolderOutsideTheCheckout {
 public:
-    HolderOutsideTheCheckout() {
+    static Result<HolderOutsideTheCheckout> copy() {
         namespace fs = std::filesystem;
         std::string pattern = "/tmp/tempos-holder-XXXXXX";
-        if (::mkdtemp(pattern.data()) == nullptr) {
-            error_ = std::string("mkdtemp: ") + std::strerror(errno);
-            return;
-        }
-        dir_ = pattern;
+        if (::mkdtemp(pattern.data()) == nullptr)
+            return Status::error(ErrorCode::system_error, std::string("mkdtemp: ") + std::strerror(errno));
+        HolderOutsideTheCheckout copies(pattern);
         const auto everyone = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                               fs::perms::others_read | fs::perms::others_exec;
         std::error_code ec;
-        fs::permissions(dir_, everyone, ec);
-        for (const auto& [from, to] : {std::pair<std::string, std::string>{TEMPOS_ATTACH_HOLDER_PATH, holder()},
-                                       std::pair<std::string, std::string>{TEMPOS_XDP_ADAPTER_PATH, plugin()}}) {
+        fs::permissions(copies.dir_, everyone, ec);
+        for (const auto& [from, to] : {std::pair<std::string, std::string>{TEMPOS_ATTACH_HOLDER_PATH, copies.holder()},
+                                       std::pair<std::string, std::string>{TEMPOS_XDP_ADAPTER_PATH, copies.plugin()}}) {
             if (!ec) fs::copy_file(from, to, ec);
             if (!ec) fs::permissions(to, everyone, ec);
         }
-        if (ec) error_ = ec.message();
+        if (ec) return Status::error(ErrorCode::system_error, "copying the holder to " + pattern + ": " + ec.message());
+        return copies;
     }
+    HolderOutsideTheCheckout(HolderOutsideTheCheckout&& other) noexcept : dir_(std::exchange(other.dir_, {})) {}
+    HolderOutsideTheCheckout& operator=(HolderOutsideTheCheckout&&) = delete;
     ~HolderOutsideTheCheckout() {
         std::error_code ec;
         if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
     }
-    // Empty when the copies are in place; otherwise why not.
-    const std::string& error() const { return error_; }
     std::string holder() const { return (dir_ / "xdp_attach_holder").string(); }
     std::string plugin() const { return (dir_ / "libxdp_adapter.so").string(); }
+    std::string log() const { return (dir_ / "holder.log").string(); }
 
 private:
+    explicit HolderOutsideTheCheckout(std::filesystem::path dir) : dir_(std::move(dir)) {}
     std::filesystem::path dir_;
-    std::string error_;
 };
 
-// Runs the holder as nobody with exactly the given capabilities (all others dropped from every set).
-std::pair<int, std::string> run_holder_with_caps(const std::string& caps, const std::string& mode = "native") {
-    const HolderOutsideTheCheckout copies;
-    if (!copies.error().empty()) return {-1, "cannot copy the holder out of the checkout: " + copies.error()};
-    const std::string command = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all," + caps +
-                                " --ambient-caps=-all," + caps + " --bounding-set=-all," + caps + " -- " +
-                                copies.holder() + " xdp0 " + mode + " once " + copies.plugin() + " 2>&1";
-    std::FILE* child = ::popen(command.c_str(), "r");
-    if (child == nullptr) return {-1, "popen failed"};
-    std::string output;
-    char line[512];
-    while (std::fgets(line, sizeof(line), child) != nullptr) output += line;
-    return {::pclose(child), output};
+struct HolderRun {
+    int status = -1;     // its exit status
+    std::string output;  // stdout and stderr, interleaved
+};
+
+// Runs the holder as nobody with exactly the given capabilities (all others dropped from every set), through
+// setpriv and the test kit's process runner, bounded at 60 s.
+Result<HolderRun> run_holder_with_caps(const std::string& caps, const std::string& mode = "native") {
+    Result<HolderOutsideTheCheckout> copies = HolderOutsideTheCheckout::copy();
+    if (!copies) return copies.status().prefixed("copying the holder out of the checkout");
+    Result<testkit::Process> holder = testkit::Process::start(
+        {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all," + caps,
+         "--ambient-caps=-all," + caps, "--bounding-set=-all," + caps, "--", copies->holder(), "xdp0", mode, "once",
+         copies->plugin()},
+        {.stdout_file = copies->log(), .stderr_file = copies->log()});
+    if (!holder) return holder.status();
+    const Result<int> status = holder->wait(std::chrono::seconds(60));
+    if (!status) return status.status().prefixed("the holder did not end: " + holder->output_tail());
+    return HolderRun{*status, holder->output()};
 }
 
 std::string caps_line(std::initializer_list<int> caps) {
@@ -493,7 +483,9 @@ std::string caps_line(std::initializer_list<int> caps) {
 
 // Least privilege: CAP_BPF + CAP_NET_ADMIN, nothing else (no CAP_PERFMON, no CAP_SYS_ADMIN), not root.
 TEST_F(XdpAdapterKernel, AttachesWithOnlyCapBpfAndNetAdmin) {
-    const auto [status, output] = run_holder_with_caps("+bpf,+net_admin");
+    const Result<HolderRun> run = run_holder_with_caps("+bpf,+net_admin");
+    ASSERT_TRUE(run) << run.message();
+    const auto& [status, output] = *run;
     EXPECT_EQ(status, 0) << output;
     EXPECT_NE(output.find(caps_line({39 /* CAP_BPF */, 12 /* CAP_NET_ADMIN */})), std::string::npos) << output;
     EXPECT_NE(output.find("mode=native"), std::string::npos) << output;
@@ -503,9 +495,11 @@ TEST_F(XdpAdapterKernel, AttachesWithOnlyCapBpfAndNetAdmin) {
 // Either capability alone is not enough, and the error says which ones are needed.
 TEST_F(XdpAdapterKernel, WithOnlyOneOfTheTwoCapabilitiesNativeIsRefusedWithAClearError) {
     for (const auto& [caps, mask] : {std::pair{"+bpf", caps_line({39})}, std::pair{"+net_admin", caps_line({12})}}) {
-        const auto [status, output] = run_holder_with_caps(caps);
+        const Result<HolderRun> run = run_holder_with_caps(caps);
+        ASSERT_TRUE(run) << run.message();
+        const auto& [status, output] = *run;
         EXPECT_NE(output.find(mask), std::string::npos) << output;
-        EXPECT_EQ(WEXITSTATUS(status), 2) << output;
+        EXPECT_EQ(status, 2) << output;
         EXPECT_NE(output.find("error=loading the XDP router: Operation not permitted (loading and attaching XDP need "
                               "CAP_BPF and CAP_NET_ADMIN)"),
                   std::string::npos)
@@ -517,7 +511,9 @@ TEST_F(XdpAdapterKernel, WithOnlyOneOfTheTwoCapabilitiesNativeIsRefusedWithAClea
 // auto without the privileges to load BPF: connect() succeeds, strict topics go through the socket path, and
 // the adapter says so in exactly one warning.
 TEST_F(XdpAdapterKernel, AutoWithoutPrivilegesFallsBackToSocketsWithOneWarning) {
-    const auto [status, output] = run_holder_with_caps("+net_admin", "auto");
+    const Result<HolderRun> run = run_holder_with_caps("+net_admin", "auto");
+    ASSERT_TRUE(run) << run.message();
+    const auto& [status, output] = *run;
     EXPECT_EQ(status, 0) << output;
     EXPECT_NE(output.find("mode=off"), std::string::npos) << output;
     std::size_t warnings = 0;
@@ -572,20 +568,20 @@ TEST_F(XdpAdapterKernel, RouteUpdateIsAtomicForConcurrentPackets) {
     // (Each update costs an RCU grace period in the kernel: map-in-map updates wait for running programs.)
     for (; runs < 2000000; ++runs) {
         if (runs >= 20000 && updates.load() >= 200 && seen_a > 0 && seen_b > 0) break;
-        const RunResult r = test_run(prog, frame, ifindex_);
-        if (r.error != 0 || r.action != XDP_TX || r.out.size() != frame.size()) {
+        const Result<testkit::ProgRun> r = test_run(prog, frame, ifindex_);
+        if (!r || r->action != XDP_TX || r->output.size() != frame.size()) {
             ++bad;
-            if (first_bad.empty()) first_bad = "run failed: action " + std::to_string(r.action);
+            if (first_bad.empty()) first_bad = r ? "run failed: action " + std::to_string(r->action) : r.message();
             continue;
         }
-        const std::uint8_t* ip_dst = r.out.data() + 14 + 16;
-        const std::uint16_t port = static_cast<std::uint16_t>(r.out[14 + 20 + 2] << 8 | r.out[14 + 20 + 3]);
+        const std::uint8_t* ip_dst = r->output.data() + 14 + 16;
+        const std::uint16_t port = static_cast<std::uint16_t>(r->output[14 + 20 + 2] << 8 | r->output[14 + 20 + 3]);
         const TopicConfig& list = ip_dst[1] == 0 ? a : b;
         bool whole = false;
         for (const Endpoint& e : list.groups[0].members) {
             whole = whole || (std::memcmp(ip_dst, e.ip.data(), 4) == 0 && port == e.port &&
-                              std::memcmp(r.out.data(), e.mac->data(), 6) == 0 &&
-                              std::memcmp(r.out.data() + 6, mac_.data(), 6) == 0);
+                              std::memcmp(r->output.data(), e.mac->data(), 6) == 0 &&
+                              std::memcmp(r->output.data() + 6, mac_.data(), 6) == 0);
         }
         if (!whole) {
             ++bad;
@@ -611,16 +607,21 @@ TEST_F(XdpAdapterKernel, RouteUpdateIsAtomicForConcurrentPackets) {
 // 1000 x (load, create, connect attaching natively, configure a kernel route, send, close, unload) in one
 // process under AddressSanitizer/LeakSanitizer: no leak, no fd left, no program left on the interface.
 TEST_F(XdpAdapterKernel, LoadAttachUnloadLoopLeaksNothingUnderLeakSanitizer) {
-    EXPECT_EQ(run(std::string("ASAN_OPTIONS=detect_leaks=1 ") + TEMPOS_LOAD_LOOP_ASAN_PATH + " 1000 native xdp0"), 0);
+    const Result<int> status =
+        exit_status_of({TEMPOS_LOAD_LOOP_ASAN_PATH, "1000", "native", "xdp0"}, {"ASAN_OPTIONS=detect_leaks=1"});
+    ASSERT_TRUE(status) << status.message();
+    EXPECT_EQ(*status, 0);
     EXPECT_EQ(xdp_state(kIface).prog_id, 0u);
 }
 
 // The production libxdp_adapter.so attaching under valgrind (slow: 20 rounds).
 TEST_F(XdpAdapterKernel, LoadAttachUnloadLoopLeaksNothingUnderValgrind) {
-    const std::string command = std::string("valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect "
-                                            "--error-exitcode=1 --suppressions=") +
-                                TEMPOS_VALGRIND_SUPPRESSIONS + " " + TEMPOS_LOAD_LOOP_PATH + " 20 native xdp0";
-    EXPECT_EQ(run(command), 0);
+    const Result<int> status = exit_status_of({"valgrind", "-q", "--leak-check=full",
+                                               "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=1",
+                                               std::string("--suppressions=") + TEMPOS_VALGRIND_SUPPRESSIONS,
+                                               TEMPOS_LOAD_LOOP_PATH, "20", "native", "xdp0"});
+    ASSERT_TRUE(status) << status.message();
+    EXPECT_EQ(*status, 0);
     EXPECT_EQ(xdp_state(kIface).prog_id, 0u);
 }
 

@@ -16,6 +16,7 @@
 #include "process/process.hpp"
 #include "plugins/recording_test_support.hpp"
 #include "privileged.hpp"
+#include "topology/command.hpp"
 
 namespace tempos::testkit {
 namespace {
@@ -251,10 +252,10 @@ TEST(Metrics, SumsTheSamplesOfOneNameWithTheGivenLabels) {
 TEST(Process, RunsInANamedNetworkNamespace) {
     TEMPOS_REQUIRE_PRIVILEGED();
     const std::string ns = "tempos-proc-" + std::to_string(::getpid());
-    ASSERT_EQ(tempos::test::run("ip netns add " + ns), 0);
+    ASSERT_EQ(run_command({"ip", "netns", "add", ns}).message(), "");
     struct Remove {
         std::string ns;
-        ~Remove() { tempos::test::run("ip netns del " + ns); }
+        ~Remove() { (void)run_command({"ip", "netns", "del", ns}); }
     } remove{ns};
     Process p = run({"sh", "-c", "readlink /proc/self/ns/net; cat /proc/net/dev"}, {.netns = ns});
     ASSERT_TRUE(p.wait(10s));

@@ -232,12 +232,11 @@ Result<std::vector<Member>> strict_members(const RouterMaps& maps, std::uint32_t
 // How many CPUs have `counted(value)` in slot `key` of a per-CPU map.
 template <typename Value, typename Counted>
 Result<std::uint32_t> contributing_cpus(const OpenMap& map, std::uint32_t key, Counted counted) {
-    std::vector<Value> per_cpu;
-    if (Status read = xdp::read_per_cpu(map.fd.get(), key, per_cpu, "slot " + std::to_string(key) + " of " + map.name);
-        !read)
-        return read;
+    const Result<std::vector<Value>> per_cpu =
+        xdp::read_per_cpu<Value>(map.fd.get(), key, "slot " + std::to_string(key) + " of " + map.name);
+    if (!per_cpu) return per_cpu.status();
     std::uint32_t cpus = 0;
-    for (const Value& value : per_cpu) cpus += counted(value) ? 1 : 0;
+    for (const Value& value : *per_cpu) cpus += counted(value) ? 1 : 0;
     return cpus;
 }
 
@@ -245,7 +244,9 @@ Result<std::uint32_t> contributing_cpus(const OpenMap& map, std::uint32_t key, C
 Result<TopicCounters> topic_counters(const RouterMaps& maps, std::uint32_t slot) {
     TopicCounters counters;
     const xdp::RouteTable table(maps.topic_routes.fd.get(), maps.topic_counters.fd.get());
-    if (Status read = table.read_counters(slot, counters.sum); !read) return read;
+    const Result<tempos_topic_counters> sum = table.read_counters(slot);
+    if (!sum) return sum.status();
+    counters.sum = *sum;
     Result<std::uint32_t> cpus = contributing_cpus<tempos_topic_counters>(
         maps.topic_counters, slot, [](const tempos_topic_counters& c) { return c.redirected_packets != 0; });
     if (!cpus) return cpus.status();
@@ -275,8 +276,9 @@ Result<std::vector<FanoutGroup>> fanout_groups(const RouterMaps& maps, const std
         if (fanout) {
             const xdp::FanoutTable table(maps.fanout_routes.fd.get(), fanout->maps.group_counters.fd.get(),
                                          fanout->maps.topic_counters.fd.get());
-            if (Status read = table.read_group_counters(static_cast<std::uint8_t>(topic), g, group.counters); !read)
-                return read;
+            const Result<tempos_fanout_group_counters> sum = table.read_group_counters(static_cast<std::uint8_t>(topic), g);
+            if (!sum) return sum.status();
+            group.counters = *sum;
             Result<std::uint32_t> cpus = contributing_cpus<tempos_fanout_group_counters>(
                 fanout->maps.group_counters, topic * TEMPOS_MAX_FANOUT_GROUPS + g,
                 [](const tempos_fanout_group_counters& c) { return c.copies != 0; });
@@ -310,9 +312,9 @@ Result<TopicState> topic_state(const RouterMaps& maps, const std::optional<Attac
     if (fanout) {
         const xdp::FanoutTable table(maps.fanout_routes.fd.get(), fanout->maps.group_counters.fd.get(),
                                      fanout->maps.topic_counters.fd.get());
-        tempos_fanout_topic_counters sum{};
-        if (Status read = table.read_topic_counters(static_cast<std::uint8_t>(topic), sum); !read) return read;
-        state.fanout_counters = sum;
+        const Result<tempos_fanout_topic_counters> sum = table.read_topic_counters(static_cast<std::uint8_t>(topic));
+        if (!sum) return sum.status();
+        state.fanout_counters = *sum;
     }
     return state;
 }
