@@ -1,6 +1,8 @@
-// User-space delivery: one UDP socket, one copy of an event per subscription group, round-robin within
-// each group, per-topic counters. send() runs concurrently from the dispatcher threads and with
-// set_topic()/remove_topic() from the control thread.
+// User-space delivery: one copy of an event per subscription group, round-robin within each group, per-topic
+// counters. Strict and best-effort topics leave through their own non-blocking socket (class_socket.hpp), so a
+// full best-effort socket never delays a strict copy; every copy the kernel refuses is counted by reason
+// (send_error_reason.hpp), never as sent. send() runs concurrently from the dispatcher threads and with
+// set_topic()/remove_topic()/collect_queued_errors() from the control thread.
 #pragma once
 
 #include <netinet/in.h>
@@ -13,6 +15,8 @@
 #include <span>
 #include <vector>
 
+#include "class_socket.hpp"
+#include "send_error_reason.hpp"
 #include "tempos/adapter.hpp"
 
 namespace tempos::xdp {
@@ -20,23 +24,29 @@ namespace tempos::xdp {
 struct SocketCounters {
     std::uint64_t sent = 0;
     std::uint64_t bytes = 0;
-    std::uint64_t errors = 0;
+    std::uint64_t errors = 0;  // copies not sent: the sum of the reasons that are not icmp_*
+    std::array<std::uint64_t, kSendErrorReasons> by_reason{};
 };
 
 class SocketPath {
 public:
     static Result<std::unique_ptr<SocketPath>> open();
-    ~SocketPath();
     SocketPath(const SocketPath&) = delete;
     SocketPath& operator=(const SocketPath&) = delete;
 
-    // Replaces the topic's groups (validated by the caller); round-robin restarts at the first member.
+    // Replaces the topic's groups (validated by the caller); round-robin restarts at the first member. The topic's
+    // QoS picks its socket.
     void set_topic(const TopicConfig& topic);
     void remove_topic(std::uint8_t topic);
     bool has_topic(std::uint8_t topic) const;
 
     Status send(std::uint8_t topic, std::span<const std::uint8_t> payload);
+    // Counts the ICMP errors waiting in both sockets' error queues (send() reads its own socket's queue when it
+    // saw one; this catches the rest, e.g. before the counters are reported).
+    void collect_queued_errors();
     SocketCounters counters(std::uint8_t topic) const;
+    // The socket a class sends through (tests).
+    const ClassSocket& socket(Qos qos) const { return qos == Qos::strict ? strict_ : best_effort_; }
 
 private:
     struct Group {
@@ -46,19 +56,24 @@ private:
     // Immutable once published, except the round-robin cursors; send() holds a reference so a concurrent
     // set_topic() never frees what is being sent.
     struct Route {
-        explicit Route(std::size_t group_count) : groups(group_count) {}
+        Route(Qos qos, std::size_t group_count) : qos(qos), groups(group_count) {}
+        Qos qos;
         std::vector<Group> groups;
     };
     struct AtomicCounters {
         std::atomic<std::uint64_t> sent{0};
         std::atomic<std::uint64_t> bytes{0};
-        std::atomic<std::uint64_t> errors{0};
+        std::array<std::atomic<std::uint64_t>, kSendErrorReasons> by_reason{};
     };
 
-    explicit SocketPath(int fd) : fd_(fd) {}
+    SocketPath(ClassSocket strict, ClassSocket best_effort)
+        : strict_(std::move(strict)), best_effort_(std::move(best_effort)) {}
     std::shared_ptr<Route> route(std::uint8_t topic) const;
+    void count(std::uint8_t topic, SendErrorReason reason);
+    void read_error_queue(const ClassSocket& socket, std::size_t limit);
 
-    int fd_;
+    ClassSocket strict_;
+    ClassSocket best_effort_;
     mutable std::shared_mutex routes_mutex_;
     std::array<std::shared_ptr<Route>, 256> routes_;
     std::array<AtomicCounters, 256> counters_;

@@ -1,5 +1,7 @@
 #include "topic_stats.hpp"
 
+#include <algorithm>
+
 namespace tempos::xdp {
 
 void add_kernel_counters(TopicStats& stats, const tempos_topic_counters& kernel) {
@@ -26,12 +28,16 @@ void add_socket_counters(TopicStats& stats, const SocketCounters& sockets) {
     stats.socket_sent += sockets.sent;
     stats.socket_bytes += sockets.bytes;
     stats.socket_errors += sockets.errors;
+    for (std::size_t r = 0; r < kSendErrorReasons; ++r)
+        stats.socket_errors_by_reason[to_string(static_cast<SendErrorReason>(r))] += sockets.by_reason[r];
 }
 
 bool has_traffic(const TopicStats& stats) {
     return stats.kernel_packets != 0 || stats.kernel_bytes != 0 || stats.kernel_passed != 0 ||
            stats.kernel_dropped != 0 || stats.socket_sent != 0 || stats.socket_bytes != 0 ||
-           stats.socket_errors != 0;
+           stats.socket_errors != 0 ||
+           std::any_of(stats.socket_errors_by_reason.begin(), stats.socket_errors_by_reason.end(),
+                       [](const auto& reason) { return reason.second != 0; });
 }
 
 }  // namespace tempos::xdp

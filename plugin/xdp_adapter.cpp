@@ -270,6 +270,7 @@ AdapterStats XdpAdapter::collect_stats() const {
     AdapterStats stats;
     stats.mode = xdp_ ? std::string(to_string(xdp_->mode())) : "off";
     if (state_ != State::connected) return stats;
+    sockets_->collect_queued_errors();
     for (unsigned id = 0; id < TEMPOS_MAX_TOPICS; ++id) {
         TopicStats topic;
         topic.topic = static_cast<std::uint8_t>(id);

@@ -27,7 +27,8 @@ namespace tempos {
 
 // Bump on any change to a type in this header or to the Adapter vtable.
 // 2: check_channel, check_topic. 3: every Adapter method is noexcept (a plugin reports failures as Status only).
-inline constexpr std::uint32_t kAdapterAbiVersion = 3;
+// 4: TopicStats::socket_errors_by_reason.
+inline constexpr std::uint32_t kAdapterAbiVersion = 4;
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
 inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
@@ -72,7 +73,11 @@ struct TopicStats {
     std::uint64_t kernel_dropped = 0;   // aborted or dropped in the kernel
     std::uint64_t socket_sent = 0;      // copies sent by send()
     std::uint64_t socket_bytes = 0;
-    std::uint64_t socket_errors = 0;
+    std::uint64_t socket_errors = 0;    // copies send() failed to send (never counted in socket_sent)
+    // Adapter-defined reasons (e.g. "no_buffers") -> copies. Every reason the adapter knows is listed, at 0 too.
+    // The xdp adapter's "icmp_*" reasons count copies that were sent (in socket_sent) and refused afterwards by
+    // an ICMP error; the others add up to socket_errors.
+    std::map<std::string, std::uint64_t> socket_errors_by_reason;
 };
 
 struct AdapterStats {

@@ -1,6 +1,10 @@
 // The socket path with real UDP sockets on 127.0.0.1: who receives which event.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <poll.h>
+
+#include <chrono>
 #include <memory>
 #include <thread>
 
@@ -98,6 +102,109 @@ TEST(SocketPath, ConcurrentSendersShareTheRoundRobin) {
         EXPECT_FALSE(member->has_pending());
     }
     EXPECT_EQ(path->counters(4).sent, 2u * kPerThread);
+}
+
+std::uint16_t local_port(int fd) {
+    sockaddr_in address{};
+    socklen_t length = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    return ntohs(address.sin_port);
+}
+
+std::uint64_t reason_count(const SocketCounters& counters, SendErrorReason reason) {
+    return counters.by_reason[static_cast<std::size_t>(reason)];
+}
+
+// A port nobody listens on: a receiver's, closed again.
+Endpoint closed_port() {
+    UdpReceiver gone;
+    return gone.endpoint();
+}
+
+// Waits (bounded) until the socket reports an error (POLLERR: its error queue is not empty).
+bool error_pending(const ClassSocket& socket) {
+    pollfd pfd{socket.fd(), 0, 0};
+    return ::poll(&pfd, 1, 2000) == 1 && (pfd.revents & POLLERR) != 0;
+}
+
+// Each class has its own socket, non-blocking and with IP_RECVERR; a topic's copies leave through its class's.
+TEST(SocketPath, EachClassSendsThroughItsOwnNonBlockingSocket) {
+    auto path = open_path();
+    const ClassSocket& strict = path->socket(Qos::strict);
+    const ClassSocket& best_effort = path->socket(Qos::best_effort);
+    ASSERT_NE(strict.fd(), best_effort.fd());
+    for (const ClassSocket* socket : {&strict, &best_effort}) {
+        EXPECT_NE(::fcntl(socket->fd(), F_GETFL) & O_NONBLOCK, 0);
+        int recverr = 0;
+        socklen_t length = sizeof recverr;
+        ASSERT_EQ(::getsockopt(socket->fd(), IPPROTO_IP, IP_RECVERR, &recverr, &length), 0);
+        EXPECT_EQ(recverr, 1);
+    }
+    UdpReceiver a, b;
+    path->set_topic(TopicConfig{1, Qos::strict, {SubscriptionGroup{{a.endpoint()}}}});
+    path->set_topic(TopicConfig{2, Qos::best_effort, {SubscriptionGroup{{b.endpoint()}}}});
+    ASSERT_TRUE(path->send(1, event(1, 0)).is_ok());
+    ASSERT_TRUE(path->send(2, event(2, 0)).is_ok());
+    ASSERT_TRUE(a.receive());
+    ASSERT_TRUE(b.receive());
+    EXPECT_EQ(a.last_source_port(), local_port(strict.fd()));
+    EXPECT_EQ(b.last_source_port(), local_port(best_effort.fd()));
+    EXPECT_NE(local_port(strict.fd()), local_port(best_effort.fd()));
+    // A topic changing class moves to the other socket.
+    path->set_topic(TopicConfig{2, Qos::strict, {SubscriptionGroup{{b.endpoint()}}}});
+    ASSERT_TRUE(path->send(2, event(2, 1)).is_ok());
+    ASSERT_TRUE(b.receive());
+    EXPECT_EQ(b.last_source_port(), local_port(strict.fd()));
+}
+
+// A copy the kernel refuses is counted by reason and not as sent (a datagram larger than UDP allows: EMSGSIZE).
+TEST(SocketPath, ARefusedCopyIsCountedByReasonNotAsSent) {
+    auto path = open_path();
+    UdpReceiver a;
+    path->set_topic(TopicConfig{5, Qos::best_effort, {SubscriptionGroup{{a.endpoint()}}}});
+    std::vector<std::uint8_t> huge(70000, 5);
+    const Status status = path->send(5, huge);
+    EXPECT_EQ(status.code(), ErrorCode::system_error);
+    EXPECT_NE(status.message().find("1 of 1 copies not sent"), std::string::npos) << status.message();
+    const SocketCounters counters = path->counters(5);
+    EXPECT_EQ(counters.sent, 0u);
+    EXPECT_EQ(counters.bytes, 0u);
+    EXPECT_EQ(counters.errors, 1u);
+    EXPECT_EQ(reason_count(counters, SendErrorReason::too_big), 1u);
+    EXPECT_FALSE(a.has_pending());
+}
+
+// An ICMP port unreachable for a sent copy is read from the error queue: counted as icmp_port_unreachable, on
+// its topic, and the copy stays counted as sent (it left; the subscriber's host refused it).
+TEST(SocketPath, AnIcmpErrorIsCountedAfterTheCopyWasSent) {
+    auto path = open_path();
+    path->set_topic(TopicConfig{6, Qos::strict, {SubscriptionGroup{{closed_port()}}}});
+    ASSERT_TRUE(path->send(6, event(6, 0)).is_ok());
+    ASSERT_TRUE(error_pending(path->socket(Qos::strict))) << "no ICMP error arrived within 2 s";
+    path->collect_queued_errors();
+    const SocketCounters counters = path->counters(6);
+    EXPECT_EQ(counters.sent, 1u);
+    EXPECT_EQ(counters.errors, 0u);
+    EXPECT_EQ(reason_count(counters, SendErrorReason::icmp_port_unreachable), 1u);
+    EXPECT_EQ(path->counters(7).by_reason, (SocketCounters{}.by_reason));
+}
+
+// The ICMP error of one subscriber is recorded on the socket as its pending error, which the kernel returns from
+// the next send, whatever its destination: that copy must still be sent (retried), and the send reads the queue.
+TEST(SocketPath, APendingIcmpErrorDoesNotCostTheNextCopy) {
+    auto path = open_path();
+    UdpReceiver live;
+    path->set_topic(TopicConfig{8, Qos::best_effort, {SubscriptionGroup{{closed_port()}}}});
+    path->set_topic(TopicConfig{9, Qos::best_effort, {SubscriptionGroup{{live.endpoint()}}}});
+    ASSERT_TRUE(path->send(8, event(8, 0)).is_ok());
+    ASSERT_TRUE(error_pending(path->socket(Qos::best_effort))) << "no ICMP error arrived within 2 s";
+    const Status next = path->send(9, event(9, 1));
+    EXPECT_TRUE(next.is_ok()) << next.message();
+    EXPECT_EQ(live.receive(), event(9, 1));
+    EXPECT_EQ(path->counters(9).sent, 1u);
+    EXPECT_EQ(path->counters(9).errors, 0u);
+    // Read by send() itself, without collect_queued_errors().
+    EXPECT_EQ(reason_count(path->counters(8), SendErrorReason::icmp_port_unreachable), 1u);
 }
 
 TEST(NetworkInterface, LoopbackIsFoundWithItsAddress) {

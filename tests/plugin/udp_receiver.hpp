@@ -41,11 +41,18 @@ public:
     // The next datagram, or nullopt after the timeout.
     std::optional<std::vector<std::uint8_t>> receive() {
         std::vector<std::uint8_t> buffer(2048);
-        const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+        sockaddr_in source{};
+        socklen_t length = sizeof source;
+        const ssize_t n =
+            ::recvfrom(fd_, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&source), &length);
         if (n < 0) return std::nullopt;
+        last_source_port_ = ntohs(source.sin_port);
         buffer.resize(static_cast<std::size_t>(n));
         return buffer;
     }
+
+    // The source port of the datagram receive() returned last.
+    std::uint16_t last_source_port() const { return last_source_port_; }
 
     // Whether a datagram is waiting right now (no wait).
     bool has_pending() {
@@ -56,6 +63,7 @@ public:
 private:
     Ipv4 ip_;
     std::uint16_t port_ = 0;
+    std::uint16_t last_source_port_ = 0;
     int fd_ = -1;
 };
 

@@ -1,0 +1,45 @@
+// One UDP socket per QoS class for the socket path's copies, so that the strict dispatcher never waits behind
+// best-effort sends: non-blocking (a full buffer is a counted failure, not a sleep), IP_RECVERR (the kernel reports
+// ENOBUFS from a full qdisc instead of swallowing it, and queues ICMP errors for the copies it sent).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+
+#include "send_error_reason.hpp"
+#include "tempos/adapter.hpp"
+#include "tempos/unique_fd.hpp"
+
+namespace tempos::xdp {
+
+class ClassSocket {
+public:
+    static Result<ClassSocket> open(Qos qos);
+
+    // Sends each message once, never blocking. errors[i] is 0 for a message sent, else the errno the kernel refused
+    // it with. A message refused with an error that may be an earlier datagram's (may_be_deferred_error) is tried
+    // once more: the first attempt only consumed that pending error.
+    struct Sent {
+        std::size_t sent = 0;
+        bool errors_queued = false;  // a deferred error was seen: ICMP errors wait in the error queue
+    };
+    Sent send(std::span<mmsghdr> messages, std::span<int> errors) const;
+
+    // Reads at most `limit` entries of the error queue without blocking; for each ICMP error calls
+    // sink(topic, reason), the topic being the first byte of the original payload the kernel returns.
+    // Returns how many entries were read.
+    using ErrorSink = std::function<void(std::uint8_t topic, SendErrorReason reason)>;
+    std::size_t read_error_queue(const ErrorSink& sink, std::size_t limit) const;
+
+    int fd() const { return fd_.get(); }
+
+private:
+    explicit ClassSocket(UniqueFd fd) : fd_(std::move(fd)) {}
+    UniqueFd fd_;
+};
+
+}  // namespace tempos::xdp
