@@ -29,7 +29,8 @@ bool is_valid_interface_name(const std::string& name) {
 // [mom]; returns the routes value (if any) so that an unreadable routes file is blamed on that line.
 const toml::value* read_mom(const toml::value& mom, const std::filesystem::path& file, MomConfig& config) {
     expect_table(mom, "mom");
-    reject_unknown_keys(mom, {"listen", "interface", "metrics", "sq_priority", "receive_buffer", "routes"}, "[mom]");
+    reject_unknown_keys(mom, {"listen", "interface", "metrics", "sq_priority", "receive_buffer", "drain_timeout", "routes"},
+                        "[mom]");
     if (const toml::value* listen = find(mom, "listen")) config.listen = as_socket_address(*listen, "[mom] listen");
     if (const toml::value* interface = find(mom, "interface")) {
         config.interface = as_string(*interface, "[mom] interface");
@@ -44,6 +45,9 @@ const toml::value* read_mom(const toml::value& mom, const std::filesystem::path&
         config.sq_priority = static_cast<int>(as_integer(*priority, "[mom] sq_priority", 1, 99));
     if (const toml::value* buffer = find(mom, "receive_buffer"))
         config.receive_buffer = as_integer(*buffer, "[mom] receive_buffer", 64 << 10, 1 << 30);
+    if (const toml::value* drain = find(mom, "drain_timeout"))
+        config.drain_timeout =
+            as_duration(*drain, "[mom] drain_timeout", std::chrono::milliseconds(0), std::chrono::seconds(60));
     const toml::value* routes = find(mom, "routes");
     if (routes) {
         const std::filesystem::path path = as_string(*routes, "[mom] routes");

@@ -4,6 +4,7 @@
 // permission_denied or system_error. See docs/config.md.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -37,6 +38,7 @@ struct MomConfig {
     std::optional<SocketAddress> metrics;
     int sq_priority = 99;                        // SCHED_FIFO priority of the strict dispatcher, 1..99
     std::int64_t receive_buffer = 4 << 20;       // SO_RCVBUF of the ingress socket, bytes
+    std::chrono::milliseconds drain_timeout{1000};  // SIGTERM: how long the dispatchers may empty their queues
     std::optional<std::filesystem::path> routes; // thesis-format topic table, resolved against source's dir
     std::vector<AdapterConfig> adapters;
     std::map<std::uint8_t, TopicConfig> topics;  // from [[topics]] and the routes file, by id

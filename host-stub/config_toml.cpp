@@ -202,6 +202,24 @@ SocketAddress as_socket_address(const toml::value& value, std::string_view what)
     return *parse_socket_address(text);
 }
 
+std::chrono::milliseconds as_duration(const toml::value& value, std::string_view what, std::chrono::milliseconds min,
+                                      std::chrono::milliseconds max) {
+    const std::string& text = as_string(value, what);
+    const auto digits = text.find_first_not_of("0123456789");
+    const std::string number = text.substr(0, digits);
+    const std::string unit = digits == std::string::npos ? "" : text.substr(digits);
+    auto malformed = [&] {
+        fail(value, std::string(what) + " must be a duration such as \"250ms\" or \"1s\" (an integer and ms or s), got " +
+                        quote_text(text));
+    };
+    if (number.empty() || number.size() > 9 || (unit != "ms" && unit != "s")) malformed();
+    const std::chrono::milliseconds duration(std::stoll(number) * (unit == "s" ? 1000 : 1));
+    if (duration < min || duration > max)
+        fail(value, std::string(what) + " must be in " + std::to_string(min.count()) + "ms.." +
+                        std::to_string(max.count()) + "ms, got " + quote_text(text));
+    return duration;
+}
+
 Ipv4 as_ipv4(const toml::value& value, std::string_view what) {
     const std::string& text = as_string(value, what);
     const auto ip = parse_ipv4(text);

@@ -2,6 +2,8 @@
 // "file:line: message". Internal to the config reader (config*.cpp).
 #pragma once
 
+#include <chrono>
+
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
@@ -63,6 +65,9 @@ const toml::array& as_array_of_tables(const toml::value& value, std::string_view
 
 // Address strings, with a message saying which part is wrong.
 SocketAddress as_socket_address(const toml::value& value, std::string_view what);
+// A duration written "<integer>ms" or "<integer>s" (e.g. "250ms", "1s"), within min..max.
+std::chrono::milliseconds as_duration(const toml::value& value, std::string_view what, std::chrono::milliseconds min,
+                                      std::chrono::milliseconds max);
 Ipv4 as_ipv4(const toml::value& value, std::string_view what);
 Mac as_mac(const toml::value& value, std::string_view what);
 

@@ -17,10 +17,19 @@ struct PathCounters {
     std::atomic<std::uint64_t> dropped{0};      // refused by a full queue
     std::atomic<std::uint64_t> sent{0};         // successful adapter send() calls
     std::atomic<std::uint64_t> send_errors{0};  // failed adapter send() calls
+    std::atomic<std::uint64_t> abandoned{0};    // still queued when the SIGTERM drain ended ([mom] drain_timeout)
+};
+
+// Datagrams one ingress socket's thread read, by the class of their topic ([sq], [bq], [kNoClass]: unknown topic or
+// empty): with the steering program, the strict socket reads strict topics only.
+inline constexpr int kNoClass = 2;
+struct IngressSocketCounters {
+    std::array<std::atomic<std::uint64_t>, 3> datagrams{};
 };
 
 struct MomCounters {
     std::array<std::array<PathCounters, 2>, 256> topics;  // [topic][path]
+    std::array<IngressSocketCounters, 2> ingress_sockets;  // [socket: sq, bq]
     std::atomic<std::uint64_t> unknown_topic{0};
     std::atomic<std::uint64_t> empty_datagrams{0};
     std::atomic<std::uint64_t> receive_errors{0};

@@ -29,8 +29,12 @@ void Dispatcher::start() {
     thread_ = std::thread([this] { run(); });
 }
 
-void Dispatcher::stop() {
+void Dispatcher::request_stop(std::chrono::steady_clock::time_point deadline) {
+    deadline_ = deadline.time_since_epoch().count();
     stopping_ = true;
+}
+
+void Dispatcher::join() {
     if (thread_.joinable()) thread_.join();
 }
 
@@ -56,9 +60,15 @@ void Dispatcher::run() noexcept {
     try {
         pthread_setname_np(pthread_self(), thread_name().c_str());
         apply_scheduling();
-        while (!stopping_.load(std::memory_order_relaxed)) {
+        for (;;) {
+            // Stopping: the drain ends at the deadline, or when the (closed) queue has nothing left.
+            const bool stopping = stopping_.load();
+            if (stopping && std::chrono::steady_clock::now().time_since_epoch().count() >= deadline_.load()) break;
             auto event = queue_.pop_for(kWaitInterval);
-            if (!event) continue;
+            if (!event) {
+                if (stopping || queue_.is_closed()) break;  // closed and empty: nothing more will come
+                continue;
+            }
             PathCounters& c = counters_.at(event->topic, policy_.path);
             try {
                 const auto result = adapters_.send(event->topic, event->payload);

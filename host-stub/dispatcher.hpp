@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -31,7 +32,17 @@ public:
     Dispatcher& operator=(const Dispatcher&) = delete;
 
     void start();
-    void stop();  // returns within one wait interval; undelivered events stay queued
+    // Stops taking events once the queue is closed and empty, or at `deadline`, whichever comes first, and joins
+    // the thread; what is still queued stays there (the caller counts it). A send in progress is completed.
+    void stop(std::chrono::steady_clock::time_point deadline) {
+        request_stop(deadline);
+        join();
+    }
+    // The two halves of stop(deadline), so that both dispatchers drain at the same time.
+    void request_stop(std::chrono::steady_clock::time_point deadline);
+    void join();
+    // Stops without draining: returns within one wait interval (or once a send in progress returns).
+    void stop() { stop(std::chrono::steady_clock::now()); }
     // The thread's name, as the kernel shows it ("tempos-sq" / "tempos-bq").
     std::string thread_name() const;
 
@@ -45,6 +56,7 @@ private:
     MomCounters& counters_;
     std::shared_ptr<spdlog::logger> log_;
     std::atomic<bool> stopping_{false};
+    std::atomic<std::chrono::steady_clock::rep> deadline_{0};  // valid once stopping_
     std::thread thread_;
 };
 

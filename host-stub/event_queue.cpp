@@ -1,5 +1,7 @@
 #include "event_queue.hpp"
 
+#include <utility>
+
 namespace tempos::mom {
 
 EventQueue::EventQueue(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
@@ -29,6 +31,16 @@ void EventQueue::close() {
         closed_ = true;
     }
     not_empty_.notify_all();
+}
+
+std::deque<Event> EventQueue::take_all() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(events_, {});
+}
+
+bool EventQueue::is_closed() const {
+    std::lock_guard lock(mutex_);
+    return closed_;
 }
 
 std::size_t EventQueue::depth() const {

@@ -28,7 +28,10 @@ public:
     std::optional<Event> pop_for(std::chrono::milliseconds timeout);
     // Wakes every waiter; later pushes are refused.
     void close();
+    // Removes and returns every event still queued (what a stopping MoM could not send).
+    std::deque<Event> take_all();
 
+    bool is_closed() const;
     std::size_t depth() const;
     std::size_t capacity() const { return capacity_; }
 

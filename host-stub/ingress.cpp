@@ -1,137 +1,142 @@
 #include "ingress.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <sched.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <exception>
-#include <vector>
-
-#include "tempos/system_status.hpp"
 
 namespace tempos::mom {
 
 namespace {
-constexpr int kBatch = 32;
-constexpr std::size_t kMaxDatagram = 65536;
-constexpr int kPollIntervalMs = 100;  // bounds how long stop() waits for the thread
+constexpr int kPollIntervalMs = 100;  // bounds how long stop() waits for the threads
 }  // namespace
 
 Ingress::Ingress(const TopicTable& topics, EventQueue& sq, EventQueue& bq, MomCounters& counters,
                  const LogContext& log)
     : topics_(topics), sq_(sq), bq_(bq), counters_(counters), log_(log.make_logger("ingress")) {}
 
-Ingress::~Ingress() {
-    stop();
-    if (fd_ >= 0) ::close(fd_);
-}
+Ingress::~Ingress() { stop(); }
+
+std::string Ingress::thread_name(Path socket) { return std::string("tempos-rx-") + path_name(socket); }
 
 Status Ingress::bind(const SocketAddress& listen, std::int64_t receive_buffer) {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return system_status("socket()", errno);
-    set_receive_buffer(receive_buffer);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(listen.port);
-    std::memcpy(&addr.sin_addr, listen.ip.data(), 4);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        const int err = errno;
-        ::close(fd_);
-        fd_ = -1;
-        return system_status("cannot bind UDP " + format_ipv4(listen.ip) + ":" + std::to_string(listen.port), err);
+    const Result<std::uint16_t> port = claim_free_port(listen);
+    if (!port) return port.status();
+    const SocketAddress address{listen.ip, *port};
+    for (Receiver& receiver : receivers_) {
+        Result<IngressSocket> socket = IngressSocket::bind(
+            address, receive_buffer, receiver.path == Path::sq ? "strict" : "best-effort", *log_);
+        if (!socket) {
+            for (Receiver& r : receivers_) r.socket.reset();
+            return socket.status();
+        }
+        receiver.socket.emplace(std::move(*socket));
     }
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    bound_.ip = listen.ip;
-    bound_.port = ntohs(addr.sin_port);
-    log_->info("listening on udp {}:{}", format_ipv4(bound_.ip), bound_.port);
+    bound_ = address;
+
+    Result<std::unique_ptr<IngressSteering>> steering = IngressSteering::load();
+    Status attached = steering ? (*steering)->attach(receivers_[0].socket->fd(), receivers_[1].socket->fd())
+                               : steering.status();
+    if (attached) {
+        steering_ = std::move(*steering);
+        log_->info("listening on udp {}:{}: strict and best-effort topics in separate sockets (steered by topic)",
+                   format_ipv4(bound_.ip), bound_.port);
+    } else {
+        log_->warn("listening on udp {}:{} WITHOUT isolation: the ingress steering program is unavailable ({}); "
+                   "strict and best-effort events share both sockets (tempos_ingress_isolated 0)",
+                   format_ipv4(bound_.ip), bound_.port, attached.message());
+    }
     return Status::ok();
 }
 
-// A burst of best-effort events must wait in the socket, not be dropped by it: the default (rmem_default, often
-// 208 KiB) holds only a few hundred datagrams. SO_RCVBUFFORCE (CAP_NET_ADMIN, which the XDP adapter needs anyway)
-// may exceed net.core.rmem_max; without it the kernel caps SO_RCVBUF there, and the shortfall is said once.
-void Ingress::set_receive_buffer(std::int64_t wanted) {
-    const int request = static_cast<int>(wanted);
-    if (::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &request, sizeof request) != 0)
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &request, sizeof request);
-    int granted = 0;
-    socklen_t len = sizeof granted;
-    ::getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &granted, &len);
-    granted /= 2;  // the kernel reports twice the size asked for (bookkeeping overhead included)
-    receive_buffer_ = granted;
-    if (granted < request)
-        log_->warn("ingress receive buffer is {} bytes, {} asked for: raise net.core.rmem_max or grant "
-                   "CAP_NET_ADMIN, or bursts may be dropped by the socket",
-                   granted, request);
-    else
-        log_->info("ingress receive buffer: {} bytes", granted);
+std::int64_t Ingress::receive_buffer() const {
+    return receivers_[0].socket ? receivers_[0].socket->receive_buffer() : 0;
 }
 
-void Ingress::start() {
+void Ingress::steer(std::uint8_t topic, std::optional<Path> path) {
+    if (!steering_) return;
+    if (Status set = steering_->set_path(topic, path.value_or(Path::bq)); !set)
+        log_->error("topic {} may reach the wrong ingress socket: {}", topic, set.message());
+}
+
+void Ingress::start(int strict_priority) {
     stopping_ = false;
-    buffers_.assign(kBatch * kMaxDatagram, 0);
-    thread_ = std::thread([this] { run(); });
+    for (Receiver& receiver : receivers_) {
+        if (!receiver.socket) continue;
+        const int priority = receiver.path == Path::sq ? strict_priority : 0;
+        receiver.thread = std::thread([this, &receiver, priority] { run(receiver, priority); });
+    }
 }
 
 void Ingress::stop() {
     stopping_ = true;
-    if (thread_.joinable()) thread_.join();
+    for (Receiver& receiver : receivers_)
+        if (receiver.thread.joinable()) receiver.thread.join();
 }
 
-void Ingress::run() noexcept {
+std::uint64_t Ingress::socket_drops(Path socket) const {
+    const Receiver& receiver = receivers_[static_cast<int>(socket)];
+    return receiver.socket ? receiver.socket->drops() : 0;
+}
+
+// The strict receiver under SCHED_FIFO, like the strict dispatcher: a best-effort flood keeping the CPUs busy
+// must not keep it from reading. If the kernel refuses, it warns and goes on under SCHED_OTHER.
+void Ingress::apply_scheduling(Path path, int priority) {
+    if (priority <= 0) return;
+    sched_param param{};
+    param.sched_priority = priority;
+    if (const int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param); rc != 0)
+        log_->warn("cannot run the {} receiver under SCHED_FIFO priority {}: {}; continuing under SCHED_OTHER",
+                   path_name(path), priority, std::strerror(rc));
+    else
+        log_->info("{} receiver runs under SCHED_FIFO priority {}", path_name(path), priority);
+}
+
+void Ingress::run(Receiver& receiver, int priority) noexcept {
     try {
-        pthread_setname_np(pthread_self(), "tempos-ingress");
+        pthread_setname_np(pthread_self(), thread_name(receiver.path).c_str());
+        apply_scheduling(receiver.path, priority);
+        IngressSocket& socket = *receiver.socket;
+        const auto handle = [this, &receiver](const std::uint8_t* data, std::size_t size) {
+            classify(receiver.path, data, size);
+        };
         while (!stopping_.load(std::memory_order_relaxed)) {
-            pollfd pfd{fd_, POLLIN, 0};
+            pollfd pfd{socket.fd(), POLLIN, 0};
             const int ready = ::poll(&pfd, 1, kPollIntervalMs);
             if (ready < 0 && errno != EINTR) {
                 log_->error("poll(): {}", std::strerror(errno));
                 break;
             }
-            if (ready > 0) receive_batch();
+            if (ready <= 0) continue;
+            const int read = socket.receive_batch(handle);
+            if (read < 0 && read != -EAGAIN && read != -EINTR) {
+                counters_.receive_errors.fetch_add(1, std::memory_order_relaxed);
+                log_->warn("recvmmsg(): {}", std::strerror(-read));
+            }
         }
     } catch (const std::exception& e) {
-        log_->critical("receiver thread stopped: {}", e.what());
+        log_->critical("{} receiver thread stopped: {}", path_name(receiver.path), e.what());
     }
 }
 
-void Ingress::receive_batch() {
-    std::array<iovec, kBatch> iov{};
-    std::array<mmsghdr, kBatch> msgs{};
-    for (int i = 0; i < kBatch; ++i) {
-        iov[i] = {buffers_.data() + i * kMaxDatagram, kMaxDatagram};
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-    }
-    const int n = ::recvmmsg(fd_, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
-    if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            counters_.receive_errors.fetch_add(1, std::memory_order_relaxed);
-            log_->warn("recvmmsg(): {}", std::strerror(errno));
-        }
-        return;
-    }
-    for (int i = 0; i < n; ++i) classify(buffers_.data() + i * kMaxDatagram, msgs[i].msg_len);
-}
-
-void Ingress::classify(const std::uint8_t* data, std::size_t size) {
+void Ingress::classify(Path socket, const std::uint8_t* data, std::size_t size) {
+    IngressSocketCounters& by_socket = counters_.ingress_sockets[static_cast<int>(socket)];
     if (size == 0) {
+        by_socket.datagrams[kNoClass].fetch_add(1, std::memory_order_relaxed);
         counters_.empty_datagrams.fetch_add(1, std::memory_order_relaxed);
         return;
     }
     const std::uint8_t topic = data[0];
     const auto path = topics_.route(topic);
     if (!path) {
+        by_socket.datagrams[kNoClass].fetch_add(1, std::memory_order_relaxed);
         counters_.unknown_topic.fetch_add(1, std::memory_order_relaxed);
         return;
     }
+    by_socket.datagrams[static_cast<int>(*path)].fetch_add(1, std::memory_order_relaxed);
     PathCounters& c = counters_.at(topic, *path);
     c.received.fetch_add(1, std::memory_order_relaxed);
     EventQueue& queue = *path == Path::sq ? sq_ : bq_;

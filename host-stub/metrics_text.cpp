@@ -26,7 +26,8 @@ std::string escape(const std::string& value) {
 
 bool topic_seen(const MomCounters& c, int topic) {
     for (const auto& p : c.topics[topic])
-        if (p.received.load() || p.queued.load() || p.dropped.load() || p.sent.load() || p.send_errors.load())
+        if (p.received.load() || p.queued.load() || p.dropped.load() || p.sent.load() || p.send_errors.load() ||
+            p.abandoned.load())
             return true;
     return false;
 }
@@ -48,6 +49,8 @@ std::string render_metrics(const MetricsSnapshot& s) {
         {"tempos_events_dropped_total", "Events dropped because the queue was full.", &PathCounters::dropped},
         {"tempos_events_sent_total", "Successful adapter send() calls.", &PathCounters::sent},
         {"tempos_send_errors_total", "Failed adapter send() calls.", &PathCounters::send_errors},
+        {"tempos_events_abandoned_total", "Events still queued when the drain at SIGTERM ended (drain_timeout).",
+         &PathCounters::abandoned},
     };
     for (const auto& metric : path_metrics) {
         header(out, metric.name, "counter", metric.help);
@@ -63,6 +66,36 @@ std::string render_metrics(const MetricsSnapshot& s) {
     out << "tempos_ingress_discarded_total{reason=\"unknown_topic\"} " << c.unknown_topic.load() << '\n'
         << "tempos_ingress_discarded_total{reason=\"empty\"} " << c.empty_datagrams.load() << '\n'
         << "tempos_ingress_discarded_total{reason=\"receive_error\"} " << c.receive_errors.load() << '\n';
+
+    header(out, "tempos_ingress_isolated", "gauge",
+           "1 when the steering program sends strict topics to the strict ingress socket, 0 when both sockets "
+           "take every class.");
+    out << "tempos_ingress_isolated " << (s.ingress_isolated ? 1 : 0) << '\n';
+    header(out, "tempos_ingress_socket_datagrams_total", "counter",
+           "Datagrams an ingress socket's thread read, by the class of their topic (none: unknown or empty).");
+    for (Path socket : {Path::sq, Path::bq}) {
+        const auto& by_class = c.ingress_sockets[static_cast<int>(socket)].datagrams;
+        for (int cls = 0; cls < 3; ++cls)
+            out << "tempos_ingress_socket_datagrams_total{socket=\"" << path_name(socket) << "\",class=\""
+                << (cls == kNoClass ? "none" : path_name(static_cast<Path>(cls))) << "\"} " << by_class[cls].load()
+                << '\n';
+    }
+    header(out, "tempos_ingress_socket_drops_total", "counter",
+           "Datagrams the kernel dropped because an ingress socket's receive buffer was full (SO_RXQ_OVFL).");
+    for (Path socket : {Path::sq, Path::bq})
+        out << "tempos_ingress_socket_drops_total{socket=\"" << path_name(socket) << "\"} "
+            << s.ingress_socket_drops[static_cast<int>(socket)] << '\n';
+
+    header(out, "tempos_netns_udp_errors_total", "counter",
+           "UDP error counters of tempos-mom's network namespace (/proc/net/snmp), every socket there.");
+    for (const auto& [name, value] : s.stack.udp)
+        out << "tempos_netns_udp_errors_total{counter=\"" << name << "\"} " << value << '\n';
+    if (s.stack.interface_rx_dropped) {
+        header(out, "tempos_interface_rx_dropped_total", "counter",
+               "Frames the MoM's interface dropped on receive (/proc/net/dev drop: rx_dropped + rx_missed_errors).");
+        out << "tempos_interface_rx_dropped_total{interface=\"" << escape(s.interface) << "\"} "
+            << *s.stack.interface_rx_dropped << '\n';
+    }
 
     header(out, "tempos_queue_depth", "gauge", "Events waiting in a dispatcher queue.");
     out << "tempos_queue_depth{queue=\"sq\"} " << s.sq_depth << "\ntempos_queue_depth{queue=\"bq\"} " << s.bq_depth
@@ -102,6 +135,14 @@ std::string render_metrics(const MetricsSnapshot& s) {
                 out << metric.name << "{adapter=\"" << escape(a.name) << "\",topic=\"" << int(t.topic) << "\"} "
                     << t.*metric.field << '\n';
     }
+    header(out, "tempos_adapter_send_errors_by_reason_total", "counter",
+           "Copies an adapter failed to send, by reason; icmp_* reasons count copies that were sent and refused "
+           "afterwards by an ICMP error.");
+    for (const auto& a : s.adapters)
+        for (const auto& t : a.stats.topics)
+            for (const auto& [reason, copies] : t.socket_errors_by_reason)
+                out << "tempos_adapter_send_errors_by_reason_total{adapter=\"" << escape(a.name) << "\",topic=\""
+                    << int(t.topic) << "\",reason=\"" << escape(reason) << "\"} " << copies << '\n';
     return out.str();
 }
 

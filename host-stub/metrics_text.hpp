@@ -1,6 +1,7 @@
 // Renders the MoM's counters in the Prometheus text exposition format (version 0.0.4).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <map>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "adapter_set.hpp"
 #include "counters.hpp"
+#include "stack_drops.hpp"
 
 namespace tempos::mom {
 
@@ -17,6 +19,10 @@ struct MetricsSnapshot {
     std::size_t sq_depth = 0, sq_capacity = 0;
     std::size_t bq_depth = 0, bq_capacity = 0;
     std::vector<NamedAdapterStats> adapters;
+    bool ingress_isolated = false;
+    std::array<std::uint64_t, 2> ingress_socket_drops{};  // [sq, bq]
+    std::string interface;  // [mom] interface ("" = none)
+    StackDrops stack;
 };
 
 std::string render_metrics(const MetricsSnapshot& snapshot);

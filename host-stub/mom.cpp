@@ -1,5 +1,6 @@
 #include "mom.hpp"
 
+#include <chrono>
 #include <exception>
 #include <functional>
 
@@ -45,7 +46,7 @@ Status Mom::start(const MomConfig& config) {
             adapters_.close();
             return located(config.where(id), configured);
         }
-        topic_table_.set(id, topic.qos);
+        set_topic_class(id, topic.qos);
     }
     {
         std::lock_guard lock(config_mutex_);
@@ -65,7 +66,7 @@ Status Mom::start(const MomConfig& config) {
         std::make_unique<Dispatcher>(DispatcherPolicy{Path::bq, false, 0}, bq_, adapters_, counters_, log_context_);
     sq_dispatcher_->start();
     bq_dispatcher_->start();
-    ingress_.start();
+    ingress_.start(config.sq_priority);
     log_->info("tempos-mom running: {} adapter(s), {} topic(s)", adapters_.size(), config.topics.size());
     return Status::ok();
 }
@@ -117,9 +118,9 @@ Status Mom::apply_topics(const std::map<std::uint8_t, TopicConfig>& running, con
             roll_back();
             return located(wanted.where(topic.id), configured);
         }
-        topic_table_.set(topic.id, topic.qos);
+        set_topic_class(topic.id, topic.qos);
         undo.push_back([this, id = topic.id] {
-            topic_table_.erase(id);
+            erase_topic_class(id);
             (void)adapters_.remove_topic(id);
         });
         log_->info("reload: topic {} added", topic.id);
@@ -131,27 +132,27 @@ Status Mom::apply_topics(const std::map<std::uint8_t, TopicConfig>& running, con
             roll_back();
             return located(wanted.where(topic.id), configured);
         }
-        topic_table_.set(topic.id, topic.qos);
+        set_topic_class(topic.id, topic.qos);
         undo.push_back([this, old] {
-            topic_table_.set(old.id, old.qos);
+            set_topic_class(old.id, old.qos);
             (void)adapters_.configure_qos(old);
         });
         log_->info("reload: topic {} changed", topic.id);
     }
     for (const std::uint8_t id : diff.removed) {
         // Stop accepting the topic before the adapters forget it.
-        topic_table_.erase(id);
+        erase_topic_class(id);
         if (Status removed = adapters_.remove_topic(id); !removed) {
             const TopicConfig& old = running.at(id);
             (void)adapters_.configure_qos(old);
-            topic_table_.set(id, old.qos);
+            set_topic_class(id, old.qos);
             roll_back();
             return removed;
         }
         const TopicConfig& old = running.at(id);
         undo.push_back([this, old] {
             (void)adapters_.configure_qos(old);
-            topic_table_.set(old.id, old.qos);
+            set_topic_class(old.id, old.qos);
         });
         log_->info("reload: topic {} removed", id);
     }
@@ -162,7 +163,7 @@ void Mom::warn_about_restart_only_changes(const MomConfig& wanted) const {
     const MomConfig running = running_config();
     if (!(wanted.listen == running.listen) || wanted.interface != running.interface ||
         wanted.metrics != running.metrics || wanted.sq_priority != running.sq_priority ||
-        wanted.receive_buffer != running.receive_buffer ||
+        wanted.receive_buffer != running.receive_buffer || wanted.drain_timeout != running.drain_timeout ||
         wanted.adapters != running.adapters)
         log_->warn("reload: changes to [mom] or [[adapters]] need a restart; only topic changes are applied");
 }
@@ -173,11 +174,54 @@ void Mom::stop() {
     ingress_.stop();
     sq_.close();
     bq_.close();
-    if (sq_dispatcher_) sq_dispatcher_->stop();
-    if (bq_dispatcher_) bq_dispatcher_->stop();
+    drain();
     if (metrics_) metrics_->stop();
     adapters_.close();
     log_->info("tempos-mom stopped; adapters closed");
+}
+
+// The topic table and the ingress steering program's map change together.
+void Mom::set_topic_class(std::uint8_t topic, Qos qos) {
+    topic_table_.set(topic, qos);
+    ingress_.steer(topic, topic_table_.route(topic));
+}
+
+void Mom::erase_topic_class(std::uint8_t topic) {
+    topic_table_.erase(topic);
+    ingress_.steer(topic, std::nullopt);
+}
+
+// The dispatchers send what is queued until both queues are empty or drain_timeout has passed; what is left is
+// counted as abandoned. Then the totals of every topic are logged: /metrics ends with the process.
+void Mom::drain() {
+    const auto begin = std::chrono::steady_clock::now();
+    const std::chrono::milliseconds timeout = running_config().drain_timeout;
+    const std::size_t queued = sq_.depth() + bq_.depth();
+    if (queued > 0) log_->info("draining {} queued event(s), at most {} ms", queued, timeout.count());
+    for (Dispatcher* dispatcher : {sq_dispatcher_.get(), bq_dispatcher_.get()})
+        if (dispatcher) dispatcher->request_stop(begin + timeout);
+    for (Dispatcher* dispatcher : {sq_dispatcher_.get(), bq_dispatcher_.get()})
+        if (dispatcher) dispatcher->join();
+    std::uint64_t abandoned = 0;
+    for (const Path path : {Path::sq, Path::bq}) {
+        for (const Event& event : (path == Path::sq ? sq_ : bq_).take_all()) {
+            counters_.at(event.topic, path).abandoned.fetch_add(1, std::memory_order_relaxed);
+            ++abandoned;
+        }
+    }
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin);
+    if (queued > 0 || abandoned > 0)
+        log_->info("drain ended after {} ms: {} event(s) abandoned", took.count(), abandoned);
+    for (int topic = 0; topic < 256; ++topic) {
+        for (const Path path : {Path::sq, Path::bq}) {
+            const PathCounters& c = counters_.at(static_cast<std::uint8_t>(topic), path);
+            if (c.received.load() == 0) continue;
+            log_->info("final counters: topic {} path {}: received={} queued={} dropped={} sent={} send_errors={} "
+                       "abandoned={}",
+                       topic, path_name(path), c.received.load(), c.queued.load(), c.dropped.load(), c.sent.load(),
+                       c.send_errors.load(), c.abandoned.load());
+        }
+    }
 }
 
 std::optional<SocketAddress> Mom::metrics_address() const {
@@ -193,12 +237,17 @@ MomConfig Mom::running_config() const {
 std::string Mom::metrics_text() const {
     MetricsSnapshot snapshot;
     snapshot.counters = &counters_;
-    snapshot.topics = running_config().topics;
+    const MomConfig running = running_config();
+    snapshot.topics = running.topics;
+    snapshot.interface = running.interface;
+    snapshot.stack = read_stack_drops(running.interface);
     snapshot.sq_depth = sq_.depth();
     snapshot.sq_capacity = sq_.capacity();
     snapshot.bq_depth = bq_.depth();
     snapshot.bq_capacity = bq_.capacity();
     snapshot.adapters = adapters_.stats();
+    snapshot.ingress_isolated = ingress_.isolated();
+    snapshot.ingress_socket_drops = {ingress_.socket_drops(Path::sq), ingress_.socket_drops(Path::bq)};
     return render_metrics(snapshot);
 }
 

@@ -43,7 +43,8 @@ public:
     Status reload();
     // Applies the topic differences between the running config and `wanted`.
     Status apply(const MomConfig& wanted);
-    // Stops the threads and closes every adapter. Idempotent.
+    // Stops the receiver, lets the dispatchers drain their queues for at most [mom] drain_timeout (what is left is
+    // counted as abandoned), stops the threads and closes every adapter. Idempotent.
     void stop();
 
     SocketAddress ingress_address() const { return ingress_.local_address(); }
@@ -55,6 +56,9 @@ public:
 private:
     Status apply_topics(const std::map<std::uint8_t, TopicConfig>& running, const MomConfig& wanted);
     void warn_about_restart_only_changes(const MomConfig& wanted) const;
+    void drain();
+    void set_topic_class(std::uint8_t topic, Qos qos);
+    void erase_topic_class(std::uint8_t topic);
 
     MomOptions options_;
     const LogContext& log_context_;

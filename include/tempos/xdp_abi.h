@@ -94,4 +94,11 @@ struct tempos_fanout_topic_counters {
 	__u64 aborted;           /* a route slot is inconsistent (written bypassing FanoutTable): to the socket path */
 };
 
+/* The MoM's ingress steering (bpf/ingress_steering.bpf.c, SK_REUSEPORT): its socket array holds the strict
+ * socket at key TEMPOS_INGRESS_SOCKET_STRICT and the best-effort one at TEMPOS_INGRESS_SOCKET_BEST_EFFORT; its
+ * topic array holds a __u32 per topic, TEMPOS_INGRESS_CLASS_STRICT for strict topics, 0 for every other one. */
+#define TEMPOS_INGRESS_SOCKET_STRICT 0
+#define TEMPOS_INGRESS_SOCKET_BEST_EFFORT 1
+#define TEMPOS_INGRESS_CLASS_STRICT 1
+
 #endif /* TEMPOS_XDP_ABI_H */

@@ -44,6 +44,7 @@ struct ControllerConfig {
         std::string metrics = {};  // "IP:PORT"
         int sq_priority = 0;
         std::uint64_t receive_buffer = 0;
+        std::string drain_timeout = {};  // "250ms", "1s"
         std::string routes = {};
     } mom = {};
     std::vector<ConfigAdapter> adapters = {};

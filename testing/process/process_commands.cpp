@@ -51,6 +51,7 @@ void add_mom_config(CLI::App& app) {
     header->add_option("--metrics", h->mom.metrics, "[mom] metrics, IP:PORT");
     header->add_option("--sq-priority", h->mom.sq_priority, "[mom] sq_priority");
     header->add_option("--receive-buffer", h->mom.receive_buffer, "[mom] receive_buffer");
+    header->add_option("--drain-timeout", h->mom.drain_timeout, "[mom] drain_timeout (\"250ms\", \"1s\")");
     header->add_option("--xdp-mode", h->xdp_mode, "The XDP adapter's xdp_mode")
         ->check(CLI::IsMember({"auto", "native", "generic", "off"}))
         ->capture_default_str();

@@ -87,6 +87,7 @@ TEST_F(ConfigTest, EmptyFileGivesTheDefaults) {
     EXPECT_FALSE(config.metrics.has_value());
     EXPECT_EQ(config.sq_priority, 99);
     EXPECT_EQ(config.receive_buffer, 4 << 20);
+    EXPECT_EQ(config.drain_timeout, std::chrono::milliseconds(1000));
     EXPECT_FALSE(config.routes.has_value());
     EXPECT_TRUE(config.adapters.empty());
     EXPECT_TRUE(config.topics.empty());
@@ -101,6 +102,7 @@ interface = "eth0"
 metrics = "127.0.0.1:9100"
 sq_priority = 80
 receive_buffer = 16777216
+drain_timeout = "250ms"
 
 [[adapters]]
 name = "xdp"
@@ -133,6 +135,7 @@ qos = "best-effort"
     EXPECT_EQ(*config.metrics, (SocketAddress{{127, 0, 0, 1}, 9100}));
     EXPECT_EQ(config.sq_priority, 80);
     EXPECT_EQ(config.receive_buffer, 16 << 20);
+    EXPECT_EQ(config.drain_timeout, std::chrono::milliseconds(250));
 
     ASSERT_EQ(config.adapters.size(), 2u);
     EXPECT_EQ(config.adapters[0],
@@ -381,6 +384,20 @@ TEST_F(ConfigTest, ReceiveBufferOutOfRange) {
                 (at(2) + "[mom] receive_buffer must be in 65536..1073741824, got 1024"));
     EXPECT_PRED2(starts_with, load_error("[mom]\n\nreceive_buffer = 2147483648\n"),
                 (at(3) + "[mom] receive_buffer must be in 65536..1073741824, got 2147483648"));
+}
+
+TEST_F(ConfigTest, DrainTimeoutIsADurationInRange) {
+    EXPECT_EQ(load_valid("[mom]\ndrain_timeout = \"2s\"\n").drain_timeout, std::chrono::milliseconds(2000));
+    EXPECT_EQ(load_valid("[mom]\ndrain_timeout = \"0ms\"\n").drain_timeout, std::chrono::milliseconds(0));
+    const std::string form = "[mom] drain_timeout must be a duration such as \"250ms\" or \"1s\"";
+    EXPECT_PRED2(starts_with, load_error("[mom]\ndrain_timeout = \"1.5s\"\n"), (at(2) + form));
+    EXPECT_PRED2(starts_with, load_error("[mom]\ndrain_timeout = \"1\"\n"), (at(2) + form));
+    EXPECT_PRED2(starts_with, load_error("[mom]\ndrain_timeout = \"-1s\"\n"), (at(2) + form));
+    EXPECT_PRED2(starts_with, load_error("[mom]\n\ndrain_timeout = \"s\"\n"), (at(3) + form));
+    EXPECT_PRED2(starts_with, load_error("[mom]\ndrain_timeout = 1\n"),
+                (at(2) + "[mom] drain_timeout must be a string, got an integer"));
+    EXPECT_PRED2(starts_with, load_error("[mom]\ndrain_timeout = \"61s\"\n"),
+                (at(2) + "[mom] drain_timeout must be in 0ms..60000ms, got \"61s\""));
 }
 
 TEST_F(ConfigTest, IntegerBeyond64BitsIsOutOfRangeNotWrapped) {

@@ -2,9 +2,16 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <fstream>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "privileged.hpp"
 #include "ingress.hpp"
 #include "plugins/recording_test_support.hpp"
 
@@ -28,6 +35,8 @@ protected:
         topics.set(2, Qos::best_effort);
         const Status bound = ingress.bind({{127, 0, 0, 1}, 0});
         ASSERT_TRUE(bound.is_ok()) << bound.message();
+        ingress.steer(1, Path::sq);  // as the MoM does for every topic it configures
+        ingress.steer(2, Path::bq);
         ingress.start();
     }
     std::uint64_t handled() const {
@@ -91,6 +100,104 @@ TEST_F(IngressTest, TheReceiveBufferIsWhatWasAskedForOrTheKernelCap) {
         ASSERT_TRUE(rmem_max >> cap);
         EXPECT_EQ(other.receive_buffer(), std::min(wanted, cap));
     }
+}
+
+std::uint64_t read_by(const MomCounters& counters, Path socket, int cls) {
+    return counters.ingress_sockets[static_cast<int>(socket)].datagrams[cls].load();
+}
+
+// With the steering program the strict socket's thread reads strict topics only, the best-effort one everything
+// else; a topic's class follows steer() (a reload).
+TEST_F(IngressTest, StrictTopicsAreReadByTheStrictSocketOnly) {
+    TEMPOS_REQUIRE_PRIVILEGED();
+    ASSERT_TRUE(ingress.isolated()) << "the steering program did not load";
+    const std::uint16_t port = ingress.local_address().port;
+    for (std::uint8_t i = 0; i < 40; ++i) {
+        ASSERT_TRUE(send_udp(port, {1, i}));
+        ASSERT_TRUE(send_udp(port, {2, i}));
+    }
+    ASSERT_TRUE(send_udp(port, {200, 0}));
+    ASSERT_TRUE(send_udp(port, {}));
+    ASSERT_TRUE(wait_until([&] { return handled() == 82; }));
+    EXPECT_EQ(read_by(counters, Path::sq, 0), 40u);
+    EXPECT_EQ(read_by(counters, Path::sq, 1), 0u) << "best-effort events in the strict socket";
+    EXPECT_EQ(read_by(counters, Path::sq, kNoClass), 0u);
+    EXPECT_EQ(read_by(counters, Path::bq, 0), 0u) << "strict events in the best-effort socket";
+    EXPECT_EQ(read_by(counters, Path::bq, 1), 40u);
+    EXPECT_EQ(read_by(counters, Path::bq, kNoClass), 2u);
+
+    // Topic 2 turns strict: steered to the strict socket from then on.
+    topics.set(2, Qos::strict);
+    ingress.steer(2, Path::sq);
+    ASSERT_TRUE(send_udp(port, {2, 99}));
+    ASSERT_TRUE(wait_until([&] { return read_by(counters, Path::sq, 0) == 41; }));
+    EXPECT_EQ(read_by(counters, Path::bq, 0), 0u);
+    // A datagram in the other socket than its class (the table and the steering changed apart) still reaches the
+    // queue of its class.
+    ingress.steer(2, Path::bq);
+    ASSERT_TRUE(send_udp(port, {2, 100}));
+    ASSERT_TRUE(wait_until([&] { return read_by(counters, Path::bq, 0) == 1; }));
+    EXPECT_EQ(counters.at(2, Path::sq).received, 2u);
+}
+
+// Each socket has its own thread, named after it: the strict one is what /proc shows as tempos-rx-sq.
+TEST_F(IngressTest, EachSocketIsReadByItsOwnNamedThread) {
+    std::multiset<std::string> names;
+    // Each thread names itself as it starts.
+    EXPECT_TRUE(wait_until([&] {
+        names.clear();
+        for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+            std::ifstream comm(task.path() / "comm");
+            std::string name;
+            std::getline(comm, name);
+            names.insert(name);
+        }
+        return names.count(Ingress::thread_name(Path::sq)) == 1 && names.count(Ingress::thread_name(Path::bq)) == 1;
+    }));
+    EXPECT_EQ(names.count(Ingress::thread_name(Path::sq)), 1u);
+    EXPECT_EQ(names.count(Ingress::thread_name(Path::bq)), 1u);
+    EXPECT_EQ(Ingress::thread_name(Path::sq), "tempos-rx-sq");
+}
+
+// Datagrams a full receive buffer drops are counted per socket: read + dropped = sent, exactly.
+TEST_F(IngressTest, ReceiveBufferOverflowIsCountedPerSocket) {
+    MomCounters mine;
+    Ingress small{topics, sq, bq, mine, log};
+    ASSERT_TRUE(small.bind({{127, 0, 0, 1}, 0}, 64 << 10).is_ok());
+    small.steer(1, Path::sq);
+    small.steer(2, Path::bq);
+    constexpr int kSent = 1500;
+    const std::vector<std::uint8_t> datagram(1000, 2);  // topic 2
+    for (int i = 0; i < kSent; ++i) ASSERT_TRUE(send_udp(small.local_address().port, datagram));
+    // Nothing read while they were sent: the buffer overflowed. Then everything left is read.
+    small.start();
+    auto dropped = [&] { return small.socket_drops(Path::sq) + small.socket_drops(Path::bq); };
+    ASSERT_TRUE(wait_until([&] { return mine.at(2, Path::bq).received + dropped() == kSent; }))
+        << "read " << mine.at(2, Path::bq).received << ", dropped " << dropped();
+    EXPECT_GT(dropped(), 0u);
+    if (small.isolated()) EXPECT_EQ(small.socket_drops(Path::sq), 0u);
+}
+
+// Another process's socket bound to the port with SO_REUSEPORT would otherwise share it silently.
+TEST_F(IngressTest, APortHeldWithReusePortByAnotherSocketIsRefused) {
+    const int holder = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(holder, 0);
+    const int on = 1;
+    ASSERT_EQ(::setsockopt(holder, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on), 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    socklen_t length = sizeof addr;
+    ::getsockname(holder, reinterpret_cast<sockaddr*>(&addr), &length);
+    const std::uint16_t port = ntohs(addr.sin_port);
+
+    Ingress second{topics, sq, bq, counters, log};
+    const Status error = second.bind({{127, 0, 0, 1}, port});
+    ::close(holder);
+    ASSERT_FALSE(error.is_ok());
+    EXPECT_NE(error.message().find("127.0.0.1:" + std::to_string(port)), std::string::npos) << error.message();
+    EXPECT_NE(error.message().find("another socket holds it"), std::string::npos) << error.message();
 }
 
 TEST_F(IngressTest, BindingATakenPortFailsNamingTheAddress) {

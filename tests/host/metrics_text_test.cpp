@@ -27,7 +27,8 @@ TEST(MetricsText, RendersCountersDepthsReloadsAndAdapterStats) {
     counters.at(3, Path::bq).received = 5;
     counters.at(3, Path::bq).queued = 4;
     counters.at(3, Path::bq).dropped = 1;
-    counters.at(3, Path::bq).sent = 4;
+    counters.at(3, Path::bq).sent = 3;
+    counters.at(3, Path::bq).abandoned = 1;
     counters.unknown_topic = 2;
     counters.empty_datagrams = 1;
     counters.reloads_ok = 3;
@@ -37,21 +38,29 @@ TEST(MetricsText, RendersCountersDepthsReloadsAndAdapterStats) {
     s.sq_depth = 6;
     s.sq_capacity = 64;
     s.bq_capacity = 32;
+    s.interface = "eth0";
+    s.stack.udp = {{"InErrors", 5}, {"RcvbufErrors", 4}};
+    s.stack.interface_rx_dropped = 9;
     TopicStats kernel;
     kernel.topic = 3;
     kernel.kernel_packets = 11;
     kernel.kernel_dropped = 2;
     kernel.socket_sent = 4;
+    kernel.socket_errors_by_reason = {{"no_buffers", 2}, {"icmp_port_unreachable", 1}};
     s.adapters.push_back({"xdp \"main\"", AdapterStats{"native", {kernel}}});
 
     const std::string text = render_metrics(s);
     EXPECT_TRUE(has_line(text, "tempos_events_received_total{topic=\"3\",path=\"bq\"} 5")) << text;
     EXPECT_TRUE(has_line(text, "tempos_events_queued_total{topic=\"3\",path=\"bq\"} 4"));
     EXPECT_TRUE(has_line(text, "tempos_events_dropped_total{topic=\"3\",path=\"bq\"} 1"));
-    EXPECT_TRUE(has_line(text, "tempos_events_sent_total{topic=\"3\",path=\"bq\"} 4"));
+    EXPECT_TRUE(has_line(text, "tempos_events_sent_total{topic=\"3\",path=\"bq\"} 3"));
+    EXPECT_TRUE(has_line(text, "tempos_events_abandoned_total{topic=\"3\",path=\"bq\"} 1"));
     EXPECT_TRUE(has_line(text, "tempos_ingress_discarded_total{reason=\"unknown_topic\"} 2"));
     EXPECT_TRUE(has_line(text, "tempos_ingress_discarded_total{reason=\"empty\"} 1"));
     EXPECT_TRUE(has_line(text, "tempos_queue_depth{queue=\"sq\"} 6"));
+    EXPECT_TRUE(has_line(text, "tempos_netns_udp_errors_total{counter=\"InErrors\"} 5"));
+    EXPECT_TRUE(has_line(text, "tempos_netns_udp_errors_total{counter=\"RcvbufErrors\"} 4"));
+    EXPECT_TRUE(has_line(text, "tempos_interface_rx_dropped_total{interface=\"eth0\"} 9"));
     EXPECT_TRUE(has_line(text, "tempos_queue_capacity{queue=\"bq\"} 32"));
     EXPECT_TRUE(has_line(text, "tempos_reloads_total{result=\"ok\"} 3"));
     EXPECT_TRUE(has_line(text, "tempos_reloads_total{result=\"failed\"} 1"));
@@ -59,6 +68,10 @@ TEST(MetricsText, RendersCountersDepthsReloadsAndAdapterStats) {
     EXPECT_TRUE(has_line(text, "tempos_kernel_packets_total{adapter=\"xdp \\\"main\\\"\",topic=\"3\"} 11"));
     EXPECT_TRUE(has_line(text, "tempos_kernel_dropped_total{adapter=\"xdp \\\"main\\\"\",topic=\"3\"} 2"));
     EXPECT_TRUE(has_line(text, "tempos_adapter_sent_total{adapter=\"xdp \\\"main\\\"\",topic=\"3\"} 4"));
+    EXPECT_TRUE(has_line(text, "tempos_adapter_send_errors_by_reason_total{adapter=\"xdp \\\"main\\\"\",topic=\"3\","
+                               "reason=\"no_buffers\"} 2")) << text;
+    EXPECT_TRUE(has_line(text, "tempos_adapter_send_errors_by_reason_total{adapter=\"xdp \\\"main\\\"\",topic=\"3\","
+                               "reason=\"icmp_port_unreachable\"} 1"));
 }
 
 }  // namespace

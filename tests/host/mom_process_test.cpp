@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <tuple>
 
@@ -25,6 +26,7 @@ using tempos::testkit::line_starting_with;
 using tempos::testkit::MomRunner;
 using tempos::testkit::Process;
 using tempos::testkit::read_text;
+using tempos::testkit::sum_metric;
 using tempos::Result;
 
 std::filesystem::path source_dir() {
@@ -303,6 +305,79 @@ TEST_F(MomProcessTest, DeliversEventsReloadsOnSighupAndExitsZeroOnSigterm) {
     RecordProperty("sigterm_to_exit_ms", static_cast<int>(exit_ms.count()));
     std::cout << "SIGTERM to exit: " << exit_ms.count() << " ms\n";
     EXPECT_EQ(read_records(record_file).back().verb, "close");
+}
+
+// The totals tempos-mom logs for a topic and path as it stops ("final counters: topic T path P: k=v ..."); empty
+// when it logged none.
+std::map<std::string, std::uint64_t> final_counters(const std::string& log, int topic, const std::string& path) {
+    std::map<std::string, std::uint64_t> values;
+    const std::string start = "final counters: topic " + std::to_string(topic) + " path " + path + ": ";
+    const auto at = log.find(start);
+    if (at == std::string::npos) return values;
+    std::istringstream fields(log.substr(at + start.size(), log.find('\n', at) - at - start.size()));
+    for (std::string field; fields >> field;) {
+        const auto eq = field.find('=');
+        if (eq != std::string::npos) values[field.substr(0, eq)] = std::stoull(field.substr(eq + 1));
+    }
+    return values;
+}
+
+// SIGTERM while events wait in both queues (the adapter holds every send until the test lets go): events queued
+// when the drain starts are still delivered, within drain_timeout.
+class MomDrainTest : public MomProcessTest {
+protected:
+    static constexpr int kEvents = 200;  // per topic, far below the queue's 4096
+    std::filesystem::path hold_file = dir.path() / "hold";
+
+    // tempos-mom with drain_timeout `drain`, its adapter held, kEvents of topic 1 (strict) and topic 2
+    // (best-effort) received; then SIGTERM, and the hold released once tempos-mom began to drain.
+    MomRunner run_until_drained(const std::string& drain) {
+        std::ofstream(hold_file) << "held\n";
+        ControllerConfig c = config({topic_one(), topic_two()}, {{"hold_file", hold_file.string()}});
+        c.mom.metrics = "127.0.0.1:" + std::to_string(free_tcp_port());
+        c.mom.drain_timeout = drain;
+        write_config(c);
+        MomRunner mom = start_mom();
+        for (int i = 0; i < kEvents; ++i)
+            for (std::uint8_t topic : {1, 2}) EXPECT_TRUE(send_udp(port, {topic, static_cast<std::uint8_t>(i)}));
+        EXPECT_TRUE(wait_until([&] {
+            const Result<std::string> text = mom.scrape_metrics();
+            return text && sum_metric(*text, "tempos_events_received_total") == 2 * kEvents;
+        })) << mom.log();
+        EXPECT_TRUE(mom.process().signal(SIGTERM));
+        EXPECT_TRUE(wait_until([&] { return mom.log().find("draining ") != std::string::npos; })) << mom.log();
+        std::filesystem::remove(hold_file);
+        EXPECT_EQ(exit_status(mom.process()), 0) << mom.log();
+        return mom;
+    }
+};
+
+TEST_F(MomDrainTest, SigtermSendsWhatIsQueuedWithinTheDrainTimeout) {
+    MomRunner mom = run_until_drained("20s");
+    for (const auto& [topic, path] : {std::pair{1, "sq"}, std::pair{2, "bq"}}) {
+        auto c = final_counters(mom.log(), topic, path);
+        ASSERT_FALSE(c.empty()) << mom.log();
+        EXPECT_EQ(c["received"], static_cast<std::uint64_t>(kEvents)) << path;
+        EXPECT_EQ(c["sent"], static_cast<std::uint64_t>(kEvents)) << path;
+        EXPECT_EQ(c["abandoned"], 0u) << path;
+        EXPECT_EQ(count_records(record_file, "send", std::to_string(topic)), static_cast<std::size_t>(kEvents));
+    }
+}
+
+// drain_timeout 0: the sends in progress when SIGTERM came complete, nothing else is sent; every other event is
+// counted as abandoned: received = sent + dropped + send errors + abandoned.
+TEST_F(MomDrainTest, SigtermCountsWhatTheDrainCouldNotSendAsAbandoned) {
+    MomRunner mom = run_until_drained("0ms");
+    EXPECT_NE(mom.log().find("event(s) abandoned"), std::string::npos) << mom.log();
+    for (const auto& [topic, path] : {std::pair{1, "sq"}, std::pair{2, "bq"}}) {
+        auto c = final_counters(mom.log(), topic, path);
+        ASSERT_FALSE(c.empty()) << mom.log();
+        EXPECT_EQ(c["received"], static_cast<std::uint64_t>(kEvents)) << path;
+        EXPECT_EQ(c["received"], c["sent"] + c["dropped"] + c["send_errors"] + c["abandoned"]) << path;
+        EXPECT_EQ(c["sent"], 1u) << path << ": only the send held when SIGTERM came";
+        EXPECT_EQ(c["abandoned"], static_cast<std::uint64_t>(kEvents - 1)) << path;
+        EXPECT_EQ(count_records(record_file, "send", std::to_string(topic)), c["sent"]);
+    }
 }
 
 TEST_F(MomProcessTest, ExitsZeroOnSigint) {

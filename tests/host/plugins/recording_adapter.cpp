@@ -9,6 +9,8 @@
 // scheduling policy and name of the calling thread so tests can see which dispatcher delivered the event.
 // Option `fail_on = "connect" | "configure_qos"` makes that call fail, to test the host's error paths;
 // `fail_on = "configure_qos_throws"` makes configure_qos throw, to test the plugin boundary (adapter_boundary.hpp).
+// Option `hold_file = PATH`: send() waits while that file exists (at most 30 s a call), so that a test can keep
+// events queued in the MoM (the SIGTERM drain).
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -97,6 +99,8 @@ public:
                                              "cannot open record_file " + value + ": " + std::strerror(errno));
                 } else if (key == "fail_on") {
                     fail_on_ = value;
+                } else if (key == "hold_file") {
+                    hold_file_ = value;
                 } else if (key == "refuse") {
                     // handled by check_channel
                 } else {
@@ -141,6 +145,7 @@ public:
     Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept override {
         return at_boundary("send", [&]() -> Status {
             const std::string thread = calling_thread();
+            hold();
             std::lock_guard lock(mutex_);
             if (!connected_) return Status::error(ErrorCode::not_connected, "send after close");
             const auto it = topics_.find(topic);
@@ -197,6 +202,11 @@ private:
         std::vector<std::size_t> next_member;  // per group
     };
 
+    void hold() const {
+        if (hold_file_.empty()) return;
+        for (int i = 0; i < 30000 && ::access(hold_file_.c_str(), F_OK) == 0; ++i) ::usleep(1000);
+    }
+
     // One write per line: O_APPEND keeps lines whole even for readers in another process.
     void record(const std::string& line) {
         if (fd_ < 0) return;
@@ -210,6 +220,7 @@ private:
     int fd_ = -1;
     bool connected_ = false;
     std::string fail_on_;
+    std::string hold_file_;  // set in connect(), read by send() afterwards
     std::map<std::uint8_t, TopicState> topics_;
     std::map<std::uint8_t, tempos::TopicStats> stats_;
 };

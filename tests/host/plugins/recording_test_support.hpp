@@ -95,6 +95,19 @@ inline std::uint16_t free_udp_port() {
     return ntohs(addr.sin_port);
 }
 
+// A TCP port on 127.0.0.1 that was free a moment ago (for [mom] metrics).
+inline std::uint16_t free_tcp_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
 // Sends one datagram to 127.0.0.1:port; true if the kernel took it.
 inline bool send_udp(std::uint16_t port, const std::vector<std::uint8_t>& payload) {
     const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);

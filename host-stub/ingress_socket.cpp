@@ -1,0 +1,138 @@
+#include "ingress_socket.hpp"
+
+#include <arpa/inet.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "tempos/system_status.hpp"
+
+namespace tempos::mom {
+
+namespace {
+
+constexpr int kBatch = 32;
+constexpr std::size_t kMaxDatagram = 65536;
+constexpr std::size_t kControlSize = CMSG_SPACE(sizeof(std::uint32_t));
+
+sockaddr_in to_sockaddr(const SocketAddress& address) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(address.port);
+    std::memcpy(&addr.sin_addr, address.ip.data(), 4);
+    return addr;
+}
+
+std::string describe_address(const SocketAddress& address) {
+    return "UDP " + format_ipv4(address.ip) + ":" + std::to_string(address.port);
+}
+
+// A burst of best-effort events must wait in the socket, not be dropped by it: the default (rmem_default, often
+// 208 KiB) holds only a few hundred datagrams. SO_RCVBUFFORCE (CAP_NET_ADMIN, which the XDP adapter needs anyway)
+// may exceed net.core.rmem_max; without it the kernel caps SO_RCVBUF there, and the shortfall is said once.
+std::int64_t set_receive_buffer(int fd, std::int64_t wanted, const std::string& name, spdlog::logger& log) {
+    const int request = static_cast<int>(wanted);
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &request, sizeof request) != 0)
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &request, sizeof request);
+    int granted = 0;
+    socklen_t len = sizeof granted;
+    ::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len);
+    granted /= 2;  // the kernel reports twice the size asked for (bookkeeping overhead included)
+    if (granted < request)
+        log.warn("{} ingress receive buffer is {} bytes, {} asked for: raise net.core.rmem_max or grant "
+                 "CAP_NET_ADMIN, or bursts may be dropped by the socket",
+                 name, granted, request);
+    else
+        log.info("{} ingress receive buffer: {} bytes", name, granted);
+    return granted;
+}
+
+}  // namespace
+
+Result<std::uint16_t> claim_free_port(const SocketAddress& listen) {
+    UniqueFd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (probe.get() < 0) return system_status("socket()", errno);
+    sockaddr_in addr = to_sockaddr(listen);
+    if (::bind(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        const int err = errno;
+        if (err == EADDRINUSE)
+            return Status::error(ErrorCode::system_error,
+                                 "cannot bind " + describe_address(listen) +
+                                     ": another socket holds it (another process, or another tempos-mom); "
+                                     "tempos-mom does not share its port");
+        return system_status("cannot bind " + describe_address(listen), err);
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+    return ntohs(addr.sin_port);
+}
+
+IngressSocket::IngressSocket(UniqueFd fd, std::int64_t receive_buffer)
+    : fd_(std::move(fd)),
+      receive_buffer_(receive_buffer),
+      buffers_(kBatch * kMaxDatagram),
+      control_(kBatch * kControlSize) {}
+
+IngressSocket::IngressSocket(IngressSocket&& other) noexcept
+    : fd_(std::move(other.fd_)),
+      receive_buffer_(other.receive_buffer_),
+      buffers_(std::move(other.buffers_)),
+      control_(std::move(other.control_)),
+      overflow_(other.overflow_.load()) {}
+
+Result<IngressSocket> IngressSocket::bind(const SocketAddress& address, std::int64_t receive_buffer,
+                                          const std::string& name, spdlog::logger& log) {
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) return system_status("socket()", errno);
+    const int on = 1;
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+        return system_status("setsockopt(SO_REUSEPORT)", errno);
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0)
+        return system_status("setsockopt(SO_RXQ_OVFL)", errno);
+    const std::int64_t granted = set_receive_buffer(fd.get(), receive_buffer, name, log);
+    sockaddr_in addr = to_sockaddr(address);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        return system_status("cannot bind " + describe_address(address), errno);
+    return IngressSocket(std::move(fd), granted);
+}
+
+int IngressSocket::receive_batch(const Handler& handle) {
+    std::array<iovec, kBatch> iov{};
+    std::array<mmsghdr, kBatch> msgs{};
+    for (int i = 0; i < kBatch; ++i) {
+        iov[i] = {buffers_.data() + i * kMaxDatagram, kMaxDatagram};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_control = control_.data() + i * kControlSize;
+        msgs[i].msg_hdr.msg_controllen = kControlSize;
+    }
+    const int n = ::recvmmsg(fd_.get(), msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (n < 0) return -errno;
+    for (int i = 0; i < n; ++i) {
+        msghdr& header = msgs[i].msg_hdr;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL) continue;
+            std::uint32_t dropped = 0;
+            std::memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
+            overflow_.store(dropped, std::memory_order_relaxed);
+        }
+        handle(buffers_.data() + i * kMaxDatagram, msgs[i].msg_len);
+    }
+    return n;
+}
+
+std::uint64_t IngressSocket::drops() const {
+    std::uint64_t drops = overflow_.load(std::memory_order_relaxed);
+    std::array<std::uint32_t, SK_MEMINFO_VARS> meminfo{};
+    socklen_t len = sizeof meminfo;
+    if (::getsockopt(fd_.get(), SOL_SOCKET, SO_MEMINFO, meminfo.data(), &len) == 0 &&
+        len > SK_MEMINFO_DROPS * sizeof(std::uint32_t))
+        drops = std::max<std::uint64_t>(drops, meminfo[SK_MEMINFO_DROPS]);
+    return drops;
+}
+
+}  // namespace tempos::mom
