@@ -82,9 +82,10 @@ inline bool wait_until(const std::function<bool()>& condition,
     return testkit::poll_until(condition, limit);
 }
 
-// A UDP port on 127.0.0.1 that was free a moment ago (bound to 0, read, released).
-inline std::uint16_t free_udp_port() {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+// A port on 127.0.0.1 that was free a moment ago (bound to 0, read, released): SOCK_DGRAM for UDP, SOCK_STREAM
+// for TCP ([mom] metrics).
+inline std::uint16_t free_port(int type) {
+    const int fd = ::socket(AF_INET, type, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -94,19 +95,8 @@ inline std::uint16_t free_udp_port() {
     ::close(fd);
     return ntohs(addr.sin_port);
 }
-
-// A TCP port on 127.0.0.1 that was free a moment ago (for [mom] metrics).
-inline std::uint16_t free_tcp_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
+inline std::uint16_t free_udp_port() { return free_port(SOCK_DGRAM); }
+inline std::uint16_t free_tcp_port() { return free_port(SOCK_STREAM); }
 
 // Sends one datagram to 127.0.0.1:port; true if the kernel took it.
 inline bool send_udp(std::uint16_t port, const std::vector<std::uint8_t>& payload) {
