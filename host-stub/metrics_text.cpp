@@ -143,6 +143,20 @@ std::string render_metrics(const MetricsSnapshot& s) {
             for (const auto& [reason, copies] : t.socket_errors_by_reason)
                 out << "tempos_adapter_send_errors_by_reason_total{adapter=\"" << escape(a.name) << "\",topic=\""
                     << int(t.topic) << "\",reason=\"" << escape(reason) << "\"} " << copies << '\n';
+
+    header(out, "tempos_device_xdp_errors_total", "counter",
+           "XDP transmit errors the driver of a device the kernel path sends on counts (frames it dropped).");
+    for (const auto& a : s.adapters)
+        for (const auto& d : a.stats.devices)
+            out << "tempos_device_xdp_errors_total{adapter=\"" << escape(a.name) << "\",interface=\""
+                << escape(d.interface) << "\"} " << d.xdp_errors << '\n';
+    header(out, "tempos_device_tx_dropped_total", "counter",
+           "Transmit drops of a device the kernel path sends on (all causes; a veth counts here frames redirected "
+           "into it that its peer cannot receive).");
+    for (const auto& a : s.adapters)
+        for (const auto& d : a.stats.devices)
+            out << "tempos_device_tx_dropped_total{adapter=\"" << escape(a.name) << "\",interface=\""
+                << escape(d.interface) << "\"} " << d.tx_dropped << '\n';
     return out.str();
 }
 

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
-#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netpacket/packet.h>
@@ -13,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "rtnetlink.hpp"
 #include "tempos/system_status.hpp"
 #include "tempos/unique_fd.hpp"
 
@@ -59,56 +59,52 @@ Result<InterfaceInfo> query_interface(int ifindex) {
     return query_interface(std::string(name));
 }
 
-Result<int> route_output_ifindex(const Ipv4& destination) {
-    tempos::UniqueFd sock(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (sock.get() < 0) return system_status("netlink socket", errno);
+namespace {
 
-    struct {
-        nlmsghdr header;
-        rtmsg route;
-        rtattr dst_attr;
-        std::uint8_t dst[4];
-    } request{};
-    request.header.nlmsg_len = sizeof(request);
-    request.header.nlmsg_type = RTM_GETROUTE;
-    request.header.nlmsg_flags = NLM_F_REQUEST;
-    request.header.nlmsg_seq = 1;
-    request.route.rtm_family = AF_INET;
-    request.route.rtm_dst_len = 32;
-    request.dst_attr.rta_type = RTA_DST;
-    request.dst_attr.rta_len = RTA_LENGTH(sizeof(request.dst));
-    std::memcpy(request.dst, destination.data(), sizeof(request.dst));
-    static_assert(sizeof(request) == NLMSG_LENGTH(sizeof(rtmsg)) + RTA_LENGTH(4));
+struct RouteAnswer {
+    std::optional<int> ifindex;
+    std::optional<Ipv4> gateway;
+};
 
-    sockaddr_nl kernel{};
-    kernel.nl_family = AF_NETLINK;
-    if (::sendto(sock.get(), &request, sizeof(request), 0, reinterpret_cast<sockaddr*>(&kernel),
-                 sizeof(kernel)) < 0)
-        return system_status("RTM_GETROUTE", errno);
-
-    alignas(nlmsghdr) char buffer[8192];
-    const ssize_t received = ::recv(sock.get(), buffer, sizeof(buffer), 0);
-    if (received < 0) return system_status("RTM_GETROUTE reply", errno);
-    int remaining = static_cast<int>(received);
-    for (auto* msg = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(msg, remaining); msg = NLMSG_NEXT(msg, remaining)) {
-        if (msg->nlmsg_type == NLMSG_ERROR) {
-            const auto* error = static_cast<const nlmsgerr*>(NLMSG_DATA(msg));
-            return Status::error(ErrorCode::invalid_argument, "no route to subscriber " + format_ip(destination) +
-                                                                  ": " + std::strerror(-error->error));
-        }
-        if (msg->nlmsg_type != RTM_NEWROUTE) continue;
-        auto* route = static_cast<rtmsg*>(NLMSG_DATA(msg));
-        int attr_len = static_cast<int>(RTM_PAYLOAD(msg));
-        for (auto* attr = RTM_RTA(route); RTA_OK(attr, attr_len); attr = RTA_NEXT(attr, attr_len)) {
-            if (attr->rta_type == RTA_OIF) {
-                int ifindex = 0;
-                std::memcpy(&ifindex, RTA_DATA(attr), sizeof(ifindex));
-                return ifindex;
-            }
-        }
+int parse_route_attr(const nlattr* attr, void* data) {
+    auto* answer = static_cast<RouteAnswer*>(data);
+    if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+        answer->ifindex = static_cast<int>(mnl_attr_get_u32(attr));
+    if (mnl_attr_get_type(attr) == RTA_GATEWAY && mnl_attr_get_payload_len(attr) == 4) {
+        Ipv4 gateway;
+        std::memcpy(gateway.data(), mnl_attr_get_payload(attr), gateway.size());
+        answer->gateway = gateway;
     }
-    return Status::error(ErrorCode::system_error,
-                         "route to subscriber " + format_ip(destination) + " names no output interface");
+    return MNL_CB_OK;
+}
+
+int parse_route(const nlmsghdr* msg, void* data) {
+    if (msg->nlmsg_type == RTM_NEWROUTE) mnl_attr_parse(msg, sizeof(rtmsg), parse_route_attr, data);
+    return MNL_CB_OK;
+}
+
+}  // namespace
+
+Result<RouteNextHop> route_next_hop(const Ipv4& destination) {
+    RtnlRequest request(RTM_GETROUTE, NLM_F_REQUEST);
+    auto* route = request.extra<rtmsg>();
+    route->rtm_family = AF_INET;
+    route->rtm_dst_len = 32;
+    mnl_attr_put(request.header(), RTA_DST, destination.size(), destination.data());
+    RouteAnswer answer;
+    if (Status st = request.run("RTM_GETROUTE", parse_route, &answer); !st)
+        return Status::error(ErrorCode::invalid_argument,
+                             "no route to subscriber " + format_ip(destination) + ": " + st.message());
+    if (!answer.ifindex)
+        return Status::error(ErrorCode::system_error,
+                             "route to subscriber " + format_ip(destination) + " names no output interface");
+    return RouteNextHop{*answer.ifindex, answer.gateway.value_or(destination)};
+}
+
+Result<int> route_output_ifindex(const Ipv4& destination) {
+    const Result<RouteNextHop> hop = route_next_hop(destination);
+    if (!hop) return hop.status();
+    return hop->ifindex;
 }
 
 std::optional<bool> ipv4_forwarding_enabled(const std::string& name) {

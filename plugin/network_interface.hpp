@@ -26,7 +26,13 @@ std::string format_ip(const Ipv4& ip);
 // net.ipv4.conf.<name>.forwarding of this network namespace; nullopt if it cannot be read.
 std::optional<bool> ipv4_forwarding_enabled(const std::string& name);
 
-// The output interface of the kernel's route to `destination` (RTM_GETROUTE over netlink).
+// The kernel's route to `destination` (RTM_GETROUTE over netlink): its output interface, and the neighbour frames
+// to it are sent to (the route's gateway, or `destination` itself on a directly connected network).
+struct RouteNextHop {
+    int ifindex = 0;
+    Ipv4 neighbour{};
+};
+Result<RouteNextHop> route_next_hop(const Ipv4& destination);
 Result<int> route_output_ifindex(const Ipv4& destination);
 
 }  // namespace tempos::xdp

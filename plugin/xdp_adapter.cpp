@@ -5,6 +5,7 @@
 #include "adapter_options.hpp"
 #include "tempos/adapter_boundary.hpp"
 #include "topic_stats.hpp"
+#include "xdp_mode_choice.hpp"
 
 namespace tempos::xdp {
 
@@ -58,10 +59,17 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
         sockets_ = std::move(*sockets);
 
         if (requested != XdpMode::off) {
+            const ModeChoice choice = choose_xdp_mode(requested, interface_facts(interface_.name, interface_.ifindex));
+            if (!choice.message.empty()) {
+                if (choice.warn)
+                    log_->warn("{}", choice.message);
+                else
+                    log_->info("{}", choice.message);
+            }
             AttachRequest request;
             request.interface = interface_.name;
             request.ifindex = interface_.ifindex;
-            request.mode = requested;
+            request.mode = choice.attach;
             request.mom_port = channel.port;
             // The rewrite's IP source: the configured address, else the interface's, else 0 (the kernel keeps
             // each frame's own destination, which is the MoM's address the publisher used).
@@ -125,7 +133,18 @@ Result<EgressPort> XdpAdapter::egress_for(const Endpoint& subscriber) {
     if (*ifindex == interface_.ifindex) return EgressPort{0, interface_.mac};
     const Result<InterfaceInfo> info = query_interface(*ifindex);
     if (!info) return info.status();
-    if (Status added = xdp_->add_egress_port(*ifindex); !added) return added;
+    if (egress_interfaces_.count(*ifindex)) return EgressPort{*ifindex, info->mac};
+    // Native redirect into a veth whose peer cannot receive it would drop every frame. Such a port stays out of
+    // egress_ports: the router passes those events up (counted as no_egress) and the socket path delivers them.
+    const InterfaceFacts facts = interface_facts(info->name, *ifindex);
+    if (xdp_->mode() == XdpMode::native && !native_transmit_delivers(facts)) {
+        log_->warn("native XDP cannot redirect into veth {}: {}; events for subscribers behind it are served by the "
+                   "socket path (counted as no_egress)",
+                   info->name, peer_problem(facts));
+    } else if (Status added = xdp_->add_egress_port(*ifindex); !added) {
+        return added;
+    }
+    egress_interfaces_[*ifindex] = info->name;
     return EgressPort{*ifindex, info->mac};
 }
 
@@ -297,6 +316,18 @@ AdapterStats XdpAdapter::collect_stats() const {
         add_socket_counters(topic, sockets_->counters(topic.topic));
         if (configured_.test(id) || has_traffic(topic)) stats.topics.push_back(topic);
     }
+    if (xdp_) {
+        std::map<int, std::string> devices = egress_interfaces_;
+        devices[interface_.ifindex] = interface_.name;
+        for (const auto& [ifindex, name] : devices) {
+            const Result<DeviceDrops> drops = device_drops(name, ifindex);
+            if (!drops) {
+                log_->warn("device {}: drop counters unreadable: {}", name, drops.message());
+                continue;
+            }
+            stats.devices.push_back(DeviceStats{name, drops->xdp_errors, drops->tx_dropped});
+        }
+    }
     return stats;
 }
 
@@ -319,6 +350,7 @@ void XdpAdapter::release() {
     configured_.reset();
     in_kernel_.reset();
     in_fanout_.reset();
+    egress_interfaces_.clear();
     state_ = State::closed;
     if (was_connected) log_->info("closed");
     log_->flush();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <bitset>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -66,6 +67,8 @@ private:
     std::bitset<256> configured_;
     std::bitset<256> in_kernel_;
     std::bitset<256> in_fanout_;
+    // Interfaces other than interface_ that routes send through (ifindex -> name): their drops are reported.
+    std::map<int, std::string> egress_interfaces_;
     bool socket_fallback_warned_ = false;
     bool forwarding_warned_ = false;
 };

@@ -28,7 +28,8 @@ namespace tempos {
 // Bump on any change to a type in this header or to the Adapter vtable.
 // 2: check_channel, check_topic. 3: every Adapter method is noexcept (a plugin reports failures as Status only).
 // 4: TopicStats::socket_errors_by_reason.
-inline constexpr std::uint32_t kAdapterAbiVersion = 4;
+// 5: AdapterStats::devices.
+inline constexpr std::uint32_t kAdapterAbiVersion = 5;
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
 inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
@@ -80,9 +81,18 @@ struct TopicStats {
     std::map<std::string, std::uint64_t> socket_errors_by_reason;
 };
 
+// What a network device the adapter transmits on counts as dropped: frames the kernel program handed to it
+// that never left, so "delivered by the kernel" can be read against them.
+struct DeviceStats {
+    std::string interface;
+    std::uint64_t xdp_errors = 0;  // the driver's XDP transmit error counters, summed
+    std::uint64_t tx_dropped = 0;  // the interface's transmit drops (all causes)
+};
+
 struct AdapterStats {
     std::string mode;                   // adapter-defined, e.g. "native", "generic", "off"
     std::vector<TopicStats> topics;     // sorted by topic id
+    std::vector<DeviceStats> devices;   // the devices the kernel path transmits on
 };
 
 // What the host hands a plugin at creation: its log sinks and level, so the plugin logs through a named

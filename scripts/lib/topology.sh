@@ -2,10 +2,14 @@
 # the test kit (testing/topology, the same code the C++ tests and tempos-bench use), through its CLI
 # $TEMPOS_BUILD_DIR/bin/tempos-testkit; this file keeps the shell's names for it.
 #
-#   topo_create one-legged N   pub, mom and sub1..subN on one L2 segment (a bridge in its own namespace):
-#                              the thesis's layout, the MoM answers with XDP_TX on its single interface.
-#   topo_create two-legged N   pub and mom:eth0 on segment A, mom:eth1 and the subscribers on segment B:
-#                              the MoM redirects from eth0 to eth1 through its DEVMAP.
+#   topo_create one-legged N [OPTION...]   pub, mom and sub1..subN on one L2 segment (a bridge in its own
+#                              namespace): the thesis's layout, the MoM answers with XDP_TX on its single interface.
+#   topo_create two-legged N [OPTION...]   pub and mom:eth0 on segment A, mom:eth1 and the subscribers on
+#                              segment B: the MoM redirects from eth0 to eth1 through its DEVMAP.
+#                              Built as a user's container host is (no program on the bridge ports, checksum
+#                              offload on, IPv4 forwarding off); OPTIONs add one thing each: --peer-pass (the
+#                              XDP_PASS program on the MoM's bridge ports, which native XDP into a veth needs),
+#                              --publisher-tx-csum-off, --forwarding (testing/topology/layouts.hpp).
 #   topo_exec NODE CMD...      runs CMD in a node's namespace (NODE = pub, mom, sub1, ...)
 #   topo_drop_report           prints every interface of the topology that dropped frames (rx/tx counters)
 #   topo_destroy               removes everything (installed as an EXIT/INT/TERM trap by topo_create)
@@ -31,6 +35,7 @@ topo_drop_report() { "$TOPO_TESTKIT" topology drop-report --id "$TOPO_ID" || tru
 
 topo_create() {
     local layout=$1 n=${2:-3} assignments
+    shift 2 || shift $#
     if [ ! -x "$TOPO_TESTKIT" ]; then
         echo "topo_create: $TOPO_TESTKIT is missing: build the project first (or set TEMPOS_BUILD_DIR)" >&2
         return 2
@@ -39,6 +44,6 @@ topo_create() {
     trap 'topo_destroy; exit 130' INT
     trap 'topo_destroy; exit 143' TERM
     # On failure the CLI has removed what it built and said why.
-    assignments=$("$TOPO_TESTKIT" topology create --layout "$layout" --subscribers "$n" --id "$TOPO_ID") || return 2
+    assignments=$("$TOPO_TESTKIT" topology create --layout "$layout" --subscribers "$n" --id "$TOPO_ID" "$@") || return 2
     eval "$assignments"
 }

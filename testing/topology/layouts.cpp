@@ -6,15 +6,18 @@ namespace tempos::testkit {
 
 namespace {
 
-Status build_bridged(Topology& t, bool two_legged, int subscribers) {
+Status build_bridged(Topology& t, bool two_legged, int subscribers, const BridgedOptions& o) {
     namespace w = world::bridged;
     if (Status st = t.add_bridge("segA"); !st) return st;
     for (const char* node : {world::kPub, world::kMom})
         if (Status st = t.add_node(node); !st) return st;
     if (Status st = t.link_to_bridge({world::kPub, "eth0", std::string(w::kPubIp) + "/24"}, "segA"); !st) return st;
-    if (Status st = t.set_tx_checksum(world::kPub, "eth0", false); !st) return st;
+    if (o.publisher_tx_csum_off)
+        if (Status st = t.set_tx_checksum(world::kPub, "eth0", false); !st) return st;
     if (Status st = t.link_to_bridge({world::kMom, w::kMomIf, std::string(w::kMomIp) + "/24"}, "segA"); !st)
         return st;
+    if (o.peer_pass)
+        if (Status st = t.attach_peer_pass(world::kLan, Topology::bridge_port(world::kMom, w::kMomIf)); !st) return st;
     std::string sub_segment = "segA";
     if (two_legged) {
         sub_segment = "segB";
@@ -22,9 +25,12 @@ Status build_bridged(Topology& t, bool two_legged, int subscribers) {
         if (Status st = t.link_to_bridge({world::kMom, w::kMomEgressIf, std::string(w::kMomEgressIp) + "/24"}, "segB");
             !st)
             return st;
+        if (o.peer_pass)
+            if (Status st = t.attach_peer_pass(world::kLan, Topology::bridge_port(world::kMom, w::kMomEgressIf)); !st) return st;
         if (Status st = t.add_route(world::kPub, w::kSegmentB, w::kMomIp); !st) return st;
-        if (Status st = t.enable_forwarding(world::kMom); !st) return st;
     }
+    if (o.forwarding)
+        if (Status st = t.enable_forwarding(world::kMom); !st) return st;
     for (int i = 1; i <= subscribers; ++i) {
         const std::string sub = world::subscriber(i);
         if (Status st = t.add_node(sub); !st) return st;
@@ -36,10 +42,10 @@ Status build_bridged(Topology& t, bool two_legged, int subscribers) {
     return Status::ok();
 }
 
-Result<Topology> bridged(bool two_legged, int subscribers, const std::string& id) {
+Result<Topology> bridged(bool two_legged, int subscribers, const BridgedOptions& options, const std::string& id) {
     Topology::remove_stale();
     Topology t(id);
-    if (Status st = build_bridged(t, two_legged, subscribers); !st)
+    if (Status st = build_bridged(t, two_legged, subscribers, options); !st)
         return st.prefixed(std::string("building the ") + (two_legged ? "two" : "one") + "-legged topology " + id);
     return t;
 }
@@ -77,9 +83,13 @@ Status build_point_to_point(Topology& t, const PointToPointOptions& o) {
 
 }  // namespace
 
-Result<Topology> one_legged(int subscribers, const std::string& id) { return bridged(false, subscribers, id); }
+Result<Topology> one_legged(int subscribers, const BridgedOptions& options, const std::string& id) {
+    return bridged(false, subscribers, options, id);
+}
 
-Result<Topology> two_legged(int subscribers, const std::string& id) { return bridged(true, subscribers, id); }
+Result<Topology> two_legged(int subscribers, const BridgedOptions& options, const std::string& id) {
+    return bridged(true, subscribers, options, id);
+}
 
 Result<Topology> point_to_point(const PointToPointOptions& options, const std::string& id) {
     Topology::remove_stale();

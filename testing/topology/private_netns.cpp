@@ -1,5 +1,7 @@
 #include "topology/private_netns.hpp"
 
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
 #include <sched.h>
 
 #include <cerrno>
@@ -7,7 +9,9 @@
 
 #include "topology/command.hpp"
 #include "topology/netns.hpp"
+#include "topology/interface.hpp"
 #include "topology/world.hpp"
+#include "veth_peer_pass.skel.h"
 
 namespace tempos::testkit {
 
@@ -19,6 +23,21 @@ Status add_veth_pair(const VethPair& pair) {
         if (end == pair.a || pair.b_up)
             if (auto up = run_command({"ip", "link", "set", end, "up"}); !up) return up.status();
     if (pair.gro_on_b) return run_command({"ethtool", "-K", pair.b, "gro", "on"}).status();
+    return Status::ok();
+}
+
+Status attach_peer_pass(const std::string& ifname) {
+    const Result<std::uint32_t> index = ifindex_of(ifname);
+    if (!index) return index.status();
+    veth_peer_pass* skel = veth_peer_pass__open_and_load();
+    if (!skel) return Status::error(ErrorCode::system_error, std::string("loading veth_peer_pass: ") + std::strerror(errno));
+    // Attached through netlink, not a bpf_link: it outlives this process and goes with the namespace.
+    const int err = bpf_xdp_attach(static_cast<int>(*index), bpf_program__fd(skel->progs.veth_peer_pass),
+                                   XDP_FLAGS_DRV_MODE, nullptr);
+    veth_peer_pass__destroy(skel);
+    if (err != 0)
+        return Status::error(ErrorCode::system_error,
+                             "attaching veth_peer_pass to " + ifname + " (native): " + std::strerror(-err));
     return Status::ok();
 }
 

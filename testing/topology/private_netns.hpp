@@ -22,6 +22,10 @@ struct VethPair {
 };
 Status add_veth_pair(const VethPair& pair);
 
+// bpf/veth_peer_pass (XDP_PASS) on IFNAME of the calling thread's namespace, in native mode: what a veth needs
+// to receive frames native XDP_TX/redirect sends into its peer. Stays attached until the interface goes.
+Status attach_peer_pass(const std::string& ifname);
+
 // `sysctl -w key=value` in the calling thread's namespace (net.* keys are per namespace).
 Status set_sysctl(const std::string& key, const std::string& value);
 

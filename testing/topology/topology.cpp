@@ -20,7 +20,7 @@
 #include "topology/command.hpp"
 #include "topology/netns.hpp"
 #include "topology/world.hpp"
-#include "veth_peer_pass.skel.h"
+#include "topology/private_netns.hpp"
 
 namespace tempos::testkit {
 
@@ -164,14 +164,17 @@ Status Topology::configure_end(const Interface& end) {
     return set_gro(end.node, end.ifname, true);
 }
 
+std::string Topology::bridge_port(const std::string& node, const std::string& ifname) {
+    return ("p-" + node + "-" + ifname).substr(0, 15);
+}
+
 Status Topology::link_to_bridge(const Interface& end, const std::string& bridge, int queues) {
-    const std::string port = ("p-" + end.node + "-" + end.ifname).substr(0, 15);
+    const std::string port = bridge_port(end.node, end.ifname);
     if (auto made = run_command(veth_pair_command(ns(end.node), end.ifname, port, ns(world::kLan), queues)); !made)
         return made.status();
     if (auto joined = ip_in(world::kLan, {"link", "set", port, "master", bridge, "up"}); !joined)
         return joined.status();
     if (Status st = set_gro(world::kLan, port, true); !st) return st;
-    if (Status st = attach_peer_pass(world::kLan, port); !st) return st;
     return configure_end(end);
 }
 
@@ -191,21 +194,7 @@ Status Topology::set_tx_checksum(const std::string& node, const std::string& ifn
 }
 
 Status Topology::attach_peer_pass(const std::string& node, const std::string& ifname) {
-    return run_in_netns(ns(node), [&] {
-        const Result<std::uint32_t> index = ifindex_of(ifname);
-        if (!index) return index.status();
-        veth_peer_pass* skel = veth_peer_pass__open_and_load();
-        if (!skel)
-            return Status::error(ErrorCode::system_error, std::string("loading veth_peer_pass: ") + std::strerror(errno));
-        // Attached through netlink, not a bpf_link: it outlives this process and goes with the namespace.
-        const int err = bpf_xdp_attach(static_cast<int>(*index), bpf_program__fd(skel->progs.veth_peer_pass),
-                                       XDP_FLAGS_DRV_MODE, nullptr);
-        veth_peer_pass__destroy(skel);
-        if (err != 0)
-            return Status::error(ErrorCode::system_error, "attaching veth_peer_pass to " + node + ":" + ifname +
-                                                              " (native): " + std::strerror(-err));
-        return Status::ok();
-    });
+    return run_in_netns(ns(node), [&] { return testkit::attach_peer_pass(ifname).prefixed(node); });
 }
 
 Status Topology::add_route(const std::string& node, const std::string& destination, const std::string& via) {

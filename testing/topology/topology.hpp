@@ -3,9 +3,10 @@
 //
 // A node is a network namespace named "<id>-<node>" with lo up. Nodes are joined by veth pairs, either to each
 // other or to a bridge; bridges live in node "lan" (world::kLan). Facts every builder needs, kept here once:
-//  - a veth delivers frames sent into it by XDP_TX/XDP_REDIRECT only if the receiving end runs an XDP program
-//    or has GRO on; on kernel 6.18 GRO alone was not enough for native XDP_TX (docs/known-issues.md), so bridge
-//    ports get both GRO and the XDP_PASS program bpf/veth_peer_pass.bpf.c (attach_peer_pass);
+//  - a veth delivers frames sent into it by native XDP_TX/XDP_REDIRECT only if the receiving end runs an XDP
+//    program (on kernel 6.18 GRO alone was not enough, docs/known-issues.md); bridge ports get GRO, and the
+//    XDP_PASS program bpf/veth_peer_pass.bpf.c (attach_peer_pass) only where a layout is asked for it
+//    (BridgedOptions::peer_pass): a user's bridge has none;
 //  - with br_netfilter loaded, bridged IPv4 would be validated (and defragmented) on the way, hiding malformed
 //    frames and fragments from the MoM: the bridges' namespace turns it off;
 //  - `ip netns exec` mounts a fresh /sys for the namespace; queries here use sockets and netlink instead.
@@ -61,15 +62,15 @@ public:
     Status add_node(const std::string& node);
     // A bridge in node "lan", which is created (br_netfilter off) with the first bridge.
     Status add_bridge(const std::string& bridge);
-    // A veth from `end` to a port of `bridge` ("p-<node>-<ifname>", cut to 15 characters) carrying GRO and the
-    // peer XDP_PASS program; GRO on at `end` too.
+    // A veth from `end` to a port of `bridge` (bridge_port(): "p-<node>-<ifname>", cut to 15 characters) carrying
+    // GRO; GRO on at `end` too.
     Status link_to_bridge(const Interface& end, const std::string& bridge, int queues = 0);
+    static std::string bridge_port(const std::string& node, const std::string& ifname);
     // A veth pair between two nodes, GRO on at both ends.
     Status link(const Interface& a, const Interface& b, int queues = 0);
     Status set_gro(const std::string& node, const std::string& ifname, bool on);
-    // Transmit checksum offload. Off, a veth computes UDP checksums in software as a real NIC's sender would:
-    // with it on, datagrams carry only the pseudo-header sum (CHECKSUM_PARTIAL), native XDP sees that raw field,
-    // and receivers could not check the MoM's rewritten checksums (Udp InCsumErrors).
+    // Transmit checksum offload, on by default. Off, a veth computes UDP checksums in software; on, its datagrams
+    // carry only the pseudo-header sum (CHECKSUM_PARTIAL).
     Status set_tx_checksum(const std::string& node, const std::string& ifname, bool on);
     // bpf/veth_peer_pass (XDP_PASS, native mode): stays attached until the namespace goes.
     Status attach_peer_pass(const std::string& node, const std::string& ifname);

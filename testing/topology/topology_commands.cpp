@@ -1,5 +1,6 @@
 // tempos-testkit's topology subcommands, for the e2e shell (scripts/lib/topology.sh wraps them):
-//   topology create --layout one-legged|two-legged --subscribers N --id ID   prints shell assignments to eval
+//   topology create --layout one-legged|two-legged --subscribers N --id ID [--peer-pass]
+//                   [--publisher-tx-csum-off] [--forwarding]                 prints shell assignments to eval
 //   topology destroy --id ID                                                 kills what runs inside, deletes
 //   topology drop-report --id ID                                             interfaces that dropped frames
 #include <cstdio>
@@ -26,11 +27,13 @@ struct CreateOptions {
     std::string layout;
     int subscribers = 3;
     std::string id;
+    BridgedOptions bridged;
 };
 
 void create(const CreateOptions& o) {
     const bool two = o.layout == "two-legged";
-    Result<Topology> built = two ? two_legged(o.subscribers, o.id) : one_legged(o.subscribers, o.id);
+    Result<Topology> built =
+        two ? two_legged(o.subscribers, o.bridged, o.id) : one_legged(o.subscribers, o.bridged, o.id);
     if (!built) fail("create", built.status());
     Topology& t = *built;
     t.keep();  // the shell owns it now: `topology destroy --id` removes it
@@ -81,6 +84,11 @@ void add_topology_commands(CLI::App& app) {
         ->check(CLI::Range(0, 200))
         ->capture_default_str();
     make->add_option("--id", o->id, "Namespaces are named ID-<node>")->required()->check(kIdChars);
+    make->add_flag("--peer-pass", o->bridged.peer_pass,
+                   "XDP_PASS program on the MoM's bridge ports (what native XDP into a veth needs)");
+    make->add_flag("--publisher-tx-csum-off", o->bridged.publisher_tx_csum_off,
+                   "pub:eth0 computes UDP checksums in software (default: offload on, CHECKSUM_PARTIAL)");
+    make->add_flag("--forwarding", o->bridged.forwarding, "IPv4 forwarding on in the MoM's namespace");
     make->callback([o] { create(*o); });
 
     auto destroy_id = std::make_shared<std::string>();

@@ -6,7 +6,8 @@
 # capabilities the unit grants (read from the unit): native XDP delivers every strict event, the strict
 # dispatcher gets SCHED_FIFO, and SIGTERM ends it with status 0 and detaches the program.
 . "$(dirname "$0")/lib.sh"
-setup one-legged 2  # first: its trap removes $E2E_TMP, the installed tree with it, whatever happens
+E2E_XDP_MODE=native  # whatever XDP_MODE says: the unit's capabilities are checked against native XDP
+setup one-legged 2 --peer-pass  # first: its trap removes $E2E_TMP, the installed tree with it, whatever happens
 N=1000
 PREFIX=$E2E_TMP/prefix
 UNIT=$PREFIX/lib/systemd/system/tempos-mom.service
@@ -33,7 +34,7 @@ grep -qx "DynamicUser=yes" "$UNIT" || fail "the unit does not run as a dynamic u
 setpriv_caps=$(tr 'A-Z' 'a-z' <<<"$caps" | sed 's/cap_/+/g; s/ /,/g')
 echo "unit: $caps -> setpriv $setpriv_caps"
 
-{ mom_config_header native; topic_toml 1 strict --mac sub1 sub2; } >"$E2E_TMP/mom.toml"
+{ mom_config_header; topic_toml 1 strict --mac sub1 sub2; } >"$E2E_TMP/mom.toml"
 MOM_BIN=$PREFIX/bin/tempos-mom start_mom "$E2E_TMP/mom.toml" setpriv --reuid=65534 --regid=65534 --clear-groups \
     --inh-caps=-all,"$setpriv_caps" --ambient-caps=-all,"$setpriv_caps" --bounding-set=-all,"$setpriv_caps" --
 [ "$(awk '/^Uid:/ { print $2 }' "/proc/$MOM_PID/status")" = 65534 ] || fail "tempos-mom does not run as uid 65534"

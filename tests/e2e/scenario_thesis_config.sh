@@ -2,13 +2,13 @@
 # Scenario 10: the thesis's set-up. config/thesis.toml and its routes file config/thesis-routes.toml (the
 # thesis's Listing 4.5 format: five address slots per topic, padding 0.0.0.0 / 0:0:0:0:0:0, MACs written with
 # single-digit groups) with only the addresses and MACs replaced by those of the test namespaces (xdp_mode stays
-# "auto", which attaches in native mode on these veths). Strict
+# "auto"; the MoM's bridge port runs the peer program, so auto attaches in native mode). Strict
 # topics 1 (one subscriber) and 2 (two) are routed by the kernel with payloads unchanged; best-effort topic 10
 # goes through the socket path.
 . "$(dirname "$0")/lib.sh"
 N=${N:-2000}
 SIZE=${SIZE:-200}
-setup one-legged 3
+setup one-legged 3 --peer-pass
 
 # The thesis writes MAC groups without leading zeros ("0:1b:21:a:b:c"): keep that form.
 thesis_mac() { mac_of "$1" | awk -F: '{ for (i = 1; i <= 6; i++) { sub(/^0/, "", $i); printf "%s%s", $i, (i < 6 ? ":" : "\n") } }'; }
@@ -26,6 +26,8 @@ config_changed=$(diff "$E2E_ROOT/config/thesis.toml" "$E2E_TMP/mom.toml" | grep 
 grep -q 'listen = "0.0.0.0:9998"' "$E2E_TMP/mom.toml" && [ "$MOM_PORT" = 9998 ] || fail "the thesis's port changed"
 "$BIN/tempos-mom" --config "$E2E_TMP/mom.toml" --check || fail "tempos-mom --check refuses the thesis config"
 start_mom "$E2E_TMP/mom.toml"
+grep -q "XDP router attached to $TOPO_MOM_IF .* in native mode" "$E2E_TMP/mom.log" ||
+    fail "auto did not choose native with the peer program on the MoM's bridge port"
 for s in sub1 sub2 sub3; do start_sub $s 0 30; done
 
 mark_stack_counters sub1 sub2 sub3

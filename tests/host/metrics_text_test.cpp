@@ -47,7 +47,7 @@ TEST(MetricsText, RendersCountersDepthsReloadsAndAdapterStats) {
     kernel.kernel_dropped = 2;
     kernel.socket_sent = 4;
     kernel.socket_errors_by_reason = {{"no_buffers", 2}, {"icmp_port_unreachable", 1}};
-    s.adapters.push_back({"xdp \"main\"", AdapterStats{"native", {kernel}}});
+    s.adapters.push_back({"xdp \"main\"", AdapterStats{"native", {kernel}, {{"eth0", 7, 9}}}});
 
     const std::string text = render_metrics(s);
     EXPECT_TRUE(has_line(text, "tempos_events_received_total{topic=\"3\",path=\"bq\"} 5")) << text;
@@ -72,6 +72,9 @@ TEST(MetricsText, RendersCountersDepthsReloadsAndAdapterStats) {
                                "reason=\"no_buffers\"} 2")) << text;
     EXPECT_TRUE(has_line(text, "tempos_adapter_send_errors_by_reason_total{adapter=\"xdp \\\"main\\\"\",topic=\"3\","
                                "reason=\"icmp_port_unreachable\"} 1"));
+    EXPECT_TRUE(has_line(text, "tempos_device_xdp_errors_total{adapter=\"xdp \\\"main\\\"\",interface=\"eth0\"} 7"))
+        << text;
+    EXPECT_TRUE(has_line(text, "tempos_device_tx_dropped_total{adapter=\"xdp \\\"main\\\"\",interface=\"eth0\"} 9"));
 }
 
 }  // namespace

@@ -28,6 +28,19 @@ public:
         return n;
     }
 
+    // Some record holds `part`.
+    bool contains(const std::string& part) {
+        for (const auto& r : records())
+            if (r.text.find(part) != std::string::npos) return true;
+        return false;
+    }
+    // Every record, one a line, for failure messages.
+    std::string text() {
+        std::string all;
+        for (const auto& r : records()) all += r.text + "\n";
+        return all;
+    }
+
 protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
         records_.push_back({msg.level, std::string(msg.logger_name.data(), msg.logger_name.size()),

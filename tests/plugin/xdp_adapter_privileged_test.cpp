@@ -119,21 +119,30 @@ protected:
     Mac mac_{};
 };
 
+// The mode chosen depends on whether the veth's peer xdp1 runs a native XDP program (plugin/xdp_mode_choice.hpp):
+// native XDP_TX into xdp0 is received only then.
 struct ModeCase {
     const char* requested;
+    bool peer_program;
     const char* reported;
     __u8 attach_mode;
+    int warnings;         // native on a veth whose peer cannot receive: one
+    const char* log_says;  // a line of the log names the choice and its reason ("" = nothing to check)
 };
 
-void PrintTo(const ModeCase& c, std::ostream* os) { *os << "xdp_mode=" << c.requested; }
+void PrintTo(const ModeCase& c, std::ostream* os) {
+    *os << "xdp_mode=" << c.requested << (c.peer_program ? " with" : " without") << " peer program";
+}
 
 class XdpAdapterAttach : public XdpAdapterKernel, public ::testing::WithParamInterface<ModeCase> {};
 
 TEST_P(XdpAdapterAttach, AttachesReportsTheModeAndDetachesOnClose) {
     const ModeCase& c = GetParam();
+    if (c.peer_program) ASSERT_EQ(testkit::attach_peer_pass("xdp1").message(), "");
     const Status connected = connect(c.requested);
     ASSERT_TRUE(connected.is_ok()) << connected.message();
     EXPECT_EQ(adapter().stats().mode, c.reported);
+    if (*c.log_says) EXPECT_TRUE(sink_->contains(c.log_says)) << sink_->text();
     const XdpState state = xdp_state(kIface);
     EXPECT_NE(state.prog_id, 0u);
     EXPECT_EQ(state.attach_mode, c.attach_mode);
@@ -142,7 +151,7 @@ TEST_P(XdpAdapterAttach, AttachesReportsTheModeAndDetachesOnClose) {
     EXPECT_NE(link->find("prog/xdp id " + std::to_string(state.prog_id) + " "), std::string::npos) << *link;
     // ip's word for the mode: " xdp " (native) or " xdpgeneric ".
     EXPECT_NE(link->find(c.attach_mode == XDP_ATTACHED_SKB ? " xdpgeneric " : " xdp "), std::string::npos) << *link;
-    EXPECT_EQ(sink_->count(spdlog::level::warn), 0);
+    EXPECT_EQ(sink_->count(spdlog::level::warn), c.warnings) << sink_->text();
 
     adapter().close();
     EXPECT_TRUE(wait_detached(kIface));
@@ -153,10 +162,19 @@ TEST_P(XdpAdapterAttach, AttachesReportsTheModeAndDetachesOnClose) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, XdpAdapterAttach,
-                         ::testing::Values(ModeCase{"native", "native", XDP_ATTACHED_DRV},
-                                           ModeCase{"generic", "generic", XDP_ATTACHED_SKB},
-                                           ModeCase{"auto", "native", XDP_ATTACHED_DRV}),
-                         [](const auto& info) { return std::string(info.param.requested); });
+                         ::testing::Values(
+                             ModeCase{"native", true, "native", XDP_ATTACHED_DRV, 0, ""},
+                             ModeCase{"native", false, "native", XDP_ATTACHED_DRV, 1,
+                                      "xdp_mode native on veth xdp0: its peer xdp1 runs no native XDP program"},
+                             ModeCase{"generic", false, "generic", XDP_ATTACHED_SKB, 0, ""},
+                             ModeCase{"auto", true, "native", XDP_ATTACHED_DRV, 0,
+                                      "xdp_mode auto: native on veth xdp0 (its peer xdp1 runs a native XDP program"},
+                             ModeCase{"auto", false, "generic", XDP_ATTACHED_SKB, 0,
+                                      "xdp_mode auto: generic on veth xdp0: its peer xdp1 runs no native XDP program"}),
+                         [](const auto& info) {
+                             return std::string(info.param.requested) +
+                                    (info.param.peer_program ? "WithPeerProgram" : "WithoutPeerProgram");
+                         });
 
 // The loopback device has no native XDP: native is refused, auto falls back to generic.
 TEST_F(XdpAdapterKernel, NativeRefusedOnLoopbackAndAutoFallsBackToGeneric) {
@@ -371,6 +389,7 @@ TEST_F(XdpAdapterKernel, StrictEventTravelsThroughTheKernelOnTheWire) {
 // redirected through the egress_ports device map, which the adapter filled.
 TEST_F(XdpAdapterKernel, SubscriberOnAnotherInterfaceIsRedirectedThroughIt) {
     ASSERT_EQ(testkit::add_veth_pair({.a = "xdp2", .b = "xdp3", .a_addresses = {"10.2.0.1/24"}}).message(), "");
+    ASSERT_EQ(testkit::attach_peer_pass("xdp3").message(), "");  // what native redirect into xdp2 needs
     ASSERT_TRUE(connect("native").is_ok());
     const Mac sub_mac{0x02, 0x0c, 0, 0, 0, 0x05};
     ASSERT_TRUE(adapter()
@@ -387,6 +406,35 @@ TEST_F(XdpAdapterKernel, SubscriberOnAnotherInterfaceIsRedirectedThroughIt) {
     const Result<Mac> xdp2_mac = testkit::mac_of("xdp2");
     ASSERT_TRUE(xdp2_mac) << xdp2_mac.message();
     EXPECT_EQ(0, std::memcmp(r->output.data() + 6, xdp2_mac->data(), 6)) << "Ethernet source = the egress interface";
+}
+
+// Native redirect into a veth whose peer runs no XDP program would be dropped by the veth: the adapter keeps that
+// interface out of egress_ports, so the router passes such events up (no_egress) for the socket path, and says so.
+TEST_F(XdpAdapterKernel, NativeRedirectIntoAVethThatCannotReceiveIsLeftToTheSocketPath) {
+    ASSERT_EQ(testkit::add_veth_pair({.a = "xdp2", .b = "xdp3", .a_addresses = {"10.2.0.1/24"}}).message(), "");
+    ASSERT_EQ(testkit::attach_peer_pass("xdp1").message(), "");
+    ASSERT_TRUE(connect("native").is_ok());
+    ASSERT_TRUE(adapter()
+                    .configure_qos(TopicConfig{6, Qos::strict,
+                                               {SubscriptionGroup{{Endpoint{{10, 2, 0, 5}, 7000, Mac{2, 0x0c, 0, 0, 0, 5}}}}}})
+                    .is_ok());
+    EXPECT_TRUE(sink_->contains("native XDP cannot redirect into veth xdp2: its peer xdp3 runs no native XDP program"))
+        << sink_->text();
+    const int prog = attached_program_fd();
+    ASSERT_GE(prog, 0);
+    const Result<testkit::ProgRun> r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 6), ifindex_);
+    ASSERT_TRUE(r) << r.message();
+    ::close(prog);
+    EXPECT_EQ(r->action, XDP_PASS);
+    const AdapterStats stats = adapter().stats();
+    const auto topic = std::find_if(stats.topics.begin(), stats.topics.end(), [](const TopicStats& t) { return t.topic == 6; });
+    ASSERT_NE(topic, stats.topics.end());
+    EXPECT_EQ(topic->kernel_packets, 0u);
+    EXPECT_EQ(topic->kernel_passed, 1u);
+    // Both interfaces the kernel path sends on report their drop counters.
+    std::vector<std::string> devices;
+    for (const DeviceStats& d : stats.devices) devices.push_back(d.interface);
+    EXPECT_EQ(devices, (std::vector<std::string>{"xdp0", "xdp2"}));
 }
 
 TEST_F(XdpAdapterKernel, SubscriberWithoutRouteIsAnError) {

@@ -97,7 +97,7 @@ TEST(Topology, OneLeggedPutsEveryNodeOnOneSegment) {
 
 TEST(Topology, TwoLeggedRoutesThePublisherThroughTheMom) {
     TEMPOS_REQUIRE_PRIVILEGED();
-    auto built = testkit::two_legged(1);
+    auto built = testkit::two_legged(1, {.forwarding = true});
     ASSERT_TRUE(built) << built.message();
     const testkit::Topology& t = *built;
     EXPECT_EQ(t.ip("sub1"), "10.78.0.11");
@@ -126,10 +126,10 @@ TEST(Topology, QueriesAnswerFromInsideTheNode) {
     auto built = testkit::one_legged(1);
     ASSERT_TRUE(built) << built.message();
     const testkit::Topology& t = *built;
-    // Bridge ports carry the peer program in native mode; the nodes' own interfaces carry nothing.
-    const auto port = t.xdp_mode(world::kLan, "p-sub1-eth0");
+    // A user's topology: no program on a bridge port, none on the nodes' own interfaces.
+    const auto port = t.xdp_mode(world::kLan, "p-mom-eth0");
     ASSERT_TRUE(port) << port.message();
-    EXPECT_EQ(*port, testkit::XdpMode::native);
+    EXPECT_EQ(*port, testkit::XdpMode::none);
     const auto own = t.xdp_mode("sub1", "eth0");
     ASSERT_TRUE(own) << own.message();
     EXPECT_EQ(*own, testkit::XdpMode::none);
@@ -147,6 +147,47 @@ TEST(Topology, QueriesAnswerFromInsideTheNode) {
     int eth0s = 0;
     for (const testkit::NodeInterfaceDrops& d : *drops) eth0s += d.drops.ifname == "eth0";
     EXPECT_EQ(eth0s, 3) << "pub, mom and sub1 each report their eth0";
+}
+
+// The defaults are a user's container host; each option changes exactly its one thing.
+TEST(Topology, BridgedOptionsAddOnlyWhatTheyName) {
+    TEMPOS_REQUIRE_PRIVILEGED();
+    auto tx_checksum = [](const testkit::Topology& t) {
+        const auto features = t.exec("pub", {"ethtool", "-k", "eth0"});
+        return features && features->find("tx-checksumming: on") != std::string::npos;
+    };
+    auto forwarding = [](const testkit::Topology& t) {
+        const auto value = t.exec("mom", {"cat", "/proc/sys/net/ipv4/ip_forward"});
+        return value && *value == "1\n";
+    };
+    for (const bool two : {false, true}) {
+        auto plain = two ? testkit::two_legged(1) : testkit::one_legged(1);
+        ASSERT_TRUE(plain) << plain.message();
+        EXPECT_TRUE(tx_checksum(*plain));
+        EXPECT_FALSE(forwarding(*plain));
+        for (const char* ifname : {"eth0", "eth1"}) {
+            if (!two && std::string(ifname) == "eth1") continue;
+            const auto port = plain->xdp_mode(world::kLan, testkit::Topology::bridge_port("mom", ifname));
+            ASSERT_TRUE(port) << port.message();
+            EXPECT_EQ(*port, testkit::XdpMode::none) << ifname;
+        }
+    }
+    for (const bool two : {false, true}) {
+        const testkit::BridgedOptions all{.peer_pass = true, .publisher_tx_csum_off = true, .forwarding = true};
+        auto built = two ? testkit::two_legged(1, all) : testkit::one_legged(1, all);
+        ASSERT_TRUE(built) << built.message();
+        EXPECT_FALSE(tx_checksum(*built));
+        EXPECT_TRUE(forwarding(*built));
+        for (const char* ifname : {"eth0", "eth1"}) {
+            if (!two && std::string(ifname) == "eth1") continue;
+            const auto port = built->xdp_mode(world::kLan, testkit::Topology::bridge_port("mom", ifname));
+            ASSERT_TRUE(port) << port.message();
+            EXPECT_EQ(*port, testkit::XdpMode::native) << ifname;
+        }
+        const auto sub_port = built->xdp_mode(world::kLan, testkit::Topology::bridge_port("sub1", "eth0"));
+        ASSERT_TRUE(sub_port) << sub_port.message();
+        EXPECT_EQ(*sub_port, testkit::XdpMode::none) << "only the MoM's ports carry the peer program";
+    }
 }
 
 TEST(Topology, DestroyByIdKillsWhatRunsInsideAndDeletesEveryNamespace) {
@@ -210,7 +251,7 @@ TEST(Topology, AFailedBuildLeavesNothing) {
     testkit::Topology first(id);
     ASSERT_TRUE(first.add_node("pub"));
     // The same id again: its pub node exists already, so the layout fails and removes what it built (all of id).
-    auto second = testkit::one_legged(1, id);
+    auto second = testkit::one_legged(1, {}, id);
     EXPECT_FALSE(second);
     EXPECT_NE(second.message().find(id), std::string::npos) << second.message();
     EXPECT_EQ(namespaces_of(id), 0);

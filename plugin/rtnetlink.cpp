@@ -1,0 +1,40 @@
+#include "rtnetlink.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <memory>
+
+#include "tempos/system_status.hpp"
+
+namespace tempos::xdp {
+
+RtnlRequest::RtnlRequest(std::uint16_t type, std::uint16_t flags)
+    : buffer_(MNL_SOCKET_BUFFER_SIZE), header_(mnl_nlmsg_put_header(buffer_.data())) {
+    header_->nlmsg_type = type;
+    header_->nlmsg_flags = flags;
+    header_->nlmsg_seq = 1;
+}
+
+Status RtnlRequest::run(const std::string& what, mnl_cb_t callback, void* data) {
+    std::unique_ptr<mnl_socket, decltype(&mnl_socket_close)> sock(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC),
+                                                                  mnl_socket_close);
+    if (!sock) return system_status("netlink socket", errno);
+    if (mnl_socket_bind(sock.get(), 0, MNL_SOCKET_AUTOPID) < 0) return system_status("binding netlink", errno);
+    if (mnl_socket_sendto(sock.get(), header_, header_->nlmsg_len) < 0) return system_status(what, errno);
+    const unsigned port = mnl_socket_get_portid(sock.get());
+    const bool until_ack = (header_->nlmsg_flags & (NLM_F_ACK | NLM_F_DUMP)) != 0;
+    std::vector<char> answer(MNL_SOCKET_BUFFER_SIZE);
+    for (;;) {
+        const ssize_t received = mnl_socket_recvfrom(sock.get(), answer.data(), answer.size());
+        if (received < 0) return system_status(what + " (answer)", errno);
+        // mnl_cb_run answers MNL_CB_ERROR with errno set for an NLMSG_ERROR that carries an error, MNL_CB_STOP at
+        // an ACK or NLMSG_DONE.
+        errno = 0;
+        const int rc = mnl_cb_run(answer.data(), static_cast<std::size_t>(received), 1, port, callback, data);
+        if (rc == MNL_CB_ERROR) return system_status(what, errno ? errno : EPROTO);
+        if (rc == MNL_CB_STOP || !until_ack) return Status::ok();
+    }
+}
+
+}  // namespace tempos::xdp

@@ -1,0 +1,34 @@
+// One rtnetlink request and its answer, through libmnl: the adapter's interface, route and neighbour queries
+// (device_xdp_info, network_interface, neighbour_resolver) all go through it.
+#pragma once
+
+#include <libmnl/libmnl.h>
+
+#include <string>
+#include <vector>
+
+#include "tempos/status.hpp"
+
+namespace tempos::xdp {
+
+// A request being built: mnl_nlmsg_put_header() over a buffer of MNL_SOCKET_BUFFER_SIZE.
+class RtnlRequest {
+public:
+    RtnlRequest(std::uint16_t type, std::uint16_t flags);
+    nlmsghdr* header() { return header_; }
+    template <typename Extra>
+    Extra* extra() {
+        return static_cast<Extra*>(mnl_nlmsg_put_extra_header(header_, sizeof(Extra)));
+    }
+
+    // Sends it on a socket of its own and runs `callback` on every answer until the kernel's last message (an
+    // NLMSG_ERROR carrying 0 or an error, or a dump's NLMSG_DONE; a plain reply without NLM_F_ACK ends after the
+    // first datagram). An NLMSG_ERROR with an error becomes a Status with `what` and its errno.
+    Status run(const std::string& what, mnl_cb_t callback, void* data);
+
+private:
+    std::vector<char> buffer_;
+    nlmsghdr* header_;
+};
+
+}  // namespace tempos::xdp
