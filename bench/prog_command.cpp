@@ -100,7 +100,10 @@ tempos_router* router_for(const FixtureRouters& routers, const testkit::RouterFi
 }
 
 Result<tempos::xdp::SkeletonPtr<tempos_router>> load_router(const testkit::MomConstants& mom) {
-    return testkit::load_skeleton("tempos_router", tempos_router__open, tempos_router__load, tempos_router__destroy, mom);
+    auto router =
+        testkit::load_skeleton("tempos_router", tempos_router__open, tempos_router__load, tempos_router__destroy, mom);
+    if (router) (*router)->bss->attached_generic = mom.generic ? 1 : 0;  // as the adapter does before attaching
+    return router;
 }
 
 Result<FixtureRouters> load_fixture_routers(const std::vector<testkit::RouterFixture>& rows) {

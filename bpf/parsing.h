@@ -48,6 +48,8 @@ struct tempos_event_view {
 	struct udphdr *udp;
 	__u8 *payload; /* payload[0] is the topic; at least one byte is inside the frame */
 	__u16 ip_tot_len;
+	__u16 udp_len;   /* the UDP header's length: header and payload */
+	__u32 l4_off;    /* offset of the UDP header from the start of the frame (a number, not a pointer) */
 	__u32 frame_len; /* bytes in the whole frame, as bpf_xdp_get_buff_len() reports them */
 };
 
@@ -145,6 +147,8 @@ static __always_inline int parse_event(struct xdp_md *ctx, __be16 mom_port, stru
 	view->udp = udp;
 	view->payload = payload;
 	view->ip_tot_len = (__u16)tot_len;
+	view->udp_len = (__u16)udp_len;
+	view->l4_off = l3_offset + ip_hdr_len;
 	view->frame_len = frame_len;
 	return TEMPOS_PARSE_OK;
 }

@@ -31,7 +31,7 @@ static_assert(alignof(tempos_route) == 4 && offsets_are({AT(count), AT(_pad), AT
 
 // A new pass reason grows tempos_topic_counters: the BPF side and every reader must agree on the count.
 #define TEMPOS_ABI_STRUCT tempos_topic_counters
-static_assert(TEMPOS_PASS_REASONS == 10 && sizeof(tempos_topic_counters) == 32 + 8 * TEMPOS_PASS_REASONS);
+static_assert(TEMPOS_PASS_REASONS == 11 && sizeof(tempos_topic_counters) == 32 + 8 * TEMPOS_PASS_REASONS);
 static_assert(alignof(tempos_topic_counters) == 8 &&
                   offsets_are({AT(rr_next), AT(_pad), AT(redirected_packets), AT(redirected_bytes), AT(aborted),
                                AT(passed)},

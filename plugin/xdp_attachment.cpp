@@ -27,8 +27,10 @@ Status errno_status(const std::string& what, int err) {
     return Status::error(code, std::move(message));
 }
 
-// Returns the link fd, or -errno.
-int create_link(int prog_fd, int ifindex, XdpMode mode) {
+// Returns the link fd, or -errno. The program's attached_generic (bpf/udp_csum_partial.h) is set first: how it
+// writes the checksum of a CHECKSUM_PARTIAL datagram depends on the mode.
+int create_link(tempos_router& skeleton, int prog_fd, int ifindex, XdpMode mode) {
+    skeleton.bss->attached_generic = mode == XdpMode::generic ? 1 : 0;
     LIBBPF_OPTS(bpf_link_create_opts, options);
     options.flags = mode == XdpMode::native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
     const int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &options);
@@ -56,7 +58,7 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
     std::string refusals;
     if (request.mode == XdpMode::native || request.mode == XdpMode::automatic) {
         attached = XdpMode::native;
-        link_fd = create_link(prog_fd, request.ifindex, XdpMode::native);
+        link_fd = create_link(*skeleton, prog_fd, request.ifindex, XdpMode::native);
         if (link_fd < 0) {
             refusals = std::string("native: ") + std::strerror(-link_fd);
             if (request.mode == XdpMode::automatic)
@@ -66,7 +68,7 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
     }
     if (link_fd < 0 && (request.mode == XdpMode::generic || request.mode == XdpMode::automatic)) {
         attached = XdpMode::generic;
-        link_fd = create_link(prog_fd, request.ifindex, XdpMode::generic);
+        link_fd = create_link(*skeleton, prog_fd, request.ifindex, XdpMode::generic);
         if (link_fd < 0) refusals += (refusals.empty() ? "" : ", ") + std::string("generic: ") + std::strerror(-link_fd);
     }
     if (link_fd < 0) {

@@ -44,6 +44,7 @@ enum tempos_pass_reason {
 	TEMPOS_PASS_FIB,            /* no MAC configured and bpf_fib_lookup did not succeed (e.g. NO_NEIGH) */
 	TEMPOS_PASS_NO_EGRESS,      /* the endpoint's egress ifindex has no entry in egress_ports */
 	TEMPOS_PASS_FANOUT,         /* strict topic with several groups: handed to the TC fan-out program */
+	TEMPOS_PASS_PARTIAL_CSUM,   /* native mode, CHECKSUM_PARTIAL datagram longer than the router completes */
 	TEMPOS_PASS_REASONS
 };
 

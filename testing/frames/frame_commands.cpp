@@ -1,9 +1,17 @@
 // tempos-testkit's frames subcommands: `frames list` names the malformed-frame cases, `frames inject` sends
-// them from an AF_PACKET socket and prints, as one JSON object, what each should do.
+// them from an AF_PACKET socket and prints, as one JSON object, what each should do; `frames capture-checksums`
+// captures the UDP frames an interface receives and checks each one's checksum in full (udp_checksum_check.hpp).
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
+
+#include <fstream>
+#include <map>
+#include <optional>
 
 #include <cerrno>
 #include <chrono>
@@ -18,6 +26,7 @@
 
 #include "cli/commands.hpp"
 #include "frames/malformed_frames.hpp"
+#include "frames/udp_checksum_check.hpp"
 #include "tempos/unique_fd.hpp"
 #include "topology/netns.hpp"
 
@@ -116,6 +125,68 @@ Status inject(const InjectOptions& o) {
     return Status::ok();
 }
 
+struct CaptureOptions {
+    std::string ns;
+    std::string ifname;
+    int port = 0;
+    std::uint64_t count = 0;
+    double timeout_s = 30;
+    std::string ready_file;
+};
+
+volatile sig_atomic_t capture_stop = 0;
+
+// Counts the verdicts of every UDP frame to `port` received on `ifname` (in the calling thread's namespace) until
+// `count` were seen, the timeout passed, or SIGINT/SIGTERM. The socket exists before the ready file does.
+Result<std::map<std::string, std::uint64_t>> capture(const CaptureOptions& o) {
+    const unsigned ifindex = if_nametoindex(o.ifname.c_str());
+    if (ifindex == 0) return errno_status("no interface " + o.ifname);
+    UniqueFd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
+    if (fd.get() < 0) return errno_status("AF_PACKET socket");
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = htons(ETH_P_ALL);
+    addr.sll_ifindex = static_cast<int>(ifindex);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+        return errno_status("binding the AF_PACKET socket to " + o.ifname);
+    const int on = 1;
+    if (::setsockopt(fd.get(), SOL_PACKET, PACKET_AUXDATA, &on, sizeof(on)) != 0) return errno_status("PACKET_AUXDATA");
+    const int buffer = 8 << 20;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
+    if (!o.ready_file.empty()) std::ofstream(o.ready_file) << "ready\n";
+
+    std::map<std::string, std::uint64_t> counts;
+    std::uint64_t seen = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(o.timeout_s);
+    std::vector<std::uint8_t> frame(65536);
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(tpacket_auxdata))];
+    while (!capture_stop && (o.count == 0 || seen < o.count) && std::chrono::steady_clock::now() < deadline) {
+        pollfd p{fd.get(), POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        iovec iov{frame.data(), frame.size()};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof(control);
+        const ssize_t n = ::recvmsg(fd.get(), &msg, MSG_DONTWAIT);
+        if (n < 0) continue;
+        bool partial = false;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+            tpacket_auxdata aux;
+            std::memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+            partial = (aux.tp_status & TP_STATUS_CSUMNOTREADY) != 0;
+        }
+        std::uint16_t dport = 0;
+        const UdpChecksumVerdict verdict = check_udp_checksum(frame.data(), static_cast<std::size_t>(n), partial, &dport);
+        if (verdict == UdpChecksumVerdict::not_udp || dport != o.port) continue;
+        ++counts[verdict_name(verdict)];
+        ++seen;
+    }
+    return counts;
+}
+
 void fail_on(const Status& st, const char* command) {
     if (st) return;
     std::fprintf(stderr, "tempos-testkit frames %s: %s\n", command, st.message().c_str());
@@ -151,6 +222,34 @@ void add_frame_commands(CLI::App& app) {
     inject_cmd->add_option("--unknown-topic", o->unknown_topic)->required()->check(CLI::Range(0, 255));
     inject_cmd->add_option("--first-sequence", o->first_sequence, "Events carry sequences above this")
         ->capture_default_str();
+    auto c = std::make_shared<CaptureOptions>();
+    CLI::App* capture_cmd = frames->add_subcommand(
+        "capture-checksums",
+        "Captures the UDP frames to a port an interface receives and checks each checksum in full; prints counts "
+        "per verdict as JSON ({\"complete_ok\": n, \"partial_ok\": n, ...})");
+    capture_cmd->add_option("--ns", c->ns, "Network namespace (/run/netns/NS; default: this one)");
+    capture_cmd->add_option("--ifname", c->ifname, "Interface to capture on")->required();
+    capture_cmd->add_option("--port", c->port, "UDP destination port")->required()->check(CLI::Range(1, 65535));
+    capture_cmd->add_option("--count", c->count, "Stop after this many frames (0: until the timeout or SIGINT)");
+    capture_cmd->add_option("--timeout", c->timeout_s, "Seconds at most")->capture_default_str();
+    capture_cmd->add_option("--ready-file", c->ready_file, "Written once the socket captures");
+    capture_cmd->callback([c] {
+        struct sigaction stop{};
+        stop.sa_handler = [](int) { capture_stop = 1; };
+        ::sigaction(SIGINT, &stop, nullptr);
+        ::sigaction(SIGTERM, &stop, nullptr);
+        std::optional<Result<std::map<std::string, std::uint64_t>>> counts;
+        const auto run = [&] {
+            counts.emplace(capture(*c));
+            return counts->status();
+        };
+        fail_on(c->ns.empty() ? run() : run_in_netns(c->ns, run), "capture-checksums");
+        nlohmann::json out = nlohmann::json::object();
+        for (const char* name : {"complete_ok", "complete_bad", "partial_ok", "partial_bad", "none"})
+            out[name] = (*counts)->count(name) ? (*counts)->at(name) : 0;
+        std::printf("%s\n", out.dump().c_str());
+    });
+
     inject_cmd->callback([o] {
         if (!o->all && o->cases.empty())
             fail_on(Status::error(ErrorCode::invalid_argument, "give --case NAME or --all"), "inject");

@@ -47,6 +47,7 @@ PacketBuilder& PacketBuilder::tcp(std::uint16_t sport, std::uint16_t dport) { tc
 PacketBuilder& PacketBuilder::udp_len(std::uint16_t len) { udp_len_ = len; return *this; }
 PacketBuilder& PacketBuilder::udp_checksum_none() { udp_checksum_none_ = true; return *this; }
 PacketBuilder& PacketBuilder::bad_udp_checksum() { bad_udp_checksum_ = true; return *this; }
+PacketBuilder& PacketBuilder::udp_checksum_partial(bool partial) { udp_checksum_partial_ = partial; return *this; }
 PacketBuilder& PacketBuilder::payload(Bytes payload) { payload_ = std::move(payload); return *this; }
 PacketBuilder& PacketBuilder::padding(std::size_t bytes) { padding_ = bytes; return *this; }
 PacketBuilder& PacketBuilder::truncate(std::size_t frame_len) { truncate_ = frame_len; return *this; }
@@ -126,6 +127,9 @@ Bytes PacketBuilder::build() const {
                 const std::uint32_t pseudo_sum = sum_words(pseudo.data(), pseudo.size());
                 std::uint16_t check = internet_checksum(&out[l4_at], out.size() - l4_at, pseudo_sum);
                 if (check == 0) check = 0xffff;  // RFC 768: 0 means "no checksum"
+                // CHECKSUM_PARTIAL: the folded pseudo-header sum, not complemented (what the sender's kernel
+                // leaves for the offloading device to complete).
+                if (udp_checksum_partial_) check = static_cast<std::uint16_t>(~internet_checksum(pseudo.data(), pseudo.size()));
                 if (bad_udp_checksum_) check ^= 0x00ff;
                 set16(out, l4_at + 6, check);
             }

@@ -52,6 +52,9 @@ public:
     PacketBuilder& udp_len(std::uint16_t len);                // override the computed UDP length
     PacketBuilder& udp_checksum_none();                       // send checksum 0 ("no checksum")
     PacketBuilder& bad_udp_checksum();                        // the correct checksum with its low byte flipped
+    // The field as a CHECKSUM_PARTIAL sender leaves it (offloaded transmit checksum): only the folded pseudo-header
+    // sum of the addresses and UDP length, not complemented; the datagram's bytes are not in it.
+    PacketBuilder& udp_checksum_partial(bool partial = true);
     PacketBuilder& payload(Bytes payload);
     PacketBuilder& padding(std::size_t bytes);                // bytes after the IP datagram (Ethernet padding)
     PacketBuilder& truncate(std::size_t frame_len);           // cut the finished frame to this length
@@ -87,6 +90,7 @@ private:
     std::optional<std::uint16_t> udp_len_;
     bool udp_checksum_none_ = false;
     bool bad_udp_checksum_ = false;
+    bool udp_checksum_partial_ = false;
     Bytes payload_;
     std::size_t padding_ = 0;
     std::optional<std::size_t> truncate_;

@@ -119,6 +119,34 @@ std::vector<RouterFixture> router_fixtures() {
         b.vlan(PacketBuilder::kVlan8021AD, 10).vlan(PacketBuilder::kVlan8021Q, 20).ip_options({1, 1, 1, 0});
     });
     const auto to_other_mom = tweaked(kTopicSingle, [&](PacketBuilder& b) { b.ipv4(kPublisherIp, other_mom_ip); });
+    // CHECKSUM_PARTIAL datagrams (bpf/udp_csum_partial.h): native mode completes the checksum, generic mode leaves
+    // the pseudo-header sum of the new addresses for the kernel to complete.
+    const MomConstants generic{kMomPort, kMomIp, true};
+    auto partial = [](PacketBuilder b) { return b.udp_checksum_partial(); };
+    auto complete = [](PacketBuilder b) { return b.udp_checksum_partial(false); };
+    const auto partial_event = partial(event(kTopicSingle));
+    const auto partial_odd = tweaked(kTopicSingle, [](PacketBuilder& b) {
+        b.payload({kTopicSingle, 'o', 'd', 'd', ' ', 'l', 'e', 'n', 'g', 't', 'h'}).udp_checksum_partial();
+    });
+    Bytes long_payload(1400);
+    for (std::size_t i = 0; i < long_payload.size(); ++i) long_payload[i] = static_cast<std::uint8_t>(i * 7 + 3);
+    long_payload[0] = kTopicSingle;
+    const auto partial_long = tweaked(kTopicSingle, [&](PacketBuilder& b) { b.payload(long_payload).udp_checksum_partial(); });
+    Bytes max_payload(2048 - 8, 0xa5);  // the longest datagram the router completes: 2048 bytes with its header
+    max_payload[0] = kTopicSingle;
+    const auto partial_max = tweaked(kTopicSingle, [&](PacketBuilder& b) { b.payload(max_payload).udp_checksum_partial(); });
+    Bytes too_long_payload(2048 - 8 + 1, 0x5a);
+    too_long_payload[0] = kTopicSingle;
+    const auto partial_too_long =
+        tweaked(kTopicSingle, [&](PacketBuilder& b) { b.payload(too_long_payload).udp_checksum_partial(); });
+    const auto partial_padded = tweaked(kTopicSingle, [](PacketBuilder& b) { b.padding(12).udp_checksum_partial(); });
+    const auto partial_qinq = tweaked(kTopicSingle, [](PacketBuilder& b) {
+        b.vlan(PacketBuilder::kVlan8021AD, 10).vlan(PacketBuilder::kVlan8021Q, 20).ip_options({1, 1, 1, 0});
+        b.udp_checksum_partial();
+    });
+    const auto partial_ones = tweaked(kTopicOnes, [](PacketBuilder& b) {
+        b.ipv4({0, 0, 0, 1}, {0, 0, 0, 0}).tos(0xff).udp_checksum_partial();
+    });
 
     std::vector<RouterFixture> rows{
         // Strict events that are routed.
@@ -153,6 +181,34 @@ std::vector<RouterFixture> router_fixtures() {
                kTopicOtherNic),
         routed("EgressEqualsIngressIsTx", "endpoint ifindex == ingress ifindex: XDP_TX", XDP_TX,
                event(kTopicIngressNic), forwarded(event(kTopicIngressNic), kSubA), kTopicIngressNic),
+
+        // UDP checksum forms: complete, none (above), CHECKSUM_PARTIAL; native and generic.
+        routed("PartialChecksumNativeCompleted",
+               "CHECKSUM_PARTIAL (pseudo-header sum only), native: the complete checksum is written", XDP_TX,
+               partial_event, complete(forwarded(partial_event, kSubA)), kTopicSingle),
+        routed("PartialChecksumGenericStaysPartial",
+               "CHECKSUM_PARTIAL, generic: the pseudo-header sum of the new addresses, for the kernel to complete",
+               XDP_TX, partial_event, forwarded(partial_event, kSubA), kTopicSingle, generic),
+        routed("FullChecksumGenericUpdated", "complete checksum, generic: updated as in native mode", XDP_TX,
+               event(kTopicSingle), forwarded(event(kTopicSingle), kSubA), kTopicSingle, generic),
+        routed("UdpChecksumZeroStaysZeroGeneric", "UDP checksum 0 (none), generic: stays 0", XDP_TX, no_udp_checksum,
+               forwarded(no_udp_checksum, kSubA), kTopicSingle, generic),
+        routed("PartialChecksumOddLength", "CHECKSUM_PARTIAL, 11 payload bytes: the last byte padded with zero",
+               XDP_TX, partial_odd, complete(forwarded(partial_odd, kSubA)), kTopicSingle),
+        routed("PartialChecksumLongDatagram", "CHECKSUM_PARTIAL, 1408-byte datagram: summed over 11 steps", XDP_TX,
+               partial_long, complete(forwarded(partial_long, kSubA)), kTopicSingle),
+        routed("PartialChecksumLongestCompleted", "CHECKSUM_PARTIAL, 2048-byte datagram: the longest completed",
+               XDP_TX, partial_max, complete(forwarded(partial_max, kSubA)), kTopicSingle),
+        routed("PartialChecksumPaddingNotSummed", "CHECKSUM_PARTIAL with Ethernet padding: only udp.len is summed",
+               XDP_TX, partial_padded, complete(forwarded(partial_padded, kSubA)), kTopicSingle),
+        routed("PartialChecksumQinQWithOptions", "CHECKSUM_PARTIAL behind two VLAN tags and IP options", XDP_TX,
+               partial_qinq, complete(forwarded(partial_qinq, kSubA)), kTopicSingle),
+        routed("PartialChecksumCarriesFolded", "CHECKSUM_PARTIAL, all-ones new address and port: carries folded",
+               XDP_TX, partial_ones, complete(forwarded(partial_ones, kSubOnes)), kTopicOnes),
+        routed("PartialChecksumGenericCarriesFolded", "CHECKSUM_PARTIAL, generic, all-ones new address", XDP_TX,
+               partial_ones, forwarded(partial_ones, kSubOnes), kTopicOnes, generic),
+        routed("PartialChecksumLongGeneric", "CHECKSUM_PARTIAL, generic, 2049-byte datagram: no length limit",
+               XDP_TX, partial_too_long, forwarded(partial_too_long, kSubA), kTopicSingle, generic),
 
         // Truncation at every header boundary.
         // Below 14 bytes BPF_PROG_TEST_RUN itself refuses the frame (EINVAL), as drivers never deliver one; the
@@ -244,6 +300,9 @@ std::vector<RouterFixture> router_fixtures() {
                kTopicFib, TEMPOS_PASS_FIB),
         passed("EgressMissingFromDevmap", "member's ifindex not in egress_ports", event(kTopicNoEgress).build(),
                kTopicNoEgress, TEMPOS_PASS_NO_EGRESS),
+        passed("PartialChecksumTooLongPassed",
+               "CHECKSUM_PARTIAL, native, 2049-byte datagram: longer than the router completes, passed untouched",
+               partial_too_long.build(), kTopicSingle, TEMPOS_PASS_PARTIAL_CSUM),
     };
     // A route with count 0: counted as aborted (no pass reason), the frame passes untouched.
     RouterFixture aborted{"RouteWithZeroMembersAborted", "route with count 0: aborted counter, frame passes",

@@ -16,10 +16,12 @@
 
 namespace tempos::testkit {
 
-// The load-time constants (rodata) of the router and the fan-out program: the MoM's port and address.
+// The load-time constants (rodata) of the router and the fan-out program: the MoM's port and address; and the
+// router's attach mode as the adapter tells it (bss attached_generic, bpf/udp_csum_partial.h), set after load.
 struct MomConstants {
     std::uint16_t port = world::kMomPort;  // host order
     Ipv4Addr ip = world::kMomIp;           // 0.0.0.0: keep the frame's destination as the new source
+    bool generic = false;                  // the router runs as if attached in generic (skb) mode
     bool operator==(const MomConstants&) const = default;
 };
 

@@ -1,8 +1,11 @@
 // The packet builder is the independent oracle of the router fixtures: check it against known values.
 #include <gtest/gtest.h>
+#include <linux/bpf.h>
 
 #include "frames/frame_world.hpp"
 #include "frames/packet_builder.hpp"
+#include "frames/router_fixtures.hpp"
+#include "frames/udp_checksum_check.hpp"
 
 namespace tempos::testkit {
 namespace {
@@ -98,6 +101,56 @@ TEST(PacketBuilder, BenchEventIsSixtyFourValidBytes) {
     EXPECT_EQ(internet_checksum(&f[14], 20), 0);
     const std::uint32_t pseudo = (10 << 8) + 7 + (10 << 8) + 1 + 17 + (64 - 34);
     EXPECT_EQ(internet_checksum(&f[34], 64 - 34, pseudo), 0);
+}
+
+// CHECKSUM_PARTIAL as a veth sender leaves it: 10.0.0.7 -> 10.0.0.1, UDP length 20: the folded pseudo-header sum
+// 0x0a00 + 0x0007 + 0x0a00 + 0x0001 + 0x0011 + 0x0014 = 0x142d, not complemented.
+TEST(PacketBuilder, PartialChecksumIsThePseudoHeaderSum) {
+    const Bytes f = world::event(1).payload({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}).udp_checksum_partial().build();
+    EXPECT_EQ(f[40] << 8 | f[41], 0x142d);
+    EXPECT_EQ(check_udp_checksum(f.data(), f.size(), true), UdpChecksumVerdict::partial_ok);
+    EXPECT_EQ(check_udp_checksum(f.data(), f.size(), false), UdpChecksumVerdict::complete_bad)
+        << "without the mark the field is not a checksum";
+}
+
+TEST(UdpChecksumCheck, RecomputesInFullAndTellsTheForms) {
+    const Bytes good = world::event(1).build();
+    EXPECT_EQ(check_udp_checksum(good.data(), good.size(), false), UdpChecksumVerdict::complete_ok);
+    EXPECT_EQ(check_udp_checksum(good.data(), good.size(), true), UdpChecksumVerdict::partial_bad);
+    const Bytes bad = world::event(1).bad_udp_checksum().build();
+    EXPECT_EQ(check_udp_checksum(bad.data(), bad.size(), false), UdpChecksumVerdict::complete_bad);
+    const Bytes none = world::event(1).udp_checksum_none().build();
+    EXPECT_EQ(check_udp_checksum(none.data(), none.size(), false), UdpChecksumVerdict::none);
+    const Bytes padded = world::event(1).padding(12).build();
+    EXPECT_EQ(check_udp_checksum(padded.data(), padded.size(), false), UdpChecksumVerdict::complete_ok);
+    const Bytes tagged = world::event(1).vlan(PacketBuilder::kVlan8021Q, 7).build();
+    std::uint16_t port = 0;
+    EXPECT_EQ(check_udp_checksum(tagged.data(), tagged.size(), false, &port), UdpChecksumVerdict::complete_ok);
+    EXPECT_EQ(port, world::kMomPort);
+    const Bytes arp = PacketBuilder().eth(world::kMomMac, world::kPublisherMac).raw_l3(PacketBuilder::kEthArp, Bytes(28, 0)).build();
+    EXPECT_EQ(check_udp_checksum(arp.data(), arp.size(), false), UdpChecksumVerdict::not_udp);
+    EXPECT_EQ(check_udp_checksum(good.data(), 30, false), UdpChecksumVerdict::not_udp);
+}
+
+// Guards the fixture table: the routed rows' expected frames are what a receiver accepts, checked by full
+// recomputation: complete checksums verify, a generic row with CHECKSUM_PARTIAL input keeps the pseudo-header sum
+// of its new addresses (the kernel completes it), checksum 0 stays none.
+TEST(UdpChecksumCheck, EveryRoutedFixtureOutputVerifies) {
+    int partial_rows = 0;
+    for (const RouterFixture& row : router_fixtures()) {
+        if (row.expected_action == XDP_PASS) continue;
+        const bool partial_in =
+            check_udp_checksum(row.input.data(), row.input.size(), true) == UdpChecksumVerdict::partial_ok;
+        partial_rows += partial_in;
+        const bool stays_partial = partial_in && row.mom.generic;
+        const UdpChecksumVerdict got =
+            check_udp_checksum(row.expected_output.data(), row.expected_output.size(), stays_partial);
+        if (got == UdpChecksumVerdict::none) continue;
+        EXPECT_EQ(verdict_name(got), verdict_name(stays_partial ? UdpChecksumVerdict::partial_ok
+                                                                : UdpChecksumVerdict::complete_ok))
+            << row.name;
+    }
+    EXPECT_GE(partial_rows, 10);
 }
 
 }  // namespace

@@ -7,6 +7,8 @@ BUILD_DIR=${TEMPOS_BUILD_DIR:-$E2E_ROOT/build}
 BIN=$BUILD_DIR/bin
 E2E_TMP=$(mktemp -d /tmp/tempos-e2e.XXXXXX)
 MOM_PORT=9998
+# The router's mode in this scenario's Controller TOML (mom_config_header), native unless XDP_MODE says otherwise.
+E2E_XDP_MODE=${XDP_MODE:-native}
 . "$E2E_ROOT/scripts/lib/topology.sh"
 
 e2e_cleanup() {
@@ -40,11 +42,26 @@ fail() {
     exit 1
 }
 
-# setup LAYOUT N: topology with N subscribers; the cleanup trap covers the temp dir too.
+# setup LAYOUT N [OPTION...]: topology with N subscribers, built as a user's host is (topo_create's OPTIONs add
+# to it); the cleanup trap covers the temp dir too. Native XDP into a veth is received only if the peer runs an
+# XDP program, the documented requirement of native mode on veth (docs/known-issues.md): a scenario running the
+# router natively (E2E_XDP_MODE native) gets the peer program on the MoM's bridge ports unless it says
+# --without-peer-pass (a scenario about that loss); others get it only by asking (--peer-pass).
 setup() {
+    local layout=$1 n=$2 option options=() peer_pass=auto
+    shift 2
+    for option in "$@"; do
+        case $option in
+            --without-peer-pass) peer_pass=no ;;
+            --peer-pass) peer_pass=yes ;;
+            *) options+=("$option") ;;
+        esac
+    done
+    [ "$peer_pass" = auto ] && [ "$E2E_XDP_MODE" = native ] && peer_pass=yes
+    [ "$peer_pass" = yes ] && options+=(--peer-pass)
     require_privileges
     trap 'e2e_cleanup' EXIT  # also when topo_create fails; it installs its own traps, replaced again below
-    topo_create "$1" "$2"
+    topo_create "$layout" "$n" ${options[@]+"${options[@]}"}
     trap 'e2e_cleanup' EXIT
     trap 'e2e_cleanup; exit 130' INT
     trap 'e2e_cleanup; exit 143' TERM
@@ -132,6 +149,45 @@ stop_subs() {
     wait_subs
 }
 
+# start_checksum_captures NODE...: in each NODE, captures the UDP frames to the MoM's port that its eth0 receives
+# and checks every UDP checksum by recomputing it in full (`tempos-testkit frames capture-checksums`,
+# testing/frames/udp_checksum_check.hpp): a veth receiver trusts a CHECKSUM_PARTIAL skb without checking it, so
+# InCsumErrors alone cannot prove the generic path. Runs until stop_checksum_captures (60 s at most).
+start_checksum_captures() {
+    local node i
+    CAPTURE_PIDS=()
+    CAPTURE_NODES=("$@")
+    for node in "$@"; do
+        rm -f "$E2E_TMP/$node.capture.ready"
+        "$BIN/tempos-testkit" frames capture-checksums --ns "$(_topo_ns "$node")" --ifname eth0 --port "$MOM_PORT" \
+            --timeout 60 --ready-file "$E2E_TMP/$node.capture.ready" >"$E2E_TMP/$node.capture.json" &
+        CAPTURE_PIDS+=($!)
+    done
+    for node in "$@"; do
+        for ((i = 0; i < 50; i++)); do [ -f "$E2E_TMP/$node.capture.ready" ] && break; sleep 0.1; done
+        [ -f "$E2E_TMP/$node.capture.ready" ] || fail "the checksum capture in $node did not start"
+    done
+}
+
+# stop_checksum_captures: ends the captures and prints their verdicts summed over the nodes:
+# "complete_ok complete_bad partial_ok partial_bad none".
+stop_checksum_captures() {
+    local p node
+    for p in "${CAPTURE_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+    for p in "${CAPTURE_PIDS[@]}"; do wait "$p" || fail "a checksum capture exited with status $?"; done
+    python3 - "$E2E_TMP" "${CAPTURE_NODES[@]}" <<'PY'
+import json, sys
+tmp, nodes = sys.argv[1], sys.argv[2:]
+keys = ["complete_ok", "complete_bad", "partial_ok", "partial_bad", "none"]
+total = {k: 0 for k in keys}
+for node in nodes:
+    counts = json.load(open(f"{tmp}/{node}.capture.json"))
+    for k in keys:
+        total[k] += counts[k]
+print(*(total[k] for k in keys))
+PY
+}
+
 # topic_totals TOPIC NODE...: "total min max duplicates corrupt" of a topic over the nodes' tempos-sub reports
 # (unique events summed, the smallest and largest share, duplicates and corrupt payloads summed).
 topic_totals() {
@@ -199,14 +255,15 @@ kernel_routing_cpus() {
 
 # kernel_counters SLOT: the router's per-CPU counters of a topic (0..255) or of slot 256 (frames without a
 # topic), summed over CPUs, read from the BPF map of the program attached to the MoM's interface:
-# "redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress fanout".
+# "redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress fanout
+# partial_csum".
 kernel_counters() {
     local args=(--topic "$1")
     [ "$1" -ne 256 ] || args=()  # slot 256 is the state's no_topic, reported with every query
     mom_state_query "
 c = s['no_topic'] if $1 == 256 else s['topics'][0]['counters']
 reasons = ['not_ipv4', 'malformed', 'fragment', 'not_our_port', 'no_payload', 'not_strict', 'ttl', 'fib',
-           'no_egress', 'fanout']
+           'no_egress', 'fanout', 'partial_csum']
 print(c['redirected_packets'], c['aborted'], *(c['passed'][r] for r in reasons))" "${args[@]}"
 }
 
@@ -336,9 +393,8 @@ topic_toml() {
 }
 
 # mom_config_header [XDP_MODE]: the [mom] and [[adapters]] part every scenario's Controller TOML starts with
-# (xdp_mode: the argument, else $XDP_MODE, else native);
-# scenarios append their [[topics]].
+# (xdp_mode: the argument, else $E2E_XDP_MODE); scenarios append their [[topics]].
 mom_config_header() {
     "$BIN/tempos-testkit" mom-config header --listen "$TOPO_IP_mom:$MOM_PORT" --interface "$TOPO_MOM_IF" \
-        --metrics 127.0.0.1:9100 --xdp-mode "${1:-${XDP_MODE:-native}}"
+        --metrics 127.0.0.1:9100 --xdp-mode "${1:-$E2E_XDP_MODE}"
 }

@@ -4,7 +4,10 @@
 # that group's round-robin member. Every group receives all N events, split ±1 between its two members per CPU
 # that sent the group copies (the cursors are per CPU and group; the publisher is pinned to one CPU, but the
 # NAPI poll of mom:eth0 runs on the CPU that scheduled it first, which another sender can make the other one),
-# checksums verify in every subscriber's kernel, and the MoM's socket never sees an event.
+# checksums verify in every subscriber's kernel, and the MoM's socket never sees an event. The publisher's
+# checksum offload is on: the TC program's checksum helpers follow the skb's state, and every copy the subscribers
+# receive is captured and its checksum recomputed (complete and correct, or CHECKSUM_PARTIAL with the pseudo-header
+# sum of its own addresses; never wrong).
 # RATE stays moderate: after a CPU stall, one NAPI poll of 64 events makes 4 × 64 copies, more than the veth
 # peer of mom:eth0 queues. Measured with two CPU hogs: 7 of 35 runs at 20000/s lost 0.3-4.7 % of the events
 # (counted as clone errors and as tx drops of mom:eth0), 0 of 16 at 5000/s. docs/e2e.md has the details.
@@ -25,9 +28,11 @@ start_mom "$E2E_TMP/mom.toml"
 ALL_SUBS=()
 for ((i = 1; i <= SUBS; i++)); do ALL_SUBS+=("sub$i"); start_sub "sub$i" "$N" 20; done
 
+start_checksum_captures "${ALL_SUBS[@]}"
 mark_stack_counters "${ALL_SUBS[@]}"
 publish 3 "$N" "${RATE:-5000}"
 end_traffic
+read -r complete_ok complete_bad partial_ok partial_bad no_csum <<<"$(stop_checksum_captures)"
 kernel=$(metric "tempos_kernel_packets_total")
 group_counters=()
 for ((g = 0; g < GROUPS_N; g++)); do group_counters+=("$(fanout_group_counters 3 "$g")"); done
@@ -58,8 +63,12 @@ for ((g = 0; g < GROUPS_N; g++)); do
 done
 [ -z "$problem" ] || fail "$problem"
 echo "InCsumErrors +$csum; MoM InDatagrams +$mom_in;" \
-     "kernel copies (metrics)=$kernel"
+     "kernel copies (metrics)=$kernel; captured: complete checksum ok $complete_ok, bad $complete_bad;" \
+     "CHECKSUM_PARTIAL ok $partial_ok, bad $partial_bad; none $no_csum"
 [ "$csum" -eq 0 ] || fail "subscribers counted UDP checksum errors"
+[ "$complete_bad" -eq 0 ] && [ "$partial_bad" -eq 0 ] || fail "copies with wrong checksums reached the subscribers"
+[ $((complete_ok + partial_ok)) -eq $((GROUPS_N * N)) ] ||
+    fail "$((complete_ok + partial_ok)) of $((GROUPS_N * N)) copies captured with a verified checksum"
 [ "$mom_in" -eq 0 ] || fail "the MoM's socket received $mom_in datagrams"
 [ "$kernel" -eq $((GROUPS_N * N)) ] || fail "metrics report $kernel copies through the kernel, expected $((GROUPS_N * N))"
 echo PASS
