@@ -160,30 +160,29 @@ TEST(Topology, BridgedOptionsAddOnlyWhatTheyName) {
         const auto value = t.exec("mom", {"cat", "/proc/sys/net/ipv4/ip_forward"});
         return value && *value == "1\n";
     };
+    // The XDP mode of the program on each bridge port of the MoM.
+    auto mom_ports = [](const testkit::Topology& t, bool two) {
+        std::vector<testkit::XdpMode> modes;
+        for (const char* ifname : {"eth0", "eth1"}) {
+            if (!two && std::string(ifname) == "eth1") continue;
+            const auto port = t.xdp_mode(world::kLan, testkit::Topology::bridge_port("mom", ifname));
+            modes.push_back(port ? *port : testkit::XdpMode::multiple);
+        }
+        return modes;
+    };
     for (const bool two : {false, true}) {
         auto plain = two ? testkit::two_legged(1) : testkit::one_legged(1);
         ASSERT_TRUE(plain) << plain.message();
         EXPECT_TRUE(tx_checksum(*plain));
         EXPECT_FALSE(forwarding(*plain));
-        for (const char* ifname : {"eth0", "eth1"}) {
-            if (!two && std::string(ifname) == "eth1") continue;
-            const auto port = plain->xdp_mode(world::kLan, testkit::Topology::bridge_port("mom", ifname));
-            ASSERT_TRUE(port) << port.message();
-            EXPECT_EQ(*port, testkit::XdpMode::none) << ifname;
-        }
-    }
-    for (const bool two : {false, true}) {
+        EXPECT_EQ(mom_ports(*plain, two), std::vector<testkit::XdpMode>(two ? 2 : 1, testkit::XdpMode::none));
+
         const testkit::BridgedOptions all{.peer_pass = true, .publisher_tx_csum_off = true, .forwarding = true};
         auto built = two ? testkit::two_legged(1, all) : testkit::one_legged(1, all);
         ASSERT_TRUE(built) << built.message();
         EXPECT_FALSE(tx_checksum(*built));
         EXPECT_TRUE(forwarding(*built));
-        for (const char* ifname : {"eth0", "eth1"}) {
-            if (!two && std::string(ifname) == "eth1") continue;
-            const auto port = built->xdp_mode(world::kLan, testkit::Topology::bridge_port("mom", ifname));
-            ASSERT_TRUE(port) << port.message();
-            EXPECT_EQ(*port, testkit::XdpMode::native) << ifname;
-        }
+        EXPECT_EQ(mom_ports(*built, two), std::vector<testkit::XdpMode>(two ? 2 : 1, testkit::XdpMode::native));
         const auto sub_port = built->xdp_mode(world::kLan, testkit::Topology::bridge_port("sub1", "eth0"));
         ASSERT_TRUE(sub_port) << sub_port.message();
         EXPECT_EQ(*sub_port, testkit::XdpMode::none) << "only the MoM's ports carry the peer program";
