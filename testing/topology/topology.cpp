@@ -174,7 +174,6 @@ Status Topology::link_to_bridge(const Interface& end, const std::string& bridge,
         return made.status();
     if (auto joined = ip_in(world::kLan, {"link", "set", port, "master", bridge, "up"}); !joined)
         return joined.status();
-    if (Status st = set_gro(world::kLan, port, true); !st) return st;
     return configure_end(end);
 }
 

@@ -4,9 +4,10 @@
 // A node is a network namespace named "<id>-<node>" with lo up. Nodes are joined by veth pairs, either to each
 // other or to a bridge; bridges live in node "lan" (world::kLan). Facts every builder needs, kept here once:
 //  - a veth delivers frames sent into it by native XDP_TX/XDP_REDIRECT only if the receiving end runs an XDP
-//    program (on kernel 6.18 GRO alone was not enough, docs/known-issues.md); bridge ports get GRO, and the
-//    XDP_PASS program bpf/veth_peer_pass.bpf.c (attach_peer_pass) only where a layout is asked for it
-//    (BridgedOptions::peer_pass): a user's bridge has none;
+//    program (docs/known-issues.md); bridge ports get the XDP_PASS program bpf/veth_peer_pass.bpf.c
+//    (attach_peer_pass) only where a layout is asked for it (BridgedOptions::peer_pass), and GRO stays off on
+//    them, as on a user's bridge (with GRO on, a veth without a program queues one ring of such frames that it
+//    never delivers, and only then counts the rest as errors);
 //  - with br_netfilter loaded, bridged IPv4 would be validated (and defragmented) on the way, hiding malformed
 //    frames and fragments from the MoM: the bridges' namespace turns it off;
 //  - `ip netns exec` mounts a fresh /sys for the namespace; queries here use sockets and netlink instead.
@@ -62,8 +63,8 @@ public:
     Status add_node(const std::string& node);
     // A bridge in node "lan", which is created (br_netfilter off) with the first bridge.
     Status add_bridge(const std::string& bridge);
-    // A veth from `end` to a port of `bridge` (bridge_port(): "p-<node>-<ifname>", cut to 15 characters) carrying
-    // GRO; GRO on at `end` too.
+    // A veth from `end` to a port of `bridge` (bridge_port(): "p-<node>-<ifname>", cut to 15 characters); GRO on
+    // at `end`, the port left as the kernel makes it.
     Status link_to_bridge(const Interface& end, const std::string& bridge, int queues = 0);
     static std::string bridge_port(const std::string& node, const std::string& ifname);
     // A veth pair between two nodes, GRO on at both ends.

@@ -169,13 +169,13 @@ start_checksum_captures() {
     done
 }
 
-# stop_checksum_captures: ends the captures and prints their verdicts summed over the nodes:
-# "complete_ok complete_bad partial_ok partial_bad none".
+# stop_checksum_captures: ends the captures and sets CAPTURED to their verdicts summed over the nodes:
+# "complete_ok complete_bad partial_ok partial_bad none" (not in a subshell: the captures are this shell's children).
 stop_checksum_captures() {
     local p node
     for p in "${CAPTURE_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
     for p in "${CAPTURE_PIDS[@]}"; do wait "$p" || fail "a checksum capture exited with status $?"; done
-    python3 - "$E2E_TMP" "${CAPTURE_NODES[@]}" <<'PY'
+    CAPTURED=$(python3 - "$E2E_TMP" "${CAPTURE_NODES[@]}" <<'PY'
 import json, sys
 tmp, nodes = sys.argv[1], sys.argv[2:]
 keys = ["complete_ok", "complete_bad", "partial_ok", "partial_bad", "none"]
@@ -186,6 +186,7 @@ for node in nodes:
         total[k] += counts[k]
 print(*(total[k] for k in keys))
 PY
+)
 }
 
 # topic_totals TOPIC NODE...: "total min max duplicates corrupt" of a topic over the nodes' tempos-sub reports

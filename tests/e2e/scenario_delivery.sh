@@ -20,7 +20,7 @@ strict=0
 mark_stack_counters sub1 sub2 sub3
 publish 1 "$N" 20000
 end_traffic
-((strict)) && read -r complete_ok complete_bad partial_ok partial_bad no_csum <<<"$(stop_checksum_captures)"
+((strict)) && stop_checksum_captures && read -r complete_ok complete_bad partial_ok partial_bad no_csum <<<"$CAPTURED"
 kernel=$(metric "tempos_kernel_packets_total")
 # The kernel's round-robin cursor is per CPU: each CPU that routed the topic splits its share ±1 (the socket
 # path's cursor is one atomic: ±1).

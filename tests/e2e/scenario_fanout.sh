@@ -32,7 +32,7 @@ start_checksum_captures "${ALL_SUBS[@]}"
 mark_stack_counters "${ALL_SUBS[@]}"
 publish 3 "$N" "${RATE:-5000}"
 end_traffic
-read -r complete_ok complete_bad partial_ok partial_bad no_csum <<<"$(stop_checksum_captures)"
+stop_checksum_captures && read -r complete_ok complete_bad partial_ok partial_bad no_csum <<<"$CAPTURED"
 kernel=$(metric "tempos_kernel_packets_total")
 group_counters=()
 for ((g = 0; g < GROUPS_N; g++)); do group_counters+=("$(fanout_group_counters 3 "$g")"); done

@@ -138,11 +138,15 @@ class XdpAdapterAttach : public XdpAdapterKernel, public ::testing::WithParamInt
 
 TEST_P(XdpAdapterAttach, AttachesReportsTheModeAndDetachesOnClose) {
     const ModeCase& c = GetParam();
-    if (c.peer_program) ASSERT_EQ(testkit::attach_peer_pass("xdp1").message(), "");
+    if (c.peer_program) {
+        ASSERT_EQ(testkit::attach_peer_pass("xdp1").message(), "");
+    }
     const Status connected = connect(c.requested);
     ASSERT_TRUE(connected.is_ok()) << connected.message();
     EXPECT_EQ(adapter().stats().mode, c.reported);
-    if (*c.log_says) EXPECT_TRUE(sink_->contains(c.log_says)) << sink_->text();
+    if (*c.log_says) {
+        EXPECT_TRUE(sink_->contains(c.log_says)) << sink_->text();
+    }
     const XdpState state = xdp_state(kIface);
     EXPECT_NE(state.prog_id, 0u);
     EXPECT_EQ(state.attach_mode, c.attach_mode);
