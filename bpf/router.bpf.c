@@ -44,15 +44,8 @@ struct tempos_next_hop {
 	__u32 ifindex;
 };
 
-/* How the rewrite treats the UDP checksum (udp_csum_partial.h), decided before anything is written. */
-struct tempos_udp_csum_plan {
-	int partial;        /* the field holds the pseudo-header sum of a CHECKSUM_PARTIAL datagram */
-	__s64 datagram_sum; /* native and partial: the sum of the datagram as received */
-};
-
 static __always_inline void rewrite(struct tempos_event_view *view, const struct tempos_next_hop *hop,
-				    const struct tempos_endpoint *sub, __be32 new_saddr,
-				    const struct tempos_udp_csum_plan *plan)
+				    const struct tempos_endpoint *sub, __be32 new_saddr, struct tempos_udp_csum *csum)
 {
 	__builtin_memcpy(view->eth->h_dest, hop->dst_mac, ETH_ALEN);
 	__builtin_memcpy(view->eth->h_source, hop->src_mac, ETH_ALEN);
@@ -70,16 +63,12 @@ static __always_inline void rewrite(struct tempos_event_view *view, const struct
 	ip->saddr = new_saddr;
 	ip->daddr = sub->ipv4;
 
-	/* UDP checksum 0 means "none" and stays 0; a computed 0 is sent as 0xffff (RFC 768). */
-	if (plan->partial && attached_generic) {
-		udp->check = udp_partial_field(new_saddr, sub->ipv4, udp->len);
-	} else if (plan->partial) {
-		udp->check = udp_complete_checksum(plan->datagram_sum, udp->check, udp->dest, sub->port, new_saddr,
-						   sub->ipv4, udp->len);
-	} else if (udp->check) {
-		__u16 check = csum_update(udp->check, addr_delta + csum_replace16(udp->dest, sub->port));
-		udp->check = check ? check : 0xffff;
-	}
+	/* The UDP checksum for whatever form it came in (udp_csum_partial.h). */
+	csum->addr_delta = addr_delta;
+	csum->new_saddr = new_saddr;
+	csum->new_daddr = sub->ipv4;
+	csum->new_dport = sub->port;
+	udp->check = (__u16)tempos_udp_csum_final(csum);
 	udp->dest = sub->port;
 }
 
@@ -164,14 +153,17 @@ int tempos_router(struct xdp_md *ctx)
 
 	/* Decided before the rewrite, so a frame with no usable egress or an incomplete checksum the program cannot
 	 * complete leaves untouched. */
-	struct tempos_udp_csum_plan plan = {};
-	plan.partial = view.udp->check != 0 &&
-		       view.udp->check == udp_partial_field(view.ip->saddr, view.ip->daddr, view.udp->len);
-	if (plan.partial && !attached_generic) {
-		plan.datagram_sum = tempos_frame_sum(ctx, view.l4_off, view.udp_len);
-		if (plan.datagram_sum < 0)
-			return count_pass(topic, TEMPOS_PASS_PARTIAL_CSUM);
-	}
+	struct tempos_udp_csum csum = {
+		.saddr = view.ip->saddr,
+		.daddr = view.ip->daddr,
+		.l4_off = view.l4_off,
+		.udp_len = view.udp_len,
+		.len = view.udp->len,
+		.check = view.udp->check,
+		.dport = view.udp->dest,
+	};
+	if (tempos_udp_csum_prepare(ctx, &csum) < 0)
+		return count_pass(topic, TEMPOS_PASS_PARTIAL_CSUM);
 	int action = XDP_TX;
 	if (hop.ifindex != 0 && hop.ifindex != ctx->ingress_ifindex) {
 		action = bpf_redirect_map(&egress_ports, hop.ifindex, XDP_PASS);
@@ -179,7 +171,7 @@ int tempos_router(struct xdp_md *ctx)
 			return count_pass(topic, TEMPOS_PASS_NO_EGRESS);
 	}
 
-	rewrite(&view, &hop, sub, new_saddr, &plan);
+	rewrite(&view, &hop, sub, new_saddr, &csum);
 	counters->redirected_packets++;
 	counters->redirected_bytes += view.frame_len;
 	return action;
