@@ -160,21 +160,21 @@ Status publish(Stream& s, const RunSettings& settings, const Timeline& t) {
 // One end of a stream in its own thread, at its priority; an escaping exception becomes its error (no exception
 // leaves a thread).
 template <typename Body>
-void run_endpoint(const std::string& thread_name, const Stream& s, const RunSettings& settings, std::string& error,
+void run_endpoint(const std::string& thread_name, const Stream& s, const RunSettings& settings, Status& ended,
                   Body body) {
     pthread_setname_np(pthread_self(), thread_name.c_str());
     try {
         const EndpointPriority priority(s.plan, settings);
-        error = priority.status() ? body().message() : priority.status().message();
+        ended = priority.status() ? body() : priority.status();
     } catch (const std::exception& e) {
-        error = std::string("exception: ") + e.what();
+        ended = Status::error(ErrorCode::internal, std::string("exception: ") + e.what());
     } catch (...) {
-        error = "unknown exception";
+        ended = Status::error(ErrorCode::internal, "unknown exception");
     }
 }
 
 void run_publisher(Stream& s, const RunSettings& settings, const Timeline& t) {
-    run_endpoint(s.plan.paced ? "peers-paced" : "peers-flood", s, settings, s.stats.publisher_error,
+    run_endpoint(s.plan.paced ? "peers-paced" : "peers-flood", s, settings, s.stats.publisher,
                  [&] { return publish(s, settings, t); });
     s.publisher_sent.store(s.stats.sent);
     s.publisher_done_ns.store(tools::monotonic_ns());
@@ -182,7 +182,7 @@ void run_publisher(Stream& s, const RunSettings& settings, const Timeline& t) {
 }
 
 void run_subscriber(Stream& s, const RunSettings& settings, const Timeline& t) {
-    run_endpoint("peers-" + s.plan.subscriber_node, s, settings, s.stats.subscriber_error, [&]() -> Status {
+    run_endpoint("peers-" + s.plan.subscriber_node, s, settings, s.stats.subscriber, [&]() -> Status {
         for (;;) {
             if (Status st = s.subscriber->receive(20); !st) return st;
             const std::uint64_t now = tools::monotonic_ns();
@@ -262,10 +262,8 @@ Status run_streams(PeerProtocol& protocol, const testkit::Topology& topo, const 
     // slow consumer): that is a result, reported.
     const StreamStats& measured = *out.front();
     const std::string run = std::string(protocol.name()) + " " + streams.front()->plan.topic;
-    if (!measured.publisher_error.empty())
-        return Status::error(ErrorCode::system_error, run + " publisher: " + measured.publisher_error);
-    if (!measured.subscriber_error.empty())
-        return Status::error(ErrorCode::system_error, run + " subscriber: " + measured.subscriber_error);
+    if (!measured.publisher) return measured.publisher.prefixed(run + " publisher");
+    if (!measured.subscriber) return measured.subscriber.prefixed(run + " subscriber");
     return Status::ok();
 }
 

@@ -33,7 +33,7 @@ struct StreamStats {
     std::uint64_t delivered_in_window = 0;  // received (any) between the end of the warm-up and the end of the run
     tools::LatencySummary latency;           // over the measured messages received
     double offered_per_s = 0, delivered_per_s = 0;
-    std::string publisher_error, subscriber_error;
+    Status publisher, subscriber;  // how each end of the stream ended
 
     std::uint64_t lost_measured() const { return sent_measured - std::min(sent_measured, received_measured); }
 };

@@ -131,11 +131,11 @@ Status run_peer(const PeerBroker& b, const std::string& program_path, const Peer
             !st)
             return with_log(st);
     }
-    if (!r.flood.subscriber_error.empty())
+    if (!r.flood.subscriber)
         std::fprintf(stderr, "peers: %s: the flood's subscriber was cut off: %s\n", b.name,
-                     r.flood.subscriber_error.c_str());
-    if (!r.flood.publisher_error.empty())
-        std::fprintf(stderr, "peers: %s: the flood's publisher failed: %s\n", b.name, r.flood.publisher_error.c_str());
+                     r.flood.subscriber.message().c_str());
+    if (!r.flood.publisher)
+        std::fprintf(stderr, "peers: %s: the flood's publisher failed: %s\n", b.name, r.flood.publisher.message().c_str());
     note("stopping the broker");
     if (Result<int> stopped = broker.terminate(std::chrono::seconds(3)); !stopped)
         std::fprintf(stderr, "peers: %s: %s\n", b.name, stopped.message().c_str());
@@ -178,7 +178,7 @@ Report report(const std::vector<PeerResult>& results, const PeersOptions& o, dou
             .number(p + "_flood_msgs", r.flood.delivered_per_s, 0)
             .number(p + "_flood_offered_msgs", r.flood.offered_per_s, 0)
             .number(p + "_flood_flood_lost", static_cast<double>(r.flood.lost_measured()), 0)
-            .number(p + "_flood_cut_off", r.flood.subscriber_error.empty() ? 0 : 1, 0);
+            .number(p + "_flood_cut_off", r.flood.subscriber ? 0 : 1, 0);
     }
     return out;
 }

@@ -26,6 +26,7 @@
 #include "attach_holder.hpp"
 #include "frames/packet_builder.hpp"
 #include "privileged.hpp"
+#include "process/process.hpp"
 #include "topology/command.hpp"
 #include "topology/interface.hpp"
 #include "topology/netns.hpp"
@@ -57,11 +58,7 @@ std::uint32_t tcx_programs(const char* iface) {
 }
 
 bool wait_tcx_programs(const char* iface, std::uint32_t want) {
-    for (int i = 0; i < 200; ++i) {  // bounded: 2 s
-        if (tcx_programs(iface) == want) return true;
-        ::usleep(10 * 1000);
-    }
-    return false;
+    return testkit::poll_until([&] { return tcx_programs(iface) == want; }, std::chrono::seconds(2));
 }
 
 // Ethernet / IPv4 / UDP with a full UDP checksum, from 10.0.0.9:40000 to the MoM; payload[0] is the topic.

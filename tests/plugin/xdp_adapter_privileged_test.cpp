@@ -24,6 +24,7 @@
 #include "frames/packet_builder.hpp"
 #include "frames/prog_test_run.hpp"
 #include "privileged.hpp"
+#include "process/process.hpp"
 #include "topology/command.hpp"
 #include "topology/interface.hpp"
 #include "topology/netns.hpp"
@@ -51,13 +52,9 @@ XdpState xdp_state(const char* iface) {
     return state;
 }
 
-// The kernel releases the link when the last fd closes; poll a bounded number of times for it to show.
+// The kernel releases the link when the last fd closes; poll (bounded: 2 s) for it to show.
 bool wait_detached(const char* iface) {
-    for (int i = 0; i < 200; ++i) {
-        if (xdp_state(iface).prog_id == 0) return true;
-        ::usleep(10 * 1000);
-    }
-    return false;
+    return testkit::poll_until([&] { return xdp_state(iface).prog_id == 0; }, std::chrono::seconds(2));
 }
 
 // Ethernet / IPv4 (20 bytes) / UDP (checksum 0) / payload, addressed to the MoM on xdp0.
@@ -72,12 +69,12 @@ std::vector<std::uint8_t> event_frame(const Mac& dst_mac, Ipv4 src, Ipv4 dst, st
         .build();
 }
 
-// argv run to its end through the test kit's process runner (bounded at 280 s, within ctest's timeout): its exit
-// status; the end of its output goes to the test log when it is not 0.
+// argv run to its end through the test kit's process runner (bounded at 850 s, within the test's TIMEOUT of
+// tests/plugin/CMakeLists.txt): its exit status; the end of its output goes to the test log when it is not 0.
 Result<int> exit_status_of(const std::vector<std::string>& argv, std::vector<std::string> env = {}) {
     Result<testkit::Process> child = testkit::Process::start(argv, {.env = std::move(env)});
     if (!child) return child.status();
-    const Result<int> status = child->wait(std::chrono::seconds(280));
+    const Result<int> status = child->wait(std::chrono::seconds(850));
     if (!status || *status != 0) std::printf("%s\n", child->output_tail(40).c_str());
     return status;
 }
