@@ -1,5 +1,5 @@
 // One rtnetlink request and its answer, through libmnl: the adapter's interface, route and neighbour queries
-// (device_xdp_info, network_interface, neighbour_resolver) all go through it.
+// (device_xdp_info, network_interface) all go through it.
 #pragma once
 
 #include <libmnl/libmnl.h>
