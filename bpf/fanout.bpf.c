@@ -4,7 +4,8 @@
  * redirected, for the last group; the MoM's socket never sees it. XDP cannot clone a frame, so the XDP router
  * lets these topics through (they are not in topic_routes) and this program, attached at TC ingress (tcx) of the
  * same interface, serves them.
- * Anything else is returned untouched with TC_ACT_OK. Design and limits: docs/fanout.md. */
+ * Anything else is returned untouched with TCX_NEXT, so the programs and tc filters behind this one on the
+ * interface (a firewall, a policer) still see it. Design and limits: docs/fanout.md. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -19,6 +20,15 @@
 #include "fanout_parsing.h"
 
 #define TEMPOS_AF_INET 2 /* not in the uapi headers */
+
+/* "Not consumed, run the next program of the tcx chain, then the legacy tc filters": TCX_PASS (= TC_ACT_OK)
+ * would end the chain there and silently bypass whatever sits behind the fan-out. enum tcx_action_base is
+ * Linux 6.6 uapi, newer than Debian 12's headers (BPF_F_BEFORE came with it, as in tcx.hpp). */
+#ifdef BPF_F_BEFORE
+#define TEMPOS_TCX_NEXT TCX_NEXT
+#else
+#define TEMPOS_TCX_NEXT (-1)
+#endif
 
 /* Set by the loader before load (the skeleton's rodata), as for the router: network order; mom_ipv4 == 0 keeps
  * the frame's original destination as the new source. */
@@ -201,22 +211,22 @@ int tempos_fanout(struct __sk_buff *skb)
 {
 	struct tempos_skb_event ev;
 	if (parse_skb_event(skb, mom_port, &ev) != TEMPOS_PARSE_OK)
-		return TC_ACT_OK; /* the XDP router has counted why */
+		return TEMPOS_TCX_NEXT; /* the XDP router has counted why */
 
 	__u32 topic = ev.topic;
 	if (!bpf_map_lookup_elem(&fanout_routes, &topic))
-		return TC_ACT_OK; /* not a fan-out topic */
+		return TEMPOS_TCX_NEXT; /* not a fan-out topic */
 	struct tempos_fanout_topic_counters *topic_counters = bpf_map_lookup_elem(&fanout_topic_counters, &topic);
 	if (!topic_counters) /* cannot happen: topic < max_entries */
-		return TC_ACT_OK;
+		return TEMPOS_TCX_NEXT;
 
 	if (ev.ip.ttl <= 1) {
 		topic_counters->passed_ttl++;
-		return TC_ACT_OK;
+		return TEMPOS_TCX_NEXT;
 	}
 	if (skb->gso_segs > 1) {
 		topic_counters->passed_gso++;
-		return TC_ACT_OK;
+		return TEMPOS_TCX_NEXT;
 	}
 
 	struct tempos_fanout_frame frame = {
@@ -243,17 +253,17 @@ int tempos_fanout(struct __sk_buff *skb)
 			break;
 		if (result == TEMPOS_GROUP_UNRESOLVED) {
 			topic_counters->passed_unresolved++;
-			return TC_ACT_OK;
+			return TEMPOS_TCX_NEXT;
 		}
 		if (result != TEMPOS_GROUP_SENT) {
 			topic_counters->aborted++;
-			return TC_ACT_OK;
+			return TEMPOS_TCX_NEXT;
 		}
 		groups++;
 	}
 	if (groups == 0) {
 		topic_counters->aborted++;
-		return TC_ACT_OK;
+		return TEMPOS_TCX_NEXT;
 	}
 
 	/* Pass 2: the fields every copy shares, then one rewrite and clone per group but the last, whose copy is the

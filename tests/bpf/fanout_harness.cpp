@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "tcx.hpp"
 
 namespace tempos::test {
 
@@ -36,7 +37,8 @@ Result<TcRun> run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex) {
 
 std::string tc_action_name(int action) {
     switch (action) {
-        case TC_ACT_OK: return "TC_ACT_OK";
+        case xdp::kTcxNext: return "TCX_NEXT";
+        case TC_ACT_OK: return "TC_ACT_OK (TCX_PASS)";
         case TC_ACT_SHOT: return "TC_ACT_SHOT";
         case TC_ACT_REDIRECT: return "TC_ACT_REDIRECT";
         default: return "action " + std::to_string(action);

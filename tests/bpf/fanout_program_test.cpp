@@ -114,13 +114,14 @@ protected:
             EXPECT_EQ(hex_dump(copies[i]), hex_dump(want[i].build())) << "copy " << i;
     }
 
-    // Runs `in` and expects it handed to the stack untouched, with no copy sent.
+    // Runs `in` and expects it left untouched for whatever follows on the interface, with no copy sent: TCX_NEXT,
+    // so later tcx programs and the legacy tc filters still see it (TC_ACT_OK would end the chain).
     void expect_passed(const PacketBuilder& in) {
         const Bytes frame = in.build();
         SCOPED_TRACE("frame" + hex_dump(frame));
         const Result<TcRun> run = run_tc(fanout_->prog_fd(), frame, veth_);
         ASSERT_TRUE(run) << run.message();
-        EXPECT_EQ(tc_action_name(run->action), tc_action_name(TC_ACT_OK));
+        EXPECT_EQ(tc_action_name(run->action), tc_action_name(xdp::kTcxNext));
         EXPECT_EQ(hex_dump(run->output), hex_dump(frame));
         EXPECT_EQ(capture_->take(1, 200ms).size(), 0u);
     }
