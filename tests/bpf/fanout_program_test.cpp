@@ -21,6 +21,7 @@
 #include "frames/frame_world.hpp"
 #include "frames/router_fixtures.hpp"
 #include "privileged.hpp"
+#include "tcx.hpp"
 #include "topology/command.hpp"
 #include "topology/interface.hpp"
 #include "topology/private_netns.hpp"
