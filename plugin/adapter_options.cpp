@@ -1,21 +1,48 @@
 #include "adapter_options.hpp"
 
+#include <charconv>
+
 namespace tempos::xdp {
+
+std::string_view to_string(XdpAttachMethod method) {
+    return method == XdpAttachMethod::libxdp ? "libxdp" : "link";
+}
+
+namespace {
+
+Status invalid(std::string message) { return Status::error(ErrorCode::invalid_argument, std::move(message)); }
+
+}  // namespace
 
 Result<AdapterOptions> parse_adapter_options(const std::map<std::string, std::string>& options) {
     AdapterOptions parsed;
     for (const auto& [key, value] : options) {
         if (key == "xdp_mode") {
             const auto mode = parse_xdp_mode(value);
-            if (!mode)
-                return Status::error(ErrorCode::invalid_argument,
-                                     "xdp_mode = \"" + value + "\": expected auto, native, generic or off");
+            if (!mode) return invalid("xdp_mode = \"" + value + "\": expected auto, native, generic or off");
             parsed.mode = *mode;
+        } else if (key == "xdp_attach") {
+            if (value == "link")
+                parsed.attach = XdpAttachMethod::link;
+            else if (value == "libxdp")
+                parsed.attach = XdpAttachMethod::libxdp;
+            else
+                return invalid("xdp_attach = \"" + value + "\": expected link or libxdp");
+        } else if (key == "xdp_priority") {
+            unsigned priority = 0;
+            const char* end = value.data() + value.size();
+            const auto [at, error] = std::from_chars(value.data(), end, priority);
+            if (value.empty() || error != std::errc() || at != end || priority > kMaxXdpPriority)
+                return invalid("xdp_priority = " + value + ": expected an integer 0.." +
+                               std::to_string(kMaxXdpPriority) + " (libxdp runs lower values first)");
+            parsed.priority = priority;
         } else {
-            return Status::error(ErrorCode::invalid_argument,
-                                 "unknown option \"" + key + "\" for the xdp adapter (known: xdp_mode)");
+            return invalid("unknown option \"" + key +
+                           "\" for the xdp adapter (known: xdp_mode, xdp_attach, xdp_priority)");
         }
     }
+    if (parsed.priority && parsed.attach != XdpAttachMethod::libxdp)
+        return invalid("xdp_priority needs xdp_attach = \"libxdp\" (a bpf_link attach runs the router alone)");
     return parsed;
 }
 

@@ -2,18 +2,33 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "tempos/adapter.hpp"
 #include "xdp_mode.hpp"
 
 namespace tempos::xdp {
 
+// How the router is put on the interface (option `xdp_attach`, docs/coexistence.md).
+enum class XdpAttachMethod {
+    link,    // a bpf_link owned by the process: exclusive, leaves with the process (even on SIGKILL)
+    libxdp,  // libxdp: in its multi-program dispatcher beside other libxdp programs where the kernel allows it
+             // (freplace), else alone through netlink; outlives the process until detached
+};
+std::string_view to_string(XdpAttachMethod method);
+
+inline constexpr unsigned kMaxXdpPriority = 1000;
+
 struct AdapterOptions {
     XdpMode mode = XdpMode::automatic;
+    XdpAttachMethod attach = XdpAttachMethod::link;
+    std::optional<unsigned> priority;  // libxdp's run priority (lower runs first); libxdp's default 50 when absent
 };
 
-// Unknown keys are an error (a typo such as `xdp_mod` must not silently fall back to the default).
+// Unknown keys are an error (a typo such as `xdp_mod` must not silently fall back to the default), and so is an
+// option that would have no effect (`xdp_priority` without xdp_attach = "libxdp").
 Result<AdapterOptions> parse_adapter_options(const std::map<std::string, std::string>& options);
 
 }  // namespace tempos::xdp

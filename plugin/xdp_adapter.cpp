@@ -46,7 +46,8 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
         if (state_ == State::closed) return state_error();
 
         if (Status valid = check_channel(channel); !valid) return valid;
-        const XdpMode requested = parse_adapter_options(channel.options)->mode;
+        const AdapterOptions options = *parse_adapter_options(channel.options);
+        const XdpMode requested = options.mode;
 
         if (requested != XdpMode::off) {
             Result<InterfaceInfo> info = query_interface(channel.interface);
@@ -70,6 +71,8 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
             request.interface = interface_.name;
             request.ifindex = interface_.ifindex;
             request.mode = choice.attach;
+            request.attach = options.attach;
+            request.priority = options.priority;
             request.mom_port = channel.port;
             // The rewrite's IP source: the configured address, else the interface's, else 0 (the kernel keeps
             // each frame's own destination, which is the MoM's address the publisher used).
@@ -77,7 +80,9 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
             if (request.mom_ipv4 == Ipv4{} && interface_.ipv4) request.mom_ipv4 = *interface_.ipv4;
             Result<std::unique_ptr<XdpAttachment>> attached = XdpAttachment::attach(request, *log_);
             if (!attached) {
-                if (requested != XdpMode::automatic) {
+                // busy fails even auto: the socket-path fallback is for an interface or kernel without XDP, not
+                // for one whose XDP belongs to another program (its owner must decide; docs/coexistence.md).
+                if (requested != XdpMode::automatic || attached.code() == ErrorCode::busy) {
                     sockets_.reset();
                     return attached.status();
                 }
@@ -86,9 +91,9 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
                 socket_fallback_warned_ = true;
             } else {
                 xdp_ = std::move(*attached);
-                log_->info("XDP router attached to {} (ifindex {}) in {} mode, port {}, source address {}",
-                           interface_.name, interface_.ifindex, to_string(xdp_->mode()), channel.port,
-                           format_ip(request.mom_ipv4));
+                log_->info("XDP router attached to {} (ifindex {}) in {} mode with {}, port {}, source address {}",
+                           interface_.name, interface_.ifindex, to_string(xdp_->mode()), to_string(xdp_->method()),
+                           channel.port, format_ip(request.mom_ipv4));
                 if (Status fanout = attach_fanout(channel, requested, request.mom_ipv4); !fanout) {
                     xdp_.reset();
                     sockets_.reset();

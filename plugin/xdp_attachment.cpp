@@ -11,33 +11,10 @@
 #include <string>
 
 #include "skeleton.hpp"
+#include "xdp_hook.hpp"
 #include "tempos_router.skel.h"
 
 namespace tempos::xdp {
-
-namespace {
-
-Status errno_status(const std::string& what, int err) {
-    err = err < 0 ? -err : err;
-    const ErrorCode code = (err == EPERM || err == EACCES) ? ErrorCode::permission_denied : ErrorCode::system_error;
-    std::string message = what + ": " + std::strerror(err);
-    // An XDP program needs both to load; it is written to pass the verifier without CAP_PERFMON (bpf/parsing.h).
-    if (code == ErrorCode::permission_denied)
-        message += " (loading and attaching XDP need CAP_BPF and CAP_NET_ADMIN)";
-    return Status::error(code, std::move(message));
-}
-
-// Returns the link fd, or -errno. The program's attached_generic (bpf/udp_csum_partial.h) is set first: how it
-// writes the checksum of a CHECKSUM_PARTIAL datagram depends on the mode.
-int create_link(tempos_router& skeleton, int prog_fd, int ifindex, XdpMode mode) {
-    skeleton.bss->attached_generic = mode == XdpMode::generic ? 1 : 0;
-    LIBBPF_OPTS(bpf_link_create_opts, options);
-    options.flags = mode == XdpMode::native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
-    const int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &options);
-    return fd >= 0 ? fd : -errno;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest& request, spdlog::logger& log) {
     if (request.mode == XdpMode::off)
@@ -46,50 +23,39 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
     // RLIMIT_MEMLOCK: libbpf 1.1 probes whether the kernel charges BPF memory to the memory cgroup (5.11+) and
     // only raises the rlimit on older kernels, where that needs CAP_SYS_RESOURCE. Nothing to do here.
     SkeletonPtr<tempos_router> skeleton(tempos_router__open(), tempos_router__destroy);
-    if (!skeleton) return errno_status("opening the XDP router", errno);
+    if (!skeleton) return xdp_errno_status("opening the XDP router", errno);
     set_mom_constants(*skeleton, request.mom_port, request.mom_ipv4);
-    if (const int err = tempos_router__load(skeleton.get()); err != 0) return errno_status("loading the XDP router", err);
+
+    HookRequest hook_request{request.interface, request.ifindex, request.mode, request.priority, {}};
+    // How the router writes a CHECKSUM_PARTIAL datagram's checksum depends on the mode (bpf/udp_csum_partial.h).
+    // bss is mmapped before and after load, so this holds for both attach methods.
+    tempos_router* program = skeleton.get();
+    hook_request.before_attempt = [program](XdpMode mode) {
+        program->bss->attached_generic = mode == XdpMode::generic ? 1 : 0;
+    };
+    Result<std::unique_ptr<XdpHook>> hook = Status::error(ErrorCode::internal, "no attach method");
+    if (request.attach == XdpAttachMethod::libxdp) {
+        hook = hook_with_libxdp(skeleton->obj, hook_request, log);  // libxdp loads the object
+    } else {
+        if (const int err = tempos_router__load(skeleton.get()); err != 0)
+            return xdp_errno_status("loading the XDP router", err);
+        hook = hook_with_link(bpf_program__fd(skeleton->progs.tempos_router), hook_request, log);
+    }
+    if (!hook) return hook.status();
 
     auto routes = std::make_unique<RouteTable>(bpf_map__fd(skeleton->maps.topic_routes),
                                                bpf_map__fd(skeleton->maps.topic_counters));
-    const int prog_fd = bpf_program__fd(skeleton->progs.tempos_router);
-    XdpMode attached = request.mode;
-    int link_fd = -EINVAL;
-    std::string refusals;
-    if (request.mode == XdpMode::native || request.mode == XdpMode::automatic) {
-        attached = XdpMode::native;
-        link_fd = create_link(*skeleton, prog_fd, request.ifindex, XdpMode::native);
-        if (link_fd < 0) {
-            refusals = std::string("native: ") + std::strerror(-link_fd);
-            if (request.mode == XdpMode::automatic)
-                log.info("native XDP refused on {} ({}), trying generic", request.interface,
-                         std::strerror(-link_fd));
-        }
-    }
-    if (link_fd < 0 && (request.mode == XdpMode::generic || request.mode == XdpMode::automatic)) {
-        attached = XdpMode::generic;
-        link_fd = create_link(*skeleton, prog_fd, request.ifindex, XdpMode::generic);
-        if (link_fd < 0) refusals += (refusals.empty() ? "" : ", ") + std::string("generic: ") + std::strerror(-link_fd);
-    }
-    if (link_fd < 0) {
-        const int err = -link_fd;
-        const std::string what = "attaching XDP (" + std::string(to_string(request.mode)) + ") to " + request.interface +
-                                 " refused (" + refusals + ")";
-        if (err == EPERM || err == EACCES) return errno_status(what, err);
-        return Status::error(err == EOPNOTSUPP || err == EINVAL ? ErrorCode::unsupported : ErrorCode::system_error,
-                             what);
-    }
     return std::unique_ptr<XdpAttachment>(
-        new XdpAttachment(skeleton.release(), link_fd, attached, request.ifindex, std::move(routes)));
+        new XdpAttachment(skeleton.release(), std::move(*hook), request.ifindex, std::move(routes)));
 }
 
-XdpAttachment::XdpAttachment(tempos_router* skeleton, int link_fd, XdpMode mode, int ifindex,
+XdpAttachment::XdpAttachment(tempos_router* skeleton, std::unique_ptr<XdpHook> hook, int ifindex,
                              std::unique_ptr<RouteTable> routes)
-    : skeleton_(skeleton), link_fd_(link_fd), mode_(mode), ifindex_(ifindex), routes_(std::move(routes)) {}
+    : skeleton_(skeleton), hook_(std::move(hook)), ifindex_(ifindex), routes_(std::move(routes)) {}
 
 XdpAttachment::~XdpAttachment() {
     routes_.reset();
-    ::close(link_fd_);  // the last reference to the link: the kernel detaches the program here
+    hook_.reset();  // the router leaves the interface (only it: xdp_hook.hpp)
     tempos_router__destroy(skeleton_);
 }
 
@@ -101,7 +67,7 @@ Status XdpAttachment::add_egress_port(int ifindex) {
     const __u32 key = static_cast<__u32>(ifindex);
     const __u32 value = key;
     if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.egress_ports), &key, &value, BPF_ANY) != 0)
-        return errno_status("adding ifindex " + std::to_string(ifindex) + " to egress_ports", errno);
+        return xdp_errno_status("adding ifindex " + std::to_string(ifindex) + " to egress_ports", errno);
     return Status::ok();
 }
 

@@ -1,6 +1,8 @@
 // The XDP router in the kernel: loads the embedded skeleton, sets its load-time constants and attaches it
-// with a bpf_link. The link fd belongs to this process and is never pinned, so the program leaves the
-// interface when the object is destroyed or the process dies (even by SIGKILL): no blackhole.
+// through the configured method (xdp_hook.hpp). With a bpf_link (the default) the link fd belongs to this process
+// and is never pinned, so the program leaves the interface when the object is destroyed or the process dies (even
+// by SIGKILL): no blackhole. Through libxdp it leaves when the object is destroyed, not when the process is killed
+// (docs/coexistence.md).
 #pragma once
 
 #include <memory>
@@ -8,8 +10,10 @@
 
 #include <spdlog/logger.h>
 
+#include "adapter_options.hpp"
 #include "route_table.hpp"
 #include "tempos/adapter.hpp"
+#include "xdp_hook.hpp"
 #include "xdp_mode.hpp"
 
 struct tempos_router;
@@ -22,18 +26,22 @@ struct AttachRequest {
     XdpMode mode = XdpMode::automatic;  // automatic, native or generic
     std::uint16_t mom_port = 0;         // host order
     Ipv4 mom_ipv4{};                    // 0.0.0.0: keep each frame's destination as the new source
+    XdpAttachMethod attach = XdpAttachMethod::link;
+    std::optional<unsigned> priority;   // libxdp's run priority
 };
 
 class XdpAttachment {
 public:
-    // On success mode() is native or generic. Errors: permission_denied (EPERM/EACCES while loading or
-    // attaching), unsupported (mode refused by the interface), system_error otherwise.
+    // On success mode() is native or generic. Errors: busy (another XDP program holds the interface: named, left
+    // attached), permission_denied (EPERM/EACCES while loading or attaching), unsupported (mode refused by the
+    // interface), system_error otherwise.
     static Result<std::unique_ptr<XdpAttachment>> attach(const AttachRequest& request, spdlog::logger& log);
     ~XdpAttachment();
     XdpAttachment(const XdpAttachment&) = delete;
     XdpAttachment& operator=(const XdpAttachment&) = delete;
 
-    XdpMode mode() const { return mode_; }
+    XdpMode mode() const { return hook_->mode(); }
+    XdpAttachMethod method() const { return hook_->method(); }
     int ifindex() const { return ifindex_; }
     int program_fd() const;
     // The router's fanout_routes map, which the TC fan-out program shares (bpf/fanout_routes_map.h).
@@ -44,11 +52,11 @@ public:
     Status add_egress_port(int ifindex);
 
 private:
-    XdpAttachment(tempos_router* skeleton, int link_fd, XdpMode mode, int ifindex, std::unique_ptr<RouteTable> routes);
+    XdpAttachment(tempos_router* skeleton, std::unique_ptr<XdpHook> hook, int ifindex,
+                  std::unique_ptr<RouteTable> routes);
 
     tempos_router* skeleton_;
-    int link_fd_;
-    XdpMode mode_;
+    std::unique_ptr<XdpHook> hook_;
     int ifindex_;
     std::unique_ptr<RouteTable> routes_;
 };

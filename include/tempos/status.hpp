@@ -20,6 +20,7 @@ enum class ErrorCode : std::uint8_t {
     system_error,       // an OS call failed; message carries errno text
     internal,
     not_found,          // a file, interface or object that does not exist
+    busy,               // the resource is held by someone else (another XDP program on the interface), left as is
 };
 
 // "invalid_argument", ...: for logs and error messages.
@@ -33,6 +34,7 @@ constexpr const char* error_code_name(ErrorCode code) {
         case ErrorCode::system_error: return "system_error";
         case ErrorCode::internal: return "internal";
         case ErrorCode::not_found: return "not_found";
+        case ErrorCode::busy: return "busy";
     }
     return "unknown";
 }

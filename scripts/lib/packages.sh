@@ -1,10 +1,10 @@
 # Sourced by the scripts: installs the Debian 12 packages the project needs, only those missing.
 TEMPOS_PACKAGES=(
     build-essential cmake pkg-config
-    clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libmnl-dev
+    clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev libmnl-dev
     libboost-dev libtoml11-dev libspdlog-dev libcli11-dev libcpp-httplib-dev libcap-dev
     libgtest-dev libgmock-dev libmosquitto-dev libnats-dev nlohmann-json3-dev
-    iproute2 ethtool util-linux libcap2-bin valgrind python3 systemd
+    iproute2 ethtool util-linux libcap2-bin valgrind python3 systemd xdp-tools
     prometheus
 )
 

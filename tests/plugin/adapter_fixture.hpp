@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,11 +26,13 @@ protected:
     }
 
     Adapter& adapter() { return loaded_->adapter(); }
-    // connect() on `interface` for events to `port`, in `mode`.
-    Status connect_channel(const std::string& interface, std::uint16_t port, const std::string& mode) {
+    // connect() on `interface` for events to `port`, in `mode`, with the further adapter `options`.
+    Status connect_channel(const std::string& interface, std::uint16_t port, const std::string& mode,
+                           std::map<std::string, std::string> options = {}) {
         ChannelConfig channel;
         channel.interface = interface;
         channel.port = port;
+        channel.options = std::move(options);
         channel.options["xdp_mode"] = mode;
         return adapter().connect(channel);
     }

@@ -33,6 +33,35 @@ TEST(AdapterOptions, UnknownKeyIsAnError) {
     EXPECT_NE(parsed.message().find("xdp_mod"), std::string::npos);
 }
 
+TEST(AdapterOptions, AttachMethodDefaultsToLinkAndTakesLibxdpWithAPriority) {
+    const Result<AdapterOptions> defaults = parse_adapter_options({});
+    ASSERT_TRUE(defaults) << defaults.message();
+    EXPECT_EQ(defaults->attach, XdpAttachMethod::link);
+    EXPECT_FALSE(defaults->priority);
+    const Result<AdapterOptions> libxdp = parse_adapter_options({{"xdp_attach", "libxdp"}, {"xdp_priority", "1000"}});
+    ASSERT_TRUE(libxdp) << libxdp.message();
+    EXPECT_EQ(libxdp->attach, XdpAttachMethod::libxdp);
+    EXPECT_EQ(libxdp->priority, 1000u);
+    EXPECT_EQ(to_string(libxdp->attach), "libxdp");
+    EXPECT_EQ(parse_adapter_options({{"xdp_attach", "link"}})->attach, XdpAttachMethod::link);
+}
+
+TEST(AdapterOptions, BadAttachMethodOrPriorityIsAnError) {
+    for (const std::map<std::string, std::string>& bad :
+         std::vector<std::map<std::string, std::string>>{{{"xdp_attach", "LIBXDP"}},
+                                                         {{"xdp_attach", ""}},
+                                                         {{"xdp_attach", "libxdp"}, {"xdp_priority", "1001"}},
+                                                         {{"xdp_attach", "libxdp"}, {"xdp_priority", "-1"}},
+                                                         {{"xdp_attach", "libxdp"}, {"xdp_priority", "5x"}},
+                                                         {{"xdp_attach", "libxdp"}, {"xdp_priority", ""}},
+                                                         {{"xdp_priority", "10"}}}) {
+        const Result<AdapterOptions> parsed = parse_adapter_options(bad);
+        EXPECT_EQ(parsed.code(), ErrorCode::invalid_argument) << bad.begin()->first;
+    }
+    EXPECT_NE(parse_adapter_options({{"xdp_priority", "10"}}).message().find("needs xdp_attach = \"libxdp\""),
+              std::string::npos);
+}
+
 TEST(TopicStats, KernelCountersFoldEveryPassReasonButTheFanOutHandOver) {
     tempos_topic_counters kernel{};
     kernel.rr_next = 99;  // a cursor, not a counter

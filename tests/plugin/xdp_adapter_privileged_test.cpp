@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "adapter_fixture.hpp"
@@ -103,8 +104,9 @@ protected:
         LoadedXdpAdapterTest::SetUp();
     }
 
-    Status connect(const std::string& mode, const std::string& iface = kIface) {
-        return connect_channel(iface, kMomPort, mode);
+    Status connect(const std::string& mode, const std::string& iface = kIface,
+                   std::map<std::string, std::string> options = {}) {
+        return connect_channel(iface, kMomPort, mode, std::move(options));
     }
     // The program attached to xdp0, as a fd the test can BPF_PROG_TEST_RUN.
     int attached_program_fd() {
@@ -188,16 +190,81 @@ TEST_F(XdpAdapterKernel, NativeRefusedOnLoopbackAndAutoFallsBackToGeneric) {
     EXPECT_EQ(xdp_state("lo").attach_mode, XDP_ATTACHED_SKB);
 }
 
+// A second adapter finds the first one's router: named in a busy error (also in auto, which must not fall back to
+// the socket path next to another program's XDP), and left attached.
 TEST_F(XdpAdapterKernel, SecondProgramOnTheSameInterfaceIsRefused) {
     ASSERT_TRUE(connect("native").is_ok());
+    const XdpState first = xdp_state(kIface);
+    ASSERT_NE(first.prog_id, 0u);
     Result<mom::LoadedAdapter> other = mom::load_adapter(TEMPOS_XDP_ADAPTER_PATH, env_);
     ASSERT_TRUE(other.is_ok()) << other.message();
-    ChannelConfig channel;
-    channel.interface = kIface;
-    channel.options["xdp_mode"] = "native";
-    const Status second = other->adapter().connect(channel);
-    EXPECT_FALSE(second.is_ok());
-    EXPECT_NE(second.message().find("refused"), std::string::npos) << second.message();
+    for (const char* mode : {"native", "auto"}) {
+        SCOPED_TRACE(mode);
+        ChannelConfig channel;
+        channel.interface = kIface;
+        channel.options["xdp_mode"] = mode;
+        const Status second = other->adapter().connect(channel);
+        EXPECT_EQ(second.code(), ErrorCode::busy) << second.message();
+        EXPECT_NE(second.message().find("tempos_router (id " + std::to_string(first.prog_id) + ", native)"),
+                  std::string::npos)
+            << second.message();
+        EXPECT_EQ(xdp_state(kIface).prog_id, first.prog_id);
+    }
+}
+
+// Somebody else's XDP program (attached through netlink, as ip link or a libxdp tool does it): every attach method
+// and mode refuses with busy, names it, and leaves it attached, also after close().
+TEST_F(XdpAdapterKernel, ForeignProgramIsNamedAndLeftAttachedByEveryAttachMethod) {
+    // r0 = XDP_PASS; exit
+    const bpf_insn pass[] = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_PASS}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    const int foreign = bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign_pass", "GPL", pass, 2, nullptr);
+    ASSERT_GE(foreign, 0) << std::strerror(errno);
+    ASSERT_EQ(bpf_xdp_attach(ifindex_, foreign, XDP_FLAGS_SKB_MODE, nullptr), 0) << std::strerror(errno);
+    const XdpState before = xdp_state(kIface);
+    ASSERT_EQ(before.attach_mode, XDP_ATTACHED_SKB);
+    for (const char* attach : {"link", "libxdp"}) {
+        for (const char* mode : {"native", "generic", "auto"}) {
+            SCOPED_TRACE(std::string(attach) + " " + mode);
+            Result<mom::LoadedAdapter> adapter = mom::load_adapter(TEMPOS_XDP_ADAPTER_PATH, env_);
+            ASSERT_TRUE(adapter.is_ok()) << adapter.message();
+            ChannelConfig channel;
+            channel.interface = kIface;
+            channel.options = {{"xdp_mode", mode}, {"xdp_attach", attach}};
+            const Status refused = adapter->adapter().connect(channel);
+            EXPECT_EQ(refused.code(), ErrorCode::busy) << refused.message();
+            EXPECT_NE(refused.message().find("foreign_pass (id " + std::to_string(before.prog_id) + ", generic)"),
+                      std::string::npos)
+                << refused.message();
+            adapter->adapter().close();
+            EXPECT_EQ(xdp_state(kIface).prog_id, before.prog_id);
+            EXPECT_EQ(xdp_state(kIface).attach_mode, XDP_ATTACHED_SKB);
+        }
+    }
+    ::close(foreign);
+    EXPECT_EQ(xdp_state(kIface).prog_id, before.prog_id) << "netlink-attached: it outlives its fd";
+    EXPECT_EQ(bpf_xdp_detach(ifindex_, XDP_FLAGS_SKB_MODE, nullptr), 0);
+}
+
+// xdp_attach = "libxdp": libxdp decides where the router goes (its dispatcher where the kernel allows freplace,
+// else alone through netlink); either way the router routes, reports its mode, and close() removes it.
+TEST_F(XdpAdapterKernel, LibxdpAttachRoutesAndDetachesOnClose) {
+    const Status connected = connect("native", kIface, {{"xdp_attach", "libxdp"}, {"xdp_priority", "20"}});
+    ASSERT_TRUE(connected.is_ok()) << connected.message();
+    EXPECT_EQ(adapter().stats().mode, "native");
+    EXPECT_EQ(xdp_state(kIface).attach_mode, XDP_ATTACHED_DRV);
+    EXPECT_EQ(sink_->count(spdlog::level::warn), 0);
+    const Mac sub_mac{0x02, 0x0a, 0, 0, 0, 0x02};
+    ASSERT_TRUE(adapter()
+                    .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
+                    .is_ok());
+    // The program on the interface is the router or libxdp's dispatcher running it: either routes the event.
+    const int prog = attached_program_fd();
+    ASSERT_GE(prog, 0);
+    const RunResult routed = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7), ifindex_);
+    EXPECT_EQ(routed.action, static_cast<__u32>(XDP_TX));
+    ::close(prog);
+    adapter().close();
+    EXPECT_TRUE(wait_detached(kIface));
 }
 
 TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
