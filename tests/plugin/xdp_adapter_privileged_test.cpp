@@ -260,8 +260,10 @@ TEST_F(XdpAdapterKernel, LibxdpAttachRoutesAndDetachesOnClose) {
     // The program on the interface is the router or libxdp's dispatcher running it: either routes the event.
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
-    const RunResult routed = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7), ifindex_);
-    EXPECT_EQ(routed.action, static_cast<__u32>(XDP_TX));
+    const Result<testkit::ProgRun> routed =
+        test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7), ifindex_);
+    ASSERT_TRUE(routed) << routed.message();
+    EXPECT_EQ(routed->action, XDP_TX);
     ::close(prog);
     adapter().close();
     EXPECT_TRUE(wait_detached(kIface));
