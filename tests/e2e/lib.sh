@@ -132,6 +132,20 @@ print(report["topics"].get(sys.argv[2], {}).get(sys.argv[3], 0))
 PY
 }
 
+# mom_socket_receives COUNT: a plain socket bound to the MoM's address and port in its namespace (what the kernel
+# stack gets when no program takes the events) while COUNT strict events of topic 1 are published; prints how many
+# it received.
+mom_socket_receives() {
+    rm -f "$E2E_TMP/mom-sub.ready"
+    ip netns exec "$TOPO_NS_mom" "$BIN/tempos-sub" --listen "$TOPO_IP_mom:$MOM_PORT" --count "$1" --timeout 10 --json \
+        --ready-file "$E2E_TMP/mom-sub.ready" >"$E2E_TMP/mom-sub.json" &
+    local sub=$! i
+    for ((i = 0; i < 50; i++)); do [ -f "$E2E_TMP/mom-sub.ready" ] && break; sleep 0.1; done
+    publish 1 "$1" 1000
+    wait "$sub" || true
+    json_field "$E2E_TMP/mom-sub.json" 1 unique
+}
+
 # publish TOPIC COUNT RATE: tempos-pub in the pub namespace, pinned to one CPU (the kernel's round-robin
 # cursor is per CPU: one CPU gives the exact ±1 split the scenarios check).
 publish() { publish_on 0 "$@"; }

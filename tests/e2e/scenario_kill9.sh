@@ -16,13 +16,7 @@ done
 [ -n "$gone" ] || fail "an XDP program is still attached 1 s after kill -9"
 echo "program gone within ${gone} ms of kill -9"
 # The port is the kernel's again: a plain socket in the MoM's namespace receives a strict event.
-ip netns exec "$TOPO_NS_mom" "$BIN/tempos-sub" --listen "$TOPO_IP_mom:$MOM_PORT" --count 10 --timeout 10 --json \
-    --ready-file "$E2E_TMP/ready" >"$E2E_TMP/mom-sub.json" &
-sub=$!
-for ((i = 0; i < 50; i++)); do [ -f "$E2E_TMP/ready" ] && break; sleep 0.1; done
-publish 1 10 1000
-wait "$sub"
-got=$(json_field "$E2E_TMP/mom-sub.json" 1 unique)
+got=$(mom_socket_receives 10)
 echo "after the kill, a socket in the MoM's namespace received $got of 10 events"
 [ "$got" -eq 10 ] || fail "traffic to the MoM's port did not reach the kernel stack"
 echo PASS

@@ -38,13 +38,7 @@ for attach in link libxdp; do
     [ "$(xdp_on_mom)" = "$filter_id $filter_name" ] || fail "xdp-filter's program was displaced ($attach): $(xdp_on_mom)"
 done
 # xdp-filter still works: it passes the MoM's traffic (a socket in the MoM's namespace receives it).
-ip netns exec "$TOPO_NS_mom" "$BIN/tempos-sub" --listen "$TOPO_IP_mom:$MOM_PORT" --count 10 --timeout 10 --json \
-    --ready-file "$E2E_TMP/ready" >"$E2E_TMP/mom-sub.json" &
-sub=$!
-for ((i = 0; i < 50; i++)); do [ -f "$E2E_TMP/ready" ] && break; sleep 0.1; done
-publish 1 10 1000
-wait "$sub"
-got=$(json_field "$E2E_TMP/mom-sub.json" 1 unique)
+got=$(mom_socket_receives 10)
 echo "through xdp-filter, a socket in the MoM's namespace received $got of 10 events"
 [ "$got" -eq 10 ] || fail "traffic did not pass xdp-filter"
 in_mom_with_bpffs xdp-filter unload "$TOPO_MOM_IF" >/dev/null 2>&1 ||
