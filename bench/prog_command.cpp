@@ -100,8 +100,8 @@ tempos_router* router_for(const FixtureRouters& routers, const testkit::RouterFi
 }
 
 Result<tempos::xdp::SkeletonPtr<tempos_router>> load_router(const testkit::MomConstants& mom) {
-    auto router =
-        testkit::load_skeleton("tempos_router", tempos_router__open, tempos_router__load, tempos_router__destroy, mom);
+    auto router = testkit::load_skeleton("tempos_router", tempos_router__open, tempos_router__load,
+                                         tempos_router__destroy, mom, testkit::set_router_constants);
     if (router) (*router)->bss->attached_generic = mom.generic ? 1 : 0;  // as the adapter does before attaching
     return router;
 }
@@ -134,9 +134,7 @@ Result<std::vector<FixtureTime>> time_fixtures(const std::vector<testkit::Router
     if (!second) return second.status();
     const std::uint32_t second_interface = *second;
     for (const auto& [mom, router] : routers) {
-        const testkit::RouterMaps maps{bpf_map__fd(router->maps.topic_routes), bpf_map__fd(router->maps.topic_counters),
-                                       bpf_map__fd(router->maps.egress_ports), bpf_map__fd(router->maps.fanout_routes)};
-        if (Status st = testkit::install_standard_routes(maps, second_interface); !st)
+        if (Status st = testkit::install_standard_routes(testkit::router_maps(*router), second_interface, mom); !st)
             return st.prefixed("fixture routes");
     }
     std::vector<FixtureTime> out;

@@ -43,6 +43,11 @@ tempos::Result<Value> sum_per_cpu(int fd, std::uint32_t key, const std::string& 
 // so a packet sees the old or the new value, never a mix. `what` names the route in errors.
 tempos::Status publish_inner_map(int outer_fd, std::uint32_t key, int inner_fd, const std::string& what);
 
+// The single-value form: a fresh one-entry ARRAY inner map named `name` holding `value` (value_size bytes),
+// published into `outer_fd`'s slot `key` as above.
+tempos::Status publish_value(int outer_fd, std::uint32_t key, const std::string& name, const void* value,
+                             std::uint32_t value_size, const std::string& what);
+
 // Empties slot `key` of an ARRAY_OF_MAPS; an empty slot is not an error.
 tempos::Status clear_slot(int outer_fd, std::uint32_t key, const std::string& what);
 

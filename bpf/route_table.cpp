@@ -34,15 +34,8 @@ tempos::Status RouteTable::validate(const tempos_route& route) {
 tempos::Status RouteTable::set(std::uint8_t topic, const tempos_route& route) {
     if (tempos::Status valid = validate(route); !valid) return valid;
 
-    const std::string name = "tempos_rt_" + std::to_string(topic);
-    tempos::UniqueFd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, name.c_str(), sizeof(std::uint32_t), sizeof(tempos_route),
-                                 1, nullptr));
-    if (inner.get() < 0) return map_error("creating the inner route map of topic " + std::to_string(topic), inner.get());
-
-    const std::uint32_t zero = 0;
-    if (bpf_map_update_elem(inner.get(), &zero, &route, BPF_ANY) != 0)
-        return map_error("writing the route of topic " + std::to_string(topic), errno);
-    return publish_inner_map(topic_routes_fd_, topic, inner.get(), "the route of topic " + std::to_string(topic));
+    return publish_value(topic_routes_fd_, topic, "tempos_rt_" + std::to_string(topic), &route, sizeof(route),
+                         "the route of topic " + std::to_string(topic));
 }
 
 tempos::Status RouteTable::remove(std::uint8_t topic) {
@@ -61,6 +54,9 @@ tempos::Result<tempos_topic_counters> RouteTable::read_counters(std::uint32_t sl
             sum.redirected_bytes += c.redirected_bytes;
             sum.aborted += c.aborted;
             for (int r = 0; r < TEMPOS_PASS_REASONS; ++r) sum.passed[r] += c.passed[r];
+            sum.best_effort_offered += c.best_effort_offered;
+            sum.best_effort_arrived += c.best_effort_arrived;
+            for (int r = 0; r < TEMPOS_POLICE_REASONS; ++r) sum.policed[r] += c.policed[r];
         });
 }
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The XDP topic router: routes Strict events (UDP datagrams to the MoM's port whose first payload byte is a
- * topic) to one subscriber of the topic's subscription group without leaving the kernel. Everything else is
- * returned untouched with XDP_PASS, so the MoM's socket path serves it. */
+ * topic) to one subscriber of the topic's subscription group without leaving the kernel. Best-effort events go
+ * through a cpumap to the best-effort CPUs (best_effort.h); events over a rate limit are dropped
+ * (admission.h); everything else is returned untouched with XDP_PASS,
+ * so the MoM's socket path serves it. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -22,6 +24,9 @@
 const volatile __be16 mom_port = 0;
 const volatile __be32 mom_ipv4 = 0;
 
+#include "admission.h"
+#include "best_effort.h"
+
 /* Global, not static: the verifier checks a global function once, with unknown arguments, so `passed[reason]`
  * is the same bounded variable offset on every call path. Inlined, clang merges the call sites and the offset
  * becomes a different constant per path, which the verifier's Spectre v1 rules refuse without CAP_PERFMON.
@@ -35,6 +40,17 @@ __noinline int count_pass(__u32 slot, __u32 reason)
 	if (counters && index < TEMPOS_PASS_REASONS)
 		counters->passed[index]++;
 	return XDP_PASS;
+}
+
+/* Global for the same reason as count_pass. Only the dropped frames pay for the call. */
+__noinline int count_policed(__u32 slot, __u32 reason)
+{
+	__u64 index = reason;
+	tempos_opaque(index);
+	struct tempos_topic_counters *counters = bpf_map_lookup_elem(&topic_counters, &slot);
+	if (counters && index < TEMPOS_POLICE_REASONS)
+		counters->policed[index]++;
+	return XDP_DROP;
 }
 
 /* Where the frame goes: both MACs and the egress interface (0 = the ingress one). */
@@ -81,10 +97,17 @@ int tempos_router(struct xdp_md *ctx)
 		return count_pass(TEMPOS_NO_TOPIC_SLOT, reason);
 
 	__u32 topic = view.payload[0];
+	int verdict = admit(topic, view.ip->saddr, !topic_is_strict(topic));
+	if (verdict != TEMPOS_ADMITTED)
+		return count_policed(topic, verdict);
+
 	void *route_slot = bpf_map_lookup_elem(&topic_routes, &topic);
-	if (!route_slot)
-		return count_pass(topic, bpf_map_lookup_elem(&fanout_routes, &topic) ? TEMPOS_PASS_FANOUT
-										    : TEMPOS_PASS_NOT_STRICT);
+	if (!route_slot) {
+		if (bpf_map_lookup_elem(&fanout_routes, &topic))
+			return count_pass(topic, TEMPOS_PASS_FANOUT);
+		int action = to_best_effort(&view, topic);
+		return action == XDP_REDIRECT ? action : count_pass(topic, TEMPOS_PASS_NOT_STRICT);
+	}
 	__u32 zero = 0;
 	const struct tempos_route *route = bpf_map_lookup_elem(route_slot, &zero);
 	if (!route)

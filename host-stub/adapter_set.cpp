@@ -58,6 +58,15 @@ Status AdapterSet::remove_topic(std::uint8_t topic) {
     return Status::ok();
 }
 
+Status AdapterSet::configure_publisher_limit(const std::optional<RateLimit>& limit) {
+    std::lock_guard lock(control_mutex_);
+    for (auto& entry : adapters_) {
+        const Status status = entry.loaded->configure_publisher_limit(limit);
+        if (!status) return status.prefixed("adapter '" + entry.name + "' refuses the publisher limit");
+    }
+    return Status::ok();
+}
+
 AdapterSet::SendResult AdapterSet::send(std::uint8_t topic, std::span<const std::uint8_t> payload) {
     // adapters_ does not change while dispatchers run, so no lock here.
     SendResult result;

@@ -39,6 +39,7 @@ public:
     // code the adapter returned.
     Status configure_qos(const TopicConfig& topic);
     Status remove_topic(std::uint8_t topic);
+    Status configure_publisher_limit(const std::optional<RateLimit>& limit);
     // Hands the event to every adapter; returns how many accepted it, and how many failed.
     struct SendResult {
         unsigned sent = 0;

@@ -29,7 +29,9 @@ bool is_valid_interface_name(const std::string& name) {
 // [mom]; returns the routes value (if any) so that an unreadable routes file is blamed on that line.
 const toml::value* read_mom(const toml::value& mom, const std::filesystem::path& file, MomConfig& config) {
     expect_table(mom, "mom");
-    reject_unknown_keys(mom, {"listen", "interface", "metrics", "sq_priority", "receive_buffer", "drain_timeout", "routes"},
+    reject_unknown_keys(mom,
+                        {"listen", "interface", "metrics", "sq_priority", "receive_buffer", "drain_timeout", "routes",
+                         "publisher_rate_limit", "publisher_burst"},
                         "[mom]");
     if (const toml::value* listen = find(mom, "listen")) config.listen = as_socket_address(*listen, "[mom] listen");
     if (const toml::value* interface = find(mom, "interface")) {
@@ -48,6 +50,7 @@ const toml::value* read_mom(const toml::value& mom, const std::filesystem::path&
     if (const toml::value* drain = find(mom, "drain_timeout"))
         config.drain_timeout =
             as_duration(*drain, "[mom] drain_timeout", std::chrono::milliseconds(0), std::chrono::seconds(60));
+    config.publisher_limit = read_rate_limit(mom, "publisher_rate_limit", "publisher_burst", "[mom]");
     const toml::value* routes = find(mom, "routes");
     if (routes) {
         const std::filesystem::path path = as_string(*routes, "[mom] routes");

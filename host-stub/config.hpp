@@ -40,6 +40,7 @@ struct MomConfig {
     std::int64_t receive_buffer = 4 << 20;       // SO_RCVBUF of the ingress socket, bytes
     std::chrono::milliseconds drain_timeout{1000};  // SIGTERM: how long the dispatchers may empty their queues
     std::optional<std::filesystem::path> routes; // thesis-format topic table, resolved against source's dir
+    std::optional<RateLimit> publisher_limit;    // publisher_rate_limit / publisher_burst: per source IPv4
     std::vector<AdapterConfig> adapters;
     std::map<std::uint8_t, TopicConfig> topics;  // from [[topics]] and the routes file, by id
     std::map<std::uint8_t, std::string> topic_locations;  // "file:line" where each topic is defined

@@ -167,6 +167,20 @@ std::int64_t as_integer(const toml::value& value, std::string_view what, std::in
     return number;
 }
 
+std::optional<RateLimit> read_rate_limit(const toml::value& table, const std::string& rate_key,
+                                         const std::string& burst_key, std::string_view what) {
+    constexpr std::int64_t kMax = 1'000'000'000;
+    const toml::value* rate = find(table, rate_key);
+    const toml::value* burst = find(table, burst_key);
+    if (!rate && !burst) return std::nullopt;
+    if (!rate) fail(*burst, std::string(what) + " " + burst_key + " needs " + rate_key);
+    RateLimit limit;
+    limit.rate = static_cast<std::uint64_t>(as_integer(*rate, std::string(what) + " " + rate_key, 1, kMax));
+    limit.burst = burst ? static_cast<std::uint64_t>(as_integer(*burst, std::string(what) + " " + burst_key, 1, kMax))
+                        : std::max<std::uint64_t>(1, limit.rate / 10);
+    return limit;
+}
+
 const toml::array& as_array(const toml::value& value, std::string_view what) {
     if (!value.is_array()) fail(value, std::string(what) + " must be an array, got " + type_noun(value));
     return value.as_array();

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <string>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -70,6 +71,12 @@ std::chrono::milliseconds as_duration(const toml::value& value, std::string_view
                                       std::chrono::milliseconds max);
 Ipv4 as_ipv4(const toml::value& value, std::string_view what);
 Mac as_mac(const toml::value& value, std::string_view what);
+
+// An admission limit from the keys `rate_key` (events/s, 1..1e9) and `burst_key` (events, 1..1e9) of `table`
+// (docs/isolation.md). Neither key: nullopt. A burst without a rate fails at the burst. Burst absent: a tenth of
+// the rate (100 ms of events), at least 1. `what` prefixes the keys in messages ("topic 3", "[mom]").
+std::optional<RateLimit> read_rate_limit(const toml::value& table, const std::string& rate_key,
+                                         const std::string& burst_key, std::string_view what);
 
 // The entries of a table sorted by line, so that checks report the first problem in the file.
 std::vector<std::pair<const std::string*, const toml::value*>> entries_in_file_order(const toml::value& table);

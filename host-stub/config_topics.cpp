@@ -68,7 +68,7 @@ Qos read_qos(const toml::value& value, std::uint8_t id) {
 }
 
 LocatedTopic read_controller_topic(const toml::value& table, std::uint16_t default_port) {
-    reject_unknown_keys(table, {"id", "qos", "subscribers", "groups"}, "[[topics]]");
+    reject_unknown_keys(table, {"id", "qos", "subscribers", "groups", "rate_limit", "burst"}, "[[topics]]");
     const toml::value& id_value = require(table, "id", "[[topics]]");
     LocatedTopic located;
     TopicConfig& topic = located.topic;
@@ -76,6 +76,7 @@ LocatedTopic read_controller_topic(const toml::value& table, std::uint16_t defau
     located.file = file_of(id_value);
     located.line = line_of(id_value);
     topic.qos = read_qos(require(table, "qos", topic_label(topic.id)), topic.id);
+    topic.rate_limit = read_rate_limit(table, "rate_limit", "burst", topic_label(topic.id));
 
     const toml::value* subscribers = find(table, "subscribers");
     const toml::value* groups = find(table, "groups");

@@ -127,6 +127,10 @@ std::string render_metrics(const MetricsSnapshot& s) {
         {"tempos_adapter_sent_total", "Copies an adapter sent from user space.", &TopicStats::socket_sent},
         {"tempos_adapter_sent_bytes_total", "Bytes an adapter sent from user space.", &TopicStats::socket_bytes},
         {"tempos_adapter_send_errors_total", "Copies an adapter failed to send.", &TopicStats::socket_errors},
+        {"tempos_best_effort_offloaded_total", "Best-effort events the kernel handed to the best-effort CPUs.",
+         &TopicStats::best_effort_offloaded},
+        {"tempos_best_effort_queue_dropped_total", "Best-effort events the best-effort CPUs' queues dropped.",
+         &TopicStats::best_effort_queue_dropped},
     };
     for (const auto& metric : adapter_metrics) {
         header(out, metric.name, "counter", metric.help);
@@ -157,6 +161,17 @@ std::string render_metrics(const MetricsSnapshot& s) {
         for (const auto& d : a.stats.devices)
             out << "tempos_device_tx_dropped_total{adapter=\"" << escape(a.name) << "\",interface=\""
                 << escape(d.interface) << "\"} " << d.tx_dropped << '\n';
+    header(out, "tempos_policed_events_total", "counter", "Events dropped by admission control in the kernel, by reason.");
+    const std::pair<const char*, std::uint64_t TopicStats::*> police_reasons[] = {
+        {"topic_rate", &TopicStats::policed_topic_rate},
+        {"publisher_rate", &TopicStats::policed_publisher_rate},
+        {"contended", &TopicStats::policed_contended},
+    };
+    for (const auto& a : s.adapters)
+        for (const auto& t : a.stats.topics)
+            for (const auto& [reason, field] : police_reasons)
+                out << "tempos_policed_events_total{adapter=\"" << escape(a.name) << "\",topic=\"" << int(t.topic)
+                    << "\",reason=\"" << reason << "\"} " << t.*field << '\n';
     return out.str();
 }
 

@@ -41,6 +41,10 @@ Status Mom::start(const MomConfig& config) {
         return opened;
     if (adapters_.size() == 0) log_->warn("no adapter is enabled: events will be received and counted only");
 
+    if (Status limited = adapters_.configure_publisher_limit(config.publisher_limit); !limited) {
+        adapters_.close();
+        return limited;
+    }
     for (const auto& [id, topic] : config.topics) {
         if (Status configured = adapters_.configure_qos(topic); !configured) {
             adapters_.close();
@@ -86,15 +90,29 @@ Status Mom::reload() {
 Status Mom::apply(const MomConfig& wanted) {
     const MomConfig running = running_config();
     warn_about_restart_only_changes(wanted);
-    if (Status applied = apply_topics(running.topics, wanted); !applied) {
+    auto refuse = [&](const Status& why) {
         counters_.reloads_failed.fetch_add(1);
-        log_->error("reload refused, keeping the running configuration: {}", describe(applied));
-        return applied;
+        log_->error("reload refused, keeping the running configuration: {}", describe(why));
+        return why;
+    };
+    // The publisher limit first: if the topics then fail, it is put back.
+    const bool publisher_limit_changed = wanted.publisher_limit != running.publisher_limit;
+    if (publisher_limit_changed) {
+        if (Status limited = adapters_.configure_publisher_limit(wanted.publisher_limit); !limited) {
+            (void)adapters_.configure_publisher_limit(running.publisher_limit);
+            return refuse(limited);
+        }
+        log_->info("reload: publisher limit changed");
+    }
+    if (Status applied = apply_topics(running.topics, wanted); !applied) {
+        if (publisher_limit_changed) (void)adapters_.configure_publisher_limit(running.publisher_limit);
+        return refuse(applied);
     }
     {
-        // Only the topics took effect; the rest of the running config stays as started.
+        // Only the topics and the publisher limit took effect; the rest of the running config stays as started.
         std::lock_guard lock(config_mutex_);
         running_.topics = wanted.topics;
+        running_.publisher_limit = wanted.publisher_limit;
         running_.source = wanted.source.empty() ? running_.source : wanted.source;
     }
     counters_.reloads_ok.fetch_add(1);
@@ -165,7 +183,8 @@ void Mom::warn_about_restart_only_changes(const MomConfig& wanted) const {
         wanted.metrics != running.metrics || wanted.sq_priority != running.sq_priority ||
         wanted.receive_buffer != running.receive_buffer || wanted.drain_timeout != running.drain_timeout ||
         wanted.adapters != running.adapters)
-        log_->warn("reload: changes to [mom] or [[adapters]] need a restart; only topic changes are applied");
+        log_->warn("reload: changes to [mom] (but its publisher limit) or [[adapters]] need a restart; only topic "
+                   "and publisher limit changes are applied");
 }
 
 void Mom::stop() {

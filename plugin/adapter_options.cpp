@@ -12,6 +12,15 @@ namespace {
 
 Status invalid(std::string message) { return Status::error(ErrorCode::invalid_argument, std::move(message)); }
 
+Result<std::uint32_t> parse_queue(const std::string& value) {
+    std::uint32_t queue = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), queue);
+    if (ec != std::errc() || end != value.data() + value.size() || queue == 0 || queue > kMaxBestEffortQueue)
+        return invalid("best_effort_queue = " + value + ": expected a frame count from 1 to " +
+                       std::to_string(kMaxBestEffortQueue));
+    return queue;
+}
+
 }  // namespace
 
 Result<AdapterOptions> parse_adapter_options(const std::map<std::string, std::string>& options) {
@@ -36,9 +45,21 @@ Result<AdapterOptions> parse_adapter_options(const std::map<std::string, std::st
                 return invalid("xdp_priority = " + value + ": expected an integer 0.." +
                                std::to_string(kMaxXdpPriority) + " (libxdp runs lower values first)");
             parsed.priority = priority;
+        } else if (key == "best_effort_cpus") {
+            Result<CpuSet> cpus = parse_cpu_list(value);
+            if (!cpus) return invalid("best_effort_cpus: " + cpus.message());
+            if (cpus->size() > TEMPOS_MAX_CPUS || (!cpus->empty() && *cpus->rbegin() >= TEMPOS_MAX_CPUS))
+                return invalid("best_effort_cpus = \"" + value + "\": CPUs 0.." + std::to_string(TEMPOS_MAX_CPUS - 1) +
+                               " only");
+            parsed.best_effort_cpus = std::move(*cpus);
+        } else if (key == "best_effort_queue") {
+            Result<std::uint32_t> queue = parse_queue(value);
+            if (!queue) return queue.status();
+            parsed.best_effort_queue = *queue;
         } else {
             return invalid("unknown option \"" + key +
-                           "\" for the xdp adapter (known: xdp_mode, xdp_attach, xdp_priority)");
+                           "\" for the xdp adapter (known: xdp_mode, xdp_attach, xdp_priority, best_effort_cpus, "
+                           "best_effort_queue)");
         }
     }
     if (parsed.priority && parsed.attach != XdpAttachMethod::libxdp)

@@ -1,15 +1,21 @@
 // The adapter-specific keys of ChannelConfig.options, validated.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "best_effort_cpus.hpp"
 #include "tempos/adapter.hpp"
+#include "tempos/xdp_abi.h"
 #include "xdp_mode.hpp"
 
 namespace tempos::xdp {
+
+// The kernel's bound on a cpumap entry's queue (kernel/bpf/cpumap.c).
+inline constexpr std::uint32_t kMaxBestEffortQueue = 16384;
 
 // How the router is put on the interface (option `xdp_attach`, docs/coexistence.md).
 enum class XdpAttachMethod {
@@ -25,6 +31,10 @@ struct AdapterOptions {
     XdpMode mode = XdpMode::automatic;
     XdpAttachMethod attach = XdpAttachMethod::link;
     std::optional<unsigned> priority;  // libxdp's run priority (lower runs first); libxdp's default 50 when absent
+    // Where the router sends best-effort frames (docs/isolation.md). nullopt: the default set, computed at
+    // connect (default_best_effort_cpus); an empty set ("") turns the cpumap off.
+    std::optional<CpuSet> best_effort_cpus;
+    std::uint32_t best_effort_queue = 2048;  // frames per best-effort CPU's cpumap queue
 };
 
 // Unknown keys are an error (a typo such as `xdp_mod` must not silently fall back to the default), and so is an

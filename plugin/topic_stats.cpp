@@ -11,6 +11,20 @@ void add_kernel_counters(TopicStats& stats, const tempos_topic_counters& kernel)
     // A hand-over to the TC fan-out program stays in the kernel: not a pass to the socket path.
     for (int reason = 0; reason < TEMPOS_PASS_REASONS; ++reason)
         if (reason != TEMPOS_PASS_FANOUT) stats.kernel_passed += kernel.passed[reason];
+    // The per-CPU sums are read one CPU after the other, so a frame in flight may be seen arriving and not yet
+    // offered: the queue's drops are never negative.
+    stats.best_effort_offloaded += kernel.best_effort_offered;
+    const std::uint64_t dropped = kernel.best_effort_offered > kernel.best_effort_arrived
+                                      ? kernel.best_effort_offered - kernel.best_effort_arrived
+                                      : 0;
+    stats.best_effort_queue_dropped += dropped;
+    // Frames that left the queue reach the socket path like passed ones.
+    stats.kernel_passed += kernel.best_effort_offered - dropped;
+    stats.policed_topic_rate += kernel.policed[TEMPOS_POLICE_TOPIC_RATE];
+    stats.policed_publisher_rate += kernel.policed[TEMPOS_POLICE_PUBLISHER_RATE];
+    stats.policed_contended += kernel.policed[TEMPOS_POLICE_CONTENDED];
+    stats.kernel_dropped += dropped + kernel.policed[TEMPOS_POLICE_TOPIC_RATE] +
+                            kernel.policed[TEMPOS_POLICE_PUBLISHER_RATE] + kernel.policed[TEMPOS_POLICE_CONTENDED];
 }
 
 void add_fanout_counters(TopicStats& stats, const tempos_fanout_topic_counters& topic,
@@ -35,7 +49,8 @@ void add_socket_counters(TopicStats& stats, const SocketCounters& sockets) {
 bool has_traffic(const TopicStats& stats) {
     return stats.kernel_packets != 0 || stats.kernel_bytes != 0 || stats.kernel_passed != 0 ||
            stats.kernel_dropped != 0 || stats.socket_sent != 0 || stats.socket_bytes != 0 ||
-           stats.socket_errors != 0 ||
+           stats.socket_errors != 0 || stats.best_effort_offloaded != 0 || stats.policed_topic_rate != 0 ||
+           stats.policed_publisher_rate != 0 || stats.policed_contended != 0 ||
            std::any_of(stats.socket_errors_by_reason.begin(), stats.socket_errors_by_reason.end(),
                        [](const auto& reason) { return reason.second != 0; });
 }

@@ -31,13 +31,23 @@ static_assert(alignof(tempos_route) == 4 && offsets_are({AT(count), AT(_pad), AT
 
 // A new pass reason grows tempos_topic_counters: the BPF side and every reader must agree on the count.
 #define TEMPOS_ABI_STRUCT tempos_topic_counters
-static_assert(TEMPOS_PASS_REASONS == 11 && sizeof(tempos_topic_counters) == 32 + 8 * TEMPOS_PASS_REASONS);
+static_assert(TEMPOS_PASS_REASONS == 11 && TEMPOS_POLICE_REASONS == 3 &&
+              sizeof(tempos_topic_counters) == 32 + 8 * TEMPOS_PASS_REASONS + 16 + 8 * TEMPOS_POLICE_REASONS);
 static_assert(alignof(tempos_topic_counters) == 8 &&
                   offsets_are({AT(rr_next), AT(_pad), AT(redirected_packets), AT(redirected_bytes), AT(aborted),
-                               AT(passed)},
-                              {0, 4, 8, 16, 24, 32}),
+                               AT(passed), AT(best_effort_offered), AT(best_effort_arrived), AT(policed)},
+                              {0, 4, 8, 16, 24, 32, 120, 128, 136}),
               "a field of tempos_topic_counters moved");
 #undef TEMPOS_ABI_STRUCT
+
+#define TEMPOS_ABI_STRUCT tempos_rate_limit
+static_assert(sizeof(tempos_rate_limit) == 16 && alignof(tempos_rate_limit) == 8 &&
+                  offsets_are({AT(interval_ns), AT(tolerance_ns)}, {0, 8}),
+              "a field of tempos_rate_limit moved");
+#undef TEMPOS_ABI_STRUCT
+
+// Compare-and-swap works on the aligned 64-bit word.
+static_assert(sizeof(tempos_bucket) == 8 && alignof(tempos_bucket) == 8 && offsetof(tempos_bucket, tat_ns) == 0);
 
 #define TEMPOS_ABI_STRUCT tempos_fanout_member
 static_assert(sizeof(tempos_fanout_member) == 32 && alignof(tempos_fanout_member) == 4 &&

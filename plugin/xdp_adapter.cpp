@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include <bpf/libbpf.h>
+
 #include "adapter_options.hpp"
 #include "tempos/adapter_boundary.hpp"
 #include "topic_stats.hpp"
@@ -36,7 +38,13 @@ Status XdpAdapter::check_channel(const ChannelConfig& channel) const noexcept {
 }
 
 Status XdpAdapter::check_topic(const TopicConfig& topic) const noexcept {
-    return at_boundary("check_topic", [&] { return validate_topic(topic); });
+    return at_boundary("check_topic", [&]() -> Status {
+        if (topic.rate_limit) {
+            if (Status valid = AdmissionTable::validate(*topic.rate_limit); !valid)
+                return valid.prefixed("topic " + std::to_string(topic.id));
+        }
+        return validate_topic(topic);
+    });
 }
 
 Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
@@ -78,6 +86,10 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
             // each frame's own destination, which is the MoM's address the publisher used).
             request.mom_ipv4 = channel.mom_address;
             if (request.mom_ipv4 == Ipv4{} && interface_.ipv4) request.mom_ipv4 = *interface_.ipv4;
+            Result<CpuSet> cpus = best_effort_cpus(options);
+            if (!cpus) return cpus.status();
+            request.best_effort_cpus = std::move(*cpus);
+            request.best_effort_queue = options.best_effort_queue;
             Result<std::unique_ptr<XdpAttachment>> attached = XdpAttachment::attach(request, *log_);
             if (!attached) {
                 // busy fails even auto: the socket-path fallback is for an interface or kernel without XDP, not
@@ -91,9 +103,11 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
                 socket_fallback_warned_ = true;
             } else {
                 xdp_ = std::move(*attached);
-                log_->info("XDP router attached to {} (ifindex {}) in {} mode with {}, port {}, source address {}",
+                log_->info("XDP router attached to {} (ifindex {}) in {} mode with {}, port {}, source address {}, "
+                           "best-effort CPUs \"{}\" (queue {})",
                            interface_.name, interface_.ifindex, to_string(xdp_->mode()), to_string(xdp_->method()),
-                           channel.port, format_ip(request.mom_ipv4));
+                           channel.port, format_ip(request.mom_ipv4), format_cpu_list(request.best_effort_cpus),
+                           request.best_effort_queue);
                 if (Status fanout = attach_fanout(channel, requested, request.mom_ipv4); !fanout) {
                     xdp_.reset();
                     sockets_.reset();
@@ -106,6 +120,18 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
         state_ = State::connected;
         return Status::ok();
     });
+}
+
+// The configured set, each CPU online; or the default for this interface (best_effort_cpus.hpp).
+Result<CpuSet> XdpAdapter::best_effort_cpus(const AdapterOptions& options) const {
+    if (!options.best_effort_cpus) return default_best_effort_cpus(interface_.name);
+    const int possible = libbpf_num_possible_cpus();
+    for (unsigned cpu : *options.best_effort_cpus)
+        if (possible > 0 && cpu >= static_cast<unsigned>(possible))
+            return Status::error(ErrorCode::invalid_argument,
+                                 "best_effort_cpus: CPU " + std::to_string(cpu) + " does not exist (this machine has " +
+                                     std::to_string(possible) + ")");
+    return *options.best_effort_cpus;
 }
 
 // The same failure policy as XDP: an explicit mode fails connect(), auto warns and leaves multi-group strict
@@ -233,6 +259,13 @@ Status XdpAdapter::configure_qos(const TopicConfig& topic) noexcept {
         configured_.set(topic.id);
 
         const bool strict = topic.qos == Qos::strict;
+        // Before any route: a strict topic the router does not serve must never take the best-effort CPUs.
+        if (xdp_) {
+            if (Status classified = xdp_->set_topic_class(topic.id, strict); !classified) return classified;
+            if (Status limited = xdp_->admission().set(topic.id, topic.rate_limit); !limited) return limited;
+        } else if (topic.rate_limit) {
+            warn_limits_not_enforced();
+        }
         // An update within the same program replaces the route atomically (no gap); a move between the XDP route
         // and the fan-out first removes the topic from the program that served it.
         if (strict && xdp_ && topic.groups.size() == 1) {
@@ -265,10 +298,34 @@ Status XdpAdapter::configure_qos(const TopicConfig& topic) noexcept {
 Status XdpAdapter::remove_topic(std::uint8_t topic) noexcept {
     return control_call("remove_topic", [&]() -> Status {
         if (Status removed = remove_from_kernel(topic); !removed) return removed;
+        if (xdp_) {
+            if (Status classified = xdp_->set_topic_class(topic, false); !classified) return classified;
+            if (Status limited = xdp_->admission().set(topic, std::nullopt); !limited) return limited;
+        }
         sockets_->remove_topic(topic);
         configured_.reset(topic);
         return Status::ok();
     });
+}
+
+Status XdpAdapter::configure_publisher_limit(const std::optional<RateLimit>& limit) noexcept {
+    return control_call("configure_publisher_limit", [&]() -> Status {
+        if (limit) {
+            if (Status valid = AdmissionTable::validate(*limit); !valid) return valid.prefixed("publisher limit");
+        }
+        if (!xdp_) {
+            if (limit) warn_limits_not_enforced();
+            return Status::ok();
+        }
+        return xdp_->admission().set(TEMPOS_PUBLISHER_LIMIT_SLOT, limit);
+    });
+}
+
+// Admission control lives in the XDP router: without it nothing is policed. Said once.
+void XdpAdapter::warn_limits_not_enforced() {
+    if (limits_warned_) return;
+    limits_warned_ = true;
+    log_->warn("rate limits need the XDP router, which is not attached: they are not enforced");
 }
 
 Status XdpAdapter::send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept {

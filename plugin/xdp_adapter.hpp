@@ -11,6 +11,7 @@
 
 #include <spdlog/logger.h>
 
+#include "adapter_options.hpp"
 #include "network_interface.hpp"
 #include "route_translation.hpp"
 #include "fanout_attachment.hpp"
@@ -32,6 +33,7 @@ public:
     Status connect(const ChannelConfig& channel) noexcept override;
     Status configure_qos(const TopicConfig& topic) noexcept override;
     Status remove_topic(std::uint8_t topic) noexcept override;
+    Status configure_publisher_limit(const std::optional<RateLimit>& limit) noexcept override;
     Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept override;
     AdapterStats stats() const noexcept override;
     void close() noexcept override;
@@ -50,8 +52,10 @@ private:
     Status remove_from_xdp(std::uint8_t topic);
     Status remove_from_fanout(std::uint8_t topic);
     Status remove_from_kernel(std::uint8_t topic);
+    Result<CpuSet> best_effort_cpus(const AdapterOptions& options) const;
     Status attach_fanout(const ChannelConfig& channel, XdpMode requested, const Ipv4& mom_ipv4);
     void warn_if_neighbour_lookup_refused(const TopicConfig& topic);
+    void warn_limits_not_enforced();
 
     // The logger lives from construction to close(); only used while not closed.
     std::shared_ptr<spdlog::logger> log_;
@@ -71,6 +75,7 @@ private:
     std::map<int, std::string> egress_interfaces_;
     bool socket_fallback_warned_ = false;
     bool forwarding_warned_ = false;
+    bool limits_warned_ = false;
 };
 
 }  // namespace tempos::xdp

@@ -11,6 +11,8 @@
 #include <spdlog/logger.h>
 
 #include "adapter_options.hpp"
+#include "admission_table.hpp"
+#include "best_effort_cpus.hpp"
 #include "route_table.hpp"
 #include "tempos/adapter.hpp"
 #include "xdp_hook.hpp"
@@ -28,6 +30,8 @@ struct AttachRequest {
     Ipv4 mom_ipv4{};                    // 0.0.0.0: keep each frame's destination as the new source
     XdpAttachMethod attach = XdpAttachMethod::link;
     std::optional<unsigned> priority;   // libxdp's run priority
+    CpuSet best_effort_cpus;            // the cpumap's CPUs (docs/isolation.md); empty: best-effort passes
+    std::uint32_t best_effort_queue = 2048;
 };
 
 class XdpAttachment {
@@ -50,15 +54,22 @@ public:
     const RouteTable& routes() const { return *routes_; }
     // Allows bpf_redirect_map toward another interface (multi-NIC).
     Status add_egress_port(int ifindex);
+    // What the router does with the topic when it does not route it: strict passes, best-effort (and a topic never
+    // set) goes to the best-effort CPUs.
+    Status set_topic_class(std::uint8_t topic, bool strict);
+    const CpuSet& best_effort_cpus() const { return best_effort_cpus_; }
+    AdmissionTable& admission() { return admission_; }
 
 private:
     XdpAttachment(tempos_router* skeleton, std::unique_ptr<XdpHook> hook, int ifindex,
-                  std::unique_ptr<RouteTable> routes);
+                  std::unique_ptr<RouteTable> routes, CpuSet best_effort_cpus);
 
     tempos_router* skeleton_;
     std::unique_ptr<XdpHook> hook_;
     int ifindex_;
     std::unique_ptr<RouteTable> routes_;
+    CpuSet best_effort_cpus_;
+    AdmissionTable admission_;
 };
 
 }  // namespace tempos::xdp

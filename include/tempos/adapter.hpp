@@ -29,7 +29,9 @@ namespace tempos {
 // 2: check_channel, check_topic. 3: every Adapter method is noexcept (a plugin reports failures as Status only).
 // 4: TopicStats::socket_errors_by_reason.
 // 5: AdapterStats::devices.
-inline constexpr std::uint32_t kAdapterAbiVersion = 5;
+// 6: TopicStats counts best-effort hand-overs, cpumap drops and policed events; TopicConfig::rate_limit;
+//    Adapter::configure_publisher_limit.
+inline constexpr std::uint32_t kAdapterAbiVersion = 6;
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
 inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
@@ -52,10 +54,18 @@ struct SubscriptionGroup {
     bool operator==(const SubscriptionGroup&) const = default;
 };
 
+// An admission limit (docs/isolation.md): on average `rate` events per second, up to `burst` back to back.
+struct RateLimit {
+    std::uint64_t rate = 0;   // events/s
+    std::uint64_t burst = 1;  // events
+    bool operator==(const RateLimit&) const = default;
+};
+
 struct TopicConfig {
     std::uint8_t id = 0;
     Qos qos = Qos::best_effort;
     std::vector<SubscriptionGroup> groups;
+    std::optional<RateLimit> rate_limit = std::nullopt;  // events over it are dropped before delivery; absent: none
     bool operator==(const TopicConfig&) const = default;
 };
 
@@ -79,6 +89,13 @@ struct TopicStats {
     // The xdp adapter's "icmp_*" reasons count copies that were sent (in socket_sent) and refused afterwards by
     // an ICMP error; the others add up to socket_errors.
     std::map<std::string, std::uint64_t> socket_errors_by_reason;
+    // Best-effort isolation (docs/isolation.md): events handed to the best-effort CPUs, those their queues
+    // dropped, and events dropped by admission control, by reason.
+    std::uint64_t best_effort_offloaded = 0;
+    std::uint64_t best_effort_queue_dropped = 0;
+    std::uint64_t policed_topic_rate = 0;
+    std::uint64_t policed_publisher_rate = 0;
+    std::uint64_t policed_contended = 0;
 };
 
 // What a network device the adapter transmits on counts as dropped: frames the kernel program handed to it
@@ -116,6 +133,12 @@ public:
     virtual Status check_topic(const TopicConfig& topic) const noexcept = 0;
     virtual Status connect(const ChannelConfig& channel) noexcept = 0;
     virtual Status configure_qos(const TopicConfig& topic) noexcept = 0;
+    // The limit every publisher (source IPv4) meets for its best-effort events; nullopt: none. An adapter without
+    // admission control accepts and ignores it.
+    virtual Status configure_publisher_limit(const std::optional<RateLimit>& limit) noexcept {
+        (void)limit;
+        return Status::ok();
+    }
     // Forgets a topic; events of it are no longer delivered.
     virtual Status remove_topic(std::uint8_t topic) noexcept = 0;
     // User-space delivery: one copy per subscription group, to one member round-robin.

@@ -48,7 +48,16 @@ enum tempos_pass_reason {
 	TEMPOS_PASS_REASONS
 };
 
-/* Per-CPU, per-topic counters; slot TEMPOS_NO_TOPIC_SLOT counts frames without a topic. */
+/* Why admission control dropped an event (XDP_DROP), docs/isolation.md. */
+enum tempos_police_reason {
+	TEMPOS_POLICE_TOPIC_RATE = 0,  /* over the topic's rate_limit/burst */
+	TEMPOS_POLICE_PUBLISHER_RATE,  /* over [mom] publisher_rate_limit/publisher_burst for its source IPv4 */
+	TEMPOS_POLICE_CONTENDED,       /* the shared bucket changed under every bounded CAS attempt: never admitted */
+	TEMPOS_POLICE_REASONS
+};
+
+/* Per-CPU, per-topic counters; slot TEMPOS_NO_TOPIC_SLOT counts frames without a topic. Each frame the router
+ * sees moves exactly one of redirected_packets, aborted, passed[], best_effort_offered and policed[]. */
 struct tempos_topic_counters {
 	__u32 rr_next; /* round-robin cursor of this CPU (per-CPU: no data race, no atomics) */
 	__u32 _pad;
@@ -56,6 +65,37 @@ struct tempos_topic_counters {
 	__u64 redirected_bytes;
 	__u64 aborted;
 	__u64 passed[TEMPOS_PASS_REASONS];
+	/* Handed to the best-effort cpumap (bpf/best_effort.h) by the router ... */
+	__u64 best_effort_offered;
+	/* ... and seen by its cpumap-entry program on a best-effort CPU (counted on that CPU). Once the queues are
+	 * idle, offered - arrived is what the cpumap queues dropped. */
+	__u64 best_effort_arrived;
+	__u64 policed[TEMPOS_POLICE_REASONS];
+};
+
+/* ---- Best-effort isolation (bpf/best_effort.h, bpf/admission.h, docs/isolation.md) ---- */
+
+/* Entries of the best-effort cpumap (keyed by CPU number) and of its list of target CPUs. */
+#define TEMPOS_MAX_CPUS 128
+/* Source IPv4 addresses whose bucket the per-publisher limit tracks (LRU: the least recent is forgotten). */
+#define TEMPOS_MAX_PUBLISHERS 16384
+/* Slot of topic_limits that holds the per-publisher limit (slots 0..255 are the topics'). */
+#define TEMPOS_PUBLISHER_LIMIT_SLOT TEMPOS_MAX_TOPICS
+
+/* topic_classes value: what the router does with a topic it does not route itself. */
+#define TEMPOS_CLASS_STRICT 0x1 /* strict (e.g. served by the socket path): XDP_PASS, never the best-effort CPUs */
+
+/* A GCRA limit (the virtual-scheduling form of a token bucket): one event per interval_ns on average, up to
+ * `burst` back to back. Written once into a fresh inner map and never modified (swapped like a route). */
+struct tempos_rate_limit {
+	__u64 interval_ns;  /* 1e9 / rate_limit, >= 1 */
+	__u64 tolerance_ns; /* interval_ns * (burst - 1): how far ahead of now the schedule may run */
+};
+
+/* The shared state of one bucket (a topic's in topic_buckets, a publisher's in pub_buckets): the
+ * theoretical arrival time of the next conforming event, updated only by compare-and-swap. */
+struct tempos_bucket {
+	__u64 tat_ns;
 };
 
 /* ---- Kernel fan-out (bpf/fanout.bpf.c, docs/fanout.md) ----

@@ -13,6 +13,7 @@ namespace tempos::testkit::world {
 inline const MacAddr kPublisherMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 inline const MacAddr kMomMac{0x02, 0x00, 0x00, 0x00, 0x00, 0xfe};
 inline const Ipv4Addr kPublisherIp{10, 0, 0, 7};
+inline const Ipv4Addr kPolicedPublisherIp{10, 0, 0, 8};  // its bucket is spent: over the publisher limit
 inline const Ipv4Addr kMomIp{10, 0, 0, 1};
 inline constexpr std::uint16_t kPublisherPort = 40000;
 
@@ -40,6 +41,8 @@ inline constexpr std::uint8_t kTopicIngressNic = 7;  // [A] with ifindex == ingr
 inline constexpr std::uint8_t kTopicOnes = 8;        // all-ones address and port: forces checksum carries
 inline constexpr std::uint8_t kTopicBadRoute = 9;    // inner map written with count 0, bypassing RouteTable
 inline constexpr std::uint8_t kTopicFanout = 10;     // not in topic_routes, marked as served by the TC fan-out
+inline constexpr std::uint8_t kTopicStrictSocket = 11; // strict but not routed by XDP: passes, never best-effort CPUs
+inline constexpr std::uint8_t kTopicPoliced = 12;      // best-effort, its topic bucket spent: over its rate limit
 inline constexpr std::uint8_t kTopicUnknown = 200;
 inline constexpr std::uint32_t kMissingIfindex = 4242;
 inline constexpr std::uint32_t kLoopbackIfindex = 1;

@@ -117,14 +117,14 @@ const MalformedCase kCases[] = {
      "redirected", false, [](FrameMaker& m) { return m.strict().bad_udp_checksum().build(); }},
     {"bad_ip_checksum_strict", "bad IP checksum, strict (routed as is; the receiver's stack drops it)", "strict",
      "redirected", false, [](FrameMaker& m) { return m.strict().bad_ip_checksum().build(); }},
-    {"bad_udp_checksum_best_effort", "bad UDP checksum, best-effort (the MoM's stack drops it)", "best_effort",
-     "not_strict", false,
+    {"bad_udp_checksum_best_effort", "bad UDP checksum, best-effort (to the best-effort CPUs; the MoM's stack drops it)",
+     "best_effort", "best_effort", false,
      [](FrameMaker& m) { return m.event(m.target().best_effort_topic).bad_udp_checksum().build(); }},
     {"ip_options_strict", "IP options (NOP NOP NOP EOL), strict", "strict", "redirected", true,
      [](FrameMaker& m) { return m.strict().ip_options({1, 1, 1, 0}).build(); }},
     {"ttl_1_strict", "TTL 1, strict (passed up, served by the socket path)", "strict", "ttl", true,
      [](FrameMaker& m) { return m.strict().ttl(1).build(); }},
-    {"unknown_topic", "unknown topic", "unknown", "not_strict", false,
+    {"unknown_topic", "unknown topic (best-effort work: to the best-effort CPUs)", "unknown", "best_effort", false,
      [](FrameMaker& m) { return m.event(m.target().unknown_topic).build(); }},
 };
 

@@ -31,7 +31,7 @@ struct InjectedFrame {
     std::string description;
     Bytes frame;
     std::string slot;    // where the router counts it: none, strict, best_effort, unknown
-    std::string effect;  // which counter: a pass reason (malformed, ttl, ...) or redirected
+    std::string effect;  // which counter: a pass reason (malformed, ttl, ...), redirected or best_effort
     bool delivered;      // a subscriber receives the event
 };
 

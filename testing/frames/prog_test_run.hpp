@@ -16,14 +16,18 @@
 
 namespace tempos::testkit {
 
-// Opens the skeleton `name` with its generated X__open/X__load/X__destroy, sets the MoM's constants and loads
-// it (the verifier runs here).
+// Opens the skeleton `name` with its generated X__open/X__load/X__destroy, sets the MoM's constants (or lets
+// `set_constants` set every rodata constant, e.g. set_router_constants) and loads it (the verifier runs here).
 template <typename Skeleton>
 Result<xdp::SkeletonPtr<Skeleton>> load_skeleton(const char* name, Skeleton* (*open)(), int (*load)(Skeleton*),
-                                                 void (*destroy)(Skeleton*), const MomConstants& mom) {
+                                                 void (*destroy)(Skeleton*), const MomConstants& mom,
+                                                 void (*set_constants)(Skeleton&, const MomConstants&) = nullptr) {
     xdp::SkeletonPtr<Skeleton> skel(open(), destroy);
     if (!skel) return Status::error(ErrorCode::system_error, std::string(name) + "__open: " + std::strerror(errno));
-    xdp::set_mom_constants(*skel, mom.port, mom.ip);
+    if (set_constants)
+        set_constants(*skel, mom);
+    else
+        xdp::set_mom_constants(*skel, mom.port, mom.ip);
     if (int err = load(skel.get()); err != 0)
         return Status::error(ErrorCode::system_error, std::string(name) + "__load (verifier): " + std::strerror(-err));
     return skel;

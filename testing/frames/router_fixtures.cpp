@@ -7,10 +7,14 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <set>
 #include <utility>
 
+#include "admission_table.hpp"
 #include "map_ops.hpp"
 #include "route_table.hpp"
+#include "skeleton.hpp"
+#include "tempos_router.skel.h"
 #include "tempos/unique_fd.hpp"
 
 namespace tempos::testkit {
@@ -84,6 +88,23 @@ Status install_fanout_topic(const RouterMaps& maps, std::uint8_t topic) {
     return xdp::publish_inner_map(maps.fanout_routes, topic, inner.get(), "fan-out");
 }
 
+// kTopicPoliced gets a limit, and every publisher the highest one (no row, however often it runs, reaches it);
+// kTopicPoliced's and kPolicedPublisherIp's buckets are spent (schedules half the clock's range ahead), so only
+// those two are over their limits.
+Status install_standard_limits(const RouterMaps& maps) {
+    xdp::AdmissionTable limits(maps.topic_limits);
+    if (Status st = limits.set(kTopicPoliced, RateLimit{1, 1}); !st) return st;
+    if (Status st = limits.set(TEMPOS_PUBLISHER_LIMIT_SLOT, RateLimit{1'000'000'000, 1'000'000'000}); !st) return st;
+    const tempos_bucket spent{~0ULL >> 1};
+    const std::uint32_t topic = kTopicPoliced;
+    __be32 source;
+    std::memcpy(&source, kPolicedPublisherIp.data(), 4);
+    if (bpf_map_update_elem(maps.topic_buckets, &topic, &spent, BPF_ANY) != 0 ||
+        bpf_map_update_elem(maps.pub_buckets, &source, &spent, BPF_ANY) != 0)
+        return errno_status("spent buckets");
+    return Status::ok();
+}
+
 }  // namespace
 
 std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair() {
@@ -98,6 +119,112 @@ std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair() {
     PacketBuilder in = event(kTopicSingle);
     in.payload(payload);
     return {in, forwarded(in, kSubA)};
+}
+
+namespace {
+
+// The best-effort rows: the router loaded with one best-effort CPU (CPU 0 in the cpumap). BPF_PROG_TEST_RUN
+// reports XDP_REDIRECT without performing it, so only best_effort_offered moves.
+RouterFixture to_cpumap(std::string name, std::string description, const PacketBuilder& in, const PacketBuilder& out,
+                        std::uint8_t topic) {
+    RouterFixture f{std::move(name), std::move(description), in.build(), XDP_REDIRECT, out.build(), topic};
+    f.mom.best_effort_cpus = 1;
+    f.counter.best_effort_offered = 1;
+    return f;
+}
+
+RouterFixture with_cpumap(RouterFixture f, std::string name, std::string description) {
+    f.name = std::move(name);
+    f.description = std::move(description);
+    f.mom.best_effort_cpus = 1;
+    return f;
+}
+
+RouterFixture policed(std::string name, std::string description, const PacketBuilder& in, std::uint8_t topic,
+                      int reason) {
+    RouterFixture f{std::move(name), std::move(description), in.build(), XDP_DROP, in.build(), topic};
+    f.counter.policed[reason] = 1;
+    return f;
+}
+
+// The admission rows (bpf/admission.h): the standard limits make kTopicPoliced's bucket and kPolicedPublisherIp's
+// bucket spent (their schedules far ahead of any clock), every other publisher within its limit. Refill, bursts
+// and concurrency need sequences of frames and a clock: tests/bpf/admission_test.cpp.
+std::vector<RouterFixture> admission_rows() {
+    const auto from_policed = [](std::uint8_t topic) {
+        return tweaked(topic, [](PacketBuilder& b) { b.ipv4(kPolicedPublisherIp, kMomIp); });
+    };
+    return {
+        policed("OverTopicLimitDropped", "best-effort event over its topic's rate limit: XDP_DROP, counted",
+                event(kTopicPoliced), kTopicPoliced, TEMPOS_POLICE_TOPIC_RATE),
+        policed("OverPublisherLimitDropped", "best-effort event from a publisher over its limit: XDP_DROP, counted",
+                from_policed(kTopicBestEffort), kTopicBestEffort, TEMPOS_POLICE_PUBLISHER_RATE),
+        routed("StrictNotPublisherPoliced", "strict event from a publisher over its limit: routed (strict meets only "
+               "its topic's limit)", XDP_TX, from_policed(kTopicSingle), forwarded(from_policed(kTopicSingle), kSubA),
+               kTopicSingle),
+    };
+}
+
+std::vector<RouterFixture> best_effort_rows() {
+    const auto partial = tweaked(kTopicBestEffort, [](PacketBuilder& b) { b.udp_checksum_partial(); });
+    const auto partial_zeroed = tweaked(kTopicBestEffort, [](PacketBuilder& b) { b.udp_checksum_none(); });
+    const auto no_checksum = tweaked(kTopicBestEffort, [](PacketBuilder& b) { b.udp_checksum_none(); });
+    const auto vlan = tweaked(kTopicBestEffort, [](PacketBuilder& b) { b.vlan(PacketBuilder::kVlan8021Q, 100); });
+    return {
+        to_cpumap("BestEffortToCpumap", "best-effort topic with a best-effort CPU: XDP_REDIRECT to the cpumap, untouched",
+                  event(kTopicBestEffort), event(kTopicBestEffort), kTopicBestEffort),
+        to_cpumap("UnknownTopicToCpumap", "a topic nobody configured is best-effort work: to the cpumap",
+                  event(kTopicUnknown), event(kTopicUnknown), kTopicUnknown),
+        to_cpumap("BestEffortVlanToCpumap", "802.1Q best-effort event: to the cpumap, tag kept", vlan, vlan,
+                  kTopicBestEffort),
+        to_cpumap("BestEffortPartialChecksumZeroed",
+                  "CHECKSUM_PARTIAL datagram (pseudo-header sum only): checksum set to 0 before the cpumap", partial,
+                  partial_zeroed, kTopicBestEffort),
+        to_cpumap("BestEffortNoChecksumStaysZero", "UDP checksum 0 (none) stays 0 on the way to the cpumap",
+                  no_checksum, no_checksum, kTopicBestEffort),
+        with_cpumap(routed("StrictUnaffectedByCpumap", "", XDP_TX, event(kTopicSingle),
+                           forwarded(event(kTopicSingle), kSubA), kTopicSingle),
+                    "StrictUnaffectedByCpumap", "strict event with the cpumap on: routed as before"),
+        with_cpumap(passed("StrictOnSocketPathNotToCpumap", "", event(kTopicStrictSocket).build(), kTopicStrictSocket,
+                           TEMPOS_PASS_NOT_STRICT),
+                    "StrictOnSocketPathNotToCpumap",
+                    "strict topic the router does not route: XDP_PASS, never the best-effort queue"),
+        with_cpumap(passed("FanoutNotToCpumap", "", event(kTopicFanout).build(), kTopicFanout, TEMPOS_PASS_FANOUT),
+                    "FanoutNotToCpumap", "fan-out hand-over (strict) with the cpumap on: XDP_PASS to the TC program"),
+        with_cpumap(passed("StrictTtl1NotToCpumap", "",
+                           tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.ttl(1); }), kTopicSingle,
+                           TEMPOS_PASS_TTL),
+                    "StrictTtl1NotToCpumap", "strict event the router cannot route (TTL 1): XDP_PASS"),
+        with_cpumap(passed("UdpToOtherPortNotToCpumap", "", event(kTopicBestEffort, 9999).build(),
+                           TEMPOS_NO_TOPIC_SLOT, TEMPOS_PASS_NOT_OUR_PORT),
+                    "UdpToOtherPortNotToCpumap", "not for the MoM's port: XDP_PASS with the cpumap on"),
+        with_cpumap(passed("ArpNotToCpumap", "",
+                           PacketBuilder()
+                               .eth({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, kPublisherMac)
+                               .raw_l3(PacketBuilder::kEthArp, Bytes(28, 0))
+                               .build(),
+                           TEMPOS_NO_TOPIC_SLOT, TEMPOS_PASS_NOT_IPV4),
+                    "ArpNotToCpumap", "ARP with the cpumap on: XDP_PASS"),
+    };
+}
+
+}  // namespace
+
+RouterMaps router_maps(const tempos_router& router) {
+    return {bpf_map__fd(router.maps.topic_routes),
+            bpf_map__fd(router.maps.topic_counters),
+            bpf_map__fd(router.maps.egress_ports),
+            bpf_map__fd(router.maps.fanout_routes),
+            {bpf_map__fd(router.maps.be_cpumap), bpf_map__fd(router.maps.be_cpu_slots),
+             bpf_program__fd(router.progs.tempos_best_effort_entry), bpf_map__fd(router.maps.topic_classes)},
+            bpf_map__fd(router.maps.topic_limits),
+            bpf_map__fd(router.maps.topic_buckets),
+            bpf_map__fd(router.maps.pub_buckets)};
+}
+
+void set_router_constants(tempos_router& router, const MomConstants& mom) {
+    xdp::set_mom_constants(router, mom.port, mom.ip);
+    router.rodata->best_effort_cpu_count = mom.best_effort_cpus;
 }
 
 std::vector<RouterFixture> router_fixtures() {
@@ -309,6 +436,8 @@ std::vector<RouterFixture> router_fixtures() {
                           event(kTopicBadRoute).build(), XDP_PASS, event(kTopicBadRoute).build(), kTopicBadRoute};
     aborted.counter.aborted = 1;
     rows.push_back(std::move(aborted));
+    for (RouterFixture& row : best_effort_rows()) rows.push_back(std::move(row));
+    for (RouterFixture& row : admission_rows()) rows.push_back(std::move(row));
     for (RouterFixture& row : rows) row.needs_second_interface = row.counter_slot == kTopicOtherNic;
     return rows;
 }
@@ -327,7 +456,7 @@ tempos_endpoint endpoint(const Ipv4Addr& ip, std::uint16_t port, std::optional<M
     return ep;
 }
 
-Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_interface) {
+Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_interface, const MomConstants& mom) {
     struct Entry {
         std::uint8_t topic;
         tempos_route route;
@@ -349,7 +478,15 @@ Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_inte
     for (const Entry& e : entries)
         if (Status st = routes.set(e.topic, e.route); !st) return st;
     if (Status st = install_fanout_topic(maps, kTopicFanout); !st) return st;
-    return install_bad_route(maps, kTopicBadRoute);
+    if (Status st = install_bad_route(maps, kTopicBadRoute); !st) return st;
+    // What the adapter's configure_qos() does for every topic: strict ones never take the best-effort CPUs.
+    for (const std::uint8_t topic : {kTopicSingle, kTopicThree, kTopicFib, kTopicOtherNic, kTopicNoEgress,
+                                     kTopicIngressNic, kTopicOnes, kTopicBadRoute, kTopicFanout, kTopicStrictSocket})
+        if (Status st = xdp::set_topic_class(maps.best_effort, topic, true); !st) return st;
+    if (Status st = install_standard_limits(maps); !st) return st;
+    std::set<unsigned> cpus;
+    for (unsigned cpu = 0; cpu < mom.best_effort_cpus; ++cpu) cpus.insert(cpu);
+    return xdp::install_best_effort_cpus(maps.best_effort, cpus, 64);
 }
 
 }  // namespace tempos::testkit

@@ -9,10 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "best_effort_table.hpp"
 #include "frames/frame_world.hpp"
 #include "frames/packet_builder.hpp"
 #include "tempos/status.hpp"
 #include "tempos/xdp_abi.h"
+
+struct tempos_router;
 
 namespace tempos::testkit {
 
@@ -22,6 +25,8 @@ struct MomConstants {
     std::uint16_t port = world::kMomPort;  // host order
     Ipv4Addr ip = world::kMomIp;           // 0.0.0.0: keep the frame's destination as the new source
     bool generic = false;                  // the router runs as if attached in generic (skb) mode
+    // The router's best_effort_cpu_count: CPUs 0..n-1 get a cpumap entry (install_standard_routes); 0: off.
+    std::uint32_t best_effort_cpus = 0;
     bool operator==(const MomConstants&) const = default;
 };
 
@@ -56,11 +61,22 @@ struct RouterMaps {
     int topic_counters;
     int egress_ports;
     int fanout_routes;
+    xdp::BestEffortMaps best_effort;
+    int topic_limits;
+    int topic_buckets;
+    int pub_buckets;
 };
+RouterMaps router_maps(const tempos_router& router);
 
-// Installs the standard routes of frame_world.hpp's topics. `second_interface` is the ifindex through which
+// The router's load-time constants (rodata), between tempos_router__open() and __load().
+void set_router_constants(tempos_router& router, const MomConstants& mom);
+
+// Installs the standard routes of frame_world.hpp's topics, and every routed, fanned-out or kTopicStrictSocket
+// topic's class as strict; with mom.best_effort_cpus, CPUs 0..n-1 in the best-effort cpumap; the limits that
+// put kTopicPoliced and kPolicedPublisherIp over theirs. `second_interface` is the ifindex through which
 // kTopicOtherNic's member is reached (put in egress_ports); 0: none, that topic stays unrouted and the rows
 // that need it cannot run.
-Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_interface);
+Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_interface,
+                               const MomConstants& mom = {});
 
 }  // namespace tempos::testkit

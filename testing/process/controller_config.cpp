@@ -54,6 +54,8 @@ std::string adapter_toml(const ConfigAdapter& adapter) {
 std::string topic_toml(const ConfigTopic& topic) {
     std::ostringstream out;
     out << "[[topics]]\nid = " << topic.id << "\nqos = " << quoted(topic.qos) << "\n";
+    if (topic.rate_limit != 0) out << "rate_limit = " << topic.rate_limit << "\n";
+    if (topic.burst != 0) out << "burst = " << topic.burst << "\n";
     if (topic.groups.size() == 1) {
         out << subscribers_toml(topic.groups.front(), "");
     } else {

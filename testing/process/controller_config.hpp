@@ -26,6 +26,8 @@ struct ConfigTopic {
     std::string qos = "strict";  // or "best-effort"
     // One group is written as subscribers = [...], several as [[topics.groups]] tables.
     std::vector<std::vector<ConfigEndpoint>> groups = {};
+    std::uint64_t rate_limit = 0;  // 0: not written (no admission limit)
+    std::uint64_t burst = 0;       // 0: not written
 };
 
 struct ConfigAdapter {

@@ -64,6 +64,8 @@ void add_mom_config(CLI::App& app) {
         int id = 0;
         std::string qos;
         std::vector<std::string> groups;
+        std::uint64_t rate_limit = 0;
+        std::uint64_t burst = 0;
         std::string output;
     };
     auto t = std::make_shared<Topic>();
@@ -75,9 +77,11 @@ void add_mom_config(CLI::App& app) {
                       "more than once: one [[topics.groups]] table each")
         ->required()
         ->allow_extra_args(false);
+    topic->add_option("--rate-limit", t->rate_limit, "The topic's rate_limit, events/s (docs/isolation.md)");
+    topic->add_option("--burst", t->burst, "The topic's burst, events");
     topic->add_option("-o,--output", t->output, "Write to this file instead of printing");
     topic->callback([t] {
-        ConfigTopic out{t->id, t->qos, {}};
+        ConfigTopic out{t->id, t->qos, {}, t->rate_limit, t->burst};
         for (const std::string& group : t->groups) {
             std::vector<ConfigEndpoint>& members = out.groups.emplace_back();
             std::istringstream endpoints(group);

@@ -41,8 +41,8 @@ TEST(MalformedFrames, AllCasesPromiseTheScenarioItsCounts) {
     const std::map<std::string, int> want{{"none.malformed", 7},       {"none.fragment", 3},
                                           {"none.not_ipv4", 1},        {"none.not_our_port", 1},
                                           {"none.no_payload", 1},      {"strict.redirected", 3},
-                                          {"strict.ttl", 1},           {"best_effort.not_strict", 1},
-                                          {"unknown.not_strict", 1}};
+                                          {"strict.ttl", 1},           {"best_effort.best_effort", 1},
+                                          {"unknown.best_effort", 1}};
     EXPECT_EQ(counts, want);
     EXPECT_EQ(delivered, 4);
     EXPECT_EQ(all->last_sequence, kTarget.first_sequence + 16);  // 16 of the 19 frames carry an event

@@ -16,6 +16,7 @@
 #include "privileged.hpp"
 #include "router_harness.hpp"
 #include "topology/command.hpp"
+#include "standard_router_test.hpp"
 #include "topology/interface.hpp"
 #include "topology/private_netns.hpp"
 #include "topology/world.hpp"
@@ -27,27 +28,8 @@ using namespace testkit::world;
 using testkit::endpoint;
 using testkit::world::test_netns::kVethA;
 
-class RouterBehaviour : public ::testing::Test {
+class RouterBehaviour : public StandardRouterTest {
 protected:
-    void SetUp() override {
-        TEMPOS_REQUIRE_PRIVILEGED();
-        ASSERT_EQ(testkit::enter_test_netns().message(), "");
-        ASSERT_EQ(testkit::pin_to_cpu().message(), "");
-        Result<LoadedRouter> loaded = load_router();
-        ASSERT_TRUE(loaded) << loaded.message();
-        router_.emplace(std::move(*loaded));
-        const Result<std::uint32_t> veth = testkit::ifindex_of(kVethA);
-        ASSERT_TRUE(veth) << veth.message();
-        const Status routes = testkit::install_standard_routes(router_->maps(), *veth);
-        ASSERT_TRUE(routes) << routes.message();
-    }
-
-    tempos_topic_counters counters(std::uint32_t slot) {
-        const Result<tempos_topic_counters> c = router_->routes.read_counters(slot);
-        EXPECT_TRUE(c) << c.message();
-        return c ? *c : tempos_topic_counters{};
-    }
-
     void expect_routed(const PacketBuilder& in, const PacketBuilder& out, int action = XDP_TX) {
         const Result<XdpRun> run = run_xdp(router_->prog_fd(), in.build());
         ASSERT_TRUE(run) << run.message();
@@ -63,7 +45,6 @@ protected:
         EXPECT_EQ(hex_dump(run->output), hex_dump(frame));
     }
 
-    std::optional<LoadedRouter> router_;
 };
 
 TEST_F(RouterBehaviour, RoundRobinOverThreeSubscribersAcrossNinePackets) {

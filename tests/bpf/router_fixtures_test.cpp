@@ -39,7 +39,7 @@ TEST_P(RouterFixture, Case) {
     ASSERT_TRUE(router) << router.message();
     const Result<std::uint32_t> veth = testkit::ifindex_of(testkit::world::test_netns::kVethA);
     ASSERT_TRUE(veth) << veth.message();
-    const Status routes = testkit::install_standard_routes(router->maps(), *veth);
+    const Status routes = testkit::install_standard_routes(router->maps(), *veth, f.mom);
     ASSERT_TRUE(routes) << routes.message();
 
     const Result<XdpRun> run = run_xdp(router->prog_fd(), f.input);

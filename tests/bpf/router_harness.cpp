@@ -7,7 +7,8 @@
 namespace tempos::test {
 
 Result<LoadedRouter> load_router(const MomConstants& mom) {
-    auto skel = load_skeleton("tempos_router", tempos_router__open, tempos_router__load, tempos_router__destroy, mom);
+    auto skel = load_skeleton("tempos_router", tempos_router__open, tempos_router__load, tempos_router__destroy, mom,
+                              testkit::set_router_constants);
     if (!skel) return skel.status();
     (*skel)->bss->attached_generic = mom.generic ? 1 : 0;
     const int routes = bpf_map__fd((*skel)->maps.topic_routes), counters = bpf_map__fd((*skel)->maps.topic_counters);
@@ -15,8 +16,7 @@ Result<LoadedRouter> load_router(const MomConstants& mom) {
 }
 
 testkit::RouterMaps LoadedRouter::maps() const {
-    return {bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters),
-            bpf_map__fd(skel->maps.egress_ports), bpf_map__fd(skel->maps.fanout_routes)};
+    return testkit::router_maps(*skel);
 }
 
 Result<XdpRun> run_xdp(int prog_fd, const Bytes& input, std::uint32_t ingress_ifindex) {
@@ -43,6 +43,9 @@ std::string counters_text(const tempos_topic_counters& c) {
     out << "redirected=" << c.redirected_packets << " bytes=" << c.redirected_bytes << " aborted=" << c.aborted
         << " passed=[";
     for (int r = 0; r < TEMPOS_PASS_REASONS; ++r) out << (r ? "," : "") << c.passed[r];
+    out << "] best_effort_offered=" << c.best_effort_offered << " best_effort_arrived=" << c.best_effort_arrived
+        << " policed=[";
+    for (int r = 0; r < TEMPOS_POLICE_REASONS; ++r) out << (r ? "," : "") << c.policed[r];
     out << "]";
     return out.str();
 }

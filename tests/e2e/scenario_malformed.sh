@@ -62,7 +62,8 @@ unknown=$(metric 'tempos_ingress_discarded_total\{reason="unknown_topic"')
 stop_mom
 
 # Counter columns of kernel_counters (lib.sh).
-columns=(redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress fanout)
+columns=(redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress fanout
+         best_effort)
 delta() {  # SLOT_NAME COLUMN
     local -n before="$1_before" after="$1_after"
     local i
@@ -87,8 +88,8 @@ for c in malformed fragment no_payload redirected ttl not_strict; do check none 
 not_ipv4=$(delta none not_ipv4)
 not_our_port=$(delta none not_our_port)
 for c in redirected ttl not_strict malformed fragment; do check strict strict $c $([ $c = redirected ] && echo "$GOOD"); done
-check be best_effort not_strict
-check unknown unknown not_strict
+check be best_effort best_effort
+check unknown unknown best_effort
 echo "router counters (deltas):$report none.not_ipv4=$not_ipv4 (ARP and IPv6 count there too)" \
      "none.not_our_port=$not_our_port (IGMP reports count there too)"
 ((not_ipv4 >= $(expect none none not_ipv4))) || fail "the non-IPv4 frame was not counted"

@@ -596,3 +596,35 @@ TEST_F(ConfigTest, LoadThesisRoutesErrors) {
 }
 
 }  // namespace
+
+// --- admission limits (docs/isolation.md) --------------------------------------------------------------------
+
+namespace {
+
+TEST_F(ConfigTest, RateLimitsOfTopicsAndPublishersAreRead) {
+    const MomConfig config = load_valid(
+        "[mom]\npublisher_rate_limit = 5000\npublisher_burst = 50\n"
+        "[[topics]]\nid = 2\nqos = \"best-effort\"\nsubscribers = [\"10.0.0.1:1\"]\nrate_limit = 1000\nburst = 20\n"
+        "[[topics]]\nid = 3\nqos = \"strict\"\nsubscribers = [\"10.0.0.1:1\"]\nrate_limit = 95\n"
+        "[[topics]]\nid = 4\nqos = \"best-effort\"\nsubscribers = [\"10.0.0.1:1\"]\n");
+    EXPECT_EQ(config.publisher_limit, (RateLimit{5000, 50}));
+    EXPECT_EQ(config.topics.at(2).rate_limit, (RateLimit{1000, 20}));
+    EXPECT_EQ(config.topics.at(3).rate_limit, (RateLimit{95, 9})) << "burst defaults to a tenth of the rate";
+    EXPECT_EQ(config.topics.at(4).rate_limit, std::nullopt);
+    EXPECT_EQ(load_valid("[mom]\npublisher_rate_limit = 5\n").publisher_limit, (RateLimit{5, 1}));
+}
+
+TEST_F(ConfigTest, RateLimitErrorsNameTheirLine) {
+    EXPECT_PRED2(starts_with,
+                 load_error("[[topics]]\nid = 2\nqos = \"best-effort\"\nsubscribers = [\"10.0.0.1:1\"]\nburst = 20\n"),
+                 (at(5) + "topic 2 burst needs rate_limit"));
+    EXPECT_PRED2(starts_with,
+                 load_error("[[topics]]\nid = 2\nqos = \"best-effort\"\nsubscribers = [\"10.0.0.1:1\"]\nrate_limit = 0\n"),
+                 (at(5) + "topic 2 rate_limit must be in 1..1000000000, got 0"));
+    EXPECT_PRED2(starts_with, load_error("[mom]\npublisher_rate_limit = 10\npublisher_burst = \"x\"\n"),
+                 (at(3) + "[mom] publisher_burst must be an integer"));
+    EXPECT_PRED2(starts_with, load_error("[mom]\n\npublisher_burst = 3\n"),
+                 (at(3) + "[mom] publisher_burst needs publisher_rate_limit"));
+}
+
+}  // namespace

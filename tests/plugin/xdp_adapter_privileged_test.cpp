@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <chrono>
 #include <thread>
 
 #include "adapter_fixture.hpp"
@@ -78,6 +79,17 @@ Result<int> exit_status_of(const std::vector<std::string>& argv, std::vector<std
     const Result<int> status = child->wait(std::chrono::seconds(850));
     if (!status || *status != 0) std::printf("%s\n", child->output_tail(40).c_str());
     return status;
+}
+
+// BPF_F_TEST_XDP_LIVE_FRAMES: the kernel performs each verdict, so XDP_REDIRECT really enqueues into the map.
+int live_run(int prog_fd, const std::vector<std::uint8_t>& frame, int ingress_ifindex, __u32 frames) {
+    xdp_md ctx{};
+    ctx.data_end = static_cast<__u32>(frame.size());
+    ctx.ingress_ifindex = static_cast<__u32>(ingress_ifindex);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<__u32>(frame.size()),
+                .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = static_cast<int>(frames),
+                .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+    return bpf_prog_test_run_opts(prog_fd, &opts) == 0 ? 0 : errno;
 }
 
 // One run of `frame` as if received on `ingress_ifindex` (the test kit's prog_test_run).
@@ -270,7 +282,8 @@ TEST_F(XdpAdapterKernel, LibxdpAttachRoutesAndDetachesOnClose) {
 }
 
 TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
-    ASSERT_TRUE(connect("native").is_ok());
+    // Best-effort isolation off: the best-effort event below is passed, as without a cpumap.
+    ASSERT_TRUE(connect("native", kIface, {{"best_effort_cpus", ""}}).is_ok());
     const Mac sub_mac{0x02, 0x0a, 0, 0, 0, 0x02};
     ASSERT_TRUE(adapter()
                     .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
@@ -318,6 +331,39 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
     // is not a pass to the socket path (TEMPOS_PASS_FANOUT).
     EXPECT_EQ(topic->kernel_passed, 1u);
     EXPECT_EQ(topic->kernel_dropped, 0u);
+    ::close(prog);
+}
+
+// Best-effort isolation (docs/isolation.md): a best-effort event is redirected to the cpumap of the configured CPU,
+// a strict topic on the socket path is passed; with live frames the cpumap's entry program counts every arrival,
+// so offered = arrived and nothing is reported dropped.
+TEST_F(XdpAdapterKernel, BestEffortGoesThroughTheCpumapAndEveryArrivalIsCounted) {
+    ASSERT_TRUE(connect("native", kIface, {{"best_effort_cpus", "0"}, {"best_effort_queue", "256"}}).is_ok());
+    const Endpoint sub{{10, 0, 0, 2}, 7000, Mac{0x02, 0x0a, 0, 0, 0, 0x02}};
+    ASSERT_TRUE(adapter().configure_qos(TopicConfig{5, Qos::best_effort, {SubscriptionGroup{{sub}}}}).is_ok());
+    const int prog = attached_program_fd();
+    ASSERT_GE(prog, 0);
+    const auto frame = event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 5);
+    const Result<testkit::ProgRun> redirected = test_run(prog, frame, ifindex_);
+    ASSERT_TRUE(redirected) << redirected.message();
+    EXPECT_EQ(redirected->action, XDP_REDIRECT);
+
+    constexpr __u32 kFrames = 200;  // within the queue: none may be dropped
+    ASSERT_EQ(live_run(prog, frame, ifindex_, kFrames), 0) << std::strerror(errno);
+    TopicStats topic{};
+    for (int attempt = 0; attempt < 500; ++attempt) {  // the cpumap thread drains asynchronously: bounded wait
+        const AdapterStats stats = adapter().stats();
+        const auto it = std::find_if(stats.topics.begin(), stats.topics.end(), [](const TopicStats& t) { return t.topic == 5; });
+        ASSERT_NE(it, stats.topics.end());
+        topic = *it;
+        if (topic.kernel_passed == kFrames) break;  // every live frame arrived
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    // The single BPF_PROG_TEST_RUN above was not performed, so it was offered and never arrives: one "dropped".
+    EXPECT_EQ(topic.best_effort_offloaded, kFrames + 1);
+    EXPECT_EQ(topic.best_effort_queue_dropped, 1u);
+    EXPECT_EQ(topic.kernel_passed, kFrames);
+    EXPECT_EQ(topic.kernel_packets, 0u);
     ::close(prog);
 }
 

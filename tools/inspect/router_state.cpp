@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "admission_table.hpp"
 #include "bpf_objects.hpp"
 #include "fanout_table.hpp"
 #include "map_ops.hpp"
@@ -43,6 +44,8 @@ constexpr MapShape kTopicCounters{"topic_counters", BPF_MAP_TYPE_PERCPU_ARRAY, s
                                   TEMPOS_MAX_TOPICS + 1};
 constexpr MapShape kEgressPorts{"egress_ports", BPF_MAP_TYPE_DEVMAP_HASH, 0, 0};
 constexpr MapShape kFanoutRoutes{"fanout_routes", BPF_MAP_TYPE_ARRAY_OF_MAPS, 0, TEMPOS_MAX_TOPICS};
+constexpr MapShape kTopicLimits{"topic_limits", BPF_MAP_TYPE_ARRAY_OF_MAPS, 0, TEMPOS_MAX_TOPICS + 1};
+constexpr MapShape kBestEffortCpumap{"be_cpumap", BPF_MAP_TYPE_CPUMAP, sizeof(bpf_cpumap_val), TEMPOS_MAX_CPUS};
 constexpr MapShape kFanoutGroupCounters{"fanout_group_counters", BPF_MAP_TYPE_PERCPU_ARRAY,
                                         sizeof(tempos_fanout_group_counters),
                                         TEMPOS_MAX_TOPICS * TEMPOS_MAX_FANOUT_GROUPS};
@@ -75,7 +78,7 @@ Result<OpenMap> program_map(const ProgramInfo& program, const MapShape& shape, c
 }
 
 struct RouterMaps {
-    OpenMap topic_routes, topic_counters, egress_ports, fanout_routes;
+    OpenMap topic_routes, topic_counters, egress_ports, fanout_routes, topic_limits, be_cpumap;
 };
 
 Result<RouterMaps> router_maps(const ProgramInfo& program) {
@@ -86,7 +89,9 @@ Result<RouterMaps> router_maps(const ProgramInfo& program) {
     for (auto [shape, target] : {std::pair{&kTopicRoutes, &maps.topic_routes},
                                  std::pair{&kTopicCounters, &maps.topic_counters},
                                  std::pair{&kEgressPorts, &maps.egress_ports},
-                                 std::pair{&kFanoutRoutes, &maps.fanout_routes}}) {
+                                 std::pair{&kFanoutRoutes, &maps.fanout_routes},
+                                 std::pair{&kTopicLimits, &maps.topic_limits},
+                                 std::pair{&kBestEffortCpumap, &maps.be_cpumap}}) {
         Result<OpenMap> map = program_map(program, *shape, role);
         if (!map) return map.status();
         *target = std::move(map).value();
@@ -309,6 +314,9 @@ Result<TopicState> topic_state(const RouterMaps& maps, const std::optional<Attac
     Result<TopicCounters> counters = topic_counters(maps, topic);
     if (!counters) return counters.status();
     state.counters = *counters;
+    Result<std::optional<tempos_rate_limit>> limit = xdp::AdmissionTable(maps.topic_limits.fd.get()).get(topic);
+    if (!limit) return limit.status();
+    state.limit = *limit;
     if (fanout) {
         const xdp::FanoutTable table(maps.fanout_routes.fd.get(), fanout->maps.group_counters.fd.get(),
                                      fanout->maps.topic_counters.fd.get());
@@ -320,7 +328,7 @@ Result<TopicState> topic_state(const RouterMaps& maps, const std::optional<Attac
 }
 
 bool is_active(const TopicState& topic) {
-    return !topic.strict_members.empty() || !topic.groups.empty() || !all_zero(topic.counters.sum) ||
+    return !topic.strict_members.empty() || !topic.groups.empty() || topic.limit || !all_zero(topic.counters.sum) ||
            (topic.fanout_counters && !all_zero(*topic.fanout_counters));
 }
 
@@ -334,6 +342,19 @@ Result<std::vector<Interface>> egress_ports(const OpenMap& map) {
     }
     if (errno != ENOENT) return bpf_error("listing " + map.name, errno);
     return ports;
+}
+
+// The CPUs with an entry in the best-effort cpumap, ascending.
+Result<std::vector<BestEffortCpu>> best_effort_cpus(const OpenMap& map) {
+    std::vector<BestEffortCpu> cpus;
+    for (std::uint32_t cpu = 0; cpu < TEMPOS_MAX_CPUS; ++cpu) {
+        bpf_cpumap_val value{};
+        if (bpf_map_lookup_elem(map.fd.get(), &cpu, &value) == 0)
+            cpus.push_back({cpu, value.qsize});
+        else if (errno != ENOENT)
+            return bpf_error("reading " + map.name, errno);
+    }
+    return cpus;
 }
 
 }  // namespace
@@ -367,6 +388,14 @@ Result<RouterState> read_router_state(const std::string& interface, std::span<co
     Result<std::vector<Interface>> ports = egress_ports(maps.egress_ports);
     if (!ports) return ports.status();
     state.egress_ports = std::move(ports).value();
+
+    Result<std::vector<BestEffortCpu>> cpus = best_effort_cpus(maps.be_cpumap);
+    if (!cpus) return cpus.status();
+    state.best_effort_cpus = std::move(cpus).value();
+    Result<std::optional<tempos_rate_limit>> publisher =
+        xdp::AdmissionTable(maps.topic_limits.fd.get()).get(TEMPOS_PUBLISHER_LIMIT_SLOT);
+    if (!publisher) return publisher.status();
+    state.publisher_limit = *publisher;
 
     const bool listed = !topics.empty();
     for (std::uint32_t topic = 0; topic < TEMPOS_MAX_TOPICS; ++topic) {

@@ -19,6 +19,9 @@ namespace tempos::inspect {
 inline constexpr std::array<const char*, TEMPOS_PASS_REASONS> kPassReasonNames = {
     "not_ipv4", "malformed", "fragment", "not_our_port", "no_payload",
     "not_strict", "ttl", "fib", "no_egress", "fanout", "partial_csum"};
+// enum tempos_police_reason, as in tempos_policed_events_total{reason}.
+inline constexpr std::array<const char*, TEMPOS_POLICE_REASONS> kPoliceReasonNames = {"topic_rate", "publisher_rate",
+                                                                                      "contended"};
 
 struct AttachedProgram {
     std::uint32_t id = 0;
@@ -64,6 +67,13 @@ struct TopicState {
     std::vector<FanoutGroup> groups;     // its route in fanout_routes; empty: not fanned out
     TopicCounters counters;
     std::optional<tempos_fanout_topic_counters> fanout_counters;  // when a fan-out program is attached
+    std::optional<tempos_rate_limit> limit;                       // its admission limit (docs/isolation.md)
+};
+
+// A CPU of the best-effort cpumap and its queue size (frames).
+struct BestEffortCpu {
+    std::uint32_t cpu = 0;
+    std::uint32_t queue = 0;
 };
 
 struct RouterState {
@@ -75,6 +85,8 @@ struct RouterState {
     std::vector<Interface> egress_ports;    // egress_ports: interfaces other than the ingress one
     std::vector<TopicState> topics;
     TopicCounters no_topic;  // slot TEMPOS_NO_TOPIC_SLOT: frames without a topic
+    std::vector<BestEffortCpu> best_effort_cpus;      // empty: best-effort frames are passed (isolation off)
+    std::optional<tempos_rate_limit> publisher_limit;  // every source IPv4's limit for best-effort events
 };
 
 // Reads the state of the MoM whose router is attached to `interface` in this network namespace. `topics` lists

@@ -28,14 +28,26 @@ ordered_json members_json(const std::vector<Member>& members) {
     return list;
 }
 
+// The kernel's form of a limit (bpf/admission.h): null when there is none.
+ordered_json limit_json(const std::optional<tempos_rate_limit>& limit) {
+    if (!limit) return nullptr;
+    return {{"interval_ns", limit->interval_ns}, {"tolerance_ns", limit->tolerance_ns}};
+}
+
 ordered_json counters_json(const TopicCounters& counters) {
     ordered_json passed = ordered_json::object();
     for (int reason = 0; reason < TEMPOS_PASS_REASONS; ++reason)
         passed[kPassReasonNames[reason]] = counters.sum.passed[reason];
+    ordered_json policed = ordered_json::object();
+    for (int reason = 0; reason < TEMPOS_POLICE_REASONS; ++reason)
+        policed[kPoliceReasonNames[reason]] = counters.sum.policed[reason];
     return {{"redirected_packets", counters.sum.redirected_packets},
             {"redirected_bytes", counters.sum.redirected_bytes},
             {"aborted", counters.sum.aborted},
             {"passed", std::move(passed)},
+            {"best_effort_offered", counters.sum.best_effort_offered},
+            {"best_effort_arrived", counters.sum.best_effort_arrived},
+            {"policed", std::move(policed)},
             {"redirecting_cpus", counters.redirecting_cpus}};
 }
 
@@ -71,10 +83,13 @@ ordered_json to_json(const RouterState& state) {
                           {"groups", std::move(groups)},
                           {"counters", counters_json(topic.counters)},
                           {"fanout_counters", topic.fanout_counters ? fanout_topic_json(*topic.fanout_counters)
-                                                                    : ordered_json(nullptr)}});
+                                                                    : ordered_json(nullptr)},
+                          {"limit", limit_json(topic.limit)}});
     }
     ordered_json ports = ordered_json::array();
     for (const Interface& port : state.egress_ports) ports.push_back(interface_json(port));
+    ordered_json cpus = ordered_json::array();
+    for (const BestEffortCpu& cpu : state.best_effort_cpus) cpus.push_back({{"cpu", cpu.cpu}, {"queue", cpu.queue}});
     ordered_json xdp = program_json(state.router);
     xdp["mode"] = to_string(state.mode);
     ordered_json fanout = nullptr;
@@ -87,6 +102,8 @@ ordered_json to_json(const RouterState& state) {
             {"xdp", std::move(xdp)},
             {"fanout", std::move(fanout)},
             {"egress_ports", std::move(ports)},
+            {"best_effort_cpus", std::move(cpus)},
+            {"publisher_limit", limit_json(state.publisher_limit)},
             {"topics", std::move(topics)},
             {"no_topic", counters_json(state.no_topic)}};
 }

@@ -49,17 +49,28 @@ void add_members(TextTable& table, std::uint32_t topic, const std::string& route
     }
 }
 
-std::string passed_summary(const tempos_topic_counters& sum) {
+// A GCRA limit as the configuration states it: events/s and burst.
+std::string limit_text(const std::optional<tempos_rate_limit>& limit) {
+    if (!limit) return "none";
+    const std::uint64_t interval = limit->interval_ns == 0 ? 1 : limit->interval_ns;
+    return fmt::format("{} events/s, burst {} (interval {} ns)", 1'000'000'000 / interval,
+                       limit->tolerance_ns / interval + 1, interval);
+}
+
+// "name=count" for every reason with a non-zero count, "-" if none.
+template <std::size_t N>
+std::string reasons_summary(const std::array<const char*, N>& names, const __u64 (&counts)[N]) {
     std::string text;
-    for (int reason = 0; reason < TEMPOS_PASS_REASONS; ++reason)
-        if (sum.passed[reason] != 0)
-            text += fmt::format("{}{}={}", text.empty() ? "" : " ", kPassReasonNames[reason], sum.passed[reason]);
+    for (std::size_t reason = 0; reason < N; ++reason)
+        if (counts[reason] != 0) text += fmt::format("{}{}={}", text.empty() ? "" : " ", names[reason], counts[reason]);
     return text.empty() ? "-" : text;
 }
 
 std::vector<std::string> counter_row(const std::string& slot, const TopicCounters& c) {
     return {slot, std::to_string(c.sum.redirected_packets), std::to_string(c.sum.redirected_bytes),
-            std::to_string(c.sum.aborted), std::to_string(c.redirecting_cpus), passed_summary(c.sum)};
+            std::to_string(c.sum.aborted), std::to_string(c.redirecting_cpus), reasons_summary(kPassReasonNames, c.sum.passed),
+            std::to_string(c.sum.best_effort_offered), std::to_string(c.sum.best_effort_arrived),
+            reasons_summary(kPoliceReasonNames, c.sum.policed)};
 }
 
 }  // namespace
@@ -74,6 +85,13 @@ std::string to_table(const RouterState& state) {
     for (const Interface& port : state.egress_ports) ports += (ports.empty() ? "" : ", ") + describe(port);
     out += "egress ports  " + (ports.empty() ? "none (XDP_TX back out of " + state.interface.name + ")" : ports) + "\n";
 
+    std::string cpus;
+    for (const BestEffortCpu& cpu : state.best_effort_cpus)
+        cpus += fmt::format("{}{} (queue {})", cpus.empty() ? "" : ", ", cpu.cpu, cpu.queue);
+    out += "best-effort   " + (cpus.empty() ? std::string("passed to the stack (no best-effort CPUs)") : "CPUs " + cpus) +
+           "\n";
+    out += "publisher limit " + limit_text(state.publisher_limit) + "\n";
+
     TextTable routes({"topic", "route", "group", "member", "subscriber", "mac", "egress"});
     for (const TopicState& topic : state.topics) {
         add_members(routes, topic.topic, "strict", "-", topic.strict_members);
@@ -86,10 +104,19 @@ std::string to_table(const RouterState& state) {
     else
         routes.print(out);
 
-    TextTable counters({"topic", "redirected", "bytes", "aborted", "cpus", "passed to the stack"});
+    TextTable counters({"topic", "redirected", "bytes", "aborted", "cpus", "passed to the stack", "best-effort offered",
+                        "arrived", "policed"});
     for (const TopicState& topic : state.topics) counters.add(counter_row(std::to_string(topic.topic), topic.counters));
     counters.add(counter_row("no topic", state.no_topic));
-    out += "\nXDP router counters (summed over CPUs; cpus: CPUs that redirected)\n";
+    TextTable limits({"topic", "rate limit"});
+    for (const TopicState& topic : state.topics)
+        if (topic.limit) limits.add({std::to_string(topic.topic), limit_text(topic.limit)});
+    if (!limits.empty()) {
+        out += "\nadmission limits\n";
+        limits.print(out);
+    }
+    out += "\nXDP router counters (summed over CPUs; cpus: CPUs that redirected; best-effort offered - arrived: "
+           "dropped by the cpumap queues once idle)\n";
     counters.print(out);
 
     if (!state.fanout) return out;
