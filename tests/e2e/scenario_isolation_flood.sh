@@ -30,6 +30,7 @@ rx_dropped_before=$(metric 'tempos_interface_rx_dropped_total')
 socket_drops_before=$(metric 'tempos_ingress_socket_drops_total')
 rcvbuf_before=$(sum_snmp_udp RcvbufErrors sub1 sub2)
 
+mark_stack_counters sub1 sub2
 publish_on 1 2 "$N_FLOOD" 0 &
 flood_pub=$!
 publish_on 0 1 "$N_STRICT" 10000 || fail "the strict publisher failed"
