@@ -54,6 +54,10 @@ Status setup_router(tempos_router* skel) {
     // The subscriber port equals the MoM's, so a rewritten frame still matches on the next repetition.
     for (const world::Subscriber& s : kBenchSubscribers)
         route.subs[route.count++] = testkit::endpoint(s.ip, world::kMomPort, s.mac, world::kMomMac);
+    if (const Status local = testkit::install_local_destinations(bpf_map__fd(skel->maps.local_macs),
+                                                                 bpf_map__fd(skel->maps.local_ipv4));
+        !local)
+        return local;
     return tempos::xdp::RouteTable(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters))
         .set(kBenchTopic, route);
 }

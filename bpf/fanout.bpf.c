@@ -16,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "tempos/xdp_abi.h"
+#include "destination.h"
 #include "fanout_maps.h"
 #include "fanout_parsing.h"
 
@@ -212,6 +213,9 @@ int tempos_fanout(struct __sk_buff *skb)
 	struct tempos_skb_event ev;
 	if (parse_skb_event(skb, mom_port, &ev) != TEMPOS_PARSE_OK)
 		return TEMPOS_TCX_NEXT; /* the XDP router has counted why */
+	__u8 dst_mac[ETH_ALEN];
+	if (bpf_skb_load_bytes(skb, 0, dst_mac, sizeof(dst_mac)) < 0 || !tempos_addressed_to_us(dst_mac, ev.ip.daddr))
+		return TEMPOS_TCX_NEXT; /* counted by the router as TEMPOS_PASS_NOT_FOR_US */
 
 	__u32 topic = ev.topic;
 	if (!bpf_map_lookup_elem(&fanout_routes, &topic))

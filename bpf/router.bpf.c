@@ -13,6 +13,7 @@
 
 #include "tempos/xdp_abi.h"
 #include "csum.h"
+#include "destination.h"
 #include "parsing.h"
 #include "router_maps.h"
 #include "udp_csum_partial.h"
@@ -95,6 +96,8 @@ int tempos_router(struct xdp_md *ctx)
 	int reason = parse_event(ctx, mom_port, &view);
 	if (reason != TEMPOS_PARSE_OK)
 		return count_pass(TEMPOS_NO_TOPIC_SLOT, reason);
+	if (!tempos_addressed_to_us(view.eth->h_dest, view.ip->daddr))
+		return count_pass(TEMPOS_NO_TOPIC_SLOT, TEMPOS_PASS_NOT_FOR_US);
 
 	__u32 topic = view.payload[0];
 	int verdict = admit(topic, view.ip->saddr, !topic_is_strict(topic));

@@ -20,6 +20,9 @@ struct FanoutRequest {
     std::uint16_t mom_port = 0;  // host order
     Ipv4 mom_ipv4{};             // 0.0.0.0: keep each frame's destination as the new source
     int shared_routes_fd = -1;   // the XDP router's fanout_routes map to use instead of a map of its own
+    // The XDP router's local_macs / local_ipv4 (bpf/destination.h), kept current by the adapter; -1: maps of its own.
+    int shared_local_macs_fd = -1;
+    int shared_local_ipv4_fd = -1;
 };
 
 class FanoutAttachment {

@@ -31,7 +31,7 @@ static_assert(alignof(tempos_route) == 4 && offsets_are({AT(count), AT(_pad), AT
 
 // A new pass reason grows tempos_topic_counters: the BPF side and every reader must agree on the count.
 #define TEMPOS_ABI_STRUCT tempos_topic_counters
-static_assert(TEMPOS_PASS_REASONS == 11 && TEMPOS_POLICE_REASONS == 3 &&
+static_assert(TEMPOS_PASS_REASONS == 12 && TEMPOS_POLICE_REASONS == 3 &&
               sizeof(tempos_topic_counters) == 32 + 8 * TEMPOS_PASS_REASONS + 16 + 8 * TEMPOS_POLICE_REASONS);
 static_assert(alignof(tempos_topic_counters) == 8 &&
                   offsets_are({AT(rr_next), AT(_pad), AT(redirected_packets), AT(redirected_bytes), AT(aborted),
@@ -48,6 +48,12 @@ static_assert(sizeof(tempos_rate_limit) == 16 && alignof(tempos_rate_limit) == 8
 
 // Compare-and-swap works on the aligned 64-bit word.
 static_assert(sizeof(tempos_bucket) == 8 && alignof(tempos_bucket) == 8 && offsetof(tempos_bucket, tat_ns) == 0);
+// The version names this layout: a change above without a bump breaks the build here.
+static_assert(TEMPOS_XDP_ABI_VERSION == 2);
+
+#define TEMPOS_ABI_STRUCT tempos_mac_key
+static_assert(sizeof(tempos_mac_key) == 8 && alignof(tempos_mac_key) == 1 && offsetof(tempos_mac_key, _pad) == 6);
+#undef TEMPOS_ABI_STRUCT
 
 #define TEMPOS_ABI_STRUCT tempos_fanout_member
 static_assert(sizeof(tempos_fanout_member) == 32 && alignof(tempos_fanout_member) == 4 &&

@@ -103,12 +103,23 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
                 socket_fallback_warned_ = true;
             } else {
                 xdp_ = std::move(*attached);
+                // Until the maps are filled the router takes nothing: every frame goes up to the socket path.
+                Result<std::unique_ptr<LocalAddressWatcher>> local = LocalAddressWatcher::start(
+                    interface_.ifindex, channel.mom_address,
+                    DestinationTable(xdp_->local_macs_fd(), xdp_->local_ipv4_fd()), log_);
+                if (!local) {
+                    xdp_.reset();
+                    sockets_.reset();
+                    return local.status();
+                }
+                local_ = std::move(*local);
                 log_->info("XDP router attached to {} (ifindex {}) in {} mode with {}, port {}, source address {}, "
                            "best-effort CPUs \"{}\" (queue {})",
                            interface_.name, interface_.ifindex, to_string(xdp_->mode()), to_string(xdp_->method()),
                            channel.port, format_ip(request.mom_ipv4), format_cpu_list(request.best_effort_cpus),
                            request.best_effort_queue);
                 if (Status fanout = attach_fanout(channel, requested, request.mom_ipv4); !fanout) {
+                    local_.reset();
                     xdp_.reset();
                     sockets_.reset();
                     return fanout;
@@ -144,6 +155,8 @@ Status XdpAdapter::attach_fanout(const ChannelConfig& channel, XdpMode requested
     request.mom_ipv4 = mom_ipv4;
     // One map for both programs: the router counts a topic in it as handed over (TEMPOS_PASS_FANOUT).
     request.shared_routes_fd = xdp_->fanout_routes_fd();
+    request.shared_local_macs_fd = xdp_->local_macs_fd();
+    request.shared_local_ipv4_fd = xdp_->local_ipv4_fd();
     Result<std::unique_ptr<FanoutAttachment>> attached = FanoutAttachment::attach(request);
     if (!attached) {
         if (requested != XdpMode::automatic) return attached.status();
@@ -407,6 +420,7 @@ void XdpAdapter::release() {
     if (state_ == State::closed) return;
     const bool was_connected = state_ == State::connected;
     fanout_.reset();  // closes the tcx link: the TC program leaves the interface
+    local_.reset();   // stops the address watcher before the maps it writes go away
     xdp_.reset();     // closes the link: the program leaves the interface
     sockets_.reset();
     configured_.reset();

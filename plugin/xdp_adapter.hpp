@@ -15,6 +15,7 @@
 #include "network_interface.hpp"
 #include "route_translation.hpp"
 #include "fanout_attachment.hpp"
+#include "local_addresses.hpp"
 #include "socket_path.hpp"
 #include "tempos/adapter.hpp"
 #include "xdp_attachment.hpp"
@@ -67,6 +68,7 @@ private:
     std::unique_ptr<SocketPath> sockets_;
     std::unique_ptr<XdpAttachment> xdp_;
     std::unique_ptr<FanoutAttachment> fanout_;  // only with xdp_: it serves what the XDP router passes up
+    std::unique_ptr<LocalAddressWatcher> local_;  // only with xdp_: keeps the programs' local_macs / local_ipv4 current
     InterfaceInfo interface_;
     std::bitset<256> configured_;
     std::bitset<256> in_kernel_;

@@ -89,6 +89,9 @@ int XdpAttachment::fanout_routes_fd() const { return bpf_map__fd(skeleton_->maps
 Status XdpAttachment::set_topic_class(std::uint8_t topic, bool strict) {
     return xdp::set_topic_class(best_effort_maps(*skeleton_), topic, strict);
 }
+int XdpAttachment::local_macs_fd() const { return bpf_map__fd(skeleton_->maps.local_macs); }
+
+int XdpAttachment::local_ipv4_fd() const { return bpf_map__fd(skeleton_->maps.local_ipv4); }
 
 Status XdpAttachment::add_egress_port(int ifindex) {
     const __u32 key = static_cast<__u32>(ifindex);

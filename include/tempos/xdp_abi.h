@@ -6,6 +6,10 @@
 
 #include <linux/types.h>
 
+/* Bumped whenever a struct, an enum or a map below changes shape; checked in plugin/xdp_abi_layout.cpp.
+ * 2: TEMPOS_PASS_NOT_FOR_US and the local destination maps (bpf/destination.h). */
+#define TEMPOS_XDP_ABI_VERSION 2
+
 #define TEMPOS_MAX_TOPICS 256
 /* Members of one subscription group served by the kernel fast path. */
 #define TEMPOS_MAX_SUBSCRIBERS 16
@@ -45,6 +49,7 @@ enum tempos_pass_reason {
 	TEMPOS_PASS_NO_EGRESS,      /* the endpoint's egress ifindex has no entry in egress_ports */
 	TEMPOS_PASS_FANOUT,         /* strict topic with several groups: handed to the TC fan-out program */
 	TEMPOS_PASS_PARTIAL_CSUM,   /* native mode, CHECKSUM_PARTIAL datagram longer than the router completes */
+	TEMPOS_PASS_NOT_FOR_US,     /* to our port, but its destination MAC or IPv4 is not this MoM's (bpf/destination.h) */
 	TEMPOS_PASS_REASONS
 };
 
@@ -96,6 +101,19 @@ struct tempos_rate_limit {
  * theoretical arrival time of the next conforming event, updated only by compare-and-swap. */
 struct tempos_bucket {
 	__u64 tat_ns;
+};
+
+/* ---- Local destinations (bpf/destination.h) ----
+ * Both programs take a frame only if its destination MAC is in local_macs and its destination IPv4 in local_ipv4;
+ * the adapter keeps both maps equal to the interface's (and its VLAN sub-interfaces') MACs and the addresses the
+ * MoM listens on. Values are unused (1). */
+#define TEMPOS_MAX_LOCAL_MACS 16
+#define TEMPOS_MAX_LOCAL_IPV4 64
+
+/* Key of local_macs: a MAC padded to 8 bytes (the padding is always zero). */
+struct tempos_mac_key {
+	__u8 addr[6];
+	__u8 _pad[2];
 };
 
 /* ---- Kernel fan-out (bpf/fanout.bpf.c, docs/fanout.md) ----

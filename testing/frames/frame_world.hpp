@@ -15,6 +15,15 @@ inline const MacAddr kMomMac{0x02, 0x00, 0x00, 0x00, 0x00, 0xfe};
 inline const Ipv4Addr kPublisherIp{10, 0, 0, 7};
 inline const Ipv4Addr kPolicedPublisherIp{10, 0, 0, 8};  // its bucket is spent: over the publisher limit
 inline const Ipv4Addr kMomIp{10, 0, 0, 1};
+// The MoM's own destinations besides kMomMac/kMomIp (router_fixtures.hpp standard_local_destinations): a second
+// address of its interface (listen 0.0.0.0) and the near-zero address of the checksum-carry row.
+inline const Ipv4Addr kMomIpAlias{10, 0, 0, 2};
+inline const Ipv4Addr kMomIpNearZero{0, 0, 0, 1};
+// Not the MoM's: another host's MAC on the segment, and a local address the MoM does not listen on.
+inline const MacAddr kOtherHostMac{0x02, 0x00, 0x00, 0x00, 0x00, 0x77};
+inline const Ipv4Addr kNotListenedIp{10, 0, 0, 3};
+inline const MacAddr kBroadcastMac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+inline const Ipv4Addr kBroadcastIp{255, 255, 255, 255};
 inline constexpr std::uint16_t kPublisherPort = 40000;
 
 struct Subscriber {

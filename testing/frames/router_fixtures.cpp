@@ -219,7 +219,9 @@ RouterMaps router_maps(const tempos_router& router) {
              bpf_program__fd(router.progs.tempos_best_effort_entry), bpf_map__fd(router.maps.topic_classes)},
             bpf_map__fd(router.maps.topic_limits),
             bpf_map__fd(router.maps.topic_buckets),
-            bpf_map__fd(router.maps.pub_buckets)};
+            bpf_map__fd(router.maps.pub_buckets),
+            bpf_map__fd(router.maps.local_macs),
+            bpf_map__fd(router.maps.local_ipv4)};
 }
 
 void set_router_constants(tempos_router& router, const MomConstants& mom) {
@@ -231,7 +233,7 @@ std::vector<RouterFixture> router_fixtures() {
     const std::uint32_t none = TEMPOS_NO_TOPIC_SLOT;
     const MomConstants port7777{7777, kMomIp};
     const MomConstants keep_destination{kMomPort, {0, 0, 0, 0}};
-    const Ipv4Addr other_mom_ip{10, 0, 0, 2};
+    const Ipv4Addr other_mom_ip = kMomIpAlias;
     const Bytes l3_24{0x45, 0, 0, 40, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 7, 10, 0, 0, 1, 0x9c, 0x40, 0x27, 0x0e};
     const auto options_nop = tweaked(kTopicSingle, [](PacketBuilder& b) { b.ip_options({0x01, 0x01, 0x01, 0x00}); });
     const auto options_max = tweaked(kTopicSingle, [](PacketBuilder& b) { b.ip_options(Bytes(40, 0x01)); });
@@ -240,7 +242,7 @@ std::vector<RouterFixture> router_fixtures() {
     const auto ttl2 = tweaked(kTopicSingle, [](PacketBuilder& b) { b.ttl(2); });
     const auto no_udp_checksum = tweaked(kTopicSingle, [](PacketBuilder& b) { b.udp_checksum_none(); });
     const auto [zero_sum_in, zero_sum_out] = checksum_zero_pair();
-    const auto near_zero = tweaked(kTopicOnes, [](PacketBuilder& b) { b.ipv4({0, 0, 0, 1}, {0, 0, 0, 0}).tos(0xff); });
+    const auto near_zero = tweaked(kTopicOnes, [](PacketBuilder& b) { b.ipv4({0, 0, 0, 0}, kMomIpNearZero).tos(0xff); });
     const auto vlan = tweaked(kTopicSingle, [](PacketBuilder& b) { b.vlan(PacketBuilder::kVlan8021Q, 100); });
     const auto qinq = tweaked(kTopicSingle, [](PacketBuilder& b) {
         b.vlan(PacketBuilder::kVlan8021AD, 10).vlan(PacketBuilder::kVlan8021Q, 20).ip_options({1, 1, 1, 0});
@@ -412,6 +414,25 @@ std::vector<RouterFixture> router_fixtures() {
                PacketBuilder().eth(kMomMac, kPublisherMac).raw_l3(PacketBuilder::kEthIpv4, l3_24).build(), none,
                TEMPOS_PASS_MALFORMED),
 
+        // To our port, but not addressed to this MoM: untouched, counted as not for us.
+        passed("BroadcastNotForUs", "broadcast MAC and 255.255.255.255 to our port",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.eth(kBroadcastMac, kPublisherMac).ipv4(kPublisherIp, kBroadcastIp); }),
+               none, TEMPOS_PASS_NOT_FOR_US),
+        passed("BroadcastIpToOurMacNotForUs", "our MAC, destination 255.255.255.255",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.ipv4(kPublisherIp, kBroadcastIp); }), none,
+               TEMPOS_PASS_NOT_FOR_US),
+        passed("OtherHostMacNotForUs", "our address behind another host's MAC (bridge, mirror, promiscuous port)",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.eth(kOtherHostMac, kPublisherMac); }), none,
+               TEMPOS_PASS_NOT_FOR_US),
+        passed("VlanOtherHostMacNotForUs", "802.1Q-tagged frame to another host's MAC",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.eth(kOtherHostMac, kPublisherMac).vlan(PacketBuilder::kVlan8021Q, 100); }),
+               none, TEMPOS_PASS_NOT_FOR_US),
+        passed("OtherLocalAddressNotForUs", "our MAC, a local address the MoM does not listen on",
+               tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.ipv4(kPublisherIp, kNotListenedIp); }), none,
+               TEMPOS_PASS_NOT_FOR_US),
+        routed("SecondListenedAddressRoutes", "a second address the MoM listens on (listen 0.0.0.0) routes", XDP_TX,
+               to_other_mom, forwarded(to_other_mom, kSubA), kTopicSingle),
+
         // Topics.
         passed("UnknownTopic", "topic 200 has no route", event(kTopicUnknown).build(), kTopicUnknown,
                TEMPOS_PASS_NOT_STRICT),
@@ -456,7 +477,16 @@ tempos_endpoint endpoint(const Ipv4Addr& ip, std::uint16_t port, std::optional<M
     return ep;
 }
 
+xdp::LocalDestinations standard_local_destinations() {
+    return {{kMomMac, kOtherNicMac}, {kMomIp, kMomIpAlias, kMomIpNearZero}};
+}
+
+Status install_local_destinations(int local_macs_fd, int local_ipv4_fd) {
+    return xdp::DestinationTable(local_macs_fd, local_ipv4_fd).set(standard_local_destinations());
+}
+
 Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_interface, const MomConstants& mom) {
+    if (Status local = install_local_destinations(maps.local_macs, maps.local_ipv4); !local) return local;
     struct Entry {
         std::uint8_t topic;
         tempos_route route;

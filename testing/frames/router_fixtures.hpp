@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "best_effort_table.hpp"
+#include "destination_table.hpp"
 #include "frames/frame_world.hpp"
 #include "frames/packet_builder.hpp"
 #include "tempos/status.hpp"
@@ -65,11 +66,18 @@ struct RouterMaps {
     int topic_limits;
     int topic_buckets;
     int pub_buckets;
+    int local_macs;
+    int local_ipv4;
 };
 RouterMaps router_maps(const tempos_router& router);
 
 // The router's load-time constants (rodata), between tempos_router__open() and __load().
 void set_router_constants(tempos_router& router, const MomConstants& mom);
+
+// What the adapter would put in local_macs / local_ipv4 for the synthetic MoM: kMomMac and kOtherNicMac,
+// kMomIp, kMomIpAlias and kMomIpNearZero. A frame to any other MAC or address is TEMPOS_PASS_NOT_FOR_US.
+xdp::LocalDestinations standard_local_destinations();
+Status install_local_destinations(int local_macs_fd, int local_ipv4_fd);
 
 // Installs the standard routes of frame_world.hpp's topics, and every routed, fanned-out or kTopicStrictSocket
 // topic's class as strict; with mom.best_effort_cpus, CPUs 0..n-1 in the best-effort cpumap; the limits that

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "frames/router_fixtures.hpp"
 #include "tcx.hpp"
 
 namespace tempos::test {
@@ -24,6 +25,10 @@ Result<LoadedFanout> load_fanout(const MomConstants& mom) {
     auto skel = load_skeleton("tempos_fanout", tempos_fanout__open, tempos_fanout__load, tempos_fanout__destroy, mom);
     if (!skel) return skel.status();
     const auto& maps = (*skel)->maps;
+    // Alone (no router sharing its maps), the program takes frames for the synthetic world's MoM.
+    if (Status local = testkit::install_local_destinations(bpf_map__fd(maps.local_macs), bpf_map__fd(maps.local_ipv4));
+        !local)
+        return local;
     xdp::FanoutTable table(bpf_map__fd(maps.fanout_routes), bpf_map__fd(maps.fanout_group_counters),
                            bpf_map__fd(maps.fanout_topic_counters));
     return LoadedFanout{std::move(*skel), table};

@@ -229,7 +229,7 @@ TEST_F(FanoutProgram, EverythingElseGoesToTheStackUntouched) {
 
     // Not a fan-out topic, another port, a fragment, no payload, a wrong UDP length, cut inside the UDP header
     // (BPF_PROG_TEST_RUN itself refuses an IPv4 skb shorter than an IP header), a length beyond the frame, a
-    // short IP header, ARP, TCP.
+    // short IP header, ARP, TCP, and frames to our port that are not addressed to us.
     const std::vector<PacketBuilder> not_ours{
         event(kOtherTopic),
         event().udp(world::kPublisherPort, 9999),
@@ -241,6 +241,10 @@ TEST_F(FanoutProgram, EverythingElseGoesToTheStackUntouched) {
         event().ihl(4),
         PacketBuilder().eth(world::kMomMac, world::kPublisherMac).raw_l3(PacketBuilder::kEthArp, Bytes(28, 0)),
         event().tcp(world::kPublisherPort, world::kMomPort),
+        // Not addressed to this MoM (bpf/destination.h): a broadcast, another host's MAC, an address not listened on.
+        event().eth(world::kBroadcastMac, world::kPublisherMac).ipv4(world::kPublisherIp, world::kBroadcastIp),
+        event().eth(world::kOtherHostMac, world::kPublisherMac),
+        event().ipv4(world::kPublisherIp, world::kNotListenedIp),
     };
     for (const PacketBuilder& in : not_ours) expect_passed(in);
 

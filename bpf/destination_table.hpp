@@ -1,0 +1,33 @@
+// User-space side of bpf/destination.h: the MACs and IPv4 addresses the router and the fan-out program take
+// frames for. Operates on the map fds of a loaded tempos_router (it does not own them).
+#pragma once
+
+#include <set>
+
+#include "tempos/adapter.hpp"
+
+namespace tempos::xdp {
+
+struct LocalDestinations {
+    std::set<Mac> macs;
+    std::set<Ipv4> ipv4;
+    bool operator==(const LocalDestinations&) const = default;
+};
+
+class DestinationTable {
+public:
+    DestinationTable(int local_macs_fd, int local_ipv4_fd);
+
+    // Makes both maps hold exactly `wanted`: new entries are added before stale ones are deleted, so an address
+    // present before and after is never missing in between. Errors: invalid_argument (more than the maps hold),
+    // system_error.
+    Status set(const LocalDestinations& wanted);
+    // What the maps hold now.
+    Result<LocalDestinations> read() const;
+
+private:
+    int macs_fd_;
+    int ipv4_fd_;
+};
+
+}  // namespace tempos::xdp
