@@ -126,8 +126,13 @@ MomConfig read_config(const std::filesystem::path& file) {
     const toml::value root = parse_file(file);
     // "topic" is the thesis's own table: a thesis routes file is a valid Controller TOML as it stands.
     reject_unknown_keys(root, {"mom", "adapters", "topics", "topic"}, "the top level");
-    const toml::value* routes_value = nullptr;
-    if (const toml::value* mom = find(root, "mom")) routes_value = read_mom(*mom, file, config);
+    // An editor mid-write leaves an empty or truncated file: reloading it would remove every topic.
+    const toml::value* mom = find(root, "mom");
+    if (!mom)
+        fail(file.string(), 0,
+             "no [mom] table: not a Controller file (empty or truncated?); every Controller file starts with [mom] "
+             "(write the new file next to it and rename it over the old one, docs/config.md)");
+    const toml::value* routes_value = read_mom(*mom, file, config);
     if (const toml::value* adapters = find(root, "adapters"))
         config.adapters = read_adapters(*adapters, config.adapter_locations);
 
@@ -141,6 +146,7 @@ MomConfig read_config(const std::filesystem::path& file) {
     for (const auto& [id, located] : registry.topics()) {
         config.topics.emplace(id, located.topic);
         config.topic_locations.emplace(id, located.file + ":" + std::to_string(located.line));
+        config.member_locations.emplace(id, located.members);
     }
     return config;
 }

@@ -31,6 +31,9 @@ struct AdapterConfig {
     bool operator==(const AdapterConfig&) const = default;
 };
 
+// "file:line" of each member of a topic, [group][member] as in TopicConfig::groups.
+using MemberLocations = std::vector<std::vector<std::string>>;
+
 struct MomConfig {
     std::filesystem::path source;                // the file this was read from
     SocketAddress listen{{0, 0, 0, 0}, 9998};
@@ -45,9 +48,17 @@ struct MomConfig {
     std::map<std::uint8_t, TopicConfig> topics;  // from [[topics]] and the routes file, by id
     std::map<std::uint8_t, std::string> topic_locations;  // "file:line" where each topic is defined
     std::map<std::string, std::string> adapter_locations; // "file:line" of each adapter's name, by name
+    std::map<std::uint8_t, MemberLocations> member_locations;  // by topic id
 
     // "file:line: " of a topic, for errors raised after loading (e.g. an adapter refusing it); "" if unknown.
     std::string where(std::uint8_t topic) const { return prefix(topic_locations, topic); }
+    // The same for one member of a topic (falls back to the topic's location).
+    std::string where_member(std::uint8_t topic, std::size_t group, std::size_t member) const {
+        const auto it = member_locations.find(topic);
+        if (it == member_locations.end() || group >= it->second.size() || member >= it->second[group].size())
+            return where(topic);
+        return it->second[group][member] + ": ";
+    }
     // The same for an adapter, by its name.
     std::string where_adapter(const std::string& name) const { return prefix(adapter_locations, name); }
 

@@ -27,6 +27,7 @@ LocatedTopic read_thesis_topic(const toml::value& table, std::uint16_t mom_port)
     const std::string label = "topic " + std::to_string(topic.id);
 
     SubscriptionGroup group;
+    std::vector<std::string>& locations = located.members.emplace_back();
     for (const toml::value& address : as_array_of_tables(require(table, "address", label), "topic.address")) {
         reject_unknown_keys(address, {"ip", "mac"}, "[[topic.address]]");
         const toml::value& ip_value = require(address, "ip", "[[topic.address]]");
@@ -40,6 +41,7 @@ LocatedTopic read_thesis_topic(const toml::value& table, std::uint16_t mom_port)
             if (member.ip == endpoint.ip)
                 fail(ip_value, label + ": duplicate address " + format_ipv4(endpoint.ip));
         group.members.push_back(std::move(endpoint));
+        locations.push_back(file_of(ip_value) + ":" + std::to_string(line_of(ip_value)));
     }
     if (group.members.empty())
         fail(table, label + " has only padding entries (ip 0.0.0.0): it needs at least one subscriber");

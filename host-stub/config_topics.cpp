@@ -46,11 +46,13 @@ Endpoint read_endpoint(const toml::value& value, std::uint16_t default_port) {
 }
 
 // One subscription group from its "subscribers" array.
-SubscriptionGroup read_group(const toml::value& subscribers, std::uint16_t default_port) {
+SubscriptionGroup read_group(const toml::value& subscribers, std::uint16_t default_port,
+                             std::vector<std::string>& locations) {
     const toml::array& entries = as_array(subscribers, "subscribers");
     if (entries.empty()) fail(subscribers, "empty subscription group: subscribers needs at least one endpoint");
     SubscriptionGroup group;
     for (const toml::value& entry : entries) {
+        locations.push_back(file_of(entry) + ":" + std::to_string(line_of(entry)));
         Endpoint endpoint = read_endpoint(entry, default_port);
         for (const Endpoint& member : group.members)
             if (member.ip == endpoint.ip && member.port == endpoint.port)
@@ -88,13 +90,14 @@ LocatedTopic read_controller_topic(const toml::value& table, std::uint16_t defau
     if (!subscribers && !groups)
         fail(table, topic_label(topic.id) + " has no subscribers: give subscribers = [...] or [[topics.groups]]");
     if (subscribers) {
-        topic.groups.push_back(read_group(*subscribers, default_port));
+        topic.groups.push_back(read_group(*subscribers, default_port, located.members.emplace_back()));
     } else {
         const toml::array& entries = as_array_of_tables(*groups, "topics.groups");
         if (entries.empty()) fail(*groups, topic_label(topic.id) + ": groups must hold at least one group");
         for (const toml::value& entry : entries) {
             reject_unknown_keys(entry, {"subscribers"}, "[[topics.groups]]");
-            topic.groups.push_back(read_group(require(entry, "subscribers", "[[topics.groups]]"), default_port));
+            topic.groups.push_back(read_group(require(entry, "subscribers", "[[topics.groups]]"), default_port,
+                                              located.members.emplace_back()));
         }
     }
     return located;

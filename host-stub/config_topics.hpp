@@ -18,6 +18,7 @@ struct LocatedTopic {
     TopicConfig topic;
     std::string file;
     int line = 0;
+    MemberLocations members;  // "file:line" of each member, [group][member]
 };
 
 // Topic ids already defined, with where; rejects a second definition of any id.

@@ -33,8 +33,10 @@ struct MomCounters {
     std::atomic<std::uint64_t> unknown_topic{0};
     std::atomic<std::uint64_t> empty_datagrams{0};
     std::atomic<std::uint64_t> receive_errors{0};
+    std::atomic<std::uint64_t> ttl_expired{0};  // TTL <= 1 at the socket path: dropped, never sent on (received_ttl.hpp)
     std::atomic<std::uint64_t> reloads_ok{0};
     std::atomic<std::uint64_t> reloads_failed{0};
+    std::atomic<std::uint64_t> rollbacks_failed{0};  // a refused reload whose undo failed too: fatal (fatal.hpp)
 
     PathCounters& at(std::uint8_t topic, Path path) { return topics[topic][static_cast<int>(path)]; }
     const PathCounters& at(std::uint8_t topic, Path path) const { return topics[topic][static_cast<int>(path)]; }

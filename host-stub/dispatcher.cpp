@@ -5,6 +5,9 @@
 
 #include <cstring>
 #include <exception>
+#include <stdexcept>
+
+#include "fatal.hpp"
 
 namespace tempos::mom {
 
@@ -69,6 +72,7 @@ void Dispatcher::run() noexcept {
                 if (stopping || queue_.is_closed()) break;  // closed and empty: nothing more will come
                 continue;
             }
+            if (fault_injected(FaultPoint::dispatcher_loop)) throw std::runtime_error("injected fault");
             PathCounters& c = counters_.at(event->topic, policy_.path);
             try {
                 const auto result = adapters_.send(event->topic, event->payload);
@@ -83,6 +87,9 @@ void Dispatcher::run() noexcept {
         }
     } catch (const std::exception& e) {
         log_->critical("{} dispatcher stopped: {}", path_name(policy_.path), e.what());
+        raise_fatal(std::string("the ") + path_name(policy_.path) + " dispatcher stopped: " + e.what());
+    } catch (...) {
+        raise_fatal(std::string("the ") + path_name(policy_.path) + " dispatcher stopped: an unknown exception");
     }
 }
 

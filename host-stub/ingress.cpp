@@ -8,6 +8,9 @@
 #include <cstring>
 #include <exception>
 
+#include "fatal.hpp"
+#include "received_ttl.hpp"
+
 namespace tempos::mom {
 
 namespace {
@@ -100,14 +103,25 @@ void Ingress::run(Receiver& receiver, int priority) noexcept {
         pthread_setname_np(pthread_self(), thread_name(receiver.path).c_str());
         apply_scheduling(receiver.path, priority);
         IngressSocket& socket = *receiver.socket;
-        const auto handle = [this, &receiver](const std::uint8_t* data, std::size_t size) {
+        const auto handle = [this, &receiver](const std::uint8_t* data, std::size_t size, std::optional<int> ttl) {
+            // Re-sent, it would leave with a fresh TTL: a loop through this MoM would never end.
+            if (ttl_expired(ttl)) {
+                counters_.ttl_expired.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
             classify(receiver.path, data, size);
         };
         while (!stopping_.load(std::memory_order_relaxed)) {
             pollfd pfd{socket.fd(), POLLIN, 0};
-            const int ready = ::poll(&pfd, 1, kPollIntervalMs);
+            int ready = ::poll(&pfd, 1, kPollIntervalMs);
+            if (ready > 0 && fault_injected(FaultPoint::ingress_poll)) {
+                ready = -1;
+                errno = EIO;
+            }
             if (ready < 0 && errno != EINTR) {
-                log_->error("poll(): {}", std::strerror(errno));
+                const std::string reason = std::string("the ") + path_name(receiver.path) + " receiver stopped: poll(): " + std::strerror(errno);
+                log_->critical("{}", reason);
+                raise_fatal(reason);
                 break;
             }
             if (ready <= 0) continue;
@@ -119,6 +133,9 @@ void Ingress::run(Receiver& receiver, int priority) noexcept {
         }
     } catch (const std::exception& e) {
         log_->critical("{} receiver thread stopped: {}", path_name(receiver.path), e.what());
+        raise_fatal(std::string("the ") + path_name(receiver.path) + " receiver stopped: " + e.what());
+    } catch (...) {
+        raise_fatal(std::string("the ") + path_name(receiver.path) + " receiver stopped: an unknown exception");
     }
 }
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "received_ttl.hpp"
 #include "tempos/system_status.hpp"
 
 namespace tempos::mom {
@@ -17,7 +18,7 @@ namespace {
 
 constexpr int kBatch = 32;
 constexpr std::size_t kMaxDatagram = 65536;
-constexpr std::size_t kControlSize = CMSG_SPACE(sizeof(std::uint32_t));
+constexpr std::size_t kControlSize = CMSG_SPACE(sizeof(std::uint32_t)) + kTtlControlSize;
 
 sockaddr_in to_sockaddr(const SocketAddress& address) {
     sockaddr_in addr{};
@@ -93,6 +94,7 @@ Result<IngressSocket> IngressSocket::bind(const SocketAddress& address, std::int
         return system_status("setsockopt(SO_REUSEPORT)", errno);
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0)
         return system_status("setsockopt(SO_RXQ_OVFL)", errno);
+    if (Status ttl = enable_received_ttl(fd.get()); !ttl) return ttl;
     const std::int64_t granted = set_receive_buffer(fd.get(), receive_buffer, name, log);
     sockaddr_in addr = to_sockaddr(address);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
@@ -120,7 +122,7 @@ int IngressSocket::receive_batch(const Handler& handle) {
             std::memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
             overflow_.store(dropped, std::memory_order_relaxed);
         }
-        handle(buffers_.data() + i * kMaxDatagram, msgs[i].msg_len);
+        handle(buffers_.data() + i * kMaxDatagram, msgs[i].msg_len, received_ttl(header));
     }
     return n;
 }

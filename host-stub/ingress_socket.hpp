@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,9 @@ public:
     std::int64_t receive_buffer() const { return receive_buffer_; }
 
     // Reads the datagrams waiting (one recvmmsg batch, without blocking) into the socket's own buffers and calls
-    // handle(data, size) for each. Returns how many were read, or -errno.
-    using Handler = std::function<void(const std::uint8_t* data, std::size_t size)>;
+    // handle(data, size, ttl) for each, ttl its IP TTL when the kernel reported it (received_ttl.hpp). Returns how
+    // many were read, or -errno.
+    using Handler = std::function<void(const std::uint8_t* data, std::size_t size, std::optional<int> ttl)>;
     int receive_batch(const Handler& handle);
 
     // Datagrams the kernel dropped at this socket (its receive buffer full) since it was bound: the larger of the

@@ -1,4 +1,7 @@
 // tempos-mom: the command line around tempos::mom::Mom.
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -8,7 +11,9 @@
 
 #include "adapter_check.hpp"
 #include "config.hpp"
+#include "fatal.hpp"
 #include "logging.hpp"
+#include "loop_check.hpp"
 #include "mom.hpp"
 #include "plugin_loader.hpp"
 #include "signal_watcher.hpp"
@@ -53,6 +58,10 @@ int main(int argc, char** argv) {
     }
     const MomConfig& config = *loaded;
     if (check_only) {
+        if (const tempos::Status loops = check_no_self_subscriber(config); !loops) {
+            std::fprintf(stderr, "%s\n", tempos::describe(loops).c_str());
+            return kExitConfigError;
+        }
         if (const tempos::Status refused = check_with_adapters(config, plugin_dir, log.adapter_env()); !refused) {
             std::fprintf(stderr, "%s\n", tempos::describe(refused).c_str());
             return kExitConfigError;
@@ -68,6 +77,8 @@ int main(int argc, char** argv) {
         logger->critical("cannot watch signals: {}", tempos::describe(signals.status()));
         return kExitStartError;
     }
+    // A fatal error on any thread (fatal.hpp) wakes the loop below as SIGTERM would.
+    set_fatal_wakeup([] { ::kill(::getpid(), SIGTERM); });
     Mom mom(MomOptions{plugin_dir}, log);
     if (const tempos::Status started = mom.start(config); !started) {
         logger->critical("cannot start: {}", tempos::describe(started));
@@ -76,10 +87,17 @@ int main(int argc, char** argv) {
     }
     for (;;) {
         const auto signal = signals->wait(std::chrono::milliseconds(1000));
+        if (fatal_reason()) break;
         if (!signal) continue;
         if (*signal == ControlSignal::terminate) break;
         (void)mom.reload();  // logged; a refused reload keeps the running configuration
+        if (fatal_reason()) break;
     }
     mom.stop();
+    if (const auto fatal = fatal_reason()) {
+        logger->critical("exiting with status {}: {}", kExitFatal, *fatal);
+        std::fprintf(stderr, "tempos-mom: %s\n", fatal->c_str());
+        return kExitFatal;
+    }
     return 0;
 }

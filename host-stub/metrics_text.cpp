@@ -65,7 +65,8 @@ std::string render_metrics(const MetricsSnapshot& s) {
     header(out, "tempos_ingress_discarded_total", "counter", "Datagrams discarded by the receiver, by reason.");
     out << "tempos_ingress_discarded_total{reason=\"unknown_topic\"} " << c.unknown_topic.load() << '\n'
         << "tempos_ingress_discarded_total{reason=\"empty\"} " << c.empty_datagrams.load() << '\n'
-        << "tempos_ingress_discarded_total{reason=\"receive_error\"} " << c.receive_errors.load() << '\n';
+        << "tempos_ingress_discarded_total{reason=\"receive_error\"} " << c.receive_errors.load() << '\n'
+        << "tempos_ingress_discarded_total{reason=\"ttl_expired\"} " << c.ttl_expired.load() << '\n';
 
     header(out, "tempos_ingress_isolated", "gauge",
            "1 when the steering program sends strict topics to the strict ingress socket, 0 when both sockets "
@@ -107,6 +108,9 @@ std::string render_metrics(const MetricsSnapshot& s) {
     header(out, "tempos_reloads_total", "counter", "Configuration reloads (SIGHUP), by result.");
     out << "tempos_reloads_total{result=\"ok\"} " << c.reloads_ok.load() << '\n'
         << "tempos_reloads_total{result=\"failed\"} " << c.reloads_failed.load() << '\n';
+    header(out, "tempos_reload_rollback_failures_total", "counter",
+           "Refused reloads whose rollback failed too; each ends the process with exit status 3.");
+    out << "tempos_reload_rollback_failures_total " << c.rollbacks_failed.load() << '\n';
 
     header(out, "tempos_adapter_mode", "gauge", "The mode an adapter runs in (value is always 1).");
     for (const auto& a : s.adapters)

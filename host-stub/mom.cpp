@@ -4,6 +4,8 @@
 #include <exception>
 #include <functional>
 
+#include "fatal.hpp"
+#include "loop_check.hpp"
 #include "metrics_text.hpp"
 #include "topic_diff.hpp"
 
@@ -32,6 +34,7 @@ Status located(const std::string& where, const Status& status) {
 Status Mom::start(const MomConfig& config) {
     if (started_) return Status::error(ErrorCode::invalid_argument, "the MoM is already started");
     started_ = true;
+    if (Status loops = check_no_self_subscriber(config); !loops) return loops;
     // Bind first: adapters are told the port actually bound (it may have been 0).
     if (Status bound = ingress_.bind(config.listen, config.receive_buffer); !bound) return bound;
 
@@ -84,6 +87,11 @@ Status Mom::reload() {
         log_->error("reload refused, keeping the running configuration: {}", describe(loaded.status()));
         return loaded.status();
     }
+    if (Status loops = check_no_self_subscriber(*loaded); !loops) {
+        counters_.reloads_failed.fetch_add(1);
+        log_->error("reload refused, keeping the running configuration: {}", describe(loops));
+        return loops;
+    }
     return apply(*loaded);
 }
 
@@ -125,56 +133,61 @@ Status Mom::apply_topics(const std::map<std::uint8_t, TopicConfig>& running, con
         log_->info("reload: no topic changed");
         return Status::ok();
     }
-    // Undo steps for what already took effect, run in reverse if a later step fails.
-    std::vector<std::function<void()>> undo;
-    auto roll_back = [&] {
-        for (auto it = undo.rbegin(); it != undo.rend(); ++it) (*it)();
+    // Undo steps for what already took effect, run in reverse if a later step fails. A step that fails leaves the
+    // adapters and the running state apart, which no file describes: that ends the process (roll_back_failed).
+    std::vector<std::function<Status()>> undo;
+    auto roll_back = [&](Status failure, std::vector<Status> partial = {}) {
+        for (auto it = undo.rbegin(); it != undo.rend(); ++it) partial.push_back((*it)());
+        for (const Status& step : partial)
+            if (!step) roll_back_failed(failure, step);
+        return failure;
     };
     for (const auto& topic : diff.added) {
         if (Status configured = adapters_.configure_qos(topic); !configured) {
-            (void)adapters_.remove_topic(topic.id);  // some adapters may have taken it
-            roll_back();
-            return located(wanted.where(topic.id), configured);
+            // Some adapters may have taken it.
+            return roll_back(located(wanted.where(topic.id), configured), {adapters_.remove_topic(topic.id)});
         }
         set_topic_class(topic.id, topic.qos);
         undo.push_back([this, id = topic.id] {
             erase_topic_class(id);
-            (void)adapters_.remove_topic(id);
+            return adapters_.remove_topic(id);
         });
         log_->info("reload: topic {} added", topic.id);
     }
     for (const auto& topic : diff.changed) {
         const TopicConfig& old = running.at(topic.id);
-        if (Status configured = adapters_.configure_qos(topic); !configured) {
-            (void)adapters_.configure_qos(old);
-            roll_back();
-            return located(wanted.where(topic.id), configured);
-        }
+        if (Status configured = adapters_.configure_qos(topic); !configured)
+            return roll_back(located(wanted.where(topic.id), configured), {adapters_.configure_qos(old)});
         set_topic_class(topic.id, topic.qos);
         undo.push_back([this, old] {
             set_topic_class(old.id, old.qos);
-            (void)adapters_.configure_qos(old);
+            return adapters_.configure_qos(old);
         });
         log_->info("reload: topic {} changed", topic.id);
     }
     for (const std::uint8_t id : diff.removed) {
         // Stop accepting the topic before the adapters forget it.
         erase_topic_class(id);
-        if (Status removed = adapters_.remove_topic(id); !removed) {
-            const TopicConfig& old = running.at(id);
-            (void)adapters_.configure_qos(old);
-            set_topic_class(id, old.qos);
-            roll_back();
-            return removed;
-        }
         const TopicConfig& old = running.at(id);
+        if (Status removed = adapters_.remove_topic(id); !removed) {
+            set_topic_class(id, old.qos);
+            return roll_back(removed, {adapters_.configure_qos(old)});
+        }
         undo.push_back([this, old] {
-            (void)adapters_.configure_qos(old);
             set_topic_class(old.id, old.qos);
+            return adapters_.configure_qos(old);
         });
         log_->info("reload: topic {} removed", id);
     }
     return Status::ok();
+}
+
+void Mom::roll_back_failed(const Status& failure, const Status& step) {
+    counters_.rollbacks_failed.fetch_add(1);
+    const std::string reason = "a reload failed (" + describe(failure) + ") and undoing it failed too (" +
+                               describe(step) + "): the adapters no longer match the running configuration";
+    log_->error("{}; exiting so that the supervisor restarts tempos-mom from the file", reason);
+    raise_fatal(reason);
 }
 
 void Mom::warn_about_restart_only_changes(const MomConfig& wanted) const {

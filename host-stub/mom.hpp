@@ -59,6 +59,8 @@ private:
     void drain();
     void set_topic_class(std::uint8_t topic, Qos qos);
     void erase_topic_class(std::uint8_t topic);
+    // Logged, counted, and fatal (fatal.hpp).
+    void roll_back_failed(const Status& failure, const Status& step);
 
     MomOptions options_;
     const LogContext& log_context_;

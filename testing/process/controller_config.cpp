@@ -39,8 +39,7 @@ std::string mom_table_toml(const ControllerConfig::Mom& mom) {
     if (mom.receive_buffer != 0) out << "receive_buffer = " << mom.receive_buffer << "\n";
     if (!mom.drain_timeout.empty()) out << "drain_timeout = " << quoted(mom.drain_timeout) << "\n";
     if (!mom.routes.empty()) out << "routes = " << quoted(mom.routes) << "\n";
-    const std::string keys = out.str();
-    return keys.empty() ? std::string() : "[mom]\n" + keys + "\n";
+    return "[mom]\n" + out.str() + "\n";
 }
 
 std::string adapter_toml(const ConfigAdapter& adapter) {

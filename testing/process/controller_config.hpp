@@ -39,7 +39,8 @@ struct ConfigAdapter {
 };
 
 struct ControllerConfig {
-    // [mom]: each key written only when set (non-empty, non-zero); no key set: no [mom] table.
+    // [mom]: each key written only when set (non-empty, non-zero); the table itself always (tempos-mom refuses a
+    // Controller file without it).
     struct Mom {
         std::string listen = {};  // "IP:PORT"
         std::string interface = {};

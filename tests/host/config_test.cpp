@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "config.hpp"
@@ -37,9 +38,16 @@ protected:
         return path;
     }
 
+    // Every Controller file needs a [mom] table; the cases here that are about other tables get an empty one
+    // appended after their text, so the lines they name stay the same. Cases that mention mom are written as
+    // they are.
+    static std::string with_mom_table(const std::string& text) {
+        return text.find("mom") == std::string::npos ? text + "\n[mom]\n" : text;
+    }
+
     // Loads a config that must be valid.
     MomConfig load_valid(const std::string& text) {
-        const Result<MomConfig> result = load_config(write("mom.toml", text));
+        const Result<MomConfig> result = load_config(write("mom.toml", with_mom_table(text)));
         if (!result) {
             ADD_FAILURE() << "unexpected error: " << result.message();
             return {};
@@ -49,7 +57,7 @@ protected:
 
     // Loads a config that must be invalid; returns the error's message ("file:line: why").
     std::string load_error(const std::string& text) {
-        const Result<MomConfig> result = load_config(write("mom.toml", text));
+        const Result<MomConfig> result = load_config(write("mom.toml", with_mom_table(text)));
         if (result) {
             ADD_FAILURE() << "config accepted, expected an error:\n" << text;
             return {};
@@ -80,8 +88,8 @@ topic_value = 1
 
 // --- valid files -------------------------------------------------------------------------------------------
 
-TEST_F(ConfigTest, EmptyFileGivesTheDefaults) {
-    const MomConfig config = load_valid("");
+TEST_F(ConfigTest, EmptyMomTableGivesTheDefaults) {
+    const MomConfig config = load_valid("[mom]\n");
     EXPECT_EQ(config.listen, (SocketAddress{{0, 0, 0, 0}, 9998}));
     EXPECT_EQ(config.interface, "");
     EXPECT_FALSE(config.metrics.has_value());
@@ -245,8 +253,22 @@ topic_value = 0
                                      endpoint({10, 0, 0, 2}, 9000, Mac{0xf, 0xf, 0xf, 0xf, 0xf, 0xf})}));
 }
 
-TEST_F(ConfigTest, ThesisFileIsAlsoAValidControllerConfigAsItStands) {
-    const MomConfig config = load_valid(kThesisExample);
+// A file without [mom] is what an editor leaves mid-write (empty, truncated): refused, or a reload would remove
+// every topic. The message says what to do.
+TEST_F(ConfigTest, FileWithoutMomTableIsRefused) {
+    for (const std::string& text : {std::string(), std::string("\n\n"), std::string("[[topics]]\nid = 1\nqos = \"best-effort\"\n"
+                                                                                  "subscribers = [\"10.0.0.1:1\"]\n"),
+                                   std::string(kThesisExample)}) {
+        SCOPED_TRACE(text);
+        const Result<MomConfig> result = load_config(write("mom.toml", text));
+        ASSERT_FALSE(result.is_ok());
+        EXPECT_PRED2(starts_with, result.message(), (dir_ / "mom.toml").string() + ": no [mom] table");
+        EXPECT_PRED2(contains, result.message(), "rename");
+    }
+}
+
+TEST_F(ConfigTest, ThesisTopicsAreAcceptedInAControllerFile) {
+    const MomConfig config = load_valid(std::string("[mom]\n") + kThesisExample);
     ASSERT_EQ(config.topics.size(), 1u);
     EXPECT_EQ(config.topics.at(1).qos, Qos::strict);
     EXPECT_EQ(config.topics.at(1).groups.at(0).members.at(0).port, 9998);
@@ -287,12 +309,17 @@ TEST(ConfigParsers, SocketAddressNeedsIpAndPort1To65535) {
     EXPECT_EQ(format_ipv4(Ipv4{192, 168, 0, 255}), "192.168.0.255");
 }
 
+// Every example is a Controller file, except the routes files the others name ([mom] routes), which are read
+// through those.
 TEST(ConfigExamples, EveryFileInConfigDirIsAccepted) {
     const fs::path config_dir = fs::path(__FILE__).parent_path().parent_path().parent_path() / "config";
     ASSERT_TRUE(fs::is_directory(config_dir)) << config_dir;
+    std::set<fs::path> routes_files;
+    for (const auto& entry : fs::directory_iterator(config_dir))
+        if (const auto result = load_config(entry.path()); result && result->routes) routes_files.insert(*result->routes);
     int checked = 0;
     for (const auto& entry : fs::directory_iterator(config_dir)) {
-        if (entry.path().extension() != ".toml") continue;
+        if (entry.path().extension() != ".toml" || routes_files.contains(entry.path().lexically_normal())) continue;
         SCOPED_TRACE(entry.path().string());
         const auto result = load_config(entry.path());
         EXPECT_TRUE(result.is_ok()) << result.message();

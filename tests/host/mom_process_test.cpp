@@ -7,10 +7,12 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <set>
 #include <tuple>
 
 #include <gtest/gtest.h>
 
+#include "config.hpp"
 #include "plugins/recording_test_support.hpp"
 #include "process/controller_config.hpp"
 #include "process/mom_runner.hpp"
@@ -206,9 +208,14 @@ TEST_F(MomProcessTest, CheckSkipsDisabledAdapters) {
 TEST_F(MomProcessTest, CheckAcceptsEverySampleConfig) {
     const auto samples = source_dir() / "config";
     ASSERT_TRUE(std::filesystem::is_directory(samples)) << samples;
+    // The routes files the samples name ([mom] routes) are checked through those; alone they are no Controller file.
+    std::set<std::filesystem::path> routes_files;
+    for (const auto& entry : std::filesystem::directory_iterator(samples))
+        if (const auto config = tempos::mom::load_config(entry.path()); config && config->routes)
+            routes_files.insert(*config->routes);
     int checked = 0;
     for (const auto& entry : std::filesystem::directory_iterator(samples)) {
-        if (entry.path().extension() != ".toml") continue;
+        if (entry.path().extension() != ".toml" || routes_files.contains(entry.path().lexically_normal())) continue;
         Process mom = run_mom({"--config", entry.path().string(), "--check"});
         EXPECT_EQ(exit_status(mom), 0) << entry.path() << ": " << mom.errors();
         ++checked;
@@ -378,6 +385,113 @@ TEST_F(MomDrainTest, SigtermCountsWhatTheDrainCouldNotSendAsAbandoned) {
         EXPECT_EQ(c["abandoned"], static_cast<std::uint64_t>(kEvents - 1)) << path;
         EXPECT_EQ(count_records(record_file, "send", std::to_string(topic)), c["sent"]);
     }
+}
+
+// An editor writing the file in place leaves it empty for a moment: a SIGHUP then must not remove every topic.
+// Refused (no [mom] table), counted, the running topics kept; the same for a reload naming a subscriber that is the
+// MoM itself.
+TEST_F(MomProcessTest, EmptyOrSelfLoopingFileOnSighupKeepsTheTopicsAndIsCounted) {
+    ControllerConfig c = config({topic_one()});
+    c.mom.metrics = "127.0.0.1:" + std::to_string(free_tcp_port());
+    write_config(c);
+    MomRunner mom = start_mom();
+    ASSERT_TRUE(wait_until([&] { return count_records(record_file, "configure_qos", "1") == 1; })) << mom.log();
+    auto failed_reloads = [&] {
+        const Result<std::string> metrics = mom.scrape_metrics();
+        return metrics ? tempos::testkit::sum_metric(*metrics, "tempos_reloads_total", {{"result", "failed"}}) : -1.0;
+    };
+    EXPECT_EQ(failed_reloads(), 0.0);
+
+    std::ofstream(config_file, std::ios::trunc).close();
+    ASSERT_TRUE(mom.reload());
+    ASSERT_TRUE(wait_until([&] { return failed_reloads() == 1.0; })) << mom.log();
+    EXPECT_NE(mom.log().find("no [mom] table"), std::string::npos) << mom.log();
+    EXPECT_EQ(count_records(record_file, "remove_topic", "1"), 0u) << "the empty file removed topic 1";
+    ASSERT_TRUE(send_udp(port, {1, 0x01}));
+    ASSERT_TRUE(wait_until([&] { return count_records(record_file, "send", "1") == 1; })) << mom.log();
+
+    ControllerConfig looping = c;
+    looping.topics.push_back({2, "best-effort", {{{"127.0.0.1", port, ""}}}});
+    write_config(looping);
+    ASSERT_TRUE(mom.reload());
+    ASSERT_TRUE(wait_until([&] { return failed_reloads() == 2.0; })) << mom.log();
+    EXPECT_NE(mom.log().find("is the MoM's own listen endpoint"), std::string::npos) << mom.log();
+    EXPECT_EQ(count_records(record_file, "configure_qos", "2"), 0u);
+    EXPECT_TRUE(mom.stop()) << mom.log_tail();
+}
+
+TEST_F(MomProcessTest, CheckAndStartRefuseASubscriberThatIsTheMomItself) {
+    const std::string text = write_config({ConfigTopic{1, "strict", {{{"127.0.0.1", 19001, ""}, {"127.0.0.1", port, ""}}}}});
+    const int line = line_starting_with(text, "  \"127.0.0.1:" + std::to_string(port) + "\"");
+    ASSERT_GT(line, 0) << text;
+    for (bool check : {true, false}) {
+        SCOPED_TRACE(check ? "--check" : "start");
+        std::vector<std::string> args = run_args();
+        if (check) args.push_back("--check");
+        Process mom = run_mom(args);
+        EXPECT_EQ(exit_status(mom), check ? 2 : 1);
+        const std::string where = config_file.string() + ":" + std::to_string(line) + ": topic 1: subscriber 127.0.0.1:" +
+                                  std::to_string(port) + " is the MoM's own listen endpoint";
+        EXPECT_NE(mom.errors().find(where), std::string::npos) << where << "\n" << mom.errors();
+    }
+}
+
+TEST_F(MomProcessTest, StartRefusesAFileWithoutMomTable) {
+    std::ofstream(config_file) << "[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [\"127.0.0.1:19001\"]\n";
+    for (bool check : {true, false}) {
+        std::vector<std::string> args = run_args();
+        if (check) args.push_back("--check");
+        Process mom = run_mom(args);
+        EXPECT_EQ(exit_status(mom), 2);
+        EXPECT_NE(mom.errors().find(config_file.string() + ": no [mom] table"), std::string::npos) << mom.errors();
+    }
+}
+
+// A thread that dies ends the process with status 3 and the reason, so Restart=on-failure acts; the faults are
+// injected by the test-only build tempos-mom-faults (tests/host/fault_injection.cpp).
+TEST_F(MomProcessTest, AThreadThatDiesEndsTheProcessWithStatus3AndTheReason) {
+    write_config({topic_one()});
+    for (const auto& [fault, reason] : {std::pair{"ingress_poll", "receiver stopped: poll(): "},
+                                        std::pair{"dispatcher_loop", "the sq dispatcher stopped: injected fault"}}) {
+        SCOPED_TRACE(fault);
+        Result<MomRunner> mom = MomRunner::start(
+            config_file, {.wrapper = {"/usr/bin/env", std::string("TEMPOS_INJECT_FAULT=") + fault},
+                          .binary = TEMPOS_MOM_FAULTS_PATH,
+                          .args = {"--plugin-dir", (build_dir() / "lib").string()},
+                          .log_level = "debug"});
+        ASSERT_TRUE(mom) << mom.message();
+        ASSERT_TRUE(send_udp(port, {1, 0x01}));
+        EXPECT_EQ(exit_status(mom->process()), 3) << mom->log();
+        EXPECT_NE(mom->log().find(reason), std::string::npos) << mom->log();
+        EXPECT_EQ(read_records(record_file).back().verb, "close") << "stopped in order";
+    }
+}
+
+// The same production binary ignores the variable: nothing but the test build can inject a fault.
+TEST_F(MomProcessTest, TheProductionBinaryIgnoresFaultInjection) {
+    write_config({topic_one()});
+    Result<MomRunner> mom = MomRunner::start(
+        config_file, {.wrapper = {"/usr/bin/env", "TEMPOS_INJECT_FAULT=ingress_poll"}, .binary = mom_binary(),
+                      .args = {"--plugin-dir", (build_dir() / "lib").string()}, .log_level = "debug"});
+    ASSERT_TRUE(mom) << mom.message();
+    ASSERT_TRUE(send_udp(port, {1, 0x01}));
+    ASSERT_TRUE(wait_until([&] { return count_records(record_file, "send", "1") == 1; })) << mom->log();
+    EXPECT_TRUE(mom->stop()) << mom->log_tail();
+}
+
+// A reload that fails half-way and whose undo fails too leaves adapters and running state apart: logged as an
+// error and the process exits with status 3 (the supervisor restarts it from the file), never a silent mismatch.
+TEST_F(MomProcessTest, AFailedRollbackEndsTheProcessWithStatus3) {
+    write_config(config({topic_one()}, {{"fail_topic", "3"}, {"fail_on", "remove_topic"}}));
+    MomRunner mom = start_mom();
+    ASSERT_TRUE(wait_until([&] { return count_records(record_file, "configure_qos", "1") == 1; })) << mom.log();
+    // Topic 2 is added, topic 3 refused; removing topic 2 again fails.
+    write_config(config({topic_one(), topic_two(), ConfigTopic{3, "best-effort", {{{"127.0.0.1", 19031, ""}}}}},
+                        {{"fail_topic", "3"}, {"fail_on", "remove_topic"}}));
+    ASSERT_TRUE(mom.reload());
+    EXPECT_EQ(exit_status(mom.process()), 3) << mom.log();
+    EXPECT_NE(mom.log().find("undoing it failed too"), std::string::npos) << mom.log();
+    EXPECT_NE(mom.log().find("[error]"), std::string::npos) << mom.log();
 }
 
 TEST_F(MomProcessTest, ExitsZeroOnSigint) {

@@ -11,6 +11,8 @@
 // `fail_on = "configure_qos_throws"` makes configure_qos throw, to test the plugin boundary (adapter_boundary.hpp).
 // Option `hold_file = PATH`: send() waits while that file exists (at most 30 s a call), so that a test can keep
 // events queued in the MoM (the SIGTERM drain).
+// `fail_topic = "T"` makes configure_qos of topic T fail and `fail_on = "remove_topic"` every remove_topic, to
+// test a reload whose rollback fails.
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -101,6 +103,8 @@ public:
                     fail_on_ = value;
                 } else if (key == "hold_file") {
                     hold_file_ = value;
+                } else if (key == "fail_topic") {
+                    fail_topic_ = value;
                 } else if (key == "refuse") {
                     // handled by check_channel
                 } else {
@@ -121,6 +125,8 @@ public:
             if (fail_on_ == "configure_qos")
                 return Status::error(ErrorCode::invalid_argument, "fail_on = configure_qos");
             if (fail_on_ == "configure_qos_throws") throw std::runtime_error("fail_on = configure_qos_throws");
+            if (fail_topic_ == std::to_string(topic.id))
+                return Status::error(ErrorCode::invalid_argument, "fail_topic = " + fail_topic_);
             if (Status valid = check_topic(topic); !valid) return valid;
             auto& state = topics_[topic.id];
             state.config = topic;
@@ -136,6 +142,7 @@ public:
         return at_boundary("remove_topic", [&]() -> Status {
             std::lock_guard lock(mutex_);
             if (!connected_) return Status::error(ErrorCode::not_connected, "remove_topic before connect");
+            if (fail_on_ == "remove_topic") return Status::error(ErrorCode::system_error, "fail_on = remove_topic");
             topics_.erase(topic);
             record("remove_topic topic=" + std::to_string(topic));
             return Status::ok();
@@ -221,6 +228,7 @@ private:
     bool connected_ = false;
     std::string fail_on_;
     std::string hold_file_;  // set in connect(), read by send() afterwards
+    std::string fail_topic_;
     std::map<std::uint8_t, TopicState> topics_;
     std::map<std::uint8_t, tempos::TopicStats> stats_;
 };

@@ -1,0 +1,112 @@
+// What keeps an event from looping through the MoM: a subscriber that is the MoM's own listen endpoint is refused
+// (loop_check.hpp), and an event reaching the socket path with TTL <= 1 is dropped and counted (received_ttl.hpp).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config.hpp"
+#include "ingress.hpp"
+#include "loop_check.hpp"
+#include "plugins/recording_test_support.hpp"
+
+namespace tempos::mom {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SelfSubscriberTest : public ::testing::Test {
+protected:
+    test::TempDir dir;
+    fs::path file = dir.path() / "mom.toml";
+
+    // A Controller file listening on `listen` with one topic whose subscribers are `subscribers` (one per line,
+    // the first at line 6).
+    MomConfig load(const std::string& listen, const std::vector<std::string>& subscribers) {
+        std::ofstream out(file);
+        out << "[mom]\nlisten = \"" << listen << "\"\n[[topics]]\nid = 3\nsubscribers = [\n";
+        for (const std::string& s : subscribers) out << "  \"" << s << "\",\n";
+        out << "]\nqos = \"best-effort\"\n";
+        out.close();
+        Result<MomConfig> config = load_config(file);
+        EXPECT_TRUE(config) << config.message();
+        return config ? *config : MomConfig{};
+    }
+    std::string at(int line) const { return file.string() + ":" + std::to_string(line) + ": "; }
+};
+
+TEST_F(SelfSubscriberTest, TheListenEndpointItselfIsRefusedAtItsLine) {
+    const MomConfig config = load("127.0.0.1:9998", {"127.0.0.1:9999", "127.0.0.1:9998"});
+    const Status refused = check_no_self_subscriber(config, {});
+    ASSERT_FALSE(refused.is_ok());
+    EXPECT_EQ(refused.code(), ErrorCode::invalid_argument);
+    EXPECT_TRUE(refused.message().starts_with(at(7) + "topic 3: subscriber 127.0.0.1:9998 is the MoM's own listen "
+                                                      "endpoint"))
+        << refused.message();
+}
+
+TEST_F(SelfSubscriberTest, ListeningOnAnyAddressRefusesLoopbackAndThisHostsAddresses) {
+    const MomConfig loopback = load("0.0.0.0:9998", {"10.1.1.1:9998", "127.0.0.5:9998"});
+    const Status refused = check_no_self_subscriber(loopback, {});
+    ASSERT_FALSE(refused.is_ok());
+    EXPECT_TRUE(refused.message().starts_with(at(7))) << refused.message();
+    EXPECT_NE(refused.message().find("127.0.0.0/8"), std::string::npos) << refused.message();
+
+    const MomConfig local = load("0.0.0.0:9998", {"10.1.1.1:9998", "10.9.9.9:9998"});
+    EXPECT_TRUE(check_no_self_subscriber(local, {{10, 1, 1, 2}}).is_ok());
+    const Status own = check_no_self_subscriber(local, {{10, 1, 1, 2}, {10, 9, 9, 9}});
+    ASSERT_FALSE(own.is_ok());
+    EXPECT_TRUE(own.message().starts_with(at(7) + "topic 3: subscriber 10.9.9.9:9998")) << own.message();
+}
+
+TEST_F(SelfSubscriberTest, OtherPortsAndOtherAddressesAreFine) {
+    // Another port of this host, and loopback when the MoM listens on a specific address (it never receives it).
+    EXPECT_TRUE(check_no_self_subscriber(load("127.0.0.1:9998", {"127.0.0.1:9000"}), {}).is_ok());
+    EXPECT_TRUE(check_no_self_subscriber(load("10.0.0.1:9998", {"127.0.0.1:9998", "10.0.0.2:9998"}), {}).is_ok());
+}
+
+TEST_F(SelfSubscriberTest, ThisHostsOwnAddressesIncludeLoopback) {
+    EXPECT_TRUE(host_ipv4_addresses().contains(Ipv4{127, 0, 0, 1}));
+}
+
+// Sends `payload` to 127.0.0.1:`port` with IP TTL `ttl`.
+bool send_with_ttl(std::uint16_t port, int ttl, const std::vector<std::uint8_t>& payload) {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0 || ::setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) != 0) return false;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const ssize_t n = ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::close(fd);
+    return n == static_cast<ssize_t>(payload.size());
+}
+
+TEST(IngressTtl, EventsWithTtlOneOrLessAreDroppedAndCountedNotQueued) {
+    LogContext log{spdlog::level::warn};
+    TopicTable topics;
+    topics.set(1, Qos::best_effort);
+    EventQueue sq{8}, bq{8};
+    MomCounters counters;
+    Ingress ingress{topics, sq, bq, counters, log};
+    ASSERT_TRUE(ingress.bind({{127, 0, 0, 1}, 0}).is_ok());
+    ingress.start();
+    const std::uint16_t port = ingress.local_address().port;
+    ASSERT_TRUE(send_with_ttl(port, 1, {1, 0xaa}));
+    ASSERT_TRUE(send_with_ttl(port, 2, {1, 0xbb}));
+    ASSERT_TRUE(test::wait_until([&] { return counters.ttl_expired + counters.at(1, Path::bq).received == 2; }));
+    ingress.stop();
+    EXPECT_EQ(counters.ttl_expired, 1u);
+    EXPECT_EQ(counters.at(1, Path::bq).received, 1u);
+    auto queued = bq.pop_for(std::chrono::milliseconds(0));
+    ASSERT_TRUE(queued);
+    EXPECT_EQ(queued->payload, (std::vector<std::uint8_t>{1, 0xbb})) << "only the TTL 2 event is sent on";
+    EXPECT_FALSE(bq.pop_for(std::chrono::milliseconds(0)));
+}
+
+}  // namespace
+}  // namespace tempos::mom
