@@ -807,9 +807,9 @@ TEST_F(XdpAdapterKernel, TakesOnlyFramesAddressedToTheInterfaceAndFollowsAddress
     EXPECT_EQ(action_for(mac_, {255, 255, 255, 255}), XDP_PASS);
     EXPECT_EQ(action_for(mac_, {10, 2, 0, 1}), XDP_PASS);
 
-    ASSERT_EQ(run("ip addr add 10.2.0.1/24 dev xdp0"), 0);
+    ASSERT_EQ(testkit::run_command({"ip", "addr", "add", "10.2.0.1/24", "dev", "xdp0"}).message(), "");
     EXPECT_TRUE(becomes(mac_, {10, 2, 0, 1}, XDP_TX)) << "an address added after connect is taken";
-    ASSERT_EQ(run("ip addr del 10.1.0.1/24 dev xdp0"), 0);
+    ASSERT_EQ(testkit::run_command({"ip", "addr", "del", "10.1.0.1/24", "dev", "xdp0"}).message(), "");
     EXPECT_TRUE(becomes(mac_, {10, 1, 0, 1}, XDP_PASS)) << "a removed address is no longer taken";
 
     // VLAN sub-interfaces (their MACs and addresses count too, plugin/local_addresses.cpp) cannot be tested here:
