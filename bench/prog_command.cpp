@@ -51,13 +51,19 @@ static_assert(sizeof(ThesisTopicValue) == 52, "4-byte aligned like the BPF side:
 
 Status setup_router(tempos_router* skel) {
     tempos_route route{};
-    // The subscriber port equals the MoM's, so a rewritten frame still matches on the next repetition.
-    for (const world::Subscriber& s : kBenchSubscribers)
+    // The subscriber port equals the MoM's, and the subscribers' MACs and addresses count as the MoM's own
+    // (bpf/destination.h), so a rewritten frame still matches on the next repetition.
+    tempos::xdp::LocalDestinations local = testkit::standard_local_destinations();
+    for (const world::Subscriber& s : kBenchSubscribers) {
         route.subs[route.count++] = testkit::endpoint(s.ip, world::kMomPort, s.mac, world::kMomMac);
-    if (const Status local = testkit::install_local_destinations(bpf_map__fd(skel->maps.local_macs),
-                                                                 bpf_map__fd(skel->maps.local_ipv4));
-        !local)
-        return local;
+        local.macs.insert(s.mac);
+        local.ipv4.insert(s.ip);
+    }
+    if (const Status set = tempos::xdp::DestinationTable(bpf_map__fd(skel->maps.local_macs),
+                                                         bpf_map__fd(skel->maps.local_ipv4))
+                               .set(local);
+        !set)
+        return set;
     return tempos::xdp::RouteTable(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters))
         .set(kBenchTopic, route);
 }

@@ -18,16 +18,15 @@ class DestinationTable {
 public:
     DestinationTable(int local_macs_fd, int local_ipv4_fd);
 
-    // Makes both maps hold exactly `wanted`: new entries are added before stale ones are deleted, so an address
-    // present before and after is never missing in between. Errors: invalid_argument (more than the maps hold),
-    // system_error.
+    // Makes both maps hold exactly `wanted`, given that they held what the previous set() wrote (fresh maps:
+    // nothing): new entries are added before stale ones are deleted, so an address present before and after is
+    // never missing in between. Errors: invalid_argument (more than the maps hold), system_error.
     Status set(const LocalDestinations& wanted);
-    // What the maps hold now.
-    Result<LocalDestinations> read() const;
 
 private:
     int macs_fd_;
     int ipv4_fd_;
+    LocalDestinations written_;
 };
 
 }  // namespace tempos::xdp
