@@ -19,6 +19,7 @@
 #include "csum.h"
 #include "parsing.h"
 #include "router_maps.h"
+#include "udp_csum_partial.h"
 
 /* Set by the loader (rodata): valid entries of be_cpu_slots. 0: isolation off, everything passes. */
 const volatile __u32 best_effort_cpu_count = 0;
@@ -78,10 +79,11 @@ static __always_inline int to_best_effort(struct tempos_event_view *view, __u32 
 	if (bpf_redirect_map(&be_cpumap, *cpu, 0) != XDP_REDIRECT)
 		return TEMPOS_NOT_REDIRECTED;
 
-	/* The skb built after the cpumap is CHECKSUM_NONE: a partial checksum would fail verification (csum.h).
-	 * 0 means "no checksum" in IPv4 and needs no other change. */
+	/* The skb built after the cpumap is CHECKSUM_NONE: a CHECKSUM_PARTIAL datagram's field (udp_csum_partial.h)
+	 * would fail verification. 0 means "no checksum" in IPv4 and needs no other change; a complete checksum
+	 * equal to the partial field (1 in 65536) only loses its check. */
 	struct udphdr *udp = view->udp;
-	if (udp->check && udp_csum_is_partial(view->ip->saddr, view->ip->daddr, udp->len, udp->check))
+	if (udp->check && udp->check == udp_partial_field(view->ip->saddr, view->ip->daddr, udp->len))
 		udp->check = 0;
 	counters->best_effort_offered++;
 	return XDP_REDIRECT;

@@ -36,15 +36,4 @@ static __always_inline __u16 csum_update(__u16 old_csum, __u64 delta)
 	return (__u16)~csum_fold64((__u64)(__u16)~old_csum + delta);
 }
 
-/* A CHECKSUM_PARTIAL datagram (sent by a local or veth socket with checksum offload on) carries in its UDP
- * checksum only the folded pseudo-header sum (~csum_tcpudp_magic): the device was to complete it. Such a frame
- * delivered as a CHECKSUM_NONE skb (after a cpumap, or XDP_TX toward a real wire) fails the UDP verification.
- * A complete checksum equal to that value is a 1 in 65536 coincidence, and treating it as partial (setting it to
- * 0, "none") loses only the check. Words are summed as loaded, like the helpers above. */
-static __always_inline int udp_csum_is_partial(__be32 saddr, __be32 daddr, __be16 udp_len, __u16 udp_check)
-{
-	__u64 sum = (__u64)saddr + daddr + bpf_htons(17 /* IPPROTO_UDP */) + udp_len;
-	return udp_check == csum_fold64(sum);
-}
-
 #endif /* TEMPOS_CSUM_H */

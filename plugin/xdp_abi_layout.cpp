@@ -36,7 +36,7 @@ static_assert(TEMPOS_PASS_REASONS == 12 && TEMPOS_POLICE_REASONS == 3 &&
 static_assert(alignof(tempos_topic_counters) == 8 &&
                   offsets_are({AT(rr_next), AT(_pad), AT(redirected_packets), AT(redirected_bytes), AT(aborted),
                                AT(passed), AT(best_effort_offered), AT(best_effort_arrived), AT(policed)},
-                              {0, 4, 8, 16, 24, 32, 120, 128, 136}),
+                              {0, 4, 8, 16, 24, 32, 128, 136, 144}),
               "a field of tempos_topic_counters moved");
 #undef TEMPOS_ABI_STRUCT
 
