@@ -264,7 +264,12 @@ TEST_F(XdpAdapterKernel, LibxdpAttachRoutesAndDetachesOnClose) {
     ASSERT_TRUE(connected.is_ok()) << connected.message();
     EXPECT_EQ(adapter().stats().mode, "native");
     EXPECT_EQ(xdp_state(kIface).attach_mode, XDP_ATTACHED_DRV);
-    EXPECT_EQ(sink_->count(spdlog::level::warn), 0);
+    // The one warning is explicit native on a veth whose peer runs no XDP program (xdp_mode_choice.cpp), as with
+    // a bpf_link; libxdp itself adds none.
+    int other_warnings = 0;
+    for (const auto& r : sink_->records())
+        other_warnings += r.level == spdlog::level::warn && r.text.find("runs no native XDP program") == std::string::npos;
+    EXPECT_EQ(other_warnings, 0) << sink_->text();
     const Mac sub_mac{0x02, 0x0a, 0, 0, 0, 0x02};
     ASSERT_TRUE(adapter()
                     .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
