@@ -20,8 +20,9 @@ struct InterfaceInfo {
 Result<InterfaceInfo> query_interface(const std::string& name);
 Result<InterfaceInfo> query_interface(int ifindex);
 
-// "10.0.0.1", for messages.
+// "10.0.0.1" and "02:00:00:00:00:0a", for messages.
 std::string format_ip(const Ipv4& ip);
+std::string format_mac(const Mac& mac);
 
 // net.ipv4.conf.<name>.forwarding of this network namespace; nullopt if it cannot be read.
 std::optional<bool> ipv4_forwarding_enabled(const std::string& name);

@@ -36,7 +36,8 @@ Status validate_topic(const TopicConfig& topic) {
     return Status::ok();
 }
 
-Result<tempos_route> translate_group(const SubscriptionGroup& group, const EgressResolver& egress) {
+Result<tempos_route> translate_group(const SubscriptionGroup& group, const EgressResolver& egress,
+                                     const NeighbourLookup& neighbour) {
     if (group.members.empty() || group.members.size() > TEMPOS_MAX_SUBSCRIBERS)
         return Status::error(ErrorCode::invalid_argument,
                              "a kernel route holds 1.." + std::to_string(TEMPOS_MAX_SUBSCRIBERS) + " subscribers, got " +
@@ -48,18 +49,20 @@ Result<tempos_route> translate_group(const SubscriptionGroup& group, const Egres
         tempos_endpoint& entry = route.subs[i];
         std::memcpy(&entry.ipv4, member.ip.data(), sizeof(entry.ipv4));  // already network order
         entry.port = htons(member.port);
-        if (!member.mac) continue;
+        const std::optional<Mac> mac = member.mac ? member.mac : neighbour ? neighbour(member) : std::nullopt;
+        if (!mac) continue;
         const Result<EgressPort> out = egress(member);
         if (!out) return out.status();
         entry.flags = TEMPOS_EP_HAS_MAC;
-        std::memcpy(entry.mac, member.mac->data(), sizeof(entry.mac));
+        std::memcpy(entry.mac, mac->data(), sizeof(entry.mac));
         std::memcpy(entry.src_mac, out->src_mac.data(), sizeof(entry.src_mac));
         entry.ifindex = static_cast<__u32>(out->ifindex);
     }
     return route;
 }
 
-Result<std::vector<tempos_route>> translate_fanout(const TopicConfig& topic, const EgressResolver& egress) {
+Result<std::vector<tempos_route>> translate_fanout(const TopicConfig& topic, const EgressResolver& egress,
+                                                   const NeighbourLookup& neighbour) {
     if (topic.groups.empty() || topic.groups.size() > TEMPOS_MAX_FANOUT_GROUPS)
         return Status::error(ErrorCode::invalid_argument,
                              topic_label(topic) + ": the kernel fan-out serves 1.." +
@@ -68,11 +71,18 @@ Result<std::vector<tempos_route>> translate_fanout(const TopicConfig& topic, con
     std::vector<tempos_route> routes;
     routes.reserve(topic.groups.size());
     for (std::size_t g = 0; g < topic.groups.size(); ++g) {
-        const Result<tempos_route> route = translate_group(topic.groups[g], egress);
+        const Result<tempos_route> route = translate_group(topic.groups[g], egress, neighbour);
         if (!route) return route.status().prefixed(topic_label(topic) + ", group " + std::to_string(g));
         routes.push_back(*route);
     }
     return routes;
+}
+
+bool has_macless_member(const TopicConfig& topic) {
+    for (const SubscriptionGroup& group : topic.groups)
+        for (const Endpoint& member : group.members)
+            if (!member.mac) return true;
+    return false;
 }
 
 }  // namespace tempos::xdp

@@ -11,6 +11,8 @@ void add_kernel_counters(TopicStats& stats, const tempos_topic_counters& kernel)
     // A hand-over to the TC fan-out program stays in the kernel: not a pass to the socket path.
     for (int reason = 0; reason < TEMPOS_PASS_REASONS; ++reason)
         if (reason != TEMPOS_PASS_FANOUT) stats.kernel_passed += kernel.passed[reason];
+    // No MAC in the route entry (neighbour not resolved yet, or failed) and bpf_fib_lookup did not answer either.
+    stats.kernel_passed_unresolved += kernel.passed[TEMPOS_PASS_FIB];
     // The per-CPU sums are read one CPU after the other, so a frame in flight may be seen arriving and not yet
     // offered: the queue's drops are never negative.
     stats.best_effort_offloaded += kernel.best_effort_offered;
@@ -30,6 +32,7 @@ void add_kernel_counters(TopicStats& stats, const tempos_topic_counters& kernel)
 void add_fanout_counters(TopicStats& stats, const tempos_fanout_topic_counters& topic,
                          std::span<const tempos_fanout_group_counters> groups) {
     stats.kernel_passed += topic.passed_ttl + topic.passed_unresolved + topic.passed_gso;
+    stats.kernel_passed_unresolved += topic.passed_unresolved;
     stats.kernel_dropped += topic.aborted;
     for (const tempos_fanout_group_counters& group : groups) {
         stats.kernel_packets += group.copies;

@@ -113,12 +113,22 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
                     return local.status();
                 }
                 local_ = std::move(*local);
+                Result<std::unique_ptr<NeighbourResolver>> neighbours =
+                    NeighbourResolver::start([this] { neighbours_changed(); }, log_);
+                if (!neighbours) {
+                    local_.reset();
+                    xdp_.reset();
+                    sockets_.reset();
+                    return neighbours.status();
+                }
+                neighbours_ = std::move(*neighbours);
                 log_->info("XDP router attached to {} (ifindex {}) in {} mode with {}, port {}, source address {}, "
                            "best-effort CPUs \"{}\" (queue {})",
                            interface_.name, interface_.ifindex, to_string(xdp_->mode()), to_string(xdp_->method()),
                            channel.port, format_ip(request.mom_ipv4), format_cpu_list(request.best_effort_cpus),
                            request.best_effort_queue);
                 if (Status fanout = attach_fanout(channel, requested, request.mom_ipv4); !fanout) {
+                    neighbours_.reset();
                     local_.reset();
                     xdp_.reset();
                     sockets_.reset();
@@ -192,40 +202,70 @@ Result<EgressPort> XdpAdapter::egress_for(const Endpoint& subscriber) {
     return EgressPort{*ifindex, info->mac};
 }
 
-// The router asks bpf_fib_lookup for subscribers without a MAC, with the ingress interface as the lookup's
-// interface; the kernel answers FWD_DISABLED unless IPv4 forwarding is on there, so every event for such a
-// subscriber would take the socket path: delivered, but never accelerated. Said once.
-void XdpAdapter::warn_if_neighbour_lookup_refused(const TopicConfig& topic) {
-    if (forwarding_warned_ || ipv4_forwarding_enabled(interface_.name).value_or(true)) return;
-    for (const SubscriptionGroup& group : topic.groups) {
-        for (const Endpoint& member : group.members) {
-            if (member.mac) continue;
-            forwarding_warned_ = true;
-            log_->warn("topic {}: subscribers without a MAC need net.ipv4.conf.{}.forwarding=1 for the kernel path "
-                       "(bpf_fib_lookup refuses otherwise); until then their events are served by the socket path",
-                       topic.id, interface_.name);
-            return;
+// A subscriber without a configured MAC: the neighbour resolver's answer, or none yet (the route entry then
+// leaves it to bpf_fib_lookup, which refuses while forwarding is off: the event takes the socket path, counted).
+std::optional<Mac> XdpAdapter::neighbour_mac(const Endpoint& subscriber) {
+    return neighbours_ ? neighbours_->mac_of(subscriber.ip) : std::nullopt;
+}
+
+void XdpAdapter::note_macless(const TopicConfig& topic) {
+    if (has_macless_member(topic))
+        macless_topics_[topic.id] = topic;
+    else
+        macless_topics_.erase(topic.id);
+}
+
+// On the resolver's thread: a neighbour was learnt, changed or lost. Each topic that depends on one is written
+// again, replacing its route atomically (route_table.hpp, fanout_table.hpp).
+void XdpAdapter::neighbours_changed() noexcept {
+    try {
+        std::shared_lock lifecycle(lifecycle_);
+        std::lock_guard control(control_);
+        if (state_ != State::connected || !neighbours_) return;  // closing: stop_neighbour_resolver() waits
+        const std::map<std::uint8_t, TopicConfig> topics = macless_topics_;
+        for (const auto& [id, topic] : topics) {
+            const Status rewritten = in_kernel_.test(id)    ? route_in_kernel(topic)
+                                     : in_fanout_.test(id) ? fan_out_in_kernel(topic)
+                                                           : Status::ok();
+            if (!rewritten) log_->warn("topic {}: route not rewritten after a neighbour change: {}", id, rewritten.message());
         }
+    } catch (const std::exception& e) {
+        if (log_) log_->error("rewriting routes after a neighbour change: {}", e.what());
+    } catch (...) {
     }
+}
+
+// The resolver's thread may be waiting in neighbours_changed() for the locks: it is taken out under them and
+// stopped with none held, before close() takes the lifecycle lock exclusively.
+void XdpAdapter::stop_neighbour_resolver() {
+    std::unique_ptr<NeighbourResolver> neighbours;
+    {
+        std::shared_lock lifecycle(lifecycle_);
+        std::lock_guard control(control_);
+        neighbours = std::move(neighbours_);
+    }
+    neighbours.reset();
 }
 
 Status XdpAdapter::route_in_kernel(const TopicConfig& topic) {
     const Result<tempos_route> route =
-        translate_group(topic.groups.front(), [this](const Endpoint& e) { return egress_for(e); });
+        translate_group(topic.groups.front(), [this](const Endpoint& e) { return egress_for(e); },
+                        [this](const Endpoint& e) { return neighbour_mac(e); });
     if (!route) return route.status().prefixed("topic " + std::to_string(topic.id));
     if (Status set = xdp_->routes().set(topic.id, *route); !set) return set;
     in_kernel_.set(topic.id);
-    warn_if_neighbour_lookup_refused(topic);
+    note_macless(topic);
     return Status::ok();
 }
 
 Status XdpAdapter::fan_out_in_kernel(const TopicConfig& topic) {
     const Result<std::vector<tempos_route>> routes =
-        translate_fanout(topic, [this](const Endpoint& e) { return egress_for(e); });
+        translate_fanout(topic, [this](const Endpoint& e) { return egress_for(e); },
+                         [this](const Endpoint& e) { return neighbour_mac(e); });
     if (!routes) return routes.status();
     if (Status set = fanout_->table().set(topic.id, *routes); !set) return set;
     in_fanout_.set(topic.id);
-    warn_if_neighbour_lookup_refused(topic);
+    note_macless(topic);
     return Status::ok();
 }
 
@@ -235,6 +275,7 @@ Status XdpAdapter::remove_from_xdp(std::uint8_t topic) {
     if (!xdp_ || !in_kernel_.test(topic)) return Status::ok();
     if (Status removed = xdp_->routes().remove(topic); !removed) return removed;
     in_kernel_.reset(topic);
+    macless_topics_.erase(topic);
     return Status::ok();
 }
 
@@ -242,6 +283,7 @@ Status XdpAdapter::remove_from_fanout(std::uint8_t topic) {
     if (!fanout_ || !in_fanout_.test(topic)) return Status::ok();
     if (Status removed = fanout_->table().remove(topic); !removed) return removed;
     in_fanout_.reset(topic);
+    macless_topics_.erase(topic);
     return Status::ok();
 }
 
@@ -416,11 +458,13 @@ void XdpAdapter::close() noexcept {
 }
 
 void XdpAdapter::release() {
+    stop_neighbour_resolver();
     std::unique_lock lifecycle(lifecycle_);
     if (state_ == State::closed) return;
     const bool was_connected = state_ == State::connected;
     fanout_.reset();  // closes the tcx link: the TC program leaves the interface
     local_.reset();   // stops the address watcher before the maps it writes go away
+    macless_topics_.clear();
     xdp_.reset();     // closes the link: the program leaves the interface
     sockets_.reset();
     configured_.reset();

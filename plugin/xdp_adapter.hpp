@@ -16,6 +16,7 @@
 #include "route_translation.hpp"
 #include "fanout_attachment.hpp"
 #include "local_addresses.hpp"
+#include "neighbour_resolver.hpp"
 #include "socket_path.hpp"
 #include "tempos/adapter.hpp"
 #include "xdp_attachment.hpp"
@@ -55,7 +56,10 @@ private:
     Status remove_from_kernel(std::uint8_t topic);
     Result<CpuSet> best_effort_cpus(const AdapterOptions& options) const;
     Status attach_fanout(const ChannelConfig& channel, XdpMode requested, const Ipv4& mom_ipv4);
-    void warn_if_neighbour_lookup_refused(const TopicConfig& topic);
+    std::optional<Mac> neighbour_mac(const Endpoint& subscriber);
+    void note_macless(const TopicConfig& topic);
+    void neighbours_changed() noexcept;
+    void stop_neighbour_resolver();
     void warn_limits_not_enforced();
 
     // The logger lives from construction to close(); only used while not closed.
@@ -69,6 +73,10 @@ private:
     std::unique_ptr<XdpAttachment> xdp_;
     std::unique_ptr<FanoutAttachment> fanout_;  // only with xdp_: it serves what the XDP router passes up
     std::unique_ptr<LocalAddressWatcher> local_;  // only with xdp_: keeps the programs' local_macs / local_ipv4 current
+    // Only with xdp_: the MACs of subscribers configured without one. Its thread calls neighbours_changed().
+    std::unique_ptr<NeighbourResolver> neighbours_;
+    // The topics in a kernel program with a MAC-less member: rewritten when a neighbour changes.
+    std::map<std::uint8_t, TopicConfig> macless_topics_;
     InterfaceInfo interface_;
     std::bitset<256> configured_;
     std::bitset<256> in_kernel_;
@@ -76,7 +84,6 @@ private:
     // Interfaces other than interface_ that routes send through (ifindex -> name): their drops are reported.
     std::map<int, std::string> egress_interfaces_;
     bool socket_fallback_warned_ = false;
-    bool forwarding_warned_ = false;
     bool limits_warned_ = false;
 };
 

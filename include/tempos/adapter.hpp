@@ -31,7 +31,8 @@ namespace tempos {
 // 5: AdapterStats::devices.
 // 6: TopicStats counts best-effort hand-overs, cpumap drops and policed events; TopicConfig::rate_limit;
 //    Adapter::configure_publisher_limit.
-inline constexpr std::uint32_t kAdapterAbiVersion = 6;
+// 7: TopicStats::kernel_passed_unresolved.
+inline constexpr std::uint32_t kAdapterAbiVersion = 7;
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
 inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
@@ -81,6 +82,7 @@ struct TopicStats {
     std::uint64_t kernel_packets = 0;   // delivered without leaving the kernel
     std::uint64_t kernel_bytes = 0;
     std::uint64_t kernel_passed = 0;    // handed to the socket path by the kernel program
+    std::uint64_t kernel_passed_unresolved = 0;  // of those: a subscriber's MAC was unknown (neighbour unresolved)
     std::uint64_t kernel_dropped = 0;   // aborted or dropped in the kernel
     std::uint64_t socket_sent = 0;      // copies sent by send()
     std::uint64_t socket_bytes = 0;

@@ -67,6 +67,42 @@ TEST(RouteTranslation, WithMacCarriesBothMacsAndTheEgressInterface) {
     EXPECT_EQ(calls, 1);
 }
 
+// A MAC-less member whose neighbour the adapter resolved is written like a configured one; one it did not resolve
+// is left to bpf_fib_lookup. The lookup is never asked about a member with a configured MAC.
+TEST(RouteTranslation, ResolvedNeighbourIsWrittenAsTheMemberMacAndUnresolvedIsLeftToTheKernel) {
+    const Mac resolved{0x02, 0x77, 0, 0, 0, 0x03};
+    std::vector<Ipv4> asked;
+    const NeighbourLookup neighbour = [&](const Endpoint& e) -> std::optional<Mac> {
+        asked.push_back(e.ip);
+        if (e.ip == Ipv4{10, 0, 0, 3}) return resolved;
+        return std::nullopt;
+    };
+    SubscriptionGroup group{{Endpoint{{10, 0, 0, 2}, 7000, kSubscriberMac}, Endpoint{{10, 0, 0, 3}, 7000, std::nullopt},
+                             Endpoint{{10, 0, 0, 4}, 7000, std::nullopt}}};
+    int calls = 0;
+    auto route = translate_group(group, fixed_egress(9, &calls), neighbour);
+    ASSERT_TRUE(route.is_ok()) << route.message();
+    EXPECT_EQ(asked, (std::vector<Ipv4>{{10, 0, 0, 3}, {10, 0, 0, 4}}));
+    const auto& configured = route.value().subs[0];
+    EXPECT_EQ(0, std::memcmp(configured.mac, kSubscriberMac.data(), 6));
+    const auto& learnt = route.value().subs[1];
+    EXPECT_EQ(learnt.flags, TEMPOS_EP_HAS_MAC);
+    EXPECT_EQ(0, std::memcmp(learnt.mac, resolved.data(), 6));
+    EXPECT_EQ(0, std::memcmp(learnt.src_mac, kEgressMac.data(), 6));
+    EXPECT_EQ(learnt.ifindex, 9u);
+    const auto& unresolved = route.value().subs[2];
+    EXPECT_EQ(unresolved.flags & TEMPOS_EP_HAS_MAC, 0);
+    EXPECT_EQ(unresolved.ifindex, 0u);
+    EXPECT_EQ(calls, 2) << "the egress is asked for the two members with a MAC";
+}
+
+TEST(RouteTranslation, HasMaclessMemberLooksAtEveryGroup) {
+    TopicConfig topic{3, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, kSubscriberMac}}}}};
+    EXPECT_FALSE(has_macless_member(topic));
+    topic.groups.push_back(SubscriptionGroup{{Endpoint{{10, 0, 0, 3}, 7000, std::nullopt}}});
+    EXPECT_TRUE(has_macless_member(topic));
+}
+
 TEST(RouteTranslation, MembersKeepTheirOrderAndUnusedSlotsStayZero) {
     SubscriptionGroup group;
     for (std::uint8_t i = 1; i <= 5; ++i)
