@@ -62,13 +62,11 @@ cat <<EOF
      topic 1, strict:      an XDP program on the MoM's interface rewrites the headers and sends the datagram
                            straight back out to the subscriber: the MoM process never sees it (kernel path).
      topic 2, best-effort: the MoM process receives it on its UDP socket and sends it on (socket path).
-   config/demo.toml gives no MAC addresses: the XDP program looks them up in the kernel's neighbour table,
-   which needs IPv4 forwarding on the MoM's interface. Until a subscriber's MAC is known, its strict events
-   take the socket path, so none is lost.
+   config/demo.toml gives no MAC addresses: the adapter resolves them from the kernel's neighbour table
+   (asking the kernel to ARP when needed) and writes them into the XDP routes; no sysctl is needed. Until a
+   subscriber's MAC is known, its strict events take the socket path, so none is lost.
 
 EOF
-echo "   # ip netns exec ${TOPO_ID}-mom sysctl net.ipv4.conf.$TOPO_MOM_IF.forwarding=1"
-topo_exec mom sysctl -qw "net.ipv4.conf.$TOPO_MOM_IF.forwarding=1"
 # Its own session: Ctrl-C reaches the demo, which then stops tempos-mom itself (SIGTERM) after the table.
 ip netns exec "$TOPO_NS_mom" setsid "$BIN/tempos-mom" --config "$CONFIG" >"$work/mom.log" 2>&1 &
 mom_pid=$!

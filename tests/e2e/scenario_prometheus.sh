@@ -5,8 +5,8 @@
 # socket path): a scrape taken after it holds every tempos_* series of /metrics with the same labels and values,
 # and the counts sent; every rule evaluates healthy and no alert is active; every metric the Grafana dashboard
 # (packaging/grafana/) and the rules use is one Prometheus stored, and every dashboard query runs.
-# Then three faults, each firing its alert from the real series: K strict events of topic 3 (a subscriber without
-# a MAC, forwarding off: the kernel passes them up) take the socket path, a SIGHUP reload of a broken config is
+# Then three faults, each firing its alert from the real series: K strict events of topic 3 (1800-byte payloads:
+# IP fragments, which the router passes up) take the socket path, a SIGHUP reload of a broken config is
 # refused, and tempos-mom stops.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/prometheus.sh"
@@ -17,10 +17,7 @@ setup one-legged 2
 trap 'stop_prometheus; e2e_cleanup' EXIT
 trap 'stop_prometheus; e2e_cleanup; exit 130' INT
 trap 'stop_prometheus; e2e_cleanup; exit 143' TERM
-# bpf_fib_lookup answers FWD_DISABLED without forwarding: topic 3's events, without a MAC, are passed up.
-topo_exec mom sysctl -qw "net.ipv4.conf.$TOPO_MOM_IF.forwarding=0"
-
-{ mom_config_header; topic_toml 1 strict --mac sub1; topic_toml 2 best-effort sub2; topic_toml 3 strict sub1; } \
+{ mom_config_header; topic_toml 1 strict --mac sub1; topic_toml 2 best-effort sub2; topic_toml 3 strict --mac sub1; } \
     >"$E2E_TMP/mom.toml"
 start_mom "$E2E_TMP/mom.toml"  # first: scrapes of a MoM not yet up would make TemposMomDown pending
 start_prometheus
@@ -54,7 +51,7 @@ prometheus_check alerts
 prometheus_check names --dashboard "$E2E_ROOT/packaging/grafana/tempos-dashboard.json"
 
 start_sub sub1 "$K" 30
-publish 3 "$K" 1000
+publish_on 0 3 "$K" 1000 1800  # over the 1500-byte MTU: fragments, reassembled by the MoM's stack
 wait_subs
 read -r fault_total _ _ fault_dups _ <<<"$(topic_totals 3 sub1)"
 [ "$fault_total" -eq "$K" ] && [ "$fault_dups" -eq 0 ] || fail "topic 3: $fault_total of $K delivered, $fault_dups duplicates"

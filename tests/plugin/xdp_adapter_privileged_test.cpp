@@ -31,6 +31,7 @@
 #include "topology/interface.hpp"
 #include "topology/netns.hpp"
 #include "topology/private_netns.hpp"
+#include "topology/topology.hpp"
 #include "tempos/xdp_abi.h"
 
 namespace tempos::test {
@@ -372,30 +373,82 @@ TEST_F(XdpAdapterKernel, BestEffortGoesThroughTheCpumapAndEveryArrivalIsCounted)
     ::close(prog);
 }
 
-// A subscriber without a MAC needs the kernel's neighbour lookup, which bpf_fib_lookup refuses while IPv4
-// forwarding is off on the ingress interface (the default in a new namespace): one warning, naming
-// the sysctl; none once forwarding is on.
-TEST_F(XdpAdapterKernel, MacLessSubscribersWithForwardingOffAreWarnedAboutOnce) {
-    ASSERT_TRUE(connect("native").is_ok());
-    auto configure_macless = [&](std::uint8_t id) {
-        return adapter()
-            .configure_qos(TopicConfig{id, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, std::nullopt}}}}})
-            .is_ok();
-    };
-    auto forwarding_warnings = [&] {
-        int n = 0;
-        for (const auto& r : sink_->records())
-            n += r.level == spdlog::level::warn && r.text.find("net.ipv4.conf.xdp0.forwarding=1") != std::string::npos;
-        return n;
-    };
-    ASSERT_EQ(testkit::set_sysctl("net.ipv4.conf.xdp0.forwarding", "1").message(), "");
-    ASSERT_TRUE(configure_macless(3));
-    EXPECT_EQ(forwarding_warnings(), 0);
-
+// A subscriber without a MAC, IPv4 forwarding off (a new namespace's default, under which bpf_fib_lookup refuses):
+// the adapter resolves the neighbour itself and writes its MAC into the route, follows an announced change (a
+// gratuitous ARP) and a silent one (found when the entry is re-verified: here forced stale instead of waiting for
+// its reachable time), and when it fails the member's events take the socket path, counted as unresolved.
+TEST_F(XdpAdapterKernel, MacLessSubscriberIsResolvedAndFollowedWithForwardingOff) {
     ASSERT_EQ(testkit::set_sysctl("net.ipv4.conf.xdp0.forwarding", "0").message(), "");
-    ASSERT_TRUE(configure_macless(4));
-    ASSERT_TRUE(configure_macless(5));
-    EXPECT_EQ(forwarding_warnings(), 1);
+    ASSERT_EQ(testkit::set_sysctl("net.ipv4.conf.all.forwarding", "0").message(), "");
+    testkit::Topology peer(testkit::Topology::new_id());
+    ASSERT_EQ(peer.add_node("sub").message(), "");
+    ASSERT_EQ(testkit::run_command({"ip", "link", "set", "xdp1", "netns", peer.ns("sub")}).message(), "");
+    auto in_sub = [&](std::vector<std::string> argv) { return peer.exec("sub", argv).status().message(); };
+    ASSERT_EQ(in_sub({"ip", "addr", "add", "10.0.0.2/24", "dev", "xdp1"}), "");
+    ASSERT_EQ(in_sub({"ip", "link", "set", "xdp1", "up"}), "");
+
+    ASSERT_TRUE(connect("generic").is_ok());
+    ASSERT_TRUE(adapter()
+                    .configure_qos(TopicConfig{3, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, std::nullopt}}}}})
+                    .is_ok());
+    const int prog = attached_program_fd();
+    ASSERT_GE(prog, 0);
+    // What the router does with one event now: the destination MAC it writes (XDP_TX), or nothing (passed up).
+    auto routed_to = [&]() -> std::optional<Mac> {
+        const Result<testkit::ProgRun> r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 3), ifindex_);
+        if (!r || r->action != XDP_TX || r->output.size() < 6) return std::nullopt;
+        Mac dst;
+        std::memcpy(dst.data(), r->output.data(), dst.size());
+        return dst;
+    };
+    auto routed_to_is = [&](const Mac& mac, std::chrono::seconds within) {
+        return testkit::poll_until([&] { return routed_to() == mac; }, within);
+    };
+    auto unresolved_passes = [&]() -> std::uint64_t {
+        for (const TopicStats& t : adapter().stats().topics)
+            if (t.topic == 3) return t.kernel_passed_unresolved;
+        return 0;
+    };
+    auto set_sub_mac = [&](const Mac& mac) { return in_sub({"ip", "link", "set", "dev", "xdp1", "address", testkit::mac_text(mac)}); };
+    // The frames the router sent never confirm the entry: the kernel re-verifies it once it is stale.
+    auto force_stale = [&] {
+        return testkit::run_command({"ip", "neigh", "change", "10.0.0.2", "dev", "xdp0", "nud", "stale"}).message();
+    };
+
+    const Result<Mac> first = peer.mac("sub", "xdp1");
+    ASSERT_TRUE(first) << first.message();
+    EXPECT_TRUE(routed_to_is(*first, std::chrono::seconds(5))) << "the neighbour was not resolved into the route";
+    EXPECT_TRUE(sink_->contains("neighbour 10.0.0.2"));
+
+    const Mac announced{0x02, 0x5e, 0, 0, 0, 0x02};
+    ASSERT_EQ(in_sub({"sysctl", "-qw", "net.ipv4.conf.xdp1.arp_notify=1"}), "");
+    ASSERT_EQ(set_sub_mac(announced), "");
+    EXPECT_TRUE(routed_to_is(announced, std::chrono::seconds(5))) << "an announced MAC change was not followed";
+
+    // Silent: no gratuitous ARP. The re-verification's unicast probes to the old MAC fail, the entry fails, the
+    // kernel is asked again and broadcasts: delay_first_probe_time (5 s) + 3 probes (3 s) + the answer.
+    const Mac silent{0x02, 0x5e, 0, 0, 0, 0x03};
+    ASSERT_EQ(in_sub({"sysctl", "-qw", "net.ipv4.conf.xdp1.arp_notify=0"}), "");
+    ASSERT_EQ(set_sub_mac(silent), "");
+    ASSERT_EQ(force_stale(), "");
+    EXPECT_TRUE(routed_to_is(silent, std::chrono::seconds(20))) << "a silent MAC change was not followed";
+
+    // Gone: nothing answers any more. Once the entry failed the route has no MAC, the event is passed up (to the
+    // socket path) and counted as unresolved.
+    ASSERT_EQ(in_sub({"ip", "addr", "del", "10.0.0.2/24", "dev", "xdp1"}), "");
+    ASSERT_EQ(force_stale(), "");
+    EXPECT_TRUE(testkit::poll_until([&] { return !routed_to().has_value(); }, std::chrono::seconds(20)))
+        << "a failed neighbour stayed in the route";
+    const std::uint64_t before = unresolved_passes();
+    EXPECT_FALSE(routed_to().has_value());
+    EXPECT_EQ(unresolved_passes(), before + 1) << "the passed event was not counted as unresolved";
+
+    // Back: resolved again by the recheck of unresolved neighbours, without any traffic to it.
+    ASSERT_EQ(in_sub({"ip", "addr", "add", "10.0.0.2/24", "dev", "xdp1"}), "");
+    EXPECT_TRUE(routed_to_is(silent, std::chrono::seconds(20))) << "a neighbour that came back was not resolved";
+    ::close(prog);
+    EXPECT_FALSE(sink_->contains("forwarding=1"));
+    adapter().close();  // before the peer's namespace, and xdp0 with it, goes
 }
 
 TEST_F(XdpAdapterKernel, ConfiguredMomAddressIsTheRewriteSource) {
