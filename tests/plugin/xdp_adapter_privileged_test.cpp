@@ -418,7 +418,7 @@ TEST_F(XdpAdapterKernel, MacLessSubscriberIsResolvedAndFollowedWithForwardingOff
     const Result<Mac> first = peer.mac("sub", "xdp1");
     ASSERT_TRUE(first) << first.message();
     EXPECT_TRUE(routed_to_is(*first, std::chrono::seconds(5))) << "the neighbour was not resolved into the route";
-    EXPECT_TRUE(sink_->contains("neighbour 10.0.0.2"));
+    EXPECT_TRUE(sink_->contains("neighbour 10.0.0.2")) << [&] { std::string all; for (const auto& r : sink_->records()) all += r.text + "\n"; return all; }();
 
     const Mac announced{0x02, 0x5e, 0, 0, 0, 0x02};
     ASSERT_EQ(in_sub({"sysctl", "-qw", "net.ipv4.conf.xdp1.arp_notify=1"}), "");
