@@ -73,19 +73,6 @@ TEST_F(SelfSubscriberTest, ThisHostsOwnAddressesIncludeLoopback) {
     EXPECT_TRUE(host_ipv4_addresses().contains(Ipv4{127, 0, 0, 1}));
 }
 
-// Sends `payload` to 127.0.0.1:`port` with IP TTL `ttl`.
-bool send_with_ttl(std::uint16_t port, int ttl, const std::vector<std::uint8_t>& payload) {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    if (fd < 0 || ::setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) != 0) return false;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const ssize_t n = ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::close(fd);
-    return n == static_cast<ssize_t>(payload.size());
-}
-
 TEST(IngressTtl, EventsWithTtlOneOrLessAreDroppedAndCountedNotQueued) {
     LogContext log{spdlog::level::warn};
     TopicTable topics;
@@ -96,8 +83,8 @@ TEST(IngressTtl, EventsWithTtlOneOrLessAreDroppedAndCountedNotQueued) {
     ASSERT_TRUE(ingress.bind({{127, 0, 0, 1}, 0}).is_ok());
     ingress.start();
     const std::uint16_t port = ingress.local_address().port;
-    ASSERT_TRUE(send_with_ttl(port, 1, {1, 0xaa}));
-    ASSERT_TRUE(send_with_ttl(port, 2, {1, 0xbb}));
+    ASSERT_TRUE(test::send_udp(port, {1, 0xaa}, 1));
+    ASSERT_TRUE(test::send_udp(port, {1, 0xbb}, 2));
     ASSERT_TRUE(test::wait_until([&] { return counters.ttl_expired + counters.at(1, Path::bq).received == 2; }));
     ingress.stop();
     EXPECT_EQ(counters.ttl_expired, 1u);

@@ -98,9 +98,14 @@ inline std::uint16_t free_port(int type) {
 inline std::uint16_t free_udp_port() { return free_port(SOCK_DGRAM); }
 inline std::uint16_t free_tcp_port() { return free_port(SOCK_STREAM); }
 
-// Sends one datagram to 127.0.0.1:port; true if the kernel took it.
-inline bool send_udp(std::uint16_t port, const std::vector<std::uint8_t>& payload) {
+// Sends one datagram to 127.0.0.1:port, with IP TTL `ttl` when given; true if the kernel took it.
+inline bool send_udp(std::uint16_t port, const std::vector<std::uint8_t>& payload, int ttl = -1) {
     const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) return false;
+    if (ttl >= 0 && ::setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) != 0) {
+        ::close(fd);
+        return false;
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
