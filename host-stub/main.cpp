@@ -15,6 +15,7 @@
 #include "logging.hpp"
 #include "loop_check.hpp"
 #include "mom.hpp"
+#include "pin_set.hpp"
 #include "plugin_loader.hpp"
 #include "signal_watcher.hpp"
 
@@ -33,7 +34,13 @@ int main(int argc, char** argv) {
     bool check_only = false;
     std::filesystem::path plugin_dir = default_plugin_dir();
     std::string level_name = "info";
-    app.add_option("-c,--config", config_file, "Controller TOML file (see docs/config.md)")->required();
+    std::string release_interface;
+    CLI::Option* config_option = app.add_option("-c,--config", config_file, "Controller TOML file (see docs/config.md)");
+    app.add_option("--release-pins", release_interface,
+                   "Remove everything the xdp adapter pinned for INTERFACE (persist = true, docs/restart.md) and exit:\n"
+                   "its router leaves the interface unless a running tempos-mom still holds it")
+        ->option_text("INTERFACE")
+        ->excludes(config_option);
     app.add_flag("--check", check_only,
                  "Validate the config and exit: 0 if valid, else print file:line: why. Loads the enabled adapters\n"
                  "(without connecting them: no privileges needed) to check their options and topics too");
@@ -46,6 +53,20 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("tempos-mom " TEMPOS_VERSION " (adapter ABI ") +
                                           std::to_string(tempos::kAdapterAbiVersion) + ")");
     CLI11_PARSE(app, argc, argv);
+    if (!release_interface.empty()) {
+        const tempos::Result<std::vector<std::string>> released = tempos::xdp::release_pins(release_interface);
+        if (!released) {
+            std::fprintf(stderr, "%s\n", tempos::describe(released.status()).c_str());
+            return kExitStartError;
+        }
+        for (const std::string& pin : *released) std::printf("removed %s\n", pin.c_str());
+        std::printf("%s: %zu pin(s) removed\n", release_interface.c_str(), released->size());
+        return 0;
+    }
+    if (config_file.empty()) {
+        std::fprintf(stderr, "%s\n%s", "--config is required (or --release-pins INTERFACE)", app.help().c_str());
+        return kExitConfigError;
+    }
 
     const LogContext log(spdlog::level::from_str(level_name));
     auto logger = log.make_logger("main");

@@ -55,6 +55,10 @@ Status Mom::start(const MomConfig& config) {
         }
         set_topic_class(id, topic.qos);
     }
+    if (Status removed = adapters_.remove_unconfigured(config.topics); !removed) {
+        adapters_.close();
+        return removed;
+    }
     {
         std::lock_guard lock(config_mutex_);
         running_ = config;
