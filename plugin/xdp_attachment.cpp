@@ -29,10 +29,11 @@ BestEffortMaps best_effort_maps(const tempos_router& skeleton) {
 // The router's maps that a restart keeps (docs/restart.md): routes, counters with their round-robin cursors,
 // classes, limits and buckets, destinations and egress ports. Not the best-effort cpumap and its slot list: they
 // hold this program's cpumap-entry program and this start's CPU set, made fresh and filled before the swap.
+// (egress_ports is pinned too, by hand: see attach.)
 std::vector<bpf_map*> persisted_maps(const tempos_router& skeleton) {
     const auto& m = skeleton.maps;
-    return {m.topic_routes, m.topic_counters,  m.egress_ports, m.fanout_routes, m.local_macs,  m.local_ipv4,
-            m.topic_classes, m.topic_limits, m.topic_buckets, m.pub_buckets};
+    return {m.topic_routes, m.topic_counters, m.fanout_routes, m.local_macs,  m.local_ipv4,
+            m.topic_classes, m.topic_limits,  m.topic_buckets, m.pub_buckets};
 }
 
 Status schema_mismatch(const std::string& interface, const std::filesystem::path& other) {
@@ -84,6 +85,7 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
     if (!pinned->other_schemas.empty()) return schema_mismatch(request.interface, pinned->other_schemas.front());
     const bool adopting = pinned->own_exists;
     std::filesystem::path pin_dir;
+    std::filesystem::path pin_after_load;  // egress_ports, when persist makes it
     if (request.persist || adopting) {
         if (request.attach == XdpAttachMethod::libxdp)
             return Status::error(ErrorCode::invalid_argument,
@@ -102,6 +104,18 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
             if (ec) return Status::error(ErrorCode::system_error, "creating " + pinned->own.string() + ": " + ec.message());
         }
         pin_dir = pinned->own;
+        // egress_ports by hand: the kernel adds BPF_F_RDONLY_PROG to every devmap (dev_map_init_map) and refuses it
+        // at creation, so libbpf's comparison of a pinned devmap with its definition always fails.
+        const std::filesystem::path egress_pin = pin_dir / bpf_map__name(skeleton->maps.egress_ports);
+        if (const int pinned_egress = bpf_obj_get(egress_pin.c_str()); pinned_egress >= 0) {
+            const int err = bpf_map__reuse_fd(skeleton->maps.egress_ports, pinned_egress);
+            ::close(pinned_egress);  // reuse_fd holds its own duplicate
+            if (err != 0) return xdp_errno_status("reusing the pinned " + egress_pin.string(), err);
+        } else if (errno != ENOENT) {
+            return xdp_errno_status("opening the pinned " + egress_pin.string(), errno);
+        } else if (request.persist) {
+            pin_after_load = egress_pin;
+        }
         // libbpf reuses a pinned map whose type, sizes and flags match, pins a new one otherwise absent.
         for (bpf_map* map : persisted_maps(*skeleton))
             if (const int err = bpf_map__set_pin_path(map, (pin_dir / bpf_map__name(map)).c_str()); err != 0)
@@ -128,6 +142,8 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
                                         err);
             return xdp_errno_status("loading the XDP router", err);
         }
+        if (!pin_after_load.empty() && bpf_obj_pin(bpf_map__fd(skeleton->maps.egress_ports), pin_after_load.c_str()) != 0)
+            return xdp_errno_status("pinning " + pin_after_load.string(), errno);
         const int prog_fd = bpf_program__fd(skeleton->progs.tempos_router);
         if (adopting) hook = hook_by_pinned_link(pin_dir / TEMPOS_PIN_ROUTER_LINK, prog_fd, hook_request, log);
         if (!adopting || (hook && !*hook)) {

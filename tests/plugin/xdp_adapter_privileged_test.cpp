@@ -23,6 +23,7 @@
 
 #include "adapter_fixture.hpp"
 #include "attach_holder.hpp"
+#include "pin_set.hpp"
 #include "frames/packet_builder.hpp"
 #include "frames/prog_test_run.hpp"
 #include "privileged.hpp"
@@ -610,6 +611,189 @@ TEST_F(XdpAdapterKernel, NativeRedirectIntoAVethThatCannotReceiveIsLeftToTheSock
     std::vector<std::string> devices;
     for (const DeviceStats& d : stats.devices) devices.push_back(d.interface);
     EXPECT_EQ(devices, (std::vector<std::string>{"xdp0", "xdp2"}));
+}
+
+// persist = true (docs/restart.md): closing leaves the router attached on its pinned link; the next adapter reuses
+// the pinned maps (the counters go on, the route is still served before it is configured again) and swaps its own
+// program into the same link. release_pins removes everything; TearDown releases whatever a test left.
+class XdpAdapterPersist : public XdpAdapterKernel {
+protected:
+    void TearDown() override {
+        if (ifindex_ > 0) (void)xdp::release_pins(kIface);
+    }
+
+    // No best-effort CPUs: a topic that is not routed then passes (XDP_PASS) instead of going to the cpumap.
+    static std::map<std::string, std::string> persist(const char* value = "true") {
+        return {{"persist", value}, {"best_effort_cpus", ""}};
+    }
+    std::filesystem::path set_dir() {
+        const Result<std::filesystem::path> dir = xdp::interface_pin_dir(kIface);
+        EXPECT_TRUE(dir) << dir.message();
+        return dir ? *dir / xdp::schema_dir_name(TEMPOS_PIN_SCHEMA) : std::filesystem::path();
+    }
+    std::uint32_t pinned_link_id(const char* name = TEMPOS_PIN_ROUTER_LINK) {
+        const int fd = bpf_obj_get((set_dir() / name).c_str());
+        if (fd < 0) return 0;
+        bpf_link_info info{};
+        std::uint32_t length = sizeof(info);
+        const int read = bpf_obj_get_info_by_fd(fd, &info, &length);
+        ::close(fd);
+        return read == 0 ? info.id : 0;
+    }
+    // One strict event through the attached program (BPF_PROG_TEST_RUN); the action it got (-1: the run failed).
+    int route_one_event() {
+        const int prog = attached_program_fd();
+        EXPECT_GE(prog, 0);
+        const Result<testkit::ProgRun> run =
+            test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7), ifindex_);
+        ::close(prog);
+        EXPECT_TRUE(run) << run.message();
+        return run ? run->action : -1;
+    }
+    static std::uint64_t kernel_packets(Adapter& adapter) {
+        for (const TopicStats& topic : adapter.stats().topics)
+            if (topic.topic == 7) return topic.kernel_packets;
+        return 0;
+    }
+    static TopicConfig topic7() {
+        return TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, Mac{2, 0xa, 0, 0, 0, 2}}}}}};
+    }
+    // A second adapter, as the next tempos-mom loads it.
+    Result<mom::LoadedAdapter> next_adapter() { return mom::load_adapter(TEMPOS_XDP_ADAPTER_PATH, env_); }
+    static Status connect_next(mom::LoadedAdapter& next, const std::string& mode,
+                               std::map<std::string, std::string> options) {
+        ChannelConfig channel;
+        channel.interface = kIface;
+        channel.port = kMomPort;
+        channel.options = std::move(options);
+        channel.options["xdp_mode"] = mode;
+        return next.adapter().connect(channel);
+    }
+};
+
+TEST_F(XdpAdapterPersist, RestartReusesTheMapsAndSwapsTheProgramIntoThePinnedLink) {
+    ASSERT_TRUE(connect("native", kIface, persist()).is_ok());
+    ASSERT_TRUE(adapter().configure_qos(topic7()).is_ok());
+    EXPECT_EQ(route_one_event(), XDP_TX);
+    EXPECT_EQ(kernel_packets(adapter()), 1u);
+    const std::uint32_t link = pinned_link_id();
+    const std::uint32_t fanout_link = pinned_link_id(TEMPOS_PIN_FANOUT_LINK);
+    const XdpState first = xdp_state(kIface);
+    ASSERT_NE(link, 0u);
+    ASSERT_NE(fanout_link, 0u) << "the tcx fan-out link is pinned too";
+    adapter().close();
+    EXPECT_EQ(xdp_state(kIface).prog_id, first.prog_id) << "persist: the router stays after close";
+    EXPECT_EQ(route_one_event(), XDP_TX) << "and routes on its last route";
+
+    Result<mom::LoadedAdapter> next = next_adapter();
+    ASSERT_TRUE(next.is_ok()) << next.message();
+    const Status again = connect_next(*next, "native", persist());
+    ASSERT_TRUE(again.is_ok()) << again.message();
+    const XdpState second = xdp_state(kIface);
+    EXPECT_NE(second.prog_id, first.prog_id) << "a new program";
+    EXPECT_EQ(second.attach_mode, XDP_ATTACHED_DRV);
+    EXPECT_EQ(pinned_link_id(), link) << "in the same link";
+    EXPECT_EQ(pinned_link_id(TEMPOS_PIN_FANOUT_LINK), fanout_link) << "the fan-out's too";
+    EXPECT_EQ(kernel_packets(next->adapter()), 2u) << "the counters go on (reported before any configure_qos)";
+    EXPECT_EQ(route_one_event(), XDP_TX) << "the adopted route is served";
+    ASSERT_TRUE(next->adapter().configure_qos(topic7()).is_ok());
+    EXPECT_EQ(route_one_event(), XDP_TX);
+    EXPECT_EQ(kernel_packets(next->adapter()), 4u);
+    // An adopted topic the configuration drops is removed like any other.
+    ASSERT_TRUE(next->adapter().remove_topic(7).is_ok());
+    EXPECT_EQ(route_one_event(), XDP_PASS);
+    next->adapter().close();
+    EXPECT_EQ(xdp_state(kIface).prog_id, second.prog_id);
+
+    const Result<std::vector<std::string>> released = xdp::release_pins(kIface);
+    ASSERT_TRUE(released) << released.message();
+    EXPECT_GE(released->size(), 3u) << "at least the two links and a map";
+    EXPECT_TRUE(wait_detached(kIface)) << "--release-pins: the router leaves";
+    EXPECT_FALSE(std::filesystem::exists(set_dir()));
+    EXPECT_FALSE(std::filesystem::exists(set_dir().parent_path())) << "nothing of the interface is left in bpffs";
+}
+
+// A topic adopted and never configured again is reported (so tempos-mom can remove it) and removed on request.
+TEST_F(XdpAdapterPersist, AnAdoptedTopicIsReportedUntilRemoved) {
+    ASSERT_TRUE(connect("native", kIface, persist()).is_ok());
+    ASSERT_TRUE(adapter().configure_qos(topic7()).is_ok());
+    adapter().close();
+    Result<mom::LoadedAdapter> next = next_adapter();
+    ASSERT_TRUE(next.is_ok()) << next.message();
+    ASSERT_TRUE(connect_next(*next, "native", persist()).is_ok());
+    const AdapterStats stats = next->adapter().stats();
+    ASSERT_EQ(stats.topics.size(), 1u);
+    EXPECT_EQ(stats.topics[0].topic, 7);
+    ASSERT_TRUE(next->adapter().remove_topic(7).is_ok());
+    EXPECT_TRUE(next->adapter().stats().topics.empty());
+    EXPECT_EQ(route_one_event(), XDP_PASS);
+    next->adapter().close();
+}
+
+// A set pinned under another schema (simulated: the directory renamed) is refused with a clear error: not reused,
+// not removed, its router left serving; --release-pins removes it.
+TEST_F(XdpAdapterPersist, SchemaMismatchIsRefusedAndTheOldSetKeepsServing) {
+    ASSERT_TRUE(connect("native", kIface, persist()).is_ok());
+    ASSERT_TRUE(adapter().configure_qos(topic7()).is_ok());
+    const XdpState first = xdp_state(kIface);
+    adapter().close();
+    const std::filesystem::path old_dir = set_dir().parent_path() / xdp::schema_dir_name(TEMPOS_PIN_SCHEMA + 1);
+    std::filesystem::rename(set_dir(), old_dir);
+
+    Result<mom::LoadedAdapter> next = next_adapter();
+    ASSERT_TRUE(next.is_ok()) << next.message();
+    for (const char* persist_value : {"true", "false"}) {
+        const Status refused = connect_next(*next, "native", persist(persist_value));
+        ASSERT_FALSE(refused.is_ok()) << "persist = " << persist_value;
+        EXPECT_EQ(refused.code(), ErrorCode::busy);
+        EXPECT_NE(refused.message().find("pinned under another schema is at " + old_dir.string()), std::string::npos)
+            << refused.message();
+        EXPECT_NE(refused.message().find("tempos-mom --release-pins xdp0"), std::string::npos) << refused.message();
+    }
+    EXPECT_TRUE(std::filesystem::exists(old_dir));
+    EXPECT_EQ(xdp_state(kIface).prog_id, first.prog_id) << "the old router still holds the interface";
+    EXPECT_EQ(route_one_event(), XDP_TX) << "and routes";
+    next->adapter().close();
+
+    const Result<std::vector<std::string>> released = xdp::release_pins(kIface);
+    ASSERT_TRUE(released) << released.message();
+    EXPECT_TRUE(wait_detached(kIface));
+    EXPECT_FALSE(std::filesystem::exists(old_dir));
+}
+
+// Without persist a set pinned earlier is taken over all the same (no gap, counters go on), then unpinned: the
+// router leaves with this adapter again.
+TEST_F(XdpAdapterPersist, WithoutPersistThePinnedSetIsTakenOverThenUnpinned) {
+    ASSERT_TRUE(connect("native", kIface, persist()).is_ok());
+    ASSERT_TRUE(adapter().configure_qos(topic7()).is_ok());
+    EXPECT_EQ(route_one_event(), XDP_TX);
+    adapter().close();
+
+    Result<mom::LoadedAdapter> next = next_adapter();
+    ASSERT_TRUE(next.is_ok()) << next.message();
+    const Status taken = connect_next(*next, "native", persist("false"));
+    ASSERT_TRUE(taken.is_ok()) << taken.message();
+    EXPECT_FALSE(std::filesystem::exists(set_dir())) << "persist off: nothing stays pinned";
+    EXPECT_EQ(kernel_packets(next->adapter()), 1u);
+    EXPECT_EQ(route_one_event(), XDP_TX);
+    next->adapter().close();
+    EXPECT_TRUE(wait_detached(kIface)) << "the router left with the adapter";
+}
+
+// A link keeps the mode it was made in: an explicit other mode is refused, and the pinned router stays.
+TEST_F(XdpAdapterPersist, APinnedLinkInAnotherModeIsRefusedForAnExplicitMode) {
+    ASSERT_TRUE(connect("generic", kIface, persist()).is_ok());
+    const XdpState first = xdp_state(kIface);
+    adapter().close();
+    Result<mom::LoadedAdapter> next = next_adapter();
+    ASSERT_TRUE(next.is_ok()) << next.message();
+    const Status refused = connect_next(*next, "native", persist());
+    ASSERT_FALSE(refused.is_ok());
+    EXPECT_EQ(refused.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(refused.message().find("runs in generic mode"), std::string::npos) << refused.message();
+    EXPECT_EQ(xdp_state(kIface).prog_id, first.prog_id);
+    EXPECT_EQ(xdp_state(kIface).attach_mode, XDP_ATTACHED_SKB);
+    next->adapter().close();
 }
 
 TEST_F(XdpAdapterKernel, SubscriberWithoutRouteIsAnError) {
