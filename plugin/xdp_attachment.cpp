@@ -14,6 +14,7 @@
 #include "best_effort_table.hpp"
 #include "pin_set.hpp"
 #include "skeleton.hpp"
+#include "tempos/unique_fd.hpp"
 #include "xdp_hook.hpp"
 #include "tempos_router.skel.h"
 
@@ -83,6 +84,21 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
     Result<PinnedSets> pinned = find_pinned_sets(request.interface);
     if (!pinned) return pinned.status().prefixed("looking for a pinned data plane");
     if (!pinned->other_schemas.empty()) return schema_mismatch(request.interface, pinned->other_schemas.front());
+    // A router link whose interface is gone (its ifindex reads 0) marks the whole set as a dead interface's: a new
+    // namespace can get the same inode and the interface the same name, and must not inherit its counters.
+    if (pinned->own_exists) {
+        UniqueFd link(bpf_obj_get((pinned->own / TEMPOS_PIN_ROUTER_LINK).c_str()));
+        bpf_link_info info{};
+        std::uint32_t length = sizeof(info);
+        if (link.get() >= 0 && bpf_obj_get_info_by_fd(link.get(), &info, &length) == 0 && info.xdp.ifindex == 0) {
+            log.warn("the data plane pinned at {} belongs to an interface that is gone (its link is detached): "
+                     "removed, a fresh one is made",
+                     pinned->own.string());
+            if (Result<std::vector<std::string>> removed = remove_pin_dir(pinned->own); !removed)
+                return removed.status().prefixed("removing the stale pinned data plane");
+            pinned->own_exists = false;
+        }
+    }
     const bool adopting = pinned->own_exists;
     std::filesystem::path pin_dir;
     std::filesystem::path pin_after_load;  // egress_ports, when persist makes it

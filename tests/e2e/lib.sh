@@ -408,8 +408,12 @@ topic_toml() {
 }
 
 # mom_config_header [XDP_MODE]: the [mom] and [[adapters]] part every scenario's Controller TOML starts with
-# (xdp_mode: the argument, else $E2E_XDP_MODE); scenarios append their [[topics]].
+# (xdp_mode: the argument, else $E2E_XDP_MODE; further KEY=VALUE arguments are adapter options, e.g.
+# persist=true); scenarios append their [[topics]].
 mom_config_header() {
+    local mode=${1:-$E2E_XDP_MODE} option options=()
+    shift || true
+    for option in "$@"; do options+=(--adapter-option "$option"); done
     "$BIN/tempos-testkit" mom-config header --listen "$TOPO_IP_mom:$MOM_PORT" --interface "$TOPO_MOM_IF" \
-        --metrics 127.0.0.1:9100 --xdp-mode "${1:-$E2E_XDP_MODE}"
+        --metrics 127.0.0.1:9100 --xdp-mode "$mode" ${options[@]+"${options[@]}"}
 }
