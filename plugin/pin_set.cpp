@@ -65,7 +65,9 @@ Result<PinnedSets> find_pinned_sets(const std::string& interface) {
     if (!is_bpffs(TEMPOS_PIN_BPFFS)) return sets;
     std::error_code ec;
     fs::directory_iterator entries(*dir, ec);
-    if (ec == std::errc::no_such_file_or_directory) return sets;
+    // Not there, or not this process's to read (bpffs is mode 0700; without persist a process that is not root
+    // only ever sees nothing here, and a router pinned there still holds the interface: the attach then says so).
+    if (ec == std::errc::no_such_file_or_directory || ec == std::errc::permission_denied) return sets;
     if (ec) return os_error("reading " + dir->string(), ec.value());
     for (const fs::directory_entry& entry : entries) {
         if (entry.path() == sets.own)

@@ -29,7 +29,8 @@ struct PinnedSets {
     bool own_exists = false;
     std::vector<std::filesystem::path> other_schemas;
 };
-// Nothing is pinned (not even bpffs mounted): own_exists false and no other schema.
+// Nothing is pinned, or nothing this process may read (not even bpffs mounted, or its directory mode 0700 to
+// another user): own_exists false and no other schema.
 Result<PinnedSets> find_pinned_sets(const std::string& interface);
 
 // Removes every pin of the interface, whatever its schema, and the directories left empty up to TEMPOS_PIN_ROOT:
