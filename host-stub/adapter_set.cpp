@@ -103,6 +103,13 @@ std::vector<NamedAdapterStats> AdapterSet::stats() const {
     return all;
 }
 
+std::uint64_t AdapterSet::capabilities_kept() const {
+    std::lock_guard lock(control_mutex_);
+    std::uint64_t kept = 0;
+    for (const auto& entry : adapters_) kept |= entry.loaded->capabilities_kept();
+    return kept;
+}
+
 void AdapterSet::close() {
     std::lock_guard lock(control_mutex_);
     for (auto& entry : adapters_) entry.loaded->close();

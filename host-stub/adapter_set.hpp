@@ -51,6 +51,8 @@ public:
     };
     SendResult send(std::uint8_t topic, std::span<const std::uint8_t> payload);
     std::vector<NamedAdapterStats> stats() const;
+    // The union of the adapters' Adapter::capabilities_kept.
+    std::uint64_t capabilities_kept() const;
     // Closes every adapter (idempotent); they stay loaded until the set is destroyed.
     void close();
     std::size_t size() const { return adapters_.size(); }

@@ -1,5 +1,6 @@
 #include "local_addresses.hpp"
 
+#include <cap-ng.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
@@ -203,6 +204,9 @@ Status LocalAddressWatcher::resync() {
 // Any link or address message may change the set: drain them, then compute it again.
 void LocalAddressWatcher::run() noexcept {
     try {
+        // It reads netlink and writes maps it holds open: no capability needed (Adapter::capabilities_kept).
+        capng_clear(CAPNG_SELECT_CAPS);
+        if (capng_apply(CAPNG_SELECT_CAPS) != 0) log_->error("the local address watcher could not drop its capabilities");
         std::vector<char> buffer(kDumpBuffer);
         for (;;) {
             pollfd fds[2] = {{mnl_socket_get_fd(events_), POLLIN, 0}, {wakeup_.get(), POLLIN, 0}};

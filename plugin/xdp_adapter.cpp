@@ -3,6 +3,7 @@
 #include <array>
 
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 
 #include "adapter_options.hpp"
 #include "pin_set.hpp"
@@ -493,6 +494,25 @@ AdapterStats XdpAdapter::collect_stats() const {
         }
     }
     return stats;
+}
+
+// With the router attached, a reload publishes routes, limits and fan-out groups in fresh inner maps
+// (bpf_map_create: CAP_BPF, as kernel.unprivileged_bpf_disabled refuses it otherwise); through libxdp, close()
+// finds its program by id (bpf_prog_get_fd_by_id: CAP_SYS_ADMIN) and detaches it over netlink (CAP_NET_ADMIN),
+// without which the router would stay on the interface. Links (XDP bpf_link, tcx) leave when their fd closes, and map updates
+// through held fds need nothing: xdp_mode off keeps no capability at all.
+std::uint64_t XdpAdapter::capabilities_kept() const noexcept {
+    try {
+        std::shared_lock lifecycle(lifecycle_);
+        if (!xdp_) return 0;
+        std::uint64_t kept = std::uint64_t{1} << CAP_BPF;
+        if (xdp_->method() == XdpAttachMethod::libxdp)
+            kept |= (std::uint64_t{1} << CAP_NET_ADMIN) | (std::uint64_t{1} << CAP_SYS_ADMIN);
+        return kept;
+    } catch (...) {
+        // Unknown: keep what libxdp would need.
+        return (std::uint64_t{1} << CAP_BPF) | (std::uint64_t{1} << CAP_NET_ADMIN) | (std::uint64_t{1} << CAP_SYS_ADMIN);
+    }
 }
 
 // Whatever throws while releasing (the logger), the adapter ends closed.

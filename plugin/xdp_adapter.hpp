@@ -38,6 +38,7 @@ public:
     Status configure_publisher_limit(const std::optional<RateLimit>& limit) noexcept override;
     Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept override;
     AdapterStats stats() const noexcept override;
+    std::uint64_t capabilities_kept() const noexcept override;
     void close() noexcept override;
 
 private:
