@@ -1,6 +1,7 @@
 // libFuzzer target over the Controller TOML loader (host-stub/config*.cpp, what `tempos-mom --check` reads first):
 // any bytes as a config file must neither crash (built with ASan and UBSan) nor be refused without a location —
-// every refusal starts with "FILE:LINE: " or, for the file as a whole, "FILE: ". Built with clang-14 by
+// every refusal starts with "FILE:LINE: " (LINE >= 1), or "FILE: " for the two refusals of a file as a whole
+// (whole_file_refusal). Built with clang-14 by
 // tests/fuzz/CMakeLists.txt; run a bounded number of executions by ctest, longer by scripts/fuzz.sh.
 #include <unistd.h>
 
@@ -24,15 +25,29 @@ const std::string& input_path() {
     return path;
 }
 
-bool located(const std::string& message, const std::string& file) {
-    if (message.rfind(file, 0) != 0) return false;
-    std::size_t at = file.size();
-    if (message.compare(at, 2, ": ") == 0) return true;  // the file as a whole
-    if (at >= message.size() || message[at] != ':') return false;
-    const std::size_t digits = at + 1;
-    at = digits;
+// "FILE:LINE: " with LINE >= 1 at the start of `message`, FILE being `file`.
+bool at_line(const std::string& message, const std::string& file) {
+    if (message.rfind(file + ":", 0) != 0) return false;
+    std::size_t at = file.size() + 1;
+    const std::size_t digits = at;
     while (at < message.size() && std::isdigit(static_cast<unsigned char>(message[at]))) ++at;
-    return at > digits && message.compare(at, 2, ": ") == 0;
+    return at > digits && message[digits] != '0' && message.compare(at, 2, ": ") == 0;
+}
+
+// The refusals about a file as a whole, which have no line to name: "FILE: " and one of these.
+bool whole_file_refusal(const std::string& message, const std::string& file) {
+    for (const char* why : {"no [mom] table", "the routes file defines no [[topic]]"})
+        if (message.rfind(file + ": " + why, 0) == 0) return true;
+    return false;
+}
+
+bool located(const std::string& message, const std::string& input) {
+    if (at_line(message, input) || whole_file_refusal(message, input)) return true;
+    // A routes file the input names is reported at its own path.
+    const std::size_t colon = message.find(':');
+    if (colon == std::string::npos || colon == 0) return false;
+    const std::string file = message.substr(0, colon);
+    return at_line(message, file) || whole_file_refusal(message, file);
 }
 
 }  // namespace
@@ -45,10 +60,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const tempos::Result<tempos::mom::MomConfig> config = tempos::mom::load_config(path);
     if (!config) {
-        // A routes file the input names is reported at its own path: either location is fine.
         const std::string& message = config.message();
-        const std::size_t colon = message.find(':');
-        if (!located(message, path) && !(colon != std::string::npos && located(message, message.substr(0, colon)))) {
+        if (!located(message, path)) {
             std::fprintf(stderr, "refusal without file:line: %s\n", message.c_str());
             std::abort();
         }
