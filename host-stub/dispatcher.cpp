@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "fatal.hpp"
-#include "thread_capabilities.hpp"
+#include "tempos/thread_capabilities.hpp"
 
 namespace tempos::mom {
 

@@ -10,7 +10,7 @@
 
 #include "fatal.hpp"
 #include "received_ttl.hpp"
-#include "thread_capabilities.hpp"
+#include "tempos/thread_capabilities.hpp"
 
 namespace tempos::mom {
 

@@ -18,7 +18,7 @@
 #include "pin_set.hpp"
 #include "plugin_loader.hpp"
 #include "signal_watcher.hpp"
-#include "thread_capabilities.hpp"
+#include "tempos/thread_capabilities.hpp"
 
 namespace {
 constexpr int kExitConfigError = 2;
@@ -109,11 +109,11 @@ int main(int argc, char** argv) {
     }
     // Attached and configured, every other thread without capabilities: this one keeps what the adapters
     // still need for reloads and for closing (docs/install.md).
-    const std::uint64_t kept = mom.capabilities_kept() & thread_permitted_capabilities();
-    if (const tempos::Status dropped = drop_thread_capabilities(kept); !dropped)
+    const std::uint64_t kept = mom.capabilities_kept() & tempos::thread_permitted_capabilities();
+    if (const tempos::Status dropped = tempos::drop_thread_capabilities(kept); !dropped)
         logger->error("capabilities not dropped: {}", tempos::describe(dropped));
     else
-        logger->info("capabilities dropped; the control thread keeps {}", capability_names(kept));
+        logger->info("capabilities dropped; the control thread keeps {}", tempos::capability_names(kept));
     for (;;) {
         const auto signal = signals->wait(std::chrono::milliseconds(1000));
         if (fatal_reason()) break;

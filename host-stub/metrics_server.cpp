@@ -13,7 +13,7 @@
 #include <exception>
 
 #include "tempos/system_status.hpp"
-#include "thread_capabilities.hpp"
+#include "tempos/thread_capabilities.hpp"
 
 namespace tempos::mom {
 

@@ -1,11 +1,11 @@
-#include "thread_capabilities.hpp"
+#include "tempos/thread_capabilities.hpp"
 
 #include <cap-ng.h>
 #include <linux/capability.h>
 
 #include <cctype>
 
-namespace tempos::mom {
+namespace tempos {
 
 namespace {
 // The highest capability these headers know (a newer one a thread may hold is dropped, never kept).
@@ -50,4 +50,4 @@ std::string capability_names(std::uint64_t mask) {
     return names.empty() ? "none" : names;
 }
 
-}  // namespace tempos::mom
+}  // namespace tempos

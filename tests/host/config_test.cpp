@@ -1,5 +1,6 @@
 // The Controller TOML reader: every valid form, and every invalid one rejected with the exact file:line.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -352,6 +353,43 @@ TEST_F(ConfigTest, MissingFileIsReportedForTheWholeFile) {
     // The file and no line: the error concerns the file as a whole.
     EXPECT_EQ(result.message(), missing.string() + ": cannot read the file: No such file or directory");
     EXPECT_EQ(result.code(), ErrorCode::not_found);
+}
+
+// TOML is UTF-8: a bad sequence anywhere (here inside a literal string, where Debian's toml11 3.7.1 reads past
+// its buffer) is refused with its line before toml11 parses the file.
+TEST_F(ConfigTest, InvalidUtf8IsRefusedWithItsLine) {
+    EXPECT_EQ(load_error("[mom]\nlisten = \"0.0.0.0:9998\"\n# caf\xC3\n"),
+              at(3) + "not valid UTF-8 (byte 0xC3 at column 6): a TOML file must be UTF-8");
+    EXPECT_EQ(load_error("[mom]\nname = 'te\xF2pos'\n"),
+              at(2) + "not valid UTF-8 (byte 0xF2 at column 11): a TOML file must be UTF-8");
+    // Overlong form, surrogate, past U+10FFFF.
+    for (const std::string bad : {"\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80"})
+        EXPECT_PRED2(starts_with, load_error("[mom]\n# " + bad + "\n"), at(2) + "not valid UTF-8 (byte 0x");
+    // Valid multi-byte text is accepted.
+    load_valid("[mom]\nlisten = \"0.0.0.0:9998\"\n# café €𝄞\n");
+}
+
+TEST_F(ConfigTest, TheFuzzersToml11FindingIsRefusedNotRead) {
+    const fs::path finding = fs::path(__FILE__).parent_path().parent_path() / "fuzz" / "findings" /
+                             "toml11-literal-string-heap-overflow.toml";
+    const auto result = load_config(finding);
+    ASSERT_FALSE(result.is_ok());
+    EXPECT_PRED2(starts_with, result.message(), finding.string() + ":1: not valid UTF-8 (byte 0xF2 at column 5)");
+}
+
+TEST_F(ConfigTest, OnlyRegularFilesAreRead) {
+    const auto device = load_config("/dev/zero");
+    ASSERT_FALSE(device.is_ok());
+    EXPECT_EQ(device.message(), "/dev/zero: cannot read the file: it is not a regular file (a FIFO, socket or device)");
+    const fs::path fifo = dir_ / "fifo.toml";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    const auto routes = load_error("[mom]\nlisten = \"0.0.0.0:9998\"\nroutes = \"fifo.toml\"\n");
+    EXPECT_EQ(routes, at(3) + "routes file \"" + fifo.string() +
+                          "\": cannot read the file: it is not a regular file (a FIFO, socket or device)");
+    // A symbolic link to a regular file is read.
+    write("real.toml", "[mom]\nlisten = \"0.0.0.0:9998\"\n");
+    fs::create_symlink(dir_ / "real.toml", dir_ / "link.toml");
+    EXPECT_TRUE(load_config(dir_ / "link.toml").is_ok());
 }
 
 TEST_F(ConfigTest, SyntaxErrorNamesTheLineToml11Blames) {

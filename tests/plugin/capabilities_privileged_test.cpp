@@ -1,5 +1,6 @@
 // tempos-mom's capabilities once started (docs/install.md), read from /proc/<pid>/task/*/status: every thread but
-// the control thread holds none, and the control thread keeps what the XDP adapter names
+// the control thread and the neighbour resolver holds none, the resolver keeps CAP_NET_ADMIN and CAP_BPF, and the
+// control thread keeps what the XDP adapter names
 // (Adapter::capabilities_kept): CAP_BPF with a bpf_link, CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN through libxdp
 // (when it has them), nothing with
 // xdp_mode off. With what is left a reload still publishes a new kernel route, /metrics still reads every
@@ -27,6 +28,8 @@ namespace {
 constexpr std::uint64_t kCapBpf = std::uint64_t{1} << CAP_BPF;
 constexpr std::uint64_t kCapNetAdmin = std::uint64_t{1} << CAP_NET_ADMIN;
 constexpr std::uint64_t kCapSysAdmin = std::uint64_t{1} << CAP_SYS_ADMIN;
+// It asks the kernel to resolve neighbours and republishes the routes that depend on them in fresh inner maps.
+constexpr std::uint64_t kNeighbourResolverKeeps = kCapNetAdmin | kCapBpf;
 constexpr const char* kIface = "capx0";
 
 struct TaskCapabilities {
@@ -91,11 +94,14 @@ protected:
             [&] {
                 tasks = capabilities_of(mom_.pid());
                 for (const auto& [tid, caps] : tasks) {
-                    const std::uint64_t want = tid == main_tid ? main_keeps : 0;
+                    const std::uint64_t want = tid == main_tid                ? main_keeps
+                                               : caps.name == "tempos-neigh" ? kNeighbourResolverKeeps
+                                                                              : 0;
                     if (caps.effective != want || caps.permitted != want) return false;
                 }
-                // control, two receivers, two dispatchers, /metrics, and with XDP the address watcher
-                return tasks.size() >= (xdp_mode == "off" ? 6u : 7u);
+                // control, two receivers, two dispatchers, /metrics, and with XDP the address watcher and the
+                // neighbour resolver
+                return tasks.size() >= (xdp_mode == "off" ? 6u : 8u);
             },
             std::chrono::seconds(10));
         ASSERT_TRUE(dropped) << describe(tasks) << mom_.log_tail(20);
