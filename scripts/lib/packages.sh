@@ -5,7 +5,7 @@ TEMPOS_PACKAGES=(
     libboost-dev libtoml11-dev libspdlog-dev libcli11-dev libcpp-httplib-dev libcap-dev
     libgtest-dev libgmock-dev libmosquitto-dev libnats-dev nlohmann-json3-dev libcap-ng-dev
     clang-14 libfuzzer-14-dev
-    iproute2 ethtool util-linux libcap2-bin valgrind python3 systemd xdp-tools
+    iproute2 ethtool util-linux libcap2-bin valgrind python3 systemd xdp-tools strace
     prometheus
 )
 
