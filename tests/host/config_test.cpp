@@ -97,6 +97,7 @@ TEST_F(ConfigTest, EmptyMomTableGivesTheDefaults) {
     EXPECT_EQ(config.sq_priority, 99);
     EXPECT_EQ(config.receive_buffer, 4 << 20);
     EXPECT_EQ(config.drain_timeout, std::chrono::milliseconds(1000));
+    EXPECT_EQ(config.queue_bytes, 16 << 20);
     EXPECT_FALSE(config.routes.has_value());
     EXPECT_TRUE(config.adapters.empty());
     EXPECT_TRUE(config.topics.empty());
@@ -445,6 +446,9 @@ TEST_F(ConfigTest, PortsOutOfRange) {
 }
 
 TEST_F(ConfigTest, ReceiveBufferOutOfRange) {
+    EXPECT_EQ(load_valid("[mom]\nqueue_bytes = 65536\n").queue_bytes, 65536);
+    EXPECT_PRED2(starts_with, load_error("[mom]\nqueue_bytes = 65535\n"),
+                (at(2) + "[mom] queue_bytes must be in 65536..1073741824, got 65535"));
     EXPECT_PRED2(starts_with, load_error("[mom]\nreceive_buffer = 1024\n"),
                 (at(2) + "[mom] receive_buffer must be in 65536..1073741824, got 1024"));
     EXPECT_PRED2(starts_with, load_error("[mom]\n\nreceive_buffer = 2147483648\n"),
