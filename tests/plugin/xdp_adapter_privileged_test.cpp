@@ -122,6 +122,14 @@ protected:
                    std::map<std::string, std::string> options = {}) {
         return connect_channel(iface, kMomPort, mode, std::move(options));
     }
+    // A topic with one member.
+    Status route(std::uint8_t topic, Qos qos, const Endpoint& member) {
+        return adapter().configure_qos(TopicConfig{topic, qos, {SubscriptionGroup{{member}}}});
+    }
+    // One run of an event of `topic` from 10.0.0.9 to `dst`, as received on xdp0.
+    Result<testkit::ProgRun> run_event(int prog, std::uint8_t topic, Ipv4 dst) {
+        return test_run(prog, event_frame(mac_, {10, 0, 0, 9}, dst, topic), ifindex_);
+    }
     // The program attached to xdp0, as a fd the test can BPF_PROG_TEST_RUN.
     int attached_program_fd() {
         const XdpState state = xdp_state(kIface);
@@ -273,14 +281,12 @@ TEST_F(XdpAdapterKernel, LibxdpAttachRoutesAndDetachesOnClose) {
         other_warnings += r.level == spdlog::level::warn && r.text.find("runs no native XDP program") == std::string::npos;
     EXPECT_EQ(other_warnings, 0) << sink_->text();
     const Mac sub_mac{0x02, 0x0a, 0, 0, 0, 0x02};
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, sub_mac}).message(), "");
     // The program on the interface is the router or libxdp's dispatcher running it: either routes the event.
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
     const Result<testkit::ProgRun> routed =
-        test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7), ifindex_);
+        run_event(prog, 7, {10, 0, 0, 1});
     ASSERT_TRUE(routed) << routed.message();
     EXPECT_EQ(routed->action, XDP_TX);
     ::close(prog);
@@ -292,9 +298,7 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
     // Best-effort isolation off: the best-effort event below is passed, as without a cpumap.
     ASSERT_TRUE(connect("native", kIface, {{"best_effort_cpus", ""}}).is_ok());
     const Mac sub_mac{0x02, 0x0a, 0, 0, 0, 0x02};
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, sub_mac}).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
     const auto frame = event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7);
@@ -310,9 +314,7 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
     EXPECT_EQ(routed->output[14 + 20 + 2] << 8 | routed->output[14 + 20 + 3], 7000);
 
     // Best-effort: out of the map, the kernel passes the event to the socket path.
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{7, Qos::best_effort, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(7, Qos::best_effort, Endpoint{{10, 0, 0, 2}, 7000, sub_mac}).message(), "");
     const Result<testkit::ProgRun> passed = test_run(prog, frame, ifindex_);
     ASSERT_TRUE(passed) << passed.message();
     EXPECT_EQ(passed->action, XDP_PASS);
@@ -328,10 +330,9 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
     EXPECT_EQ(sink_->count(spdlog::level::warn), warnings_before);
     EXPECT_EQ(test_run(prog, frame, ifindex_)->action, XDP_PASS);
 
-    const AdapterStats stats = adapter().stats();
-    EXPECT_EQ(stats.mode, "native");
-    const auto topic = std::find_if(stats.topics.begin(), stats.topics.end(), [](const TopicStats& t) { return t.topic == 7; });
-    ASSERT_NE(topic, stats.topics.end());
+    EXPECT_EQ(adapter().stats().mode, "native");
+    const std::optional<TopicStats> topic = stats_of(7);
+    ASSERT_TRUE(topic);
     EXPECT_EQ(topic->kernel_packets, 1u);
     EXPECT_EQ(topic->kernel_bytes, frame.size());
     // The best-effort event was passed to the socket path; the fan-out one was handed to the TC program, which
@@ -347,7 +348,7 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
 TEST_F(XdpAdapterKernel, BestEffortGoesThroughTheCpumapAndEveryArrivalIsCounted) {
     ASSERT_TRUE(connect("native", kIface, {{"best_effort_cpus", "0"}, {"best_effort_queue", "256"}}).is_ok());
     const Endpoint sub{{10, 0, 0, 2}, 7000, Mac{0x02, 0x0a, 0, 0, 0, 0x02}};
-    ASSERT_TRUE(adapter().configure_qos(TopicConfig{5, Qos::best_effort, {SubscriptionGroup{{sub}}}}).is_ok());
+    ASSERT_EQ(route(5, Qos::best_effort, sub).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
     const auto frame = event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 5);
@@ -359,10 +360,9 @@ TEST_F(XdpAdapterKernel, BestEffortGoesThroughTheCpumapAndEveryArrivalIsCounted)
     ASSERT_EQ(live_run(prog, frame, ifindex_, kFrames), 0) << std::strerror(errno);
     TopicStats topic{};
     for (int attempt = 0; attempt < 500; ++attempt) {  // the cpumap thread drains asynchronously: bounded wait
-        const AdapterStats stats = adapter().stats();
-        const auto it = std::find_if(stats.topics.begin(), stats.topics.end(), [](const TopicStats& t) { return t.topic == 5; });
-        ASSERT_NE(it, stats.topics.end());
-        topic = *it;
+        const std::optional<TopicStats> reported = stats_of(5);
+        ASSERT_TRUE(reported);
+        topic = *reported;
         if (topic.kernel_passed == kFrames) break;  // every live frame arrived
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -389,14 +389,12 @@ TEST_F(XdpAdapterKernel, MacLessSubscriberIsResolvedAndFollowedWithForwardingOff
     ASSERT_EQ(in_sub({"ip", "link", "set", "xdp1", "up"}), "");
 
     ASSERT_TRUE(connect("generic").is_ok());
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{3, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, std::nullopt}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(3, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, std::nullopt}).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
     // What the router does with one event now: the destination MAC it writes (XDP_TX), or nothing (passed up).
     auto routed_to = [&]() -> std::optional<Mac> {
-        const Result<testkit::ProgRun> r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 3), ifindex_);
+        const Result<testkit::ProgRun> r = run_event(prog, 3, {10, 0, 0, 1});
         if (!r || r->action != XDP_TX || r->output.size() < 6) return std::nullopt;
         Mac dst;
         std::memcpy(dst.data(), r->output.data(), dst.size());
@@ -453,20 +451,12 @@ TEST_F(XdpAdapterKernel, MacLessSubscriberIsResolvedAndFollowedWithForwardingOff
 }
 
 TEST_F(XdpAdapterKernel, ConfiguredMomAddressIsTheRewriteSource) {
-    ChannelConfig channel;
-    channel.interface = kIface;
-    channel.port = kMomPort;
-    channel.mom_address = {10, 0, 0, 77};
-    channel.options["xdp_mode"] = "generic";
-    ASSERT_TRUE(adapter().connect(channel).is_ok());
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{4, Qos::strict,
-                                               {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, Mac{2, 0, 0, 0, 0, 2}}}}}})
-                    .is_ok());
+    ASSERT_EQ(connect_channel(kIface, kMomPort, "generic", {}, {10, 0, 0, 77}).message(), "");
+    ASSERT_EQ(route(4, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, Mac{2, 0, 0, 0, 0, 2}}).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
     // To the listen address: the only one this MoM takes frames for (bpf/destination.h).
-    const Result<testkit::ProgRun> r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 77}, 4), ifindex_);
+    const Result<testkit::ProgRun> r = run_event(prog, 4, {10, 0, 0, 77});
     ASSERT_TRUE(r) << r.message();
     ::close(prog);
     EXPECT_EQ(r->action, XDP_TX);
@@ -503,9 +493,7 @@ TEST_F(XdpAdapterKernel, StrictEventTravelsThroughTheKernelOnTheWire) {
     // Generic mode: in native mode the program's XDP_TX frames were counted as sent (xdp_tx) by veth xdp0 but
     // never reached the peer's IP layer here, even with GRO on the peer (see plugin/README.md).
     ASSERT_TRUE(connect("generic").is_ok());
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, *peer_mac}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, *peer_mac}).message(), "");
 
     // Sockets of the peer namespace, made by a thread that enters it (a socket stays in its namespace).
     int subscriber = -1, publisher = -1;
@@ -554,9 +542,8 @@ TEST_F(XdpAdapterKernel, StrictEventTravelsThroughTheKernelOnTheWire) {
     ::close(subscriber);
     ::close(publisher);
     EXPECT_EQ(received, kEvents);
-    const AdapterStats stats = adapter().stats();
-    const auto topic = std::find_if(stats.topics.begin(), stats.topics.end(), [](const TopicStats& t) { return t.topic == 7; });
-    ASSERT_NE(topic, stats.topics.end());
+    const std::optional<TopicStats> topic = stats_of(7);
+    ASSERT_TRUE(topic);
     EXPECT_EQ(topic->kernel_packets, static_cast<std::uint64_t>(kEvents)) << "delivered by the kernel, not the MoM";
     EXPECT_EQ(topic->socket_sent, 0u);
 }
@@ -568,12 +555,10 @@ TEST_F(XdpAdapterKernel, SubscriberOnAnotherInterfaceIsRedirectedThroughIt) {
     ASSERT_EQ(testkit::attach_peer_pass("xdp3").message(), "");  // what native redirect into xdp2 needs
     ASSERT_TRUE(connect("native").is_ok());
     const Mac sub_mac{0x02, 0x0c, 0, 0, 0, 0x05};
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{6, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 2, 0, 5}, 7000, sub_mac}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(6, Qos::strict, Endpoint{{10, 2, 0, 5}, 7000, sub_mac}).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
-    const Result<testkit::ProgRun> r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 6), ifindex_);
+    const Result<testkit::ProgRun> r = run_event(prog, 6, {10, 0, 0, 1});
     ASSERT_TRUE(r) << r.message();
     ::close(prog);
     EXPECT_EQ(r->action, XDP_REDIRECT);
@@ -590,26 +575,22 @@ TEST_F(XdpAdapterKernel, NativeRedirectIntoAVethThatCannotReceiveIsLeftToTheSock
     ASSERT_EQ(testkit::add_veth_pair({.a = "xdp2", .b = "xdp3", .a_addresses = {"10.2.0.1/24"}}).message(), "");
     ASSERT_EQ(testkit::attach_peer_pass("xdp1").message(), "");
     ASSERT_TRUE(connect("native").is_ok());
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{6, Qos::strict,
-                                               {SubscriptionGroup{{Endpoint{{10, 2, 0, 5}, 7000, Mac{2, 0x0c, 0, 0, 0, 5}}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(6, Qos::strict, Endpoint{{10, 2, 0, 5}, 7000, Mac{2, 0x0c, 0, 0, 0, 5}}).message(), "");
     EXPECT_TRUE(sink_->contains("native XDP cannot redirect into veth xdp2: its peer xdp3 runs no native XDP program"))
         << sink_->text();
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
-    const Result<testkit::ProgRun> r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 6), ifindex_);
+    const Result<testkit::ProgRun> r = run_event(prog, 6, {10, 0, 0, 1});
     ASSERT_TRUE(r) << r.message();
     ::close(prog);
     EXPECT_EQ(r->action, XDP_PASS);
-    const AdapterStats stats = adapter().stats();
-    const auto topic = std::find_if(stats.topics.begin(), stats.topics.end(), [](const TopicStats& t) { return t.topic == 6; });
-    ASSERT_NE(topic, stats.topics.end());
+    const std::optional<TopicStats> topic = stats_of(6);
+    ASSERT_TRUE(topic);
     EXPECT_EQ(topic->kernel_packets, 0u);
     EXPECT_EQ(topic->kernel_passed, 1u);
     // Both interfaces the kernel path sends on report their drop counters.
     std::vector<std::string> devices;
-    for (const DeviceStats& d : stats.devices) devices.push_back(d.interface);
+    for (const DeviceStats& d : adapter().stats().devices) devices.push_back(d.interface);
     EXPECT_EQ(devices, (std::vector<std::string>{"xdp0", "xdp2"}));
 }
 
@@ -1017,9 +998,7 @@ TEST_F(XdpAdapterKernel, RouteUpdateIsAtomicForConcurrentPackets) {
 TEST_F(XdpAdapterKernel, TakesOnlyFramesAddressedToTheInterfaceAndFollowsAddressChanges) {
     ASSERT_TRUE(connect("native").is_ok());
     const Mac sub_mac{0x02, 0x0a, 0, 0, 0, 0x02};
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, sub_mac}).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
     auto action_for = [&](const Mac& dst_mac, Ipv4 dst) {
@@ -1061,20 +1040,12 @@ TEST_F(XdpAdapterKernel, TakesOnlyFramesAddressedToTheInterfaceAndFollowsAddress
 
 // A `listen` address: only that address is the MoM's, the interface's others are not.
 TEST_F(XdpAdapterKernel, ListenAddressTakesOnlyThatAddress) {
-    ChannelConfig channel;
-    channel.interface = kIface;
-    channel.port = kMomPort;
-    channel.mom_address = {10, 1, 0, 1};
-    channel.options["xdp_mode"] = "native";
-    ASSERT_TRUE(adapter().connect(channel).is_ok());
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{7, Qos::strict,
-                                               {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, Mac{2, 0xa, 0, 0, 0, 2}}}}}})
-                    .is_ok());
+    ASSERT_EQ(connect_channel(kIface, kMomPort, "native", {}, {10, 1, 0, 1}).message(), "");
+    ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, Mac{2, 0xa, 0, 0, 0, 2}}).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
-    const Result<testkit::ProgRun> listened = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 1, 0, 1}, 7), ifindex_);
-    const Result<testkit::ProgRun> other = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7), ifindex_);
+    const Result<testkit::ProgRun> listened = run_event(prog, 7, {10, 1, 0, 1});
+    const Result<testkit::ProgRun> other = run_event(prog, 7, {10, 0, 0, 1});
     ASSERT_TRUE(listened && other);
     EXPECT_EQ(listened->action, XDP_TX);
     EXPECT_EQ(other->action, XDP_PASS) << "another address of the interface, not the listen address";
