@@ -447,12 +447,9 @@ TEST_F(ConfigTest, PortsOutOfRange) {
     expect_load_errors({
         {"[mom]\nlisten = \"0.0.0.0:70000\"\n", 2, "[mom] listen: invalid port \"70000\""},
         {"[mom]\n\nmetrics = \"127.0.0.1:0\"\n", 3, "[mom] metrics: invalid port \"0\""},
-        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [{ ip = \"10.0.0.1\", port = 65536 }]\n", 4,
-         "subscriber port must be in 1..65535, got 65536"},
-        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [{ ip = \"10.0.0.1\", port = 0 }]\n", 4,
-         "subscriber port must be in 1..65535, got 0"},
-        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [\"10.0.0.1:99999\"]\n", 4,
-         "subscriber: invalid port \"99999\""},
+        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [{ ip = \"10.0.0.1\", port = 65536 }]\n", 4, "subscriber port must be in 1..65535, got 65536"},
+        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [{ ip = \"10.0.0.1\", port = 0 }]\n", 4, "subscriber port must be in 1..65535, got 0"},
+        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [\"10.0.0.1:99999\"]\n", 4, "subscriber: invalid port \"99999\""},
     });
 }
 
@@ -461,8 +458,7 @@ TEST_F(ConfigTest, ReceiveBufferOutOfRange) {
     expect_load_errors({
         {"[mom]\nqueue_bytes = 65535\n", 2, "[mom] queue_bytes must be in 65536..1073741824, got 65535"},
         {"[mom]\nreceive_buffer = 1024\n", 2, "[mom] receive_buffer must be in 65536..1073741824, got 1024"},
-        {"[mom]\n\nreceive_buffer = 2147483648\n", 3,
-         "[mom] receive_buffer must be in 65536..1073741824, got 2147483648"},
+        {"[mom]\n\nreceive_buffer = 2147483648\n", 3, "[mom] receive_buffer must be in 65536..1073741824, got 2147483648"},
     });
 }
 
@@ -489,10 +485,8 @@ TEST_F(ConfigTest, IntegerBeyond64BitsIsOutOfRangeNotWrapped) {
 
 TEST_F(ConfigTest, TopicIdOutOfRange) {
     expect_load_errors({
-        {"[[topics]]\nid = 256\nqos = \"strict\"\nsubscribers = [\"10.0.0.1:1\"]\n", 2,
-         "topic id must be in 0..255, got 256"},
-        {"[[topics]]\nqos = \"strict\"\nid = -1\nsubscribers = [\"10.0.0.1:1\"]\n", 3,
-         "topic id must be in 0..255, got -1"},
+        {"[[topics]]\nid = 256\nqos = \"strict\"\nsubscribers = [\"10.0.0.1:1\"]\n", 2, "topic id must be in 0..255, got 256"},
+        {"[[topics]]\nqos = \"strict\"\nid = -1\nsubscribers = [\"10.0.0.1:1\"]\n", 3, "topic id must be in 0..255, got -1"},
     });
 }
 
@@ -547,8 +541,7 @@ TEST_F(ConfigTest, EmptyGroups) {
         {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = []\n", 4, "empty subscription group"},
         {"[[topics]]\nid = 1\nqos = \"strict\"\n[[topics.groups]]\nsubscribers = [\"10.0.0.1:1\"]\n"
          "[[topics.groups]]\nsubscribers = []\n", 7, "empty subscription group"},
-        {"[[topics]]\nid = 1\nqos = \"strict\"\n[[topics.groups]]\n", 4,
-         "[[topics.groups]] needs the key \"subscribers\""},
+        {"[[topics]]\nid = 1\nqos = \"strict\"\n[[topics.groups]]\n", 4, "[[topics.groups]] needs the key \"subscribers\""},
         {"[[topics]]\nid = 1\nqos = \"strict\"\ngroups = []\n", 4, "topic 1: groups must hold at least one group"},
     });
 }
@@ -564,8 +557,7 @@ TEST_F(ConfigTest, TopicWithoutSubscribersOrQos) {
     expect_load_errors({
         {"\n[[topics]]\nid = 9\nqos = \"strict\"\n", 2, "topic 9 has no subscribers"},
         {"[[topics]]\nid = 9\nsubscribers = [\"10.0.0.1:1\"]\n", 1, "topic 9 needs the key \"qos\""},
-        {"[[topics]]\nid = 9\nqos = \"realtime\"\nsubscribers = [\"10.0.0.1:1\"]\n", 3,
-         "topic 9 qos must be \"strict\" or \"best-effort\", got \"realtime\""},
+        {"[[topics]]\nid = 9\nqos = \"realtime\"\nsubscribers = [\"10.0.0.1:1\"]\n", 3, "topic 9 qos must be \"strict\" or \"best-effort\", got \"realtime\""},
     });
 }
 
@@ -580,14 +572,11 @@ TEST_F(ConfigTest, WrongTypes) {
         {"[mom]\nsq_priority = \"99\"\n", 2, "[mom] sq_priority must be an integer, got a string"},
         {"[mom]\nlisten = 9998\n", 2, "[mom] listen must be a string, got an integer"},
         {"mom = 3\n", 1, "mom must be a table, got an integer"},
-        {"[[adapters]]\nname = \"a\"\nlibrary = \"liba.so\"\nenabled = \"yes\"\n", 4,
-         "adapter enabled must be a boolean, got a string"},
+        {"[[adapters]]\nname = \"a\"\nlibrary = \"liba.so\"\nenabled = \"yes\"\n", 4, "adapter enabled must be a boolean, got a string"},
         {"[[topics]]\nid = \"1\"\n", 2, "topic id must be an integer, got a string"},
         {"[[topics]]\nid = 1.5\n", 2, "topic id must be an integer, got a float"},
-        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = \"10.0.0.1:1\"\n", 4,
-         "subscribers must be an array, got a string"},
-        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [42]\n", 4,
-         "a subscriber must be a string \"IP:PORT\" or an inline table"},
+        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = \"10.0.0.1:1\"\n", 4, "subscribers must be an array, got a string"},
+        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [42]\n", 4, "a subscriber must be a string \"IP:PORT\" or an inline table"},
         {"\n[adapters]\nname = \"a\"\n", 2, "adapters must be an array of tables (write [[adapters]]), got a table"},
     });
 }
@@ -611,22 +600,18 @@ TEST_F(ConfigTest, AdapterRules) {
         {"[[adapters]]\nlibrary = \"liba.so\"\n", 1, "[[adapters]] needs the key \"name\""},
         {"[[adapters]]\nname = \"\"\nlibrary = \"liba.so\"\n", 2, "adapter name must not be empty"},
         {"[[adapters]]\nname = \"a\"\n", 1, "adapter \"a\" needs the key \"library\""},
-        {"[[adapters]]\nname = \"a\"\nlibrary = \"lib/liba.so\"\n", 3,
-         "adapter library must be an absolute path or a file name"},
+        {"[[adapters]]\nname = \"a\"\nlibrary = \"lib/liba.so\"\n", 3, "adapter library must be an absolute path or a file name"},
         {"[[adapters]]\nname = \"a\"\nlibrary = \"liba.so\"\n\n[[adapters]]\nname = \"a\"\n"
          "library = \"libb.so\"\n", 6, "duplicate adapter name \"a\" (first defined at line 2)"},
-        {"[[adapters]]\nname = \"a\"\nlibrary = \"liba.so\"\nqueues = [1, 2]\n", 4,
-         "adapter option \"queues\" must be a string, a boolean or an integer, got an array"},
-        {"[[adapters]]\nname = \"a\"\nlibrary = \"liba.so\"\n[adapters.extra]\nx = 1\n", 4,
-         "adapter option \"extra\" must be a string, a boolean or an integer, got a table"},
+        {"[[adapters]]\nname = \"a\"\nlibrary = \"liba.so\"\nqueues = [1, 2]\n", 4, "adapter option \"queues\" must be a string, a boolean or an integer, got an array"},
+        {"[[adapters]]\nname = \"a\"\nlibrary = \"liba.so\"\n[adapters.extra]\nx = 1\n", 4, "adapter option \"extra\" must be a string, a boolean or an integer, got a table"},
     });
 }
 
 TEST_F(ConfigTest, InterfaceNameFollowsTheKernelRules) {
     EXPECT_EQ(load_valid("[mom]\ninterface = \"veth-tempos-0ab\"\n").interface, "veth-tempos-0ab");
     expect_load_errors({
-        {"[mom]\ninterface = \"veth-tempos-0abc\"\n", 2,
-         "[mom] interface must be a network interface name of 1..15 characters"},
+        {"[mom]\ninterface = \"veth-tempos-0abc\"\n", 2, "[mom] interface must be a network interface name of 1..15 characters"},
         {"[mom]\ninterface = \"eth0:1\"\n", 2, "[mom] interface must be"},
         {"[mom]\ninterface = \"\"\n", 2, "[mom] interface must be"},
     });
