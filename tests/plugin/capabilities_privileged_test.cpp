@@ -128,6 +128,14 @@ protected:
         EXPECT_EQ(mom_.log().find("unreadable"), std::string::npos) << mom_.log_tail(20);
     }
 
+    // SIGTERM: tempos-mom exits cleanly and its router leaves kIface.
+    void stop_and_expect_detached() {
+    EXPECT_TRUE(mom_.stop()) << mom_.log_tail();
+    const Result<testkit::XdpMode> left = testkit::xdp_mode_of(kIface);
+    ASSERT_TRUE(left) << left.message();
+    EXPECT_EQ(*left, testkit::XdpMode::none) << "the router is still attached: " << mom_.log_tail(12);
+    }
+
     testkit::ControllerConfig config_;
     testkit::MomRunner mom_;
 };
@@ -136,10 +144,7 @@ TEST_F(MomCapabilities, WithABpfLinkTheControlThreadKeepsCapBpfOnly) {
     ASSERT_NO_FATAL_FAILURE(start("generic", {}, kCapBpf));
     EXPECT_NE(mom_.log().find("the control thread keeps CAP_BPF\n"), std::string::npos) << mom_.log_tail(20);
     ASSERT_NO_FATAL_FAILURE(reload_and_scrape());
-    EXPECT_TRUE(mom_.stop()) << mom_.log_tail();
-    const Result<testkit::XdpMode> left = testkit::xdp_mode_of(kIface);
-    ASSERT_TRUE(left) << left.message();
-    EXPECT_EQ(*left, testkit::XdpMode::none) << "the router is still attached: " << mom_.log_tail(12);
+    ASSERT_NO_FATAL_FAILURE(stop_and_expect_detached());
 }
 
 // libxdp finds its program by id (CAP_SYS_ADMIN) and detaches it over netlink (CAP_NET_ADMIN) at close: both
@@ -147,10 +152,7 @@ TEST_F(MomCapabilities, WithABpfLinkTheControlThreadKeepsCapBpfOnly) {
 TEST_F(MomCapabilities, ThroughLibxdpTheControlThreadAlsoKeepsNetAdminAndSysAdmin) {
     ASSERT_NO_FATAL_FAILURE(start("generic", {{"xdp_attach", "libxdp"}}, kCapBpf | kCapNetAdmin | kCapSysAdmin));
     ASSERT_NO_FATAL_FAILURE(reload_and_scrape());
-    EXPECT_TRUE(mom_.stop()) << mom_.log_tail();
-    const Result<testkit::XdpMode> left = testkit::xdp_mode_of(kIface);
-    ASSERT_TRUE(left) << left.message();
-    EXPECT_EQ(*left, testkit::XdpMode::none) << "the router is still attached: " << mom_.log_tail(12);
+    ASSERT_NO_FATAL_FAILURE(stop_and_expect_detached());
 }
 
 TEST_F(MomCapabilities, WithXdpOffNoThreadKeepsAny) {
