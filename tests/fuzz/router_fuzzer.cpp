@@ -1,0 +1,280 @@
+// Differential libFuzzer target of the XDP topic router: every input is an Ethernet frame, run through the real
+// program (bpf/router.bpf.c, loaded from its skeleton, BPF_PROG_TEST_RUN) and through the reference model of its
+// rules (router_model.hpp), under four sets of load-time constants (native/generic, cpumap off/on, a MoM address
+// or 0.0.0.0). Both are given the same fixed world: the fixture table's standard routes, limits and local
+// addresses (testing/frames/router_fixtures.hpp). Any difference in the verdict, in any output byte or in the
+// counter the frame moves aborts with both sides printed, so libFuzzer keeps the input.
+//
+// Round-robin state is reset per input: the counters of the slots compared (which hold the router's per-CPU
+// cursor) are zeroed before each input, the model's cursors too, and the process stays on one CPU. A frame the
+// model routes to a group of n > 1 members is run n + 1 times in a row, so each member and the wrap-around are
+// compared step by step. An input thus reproduces alone.
+//
+// Environment: TEMPOS_FUZZ_SEEDS=DIR writes the fixture table's input frames into DIR at start (the seed
+// corpus; scripts/fuzz.sh passes DIR as a corpus directory). Without the privileges to load BPF programs and
+// create a namespace the target exits 77 (ctest: skipped), or 1 when TEMPOS_REQUIRE_PRIVILEGED=1.
+// TEMPOS_FUZZ_MODEL_FAULT=1 flips the last byte of every frame the model routes: the run must then fail (the
+// ctest that shows the comparison can fail).
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "frames/frame_world.hpp"
+#include "frames/prog_test_run.hpp"
+#include "frames/router_fixtures.hpp"
+#include "router_model.hpp"
+#include "tempos_router.skel.h"
+#include "topology/interface.hpp"
+#include "topology/private_netns.hpp"
+#include "topology/world.hpp"
+
+namespace {
+
+using namespace tempos;
+using namespace tempos::testkit::world;
+using fuzz::Counter;
+using fuzz::Egress;
+using fuzz::Member;
+using fuzz::ModelResult;
+using fuzz::ModelWorld;
+using fuzz::RouterModel;
+using fuzz::Verdict;
+using testkit::Bytes;
+
+struct Config {
+    const char* name;
+    testkit::MomConstants mom;
+};
+const Config kConfigs[] = {
+    {"native", {kMomPort, kMomIp, false, 0}},
+    {"generic", {kMomPort, kMomIp, true, 0}},
+    {"native, cpumap, mom_ipv4 0.0.0.0", {kMomPort, {0, 0, 0, 0}, false, 1}},
+    {"generic, cpumap, mom_ipv4 0.0.0.0", {kMomPort, {0, 0, 0, 0}, true, 1}},
+};
+
+// The standard routes (install_standard_routes) in the model's terms: who each topic's members are and how
+// their egress is reached from the fuzzer's namespace.
+ModelWorld world_for(const testkit::MomConstants& mom) {
+    ModelWorld w;
+    w.mom_port = mom.port;
+    w.mom_ip = mom.ip;
+    w.generic = mom.generic;
+    w.best_effort_cpumap = mom.best_effort_cpus > 0;
+    const xdp::LocalDestinations local = testkit::standard_local_destinations();
+    w.local_macs.insert(local.macs.begin(), local.macs.end());
+    w.local_ipv4.insert(local.ipv4.begin(), local.ipv4.end());
+    const auto member = [](const Subscriber& s, Egress egress, const testkit::MacAddr& src = kMomMac) {
+        return Member{s.ip, s.port, s.mac, src, egress};
+    };
+    w.routes[kTopicSingle] = {member(kSubA, Egress::ingress)};
+    w.routes[kTopicThree] = {member(kSubA, Egress::ingress), member(kSubB, Egress::ingress),
+                             member(kSubC, Egress::ingress)};
+    w.routes[kTopicFib] = {Member{kUnroutedIp, 7000, std::nullopt, {}, Egress::ingress}};
+    w.routes[kTopicOtherNic] = {member(kSubFar, Egress::redirect, kOtherNicMac)};
+    w.routes[kTopicNoEgress] = {member(kSubFar, Egress::missing, kOtherNicMac)};
+    w.routes[kTopicIngressNic] = {member(kSubA, Egress::ingress)};  // ifindex 1: the test run's ingress (lo)
+    w.routes[kTopicOnes] = {member(kSubOnes, Egress::ingress)};
+    w.zero_member_routes = {kTopicBadRoute};
+    w.fanout_topics = {kTopicFanout};
+    w.strict_topics = {kTopicSingle, kTopicThree,      kTopicFib,  kTopicOtherNic, kTopicNoEgress,
+                       kTopicIngressNic, kTopicOnes, kTopicBadRoute, kTopicFanout, kTopicStrictSocket};
+    w.spent_topics = {kTopicPoliced};
+    w.spent_publishers = {kPolicedPublisherIp};
+    return w;
+}
+
+struct Target {
+    const Config* config;
+    xdp::SkeletonPtr<tempos_router> skel{nullptr, tempos_router__destroy};
+    int prog_fd = -1;
+    int counters_fd = -1;
+    std::unique_ptr<RouterModel> model;
+};
+std::vector<Target>* targets = nullptr;
+int possible_cpus = 0;
+bool model_fault = false;
+
+[[noreturn]] void fatal(const std::string& why) {
+    std::fprintf(stderr, "router_fuzzer: %s\n", why.c_str());
+    std::exit(1);
+}
+
+[[noreturn]] void unprivileged(const std::string& why) {
+    const char* required = std::getenv("TEMPOS_REQUIRE_PRIVILEGED");
+    const bool must = required != nullptr && std::string(required) == "1";
+    std::fprintf(stderr, "router_fuzzer: %s: %s\n", must ? "privileged target cannot run" : "skipped, needs privileges",
+                 why.c_str());
+    std::exit(must ? 1 : 77);
+}
+
+std::string hex(const Bytes& b) {
+    std::ostringstream out;
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        if (i % 16 == 0) out << (i ? "\n" : "") << "  ";
+        char byte[4];
+        std::snprintf(byte, sizeof byte, "%02x ", b[i]);
+        out << byte;
+    }
+    return out.str();
+}
+
+const char* verdict_name(int v) {
+    static const char* names[] = {"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT"};
+    return v >= 0 && v <= 4 ? names[v] : "unknown";
+}
+
+// The counters a run of `results` must have left in slot `slot` (rr_next aside: state, not a count).
+tempos_topic_counters expected_counters(const std::vector<ModelResult>& results, std::uint32_t slot,
+                                        std::size_t frame_len) {
+    tempos_topic_counters c{};
+    for (const ModelResult& r : results) {
+        if (r.slot != slot) continue;
+        switch (r.counter) {
+            case Counter::redirected: ++c.redirected_packets; c.redirected_bytes += frame_len; break;
+            case Counter::aborted: ++c.aborted; break;
+            case Counter::passed: ++c.passed[r.reason]; break;
+            case Counter::best_effort_offered: ++c.best_effort_offered; break;
+            case Counter::policed: ++c.policed[r.reason]; break;
+        }
+    }
+    return c;
+}
+
+std::string counters_line(const tempos_topic_counters& c) {
+    std::ostringstream out;
+    out << "redirected=" << c.redirected_packets << "/" << c.redirected_bytes << "B aborted=" << c.aborted
+        << " passed=[";
+    for (int r = 0; r < TEMPOS_PASS_REASONS; ++r) out << (r ? "," : "") << c.passed[r];
+    out << "] best_effort_offered=" << c.best_effort_offered << " policed=[";
+    for (int r = 0; r < TEMPOS_POLICE_REASONS; ++r) out << (r ? "," : "") << c.policed[r];
+    return out.str() + "]";
+}
+
+bool same_counts(const tempos_topic_counters& a, const tempos_topic_counters& b) {
+    tempos_topic_counters x = a, y = b;
+    x.rr_next = y.rr_next = 0;
+    return std::memcmp(&x, &y, sizeof x) == 0;
+}
+
+void zero_slot(const Target& t, std::uint32_t slot) {
+    const std::vector<tempos_topic_counters> zeros(static_cast<std::size_t>(possible_cpus));
+    if (bpf_map_update_elem(t.counters_fd, &slot, zeros.data(), BPF_ANY) != 0)
+        fatal("zeroing counters slot " + std::to_string(slot) + ": " + std::strerror(errno));
+}
+
+tempos_topic_counters read_slot(const Target& t, std::uint32_t slot) {
+    std::vector<tempos_topic_counters> per_cpu(static_cast<std::size_t>(possible_cpus));
+    if (bpf_map_lookup_elem(t.counters_fd, &slot, per_cpu.data()) != 0)
+        fatal("reading counters slot " + std::to_string(slot) + ": " + std::strerror(errno));
+    tempos_topic_counters sum{};
+    for (const tempos_topic_counters& c : per_cpu) {
+        sum.redirected_packets += c.redirected_packets;
+        sum.redirected_bytes += c.redirected_bytes;
+        sum.aborted += c.aborted;
+        for (int r = 0; r < TEMPOS_PASS_REASONS; ++r) sum.passed[r] += c.passed[r];
+        sum.best_effort_offered += c.best_effort_offered;
+        sum.best_effort_arrived += c.best_effort_arrived;
+        for (int r = 0; r < TEMPOS_POLICE_REASONS; ++r) sum.policed[r] += c.policed[r];
+    }
+    return sum;
+}
+
+[[noreturn]] void difference(const Target& t, const Bytes& frame, std::size_t step, const std::string& what,
+                             const std::string& router, const std::string& model, const ModelResult& m) {
+    std::fprintf(stderr,
+                 "\n==== router_fuzzer: the router and its model differ ====\n"
+                 "config: %s\nrun %zu of this input\nwhat: %s\nrouter: %s\nmodel:  %s\nmodel's rule: %s (slot %u)\n"
+                 "input (%zu bytes):\n%s\n",
+                 t.config->name, step + 1, what.c_str(), router.c_str(), model.c_str(), m.why.c_str(), m.slot,
+                 frame.size(), hex(frame).c_str());
+    std::abort();
+}
+
+void write_seeds(const char* dir) {
+    for (const testkit::RouterFixture& row : testkit::router_fixtures()) {
+        std::ofstream out(std::string(dir) + "/" + row.name, std::ios::binary | std::ios::trunc);
+        out.write(reinterpret_cast<const char*>(row.input.data()), static_cast<std::streamsize>(row.input.size()));
+        if (!out) fatal(std::string("writing seed ") + dir + "/" + row.name);
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    if (const char* dir = std::getenv("TEMPOS_FUZZ_SEEDS")) write_seeds(dir);
+    const char* fault = std::getenv("TEMPOS_FUZZ_MODEL_FAULT");
+    model_fault = fault != nullptr && std::string(fault) == "1";
+    if (Status st = testkit::enter_test_netns(); !st) unprivileged("entering the test namespace: " + st.message());
+    if (Status st = testkit::pin_to_cpu(); !st) fatal(st.message());
+    const Result<std::uint32_t> veth = testkit::ifindex_of(testkit::world::test_netns::kVethA);
+    if (!veth) fatal(veth.message());
+    possible_cpus = libbpf_num_possible_cpus();
+    if (possible_cpus <= 0) fatal("libbpf_num_possible_cpus failed");
+    targets = new std::vector<Target>;
+    for (const Config& config : kConfigs) {
+        auto skel = testkit::load_skeleton("tempos_router", tempos_router__open, tempos_router__load,
+                                           tempos_router__destroy, config.mom, testkit::set_router_constants);
+        if (!skel) unprivileged(skel.message());
+        (*skel)->bss->attached_generic = config.mom.generic ? 1 : 0;
+        Target t{&config};
+        t.skel = std::move(*skel);
+        t.prog_fd = bpf_program__fd(t.skel->progs.tempos_router);
+        t.counters_fd = bpf_map__fd(t.skel->maps.topic_counters);
+        if (Status st = testkit::install_standard_routes(testkit::router_maps(*t.skel), *veth, config.mom); !st)
+            fatal(std::string(config.name) + ": installing the standard routes: " + st.message());
+        t.model = std::make_unique<RouterModel>(world_for(config.mom));
+        targets->push_back(std::move(t));
+    }
+    return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    // BPF_PROG_TEST_RUN refuses frames shorter than Ethernet, as drivers never deliver one.
+    if (size < 14) return -1;
+    const Bytes frame(data, data + size);
+    for (Target& t : *targets) {
+        RouterModel& model = *t.model;
+        const std::uint32_t none = TEMPOS_NO_TOPIC_SLOT;
+        // The slot to compare is the one the model names: a first model run finds it, then both start afresh.
+        model.reset();
+        const ModelResult first = model.run(frame);
+        model.reset();
+        zero_slot(t, first.slot);
+        if (first.slot != none) zero_slot(t, none);
+
+        const std::size_t group = first.counter == Counter::redirected ? model.world().routes[first.slot].size() : 1;
+        const std::size_t runs = group > 1 ? group + 1 : 1;
+        std::vector<ModelResult> results;
+        for (std::size_t step = 0; step < runs; ++step) {
+            ModelResult m = model.run(frame);
+            if (model_fault && m.counter == Counter::redirected) m.output.back() ^= 1;  // the deliberate fault
+            const Result<testkit::ProgRun> run = testkit::prog_test_run(t.prog_fd, frame);
+            if (!run) fatal(std::string(t.config->name) + ": " + run.message());
+            if (run->action != static_cast<int>(m.verdict))
+                difference(t, frame, step, "verdict", verdict_name(run->action),
+                           verdict_name(static_cast<int>(m.verdict)), m);
+            if (run->output != m.output)
+                difference(t, frame, step, "output frame", "\n" + hex(run->output), "\n" + hex(m.output), m);
+            results.push_back(std::move(m));
+        }
+        for (const std::uint32_t slot : {first.slot, none}) {
+            const tempos_topic_counters want = expected_counters(results, slot, frame.size());
+            const tempos_topic_counters got = read_slot(t, slot);
+            if (!same_counts(got, want))
+                difference(t, frame, runs - 1, "counters of slot " + std::to_string(slot), counters_line(got),
+                           counters_line(want), results.back());
+            if (first.slot == none) break;
+        }
+    }
+    return 0;
+}
