@@ -111,14 +111,13 @@ ModelResult RouterModel::run(const Bytes& frame) {
     const std::uint16_t udp_check = get16(frame, l4 + 6);
     const bool partial = udp_check != 0 && udp_check == pseudo_sum(ip_src, ip_dst, static_cast<std::uint16_t>(udp_len));
 
-    // A strict topic with a route of its own.
-    if (world_.zero_member_routes.count(topic))
-        return {Verdict::pass, frame, topic, Counter::aborted, 0, -1, "route with count 0"};
+    // A strict topic with a route of its own. Choice (found by the fuzzer): TTL first, then the route's sanity.
     const std::vector<Member>& members = world_.routes[topic];
-    if (!members.empty()) {
+    if (!members.empty() || world_.zero_member_routes.count(topic)) {
         if (world_.spent_topics.count(topic))
             return {Verdict::drop, frame, topic, Counter::policed, TEMPOS_POLICE_TOPIC_RATE, -1, "strict topic limit"};
         if (ttl <= 1) return passed(frame, topic, TEMPOS_PASS_TTL, "TTL <= 1");
+        if (members.empty()) return {Verdict::pass, frame, topic, Counter::aborted, 0, -1, "route with count 0"};
         const std::uint32_t index = cursor_[topic] % members.size();
         const Member& m = members[index];
         if (!m.mac) return passed(frame, topic, TEMPOS_PASS_FIB, "member without MAC, no FIB route");
