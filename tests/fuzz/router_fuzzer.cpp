@@ -1,8 +1,8 @@
 // Differential libFuzzer target of the XDP topic router: every input is an Ethernet frame, run through the real
 // program (bpf/router.bpf.c, loaded from its skeleton, BPF_PROG_TEST_RUN) and through the reference model of its
-// rules (router_model.hpp), under four sets of load-time constants (native/generic, cpumap off/on, a MoM address
-// or 0.0.0.0). Both are given the same fixed world: the fixture table's standard routes, limits and local
-// addresses (testing/frames/router_fixtures.hpp). Any difference in the verdict, in any output byte or in the
+// rules (router_model.hpp), under five configurations (native/generic, cpumap off/on, a MoM address or 0.0.0.0,
+// arriving on lo or on the veth that is also an egress port). Both are given the same fixed world: the fixture
+// table's standard routes, limits and local addresses (testing/frames/router_fixtures.hpp). Any difference in the verdict, in any output byte or in the
 // counter the frame moves aborts with both sides printed, so libFuzzer keeps the input.
 //
 // Round-robin state is reset per input: the counters of the slots compared (which hold the router's per-CPU
@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -43,7 +44,6 @@ namespace {
 using namespace tempos;
 using namespace tempos::testkit::world;
 using fuzz::Counter;
-using fuzz::Egress;
 using fuzz::Member;
 using fuzz::ModelResult;
 using fuzz::ModelWorld;
@@ -54,36 +54,40 @@ using testkit::Bytes;
 struct Config {
     const char* name;
     testkit::MomConstants mom;
+    bool ingress_veth;  // the frame arrives on the test namespace's veth instead of the test run's default (lo)
 };
 const Config kConfigs[] = {
-    {"native", {kMomPort, kMomIp, false, 0}},
-    {"generic", {kMomPort, kMomIp, true, 0}},
-    {"native, cpumap, mom_ipv4 0.0.0.0", {kMomPort, {0, 0, 0, 0}, false, 1}},
-    {"generic, cpumap, mom_ipv4 0.0.0.0", {kMomPort, {0, 0, 0, 0}, true, 1}},
+    {"native", {kMomPort, kMomIp, false, 0}, false},
+    {"generic", {kMomPort, kMomIp, true, 0}, false},
+    {"native, cpumap, mom_ipv4 0.0.0.0", {kMomPort, {0, 0, 0, 0}, false, 1}, false},
+    {"generic, cpumap, mom_ipv4 0.0.0.0", {kMomPort, {0, 0, 0, 0}, true, 1}, false},
+    {"native, arriving on the veth", {kMomPort, kMomIp, false, 0}, true},
 };
 
-// The standard routes (install_standard_routes) in the model's terms: who each topic's members are and how
-// their egress is reached from the fuzzer's namespace.
-ModelWorld world_for(const testkit::MomConstants& mom) {
+// The standard routes (install_standard_routes) in the model's terms; `veth` is the second interface that
+// install_standard_routes puts in egress_ports and gives kTopicOtherNic's member.
+ModelWorld world_for(const Config& config, std::uint32_t veth) {
+    const testkit::MomConstants& mom = config.mom;
     ModelWorld w;
     w.mom_port = mom.port;
     w.mom_ip = mom.ip;
     w.generic = mom.generic;
     w.best_effort_cpumap = mom.best_effort_cpus > 0;
+    w.ingress_ifindex = config.ingress_veth ? veth : kLoopbackIfindex;
+    w.egress_ports = {veth};
     const xdp::LocalDestinations local = testkit::standard_local_destinations();
     w.local_macs.insert(local.macs.begin(), local.macs.end());
     w.local_ipv4.insert(local.ipv4.begin(), local.ipv4.end());
-    const auto member = [](const Subscriber& s, Egress egress, const testkit::MacAddr& src = kMomMac) {
-        return Member{s.ip, s.port, s.mac, src, egress};
+    const auto member = [](const Subscriber& s, std::uint32_t ifindex = 0, const testkit::MacAddr& src = kMomMac) {
+        return Member{s.ip, s.port, s.mac, src, ifindex};
     };
-    w.routes[kTopicSingle] = {member(kSubA, Egress::ingress)};
-    w.routes[kTopicThree] = {member(kSubA, Egress::ingress), member(kSubB, Egress::ingress),
-                             member(kSubC, Egress::ingress)};
-    w.routes[kTopicFib] = {Member{kUnroutedIp, 7000, std::nullopt, {}, Egress::ingress}};
-    w.routes[kTopicOtherNic] = {member(kSubFar, Egress::redirect, kOtherNicMac)};
-    w.routes[kTopicNoEgress] = {member(kSubFar, Egress::missing, kOtherNicMac)};
-    w.routes[kTopicIngressNic] = {member(kSubA, Egress::ingress)};  // ifindex 1: the test run's ingress (lo)
-    w.routes[kTopicOnes] = {member(kSubOnes, Egress::ingress)};
+    w.routes[kTopicSingle] = {member(kSubA)};
+    w.routes[kTopicThree] = {member(kSubA), member(kSubB), member(kSubC)};
+    w.routes[kTopicFib] = {Member{kUnroutedIp, 7000, std::nullopt, {}, 0}};
+    w.routes[kTopicOtherNic] = {member(kSubFar, veth, kOtherNicMac)};
+    w.routes[kTopicNoEgress] = {member(kSubFar, kMissingIfindex, kOtherNicMac)};
+    w.routes[kTopicIngressNic] = {member(kSubA, kLoopbackIfindex)};
+    w.routes[kTopicOnes] = {member(kSubOnes)};
     w.zero_member_routes = {kTopicBadRoute};
     w.fanout_topics = {kTopicFanout};
     w.strict_topics = {kTopicSingle, kTopicThree,      kTopicFib,  kTopicOtherNic, kTopicNoEgress,
@@ -98,11 +102,15 @@ struct Target {
     xdp::SkeletonPtr<tempos_router> skel{nullptr, tempos_router__destroy};
     int prog_fd = -1;
     int counters_fd = -1;
+    std::uint32_t ingress = 0;  // 0: the test run's default
     std::unique_ptr<RouterModel> model;
 };
 std::vector<Target>* targets = nullptr;
 int possible_cpus = 0;
 bool model_fault = false;
+// TEMPOS_FUZZ_RULES=1: how often each of the model's rules decided, per configuration, printed at exit (what the
+// corpus reaches).
+std::map<std::string, std::uint64_t>* rule_counts = nullptr;
 
 [[noreturn]] void fatal(const std::string& why) {
     std::fprintf(stderr, "router_fuzzer: %s\n", why.c_str());
@@ -208,10 +216,57 @@ void write_seeds(const char* dir) {
     }
 }
 
+// The structure-aware half of the mutator: random byte mutations almost never keep tot_len, udp.len and the
+// checksums consistent with a new length, so the frames that reach the rewrite would keep the seeds' lengths.
+// Half the time the mutated frame is repaired: tot_len and udp.len from the frame's length (less some padding),
+// the IPv4 header checksum, and a UDP checksum of one form (complete, none, CHECKSUM_PARTIAL, or left as is).
+std::size_t repair(std::uint8_t* data, std::size_t size, std::uint32_t choice) {
+    const auto get16 = [&](std::size_t at) { return static_cast<std::uint16_t>(data[at] << 8 | data[at + 1]); };
+    const auto put16 = [&](std::size_t at, std::uint16_t v) {
+        data[at] = static_cast<std::uint8_t>(v >> 8);
+        data[at + 1] = static_cast<std::uint8_t>(v);
+    };
+    if (size < 14) return size;
+    std::size_t l3 = 14;
+    for (int tags = 0; tags < 2 && (get16(l3 - 2) == 0x8100 || get16(l3 - 2) == 0x88a8) && size >= l3 + 4; ++tags)
+        l3 += 4;
+    if (get16(l3 - 2) != 0x0800 || size < l3 + 20 || (data[l3] >> 4) != 4) return size;
+    const std::size_t ihl = (data[l3] & 0x0f) * 4u;
+    const std::size_t padding = (choice >> 4) % 4 == 0 ? (choice >> 6) % 16 : 0;
+    if (ihl < 20 || size < l3 + ihl + 8 + padding || data[l3 + 9] != 17) return size;
+    const std::size_t tot_len = size - l3 - padding, udp_len = tot_len - ihl, l4 = l3 + ihl;
+    if (tot_len > 0xffff) return size;
+    put16(l3 + 2, static_cast<std::uint16_t>(tot_len));
+    put16(l4 + 4, static_cast<std::uint16_t>(udp_len));
+    put16(l3 + 10, 0);
+    put16(l3 + 10, testkit::internet_checksum(data + l3, ihl));
+    const testkit::Ipv4Addr src{data[l3 + 12], data[l3 + 13], data[l3 + 14], data[l3 + 15]};
+    const testkit::Ipv4Addr dst{data[l3 + 16], data[l3 + 17], data[l3 + 18], data[l3 + 19]};
+    const std::uint16_t pseudo = fuzz::pseudo_header_sum(src, dst, static_cast<std::uint16_t>(udp_len));
+    switch (choice % 4) {
+        case 0: {
+            put16(l4 + 6, 0);
+            const std::uint16_t full = testkit::internet_checksum(data + l4, udp_len, pseudo);
+            put16(l4 + 6, full == 0 ? 0xffff : full);
+            break;
+        }
+        case 1: put16(l4 + 6, 0); break;
+        case 2: put16(l4 + 6, pseudo); break;
+        default: break;
+    }
+    return size;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     if (const char* dir = std::getenv("TEMPOS_FUZZ_SEEDS")) write_seeds(dir);
+    if (const char* rules = std::getenv("TEMPOS_FUZZ_RULES"); rules != nullptr && std::string(rules) == "1") {
+        rule_counts = new std::map<std::string, std::uint64_t>;
+        std::atexit([] {
+            for (const auto& [rule, n] : *rule_counts) std::fprintf(stderr, "rule %8llu  %s\n", (unsigned long long)n, rule.c_str());
+        });
+    }
     const char* fault = std::getenv("TEMPOS_FUZZ_MODEL_FAULT");
     model_fault = fault != nullptr && std::string(fault) == "1";
     if (Status st = testkit::enter_test_netns(); !st) unprivileged("entering the test namespace: " + st.message());
@@ -232,7 +287,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
         t.counters_fd = bpf_map__fd(t.skel->maps.topic_counters);
         if (Status st = testkit::install_standard_routes(testkit::router_maps(*t.skel), *veth, config.mom); !st)
             fatal(std::string(config.name) + ": installing the standard routes: " + st.message());
-        t.model = std::make_unique<RouterModel>(world_for(config.mom));
+        t.ingress = config.ingress_veth ? *veth : 0;
+        t.model = std::make_unique<RouterModel>(world_for(config, *veth));
         targets->push_back(std::move(t));
     }
     return 0;
@@ -258,13 +314,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         for (std::size_t step = 0; step < runs; ++step) {
             ModelResult m = model.run(frame);
             if (model_fault && m.counter == Counter::redirected) m.output.back() ^= 1;  // the deliberate fault
-            const Result<testkit::ProgRun> run = testkit::prog_test_run(t.prog_fd, frame);
+            xdp_md ctx{};
+            ctx.data_end = static_cast<std::uint32_t>(frame.size());
+            ctx.ingress_ifindex = t.ingress;
+            const Result<testkit::ProgRun> run = t.ingress != 0
+                                                     ? testkit::prog_test_run(t.prog_fd, frame, testkit::context_bytes(ctx))
+                                                     : testkit::prog_test_run(t.prog_fd, frame);
             if (!run) fatal(std::string(t.config->name) + ": " + run.message());
             if (run->action != static_cast<int>(m.verdict))
                 difference(t, frame, step, "verdict", verdict_name(run->action),
                            verdict_name(static_cast<int>(m.verdict)), m);
             if (run->output != m.output)
                 difference(t, frame, step, "output frame", "\n" + hex(run->output), "\n" + hex(m.output), m);
+            if (rule_counts) ++(*rule_counts)[std::string(t.config->name) + ": " + m.why];
             results.push_back(std::move(m));
         }
         for (const std::uint32_t slot : {first.slot, none}) {
@@ -277,4 +339,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     return 0;
+}
+
+extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
+
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,
+                                               unsigned int seed) {
+    size = LLVMFuzzerMutate(data, size, max_size);
+    return seed % 2 == 0 ? repair(data, size, seed >> 1) : size;
 }

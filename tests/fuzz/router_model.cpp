@@ -6,6 +6,13 @@
 
 namespace tempos::fuzz {
 
+std::uint16_t pseudo_header_sum(const Ipv4Addr& src, const Ipv4Addr& dst, std::uint16_t udp_len) {
+    std::uint8_t addresses[8];
+    std::memcpy(addresses, src.data(), 4);
+    std::memcpy(addresses + 4, dst.data(), 4);
+    return static_cast<std::uint16_t>(~testkit::internet_checksum(addresses, 8, 17u + udp_len));
+}
+
 namespace {
 
 constexpr std::uint16_t kEthIpv4 = 0x0800;
@@ -20,27 +27,9 @@ void put16(Bytes& b, std::size_t at, std::uint16_t v) {
     b[at + 1] = static_cast<std::uint8_t>(v);
 }
 
-// One's complement sum helpers (RFC 1071), on 32-bit accumulators folded at the end.
-std::uint16_t fold(std::uint64_t sum) {
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    return static_cast<std::uint16_t>(sum);
-}
-std::uint32_t words(const std::uint8_t* p, std::size_t len) {
-    std::uint32_t s = 0;
-    for (std::size_t i = 0; i + 1 < len; i += 2) s += static_cast<std::uint32_t>(p[i] << 8 | p[i + 1]);
-    if (len % 2) s += static_cast<std::uint32_t>(p[len - 1] << 8);
-    return s;
-}
-std::uint32_t addr_words(const Ipv4Addr& a) { return words(a.data(), 4); }
-
-// The folded, not complemented pseudo-header sum a CHECKSUM_PARTIAL sender leaves in the field.
-std::uint16_t pseudo_sum(const Ipv4Addr& src, const Ipv4Addr& dst, std::uint16_t udp_len) {
-    return fold(std::uint64_t{addr_words(src)} + addr_words(dst) + 17 + udp_len);
-}
-
 // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), over 16-bit words.
 struct Incremental {
-    std::uint64_t sum;
+    std::uint32_t sum;
     explicit Incremental(std::uint16_t hc) : sum(static_cast<std::uint16_t>(~hc)) {}
     void change(std::uint16_t old_word, std::uint16_t new_word) {
         sum += static_cast<std::uint16_t>(~old_word);
@@ -50,7 +39,7 @@ struct Incremental {
         change(static_cast<std::uint16_t>(from[0] << 8 | from[1]), static_cast<std::uint16_t>(to[0] << 8 | to[1]));
         change(static_cast<std::uint16_t>(from[2] << 8 | from[3]), static_cast<std::uint16_t>(to[2] << 8 | to[3]));
     }
-    std::uint16_t result() const { return static_cast<std::uint16_t>(~fold(sum)); }
+    std::uint16_t result() const { return testkit::internet_checksum(nullptr, 0, sum); }
 };
 
 Ipv4Addr addr_at(const Bytes& b, std::size_t at) { return {b[at], b[at + 1], b[at + 2], b[at + 3]}; }
@@ -109,7 +98,7 @@ ModelResult RouterModel::run(const Bytes& frame) {
     const std::uint8_t topic = frame[l4 + 8];
     const std::uint8_t ttl = frame[l3 + 8];
     const std::uint16_t udp_check = get16(frame, l4 + 6);
-    const bool partial = udp_check != 0 && udp_check == pseudo_sum(ip_src, ip_dst, static_cast<std::uint16_t>(udp_len));
+    const bool partial = udp_check != 0 && udp_check == pseudo_header_sum(ip_src, ip_dst, static_cast<std::uint16_t>(udp_len));
 
     // A strict topic with a route of its own. Choice (found by the fuzzer): TTL first, then the route's sanity.
     const std::vector<Member>& members = world_.routes[topic];
@@ -121,7 +110,10 @@ ModelResult RouterModel::run(const Bytes& frame) {
         const std::uint32_t index = cursor_[topic] % members.size();
         const Member& m = members[index];
         if (!m.mac) return passed(frame, topic, TEMPOS_PASS_FIB, "member without MAC, no FIB route");
-        if (m.egress == Egress::missing) return passed(frame, topic, TEMPOS_PASS_NO_EGRESS, "egress not in egress_ports");
+        // Back out of the ingress interface (ifindex 0 or its own), else through egress_ports.
+        const bool tx = m.ifindex == 0 || m.ifindex == world_.ingress_ifindex;
+        if (!tx && !world_.egress_ports.count(m.ifindex))
+            return passed(frame, topic, TEMPOS_PASS_NO_EGRESS, "egress not in egress_ports");
         if (partial && !world_.generic && udp_len > kPartialLimit)
             return passed(frame, topic, TEMPOS_PASS_PARTIAL_CSUM, "partial checksum, datagram too long to complete");
         ++cursor_[topic];
@@ -144,12 +136,11 @@ ModelResult RouterModel::run(const Bytes& frame) {
         put16(out, l4 + 2, m.port);
         std::uint16_t check = 0;  // 0: no checksum, stays 0
         if (partial && world_.generic) {
-            check = pseudo_sum(new_src, m.ip, static_cast<std::uint16_t>(udp_len));  // the kernel completes it
+            check = pseudo_header_sum(new_src, m.ip, static_cast<std::uint16_t>(udp_len));  // the kernel completes it
         } else if (partial) {
-            put16(out, l4 + 6, 0);
-            const std::uint64_t sum = std::uint64_t{addr_words(new_src)} + addr_words(m.ip) + 17 + udp_len +
-                                      words(&out[l4], udp_len);
-            check = static_cast<std::uint16_t>(~fold(sum));
+            put16(out, l4 + 6, 0);  // the complete checksum: the new pseudo-header and the whole datagram
+            check = testkit::internet_checksum(&out[l4], udp_len,
+                                               pseudo_header_sum(new_src, m.ip, static_cast<std::uint16_t>(udp_len)));
             if (check == 0) check = 0xffff;
         } else if (udp_check != 0) {
             Incremental inc(udp_check);
@@ -160,7 +151,7 @@ ModelResult RouterModel::run(const Bytes& frame) {
             if (check == 0) check = 0xffff;  // 0 would mean "no checksum"
         }
         put16(out, l4 + 6, check);
-        const Verdict v = m.egress == Egress::redirect ? Verdict::redirect : Verdict::tx;
+        const Verdict v = tx ? Verdict::tx : Verdict::redirect;
         return {v, std::move(out), topic, Counter::redirected, 0, static_cast<int>(index), "routed"};
     }
     if (world_.fanout_topics.count(topic)) return passed(frame, topic, TEMPOS_PASS_FANOUT, "fan-out hand-over");

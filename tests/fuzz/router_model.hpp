@@ -20,22 +20,19 @@ using testkit::Bytes;
 using testkit::Ipv4Addr;
 using testkit::MacAddr;
 
+// The folded, not complemented sum of a UDP datagram's pseudo-header: what a CHECKSUM_PARTIAL sender leaves in
+// the checksum field (docs/known-issues.md).
+std::uint16_t pseudo_header_sum(const Ipv4Addr& src, const Ipv4Addr& dst, std::uint16_t udp_len);
+
 // The XDP verdicts, numbered as in linux/bpf.h.
 enum class Verdict { aborted = 0, drop = 1, pass = 2, tx = 3, redirect = 4 };
-
-// How a member's egress is reached, as the model knows it from the route set it was given.
-enum class Egress {
-    ingress,         // ifindex 0 or the ingress interface: XDP_TX
-    redirect,        // another interface present in egress_ports: XDP_REDIRECT
-    missing,         // an ifindex that egress_ports lacks
-};
 
 struct Member {
     Ipv4Addr ip;
     std::uint16_t port;          // host order
     std::optional<MacAddr> mac;  // none: the router asks the FIB, which in the fuzzer's namespace has no route
     MacAddr src_mac{};
-    Egress egress = Egress::ingress;
+    std::uint32_t ifindex = 0;   // egress interface; 0: the one the frame arrived on
 };
 
 // What the router was told: its load-time constants and the content of its maps.
@@ -44,6 +41,8 @@ struct ModelWorld {
     Ipv4Addr mom_ip{};          // 0.0.0.0: a routed frame's new source is its own destination
     bool generic = false;       // attached in generic (skb) mode
     bool best_effort_cpumap = false;
+    std::uint32_t ingress_ifindex = 0;   // where the frame arrived
+    std::set<std::uint32_t> egress_ports;  // the other interfaces the router may redirect to
     std::set<MacAddr> local_macs;
     std::set<Ipv4Addr> local_ipv4;
     std::vector<std::vector<Member>> routes = std::vector<std::vector<Member>>(256);  // empty: no route
