@@ -35,6 +35,9 @@
 #include "frames/router_fixtures.hpp"
 #include "router_model.hpp"
 #include "tempos_router.skel.h"
+#include "route_table.hpp"
+#include "best_effort_table.hpp"
+#include "topology/command.hpp"
 #include "topology/interface.hpp"
 #include "topology/private_netns.hpp"
 #include "topology/world.hpp"
@@ -64,9 +67,34 @@ const Config kConfigs[] = {
     {"native, arriving on the veth", {kMomPort, kMomIp, false, 0}, true},
 };
 
+// Besides the standard routes, two the fuzzer adds: a group of the most members a route holds, and a member
+// without MAC whose neighbour the kernel knows (a permanent entry on the veth's subnet).
+constexpr std::uint8_t kTopicSixteen = 13;
+constexpr std::uint8_t kTopicNeighbour = 14;
+const Subscriber kNeighbour{{10, 77, 0, 2}, 7100, {0x02, 0xcc, 0, 0, 0, 0x02}};
+const std::vector<Subscriber> kSixteen = [] {
+    std::vector<Subscriber> subs;
+    for (std::uint8_t i = 0; i < TEMPOS_MAX_SUBSCRIBERS; ++i)
+        subs.push_back({{10, 0, 2, static_cast<std::uint8_t>(i + 1)}, static_cast<std::uint16_t>(7001 + i),
+                        {0x02, 0xdd, 0, 0, 0, i}});
+    return subs;
+}();
+
+Status install_extra_routes(const testkit::RouterMaps& maps) {
+    tempos_route sixteen{}, neighbour{};
+    for (const Subscriber& s : kSixteen) sixteen.subs[sixteen.count++] = testkit::endpoint(s.ip, s.port, s.mac, kMomMac);
+    neighbour.subs[neighbour.count++] = testkit::endpoint(kNeighbour.ip, kNeighbour.port, std::nullopt, {});
+    xdp::RouteTable routes(maps.topic_routes, maps.topic_counters);
+    if (Status st = routes.set(kTopicSixteen, sixteen); !st) return st;
+    if (Status st = routes.set(kTopicNeighbour, neighbour); !st) return st;
+    for (const std::uint8_t topic : {kTopicSixteen, kTopicNeighbour})
+        if (Status st = xdp::set_topic_class(maps.best_effort, topic, true); !st) return st;
+    return Status::ok();
+}
+
 // The standard routes (install_standard_routes) in the model's terms; `veth` is the second interface that
 // install_standard_routes puts in egress_ports and gives kTopicOtherNic's member.
-ModelWorld world_for(const Config& config, std::uint32_t veth) {
+ModelWorld world_for(const Config& config, std::uint32_t veth, const testkit::MacAddr& veth_mac) {
     const testkit::MomConstants& mom = config.mom;
     ModelWorld w;
     w.mom_port = mom.port;
@@ -88,10 +116,16 @@ ModelWorld world_for(const Config& config, std::uint32_t veth) {
     w.routes[kTopicNoEgress] = {member(kSubFar, kMissingIfindex, kOtherNicMac)};
     w.routes[kTopicIngressNic] = {member(kSubA, kLoopbackIfindex)};
     w.routes[kTopicOnes] = {member(kSubOnes)};
+    for (const Subscriber& s : kSixteen) w.routes[kTopicSixteen].push_back(member(s));
+    w.routes[kTopicNeighbour] = {Member{kNeighbour.ip, kNeighbour.port, std::nullopt, {}, 0}};
+    // Observed (fuzzer): the kernel's forwarding lookup answers for frames arriving on the veth, not on lo, and
+    // refuses datagrams over the veth's MTU (1500).
+    w.neighbours[kNeighbour.ip] = {kNeighbour.mac, veth_mac, veth, veth, 1500};
     w.zero_member_routes = {kTopicBadRoute};
     w.fanout_topics = {kTopicFanout};
     w.strict_topics = {kTopicSingle, kTopicThree,      kTopicFib,  kTopicOtherNic, kTopicNoEgress,
-                       kTopicIngressNic, kTopicOnes, kTopicBadRoute, kTopicFanout, kTopicStrictSocket};
+                       kTopicIngressNic, kTopicOnes, kTopicBadRoute, kTopicFanout, kTopicStrictSocket,
+                       kTopicSixteen, kTopicNeighbour};
     w.spent_topics = {kTopicPoliced};
     w.spent_publishers = {kPolicedPublisherIp};
     return w;
@@ -202,8 +236,9 @@ tempos_topic_counters read_slot(const Target& t, std::uint32_t slot) {
     std::fprintf(stderr,
                  "\n==== router_fuzzer: the router and its model differ ====\n"
                  "config: %s\nrun %zu of this input\nwhat: %s\nrouter: %s\nmodel:  %s\nmodel's rule: %s (slot %u)\n"
-                 "input (%zu bytes):\n%s\n",
-                 t.config->name, step + 1, what.c_str(), router.c_str(), model.c_str(), m.why.c_str(), m.slot,
+                 "router's counters so far: slot %u: %s; no-topic slot: %s\ninput (%zu bytes):\n%s\n",
+                 t.config->name, step + 1, what.c_str(), router.c_str(), model.c_str(), m.why.c_str(), m.slot, m.slot,
+                 counters_line(read_slot(t, m.slot)).c_str(), counters_line(read_slot(t, TEMPOS_NO_TOPIC_SLOT)).c_str(),
                  frame.size(), hex(frame).c_str());
     std::abort();
 }
@@ -273,6 +308,12 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     if (Status st = testkit::pin_to_cpu(); !st) fatal(st.message());
     const Result<std::uint32_t> veth = testkit::ifindex_of(testkit::world::test_netns::kVethA);
     if (!veth) fatal(veth.message());
+    const auto veth_mac = testkit::mac_of(testkit::world::test_netns::kVethA);
+    if (!veth_mac) fatal(veth_mac.message());
+    const Result<std::string> neigh =
+        testkit::run_command({"ip", "neigh", "replace", "10.77.0.2", "lladdr", "02:cc:00:00:00:02", "dev",
+                              testkit::world::test_netns::kVethA, "nud", "permanent"});
+    if (!neigh) fatal(neigh.message());
     possible_cpus = libbpf_num_possible_cpus();
     if (possible_cpus <= 0) fatal("libbpf_num_possible_cpus failed");
     targets = new std::vector<Target>;
@@ -287,8 +328,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
         t.counters_fd = bpf_map__fd(t.skel->maps.topic_counters);
         if (Status st = testkit::install_standard_routes(testkit::router_maps(*t.skel), *veth, config.mom); !st)
             fatal(std::string(config.name) + ": installing the standard routes: " + st.message());
+        if (Status st = install_extra_routes(testkit::router_maps(*t.skel)); !st)
+            fatal(std::string(config.name) + ": installing the fuzzer's routes: " + st.message());
         t.ingress = config.ingress_veth ? *veth : 0;
-        t.model = std::make_unique<RouterModel>(world_for(config, *veth));
+        t.model = std::make_unique<RouterModel>(world_for(config, *veth, *veth_mac));
         targets->push_back(std::move(t));
     }
     return 0;

@@ -108,8 +108,16 @@ ModelResult RouterModel::run(const Bytes& frame) {
         if (ttl <= 1) return passed(frame, topic, TEMPOS_PASS_TTL, "TTL <= 1");
         if (members.empty()) return {Verdict::pass, frame, topic, Counter::aborted, 0, -1, "route with count 0"};
         const std::uint32_t index = cursor_[topic] % members.size();
-        const Member& m = members[index];
-        if (!m.mac) return passed(frame, topic, TEMPOS_PASS_FIB, "member without MAC, no FIB route");
+        Member m = members[index];
+        if (!m.mac) {
+            // The kernel resolves the next hop: no route or no neighbour passes the frame up.
+            const auto n = world_.neighbours.find(m.ip);
+            if (n == world_.neighbours.end() || n->second.ingress != world_.ingress_ifindex || tot_len > n->second.mtu)
+                return passed(frame, topic, TEMPOS_PASS_FIB, "member without MAC, no FIB answer");
+            m.mac = n->second.mac;
+            m.src_mac = n->second.src_mac;
+            m.ifindex = n->second.ifindex;
+        }
         // Back out of the ingress interface (ifindex 0 or its own), else through egress_ports.
         const bool tx = m.ifindex == 0 || m.ifindex == world_.ingress_ifindex;
         if (!tx && !world_.egress_ports.count(m.ifindex))

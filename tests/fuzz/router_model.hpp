@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -30,7 +31,7 @@ enum class Verdict { aborted = 0, drop = 1, pass = 2, tx = 3, redirect = 4 };
 struct Member {
     Ipv4Addr ip;
     std::uint16_t port;          // host order
-    std::optional<MacAddr> mac;  // none: the router asks the FIB, which in the fuzzer's namespace has no route
+    std::optional<MacAddr> mac;  // none: the router asks the FIB (ModelWorld::neighbours)
     MacAddr src_mac{};
     std::uint32_t ifindex = 0;   // egress interface; 0: the one the frame arrived on
 };
@@ -43,6 +44,18 @@ struct ModelWorld {
     bool best_effort_cpumap = false;
     std::uint32_t ingress_ifindex = 0;   // where the frame arrived
     std::set<std::uint32_t> egress_ports;  // the other interfaces the router may redirect to
+    // What the kernel's FIB and neighbour table answer for a MAC-less member's address: its MAC, the egress
+    // interface's MAC and ifindex, for frames arriving on `ingress` only (the FIB lookup is the forwarding one,
+    // from the ingress interface) whose IPv4 datagram fits the egress `mtu` (the FIB says "fragmentation
+    // needed" otherwise). Any other address, another ingress or a longer datagram: no answer.
+    struct Neighbour {
+        MacAddr mac;
+        MacAddr src_mac;
+        std::uint32_t ifindex;
+        std::uint32_t ingress;
+        std::size_t mtu;
+    };
+    std::map<Ipv4Addr, Neighbour> neighbours;
     std::set<MacAddr> local_macs;
     std::set<Ipv4Addr> local_ipv4;
     std::vector<std::vector<Member>> routes = std::vector<std::vector<Member>>(256);  // empty: no route
