@@ -31,11 +31,10 @@
 #include <vector>
 
 #include "frames/frame_world.hpp"
-#include "frames/prog_test_run.hpp"
 #include "frames/router_fixtures.hpp"
 #include "router_model.hpp"
-#include "tempos_router.skel.h"
 #include "route_table.hpp"
+#include "router_harness.hpp"  // tests/bpf: load_router, run_xdp, counters_text, hex_dump
 #include "best_effort_table.hpp"
 #include "topology/command.hpp"
 #include "topology/interface.hpp"
@@ -133,9 +132,7 @@ ModelWorld world_for(const Config& config, std::uint32_t veth, const testkit::Ma
 
 struct Target {
     const Config* config;
-    xdp::SkeletonPtr<tempos_router> skel{nullptr, tempos_router__destroy};
-    int prog_fd = -1;
-    int counters_fd = -1;
+    std::unique_ptr<test::LoadedRouter> router;
     std::uint32_t ingress = 0;  // 0: the test run's default
     std::unique_ptr<RouterModel> model;
 };
@@ -159,23 +156,7 @@ std::map<std::string, std::uint64_t>* rule_counts = nullptr;
     std::exit(must ? 1 : 77);
 }
 
-std::string hex(const Bytes& b) {
-    std::ostringstream out;
-    for (std::size_t i = 0; i < b.size(); ++i) {
-        if (i % 16 == 0) out << (i ? "\n" : "") << "  ";
-        char byte[4];
-        std::snprintf(byte, sizeof byte, "%02x ", b[i]);
-        out << byte;
-    }
-    return out.str();
-}
-
-const char* verdict_name(int v) {
-    static const char* names[] = {"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT"};
-    return v >= 0 && v <= 4 ? names[v] : "unknown";
-}
-
-// The counters a run of `results` must have left in slot `slot` (rr_next aside: state, not a count).
+// The counters a run of `results` must have left in slot `slot`.
 tempos_topic_counters expected_counters(const std::vector<ModelResult>& results, std::uint32_t slot,
                                         std::size_t frame_len) {
     tempos_topic_counters c{};
@@ -192,43 +173,16 @@ tempos_topic_counters expected_counters(const std::vector<ModelResult>& results,
     return c;
 }
 
-std::string counters_line(const tempos_topic_counters& c) {
-    std::ostringstream out;
-    out << "redirected=" << c.redirected_packets << "/" << c.redirected_bytes << "B aborted=" << c.aborted
-        << " passed=[";
-    for (int r = 0; r < TEMPOS_PASS_REASONS; ++r) out << (r ? "," : "") << c.passed[r];
-    out << "] best_effort_offered=" << c.best_effort_offered << " policed=[";
-    for (int r = 0; r < TEMPOS_POLICE_REASONS; ++r) out << (r ? "," : "") << c.policed[r];
-    return out.str() + "]";
-}
-
-bool same_counts(const tempos_topic_counters& a, const tempos_topic_counters& b) {
-    tempos_topic_counters x = a, y = b;
-    x.rr_next = y.rr_next = 0;
-    return std::memcmp(&x, &y, sizeof x) == 0;
-}
-
 void zero_slot(const Target& t, std::uint32_t slot) {
     const std::vector<tempos_topic_counters> zeros(static_cast<std::size_t>(possible_cpus));
-    if (bpf_map_update_elem(t.counters_fd, &slot, zeros.data(), BPF_ANY) != 0)
+    if (bpf_map_update_elem(t.router->maps().topic_counters, &slot, zeros.data(), BPF_ANY) != 0)
         fatal("zeroing counters slot " + std::to_string(slot) + ": " + std::strerror(errno));
 }
 
 tempos_topic_counters read_slot(const Target& t, std::uint32_t slot) {
-    std::vector<tempos_topic_counters> per_cpu(static_cast<std::size_t>(possible_cpus));
-    if (bpf_map_lookup_elem(t.counters_fd, &slot, per_cpu.data()) != 0)
-        fatal("reading counters slot " + std::to_string(slot) + ": " + std::strerror(errno));
-    tempos_topic_counters sum{};
-    for (const tempos_topic_counters& c : per_cpu) {
-        sum.redirected_packets += c.redirected_packets;
-        sum.redirected_bytes += c.redirected_bytes;
-        sum.aborted += c.aborted;
-        for (int r = 0; r < TEMPOS_PASS_REASONS; ++r) sum.passed[r] += c.passed[r];
-        sum.best_effort_offered += c.best_effort_offered;
-        sum.best_effort_arrived += c.best_effort_arrived;
-        for (int r = 0; r < TEMPOS_POLICE_REASONS; ++r) sum.policed[r] += c.policed[r];
-    }
-    return sum;
+    const Result<tempos_topic_counters> c = t.router->routes.read_counters(slot);
+    if (!c) fatal(c.message());
+    return *c;
 }
 
 [[noreturn]] void difference(const Target& t, const Bytes& frame, std::size_t step, const std::string& what,
@@ -238,8 +192,8 @@ tempos_topic_counters read_slot(const Target& t, std::uint32_t slot) {
                  "config: %s\nrun %zu of this input\nwhat: %s\nrouter: %s\nmodel:  %s\nmodel's rule: %s (slot %u)\n"
                  "router's counters so far: slot %u: %s; no-topic slot: %s\ninput (%zu bytes):\n%s\n",
                  t.config->name, step + 1, what.c_str(), router.c_str(), model.c_str(), m.why.c_str(), m.slot, m.slot,
-                 counters_line(read_slot(t, m.slot)).c_str(), counters_line(read_slot(t, TEMPOS_NO_TOPIC_SLOT)).c_str(),
-                 frame.size(), hex(frame).c_str());
+                 test::counters_text(read_slot(t, m.slot)).c_str(), test::counters_text(read_slot(t, TEMPOS_NO_TOPIC_SLOT)).c_str(),
+                 frame.size(), test::hex_dump(frame).c_str());
     std::abort();
 }
 
@@ -318,17 +272,13 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     if (possible_cpus <= 0) fatal("libbpf_num_possible_cpus failed");
     targets = new std::vector<Target>;
     for (const Config& config : kConfigs) {
-        auto skel = testkit::load_skeleton("tempos_router", tempos_router__open, tempos_router__load,
-                                           tempos_router__destroy, config.mom, testkit::set_router_constants);
-        if (!skel) unprivileged(skel.message());
-        (*skel)->bss->attached_generic = config.mom.generic ? 1 : 0;
-        Target t{&config};
-        t.skel = std::move(*skel);
-        t.prog_fd = bpf_program__fd(t.skel->progs.tempos_router);
-        t.counters_fd = bpf_map__fd(t.skel->maps.topic_counters);
-        if (Status st = testkit::install_standard_routes(testkit::router_maps(*t.skel), *veth, config.mom); !st)
+        Result<test::LoadedRouter> router = test::load_router(config.mom);
+        if (!router) unprivileged(router.message());
+        Target t{&config, std::make_unique<test::LoadedRouter>(std::move(*router))};
+        const testkit::RouterMaps maps = t.router->maps();
+        if (Status st = testkit::install_standard_routes(maps, *veth, config.mom); !st)
             fatal(std::string(config.name) + ": installing the standard routes: " + st.message());
-        if (Status st = install_extra_routes(testkit::router_maps(*t.skel)); !st)
+        if (Status st = install_extra_routes(maps); !st)
             fatal(std::string(config.name) + ": installing the fuzzer's routes: " + st.message());
         t.ingress = config.ingress_veth ? *veth : 0;
         t.model = std::make_unique<RouterModel>(world_for(config, *veth, *veth_mac));
@@ -357,27 +307,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         for (std::size_t step = 0; step < runs; ++step) {
             ModelResult m = model.run(frame);
             if (model_fault && m.counter == Counter::redirected) m.output.back() ^= 1;  // the deliberate fault
-            xdp_md ctx{};
-            ctx.data_end = static_cast<std::uint32_t>(frame.size());
-            ctx.ingress_ifindex = t.ingress;
-            const Result<testkit::ProgRun> run = t.ingress != 0
-                                                     ? testkit::prog_test_run(t.prog_fd, frame, testkit::context_bytes(ctx))
-                                                     : testkit::prog_test_run(t.prog_fd, frame);
+            const Result<test::XdpRun> run = test::run_xdp(t.router->prog_fd(), frame, t.ingress);
             if (!run) fatal(std::string(t.config->name) + ": " + run.message());
             if (run->action != static_cast<int>(m.verdict))
-                difference(t, frame, step, "verdict", verdict_name(run->action),
-                           verdict_name(static_cast<int>(m.verdict)), m);
+                difference(t, frame, step, "verdict", test::action_name(run->action),
+                           test::action_name(static_cast<int>(m.verdict)), m);
             if (run->output != m.output)
-                difference(t, frame, step, "output frame", "\n" + hex(run->output), "\n" + hex(m.output), m);
+                difference(t, frame, step, "output frame", test::hex_dump(run->output), test::hex_dump(m.output), m);
             if (rule_counts) ++(*rule_counts)[std::string(t.config->name) + ": " + m.why];
             results.push_back(std::move(m));
         }
         for (const std::uint32_t slot : {first.slot, none}) {
             const tempos_topic_counters want = expected_counters(results, slot, frame.size());
             const tempos_topic_counters got = read_slot(t, slot);
-            if (!same_counts(got, want))
-                difference(t, frame, runs - 1, "counters of slot " + std::to_string(slot), counters_line(got),
-                           counters_line(want), results.back());
+            if (test::counters_text(got) != test::counters_text(want))
+                difference(t, frame, runs - 1, "counters of slot " + std::to_string(slot), test::counters_text(got),
+                           test::counters_text(want), results.back());
             if (first.slot == none) break;
         }
     }
