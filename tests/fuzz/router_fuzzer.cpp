@@ -66,10 +66,12 @@ const Config kConfigs[] = {
     {"native, arriving on the veth", {kMomPort, kMomIp, false, 0}, true},
 };
 
-// Besides the standard routes, two the fuzzer adds: a group of the most members a route holds, and a member
-// without MAC whose neighbour the kernel knows (a permanent entry on the veth's subnet).
+// Besides the standard routes, three the fuzzer adds: a group of the most members a route holds, a member
+// without MAC whose neighbour the kernel knows (a permanent entry on the veth's subnet), and a strict topic over
+// its rate limit.
 constexpr std::uint8_t kTopicSixteen = 13;
 constexpr std::uint8_t kTopicNeighbour = 14;
+constexpr std::uint8_t kTopicStrictPoliced = 15;
 const Subscriber kNeighbour{{10, 77, 0, 2}, 7100, {0x02, 0xcc, 0, 0, 0, 0x02}};
 const std::vector<Subscriber> kSixteen = [] {
     std::vector<Subscriber> subs;
@@ -86,9 +88,12 @@ Status install_extra_routes(const testkit::RouterMaps& maps) {
     xdp::RouteTable routes(maps.topic_routes, maps.topic_counters);
     if (Status st = routes.set(kTopicSixteen, sixteen); !st) return st;
     if (Status st = routes.set(kTopicNeighbour, neighbour); !st) return st;
-    for (const std::uint8_t topic : {kTopicSixteen, kTopicNeighbour})
+    tempos_route policed{};
+    policed.subs[policed.count++] = testkit::endpoint(kSubB.ip, kSubB.port, kSubB.mac, kMomMac);
+    if (Status st = routes.set(kTopicStrictPoliced, policed); !st) return st;
+    for (const std::uint8_t topic : {kTopicSixteen, kTopicNeighbour, kTopicStrictPoliced})
         if (Status st = xdp::set_topic_class(maps.best_effort, topic, true); !st) return st;
-    return Status::ok();
+    return testkit::install_spent_topic_limit(maps, kTopicStrictPoliced);
 }
 
 // The standard routes (install_standard_routes) in the model's terms; `veth` is the second interface that
@@ -117,6 +122,7 @@ ModelWorld world_for(const Config& config, std::uint32_t veth, const testkit::Ma
     w.routes[kTopicOnes] = {member(kSubOnes)};
     for (const Subscriber& s : kSixteen) w.routes[kTopicSixteen].push_back(member(s));
     w.routes[kTopicNeighbour] = {Member{kNeighbour.ip, kNeighbour.port, std::nullopt, {}, 0}};
+    w.routes[kTopicStrictPoliced] = {member(kSubB)};
     // Observed (fuzzer): the kernel's forwarding lookup answers for frames arriving on the veth, not on lo, and
     // refuses datagrams over the veth's MTU (1500).
     w.neighbours[kNeighbour.ip] = {kNeighbour.mac, veth_mac, veth, veth, 1500};
@@ -124,8 +130,8 @@ ModelWorld world_for(const Config& config, std::uint32_t veth, const testkit::Ma
     w.fanout_topics = {kTopicFanout};
     w.strict_topics = {kTopicSingle, kTopicThree,      kTopicFib,  kTopicOtherNic, kTopicNoEgress,
                        kTopicIngressNic, kTopicOnes, kTopicBadRoute, kTopicFanout, kTopicStrictSocket,
-                       kTopicSixteen, kTopicNeighbour};
-    w.spent_topics = {kTopicPoliced};
+                       kTopicSixteen, kTopicNeighbour, kTopicStrictPoliced};
+    w.spent_topics = {kTopicPoliced, kTopicStrictPoliced};
     w.spent_publishers = {kPolicedPublisherIp};
     return w;
 }
