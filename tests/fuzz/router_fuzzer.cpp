@@ -2,8 +2,9 @@
 // program (bpf/router.bpf.c, loaded from its skeleton, BPF_PROG_TEST_RUN) and through the reference model of its
 // rules (router_model.hpp), under five configurations (native/generic, cpumap off/on, a MoM address or 0.0.0.0,
 // arriving on lo or on the veth that is also an egress port). Both are given the same fixed world: the fixture
-// table's standard routes, limits and local addresses (testing/frames/router_fixtures.hpp). Any difference in the verdict, in any output byte or in the
-// counter the frame moves aborts with both sides printed, so libFuzzer keeps the input.
+// table's standard routes, limits and local addresses (testing/frames/router_fixtures.hpp) and three topics of
+// the fuzzer's own (install_extra_routes). Any difference in the verdict, in any output byte or in the counters
+// the frame moves aborts with both sides printed, so libFuzzer keeps the input. docs/fuzzing.md.
 //
 // Round-robin state is reset per input: the counters of the slots compared (which hold the router's per-CPU
 // cursor) are zeroed before each input, the model's cursors too, and the process stays on one CPU. A frame the
@@ -26,16 +27,15 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "frames/frame_world.hpp"
 #include "frames/router_fixtures.hpp"
-#include "router_model.hpp"
+#include "best_effort_table.hpp"
 #include "route_table.hpp"
 #include "router_harness.hpp"  // tests/bpf: load_router, run_xdp, counters_text, hex_dump
-#include "best_effort_table.hpp"
+#include "router_model.hpp"
 #include "topology/command.hpp"
 #include "topology/interface.hpp"
 #include "topology/private_netns.hpp"
@@ -149,9 +149,10 @@ bool model_fault = false;
 // corpus reaches).
 std::map<std::string, std::uint64_t>* rule_counts = nullptr;
 
+// abort, not exit: a kernel call that fails on an input leaves that input to libFuzzer as a crash.
 [[noreturn]] void fatal(const std::string& why) {
     std::fprintf(stderr, "router_fuzzer: %s\n", why.c_str());
-    std::exit(1);
+    std::abort();
 }
 
 [[noreturn]] void unprivileged(const std::string& why) {
