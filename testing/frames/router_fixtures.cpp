@@ -93,19 +93,24 @@ Status install_fanout_topic(const RouterMaps& maps, std::uint8_t topic) {
 // those two are over their limits.
 Status install_standard_limits(const RouterMaps& maps) {
     xdp::AdmissionTable limits(maps.topic_limits);
-    if (Status st = limits.set(kTopicPoliced, RateLimit{1, 1}); !st) return st;
     if (Status st = limits.set(TEMPOS_PUBLISHER_LIMIT_SLOT, RateLimit{1'000'000'000, 1'000'000'000}); !st) return st;
+    if (Status st = install_spent_topic_limit(maps, kTopicPoliced); !st) return st;
     const tempos_bucket spent{~0ULL >> 1};
-    const std::uint32_t topic = kTopicPoliced;
     __be32 source;
     std::memcpy(&source, kPolicedPublisherIp.data(), 4);
-    if (bpf_map_update_elem(maps.topic_buckets, &topic, &spent, BPF_ANY) != 0 ||
-        bpf_map_update_elem(maps.pub_buckets, &source, &spent, BPF_ANY) != 0)
-        return errno_status("spent buckets");
+    if (bpf_map_update_elem(maps.pub_buckets, &source, &spent, BPF_ANY) != 0) return errno_status("spent bucket");
     return Status::ok();
 }
 
 }  // namespace
+
+Status install_spent_topic_limit(const RouterMaps& maps, std::uint8_t topic) {
+    if (Status st = xdp::AdmissionTable(maps.topic_limits).set(topic, RateLimit{1, 1}); !st) return st;
+    const tempos_bucket spent{~0ULL >> 1};
+    const std::uint32_t key = topic;
+    if (bpf_map_update_elem(maps.topic_buckets, &key, &spent, BPF_ANY) != 0) return errno_status("spent topic bucket");
+    return Status::ok();
+}
 
 std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair() {
     // Payload bytes 2..3 are set to the checksum obtained with them at zero, which cancels the sum.

@@ -79,6 +79,10 @@ void set_router_constants(tempos_router& router, const MomConstants& mom);
 xdp::LocalDestinations standard_local_destinations();
 Status install_local_destinations(int local_macs_fd, int local_ipv4_fd);
 
+// A limit of 1 event/s on `topic` whose bucket is spent (its schedule half the clock's range ahead): every event
+// of the topic is over it.
+Status install_spent_topic_limit(const RouterMaps& maps, std::uint8_t topic);
+
 // Installs the standard routes of frame_world.hpp's topics, and every routed, fanned-out or kTopicStrictSocket
 // topic's class as strict; with mom.best_effort_cpus, CPUs 0..n-1 in the best-effort cpumap; the limits that
 // put kTopicPoliced and kPolicedPublisherIp over theirs. `second_interface` is the ifindex through which

@@ -1,0 +1,345 @@
+// Differential libFuzzer target of the XDP topic router: every input is an Ethernet frame, run through the real
+// program (bpf/router.bpf.c, loaded from its skeleton, BPF_PROG_TEST_RUN) and through the reference model of its
+// rules (router_model.hpp), under five configurations (native/generic, cpumap off/on, a MoM address or 0.0.0.0,
+// arriving on lo or on the veth that is also an egress port). Both are given the same fixed world: the fixture
+// table's standard routes, limits and local addresses (testing/frames/router_fixtures.hpp) and three topics of
+// the fuzzer's own (install_extra_routes). Any difference in the verdict, in any output byte or in the counters
+// the frame moves aborts with both sides printed, so libFuzzer keeps the input. docs/fuzzing.md.
+//
+// Round-robin state is reset per input: the counters of the slots compared (which hold the router's per-CPU
+// cursor) are zeroed before each input, the model's cursors too, and the process stays on one CPU. A frame the
+// model routes to a group of n > 1 members is run n + 1 times in a row, so each member and the wrap-around are
+// compared step by step. An input thus reproduces alone.
+//
+// Environment: TEMPOS_FUZZ_SEEDS=DIR writes the fixture table's input frames into DIR at start (the seed
+// corpus; scripts/fuzz.sh passes DIR as a corpus directory). Without the privileges to load BPF programs and
+// create a namespace the target exits 77 (ctest: skipped), or 1 when TEMPOS_REQUIRE_PRIVILEGED=1.
+// TEMPOS_FUZZ_MODEL_FAULT=1 flips the last byte of every frame the model routes: the run must then fail (the
+// ctest that shows the comparison can fail).
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "frames/frame_world.hpp"
+#include "frames/router_fixtures.hpp"
+#include "best_effort_table.hpp"
+#include "route_table.hpp"
+#include "router_harness.hpp"  // tests/bpf: load_router, run_xdp, counters_text, hex_dump
+#include "router_model.hpp"
+#include "topology/command.hpp"
+#include "topology/interface.hpp"
+#include "topology/private_netns.hpp"
+#include "topology/world.hpp"
+
+namespace {
+
+using namespace tempos;
+using namespace tempos::testkit::world;
+using fuzz::Counter;
+using fuzz::Member;
+using fuzz::ModelResult;
+using fuzz::ModelWorld;
+using fuzz::RouterModel;
+using fuzz::Verdict;
+using testkit::Bytes;
+
+struct Config {
+    const char* name;
+    testkit::MomConstants mom;
+    bool ingress_veth;  // the frame arrives on the test namespace's veth instead of the test run's default (lo)
+};
+const Config kConfigs[] = {
+    {"native", {kMomPort, kMomIp, false, 0}, false},
+    {"generic", {kMomPort, kMomIp, true, 0}, false},
+    {"native, cpumap, mom_ipv4 0.0.0.0", {kMomPort, {0, 0, 0, 0}, false, 1}, false},
+    {"generic, cpumap, mom_ipv4 0.0.0.0", {kMomPort, {0, 0, 0, 0}, true, 1}, false},
+    {"native, arriving on the veth", {kMomPort, kMomIp, false, 0}, true},
+};
+
+// Besides the standard routes, three the fuzzer adds: a group of the most members a route holds, a member
+// without MAC whose neighbour the kernel knows (a permanent entry on the veth's subnet), and a strict topic over
+// its rate limit.
+constexpr std::uint8_t kTopicSixteen = 13;
+constexpr std::uint8_t kTopicNeighbour = 14;
+constexpr std::uint8_t kTopicStrictPoliced = 15;
+const Subscriber kNeighbour{{10, 77, 0, 2}, 7100, {0x02, 0xcc, 0, 0, 0, 0x02}};
+const std::vector<Subscriber> kSixteen = [] {
+    std::vector<Subscriber> subs;
+    for (std::uint8_t i = 0; i < TEMPOS_MAX_SUBSCRIBERS; ++i)
+        subs.push_back({{10, 0, 2, static_cast<std::uint8_t>(i + 1)}, static_cast<std::uint16_t>(7001 + i),
+                        {0x02, 0xdd, 0, 0, 0, i}});
+    return subs;
+}();
+
+Status install_extra_routes(const testkit::RouterMaps& maps) {
+    tempos_route sixteen{}, neighbour{};
+    for (const Subscriber& s : kSixteen) sixteen.subs[sixteen.count++] = testkit::endpoint(s.ip, s.port, s.mac, kMomMac);
+    neighbour.subs[neighbour.count++] = testkit::endpoint(kNeighbour.ip, kNeighbour.port, std::nullopt, {});
+    xdp::RouteTable routes(maps.topic_routes, maps.topic_counters);
+    if (Status st = routes.set(kTopicSixteen, sixteen); !st) return st;
+    if (Status st = routes.set(kTopicNeighbour, neighbour); !st) return st;
+    tempos_route policed{};
+    policed.subs[policed.count++] = testkit::endpoint(kSubB.ip, kSubB.port, kSubB.mac, kMomMac);
+    if (Status st = routes.set(kTopicStrictPoliced, policed); !st) return st;
+    for (const std::uint8_t topic : {kTopicSixteen, kTopicNeighbour, kTopicStrictPoliced})
+        if (Status st = xdp::set_topic_class(maps.best_effort, topic, true); !st) return st;
+    return testkit::install_spent_topic_limit(maps, kTopicStrictPoliced);
+}
+
+// The standard routes (install_standard_routes) in the model's terms; `veth` is the second interface that
+// install_standard_routes puts in egress_ports and gives kTopicOtherNic's member.
+ModelWorld world_for(const Config& config, std::uint32_t veth, const testkit::MacAddr& veth_mac) {
+    const testkit::MomConstants& mom = config.mom;
+    ModelWorld w;
+    w.mom_port = mom.port;
+    w.mom_ip = mom.ip;
+    w.generic = mom.generic;
+    w.best_effort_cpumap = mom.best_effort_cpus > 0;
+    w.ingress_ifindex = config.ingress_veth ? veth : kLoopbackIfindex;
+    w.egress_ports = {veth};
+    const xdp::LocalDestinations local = testkit::standard_local_destinations();
+    w.local_macs.insert(local.macs.begin(), local.macs.end());
+    w.local_ipv4.insert(local.ipv4.begin(), local.ipv4.end());
+    const auto member = [](const Subscriber& s, std::uint32_t ifindex = 0, const testkit::MacAddr& src = kMomMac) {
+        return Member{s.ip, s.port, s.mac, src, ifindex};
+    };
+    w.routes[kTopicSingle] = {member(kSubA)};
+    w.routes[kTopicThree] = {member(kSubA), member(kSubB), member(kSubC)};
+    w.routes[kTopicFib] = {Member{kUnroutedIp, 7000, std::nullopt, {}, 0}};
+    w.routes[kTopicOtherNic] = {member(kSubFar, veth, kOtherNicMac)};
+    w.routes[kTopicNoEgress] = {member(kSubFar, kMissingIfindex, kOtherNicMac)};
+    w.routes[kTopicIngressNic] = {member(kSubA, kLoopbackIfindex)};
+    w.routes[kTopicOnes] = {member(kSubOnes)};
+    for (const Subscriber& s : kSixteen) w.routes[kTopicSixteen].push_back(member(s));
+    w.routes[kTopicNeighbour] = {Member{kNeighbour.ip, kNeighbour.port, std::nullopt, {}, 0}};
+    w.routes[kTopicStrictPoliced] = {member(kSubB)};
+    // Observed (fuzzer): the kernel's forwarding lookup answers for frames arriving on the veth, not on lo, and
+    // refuses datagrams over the veth's MTU (1500).
+    w.neighbours[kNeighbour.ip] = {kNeighbour.mac, veth_mac, veth, veth, 1500};
+    w.zero_member_routes = {kTopicBadRoute};
+    w.fanout_topics = {kTopicFanout};
+    w.strict_topics = {kTopicSingle, kTopicThree,      kTopicFib,  kTopicOtherNic, kTopicNoEgress,
+                       kTopicIngressNic, kTopicOnes, kTopicBadRoute, kTopicFanout, kTopicStrictSocket,
+                       kTopicSixteen, kTopicNeighbour, kTopicStrictPoliced};
+    w.spent_topics = {kTopicPoliced, kTopicStrictPoliced};
+    w.spent_publishers = {kPolicedPublisherIp};
+    return w;
+}
+
+struct Target {
+    const Config* config;
+    std::unique_ptr<test::LoadedRouter> router;
+    std::uint32_t ingress = 0;  // 0: the test run's default
+    std::unique_ptr<RouterModel> model;
+};
+std::vector<Target>* targets = nullptr;
+int possible_cpus = 0;
+bool model_fault = false;
+// TEMPOS_FUZZ_RULES=1: how often each of the model's rules decided, per configuration, printed at exit (what the
+// corpus reaches).
+std::map<std::string, std::uint64_t>* rule_counts = nullptr;
+
+// abort, not exit: a kernel call that fails on an input leaves that input to libFuzzer as a crash.
+[[noreturn]] void fatal(const std::string& why) {
+    std::fprintf(stderr, "router_fuzzer: %s\n", why.c_str());
+    std::abort();
+}
+
+[[noreturn]] void unprivileged(const std::string& why) {
+    const char* required = std::getenv("TEMPOS_REQUIRE_PRIVILEGED");
+    const bool must = required != nullptr && std::string(required) == "1";
+    std::fprintf(stderr, "router_fuzzer: %s: %s\n", must ? "privileged target cannot run" : "skipped, needs privileges",
+                 why.c_str());
+    std::exit(must ? 1 : 77);
+}
+
+// The counters a run of `results` must have left in slot `slot`.
+tempos_topic_counters expected_counters(const std::vector<ModelResult>& results, std::uint32_t slot,
+                                        std::size_t frame_len) {
+    tempos_topic_counters c{};
+    for (const ModelResult& r : results) {
+        if (r.slot != slot) continue;
+        switch (r.counter) {
+            case Counter::redirected: ++c.redirected_packets; c.redirected_bytes += frame_len; break;
+            case Counter::aborted: ++c.aborted; break;
+            case Counter::passed: ++c.passed[r.reason]; break;
+            case Counter::best_effort_offered: ++c.best_effort_offered; break;
+            case Counter::policed: ++c.policed[r.reason]; break;
+        }
+    }
+    return c;
+}
+
+void zero_slot(const Target& t, std::uint32_t slot) {
+    const std::vector<tempos_topic_counters> zeros(static_cast<std::size_t>(possible_cpus));
+    if (bpf_map_update_elem(t.router->maps().topic_counters, &slot, zeros.data(), BPF_ANY) != 0)
+        fatal("zeroing counters slot " + std::to_string(slot) + ": " + std::strerror(errno));
+}
+
+tempos_topic_counters read_slot(const Target& t, std::uint32_t slot) {
+    const Result<tempos_topic_counters> c = t.router->routes.read_counters(slot);
+    if (!c) fatal(c.message());
+    return *c;
+}
+
+[[noreturn]] void difference(const Target& t, const Bytes& frame, std::size_t step, const std::string& what,
+                             const std::string& router, const std::string& model, const ModelResult& m) {
+    std::fprintf(stderr,
+                 "\n==== router_fuzzer: the router and its model differ ====\n"
+                 "config: %s\nrun %zu of this input\nwhat: %s\nrouter: %s\nmodel:  %s\nmodel's rule: %s (slot %u)\n"
+                 "router's counters so far: slot %u: %s; no-topic slot: %s\ninput (%zu bytes):\n%s\n",
+                 t.config->name, step + 1, what.c_str(), router.c_str(), model.c_str(), m.why.c_str(), m.slot, m.slot,
+                 test::counters_text(read_slot(t, m.slot)).c_str(), test::counters_text(read_slot(t, TEMPOS_NO_TOPIC_SLOT)).c_str(),
+                 frame.size(), test::hex_dump(frame).c_str());
+    std::abort();
+}
+
+void write_seeds(const char* dir) {
+    for (const testkit::RouterFixture& row : testkit::router_fixtures()) {
+        std::ofstream out(std::string(dir) + "/" + row.name, std::ios::binary | std::ios::trunc);
+        out.write(reinterpret_cast<const char*>(row.input.data()), static_cast<std::streamsize>(row.input.size()));
+        if (!out) fatal(std::string("writing seed ") + dir + "/" + row.name);
+    }
+}
+
+// The structure-aware half of the mutator: random byte mutations almost never keep tot_len, udp.len and the
+// checksums consistent with a new length, so the frames that reach the rewrite would keep the seeds' lengths.
+// Half the time the mutated frame is repaired: tot_len and udp.len from the frame's length (less some padding),
+// the IPv4 header checksum, and a UDP checksum of one form (complete, none, CHECKSUM_PARTIAL, or left as is).
+std::size_t repair(std::uint8_t* data, std::size_t size, std::uint32_t choice) {
+    const auto get16 = [&](std::size_t at) { return static_cast<std::uint16_t>(data[at] << 8 | data[at + 1]); };
+    const auto put16 = [&](std::size_t at, std::uint16_t v) {
+        data[at] = static_cast<std::uint8_t>(v >> 8);
+        data[at + 1] = static_cast<std::uint8_t>(v);
+    };
+    if (size < 14) return size;
+    std::size_t l3 = 14;
+    for (int tags = 0; tags < 2 && (get16(l3 - 2) == 0x8100 || get16(l3 - 2) == 0x88a8) && size >= l3 + 4; ++tags)
+        l3 += 4;
+    if (get16(l3 - 2) != 0x0800 || size < l3 + 20 || (data[l3] >> 4) != 4) return size;
+    const std::size_t ihl = (data[l3] & 0x0f) * 4u;
+    const std::size_t padding = (choice >> 4) % 4 == 0 ? (choice >> 6) % 16 : 0;
+    if (ihl < 20 || size < l3 + ihl + 8 + padding || data[l3 + 9] != 17) return size;
+    const std::size_t tot_len = size - l3 - padding, udp_len = tot_len - ihl, l4 = l3 + ihl;
+    if (tot_len > 0xffff) return size;
+    put16(l3 + 2, static_cast<std::uint16_t>(tot_len));
+    put16(l4 + 4, static_cast<std::uint16_t>(udp_len));
+    put16(l3 + 10, 0);
+    put16(l3 + 10, testkit::internet_checksum(data + l3, ihl));
+    const testkit::Ipv4Addr src{data[l3 + 12], data[l3 + 13], data[l3 + 14], data[l3 + 15]};
+    const testkit::Ipv4Addr dst{data[l3 + 16], data[l3 + 17], data[l3 + 18], data[l3 + 19]};
+    const std::uint16_t pseudo = fuzz::pseudo_header_sum(src, dst, static_cast<std::uint16_t>(udp_len));
+    switch (choice % 4) {
+        case 0: {
+            put16(l4 + 6, 0);
+            const std::uint16_t full = testkit::internet_checksum(data + l4, udp_len, pseudo);
+            put16(l4 + 6, full == 0 ? 0xffff : full);
+            break;
+        }
+        case 1: put16(l4 + 6, 0); break;
+        case 2: put16(l4 + 6, pseudo); break;
+        default: break;
+    }
+    return size;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    if (const char* dir = std::getenv("TEMPOS_FUZZ_SEEDS")) write_seeds(dir);
+    if (const char* rules = std::getenv("TEMPOS_FUZZ_RULES"); rules != nullptr && std::string(rules) == "1") {
+        rule_counts = new std::map<std::string, std::uint64_t>;
+        std::atexit([] {
+            for (const auto& [rule, n] : *rule_counts) std::fprintf(stderr, "rule %8llu  %s\n", (unsigned long long)n, rule.c_str());
+        });
+    }
+    const char* fault = std::getenv("TEMPOS_FUZZ_MODEL_FAULT");
+    model_fault = fault != nullptr && std::string(fault) == "1";
+    if (Status st = testkit::enter_test_netns(); !st) unprivileged("entering the test namespace: " + st.message());
+    if (Status st = testkit::pin_to_cpu(); !st) fatal(st.message());
+    const Result<std::uint32_t> veth = testkit::ifindex_of(testkit::world::test_netns::kVethA);
+    if (!veth) fatal(veth.message());
+    const auto veth_mac = testkit::mac_of(testkit::world::test_netns::kVethA);
+    if (!veth_mac) fatal(veth_mac.message());
+    const Result<std::string> neigh =
+        testkit::run_command({"ip", "neigh", "replace", "10.77.0.2", "lladdr", "02:cc:00:00:00:02", "dev",
+                              testkit::world::test_netns::kVethA, "nud", "permanent"});
+    if (!neigh) fatal(neigh.message());
+    possible_cpus = libbpf_num_possible_cpus();
+    if (possible_cpus <= 0) fatal("libbpf_num_possible_cpus failed");
+    targets = new std::vector<Target>;
+    for (const Config& config : kConfigs) {
+        Result<test::LoadedRouter> router = test::load_router(config.mom);
+        if (!router) unprivileged(router.message());
+        Target t{&config, std::make_unique<test::LoadedRouter>(std::move(*router))};
+        const testkit::RouterMaps maps = t.router->maps();
+        if (Status st = testkit::install_standard_routes(maps, *veth, config.mom); !st)
+            fatal(std::string(config.name) + ": installing the standard routes: " + st.message());
+        if (Status st = install_extra_routes(maps); !st)
+            fatal(std::string(config.name) + ": installing the fuzzer's routes: " + st.message());
+        t.ingress = config.ingress_veth ? *veth : 0;
+        t.model = std::make_unique<RouterModel>(world_for(config, *veth, *veth_mac));
+        targets->push_back(std::move(t));
+    }
+    return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    // BPF_PROG_TEST_RUN refuses frames shorter than Ethernet, as drivers never deliver one.
+    if (size < 14) return -1;
+    const Bytes frame(data, data + size);
+    for (Target& t : *targets) {
+        RouterModel& model = *t.model;
+        const std::uint32_t none = TEMPOS_NO_TOPIC_SLOT;
+        // The slot to compare is the one the model names: a first model run finds it, then both start afresh.
+        model.reset();
+        const ModelResult first = model.run(frame);
+        model.reset();
+        zero_slot(t, first.slot);
+        if (first.slot != none) zero_slot(t, none);
+
+        const std::size_t group = first.counter == Counter::redirected ? model.world().routes[first.slot].size() : 1;
+        const std::size_t runs = group > 1 ? group + 1 : 1;
+        std::vector<ModelResult> results;
+        for (std::size_t step = 0; step < runs; ++step) {
+            ModelResult m = model.run(frame);
+            if (model_fault && m.counter == Counter::redirected) m.output.back() ^= 1;  // the deliberate fault
+            const Result<test::XdpRun> run = test::run_xdp(t.router->prog_fd(), frame, t.ingress);
+            if (!run) fatal(std::string(t.config->name) + ": " + run.message());
+            if (run->action != static_cast<int>(m.verdict))
+                difference(t, frame, step, "verdict", test::action_name(run->action),
+                           test::action_name(static_cast<int>(m.verdict)), m);
+            if (run->output != m.output)
+                difference(t, frame, step, "output frame", test::hex_dump(run->output), test::hex_dump(m.output), m);
+            if (rule_counts) ++(*rule_counts)[std::string(t.config->name) + ": " + m.why];
+            results.push_back(std::move(m));
+        }
+        for (const std::uint32_t slot : {first.slot, none}) {
+            const tempos_topic_counters want = expected_counters(results, slot, frame.size());
+            const tempos_topic_counters got = read_slot(t, slot);
+            if (test::counters_text(got) != test::counters_text(want))
+                difference(t, frame, runs - 1, "counters of slot " + std::to_string(slot), test::counters_text(got),
+                           test::counters_text(want), results.back());
+            if (first.slot == none) break;
+        }
+    }
+    return 0;
+}
+
+extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
+
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,
+                                               unsigned int seed) {
+    size = LLVMFuzzerMutate(data, size, max_size);
+    return seed % 2 == 0 ? repair(data, size, seed >> 1) : size;
+}

@@ -1,0 +1,179 @@
+#include "router_model.hpp"
+
+#include <cstring>
+
+#include "tempos/xdp_abi.h"
+
+namespace tempos::fuzz {
+
+std::uint16_t pseudo_header_sum(const Ipv4Addr& src, const Ipv4Addr& dst, std::uint16_t udp_len) {
+    std::uint8_t addresses[8];
+    std::memcpy(addresses, src.data(), 4);
+    std::memcpy(addresses + 4, dst.data(), 4);
+    return static_cast<std::uint16_t>(~testkit::internet_checksum(addresses, 8, 17u + udp_len));
+}
+
+namespace {
+
+constexpr std::uint16_t kEthIpv4 = 0x0800;
+constexpr std::uint16_t kVlanQ = 0x8100;
+constexpr std::uint16_t kVlanAd = 0x88a8;
+constexpr std::size_t kMaxVlanTags = 2;      // QinQ (docs: "802.1ad + 802.1Q tags")
+constexpr std::size_t kPartialLimit = 2048;  // docs/known-issues.md: the longest partial datagram completed
+
+std::uint16_t get16(const Bytes& b, std::size_t at) { return static_cast<std::uint16_t>(b[at] << 8 | b[at + 1]); }
+void put16(Bytes& b, std::size_t at, std::uint16_t v) {
+    b[at] = static_cast<std::uint8_t>(v >> 8);
+    b[at + 1] = static_cast<std::uint8_t>(v);
+}
+
+// RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), over 16-bit words.
+struct Incremental {
+    std::uint32_t sum;
+    explicit Incremental(std::uint16_t hc) : sum(static_cast<std::uint16_t>(~hc)) {}
+    void change(std::uint16_t old_word, std::uint16_t new_word) {
+        sum += static_cast<std::uint16_t>(~old_word);
+        sum += new_word;
+    }
+    void change(const Ipv4Addr& from, const Ipv4Addr& to) {
+        change(static_cast<std::uint16_t>(from[0] << 8 | from[1]), static_cast<std::uint16_t>(to[0] << 8 | to[1]));
+        change(static_cast<std::uint16_t>(from[2] << 8 | from[3]), static_cast<std::uint16_t>(to[2] << 8 | to[3]));
+    }
+    std::uint16_t result() const { return testkit::internet_checksum(nullptr, 0, sum); }
+};
+
+Ipv4Addr addr_at(const Bytes& b, std::size_t at) { return {b[at], b[at + 1], b[at + 2], b[at + 3]}; }
+MacAddr mac_at(const Bytes& b, std::size_t at) { return {b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5]}; }
+
+ModelResult passed(const Bytes& frame, std::uint32_t slot, int reason, std::string why) {
+    return {Verdict::pass, frame, slot, Counter::passed, reason, -1, std::move(why)};
+}
+
+}  // namespace
+
+ModelResult RouterModel::run(const Bytes& frame) {
+    const std::uint32_t none = TEMPOS_NO_TOPIC_SLOT;
+    const std::size_t len = frame.size();
+
+    // Ethernet, then up to two VLAN tags (802.1Q or 802.1ad each); a frame cut inside L2 is "not IPv4".
+    if (len < 14) return passed(frame, none, TEMPOS_PASS_NOT_IPV4, "shorter than Ethernet");
+    std::size_t l3 = 14;
+    std::uint16_t ethertype = get16(frame, 12);
+    for (std::size_t tags = 0; tags < kMaxVlanTags && (ethertype == kVlanQ || ethertype == kVlanAd); ++tags) {
+        if (len < l3 + 4) return passed(frame, none, TEMPOS_PASS_NOT_IPV4, "cut inside a VLAN tag");
+        ethertype = get16(frame, l3 + 2);
+        l3 += 4;
+    }
+    if (ethertype != kEthIpv4) return passed(frame, none, TEMPOS_PASS_NOT_IPV4, "ethertype not IPv4");
+
+    // IPv4: the whole header (options too) inside the frame, version 4, ihl >= 5, ihl*4 <= tot_len <= what the
+    // frame holds (more is Ethernet padding).
+    if (len < l3 + 20) return passed(frame, none, TEMPOS_PASS_MALFORMED, "IPv4 header cut");
+    const std::size_t ihl = frame[l3] & 0x0f;
+    if ((frame[l3] >> 4) != 4 || ihl < 5) return passed(frame, none, TEMPOS_PASS_MALFORMED, "version/ihl");
+    const std::size_t ip_hlen = ihl * 4;
+    if (len < l3 + ip_hlen) return passed(frame, none, TEMPOS_PASS_MALFORMED, "IPv4 options cut");
+    const std::size_t tot_len = get16(frame, l3 + 2);
+    if (tot_len > len - l3 || tot_len < ip_hlen) return passed(frame, none, TEMPOS_PASS_MALFORMED, "tot_len");
+    // Choice: a fragment is a fragment whatever it carries (later fragments have no L4 header to judge).
+    if ((get16(frame, l3 + 6) & 0x3fff) != 0) return passed(frame, none, TEMPOS_PASS_FRAGMENT, "fragment");
+    if (frame[l3 + 9] != 17) return passed(frame, none, TEMPOS_PASS_NOT_OUR_PORT, "not UDP");
+
+    // UDP: to the MoM's port, its header inside tot_len, udp.len equal to what tot_len leaves for it.
+    // Choice (found by the fuzzer): the port is judged as soon as the frame holds the header, before the
+    // lengths: a datagram to another port is not ours whatever its lengths say.
+    const std::size_t l4 = l3 + ip_hlen;
+    if (len < l4 + 8) return passed(frame, none, TEMPOS_PASS_MALFORMED, "UDP header cut by the frame");
+    if (get16(frame, l4 + 2) != world_.mom_port) return passed(frame, none, TEMPOS_PASS_NOT_OUR_PORT, "other port");
+    if (tot_len < ip_hlen + 8) return passed(frame, none, TEMPOS_PASS_MALFORMED, "UDP header cut by tot_len");
+    const std::size_t udp_len = get16(frame, l4 + 4);
+    if (udp_len != tot_len - ip_hlen) return passed(frame, none, TEMPOS_PASS_MALFORMED, "udp.len");
+    if (udp_len == 8) return passed(frame, none, TEMPOS_PASS_NO_PAYLOAD, "no payload");
+
+    // Only the MoM's own frames (docs/config.md#listen): destination MAC and IPv4 both local.
+    const Ipv4Addr ip_src = addr_at(frame, l3 + 12), ip_dst = addr_at(frame, l3 + 16);
+    if (!world_.local_macs.count(mac_at(frame, 0)) || !world_.local_ipv4.count(ip_dst))
+        return passed(frame, none, TEMPOS_PASS_NOT_FOR_US, "not addressed to this MoM");
+
+    const std::uint8_t topic = frame[l4 + 8];
+    const std::uint8_t ttl = frame[l3 + 8];
+    const std::uint16_t udp_check = get16(frame, l4 + 6);
+    const bool partial = udp_check != 0 && udp_check == pseudo_header_sum(ip_src, ip_dst, static_cast<std::uint16_t>(udp_len));
+
+    // A strict topic with a route of its own. Choice (found by the fuzzer): TTL first, then the route's sanity.
+    const std::vector<Member>& members = world_.routes[topic];
+    if (!members.empty() || world_.zero_member_routes.count(topic)) {
+        if (world_.spent_topics.count(topic))
+            return {Verdict::drop, frame, topic, Counter::policed, TEMPOS_POLICE_TOPIC_RATE, -1, "strict topic limit"};
+        if (ttl <= 1) return passed(frame, topic, TEMPOS_PASS_TTL, "TTL <= 1");
+        if (members.empty()) return {Verdict::pass, frame, topic, Counter::aborted, 0, -1, "route with count 0"};
+        const std::uint32_t index = cursor_[topic] % members.size();
+        Member m = members[index];
+        if (!m.mac) {
+            // The kernel resolves the next hop: no route or no neighbour passes the frame up.
+            const auto n = world_.neighbours.find(m.ip);
+            if (n == world_.neighbours.end() || n->second.ingress != world_.ingress_ifindex || tot_len > n->second.mtu)
+                return passed(frame, topic, TEMPOS_PASS_FIB, "member without MAC, no FIB answer");
+            m.mac = n->second.mac;
+            m.src_mac = n->second.src_mac;
+            m.ifindex = n->second.ifindex;
+        }
+        // Back out of the ingress interface (ifindex 0 or its own), else through egress_ports.
+        const bool tx = m.ifindex == 0 || m.ifindex == world_.ingress_ifindex;
+        if (!tx && !world_.egress_ports.count(m.ifindex))
+            return passed(frame, topic, TEMPOS_PASS_NO_EGRESS, "egress not in egress_ports");
+        if (partial && !world_.generic && udp_len > kPartialLimit)
+            return passed(frame, topic, TEMPOS_PASS_PARTIAL_CSUM, "partial checksum, datagram too long to complete");
+        ++cursor_[topic];
+
+        Bytes out = frame;
+        std::memcpy(&out[0], m.mac->data(), 6);
+        std::memcpy(&out[6], m.src_mac.data(), 6);
+        const Ipv4Addr new_src = world_.mom_ip == Ipv4Addr{0, 0, 0, 0} ? ip_dst : world_.mom_ip;
+        std::memcpy(&out[l3 + 12], new_src.data(), 4);
+        std::memcpy(&out[l3 + 16], m.ip.data(), 4);
+        out[l3 + 8] = static_cast<std::uint8_t>(ttl - 1);
+        // IPv4 checksum: updated incrementally, so a wrong one stays wrong (the receiver's stack judges it).
+        Incremental ip_check(get16(frame, l3 + 10));
+        ip_check.change(get16(frame, l3 + 8), get16(out, l3 + 8));
+        ip_check.change(ip_src, new_src);
+        ip_check.change(ip_dst, m.ip);
+        put16(out, l3 + 10, ip_check.result());
+
+        const std::uint16_t old_port = get16(frame, l4 + 2);
+        put16(out, l4 + 2, m.port);
+        std::uint16_t check = 0;  // 0: no checksum, stays 0
+        if (partial && world_.generic) {
+            check = pseudo_header_sum(new_src, m.ip, static_cast<std::uint16_t>(udp_len));  // the kernel completes it
+        } else if (partial) {
+            put16(out, l4 + 6, 0);  // the complete checksum: the new pseudo-header and the whole datagram
+            check = testkit::internet_checksum(&out[l4], udp_len,
+                                               pseudo_header_sum(new_src, m.ip, static_cast<std::uint16_t>(udp_len)));
+            if (check == 0) check = 0xffff;
+        } else if (udp_check != 0) {
+            Incremental inc(udp_check);
+            inc.change(ip_src, new_src);
+            inc.change(ip_dst, m.ip);
+            inc.change(old_port, m.port);
+            check = inc.result();
+            if (check == 0) check = 0xffff;  // 0 would mean "no checksum"
+        }
+        put16(out, l4 + 6, check);
+        const Verdict v = tx ? Verdict::tx : Verdict::redirect;
+        return {v, std::move(out), topic, Counter::redirected, 0, static_cast<int>(index), "routed"};
+    }
+    if (world_.fanout_topics.count(topic)) return passed(frame, topic, TEMPOS_PASS_FANOUT, "fan-out hand-over");
+    if (world_.strict_topics.count(topic)) return passed(frame, topic, TEMPOS_PASS_NOT_STRICT, "strict, socket path");
+
+    // Best-effort (or unknown) topic: the publisher's limit first, then the topic's (docs/isolation.md).
+    if (world_.spent_publishers.count(ip_src))
+        return {Verdict::drop, frame, topic, Counter::policed, TEMPOS_POLICE_PUBLISHER_RATE, -1, "publisher limit"};
+    if (world_.spent_topics.count(topic))
+        return {Verdict::drop, frame, topic, Counter::policed, TEMPOS_POLICE_TOPIC_RATE, -1, "topic limit"};
+    if (!world_.best_effort_cpumap) return passed(frame, topic, TEMPOS_PASS_NOT_STRICT, "best-effort, no cpumap");
+    Bytes out = frame;
+    if (partial) put16(out, l4 + 6, 0);  // the skb after the cpumap is CHECKSUM_NONE
+    return {Verdict::redirect, std::move(out), topic, Counter::best_effort_offered, 0, -1, "best-effort to the cpumap"};
+}
+
+}  // namespace tempos::fuzz

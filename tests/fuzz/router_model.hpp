@@ -1,0 +1,95 @@
+// A reference model of the XDP topic router's rules (bpf/router.bpf.c), for the differential fuzzer
+// (router_fuzzer.cpp). Written from the documented rules — docs/config.md (listen: which frames are the MoM's),
+// docs/isolation.md (best-effort cpumap, admission), docs/known-issues.md (CHECKSUM_PARTIAL), docs/inspect.md and
+// include/tempos/xdp_abi.h (the pass reasons), and the fixture table (testing/frames/router_fixtures.cpp) for what
+// outputs look like — not from the BPF code. Where the documents leave an order open the choice is said at its
+// step in router_model.cpp. Plain C++ on bytes: no BPF, no kernel.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "frames/packet_builder.hpp"  // Bytes, MacAddr, Ipv4Addr
+
+namespace tempos::fuzz {
+
+using testkit::Bytes;
+using testkit::Ipv4Addr;
+using testkit::MacAddr;
+
+// The folded, not complemented sum of a UDP datagram's pseudo-header: what a CHECKSUM_PARTIAL sender leaves in
+// the checksum field (docs/known-issues.md).
+std::uint16_t pseudo_header_sum(const Ipv4Addr& src, const Ipv4Addr& dst, std::uint16_t udp_len);
+
+// The XDP verdicts, numbered as in linux/bpf.h.
+enum class Verdict { aborted = 0, drop = 1, pass = 2, tx = 3, redirect = 4 };
+
+struct Member {
+    Ipv4Addr ip;
+    std::uint16_t port;          // host order
+    std::optional<MacAddr> mac;  // none: the router asks the FIB (ModelWorld::neighbours)
+    MacAddr src_mac{};
+    std::uint32_t ifindex = 0;   // egress interface; 0: the one the frame arrived on
+};
+
+// What the router was told: its load-time constants and the content of its maps.
+struct ModelWorld {
+    std::uint16_t mom_port = 0;
+    Ipv4Addr mom_ip{};          // 0.0.0.0: a routed frame's new source is its own destination
+    bool generic = false;       // attached in generic (skb) mode
+    bool best_effort_cpumap = false;
+    std::uint32_t ingress_ifindex = 0;   // where the frame arrived
+    std::set<std::uint32_t> egress_ports;  // the other interfaces the router may redirect to
+    // What the kernel's FIB and neighbour table answer for a MAC-less member's address: its MAC, the egress
+    // interface's MAC and ifindex, for frames arriving on `ingress` only (the FIB lookup is the forwarding one,
+    // from the ingress interface) whose IPv4 datagram fits the egress `mtu` (the FIB says "fragmentation
+    // needed" otherwise). Any other address, another ingress or a longer datagram: no answer.
+    struct Neighbour {
+        MacAddr mac;
+        MacAddr src_mac;
+        std::uint32_t ifindex;
+        std::uint32_t ingress;
+        std::size_t mtu;
+    };
+    std::map<Ipv4Addr, Neighbour> neighbours;
+    std::set<MacAddr> local_macs;
+    std::set<Ipv4Addr> local_ipv4;
+    std::vector<std::vector<Member>> routes = std::vector<std::vector<Member>>(256);  // empty: no route
+    std::set<std::uint8_t> zero_member_routes;  // a route published with count 0 (a broken writer)
+    std::set<std::uint8_t> fanout_topics;
+    std::set<std::uint8_t> strict_topics;       // topic_classes: strict (never the best-effort CPUs)
+    std::set<std::uint8_t> spent_topics;        // a rate limit whose bucket is spent: over it
+    std::set<Ipv4Addr> spent_publishers;        // the publisher limit's bucket of these sources is spent
+};
+
+// The counter one frame moves (tempos_topic_counters: exactly one per frame).
+enum class Counter { redirected, aborted, passed, best_effort_offered, policed };
+
+struct ModelResult {
+    Verdict verdict = Verdict::pass;
+    Bytes output;
+    std::uint32_t slot = 256;  // TEMPOS_NO_TOPIC_SLOT for frames without a topic
+    Counter counter = Counter::passed;
+    int reason = 0;            // tempos_pass_reason for passed, tempos_police_reason for policed
+    int member = -1;           // the member chosen, when routed
+    std::string why;           // the rule that decided, for the mismatch report
+};
+
+// The model's state: one round-robin cursor per topic (the router's are per CPU; the fuzzer stays on one).
+class RouterModel {
+public:
+    explicit RouterModel(ModelWorld world) : world_(std::move(world)) {}
+    const ModelWorld& world() const { return world_; }
+    ModelResult run(const Bytes& frame);
+    void reset() { cursor_.assign(256, 0); }
+
+private:
+    ModelWorld world_;
+    std::vector<std::uint32_t> cursor_ = std::vector<std::uint32_t>(256, 0);
+};
+
+}  // namespace tempos::fuzz
