@@ -16,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "tempos/xdp_abi.h"
+#include "published_map.h"
 
 #define TEMPOS_CAS_ATTEMPTS 4
 #define TEMPOS_ADMITTED (-1)
@@ -24,22 +25,9 @@
  * time by writing it (no sleeps). Nothing in the product writes it. */
 __u64 admission_test_clock_ns = 0;
 
-/* One limit, published once and never written again (like a route: bpf/router_maps.h). */
-struct tempos_limit_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct tempos_rate_limit));
-};
-
 /* Slot topic -> that topic's limit; slot TEMPOS_PUBLISHER_LIMIT_SLOT -> the per-publisher limit. An empty slot is
- * no limit. A change swaps the inner map: a packet sees the old or the new limit, never a mix. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, TEMPOS_MAX_TOPICS + 1);
-	__type(key, __u32);
-	__array(values, struct tempos_limit_inner);
-} topic_limits SEC(".maps");
+ * no limit. A change swaps the inner map (published_map.h): a packet sees the old or the new limit, never a mix. */
+TEMPOS_PUBLISHED_MAP(topic_limits, TEMPOS_MAX_TOPICS + 1, 1, struct tempos_rate_limit);
 
 /* Not per-CPU: one bucket per topic for every CPU. */
 struct {

@@ -9,22 +9,10 @@
 #include <bpf/bpf_helpers.h>
 
 #include "tempos/xdp_abi.h"
+#include "published_map.h"
 
-/* One topic's groups and members (see struct tempos_fanout_member), published once and never written again. */
-struct tempos_fanout_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, TEMPOS_FANOUT_SLOTS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct tempos_fanout_member));
-};
-
-/* topic -> fan-out route; the same atomic-update scheme as topic_routes (bpf/router_maps.h): user space fills a
- * FRESH inner map, freezes it and swaps the outer slot, so a packet sees the old or the new route, never a mix. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, TEMPOS_MAX_TOPICS);
-	__type(key, __u32);
-	__array(values, struct tempos_fanout_inner);
-} fanout_routes SEC(".maps");
+/* topic -> fan-out route: that topic's groups and members (see struct tempos_fanout_member), atomically replaced
+ * like topic_routes (published_map.h). */
+TEMPOS_PUBLISHED_MAP(fanout_routes, TEMPOS_MAX_TOPICS, TEMPOS_FANOUT_SLOTS, struct tempos_fanout_member);
 
 #endif /* TEMPOS_FANOUT_ROUTES_MAP_H */

@@ -28,30 +28,31 @@ const volatile __be32 mom_ipv4 = 0;
 #include "admission.h"
 #include "best_effort.h"
 
-/* Global, not static: the verifier checks a global function once, with unknown arguments, so `passed[reason]`
- * is the same bounded variable offset on every call path. Inlined, clang merges the call sites and the offset
- * becomes a different constant per path, which the verifier's Spectre v1 rules refuse without CAP_PERFMON.
- * Only the pass paths pay for the call. */
-__noinline int count_pass(__u32 slot, __u32 reason)
+/* Counts a frame the router passes (XDP_PASS, passed[reason]) or drops (XDP_DROP, policed[reason]) and returns
+ * that verdict. Global, not static: the verifier checks a global function once, with unknown arguments, so
+ * `passed[reason]` is the same bounded variable offset on every call path. Inlined, clang merges the call sites
+ * and the offset becomes a different constant per path, which the verifier's Spectre v1 rules refuse without
+ * CAP_PERFMON. Only the pass and drop paths pay for the call. */
+__noinline int count_verdict(__u32 slot, __u32 reason, int verdict)
 {
 	/* One register for the bounds check and the index, or clang checks one copy and indexes with another. */
 	__u64 index = reason;
 	tempos_opaque(index);
 	struct tempos_topic_counters *counters = bpf_map_lookup_elem(&topic_counters, &slot);
-	if (counters && index < TEMPOS_PASS_REASONS)
+	if (!counters)
+		return verdict;
+	if (verdict == XDP_DROP) {
+		if (index < TEMPOS_POLICE_REASONS)
+			counters->policed[index]++;
+	} else if (index < TEMPOS_PASS_REASONS) {
 		counters->passed[index]++;
-	return XDP_PASS;
+	}
+	return verdict;
 }
 
-/* Global for the same reason as count_pass. Only the dropped frames pay for the call. */
-__noinline int count_policed(__u32 slot, __u32 reason)
+static __always_inline int count_pass(__u32 slot, __u32 reason)
 {
-	__u64 index = reason;
-	tempos_opaque(index);
-	struct tempos_topic_counters *counters = bpf_map_lookup_elem(&topic_counters, &slot);
-	if (counters && index < TEMPOS_POLICE_REASONS)
-		counters->policed[index]++;
-	return XDP_DROP;
+	return count_verdict(slot, reason, XDP_PASS);
 }
 
 /* Where the frame goes: both MACs and the egress interface (0 = the ingress one). */
@@ -61,16 +62,22 @@ struct tempos_next_hop {
 	__u32 ifindex;
 };
 
+/* Both addresses are in the IP header and in the UDP pseudo-header: one delta serves both checksums. */
+static __always_inline __u64 address_delta(const struct tempos_event_view *view, __be32 new_saddr,
+					   const struct tempos_endpoint *sub)
+{
+	return csum_replace32(view->ip->saddr, new_saddr) + csum_replace32(view->ip->daddr, sub->ipv4);
+}
+
 static __always_inline void rewrite(struct tempos_event_view *view, const struct tempos_next_hop *hop,
-				    const struct tempos_endpoint *sub, __be32 new_saddr, struct tempos_udp_csum *csum)
+				    const struct tempos_endpoint *sub, __be32 new_saddr, __u64 addr_delta,
+				    const struct tempos_udp_check_plan *udp_plan)
 {
 	__builtin_memcpy(view->eth->h_dest, hop->dst_mac, ETH_ALEN);
 	__builtin_memcpy(view->eth->h_source, hop->src_mac, ETH_ALEN);
 
 	struct iphdr *ip = view->ip;
 	struct udphdr *udp = view->udp;
-	/* Both addresses are in the IP header and in the UDP pseudo-header: one delta serves both checksums. */
-	__u64 addr_delta = csum_replace32(ip->saddr, new_saddr) + csum_replace32(ip->daddr, sub->ipv4);
 
 	/* TTL shares a 16-bit checksum word with the protocol. */
 	__u16 *ttl_word = (__u16 *)&ip->ttl;
@@ -80,12 +87,11 @@ static __always_inline void rewrite(struct tempos_event_view *view, const struct
 	ip->saddr = new_saddr;
 	ip->daddr = sub->ipv4;
 
-	/* The UDP checksum for whatever form it came in (udp_csum_partial.h). */
-	csum->addr_delta = addr_delta;
-	csum->new_saddr = new_saddr;
-	csum->new_daddr = sub->ipv4;
-	csum->new_dport = sub->port;
-	udp->check = (__u16)tempos_udp_csum_final(csum);
+	/* Whatever form the UDP checksum came in (udp_csum_partial.h); 0 ("none") stays 0. */
+	if (udp->check) {
+		__u16 check = csum_update((__u16)udp_plan->old, udp_plan->delta) ^ (__u16)udp_plan->flip;
+		udp->check = check ? check : 0xffff;
+	}
 	udp->dest = sub->port;
 }
 
@@ -102,7 +108,7 @@ int tempos_router(struct xdp_md *ctx)
 	__u32 topic = view.payload[0];
 	int verdict = admit(topic, view.ip->saddr, !topic_is_strict(topic));
 	if (verdict != TEMPOS_ADMITTED)
-		return count_policed(topic, verdict);
+		return count_verdict(topic, verdict, XDP_DROP);
 
 	void *route_slot = bpf_map_lookup_elem(&topic_routes, &topic);
 	if (!route_slot) {
@@ -179,16 +185,9 @@ int tempos_router(struct xdp_md *ctx)
 
 	/* Decided before the rewrite, so a frame with no usable egress or an incomplete checksum the program cannot
 	 * complete leaves untouched. */
-	struct tempos_udp_csum csum = {
-		.saddr = view.ip->saddr,
-		.daddr = view.ip->daddr,
-		.l4_off = view.l4_off,
-		.udp_len = view.udp_len,
-		.len = view.udp->len,
-		.check = view.udp->check,
-		.dport = view.udp->dest,
-	};
-	if (tempos_udp_csum_prepare(ctx, &csum) < 0)
+	__u64 addr_delta = address_delta(&view, new_saddr, sub);
+	struct tempos_udp_check_plan udp_plan;
+	if (tempos_udp_check_prepare(ctx, &view, addr_delta, csum_replace16(view.udp->dest, sub->port), &udp_plan) < 0)
 		return count_pass(topic, TEMPOS_PASS_PARTIAL_CSUM);
 	int action = XDP_TX;
 	if (hop.ifindex != 0 && hop.ifindex != ctx->ingress_ifindex) {
@@ -197,7 +196,7 @@ int tempos_router(struct xdp_md *ctx)
 			return count_pass(topic, TEMPOS_PASS_NO_EGRESS);
 	}
 
-	rewrite(&view, &hop, sub, new_saddr, &csum);
+	rewrite(&view, &hop, sub, new_saddr, addr_delta, &udp_plan);
 	counters->redirected_packets++;
 	counters->redirected_bytes += view.frame_len;
 	return action;

@@ -7,34 +7,15 @@
 #include <bpf/bpf_helpers.h>
 
 #include "tempos/xdp_abi.h"
+#include "published_map.h"
 #include "fanout_routes_map.h"
 
-/* One subscription group, published once and never written again. */
-struct tempos_route_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	/* Sizes, not BTF types: clang would emit struct tempos_route only as a forward declaration here. */
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct tempos_route));
-};
-
-/* topic -> route, as an array of single-entry array maps.
+/* topic -> route (one subscription group), in a published map (published_map.h).
  *
  * Why not a plain ARRAY of routes: a user-space update of an ARRAY element is a memcpy that a packet on another
  * CPU can observe half-done (new count with old subscribers). Why not a HASH: its update is atomic (the element is
- * replaced), but every lookup hashes the key and walks a bucket through a helper call.
- *
- * Here an update is: user space creates a FRESH inner map, writes entry 0 (and freezes it), then replaces the
- * outer slot. The kernel swaps the inner-map pointer atomically and frees the old inner map only after an RCU
- * grace period, so a packet sees either the old or the new route, never a mix. An inner map is never written
- * after it is published. Both lookups are array lookups that the verifier inlines into a bounds check plus
- * pointer arithmetic: no helper call and no hashing on the per-packet path. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, TEMPOS_MAX_TOPICS);
-	__type(key, __u32);
-	__array(values, struct tempos_route_inner);
-} topic_routes SEC(".maps");
+ * replaced), but every lookup hashes the key and walks a bucket through a helper call. */
+TEMPOS_PUBLISHED_MAP(topic_routes, TEMPOS_MAX_TOPICS, 1, struct tempos_route);
 
 /* Per-CPU counters per topic, slot TEMPOS_NO_TOPIC_SLOT for frames without a topic. It also holds the
  * round-robin cursor, so one inlined per-CPU lookup per packet serves both. */

@@ -21,7 +21,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "csum.h"
-#include "parsing.h" /* tempos_opaque */
+#include "parsing.h" /* tempos_opaque, tempos_event_view */
 
 /* Longest datagram (UDP header + payload) whose partial checksum the router completes in native mode; longer
  * ones are passed up (TEMPOS_PASS_PARTIAL_CSUM). More than a 1500-byte MTU's datagram. */
@@ -109,59 +109,57 @@ __noinline __s64 tempos_frame_sum(struct xdp_md *ctx, __u32 off, __u32 len)
 	return walk.sum;
 }
 
-/* The UDP checksum of one event through the rewrite: the header fields as received (filled by the caller), what
- * tempos_udp_csum_prepare found, and the new fields (filled by the rewrite). */
-struct tempos_udp_csum {
-	__u64 received_sum; /* native and partial: the sum of the datagram as received (tempos_frame_sum) */
-	__be32 saddr, daddr, new_saddr, new_daddr;
-	__u32 l4_off;   /* the UDP header's offset in the frame */
-	__u32 udp_len;  /* host order */
-	__be16 len;     /* the UDP header's length field, as in the frame */
-	__be16 check;   /* the field as received */
-	__be16 dport, new_dport;
-	__u32 partial;  /* the field holds the pseudo-header sum of a CHECKSUM_PARTIAL datagram */
-	__u32 _pad;
-	__u64 addr_delta; /* the IP addresses' contribution to an incremental update (shared with the IP checksum) */
+/* How the rewrite writes the UDP checksum field, one formula for every form (no branch on the form in the
+ * rewrite):  field' = csum_update(old, delta) ^ flip, sent as 0xffff if 0 (RFC 768); a field of 0 ("no checksum")
+ * stays 0.
+ *  - complete checksum: old = the field, delta = the addresses' and the port's, flip = 0: the RFC 1624 update;
+ *  - partial, native: old = the complete checksum the datagram would have carried, ~fold(its sum as received,
+ *    the field included: that field is the old pseudo-header sum), then the same update;
+ *  - partial, generic: old = ~field, delta = the addresses' only (no port in the pseudo-header), flip = 0xffff:
+ *    fold(field + delta), the pseudo-header sum of the new addresses, never 0. */
+struct tempos_udp_check_plan {
+	__u64 delta;
+	__u64 old;
+	__u64 flip;
 };
 
-/* Before the rewrite: recognises the partial form and, in native mode, sums the datagram. Returns 0, or < 0 when
- * the checksum cannot be completed (the frame is then passed up untouched). Global functions, like the one below:
- * the verifier checks each once, instead of once per path of the router (route with MAC or FIB, XDP_TX or
- * redirect), which doubled the router's verification and load time. */
-__noinline int tempos_udp_csum_prepare(struct xdp_md *ctx, struct tempos_udp_csum *c)
+/* The plan of a partial datagram (its field is the pseudo-header sum), from the full-checksum plan the caller
+ * filled. A global function, called only for partial datagrams: the full-checksum path makes no call, and the
+ * verifier checks the partial forms once. Returns 0, or < 0 when the checksum cannot be completed. */
+__noinline int tempos_udp_partial_plan(struct xdp_md *ctx, __u32 l4_off, __u32 udp_len, __u64 addr_delta,
+				       struct tempos_udp_check_plan *plan)
 {
-	if (!c)
+	if (!plan)
 		return -1;
-	c->partial = c->check != 0 && c->check == udp_partial_field(c->saddr, c->daddr, c->len);
-	if (!c->partial || attached_generic)
+	if (attached_generic) {
+		plan->old = (__u16)~plan->old;
+		plan->delta = addr_delta;
+		plan->flip = 0xffff;
 		return 0;
-	__s64 sum = tempos_frame_sum(ctx, c->l4_off, c->udp_len);
+	}
+	__s64 sum = tempos_frame_sum(ctx, l4_off, udp_len);
 	if (sum < 0)
 		return -1;
-	c->received_sum = (__u64)sum;
+	plan->old = (__u16)~csum_fold64((__u64)sum);
 	return 0;
 }
 
-/* After the rewrite: the new field. 0 ("no checksum") stays 0; a computed 0 is sent as 0xffff (RFC 768).
- *  - complete checksum: updated incrementally (RFC 1624) for the new addresses and port;
- *  - partial, generic: the pseudo-header sum of the new addresses (the kernel completes it);
- *  - partial, native: the complete checksum, from the datagram's sum less its old field and old port. */
-__noinline __u32 tempos_udp_csum_final(const struct tempos_udp_csum *c)
+/* Before the rewrite: recognises the form and fills the plan. addr_delta is the addresses' contribution (shared
+ * with the IP checksum), port_delta the destination port's. A full or absent checksum costs one comparison more
+ * than the incremental update itself. Returns 0, or < 0 when the checksum cannot be completed (the frame is then
+ * passed up untouched). */
+static __always_inline int tempos_udp_check_prepare(struct xdp_md *ctx, const struct tempos_event_view *view,
+						    __u64 addr_delta, __u64 port_delta,
+						    struct tempos_udp_check_plan *plan)
 {
-	if (!c)
+	__u16 check = view->udp->check;
+	plan->old = check;
+	plan->delta = addr_delta + port_delta;
+	plan->flip = 0;
+	/* A partial field is never 0, so a field of 0 ("none") is not taken for one. */
+	if (check != udp_partial_field(view->ip->saddr, view->ip->daddr, view->udp->len))
 		return 0;
-	if (c->partial && attached_generic)
-		return udp_partial_field(c->new_saddr, c->new_daddr, c->len);
-	__u64 port_delta = csum_replace16(c->dport, c->new_dport);
-	__u16 check;
-	if (c->partial)
-		check = (__u16)~csum_fold64((__u32)c->received_sum + (__u64)(__u16)~c->check + port_delta +
-					    udp_pseudo_sum(c->new_saddr, c->new_daddr, c->len));
-	else if (c->check)
-		check = csum_update(c->check, c->addr_delta + port_delta);
-	else
-		return 0;
-	return check ? check : 0xffff;
+	return tempos_udp_partial_plan(ctx, view->l4_off, view->udp_len, addr_delta, plan);
 }
 
 #endif /* TEMPOS_UDP_CSUM_PARTIAL_H */
