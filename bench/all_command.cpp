@@ -23,7 +23,7 @@ const std::map<std::string, std::vector<std::string>> kRequiredFields{
     {"throughput", {"xdp_mpps", "xdp_loss", "socket_mpps", "baseline_mpps", "xdp_vs_socket"}},
     {"latency", {"lat_direct_p50_us", "lat_xdp_p50_us", "lat_xdp_p99_us", "lat_socket_p99_us", "lat_strict_idle_p99_us",
                  "lat_strict_flood_p99_us"}},
-    {"fanout", {"fanout4_kernel_mcps", "fanout4_socket_mcps"}},
+    {"fanout", {"fanout_prog_ns_per_copy", "fanout4_kernel_mcps", "fanout4_socket_mcps"}},
     {"peers", {"mosquitto_p50_us", "mosquitto_p99_us", "nats_p50_us", "nats_p99_us", "nats_flood_p99_us"}}};
 
 struct AllOptions : CommonOptions {

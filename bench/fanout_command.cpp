@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "bench_mom.hpp"
+#include "destination_table.hpp"
 #include "fanout_table.hpp"
 #include "frames/prog_test_run.hpp"
 #include "frames/router_fixtures.hpp"
@@ -65,9 +66,19 @@ public:
                        bpf_map__fd(skel_->maps.fanout_topic_counters));
         ingress_ = if_nametoindex("eth0");
         egress_ = if_nametoindex("fo_dummy");
-        const auto sub_mac = net.mac("sub1", "eth0"), egress_mac = net.mac("mom", "eth1");
-        if (!sub_mac || !egress_mac) return sub_mac ? egress_mac.status() : sub_mac.status();
-        member_ = testkit::endpoint(testkit::world::ipv4_bytes(p2p::kSub1Ip), kMomPort, *sub_mac, *egress_mac, egress_);
+        const auto mom_mac = net.mac("mom", "eth0"), egress_mac = net.mac("mom", "eth1");
+        if (!mom_mac || !egress_mac) return mom_mac ? egress_mac.status() : mom_mac.status();
+        // Loaded alone (no router to share them), the program's local_macs / local_ipv4 are empty and it would
+        // take no frame (bpf/destination.h): they get what the adapter would put there for mom:eth0.
+        if (Status local = tempos::xdp::DestinationTable(bpf_map__fd(skel_->maps.local_macs),
+                                                         bpf_map__fd(skel_->maps.local_ipv4))
+                               .set({{*mom_mac}, {kMomIp4}});
+            !local)
+            return local.prefixed("filling the fan-out program's local addresses");
+        // The repetitions of a test run reuse the frame as the previous run left it, so the member is the MoM's
+        // own MAC and address (and port): every rewritten frame is still addressed to the MoM and fanned out
+        // again. The copies leave through the discarding device whatever they are addressed to.
+        member_ = testkit::endpoint(kMomIp4, kMomPort, *mom_mac, *egress_mac, egress_);
         return ingress_ && egress_ ? Status::ok() : measurement_error("mom:eth0 or the egress device not found");
     }
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # ctest smoke test of tempos-bench (not a measurement, no timing thresholds): `all --quick` over prog,
-# throughput and latency must print one JSON object with every field those parts own (`all` checks them: its
-# missing_fields), every run succeeding,
-# strict events in the throughput run delivered by the kernel without reaching the MoM's socket, and every
-# latency path delivering events. Needs root (namespaces, XDP); exit 77 = skipped (fails under
+# throughput, latency and fanout must print one JSON object with every field those parts own (`all` checks them:
+# its missing_fields), every run succeeding (fanout's fails when its test runs of the fan-out program sent fewer
+# copies than they should), strict events in the throughput run delivered by the kernel without reaching the
+# MoM's socket, every latency path delivering events, and both fan-out paths delivering copies (at G = 4, the
+# kernel one without reaching the MoM's socket). Needs root (namespaces, XDP); exit 77 = skipped (fails under
 # TEMPOS_REQUIRE_PRIVILEGED=1, as in CI).
 set -euo pipefail
 BENCH=$1
@@ -14,7 +15,7 @@ fi
 ip netns del "tbench-probe-$$"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"$BENCH" all --quick --runs 1 --only prog --only throughput --only latency --timeout 120 >"$out"
+"$BENCH" all --quick --runs 1 --only prog --only throughput --only latency --only fanout --timeout 120 >"$out"
 python3 - "$out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -26,13 +27,20 @@ if not d.get("xdp_mpps", 0) > 0:
 for path in ("direct", "xdp", "socket", "socket_be"):
     if not d.get(f"lat_{path}_delivered", 0) > 0:
         problems.append(f"latency path {path} delivered nothing")
+for path in ("kernel", "socket"):
+    if not d.get(f"fanout4_{path}_mcps", 0) > 0:
+        problems.append(f"fan-out path {path} delivered no copies")
+if d.get("fanout4_kernel_mom_socket_datagrams") != 0:
+    problems.append(f"fanned-out events reached the MoM's socket in the kernel path: "
+                    f"{d.get('fanout4_kernel_mom_socket_datagrams')}")
 runs = d.get("runs", {})
-for part in ("prog", "throughput", "latency"):
+for part in ("prog", "throughput", "latency", "fanout"):
     if len(runs.get(part, [])) != 1:
         problems.append(f"{part}: expected 1 run, got {len(runs.get(part, []))}")
 for p in problems:
     print("FAIL:", p, file=sys.stderr)
-print("fields:", len(d), "| xdp_mpps", d.get("xdp_mpps"), "| lat_xdp_p50_us", d.get("lat_xdp_p50_us"))
+print("fields:", len(d), "| xdp_mpps", d.get("xdp_mpps"), "| lat_xdp_p50_us", d.get("lat_xdp_p50_us"),
+      "| fanout_prog_ns_per_copy", d.get("fanout_prog_ns_per_copy"), "| fanout4_kernel_mcps", d.get("fanout4_kernel_mcps"))
 sys.exit(1 if problems else 0)
 PY
 echo PASS
