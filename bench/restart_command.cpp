@@ -61,7 +61,7 @@ std::filesystem::path default_upgrade_plugin_dir() { return testkit::executable_
 class RestartBench {
 public:
     explicit RestartBench(const RestartOptions& o)
-        : o_(o), upgrade_dir_(o.upgrade_plugin_dir.empty() ? default_upgrade_plugin_dir() : o.upgrade_plugin_dir) {}
+        : o_(o), upgrade_dir_(o.upgrade_plugin_dir.empty() ? default_upgrade_plugin_dir() : std::filesystem::path(o.upgrade_plugin_dir)) {}
 
     Result<Report> run() {
         install_interrupt_handler();

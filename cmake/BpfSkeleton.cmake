@@ -29,7 +29,7 @@ function(bpf_skeleton name source)
     OUTPUT ${skel}
     COMMAND ${BPFTOOL} gen skeleton ${obj} name ${B_SKELETON} > ${skel}
     DEPENDS ${obj}
-    COMMENT "BPF skeleton ${name}.skel.h"
+    COMMENT "BPF skeleton ${B_SKELETON}.skel.h (${name})"
     VERBATIM)
   add_custom_target(${name}_skel_gen DEPENDS ${skel})
   add_library(${name}_skel INTERFACE)
