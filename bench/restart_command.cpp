@@ -210,18 +210,17 @@ private:
 }  // namespace
 
 void register_restart_command(CLI::App& app, const char* name, int& exit_code) {
-    auto o = std::make_shared<RestartOptions>();
-    CLI::App* cmd = add_subcommand<RestartOptions>(
+    auto [cmd, o] = add_subcommand<RestartOptions>(
         app, name,
         "Strict events lost and the longest delivery gap across a restart, a crash and an upgrade of tempos-mom, "
         "with and without persist",
-        exit_code, o, "Smoke run: 4000 events per case (not a measurement)",
-        [](RestartOptions& o) { o.apply_quick(); }, [](const RestartOptions& o) { return RestartBench(o).run(); });
-    cmd->add_option("--rate", o->rate, "Strict events per second")->check(CLI::Range(1.0, 1e6));
-    cmd->add_option("--count", o->count, "Strict events per case")->check(CLI::Range(100, 10'000'000));
-    add_xdp_mode_option(cmd, o->xdp_mode, "XDP mode of the router: native or generic");
-    cmd->add_option("--pub-cpu", o->pub_cpu, "CPU of tempos-pub");
-    cmd->add_option("--upgrade-plugin-dir", o->upgrade_plugin_dir,
+        "Smoke run: 4000 events per case (not a measurement)", exit_code,
+        [](const RestartOptions& o) { return RestartBench(o).run(); });
+    cmd->add_option("--rate", o.rate, "Strict events per second")->check(CLI::Range(1.0, 1e6));
+    cmd->add_option("--count", o.count, "Strict events per case")->check(CLI::Range(100, 10'000'000));
+    add_xdp_mode_option(cmd, o.xdp_mode, "XDP mode of the router: native or generic");
+    cmd->add_option("--pub-cpu", o.pub_cpu, "CPU of tempos-pub");
+    cmd->add_option("--upgrade-plugin-dir", o.upgrade_plugin_dir,
                     "The plugin directory of the upgrade (default: the build's tests/upgrade-plugin)");
 }
 
