@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "process/mom_runner.hpp"
@@ -22,13 +23,18 @@ inline testkit::ConfigTopic bench_topic(int id, const std::string& qos, const st
     return {id, qos, std::vector(static_cast<std::size_t>(groups), std::vector{member})};
 }
 
-// cpu >= 0: tempos-mom runs on that CPU only.
+// cpu >= 0: tempos-mom runs on that CPU only. adapter_options: further options of the XDP adapter (persist);
+// args: further tempos-mom arguments (--plugin-dir).
 inline Result<testkit::MomRunner> start_bench_mom(const testkit::Topology& net, const std::string& xdp_mode,
-                                                  std::vector<testkit::ConfigTopic> topics, int cpu = -1) {
+                                                  std::vector<testkit::ConfigTopic> topics, int cpu = -1,
+                                                  const std::vector<std::pair<std::string, std::string>>& adapter_options = {},
+                                                  std::vector<std::string> args = {}) {
     const std::string listen =
         std::string(testkit::world::point_to_point::kMomIp) + ":" + std::to_string(kMomPort);
-    Result<testkit::MomRunner> mom = testkit::MomRunner::start(
-        testkit::xdp_mom_config(listen, "eth0", xdp_mode, std::move(topics)), {.netns = net.ns("mom"), .cpu = cpu});
+    testkit::ControllerConfig config = testkit::xdp_mom_config(listen, "eth0", xdp_mode, std::move(topics));
+    for (const auto& option : adapter_options) config.adapters.front().options.push_back(option);
+    Result<testkit::MomRunner> mom =
+        testkit::MomRunner::start(config, {.netns = net.ns("mom"), .cpu = cpu, .args = std::move(args)});
     if (!mom || xdp_mode == "off") return mom;
     // tempos-mom is ready after its adapter connected: the router's mode is settled by then.
     const Result<testkit::XdpMode> attached = net.xdp_mode("mom", "eth0");

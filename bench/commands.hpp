@@ -18,6 +18,9 @@ void register_latency_command(CLI::App& app, const char* name, int& exit_code);
 // Delivered copies per second of a strict topic with G = 1, 2, 4, 8 subscription groups, through the kernel (XDP
 // router for G = 1, the TC fan-out program for G >= 2) vs the MoM's socket path. Method: docs/fanout.md.
 void register_fanout_command(CLI::App& app, const char* name, int& exit_code);
+// Strict events lost and the longest delivery gap across a restart (SIGTERM), a crash (SIGKILL) and an upgrade of
+// tempos-mom, with and without persist, beside the idle inter-arrival p99 (docs/restart.md).
+void register_restart_command(CLI::App& app, const char* name, int& exit_code);
 // Latency, throughput and isolation of Mosquitto and NATS on the project's topology (peers/).
 void register_peers_command(CLI::App& app, const char* name, int& exit_code);
 // Runs every other registered subcommand as a child process (--json), --runs times, interleaved, and merges

@@ -96,6 +96,26 @@ def target_rows(d):
          lambda: (f"{fmt(g('lat_strict_flood_p99_us'))} vs {fmt(g('nats_flood_p99_us'))}/10 = "
                   f"{g('nats_flood_p99_us') / 10:.1f} µs", g("lat_strict_flood_p99_us") <= g("nats_flood_p99_us") / 10)),
     ]
+
+    # Issue 14: with persist, a restart (SIGTERM), a crash (SIGKILL) and an upgrade lose no strict event, and the
+    # longest delivery gap stays within 2x the inter-arrival p99 of the same stream without a restart.
+    def restart_lost(case):
+        return (f"{fmt(g(f'restart_{case}_persist_lost'))} of {fmt(g('restart_count'))} at {fmt(g('restart_rate_eps'))}/s "
+                f"(without persist: {fmt(g(f'restart_{case}_no_persist_lost'))})", g(f"restart_{case}_persist_lost") == 0)
+
+    def restart_gap(case):
+        gap_us = 1000 * g(f"restart_{case}_persist_gap_ms")
+        return (f"{fmt(g(f'restart_{case}_persist_gap_ms'))} ms vs 2 × {fmt(g('restart_idle_gap_p99_us'))} µs "
+                f"(the idle stream's own longest gap: {fmt(g('restart_idle_gap_max_us') / 1000)} ms; without persist "
+                f"{fmt(g(f'restart_{case}_no_persist_gap_ms'))} ms)", gap_us <= 2 * g("restart_idle_gap_p99_us"))
+
+    for case, what in (("term", "restart (SIGTERM)"), ("kill", "crash (SIGKILL)"), ("upgrade", "upgrade")):
+        targets.append((f"persist, {what}: 0 strict events lost",
+                        (f"restart_{case}_persist_lost", f"restart_{case}_no_persist_lost", "restart_count"),
+                        lambda case=case: restart_lost(case)))
+        targets.append((f"persist, {what}: longest gap ≤ 2× idle inter-arrival p99",
+                        (f"restart_{case}_persist_gap_ms", f"restart_{case}_no_persist_gap_ms", "restart_idle_gap_p99_us",
+                         "restart_idle_gap_max_us"), lambda case=case: restart_gap(case)))
     return [(what, *measured()) if have(*keys) else (what, "missing", None) for what, keys, measured in targets]
 
 
@@ -241,6 +261,13 @@ FIELD_NOTES = {
     "lat_socket_be_p99_us": "through the MoM, best-effort, socket path",
     "lat_strict_idle_p99_us": "isolation series, no flood",
     "lat_strict_flood_p99_us": "isolation series, heaviest flood (the generator unpaced)",
+    "restart_idle_gap_p99_us": "restart: the strict stream without a restart, time between arrivals at sub1, p99",
+    "restart_idle_gap_max_us": "restart: the same stream's longest time between arrivals",
+    "restart_term_persist_lost": "SIGTERM and start at once, persist = true (docs/restart.md)",
+    "restart_term_persist_gap_ms": "the longest time between arrivals across that restart",
+    "restart_kill_persist_lost": "SIGKILL and start at once, persist = true",
+    "restart_upgrade_persist_lost": "SIGTERM and start with the rebuilt router object (tests/e2e/upgrade), persist = true",
+    "restart_term_no_persist_lost": "SIGTERM and start at once, persist = false",
 }
 
 
@@ -277,7 +304,7 @@ def main():
         w(["- Time per subcommand (all runs): " + ", ".join(f"{k} {v:.0f} s" for k, v in d["part_seconds"].items())])
     if a.load_before:
         w([f"- Load average before the run: {a.load_before} (other work on the machine shows in the tails)"])
-    w(["", "## Targets (issue 6)", "", "| target | measured (medians) | met |", "|---|---|---|"])
+    w(["", "## Targets (issues 6 and 14)", "", "| target | measured (medians) | met |", "|---|---|---|"])
     for what, value, met in target_rows(d):
         verdict = met if isinstance(met, str) else ("yes" if met else ("no" if met is not None else "not measured"))
         w([f"| {what} | {value} | {verdict} |"])

@@ -4,7 +4,7 @@
 # so as root) and renders the report. Exits 1 when a part failed or a figure is missing (the report says which).
 #   RUNS=3               runs of every subcommand (the report gives medians and min-max)
 #   TEMPOS_BUILD_DIR     build directory (default: build)
-#   BENCH_TIMEOUT=540    seconds `tempos-bench all` may take in all
+#   BENCH_TIMEOUT=660    seconds `tempos-bench all` may take in all (528 s measured before `restart`, which adds about 50 s)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${TEMPOS_BUILD_DIR:-$ROOT/build}
@@ -29,7 +29,7 @@ trap 'rm -rf "$out"' EXIT
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "scripts/bench.sh: tempos-bench all --json --runs $RUNS (load average $load_before) ..."
 status=0
-timeout --signal=INT --kill-after=20 "${BENCH_TIMEOUT:-540}" \
+timeout --signal=INT --kill-after=20 "${BENCH_TIMEOUT:-660}" \
     "$BUILD/bin/tempos-bench" all --json --runs "$RUNS" --timeout 240 >"$out/all.json" 2>"$out/all.err" || status=$?
 if ! python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$out/all.json" 2>/dev/null; then
     echo "scripts/bench.sh: tempos-bench all produced no JSON (exit status $status):" >&2

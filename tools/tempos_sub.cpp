@@ -1,5 +1,6 @@
 // tempos-sub: receives events from a MoM and reports, per topic, what arrived: counts, duplicates, gaps in the
-// sequence, one-way latency percentiles. Stops at --count events or after --timeout seconds.
+// sequence, one-way latency percentiles, the time between arrivals (its p99 and longest: a delivery gap, e.g.
+// across a restart of tempos-mom). Stops at --count events or after --timeout seconds.
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <signal.h>
@@ -35,6 +36,8 @@ struct TopicReception {
     std::uint64_t last_sent_ns = 0;
     std::unordered_set<std::uint64_t> seen;
     std::vector<std::uint64_t> latency_ns;
+    std::uint64_t last_arrival_ns = 0;
+    std::vector<std::uint64_t> arrival_gap_ns;  // from one unique event's arrival to the next one's
     // Since the last interim report (--report-every).
     std::uint64_t interval_received = 0;
     std::vector<std::uint64_t> interval_latency_ns;
@@ -47,6 +50,8 @@ struct TopicReception {
             return;
         }
         if (!tempos::tools::payload_pattern_intact(datagram, h.sequence)) ++corrupt;
+        if (last_arrival_ns != 0) arrival_gap_ns.push_back(now_ns - last_arrival_ns);
+        last_arrival_ns = now_ns;
         min_sequence = std::min(min_sequence, h.sequence);
         max_sequence = std::max(max_sequence, h.sequence);
         first_sent_ns = std::min(first_sent_ns, h.sent_ns);
@@ -88,6 +93,8 @@ void print_json(const std::map<unsigned, TopicReception>& topics, std::uint64_t 
     for (auto& [topic, r] : topics) {
         auto sample = r.latency_ns;
         const auto l = tempos::tools::summarize_latency(sample);
+        auto gaps = r.arrival_gap_ns;
+        const auto arrivals = tempos::tools::summarize_latency(gaps);
         report["topics"][std::to_string(topic)] = {{"received", r.received},
                                                    {"unique", r.unique()},
                                                    {"duplicates", r.duplicates},
@@ -100,7 +107,9 @@ void print_json(const std::map<unsigned, TopicReception>& topics, std::uint64_t 
                                                    {"p50_us", round_to(l.p50_us, 2)},
                                                    {"p99_us", round_to(l.p99_us, 2)},
                                                    {"p999_us", round_to(l.p999_us, 2)},
-                                                   {"max_us", round_to(l.max_us, 2)}};
+                                                   {"max_us", round_to(l.max_us, 2)},
+                                                   {"arrival_gap_p99_us", round_to(arrivals.p99_us, 2)},
+                                                   {"arrival_gap_max_us", round_to(arrivals.max_us, 2)}};
     }
     std::printf("%s\n", report.dump().c_str());
 }

@@ -114,7 +114,7 @@ void add_mom_config(CLI::App& app) {
 void add_mom_run(CLI::App& app) {
     struct Run {
         MomOptions options;
-        std::string config, ready_file;
+        std::string config, ready_file, plugin_dir;
         double ready_seconds = 10;
     };
     auto r = std::make_shared<Run>();
@@ -128,6 +128,7 @@ void add_mom_run(CLI::App& app) {
     run->add_option("--mom", r->options.binary, "The tempos-mom binary (default: next to tempos-testkit)");
     run->add_option("--log-level", r->options.log_level, "Its --log-level")->capture_default_str();
     run->add_option("--cpu", r->options.cpu, "Pin it to this CPU");
+    run->add_option("--plugin-dir", r->plugin_dir, "Its --plugin-dir (e.g. a test-only build of the adapter)");
     run->add_option("--ready-timeout", r->ready_seconds, "Seconds to wait for it to be ready")->capture_default_str();
     run->add_option("wrapper", r->options.wrapper,
                     "After --: a command that execs the rest of its argv (e.g. setpriv ... --), put in front of "
@@ -140,6 +141,7 @@ void add_mom_run(CLI::App& app) {
         sigprocmask(SIG_BLOCK, &forwarded, nullptr);
 
         r->options.ready_timeout = std::chrono::milliseconds(static_cast<long>(r->ready_seconds * 1000));
+        if (!r->plugin_dir.empty()) r->options.args = {"--plugin-dir", r->plugin_dir};
         Result<MomRunner> started = MomRunner::start(std::filesystem::path(r->config), r->options);
         if (!started) fail("mom run", started.status());
         MomRunner& runner = *started;

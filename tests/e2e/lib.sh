@@ -75,7 +75,8 @@ snmp_udp() {
         for (i = 1; i <= NF; i++) if (h[i] == f) print $i }' /proc/net/snmp
 }
 
-# start_mom CONFIG [WRAPPER...]: runs tempos-mom ($MOM_BIN, else the build's) in the mom namespace, through
+# start_mom CONFIG [WRAPPER...]: runs tempos-mom ($MOM_BIN, else the build's; with --plugin-dir $MOM_PLUGIN_DIR
+# when set) in the mom namespace, through
 # WRAPPER when given (a command that execs it, e.g. setpriv), and waits until it is ready: `tempos-testkit mom run`
 # (testing/process/mom_runner.hpp) stays its parent, writes its pid to a file once it logged "tempos-mom running"
 # (the routes are in place) and its port is bound, passes SIGTERM/SIGINT/SIGHUP on and exits with its status.
@@ -85,7 +86,8 @@ start_mom() {
     shift
     rm -f "$E2E_TMP/mom.ready"
     "$BIN/tempos-testkit" mom run --ns "$TOPO_NS_mom" --config "$config" --log "$E2E_TMP/mom.log" \
-        --ready-file "$E2E_TMP/mom.ready" --mom "${MOM_BIN:-$BIN/tempos-mom}" --log-level debug -- "$@" &
+        --ready-file "$E2E_TMP/mom.ready" --mom "${MOM_BIN:-$BIN/tempos-mom}" --log-level debug \
+        ${MOM_PLUGIN_DIR:+--plugin-dir "$MOM_PLUGIN_DIR"} -- "$@" &
     MOM_RUNNER_PID=$!
     local i
     for ((i = 0; i < 150; i++)); do  # the runner gives up after 10 s itself
@@ -356,6 +358,37 @@ metrics() {
     done
 }
 
+# counters_not_reset BEFORE AFTER NAME_REGEX: compares two saved metrics_page outputs: every sample of a
+# counter (# TYPE ... counter) whose name matches NAME_REGEX in BEFORE must be in AFTER with a value >= (what
+# Prometheus needs to see no reset). Prints how many were compared and the ones that went back ("name{labels}
+# before -> after", or "missing"); exit status 1 when one did.
+counters_not_reset() {
+    python3 - "$@" <<'PY'
+import re, sys
+def samples(path):
+    counters, values = set(), {}
+    for line in open(path, errors="replace"):
+        line = line.strip()
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split()[:4]
+            if kind == "counter":
+                counters.add(name)
+        elif line and not line.startswith("#") and " " in line:
+            key, value = line.rsplit(" ", 1)
+            try:
+                values[key] = float(value)
+            except ValueError:
+                pass  # the HTTP status and headers
+    return {k: v for k, v in values.items() if re.split(r"[{ ]", k)[0] in counters}
+before, after, pattern = samples(sys.argv[1]), samples(sys.argv[2]), re.compile(sys.argv[3])
+compared = [k for k in before if pattern.search(re.split(r"[{ ]", k)[0])]
+went_back = [f"{k} {before[k]:g} -> {after[k]:g}" if k in after else f"{k} missing" for k in compared
+             if after.get(k, -1) < before[k]]
+print(f"{len(compared)} counters compared" + "".join(f"; went back: {w}" for w in went_back))
+sys.exit(1 if went_back or not compared else 0)
+PY
+}
+
 # watch_metric NAME VALUE TIMEOUT: polls /metrics from inside the mom namespace every 2 ms until the line NAME
 # (exact, with its labels) reads VALUE, then prints CLOCK_MONOTONIC ns of that moment; exits 1 on timeout.
 # Start it in the background before the action it waits for: it is ready once $E2E_TMP/watch.ready exists.
@@ -465,4 +498,38 @@ mom_config_header() {
     for option in "$@"; do options+=(--adapter-option "$option"); done
     "$BIN/tempos-testkit" mom-config header --listen "$TOPO_IP_mom:$MOM_PORT" --interface "$TOPO_MOM_IF" \
         --metrics 127.0.0.1:9100 --xdp-mode "$mode" ${options[@]+"${options[@]}"}
+}
+
+# xdp_link_of PROG_ID: the id of the bpf_link (type xdp) that holds program PROG_ID (bpftool; links are global,
+# not per namespace); empty when none does.
+xdp_link_of() {
+    bpftool -j link show | python3 -c '
+import json, sys
+print(next((str(l["id"]) for l in json.load(sys.stdin) if l.get("type") == "xdp" and l.get("prog_id") == int(sys.argv[1])), ""))' "$1"
+}
+
+# prog_rodata_value PROG_ID NAME: the value of the global constant NAME in the .rodata map of program PROG_ID (read
+# through its BTF with bpftool); empty when the program has no such constant.
+prog_rodata_value() {
+    local map
+    for map in $(bpftool -j prog show id "$1" | python3 -c 'import json, sys; print(*json.load(sys.stdin).get("map_ids", []))'); do
+        bpftool -j map show id "$map" | python3 -c 'import json, sys; sys.exit(not json.load(sys.stdin)["name"].endswith(".rodata"))' ||
+            continue
+        bpftool -j map dump id "$map" | python3 -c '
+import json, sys
+def find(v, name):
+    if isinstance(v, dict):
+        if name in v and not isinstance(v[name], (dict, list)):
+            return v[name]
+        v = list(v.values())
+    if isinstance(v, list):
+        for item in v:
+            found = find(item, name)
+            if found is not None:
+                return found
+    return None
+found = find(json.load(sys.stdin), sys.argv[1])
+print("" if found is None else found)' "$2"
+        return 0
+    done
 }

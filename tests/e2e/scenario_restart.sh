@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
-# Restart under load (issue 14, docs/restart.md): N strict events at RATE/s to sub1, SIGTERM of tempos-mom once a
-# quarter has arrived, and a new tempos-mom started at once with the same configuration. PERSIST=1: the pinned
-# router keeps routing while no tempos-mom runs and the new one swaps its program into the same link: every event
-# is delivered, none twice, and the kernel counter in /metrics goes on from where it was (no reset).
+# Restart and upgrade under load (issue 14, docs/restart.md): N strict events at RATE/s to sub1; once a quarter
+# has arrived tempos-mom is stopped (STOP=term: SIGTERM; STOP=kill: SIGKILL, as a crash) and a new tempos-mom is
+# started at once with the same configuration. UPGRADE=1: the new one loads the test-only build of the plugin in
+# $UPGRADE_PLUGIN_DIR (tests/e2e/upgrade: its router object rebuilt with TEMPOS_UPGRADE_BUILD_TAG in .rodata).
+# PERSIST=1: the pinned router keeps routing while no tempos-mom runs and the new one swaps its program into the
+# same link: every event is delivered, none twice, the program id changes in the same link (after an upgrade the
+# new program holds the build tag), and no kernel counter of /metrics goes back across the restart.
 # PERSIST=0: the router leaves with the process; the loss is printed and must equal N - delivered.
 . "$(dirname "$0")/lib.sh"
 RATE=${RATE:-10000}
 N=${N:-20000}
 PERSIST=${PERSIST:-1}
+STOP=${STOP:-term}
+UPGRADE=${UPGRADE:-0}
+case $STOP in term | kill) ;; *) echo "STOP is term or kill, not '$STOP'" >&2; exit 1 ;; esac
+if ((UPGRADE)); then
+    [ -f "${UPGRADE_PLUGIN_DIR:-}/libxdp_adapter.so" ] || { echo "UPGRADE=1 needs UPGRADE_PLUGIN_DIR (the test-only plugin)" >&2; exit 1; }
+    [ -n "${UPGRADE_BUILD_TAG:-}" ] || { echo "UPGRADE=1 needs UPGRADE_BUILD_TAG" >&2; exit 1; }
+fi
 setup one-legged 1
 persist=false
 ((PERSIST)) && persist=true
@@ -18,6 +28,7 @@ release_pins() { nsenter --net="/run/netns/$TOPO_NS_mom" "$BIN/tempos-mom" --rel
 trap 'release_pins; e2e_cleanup' EXIT
 start_mom "$E2E_TMP/mom.toml"
 first_prog=$(xdp_prog_id)
+first_link=$(xdp_link_of "$first_prog")
 start_sub sub1 "$N" 40
 
 topo_exec pub taskset -c 0 "$BIN/tempos-pub" --to "$TOPO_IP_mom:$MOM_PORT" --topic 1 --count "$N" --rate "$RATE" \
@@ -28,40 +39,67 @@ for ((i = 0; i < 200; i++)); do
     (($(snmp_udp sub1 InDatagrams) - flowing_from >= N / 4)) && break
     sleep 0.02
 done
-kernel_before=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
+metrics_page >"$E2E_TMP/metrics.before"
+kernel_before=$(metric_sum 'tempos_kernel_packets_total\{.*topic="1"' <"$E2E_TMP/metrics.before")
 stop_at=$(mono_ns)
-stop_mom
+if [ "$STOP" = kill ]; then
+    kill -KILL "$MOM_PID"
+    status=0
+    wait "$MOM_RUNNER_PID" || status=$?
+    ((status == 128 + 9)) || fail "tempos-mom's runner exited with status $status after SIGKILL, not 137"
+else
+    stop_mom
+fi
 stopped_at=$(mono_ns)
 during_stop=$(xdp_prog_id)
+((UPGRADE)) && MOM_PLUGIN_DIR=$UPGRADE_PLUGIN_DIR
 start_mom "$E2E_TMP/mom.toml"
 started_at=$(mono_ns)
-kernel_after_start=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
+metrics_page >"$E2E_TMP/metrics.after"
+kernel_after_start=$(metric_sum 'tempos_kernel_packets_total\{.*topic="1"' <"$E2E_TMP/metrics.after")
 second_prog=$(xdp_prog_id)
+second_link=$(xdp_link_of "$second_prog")
 wait "$pub" || fail "tempos-pub failed"
 wait_delivered sub1
 stop_subs
 kernel_end=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
 socket_end=$(metric 'tempos_adapter_sent_total\{.*topic="1"')
+tag_before=$(prog_rodata_value "$first_prog" tempos_upgrade_build_tag)
+tag_after=$(prog_rodata_value "$second_prog" tempos_upgrade_build_tag)
 stop_mom
+monotonic=0
+counters=$(counters_not_reset "$E2E_TMP/metrics.before" "$E2E_TMP/metrics.after" '^tempos_kernel_') || monotonic=$?
 
 read -r total _ _ dups corrupt <<<"$(topic_totals 1 sub1)"
 max_latency_us=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["topics"]["1"]["max_us"])' \
     "$E2E_TMP/sub1.json" 2>/dev/null || echo "?")
+sent_rate=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["rate"]))' \
+    "$E2E_TMP/pub.json" 2>/dev/null || echo "?")
 lost=$((N - total))
-echo "persist=$persist sent=$N delivered=$total lost=$lost dups=$dups corrupt=$corrupt;" \
+echo "persist=$persist stop=SIG${STOP^^} upgrade=$UPGRADE rate=$RATE/s (publisher reached $sent_rate);" \
+     "sent=$N delivered=$total lost=$lost dups=$dups corrupt=$corrupt;" \
      "stop took $(((stopped_at - stop_at) / 1000000)) ms, start $(((started_at - stopped_at) / 1000000)) ms;" \
-     "program ids: before $first_prog, while stopped '${during_stop}', after $second_prog;" \
-     "kernel counter in /metrics: $kernel_before before SIGTERM, $kernel_after_start after the start, $kernel_end at" \
-     "the end (socket path sent $socket_end); longest one-way latency ${max_latency_us} us"
+     "program ids: before $first_prog (link $first_link), while stopped '${during_stop}', after $second_prog" \
+     "(link $second_link); build tag in .rodata: before '${tag_before}', after '${tag_after}';" \
+     "kernel counter in /metrics: $kernel_before before the stop, $kernel_after_start after the start, $kernel_end at" \
+     "the end (socket path sent $socket_end); kernel counters across the restart: $counters;" \
+     "longest one-way latency ${max_latency_us} us"
 [ $((dups + corrupt)) -eq 0 ] || fail "duplicates or changed payloads"
 if ((PERSIST)); then
     [ "$during_stop" = "$first_prog" ] || fail "the router left the interface while tempos-mom was stopped"
     [ -n "$second_prog" ] && [ "$second_prog" != "$first_prog" ] || fail "the new program was not swapped in"
+    [ -n "$first_link" ] && [ "$second_link" = "$first_link" ] || fail "the program is not in the same link"
+    ((monotonic == 0)) || fail "a kernel counter went back across the restart: $counters"
     ((kernel_after_start >= kernel_before)) || fail "the kernel counter reset across the restart"
     ((kernel_end + socket_end >= N)) || fail "the counters account for $((kernel_end + socket_end)) of $N events"
     [ "$total" -eq "$N" ] || fail "lost $lost strict events across the restart with persist"
 else
     [ -z "$during_stop" ] || fail "without persist the router stayed attached after the stop"
     ((lost >= 0)) || fail "more events delivered than sent"
+fi
+if ((UPGRADE)); then
+    [ -z "$tag_before" ] || fail "the first router already had the upgrade's build tag"
+    [ -n "$tag_after" ] && (($(printf '%d' "$tag_after") == $(printf '%d' "$UPGRADE_BUILD_TAG"))) ||
+        fail "the attached program after the upgrade does not hold the build tag $UPGRADE_BUILD_TAG (has '$tag_after')"
 fi
 echo PASS
