@@ -117,7 +117,14 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
             if (Status mounted = ensure_bpffs(); !mounted) return mounted;
             std::error_code ec;
             std::filesystem::create_directories(pinned->own, ec);
-            if (ec) return Status::error(ErrorCode::system_error, "creating " + pinned->own.string() + ": " + ec.message());
+            if (ec) {
+                const bool denied = ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted;
+                return Status::error(denied ? ErrorCode::permission_denied : ErrorCode::system_error,
+                                     "creating " + pinned->own.string() + ": " + ec.message() +
+                                         (denied ? " (persist needs a bpffs directory this user may write: "
+                                                   "docs/restart.md, \"The unit's user and bpffs\")"
+                                                 : ""));
+            }
         }
         pin_dir = pinned->own;
         // egress_ports by hand: the kernel adds BPF_F_RDONLY_PROG to every devmap (dev_map_init_map) and refuses it
