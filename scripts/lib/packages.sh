@@ -6,6 +6,10 @@ TEMPOS_PACKAGES=(
     libgtest-dev libgmock-dev libmosquitto-dev libnats-dev nlohmann-json3-dev
     iproute2 ethtool util-linux libcap2-bin valgrind python3 systemd xdp-tools
     prometheus
+    # The cluster topic table (host-stub/cluster): etcd to run, and its v3 API's .proto files (with the gogo and
+    # googleapis protos they import) compiled with gRPC at build time.
+    etcd-server etcd-client golang-etcd-server-dev golang-github-gogo-protobuf-dev
+    golang-github-grpc-ecosystem-grpc-gateway-dev libgrpc++-dev protobuf-compiler-grpc
 )
 
 tempos_install_packages() {
