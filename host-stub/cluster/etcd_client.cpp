@@ -57,7 +57,7 @@ bool connect(EtcdClient::Endpoint& endpoint, Clock::time_point deadline) {
     return endpoint.channel->WaitForConnected(deadline);
 }
 
-const char* connect_error(const EtcdClient::Endpoint& endpoint) {
+std::string connect_error(const EtcdClient::Endpoint& endpoint) {
     switch (endpoint.channel->GetState(false)) {
         case GRPC_CHANNEL_TRANSIENT_FAILURE: return "connection failed";
         case GRPC_CHANNEL_CONNECTING: return "still connecting";
@@ -118,24 +118,29 @@ Status EtcdClient::each_endpoint(const char* what, Call&& call) {
     if (channels_.empty()) return Status::error(ErrorCode::invalid_argument, std::string(what) + ": no etcd endpoint");
     const std::size_t first = current_.load();
     Status last;
+    // Twice per endpoint: a connection the member closed is only noticed by the call that uses it ("Socket
+    // closed"), and the second attempt dials again. The writes here are idempotent, so a repeat is harmless.
     for (std::size_t i = 0; i < channels_.size(); ++i) {
         const std::size_t index = (first + i) % channels_.size();
         Endpoint& endpoint = *channels_[index];
-        const auto deadline = Clock::now() + call_timeout_;
-        if (!connect(endpoint, deadline)) {
-            last = Status::error(ErrorCode::not_connected, std::string(what) + " at " + endpoint.name +
-                                                               ": cannot connect (" + std::string(connect_error(endpoint)) + ")");
-            continue;
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            const auto deadline = Clock::now() + call_timeout_;
+            if (!connect(endpoint, deadline)) {
+                last = Status::error(ErrorCode::not_connected, std::string(what) + " at " + endpoint.name +
+                                                                   ": cannot connect (" + connect_error(endpoint) + ")");
+                break;
+            }
+            grpc::ClientContext context;
+            context.set_deadline(deadline);
+            const grpc::Status status = call(endpoint, context);
+            if (status.ok()) {
+                current_.store(index);
+                return Status::ok();
+            }
+            last = from_grpc(status, std::string(what) + " at " + endpoint.name);
+            if (!try_next(status)) return last;
+            if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;  // a timeout: the next member
         }
-        grpc::ClientContext context;
-        context.set_deadline(deadline);
-        const grpc::Status status = call(endpoint, context);
-        if (status.ok()) {
-            current_.store(index);
-            return Status::ok();
-        }
-        last = from_grpc(status, std::string(what) + " at " + endpoint.name);
-        if (!try_next(status)) return last;
     }
     return last;
 }
@@ -259,7 +264,7 @@ Result<WatchEnd> EtcdClient::watch_prefix(const std::string& prefix, std::int64_
     if (!connect(endpoint, Clock::now() + call_timeout_)) {
         move_on();
         return Result<WatchEnd>::error(ErrorCode::not_connected,
-                                       "watch at " + endpoint.name + ": cannot connect (" + std::string(connect_error(endpoint)) + ")");
+                                       "watch at " + endpoint.name + ": cannot connect (" + connect_error(endpoint) + ")");
     }
     grpc::ClientContext context;
     cancel.attach(&context);
