@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
         mom.stop();
         return kExitStartError;
     }
-    if (cluster) cluster->start();
+    if (cluster) cluster->start(tempos::cluster::broker_info(config, mom.ingress_address()));
     for (;;) {
         const auto signal = signals->wait(std::chrono::milliseconds(1000));
         if (fatal_reason()) break;

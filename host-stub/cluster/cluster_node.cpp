@@ -4,14 +4,27 @@ namespace tempos::cluster {
 
 ClusterNode::ClusterNode(const mom::ClusterConfig& cluster, std::uint16_t default_port, mom::Mom& mom,
                          const mom::LogContext& log)
-    : sync_(cluster, default_port,
+    : cluster_(cluster),
+      log_(log.make_logger("cluster")),
+      sync_(cluster, default_port,
             [&mom](const std::function<Status(mom::MomConfig&)>& edit, const std::function<void()>& on_applied) {
                 return mom.update(edit, on_applied);
             },
-            counters_, log.make_logger("cluster")),
-      watcher_(cluster, sync_, counters_, log.make_logger("cluster")) {
+            counters_, log_),
+      watcher_(cluster, sync_, counters_, log_) {
     mom.set_reload_overlay([this](mom::MomConfig& loaded) { sync_.overlay(loaded); });
     mom.set_extra_metrics([this] { return render_cluster_metrics(counters_); });
+}
+
+void ClusterNode::start(BrokerInfo info) {
+    watcher_.start();
+    registration_ = std::make_unique<BrokerRegistration>(cluster_, std::move(info), counters_, log_);
+    registration_->start();
+}
+
+void ClusterNode::stop() {
+    if (registration_) registration_->stop();
+    watcher_.stop();
 }
 
 }  // namespace tempos::cluster

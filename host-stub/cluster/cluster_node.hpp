@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "broker_registration.hpp"
 #include "cluster_counters.hpp"
 #include "cluster_sync.hpp"
 #include "cluster_watcher.hpp"
@@ -16,15 +17,18 @@ public:
     // Hooks into `mom` (its reload overlay and /metrics): build it before mom.start().
     ClusterNode(const mom::ClusterConfig& cluster, std::uint16_t default_port, mom::Mom& mom,
                 const mom::LogContext& log);
-    // After mom.start(): the watcher reads and follows the cluster.
-    void start() { watcher_.start(); }
-    // Before mom.stop().
-    void stop() { watcher_.stop(); }
+    // After mom.start(): the watcher reads and follows the cluster; the broker key is registered.
+    void start(BrokerInfo info);
+    // Before mom.stop(): the broker key goes first, then the watch.
+    void stop();
 
 private:
+    mom::ClusterConfig cluster_;
+    std::shared_ptr<spdlog::logger> log_;
     ClusterCounters counters_;
     ClusterSync sync_;
     ClusterWatcher watcher_;
+    std::unique_ptr<BrokerRegistration> registration_;  // last: its thread reads counters_
 };
 
 }  // namespace tempos::cluster

@@ -174,21 +174,16 @@ Result<std::int64_t> EtcdClient::put(const std::string& key, const std::string& 
     return response.header().revision();
 }
 
-Result<std::int64_t> EtcdClient::erase(const std::string& key) {
-    etcdserverpb::DeleteRangeRequest request;
-    request.set_key(key);
-    etcdserverpb::DeleteRangeResponse response;
-    const Status status = each_endpoint("delete", [&](Endpoint& e, grpc::ClientContext& c) {
-        return e.kv->DeleteRange(&c, request, &response);
-    });
-    if (!status) return status;
-    return response.header().revision();
-}
+Result<std::int64_t> EtcdClient::erase(const std::string& key) { return erase_range(key, ""); }
 
 Result<std::int64_t> EtcdClient::erase_prefix(const std::string& prefix) {
+    return erase_range(prefix, prefix_range_end(prefix));
+}
+
+Result<std::int64_t> EtcdClient::erase_range(const std::string& key, const std::string& range_end) {
     etcdserverpb::DeleteRangeRequest request;
-    request.set_key(prefix);
-    request.set_range_end(prefix_range_end(prefix));
+    request.set_key(key);
+    request.set_range_end(range_end);
     etcdserverpb::DeleteRangeResponse response;
     const Status status = each_endpoint("delete", [&](Endpoint& e, grpc::ClientContext& c) {
         return e.kv->DeleteRange(&c, request, &response);

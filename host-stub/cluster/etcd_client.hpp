@@ -108,6 +108,8 @@ public:
 private:
     template <typename Call>
     Status each_endpoint(const char* what, Call&& call);
+    // range_end "": the key alone.
+    Result<std::int64_t> erase_range(const std::string& key, const std::string& range_end);
 
     std::vector<std::string> endpoints_;
     std::chrono::milliseconds call_timeout_;

@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "etcd_client.hpp"
@@ -17,6 +18,7 @@
 using namespace tempos;
 using namespace tempos::testkit;
 using tempos::cluster::EtcdClient;
+using tempos::cluster::RangeResult;
 
 namespace {
 
@@ -178,6 +180,71 @@ TEST_F(ClusterEtcdTest, KeepsItsRoutesWithoutEtcdAndCatchesUpAfterACompaction) {
     EXPECT_EQ(metric(mom, "tempos_cluster_revision_applied"), static_cast<double>(*last));
     EXPECT_GE(metric(mom, "tempos_cluster_watch_restarts_total"), 1);
     EXPECT_TRUE(mom.stop());
+}
+
+// tempos-ctl against the same etcd, and the broker key the MoM keeps under a lease.
+TEST_F(ClusterEtcdTest, TempoCtlRoundTripAndTheBrokerKey) {
+    MomRunner mom = start_mom();
+    ASSERT_TRUE(mom.pid() > 0);
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
+    const std::string ctl = (test::build_dir() / "bin" / "tempos-ctl").string();
+    auto run_ctl = [&](std::vector<std::string> args) -> std::pair<int, std::string> {
+        args.insert(args.begin(), {ctl, "--etcd", etcd.endpoint()});
+        Result<Process> run = Process::start(args);
+        if (!run) return {-1, run.message()};
+        const Result<int> status = run->wait(kWait);
+        return {status ? *status : -1, run->output() + run->errors()};
+    };
+    TempDir dir("ctl");
+    const auto file = dir.path() / "topic.json";
+    std::ofstream(file) << R"({"id": 9, "qos": "strict", "subscribers": ["127.0.0.1:19109"]})";
+    const auto [put_status, put_out] = run_ctl({"topics", "put", file.string()});
+    ASSERT_EQ(put_status, 0) << put_out;
+    EXPECT_NE(put_out.find("/tempos/topics/9 written at revision"), std::string::npos) << put_out;
+    ASSERT_TRUE(becomes(mom, 9, Seen::received)) << mom.log_tail(20);
+
+    const auto [get_status, get_out] = run_ctl({"topics", "get", "9"});
+    EXPECT_EQ(get_status, 0);
+    EXPECT_NE(get_out.find("\"127.0.0.1:19109\""), std::string::npos) << get_out;
+    const auto [list_status, list_out] = run_ctl({"topics", "list"});
+    EXPECT_EQ(list_status, 0);
+    EXPECT_NE(list_out.find("/tempos/topics/9\t"), std::string::npos) << list_out;
+
+    // A value every MoM would refuse is refused before it is written, with the MoMs' message.
+    std::ofstream(file) << R"({"id": 9, "qos": "fast", "subscribers": ["127.0.0.1:19109"]})";
+    const auto [bad_status, bad_out] = run_ctl({"topics", "put", file.string()});
+    EXPECT_EQ(bad_status, 1);
+    EXPECT_NE(bad_out.find("/tempos/topics/9: topic 9 qos must be \"strict\" or \"best-effort\", got \"fast\""),
+              std::string::npos)
+        << bad_out;
+    EXPECT_TRUE(routes(mom, 9));
+
+    // The broker key: this MoM, at the revision of the last topic write.
+    const Result<std::int64_t> newest = client->put("/tempos/topics/10", strict_topic(19110));
+    ASSERT_TRUE(newest);
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_revision_applied", static_cast<double>(*newest)));
+    std::string brokers;
+    EXPECT_TRUE(poll_until(
+        [&] {
+            const auto [status, out] = run_ctl({"brokers", "--json"});
+            brokers = out;
+            return status == 0 && out.find("\"revision\": " + std::to_string(*newest)) != std::string::npos;
+        },
+        kWait))
+        << brokers;
+    EXPECT_NE(brokers.find("\"node\": \"test-node\""), std::string::npos) << brokers;
+    EXPECT_NE(brokers.find("\"listen\": \"127.0.0.1:" + std::to_string(port) + "\""), std::string::npos) << brokers;
+    EXPECT_NE(brokers.find("\"behind\": false"), std::string::npos) << brokers;
+
+    const auto [delete_status, delete_out] = run_ctl({"topics", "delete", "9"});
+    EXPECT_EQ(delete_status, 0) << delete_out;
+    EXPECT_TRUE(becomes(mom, 9, Seen::unknown)) << mom.log_tail(20);
+
+    // Stopped, the MoM revokes its lease: the key goes at once.
+    EXPECT_TRUE(mom.stop());
+    const Result<RangeResult> left = client->range_prefix("/tempos/brokers/");
+    ASSERT_TRUE(left) << left.message();
+    EXPECT_TRUE(left->kvs.empty());
 }
 
 }  // namespace
