@@ -1,5 +1,7 @@
 #include "etcd_client.hpp"
 
+#include <algorithm>
+
 #include <grpcpp/grpcpp.h>
 
 #include "config.hpp"
@@ -292,11 +294,13 @@ Result<WatchEnd> EtcdClient::watch_prefix(const std::string& prefix, std::int64_
         if (response.created() && on_created) on_created();
         if (response.events_size() == 0) continue;  // "created", or a progress notification
         WatchBatch batch;
-        batch.revision = response.header().revision();
         for (const auto& event : response.events()) {
             WatchEvent e;
             e.type = event.type() == mvccpb::Event::DELETE ? WatchEvent::Type::erase : WatchEvent::Type::put;
             e.kv = to_key_value(event.kv());
+            // The events' own revision, not the header's: the store's revision moves with keys outside the
+            // prefix too (the brokers' registrations).
+            batch.revision = std::max(batch.revision, e.kv.mod_revision);
             batch.events.push_back(std::move(e));
         }
         on_batch(batch);

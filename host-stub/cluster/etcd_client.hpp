@@ -41,7 +41,7 @@ struct WatchEvent {
 
 // A batch of events of one watch response, and the revision it brings the watcher to.
 struct WatchBatch {
-    std::int64_t revision = 0;
+    std::int64_t revision = 0;  // of its last event
     std::vector<WatchEvent> events;
 };
 
