@@ -106,6 +106,8 @@ Status Mom::update(const std::function<Status(MomConfig&)>& edit, const std::fun
     std::lock_guard apply_lock(apply_mutex_);
     MomConfig wanted = running_config();
     if (Status edited = edit(wanted); !edited) return edited;
+    // The rules a reload checks beyond the topics' own.
+    if (Status loops = check_no_self_subscriber(wanted); !loops) return loops;
     const MomConfig running = running_config();
     // Nothing to change (a cluster key written with the value it had): no reload logged or counted.
     const bool unchanged = diff_topics(running.topics, wanted.topics).empty() &&

@@ -70,6 +70,7 @@ void ClusterSync::put(const KeyValue& kv) {
     if (!id) return refuse(id.status());
     const Result<TopicConfig> topic = parse_topic_value(kv.key, *id, kv.value, default_port_);
     if (!topic) return refuse(topic.status());
+    bool changed = false;
     const Status applied = updater_(
         [&](mom::MomConfig& wanted) {
             if (wanted.topics.contains(*id) && !owned(wanted, *id)) {
@@ -78,6 +79,8 @@ void ClusterSync::put(const KeyValue& kv) {
                 accepted_[*id] = {kv.key, *topic};
                 return file_topic_conflict(kv.key, *id, wanted.topic_locations[*id]);
             }
+            const auto running = wanted.topics.find(*id);
+            changed = running == wanted.topics.end() || !(running->second == *topic);
             wanted.topics[*id] = *topic;
             wanted.topic_locations[*id] = kv.key;
             wanted.member_locations.erase(*id);
@@ -88,7 +91,8 @@ void ClusterSync::put(const KeyValue& kv) {
             accepted_[*id] = {kv.key, *topic};
         });
     if (!applied) return refuse(applied);
-    log_->info("cluster topic {} applied from {} (revision {})", *id, kv.key, kv.mod_revision);
+    // A re-read finds most topics as they were: nothing applied, nothing to say.
+    if (changed) log_->info("cluster topic {} applied from {} (revision {})", *id, kv.key, kv.mod_revision);
 }
 
 void ClusterSync::erase(const std::string& key) {

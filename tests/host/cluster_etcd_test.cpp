@@ -134,6 +134,13 @@ TEST_F(ClusterEtcdTest, MomFollowsPutsDeletesAndRefusesBadValues) {
     EXPECT_NE(mom.log().find("/tempos/topics/1: topic 1 is defined by the file at"), std::string::npos);
     EXPECT_TRUE(routes(mom, 1));
 
+    // A subscriber that is the MoM itself: refused as a reload refuses it, at the key.
+    ASSERT_TRUE(client->put("/tempos/topics/8", strict_topic(port)));
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_refused_keys_total", 3)) << mom.log_tail(20);
+    EXPECT_NE(mom.log().find("cluster key refused: /tempos/topics/8: "), std::string::npos) << mom.log_tail(20);
+    EXPECT_NE(mom.log().find("is the MoM's own listen endpoint"), std::string::npos) << mom.log_tail(20);
+    EXPECT_TRUE(unknown(mom, 8));
+
     // A delete.
     const Result<std::int64_t> deleted = client->erase("/tempos/topics/6");
     ASSERT_TRUE(deleted) << deleted.message();
