@@ -52,11 +52,19 @@ struct EtcdClient::Endpoint {
 
 namespace {
 
-// Waits for the channel to be connected. Asking (WaitForConnected asks GetState(true)) is what makes a channel
-// that lost its member dial again: fail-fast calls on it kept failing with the old error after the member was
-// back.
+// Waits for the channel to be connected, or for an attempt made meanwhile to fail (a member that refuses the
+// connection costs no timeout). Asking (GetState(true)) is what makes a channel that lost its member dial again:
+// fail-fast calls on it kept failing with the old error after the member was back. A channel already failed when
+// asked waits for its next attempt (gRPC's reconnect backoff, at most 1 s here).
 bool connect(EtcdClient::Endpoint& endpoint, Clock::time_point deadline) {
-    return endpoint.channel->WaitForConnected(deadline);
+    grpc_connectivity_state state = endpoint.channel->GetState(true);
+    while (state != GRPC_CHANNEL_READY) {
+        if (!endpoint.channel->WaitForStateChange(state, deadline)) return false;
+        const grpc_connectivity_state next = endpoint.channel->GetState(true);
+        if (next == GRPC_CHANNEL_TRANSIENT_FAILURE && state != GRPC_CHANNEL_TRANSIENT_FAILURE) return false;
+        state = next;
+    }
+    return true;
 }
 
 std::string connect_error(const EtcdClient::Endpoint& endpoint) {

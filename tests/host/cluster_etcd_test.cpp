@@ -46,18 +46,18 @@ protected:
         client.emplace(std::vector<std::string>{etcd.endpoint()});
     }
 
-    ControllerConfig config() const {
+    ControllerConfig config(std::vector<std::string> endpoints = {}) const {
         ControllerConfig c;
         c.mom.listen = "127.0.0.1:" + std::to_string(port);
         c.mom.metrics = "127.0.0.1:" + std::to_string(metrics_port);
-        c.cluster.etcd = {etcd.endpoint()};
+        c.cluster.etcd = endpoints.empty() ? std::vector<std::string>{etcd.endpoint()} : endpoints;
         c.cluster.node = "test-node";
         c.topics = {{1, "best-effort", {{{"127.0.0.1", 19101, ""}}}}};
         return c;
     }
 
-    MomRunner start_mom() {
-        Result<MomRunner> mom = MomRunner::start(config(), {.binary = test::build_dir() / "bin" / "tempos-mom",
+    MomRunner start_mom(std::vector<std::string> endpoints = {}) {
+        Result<MomRunner> mom = MomRunner::start(config(std::move(endpoints)), {.binary = test::build_dir() / "bin" / "tempos-mom",
                                                             .log_level = "debug"});
         EXPECT_TRUE(mom) << mom.message();
         return mom ? std::move(*mom) : MomRunner();
@@ -187,6 +187,20 @@ TEST_F(ClusterEtcdTest, KeepsItsRoutesWithoutEtcdAndCatchesUpAfterACompaction) {
     // Read again at the store's revision: this MoM's own registration may have written since.
     EXPECT_GE(metric(mom, "tempos_cluster_revision_applied"), static_cast<double>(*last));
     EXPECT_GE(metric(mom, "tempos_cluster_watch_restarts_total"), 1);
+    EXPECT_TRUE(mom.stop());
+}
+
+// The first endpoint listed is down (nothing listens there): the MoM and the client go on to the next.
+TEST_F(ClusterEtcdTest, ADeadEndpointIsPassedOver) {
+    const std::string dead = "http://127.0.0.1:" + std::to_string(free_tcp_port());
+    EtcdClient both({dead, etcd.endpoint()});
+    ASSERT_TRUE(both.put("/tempos/topics/5", strict_topic(19105)));
+    MomRunner mom = start_mom({dead, etcd.endpoint()});
+    ASSERT_TRUE(mom.pid() > 0);
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
+    EXPECT_TRUE(becomes(mom, 5, Seen::received)) << mom.log_tail(20);
+    ASSERT_TRUE(both.put("/tempos/topics/6", strict_topic(19106)));
+    EXPECT_TRUE(becomes(mom, 6, Seen::received)) << mom.log_tail(20);
     EXPECT_TRUE(mom.stop());
 }
 
