@@ -6,6 +6,9 @@
 // kept aside, so that it takes effect if a later reload drops the file's topic. A running topic belongs to the
 // cluster when its location (MomConfig::topic_locations) is its key.
 //
+// Members (<prefix>/members/N/G/IP:PORT) join group G of cluster topic N while their key lives; a member of a file
+// topic is refused (the file wins), one of a topic or group not (yet) defined waits for it.
+//
 // A refused value (bad key, bad JSON, a value the [[topics]] rules refuse, an adapter's refusal) is refused for
 // that topic only: its last applied value, if any, stays in force, and the other topics are not touched.
 #pragma once
@@ -21,6 +24,7 @@
 #include <spdlog/logger.h>
 
 #include "cluster_counters.hpp"
+#include "cluster_topic.hpp"
 #include "config.hpp"
 #include "etcd_client.hpp"
 
@@ -35,8 +39,10 @@ public:
     ClusterSync(mom::ClusterConfig cluster, std::uint16_t default_port, Updater updater, ClusterCounters& counters,
                 std::shared_ptr<spdlog::logger> log);
 
-    // Where the topics are watched: "<prefix>/topics/".
-    std::string watched_prefix() const;
+    // The keys watched, [begin, end): "<prefix>/members/" up to the end of "<prefix>/topics/" (one range for both,
+    // which leaves out "<prefix>/brokers/": a broker's registration must not wake every MoM).
+    std::string watched_begin() const;
+    std::string watched_end() const;
 
     // A full read of the watched prefix: every key applied, and the cluster's running topics that are no longer
     // there removed.
@@ -51,6 +57,13 @@ public:
 private:
     void put(const KeyValue& kv);
     void erase(const std::string& key);
+    void put_member(const KeyValue& kv);
+    void erase_member(const std::string& key);
+    // Applies topic `id` again with the members now known, when it is the cluster's.
+    void reapply(std::uint8_t id, const std::string& why);
+    // accepted_'s topic with its members (mutex_ held).
+    TopicConfig effective(std::uint8_t id) const;
+    std::vector<MemberKey> members_of(std::uint8_t id) const;
     void refuse(const Status& why);
     bool owned(const mom::MomConfig& config, std::uint8_t id) const;
 
@@ -63,6 +76,7 @@ private:
     // on_applied, overlay), so always in that order.
     std::mutex mutex_;
     std::map<std::uint8_t, std::pair<std::string, TopicConfig>> accepted_;
+    std::map<std::string, MemberKey> members_;  // by key
 };
 
 }  // namespace tempos::cluster

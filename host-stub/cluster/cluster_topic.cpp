@@ -64,6 +64,59 @@ Result<std::uint8_t> topic_id_of_key(const std::string& prefix, const std::strin
     return static_cast<std::uint8_t>(id);
 }
 
+std::string members_prefix(const std::string& prefix) { return prefix + "/members/"; }
+
+std::string member_key(const std::string& prefix, std::uint8_t topic, std::size_t group, const std::string& endpoint) {
+    return members_prefix(prefix) + std::to_string(topic) + "/" + std::to_string(group) + "/" + endpoint;
+}
+
+Result<MemberKey> parse_member(const std::string& prefix, const std::string& key, std::string_view value) {
+    const std::string start = members_prefix(prefix);
+    const std::string expected = "expected " + start + "N/G/IP:PORT (N a topic id 0..255, G a group 0..255)";
+    if (!key.starts_with(start)) return refused(key, "not a member key: " + expected);
+    const std::string rest = key.substr(start.size());
+    const auto first = rest.find('/');
+    const auto second = first == std::string::npos ? first : rest.find('/', first + 1);
+    if (second == std::string::npos) return refused(key, "not a member key: " + expected);
+    // The topic and group parts are read as a topic key's id is.
+    const auto topic = topic_id_of_key(prefix, topics_prefix(prefix) + rest.substr(0, first));
+    const auto group = topic_id_of_key(prefix, topics_prefix(prefix) + rest.substr(first + 1, second - first - 1));
+    if (!topic || !group) return refused(key, "not a member key: " + expected);
+    const std::string address = rest.substr(second + 1);
+    const auto endpoint = mom::parse_socket_address(address);
+    if (!endpoint) return refused(key, "member " + mom::config_detail::quote_text(address) + " is not \"IP:PORT\"");
+    if (endpoint->ip == Ipv4{0, 0, 0, 0}) return refused(key, "0.0.0.0 is not a subscriber address");
+    MemberKey member{*topic, *group, Endpoint{endpoint->ip, endpoint->port, std::nullopt}};
+    if (value.empty()) return member;
+    nlohmann::json json;
+    try {
+        json = nlohmann::json::parse(value);
+    } catch (const nlohmann::json::exception& error) {
+        return refused(key, std::string("not JSON: ") + error.what());
+    }
+    if (!json.is_object()) return refused(key, "a member's value must be empty or {\"mac\": \"...\"}, got " + json.dump());
+    for (const auto& [name, field] : json.items()) {
+        if (name != "mac") return refused(key, "unknown key " + mom::config_detail::quote_text(name) + " in a member (expected: mac)");
+        const auto mac = field.is_string() ? mom::parse_mac(field.get<std::string>()) : std::nullopt;
+        if (!mac) return refused(key, "member mac: invalid MAC address " + field.dump() +
+                                          " (expected 6 hex groups of 1 or 2 digits separated by ':', such as "
+                                          "40:a6:b7:66:38:fb)");
+        member.endpoint.mac = *mac;
+    }
+    return member;
+}
+
+TopicConfig with_members(TopicConfig topic, const std::vector<MemberKey>& members) {
+    for (const MemberKey& member : members) {
+        if (member.topic != topic.id || member.group >= topic.groups.size()) continue;
+        auto& group = topic.groups[member.group].members;
+        bool present = false;
+        for (const Endpoint& e : group) present = present || (e.ip == member.endpoint.ip && e.port == member.endpoint.port);
+        if (!present) group.push_back(member.endpoint);
+    }
+    return topic;
+}
+
 Result<TopicConfig> parse_topic_value(const std::string& key, std::uint8_t id, std::string_view value,
                                       std::uint16_t default_port) {
     nlohmann::json json;

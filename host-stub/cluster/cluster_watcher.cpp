@@ -46,7 +46,7 @@ void ClusterWatcher::run() noexcept {
 }
 
 void ClusterWatcher::follow() {
-    const std::string prefix = sync_.watched_prefix();
+    const std::string begin = sync_.watched_begin(), end_key = sync_.watched_end();
     Backoff backoff(std::chrono::milliseconds(100), std::chrono::seconds(5));
     std::int64_t revision = 0;  // applied so far
     bool read_all = true;
@@ -61,7 +61,7 @@ void ClusterWatcher::follow() {
     };
     while (!cancel_.cancelled()) {
         if (read_all) {
-            const Result<RangeResult> range = client_.range_prefix(prefix);
+            const Result<RangeResult> range = client_.range(begin, end_key);
             if (!range) {
                 if (!lost(range.status())) return;
                 continue;
@@ -70,11 +70,11 @@ void ClusterWatcher::follow() {
             revision = range->revision;
             counters_.revision_applied.store(revision);
             read_all = false;
-            log_->info("cluster topics read at revision {} ({} key(s)); watching from {}", revision,
+            log_->info("cluster topics and members read at revision {} ({} key(s)); watching from {}", revision,
                        range->kvs.size(), revision + 1);
         }
-        const Result<WatchEnd> end = client_.watch_prefix(
-            prefix, revision + 1,
+        const Result<WatchEnd> end = client_.watch_range(
+            begin, end_key, revision + 1,
             [&] {
                 counters_.connected.store(true);
                 if (reported_loss) log_->info("etcd reached again; resuming from revision {}", revision + 1);

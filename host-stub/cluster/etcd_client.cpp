@@ -156,9 +156,13 @@ Status EtcdClient::each_endpoint(const char* what, Call&& call) {
 }
 
 Result<RangeResult> EtcdClient::range_prefix(const std::string& prefix, std::int64_t revision) {
+    return range(prefix, prefix_range_end(prefix), revision);
+}
+
+Result<RangeResult> EtcdClient::range(const std::string& key, const std::string& range_end, std::int64_t revision) {
     etcdserverpb::RangeRequest request;
-    request.set_key(prefix);
-    request.set_range_end(prefix_range_end(prefix));
+    request.set_key(key);
+    request.set_range_end(range_end);
     request.set_revision(revision);
     etcdserverpb::RangeResponse response;
     const Status status = each_endpoint("range", [&](Endpoint& e, grpc::ClientContext& c) {
@@ -253,7 +257,8 @@ Status EtcdClient::revoke_lease(std::int64_t lease) {
     });
 }
 
-Result<WatchEnd> EtcdClient::watch_prefix(const std::string& prefix, std::int64_t from_revision,
+Result<WatchEnd> EtcdClient::watch_range(const std::string& key, const std::string& range_end,
+                                         std::int64_t from_revision,
                                           const std::function<void()>& on_created,
                                           const std::function<void(const WatchBatch&)>& on_batch,
                                           WatchCancel& cancel) {
@@ -281,8 +286,8 @@ Result<WatchEnd> EtcdClient::watch_prefix(const std::string& prefix, std::int64_
     auto stream = endpoint.watch->Watch(&context);
     etcdserverpb::WatchRequest request;
     auto* create = request.mutable_create_request();
-    create->set_key(prefix);
-    create->set_range_end(prefix_range_end(prefix));
+    create->set_key(key);
+    create->set_range_end(range_end);
     create->set_start_revision(from_revision);
     if (!stream->Write(request)) {
         const grpc::Status status = stream->Finish();

@@ -56,6 +56,10 @@ struct Lease {
     std::int64_t ttl_seconds = 0;
 };
 
+// The end of the range of keys starting with `prefix`: the prefix with its last byte below 0xff incremented
+// (etcd's range_end convention; "\0" when every byte is 0xff, meaning "to the end").
+std::string prefix_range_end(const std::string& prefix);
+
 // Ends a running watch_prefix() from another thread (before or during it).
 class WatchCancel {
 public:
@@ -82,6 +86,8 @@ public:
 
     // Every key starting with `prefix`, at `revision` (0: the newest).
     Result<RangeResult> range_prefix(const std::string& prefix, std::int64_t revision = 0);
+    // Every key in [key, range_end), at `revision`.
+    Result<RangeResult> range(const std::string& key, const std::string& range_end, std::int64_t revision = 0);
     // The revision of the write.
     Result<std::int64_t> put(const std::string& key, const std::string& value, std::int64_t lease = 0);
     Result<std::int64_t> erase(const std::string& key);
@@ -98,6 +104,12 @@ public:
     // watch and `on_batch` for each response with events (on this thread). Returns when cancelled, when etcd says the revision was compacted, or with an error when
     // the stream could not be opened or broke (the next call starts at the next endpoint).
     Result<WatchEnd> watch_prefix(const std::string& prefix, std::int64_t from_revision,
+                                  const std::function<void()>& on_created,
+                                  const std::function<void(const WatchBatch&)>& on_batch, WatchCancel& cancel) {
+        return watch_range(prefix, prefix_range_end(prefix), from_revision, on_created, on_batch, cancel);
+    }
+    // The same for the keys in [key, range_end).
+    Result<WatchEnd> watch_range(const std::string& key, const std::string& range_end, std::int64_t from_revision,
                                   const std::function<void()>& on_created,
                                   const std::function<void(const WatchBatch&)>& on_batch, WatchCancel& cancel);
 
@@ -117,8 +129,5 @@ private:
     std::atomic<std::size_t> current_{0};
 };
 
-// The end of the range of keys starting with `prefix`: the prefix with its last byte below 0xff incremented
-// (etcd's range_end convention; "\0" when every byte is 0xff, meaning "to the end").
-std::string prefix_range_end(const std::string& prefix);
 
 }  // namespace tempos::cluster

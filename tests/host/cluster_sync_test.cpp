@@ -131,4 +131,57 @@ TEST_F(ClusterSyncTest, KeysThatAreNotTopicIdsAreRefused) {
     EXPECT_EQ(counters.refused_keys.load(), 2u);
 }
 
+std::vector<std::uint16_t> ports(const TopicConfig& topic, std::size_t group) {
+    std::vector<std::uint16_t> out;
+    for (const Endpoint& e : topic.groups.at(group).members) out.push_back(e.port);
+    return out;
+}
+
+TEST_F(ClusterSyncTest, MembersJoinTheirGroupWhileTheirKeyLives) {
+    // A member before its topic waits for it.
+    sync.apply(put("/tempos/members/5/0/10.0.0.3:9100", "", 2));
+    EXPECT_FALSE(running.topics.contains(5));
+    sync.apply(put("/tempos/topics/5", topic_json(9005), 3));
+    EXPECT_EQ(ports(running.topics.at(5), 0), (std::vector<std::uint16_t>{9005, 9100}));
+    sync.apply(put("/tempos/members/5/0/10.0.0.4:9101", R"({"mac": "02:00:00:00:00:04"})", 4));
+    EXPECT_EQ(ports(running.topics.at(5), 0), (std::vector<std::uint16_t>{9005, 9100, 9101}));
+    EXPECT_TRUE(running.topics.at(5).groups[0].members[2].mac);
+    // A member of a group the topic does not have is left out; the static one is not added twice.
+    sync.apply(put("/tempos/members/5/3/10.0.0.5:9102", "", 5));
+    sync.apply(put("/tempos/members/5/0/10.0.0.2:9005", "", 6));
+    EXPECT_EQ(running.topics.at(5).groups.size(), 1u);
+    EXPECT_EQ(ports(running.topics.at(5), 0), (std::vector<std::uint16_t>{9005, 9100, 9101}));
+    // The key goes (its lease expired): so does the member. A change of the topic's value keeps the members (the
+    // registered 10.0.0.2:9005, hidden by the static one until now, shows).
+    sync.apply(erase("/tempos/members/5/0/10.0.0.3:9100", 7));
+    EXPECT_EQ(ports(running.topics.at(5), 0), (std::vector<std::uint16_t>{9005, 9101}));
+    sync.apply(put("/tempos/topics/5", topic_json(9015), 8));
+    EXPECT_EQ(ports(running.topics.at(5), 0), (std::vector<std::uint16_t>{9015, 9005, 9101}));
+    // A reload keeps them too.
+    mom::MomConfig loaded;
+    sync.overlay(loaded);
+    EXPECT_EQ(ports(loaded.topics.at(5), 0), (std::vector<std::uint16_t>{9015, 9005, 9101}));
+    EXPECT_EQ(counters.refused_keys.load(), 0u);
+}
+
+TEST_F(ClusterSyncTest, BadMembersAndMembersOfFileTopicsAreRefused) {
+    sync.apply(put("/tempos/members/1/0/10.0.0.3:9100", "", 2));  // topic 1 is the file's
+    EXPECT_EQ(counters.refused_keys.load(), 1u);
+    EXPECT_EQ(running.topics.at(1).groups[0].members.size(), 1u);
+    for (const char* key : {"/tempos/members/5/0/10.0.0.3", "/tempos/members/5/10.0.0.3:9100",
+                            "/tempos/members/300/0/10.0.0.3:9100", "/tempos/members/5/0/0.0.0.0:9100"})
+        sync.apply(put(key, "", 3));
+    sync.apply(put("/tempos/members/5/0/10.0.0.3:9100", R"({"mac": "zz"})", 4));
+    sync.apply(put("/tempos/members/5/0/10.0.0.3:9100", R"({"port": 1})", 5));
+    EXPECT_EQ(counters.refused_keys.load(), 7u);
+}
+
+TEST_F(ClusterSyncTest, AResyncReadsTheMembersAgain) {
+    sync.apply(put("/tempos/topics/5", topic_json(9005), 2));
+    sync.apply(put("/tempos/members/5/0/10.0.0.3:9100", "", 3));
+    RangeResult range{9, {{"/tempos/members/5/0/10.0.0.4:9101", "", 8, 0}, {"/tempos/topics/5", topic_json(9005), 2, 0}}};
+    sync.resync(range);
+    EXPECT_EQ(ports(running.topics.at(5), 0), (std::vector<std::uint16_t>{9005, 9101}));
+}
+
 }  // namespace
