@@ -204,6 +204,58 @@ TEST_F(ClusterEtcdTest, ADeadEndpointIsPassedOver) {
     EXPECT_TRUE(mom.stop());
 }
 
+// A member under a lease joins its group; when the lease goes, so does the member. The recording adapter records
+// which member each event was sent to (round robin within the group).
+TEST_F(ClusterEtcdTest, AMemberWithALeaseIsRoutedToWhileTheLeaseLives) {
+    TempDir dir("members");
+    const auto records = dir.path() / "record.log";
+    ControllerConfig c = config();
+    c.adapters.push_back(ConfigAdapter{"recording", "librecording_adapter.so", true, {{"record_file", records.string()}}});
+    Result<MomRunner> started = MomRunner::start(
+        c, {.binary = test::build_dir() / "bin" / "tempos-mom",
+            .args = {"--plugin-dir", (test::build_dir() / "lib").string()}, .log_level = "debug"});
+    ASSERT_TRUE(started) << started.message();
+    MomRunner& mom = *started;
+    ASSERT_TRUE(client->put("/tempos/topics/5", strict_topic(19105)));
+    const Result<cluster::Lease> lease = client->grant_lease(30);
+    ASSERT_TRUE(lease) << lease.message();
+    ASSERT_TRUE(client->put("/tempos/members/5/0/127.0.0.1:19205", "", lease->id));
+
+    // The member each event of topic 5 went to, from the latest send records.
+    auto last_members = [&](std::size_t count) {
+        std::vector<std::string> members;
+        for (const auto& r : test::records_with(test::read_records(records), "send"))
+            if (r["topic"] == "5") members.push_back(r["member"]);
+        if (members.size() > count) members.erase(members.begin(), members.end() - static_cast<long>(count));
+        return members;
+    };
+    auto sent_to = [&](const std::string& member) {
+        return poll_until(
+            [&] {
+                test::send_udp(port, {5, 0x42});
+                const auto members = last_members(1);
+                return !members.empty() && members.back() == member;
+            },
+            kWait);
+    };
+    EXPECT_TRUE(sent_to("127.0.0.1:19205")) << mom.log_tail(20);
+    EXPECT_TRUE(sent_to("127.0.0.1:19105"));
+
+    ASSERT_TRUE(client->revoke_lease(lease->id));
+    // Once applied, every event goes to the static member: two in a row, which round robin over two never gives.
+    EXPECT_TRUE(poll_until(
+        [&] {
+            test::send_udp(port, {5, 0x42});
+            test::send_udp(port, {5, 0x42});
+            const auto members = last_members(2);
+            return members.size() == 2 && members[0] == "127.0.0.1:19105" && members[1] == "127.0.0.1:19105";
+        },
+        kWait))
+        << mom.log_tail(20);
+    EXPECT_NE(mom.log().find("member /tempos/members/5/0/127.0.0.1:19205 left"), std::string::npos) << mom.log_tail(20);
+    EXPECT_TRUE(mom.stop());
+}
+
 // tempos-ctl against the same etcd, and the broker key the MoM keeps under a lease.
 TEST_F(ClusterEtcdTest, TempoCtlRoundTripAndTheBrokerKey) {
     MomRunner mom = start_mom();
