@@ -38,27 +38,18 @@ BrokerRegistration::BrokerRegistration(const mom::ClusterConfig& cluster, Broker
 
 BrokerRegistration::~BrokerRegistration() { stop(); }
 
-void BrokerRegistration::start() { thread_ = std::thread([this] { run(); }); }
+void BrokerRegistration::start() {
+    thread_.start([this] { run(); });
+}
 
 void BrokerRegistration::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        if (stopping_ && !thread_.joinable()) return;
-        stopping_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    thread_.stop();
     if (lease_ != 0) {
         if (Status revoked = client_.revoke_lease(lease_); !revoked)
             log_->warn("broker key {}: cannot revoke its lease ({}); it expires within {} s", key_,
                        describe(revoked), ttl_.count());
         lease_ = 0;
     }
-}
-
-bool BrokerRegistration::pause(std::chrono::milliseconds delay) {
-    std::unique_lock lock(mutex_);
-    return !wake_.wait_for(lock, delay, [this] { return stopping_; });
 }
 
 void BrokerRegistration::run() noexcept {
@@ -81,7 +72,7 @@ void BrokerRegistration::keep_registered() {
     auto failed = [&](const Status& why) {
         if (!reported) log_->warn("broker key {}: {}; retrying", key_, describe(why));
         reported = true;
-        return pause(backoff.next());
+        return thread_.pause(backoff.next());
     };
     for (;;) {
         if (lease_ == 0) {
@@ -116,7 +107,7 @@ void BrokerRegistration::keep_registered() {
             }
             since_keep_alive = std::chrono::steady_clock::now();
         }
-        if (!pause(std::chrono::seconds(1))) return;
+        if (!thread_.pause(std::chrono::seconds(1))) return;
     }
 }
 

@@ -5,18 +5,16 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include <spdlog/logger.h>
 
 #include "cluster_counters.hpp"
 #include "config.hpp"
 #include "etcd_client.hpp"
+#include "stoppable_thread.hpp"
 
 namespace tempos::cluster {
 
@@ -49,7 +47,6 @@ public:
 private:
     void run() noexcept;
     void keep_registered();
-    bool pause(std::chrono::milliseconds delay);
 
     EtcdClient client_;
     std::string key_;
@@ -58,10 +55,7 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     std::chrono::seconds ttl_;
     std::int64_t lease_ = 0;
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    bool stopping_ = false;
-    std::thread thread_;
+    StoppableThread thread_;  // last: stopped first
 };
 
 }  // namespace tempos::cluster

@@ -10,21 +10,12 @@ ClusterWatcher::ClusterWatcher(const mom::ClusterConfig& cluster, ClusterSync& s
 
 ClusterWatcher::~ClusterWatcher() { stop(); }
 
-void ClusterWatcher::start() { thread_ = std::thread([this] { run(); }); }
-
-void ClusterWatcher::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    wake_.notify_all();
-    cancel_.cancel();
-    if (thread_.joinable()) thread_.join();
+void ClusterWatcher::start() {
+    thread_.start([this] { run(); });
 }
 
-bool ClusterWatcher::pause(std::chrono::milliseconds delay) {
-    std::unique_lock lock(mutex_);
-    return !wake_.wait_for(lock, delay, [this] { return stopping_; });
+void ClusterWatcher::stop() {
+    thread_.stop([this] { cancel_.cancel(); });
 }
 
 // Nothing may escape the thread: whatever throws (an allocation, a library) is logged and the loop starts over
@@ -41,7 +32,7 @@ void ClusterWatcher::run() noexcept {
             log_->error("cluster watcher: unknown exception; starting over");
         }
         counters_.connected.store(false);
-        if (!pause(backoff.next())) return;
+        if (!thread_.pause(backoff.next())) return;
     }
 }
 
@@ -57,7 +48,7 @@ void ClusterWatcher::follow() {
         if (!reported_loss) log_->error("etcd lost, keeping the routes in force and retrying: {}", describe(why));
         else log_->debug("etcd still unreachable: {}", describe(why));
         reported_loss = true;
-        return pause(backoff.next());
+        return thread_.pause(backoff.next());
     };
     while (!cancel_.cancelled()) {
         if (read_all) {

@@ -4,10 +4,7 @@
 // was compacted it reads the whole prefix again and applies the difference.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include <spdlog/logger.h>
 
@@ -15,6 +12,7 @@
 #include "cluster_sync.hpp"
 #include "config.hpp"
 #include "etcd_client.hpp"
+#include "stoppable_thread.hpp"
 
 namespace tempos::cluster {
 
@@ -33,18 +31,13 @@ public:
 private:
     void run() noexcept;
     void follow();
-    // Waits `delay` unless stop() comes first; false when stopping.
-    bool pause(std::chrono::milliseconds delay);
 
     EtcdClient client_;
     ClusterSync& sync_;
     ClusterCounters& counters_;
     std::shared_ptr<spdlog::logger> log_;
     WatchCancel cancel_;
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    bool stopping_ = false;
-    std::thread thread_;
+    StoppableThread thread_;  // last: stopped first
 };
 
 }  // namespace tempos::cluster
