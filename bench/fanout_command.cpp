@@ -37,6 +37,12 @@ struct FanoutOptions : CommonOptions {
     std::string xdp_mode = "native";
     int cpu = 0;      // the generator's
     int mom_cpu = 1;  // everything of the MoM node: tempos-mom and mom:eth0's receive work (threaded NAPI)
+
+    void apply_quick() {  // --quick
+        seconds = 0.2;
+        groups = {1, 4};
+        rates_mevps = {0.05};
+    }
 };
 
 // The TC fan-out program's own cost per event under BPF_PROG_TEST_RUN, in the MoM's namespace: the skb enters
@@ -255,22 +261,16 @@ private:
 }  // namespace
 
 void register_fanout_command(CLI::App& app, const char* name, int& exit_code) {
-    auto o = std::make_shared<FanoutOptions>();
-    CLI::App* cmd = add_subcommand<FanoutOptions>(
+    auto [cmd, o] = add_subcommand<FanoutOptions>(
         app, name, "Delivered copies per second for 1, 2, 4, 8 subscription groups: kernel fan-out vs the socket path",
-        exit_code, o, "Smoke run: 0.2 s steps, groups 1 and 4, one paced rate (not a measurement)",
-        [](FanoutOptions& o) {
-            o.seconds = 0.2;
-            o.groups = {1, 4};
-            o.rates_mevps = {0.05};
-        },
+        "Smoke run: 0.2 s steps, groups 1 and 4, one paced rate (not a measurement)", exit_code,
         [](const FanoutOptions& o) { return FanoutBench(o).run(); });
-    add_seconds_option(cmd, o->seconds, "Length of each offered-load step", 0.05, 30.0);
-    cmd->add_option("--groups", o->groups, "Group counts to measure")->check(CLI::Range(1, 16));
-    add_xdp_mode_option(cmd, o->xdp_mode, "XDP mode of the router on the kernel path: native or generic");
-    cmd->add_option("--cpu", o->cpu, "CPU the generator runs on");
-    cmd->add_option("--mom-cpu", o->mom_cpu, "CPU of tempos-mom and of mom:eth0's receive work");
-    cmd->add_option("--rates", o->rates_mevps, "Paced offered loads in M events/s, tried in increasing order");
+    add_seconds_option(cmd, o.seconds, "Length of each offered-load step", 0.05, 30.0);
+    cmd->add_option("--groups", o.groups, "Group counts to measure")->check(CLI::Range(1, 16));
+    add_xdp_mode_option(cmd, o.xdp_mode, "XDP mode of the router on the kernel path: native or generic");
+    cmd->add_option("--cpu", o.cpu, "CPU the generator runs on");
+    cmd->add_option("--mom-cpu", o.mom_cpu, "CPU of tempos-mom and of mom:eth0's receive work");
+    cmd->add_option("--rates", o.rates_mevps, "Paced offered loads in M events/s, tried in increasing order");
 }
 
 }  // namespace tempos::bench

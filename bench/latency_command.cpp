@@ -30,6 +30,11 @@ struct LatencyOptions : CommonOptions {
     int pub_cpu = 0;
     int queues = 1;  // per veth; 2: strict (CPU 0) and flood (CPU 1) arrive in separate receive queues
     int endpoint_priority = 50;  // SCHED_FIFO of the strict publisher and subscriber; 0: normal scheduling
+
+    void apply_quick() {  // --quick
+        seconds = 0.3;
+        flood_mpps = {0.1};
+    }
 };
 
 constexpr int kStrictTopic = 1;
@@ -305,26 +310,21 @@ private:
 }  // namespace
 
 void register_latency_command(CLI::App& app, const char* name, int& exit_code) {
-    auto o = std::make_shared<LatencyOptions>();
-    CLI::App* cmd = add_subcommand<LatencyOptions>(
+    auto [cmd, o] = add_subcommand<LatencyOptions>(
         app, name, "One-way latency tempos-pub -> tempos-sub: direct, XDP strict, socket paths; strict under a flood",
-        exit_code, o, "Smoke run: 0.3 s measurements, one paced flood rate (not a measurement)",
-        [](LatencyOptions& o) {
-            o.seconds = 0.3;
-            o.flood_mpps = {0.1};
-        },
+        "Smoke run: 0.3 s measurements, one paced flood rate (not a measurement)", exit_code,
         [](const LatencyOptions& o) { return LatencyBench(o).run(); });
-    add_seconds_option(cmd, o->seconds, "Length of each measurement", 0.1, 60.0);
-    cmd->add_option("--rate", o->rate, "Strict events per second")->check(CLI::Range(1.0, 1e6));
-    add_xdp_mode_option(cmd, o->xdp_mode, "XDP mode of the router: native or generic");
-    cmd->add_option("--queues", o->queues,
+    add_seconds_option(cmd, o.seconds, "Length of each measurement", 0.1, 60.0);
+    cmd->add_option("--rate", o.rate, "Strict events per second")->check(CLI::Range(1.0, 1e6));
+    add_xdp_mode_option(cmd, o.xdp_mode, "XDP mode of the router: native or generic");
+    cmd->add_option("--queues", o.queues,
                     "Queues per veth: 1 = strict and flood share mom:eth0's receive ring; 2 = one per sending CPU")
         ->check(CLI::Range(1, 2));
-    cmd->add_option("--endpoint-priority", o->endpoint_priority,
+    cmd->add_option("--endpoint-priority", o.endpoint_priority,
                     "SCHED_FIFO priority of the measuring tempos-pub/tempos-sub (they stand for other hosts; "
                     "0: normal scheduling)")
         ->check(CLI::Range(0, 99));
-    cmd->add_option("--flood-rates", o->flood_mpps,
+    cmd->add_option("--flood-rates", o.flood_mpps,
                     "Paced best-effort flood rates in Mpps (none and unpaced are always measured too)");
 }
 

@@ -35,6 +35,12 @@ struct ProgOptions : CommonOptions {
     int cpu = -1;
     std::uint32_t batch = 254;
     std::uint64_t fixture_calls = 20'000;
+
+    void apply_quick() {  // --quick
+        iterations = 100'000;
+        runs = 1;
+        fixture_calls = 1000;
+    }
 };
 
 namespace world = testkit::world;
@@ -255,24 +261,17 @@ Result<Report> run_prog(const ProgOptions& o) {
 }  // namespace
 
 void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
-    auto options = std::make_shared<ProgOptions>();
-    CLI::App* cmd = add_subcommand<ProgOptions>(
+    auto [cmd, options] = add_subcommand<ProgOptions>(
         app, name, "Per-packet cost (BPF_PROG_TEST_RUN) of our XDP router, the thesis's program and an empty one",
-        exit_code, options, "Smoke run: 1e5 repetitions, one run, 1000 pairs per fixture (not a measurement)",
-        [](ProgOptions& o) {
-            o.iterations = 100'000;
-            o.runs = 1;
-            o.fixture_calls = 1000;
-        },
-        run_prog);
-    cmd->add_flag("-v,--verbose", options->verbose, "Print every run's figure to stderr");
-    cmd->add_option("--repeat", options->iterations, "Program runs per measurement")
+        "Smoke run: 1e5 repetitions, one run, 1000 pairs per fixture (not a measurement)", exit_code, run_prog);
+    cmd->add_flag("-v,--verbose", options.verbose, "Print every run's figure to stderr");
+    cmd->add_option("--repeat", options.iterations, "Program runs per measurement")
         ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 40));
-    cmd->add_option("--runs", options->runs, "Measurements per program; the median is reported")
+    cmd->add_option("--runs", options.runs, "Measurements per program; the median is reported")
         ->check(CLI::Range(1, 1000));
-    cmd->add_option("--cpu", options->cpu, "CPU to pin to (-1: the current one)");
-    cmd->add_option("--batch", options->batch, "Repetitions per syscall, 2..254 (TTL budget of the frame)");
-    cmd->add_option("--fixture-calls", options->fixture_calls, "Single-run pairs per router fixture")
+    cmd->add_option("--cpu", options.cpu, "CPU to pin to (-1: the current one)");
+    cmd->add_option("--batch", options.batch, "Repetitions per syscall, 2..254 (TTL budget of the frame)");
+    cmd->add_option("--fixture-calls", options.fixture_calls, "Single-run pairs per router fixture")
         ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 32));
 }
 

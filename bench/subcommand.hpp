@@ -49,23 +49,31 @@ CLI::Option* add_xdp_mode_option(CLI::App* cmd, std::string& xdp_mode, const cha
 // Prints the report or the error; the exit status.
 int finish(const char* name, const Result<Report>& report, bool as_json);
 
-// Adds subcommand `name`. When it runs: --quick applies `quick_settings` to the options, then `run` measures; the
-// report goes to stdout, an error to stderr as "tempos-bench <name>: <why>", and the exit status to `exit_code`
-// (0; 1 on error; 130 when interrupted). The options the subcommand binds live as long as the
-// app (a shared_ptr the callback holds).
+// A registered subcommand: the CLI11 app to add its flags to, and the options they bind (they live as long as the
+// app: the subcommand's callback holds them).
 template <typename Options>
-CLI::App* add_subcommand(CLI::App& app, const char* name, const char* about, int& exit_code,
-                         const std::shared_ptr<Options>& options, const char* quick_help,
-                         std::function<void(Options&)> quick_settings,
-                         std::function<Result<Report>(const Options&)> run) {
+struct Subcommand {
+    CLI::App* cmd;
+    Options& options;
+};
+
+// Adds subcommand `name`. When it runs: --quick (offered when `quick_help` is given) calls the options' apply_quick(), the
+// subcommand's own small settings, then `run` measures; the report goes to stdout, an error to stderr as
+// "tempos-bench <name>: <why>", and the exit status to `exit_code` (0; 1 on error; 130 when interrupted).
+template <typename Options>
+Subcommand<Options> add_subcommand(CLI::App& app, const char* name, const char* about, const char* quick_help,
+                                   int& exit_code, std::function<Result<Report>(const Options&)> run) {
+    auto options = std::make_shared<Options>();
     CLI::App* cmd = app.add_subcommand(name, about);
     cmd->add_flag("--json", options->json, "Print one JSON object");
     if (quick_help) cmd->add_flag("--quick", options->quick, quick_help);
-    cmd->callback([name, options, quick_settings, run, &exit_code] {
-        if (options->quick && quick_settings) quick_settings(*options);
+    cmd->callback([name, options, run, &exit_code] {
+        if constexpr (requires { options->apply_quick(); }) {
+            if (options->quick) options->apply_quick();
+        }
         exit_code = finish(name, run(*options), options->json);
     });
-    return cmd;
+    return {cmd, *options};
 }
 
 }  // namespace tempos::bench

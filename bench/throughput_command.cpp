@@ -27,6 +27,11 @@ struct ThroughputOptions : CommonOptions {
     int mom_cpu = -1;  // >= 0: tempos-mom and the forwarder pinned there
     bool threaded_napi = false;  // mom:eth0's receive work in a NAPI thread pinned to mom_cpu
     int generators = 2;  // generator threads, on CPUs cpu, cpu+1, ...; veths get as many queues
+
+    void apply_quick() {  // --quick
+        seconds = 0.2;
+        rates_mpps = {0.1};
+    }
 };
 
 struct Step {
@@ -201,24 +206,19 @@ private:
 }  // namespace
 
 void register_throughput_command(CLI::App& app, const char* name, int& exit_code) {
-    auto o = std::make_shared<ThroughputOptions>();
-    CLI::App* cmd = add_subcommand<ThroughputOptions>(
+    auto [cmd, o] = add_subcommand<ThroughputOptions>(
         app, name, "Delivered Mpps and loss: XDP strict path vs the MoM's socket path vs a bare recvmmsg forwarder",
-        exit_code, o, "Smoke run: 0.2 s steps, one paced rate (not a measurement)",
-        [](ThroughputOptions& o) {
-            o.seconds = 0.2;
-            o.rates_mpps = {0.1};
-        },
+        "Smoke run: 0.2 s steps, one paced rate (not a measurement)", exit_code,
         [](const ThroughputOptions& o) { return ThroughputBench(o).run(); });
-    add_seconds_option(cmd, o->seconds, "Length of each offered-load step", 0.05, 30.0);
-    add_xdp_mode_option(cmd, o->xdp_mode, "XDP mode of the router: native or generic");
-    cmd->add_option("--rates", o->rates_mpps, "Paced offered loads in Mpps, below the generator's limit");
-    cmd->add_option("--cpu", o->cpu, "CPU the generator runs on");
-    cmd->add_option("--mom-cpu", o->mom_cpu, "CPU of tempos-mom and the forwarder; -1: not pinned");
-    cmd->add_option("--generators", o->generators,
+    add_seconds_option(cmd, o.seconds, "Length of each offered-load step", 0.05, 30.0);
+    add_xdp_mode_option(cmd, o.xdp_mode, "XDP mode of the router: native or generic");
+    cmd->add_option("--rates", o.rates_mpps, "Paced offered loads in Mpps, below the generator's limit");
+    cmd->add_option("--cpu", o.cpu, "CPU the generator runs on");
+    cmd->add_option("--mom-cpu", o.mom_cpu, "CPU of tempos-mom and the forwarder; -1: not pinned");
+    cmd->add_option("--generators", o.generators,
                     "Generator threads (CPUs --cpu, --cpu+1, ...); the veths get as many queues")
         ->check(CLI::Range(1, 2));
-    cmd->add_flag("--threaded-napi", o->threaded_napi,
+    cmd->add_flag("--threaded-napi", o.threaded_napi,
                   "Run mom:eth0's receive work (XDP or stack) in a NAPI thread pinned to --mom-cpu, instead of in "
                   "the generator's softirq");
 }

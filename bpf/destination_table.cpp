@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "map_ops.hpp"
 #include "tempos/xdp_abi.h"
@@ -42,7 +43,41 @@ Status sync(int fd, const std::set<Value>& wanted, const std::set<Value>& presen
     return Status::ok();
 }
 
+// Every key of a hash map (keys zeroed before the kernel fills them: valgrind sees them initialised).
+template <typename Key>
+Result<std::vector<Key>> keys_of(int fd, const char* what) {
+    std::vector<Key> keys;
+    Key key{};
+    Key next{};
+    for (const Key* previous = nullptr; bpf_map_get_next_key(fd, previous, &next) == 0; previous = &key) {
+        keys.push_back(next);
+        key = next;
+        if (keys.size() > 4096) break;  // bounded: the maps hold at most TEMPOS_MAX_LOCAL_IPV4 entries
+    }
+    if (errno != ENOENT) return map_error(std::string("reading ") + what, errno);
+    return keys;
+}
+
 }  // namespace
+
+Status DestinationTable::take_present() {
+    Result<std::vector<tempos_mac_key>> macs = keys_of<tempos_mac_key>(macs_fd_, "local_macs");
+    if (!macs) return macs.status();
+    Result<std::vector<std::uint32_t>> ipv4 = keys_of<std::uint32_t>(ipv4_fd_, "local_ipv4");
+    if (!ipv4) return ipv4.status();
+    written_ = {};
+    for (const tempos_mac_key& key : *macs) {
+        Mac mac{};
+        std::memcpy(mac.data(), key.addr, mac.size());
+        written_.macs.insert(mac);
+    }
+    for (const std::uint32_t key : *ipv4) {
+        Ipv4 ip{};
+        std::memcpy(ip.data(), &key, ip.size());
+        written_.ipv4.insert(ip);
+    }
+    return Status::ok();
+}
 
 DestinationTable::DestinationTable(int local_macs_fd, int local_ipv4_fd) : macs_fd_(local_macs_fd), ipv4_fd_(local_ipv4_fd) {}
 

@@ -22,6 +22,9 @@ public:
     // nothing): new entries are added before stale ones are deleted, so an address present before and after is
     // never missing in between. Errors: invalid_argument (more than the maps hold), system_error.
     Status set(const LocalDestinations& wanted);
+    // Takes what the maps hold now as written by a previous set(): for maps reused from pins (docs/restart.md),
+    // so that the next set() deletes what an earlier tempos-mom wrote and is no longer wanted.
+    Status take_present();
 
 private:
     int macs_fd_;

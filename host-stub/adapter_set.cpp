@@ -58,6 +58,20 @@ Status AdapterSet::remove_topic(std::uint8_t topic) {
     return Status::ok();
 }
 
+Status AdapterSet::remove_unconfigured(const std::map<std::uint8_t, TopicConfig>& configured) {
+    std::lock_guard lock(control_mutex_);
+    for (auto& entry : adapters_) {
+        for (const TopicStats& topic : entry.loaded->stats().topics) {
+            if (configured.contains(topic.topic)) continue;
+            if (const Status status = entry.loaded->remove_topic(topic.topic); !status)
+                return status.prefixed("adapter '" + entry.name + "' could not remove topic " +
+                                       std::to_string(topic.topic) + ", which the configuration does not name");
+            log_->debug("adapter '{}': topic {} is not in the configuration: removed", entry.name, topic.topic);
+        }
+    }
+    return Status::ok();
+}
+
 Status AdapterSet::configure_publisher_limit(const std::optional<RateLimit>& limit) {
     std::lock_guard lock(control_mutex_);
     for (auto& entry : adapters_) {
@@ -87,6 +101,13 @@ std::vector<NamedAdapterStats> AdapterSet::stats() const {
     std::vector<NamedAdapterStats> all;
     for (const auto& entry : adapters_) all.push_back({entry.name, entry.loaded->stats()});
     return all;
+}
+
+std::uint64_t AdapterSet::capabilities_kept() const {
+    std::lock_guard lock(control_mutex_);
+    std::uint64_t kept = 0;
+    for (const auto& entry : adapters_) kept |= entry.loaded->capabilities_kept();
+    return kept;
 }
 
 void AdapterSet::close() {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -39,6 +40,9 @@ public:
     // code the adapter returned.
     Status configure_qos(const TopicConfig& topic);
     Status remove_topic(std::uint8_t topic);
+    // Removes, from each adapter, the topics it reports (stats) that `configured` does not name: state an adapter
+    // resumed from an earlier run (the xdp adapter's persist, docs/restart.md) must not outlive the configuration.
+    Status remove_unconfigured(const std::map<std::uint8_t, TopicConfig>& configured);
     Status configure_publisher_limit(const std::optional<RateLimit>& limit);
     // Hands the event to every adapter; returns how many accepted it, and how many failed.
     struct SendResult {
@@ -47,6 +51,8 @@ public:
     };
     SendResult send(std::uint8_t topic, std::span<const std::uint8_t> payload);
     std::vector<NamedAdapterStats> stats() const;
+    // The union of the adapters' Adapter::capabilities_kept.
+    std::uint64_t capabilities_kept() const;
     // Closes every adapter (idempotent); they stay loaded until the set is destroyed.
     void close();
     std::size_t size() const { return adapters_.size(); }

@@ -31,8 +31,8 @@ bool is_valid_interface_name(const std::string& name) {
 const toml::value* read_mom(const toml::value& mom, const std::filesystem::path& file, MomConfig& config) {
     expect_table(mom, "mom");
     reject_unknown_keys(mom,
-                        {"listen", "interface", "metrics", "sq_priority", "receive_buffer", "drain_timeout", "routes",
-                         "publisher_rate_limit", "publisher_burst"},
+                        {"listen", "interface", "metrics", "sq_priority", "receive_buffer", "drain_timeout",
+                         "queue_bytes", "routes", "publisher_rate_limit", "publisher_burst"},
                         "[mom]");
     if (const toml::value* listen = find(mom, "listen")) config.listen = as_socket_address(*listen, "[mom] listen");
     if (const toml::value* interface = find(mom, "interface")) {
@@ -48,6 +48,8 @@ const toml::value* read_mom(const toml::value& mom, const std::filesystem::path&
         config.sq_priority = static_cast<int>(as_integer(*priority, "[mom] sq_priority", 1, 99));
     if (const toml::value* buffer = find(mom, "receive_buffer"))
         config.receive_buffer = as_integer(*buffer, "[mom] receive_buffer", 64 << 10, 1 << 30);
+    if (const toml::value* bytes = find(mom, "queue_bytes"))
+        config.queue_bytes = as_integer(*bytes, "[mom] queue_bytes", 64 << 10, 1 << 30);
     if (const toml::value* drain = find(mom, "drain_timeout"))
         config.drain_timeout =
             as_duration(*drain, "[mom] drain_timeout", std::chrono::milliseconds(0), std::chrono::seconds(60));

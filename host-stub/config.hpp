@@ -51,6 +51,7 @@ struct MomConfig {
     int sq_priority = 99;                        // SCHED_FIFO priority of the strict dispatcher, 1..99
     std::int64_t receive_buffer = 4 << 20;       // SO_RCVBUF of the ingress socket, bytes
     std::chrono::milliseconds drain_timeout{1000};  // SIGTERM: how long the dispatchers may empty their queues
+    std::int64_t queue_bytes = 16 << 20;          // per event queue (strict, best-effort): payload bytes it may hold
     std::optional<std::filesystem::path> routes; // thesis-format topic table, resolved against source's dir
     std::optional<RateLimit> publisher_limit;    // publisher_rate_limit / publisher_burst: per source IPv4
     std::vector<AdapterConfig> adapters;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -85,17 +86,57 @@ int line_of(const toml::value& value) { return static_cast<int>(value.location()
 
 std::string file_of(const toml::value& value) { return value.location().file_name(); }
 
+std::optional<Utf8Error> first_invalid_utf8(std::string_view text) {
+    int line = 1;
+    int column = 1;
+    for (std::size_t i = 0; i < text.size();) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        // Sequence length and the range of the second byte (which excludes overlongs, surrogates, > U+10FFFF).
+        std::size_t length = 1;
+        unsigned char low = 0x80, high = 0xBF;
+        if (lead >= 0xC2 && lead <= 0xDF) length = 2;
+        else if (lead >= 0xE0 && lead <= 0xEF) length = 3, low = lead == 0xE0 ? 0xA0 : 0x80, high = lead == 0xED ? 0x9F : 0xBF;
+        else if (lead >= 0xF0 && lead <= 0xF4) length = 4, low = lead == 0xF0 ? 0x90 : 0x80, high = lead == 0xF4 ? 0x8F : 0xBF;
+        else if (lead >= 0x80) return Utf8Error{line, column, lead};
+        for (std::size_t k = 1; k < length; ++k) {
+            const auto next = i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
+            if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) return Utf8Error{line, column, lead};
+        }
+        if (lead == '\n') line += 1, column = 0;
+        i += length;
+        column += 1;
+    }
+    return std::nullopt;
+}
+
 toml::value parse_file(const std::filesystem::path& file) {
     const std::string name = file.string();
     std::error_code ec;
-    if (std::filesystem::is_directory(file, ec)) fail(name, 0, "cannot read the file: it is a directory");
+    const std::filesystem::file_status status = std::filesystem::status(file, ec);
+    if (std::filesystem::is_directory(status)) fail(name, 0, "cannot read the file: it is a directory");
+    // A FIFO or a device (/dev/zero) could block or never end: only regular files (or links to one) are read.
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+        fail(name, 0, "cannot read the file: it is not a regular file (a FIFO, socket or device)");
     std::ifstream stream(file, std::ios::binary);
     if (!stream) {
         const int err = errno;
         fail(name, 0, std::string("cannot read the file: ") + std::strerror(err), error_code_of_errno(err));
     }
+    std::ostringstream contents;
+    contents << stream.rdbuf();
+    const std::string text = std::move(contents).str();
+    // TOML is UTF-8, and Debian's toml11 3.7.1 reads past its buffer on some invalid sequences inside strings
+    // (tests/fuzz/findings/toml11-literal-string-heap-overflow.toml): they are refused before it sees them.
+    if (const std::optional<Utf8Error> bad = first_invalid_utf8(text)) {
+        char byte[8];
+        std::snprintf(byte, sizeof byte, "0x%02X", bad->byte);
+        fail(name, bad->line,
+             "not valid UTF-8 (byte " + std::string(byte) + " at column " + std::to_string(bad->column) +
+                 "): a TOML file must be UTF-8");
+    }
     try {
-        return toml::parse(stream, name);
+        std::istringstream parsed(text);
+        return toml::parse(parsed, name);
     } catch (const toml::syntax_error& error) {
         auto parts = split_syntax_error(error.what());
         if (parts.line == 0) parts.line = static_cast<int>(error.location().line());

@@ -39,8 +39,17 @@ std::string quote_text(std::string_view text);
 int line_of(const toml::value& value);
 std::string file_of(const toml::value& value);
 
-// Parses a whole file. Unreadable file: line 0; syntax error: the line toml11 blames.
+// Parses a whole file. Unreadable or not a regular file: line 0; not UTF-8: the line of the first bad byte;
+// syntax error: the line toml11 blames.
 toml::value parse_file(const std::filesystem::path& file);
+
+// Where a text first breaks UTF-8 (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF).
+struct Utf8Error {
+    int line = 0;    // 1-based
+    int column = 0;  // 1-based, in characters
+    unsigned char byte = 0;
+};
+std::optional<Utf8Error> first_invalid_utf8(std::string_view text);
 
 // The TOML type of a value as a noun for messages: "a string", "an integer", ...
 std::string type_noun(const toml::value& value);

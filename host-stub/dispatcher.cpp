@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "fatal.hpp"
+#include "tempos/thread_capabilities.hpp"
 
 namespace tempos::mom {
 
@@ -63,6 +64,9 @@ void Dispatcher::run() noexcept {
     try {
         pthread_setname_np(pthread_self(), thread_name().c_str());
         apply_scheduling();
+        // SCHED_FIFO taken: this thread needs no capability any more.
+        if (Status dropped = drop_thread_capabilities(); !dropped)
+            log_->error("capabilities not dropped: {}", dropped.message());
         for (;;) {
             // Stopping: the drain ends at the deadline, or when the (closed) queue has nothing left.
             const bool stopping = stopping_.load();

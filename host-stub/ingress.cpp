@@ -10,6 +10,7 @@
 
 #include "fatal.hpp"
 #include "received_ttl.hpp"
+#include "tempos/thread_capabilities.hpp"
 
 namespace tempos::mom {
 
@@ -102,6 +103,9 @@ void Ingress::run(Receiver& receiver, int priority) noexcept {
     try {
         pthread_setname_np(pthread_self(), thread_name(receiver.path).c_str());
         apply_scheduling(receiver.path, priority);
+        // SCHED_FIFO taken: this thread needs no capability any more.
+        if (Status dropped = drop_thread_capabilities(); !dropped)
+            log_->error("capabilities not dropped: {}", dropped.message());
         IngressSocket& socket = *receiver.socket;
         const auto handle = [this, &receiver](const std::uint8_t* data, std::size_t size, std::optional<int> ttl) {
             // Re-sent, it would leave with a fresh TTL: a loop through this MoM would never end.

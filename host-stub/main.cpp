@@ -17,8 +17,10 @@
 #include "logging.hpp"
 #include "loop_check.hpp"
 #include "mom.hpp"
+#include "pin_set.hpp"
 #include "plugin_loader.hpp"
 #include "signal_watcher.hpp"
+#include "tempos/thread_capabilities.hpp"
 
 namespace {
 constexpr int kExitConfigError = 2;
@@ -35,7 +37,13 @@ int main(int argc, char** argv) {
     bool check_only = false;
     std::filesystem::path plugin_dir = default_plugin_dir();
     std::string level_name = "info";
-    app.add_option("-c,--config", config_file, "Controller TOML file (see docs/config.md)")->required();
+    std::string release_interface;
+    CLI::Option* config_option = app.add_option("-c,--config", config_file, "Controller TOML file (see docs/config.md)");
+    app.add_option("--release-pins", release_interface,
+                   "Remove everything the xdp adapter pinned for INTERFACE (persist = true, docs/restart.md) and exit:\n"
+                   "its router leaves the interface unless a running tempos-mom still holds it")
+        ->option_text("INTERFACE")
+        ->excludes(config_option);
     app.add_flag("--check", check_only,
                  "Validate the config and exit: 0 if valid, else print file:line: why. Loads the enabled adapters\n"
                  "(without connecting them: no privileges needed) to check their options and topics too");
@@ -48,6 +56,20 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("tempos-mom " TEMPOS_VERSION " (adapter ABI ") +
                                           std::to_string(tempos::kAdapterAbiVersion) + ")");
     CLI11_PARSE(app, argc, argv);
+    if (!release_interface.empty()) {
+        const tempos::Result<std::vector<std::string>> released = tempos::xdp::release_pins(release_interface);
+        if (!released) {
+            std::fprintf(stderr, "%s\n", tempos::describe(released.status()).c_str());
+            return kExitStartError;
+        }
+        for (const std::string& pin : *released) std::printf("removed %s\n", pin.c_str());
+        std::printf("%s: %zu pin(s) removed\n", release_interface.c_str(), released->size());
+        return 0;
+    }
+    if (config_file.empty()) {
+        std::fprintf(stderr, "%s\n%s", "--config is required (or --release-pins INTERFACE)", app.help().c_str());
+        return kExitConfigError;
+    }
 
     const LogContext log(spdlog::level::from_str(level_name));
     auto logger = log.make_logger("main");
@@ -91,6 +113,15 @@ int main(int argc, char** argv) {
         mom.stop();
         return kExitStartError;
     }
+    // Attached and configured, every other thread without capabilities: this one keeps what the adapters
+    // still need for reloads and for closing (docs/install.md).
+    const std::uint64_t kept = mom.capabilities_kept() & tempos::thread_permitted_capabilities();
+    if (const tempos::Status dropped = tempos::drop_thread_capabilities(kept); !dropped)
+        logger->error("capabilities not dropped: {}", tempos::describe(dropped));
+    else
+        logger->info("capabilities dropped; the control thread keeps {}", tempos::capability_names(kept));
+    // After the drop: the cluster's threads start from a thread that keeps only what reloads need, and drop the
+    // rest themselves (cluster_watcher.cpp).
     if (cluster) cluster->start(tempos::cluster::broker_info(config, mom.ingress_address()));
     for (;;) {
         const auto signal = signals->wait(std::chrono::milliseconds(1000));

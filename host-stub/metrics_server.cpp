@@ -13,6 +13,7 @@
 #include <exception>
 
 #include "tempos/system_status.hpp"
+#include "tempos/thread_capabilities.hpp"
 
 namespace tempos::mom {
 
@@ -70,6 +71,8 @@ void MetricsServer::stop() {
 
 void MetricsServer::run() noexcept {
     try {
+        if (Status dropped = drop_thread_capabilities(); !dropped)
+            log_->error("capabilities not dropped: {}", dropped.message());
         std::vector<pollfd> fds;
         for (;;) {
             fds.clear();

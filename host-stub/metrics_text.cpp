@@ -46,7 +46,8 @@ std::string render_metrics(const MetricsSnapshot& s) {
     const PathMetric path_metrics[] = {
         {"tempos_events_received_total", "Events of a known topic taken by the receiver.", &PathCounters::received},
         {"tempos_events_queued_total", "Events accepted by the topic's queue.", &PathCounters::queued},
-        {"tempos_events_dropped_total", "Events dropped because the queue was full.", &PathCounters::dropped},
+        {"tempos_events_dropped_total", "Events dropped because the queue was full (in events or [mom] queue_bytes).",
+         &PathCounters::dropped},
         {"tempos_events_sent_total", "Successful adapter send() calls.", &PathCounters::sent},
         {"tempos_send_errors_total", "Failed adapter send() calls.", &PathCounters::send_errors},
         {"tempos_events_abandoned_total", "Events still queued when the drain at SIGTERM ended (drain_timeout).",
@@ -104,6 +105,13 @@ std::string render_metrics(const MetricsSnapshot& s) {
     header(out, "tempos_queue_capacity", "gauge", "Capacity of a dispatcher queue.");
     out << "tempos_queue_capacity{queue=\"sq\"} " << s.sq_capacity << "\ntempos_queue_capacity{queue=\"bq\"} "
         << s.bq_capacity << '\n';
+    header(out, "tempos_queue_bytes", "gauge", "Payload bytes waiting in a dispatcher queue.");
+    out << "tempos_queue_bytes{queue=\"sq\"} " << s.sq_bytes << "\ntempos_queue_bytes{queue=\"bq\"} " << s.bq_bytes
+        << '\n';
+    header(out, "tempos_queue_capacity_bytes", "gauge",
+           "Payload bytes a dispatcher queue may hold ([mom] queue_bytes).");
+    out << "tempos_queue_capacity_bytes{queue=\"sq\"} " << s.sq_capacity_bytes
+        << "\ntempos_queue_capacity_bytes{queue=\"bq\"} " << s.bq_capacity_bytes << '\n';
 
     header(out, "tempos_reloads_total", "counter", "Configuration reloads (SIGHUP), by result.");
     out << "tempos_reloads_total{result=\"ok\"} " << c.reloads_ok.load() << '\n'

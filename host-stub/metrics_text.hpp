@@ -17,7 +17,9 @@ struct MetricsSnapshot {
     const MomCounters* counters = nullptr;
     std::map<std::uint8_t, TopicConfig> topics;  // configured topics: always listed, even at zero
     std::size_t sq_depth = 0, sq_capacity = 0;
+    std::size_t sq_bytes = 0, sq_capacity_bytes = 0;
     std::size_t bq_depth = 0, bq_capacity = 0;
+    std::size_t bq_bytes = 0, bq_capacity_bytes = 0;
     std::vector<NamedAdapterStats> adapters;
     bool ingress_isolated = false;
     std::array<std::uint64_t, 2> ingress_socket_drops{};  // [sq, bq]

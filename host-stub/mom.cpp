@@ -55,6 +55,10 @@ Status Mom::start(const MomConfig& config) {
         }
         set_topic_class(id, topic.qos);
     }
+    if (Status removed = adapters_.remove_unconfigured(config.topics); !removed) {
+        adapters_.close();
+        return removed;
+    }
     {
         std::lock_guard lock(config_mutex_);
         running_ = config;
@@ -67,6 +71,8 @@ Status Mom::start(const MomConfig& config) {
             return serving;
         }
     }
+    sq_.set_capacity_bytes(static_cast<std::size_t>(config.queue_bytes));
+    bq_.set_capacity_bytes(static_cast<std::size_t>(config.queue_bytes));
     sq_dispatcher_ = std::make_unique<Dispatcher>(DispatcherPolicy{Path::sq, true, config.sq_priority}, sq_,
                                                   adapters_, counters_, log_context_);
     bq_dispatcher_ =
@@ -230,6 +236,7 @@ void Mom::warn_about_restart_only_changes(const MomConfig& wanted) const {
     if (!(wanted.listen == running.listen) || wanted.interface != running.interface ||
         wanted.metrics != running.metrics || wanted.sq_priority != running.sq_priority ||
         wanted.receive_buffer != running.receive_buffer || wanted.drain_timeout != running.drain_timeout ||
+        wanted.queue_bytes != running.queue_bytes ||
         wanted.adapters != running.adapters || wanted.cluster != running.cluster)
         log_->warn("reload: changes to [mom] (but its publisher limit), [[adapters]] or [cluster] need a restart; only topic "
                    "and publisher limit changes are applied");
@@ -312,6 +319,10 @@ std::string Mom::metrics_text() const {
     snapshot.sq_capacity = sq_.capacity();
     snapshot.bq_depth = bq_.depth();
     snapshot.bq_capacity = bq_.capacity();
+    snapshot.sq_bytes = sq_.bytes();
+    snapshot.sq_capacity_bytes = sq_.capacity_bytes();
+    snapshot.bq_bytes = bq_.bytes();
+    snapshot.bq_capacity_bytes = bq_.capacity_bytes();
     snapshot.adapters = adapters_.stats();
     snapshot.ingress_isolated = ingress_.isolated();
     snapshot.ingress_socket_drops = {ingress_.socket_drops(Path::sq), ingress_.socket_drops(Path::bq)};

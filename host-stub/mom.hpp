@@ -59,6 +59,8 @@ public:
 
     SocketAddress ingress_address() const { return ingress_.local_address(); }
     std::optional<SocketAddress> metrics_address() const;
+    // What the control thread must keep once started: the union of the adapters' (Adapter::capabilities_kept).
+    std::uint64_t capabilities_kept() const { return adapters_.capabilities_kept(); }
     const MomCounters& counters() const { return counters_; }
     MomConfig running_config() const;
     std::string metrics_text() const;

@@ -56,14 +56,22 @@ Result<AdapterOptions> parse_adapter_options(const std::map<std::string, std::st
             Result<std::uint32_t> queue = parse_queue(value);
             if (!queue) return queue.status();
             parsed.best_effort_queue = *queue;
+        } else if (key == "persist") {
+            if (value != "true" && value != "false") return invalid("persist = " + value + ": expected true or false");
+            parsed.persist = value == "true";
         } else {
             return invalid("unknown option \"" + key +
                            "\" for the xdp adapter (known: xdp_mode, xdp_attach, xdp_priority, best_effort_cpus, "
-                           "best_effort_queue)");
+                           "best_effort_queue, persist)");
         }
     }
     if (parsed.priority && parsed.attach != XdpAttachMethod::libxdp)
         return invalid("xdp_priority needs xdp_attach = \"libxdp\" (a bpf_link attach runs the router alone)");
+    if (parsed.persist && parsed.attach == XdpAttachMethod::libxdp)
+        return invalid("persist needs xdp_attach = \"link\": only a bpf_link can be pinned and have its program "
+                       "swapped in place; libxdp's netlink attach already outlives the process (docs/restart.md)");
+    if (parsed.persist && parsed.mode == XdpMode::off)
+        return invalid("persist with xdp_mode = \"off\": there is no kernel path to keep");
     return parsed;
 }
 

@@ -35,10 +35,15 @@ struct AdapterOptions {
     // connect (default_best_effort_cpus); an empty set ("") turns the cpumap off.
     std::optional<CpuSet> best_effort_cpus;
     std::uint32_t best_effort_queue = 2048;  // frames per best-effort CPU's cpumap queue
+    // Pin the router's link and maps so that the kernel path outlives the process and the next start takes them
+    // over without a gap (docs/restart.md). Off by default: a pinned router keeps routing on its last routes after
+    // tempos-mom is gone, which must be asked for.
+    bool persist = false;
 };
 
 // Unknown keys are an error (a typo such as `xdp_mod` must not silently fall back to the default), and so is an
-// option that would have no effect (`xdp_priority` without xdp_attach = "libxdp").
+// option that would have no effect (`xdp_priority` without xdp_attach = "libxdp") or cannot work (`persist` with
+// xdp_attach = "libxdp" or xdp_mode = "off").
 Result<AdapterOptions> parse_adapter_options(const std::map<std::string, std::string>& options);
 
 }  // namespace tempos::xdp

@@ -1,11 +1,15 @@
 // The fan-out program in the kernel: loads the embedded tempos_fanout skeleton and attaches it at TC ingress of
-// the MoM's interface with a tcx bpf_link. Like the XDP link, the link fd belongs to this process and is never
-// pinned: the program leaves the interface when the object is destroyed or the process dies (even by SIGKILL).
-// No legacy netlink tc filter is ever installed (it would outlive the process).
+// the MoM's interface with a tcx bpf_link. Like the XDP link, the link fd belongs to this process and, unless the
+// router's set is pinned (persist, docs/restart.md), the program leaves the interface when the object is destroyed
+// or the process dies (even by SIGKILL). No legacy netlink tc filter is ever installed (it would outlive the
+// process).
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
+
+#include <spdlog/logger.h>
 
 #include "fanout_table.hpp"
 #include "tempos/adapter.hpp"
@@ -23,12 +27,16 @@ struct FanoutRequest {
     // The XDP router's local_macs / local_ipv4 (bpf/destination.h), kept current by the adapter; -1: maps of its own.
     int shared_local_macs_fd = -1;
     int shared_local_ipv4_fd = -1;
+    // The router's pinned set (XdpAttachment::pin_dir()): its counters are reused from there and a pinned link is
+    // taken over (program swapped in); with `persist` a new link is pinned there too. Empty: nothing pinned.
+    std::filesystem::path pin_dir;
+    bool persist = false;
 };
 
 class FanoutAttachment {
 public:
     // Errors: unsupported (the kernel has no tcx: Linux < 6.6), permission_denied (EPERM/EACCES), system_error.
-    static Result<std::unique_ptr<FanoutAttachment>> attach(const FanoutRequest& request);
+    static Result<std::unique_ptr<FanoutAttachment>> attach(const FanoutRequest& request, spdlog::logger& log);
     ~FanoutAttachment();
     FanoutAttachment(const FanoutAttachment&) = delete;
     FanoutAttachment& operator=(const FanoutAttachment&) = delete;

@@ -6,6 +6,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 
 #include <cerrno>
@@ -17,6 +18,7 @@
 
 #include "network_interface.hpp"
 #include "tempos/system_status.hpp"
+#include "tempos/thread_capabilities.hpp"
 
 namespace tempos::xdp {
 
@@ -203,6 +205,10 @@ Status LocalAddressWatcher::resync() {
 // Any link or address message may change the set: drain them, then compute it again.
 void LocalAddressWatcher::run() noexcept {
     try {
+        pthread_setname_np(pthread_self(), "tempos-addrs");
+        // It reads netlink and writes maps it holds open: no capability needed (Adapter::capabilities_kept).
+        if (Status dropped = drop_thread_capabilities(); !dropped)
+            log_->error("the local address watcher kept its capabilities: {}", dropped.message());
         std::vector<char> buffer(kDumpBuffer);
         for (;;) {
             pollfd fds[2] = {{mnl_socket_get_fd(events_), POLLIN, 0}, {wakeup_.get(), POLLIN, 0}};

@@ -2,7 +2,9 @@
 
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
+#include <linux/capability.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include "network_interface.hpp"
 #include "rtnetlink.hpp"
 #include "tempos/system_status.hpp"
+#include "tempos/thread_capabilities.hpp"
 
 namespace tempos::xdp {
 
@@ -247,6 +250,12 @@ bool NeighbourResolver::requery(bool all) {
 
 void NeighbourResolver::run() noexcept {
     try {
+        pthread_setname_np(pthread_self(), "tempos-neigh");
+        // CAP_NET_ADMIN asks the kernel to resolve (RTM_NEWNEIGH, NTF_USE); CAP_BPF lets the route rewrite a
+        // neighbour change triggers publish a fresh inner map (bpf_map_create). Nothing else.
+        constexpr std::uint64_t kKept = (std::uint64_t{1} << CAP_NET_ADMIN) | (std::uint64_t{1} << CAP_BPF);
+        if (Status dropped = drop_thread_capabilities(kKept); !dropped)
+            log_->error("the neighbour resolver kept all of its capabilities: {}", dropped.message());
         loop();
     } catch (const std::exception& e) {
         log_->error("neighbour resolver stopped: {}; neighbour changes are no longer followed", e.what());

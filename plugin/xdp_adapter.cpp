@@ -3,8 +3,10 @@
 #include <array>
 
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 
 #include "adapter_options.hpp"
+#include "pin_set.hpp"
 #include "tempos/adapter_boundary.hpp"
 #include "topic_stats.hpp"
 #include "xdp_mode_choice.hpp"
@@ -90,6 +92,9 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
             if (!cpus) return cpus.status();
             request.best_effort_cpus = std::move(*cpus);
             request.best_effort_queue = options.best_effort_queue;
+            request.persist = options.persist;
+            request.mode_required = requested != XdpMode::automatic;
+            persist_ = options.persist;
             Result<std::unique_ptr<XdpAttachment>> attached = XdpAttachment::attach(request, *log_);
             if (!attached) {
                 // busy fails even auto: the socket-path fallback is for an interface or kernel without XDP, not
@@ -104,9 +109,13 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
             } else {
                 xdp_ = std::move(*attached);
                 // Until the maps are filled the router takes nothing: every frame goes up to the socket path.
-                Result<std::unique_ptr<LocalAddressWatcher>> local = LocalAddressWatcher::start(
-                    interface_.ifindex, channel.mom_address,
-                    DestinationTable(xdp_->local_macs_fd(), xdp_->local_ipv4_fd()), log_);
+                DestinationTable destinations(xdp_->local_macs_fd(), xdp_->local_ipv4_fd());
+                // Reused maps: the watcher's first fill also deletes what the earlier tempos-mom wrote and is gone.
+                Status present = xdp_->adopted() ? destinations.take_present() : Status::ok();
+                Result<std::unique_ptr<LocalAddressWatcher>> local =
+                    present ? LocalAddressWatcher::start(interface_.ifindex, channel.mom_address,
+                                                         std::move(destinations), log_)
+                            : Result<std::unique_ptr<LocalAddressWatcher>>(present);
                 if (!local) {
                     xdp_.reset();
                     sockets_.reset();
@@ -133,6 +142,23 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
                     xdp_.reset();
                     sockets_.reset();
                     return fanout;
+                }
+                take_over_topics();
+                if (!persist_ && !xdp_->pin_dir().empty()) {
+                    // Taken over without a gap; without persist nothing stays pinned: the router leaves with this
+                    // process again.
+                    const Result<std::vector<std::string>> released = release_pins(interface_.name);
+                    if (released)
+                        log_->info("persist is off: the {} pin(s) under {} are removed; the router leaves with "
+                                   "this process",
+                                   released->size(), xdp_->pin_dir().string());
+                    else
+                        log_->warn("persist is off, but the pins under {} could not be removed: {}",
+                                   xdp_->pin_dir().string(), released.message());
+                } else if (persist_) {
+                    log_->info("persist: the router's link and maps are pinned under {}; it stays attached and "
+                               "routing when tempos-mom stops (release: tempos-mom --release-pins {})",
+                               xdp_->pin_dir().string(), interface_.name);
                 }
             }
         } else {
@@ -167,7 +193,9 @@ Status XdpAdapter::attach_fanout(const ChannelConfig& channel, XdpMode requested
     request.shared_routes_fd = xdp_->fanout_routes_fd();
     request.shared_local_macs_fd = xdp_->local_macs_fd();
     request.shared_local_ipv4_fd = xdp_->local_ipv4_fd();
-    Result<std::unique_ptr<FanoutAttachment>> attached = FanoutAttachment::attach(request);
+    request.pin_dir = xdp_->pin_dir();
+    request.persist = persist_;
+    Result<std::unique_ptr<FanoutAttachment>> attached = FanoutAttachment::attach(request, *log_);
     if (!attached) {
         if (requested != XdpMode::automatic) return attached.status();
         log_->warn("kernel fan-out unavailable on {} ({}): strict topics with several groups are served by the "
@@ -178,6 +206,18 @@ Status XdpAdapter::attach_fanout(const ChannelConfig& channel, XdpMode requested
     fanout_ = std::move(*attached);
     log_->info("TC fan-out program attached to {} (tcx ingress)", interface_.name);
     return Status::ok();
+}
+
+// The kernel state reused from pins (docs/restart.md): its routes keep serving until configure_qos replaces them
+// or remove_topic drops them (tempos-mom removes every topic its configuration does not name).
+void XdpAdapter::take_over_topics() {
+    if (!xdp_->adopted()) return;
+    in_kernel_ = xdp_->topics_with_routes();
+    if (fanout_) in_fanout_ = xdp_->topics_with_fanout_routes();
+    adopted_ = xdp_->topics_with_state();
+    log_->info("took over the data plane pinned at {}: {} topic(s) with state ({} routed, {} fanned out); routes, "
+               "counters and round-robin cursors go on",
+               xdp_->pin_dir().string(), adopted_.count(), in_kernel_.count(), in_fanout_.count());
 }
 
 Result<EgressPort> XdpAdapter::egress_for(const Endpoint& subscriber) {
@@ -312,6 +352,7 @@ Status XdpAdapter::configure_qos(const TopicConfig& topic) noexcept {
         // up (e.g. a strict event whose subscriber has no neighbour entry yet).
         sockets_->set_topic(topic);
         configured_.set(topic.id);
+        adopted_.reset(topic.id);
 
         const bool strict = topic.qos == Qos::strict;
         // Before any route: a strict topic the router does not serve must never take the best-effort CPUs.
@@ -352,6 +393,12 @@ Status XdpAdapter::configure_qos(const TopicConfig& topic) noexcept {
 
 Status XdpAdapter::remove_topic(std::uint8_t topic) noexcept {
     return control_call("remove_topic", [&]() -> Status {
+        // A topic neither configured nor taken over has no kernel state to reset (and each reset of an array of
+        // maps costs an RCU grace period).
+        if (!configured_.test(topic) && !adopted_.test(topic)) {
+            sockets_->remove_topic(topic);
+            return Status::ok();
+        }
         if (Status removed = remove_from_kernel(topic); !removed) return removed;
         if (xdp_) {
             if (Status classified = xdp_->set_topic_class(topic, false); !classified) return classified;
@@ -359,6 +406,7 @@ Status XdpAdapter::remove_topic(std::uint8_t topic) noexcept {
         }
         sockets_->remove_topic(topic);
         configured_.reset(topic);
+        adopted_.reset(topic);
         return Status::ok();
     });
 }
@@ -431,7 +479,7 @@ AdapterStats XdpAdapter::collect_stats() const {
                 log_->warn("topic {}: fan-out counters unreadable: {}", id, read.message());
         }
         add_socket_counters(topic, sockets_->counters(topic.topic));
-        if (configured_.test(id) || has_traffic(topic)) stats.topics.push_back(topic);
+        if (configured_.test(id) || adopted_.test(id) || has_traffic(topic)) stats.topics.push_back(topic);
     }
     if (xdp_) {
         std::map<int, std::string> devices = egress_interfaces_;
@@ -448,6 +496,25 @@ AdapterStats XdpAdapter::collect_stats() const {
     return stats;
 }
 
+// With the router attached, a reload publishes routes, limits and fan-out groups in fresh inner maps
+// (bpf_map_create: CAP_BPF, as kernel.unprivileged_bpf_disabled refuses it otherwise); through libxdp, close()
+// finds its program by id (bpf_prog_get_fd_by_id: CAP_SYS_ADMIN) and detaches it over netlink (CAP_NET_ADMIN),
+// without which the router would stay on the interface. Links (XDP bpf_link, tcx) leave when their fd closes, and map updates
+// through held fds need nothing: xdp_mode off keeps no capability at all.
+std::uint64_t XdpAdapter::capabilities_kept() const noexcept {
+    try {
+        std::shared_lock lifecycle(lifecycle_);
+        if (!xdp_) return 0;
+        std::uint64_t kept = std::uint64_t{1} << CAP_BPF;
+        if (xdp_->method() == XdpAttachMethod::libxdp)
+            kept |= (std::uint64_t{1} << CAP_NET_ADMIN) | (std::uint64_t{1} << CAP_SYS_ADMIN);
+        return kept;
+    } catch (...) {
+        // Unknown: keep what libxdp would need.
+        return (std::uint64_t{1} << CAP_BPF) | (std::uint64_t{1} << CAP_NET_ADMIN) | (std::uint64_t{1} << CAP_SYS_ADMIN);
+    }
+}
+
 // Whatever throws while releasing (the logger), the adapter ends closed.
 void XdpAdapter::close() noexcept {
     try {
@@ -462,17 +529,23 @@ void XdpAdapter::release() {
     std::unique_lock lifecycle(lifecycle_);
     if (state_ == State::closed) return;
     const bool was_connected = state_ == State::connected;
-    fanout_.reset();  // closes the tcx link: the TC program leaves the interface
+    const bool pinned = xdp_ && persist_;
+    fanout_.reset();  // closes the tcx link: the TC program leaves the interface (unless pinned)
     local_.reset();   // stops the address watcher before the maps it writes go away
     macless_topics_.clear();
-    xdp_.reset();     // closes the link: the program leaves the interface
+    xdp_.reset();     // closes the link: the program leaves the interface (unless pinned)
     sockets_.reset();
     configured_.reset();
     in_kernel_.reset();
     in_fanout_.reset();
+    adopted_.reset();
     egress_interfaces_.clear();
     state_ = State::closed;
-    if (was_connected) log_->info("closed");
+    if (was_connected && pinned)
+        log_->info("closed; persist: the router stays attached to {} and keeps routing on its last routes",
+                   interface_.name);
+    else if (was_connected)
+        log_->info("closed");
     log_->flush();
     log_.reset();
 }

@@ -38,6 +38,7 @@ public:
     Status configure_publisher_limit(const std::optional<RateLimit>& limit) noexcept override;
     Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept override;
     AdapterStats stats() const noexcept override;
+    std::uint64_t capabilities_kept() const noexcept override;
     void close() noexcept override;
 
 private:
@@ -61,6 +62,7 @@ private:
     void neighbours_changed() noexcept;
     void stop_neighbour_resolver();
     void warn_limits_not_enforced();
+    void take_over_topics();
 
     // The logger lives from construction to close(); only used while not closed.
     std::shared_ptr<spdlog::logger> log_;
@@ -81,6 +83,9 @@ private:
     std::bitset<256> configured_;
     std::bitset<256> in_kernel_;
     std::bitset<256> in_fanout_;
+    // Topics whose kernel state came from an earlier tempos-mom's pins and that no configure_qos has set since.
+    std::bitset<256> adopted_;
+    bool persist_ = false;
     // Interfaces other than interface_ that routes send through (ifindex -> name): their drops are reported.
     std::map<int, std::string> egress_interfaces_;
     bool socket_fallback_warned_ = false;

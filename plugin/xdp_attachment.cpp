@@ -9,9 +9,12 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "best_effort_table.hpp"
+#include "pin_set.hpp"
 #include "skeleton.hpp"
+#include "tempos/unique_fd.hpp"
 #include "xdp_hook.hpp"
 #include "tempos_router.skel.h"
 
@@ -22,6 +25,36 @@ namespace {
 BestEffortMaps best_effort_maps(const tempos_router& skeleton) {
     return {bpf_map__fd(skeleton.maps.be_cpumap), bpf_map__fd(skeleton.maps.be_cpu_slots),
             bpf_program__fd(skeleton.progs.tempos_best_effort_entry), bpf_map__fd(skeleton.maps.topic_classes)};
+}
+
+// The router's maps that a restart keeps (docs/restart.md): routes, counters with their round-robin cursors,
+// classes, limits and buckets, destinations and egress ports. Not the best-effort cpumap and its slot list: they
+// hold this program's cpumap-entry program and this start's CPU set, made fresh and filled before the swap.
+// (egress_ports is pinned too, by hand: see attach.)
+std::vector<bpf_map*> persisted_maps(const tempos_router& skeleton) {
+    const auto& m = skeleton.maps;
+    return {m.topic_routes, m.topic_counters, m.fanout_routes, m.local_macs,  m.local_ipv4,
+            m.topic_classes, m.topic_limits,  m.topic_buckets, m.pub_buckets};
+}
+
+Status schema_mismatch(const std::string& interface, const std::filesystem::path& other) {
+    return Status::error(ErrorCode::busy,
+                         "a data plane pinned under another schema is at " + other.string() + " (this build's is " +
+                             schema_dir_name(TEMPOS_PIN_SCHEMA) +
+                             "): left serving, not reused and not removed; run the build that pinned it, or release "
+                             "it with tempos-mom --release-pins " +
+                             interface + " (the router leaves until the next start; docs/restart.md)");
+}
+
+// Which slots of an array (or array of maps) hold something: a slot of an array of maps is empty (ENOENT) or an
+// inner map id; an array slot of __u32 counts when it is not 0.
+std::bitset<TEMPOS_MAX_TOPICS> filled_slots(int fd, bool of_maps) {
+    std::bitset<TEMPOS_MAX_TOPICS> filled;
+    for (std::uint32_t topic = 0; topic < TEMPOS_MAX_TOPICS; ++topic) {
+        std::uint32_t value = 0;
+        if (bpf_map_lookup_elem(fd, &topic, &value) == 0 && (of_maps || value != 0)) filled.set(topic);
+    }
+    return filled;
 }
 
 }  // namespace
@@ -37,20 +70,102 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
     set_mom_constants(*skeleton, request.mom_port, request.mom_ipv4);
     skeleton->rodata->best_effort_cpu_count = static_cast<__u32>(request.best_effort_cpus.size());
 
-    HookRequest hook_request{request.interface, request.ifindex, request.mode, request.priority, {}};
+    HookRequest hook_request{request.interface, request.ifindex, request.mode, request.priority, {}, {}, false};
     // How the router writes a CHECKSUM_PARTIAL datagram's checksum depends on the mode (bpf/udp_csum_partial.h).
     // bss is mmapped before and after load, so this holds for both attach methods.
     tempos_router* program = skeleton.get();
     hook_request.before_attempt = [program](XdpMode mode) {
         program->bss->attached_generic = mode == XdpMode::generic ? 1 : 0;
     };
+    hook_request.mode_required = request.mode_required;
+
+    // A set this build's schema pinned is taken over even without persist (then released by the caller once
+    // attached): the interface is never without a router, and a set of another schema is never touched.
+    Result<PinnedSets> pinned = find_pinned_sets(request.interface);
+    if (!pinned) return pinned.status().prefixed("looking for a pinned data plane");
+    if (!pinned->other_schemas.empty()) return schema_mismatch(request.interface, pinned->other_schemas.front());
+    // A router link whose interface is gone (its ifindex reads 0) marks the whole set as a dead interface's: a new
+    // namespace can get the same inode and the interface the same name, and must not inherit its counters.
+    if (pinned->own_exists) {
+        UniqueFd link(bpf_obj_get((pinned->own / TEMPOS_PIN_ROUTER_LINK).c_str()));
+        bpf_link_info info{};
+        std::uint32_t length = sizeof(info);
+        if (link.get() >= 0 && bpf_obj_get_info_by_fd(link.get(), &info, &length) == 0 && info.xdp.ifindex == 0) {
+            log.warn("the data plane pinned at {} belongs to an interface that is gone (its link is detached): "
+                     "removed, a fresh one is made",
+                     pinned->own.string());
+            if (Result<std::vector<std::string>> removed = remove_pin_dir(pinned->own); !removed)
+                return removed.status().prefixed("removing the stale pinned data plane");
+            pinned->own_exists = false;
+        }
+    }
+    const bool adopting = pinned->own_exists;
+    std::filesystem::path pin_dir;
+    std::filesystem::path pin_after_load;  // egress_ports, when persist makes it
+    if (request.persist || adopting) {
+        if (request.attach == XdpAttachMethod::libxdp)
+            return Status::error(ErrorCode::invalid_argument,
+                                 request.persist
+                                     ? "persist needs xdp_attach = \"link\": only a bpf_link can be pinned and have "
+                                       "its program swapped in place (docs/restart.md)"
+                                     : "a router pinned by an earlier tempos-mom (persist) holds " + request.interface +
+                                           " at " + pinned->own.string() +
+                                           "; xdp_attach = \"libxdp\" cannot take it over: set xdp_attach = "
+                                           "\"link\", or release it with tempos-mom --release-pins " +
+                                           request.interface);
+        if (request.persist) {
+            if (Status mounted = ensure_bpffs(); !mounted) return mounted;
+            std::error_code ec;
+            std::filesystem::create_directories(pinned->own, ec);
+            if (ec) return Status::error(ErrorCode::system_error, "creating " + pinned->own.string() + ": " + ec.message());
+        }
+        pin_dir = pinned->own;
+        // egress_ports by hand: the kernel adds BPF_F_RDONLY_PROG to every devmap (dev_map_init_map) and refuses it
+        // at creation, so libbpf's comparison of a pinned devmap with its definition always fails.
+        const std::filesystem::path egress_pin = pin_dir / bpf_map__name(skeleton->maps.egress_ports);
+        if (const int pinned_egress = bpf_obj_get(egress_pin.c_str()); pinned_egress >= 0) {
+            const int err = bpf_map__reuse_fd(skeleton->maps.egress_ports, pinned_egress);
+            ::close(pinned_egress);  // reuse_fd holds its own duplicate
+            if (err != 0) return xdp_errno_status("reusing the pinned " + egress_pin.string(), err);
+        } else if (errno != ENOENT) {
+            return xdp_errno_status("opening the pinned " + egress_pin.string(), errno);
+        } else if (request.persist) {
+            pin_after_load = egress_pin;
+        }
+        // libbpf reuses a pinned map whose type, sizes and flags match, pins a new one otherwise absent.
+        for (bpf_map* map : persisted_maps(*skeleton))
+            if (const int err = bpf_map__set_pin_path(map, (pin_dir / bpf_map__name(map)).c_str()); err != 0)
+                return xdp_errno_status(std::string("setting the pin path of ") + bpf_map__name(map), err);
+    }
+    // A fresh set is removed again if this start fails; an adopted one stays with its router serving.
+    struct FreshPins {
+        std::filesystem::path dir;
+        ~FreshPins() {
+            if (!dir.empty()) (void)remove_pin_dir(dir);
+        }
+    } fresh_pins{request.persist && !adopting ? pin_dir : std::filesystem::path()};
+
     Result<std::unique_ptr<XdpHook>> hook = Status::error(ErrorCode::internal, "no attach method");
     if (request.attach == XdpAttachMethod::libxdp) {
         hook = hook_with_libxdp(skeleton->obj, hook_request, log);  // libxdp loads the object
     } else {
-        if (const int err = tempos_router__load(skeleton.get()); err != 0)
+        if (const int err = tempos_router__load(skeleton.get()); err != 0) {
+            if (adopting)
+                return xdp_errno_status("loading the XDP router with the maps pinned at " + pin_dir.string() +
+                                            " (left serving; if this build's maps differ in shape under the same "
+                                            "schema, release them with tempos-mom --release-pins " +
+                                            request.interface + ")",
+                                        err);
             return xdp_errno_status("loading the XDP router", err);
-        hook = hook_with_link(bpf_program__fd(skeleton->progs.tempos_router), hook_request, log);
+        }
+        if (!pin_after_load.empty() && bpf_obj_pin(bpf_map__fd(skeleton->maps.egress_ports), pin_after_load.c_str()) != 0)
+            return xdp_errno_status("pinning " + pin_after_load.string(), errno);
+        const int prog_fd = bpf_program__fd(skeleton->progs.tempos_router);
+        if (adopting) hook = hook_by_pinned_link(pin_dir / TEMPOS_PIN_ROUTER_LINK, prog_fd, hook_request, log);
+        if (!adopting || (hook && !*hook)) {
+            if (request.persist) hook_request.pin = pin_dir / TEMPOS_PIN_ROUTER_LINK;
+            hook = hook_with_link(prog_fd, hook_request, log);
+        }
     }
     if (!hook) return hook.status();
     // After the attach (libxdp loads the object itself): until the entries are in, a best-effort frame meets an
@@ -62,19 +177,38 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
 
     auto routes = std::make_unique<RouteTable>(bpf_map__fd(skeleton->maps.topic_routes),
                                                bpf_map__fd(skeleton->maps.topic_counters));
+    fresh_pins.dir.clear();
     return std::unique_ptr<XdpAttachment>(
         new XdpAttachment(skeleton.release(), std::move(*hook), request.ifindex, std::move(routes),
-                          request.best_effort_cpus));
+                          request.best_effort_cpus, std::move(pin_dir), adopting));
 }
 
 XdpAttachment::XdpAttachment(tempos_router* skeleton, std::unique_ptr<XdpHook> hook, int ifindex,
-                             std::unique_ptr<RouteTable> routes, CpuSet best_effort_cpus)
+                             std::unique_ptr<RouteTable> routes, CpuSet best_effort_cpus,
+                             std::filesystem::path pin_dir, bool adopted)
     : skeleton_(skeleton),
       hook_(std::move(hook)),
       ifindex_(ifindex),
       routes_(std::move(routes)),
       best_effort_cpus_(std::move(best_effort_cpus)),
-      admission_(bpf_map__fd(skeleton->maps.topic_limits)) {}
+      admission_(bpf_map__fd(skeleton->maps.topic_limits)),
+      pin_dir_(std::move(pin_dir)),
+      adopted_(adopted) {}
+
+std::bitset<TEMPOS_MAX_TOPICS> XdpAttachment::topics_with_routes() const {
+    return adopted_ ? filled_slots(bpf_map__fd(skeleton_->maps.topic_routes), true) : std::bitset<TEMPOS_MAX_TOPICS>();
+}
+
+std::bitset<TEMPOS_MAX_TOPICS> XdpAttachment::topics_with_fanout_routes() const {
+    return adopted_ ? filled_slots(bpf_map__fd(skeleton_->maps.fanout_routes), true) : std::bitset<TEMPOS_MAX_TOPICS>();
+}
+
+std::bitset<TEMPOS_MAX_TOPICS> XdpAttachment::topics_with_state() const {
+    if (!adopted_) return {};
+    return topics_with_routes() | topics_with_fanout_routes() |
+           filled_slots(bpf_map__fd(skeleton_->maps.topic_classes), false) |
+           filled_slots(bpf_map__fd(skeleton_->maps.topic_limits), true);
+}
 
 XdpAttachment::~XdpAttachment() {
     routes_.reset();

@@ -5,6 +5,8 @@
 // (docs/coexistence.md).
 #pragma once
 
+#include <bitset>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -32,6 +34,11 @@ struct AttachRequest {
     std::optional<unsigned> priority;   // libxdp's run priority
     CpuSet best_effort_cpus;            // the cpumap's CPUs (docs/isolation.md); empty: best-effort passes
     std::uint32_t best_effort_queue = 2048;
+    // Pin the link and the maps (docs/restart.md). Whatever this says, a set pinned by an earlier tempos-mom of this
+    // schema is taken over (maps reused, program swapped into its link); without persist the caller then removes
+    // the pins (release_pins), so the router leaves with this process again.
+    bool persist = false;
+    bool mode_required = false;  // mode was asked for explicitly (native, generic): a pinned link in another is refused
 };
 
 class XdpAttachment {
@@ -46,6 +53,14 @@ public:
 
     XdpMode mode() const { return hook_->mode(); }
     XdpAttachMethod method() const { return hook_->method(); }
+    // The schema directory whose maps and link this router uses (empty: nothing pinned).
+    const std::filesystem::path& pin_dir() const { return pin_dir_; }
+    // The maps came from an earlier tempos-mom's pins (routes, counters and cursors go on).
+    bool adopted() const { return adopted_; }
+    // Topics the maps hold state for: a route, a fan-out route, a class or a limit (all empty unless adopted()).
+    std::bitset<TEMPOS_MAX_TOPICS> topics_with_routes() const;
+    std::bitset<TEMPOS_MAX_TOPICS> topics_with_fanout_routes() const;
+    std::bitset<TEMPOS_MAX_TOPICS> topics_with_state() const;
     int ifindex() const { return ifindex_; }
     int program_fd() const;
     // The router's fanout_routes map, which the TC fan-out program shares (bpf/fanout_routes_map.h).
@@ -65,7 +80,8 @@ public:
 
 private:
     XdpAttachment(tempos_router* skeleton, std::unique_ptr<XdpHook> hook, int ifindex,
-                  std::unique_ptr<RouteTable> routes, CpuSet best_effort_cpus);
+                  std::unique_ptr<RouteTable> routes, CpuSet best_effort_cpus, std::filesystem::path pin_dir,
+                  bool adopted);
 
     tempos_router* skeleton_;
     std::unique_ptr<XdpHook> hook_;
@@ -73,6 +89,8 @@ private:
     std::unique_ptr<RouteTable> routes_;
     CpuSet best_effort_cpus_;
     AdmissionTable admission_;
+    std::filesystem::path pin_dir_;
+    bool adopted_;
 };
 
 }  // namespace tempos::xdp

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <functional>
 
+#include "tempos/unique_fd.hpp"
 #include "xdp_occupant.hpp"
 
 namespace tempos::xdp {
@@ -112,7 +113,118 @@ Result<std::unique_ptr<XdpHook>> hook_with_link(int prog_fd, const HookRequest& 
             return occupied_error(request.interface, occupants, mode.message());
         return mode.status();
     }
+    // Pinned, the link outlives this process: the router stays when it ends (persist, docs/restart.md).
+    if (!request.pin.empty() && bpf_obj_pin(link_fd, request.pin.c_str()) != 0) {
+        const int err = errno;
+        ::close(link_fd);
+        return xdp_errno_status("pinning the router's link at " + request.pin.string(), err);
+    }
     return std::unique_ptr<XdpHook>(new LinkHook(*mode, link_fd));
+}
+
+namespace {
+
+struct PinnedLink {
+    UniqueFd fd;
+    bpf_link_info info{};
+};
+
+// The link pinned at `pin` if it is attached to `ifindex`; nullopt when there is none (no pin, or a link whose
+// interface is gone: then its pin is removed, said in a warning).
+Result<std::optional<PinnedLink>> open_pinned_link(const std::filesystem::path& pin, int ifindex,
+                                                   spdlog::logger& log) {
+    PinnedLink link;
+    link.fd = UniqueFd(bpf_obj_get(pin.c_str()));
+    if (link.fd.get() < 0) {
+        if (errno == ENOENT) return std::optional<PinnedLink>();
+        return xdp_errno_status("opening the pinned link " + pin.string(), errno);
+    }
+    std::uint32_t length = sizeof(link.info);
+    if (bpf_obj_get_info_by_fd(link.fd.get(), &link.info, &length) != 0)
+        return xdp_errno_status("reading the pinned link " + pin.string(), errno);
+    // The first field of the union is the ifindex for XDP and tcx links alike; 0 once the device is gone.
+    const std::uint32_t attached_to = link.info.xdp.ifindex;
+    if (attached_to == 0) {
+        log.warn("the link pinned at {} (program id {}) is detached: its interface was removed; its pin is removed "
+                 "and a new link is made",
+                 pin.string(), link.info.prog_id);
+        if (::unlink(pin.c_str()) != 0 && errno != ENOENT)
+            return xdp_errno_status("removing the detached link's pin " + pin.string(), errno);
+        return std::optional<PinnedLink>();
+    }
+    if (attached_to != static_cast<std::uint32_t>(ifindex))
+        return Status::error(ErrorCode::busy, "the link pinned at " + pin.string() + " (program id " +
+                                                  std::to_string(link.info.prog_id) + ") is attached to ifindex " +
+                                                  std::to_string(attached_to) + ", not to ifindex " +
+                                                  std::to_string(ifindex) +
+                                                  ": left as is; release it with tempos-mom --release-pins <interface> "
+                                                  "(docs/restart.md)");
+    return std::optional<PinnedLink>(std::move(link));
+}
+
+// Swaps `prog_fd` into the link in one step. BPF_F_REPLACE names the program expected in it when the process may
+// open programs by id (CAP_SYS_ADMIN): a concurrent swap by someone else then fails instead of being overwritten.
+Status swap_program(const PinnedLink& link, int prog_fd, const std::filesystem::path& pin) {
+    LIBBPF_OPTS(bpf_link_update_opts, options);
+    UniqueFd old(bpf_prog_get_fd_by_id(link.info.prog_id));
+    if (old.get() >= 0) {
+        options.flags = BPF_F_REPLACE;
+        options.old_prog_fd = old.get();
+    }
+    if (bpf_link_update(link.fd.get(), prog_fd, &options) != 0)
+        return xdp_errno_status("swapping the new program into the link pinned at " + pin.string(), errno);
+    return Status::ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<XdpHook>> hook_by_pinned_link(const std::filesystem::path& pin, int prog_fd,
+                                                     const HookRequest& request, spdlog::logger& log) {
+    Result<std::optional<PinnedLink>> found = open_pinned_link(pin, request.ifindex, log);
+    if (!found) return found.status();
+    if (!*found) return std::unique_ptr<XdpHook>();
+    PinnedLink& link = **found;
+    if (link.info.type != BPF_LINK_TYPE_XDP)
+        return Status::error(ErrorCode::busy, "the link pinned at " + pin.string() + " is not an XDP link: left as is");
+    // A link's mode is fixed when it is made: read it from the interface.
+    LIBBPF_OPTS(bpf_xdp_query_opts, query);
+    if (const int err = bpf_xdp_query(request.ifindex, 0, &query); err != 0)
+        return xdp_errno_status("querying the XDP programs of " + request.interface, err);
+    XdpMode mode = XdpMode::native;
+    if (query.skb_prog_id == link.info.prog_id)
+        mode = XdpMode::generic;
+    else if (query.drv_prog_id != link.info.prog_id)
+        return Status::error(ErrorCode::busy, "the link pinned at " + pin.string() + " holds program id " +
+                                                  std::to_string(link.info.prog_id) + ", which " + request.interface +
+                                                  " does not run: left as is");
+    if (request.mode_required && request.mode != mode)
+        return Status::error(ErrorCode::invalid_argument,
+                             "xdp_mode " + std::string(to_string(request.mode)) + ": the router pinned on " +
+                                 request.interface + " runs in " + std::string(to_string(mode)) +
+                                 " mode, and a link keeps its mode; left serving as it is. Set xdp_mode = \"" +
+                                 std::string(to_string(mode)) + "\" or \"auto\", or release the pins first "
+                                 "(tempos-mom --release-pins " + request.interface + ": the router leaves until the "
+                                 "next start)");
+    if (request.before_attempt) request.before_attempt(mode);
+    if (Status swapped = swap_program(link, prog_fd, pin); !swapped) return swapped;
+    log.info("XDP router swapped into the link pinned at {} (link id {}, {} mode): program id {} replaced without a "
+             "gap",
+             pin.string(), link.info.id, to_string(mode), link.info.prog_id);
+    const int owned = ::dup(link.fd.get());  // the hook's reference; the pin keeps the link too
+    if (owned < 0) return xdp_errno_status("duplicating the pinned link's fd", errno);
+    return std::unique_ptr<XdpHook>(new LinkHook(mode, owned));
+}
+
+Result<int> take_over_pinned_link(const std::filesystem::path& pin, int prog_fd, int ifindex, spdlog::logger& log) {
+    Result<std::optional<PinnedLink>> found = open_pinned_link(pin, ifindex, log);
+    if (!found) return found.status();
+    if (!*found) return -1;
+    if (Status swapped = swap_program(**found, prog_fd, pin); !swapped) return swapped;
+    log.info("program swapped into the link pinned at {} (link id {}): program id {} replaced without a gap",
+             pin.string(), (*found)->info.id, (*found)->info.prog_id);
+    const int owned = ::dup((*found)->fd.get());
+    if (owned < 0) return xdp_errno_status("duplicating the pinned link's fd", errno);
+    return owned;
 }
 
 Result<std::unique_ptr<XdpHook>> hook_with_libxdp(bpf_object* object, const HookRequest& request,

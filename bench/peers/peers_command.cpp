@@ -212,21 +212,20 @@ Result<Report> run_peers(const PeersOptions& o) {
 }  // namespace
 
 void register_peers_command(CLI::App& app, const char* name, int& exit_code) {
-    auto options = std::make_shared<PeersOptions>();
-    CLI::App* cmd = add_subcommand<PeersOptions>(
+    auto [cmd, options] = add_subcommand<PeersOptions>(
         app, name,
         "Mosquitto and nats-server on the same namespace topology: 1:1 latency, max throughput, latency under a "
         "flood of another topic",
-        exit_code, options, nullptr, nullptr, run_peers);
-    cmd->add_flag("-v,--verbose", options->verbose, "Progress on stderr");
-    cmd->add_option("--only", options->only, "Run one broker only")->check(CLI::IsMember({"mosquitto", "nats"}));
-    cmd->add_option("--rate", options->settings.rate, "Paced stream, messages per second")
+        nullptr, exit_code, run_peers);
+    cmd->add_flag("-v,--verbose", options.verbose, "Progress on stderr");
+    cmd->add_option("--only", options.only, "Run one broker only")->check(CLI::IsMember({"mosquitto", "nats"}));
+    cmd->add_option("--rate", options.settings.rate, "Paced stream, messages per second")
         ->check(CLI::Range(1.0, 1e6));
-    cmd->add_option("--seconds", options->settings.seconds, "Publishing time of each run")
+    cmd->add_option("--seconds", options.settings.seconds, "Publishing time of each run")
         ->check(CLI::Range(0.2, 600.0));
-    cmd->add_option("--warmup", options->settings.warmup_seconds, "Unmeasured start of each run, seconds")
+    cmd->add_option("--warmup", options.settings.warmup_seconds, "Unmeasured start of each run, seconds")
         ->check(CLI::Range(0.0, 60.0));
-    cmd->add_option("--endpoint-priority", options->settings.endpoint_priority,
+    cmd->add_option("--endpoint-priority", options.settings.endpoint_priority,
                     "SCHED_FIFO priority of the paced stream's publisher and subscriber (they stand for other hosts, "
                     "as in `latency`; 0: normal scheduling)")
         ->check(CLI::Range(0, 99));

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backoff.hpp"
+#include "tempos/thread_capabilities.hpp"
 
 namespace tempos::cluster {
 
@@ -53,6 +54,9 @@ void BrokerRegistration::stop() {
 }
 
 void BrokerRegistration::run() noexcept {
+    // It only talks to etcd.
+    if (Status dropped = drop_thread_capabilities(); !dropped)
+        log_->warn("broker registration: capabilities not dropped: {}", describe(dropped));
     try {
         keep_registered();
     } catch (const std::exception& error) {

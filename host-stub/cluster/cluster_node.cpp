@@ -1,5 +1,11 @@
 #include "cluster_node.hpp"
 
+#include <grpc/grpc.h>
+
+#include <thread>
+
+#include "tempos/thread_capabilities.hpp"
+
 namespace tempos::cluster {
 
 ClusterNode::ClusterNode(const mom::ClusterConfig& cluster, std::uint16_t default_port, mom::Mom& mom,
@@ -17,6 +23,14 @@ ClusterNode::ClusterNode(const mom::ClusterConfig& cluster, std::uint16_t defaul
 }
 
 void ClusterNode::start(BrokerInfo info) {
+    // gRPC's own threads start with its first channel and inherit that thread's capabilities: start them from a
+    // thread that has none (the reference taken here keeps them for the process's life).
+    std::thread([this] {
+        if (Status dropped = drop_thread_capabilities(); !dropped)
+            log_->warn("gRPC threads: capabilities not dropped: {}", describe(dropped));
+        grpc_init();
+    }).join();
+    // The watcher applies changes like a reload: it keeps what the control thread kept (it inherits that).
     watcher_.start();
     registration_ = std::make_unique<BrokerRegistration>(cluster_, std::move(info), counters_, log_);
     registration_->start();

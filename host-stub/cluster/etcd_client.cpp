@@ -96,7 +96,9 @@ void WatchCancel::detach() {
 }
 
 EtcdClient::EtcdClient(std::vector<std::string> endpoints, std::chrono::milliseconds call_timeout)
-    : endpoints_(std::move(endpoints)), call_timeout_(call_timeout) {
+    : endpoints_(std::move(endpoints)), call_timeout_(call_timeout) {}
+
+void EtcdClient::open_channels() {
     grpc::ChannelArguments args;
     // A member that went away is noticed by the watch within seconds, not at the next TCP timeout. etcd refuses
     // pings more often than every 5 s (--grpc-keepalive-min-time) with GOAWAY.
@@ -125,6 +127,7 @@ EtcdClient::~EtcdClient() = default;
 // reason another member would share).
 template <typename Call>
 Status EtcdClient::each_endpoint(const char* what, Call&& call) {
+    std::call_once(opened_, [this] { open_channels(); });
     if (channels_.empty()) return Status::error(ErrorCode::invalid_argument, std::string(what) + ": no etcd endpoint");
     const std::size_t first = current_.load();
     Status last;
@@ -262,6 +265,7 @@ Result<WatchEnd> EtcdClient::watch_range(const std::string& key, const std::stri
                                           const std::function<void()>& on_created,
                                           const std::function<void(const WatchBatch&)>& on_batch,
                                           WatchCancel& cancel) {
+    std::call_once(opened_, [this] { open_channels(); });
     if (channels_.empty()) return Result<WatchEnd>::error(ErrorCode::invalid_argument, "watch: no etcd endpoint");
     const std::size_t index = current_.load() % channels_.size();
     Endpoint& endpoint = *channels_[index];

@@ -125,6 +125,9 @@ private:
 
     std::vector<std::string> endpoints_;
     std::chrono::milliseconds call_timeout_;
+    // Made at the first call, on the thread that makes it (capabilities are per thread: cluster_node.cpp).
+    void open_channels();
+    std::once_flag opened_;
     std::vector<std::unique_ptr<Endpoint>> channels_;
     std::atomic<std::size_t> current_{0};
 };

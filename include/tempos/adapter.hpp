@@ -32,7 +32,8 @@ namespace tempos {
 // 6: TopicStats counts best-effort hand-overs, cpumap drops and policed events; TopicConfig::rate_limit;
 //    Adapter::configure_publisher_limit.
 // 7: TopicStats::kernel_passed_unresolved.
-inline constexpr std::uint32_t kAdapterAbiVersion = 7;
+// 8: Adapter::capabilities_kept.
+inline constexpr std::uint32_t kAdapterAbiVersion = 8;
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
 inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
@@ -146,6 +147,10 @@ public:
     // User-space delivery: one copy per subscription group, to one member round-robin.
     virtual Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept = 0;
     virtual AdapterStats stats() const noexcept = 0;
+    // The Linux capabilities (a mask of 1 << CAP_*) the control thread still needs once connect() and the first
+    // configure_qos() calls are done: for reloads (configure_qos, remove_topic) and for close(). tempos-mom drops
+    // every capability no adapter names here; threads of the adapter's own drop theirs (docs/install.md).
+    virtual std::uint64_t capabilities_kept() const noexcept { return 0; }
     // Releases everything the adapter holds; a second call does nothing.
     virtual void close() noexcept = 0;
 };

@@ -153,6 +153,19 @@ struct tempos_fanout_topic_counters {
 	__u64 aborted;           /* a route slot is inconsistent (written bypassing FanoutTable): to the socket path */
 };
 
+/* ---- The pinned data plane (adapter option persist, docs/restart.md) ----
+ * With persist = true the router's bpf_link and its maps (and the fan-out's) are pinned in bpffs under
+ *   TEMPOS_PIN_ROOT/<network namespace inode>/<interface>/schema-<TEMPOS_PIN_SCHEMA>/<name>
+ * where <name> is a map's name in the programs (topic_routes, topic_counters, ...) or one of the link names
+ * below. A tempos-mom of the same schema reuses the maps and swaps its program into the pinned links; another
+ * schema is refused. The schema is this ABI's version: every pinned value type is defined above. */
+#define TEMPOS_PIN_SCHEMA TEMPOS_XDP_ABI_VERSION
+#define TEMPOS_PIN_BPFFS "/sys/fs/bpf"
+#define TEMPOS_PIN_ROOT TEMPOS_PIN_BPFFS "/tempos"
+#define TEMPOS_PIN_SCHEMA_PREFIX "schema-"
+#define TEMPOS_PIN_ROUTER_LINK "router_link"
+#define TEMPOS_PIN_FANOUT_LINK "fanout_link"
+
 /* The MoM's ingress steering (bpf/ingress_steering.bpf.c, SK_REUSEPORT): its socket array holds the strict
  * socket at key TEMPOS_INGRESS_SOCKET_STRICT and the best-effort one at TEMPOS_INGRESS_SOCKET_BEST_EFFORT; its
  * topic array holds a __u32 per topic, TEMPOS_INGRESS_CLASS_STRICT for strict topics, 0 for every other one. */

@@ -278,33 +278,37 @@ std::vector<RouterFixture> router_fixtures() {
         b.ipv4({0, 0, 0, 0}, kMomIpNearZero).tos(0xff).udp_checksum_partial();
     });
 
+    // The usual row: an event of the single-member topic sent on to its member (kSubA) with XDP_TX; a
+    // CHECKSUM_PARTIAL one, natively, with its checksum completed.
+    auto to_sub_a = [](std::string name, std::string description, const PacketBuilder& in, MomConstants mom = {}) {
+        return routed(std::move(name), std::move(description), XDP_TX, in, forwarded(in, kSubA), kTopicSingle, mom);
+    };
+    auto completed_to_sub_a = [&](std::string name, std::string description, const PacketBuilder& in) {
+        return routed(std::move(name), std::move(description), XDP_TX, in, complete(forwarded(in, kSubA)),
+                      kTopicSingle);
+    };
+
     std::vector<RouterFixture> rows{
         // Strict events that are routed.
-        routed("StrictRedirect", "valid strict event on port 9998: XDP_TX, both checksums updated", XDP_TX,
-               event(kTopicSingle), forwarded(event(kTopicSingle), kSubA), kTopicSingle),
-        routed("StrictOnConfiguredPort7777", "mom_port is load-time config: 7777 routes", XDP_TX,
-               event(kTopicSingle, 7777), forwarded(event(kTopicSingle, 7777), kSubA), kTopicSingle, port7777),
+        to_sub_a("StrictRedirect",
+                 "valid strict event on port 9998: XDP_TX, both checksums updated", event(kTopicSingle)),
+        to_sub_a("StrictOnConfiguredPort7777",
+                 "mom_port is load-time config: 7777 routes", event(kTopicSingle, 7777), port7777),
         routed("MomIpZeroKeepsDestinationAsSource", "mom_ipv4 = 0: the new source is the frame's original destination",
                XDP_TX, to_other_mom, forwarded(to_other_mom, kSubA, other_mom_ip), kTopicSingle, keep_destination),
-        routed("IpOptionsSkipped", "ihl 6 (NOP options): routed, options kept", XDP_TX, options_nop,
-               forwarded(options_nop, kSubA), kTopicSingle),
-        routed("IpOptionsMaximal", "ihl 15 (40 option bytes): routed", XDP_TX, options_max,
-               forwarded(options_max, kSubA), kTopicSingle),
-        routed("TotLenSmallerThanFramePadding", "tot_len < frame (Ethernet padding): routed, padding untouched",
-               XDP_TX, padded, forwarded(padded, kSubA), kTopicSingle),
-        routed("DontFragmentRoutes", "DF set is not a fragment: routed", XDP_TX, dont_fragment,
-               forwarded(dont_fragment, kSubA), kTopicSingle),
-        routed("Ttl2Decremented", "TTL 2: routed with TTL 1", XDP_TX, ttl2, forwarded(ttl2, kSubA), kTopicSingle),
-        routed("UdpChecksumZeroStaysZero", "UDP checksum 0 (none) stays 0", XDP_TX, no_udp_checksum,
-               forwarded(no_udp_checksum, kSubA), kTopicSingle),
+        to_sub_a("IpOptionsSkipped", "ihl 6 (NOP options): routed, options kept", options_nop),
+        to_sub_a("IpOptionsMaximal", "ihl 15 (40 option bytes): routed", options_max),
+        to_sub_a("TotLenSmallerThanFramePadding",
+                 "tot_len < frame (Ethernet padding): routed, padding untouched", padded),
+        to_sub_a("DontFragmentRoutes", "DF set is not a fragment: routed", dont_fragment),
+        to_sub_a("Ttl2Decremented", "TTL 2: routed with TTL 1", ttl2),
+        to_sub_a("UdpChecksumZeroStaysZero", "UDP checksum 0 (none) stays 0", no_udp_checksum),
         routed("UdpChecksumComputedZeroIsFfff", "a computed UDP checksum 0 is sent as 0xffff", XDP_TX, zero_sum_in,
                zero_sum_out, kTopicSingle),
         routed("ChecksumCarriesFolded", "all-ones new address and port from near-zero ones: every carry folded",
                XDP_TX, near_zero, forwarded(near_zero, kSubOnes), kTopicOnes),
-        routed("Vlan8021QStrict", "one 802.1Q tag: routed, tag kept", XDP_TX, vlan, forwarded(vlan, kSubA),
-               kTopicSingle),
-        routed("QinQWithOptionsStrict", "802.1ad + 802.1Q tags and IP options: routed", XDP_TX, qinq,
-               forwarded(qinq, kSubA), kTopicSingle),
+        to_sub_a("Vlan8021QStrict", "one 802.1Q tag: routed, tag kept", vlan),
+        to_sub_a("QinQWithOptionsStrict", "802.1ad + 802.1Q tags and IP options: routed", qinq),
         routed("RedirectOtherInterface",
                "endpoint on another NIC present in egress_ports: XDP_REDIRECT, its MAC as source", XDP_REDIRECT,
                event(kTopicOtherNic), forwarded(event(kTopicOtherNic), kSubFar, kMomIp, kOtherNicMac),
@@ -313,32 +317,32 @@ std::vector<RouterFixture> router_fixtures() {
                event(kTopicIngressNic), forwarded(event(kTopicIngressNic), kSubA), kTopicIngressNic),
 
         // UDP checksum forms: complete, none (above), CHECKSUM_PARTIAL; native and generic.
-        routed("PartialChecksumNativeCompleted",
-               "CHECKSUM_PARTIAL (pseudo-header sum only), native: the complete checksum is written", XDP_TX,
-               partial_event, complete(forwarded(partial_event, kSubA)), kTopicSingle),
-        routed("PartialChecksumGenericStaysPartial",
-               "CHECKSUM_PARTIAL, generic: the pseudo-header sum of the new addresses, for the kernel to complete",
-               XDP_TX, partial_event, forwarded(partial_event, kSubA), kTopicSingle, generic),
-        routed("FullChecksumGenericUpdated", "complete checksum, generic: updated as in native mode", XDP_TX,
-               event(kTopicSingle), forwarded(event(kTopicSingle), kSubA), kTopicSingle, generic),
-        routed("UdpChecksumZeroStaysZeroGeneric", "UDP checksum 0 (none), generic: stays 0", XDP_TX, no_udp_checksum,
-               forwarded(no_udp_checksum, kSubA), kTopicSingle, generic),
-        routed("PartialChecksumOddLength", "CHECKSUM_PARTIAL, 11 payload bytes: the last byte padded with zero",
-               XDP_TX, partial_odd, complete(forwarded(partial_odd, kSubA)), kTopicSingle),
-        routed("PartialChecksumLongDatagram", "CHECKSUM_PARTIAL, 1408-byte datagram: summed over 11 steps", XDP_TX,
-               partial_long, complete(forwarded(partial_long, kSubA)), kTopicSingle),
-        routed("PartialChecksumLongestCompleted", "CHECKSUM_PARTIAL, 2048-byte datagram: the longest completed",
-               XDP_TX, partial_max, complete(forwarded(partial_max, kSubA)), kTopicSingle),
-        routed("PartialChecksumPaddingNotSummed", "CHECKSUM_PARTIAL with Ethernet padding: only udp.len is summed",
-               XDP_TX, partial_padded, complete(forwarded(partial_padded, kSubA)), kTopicSingle),
-        routed("PartialChecksumQinQWithOptions", "CHECKSUM_PARTIAL behind two VLAN tags and IP options", XDP_TX,
-               partial_qinq, complete(forwarded(partial_qinq, kSubA)), kTopicSingle),
+        completed_to_sub_a("PartialChecksumNativeCompleted",
+                           "CHECKSUM_PARTIAL (pseudo-header sum only), native: the complete checksum is written",
+                           partial_event),
+        to_sub_a("PartialChecksumGenericStaysPartial",
+                 "CHECKSUM_PARTIAL, generic: the pseudo-header sum of the new addresses, for the kernel to complete",
+                 partial_event, generic),
+        to_sub_a("FullChecksumGenericUpdated",
+                 "complete checksum, generic: updated as in native mode", event(kTopicSingle), generic),
+        to_sub_a("UdpChecksumZeroStaysZeroGeneric",
+                 "UDP checksum 0 (none), generic: stays 0", no_udp_checksum, generic),
+        completed_to_sub_a("PartialChecksumOddLength",
+                           "CHECKSUM_PARTIAL, 11 payload bytes: the last byte padded with zero", partial_odd),
+        completed_to_sub_a("PartialChecksumLongDatagram",
+                           "CHECKSUM_PARTIAL, 1408-byte datagram: summed over 11 steps", partial_long),
+        completed_to_sub_a("PartialChecksumLongestCompleted",
+                           "CHECKSUM_PARTIAL, 2048-byte datagram: the longest completed", partial_max),
+        completed_to_sub_a("PartialChecksumPaddingNotSummed",
+                           "CHECKSUM_PARTIAL with Ethernet padding: only udp.len is summed", partial_padded),
+        completed_to_sub_a("PartialChecksumQinQWithOptions",
+                           "CHECKSUM_PARTIAL behind two VLAN tags and IP options", partial_qinq),
         routed("PartialChecksumCarriesFolded", "CHECKSUM_PARTIAL, all-ones new address and port: carries folded",
                XDP_TX, partial_ones, complete(forwarded(partial_ones, kSubOnes)), kTopicOnes),
         routed("PartialChecksumGenericCarriesFolded", "CHECKSUM_PARTIAL, generic, all-ones new address", XDP_TX,
                partial_ones, forwarded(partial_ones, kSubOnes), kTopicOnes, generic),
-        routed("PartialChecksumLongGeneric", "CHECKSUM_PARTIAL, generic, 2049-byte datagram: no length limit",
-               XDP_TX, partial_too_long, forwarded(partial_too_long, kSubA), kTopicSingle, generic),
+        to_sub_a("PartialChecksumLongGeneric",
+                 "CHECKSUM_PARTIAL, generic, 2049-byte datagram: no length limit", partial_too_long, generic),
 
         // Truncation at every header boundary.
         // Below 14 bytes BPF_PROG_TEST_RUN itself refuses the frame (EINVAL), as drivers never deliver one; the
@@ -431,8 +435,8 @@ std::vector<RouterFixture> router_fixtures() {
         passed("OtherLocalAddressNotForUs", "our MAC, a local address the MoM does not listen on",
                tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.ipv4(kPublisherIp, kNotListenedIp); }), none,
                TEMPOS_PASS_NOT_FOR_US),
-        routed("SecondListenedAddressRoutes", "a second address the MoM listens on (listen 0.0.0.0) routes", XDP_TX,
-               to_other_mom, forwarded(to_other_mom, kSubA), kTopicSingle),
+        to_sub_a("SecondListenedAddressRoutes",
+                 "a second address the MoM listens on (listen 0.0.0.0) routes", to_other_mom),
 
         // Topics.
         passed("UnknownTopic", "topic 200 has no route", event(kTopicUnknown).build(), kTopicUnknown,

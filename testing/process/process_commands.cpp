@@ -42,6 +42,7 @@ void add_mom_config(CLI::App& app) {
     struct Header {
         ControllerConfig::Mom mom;
         std::string xdp_mode = "native";
+        std::vector<std::string> adapter_options;  // KEY=VALUE
         std::string output;
     };
     auto h = std::make_shared<Header>();
@@ -55,9 +56,19 @@ void add_mom_config(CLI::App& app) {
     header->add_option("--xdp-mode", h->xdp_mode, "The XDP adapter's xdp_mode")
         ->check(CLI::IsMember({"auto", "native", "generic", "off"}))
         ->capture_default_str();
+    header->add_option("--adapter-option", h->adapter_options,
+                       "KEY=VALUE: a further option of the XDP adapter (e.g. persist=true); repeatable");
     header->add_option("-o,--output", h->output, "Write to this file instead of printing");
     header->callback([h] {
-        emit("mom-config header", mom_table_toml(h->mom) + adapter_toml(xdp_adapter(h->xdp_mode)), h->output);
+        ConfigAdapter adapter = xdp_adapter(h->xdp_mode);
+        for (const std::string& option : h->adapter_options) {
+            const std::size_t equals = option.find('=');
+            if (equals == std::string::npos || equals == 0)
+                fail("mom-config header", Status::error(ErrorCode::invalid_argument,
+                                                        "--adapter-option " + option + ": expected KEY=VALUE"));
+            adapter.options.emplace_back(option.substr(0, equals), option.substr(equals + 1));
+        }
+        emit("mom-config header", mom_table_toml(h->mom) + adapter_toml(adapter), h->output);
     });
 
     struct Topic {

@@ -32,6 +32,12 @@ Result<std::string> run_command(const std::vector<std::string>& argv) {
                                       quoted(argv) + " " + how + (errors.empty() ? "" : ": " + errors));
 }
 
+Status set_permanent_neighbour(const std::string& ifname, const std::string& ip, const std::string& mac) {
+    return run_command({"ip", "neigh", "replace", ip, "lladdr", mac, "dev", ifname, "nud", "permanent"}).status();
+}
+
+Status flush_neighbours(const std::string& ifname) { return run_command({"ip", "neigh", "flush", "dev", ifname}).status(); }
+
 std::vector<std::string> veth_pair_command(const std::string& ns, const std::string& a, const std::string& b,
                                            const std::string& peer_ns, int queues) {
     std::vector<std::string> queue_args;

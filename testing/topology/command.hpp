@@ -14,6 +14,11 @@ namespace tempos::testkit {
 // and what it wrote to stderr.
 Result<std::string> run_command(const std::vector<std::string>& argv);
 
+// `ip neigh replace IP lladdr MAC dev IFNAME nud permanent`: the kernel knows the neighbour as after an ARP reply.
+Status set_permanent_neighbour(const std::string& ifname, const std::string& ip, const std::string& mac);
+// `ip neigh flush dev IFNAME`: the kernel forgets every neighbour of the interface.
+Status flush_neighbours(const std::string& ifname);
+
 // `ip [-n NS] link add A [queues] type veth peer name B [queues] [netns PEER_NS]`; queues 0: the kernel's
 // default (one per CPU).
 std::vector<std::string> veth_pair_command(const std::string& ns, const std::string& a, const std::string& b,

@@ -263,17 +263,16 @@ TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) 
     std::memcpy(&no_mac.ipv4, neighbour.ip.data(), 4);
     no_mac.port = htons(neighbour.port);
     ASSERT_TRUE(fanout_->table.set(kTopic, groups));
-    ASSERT_EQ(testkit::run_command({"ip", "neigh", "flush", "dev", kVethA}).message(), "");
+    const Status flushed = testkit::flush_neighbours(kVethA);
+    ASSERT_TRUE(flushed) << flushed.message();
 
     expect_passed(event());
     EXPECT_EQ(topic_counters().passed_unresolved, 1u);
     EXPECT_EQ(group_counters(1).unresolved, 1u);
     EXPECT_EQ(group_counters(0).copies, 0u);
 
-    ASSERT_EQ(testkit::run_command({"ip", "neigh", "replace", "10.77.0.9", "lladdr", "02:cc:00:00:00:09", "dev", kVethA,
-                                    "nud", "permanent"})
-                  .message(),
-              "");
+    const Status learnt = testkit::set_permanent_neighbour(kVethA, "10.77.0.9", "02:cc:00:00:00:09");
+    ASSERT_TRUE(learnt) << learnt.message();
     const auto veth_mac = testkit::mac_of(kVethA);
     ASSERT_TRUE(veth_mac) << veth_mac.message();
     PacketBuilder in = event();
@@ -281,7 +280,7 @@ TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) 
     toward_neighbour.forwarded(neighbour.mac, *veth_mac, world::kMomIp, neighbour.ip, neighbour.port);
     expect_fanned_out(in, {copy_toward(in, member(0, 0)), toward_neighbour});
     EXPECT_EQ(topic_counters().events, 1u);
-    EXPECT_EQ(testkit::run_command({"ip", "neigh", "flush", "dev", kVethA}).message(), "");
+    EXPECT_TRUE(testkit::flush_neighbours(kVethA));
 }
 
 TEST_F(FanoutProgram, SixteenGroupsAreServedAndSeventeenRefused) {

@@ -174,16 +174,15 @@ TEST_F(RouterBehaviour, FibLookupWithoutNeighbourPassesThenRoutesOnceResolved) {
     route.count = 1;
     route.subs[0] = endpoint(neighbour.ip, neighbour.port, std::nullopt, {});
     ASSERT_TRUE(router_->routes.set(kTopicSingle, route));
-    ASSERT_EQ(testkit::run_command({"ip", "neigh", "flush", "dev", kVethA}).message(), "");
+    const Status flushed = testkit::flush_neighbours(kVethA);
+    ASSERT_TRUE(flushed) << flushed.message();
 
     expect_passed(event(kTopicSingle), veth);
     EXPECT_EQ(counters(kTopicSingle).passed[TEMPOS_PASS_FIB], 1u);
 
     // Once the kernel knows the neighbour, the same frame is routed with the interface's and neighbour's MACs.
-    ASSERT_EQ(testkit::run_command({"ip", "neigh", "replace", "10.77.0.2", "lladdr", "02:cc:00:00:00:02", "dev", kVethA,
-                                    "nud", "permanent"})
-                  .message(),
-              "");
+    const Status learnt = testkit::set_permanent_neighbour(kVethA, "10.77.0.2", "02:cc:00:00:00:02");
+    ASSERT_TRUE(learnt) << learnt.message();
     const auto veth_mac = testkit::mac_of(kVethA);
     ASSERT_TRUE(veth_mac) << veth_mac.message();
     const Bytes in = event(kTopicSingle).build();

@@ -99,6 +99,22 @@ start_mom() {
     fail "tempos-mom was not ready within 15 s"
 }
 
+# start_mom_topics [--xdp-mode MODE] TOPIC...: writes $E2E_TMP/mom.toml, mom_config_header (MODE, else
+# $E2E_XDP_MODE) and a topic_toml per TOPIC (one argument: its words, "ID QOS [--mac] NODE..."), and starts
+# tempos-mom on it (start_mom).
+start_mom_topics() {
+    local mode=$E2E_XDP_MODE topic
+    [ "$1" = --xdp-mode ] && { mode=$2; shift 2; }
+    {
+        mom_config_header "$mode"
+        for topic in "$@"; do
+            # shellcheck disable=SC2086  # the topic's words are topic_toml's arguments
+            topic_toml $topic
+        done
+    } >"$E2E_TMP/mom.toml"
+    start_mom "$E2E_TMP/mom.toml"
+}
+
 stop_mom() {
     kill -TERM "$MOM_RUNNER_PID" 2>/dev/null || true
     wait "$MOM_RUNNER_PID" || fail "tempos-mom exited with status $? on SIGTERM"
@@ -154,6 +170,15 @@ publish() { publish_on 0 "$@"; }
 publish_on() {
     topo_exec pub taskset -c "$1" "$BIN/tempos-pub" --to "$TOPO_IP_mom:$MOM_PORT" --topic "$2" --count "$3" \
         --rate "$4" --size "${5:-32}" --max-seconds 60 >/dev/null || fail "tempos-pub (topic $2) failed"
+}
+
+# publish_together TOPIC COUNT RATE TOPIC COUNT RATE: two publishers at the same time, the first on CPU 0, the
+# second on CPU 1; returns when both have sent everything.
+publish_together() {
+    publish_on 0 "$1" "$2" "$3" &
+    local first=$!
+    publish_on 1 "$4" "$5" "$6"
+    wait "$first" || fail "the publisher of topic $1 failed"
 }
 
 # stop_subs: ends every tempos-sub still waiting (they print their report on SIGINT) and waits for them.
@@ -236,6 +261,15 @@ print(min(first, default=0), max(last, default=0))
 PY
 }
 
+# send_overlap_ms TOPIC TOPIC NODE...: for how many ms the two topics' events the nodes received were sent at the
+# same time (from the send times of topic_send_span; not positive when the two sends did not overlap).
+send_overlap_ms() {
+    local a_first a_last b_first b_last
+    read -r a_first a_last <<<"$(topic_send_span "$1" "${@:3}")"
+    read -r b_first b_last <<<"$(topic_send_span "$2" "${@:3}")"
+    echo $(( ( (a_last < b_last ? a_last : b_last) - (a_first > b_first ? a_first : b_first) ) / 1000000 ))
+}
+
 # mono_ns: CLOCK_MONOTONIC now, in ns (the clock tempos-pub stamps events with; shared by all namespaces).
 mono_ns() { python3 -c 'import time; print(time.monotonic_ns())'; }
 
@@ -301,10 +335,25 @@ c = s['topics'][0]['fanout_counters']
 print(c['events'], c['passed_ttl'], c['passed_unresolved'], c['passed_gso'], c['aborted'])" --topic "$1"
 }
 
-# metric NAME_REGEX: sums the matching lines of tempos-mom's /metrics (served on 127.0.0.1:9100 in mom).
-metric() {
-    topo_exec mom bash -c 'exec 3<>/dev/tcp/127.0.0.1/9100; printf "GET /metrics HTTP/1.0\r\n\r\n" >&3; cat <&3' |
-        awk -v re="$1" '$0 !~ /^#/ && $1 ~ re { s += $NF } END { printf "%d\n", s }'
+# metrics_page: tempos-mom's /metrics as served on 127.0.0.1:9100 in mom.
+metrics_page() {
+    topo_exec mom bash -c 'exec 3<>/dev/tcp/127.0.0.1/9100; printf "GET /metrics HTTP/1.0\r\n\r\n" >&3; cat <&3'
+}
+
+# metric_sum NAME_REGEX: sums the lines of a /metrics page on stdin whose name (with labels) matches.
+metric_sum() { awk -v re="$1" '$0 !~ /^#/ && $1 ~ re { s += $NF } END { printf "%d\n", s }'; }
+
+# metric NAME_REGEX: sums the matching lines of tempos-mom's /metrics.
+metric() { metrics_page | metric_sum "$1"; }
+
+# metrics VAR=NAME_REGEX...: one scrape of /metrics (the values are of one moment); sets each VAR to the sum of
+# the lines its NAME_REGEX matches, as metric does.
+metrics() {
+    local _metrics_page _metrics_spec
+    _metrics_page=$(metrics_page)
+    for _metrics_spec in "$@"; do
+        printf -v "${_metrics_spec%%=*}" %d "$(metric_sum "${_metrics_spec#*=}" <<<"$_metrics_page")"
+    done
 }
 
 # watch_metric NAME VALUE TIMEOUT: polls /metrics from inside the mom namespace every 2 ms until the line NAME
@@ -408,8 +457,12 @@ topic_toml() {
 }
 
 # mom_config_header [XDP_MODE]: the [mom] and [[adapters]] part every scenario's Controller TOML starts with
-# (xdp_mode: the argument, else $E2E_XDP_MODE); scenarios append their [[topics]].
+# (xdp_mode: the argument, else $E2E_XDP_MODE; further KEY=VALUE arguments are adapter options, e.g.
+# persist=true); scenarios append their [[topics]].
 mom_config_header() {
+    local mode=${1:-$E2E_XDP_MODE} option options=()
+    shift || true
+    for option in "$@"; do options+=(--adapter-option "$option"); done
     "$BIN/tempos-testkit" mom-config header --listen "$TOPO_IP_mom:$MOM_PORT" --interface "$TOPO_MOM_IF" \
-        --metrics 127.0.0.1:9100 --xdp-mode "${1:-$E2E_XDP_MODE}"
+        --metrics 127.0.0.1:9100 --xdp-mode "$mode" ${options[@]+"${options[@]}"}
 }

@@ -16,17 +16,15 @@ case $CASE in
     *) fail "unknown CASE $CASE" ;;
 esac
 
-{ mom_config_header; topic_toml 1 strict --mac sub1 sub2 sub3; } >"$E2E_TMP/mom.toml"
-start_mom "$E2E_TMP/mom.toml"
+start_mom_topics "1 strict --mac sub1 sub2 sub3"
 for s in sub1 sub2 sub3; do start_sub $s "$N" 20; done
 mark_stack_counters sub1 sub2 sub3
 publish 1 "$N" 20000
 end_traffic
 read -r total min max dups corrupt <<<"$(topic_totals 1 sub1 sub2 sub3)"
-kernel=$(metric 'tempos_kernel_packets_total')
-socket=$(metric 'tempos_adapter_sent_total')
-mode=$(metric "tempos_adapter_mode\\{adapter=\"xdp\",mode=\"$expected_mode\"\\}")
-device_errors=$(metric "tempos_device_xdp_errors_total\\{adapter=\"xdp\",interface=\"$TOPO_MOM_IF\"\\}")
+metrics kernel=tempos_kernel_packets_total socket=tempos_adapter_sent_total \
+    mode="tempos_adapter_mode\\{adapter=\"xdp\",mode=\"$expected_mode\"\\}" \
+    device_errors="tempos_device_xdp_errors_total\\{adapter=\"xdp\",interface=\"$TOPO_MOM_IF\"\\}"
 split_bound=$(kernel_routing_cpus 1)
 stop_mom
 choice=$(grep -o "xdp_mode [a-z]*[: ].*" "$E2E_TMP/mom.log" | head -n 1 || true)

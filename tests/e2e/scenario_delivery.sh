@@ -10,8 +10,7 @@
 N=${N:-3000}
 setup "${LAYOUT:-one-legged}" 3
 
-{ mom_config_header; topic_toml 1 "${QOS:-strict}" --mac sub1 sub2 sub3; } >"$E2E_TMP/mom.toml"
-start_mom "$E2E_TMP/mom.toml"
+start_mom_topics "1 ${QOS:-strict} --mac sub1 sub2 sub3"
 for s in sub1 sub2 sub3; do start_sub $s "$N" 20; done
 
 strict=0

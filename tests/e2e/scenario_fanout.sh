@@ -23,8 +23,7 @@ for ((g = 0; g < GROUPS_N; g++)); do
     ((g == 0)) || members+=(--group)
     for ((m = 1; m <= PER_GROUP; m++)); do members+=("sub$((g * PER_GROUP + m))"); done
 done
-{ mom_config_header; topic_toml 3 strict --mac "${members[@]}"; } >"$E2E_TMP/mom.toml"
-start_mom "$E2E_TMP/mom.toml"
+start_mom_topics "3 strict --mac ${members[*]}"
 ALL_SUBS=()
 for ((i = 1; i <= SUBS; i++)); do ALL_SUBS+=("sub$i"); start_sub "sub$i" "$N" 20; done
 

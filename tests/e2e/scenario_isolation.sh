@@ -42,20 +42,14 @@ echo "receiver threads: tempos-rx-sq tid=$sq_tid policy=$sq_policy priority=$sq_
 
 start_sub sub1 "$N" 60
 start_sub sub2 "$M" 60
-publish_on 0 1 "$N" 5000 &
-strict_pub=$!
-publish_on 1 2 "$M" 10000 || fail "the best-effort publisher failed"
-wait "$strict_pub" || fail "the strict publisher failed"
+publish_together 1 "$N" 5000 2 "$M" 10000
 wait_subs
 
-sq_strict=$(metric 'tempos_ingress_socket_datagrams_total\{socket="sq",class="sq"\}')
-sq_be=$(metric 'tempos_ingress_socket_datagrams_total\{socket="sq",class="bq"\}')
-sq_none=$(metric 'tempos_ingress_socket_datagrams_total\{socket="sq",class="none"\}')
-bq_strict=$(metric 'tempos_ingress_socket_datagrams_total\{socket="bq",class="sq"\}')
-bq_be=$(metric 'tempos_ingress_socket_datagrams_total\{socket="bq",class="bq"\}')
-drops=$(metric 'tempos_ingress_socket_drops_total')
-sent_strict=$(metric 'tempos_adapter_sent_total\{.*topic="1"')
-sent_be=$(metric 'tempos_adapter_sent_total\{.*topic="2"')
+datagrams=tempos_ingress_socket_datagrams_total
+metrics sq_strict="$datagrams"'\{socket="sq",class="sq"\}' sq_be="$datagrams"'\{socket="sq",class="bq"\}' \
+    sq_none="$datagrams"'\{socket="sq",class="none"\}' bq_strict="$datagrams"'\{socket="bq",class="sq"\}' \
+    bq_be="$datagrams"'\{socket="bq",class="bq"\}' drops=tempos_ingress_socket_drops_total \
+    sent_strict='tempos_adapter_sent_total\{.*topic="1"' sent_be='tempos_adapter_sent_total\{.*topic="2"'
 stop_mom
 
 read -r strict_total _ _ strict_dups strict_corrupt <<<"$(topic_totals 1 sub1)"

@@ -26,34 +26,25 @@ start_sub sub2 "$N_FLOOD" 60
 
 # Drops before XDP (a full receive ring or veth backlog) and in the MoM's ingress sockets, from /metrics; the
 # subscribers' sockets from their namespaces' Udp RcvbufErrors.
-rx_dropped_before=$(metric 'tempos_interface_rx_dropped_total')
-socket_drops_before=$(metric 'tempos_ingress_socket_drops_total')
+metrics rx_dropped_before=tempos_interface_rx_dropped_total socket_drops_before=tempos_ingress_socket_drops_total
 rcvbuf_before=$(sum_snmp_udp RcvbufErrors sub1 sub2)
 
 mark_stack_counters sub1 sub2
-publish_on 1 2 "$N_FLOOD" 0 &
-flood_pub=$!
-publish_on 0 1 "$N_STRICT" 10000 || fail "the strict publisher failed"
-wait "$flood_pub" || fail "the flood publisher failed"
+publish_together 1 "$N_STRICT" 10000 2 "$N_FLOOD" 0
 end_traffic
 
-rx_dropped=$(($(metric 'tempos_interface_rx_dropped_total') - rx_dropped_before))
-socket_drops=$(($(metric 'tempos_ingress_socket_drops_total') - socket_drops_before))
+metrics rx_dropped_after=tempos_interface_rx_dropped_total socket_drops_after=tempos_ingress_socket_drops_total \
+    policed='tempos_policed_events_total\{.*topic="2"' policed_rate='tempos_policed_events_total\{.*topic="2",reason="topic_rate"' \
+    queue_dropped='tempos_best_effort_queue_dropped_total\{.*topic="2"' offloaded='tempos_best_effort_offloaded_total\{.*topic="2"' \
+    mom_dropped='tempos_events_dropped_total\{topic="2"' send_errors='tempos_adapter_send_errors_total\{.*topic="2"' \
+    kernel_strict='tempos_kernel_packets_total\{.*topic="1"'
+rx_dropped=$((rx_dropped_after - rx_dropped_before)) socket_drops=$((socket_drops_after - socket_drops_before))
 rcvbuf=$(($(sum_snmp_udp RcvbufErrors sub1 sub2) - rcvbuf_before))
-policed=$(metric 'tempos_policed_events_total\{.*topic="2"')
-policed_rate=$(metric 'tempos_policed_events_total\{.*topic="2",reason="topic_rate"')
-queue_dropped=$(metric 'tempos_best_effort_queue_dropped_total\{.*topic="2"')
-offloaded=$(metric 'tempos_best_effort_offloaded_total\{.*topic="2"')
-mom_dropped=$(metric 'tempos_events_dropped_total\{topic="2"')
-send_errors=$(metric 'tempos_adapter_send_errors_total\{.*topic="2"')
-kernel_strict=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
 stop_mom
 
 read -r strict_total _ _ strict_dups strict_corrupt <<<"$(topic_totals 1 sub1)"
 read -r be_total _ _ be_dups be_corrupt <<<"$(topic_totals 2 sub2)"
-read -r strict_first strict_last <<<"$(topic_send_span 1 sub1)"
-read -r be_first be_last <<<"$(topic_send_span 2 sub2)"
-overlap_ms=$(( ( (strict_last < be_last ? strict_last : be_last) - (strict_first > be_first ? strict_first : be_first) ) / 1000000 ))
+overlap_ms=$(send_overlap_ms 1 2 sub1 sub2)
 sent=$((N_STRICT + N_FLOOD))
 delivered=$((strict_total + be_total))
 counted=$((policed + queue_dropped + rx_dropped + socket_drops + rcvbuf + mom_dropped + send_errors))

@@ -3,8 +3,7 @@
 # MoM's port reaches the kernel stack again (a socket bound in the mom namespace receives it).
 . "$(dirname "$0")/lib.sh"
 setup one-legged 1
-{ mom_config_header; topic_toml 1 strict --mac sub1; } >"$E2E_TMP/mom.toml"
-start_mom "$E2E_TMP/mom.toml"
+start_mom_topics "1 strict --mac sub1"
 topo_exec mom ip link show "$TOPO_MOM_IF" | grep -q "prog/xdp" || fail "no XDP program attached after start"
 kill -KILL "$MOM_PID"
 wait "$MOM_PID" 2>/dev/null || true

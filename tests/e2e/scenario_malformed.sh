@@ -12,9 +12,7 @@
 GOOD=${GOOD:-5}
 setup one-legged 3
 
-{ mom_config_header; topic_toml 1 strict --mac sub1 sub2 sub3; topic_toml 2 best-effort sub1 sub2 sub3; } \
-    >"$E2E_TMP/mom.toml"
-start_mom "$E2E_TMP/mom.toml"
+start_mom_topics "1 strict --mac sub1 sub2 sub3" "2 best-effort sub1 sub2 sub3"
 for s in sub1 sub2 sub3; do start_sub $s 0 30; done
 
 netstat_field() {  # NODE SECTION FIELD, from /proc/net/snmp and /proc/net/netstat
@@ -56,11 +54,10 @@ read -r -a strict_after <<<"$(kernel_counters 1)"
 read -r -a be_after <<<"$(kernel_counters 2)"
 read -r -a unknown_after <<<"$(kernel_counters 77)"
 read -r -a stack_after <<<"$(stack_snapshot)"
-sq_received=$(metric 'tempos_events_received_total\{topic="1",path="sq"')
-be_received=$(metric 'tempos_events_received_total\{topic="2",path="bq"')
-empty=$(metric 'tempos_ingress_discarded_total\{reason="empty"')
-unknown=$(metric 'tempos_ingress_discarded_total\{reason="unknown_topic"')
-ttl_expired=$(metric 'tempos_ingress_discarded_total\{reason="ttl_expired"')
+discarded='tempos_ingress_discarded_total\{reason='
+metrics sq_received='tempos_events_received_total\{topic="1",path="sq"' \
+    be_received='tempos_events_received_total\{topic="2",path="bq"' empty="$discarded\"empty\"" \
+    unknown="$discarded\"unknown_topic\"" ttl_expired="$discarded\"ttl_expired\""
 stop_mom
 
 # Counter columns of kernel_counters (lib.sh).

@@ -7,29 +7,20 @@
 N=${N:-5000}
 setup one-legged 3
 
-{ mom_config_header; topic_toml 1 strict --mac sub1 sub2 sub3; topic_toml 2 best-effort sub1 sub2 sub3; } \
-    >"$E2E_TMP/mom.toml"
-start_mom "$E2E_TMP/mom.toml"
+start_mom_topics "1 strict --mac sub1 sub2 sub3" "2 best-effort sub1 sub2 sub3"
 for s in sub1 sub2 sub3; do start_sub $s $((2 * N)) 30; done
 
 mark_stack_counters sub1 sub2 sub3
-publish_on 0 1 "$N" 10000 &
-strict_pub=$!
-publish_on 1 2 "$N" 10000 || fail "the best-effort publisher failed"
-wait "$strict_pub" || fail "the strict publisher failed"
+publish_together 1 "$N" 10000 2 "$N" 10000
 end_traffic
-kernel_strict=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
-kernel_be=$(metric 'tempos_kernel_packets_total\{.*topic="2"')
-socket_strict=$(metric 'tempos_adapter_sent_total\{.*topic="1"')
-socket_be=$(metric 'tempos_adapter_sent_total\{.*topic="2"')
+metrics kernel_strict='tempos_kernel_packets_total\{.*topic="1"' kernel_be='tempos_kernel_packets_total\{.*topic="2"' \
+    socket_strict='tempos_adapter_sent_total\{.*topic="1"' socket_be='tempos_adapter_sent_total\{.*topic="2"'
 cpus=$(kernel_routing_cpus 1)
 stop_mom
 
 read -r strict_total strict_min strict_max strict_dups strict_corrupt <<<"$(topic_totals 1 sub1 sub2 sub3)"
 read -r be_total be_min be_max be_dups be_corrupt <<<"$(topic_totals 2 sub1 sub2 sub3)"
-read -r strict_first strict_last <<<"$(topic_send_span 1 sub1 sub2 sub3)"
-read -r be_first be_last <<<"$(topic_send_span 2 sub1 sub2 sub3)"
-overlap_ms=$(( ( (strict_last < be_last ? strict_last : be_last) - (strict_first > be_first ? strict_first : be_first) ) / 1000000 ))
+overlap_ms=$(send_overlap_ms 1 2 sub1 sub2 sub3)
 for s in sub1 sub2 sub3; do
     echo "$s: strict unique=$(json_field "$E2E_TMP/$s.json" 1 unique) best-effort unique=$(json_field "$E2E_TMP/$s.json" 2 unique)"
 done

@@ -17,9 +17,7 @@ setup one-legged 2
 trap 'stop_prometheus; e2e_cleanup' EXIT
 trap 'stop_prometheus; e2e_cleanup; exit 130' INT
 trap 'stop_prometheus; e2e_cleanup; exit 143' TERM
-{ mom_config_header; topic_toml 1 strict --mac sub1; topic_toml 2 best-effort sub2; topic_toml 3 strict --mac sub1; } \
-    >"$E2E_TMP/mom.toml"
-start_mom "$E2E_TMP/mom.toml"  # first: scrapes of a MoM not yet up would make TemposMomDown pending
+start_mom_topics "1 strict --mac sub1" "2 best-effort sub2" "3 strict --mac sub1"  # first: scrapes of a MoM not yet up would make TemposMomDown pending
 start_prometheus
 start_sub sub1 "$N" 30
 start_sub sub2 "$M" 30

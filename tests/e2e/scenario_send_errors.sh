@@ -9,8 +9,7 @@
 N=${N:-20000}
 setup one-legged 1
 
-{ mom_config_header off; topic_toml 2 best-effort sub1; } >"$E2E_TMP/mom.toml"
-start_mom "$E2E_TMP/mom.toml"
+start_mom_topics --xdp-mode off "2 best-effort sub1"
 start_sub sub1 "$N" 60
 
 # Before the fault: a few events, so that sub1's neighbour entry is resolved (an ARP reply lost to the fault
@@ -36,18 +35,13 @@ done
 settled || fail "the MoM's queue or the tbf qdisc did not empty within 30 s"
 topo_exec mom tc qdisc del dev "$TOPO_MOM_IF" root
 
-received=$(metric 'tempos_events_received_total\{topic="2",path="bq"\}')
-sent=$(metric 'tempos_events_sent_total\{topic="2",path="bq"\}')
-dropped=$(metric 'tempos_events_dropped_total\{topic="2",path="bq"\}')
-send_errors=$(metric 'tempos_send_errors_total\{topic="2",path="bq"\}')
-abandoned=$(metric 'tempos_events_abandoned_total\{topic="2",path="bq"\}')
-adapter_sent=$(metric 'tempos_adapter_sent_total\{.*topic="2"')
-adapter_errors=$(metric 'tempos_adapter_send_errors_total\{.*topic="2"')
-no_buffers=$(metric 'tempos_adapter_send_errors_by_reason_total\{.*topic="2",reason="no_buffers"')
-would_block=$(metric 'tempos_adapter_send_errors_by_reason_total\{.*topic="2",reason="would_block"')
-by_reason=$(metric 'tempos_adapter_send_errors_by_reason_total\{.*topic="2",reason="[a-z_]*"')
-icmp=$(metric 'tempos_adapter_send_errors_by_reason_total\{.*topic="2",reason="icmp_')
-socket_drops=$(metric 'tempos_ingress_socket_drops_total')
+bq='\{topic="2",path="bq"\}' reason='tempos_adapter_send_errors_by_reason_total\{.*topic="2",reason='
+metrics received="tempos_events_received_total$bq" sent="tempos_events_sent_total$bq" \
+    dropped="tempos_events_dropped_total$bq" send_errors="tempos_send_errors_total$bq" \
+    abandoned="tempos_events_abandoned_total$bq" adapter_sent='tempos_adapter_sent_total\{.*topic="2"' \
+    adapter_errors='tempos_adapter_send_errors_total\{.*topic="2"' no_buffers="$reason\"no_buffers\"" \
+    would_block="$reason\"would_block\"" by_reason="$reason\"[a-z_]*\"" icmp="$reason\"icmp_" \
+    socket_drops=tempos_ingress_socket_drops_total
 stop_subs
 stop_mom
 

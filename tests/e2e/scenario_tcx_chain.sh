@@ -43,8 +43,7 @@ alone=$(($(filter_hits) - before))
 echo "without tempos-mom: the filter counted $alone of $N datagrams to port $OTHER_PORT, $received received"
 [ "$alone" -eq "$N" ] && [ "$received" -eq 0 ] || fail "the filter does not work on its own (counted $alone, received $received)"
 
-{ mom_config_header; topic_toml 3 strict --mac sub1 --group sub2; } >"$E2E_TMP/mom.toml"
-start_mom "$E2E_TMP/mom.toml"
+start_mom_topics "3 strict --mac sub1 --group sub2"
 [ -n "$(fanout_prog_id)" ] || fail "the TC fan-out program is not attached"
 [ -n "$(xdp_prog_id)" ] || fail "the XDP router is not attached"
 

@@ -6,8 +6,7 @@
 N=${N:-3000}
 setup one-legged 3
 
-{ mom_config_header off; topic_toml 1 strict --mac sub1 sub2 sub3; } >"$E2E_TMP/mom.toml"
-start_mom "$E2E_TMP/mom.toml"
+start_mom_topics --xdp-mode off "1 strict --mac sub1 sub2 sub3"
 ! topo_exec mom ip link show "$TOPO_MOM_IF" | grep -q "prog/xdp" || fail "an XDP program is attached with xdp_mode off"
 mode_off=$(metric 'tempos_adapter_mode\{adapter="xdp",mode="off"\}')
 for s in sub1 sub2 sub3; do start_sub $s "$N" 20; done
@@ -15,10 +14,8 @@ for s in sub1 sub2 sub3; do start_sub $s "$N" 20; done
 mark_stack_counters sub1 sub2 sub3
 publish 1 "$N" 10000
 end_traffic
-kernel=$(metric 'tempos_kernel_packets_total\{.*topic="1"')
-passed=$(metric 'tempos_kernel_passed_total\{.*topic="1"')
-socket=$(metric 'tempos_adapter_sent_total\{.*topic="1"')
-sq_received=$(metric 'tempos_events_received_total\{topic="1",path="sq"')
+metrics kernel='tempos_kernel_packets_total\{.*topic="1"' passed='tempos_kernel_passed_total\{.*topic="1"' \
+    socket='tempos_adapter_sent_total\{.*topic="1"' sq_received='tempos_events_received_total\{topic="1",path="sq"'
 stop_mom
 
 read -r total min max dups corrupt <<<"$(topic_totals 1 sub1 sub2 sub3)"

@@ -16,13 +16,7 @@
 namespace tempos::mom {
 namespace {
 
-using tempos::test::count_records;
-using tempos::test::read_records;
-using tempos::test::Record;
-using tempos::test::records_with;
-using tempos::test::send_udp;
-using tempos::test::to_hex;
-using tempos::test::wait_until;
+using namespace tempos::test;  // the recording adapter's records, send_udp, to_hex, wait_until
 
 Endpoint endpoint(std::uint8_t last, std::uint16_t port) { return Endpoint{{10, 0, 0, last}, port, std::nullopt}; }
 

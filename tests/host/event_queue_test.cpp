@@ -35,6 +35,31 @@ TEST(EventQueue, AFullQueueRefusesInsteadOfBlocking) {
     EXPECT_TRUE(queue.try_push(event(4)));
 }
 
+// 4096 datagrams of 64 KiB would hold 256 MiB: the queue also stops at its byte capacity, and frees what it pops.
+TEST(EventQueue, AQueueFullInBytesRefusesUntilAnEventLeaves) {
+    EventQueue queue(100, 3 * 65535);
+    const Event large{1, std::vector<std::uint8_t>(65535, 0x55)};
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(queue.try_push(Event(large)));
+    EXPECT_EQ(queue.bytes(), 3u * 65535);
+    EXPECT_FALSE(queue.try_push(Event(large)));
+    EXPECT_FALSE(queue.try_push(event(2))) << "the byte bound is exact, even for a small event";
+    EXPECT_EQ(queue.depth(), 3u);
+    ASSERT_TRUE(queue.pop_for(0ms));
+    EXPECT_EQ(queue.bytes(), 2u * 65535);
+    EXPECT_TRUE(queue.try_push(event(3)));
+    EXPECT_EQ(queue.take_all().size(), 3u);
+    EXPECT_EQ(queue.bytes(), 0u);
+}
+
+TEST(EventQueue, ByteCapacityHoldsAtLeastOneLargestDatagram) {
+    EventQueue queue(4, 1);
+    EXPECT_EQ(queue.capacity_bytes(), 65535u);
+    EXPECT_TRUE(queue.try_push(Event{1, std::vector<std::uint8_t>(65535, 0)}));
+    queue.set_capacity_bytes(1 << 20);
+    EXPECT_EQ(queue.capacity_bytes(), 1u << 20);
+    EXPECT_TRUE(queue.try_push(event(2)));
+}
+
 TEST(EventQueue, CloseWakesAWaiterAndRefusesLaterPushes) {
     EventQueue queue(2);
     std::optional<Event> got = event(9);

@@ -177,23 +177,21 @@ TEST_F(MomProcessTest, CheckAppliesTheXdpAdaptersRules) {
         const int code = exit_status(mom);
         return std::make_tuple(code, mom.errors(), text);
     };
-    const auto [typo_code, typo_err, typo_text] = check({{"xdp_mod", "native"}}, topic_one());
-    EXPECT_EQ(typo_code, 2);
-    EXPECT_NE(typo_err.find(config_file.string() + ":" + std::to_string(line_starting_with(typo_text, "name = ")) +
-                            ": adapter 'xdp'"),
-              std::string::npos)
-        << typo_err;
-    EXPECT_NE(typo_err.find("xdp_mod"), std::string::npos) << typo_err;
+    // Refused with exit code 2, "CONFIG:LINE: <says>" at the line starting with `line_start`, naming `detail`.
+    auto expect_refused = [&](const auto& checked, const std::string& line_start, const std::string& says,
+                              const std::string& detail) {
+        SCOPED_TRACE(says);
+        const auto& [code, err, text] = checked;
+        EXPECT_EQ(code, 2);
+        const std::string where = config_file.string() + ":" + std::to_string(line_starting_with(text, line_start));
+        EXPECT_NE(err.find(where + ": " + says), std::string::npos) << err;
+        EXPECT_NE(err.find(detail), std::string::npos) << err;
+    };
+    expect_refused(check({{"xdp_mod", "native"}}, topic_one()), "name = ", "adapter 'xdp'", "xdp_mod");
 
     ConfigTopic seventeen{9, "strict", {}};
     for (int g = 1; g <= 17; ++g) seventeen.groups.push_back({{"127.0.0.1", static_cast<std::uint16_t>(20000 + g), ""}});
-    const auto [groups_code, groups_err, groups_text] = check({}, seventeen);
-    EXPECT_EQ(groups_code, 2);
-    EXPECT_NE(groups_err.find(config_file.string() + ":" + std::to_string(line_starting_with(groups_text, "id = 9")) +
-                              ": adapter 'xdp' refuses topic 9: "),
-              std::string::npos)
-        << groups_err;
-    EXPECT_NE(groups_err.find("at most 16"), std::string::npos) << groups_err;
+    expect_refused(check({}, seventeen), "id = 9", "adapter 'xdp' refuses topic 9: ", "at most 16");
     EXPECT_EQ(std::get<0>(check({}, topic_one())), 0);
 }
 

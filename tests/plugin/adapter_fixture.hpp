@@ -26,15 +26,25 @@ protected:
     }
 
     Adapter& adapter() { return loaded_->adapter(); }
-    // connect() on `interface` for events to `port`, in `mode`, with the further adapter `options`.
+    // connect() on `interface` for events to `port` (listening on `mom_address`, 0.0.0.0: any), in `mode`, with the
+    // further adapter `options`.
     Status connect_channel(const std::string& interface, std::uint16_t port, const std::string& mode,
-                           std::map<std::string, std::string> options = {}) {
+                           std::map<std::string, std::string> options = {}, Ipv4 mom_address = {}) {
         ChannelConfig channel;
         channel.interface = interface;
         channel.port = port;
+        channel.mom_address = mom_address;
         channel.options = std::move(options);
         channel.options["xdp_mode"] = mode;
         return adapter().connect(channel);
+    }
+
+    // The adapter's stats of `topic`, when it reports the topic.
+    std::optional<TopicStats> stats_of(std::uint8_t topic) {
+        const AdapterStats stats = adapter().stats();
+        for (const TopicStats& t : stats.topics)
+            if (t.topic == topic) return t;
+        return std::nullopt;
     }
 
     std::shared_ptr<RecordingSink> sink_ = std::make_shared<RecordingSink>();

@@ -27,6 +27,27 @@ TEST(AdapterOptions, UnknownModeIsAnError) {
     EXPECT_NE(parsed.message().find("offload"), std::string::npos);
 }
 
+// persist (docs/restart.md): off by default; only with a bpf_link attach and a kernel path.
+TEST(AdapterOptions, PersistDefaultsToFalseAndNeedsALinkAttach) {
+    const auto absent = parse_adapter_options({});
+    ASSERT_TRUE(absent.is_ok());
+    EXPECT_FALSE(absent->persist);
+    const auto on = parse_adapter_options({{"persist", "true"}});
+    ASSERT_TRUE(on.is_ok()) << on.message();
+    EXPECT_TRUE(on->persist);
+    EXPECT_FALSE(parse_adapter_options({{"persist", "false"}})->persist);
+    const auto word = parse_adapter_options({{"persist", "yes"}});
+    ASSERT_FALSE(word.is_ok());
+    EXPECT_NE(word.message().find("expected true or false"), std::string::npos) << word.message();
+    const auto libxdp = parse_adapter_options({{"persist", "true"}, {"xdp_attach", "libxdp"}});
+    ASSERT_FALSE(libxdp.is_ok());
+    EXPECT_EQ(libxdp.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(libxdp.message().find("persist needs xdp_attach = \"link\""), std::string::npos) << libxdp.message();
+    const auto off = parse_adapter_options({{"persist", "true"}, {"xdp_mode", "off"}});
+    ASSERT_FALSE(off.is_ok());
+    EXPECT_NE(off.message().find("no kernel path to keep"), std::string::npos) << off.message();
+}
+
 TEST(AdapterOptions, UnknownKeyIsAnError) {
     auto parsed = parse_adapter_options({{"xdp_mod", "native"}});
     ASSERT_FALSE(parsed.is_ok());

@@ -164,11 +164,7 @@ protected:
         return Endpoint{{10, 0, 0, static_cast<std::uint8_t>(20 + 10 * group + index)},
                         static_cast<std::uint16_t>(7000 + group), Mac{0x02, 0xaa, 0, 0, group, index}};
     }
-    TopicStats topic_stats(std::uint8_t id) {
-        const AdapterStats stats = adapter().stats();
-        const auto it = std::find_if(stats.topics.begin(), stats.topics.end(), [id](const TopicStats& t) { return t.topic == id; });
-        return it == stats.topics.end() ? TopicStats{} : *it;
-    }
+    TopicStats topic_stats(std::uint8_t id) { return stats_of(id).value_or(TopicStats{}); }
 
     Mac mom_mac_{};
 };

@@ -42,19 +42,21 @@ TEST(SendErrorReason, FailedSendsWereNotSentIcmpErrorsWere) {
 }
 
 TEST(SendErrorReason, IcmpErrorsFromTheErrorQueue) {
-    EXPECT_EQ(reason_of_queued_error(queued(SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH)),
-              SendErrorReason::icmp_port_unreachable);
-    EXPECT_EQ(reason_of_queued_error(queued(SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH)),
-              SendErrorReason::icmp_host_unreachable);
-    EXPECT_EQ(reason_of_queued_error(queued(SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_NET_UNREACH)),
-              SendErrorReason::icmp_net_unreachable);
-    EXPECT_EQ(reason_of_queued_error(queued(SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED)),
-              SendErrorReason::icmp_frag_needed);
-    EXPECT_EQ(reason_of_queued_error(queued(SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED)),
-              SendErrorReason::icmp_prohibited);
-    EXPECT_EQ(reason_of_queued_error(queued(SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH)),
-              SendErrorReason::icmp_other);
-    EXPECT_EQ(reason_of_queued_error(queued(SO_EE_ORIGIN_ICMP, ICMP_TIME_EXCEEDED, 0)), SendErrorReason::icmp_other);
+    const struct {
+        std::uint8_t type, code;
+        SendErrorReason reason;
+    } cases[] = {
+        {ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, SendErrorReason::icmp_port_unreachable},
+        {ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, SendErrorReason::icmp_host_unreachable},
+        {ICMP_DEST_UNREACH, ICMP_NET_UNREACH, SendErrorReason::icmp_net_unreachable},
+        {ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, SendErrorReason::icmp_frag_needed},
+        {ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, SendErrorReason::icmp_prohibited},
+        {ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, SendErrorReason::icmp_other},
+        {ICMP_TIME_EXCEEDED, 0, SendErrorReason::icmp_other},
+    };
+    for (const auto& c : cases)
+        EXPECT_EQ(reason_of_queued_error(queued(SO_EE_ORIGIN_ICMP, c.type, c.code)), c.reason)
+            << "ICMP type " << int(c.type) << " code " << int(c.code);
 }
 
 // A local error is queued and also returned by the send that failed: counted there, not a second time.

@@ -23,6 +23,7 @@
 
 #include "adapter_fixture.hpp"
 #include "attach_holder.hpp"
+#include "pin_set.hpp"
 #include "frames/packet_builder.hpp"
 #include "frames/prog_test_run.hpp"
 #include "privileged.hpp"
@@ -120,6 +121,14 @@ protected:
     Status connect(const std::string& mode, const std::string& iface = kIface,
                    std::map<std::string, std::string> options = {}) {
         return connect_channel(iface, kMomPort, mode, std::move(options));
+    }
+    // A topic with one member.
+    Status route(std::uint8_t topic, Qos qos, const Endpoint& member) {
+        return adapter().configure_qos(TopicConfig{topic, qos, {SubscriptionGroup{{member}}}});
+    }
+    // One run of an event of `topic` from 10.0.0.9 to `dst`, as received on xdp0.
+    Result<testkit::ProgRun> run_event(int prog, std::uint8_t topic, Ipv4 dst) {
+        return test_run(prog, event_frame(mac_, {10, 0, 0, 9}, dst, topic), ifindex_);
     }
     // The program attached to xdp0, as a fd the test can BPF_PROG_TEST_RUN.
     int attached_program_fd() {
@@ -272,14 +281,12 @@ TEST_F(XdpAdapterKernel, LibxdpAttachRoutesAndDetachesOnClose) {
         other_warnings += r.level == spdlog::level::warn && r.text.find("runs no native XDP program") == std::string::npos;
     EXPECT_EQ(other_warnings, 0) << sink_->text();
     const Mac sub_mac{0x02, 0x0a, 0, 0, 0, 0x02};
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, sub_mac}).message(), "");
     // The program on the interface is the router or libxdp's dispatcher running it: either routes the event.
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
     const Result<testkit::ProgRun> routed =
-        test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7), ifindex_);
+        run_event(prog, 7, {10, 0, 0, 1});
     ASSERT_TRUE(routed) << routed.message();
     EXPECT_EQ(routed->action, XDP_TX);
     ::close(prog);
@@ -291,9 +298,7 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
     // Best-effort isolation off: the best-effort event below is passed, as without a cpumap.
     ASSERT_TRUE(connect("native", kIface, {{"best_effort_cpus", ""}}).is_ok());
     const Mac sub_mac{0x02, 0x0a, 0, 0, 0, 0x02};
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, sub_mac}).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
     const auto frame = event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7);
@@ -309,9 +314,7 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
     EXPECT_EQ(routed->output[14 + 20 + 2] << 8 | routed->output[14 + 20 + 3], 7000);
 
     // Best-effort: out of the map, the kernel passes the event to the socket path.
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{7, Qos::best_effort, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(7, Qos::best_effort, Endpoint{{10, 0, 0, 2}, 7000, sub_mac}).message(), "");
     const Result<testkit::ProgRun> passed = test_run(prog, frame, ifindex_);
     ASSERT_TRUE(passed) << passed.message();
     EXPECT_EQ(passed->action, XDP_PASS);
@@ -327,10 +330,9 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
     EXPECT_EQ(sink_->count(spdlog::level::warn), warnings_before);
     EXPECT_EQ(test_run(prog, frame, ifindex_)->action, XDP_PASS);
 
-    const AdapterStats stats = adapter().stats();
-    EXPECT_EQ(stats.mode, "native");
-    const auto topic = std::find_if(stats.topics.begin(), stats.topics.end(), [](const TopicStats& t) { return t.topic == 7; });
-    ASSERT_NE(topic, stats.topics.end());
+    EXPECT_EQ(adapter().stats().mode, "native");
+    const std::optional<TopicStats> topic = stats_of(7);
+    ASSERT_TRUE(topic);
     EXPECT_EQ(topic->kernel_packets, 1u);
     EXPECT_EQ(topic->kernel_bytes, frame.size());
     // The best-effort event was passed to the socket path; the fan-out one was handed to the TC program, which
@@ -346,7 +348,7 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
 TEST_F(XdpAdapterKernel, BestEffortGoesThroughTheCpumapAndEveryArrivalIsCounted) {
     ASSERT_TRUE(connect("native", kIface, {{"best_effort_cpus", "0"}, {"best_effort_queue", "256"}}).is_ok());
     const Endpoint sub{{10, 0, 0, 2}, 7000, Mac{0x02, 0x0a, 0, 0, 0, 0x02}};
-    ASSERT_TRUE(adapter().configure_qos(TopicConfig{5, Qos::best_effort, {SubscriptionGroup{{sub}}}}).is_ok());
+    ASSERT_EQ(route(5, Qos::best_effort, sub).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
     const auto frame = event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 5);
@@ -358,10 +360,9 @@ TEST_F(XdpAdapterKernel, BestEffortGoesThroughTheCpumapAndEveryArrivalIsCounted)
     ASSERT_EQ(live_run(prog, frame, ifindex_, kFrames), 0) << std::strerror(errno);
     TopicStats topic{};
     for (int attempt = 0; attempt < 500; ++attempt) {  // the cpumap thread drains asynchronously: bounded wait
-        const AdapterStats stats = adapter().stats();
-        const auto it = std::find_if(stats.topics.begin(), stats.topics.end(), [](const TopicStats& t) { return t.topic == 5; });
-        ASSERT_NE(it, stats.topics.end());
-        topic = *it;
+        const std::optional<TopicStats> reported = stats_of(5);
+        ASSERT_TRUE(reported);
+        topic = *reported;
         if (topic.kernel_passed == kFrames) break;  // every live frame arrived
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -388,14 +389,12 @@ TEST_F(XdpAdapterKernel, MacLessSubscriberIsResolvedAndFollowedWithForwardingOff
     ASSERT_EQ(in_sub({"ip", "link", "set", "xdp1", "up"}), "");
 
     ASSERT_TRUE(connect("generic").is_ok());
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{3, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, std::nullopt}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(3, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, std::nullopt}).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
     // What the router does with one event now: the destination MAC it writes (XDP_TX), or nothing (passed up).
     auto routed_to = [&]() -> std::optional<Mac> {
-        const Result<testkit::ProgRun> r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 3), ifindex_);
+        const Result<testkit::ProgRun> r = run_event(prog, 3, {10, 0, 0, 1});
         if (!r || r->action != XDP_TX || r->output.size() < 6) return std::nullopt;
         Mac dst;
         std::memcpy(dst.data(), r->output.data(), dst.size());
@@ -452,20 +451,12 @@ TEST_F(XdpAdapterKernel, MacLessSubscriberIsResolvedAndFollowedWithForwardingOff
 }
 
 TEST_F(XdpAdapterKernel, ConfiguredMomAddressIsTheRewriteSource) {
-    ChannelConfig channel;
-    channel.interface = kIface;
-    channel.port = kMomPort;
-    channel.mom_address = {10, 0, 0, 77};
-    channel.options["xdp_mode"] = "generic";
-    ASSERT_TRUE(adapter().connect(channel).is_ok());
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{4, Qos::strict,
-                                               {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, Mac{2, 0, 0, 0, 0, 2}}}}}})
-                    .is_ok());
+    ASSERT_EQ(connect_channel(kIface, kMomPort, "generic", {}, {10, 0, 0, 77}).message(), "");
+    ASSERT_EQ(route(4, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, Mac{2, 0, 0, 0, 0, 2}}).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
     // To the listen address: the only one this MoM takes frames for (bpf/destination.h).
-    const Result<testkit::ProgRun> r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 77}, 4), ifindex_);
+    const Result<testkit::ProgRun> r = run_event(prog, 4, {10, 0, 0, 77});
     ASSERT_TRUE(r) << r.message();
     ::close(prog);
     EXPECT_EQ(r->action, XDP_TX);
@@ -502,9 +493,7 @@ TEST_F(XdpAdapterKernel, StrictEventTravelsThroughTheKernelOnTheWire) {
     // Generic mode: in native mode the program's XDP_TX frames were counted as sent (xdp_tx) by veth xdp0 but
     // never reached the peer's IP layer here, even with GRO on the peer (see plugin/README.md).
     ASSERT_TRUE(connect("generic").is_ok());
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, *peer_mac}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, *peer_mac}).message(), "");
 
     // Sockets of the peer namespace, made by a thread that enters it (a socket stays in its namespace).
     int subscriber = -1, publisher = -1;
@@ -553,9 +542,8 @@ TEST_F(XdpAdapterKernel, StrictEventTravelsThroughTheKernelOnTheWire) {
     ::close(subscriber);
     ::close(publisher);
     EXPECT_EQ(received, kEvents);
-    const AdapterStats stats = adapter().stats();
-    const auto topic = std::find_if(stats.topics.begin(), stats.topics.end(), [](const TopicStats& t) { return t.topic == 7; });
-    ASSERT_NE(topic, stats.topics.end());
+    const std::optional<TopicStats> topic = stats_of(7);
+    ASSERT_TRUE(topic);
     EXPECT_EQ(topic->kernel_packets, static_cast<std::uint64_t>(kEvents)) << "delivered by the kernel, not the MoM";
     EXPECT_EQ(topic->socket_sent, 0u);
 }
@@ -567,12 +555,10 @@ TEST_F(XdpAdapterKernel, SubscriberOnAnotherInterfaceIsRedirectedThroughIt) {
     ASSERT_EQ(testkit::attach_peer_pass("xdp3").message(), "");  // what native redirect into xdp2 needs
     ASSERT_TRUE(connect("native").is_ok());
     const Mac sub_mac{0x02, 0x0c, 0, 0, 0, 0x05};
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{6, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 2, 0, 5}, 7000, sub_mac}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(6, Qos::strict, Endpoint{{10, 2, 0, 5}, 7000, sub_mac}).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
-    const Result<testkit::ProgRun> r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 6), ifindex_);
+    const Result<testkit::ProgRun> r = run_event(prog, 6, {10, 0, 0, 1});
     ASSERT_TRUE(r) << r.message();
     ::close(prog);
     EXPECT_EQ(r->action, XDP_REDIRECT);
@@ -589,27 +575,206 @@ TEST_F(XdpAdapterKernel, NativeRedirectIntoAVethThatCannotReceiveIsLeftToTheSock
     ASSERT_EQ(testkit::add_veth_pair({.a = "xdp2", .b = "xdp3", .a_addresses = {"10.2.0.1/24"}}).message(), "");
     ASSERT_EQ(testkit::attach_peer_pass("xdp1").message(), "");
     ASSERT_TRUE(connect("native").is_ok());
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{6, Qos::strict,
-                                               {SubscriptionGroup{{Endpoint{{10, 2, 0, 5}, 7000, Mac{2, 0x0c, 0, 0, 0, 5}}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(6, Qos::strict, Endpoint{{10, 2, 0, 5}, 7000, Mac{2, 0x0c, 0, 0, 0, 5}}).message(), "");
     EXPECT_TRUE(sink_->contains("native XDP cannot redirect into veth xdp2: its peer xdp3 runs no native XDP program"))
         << sink_->text();
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
-    const Result<testkit::ProgRun> r = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 6), ifindex_);
+    const Result<testkit::ProgRun> r = run_event(prog, 6, {10, 0, 0, 1});
     ASSERT_TRUE(r) << r.message();
     ::close(prog);
     EXPECT_EQ(r->action, XDP_PASS);
-    const AdapterStats stats = adapter().stats();
-    const auto topic = std::find_if(stats.topics.begin(), stats.topics.end(), [](const TopicStats& t) { return t.topic == 6; });
-    ASSERT_NE(topic, stats.topics.end());
+    const std::optional<TopicStats> topic = stats_of(6);
+    ASSERT_TRUE(topic);
     EXPECT_EQ(topic->kernel_packets, 0u);
     EXPECT_EQ(topic->kernel_passed, 1u);
     // Both interfaces the kernel path sends on report their drop counters.
     std::vector<std::string> devices;
-    for (const DeviceStats& d : stats.devices) devices.push_back(d.interface);
+    for (const DeviceStats& d : adapter().stats().devices) devices.push_back(d.interface);
     EXPECT_EQ(devices, (std::vector<std::string>{"xdp0", "xdp2"}));
+}
+
+// persist = true (docs/restart.md): closing leaves the router attached on its pinned link; the next adapter reuses
+// the pinned maps (the counters go on, the route is still served before it is configured again) and swaps its own
+// program into the same link. release_pins removes everything; TearDown releases whatever a test left.
+class XdpAdapterPersist : public XdpAdapterKernel {
+protected:
+    void TearDown() override {
+        if (ifindex_ > 0) (void)xdp::release_pins(kIface);
+    }
+
+    // No best-effort CPUs: a topic that is not routed then passes (XDP_PASS) instead of going to the cpumap.
+    static std::map<std::string, std::string> persist(const char* value = "true") {
+        return {{"persist", value}, {"best_effort_cpus", ""}};
+    }
+    std::filesystem::path set_dir() {
+        const Result<std::filesystem::path> dir = xdp::interface_pin_dir(kIface);
+        EXPECT_TRUE(dir) << dir.message();
+        return dir ? *dir / xdp::schema_dir_name(TEMPOS_PIN_SCHEMA) : std::filesystem::path();
+    }
+    std::uint32_t pinned_link_id(const char* name = TEMPOS_PIN_ROUTER_LINK) {
+        const int fd = bpf_obj_get((set_dir() / name).c_str());
+        if (fd < 0) return 0;
+        bpf_link_info info{};
+        std::uint32_t length = sizeof(info);
+        const int read = bpf_obj_get_info_by_fd(fd, &info, &length);
+        ::close(fd);
+        return read == 0 ? info.id : 0;
+    }
+    // One strict event through the attached program (BPF_PROG_TEST_RUN); the action it got (-1: the run failed).
+    int route_one_event() {
+        const int prog = attached_program_fd();
+        EXPECT_GE(prog, 0);
+        const Result<testkit::ProgRun> run =
+            test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7), ifindex_);
+        ::close(prog);
+        EXPECT_TRUE(run) << run.message();
+        return run ? run->action : -1;
+    }
+    static std::uint64_t kernel_packets(Adapter& adapter) {
+        for (const TopicStats& topic : adapter.stats().topics)
+            if (topic.topic == 7) return topic.kernel_packets;
+        return 0;
+    }
+    static TopicConfig topic7() {
+        return TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, Mac{2, 0xa, 0, 0, 0, 2}}}}}};
+    }
+    // A second adapter, as the next tempos-mom loads it.
+    Result<mom::LoadedAdapter> next_adapter() { return mom::load_adapter(TEMPOS_XDP_ADAPTER_PATH, env_); }
+    static Status connect_next(mom::LoadedAdapter& next, const std::string& mode,
+                               std::map<std::string, std::string> options) {
+        ChannelConfig channel;
+        channel.interface = kIface;
+        channel.port = kMomPort;
+        channel.options = std::move(options);
+        channel.options["xdp_mode"] = mode;
+        return next.adapter().connect(channel);
+    }
+};
+
+TEST_F(XdpAdapterPersist, RestartReusesTheMapsAndSwapsTheProgramIntoThePinnedLink) {
+    ASSERT_TRUE(connect("native", kIface, persist()).is_ok());
+    ASSERT_TRUE(adapter().configure_qos(topic7()).is_ok());
+    EXPECT_EQ(route_one_event(), XDP_TX);
+    EXPECT_EQ(kernel_packets(adapter()), 1u);
+    const std::uint32_t link = pinned_link_id();
+    const std::uint32_t fanout_link = pinned_link_id(TEMPOS_PIN_FANOUT_LINK);
+    const XdpState first = xdp_state(kIface);
+    ASSERT_NE(link, 0u);
+    ASSERT_NE(fanout_link, 0u) << "the tcx fan-out link is pinned too";
+    adapter().close();
+    EXPECT_EQ(xdp_state(kIface).prog_id, first.prog_id) << "persist: the router stays after close";
+    EXPECT_EQ(route_one_event(), XDP_TX) << "and routes on its last route";
+
+    Result<mom::LoadedAdapter> next = next_adapter();
+    ASSERT_TRUE(next.is_ok()) << next.message();
+    const Status again = connect_next(*next, "native", persist());
+    ASSERT_TRUE(again.is_ok()) << again.message();
+    const XdpState second = xdp_state(kIface);
+    EXPECT_NE(second.prog_id, first.prog_id) << "a new program";
+    EXPECT_EQ(second.attach_mode, XDP_ATTACHED_DRV);
+    EXPECT_EQ(pinned_link_id(), link) << "in the same link";
+    EXPECT_EQ(pinned_link_id(TEMPOS_PIN_FANOUT_LINK), fanout_link) << "the fan-out's too";
+    EXPECT_EQ(kernel_packets(next->adapter()), 2u) << "the counters go on (reported before any configure_qos)";
+    EXPECT_EQ(route_one_event(), XDP_TX) << "the adopted route is served";
+    ASSERT_TRUE(next->adapter().configure_qos(topic7()).is_ok());
+    EXPECT_EQ(route_one_event(), XDP_TX);
+    EXPECT_EQ(kernel_packets(next->adapter()), 4u);
+    // An adopted topic the configuration drops is removed like any other.
+    ASSERT_TRUE(next->adapter().remove_topic(7).is_ok());
+    EXPECT_EQ(route_one_event(), XDP_PASS);
+    next->adapter().close();
+    EXPECT_EQ(xdp_state(kIface).prog_id, second.prog_id);
+
+    const Result<std::vector<std::string>> released = xdp::release_pins(kIface);
+    ASSERT_TRUE(released) << released.message();
+    EXPECT_GE(released->size(), 3u) << "at least the two links and a map";
+    EXPECT_TRUE(wait_detached(kIface)) << "--release-pins: the router leaves";
+    EXPECT_FALSE(std::filesystem::exists(set_dir()));
+    EXPECT_FALSE(std::filesystem::exists(set_dir().parent_path())) << "nothing of the interface is left in bpffs";
+}
+
+// A topic adopted and never configured again is reported (so tempos-mom can remove it) and removed on request.
+TEST_F(XdpAdapterPersist, AnAdoptedTopicIsReportedUntilRemoved) {
+    ASSERT_TRUE(connect("native", kIface, persist()).is_ok());
+    ASSERT_TRUE(adapter().configure_qos(topic7()).is_ok());
+    adapter().close();
+    Result<mom::LoadedAdapter> next = next_adapter();
+    ASSERT_TRUE(next.is_ok()) << next.message();
+    ASSERT_TRUE(connect_next(*next, "native", persist()).is_ok());
+    const AdapterStats stats = next->adapter().stats();
+    ASSERT_EQ(stats.topics.size(), 1u);
+    EXPECT_EQ(stats.topics[0].topic, 7);
+    ASSERT_TRUE(next->adapter().remove_topic(7).is_ok());
+    EXPECT_TRUE(next->adapter().stats().topics.empty());
+    EXPECT_EQ(route_one_event(), XDP_PASS);
+    next->adapter().close();
+}
+
+// A set pinned under another schema (simulated: the directory renamed) is refused with a clear error: not reused,
+// not removed, its router left serving; --release-pins removes it.
+TEST_F(XdpAdapterPersist, SchemaMismatchIsRefusedAndTheOldSetKeepsServing) {
+    ASSERT_TRUE(connect("native", kIface, persist()).is_ok());
+    ASSERT_TRUE(adapter().configure_qos(topic7()).is_ok());
+    const XdpState first = xdp_state(kIface);
+    adapter().close();
+    const std::filesystem::path old_dir = set_dir().parent_path() / xdp::schema_dir_name(TEMPOS_PIN_SCHEMA + 1);
+    std::filesystem::rename(set_dir(), old_dir);
+
+    Result<mom::LoadedAdapter> next = next_adapter();
+    ASSERT_TRUE(next.is_ok()) << next.message();
+    for (const char* persist_value : {"true", "false"}) {
+        const Status refused = connect_next(*next, "native", persist(persist_value));
+        ASSERT_FALSE(refused.is_ok()) << "persist = " << persist_value;
+        EXPECT_EQ(refused.code(), ErrorCode::busy);
+        EXPECT_NE(refused.message().find("pinned under another schema is at " + old_dir.string()), std::string::npos)
+            << refused.message();
+        EXPECT_NE(refused.message().find("tempos-mom --release-pins xdp0"), std::string::npos) << refused.message();
+    }
+    EXPECT_TRUE(std::filesystem::exists(old_dir));
+    EXPECT_EQ(xdp_state(kIface).prog_id, first.prog_id) << "the old router still holds the interface";
+    EXPECT_EQ(route_one_event(), XDP_TX) << "and routes";
+    next->adapter().close();
+
+    const Result<std::vector<std::string>> released = xdp::release_pins(kIface);
+    ASSERT_TRUE(released) << released.message();
+    EXPECT_TRUE(wait_detached(kIface));
+    EXPECT_FALSE(std::filesystem::exists(old_dir));
+}
+
+// Without persist a set pinned earlier is taken over all the same (no gap, counters go on), then unpinned: the
+// router leaves with this adapter again.
+TEST_F(XdpAdapterPersist, WithoutPersistThePinnedSetIsTakenOverThenUnpinned) {
+    ASSERT_TRUE(connect("native", kIface, persist()).is_ok());
+    ASSERT_TRUE(adapter().configure_qos(topic7()).is_ok());
+    EXPECT_EQ(route_one_event(), XDP_TX);
+    adapter().close();
+
+    Result<mom::LoadedAdapter> next = next_adapter();
+    ASSERT_TRUE(next.is_ok()) << next.message();
+    const Status taken = connect_next(*next, "native", persist("false"));
+    ASSERT_TRUE(taken.is_ok()) << taken.message();
+    EXPECT_FALSE(std::filesystem::exists(set_dir())) << "persist off: nothing stays pinned";
+    EXPECT_EQ(kernel_packets(next->adapter()), 1u);
+    EXPECT_EQ(route_one_event(), XDP_TX);
+    next->adapter().close();
+    EXPECT_TRUE(wait_detached(kIface)) << "the router left with the adapter";
+}
+
+// A link keeps the mode it was made in: an explicit other mode is refused, and the pinned router stays.
+TEST_F(XdpAdapterPersist, APinnedLinkInAnotherModeIsRefusedForAnExplicitMode) {
+    ASSERT_TRUE(connect("generic", kIface, persist()).is_ok());
+    const XdpState first = xdp_state(kIface);
+    adapter().close();
+    Result<mom::LoadedAdapter> next = next_adapter();
+    ASSERT_TRUE(next.is_ok()) << next.message();
+    const Status refused = connect_next(*next, "native", persist());
+    ASSERT_FALSE(refused.is_ok());
+    EXPECT_EQ(refused.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(refused.message().find("runs in generic mode"), std::string::npos) << refused.message();
+    EXPECT_EQ(xdp_state(kIface).prog_id, first.prog_id);
+    EXPECT_EQ(xdp_state(kIface).attach_mode, XDP_ATTACHED_SKB);
+    next->adapter().close();
 }
 
 TEST_F(XdpAdapterKernel, SubscriberWithoutRouteIsAnError) {
@@ -833,9 +998,7 @@ TEST_F(XdpAdapterKernel, RouteUpdateIsAtomicForConcurrentPackets) {
 TEST_F(XdpAdapterKernel, TakesOnlyFramesAddressedToTheInterfaceAndFollowsAddressChanges) {
     ASSERT_TRUE(connect("native").is_ok());
     const Mac sub_mac{0x02, 0x0a, 0, 0, 0, 0x02};
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{7, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, sub_mac}}}}})
-                    .is_ok());
+    ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, sub_mac}).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
     auto action_for = [&](const Mac& dst_mac, Ipv4 dst) {
@@ -877,20 +1040,12 @@ TEST_F(XdpAdapterKernel, TakesOnlyFramesAddressedToTheInterfaceAndFollowsAddress
 
 // A `listen` address: only that address is the MoM's, the interface's others are not.
 TEST_F(XdpAdapterKernel, ListenAddressTakesOnlyThatAddress) {
-    ChannelConfig channel;
-    channel.interface = kIface;
-    channel.port = kMomPort;
-    channel.mom_address = {10, 1, 0, 1};
-    channel.options["xdp_mode"] = "native";
-    ASSERT_TRUE(adapter().connect(channel).is_ok());
-    ASSERT_TRUE(adapter()
-                    .configure_qos(TopicConfig{7, Qos::strict,
-                                               {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, Mac{2, 0xa, 0, 0, 0, 2}}}}}})
-                    .is_ok());
+    ASSERT_EQ(connect_channel(kIface, kMomPort, "native", {}, {10, 1, 0, 1}).message(), "");
+    ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, Mac{2, 0xa, 0, 0, 0, 2}}).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
-    const Result<testkit::ProgRun> listened = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 1, 0, 1}, 7), ifindex_);
-    const Result<testkit::ProgRun> other = test_run(prog, event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7), ifindex_);
+    const Result<testkit::ProgRun> listened = run_event(prog, 7, {10, 1, 0, 1});
+    const Result<testkit::ProgRun> other = run_event(prog, 7, {10, 0, 0, 1});
     ASSERT_TRUE(listened && other);
     EXPECT_EQ(listened->action, XDP_TX);
     EXPECT_EQ(other->action, XDP_PASS) << "another address of the interface, not the listen address";
