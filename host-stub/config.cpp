@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "config_cluster.hpp"
 #include "config_toml.hpp"
 #include "config_topics.hpp"
 
@@ -127,7 +128,7 @@ MomConfig read_config(const std::filesystem::path& file) {
     config.source = file;
     const toml::value root = parse_file(file);
     // "topic" is the thesis's own table: a thesis routes file is a valid Controller TOML as it stands.
-    reject_unknown_keys(root, {"mom", "adapters", "topics", "topic"}, "the top level");
+    reject_unknown_keys(root, {"mom", "adapters", "topics", "topic", "cluster"}, "the top level");
     // An editor mid-write leaves an empty or truncated file: reloading it would remove every topic.
     const toml::value* mom = find(root, "mom");
     if (!mom)
@@ -137,6 +138,7 @@ MomConfig read_config(const std::filesystem::path& file) {
     const toml::value* routes_value = read_mom(*mom, file, config);
     if (const toml::value* adapters = find(root, "adapters"))
         config.adapters = read_adapters(*adapters, config.adapter_locations);
+    if (const toml::value* cluster = find(root, "cluster")) config.cluster = read_cluster(*cluster);
 
     TopicRegistry registry;
     read_controller_topics(root, config.listen.port, registry);

@@ -31,6 +31,15 @@ struct AdapterConfig {
     bool operator==(const AdapterConfig&) const = default;
 };
 
+// [cluster]: the etcd cluster whose topics this MoM follows (docs/cluster.md).
+struct ClusterConfig {
+    std::vector<std::string> etcd;   // endpoints of one cluster, "http://HOST:PORT" each
+    std::string prefix = "/tempos";  // topic N is the key <prefix>/topics/N
+    std::string node;                // this broker's name; default: the host name
+    std::string location;            // "file:line" of [cluster]
+    bool operator==(const ClusterConfig&) const = default;
+};
+
 // "file:line" of each member of a topic, [group][member] as in TopicConfig::groups.
 using MemberLocations = std::vector<std::vector<std::string>>;
 
@@ -46,6 +55,7 @@ struct MomConfig {
     std::optional<std::filesystem::path> routes; // thesis-format topic table, resolved against source's dir
     std::optional<RateLimit> publisher_limit;    // publisher_rate_limit / publisher_burst: per source IPv4
     std::vector<AdapterConfig> adapters;
+    std::optional<ClusterConfig> cluster;
     std::map<std::uint8_t, TopicConfig> topics;  // from [[topics]] and the routes file, by id
     std::map<std::uint8_t, std::string> topic_locations;  // "file:line" where each topic is defined
     std::map<std::string, std::string> adapter_locations; // "file:line" of each adapter's name, by name
@@ -95,5 +105,8 @@ std::optional<std::uint16_t> parse_port(std::string_view text);            // de
 std::string format_ipv4(const Ipv4& ip);
 std::string format_mac(const Mac& mac);
 std::string format_socket_address(const SocketAddress& address);          // "IP:PORT"
+// "HOST:PORT" (what gRPC dials) of an etcd endpoint "http://HOST:PORT"; nullopt for anything else. HOST is a
+// dotted quad or a DNS name.
+std::optional<std::string> etcd_grpc_target(std::string_view endpoint);
 
 }  // namespace tempos::mom

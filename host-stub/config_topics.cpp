@@ -69,6 +69,8 @@ Qos read_qos(const toml::value& value, std::uint8_t id) {
     fail(value, topic_label(id) + " qos must be \"strict\" or \"best-effort\", got \"" + text + "\"");
 }
 
+}  // namespace
+
 LocatedTopic read_controller_topic(const toml::value& table, std::uint16_t default_port) {
     reject_unknown_keys(table, {"id", "qos", "subscribers", "groups", "rate_limit", "burst"}, "[[topics]]");
     const toml::value& id_value = require(table, "id", "[[topics]]");
@@ -102,8 +104,6 @@ LocatedTopic read_controller_topic(const toml::value& table, std::uint16_t defau
     }
     return located;
 }
-
-}  // namespace
 
 void TopicRegistry::add(LocatedTopic topic, const toml::value& id_value) {
     const std::uint8_t id = topic.topic.id;

@@ -31,6 +31,10 @@ private:
     std::map<std::uint8_t, LocatedTopic> topics_;
 };
 
+// One [[topics]] table, or a cluster topic's JSON value made into TOML (cluster/cluster_topic.cpp): the one
+// place that knows a topic's keys and rules.
+LocatedTopic read_controller_topic(const toml::value& table, std::uint16_t default_port);
+
 // The root's "topics" (array of tables). Endpoints without a port get default_port.
 void read_controller_topics(const toml::value& root, std::uint16_t default_port, TopicRegistry& registry);
 

@@ -4,12 +4,14 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include "adapter_check.hpp"
+#include "cluster_node.hpp"
 #include "config.hpp"
 #include "fatal.hpp"
 #include "logging.hpp"
@@ -102,6 +104,10 @@ int main(int argc, char** argv) {
     // A fatal error on any thread (fatal.hpp) wakes the loop below as SIGTERM would.
     set_fatal_wakeup([] { ::kill(::getpid(), SIGTERM); });
     Mom mom(MomOptions{plugin_dir}, log);
+    // [cluster]: the topics in etcd join the file's once running (docs/cluster.md).
+    std::unique_ptr<tempos::cluster::ClusterNode> cluster;
+    if (config.cluster)
+        cluster = std::make_unique<tempos::cluster::ClusterNode>(*config.cluster, config.listen.port, mom, log);
     if (const tempos::Status started = mom.start(config); !started) {
         logger->critical("cannot start: {}", tempos::describe(started));
         mom.stop();
@@ -114,6 +120,9 @@ int main(int argc, char** argv) {
         logger->error("capabilities not dropped: {}", tempos::describe(dropped));
     else
         logger->info("capabilities dropped; the control thread keeps {}", tempos::capability_names(kept));
+    // After the drop: the cluster's threads start from a thread that keeps only what reloads need, and drop the
+    // rest themselves (cluster_watcher.cpp).
+    if (cluster) cluster->start(tempos::cluster::broker_info(config, mom.ingress_address()));
     for (;;) {
         const auto signal = signals->wait(std::chrono::milliseconds(1000));
         if (fatal_reason()) break;
@@ -122,6 +131,7 @@ int main(int argc, char** argv) {
         (void)mom.reload();  // logged; a refused reload keeps the running configuration
         if (fatal_reason()) break;
     }
+    if (cluster) cluster->stop();
     mom.stop();
     if (const auto fatal = fatal_reason()) {
         logger->critical("exiting with status {}: {}", kExitFatal, *fatal);

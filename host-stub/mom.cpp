@@ -85,9 +85,11 @@ Status Mom::start(const MomConfig& config) {
 }
 
 Status Mom::reload() {
+    std::lock_guard apply_lock(apply_mutex_);
     const auto source = running_config().source;
     log_->info("reloading {}", source.string());
-    const Result<MomConfig> loaded = load_config(source);
+    Result<MomConfig> loaded = load_config(source);
+    if (loaded && reload_overlay_) reload_overlay_(*loaded);
     if (!loaded) {
         counters_.reloads_failed.fetch_add(1);
         log_->error("reload refused, keeping the running configuration: {}", describe(loaded.status()));
@@ -98,10 +100,40 @@ Status Mom::reload() {
         log_->error("reload refused, keeping the running configuration: {}", describe(loops));
         return loops;
     }
-    return apply(*loaded);
+    return apply_locked(*loaded);
 }
 
 Status Mom::apply(const MomConfig& wanted) {
+    std::lock_guard apply_lock(apply_mutex_);
+    return apply_locked(wanted);
+}
+
+Status Mom::update(const std::function<Status(MomConfig&)>& edit, const std::function<void()>& on_applied) {
+    std::lock_guard apply_lock(apply_mutex_);
+    MomConfig wanted = running_config();
+    if (Status edited = edit(wanted); !edited) return edited;
+    // The rules a reload checks beyond the topics' own.
+    if (Status loops = check_no_self_subscriber(wanted); !loops) return loops;
+    const MomConfig running = running_config();
+    // Nothing to change (a cluster key written with the value it had): no reload logged or counted.
+    const bool unchanged = diff_topics(running.topics, wanted.topics).empty() &&
+                           running.topic_locations == wanted.topic_locations;
+    if (unchanged) {
+        if (on_applied) on_applied();
+        return Status::ok();
+    }
+    if (Status applied = apply_locked(wanted); !applied) return applied;
+    if (on_applied) on_applied();
+    return Status::ok();
+}
+
+void Mom::set_reload_overlay(std::function<void(MomConfig&)> overlay) {
+    reload_overlay_ = std::move(overlay);
+}
+
+void Mom::set_extra_metrics(std::function<std::string()> render) { extra_metrics_ = std::move(render); }
+
+Status Mom::apply_locked(const MomConfig& wanted) {
     const MomConfig running = running_config();
     warn_about_restart_only_changes(wanted);
     auto refuse = [&](const Status& why) {
@@ -126,6 +158,9 @@ Status Mom::apply(const MomConfig& wanted) {
         // Only the topics and the publisher limit took effect; the rest of the running config stays as started.
         std::lock_guard lock(config_mutex_);
         running_.topics = wanted.topics;
+        // Where each topic comes from goes with it: errors name it, and the cluster tells its own topics by it.
+        running_.topic_locations = wanted.topic_locations;
+        running_.member_locations = wanted.member_locations;
         running_.publisher_limit = wanted.publisher_limit;
         running_.source = wanted.source.empty() ? running_.source : wanted.source;
     }
@@ -202,8 +237,8 @@ void Mom::warn_about_restart_only_changes(const MomConfig& wanted) const {
         wanted.metrics != running.metrics || wanted.sq_priority != running.sq_priority ||
         wanted.receive_buffer != running.receive_buffer || wanted.drain_timeout != running.drain_timeout ||
         wanted.queue_bytes != running.queue_bytes ||
-        wanted.adapters != running.adapters)
-        log_->warn("reload: changes to [mom] (but its publisher limit) or [[adapters]] need a restart; only topic "
+        wanted.adapters != running.adapters || wanted.cluster != running.cluster)
+        log_->warn("reload: changes to [mom] (but its publisher limit), [[adapters]] or [cluster] need a restart; only topic "
                    "and publisher limit changes are applied");
 }
 
@@ -291,7 +326,7 @@ std::string Mom::metrics_text() const {
     snapshot.adapters = adapters_.stats();
     snapshot.ingress_isolated = ingress_.isolated();
     snapshot.ingress_socket_drops = {ingress_.socket_drops(Path::sq), ingress_.socket_drops(Path::bq)};
-    return render_metrics(snapshot);
+    return render_metrics(snapshot) + (extra_metrics_ ? extra_metrics_() : std::string());
 }
 
 }  // namespace tempos::mom

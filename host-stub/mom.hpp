@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +44,15 @@ public:
     Status reload();
     // Applies the topic differences between the running config and `wanted`.
     Status apply(const MomConfig& wanted);
+    // Another source of topics (the cluster, cluster/cluster_sync.hpp): `edit` changes a copy of the running
+    // config, which is then applied like a reload; `on_applied` runs when it took effect. Both run under the lock
+    // that serializes every change (reloads too), so a source's view of what runs cannot go stale.
+    Status update(const std::function<Status(MomConfig& wanted)>& edit, const std::function<void()>& on_applied = {});
+    // Called by reload() with the config just read from the file, under that lock: adds the
+    // topics of the other sources (which the file does not know) so that a reload keeps them. Set before start().
+    void set_reload_overlay(std::function<void(MomConfig& loaded)> overlay);
+    // More /metrics text (the cluster's), appended to the MoM's own. Set before start().
+    void set_extra_metrics(std::function<std::string()> render);
     // Stops the receiver, lets the dispatchers drain their queues for at most [mom] drain_timeout (what is left is
     // counted as abandoned), stops the threads and closes every adapter. Idempotent.
     void stop();
@@ -56,6 +66,7 @@ public:
     std::string metrics_text() const;
 
 private:
+    Status apply_locked(const MomConfig& wanted);
     Status apply_topics(const std::map<std::uint8_t, TopicConfig>& running, const MomConfig& wanted);
     void warn_about_restart_only_changes(const MomConfig& wanted) const;
     void drain();
@@ -76,6 +87,9 @@ private:
     std::unique_ptr<Dispatcher> sq_dispatcher_;
     std::unique_ptr<Dispatcher> bq_dispatcher_;
     std::unique_ptr<MetricsServer> metrics_;
+    std::mutex apply_mutex_;           // one change at a time: reloads, apply(), update()
+    std::function<void(MomConfig&)> reload_overlay_;
+    std::function<std::string()> extra_metrics_;
     mutable std::mutex config_mutex_;  // guards running_ against the metrics thread
     MomConfig running_;
     bool started_ = false;

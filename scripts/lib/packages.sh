@@ -7,6 +7,10 @@ TEMPOS_PACKAGES=(
     clang-14 libfuzzer-14-dev
     iproute2 ethtool util-linux libcap2-bin valgrind python3 systemd xdp-tools strace
     prometheus
+    # The cluster topic table (host-stub/cluster): etcd to run, and its v3 API's .proto files (with the gogo and
+    # googleapis protos they import) compiled with gRPC at build time.
+    etcd-server etcd-client golang-etcd-server-dev golang-github-gogo-protobuf-dev
+    golang-github-grpc-ecosystem-grpc-gateway-dev libgrpc++-dev protobuf-compiler-grpc
 )
 
 tempos_install_packages() {

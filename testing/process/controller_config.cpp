@@ -63,8 +63,19 @@ std::string topic_toml(const ConfigTopic& topic) {
     return out.str() + "\n";
 }
 
+std::string cluster_table_toml(const ControllerConfig::Cluster& cluster) {
+    if (cluster.etcd.empty()) return "";
+    std::ostringstream out;
+    out << "[cluster]\netcd = [";
+    for (std::size_t i = 0; i < cluster.etcd.size(); ++i) out << (i ? ", " : "") << quoted(cluster.etcd[i]);
+    out << "]\n";
+    if (!cluster.prefix.empty()) out << "prefix = " << quoted(cluster.prefix) << "\n";
+    if (!cluster.node.empty()) out << "node = " << quoted(cluster.node) << "\n";
+    return out.str() + "\n";
+}
+
 std::string ControllerConfig::text() const {
-    std::string out = mom_table_toml(mom);
+    std::string out = mom_table_toml(mom) + cluster_table_toml(cluster);
     for (const ConfigAdapter& a : adapters) out += adapter_toml(a);
     for (const ConfigTopic& t : topics) out += topic_toml(t);
     return out;

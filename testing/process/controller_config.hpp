@@ -50,10 +50,16 @@ struct ControllerConfig {
         std::string drain_timeout = {};  // "250ms", "1s"
         std::string routes = {};
     } mom = {};
+    // [cluster] (docs/cluster.md): written only with at least one endpoint; prefix and node only when set.
+    struct Cluster {
+        std::vector<std::string> etcd = {};  // "http://HOST:PORT"
+        std::string prefix = {};
+        std::string node = {};
+    } cluster = {};
     std::vector<ConfigAdapter> adapters = {};
     std::vector<ConfigTopic> topics = {};
 
-    // The TOML text: [mom], then the adapters, then the topics, tables separated by an empty line.
+    // The TOML text: [mom], [cluster], then the adapters, then the topics, tables separated by an empty line.
     std::string text() const;
     Status write(const std::filesystem::path& file) const;
 };
@@ -67,6 +73,7 @@ ControllerConfig xdp_mom_config(const std::string& listen, const std::string& in
 
 // The pieces of text(), for writers that assemble a file in parts (the e2e shell).
 std::string mom_table_toml(const ControllerConfig::Mom& mom);
+std::string cluster_table_toml(const ControllerConfig::Cluster& cluster);
 std::string adapter_toml(const ConfigAdapter& adapter);
 std::string topic_toml(const ConfigTopic& topic);
 

@@ -1,0 +1,218 @@
+#include "cluster_sync.hpp"
+
+#include "cluster_topic.hpp"
+
+#include <optional>
+
+namespace tempos::cluster {
+
+namespace {
+
+Status file_topic_conflict(const std::string& key, std::uint8_t id, const std::string& location) {
+    return Status::error(ErrorCode::invalid_argument, key + ": topic " + std::to_string(id) +
+                                                          " is defined by the file at " + location +
+                                                          "; the file's topic stays in force");
+}
+
+}  // namespace
+
+ClusterSync::ClusterSync(mom::ClusterConfig cluster, std::uint16_t default_port, Updater updater,
+                         ClusterCounters& counters, std::shared_ptr<spdlog::logger> log)
+    : cluster_(std::move(cluster)),
+      default_port_(default_port),
+      updater_(std::move(updater)),
+      counters_(counters),
+      log_(std::move(log)) {}
+
+std::string ClusterSync::watched_begin() const { return members_prefix(cluster_.prefix); }
+
+std::string ClusterSync::watched_end() const { return prefix_range_end(topics_prefix(cluster_.prefix)); }
+
+std::vector<MemberKey> ClusterSync::members_of(std::uint8_t id) const {
+    std::vector<MemberKey> members;
+    for (const auto& [key, member] : members_)
+        if (member.topic == id) members.push_back(member);
+    return members;
+}
+
+TopicConfig ClusterSync::effective(std::uint8_t id) const {
+    return with_members(accepted_.at(id).second, members_of(id));
+}
+
+bool ClusterSync::owned(const mom::MomConfig& config, std::uint8_t id) const {
+    const auto it = config.topic_locations.find(id);
+    return it != config.topic_locations.end() && it->second == topic_key(cluster_.prefix, id);
+}
+
+// Every refusal's message starts with the key (the validation's, the adapters' through MomConfig::where).
+void ClusterSync::refuse(const Status& why) {
+    counters_.refused_keys.fetch_add(1);
+    log_->error("cluster key refused: {}", describe(why));
+}
+
+void ClusterSync::resync(const RangeResult& range) {
+    // The members first, all at once, so that each topic is applied once with its own.
+    std::map<std::string, MemberKey> members;
+    for (const KeyValue& kv : range.kvs) {
+        if (!kv.key.starts_with(members_prefix(cluster_.prefix))) continue;
+        if (const Result<MemberKey> member = parse_member(cluster_.prefix, kv.key, kv.value))
+            members.emplace(kv.key, *member);
+        else
+            refuse(member.status());
+    }
+    std::set<std::uint8_t> touched;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [key, member] : members_) touched.insert(member.topic);
+        for (const auto& [key, member] : members) touched.insert(member.topic);
+        members_ = std::move(members);
+    }
+    std::set<std::uint8_t> present;
+    for (const KeyValue& kv : range.kvs) {
+        if (!kv.key.starts_with(topics_prefix(cluster_.prefix))) continue;
+        if (const auto id = topic_id_of_key(cluster_.prefix, kv.key)) present.insert(*id);
+        put(kv);
+    }
+    // What the cluster no longer holds: one removal at a time, like deletes seen by the watch.
+    std::set<std::uint8_t> gone;
+    (void)updater_(
+        [&](mom::MomConfig& wanted) {
+            for (const auto& [id, location] : wanted.topic_locations)
+                if (owned(wanted, id) && !present.contains(id)) gone.insert(id);
+            std::lock_guard lock(mutex_);
+            for (const auto& [id, entry] : accepted_)
+                if (!present.contains(id)) gone.insert(id);
+            return Status::ok();  // no change: only looked
+        },
+        {});
+    for (const std::uint8_t id : gone) erase(topic_key(cluster_.prefix, id));
+    // Topics whose members changed but whose value did not (put() applied the others).
+    for (const std::uint8_t id : touched)
+        if (present.contains(id)) reapply(id, "members re-read");
+}
+
+void ClusterSync::apply(const WatchBatch& batch) {
+    for (const WatchEvent& event : batch.events) {
+        const bool member = event.kv.key.starts_with(members_prefix(cluster_.prefix));
+        const bool topic = event.kv.key.starts_with(topics_prefix(cluster_.prefix));
+        if (!member && !topic) continue;  // between the two in the watched range: not ours
+        if (event.type == WatchEvent::Type::put)
+            member ? put_member(event.kv) : put(event.kv);
+        else
+            member ? erase_member(event.kv.key) : erase(event.kv.key);
+    }
+}
+
+void ClusterSync::put(const KeyValue& kv) {
+    const Result<std::uint8_t> id = topic_id_of_key(cluster_.prefix, kv.key);
+    if (!id) return refuse(id.status());
+    const Result<TopicConfig> topic = parse_topic_value(kv.key, *id, kv.value, default_port_);
+    if (!topic) return refuse(topic.status());
+    bool changed = false;
+    const Status applied = updater_(
+        [&](mom::MomConfig& wanted) {
+            if (wanted.topics.contains(*id) && !owned(wanted, *id)) {
+                // Kept aside: it applies once a reload drops the file's topic.
+                std::lock_guard lock(mutex_);
+                accepted_[*id] = {kv.key, *topic};
+                return file_topic_conflict(kv.key, *id, wanted.topic_locations[*id]);
+            }
+            TopicConfig applied_topic;
+            {
+                std::lock_guard lock(mutex_);
+                applied_topic = with_members(*topic, members_of(*id));
+            }
+            const auto running = wanted.topics.find(*id);
+            changed = running == wanted.topics.end() || !(running->second == applied_topic);
+            wanted.topics[*id] = applied_topic;
+            wanted.topic_locations[*id] = kv.key;
+            wanted.member_locations.erase(*id);
+            return Status::ok();
+        },
+        [&] {
+            std::lock_guard lock(mutex_);
+            accepted_[*id] = {kv.key, *topic};
+        });
+    if (!applied) return refuse(applied);
+    // A re-read finds most topics as they were: nothing applied, nothing to say.
+    if (changed) log_->info("cluster topic {} applied from {} (revision {})", *id, kv.key, kv.mod_revision);
+}
+
+void ClusterSync::erase(const std::string& key) {
+    const Result<std::uint8_t> id = topic_id_of_key(cluster_.prefix, key);
+    if (!id) return;  // refused when it was written; nothing runs from it
+    bool removed = false;
+    const Status applied = updater_(
+        [&](mom::MomConfig& wanted) {
+            {
+                std::lock_guard lock(mutex_);
+                accepted_.erase(*id);
+            }
+            if (!owned(wanted, *id)) return Status::ok();  // a file topic, or never applied
+            wanted.topics.erase(*id);
+            wanted.topic_locations.erase(*id);
+            wanted.member_locations.erase(*id);
+            removed = true;
+            return Status::ok();
+        },
+        {});
+    if (!applied) return refuse(applied);
+    if (removed) log_->info("cluster topic {} removed ({} deleted)", *id, key);
+}
+
+void ClusterSync::put_member(const KeyValue& kv) {
+    const Result<MemberKey> member = parse_member(cluster_.prefix, kv.key, kv.value);
+    if (!member) return refuse(member.status());
+    {
+        std::lock_guard lock(mutex_);
+        members_[kv.key] = *member;
+    }
+    reapply(member->topic, "member " + kv.key + " joined");
+}
+
+void ClusterSync::erase_member(const std::string& key) {
+    std::optional<MemberKey> member;
+    {
+        std::lock_guard lock(mutex_);
+        if (const auto it = members_.find(key); it != members_.end()) {
+            member = it->second;
+            members_.erase(it);
+        }
+    }
+    if (member) reapply(member->topic, "member " + key + " left");
+}
+
+void ClusterSync::reapply(std::uint8_t id, const std::string& why) {
+    bool changed = false;
+    const Status applied = updater_(
+        [&](mom::MomConfig& wanted) {
+            std::lock_guard lock(mutex_);
+            if (wanted.topics.contains(id) && !owned(wanted, id))
+                return Status::error(ErrorCode::invalid_argument,
+                                     why + ": topic " + std::to_string(id) + " is defined by the file at " +
+                                         wanted.topic_locations[id] + "; members join cluster topics only");
+            if (!accepted_.contains(id) || !owned(wanted, id)) return Status::ok();  // waits for its topic
+            const TopicConfig topic = effective(id);
+            changed = !(wanted.topics[id] == topic);
+            wanted.topics[id] = topic;
+            return Status::ok();
+        },
+        {});
+    if (!applied) return refuse(applied);
+    if (changed) log_->info("cluster topic {} applied again: {}", id, why);
+}
+
+void ClusterSync::overlay(mom::MomConfig& loaded) {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, entry] : accepted_) {
+        const auto& [key, topic] = entry;
+        if (loaded.topics.contains(id)) {
+            refuse(file_topic_conflict(key, id, loaded.topic_locations[id]));
+            continue;
+        }
+        loaded.topics[id] = with_members(topic, members_of(id));
+        loaded.topic_locations[id] = key;
+    }
+}
+
+}  // namespace tempos::cluster

@@ -1,0 +1,324 @@
+// tempos-mom following the topics of a real etcd (docs/cluster.md): the test starts its own single-member etcd on
+// loopback (testkit EtcdRunner), writes keys with the project's own client, and reads what the MoM routes from its
+// /metrics and from datagrams sent to it. No adapter is loaded: a known topic's datagrams are counted as received,
+// an unknown one's as unknown_topic, which tells what the MoM's table holds. Without etcd installed it skips,
+// except under CI or TEMPOS_REQUIRE_PRIVILEGED=1, where it fails.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "etcd_client.hpp"
+#include "plugins/recording_test_support.hpp"
+#include "process/etcd_runner.hpp"
+#include "process/mom_runner.hpp"
+
+using namespace tempos;
+using namespace tempos::testkit;
+using tempos::cluster::EtcdClient;
+using tempos::cluster::RangeResult;
+
+namespace {
+
+bool etcd_required() {
+    const char* required = std::getenv("TEMPOS_REQUIRE_PRIVILEGED");
+    const char* ci = std::getenv("CI");
+    return (required && std::string(required) == "1") || (ci && *ci);
+}
+
+constexpr std::chrono::seconds kWait{20};
+
+std::string strict_topic(std::uint16_t port) {
+    return R"({"qos": "strict", "subscribers": ["127.0.0.1:)" + std::to_string(port) + R"("]})";
+}
+
+class ClusterEtcdTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        Result<EtcdRunner> started = EtcdRunner::start();
+        if (!started) {
+            if (started.code() == ErrorCode::not_found && !etcd_required()) GTEST_SKIP() << started.message();
+            FAIL() << "cannot start etcd: " << started.message();
+        }
+        etcd = std::move(*started);
+        client.emplace(std::vector<std::string>{etcd.endpoint()});
+    }
+
+    ControllerConfig config(std::vector<std::string> endpoints = {}) const {
+        ControllerConfig c;
+        c.mom.listen = "127.0.0.1:" + std::to_string(port);
+        c.mom.metrics = "127.0.0.1:" + std::to_string(metrics_port);
+        c.cluster.etcd = endpoints.empty() ? std::vector<std::string>{etcd.endpoint()} : endpoints;
+        c.cluster.node = "test-node";
+        c.topics = {{1, "best-effort", {{{"127.0.0.1", 19101, ""}}}}};
+        return c;
+    }
+
+    MomRunner start_mom(std::vector<std::string> endpoints = {}) {
+        Result<MomRunner> mom = MomRunner::start(config(std::move(endpoints)), {.binary = test::build_dir() / "bin" / "tempos-mom",
+                                                            .log_level = "debug"});
+        EXPECT_TRUE(mom) << mom.message();
+        return mom ? std::move(*mom) : MomRunner();
+    }
+
+    static double metric(const MomRunner& mom, const std::string& name,
+                         const std::vector<std::pair<std::string, std::string>>& labels = {}) {
+        const Result<std::string> text = mom.scrape_metrics();
+        return text ? sum_metric(*text, name, labels) : -1;
+    }
+    // What the MoM did with one datagram of `topic`: counted as received (a topic of its table) or discarded as
+    // of an unknown topic.
+    enum class Seen { received, unknown, nothing };
+    Seen probe(const MomRunner& mom, int topic) {
+        const std::string id = std::to_string(topic);
+        auto received = [&] { return metric(mom, "tempos_events_received_total", {{"topic", id}}); };
+        auto discarded = [&] { return metric(mom, "tempos_ingress_discarded_total", {{"reason", "unknown_topic"}}); };
+        const double received_before = received(), discarded_before = discarded();
+        if (!test::send_udp(port, {static_cast<std::uint8_t>(topic), 0x42})) return Seen::nothing;
+        Seen seen = Seen::nothing;
+        poll_until(
+            [&] {
+                if (received() > received_before) seen = Seen::received;
+                else if (discarded() > discarded_before) seen = Seen::unknown;
+                return seen != Seen::nothing;
+            },
+            kWait);
+        return seen;
+    }
+    bool routes(const MomRunner& mom, int topic) { return probe(mom, topic) == Seen::received; }
+    bool unknown(const MomRunner& mom, int topic) { return probe(mom, topic) == Seen::unknown; }
+    // Probes until the MoM treats `topic` as `seen` (a change it has not applied yet shows the old treatment).
+    bool becomes(const MomRunner& mom, int topic, Seen seen) {
+        return poll_until([&] { return probe(mom, topic) == seen; }, kWait);
+    }
+    bool wait_metric(const MomRunner& mom, const std::string& name, double value) {
+        return poll_until([&] { return metric(mom, name) == value; }, kWait);
+    }
+
+    EtcdRunner etcd;
+    std::optional<EtcdClient> client;
+    std::uint16_t port = test::free_udp_port();
+    std::uint16_t metrics_port = test::free_tcp_port();
+};
+
+TEST_F(ClusterEtcdTest, MomFollowsPutsDeletesAndRefusesBadValues) {
+    // Read at start (the range), before any watch.
+    ASSERT_TRUE(client->put("/tempos/topics/5", strict_topic(19105)));
+    MomRunner mom = start_mom();
+    ASSERT_TRUE(mom.pid() > 0);
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
+    ASSERT_TRUE(becomes(mom, 5, Seen::received)) << mom.log_tail(20);
+    EXPECT_TRUE(routes(mom, 5));
+    EXPECT_TRUE(unknown(mom, 6));
+
+    // A put seen by the watch.
+    ASSERT_TRUE(client->put("/tempos/topics/6", strict_topic(19106)));
+    ASSERT_TRUE(becomes(mom, 6, Seen::received)) << mom.log_tail(20);
+    EXPECT_TRUE(routes(mom, 6));
+
+    // A bad value: refused for that topic only, which keeps its last value; the others are untouched.
+    ASSERT_TRUE(client->put("/tempos/topics/6", R"({"qos": "strict", "subscribers": ["127.0.0.1:700000"]})"));
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_refused_keys_total", 1)) << mom.log_tail(20);
+    EXPECT_NE(mom.log().find("cluster key refused: /tempos/topics/6: subscriber: invalid port \"700000\""),
+              std::string::npos)
+        << mom.log_tail(20);
+    EXPECT_TRUE(routes(mom, 6));
+    EXPECT_TRUE(routes(mom, 5));
+    EXPECT_TRUE(routes(mom, 1));
+
+    // A key for the file's topic: refused, the file's topic stays.
+    ASSERT_TRUE(client->put("/tempos/topics/1", strict_topic(19107)));
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_refused_keys_total", 2)) << mom.log_tail(20);
+    EXPECT_NE(mom.log().find("/tempos/topics/1: topic 1 is defined by the file at"), std::string::npos);
+    EXPECT_TRUE(routes(mom, 1));
+
+    // A subscriber that is the MoM itself: refused as a reload refuses it, at the key.
+    ASSERT_TRUE(client->put("/tempos/topics/8", strict_topic(port)));
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_refused_keys_total", 3)) << mom.log_tail(20);
+    EXPECT_NE(mom.log().find("cluster key refused: /tempos/topics/8: "), std::string::npos) << mom.log_tail(20);
+    EXPECT_NE(mom.log().find("is the MoM's own listen endpoint"), std::string::npos) << mom.log_tail(20);
+    EXPECT_TRUE(unknown(mom, 8));
+
+    // A delete.
+    const Result<std::int64_t> deleted = client->erase("/tempos/topics/6");
+    ASSERT_TRUE(deleted) << deleted.message();
+    ASSERT_TRUE(becomes(mom, 6, Seen::unknown)) << mom.log_tail(20);
+    EXPECT_TRUE(unknown(mom, 6));
+    EXPECT_TRUE(routes(mom, 5));
+    EXPECT_TRUE(wait_metric(mom, "tempos_cluster_revision_applied", static_cast<double>(*deleted)));
+
+    // A SIGHUP re-reads the file and keeps the cluster's topics.
+    const double reloads = metric(mom, "tempos_reloads_total", {{"result", "ok"}});
+    ASSERT_TRUE(mom.reload());
+    ASSERT_TRUE(poll_until([&] { return metric(mom, "tempos_reloads_total", {{"result", "ok"}}) > reloads; }, kWait))
+        << mom.log_tail(20);
+    EXPECT_TRUE(routes(mom, 5));
+    EXPECT_TRUE(mom.stop());
+}
+
+TEST_F(ClusterEtcdTest, KeepsItsRoutesWithoutEtcdAndCatchesUpAfterACompaction) {
+    ASSERT_TRUE(client->put("/tempos/topics/5", strict_topic(19105)));
+    MomRunner mom = start_mom();
+    ASSERT_TRUE(mom.pid() > 0);
+    ASSERT_TRUE(becomes(mom, 5, Seen::received)) << mom.log_tail(20);
+
+    ASSERT_TRUE(etcd.stop());
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_connected", 0)) << mom.log_tail(20);
+    EXPECT_TRUE(routes(mom, 5));  // the last applied table stays in force
+
+    // Changes and a compaction while this MoM cannot see them: it is stopped when etcd comes back.
+    ASSERT_TRUE(mom.process().signal(SIGSTOP));
+    ASSERT_TRUE(etcd.restart()) << etcd.log_tail();
+    const Result<std::int64_t> erased = client->erase("/tempos/topics/5");
+    ASSERT_TRUE(erased) << erased.message();
+    const Result<std::int64_t> last = client->put("/tempos/topics/7", strict_topic(19107));
+    ASSERT_TRUE(last) << last.message();
+    ASSERT_TRUE(client->compact(*last));
+    ASSERT_TRUE(mom.process().signal(SIGCONT));
+
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
+    ASSERT_TRUE(becomes(mom, 7, Seen::received)) << mom.log_tail(20);
+    ASSERT_TRUE(becomes(mom, 5, Seen::unknown)) << mom.log_tail(20);
+    EXPECT_NE(mom.log().find("was compacted"), std::string::npos) << mom.log_tail(20);
+    EXPECT_TRUE(routes(mom, 7));
+    EXPECT_TRUE(unknown(mom, 5));
+    // Read again at the store's revision: this MoM's own registration may have written since.
+    EXPECT_GE(metric(mom, "tempos_cluster_revision_applied"), static_cast<double>(*last));
+    EXPECT_GE(metric(mom, "tempos_cluster_watch_restarts_total"), 1);
+    EXPECT_TRUE(mom.stop());
+}
+
+// The first endpoint listed is down (nothing listens there): the MoM and the client go on to the next.
+TEST_F(ClusterEtcdTest, ADeadEndpointIsPassedOver) {
+    const std::string dead = "http://127.0.0.1:" + std::to_string(free_tcp_port());
+    EtcdClient both({dead, etcd.endpoint()});
+    ASSERT_TRUE(both.put("/tempos/topics/5", strict_topic(19105)));
+    MomRunner mom = start_mom({dead, etcd.endpoint()});
+    ASSERT_TRUE(mom.pid() > 0);
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
+    EXPECT_TRUE(becomes(mom, 5, Seen::received)) << mom.log_tail(20);
+    ASSERT_TRUE(both.put("/tempos/topics/6", strict_topic(19106)));
+    EXPECT_TRUE(becomes(mom, 6, Seen::received)) << mom.log_tail(20);
+    EXPECT_TRUE(mom.stop());
+}
+
+// A member under a lease joins its group; when the lease goes, so does the member. The recording adapter records
+// which member each event was sent to (round robin within the group).
+TEST_F(ClusterEtcdTest, AMemberWithALeaseIsRoutedToWhileTheLeaseLives) {
+    TempDir dir("members");
+    const auto records = dir.path() / "record.log";
+    ControllerConfig c = config();
+    c.adapters.push_back(ConfigAdapter{"recording", "librecording_adapter.so", true, {{"record_file", records.string()}}});
+    Result<MomRunner> started = MomRunner::start(
+        c, {.binary = test::build_dir() / "bin" / "tempos-mom",
+            .args = {"--plugin-dir", (test::build_dir() / "lib").string()}, .log_level = "debug"});
+    ASSERT_TRUE(started) << started.message();
+    MomRunner& mom = *started;
+    ASSERT_TRUE(client->put("/tempos/topics/5", strict_topic(19105)));
+    const Result<cluster::Lease> lease = client->grant_lease(30);
+    ASSERT_TRUE(lease) << lease.message();
+    ASSERT_TRUE(client->put("/tempos/members/5/0/127.0.0.1:19205", "", lease->id));
+
+    // The member each event of topic 5 went to, from the latest send records.
+    auto last_members = [&](std::size_t count) {
+        std::vector<std::string> members;
+        for (const auto& r : test::records_with(test::read_records(records), "send"))
+            if (r["topic"] == "5") members.push_back(r["member"]);
+        if (members.size() > count) members.erase(members.begin(), members.end() - static_cast<long>(count));
+        return members;
+    };
+    auto sent_to = [&](const std::string& member) {
+        return poll_until(
+            [&] {
+                test::send_udp(port, {5, 0x42});
+                const auto members = last_members(1);
+                return !members.empty() && members.back() == member;
+            },
+            kWait);
+    };
+    EXPECT_TRUE(sent_to("127.0.0.1:19205")) << mom.log_tail(20);
+    EXPECT_TRUE(sent_to("127.0.0.1:19105"));
+
+    ASSERT_TRUE(client->revoke_lease(lease->id));
+    // Once applied, every event goes to the static member: two in a row, which round robin over two never gives.
+    EXPECT_TRUE(poll_until(
+        [&] {
+            test::send_udp(port, {5, 0x42});
+            test::send_udp(port, {5, 0x42});
+            const auto members = last_members(2);
+            return members.size() == 2 && members[0] == "127.0.0.1:19105" && members[1] == "127.0.0.1:19105";
+        },
+        kWait))
+        << mom.log_tail(20);
+    EXPECT_NE(mom.log().find("member /tempos/members/5/0/127.0.0.1:19205 left"), std::string::npos) << mom.log_tail(20);
+    EXPECT_TRUE(mom.stop());
+}
+
+// tempos-ctl against the same etcd, and the broker key the MoM keeps under a lease.
+TEST_F(ClusterEtcdTest, TempoCtlRoundTripAndTheBrokerKey) {
+    MomRunner mom = start_mom();
+    ASSERT_TRUE(mom.pid() > 0);
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
+    const std::string ctl = (test::build_dir() / "bin" / "tempos-ctl").string();
+    auto run_ctl = [&](std::vector<std::string> args) -> std::pair<int, std::string> {
+        args.insert(args.begin(), {ctl, "--etcd", etcd.endpoint()});
+        Result<Process> run = Process::start(args);
+        if (!run) return {-1, run.message()};
+        const Result<int> status = run->wait(kWait);
+        return {status ? *status : -1, run->output() + run->errors()};
+    };
+    TempDir dir("ctl");
+    const auto file = dir.path() / "topic.json";
+    std::ofstream(file) << R"({"id": 9, "qos": "strict", "subscribers": ["127.0.0.1:19109"]})";
+    const auto [put_status, put_out] = run_ctl({"topics", "put", file.string()});
+    ASSERT_EQ(put_status, 0) << put_out;
+    EXPECT_NE(put_out.find("/tempos/topics/9 written at revision"), std::string::npos) << put_out;
+    ASSERT_TRUE(becomes(mom, 9, Seen::received)) << mom.log_tail(20);
+
+    const auto [get_status, get_out] = run_ctl({"topics", "get", "9"});
+    EXPECT_EQ(get_status, 0);
+    EXPECT_NE(get_out.find("\"127.0.0.1:19109\""), std::string::npos) << get_out;
+    const auto [list_status, list_out] = run_ctl({"topics", "list"});
+    EXPECT_EQ(list_status, 0);
+    EXPECT_NE(list_out.find("/tempos/topics/9\t"), std::string::npos) << list_out;
+
+    // A value every MoM would refuse is refused before it is written, with the MoMs' message.
+    std::ofstream(file) << R"({"id": 9, "qos": "fast", "subscribers": ["127.0.0.1:19109"]})";
+    const auto [bad_status, bad_out] = run_ctl({"topics", "put", file.string()});
+    EXPECT_EQ(bad_status, 1);
+    EXPECT_NE(bad_out.find("/tempos/topics/9: topic 9 qos must be \"strict\" or \"best-effort\", got \"fast\""),
+              std::string::npos)
+        << bad_out;
+    EXPECT_TRUE(routes(mom, 9));
+
+    // The broker key: this MoM, at the revision of the last topic write.
+    const Result<std::int64_t> newest = client->put("/tempos/topics/10", strict_topic(19110));
+    ASSERT_TRUE(newest);
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_revision_applied", static_cast<double>(*newest)));
+    std::string brokers;
+    EXPECT_TRUE(poll_until(
+        [&] {
+            const auto [status, out] = run_ctl({"brokers", "--json"});
+            brokers = out;
+            return status == 0 && out.find("\"revision\": " + std::to_string(*newest)) != std::string::npos;
+        },
+        kWait))
+        << brokers;
+    EXPECT_NE(brokers.find("\"node\": \"test-node\""), std::string::npos) << brokers;
+    EXPECT_NE(brokers.find("\"listen\": \"127.0.0.1:" + std::to_string(port) + "\""), std::string::npos) << brokers;
+    EXPECT_NE(brokers.find("\"behind\": false"), std::string::npos) << brokers;
+
+    const auto [delete_status, delete_out] = run_ctl({"topics", "delete", "9"});
+    EXPECT_EQ(delete_status, 0) << delete_out;
+    EXPECT_TRUE(becomes(mom, 9, Seen::unknown)) << mom.log_tail(20);
+
+    // Stopped, the MoM revokes its lease: the key goes at once.
+    EXPECT_TRUE(mom.stop());
+    const Result<RangeResult> left = client->range_prefix("/tempos/brokers/");
+    ASSERT_TRUE(left) << left.message();
+    EXPECT_TRUE(left->kvs.empty());
+}
+
+}  // namespace

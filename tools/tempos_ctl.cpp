@@ -1,0 +1,161 @@
+// tempos-ctl: the cluster's topics and brokers in etcd (docs/cluster.md), through the MoM's own etcd client and
+// topic validation, so a value it puts is one every MoM accepts.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "broker_registration.hpp"
+#include "cluster_topic.hpp"
+#include "config.hpp"
+#include "etcd_client.hpp"
+
+namespace {
+
+using namespace tempos;
+using namespace tempos::cluster;
+
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+int fail(const Status& status) {
+    std::fprintf(stderr, "tempos-ctl: %s\n", describe(status).c_str());
+    return kExitError;
+}
+
+Result<std::string> read_input(const std::string& file) {
+    std::ostringstream text;
+    if (file == "-") {
+        text << std::cin.rdbuf();
+        return text.str();
+    }
+    std::ifstream in(file);
+    if (!in) return Result<std::string>::error(ErrorCode::not_found, "cannot read " + file);
+    text << in.rdbuf();
+    return text.str();
+}
+
+int topics_list(EtcdClient& client, const std::string& prefix) {
+    const Result<RangeResult> range = client.range_prefix(topics_prefix(prefix));
+    if (!range) return fail(range.status());
+    for (const KeyValue& kv : range->kvs) std::printf("%s\t%s\n", kv.key.c_str(), kv.value.c_str());
+    return 0;
+}
+
+int topics_get(EtcdClient& client, const std::string& prefix, int id) {
+    const std::string key = topic_key(prefix, static_cast<std::uint8_t>(id));
+    const Result<RangeResult> range = client.range_prefix(key);
+    if (!range) return fail(range.status());
+    for (const KeyValue& kv : range->kvs)
+        if (kv.key == key) {
+            std::printf("%s\n", kv.value.c_str());
+            return 0;
+        }
+    return fail(Status::error(ErrorCode::not_found, key + ": no such topic"));
+}
+
+// The file's JSON names its topic ("id"); it is validated as every MoM will, then written as given.
+int topics_put(EtcdClient& client, const std::string& prefix, const std::string& file) {
+    const Result<std::string> text = read_input(file);
+    if (!text) return fail(text.status());
+    int id = -1;
+    try {
+        const nlohmann::json json = nlohmann::json::parse(*text);
+        if (json.is_object() && json.contains("id") && json["id"].is_number_integer()) id = json["id"].get<int>();
+    } catch (const nlohmann::json::exception& error) {
+        return fail(Status::error(ErrorCode::invalid_argument, file + ": not JSON: " + error.what()));
+    }
+    if (id < 0 || id > 255)
+        return fail(Status::error(ErrorCode::invalid_argument, file + ": needs \"id\": the topic id 0..255"));
+    const std::string key = topic_key(prefix, static_cast<std::uint8_t>(id));
+    // The default port only fills endpoints without one for the check; the value keeps them as written.
+    if (const Result<TopicConfig> topic = parse_topic_value(key, static_cast<std::uint8_t>(id), *text, 9998); !topic)
+        return fail(topic.status());
+    const Result<std::int64_t> revision = client.put(key, *text);
+    if (!revision) return fail(revision.status());
+    std::printf("%s written at revision %lld\n", key.c_str(), static_cast<long long>(*revision));
+    return 0;
+}
+
+int topics_delete(EtcdClient& client, const std::string& prefix, int id) {
+    const std::string key = topic_key(prefix, static_cast<std::uint8_t>(id));
+    const Result<std::int64_t> revision = client.erase(key);
+    if (!revision) return fail(revision.status());
+    std::printf("%s deleted at revision %lld\n", key.c_str(), static_cast<long long>(*revision));
+    return 0;
+}
+
+// Every registered broker with the revision it applied; "behind" when that is older than the newest topic write.
+int brokers(EtcdClient& client, const std::string& prefix, bool json_output) {
+    const Result<RangeResult> topics = client.range_prefix(topics_prefix(prefix));
+    if (!topics) return fail(topics.status());
+    std::int64_t newest = 0;
+    for (const KeyValue& kv : topics->kvs) newest = std::max(newest, kv.mod_revision);
+    const Result<RangeResult> range = client.range_prefix(brokers_prefix(prefix));
+    if (!range) return fail(range.status());
+    nlohmann::json all = nlohmann::json::array();
+    for (const KeyValue& kv : range->kvs) {
+        nlohmann::json broker = nlohmann::json::parse(kv.value, nullptr, false);
+        if (broker.is_discarded() || !broker.is_object()) broker = nlohmann::json::object();
+        broker["node"] = kv.key.substr(brokers_prefix(prefix).size());
+        const std::int64_t applied = broker.value("revision", std::int64_t{0});
+        broker["behind"] = applied < newest;
+        all.push_back(broker);
+    }
+    if (json_output) {
+        std::printf("%s\n", all.dump(2).c_str());
+        return 0;
+    }
+    std::printf("%-20s %-22s %-12s %-8s %-10s %s\n", "NODE", "LISTEN", "INTERFACE", "XDP", "REVISION", "STATE");
+    for (const auto& b : all)
+        std::printf("%-20s %-22s %-12s %-8s %-10lld %s\n", b.value("node", "").c_str(), b.value("listen", "").c_str(),
+                    b.value("interface", "").c_str(), b.value("xdp_mode", "").c_str(),
+                    static_cast<long long>(b.value("revision", std::int64_t{0})),
+                    b["behind"].get<bool>() ? "behind" : "current");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"tempos-ctl: the topics and brokers of a TEMPOS cluster in etcd (docs/cluster.md)"};
+    std::vector<std::string> endpoints{"http://127.0.0.1:2379"};
+    std::string prefix = "/tempos";
+    app.add_option("--etcd", endpoints, "etcd endpoint(s), http://HOST:PORT")->capture_default_str()->delimiter(',');
+    app.add_option("--prefix", prefix, "key prefix, as [cluster] prefix")->capture_default_str();
+    app.require_subcommand(1);
+
+    auto* topics = app.add_subcommand("topics", "the topics: <prefix>/topics/N")->require_subcommand(1);
+    auto* list = topics->add_subcommand("list", "every topic key and its value");
+    int get_id = 0, delete_id = 0;
+    auto* get = topics->add_subcommand("get", "one topic's value");
+    get->add_option("id", get_id, "topic id")->required()->check(CLI::Range(0, 255));
+    std::string put_file;
+    auto* put = topics->add_subcommand("put", "validate a topic's JSON (with its \"id\") and write it");
+    put->add_option("file", put_file, "JSON file, - for standard input")->required();
+    auto* erase = topics->add_subcommand("delete", "delete a topic");
+    erase->add_option("id", delete_id, "topic id")->required()->check(CLI::Range(0, 255));
+    bool json_output = false;
+    auto* brokers_command = app.add_subcommand("brokers", "the registered brokers and the revision each applied");
+    brokers_command->add_flag("--json", json_output, "as a JSON array");
+    CLI11_PARSE(app, argc, argv);
+
+    for (const std::string& endpoint : endpoints)
+        if (!mom::etcd_grpc_target(endpoint)) {
+            std::fprintf(stderr, "tempos-ctl: --etcd %s: expected http://HOST:PORT\n", endpoint.c_str());
+            return kExitUsage;
+        }
+    EtcdClient client(endpoints);
+    if (*list) return topics_list(client, prefix);
+    if (*get) return topics_get(client, prefix, get_id);
+    if (*put) return topics_put(client, prefix, put_file);
+    if (*erase) return topics_delete(client, prefix, delete_id);
+    if (*brokers_command) return brokers(client, prefix, json_output);
+    return kExitUsage;
+}
