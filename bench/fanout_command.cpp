@@ -216,7 +216,7 @@ private:
         // sub1's receive runs on the generator's CPU, not the MoM's (the subscribers are other machines in a
         // deployment): GRO off, so the veth hands what it receives to a backlog (1000 deep) instead of its
         // 256-entry ring, which one receive poll of the MoM (64 events) times G >= 4 copies overflows, and RPS
-        // steers that backlog to the generator's CPU. G = 1 turns GRO back on (measure).
+        // steers that backlog to the generator's CPU. G = 1 gets a native XDP program there instead (measure).
         const Result<std::string> rps = rig_.net.exec(
             "sub1", {"sh", "-c", "echo " + std::to_string(1 << o_.cpu) + " > /sys/class/net/eth0/queues/rx-0/rps_cpus"});
         return rps.status().prefixed("steering sub1:eth0's receive (RPS) to CPU " + std::to_string(o_.cpu));
@@ -230,11 +230,17 @@ private:
     }
 
     // Delivered copies per second: the best of an unpaced step (overload; user space can starve there) and paced
-    // steps below the generator's limit. GRO at sub1:eth0: needed for G = 1, where the XDP router redirects into
-    // the veth (a veth accepts redirected frames only with GRO or XDP on the peer); off for G >= 2 (see setup).
-    // Both paths of one G alike.
+    // steps below the generator's limit. G = 1: the XDP router redirects into mom:eth1, which the adapter allows
+    // in native mode only when the veth's peer sub1:eth0 runs a native XDP program (plugin/xdp_mode_choice.hpp:
+    // GRO on the peer does not count); without one mom:eth1 stays out of egress_ports and every event takes the
+    // socket path (passed as no_egress). So G = 1 gets bpf/veth_peer_pass at sub1:eth0, attached before tempos-mom
+    // starts (the adapter checks when it configures the topic). G >= 2: none, and GRO off (see setup). Both paths
+    // of one G alike.
     Result<Measurement> measure(const std::string& mode, int groups) {
-        if (Status st = rig_.net.set_gro("sub1", "eth0", groups == 1); !st) return st;
+        if (Status st = rig_.net.set_gro("sub1", "eth0", false); !st) return st;
+        if (Status st = groups == 1 ? rig_.net.attach_peer_pass("sub1", "eth0") : rig_.net.detach_xdp("sub1", "eth0");
+            !st)
+            return st;
         // One strict topic whose G groups all hold sub1 (the same endpoint in several groups is allowed and gets
         // one copy per group), so one counter at sub1 sees every copy of both paths.
         const auto sub1_mac = rig_.net.mac("sub1", "eth0");

@@ -3,8 +3,8 @@
 # throughput, latency and fanout must print one JSON object with every field those parts own (`all` checks them:
 # its missing_fields), every run succeeding (fanout's fails when its test runs of the fan-out program sent fewer
 # copies than they should), strict events in the throughput run delivered by the kernel without reaching the
-# MoM's socket, every latency path delivering events, and both fan-out paths delivering copies (at G = 4, the
-# kernel one without reaching the MoM's socket). Needs root (namespaces, XDP); exit 77 = skipped (fails under
+# MoM's socket, every latency path delivering events, and both fan-out paths delivering copies (at G = 1 and G = 4,
+# the kernel one without reaching the MoM's socket). Needs root (namespaces, XDP); exit 77 = skipped (fails under
 # TEMPOS_REQUIRE_PRIVILEGED=1, as in CI).
 set -euo pipefail
 BENCH=$1
@@ -33,6 +33,10 @@ for path in ("kernel", "socket"):
 if d.get("fanout4_kernel_mom_socket_datagrams") != 0:
     problems.append(f"fanned-out events reached the MoM's socket in the kernel path: "
                     f"{d.get('fanout4_kernel_mom_socket_datagrams')}")
+# G = 1 is the router's redirect into mom:eth1 (no TC fan-out): none may reach the socket either.
+if d.get("fanout1_kernel_mom_socket_datagrams") != 0:
+    problems.append(f"single-group strict events reached the MoM's socket in the kernel path: "
+                    f"{d.get('fanout1_kernel_mom_socket_datagrams')}")
 runs = d.get("runs", {})
 for part in ("prog", "throughput", "latency", "fanout"):
     if len(runs.get(part, [])) != 1:

@@ -196,6 +196,10 @@ Status Topology::attach_peer_pass(const std::string& node, const std::string& if
     return run_in_netns(ns(node), [&] { return testkit::attach_peer_pass(ifname).prefixed(node); });
 }
 
+Status Topology::detach_xdp(const std::string& node, const std::string& ifname) {
+    return ip_in(node, {"link", "set", "dev", ifname, "xdp", "off"}).status();
+}
+
 Status Topology::add_route(const std::string& node, const std::string& destination, const std::string& via) {
     return ip_in(node, {"route", "add", destination, "via", via}).status();
 }

@@ -75,6 +75,8 @@ public:
     Status set_tx_checksum(const std::string& node, const std::string& ifname, bool on);
     // bpf/veth_peer_pass (XDP_PASS, native mode): stays attached until the namespace goes.
     Status attach_peer_pass(const std::string& node, const std::string& ifname);
+    // Detaches whatever XDP program NODE's IFNAME runs (attach_peer_pass's included); none attached is fine.
+    Status detach_xdp(const std::string& node, const std::string& ifname);
     Status add_route(const std::string& node, const std::string& destination, const std::string& via);
     Status enable_forwarding(const std::string& node);
     // Threaded NAPI on NODE's IFNAME with its kernel thread(s) pinned to `cpu`: that interface's receive work
