@@ -152,8 +152,11 @@ int main(int argc, char** argv) {
     const tempos::tools::EndpointSocket endpoint = tempos::tools::open_endpoint_socket("tempos-sub", "--listen", listen);
     if (endpoint.fd < 0) return endpoint.exit_status;
     const int fd = endpoint.fd;
+    // 8 MiB, so that a subscriber starved of CPU for a while (a loaded test machine) does not drop a burst:
+    // SO_RCVBUFFORCE with CAP_NET_ADMIN, else SO_RCVBUF, which net.core.rmem_max caps (often 208 KiB).
     const int rcvbuf = 8 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     if (bind(fd, reinterpret_cast<const sockaddr*>(&endpoint.addr), sizeof(endpoint.addr)) != 0) {
         std::fprintf(stderr, "tempos-sub: bind %s: %s\n", listen.c_str(), std::strerror(errno));
         return 1;
