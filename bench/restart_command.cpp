@@ -32,6 +32,7 @@ struct RestartOptions : CommonOptions {
     std::uint64_t count = 20'000;
     std::string xdp_mode = "native";
     int pub_cpu = 0;
+    int endpoint_priority = 50;  // SCHED_FIFO of tempos-pub/-sub, as in latency; 0: normal scheduling
     std::string upgrade_plugin_dir;  // "": the build's tests/upgrade-plugin
 
     void apply_quick() {  // --quick
@@ -96,7 +97,8 @@ public:
         }
         out.text("restart_xdp_mode", o_.xdp_mode)
             .number("restart_rate_eps", o_.rate, 0)
-            .number("restart_count", static_cast<double>(o_.count), 0);
+            .number("restart_count", static_cast<double>(o_.count), 0)
+            .number("restart_endpoint_priority", o_.endpoint_priority, 0);
         return out;
     }
 
@@ -119,6 +121,13 @@ private:
         return Status::ok();
     }
 
+    // The endpoints stand for other hosts: under SCHED_FIFO the new tempos-mom's start (loading and verifying its
+    // programs) cannot delay them, so the gap measured is the data plane's.
+    std::vector<std::string> endpoint(std::vector<std::string> argv) const {
+        if (o_.endpoint_priority > 0) argv.insert(argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
+        return argv;
+    }
+
     Result<Outcome> measure(const Case& c) {
         Result<Outcome> outcome = measure_pinned(c);
         const Status released = release_pins();  // also after a failed measurement
@@ -132,8 +141,8 @@ private:
         const double seconds = static_cast<double>(o_.count) / o_.rate;
         const std::string listen = std::string(p2p::kSub1Ip) + ":" + std::to_string(kMomPort);
         Result<testkit::Process> sub = testkit::Process::start(
-            {(testkit::executable_dir() / "tempos-sub").string(), "--listen", listen, "--count",
-             std::to_string(o_.count), "--timeout", std::to_string(seconds + 20), "--json"},
+            endpoint({(testkit::executable_dir() / "tempos-sub").string(), "--listen", listen, "--count",
+                      std::to_string(o_.count), "--timeout", std::to_string(seconds + 20), "--json"}),
             {.netns = net_.ns("sub1")});
         if (!sub) return sub.status();
         const pid_t sub_pid = sub->pid();
@@ -144,10 +153,10 @@ private:
         const Result<std::uint64_t> in_before = testkit::udp_counter(sub_pid, "InDatagrams");
         if (!in_before) return in_before.status();
         Result<testkit::Process> pub = testkit::Process::start(
-            {(testkit::executable_dir() / "tempos-pub").string(), "--to",
-             std::string(p2p::kMomIp) + ":" + std::to_string(kMomPort), "--topic", std::to_string(kTopic), "--count",
-             std::to_string(o_.count), "--rate", std::to_string(o_.rate), "--size", "32", "--max-seconds",
-             std::to_string(seconds + 10), "--json"},
+            endpoint({(testkit::executable_dir() / "tempos-pub").string(), "--to",
+                      std::string(p2p::kMomIp) + ":" + std::to_string(kMomPort), "--topic", std::to_string(kTopic),
+                      "--count", std::to_string(o_.count), "--rate", std::to_string(o_.rate), "--size", "32",
+                      "--max-seconds", std::to_string(seconds + 10), "--json"}),
             {.netns = net_.ns("pub"), .cpu = o_.pub_cpu});
         if (!pub) return pub.status();
 
@@ -220,6 +229,9 @@ void register_restart_command(CLI::App& app, const char* name, int& exit_code) {
     cmd->add_option("--count", o.count, "Strict events per case")->check(CLI::Range(100, 10'000'000));
     add_xdp_mode_option(cmd, o.xdp_mode, "XDP mode of the router: native or generic");
     cmd->add_option("--pub-cpu", o.pub_cpu, "CPU of tempos-pub");
+    cmd->add_option("--endpoint-priority", o.endpoint_priority,
+                    "SCHED_FIFO priority of tempos-pub and tempos-sub (0: normal scheduling)")
+        ->check(CLI::Range(0, 99));
     cmd->add_option("--upgrade-plugin-dir", o.upgrade_plugin_dir,
                     "The plugin directory of the upgrade (default: the build's tests/upgrade-plugin)");
 }

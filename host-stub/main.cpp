@@ -1,10 +1,13 @@
 // tempos-mom: the command line around tempos::mom::Mom.
+#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +28,30 @@
 namespace {
 constexpr int kExitConfigError = 2;
 constexpr int kExitStartError = 1;
+
+struct Owner {
+    uid_t uid;
+    gid_t gid;
+};
+
+// "NAME" (its primary group), "UID" (that user's group if the uid is known, else the same number) or "UID:GID".
+std::optional<Owner> resolve_owner(const std::string& spec) {
+    char* end = nullptr;
+    const unsigned long uid = std::strtoul(spec.c_str(), &end, 10);
+    if (end != spec.c_str() && (*end == '\0' || *end == ':')) {
+        if (*end == ':') {
+            char* gid_end = nullptr;
+            const unsigned long gid = std::strtoul(end + 1, &gid_end, 10);
+            if (gid_end == end + 1 || *gid_end != '\0') return std::nullopt;
+            return Owner{static_cast<uid_t>(uid), static_cast<gid_t>(gid)};
+        }
+        const passwd* known = ::getpwuid(static_cast<uid_t>(uid));
+        return Owner{static_cast<uid_t>(uid), known ? known->pw_gid : static_cast<gid_t>(uid)};
+    }
+    const passwd* user = ::getpwnam(spec.c_str());
+    if (!user) return std::nullopt;
+    return Owner{user->pw_uid, user->pw_gid};
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -38,11 +65,18 @@ int main(int argc, char** argv) {
     std::filesystem::path plugin_dir = default_plugin_dir();
     std::string level_name = "info";
     std::string release_interface;
+    std::string pins_owner;
     CLI::Option* config_option = app.add_option("-c,--config", config_file, "Controller TOML file (see docs/config.md)");
     app.add_option("--release-pins", release_interface,
                    "Remove everything the xdp adapter pinned for INTERFACE (persist = true, docs/restart.md) and exit:\n"
                    "its router leaves the interface unless a running tempos-mom still holds it")
         ->option_text("INTERFACE")
+        ->excludes(config_option);
+    app.add_option("--prepare-pins", pins_owner,
+                   "As root, before a tempos-mom that runs as USER with persist = true (the systemd drop-in\n"
+                   "tempos-mom.service.d/persist.conf, docs/restart.md): mount bpffs if absent, make /sys/fs/bpf\n"
+                   "searchable, give /sys/fs/bpf/tempos and every pin below it to USER; then exit")
+        ->option_text("USER|UID[:GID]")
         ->excludes(config_option);
     app.add_flag("--check", check_only,
                  "Validate the config and exit: 0 if valid, else print file:line: why. Loads the enabled adapters\n"
@@ -66,8 +100,23 @@ int main(int argc, char** argv) {
         std::printf("%s: %zu pin(s) removed\n", release_interface.c_str(), released->size());
         return 0;
     }
+    if (!pins_owner.empty()) {
+        const std::optional<Owner> owner = resolve_owner(pins_owner);
+        if (!owner) {
+            std::fprintf(stderr, "--prepare-pins: no user \"%s\"\n", pins_owner.c_str());
+            return kExitConfigError;
+        }
+        const tempos::Result<std::vector<std::string>> prepared = tempos::xdp::prepare_pin_root(owner->uid, owner->gid);
+        if (!prepared) {
+            std::fprintf(stderr, "%s\n", tempos::describe(prepared.status()).c_str());
+            return kExitStartError;
+        }
+        for (const std::string& step : *prepared) std::printf("%s\n", step.c_str());
+        return 0;
+    }
     if (config_file.empty()) {
-        std::fprintf(stderr, "%s\n%s", "--config is required (or --release-pins INTERFACE)", app.help().c_str());
+        std::fprintf(stderr, "%s\n%s", "--config is required (or --release-pins INTERFACE, --prepare-pins USER)",
+                     app.help().c_str());
         return kExitConfigError;
     }
 

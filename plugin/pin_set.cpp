@@ -57,6 +57,35 @@ Status ensure_bpffs() {
     return Status::ok();
 }
 
+Result<std::vector<std::string>> prepare_pin_root(uid_t uid, gid_t gid) {
+    std::vector<std::string> done;
+    if (!is_bpffs(TEMPOS_PIN_BPFFS)) {
+        if (Status mounted = ensure_bpffs(); !mounted) return mounted;
+        done.push_back("mounted bpffs at " TEMPOS_PIN_BPFFS);
+    }
+    struct stat bpffs {};
+    if (::stat(TEMPOS_PIN_BPFFS, &bpffs) != 0) return os_error("reading " TEMPOS_PIN_BPFFS, errno);
+    if ((bpffs.st_mode & S_IXOTH) == 0) {
+        if (::chmod(TEMPOS_PIN_BPFFS, (bpffs.st_mode & 07777) | S_IXOTH) != 0)
+            return os_error("chmod o+x " TEMPOS_PIN_BPFFS, errno);
+        done.push_back("made " TEMPOS_PIN_BPFFS " searchable by every user (o+x)");
+    }
+    if (::mkdir(TEMPOS_PIN_ROOT, 0700) == 0)
+        done.push_back("created " TEMPOS_PIN_ROOT);
+    else if (errno != EEXIST)
+        return os_error("creating " TEMPOS_PIN_ROOT, errno);
+    std::error_code ec;
+    std::vector<fs::path> paths{TEMPOS_PIN_ROOT};
+    for (fs::recursive_directory_iterator it(TEMPOS_PIN_ROOT, ec), end; !ec && it != end; it.increment(ec))
+        paths.push_back(it->path());
+    if (ec) return os_error("reading " TEMPOS_PIN_ROOT, ec.value());
+    for (const fs::path& path : paths)
+        if (::lchown(path.c_str(), uid, gid) != 0) return os_error("chown " + path.string(), errno);
+    done.push_back("gave " TEMPOS_PIN_ROOT " and " + std::to_string(paths.size() - 1) + " path(s) below it to " +
+                   std::to_string(uid) + ":" + std::to_string(gid));
+    return done;
+}
+
 Result<PinnedSets> find_pinned_sets(const std::string& interface) {
     Result<fs::path> dir = interface_pin_dir(interface);
     if (!dir) return dir.status();

@@ -3,6 +3,8 @@
 // tempos-mom --release-pins uses it without loading the adapter.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -22,6 +24,13 @@ std::string schema_dir_name(unsigned schema);
 // Mounts bpffs at TEMPOS_PIN_BPFFS unless one is mounted there. Errors: permission_denied (mounting needs
 // CAP_SYS_ADMIN), system_error; both say how to mount it by hand.
 Status ensure_bpffs();
+
+// Readies bpffs for a tempos-mom that runs as another user with persist = true (the systemd unit's DynamicUser,
+// docs/restart.md): mounts bpffs unless one is mounted, lets every user search TEMPOS_PIN_BPFFS (adds o+x: nobody
+// may list it, and every pin keeps its own mode), creates TEMPOS_PIN_ROOT (mode 0700) and gives it and everything
+// below it to uid:gid (again on every start: a dynamic user's uid may change). Run as root (ExecStartPre=+): the
+// lines are what it did.
+Result<std::vector<std::string>> prepare_pin_root(uid_t uid, gid_t gid);
 
 // What an interface has pinned: this build's schema directory (when it exists) and those of other schemas.
 struct PinnedSets {

@@ -121,8 +121,9 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
                 const bool denied = ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted;
                 return Status::error(denied ? ErrorCode::permission_denied : ErrorCode::system_error,
                                      "creating " + pinned->own.string() + ": " + ec.message() +
-                                         (denied ? " (persist needs a bpffs directory this user may write: "
-                                                   "docs/restart.md, \"The unit's user and bpffs\")"
+                                         (denied ? " (persist needs a bpffs directory this user may write: run "
+                                                   "tempos-mom --prepare-pins USER as root first, as the systemd "
+                                                   "drop-in persist.conf does; docs/restart.md)"
                                                  : ""));
             }
         }

@@ -533,3 +533,27 @@ print("" if found is None else found)' "$2"
         return 0
     done
 }
+
+# install_build PREFIX: `cmake --install` of the build into PREFIX (docs/install.md's layout), readable by the
+# unprivileged users the unit scenarios run it as.
+install_build() {
+    chmod 0755 "$E2E_TMP"
+    cmake --install "$BUILD_DIR" --prefix "$1" >"$E2E_TMP/install.log" 2>&1 ||
+        fail "cmake --install failed: $(cat "$E2E_TMP/install.log")"
+}
+
+# unit_sandbox UNIT [UID]: sets UNIT_SANDBOX, a command prefix that runs a command as the systemd unit UNIT runs
+# tempos-mom: as UID (default 65534, standing for its dynamic user) with exactly the unit's AmbientCapabilities
+# (which must equal its CapabilityBoundingSet) and under its LimitNOFILE.
+unit_sandbox() {
+    local unit=$1 uid=${2:-65534} caps nofile setpriv_caps
+    caps=$(sed -n 's/^AmbientCapabilities=//p' "$unit")
+    [ -n "$caps" ] || fail "the unit grants no capabilities"
+    [ "$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")" = "$caps" ] || fail "bounding set and ambient set differ"
+    grep -qx "DynamicUser=yes" "$unit" || fail "the unit does not run as a dynamic user"
+    nofile=$(sed -n 's/^LimitNOFILE=//p' "$unit")
+    [[ $nofile =~ ^[0-9]+$ ]] || fail "the unit sets no numeric LimitNOFILE"
+    setpriv_caps=$(tr 'A-Z' 'a-z' <<<"$caps" | sed 's/cap_/+/g; s/ /,/g')
+    UNIT_SANDBOX=(prlimit --nofile="$nofile:$nofile" -- setpriv --reuid="$uid" --regid="$uid" --clear-groups
+        --inh-caps=-all,"$setpriv_caps" --ambient-caps=-all,"$setpriv_caps" --bounding-set=-all,"$setpriv_caps" --)
+}

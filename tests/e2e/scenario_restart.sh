@@ -7,17 +7,23 @@
 # same link: every event is delivered, none twice, the program id changes in the same link (after an upgrade the
 # new program holds the build tag), and no kernel counter of /metrics goes back across the restart.
 # PERSIST=0: the router leaves with the process; the loss is printed and must equal N - delivered.
+# UNIT=1 (with PERSIST=1): the installed build as the systemd unit runs it with its persist drop-in
+# (share/tempos/systemd/persist.conf): each tempos-mom runs under the unit's sandbox as an unprivileged uid — the
+# second as another uid, as a dynamic user's may change — after the drop-in's root step (ExecStartPre=+); without
+# that step the sandboxed tempos-mom must refuse to start, saying what to do.
 . "$(dirname "$0")/lib.sh"
 RATE=${RATE:-10000}
 N=${N:-20000}
 PERSIST=${PERSIST:-1}
 STOP=${STOP:-term}
 UPGRADE=${UPGRADE:-0}
+UNIT=${UNIT:-0}
 case $STOP in term | kill) ;; *) echo "STOP is term or kill, not '$STOP'" >&2; exit 1 ;; esac
 if ((UPGRADE)); then
     [ -f "${UPGRADE_PLUGIN_DIR:-}/libxdp_adapter.so" ] || { echo "UPGRADE=1 needs UPGRADE_PLUGIN_DIR (the test-only plugin)" >&2; exit 1; }
     [ -n "${UPGRADE_BUILD_TAG:-}" ] || { echo "UPGRADE=1 needs UPGRADE_BUILD_TAG" >&2; exit 1; }
 fi
+((UNIT && (UPGRADE || !PERSIST))) && { echo "UNIT=1 runs with PERSIST=1 and without UPGRADE" >&2; exit 1; }
 setup one-legged 1
 persist=false
 ((PERSIST)) && persist=true
@@ -26,7 +32,45 @@ persist=false
 # with it hides the bpffs the MoM pinned in.
 release_pins() { nsenter --net="/run/netns/$TOPO_NS_mom" "$BIN/tempos-mom" --release-pins "$TOPO_MOM_IF" >/dev/null 2>&1 || true; }
 trap 'release_pins; e2e_cleanup' EXIT
-start_mom "$E2E_TMP/mom.toml"
+first_sandbox=()
+if ((UNIT)); then
+    PREFIX=$E2E_TMP/prefix
+    install_build "$PREFIX"
+    MOM_BIN=$PREFIX/bin/tempos-mom
+    unit=$PREFIX/lib/systemd/system/tempos-mom.service
+    dropin=$PREFIX/share/tempos/systemd/persist.conf
+    [ -f "$dropin" ] || fail "the install has no share/tempos/systemd/persist.conf"
+    user=$(sed -n 's/^User=//p' "$dropin")
+    prepare=$(sed -n 's/^ExecStartPre=+//p' "$dropin")
+    [ "$prepare" = "$MOM_BIN --prepare-pins $user" ] && [ -n "$user" ] ||
+        fail "the drop-in's root step is not '$MOM_BIN --prepare-pins USER' for its User=: '$prepare' ('$user')"
+    # systemd-analyze verify reads the drop-in from the .d directory beside the unit it is given.
+    mkdir -p "$E2E_TMP/units/tempos-mom.service.d"
+    cp "$unit" "$E2E_TMP/units/" && cp "$dropin" "$E2E_TMP/units/tempos-mom.service.d/"
+    verify=$(systemd-analyze verify "$E2E_TMP/units/tempos-mom.service" 2>&1) || fail "systemd-analyze verify: $verify"
+    [ -z "$verify" ] || fail "systemd-analyze verify remarks: $verify"
+    # The root step changes the host's bpffs: its mode is put back at the end.
+    bpffs_mode=$(stat -c %a /sys/fs/bpf)
+    trap 'release_pins; chmod "$bpffs_mode" /sys/fs/bpf; e2e_cleanup' EXIT
+    # prepare_for UID: the drop-in's root step for a dynamic user whose uid is UID; sets UNIT_SANDBOX for UID.
+    prepare_for() {
+        local step
+        read -r -a step <<<"$prepare"
+        step[-1]=$1  # the uid stands for the user's name
+        "${step[@]}" >"$E2E_TMP/prepare.$1.log" 2>&1 || fail "$prepare (as $1) failed: $(cat "$E2E_TMP/prepare.$1.log")"
+        unit_sandbox "$unit" "$1"
+    }
+    unit_sandbox "$unit" 65534
+    refused=0
+    timeout 20 nsenter --net="/run/netns/$TOPO_NS_mom" "${UNIT_SANDBOX[@]}" "$MOM_BIN" --config "$E2E_TMP/mom.toml" \
+        >"$E2E_TMP/unprepared.log" 2>&1 || refused=$?
+    ((refused != 0 && refused != 124)) && grep -q -- "--prepare-pins" "$E2E_TMP/unprepared.log" ||
+        fail "without the drop-in's step the sandboxed tempos-mom did not refuse saying so (status $refused): $(tail -3 "$E2E_TMP/unprepared.log")"
+    echo "without the root step: $(grep -m1 -- "--prepare-pins" "$E2E_TMP/unprepared.log")"
+    prepare_for 65534
+    first_sandbox=("${UNIT_SANDBOX[@]}")
+fi
+start_mom "$E2E_TMP/mom.toml" "${first_sandbox[@]}"
 first_prog=$(xdp_prog_id)
 first_link=$(xdp_link_of "$first_prog")
 start_sub sub1 "$N" 40
@@ -40,6 +84,7 @@ for ((i = 0; i < 200; i++)); do
     sleep 0.02
 done
 metrics_page >"$E2E_TMP/metrics.before"
+noports_before=$(snmp_udp mom NoPorts)
 kernel_before=$(metric_sum 'tempos_kernel_packets_total\{.*topic="1"' <"$E2E_TMP/metrics.before")
 stop_at=$(mono_ns)
 if [ "$STOP" = kill ]; then
@@ -53,11 +98,17 @@ fi
 stopped_at=$(mono_ns)
 during_stop=$(xdp_prog_id)
 ((UPGRADE)) && MOM_PLUGIN_DIR=$UPGRADE_PLUGIN_DIR
-start_mom "$E2E_TMP/mom.toml"
+second_sandbox=()
+if ((UNIT)); then
+    prepare_for 65533
+    second_sandbox=("${UNIT_SANDBOX[@]}")
+fi
+start_mom "$E2E_TMP/mom.toml" "${second_sandbox[@]}"
 started_at=$(mono_ns)
 metrics_page >"$E2E_TMP/metrics.after"
 kernel_after_start=$(metric_sum 'tempos_kernel_packets_total\{.*topic="1"' <"$E2E_TMP/metrics.after")
 second_prog=$(xdp_prog_id)
+noports_gap=$(($(snmp_udp mom NoPorts) - noports_before))
 second_link=$(xdp_link_of "$second_prog")
 wait "$pub" || fail "tempos-pub failed"
 wait_delivered sub1
@@ -83,7 +134,8 @@ echo "persist=$persist stop=SIG${STOP^^} upgrade=$UPGRADE rate=$RATE/s (publishe
      "(link $second_link); build tag in .rodata: before '${tag_before}', after '${tag_after}';" \
      "kernel counter in /metrics: $kernel_before before the stop, $kernel_after_start after the start, $kernel_end at" \
      "the end (socket path sent $socket_end); kernel counters across the restart: $counters;" \
-     "longest one-way latency ${max_latency_us} us"
+     "longest one-way latency ${max_latency_us} us; the MoM namespace's Udp NoPorts grew by $noports_gap" \
+     "from the stop to the start"
 [ $((dups + corrupt)) -eq 0 ] || fail "duplicates or changed payloads"
 if ((PERSIST)); then
     [ "$during_stop" = "$first_prog" ] || fail "the router left the interface while tempos-mom was stopped"
