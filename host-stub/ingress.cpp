@@ -26,13 +26,22 @@ Ingress::~Ingress() { stop(); }
 
 std::string Ingress::thread_name(Path socket) { return std::string("tempos-rx-") + path_name(socket); }
 
-Status Ingress::bind(const SocketAddress& listen, std::int64_t receive_buffer) {
-    const Result<std::uint16_t> port = claim_free_port(listen);
+Status Ingress::bind(const SocketAddress& listen, std::int64_t receive_buffer, std::vector<UniqueFd> inherited) {
+    if (!inherited.empty() && (inherited.size() != receivers_.size() || listen.port == 0))
+        return Status::error(ErrorCode::invalid_argument,
+                             "the service manager passed " + std::to_string(inherited.size()) +
+                                 " socket(s); tempos-mom takes exactly " + std::to_string(receivers_.size()) +
+                                 ", both bound to [mom] listen with its port given (tempos-mom.socket: "
+                                 "ListenDatagram= twice, ReusePort=yes)");
+    const Result<std::uint16_t> port = inherited.empty() ? claim_free_port(listen) : Result<std::uint16_t>(listen.port);
     if (!port) return port.status();
     const SocketAddress address{listen.ip, *port};
-    for (Receiver& receiver : receivers_) {
-        Result<IngressSocket> socket = IngressSocket::bind(
-            address, receive_buffer, receiver.path == Path::sq ? "strict" : "best-effort", *log_);
+    for (std::size_t i = 0; i < receivers_.size(); ++i) {
+        Receiver& receiver = receivers_[i];
+        const char* name = receiver.path == Path::sq ? "strict" : "best-effort";
+        Result<IngressSocket> socket =
+            inherited.empty() ? IngressSocket::bind(address, receive_buffer, name, *log_)
+                              : IngressSocket::adopt(std::move(inherited[i]), address, receive_buffer, name, *log_);
         if (!socket) {
             for (Receiver& r : receivers_) r.socket.reset();
             return socket.status();
@@ -46,8 +55,9 @@ Status Ingress::bind(const SocketAddress& listen, std::int64_t receive_buffer) {
                                : steering.status();
     if (attached) {
         steering_ = std::move(*steering);
-        log_->info("listening on udp {}:{}: strict and best-effort topics in separate sockets (steered by topic)",
-                   format_ipv4(bound_.ip), bound_.port);
+        log_->info("listening on udp {}:{}: strict and best-effort topics in separate sockets (steered by topic){}",
+                   format_ipv4(bound_.ip), bound_.port,
+                   inherited.empty() ? "" : "; both sockets from the service manager (held across restarts)");
     } else {
         log_->warn("listening on udp {}:{} WITHOUT isolation: the ingress steering program is unavailable ({}); "
                    "strict and best-effort events share both sockets (tempos_ingress_isolated 0)",

@@ -92,13 +92,47 @@ Result<IngressSocket> IngressSocket::bind(const SocketAddress& address, std::int
     const int on = 1;
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
         return system_status("setsockopt(SO_REUSEPORT)", errno);
+    sockaddr_in addr = to_sockaddr(address);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        return system_status("cannot bind " + describe_address(address), errno);
+    return configure(std::move(fd), receive_buffer, name, log);
+}
+
+Result<IngressSocket> IngressSocket::adopt(UniqueFd fd, const SocketAddress& address, std::int64_t receive_buffer,
+                                           const std::string& name, spdlog::logger& log) {
+    sockaddr_in bound{};
+    socklen_t len = sizeof bound;
+    int type = 0, reuse_port = 0;
+    socklen_t type_len = sizeof type, reuse_len = sizeof reuse_port;
+    const bool udp4 = ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len) == 0 &&
+                      bound.sin_family == AF_INET &&
+                      ::getsockopt(fd.get(), SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 && type == SOCK_DGRAM;
+    const std::string wanted = describe_address(address);
+    if (!udp4)
+        return Status::error(ErrorCode::invalid_argument,
+                             "a socket passed by the service manager is not UDP over IPv4; [mom] listen is " + wanted +
+                                 " (tempos-mom.socket: ListenDatagram=IP:PORT, twice)");
+    SocketAddress at{};
+    std::memcpy(at.ip.data(), &bound.sin_addr, 4);
+    at.port = ntohs(bound.sin_port);
+    if (at.ip != address.ip || at.port != address.port)
+        return Status::error(ErrorCode::invalid_argument, "a socket passed by the service manager is bound to " +
+                                                              describe_address(at) + ", but [mom] listen is " + wanted +
+                                                              ": make tempos-mom.socket's ListenDatagram= match it");
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &reuse_port, &reuse_len) != 0 || reuse_port == 0)
+        return Status::error(ErrorCode::invalid_argument,
+                             "a socket passed by the service manager for " + wanted +
+                                 " has no SO_REUSEPORT: tempos-mom.socket needs ReusePort=yes");
+    return configure(std::move(fd), receive_buffer, name, log);
+}
+
+Result<IngressSocket> IngressSocket::configure(UniqueFd fd, std::int64_t receive_buffer, const std::string& name,
+                                               spdlog::logger& log) {
+    const int on = 1;
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0)
         return system_status("setsockopt(SO_RXQ_OVFL)", errno);
     if (Status ttl = enable_received_ttl(fd.get()); !ttl) return ttl;
     const std::int64_t granted = set_receive_buffer(fd.get(), receive_buffer, name, log);
-    sockaddr_in addr = to_sockaddr(address);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-        return system_status("cannot bind " + describe_address(address), errno);
     return IngressSocket(std::move(fd), granted);
 }
 

@@ -31,6 +31,11 @@ public:
     // the largest the kernel grants (a warning says so). `name` ("strict") names it in the log.
     static Result<IngressSocket> bind(const SocketAddress& address, std::int64_t receive_buffer, const std::string& name,
                                       spdlog::logger& log);
+    // Takes a socket the service manager bound (inherited_sockets.hpp) in place of bind(): refused unless it is a
+    // UDP/IPv4 socket bound to exactly `address` with SO_REUSEPORT (what tempos-mom.socket creates); then
+    // configured as bind() configures its own.
+    static Result<IngressSocket> adopt(UniqueFd fd, const SocketAddress& address, std::int64_t receive_buffer,
+                                       const std::string& name, spdlog::logger& log);
     IngressSocket(IngressSocket&&) noexcept;
     IngressSocket& operator=(IngressSocket&&) = delete;
     IngressSocket(const IngressSocket&) = delete;
@@ -51,6 +56,9 @@ public:
 
 private:
     IngressSocket(UniqueFd fd, std::int64_t receive_buffer);
+    // SO_RXQ_OVFL, the received TTL and the receive buffer, for bind() and adopt() alike.
+    static Result<IngressSocket> configure(UniqueFd fd, std::int64_t receive_buffer, const std::string& name,
+                                           spdlog::logger& log);
 
     UniqueFd fd_;
     std::int64_t receive_buffer_ = 0;

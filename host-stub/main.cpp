@@ -17,6 +17,7 @@
 #include "cluster_node.hpp"
 #include "config.hpp"
 #include "fatal.hpp"
+#include "inherited_sockets.hpp"
 #include "logging.hpp"
 #include "loop_check.hpp"
 #include "mom.hpp"
@@ -152,7 +153,15 @@ int main(int argc, char** argv) {
     }
     // A fatal error on any thread (fatal.hpp) wakes the loop below as SIGTERM would.
     set_fatal_wakeup([] { ::kill(::getpid(), SIGTERM); });
-    Mom mom(MomOptions{plugin_dir}, log);
+    // tempos-mom.socket's sockets, when the service manager passed them (docs/restart.md).
+    tempos::Result<std::vector<tempos::UniqueFd>> inherited = take_inherited_sockets();
+    if (!inherited) {
+        logger->critical("cannot start: {}", tempos::describe(inherited.status()));
+        return kExitStartError;
+    }
+    MomOptions options{plugin_dir};
+    options.inherited_sockets = std::move(*inherited);
+    Mom mom(std::move(options), log);
     // [cluster]: the topics in etcd join the file's once running (docs/cluster.md).
     std::unique_ptr<tempos::cluster::ClusterNode> cluster;
     if (config.cluster)

@@ -145,8 +145,6 @@ std::string render_metrics(const MetricsSnapshot& s) {
         {"tempos_adapter_send_errors_total", "Copies an adapter failed to send.", &TopicStats::socket_errors},
         {"tempos_best_effort_offloaded_total", "Best-effort events the kernel handed to the best-effort CPUs.",
          &TopicStats::best_effort_offloaded},
-        {"tempos_best_effort_queue_dropped_total", "Best-effort events the best-effort CPUs' queues dropped.",
-         &TopicStats::best_effort_queue_dropped},
     };
     for (const auto& metric : adapter_metrics) {
         header(out, metric.name, "counter", metric.help);
@@ -155,6 +153,15 @@ std::string render_metrics(const MetricsSnapshot& s) {
                 out << metric.name << "{adapter=\"" << escape(a.name) << "\",topic=\"" << int(t.topic) << "\"} "
                     << t.*metric.field << '\n';
     }
+    // A gauge: offered minus arrived also holds the frames still in a queue, so under load it rises and falls;
+    // once the queues are idle it is what they dropped (the kernel exposes no count of its own to a program).
+    header(out, "tempos_best_effort_unarrived", "gauge",
+           "Best-effort events handed to the best-effort CPUs that have not arrived there: in a queue, or dropped by "
+           "it (once the queues are idle: dropped).");
+    for (const auto& a : s.adapters)
+        for (const auto& t : a.stats.topics)
+            out << "tempos_best_effort_unarrived{adapter=\"" << escape(a.name) << "\",topic=\"" << int(t.topic)
+                << "\"} " << t.best_effort_queue_dropped << '\n';
     header(out, "tempos_adapter_send_errors_by_reason_total", "counter",
            "Copies an adapter failed to send, by reason; icmp_* reasons count copies that were sent and refused "
            "afterwards by an ICMP error.");

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <spdlog/logger.h>
 
@@ -27,6 +28,7 @@ namespace tempos::mom {
 struct MomOptions {
     std::filesystem::path plugin_dir;   // where relative [[adapters]] library names are looked up
     std::size_t queue_capacity = 4096;  // per queue (SQ and BQ)
+    std::vector<UniqueFd> inherited_sockets = {};  // the ingress sockets tempos-mom.socket passed, if any
 };
 
 class Mom {

@@ -3,6 +3,7 @@
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <poll.h>
 
 #include <cerrno>
 #include <cstring>
@@ -26,14 +27,16 @@ Result<ClassSocket> ClassSocket::open(Qos qos) {
     if (qos == Qos::strict &&
         ::setsockopt(fd.get(), SOL_SOCKET, SO_PRIORITY, &kStrictPriority, sizeof kStrictPriority) != 0)
         return system_status("setsockopt(SO_PRIORITY)", errno);
-    return ClassSocket(std::move(fd));
+    return ClassSocket(std::move(fd), qos != Qos::strict);
 }
 
 ClassSocket::Sent ClassSocket::send(std::span<mmsghdr> messages, std::span<int> errors) const {
     std::size_t done = 0;
     Sent result;
     bool retried = false;
-    // Every round sends >= 1 message, retries the current one once, or gives it up: at most 2 rounds a message.
+    int waits = 0;  // for room, since the last progress
+    // Every round sends >= 1 message, retries the current one once, waits for room (best-effort, bounded), or gives
+    // it up.
     while (done < messages.size()) {
         const int n = ::sendmmsg(fd_.get(), messages.data() + done, static_cast<unsigned>(messages.size() - done),
                                  MSG_DONTWAIT);
@@ -42,9 +45,16 @@ ClassSocket::Sent ClassSocket::send(std::span<mmsghdr> messages, std::span<int> 
             done += static_cast<std::size_t>(n);
             result.sent += static_cast<std::size_t>(n);
             retried = false;
+            waits = 0;
             continue;
         }
         const int err = n < 0 ? errno : EIO;
+        if (err == EAGAIN && waits_for_room_ && waits < kRoomWaits) {
+            ++waits;
+            pollfd room{fd_.get(), POLLOUT, 0};
+            ::poll(&room, 1, kRoomWaitMs);
+            continue;
+        }
         if (may_be_deferred_error(err)) result.errors_queued = true;
         if (!retried && (err == EINTR || may_be_deferred_error(err))) {
             retried = true;

@@ -1,6 +1,9 @@
 // One UDP socket per QoS class for the socket path's copies, so that the strict dispatcher never waits behind
-// best-effort sends: non-blocking (a full buffer is a counted failure, not a sleep), IP_RECVERR (the kernel reports
-// ENOBUFS from a full qdisc instead of swallowing it, and queues ICMP errors for the copies it sent).
+// best-effort sends: non-blocking (for the strict class a full buffer is a counted failure, not a sleep; the
+// best-effort one, whose dispatcher has a thread and a queue of its own, waits a bounded time for room first, so
+// that a burst, e.g. the events a held socket kept through a restart, is sent rather than refused), IP_RECVERR
+// (the kernel reports ENOBUFS from a full qdisc instead of swallowing it, and queues ICMP errors for the copies
+// it sent).
 #pragma once
 
 #include <sys/socket.h>
@@ -20,8 +23,9 @@ class ClassSocket {
 public:
     static Result<ClassSocket> open(Qos qos);
 
-    // Sends each message once, never blocking. errors[i] is 0 for a message sent, else the errno the kernel refused
-    // it with. A message refused with an error that may be an earlier datagram's (may_be_deferred_error) is tried
+    // Sends each message once, never blocking; a best-effort socket whose send buffer is full (EAGAIN) waits up to
+    // kRoomWaits x kRoomWaitMs without progress for room. errors[i] is 0 for a message sent, else the errno the
+    // kernel refused it with. A message refused with an error that may be an earlier datagram's (may_be_deferred_error) is tried
     // once more: the first attempt only consumed that pending error.
     struct Sent {
         std::size_t sent = 0;
@@ -37,9 +41,12 @@ public:
 
     int fd() const { return fd_.get(); }
 
+    static constexpr int kRoomWaits = 10, kRoomWaitMs = 10;
+
 private:
-    explicit ClassSocket(UniqueFd fd) : fd_(std::move(fd)) {}
+    ClassSocket(UniqueFd fd, bool waits_for_room) : fd_(std::move(fd)), waits_for_room_(waits_for_room) {}
     UniqueFd fd_;
+    bool waits_for_room_ = false;
 };
 
 }  // namespace tempos::xdp

@@ -25,7 +25,8 @@ void add_kernel_counters(TopicStats& stats, const tempos_topic_counters& kernel)
     stats.policed_topic_rate += kernel.policed[TEMPOS_POLICE_TOPIC_RATE];
     stats.policed_publisher_rate += kernel.policed[TEMPOS_POLICE_PUBLISHER_RATE];
     stats.policed_contended += kernel.policed[TEMPOS_POLICE_CONTENDED];
-    stats.kernel_dropped += dropped + kernel.policed[TEMPOS_POLICE_TOPIC_RATE] +
+    // Not the queue's "dropped": it is not monotonic (frames in flight), and kernel_dropped is a counter.
+    stats.kernel_dropped += kernel.policed[TEMPOS_POLICE_TOPIC_RATE] +
                             kernel.policed[TEMPOS_POLICE_PUBLISHER_RATE] + kernel.policed[TEMPOS_POLICE_CONTENDED];
 }
 

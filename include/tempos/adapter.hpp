@@ -92,8 +92,9 @@ struct TopicStats {
     // The xdp adapter's "icmp_*" reasons count copies that were sent (in socket_sent) and refused afterwards by
     // an ICMP error; the others add up to socket_errors.
     std::map<std::string, std::uint64_t> socket_errors_by_reason;
-    // Best-effort isolation (docs/isolation.md): events handed to the best-effort CPUs, those their queues
-    // dropped, and events dropped by admission control, by reason.
+    // Best-effort isolation (docs/isolation.md): events handed to the best-effort CPUs, those that have not
+    // arrived there (in a queue or dropped by it: not monotonic, a gauge), and events dropped by admission
+    // control, by reason.
     std::uint64_t best_effort_offloaded = 0;
     std::uint64_t best_effort_queue_dropped = 0;
     std::uint64_t policed_topic_rate = 0;

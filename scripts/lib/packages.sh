@@ -3,7 +3,7 @@ TEMPOS_PACKAGES=(
     build-essential cmake pkg-config
     clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev libmnl-dev
     libboost-dev libtoml11-dev libspdlog-dev libcli11-dev libcpp-httplib-dev libcap-dev
-    libgtest-dev libgmock-dev libmosquitto-dev libnats-dev nlohmann-json3-dev libcap-ng-dev
+    libgtest-dev libgmock-dev libmosquitto-dev libnats-dev nlohmann-json3-dev libcap-ng-dev libsystemd-dev
     clang-14 libfuzzer-14-dev
     iproute2 ethtool util-linux libcap2-bin valgrind python3 systemd xdp-tools strace
     prometheus

@@ -68,7 +68,7 @@ Result<MomRunner> MomRunner::start(const std::filesystem::path& config_file, Mom
     argv.insert(argv.end(), {binary.string(), "--config", config_file.string(), "--log-level", options.log_level});
     argv.insert(argv.end(), options.args.begin(), options.args.end());
     Result<Process> process = Process::start(
-        argv, ProcessOptions{options.netns, options.cpu, {}, options.log_file, options.log_file});
+        argv, ProcessOptions{options.netns, options.cpu, {}, options.log_file, options.log_file, options.listen_fds});
     if (!process) return process.status();
     runner.process_ = std::move(*process);
 

@@ -31,6 +31,7 @@ struct MomOptions {
     std::string log_level = "info";
     std::filesystem::path log_file = {};  // its stdout and stderr, one log; default: in the runner's temporary directory
     std::chrono::milliseconds ready_timeout{10000};
+    std::vector<int> listen_fds = {};  // its ingress sockets by socket activation (held_sockets.hpp)
 };
 
 class MomRunner {

@@ -17,6 +17,8 @@
 #include <thread>
 #include <utility>
 
+#include "tempos/unique_fd.hpp"
+
 extern char** environ;
 
 namespace tempos::testkit {
@@ -152,11 +154,27 @@ Result<Process> Process::start(const std::vector<std::string>& argv, ProcessOpti
     else
         for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &cpus);
     std::vector<std::string> arg_strings = argv;
-    std::vector<std::string> env_strings = environment(options.env);
+    std::vector<std::string> extra_env = options.env;
+    // Above every fd the child may still have below them, so that moving them down to 3.. clobbers none.
+    std::vector<UniqueFd> listen_fds;
+    for (int fd : options.listen_fds) {
+        listen_fds.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, 64));
+        if (listen_fds.back().get() < 0) return os_error(what + ": cannot duplicate a listen socket");
+    }
+    // LISTEN_PID is the child's own pid: written in the child, into room made here (no allocation after fork).
+    constexpr std::size_t kPidDigits = 20;
+    if (!listen_fds.empty()) {
+        extra_env.push_back("LISTEN_FDS=" + std::to_string(listen_fds.size()));
+        extra_env.push_back("LISTEN_PID=" + std::string(kPidDigits, ' '));
+    }
+    std::vector<std::string> env_strings = environment(extra_env);
     std::vector<char*> args = pointers(arg_strings);
     std::vector<char*> env = pointers(env_strings);
     const std::string path = program->string();
     const pid_t parent = ::getpid();
+    char* listen_pid = nullptr;
+    for (char* entry : env)
+        if (entry && std::strncmp(entry, "LISTEN_PID=", 11) == 0) listen_pid = entry + 11;
 
     const pid_t pid = ::fork();
     if (pid < 0) return os_error(what + ": fork");
@@ -182,6 +200,15 @@ Result<Process> Process::start(const std::vector<std::string>& argv, ProcessOpti
         ::dup2(fds.in, STDIN_FILENO);
         ::dup2(fds.out, STDOUT_FILENO);
         ::dup2(fds.err, STDERR_FILENO);
+        for (std::size_t i = 0; i < listen_fds.size(); ++i)  // dup2 clears close-on-exec on the copy
+            if (::dup2(listen_fds[i].get(), static_cast<int>(3 + i)) < 0) fail(kStageExec);
+        if (listen_pid != nullptr) {
+            char digits[kPidDigits];
+            std::size_t n = 0;
+            for (pid_t self = ::getpid(); self > 0 && n < kPidDigits; self /= 10) digits[n++] = static_cast<char>('0' + self % 10);
+            for (std::size_t i = 0; i < n; ++i) listen_pid[i] = digits[n - 1 - i];
+            listen_pid[n] = '\0';
+        }
         ::execve(path.c_str(), args.data(), env.data());
         fail(kStageExec);
     }

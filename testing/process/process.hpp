@@ -31,6 +31,9 @@ struct ProcessOptions {
     // Where stdout and stderr go; empty: files in the process's own temporary directory. The same path for
     // both gives one interleaved log.
     std::filesystem::path stdout_file = {}, stderr_file = {};
+    // Sockets passed as a service manager's socket unit passes them (sd_listen_fds(3)): as fds 3, 4, ... with
+    // LISTEN_FDS and LISTEN_PID set for the child (a wrapper that execs keeps its pid).
+    std::vector<int> listen_fds = {};
 };
 
 // One child process. The child starts with default signal dispositions and an empty signal mask, in its own

@@ -2,6 +2,7 @@
 //   mom-config header ...   the [mom] table and the XDP adapter's [[adapters]] table of a Controller TOML
 //   mom-config topic ...    one [[topics]] table
 //   mom run ...             tempos-mom in a namespace, parent of it until it ends (see add_mom_run)
+//   sockets hold ...        tempos-mom.socket's part: its ingress sockets held across restarts (held_sockets.hpp)
 #include <signal.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "process/controller_config.hpp"
+#include "process/held_sockets.hpp"
 #include "process/mom_runner.hpp"
 
 namespace tempos::testkit {
@@ -114,8 +116,9 @@ void add_mom_config(CLI::App& app) {
 void add_mom_run(CLI::App& app) {
     struct Run {
         MomOptions options;
-        std::string config, ready_file, plugin_dir;
+        std::string config, ready_file, plugin_dir, sockets_from;
         double ready_seconds = 10;
+        std::vector<UniqueFd> sockets;
     };
     auto r = std::make_shared<Run>();
     CLI::App* mom = app.add_subcommand("mom", "tempos-mom for the e2e scenarios");
@@ -130,6 +133,8 @@ void add_mom_run(CLI::App& app) {
     run->add_option("--cpu", r->options.cpu, "Pin it to this CPU");
     run->add_option("--plugin-dir", r->plugin_dir, "Its --plugin-dir (e.g. a test-only build of the adapter)");
     run->add_option("--ready-timeout", r->ready_seconds, "Seconds to wait for it to be ready")->capture_default_str();
+    run->add_option("--sockets-from", r->sockets_from,
+                    "Pass it the ingress sockets of the `sockets hold` serving at this path (socket activation)");
     run->add_option("wrapper", r->options.wrapper,
                     "After --: a command that execs the rest of its argv (e.g. setpriv ... --), put in front of "
                     "tempos-mom");
@@ -142,6 +147,12 @@ void add_mom_run(CLI::App& app) {
 
         r->options.ready_timeout = std::chrono::milliseconds(static_cast<long>(r->ready_seconds * 1000));
         if (!r->plugin_dir.empty()) r->options.args = {"--plugin-dir", r->plugin_dir};
+        if (!r->sockets_from.empty()) {
+            Result<std::vector<UniqueFd>> sockets = fetch_sockets(r->sockets_from);
+            if (!sockets) fail("mom run", sockets.status());
+            r->sockets = std::move(*sockets);
+            for (const UniqueFd& fd : r->sockets) r->options.listen_fds.push_back(fd.get());
+        }
         Result<MomRunner> started = MomRunner::start(std::filesystem::path(r->config), r->options);
         if (!started) fail("mom run", started.status());
         MomRunner& runner = *started;
@@ -165,9 +176,37 @@ void add_mom_run(CLI::App& app) {
 
 }  // namespace
 
+// `sockets hold`: binds tempos-mom's ingress sockets in a namespace and hands them to every `mom run
+// --sockets-from` until SIGTERM/SIGINT, as the socket unit tempos-mom.socket holds them across restarts.
+void add_sockets_hold(CLI::App& app) {
+    struct Hold {
+        std::string netns, listen, path;
+        int count = 2;
+    };
+    auto h = std::make_shared<Hold>();
+    CLI::App* sockets = app.add_subcommand("sockets", "tempos-mom's ingress sockets, held as tempos-mom.socket holds them");
+    sockets->require_subcommand(1);
+    CLI::App* hold = sockets->add_subcommand("hold", "Bind them, then serve them until SIGTERM");
+    hold->add_option("--ns", h->netns, "Network namespace (/run/netns/NAME) to bind them in");
+    hold->add_option("--listen", h->listen, "IPv4:PORT, as [mom] listen")->required();
+    hold->add_option("--socket", h->path, "The Unix socket to serve them at")->required();
+    hold->add_option("--count", h->count, "How many")->capture_default_str()->check(CLI::Range(1, 8));
+    hold->callback([h] {
+        sigset_t stop;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+        sigprocmask(SIG_BLOCK, &stop, nullptr);
+        Result<std::vector<UniqueFd>> bound = bind_listen_sockets(h->netns, h->listen, h->count);
+        if (!bound) fail("sockets hold", bound.status());
+        if (Status served = serve_sockets(h->path, *bound); !served) fail("sockets hold", served);
+    });
+}
+
 void add_process_commands(CLI::App& app) {
     add_mom_config(app);
     add_mom_run(app);
+    add_sockets_hold(app);
 }
 
 }  // namespace tempos::testkit

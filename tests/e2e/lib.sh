@@ -12,6 +12,7 @@ E2E_XDP_MODE=${XDP_MODE:-native}
 . "$E2E_ROOT/scripts/lib/topology.sh"
 
 e2e_cleanup() {
+    [ -z "${SOCKET_HOLDER_PID:-}" ] || { kill -TERM "$SOCKET_HOLDER_PID" 2>/dev/null; wait "$SOCKET_HOLDER_PID" 2>/dev/null; }
     topo_destroy
     rm -rf "$E2E_TMP"
 }
@@ -87,7 +88,7 @@ start_mom() {
     rm -f "$E2E_TMP/mom.ready"
     "$BIN/tempos-testkit" mom run --ns "$TOPO_NS_mom" --config "$config" --log "$E2E_TMP/mom.log" \
         --ready-file "$E2E_TMP/mom.ready" --mom "${MOM_BIN:-$BIN/tempos-mom}" --log-level debug \
-        ${MOM_PLUGIN_DIR:+--plugin-dir "$MOM_PLUGIN_DIR"} -- "$@" &
+        ${MOM_PLUGIN_DIR:+--plugin-dir "$MOM_PLUGIN_DIR"} ${MOM_SOCKETS:+--sockets-from "$MOM_SOCKETS"} -- "$@" &
     MOM_RUNNER_PID=$!
     local i
     for ((i = 0; i < 150; i++)); do  # the runner gives up after 10 s itself
@@ -99,6 +100,23 @@ start_mom() {
         sleep 0.1
     done
     fail "tempos-mom was not ready within 15 s"
+}
+
+# hold_sockets: what the socket unit tempos-mom.socket does (docs/restart.md): tempos-mom's two ingress sockets,
+# bound to $TOPO_IP_mom:$MOM_PORT in the MoM's namespace by a process of their own (`tempos-testkit sockets
+# hold`, SOCKET_HOLDER_PID, ended by e2e_cleanup) that holds them while tempos-mom stops and starts; every
+# start_mom from then on gets them by socket activation (MOM_SOCKETS).
+hold_sockets() {
+    MOM_SOCKETS=$E2E_TMP/sockets.sock
+    "$BIN/tempos-testkit" sockets hold --ns "$TOPO_NS_mom" --listen "$TOPO_IP_mom:$MOM_PORT" --socket "$MOM_SOCKETS" &
+    SOCKET_HOLDER_PID=$!
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [ -S "$MOM_SOCKETS" ] && return 0
+        kill -0 "$SOCKET_HOLDER_PID" 2>/dev/null || fail "tempos-testkit sockets hold exited"
+        sleep 0.1
+    done
+    fail "tempos-testkit sockets hold did not serve within 5 s"
 }
 
 # start_mom_topics [--xdp-mode MODE] TOPIC...: writes $E2E_TMP/mom.toml, mom_config_header (MODE, else

@@ -35,7 +35,7 @@ end_traffic
 
 metrics rx_dropped_after=tempos_interface_rx_dropped_total socket_drops_after=tempos_ingress_socket_drops_total \
     policed='tempos_policed_events_total\{.*topic="2"' policed_rate='tempos_policed_events_total\{.*topic="2",reason="topic_rate"' \
-    queue_dropped='tempos_best_effort_queue_dropped_total\{.*topic="2"' offloaded='tempos_best_effort_offloaded_total\{.*topic="2"' \
+    queue_dropped='tempos_best_effort_unarrived\{.*topic="2"' offloaded='tempos_best_effort_offloaded_total\{.*topic="2"' \
     mom_dropped='tempos_events_dropped_total\{topic="2"' send_errors='tempos_adapter_send_errors_total\{.*topic="2"' \
     kernel_strict='tempos_kernel_packets_total\{.*topic="1"'
 rx_dropped=$((rx_dropped_after - rx_dropped_before)) socket_drops=$((socket_drops_after - socket_drops_before))
