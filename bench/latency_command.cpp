@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "bench_mom.hpp"
+#include "endpoints.hpp"
 #include "live_traffic.hpp"
 #include "round_to.hpp"
 #include "subcommand.hpp"
@@ -189,32 +190,10 @@ private:
         return mom->stop();
     }
 
-    // rt: the measuring subscriber (SCHED_FIFO), not the flood's. Ready once its port is bound.
+    // rt: the measuring subscriber (SCHED_FIFO), not the flood's.
     Result<testkit::Process> start_sub(const std::string& node, const std::string& listen_ip, std::uint64_t count,
                                        bool rt) {
-        std::vector<std::string> argv{(testkit::executable_dir() / "tempos-sub").string(), "--listen",
-                                      listen_ip + ":" + std::to_string(kMomPort), "--timeout",
-                                      std::to_string(o_.seconds + 10), "--json"};
-        if (count) argv.insert(argv.end(), {"--count", std::to_string(count)});
-        if (rt && o_.endpoint_priority > 0) argv.insert(argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
-        Result<testkit::Process> sub = testkit::Process::start(argv, {.netns = rig_.net.ns(node)});
-        if (!sub) return sub;
-        const pid_t pid = sub->pid();
-        if (Status up = sub->wait_until([&] { return testkit::udp_port_bound(pid, kMomPort); }, std::chrono::seconds(2),
-                                        "its port bound");
-            !up)
-            return up.prefixed("tempos-sub in " + node);
-        return sub;
-    }
-
-    // Stops a subscriber (SIGINT: it still reports, unless it has ended by itself) and reads its JSON report.
-    static Result<nlohmann::json> collect(testkit::Process& sub) {
-        (void)sub.signal(SIGINT);
-        if (!sub.wait(std::chrono::seconds(5))) sub.kill_and_reap();
-        nlohmann::json report = nlohmann::json::parse(sub.output(), nullptr, false);
-        if (!report.is_object())
-            return measurement_error("tempos-sub report is not a JSON object: " + sub.output() + sub.errors());
-        return report;
+        return bench::start_sub(rig_.net, node, listen_ip, count, o_.seconds + 10, rt ? o_.endpoint_priority : 0);
     }
 
     // A number of topic `topic` in a tempos-sub report; 0 when absent.
@@ -233,27 +212,14 @@ private:
         if (!sub) return sub.status();
         const Result<std::uint64_t> sub_in_before = testkit::udp_counter(sub->pid(), "InDatagrams");
         if (!sub_in_before) return sub_in_before.status();
-        std::vector<std::string> pub_argv{(testkit::executable_dir() / "tempos-pub").string(), "--to",
-                                          target_ip + ":" + std::to_string(kMomPort), "--topic",
-                                          std::to_string(topic), "--count", std::to_string(count),
-                                          "--rate", std::to_string(o_.rate), "--size", "32",
-                                          "--max-seconds", std::to_string(seconds + 5), "--json"};
-        if (o_.endpoint_priority > 0)
-            pub_argv.insert(pub_argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
-        Result<testkit::Process> pub = testkit::Process::start(pub_argv, {.netns = rig_.net.ns("pub"), .cpu = o_.pub_cpu});
+        Result<testkit::Process> pub = start_pub(rig_.net, target_ip, topic, count, o_.rate, seconds + 5, o_.pub_cpu,
+                                                 o_.endpoint_priority);
         if (!pub) return pub.status();
         const Status flooded = flood ? flood() : Status::ok();
         const Result<int> pub_ended = pub->wait(std::chrono::milliseconds(static_cast<long>((seconds + 10) * 1000)));
         const int pub_status = pub_ended ? *pub_ended : pub->kill_and_reap();
-        // The last events: until tempos-sub has every one (it then ends by itself) or sub1 stopped receiving.
-        const std::uint64_t all_in = *sub_in_before + count;
-        testkit::poll_until_settled(
-            [&] {
-                const Result<std::uint64_t> in = sub->running() ? testkit::udp_counter(sub->pid(), "InDatagrams") : all_in;
-                return in ? *in : all_in;
-            },
-            all_in, std::chrono::milliseconds(100), std::chrono::seconds(3));
-        const Result<nlohmann::json> report = collect(*sub);
+        wait_arrived(*sub, *sub_in_before + count, std::chrono::milliseconds(100), std::chrono::seconds(3));
+        const Result<nlohmann::json> report = collect_sub(*sub);
         if (!report) return report.status();
         if (!flooded) return flooded;
         if (pub_status != 0)
@@ -334,7 +300,7 @@ private:
                     return n ? *n : 0;
                 },
                 *in_before + g.frames, std::chrono::milliseconds(100), std::chrono::seconds(3));
-            if (const Result<nlohmann::json> report = collect(*flood_sub); !report)
+            if (const Result<nlohmann::json> report = collect_sub(*flood_sub); !report)
                 return report.status().prefixed("flood");
             p.flood_sent = static_cast<double>(g.frames);
             p.flood_delivered = static_cast<double>(in - *in_before);
@@ -406,6 +372,10 @@ private:
                                            {"strict_sent", x.strict.sent},
                                            {"strict_received", x.strict.received},
                                            {"strict_delivered", round_to(x.strict.delivered(), 5)},
+                                           // tempos-pub's datagrams mom:eth0's full ring refused (pub:eth0
+                                           // counts them, mom:eth0 does not; both count the generator's)
+                                           {"strict_pub_tx_dropped",
+                                            x.counters.at("pub_tx_dropped") - x.counters.at("mom_rx_dropped")},
                                            {"flood_sent", x.flood_sent},
                                            {"flood_delivered", x.flood_delivered},
                                            {"be_counted", x.be_counted()},

@@ -42,7 +42,7 @@ def fmt(v):
 
 
 def target_rows(d):
-    """(what, value text, met?) for every target of issue 6; met None when a figure is missing."""
+    """(what, value text, met?) for every target of issues 6, 12 and 14; met None when a figure is missing."""
     g = d.get
 
     def have(*keys):
@@ -65,27 +65,11 @@ def target_rows(d):
                 met = met and paired <= 3
         return text, met
 
-    def flood_ratio():
-        ratio = g("lat_strict_flood_p99_us") / g("lat_strict_idle_p99_us")
-        per_run = g("lat_strict_flood_ratio") if have("lat_strict_flood_ratio") else None
-        text = f"{fmt(g('lat_strict_flood_p99_us'))} / {fmt(g('lat_strict_idle_p99_us'))} µs = {ratio:.2f}×"
-        if per_run is not None:
-            text += (f"; the ratio per run: median {per_run:.2f}× ({g('lat_strict_flood_ratio_min'):.2f}–"
-                     f"{g('lat_strict_flood_ratio_max'):.2f}×)")
-        if have("lat_strict_flood_delivered"):
-            text += f"; strict delivered under that flood: {100 * g('lat_strict_flood_delivered'):.2f} %"
-        met = ratio <= 1.5 and (per_run is None or per_run <= 1.5)
-        if ratio <= 1.5 and per_run is not None and per_run > 1.5:
-            met = "medians only"
-        return text, met
-
     targets = [
         ("xdp_mpps ≥ 5 with xdp_loss = 0", ("xdp_mpps", "xdp_loss"),
          lambda: (f"{fmt(g('xdp_mpps'))} Mpps, loss {fmt(g('xdp_loss'))}", g("xdp_mpps") >= 5 and g("xdp_loss") == 0)),
         ("xdp_vs_socket ≥ 15", ("xdp_vs_socket",), lambda: (fmt(g("xdp_vs_socket")), g("xdp_vs_socket") >= 15)),
         ("XDP adds ≤ 3 µs p50 over direct", ("lat_xdp_p50_us", "lat_direct_p50_us"), added_p50),
-        ("strict p99 under the heaviest flood ≤ 1.5× idle p99 (aim 1.2×)",
-         ("lat_strict_flood_p99_us", "lat_strict_idle_p99_us"), flood_ratio),
         ("strict p50 ≤ 1/3 of the better peer's p50", ("lat_xdp_p50_us", "mosquitto_p50_us", "nats_p50_us"),
          lambda: (f"{fmt(g('lat_xdp_p50_us'))} vs {fmt(best('p50_us'))}/3 = {best('p50_us') / 3:.1f} µs",
                   g("lat_xdp_p50_us") <= best("p50_us") / 3)),

@@ -67,6 +67,11 @@ struct PeersOptions : CommonOptions {
     bool verbose = false;
     std::string only;  // empty: every broker
     peers::RunSettings settings;
+
+    void apply_quick() {  // --quick
+        settings.seconds = 1;
+        settings.warmup_seconds = 0.2;
+    }
 };
 
 struct PeerResult {
@@ -218,7 +223,7 @@ void register_peers_command(CLI::App& app, const char* name, int& exit_code) {
         app, name,
         "Mosquitto and nats-server on the same namespace topology: 1:1 latency, max throughput, latency under a "
         "flood of another topic; Cyclone DDS (ddsperf) and sockperf round trips, idle and under a flood",
-        nullptr, exit_code, run_peers);
+        "Smoke run: 1 s per run (not a measurement)", exit_code, run_peers);
     cmd->add_flag("-v,--verbose", options.verbose, "Progress on stderr");
     cmd->add_option("--only", options.only, "Run one broker only")->check(CLI::IsMember({"mosquitto", "nats", "dds", "sockperf"}));
     cmd->add_option("--rate", options.settings.rate, "Paced stream, messages per second")

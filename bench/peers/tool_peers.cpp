@@ -104,7 +104,7 @@ const ToolPeer kTools[] = {
     {"dds", "ddsperf", "cyclonedds-tools", 0, [](const std::string&) { return Argv{"ddsperf", "pong"}; },
      [](const std::string&, const RunSettings& s) {
          // Starts once the pong has matched (at most 5 s).
-         return Argv{"ddsperf", "-Qminmatch:1", "-W5", "-D", seconds_text(s.seconds), "ping", std::to_string(static_cast<int>(s.rate)) + "Hz",
+         return Argv{"ddsperf", "-Qminmatch:1", "-Qinitwait:5", "-D", seconds_text(s.seconds), "ping", std::to_string(static_cast<int>(s.rate)) + "Hz",
                      "size", std::to_string(s.payload_bytes)};
      },
      [](const std::string&) { return Argv{"ddsperf", "-i", "1", "-u", "sub"}; },
@@ -138,6 +138,11 @@ Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSetti
         o.netns = topo.ns(node);
         return o;
     };
+    // The measured pair at the paced endpoints' priority, as in the other peers' runs.
+    auto paced = [&](Argv argv) {
+        if (s.endpoint_priority > 0) argv.insert(argv.begin(), {"chrt", "-f", std::to_string(s.endpoint_priority)});
+        return argv;
+    };
     std::vector<testkit::Process> helpers;  // killed when they go
     auto start_helper = [&](const Argv& argv, const char* node) -> Status {
         Result<testkit::Process> p = testkit::Process::start(argv, in(node));
@@ -145,7 +150,7 @@ Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSetti
         helpers.push_back(std::move(*p));
         return Status::ok();
     };
-    if (Status st = start_helper(t.server(topo.ip("sub1")), "sub1"); !st) return st;
+    if (Status st = start_helper(paced(t.server(topo.ip("sub1"))), "sub1"); !st) return st;
     if (flood)
         if (Status st = start_helper(t.flood_receiver(topo.ip("sub2")), "sub2"); !st) return st;
     // The servers are up once their ports are bound.
@@ -159,9 +164,7 @@ Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSetti
     }
     if (flood)
         if (Status st = start_helper(t.flood_sender(topo.ip("sub2"), s), "pub"); !st) return st;
-    Argv client = t.client(topo.ip("sub1"), s);
-    if (s.endpoint_priority > 0) client.insert(client.begin(), {"chrt", "-f", std::to_string(s.endpoint_priority)});
-    Result<testkit::Process> c = testkit::Process::start(client, in("pub"));
+    Result<testkit::Process> c = testkit::Process::start(paced(t.client(topo.ip("sub1"), s)), in("pub"));
     if (!c) return c.status();
     const Result<int> ended = c->wait(std::chrono::milliseconds(static_cast<long>((s.seconds + 20) * 1000)));
     if (!ended || *ended != 0)
