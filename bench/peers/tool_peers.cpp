@@ -11,8 +11,7 @@
 #include <vector>
 
 #include "peer_runs.hpp"
-#include "process/mom_runner.hpp"  // udp_port_bound
-#include "process/process.hpp"
+#include "endpoints.hpp"  // at_priority
 #include "subcommand.hpp"
 #include "test_run_timer.hpp"  // median
 #include "topology/layouts.hpp"
@@ -41,7 +40,8 @@ struct ToolPeer {
     Argv (*flood_receiver)(const std::string& ip);
     Argv (*flood_sender)(const std::string& ip, const RunSettings& s);
     Status (*parse)(const std::string& client_output, Figures& f);
-    void (*parse_flood)(const std::string& sender_output, const std::string& receiver_output, Figures& f);
+    bool flood_rate_received;  // the flood's rate is in its receiver's output, else in its sender's
+    void (*parse_flood)(const std::string& output, Figures& f);
 };
 
 std::string seconds_text(double s) { return std::to_string(static_cast<int>(s + 0.999)); }
@@ -66,7 +66,7 @@ Status parse_ddsperf(const std::string& out, Figures& f) {
 }
 
 // `ddsperf sub` prints "... rate X kS/s" per second: the median of the flood's rates.
-void parse_ddsperf_flood(const std::string&, const std::string& received, Figures& f) {
+void parse_ddsperf_flood(const std::string& received, Figures& f) {
     static const std::regex rate(R"(rate ([\d.]+) ([kM]?)S/s)");
     std::vector<double> rates;
     for (auto it = std::sregex_iterator(received.begin(), received.end(), rate); it != std::sregex_iterator(); ++it)
@@ -94,7 +94,7 @@ Status parse_sockperf(const std::string& out, Figures& f) {
 }
 
 // `sockperf throughput` ends with "Summary: Message Rate is N [msg/sec]".
-void parse_sockperf_flood(const std::string& sent, const std::string&, Figures& f) {
+void parse_sockperf_flood(const std::string& sent, Figures& f) {
     static const std::regex rate(R"(Message Rate is (\d+))");
     std::smatch m;
     if (std::regex_search(sent, m, rate)) f.flood_msgs = std::stod(m[1]);
@@ -112,7 +112,7 @@ const ToolPeer kTools[] = {
          return Argv{"ddsperf", "-i", "1", "-u", "-D", seconds_text(s.seconds), "pub", "inf", "size",
                      std::to_string(s.payload_bytes)};
      },
-     parse_ddsperf, parse_ddsperf_flood},
+     parse_ddsperf, true, parse_ddsperf_flood},
     {"sockperf", "sockperf", "sockperf", 11111,
      [](const std::string& ip) { return Argv{"sockperf", "server", "-i", ip, "-p", "11111"}; },
      [](const std::string& ip, const RunSettings& s) {
@@ -125,7 +125,7 @@ const ToolPeer kTools[] = {
          return Argv{"sockperf", "throughput", "-i", ip, "-p", "11112", "-t", seconds_text(s.seconds), "-m",
                      std::to_string(std::max<std::size_t>(s.payload_bytes, 14)), "--mps=max"};
      },
-     parse_sockperf, parse_sockperf_flood},
+     parse_sockperf, false, parse_sockperf_flood},
 };
 
 // The measured pair, and with `flood` the flood beside it, until the client ends (bounded).
@@ -139,10 +139,7 @@ Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSetti
         return o;
     };
     // The measured pair at the paced endpoints' priority, as in the other peers' runs.
-    auto paced = [&](Argv argv) {
-        if (s.endpoint_priority > 0) argv.insert(argv.begin(), {"chrt", "-f", std::to_string(s.endpoint_priority)});
-        return argv;
-    };
+    auto paced = [&](const Argv& argv) { return at_priority(argv, s.endpoint_priority); };
     std::vector<testkit::Process> helpers;  // killed when they go
     auto start_helper = [&](const Argv& argv, const char* node) -> Status {
         Result<testkit::Process> p = testkit::Process::start(argv, in(node));
@@ -174,7 +171,7 @@ Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSetti
         (void)helpers[2].wait(std::chrono::seconds(3));  // the sender ends by itself after its -t/-D
         (void)helpers[1].signal(SIGINT);
         (void)helpers[1].wait(std::chrono::seconds(2));
-        t.parse_flood(helpers[2].output(), helpers[1].output(), f);
+        t.parse_flood(helpers[t.flood_rate_received ? 1 : 2].output(), f);
     }
     return Status::ok();
 }
