@@ -134,9 +134,9 @@ public:
         for (const Config& c : {Config{"xdp strict", o_.xdp_mode, "strict", kStrictTopic, &xdp},
                                 Config{"socket strict", "off", "strict", kStrictTopic, &socket_strict},
                                 Config{"socket best-effort", "off", "best-effort", kFloodTopic, &socket_be}}) {
-            const Status measured = with_mom(c.mode, {bench_topic(c.topic, c.qos, p2p::kSub1Ip, *sub1_mac)}, c.topic, [&](auto&) {
-                return measure(p2p::kMomIp, p2p::kSub1Ip, c.topic, *c.result);
-            });
+            const Status measured =
+                with_mom(c.mode, {bench_topic(c.topic, c.qos, p2p::kSub1Ip, *sub1_mac)}, c.topic,
+                         [&](auto&) { return measure(p2p::kMomIp, p2p::kSub1Ip, c.topic, *c.result); });
             if (!measured) return measured.prefixed(c.name);
         }
 

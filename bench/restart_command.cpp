@@ -135,7 +135,8 @@ private:
         const double seconds = static_cast<double>(o_.count) / o_.rate;
         // The endpoints stand for other hosts: under SCHED_FIFO the new tempos-mom's start (loading and verifying
         // its programs) cannot delay them, so the gap measured is the data plane's.
-        Result<testkit::Process> sub = start_sub(net_, "sub1", p2p::kSub1Ip, o_.count, seconds + 20, o_.endpoint_priority);
+        Result<testkit::Process> sub =
+            start_sub(net_, "sub1", p2p::kSub1Ip, o_.count, seconds + 20, o_.endpoint_priority);
         if (!sub) return sub.status();
         const pid_t sub_pid = sub->pid();
         const Result<std::uint64_t> in_before = testkit::udp_counter(sub_pid, "InDatagrams");

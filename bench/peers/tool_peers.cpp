@@ -50,7 +50,8 @@ std::string seconds_text(double s) { return std::to_string(static_cast<int>(s + 
 // cnt N" (round trips). The figures are the medians over those seconds, the first (warm-up) left out; max the
 // largest; no p99.9.
 Status parse_ddsperf(const std::string& out, Figures& f) {
-    static const std::regex line(R"(mean ([\d.]+)us min ([\d.]+)us 50% ([\d.]+)us 90% ([\d.]+)us 99% ([\d.]+)us max ([\d.]+)us cnt (\d+))");
+    static const std::regex line(
+        R"(mean ([\d.]+)us min ([\d.]+)us 50% ([\d.]+)us 90% ([\d.]+)us 99% ([\d.]+)us max ([\d.]+)us cnt (\d+))");
     std::vector<double> p50, p99;
     for (auto it = std::sregex_iterator(out.begin(), out.end(), line); it != std::sregex_iterator(); ++it) {
         p50.push_back(std::stod((*it)[3]) / 2);
@@ -104,8 +105,8 @@ const ToolPeer kTools[] = {
     {"dds", "ddsperf", "cyclonedds-tools", 0, [](const std::string&) { return Argv{"ddsperf", "pong"}; },
      [](const std::string&, const RunSettings& s) {
          // Starts once the pong has matched (at most 5 s).
-         return Argv{"ddsperf", "-Qminmatch:1", "-Qinitwait:5", "-D", seconds_text(s.seconds), "ping", std::to_string(static_cast<int>(s.rate)) + "Hz",
-                     "size", std::to_string(s.payload_bytes)};
+         return Argv{"ddsperf", "-Qminmatch:1", "-Qinitwait:5", "-D", seconds_text(s.seconds), "ping",
+                     std::to_string(static_cast<int>(s.rate)) + "Hz", "size", std::to_string(s.payload_bytes)};
      },
      [](const std::string&) { return Argv{"ddsperf", "-i", "1", "-u", "sub"}; },
      [](const std::string&, const RunSettings& s) {
