@@ -211,26 +211,21 @@ def why_missed(d, runs):
     num = lambda k: isinstance(g(k), (int, float))
     if num("xdp_mpps") and g("xdp_mpps") < 5:
         tp = runs.get("throughput", [])
-        lossless_everywhere = all(all(p[2] == 0 for p in r.get("xdp_curve", [])) for r in tp) if tp else False
-        out.append(
-            f"- **xdp_mpps**: {fmt(g('xdp_mpps'))} Mpps (runs: {fmt(g('xdp_mpps_min'))}–{fmt(g('xdp_mpps_max'))}), "
-            f"the generators' limit on this path was {fmt(g('xdp_generator_limit_mpps'))} Mpps and the loss at it "
-            f"{fmt(g('xdp_loss'))}" + ("; no step of any run lost a single frame" if lossless_everywhere else "") +
-            ". The XDP path delivered everything it was offered: the figure is the limit of the live-frames "
-            "generator, which shares the 2 cores with the receive path (a veth runs the receiver's XDP program on "
-            "the sending CPU, so every core both generates and routes), not a limit of the router. It varies "
-            "with the machine's other load (load average before the run above).")
+        lossless = tp and all(all(p[2] == 0 for p in r.get("xdp_curve", [])) for r in tp)
+        out.append(f"- **xdp_mpps**: {fmt(g('xdp_mpps'))} Mpps (runs: {fmt(g('xdp_mpps_min'))}–{fmt(g('xdp_mpps_max'))}), "
+                   f"the generators' limit {fmt(g('xdp_generator_limit_mpps'))} Mpps, loss {fmt(g('xdp_loss'))}"
+                   + ("; no step of any run lost a frame" if lossless else "") + ". The figure is the limit of the "
+                   "live-frames generator, which shares the 2 cores with the receive path (a veth runs the receiver's "
+                   "XDP program on the sending CPU), not of the router; it varies with the machine's other load.")
     if num("xdp_vs_socket") and g("xdp_vs_socket") < 15:
         out.append(f"- **xdp_vs_socket**: {fmt(g('xdp_vs_socket'))} = {fmt(g('xdp_mpps'))} / {fmt(g('socket_mpps'))} "
                    "Mpps; the numerator is the generator's limit (above).")
     if num("lat_xdp_p50_us") and num("lat_direct_p50_us") and g("lat_xdp_p50_us") - g("lat_direct_p50_us") > 3:
-        out.append(f"- **XDP p50 over direct**: {fmt(g('lat_xdp_p50_us'))} vs {fmt(g('lat_direct_p50_us'))} µs "
-                   f"(medians of different runs); the difference within each run was "
-                   f"{fmt(g('lat_xdp_added_p50_us'))} µs (median; {fmt(g('lat_xdp_added_p50_us_min'))} to "
-                   f"{fmt(g('lat_xdp_added_p50_us_max'))} µs), and direct p50 itself ranged "
+        out.append(f"- **XDP p50 over direct**: {fmt(g('lat_xdp_p50_us'))} vs {fmt(g('lat_direct_p50_us'))} µs (medians "
+                   f"of different runs); within each run {fmt(g('lat_xdp_added_p50_us'))} µs (median; "
+                   f"{fmt(g('lat_xdp_added_p50_us_min'))} to {fmt(g('lat_xdp_added_p50_us_max'))}), direct p50 itself "
                    f"{fmt(g('lat_direct_p50_us_min'))}–{fmt(g('lat_direct_p50_us_max'))} µs. The program costs "
-                   f"{fmt(g('prog_ns'))} ns per event (prog_ns); a spread of several µs between runs is the "
-                   "scheduling of the endpoints and softirqs on a loaded 2-core VM (load average above).")
+                   f"{fmt(g('prog_ns'))} ns per event; the spread is the endpoints' and softirqs' scheduling on a loaded VM.")
     # Isolation: per configuration that missed, what the counters of the heaviest step (first run) say.
     heaviest = {c: steps[-1] for c, steps in iso_curves((runs.get("latency") or [{}])[0]).items()}
     for c, limit in (("on", 1.2), ("off", 1.2), ("socket", 2)):
