@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -90,6 +91,7 @@ const Counter kCounters[] = {
     {"mom_be_send_errors", true, "tempos_adapter_send_errors_total", {{"topic", "2"}}},
     {"mom_cpu_s", false},      // tempos-mom's utime + stime
     {"softirq_cpu_s", false},  // every CPU's softirq time (/proc/stat)
+    {"cpumap_cpu_s", false},   // the cpumap's kernel threads ("cpumap/CPU/map:ID"), which build best-effort skbs
 };
 using Counters = std::map<std::string, double>;
 
@@ -266,6 +268,12 @@ private:
         };
         const std::string stat = testkit::read_text("/proc/" + std::to_string(mom.pid()) + "/stat");
         c["mom_cpu_s"] = (field(stat, 14) + field(stat, 15)) / tick;
+        c["cpumap_cpu_s"] = 0;
+        for (const auto& task : std::filesystem::directory_iterator("/proc")) {
+            const std::string text = testkit::read_text(task.path() / "stat");
+            if (text.find("(cpumap/") != std::string::npos)
+                c["cpumap_cpu_s"] += (field(text, 14) + field(text, 15)) / tick;
+        }
         std::istringstream all(testkit::read_text("/proc/stat"));
         std::string cpu;
         double v[7] = {};
@@ -382,7 +390,8 @@ private:
                                            {"be_counted", x.be_counted()},
                                            {"be_unaccounted", x.be_unaccounted()},
                                            {"mom_cpu_ms_per_mev", round_to(x.cpu_ms_per_mev("mom_cpu_s"), 1)},
-                                           {"softirq_ms_per_mev", round_to(x.cpu_ms_per_mev("softirq_cpu_s"), 1)}};
+                                           {"softirq_ms_per_mev", round_to(x.cpu_ms_per_mev("softirq_cpu_s"), 1)},
+                                           {"cpumap_ms_per_mev", round_to(x.cpu_ms_per_mev("cpumap_cpu_s"), 1)}};
                 for (const Counter& k : kCounters)
                     if (!std::string_view(k.key).ends_with("_cpu_s")) row["drops"][k.key] = x.counters.at(k.key);
                 rows.push_back(std::move(row));
@@ -396,6 +405,7 @@ private:
                 .number("lat_be_" + std::string(c.name) + "_unaccounted", h.be_unaccounted(), 0)
                 .number("lat_" + std::string(c.name) + "_mom_cpu_ms_per_mev", h.cpu_ms_per_mev("mom_cpu_s"), 1)
                 .number("lat_" + std::string(c.name) + "_softirq_ms_per_mev", h.cpu_ms_per_mev("softirq_cpu_s"), 1)
+                .number("lat_" + std::string(c.name) + "_cpumap_ms_per_mev", h.cpu_ms_per_mev("cpumap_cpu_s"), 1)
                 .raw("isolation_" + std::string(c.name) + "_curve", std::move(rows));
         }
         out.text("latency_xdp_mode", o_.xdp_mode)

@@ -361,7 +361,7 @@ def main():
            "Best-effort counted = the drop counters that add up to lost best-effort events (method below); "
            "unaccounted = offered − delivered − counted.", "",
            "| config | run | flood offered (Mpps) | delivered (Mpps) | strict p50 / p99 / p99.9 / max (µs) | strict "
-           "delivered | BE counted drops | BE unaccounted | CPU ms per M events (tempos-mom, softirq) |",
+           "delivered | BE counted drops | BE unaccounted | CPU ms per M events (tempos-mom, softirq, cpumap threads) |",
            "|---|---|---|---|---|---|---|---|---|"])
         for i, run in enumerate(runs.get("latency", [])):
             for c, steps in iso_curves(run).items():
@@ -369,7 +369,7 @@ def main():
                    + " / ".join(fmt(p.get(k)) for k in ("p50_us", "p99_us", "p999_us", "max_us"))
                    + f" | {100 * p['strict_delivered']:.2f} % | {fmt(p.get('be_counted'))} | "
                    f"{fmt(p.get('be_unaccounted'))} | {fmt(p.get('mom_cpu_ms_per_mev'))}, "
-                   f"{fmt(p.get('softirq_ms_per_mev'))} |" for p in steps])
+                   f"{fmt(p.get('softirq_ms_per_mev'))}, {fmt(p.get('cpumap_ms_per_mev'))} |" for p in steps])
         w([""])
     w(["## Peers", "", "Medians; DDS and sockperf figures are half their round trips (method below).", "",
        "| system | p50 (µs) | p99 | p99.9 | under flood: p50 | p99 | p99.9 | flood delivered (msg/s) |",
