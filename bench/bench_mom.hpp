@@ -32,6 +32,7 @@ inline Result<testkit::MomRunner> start_bench_mom(const testkit::Topology& net, 
     const std::string listen =
         std::string(testkit::world::point_to_point::kMomIp) + ":" + std::to_string(kMomPort);
     testkit::ControllerConfig config = testkit::xdp_mom_config(listen, "eth0", xdp_mode, std::move(topics));
+    config.mom.metrics = "127.0.0.1:9464";  // in its namespace: the bench reads its drop counters
     for (const auto& option : adapter_options) config.adapters.front().options.push_back(option);
     Result<testkit::MomRunner> mom =
         testkit::MomRunner::start(config, {.netns = net.ns("mom"), .cpu = cpu, .args = std::move(args)});

@@ -1,12 +1,19 @@
 #include "commands.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
+#include <map>
+#include <sstream>
+#include <string_view>
 
 #include "bench_mom.hpp"
+#include "endpoints.hpp"
 #include "live_traffic.hpp"
 #include "round_to.hpp"
 #include "subcommand.hpp"
@@ -41,23 +48,69 @@ constexpr int kStrictTopic = 1;
 constexpr int kFloodTopic = 2;
 
 struct Latency {
-    double p50 = 0, p99 = 0, p999 = 0;
+    double p50 = 0, p99 = 0, p999 = 0, max = 0;
     std::uint64_t sent = 0, received = 0;
     double delivered() const { return sent ? static_cast<double>(received) / static_cast<double>(sent) : 0; }
+    double lost() const { return static_cast<double>(sent - std::min(sent, received)); }
 };
 
-// Where strict events can be dropped on their way, counted over one isolation step.
-struct DropCounters {
-    double pub_tx_dropped = 0;     // pub:eth0 could not hand the frame to mom:eth0 (its receive ring was full)
-    double mom_rx_dropped = 0;     // mom:eth0
-    double sub1_rx_dropped = 0;    // sub1:eth0
-    double sub1_udp_errors = 0;    // sub1's Udp InErrors (receive buffer full, checksum)
+// The three MoM configurations of the isolation sweep (issue 12), in one run: `on` is the adapter's default
+// (best-effort frames leave through the cpumap), `off` passes them up the stack in the strict NAPI poll as before,
+// `socket` is xdp_mode = "off" (both topics through the socket path).
+struct IsolationConfig {
+    const char* name;
+    bool xdp;
+    std::vector<std::pair<std::string, std::string>> adapter_options;
 };
+const IsolationConfig kIsolationConfigs[] = {
+    {"on", true, {}}, {"off", true, {{"best_effort_cpus", ""}}}, {"socket", false, {}}};
+
+// Counters that explain lost events, over one isolation step: `in_be_sum` ones add up to the best-effort events
+// counted as dropped. A veth counts a frame XDP could not hand to its peer twice (the sender's tx_dropped and the
+// receiver's rx_dropped), a socket's datagram it could not queue only as the sender's tx_dropped: so the flood's
+// link pub -> mom:eth0 (generator frames) is counted at mom:eth0, mom:eth2 -> sub2 (socket sends) at mom:eth2.
+struct Counter {
+    const char* key;
+    bool in_be_sum;
+    const char* metric = nullptr;  // in the MoM's /metrics; else an interface's or a namespace's UDP counter
+    std::vector<std::pair<std::string, std::string>> labels = {};
+};
+const Counter kCounters[] = {
+    {"pub_tx_dropped", false},     // pub:eth0 (mirrors mom_rx_dropped for the generator's frames)
+    {"mom_rx_dropped", true},      // mom:eth0: its receive ring was full
+    {"mom_eth2_tx_dropped", true}, // mom:eth2: the best-effort copies to sub2
+    {"sub1_rx_dropped", false},
+    {"sub2_rx_dropped", true},
+    {"sub1_udp_in_errors", false},  // Udp InErrors of the node (receive buffer full, checksum)
+    {"sub2_udp_in_errors", true},
+    {"mom_policed", true, "tempos_policed_events_total"},
+    {"mom_cpumap_dropped", true, "tempos_best_effort_queue_dropped_total"},
+    {"mom_bq_socket_dropped", false, "tempos_ingress_socket_drops_total", {{"socket", "bq"}}},  // in InErrors
+    {"mom_udp_in_errors", true, "tempos_netns_udp_errors_total", {{"counter", "InErrors"}}},
+    {"mom_be_queue_dropped", true, "tempos_events_dropped_total", {{"topic", "2"}}},
+    {"mom_be_send_errors", true, "tempos_adapter_send_errors_total", {{"topic", "2"}}},
+    {"mom_cpu_s", false},      // tempos-mom's utime + stime
+    {"softirq_cpu_s", false},  // every CPU's softirq time (/proc/stat)
+    {"cpumap_cpu_s", false},   // the cpumap's kernel threads ("cpumap/CPU/map:ID"), which build best-effort skbs
+};
+using Counters = std::map<std::string, double>;
 
 struct IsolationPoint {
     double flood_offered_mpps = 0, flood_delivered_mpps = 0;
+    double flood_sent = 0, flood_delivered = 0;  // frames the generator sent, datagrams sub2's kernel delivered
     Latency strict;
-    DropCounters drops;
+    Counters counters;  // over the step
+    double be_counted() const {
+        double sum = 0;
+        for (const Counter& c : kCounters) sum += c.in_be_sum ? counters.at(c.key) : 0;
+        return sum;
+    }
+    double be_unaccounted() const { return flood_sent - flood_delivered - be_counted(); }
+    // CPU time per million events of the step (strict and flood), in ms.
+    double cpu_ms_per_mev(const char* key) const {
+        const double events = static_cast<double>(strict.sent) + flood_sent;
+        return events > 0 ? counters.at(key) * 1e3 / (events / 1e6) : 0;
+    }
 };
 
 class LatencyBench {
@@ -83,28 +136,34 @@ public:
         for (const Config& c : {Config{"xdp strict", o_.xdp_mode, "strict", kStrictTopic, &xdp},
                                 Config{"socket strict", "off", "strict", kStrictTopic, &socket_strict},
                                 Config{"socket best-effort", "off", "best-effort", kFloodTopic, &socket_be}}) {
-            const Status measured = with_mom(c.mode, {bench_topic(c.topic, c.qos, p2p::kSub1Ip, *sub1_mac)}, c.topic, [&] {
-                return measure(p2p::kMomIp, p2p::kSub1Ip, c.topic, *c.result);
-            });
+            const Status measured =
+                with_mom(c.mode, {bench_topic(c.topic, c.qos, p2p::kSub1Ip, *sub1_mac)}, c.topic,
+                         [&](auto&) { return measure(p2p::kMomIp, p2p::kSub1Ip, c.topic, *c.result); });
             if (!measured) return measured.prefixed(c.name);
         }
 
-        std::vector<IsolationPoint> isolation;
-        const Status isolated = with_mom(o_.xdp_mode,
-                                         {bench_topic(kStrictTopic, "strict", p2p::kSub1Ip, *sub1_mac),
-                                          bench_topic(kFloodTopic, "best-effort", p2p::kSub2Ip, *sub2_mac)},
-                                         kStrictTopic, [&] {
-            std::vector<double> rates{-1};  // none
-            rates.insert(rates.end(), o_.flood_mpps.begin(), o_.flood_mpps.end());
-            rates.push_back(0);  // unpaced: the generator's limit
-            for (const double mpps : rates) {
-                Result<IsolationPoint> p = measure_under_flood(mpps);
-                if (!p) return p.status();
-                isolation.push_back(*p);
-            }
-            return Status::ok();
-        });
-        if (!isolated) return isolated.prefixed("isolation");
+        std::map<std::string, std::vector<IsolationPoint>> isolation;
+        for (const IsolationConfig& c : kIsolationConfigs) {
+            std::vector<IsolationPoint>& curve = isolation[c.name];
+            const Status isolated = with_mom(
+                c.xdp ? o_.xdp_mode : "off",
+                {bench_topic(kStrictTopic, "strict", p2p::kSub1Ip, *sub1_mac),
+                 bench_topic(kFloodTopic, "best-effort", p2p::kSub2Ip, *sub2_mac)},
+                kStrictTopic,
+                [&](const testkit::MomRunner& mom) {
+                    std::vector<double> rates{-1};  // none
+                    rates.insert(rates.end(), o_.flood_mpps.begin(), o_.flood_mpps.end());
+                    rates.push_back(0);  // unpaced: the generator's limit
+                    for (const double mpps : rates) {
+                        Result<IsolationPoint> p = measure_under_flood(mom, mpps);
+                        if (!p) return p.status();
+                        curve.push_back(*p);
+                    }
+                    return Status::ok();
+                },
+                c.adapter_options);
+            if (!isolated) return isolated.prefixed(std::string("isolation ") + c.name);
+        }
         return report(direct, xdp, socket_strict, socket_be, isolation);
     }
 
@@ -124,41 +183,20 @@ private:
     // tempos-mom with `topics` in `mode` while `measure` runs, after a warm-up on `topic`: the first events after
     // tempos-mom starts may still find its routes being published (one RCU grace period per strict topic).
     Status with_mom(const std::string& mode, std::vector<testkit::ConfigTopic> topics, int topic,
-                    const std::function<Status()>& measure_with) {
-        Result<testkit::MomRunner> mom = start_bench_mom(rig_.net, mode, std::move(topics));
+                    const std::function<Status(const testkit::MomRunner&)>& measure_with,
+                    const std::vector<std::pair<std::string, std::string>>& adapter_options = {}) {
+        Result<testkit::MomRunner> mom = start_bench_mom(rig_.net, mode, std::move(topics), -1, adapter_options);
         if (!mom) return mom.status();
         Latency ignored;
         if (Status st = measure(p2p::kMomIp, p2p::kSub1Ip, topic, ignored, {}, 0.3); !st) return st.prefixed("warm-up");
-        if (Status st = measure_with(); !st) return st;
+        if (Status st = measure_with(*mom); !st) return st;
         return mom->stop();
     }
 
-    // rt: the measuring subscriber (SCHED_FIFO), not the flood's. Ready once its port is bound.
+    // rt: the measuring subscriber (SCHED_FIFO), not the flood's.
     Result<testkit::Process> start_sub(const std::string& node, const std::string& listen_ip, std::uint64_t count,
                                        bool rt) {
-        std::vector<std::string> argv{(testkit::executable_dir() / "tempos-sub").string(), "--listen",
-                                      listen_ip + ":" + std::to_string(kMomPort), "--timeout",
-                                      std::to_string(o_.seconds + 10), "--json"};
-        if (count) argv.insert(argv.end(), {"--count", std::to_string(count)});
-        if (rt && o_.endpoint_priority > 0) argv.insert(argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
-        Result<testkit::Process> sub = testkit::Process::start(argv, {.netns = rig_.net.ns(node)});
-        if (!sub) return sub;
-        const pid_t pid = sub->pid();
-        if (Status up = sub->wait_until([&] { return testkit::udp_port_bound(pid, kMomPort); }, std::chrono::seconds(2),
-                                        "its port bound");
-            !up)
-            return up.prefixed("tempos-sub in " + node);
-        return sub;
-    }
-
-    // Stops a subscriber (SIGINT: it still reports, unless it has ended by itself) and reads its JSON report.
-    static Result<nlohmann::json> collect(testkit::Process& sub) {
-        (void)sub.signal(SIGINT);
-        if (!sub.wait(std::chrono::seconds(5))) sub.kill_and_reap();
-        nlohmann::json report = nlohmann::json::parse(sub.output(), nullptr, false);
-        if (!report.is_object())
-            return measurement_error("tempos-sub report is not a JSON object: " + sub.output() + sub.errors());
-        return report;
+        return bench::start_sub(rig_.net, node, listen_ip, count, o_.seconds + 10, rt ? o_.endpoint_priority : 0);
     }
 
     // A number of topic `topic` in a tempos-sub report; 0 when absent.
@@ -177,27 +215,14 @@ private:
         if (!sub) return sub.status();
         const Result<std::uint64_t> sub_in_before = testkit::udp_counter(sub->pid(), "InDatagrams");
         if (!sub_in_before) return sub_in_before.status();
-        std::vector<std::string> pub_argv{(testkit::executable_dir() / "tempos-pub").string(), "--to",
-                                          target_ip + ":" + std::to_string(kMomPort), "--topic",
-                                          std::to_string(topic), "--count", std::to_string(count),
-                                          "--rate", std::to_string(o_.rate), "--size", "32",
-                                          "--max-seconds", std::to_string(seconds + 5), "--json"};
-        if (o_.endpoint_priority > 0)
-            pub_argv.insert(pub_argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
-        Result<testkit::Process> pub = testkit::Process::start(pub_argv, {.netns = rig_.net.ns("pub"), .cpu = o_.pub_cpu});
+        Result<testkit::Process> pub = start_pub(rig_.net, target_ip, topic, count, o_.rate, seconds + 5, o_.pub_cpu,
+                                                 o_.endpoint_priority);
         if (!pub) return pub.status();
         const Status flooded = flood ? flood() : Status::ok();
         const Result<int> pub_ended = pub->wait(std::chrono::milliseconds(static_cast<long>((seconds + 10) * 1000)));
         const int pub_status = pub_ended ? *pub_ended : pub->kill_and_reap();
-        // The last events: until tempos-sub has every one (it then ends by itself) or sub1 stopped receiving.
-        const std::uint64_t all_in = *sub_in_before + count;
-        testkit::poll_until_settled(
-            [&] {
-                const Result<std::uint64_t> in = sub->running() ? testkit::udp_counter(sub->pid(), "InDatagrams") : all_in;
-                return in ? *in : all_in;
-            },
-            all_in, std::chrono::milliseconds(100), std::chrono::seconds(3));
-        const Result<nlohmann::json> report = collect(*sub);
+        wait_arrived(*sub, *sub_in_before + count, std::chrono::milliseconds(100), std::chrono::seconds(3));
+        const Result<nlohmann::json> report = collect_sub(*sub);
         if (!report) return report.status();
         if (!flooded) return flooded;
         if (pub_status != 0)
@@ -207,32 +232,59 @@ private:
         l.p50 = topic_figure(*report, topic, "p50_us");
         l.p99 = topic_figure(*report, topic, "p99_us");
         l.p999 = topic_figure(*report, topic, "p999_us");
+        l.max = topic_figure(*report, topic, "max_us");
         if (l.received == 0)
             return measurement_error("no event arrived (topic " + std::to_string(topic) + " to " + target_ip + ")");
         return Status::ok();
     }
 
-    // Where strict events are dropped on their way, from the interfaces' counters and sub1's Udp InErrors.
-    Result<DropCounters> drop_counters() const {
+    // kCounters now: the interfaces' drops, the nodes' Udp InErrors, the MoM's /metrics and CPU times.
+    Result<Counters> read_counters(const testkit::MomRunner& mom) const {
+        Counters c;
         const Result<std::vector<testkit::NodeInterfaceDrops>> drops = rig_.net.drops();
         if (!drops) return drops.status();
-        DropCounters d;
         for (const testkit::NodeInterfaceDrops& i : *drops) {
-            if (i.drops.ifname != "eth0") continue;
-            if (i.node == "pub") d.pub_tx_dropped = static_cast<double>(i.drops.tx_dropped);
-            if (i.node == "mom") d.mom_rx_dropped = static_cast<double>(i.drops.rx_dropped);
-            if (i.node == "sub1") d.sub1_rx_dropped = static_cast<double>(i.drops.rx_dropped);
+            const std::string at = i.node + (i.drops.ifname == "eth0" ? "" : "_" + i.drops.ifname);
+            c[at + "_rx_dropped"] = static_cast<double>(i.drops.rx_dropped);
+            c[at + "_tx_dropped"] = static_cast<double>(i.drops.tx_dropped);
         }
-        const Result<std::string> in_errors =
-            rig_.net.exec("sub1", {"awk", "/^Udp:/ { if (n++) { print $4; exit } }", "/proc/net/snmp"});
-        if (!in_errors) return in_errors.status();
-        d.sub1_udp_errors = std::strtod(in_errors->c_str(), nullptr);
-        return d;
+        for (const char* node : {"sub1", "sub2"}) {
+            const Result<std::string> in_errors =
+                rig_.net.exec(node, {"awk", "/^Udp:/ { if (n++) { print $4; exit } }", "/proc/net/snmp"});
+            if (!in_errors) return in_errors.status();
+            c[std::string(node) + "_udp_in_errors"] = std::strtod(in_errors->c_str(), nullptr);
+        }
+        const Result<std::string> metrics = mom.scrape_metrics();
+        if (!metrics) return metrics.status();
+        for (const Counter& k : kCounters)
+            if (k.metric) c[k.key] = testkit::sum_metric(*metrics, k.metric, k.labels);
+        // CPU: fields 14-15 of /proc/PID/stat, the "cpu" line's 7th field of /proc/stat (clock ticks).
+        const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+        auto field = [](const std::string& text, std::size_t n) {
+            std::istringstream in(text.substr(text.rfind(')') + 2));  // after the command name
+            std::string v;
+            for (std::size_t i = 3; i <= n && in >> v;) ++i;
+            return std::strtod(v.c_str(), nullptr);
+        };
+        const std::string stat = testkit::read_text("/proc/" + std::to_string(mom.pid()) + "/stat");
+        c["mom_cpu_s"] = (field(stat, 14) + field(stat, 15)) / tick;
+        c["cpumap_cpu_s"] = 0;
+        for (const auto& task : std::filesystem::directory_iterator("/proc")) {
+            const std::string text = testkit::read_text(task.path() / "stat");
+            if (text.find("(cpumap/") != std::string::npos)
+                c["cpumap_cpu_s"] += (field(text, 14) + field(text, 15)) / tick;
+        }
+        std::istringstream all(testkit::read_text("/proc/stat"));
+        std::string cpu;
+        double v[7] = {};
+        all >> cpu >> v[0] >> v[1] >> v[2] >> v[3] >> v[4] >> v[5] >> v[6];
+        c["softirq_cpu_s"] = v[6] / tick;
+        return c;
     }
 
     // mpps < 0: no flood; 0: the generator unpaced.
-    Result<IsolationPoint> measure_under_flood(double mpps) {
-        const Result<DropCounters> before = drop_counters();
+    Result<IsolationPoint> measure_under_flood(const testkit::MomRunner& mom, double mpps) {
+        const Result<Counters> before = read_counters(mom);
         if (!before) return before.status();
         IsolationPoint p;
         if (mpps < 0) {
@@ -240,6 +292,8 @@ private:
         } else {
             Result<testkit::Process> flood_sub = start_sub("sub2", p2p::kSub2Ip, 0, false);
             if (!flood_sub) return flood_sub.status();
+            const Result<std::uint64_t> in_before = testkit::udp_counter(flood_sub->pid(), "InDatagrams");
+            if (!in_before) return in_before.status();
             GeneratorRun g;
             auto flood = [&] {
                 // Slightly longer than the strict run so that it covers it whole.
@@ -248,20 +302,33 @@ private:
                 return sent.status();
             };
             if (Status st = measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict, flood); !st) return st;
-            const Result<nlohmann::json> report = collect(*flood_sub);
-            if (!report) return report.status().prefixed("flood");
+            // Delivered = what sub2's kernel queued to its socket, once nothing more is on its way.
+            const std::uint64_t in = testkit::poll_until_settled(
+                [&] {
+                    const Result<std::uint64_t> n = testkit::udp_counter(flood_sub->pid(), "InDatagrams");
+                    return n ? *n : 0;
+                },
+                *in_before + g.frames, std::chrono::milliseconds(100), std::chrono::seconds(3));
+            if (const Result<nlohmann::json> report = collect_sub(*flood_sub); !report)
+                return report.status().prefixed("flood");
+            p.flood_sent = static_cast<double>(g.frames);
+            p.flood_delivered = static_cast<double>(in - *in_before);
             p.flood_offered_mpps = g.rate_pps() / 1e6;
-            p.flood_delivered_mpps = g.seconds > 0 ? topic_figure(*report, kFloodTopic, "received") / g.seconds / 1e6 : 0;
+            p.flood_delivered_mpps = g.seconds > 0 ? p.flood_delivered / g.seconds / 1e6 : 0;
         }
-        const Result<DropCounters> after = drop_counters();
+        const Result<Counters> after = read_counters(mom);
         if (!after) return after.status();
-        p.drops = {after->pub_tx_dropped - before->pub_tx_dropped, after->mom_rx_dropped - before->mom_rx_dropped,
-                   after->sub1_rx_dropped - before->sub1_rx_dropped, after->sub1_udp_errors - before->sub1_udp_errors};
+        for (const Counter& k : kCounters) {
+            const auto now = after->find(k.key), then = before->find(k.key);
+            if (now == after->end() || then == before->end())
+                return measurement_error(std::string("no counter ") + k.key);
+            p.counters[k.key] = now->second - then->second;
+        }
         return p;
     }
 
     Report report(const Latency& direct, const Latency& xdp, const Latency& socket_strict, const Latency& socket_be,
-                  const std::vector<IsolationPoint>& isolation) const {
+                  const std::map<std::string, std::vector<IsolationPoint>>& isolation) const {
         Report out;
         auto add = [&](const std::string& name, const Latency& l) {
             out.number("lat_" + name + "_p50_us", l.p50, 2)
@@ -274,27 +341,74 @@ private:
         add("socket", socket_strict);
         add("socket_be", socket_be);
         out.number("lat_xdp_added_p50_us", xdp.p50 - direct.p50, 2);
-        const IsolationPoint& idle = isolation.front();
-        const IsolationPoint& heaviest = isolation.back();
+        // The `on` configuration under the field names of the single sweep that came before.
+        const std::vector<IsolationPoint>& on = isolation.at("on");
+        const IsolationPoint& idle = on.front();
+        const IsolationPoint& heaviest = on.back();
+        const double ratio = idle.strict.p99 > 0 ? heaviest.strict.p99 / idle.strict.p99 : 0;
         out.number("lat_strict_idle_p50_us", idle.strict.p50, 2)
             .number("lat_strict_idle_p99_us", idle.strict.p99, 2)
             .number("lat_strict_flood_p50_us", heaviest.strict.p50, 2)
             .number("lat_strict_flood_p99_us", heaviest.strict.p99, 2)
+            .number("lat_strict_flood_p999_us", heaviest.strict.p999, 2)
             .number("lat_strict_flood_delivered", heaviest.strict.delivered(), 5)
-            .number("lat_strict_flood_ratio", idle.strict.p99 > 0 ? heaviest.strict.p99 / idle.strict.p99 : 0, 3)
+            .number("lat_strict_flood_ratio", ratio, 3)
             .number("lat_flood_max_offered_mpps", heaviest.flood_offered_mpps, 4)
             .number("lat_flood_max_delivered_mpps", heaviest.flood_delivered_mpps, 4)
-            .number("lat_strict_flood_lost", static_cast<double>(heaviest.strict.sent - heaviest.strict.received), 0)
-            .number("lat_flood_pub_tx_dropped", heaviest.drops.pub_tx_dropped, 0)
-            .number("lat_flood_mom_rx_dropped", heaviest.drops.mom_rx_dropped, 0)
-            .number("lat_flood_sub1_rx_dropped", heaviest.drops.sub1_rx_dropped, 0)
-            .number("lat_flood_sub1_udp_in_errors", heaviest.drops.sub1_udp_errors, 0);
+            .number("lat_strict_flood_lost", heaviest.strict.lost(), 0);
+        for (const char* k : {"pub_tx_dropped", "mom_rx_dropped", "sub1_rx_dropped"})
+            out.number(std::string("lat_flood_") + k, heaviest.counters.at(k), 0);
+        out.number("lat_flood_sub1_udp_in_errors", heaviest.counters.at("sub1_udp_in_errors"), 0);
         nlohmann::ordered_json curve = nlohmann::ordered_json::array();
-        for (const IsolationPoint& p : isolation)
+        for (const IsolationPoint& p : on)
             curve.push_back({round_to(p.flood_offered_mpps, 4), round_to(p.flood_delivered_mpps, 4),
                              round_to(p.strict.p50, 2), round_to(p.strict.p99, 2), round_to(p.strict.delivered(), 5)});
-        out.raw("isolation_curve", std::move(curve))
-            .text("latency_xdp_mode", o_.xdp_mode)
+        out.raw("isolation_curve", std::move(curve));
+        for (const IsolationConfig& c : kIsolationConfigs) {
+            const std::vector<IsolationPoint>& points = isolation.at(c.name);
+            const IsolationPoint &i = points.front(), &h = points.back();
+            const std::string p = "lat_strict_" + std::string(c.name);
+            double max_lost = 0;
+            nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+            for (const IsolationPoint& x : points) {
+                max_lost = std::max(max_lost, x.strict.lost());
+                nlohmann::ordered_json row{{"offered_mpps", round_to(x.flood_offered_mpps, 4)},
+                                           {"delivered_mpps", round_to(x.flood_delivered_mpps, 4)},
+                                           {"p50_us", round_to(x.strict.p50, 2)},
+                                           {"p99_us", round_to(x.strict.p99, 2)},
+                                           {"p999_us", round_to(x.strict.p999, 2)},
+                                           {"max_us", round_to(x.strict.max, 2)},
+                                           {"strict_sent", x.strict.sent},
+                                           {"strict_received", x.strict.received},
+                                           {"strict_delivered", round_to(x.strict.delivered(), 5)},
+                                           // tempos-pub's datagrams mom:eth0's full ring refused (pub:eth0
+                                           // counts them, mom:eth0 does not; both count the generator's)
+                                           {"strict_pub_tx_dropped",
+                                            x.counters.at("pub_tx_dropped") - x.counters.at("mom_rx_dropped")},
+                                           {"flood_sent", x.flood_sent},
+                                           {"flood_delivered", x.flood_delivered},
+                                           {"be_counted", x.be_counted()},
+                                           {"be_unaccounted", x.be_unaccounted()},
+                                           {"mom_cpu_ms_per_mev", round_to(x.cpu_ms_per_mev("mom_cpu_s"), 1)},
+                                           {"softirq_ms_per_mev", round_to(x.cpu_ms_per_mev("softirq_cpu_s"), 1)},
+                                           {"cpumap_ms_per_mev", round_to(x.cpu_ms_per_mev("cpumap_cpu_s"), 1)}};
+                for (const Counter& k : kCounters)
+                    if (!std::string_view(k.key).ends_with("_cpu_s")) row["drops"][k.key] = x.counters.at(k.key);
+                rows.push_back(std::move(row));
+            }
+            out.number(p + "_idle_p99_us", i.strict.p99, 2)
+                .number(p + "_flood_p99_us", h.strict.p99, 2)
+                .number(p + "_flood_p999_us", h.strict.p999, 2)
+                .number(p + "_flood_ratio", i.strict.p99 > 0 ? h.strict.p99 / i.strict.p99 : 0, 3)
+                .number(p + "_max_strict_lost", max_lost, 0)
+                .number("lat_be_" + std::string(c.name) + "_flood_delivered_mpps", h.flood_delivered_mpps, 4)
+                .number("lat_be_" + std::string(c.name) + "_unaccounted", h.be_unaccounted(), 0)
+                .number("lat_" + std::string(c.name) + "_mom_cpu_ms_per_mev", h.cpu_ms_per_mev("mom_cpu_s"), 1)
+                .number("lat_" + std::string(c.name) + "_softirq_ms_per_mev", h.cpu_ms_per_mev("softirq_cpu_s"), 1)
+                .number("lat_" + std::string(c.name) + "_cpumap_ms_per_mev", h.cpu_ms_per_mev("cpumap_cpu_s"), 1)
+                .raw("isolation_" + std::string(c.name) + "_curve", std::move(rows));
+        }
+        out.text("latency_xdp_mode", o_.xdp_mode)
             .number("latency_sub_xdp_pass", o_.xdp_mode == "native" ? 1 : 0, 0)
             .number("latency_endpoint_priority", o_.endpoint_priority, 0)
             .number("latency_queues", o_.queues, 0)

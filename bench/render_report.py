@@ -42,7 +42,7 @@ def fmt(v):
 
 
 def target_rows(d):
-    """(what, value text, met?) for every target of issue 6; met None when a figure is missing."""
+    """(what, value text, met?) for every target of issues 6, 12 and 14; met None when a figure is missing."""
     g = d.get
 
     def have(*keys):
@@ -65,27 +65,11 @@ def target_rows(d):
                 met = met and paired <= 3
         return text, met
 
-    def flood_ratio():
-        ratio = g("lat_strict_flood_p99_us") / g("lat_strict_idle_p99_us")
-        per_run = g("lat_strict_flood_ratio") if have("lat_strict_flood_ratio") else None
-        text = f"{fmt(g('lat_strict_flood_p99_us'))} / {fmt(g('lat_strict_idle_p99_us'))} µs = {ratio:.2f}×"
-        if per_run is not None:
-            text += (f"; the ratio per run: median {per_run:.2f}× ({g('lat_strict_flood_ratio_min'):.2f}–"
-                     f"{g('lat_strict_flood_ratio_max'):.2f}×)")
-        if have("lat_strict_flood_delivered"):
-            text += f"; strict delivered under that flood: {100 * g('lat_strict_flood_delivered'):.2f} %"
-        met = ratio <= 1.5 and (per_run is None or per_run <= 1.5)
-        if ratio <= 1.5 and per_run is not None and per_run > 1.5:
-            met = "medians only"
-        return text, met
-
     targets = [
         ("xdp_mpps ≥ 5 with xdp_loss = 0", ("xdp_mpps", "xdp_loss"),
          lambda: (f"{fmt(g('xdp_mpps'))} Mpps, loss {fmt(g('xdp_loss'))}", g("xdp_mpps") >= 5 and g("xdp_loss") == 0)),
         ("xdp_vs_socket ≥ 15", ("xdp_vs_socket",), lambda: (fmt(g("xdp_vs_socket")), g("xdp_vs_socket") >= 15)),
         ("XDP adds ≤ 3 µs p50 over direct", ("lat_xdp_p50_us", "lat_direct_p50_us"), added_p50),
-        ("strict p99 under the heaviest flood ≤ 1.5× idle p99 (aim 1.2×)",
-         ("lat_strict_flood_p99_us", "lat_strict_idle_p99_us"), flood_ratio),
         ("strict p50 ≤ 1/3 of the better peer's p50", ("lat_xdp_p50_us", "mosquitto_p50_us", "nats_p50_us"),
          lambda: (f"{fmt(g('lat_xdp_p50_us'))} vs {fmt(best('p50_us'))}/3 = {best('p50_us') / 3:.1f} µs",
                   g("lat_xdp_p50_us") <= best("p50_us") / 3)),
@@ -109,6 +93,27 @@ def target_rows(d):
                 f"(the idle stream's own longest gap: {fmt(g('restart_idle_gap_max_us') / 1000)} ms; without persist "
                 f"{fmt(g(f'restart_{case}_no_persist_gap_ms'))} ms)", gap_us <= 2 * g("restart_idle_gap_p99_us"))
 
+    # Issue 12: the isolation sweep's three configurations, ratios within one run (the per-run ratios' worst).
+    def worst(k):
+        return g(f"{k}_max", g(k))
+
+    targets += [
+        ("isolation on: 0 strict events lost at every flood step", ("lat_strict_on_max_strict_lost",),
+         lambda: (f"at most {fmt(worst('lat_strict_on_max_strict_lost'))} per step (every run; off: "
+                  f"{fmt(g('lat_strict_off_max_strict_lost'))}, socket: {fmt(g('lat_strict_socket_max_strict_lost'))})",
+                  worst("lat_strict_on_max_strict_lost") == 0)),
+        ("isolation on: strict p99 at the heaviest flood ≤ 1.2× idle", ("lat_strict_on_flood_ratio",),
+         lambda: (f"{fmt(g('lat_strict_on_flood_p99_us'))} / {fmt(g('lat_strict_on_idle_p99_us'))} µs; per run "
+                  f"{fmt(g('lat_strict_on_flood_ratio'))}× (worst {fmt(worst('lat_strict_on_flood_ratio'))}×; off: "
+                  f"{fmt(g('lat_strict_off_flood_ratio'))}×)", worst("lat_strict_on_flood_ratio") <= 1.2)),
+        ("socket path alone: strict p99 under flood ≤ 2× idle", ("lat_strict_socket_flood_ratio",),
+         lambda: (f"{fmt(g('lat_strict_socket_flood_p99_us'))} / {fmt(g('lat_strict_socket_idle_p99_us'))} µs; per "
+                  f"run {fmt(g('lat_strict_socket_flood_ratio'))}× (worst {fmt(worst('lat_strict_socket_flood_ratio'))}×)",
+                  worst("lat_strict_socket_flood_ratio") <= 2)),
+        ("best-effort: offered = delivered + counted drops (heaviest flood)", ("lat_be_on_unaccounted",),
+         lambda: ("unaccounted: " + ", ".join(f"{c} {fmt(g(f'lat_be_{c}_unaccounted'))}" for c in ISO),
+                  all(abs(worst(f"lat_be_{c}_unaccounted") or 0) == 0 for c in ISO))),
+    ]
     for case, what in (("term", "restart (SIGTERM)"), ("kill", "crash (SIGKILL)"), ("upgrade", "upgrade")):
         targets.append((f"persist, {what}: 0 strict events lost",
                         (f"restart_{case}_persist_lost", f"restart_{case}_no_persist_lost", "restart_count"),
@@ -156,32 +161,46 @@ def plot_throughput(runs, img_dir, tmp):
     return True
 
 
+ISO = {"on": ("isolation on (best-effort via the cpumap)", "#1f77b4"),
+       "off": ("isolation off (best-effort XDP_PASSed)", "#d62728"),
+       "socket": ("socket path alone (xdp_mode off)", "#2ca02c")}
+
+
+def iso_curves(run):
+    """{configuration: [step]} of one latency run; a JSON from before the three configurations gives `on` only."""
+    out = {c: run[f"isolation_{c}_curve"] for c in ISO if run.get(f"isolation_{c}_curve")}
+    if not out and run.get("isolation_curve"):
+        keys = ("offered_mpps", "delivered_mpps", "p50_us", "p99_us", "strict_delivered")
+        out["on"] = [dict(zip(keys, p)) for p in run["isolation_curve"]]
+    return out
+
+
 def plot_isolation(runs, img_dir, tmp):
-    series, idle = [], []
+    latency, delivered, idle_on = [], [], []
     for i, run in enumerate(runs):
-        pts = run.get("isolation_curve") or []
-        if not pts:
-            continue
-        fn = os.path.join(tmp, f"iso_{i}.dat")
-        with open(fn, "w") as f:
-            for p in sorted(pts[1:]):  # the first point is the one without flood
-                if p[0] > 0:
-                    f.write(f"{p[0]} {p[2]} {p[3]}\n")
-        idle.append((pts[0][2], pts[0][3]))
-        t50 = "strict p50" if i == 0 else ""
-        t99 = "strict p99" if i == 0 else ""
-        series.append(f"'{fn}' using 1:2 with linespoints lc rgb '#1f77b4' pt 7 ps 0.6 title '{t50}'")
-        series.append(f"'{fn}' using 1:3 with linespoints lc rgb '#d62728' pt 5 ps 0.6 title '{t99}'")
-    if not series:
+        for c, steps in iso_curves(run).items():
+            title, color = ISO[c]
+            fn = os.path.join(tmp, f"iso_{c}_{i}.dat")
+            with open(fn, "w") as f:
+                for p in sorted((p for p in steps if p["offered_mpps"] > 0), key=lambda p: p["offered_mpps"]):
+                    f.write(f"{p['offered_mpps']} {p['p99_us']} {max(p['delivered_mpps'], 1e-4)}\n")
+            if c == "on":
+                idle_on.append(steps[0]["p99_us"])
+            t = f"title '{title}'" if i == 0 else "notitle"
+            latency.append(f"'{fn}' using 1:2 with linespoints lc rgb '{color}' pt 7 ps 0.6 {t}")
+            delivered.append(f"'{fn}' using 1:3 with linespoints lc rgb '{color}' pt 7 ps 0.6 {t}")
+    if not latency:
         return False
-    idle50 = sorted(x[0] for x in idle)[len(idle) // 2]
-    idle99 = sorted(x[1] for x in idle)[len(idle) // 2]
+    target = ""
+    if idle_on:
+        target = f"{1.2 * sorted(idle_on)[len(idle_on) // 2]} with lines dt 3 lc rgb '#000000' title '1.2 × idle p99, on (target)', "
     gnuplot(os.path.join(img_dir, "isolation.png"),
-            "Strict events (XDP, 10 k/s) while a best-effort flood goes through the socket path (every run)",
-            "best-effort flood offered (Mpps, live-frames generator)", "strict one-way latency (µs)",
-            f"{idle50} with lines dt 2 lc rgb '#1f77b4' title 'p50 without flood (median)', \\\n"
-            f"     {idle99} with lines dt 2 lc rgb '#d62728' title 'p99 without flood (median)', \\\n"
-            f"     {1.5 * idle99} with lines dt 3 lc rgb '#000000' title '1.5 × idle p99 (target)', {', '.join(series)}")
+            "Strict p99 (10 k/s through tempos-mom) under a best-effort flood, three configurations (every run)",
+            "best-effort flood offered (Mpps, live-frames generator)", "strict one-way latency p99 (µs)",
+            target + ", ".join(latency))
+    gnuplot(os.path.join(img_dir, "isolation-delivered.png"), "Best-effort delivered to its subscriber (every run)",
+            "best-effort flood offered (Mpps)", "best-effort delivered (Mpps)",
+            "x with lines dt 2 lc rgb '#888888' title 'delivered = offered', " + ", ".join(delivered))
     return True
 
 
@@ -192,43 +211,36 @@ def why_missed(d, runs):
     num = lambda k: isinstance(g(k), (int, float))
     if num("xdp_mpps") and g("xdp_mpps") < 5:
         tp = runs.get("throughput", [])
-        lossless_everywhere = all(all(p[2] == 0 for p in r.get("xdp_curve", [])) for r in tp) if tp else False
-        out.append(
-            f"- **xdp_mpps**: {fmt(g('xdp_mpps'))} Mpps (runs: {fmt(g('xdp_mpps_min'))}–{fmt(g('xdp_mpps_max'))}), "
-            f"the generators' limit on this path was {fmt(g('xdp_generator_limit_mpps'))} Mpps and the loss at it "
-            f"{fmt(g('xdp_loss'))}" + ("; no step of any run lost a single frame" if lossless_everywhere else "") +
-            ". The XDP path delivered everything it was offered: the figure is the limit of the live-frames "
-            "generator, which shares the 2 cores with the receive path (a veth runs the receiver's XDP program on "
-            "the sending CPU, so every core both generates and routes), not a limit of the router. It varies "
-            "with the machine's other load (load average before the run above).")
+        lossless = tp and all(all(p[2] == 0 for p in r.get("xdp_curve", [])) for r in tp)
+        out.append(f"- **xdp_mpps**: {fmt(g('xdp_mpps'))} Mpps (runs: {fmt(g('xdp_mpps_min'))}–{fmt(g('xdp_mpps_max'))}), "
+                   f"the generators' limit {fmt(g('xdp_generator_limit_mpps'))} Mpps, loss {fmt(g('xdp_loss'))}"
+                   + ("; no step of any run lost a frame" if lossless else "") + ". The figure is the limit of the "
+                   "live-frames generator, which shares the 2 cores with the receive path (a veth runs the receiver's "
+                   "XDP program on the sending CPU), not of the router; it varies with the machine's other load.")
     if num("xdp_vs_socket") and g("xdp_vs_socket") < 15:
         out.append(f"- **xdp_vs_socket**: {fmt(g('xdp_vs_socket'))} = {fmt(g('xdp_mpps'))} / {fmt(g('socket_mpps'))} "
                    "Mpps; the numerator is the generator's limit (above).")
     if num("lat_xdp_p50_us") and num("lat_direct_p50_us") and g("lat_xdp_p50_us") - g("lat_direct_p50_us") > 3:
-        out.append(f"- **XDP p50 over direct**: {fmt(g('lat_xdp_p50_us'))} vs {fmt(g('lat_direct_p50_us'))} µs "
-                   f"(medians of different runs); the difference within each run was "
-                   f"{fmt(g('lat_xdp_added_p50_us'))} µs (median; {fmt(g('lat_xdp_added_p50_us_min'))} to "
-                   f"{fmt(g('lat_xdp_added_p50_us_max'))} µs), and direct p50 itself ranged "
+        out.append(f"- **XDP p50 over direct**: {fmt(g('lat_xdp_p50_us'))} vs {fmt(g('lat_direct_p50_us'))} µs (medians "
+                   f"of different runs); within each run {fmt(g('lat_xdp_added_p50_us'))} µs (median; "
+                   f"{fmt(g('lat_xdp_added_p50_us_min'))} to {fmt(g('lat_xdp_added_p50_us_max'))}), direct p50 itself "
                    f"{fmt(g('lat_direct_p50_us_min'))}–{fmt(g('lat_direct_p50_us_max'))} µs. The program costs "
-                   f"{fmt(g('prog_ns'))} ns per event (prog_ns); a spread of several µs between runs is the "
-                   "scheduling of the endpoints and softirqs on a loaded 2-core VM (load average above).")
-    if num("lat_strict_flood_p99_us") and num("lat_strict_idle_p99_us") and (
-            g("lat_strict_flood_p99_us") > 1.5 * g("lat_strict_idle_p99_us") or g("lat_strict_flood_ratio", 0) > 1.5
-            or g("lat_strict_flood_delivered", 1) < 1):
-        out.append(
-            f"- **strict p99 under flood** (and strict loss): {fmt(g('lat_strict_flood_p99_us'))} µs vs "
-            f"{fmt(g('lat_strict_idle_p99_us'))} µs idle (medians; the per-run ratio is "
-            f"{fmt(g('lat_strict_flood_ratio'))}×, and the idle p99 itself ranged "
-            f"{fmt(g('lat_strict_idle_p99_us_min'))}–{fmt(g('lat_strict_idle_p99_us_max'))} µs). Percentiles count "
-            f"only the events that arrived. At the heaviest flood ({fmt(g('lat_flood_max_offered_mpps'))} Mpps offered, of which the socket "
-            f"path delivered {fmt(g('lat_flood_max_delivered_mpps'))} Mpps) strict events still arrived "
-            f"({100 * g('lat_strict_flood_delivered', 0):.2f} % delivered, {fmt(g('lat_strict_flood_lost'))} lost), "
-            f"while pub:eth0 counted {fmt(g('lat_flood_pub_tx_dropped'))} transmit drops and mom:eth0 "
-            f"{fmt(g('lat_flood_mom_rx_dropped'))} receive drops (sub1: {fmt(g('lat_flood_sub1_rx_dropped'))} receive "
-            f"drops, {fmt(g('lat_flood_sub1_udp_in_errors'))} UDP errors). Strict and flood frames share mom:eth0's "
-            "receive ring (a veth ring of 256 frames) and its NAPI poll, which come before the XDP program: the "
-            "flood delays and drops strict frames before the router can tell them apart. The SQ/BQ separation "
-            "of the MoM cannot act that early; a NIC with a receive queue (or flow steering) for strict traffic can.")
+                   f"{fmt(g('prog_ns'))} ns per event; the spread is the endpoints' and softirqs' scheduling on a loaded VM.")
+    # Isolation: per configuration that missed, what the counters of the heaviest step (first run) say.
+    heaviest = {c: steps[-1] for c, steps in iso_curves((runs.get("latency") or [{}])[0]).items()}
+    for c, limit in (("on", 1.2), ("off", 1.2), ("socket", 2)):
+        lost, ratio = (g(f"lat_strict_{c}_{k}_max", g(f"lat_strict_{c}_{k}")) for k in ("max_strict_lost", "flood_ratio"))
+        if c not in heaviest or not num(f"lat_strict_{c}_flood_ratio") or (ratio <= limit and not lost):
+            continue
+        h = heaviest[c]
+        drops = ", ".join(f"{k} {fmt(v)}" for k, v in h.get("drops", {}).items() if v) or "no drop counter moved"
+        out.append(f"- **isolation {c}**: strict p99 ×{fmt(ratio)} idle at worst (target {limit}×), up to {fmt(lost)} "
+                   f"strict events lost in a step. Heaviest step of run 1: {fmt(h['offered_mpps'])} Mpps offered, "
+                   f"{fmt(h['delivered_mpps'])} delivered to sub2, strict p99 {fmt(h['p99_us'])} µs, "
+                   f"{fmt(h.get('strict_sent', 0) - h.get('strict_received', 0))} strict lost, of which pub:eth0 refused "
+                   f"{fmt(h.get('strict_pub_tx_dropped'))} (mom:eth0's receive ring, shared by both classes, full before "
+                   f"any XDP program runs); counters: {drops}; tempos-mom {fmt(h.get('mom_cpu_ms_per_mev'))} and softirq "
+                   f"{fmt(h.get('softirq_ms_per_mev'))} CPU ms per million events.")
     if num("lat_xdp_p50_us") and num("mosquitto_p50_us") and num("nats_p50_us"):
         best = min(g("mosquitto_p50_us"), g("nats_p50_us"))
         if g("lat_xdp_p50_us") > best / 3:
@@ -261,6 +273,13 @@ FIELD_NOTES = {
     "lat_socket_be_p99_us": "through the MoM, best-effort, socket path",
     "lat_strict_idle_p99_us": "isolation series, no flood",
     "lat_strict_flood_p99_us": "isolation series, heaviest flood (the generator unpaced)",
+    "lat_strict_on_flood_ratio": "isolation on (cpumap): heaviest flood p99 / idle p99, within the run",
+    "lat_strict_off_flood_ratio": "isolation off (best_effort_cpus = \"\"): the same",
+    "lat_strict_socket_flood_ratio": "socket path alone (xdp_mode off): the same",
+    "lat_strict_on_max_strict_lost": "isolation on: most strict events lost in one step",
+    "lat_be_on_unaccounted": "isolation on, heaviest step: best-effort offered − delivered − counted drops",
+    "dds_p50_us": "Cyclone DDS ddsperf ping/pong, half the round trip",
+    "sockperf_p50_us": "sockperf UDP ping-pong, half the round trip (no broker)",
     "restart_idle_gap_p99_us": "restart: the strict stream without a restart, time between arrivals at sub1, p99",
     "restart_idle_gap_max_us": "restart: the same stream's longest time between arrivals",
     "restart_term_persist_lost": "SIGTERM and start at once, persist = true (docs/restart.md)",
@@ -269,6 +288,15 @@ FIELD_NOTES = {
     "restart_upgrade_persist_lost": "SIGTERM and start with the rebuilt router object (tests/e2e/upgrade), persist = true",
     "restart_term_no_persist_lost": "SIGTERM and start at once, persist = false",
 }
+
+
+# The peers table: (system, idle prefix, under-flood prefix, flood rate field).
+PEERS = (("tempos-mom, XDP strict (isolation on)", "lat_xdp", "lat_strict_flood", None),
+         ("direct UDP, no broker", "lat_direct", None, None),
+         ("Mosquitto", "mosquitto", "mosquitto_flood", "mosquitto_flood_msgs"),
+         ("NATS", "nats", "nats_flood", "nats_flood_msgs"),
+         ("Cyclone DDS (ddsperf)", "dds", "dds_flood", "dds_flood_msgs"),
+         ("sockperf UDP ping-pong (kernel floor)", "sockperf", "sockperf_flood", "sockperf_flood_msgs"))
 
 
 def main():
@@ -304,7 +332,7 @@ def main():
         w(["- Time per subcommand (all runs): " + ", ".join(f"{k} {v:.0f} s" for k, v in d["part_seconds"].items())])
     if a.load_before:
         w([f"- Load average before the run: {a.load_before} (other work on the machine shows in the tails)"])
-    w(["", "## Targets (issues 6 and 14)", "", "| target | measured (medians) | met |", "|---|---|---|"])
+    w(["", "## Targets (issues 6, 12 and 14)", "", "| target | measured (medians) | met |", "|---|---|---|"])
     for what, value, met in target_rows(d):
         verdict = met if isinstance(met, str) else ("yes" if met else ("no" if met is not None else "not measured"))
         w([f"| {what} | {value} | {verdict} |"])
@@ -328,13 +356,29 @@ def main():
     if have_tp:
         w(["## Throughput", "", f"![offered vs delivered]({img_rel}/throughput.png)", ""])
     if have_iso:
-        w(["## Isolation", "", f"![strict latency vs flood rate]({img_rel}/isolation.png)", "",
-           "| run | flood offered (Mpps) | flood delivered (Mpps) | strict p50 (µs) | strict p99 (µs) | strict delivered |",
-           "|---|---|---|---|---|---|"])
+        w(["## Isolation", "", f"![strict p99 vs flood rate]({img_rel}/isolation.png)", "",
+           f"![best-effort delivered vs flood rate]({img_rel}/isolation-delivered.png)", "",
+           "Best-effort counted = the drop counters that add up to lost best-effort events (method below); "
+           "unaccounted = offered − delivered − counted.", "",
+           "| config | run | flood offered (Mpps) | delivered (Mpps) | strict p50 / p99 / p99.9 / max (µs) | strict "
+           "delivered | BE counted drops | BE unaccounted | CPU ms per M events (tempos-mom, softirq, cpumap threads) |",
+           "|---|---|---|---|---|---|---|---|---|"])
         for i, run in enumerate(runs.get("latency", [])):
-            w([f"| {i + 1} | {p[0]:.3f} | {p[1]:.3f} | {p[2]:.1f} | {p[3]:.1f} | {100 * p[4]:.2f} % |"
-               for p in run.get("isolation_curve", [])])
+            for c, steps in iso_curves(run).items():
+                w([f"| {c} | {i + 1} | {p['offered_mpps']:.3f} | {p['delivered_mpps']:.3f} | "
+                   + " / ".join(fmt(p.get(k)) for k in ("p50_us", "p99_us", "p999_us", "max_us"))
+                   + f" | {100 * p['strict_delivered']:.2f} % | {fmt(p.get('be_counted'))} | "
+                   f"{fmt(p.get('be_unaccounted'))} | {fmt(p.get('mom_cpu_ms_per_mev'))}, "
+                   f"{fmt(p.get('softirq_ms_per_mev'))}, {fmt(p.get('cpumap_ms_per_mev'))} |" for p in steps])
         w([""])
+    w(["## Peers", "", "Medians; DDS and sockperf figures are half their round trips (method below).", "",
+       "| system | p50 (µs) | p99 | p99.9 | under flood: p50 | p99 | p99.9 | flood delivered (msg/s) |",
+       "|---|---|---|---|---|---|---|---|"])
+    for label, idle, flood, rate in PEERS:
+        w([f"| {label} | " + " | ".join(fmt(d.get(f"{idle}_{q}_us")) for q in ("p50", "p99", "p999")) + " | "
+           + " | ".join(fmt(d.get(f"{flood}_{q}_us")) if flood else "" for q in ("p50", "p99", "p999"))
+           + f" | {fmt(d.get(rate)) if rate else ''} |"])
+    w([""])
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks_method.md")) as f:
         w(["## Method", "", f.read().rstrip(), "", "## The JSON of this run", "",
            "Merged medians (`runs`, the raw object of every run with the curves, left out here):", "", "```json",

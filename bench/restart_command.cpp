@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bench_mom.hpp"
+#include "endpoints.hpp"
 #include "process/process.hpp"
 #include "subcommand.hpp"
 #include "topology/layouts.hpp"
@@ -121,13 +122,6 @@ private:
         return Status::ok();
     }
 
-    // The endpoints stand for other hosts: under SCHED_FIFO the new tempos-mom's start (loading and verifying its
-    // programs) cannot delay them, so the gap measured is the data plane's.
-    std::vector<std::string> endpoint(std::vector<std::string> argv) const {
-        if (o_.endpoint_priority > 0) argv.insert(argv.begin(), {"chrt", "-f", std::to_string(o_.endpoint_priority)});
-        return argv;
-    }
-
     Result<Outcome> measure(const Case& c) {
         Result<Outcome> outcome = measure_pinned(c);
         const Status released = release_pins();  // also after a failed measurement
@@ -139,25 +133,16 @@ private:
         Result<testkit::MomRunner> mom = start_mom(c.persist, false);
         if (!mom) return mom.status();
         const double seconds = static_cast<double>(o_.count) / o_.rate;
-        const std::string listen = std::string(p2p::kSub1Ip) + ":" + std::to_string(kMomPort);
-        Result<testkit::Process> sub = testkit::Process::start(
-            endpoint({(testkit::executable_dir() / "tempos-sub").string(), "--listen", listen, "--count",
-                      std::to_string(o_.count), "--timeout", std::to_string(seconds + 20), "--json"}),
-            {.netns = net_.ns("sub1")});
+        // The endpoints stand for other hosts: under SCHED_FIFO the new tempos-mom's start (loading and verifying
+        // its programs) cannot delay them, so the gap measured is the data plane's.
+        Result<testkit::Process> sub =
+            start_sub(net_, "sub1", p2p::kSub1Ip, o_.count, seconds + 20, o_.endpoint_priority);
         if (!sub) return sub.status();
         const pid_t sub_pid = sub->pid();
-        if (Status up = sub->wait_until([&] { return testkit::udp_port_bound(sub_pid, kMomPort); },
-                                        std::chrono::seconds(2), "its port bound");
-            !up)
-            return up.prefixed("tempos-sub");
         const Result<std::uint64_t> in_before = testkit::udp_counter(sub_pid, "InDatagrams");
         if (!in_before) return in_before.status();
-        Result<testkit::Process> pub = testkit::Process::start(
-            endpoint({(testkit::executable_dir() / "tempos-pub").string(), "--to",
-                      std::string(p2p::kMomIp) + ":" + std::to_string(kMomPort), "--topic", std::to_string(kTopic),
-                      "--count", std::to_string(o_.count), "--rate", std::to_string(o_.rate), "--size", "32",
-                      "--max-seconds", std::to_string(seconds + 10), "--json"}),
-            {.netns = net_.ns("pub"), .cpu = o_.pub_cpu});
+        Result<testkit::Process> pub =
+            start_pub(net_, p2p::kMomIp, kTopic, o_.count, o_.rate, seconds + 10, o_.pub_cpu, o_.endpoint_priority);
         if (!pub) return pub.status();
 
         if (c.stop != Stop::none) {
@@ -183,24 +168,15 @@ private:
 
         const Result<int> pub_ended = pub->wait(std::chrono::milliseconds(static_cast<long>((seconds + 15) * 1000)));
         const int pub_status = pub_ended ? *pub_ended : pub->kill_and_reap();
-        // The last events: until tempos-sub has every one (it then ends by itself) or sub1 stopped receiving.
-        const std::uint64_t all_in = *in_before + o_.count;
-        testkit::poll_until_settled(
-            [&] {
-                const Result<std::uint64_t> in = sub->running() ? testkit::udp_counter(sub_pid, "InDatagrams") : all_in;
-                return in ? *in : all_in;
-            },
-            all_in, std::chrono::milliseconds(200), std::chrono::seconds(5));
-        (void)sub->signal(SIGINT);  // it still reports, unless it has ended by itself
-        if (!sub->wait(std::chrono::seconds(5))) sub->kill_and_reap();
+        wait_arrived(*sub, *in_before + o_.count, std::chrono::milliseconds(200), std::chrono::seconds(5));
+        const Result<nlohmann::json> report = collect_sub(*sub);
         if (Status stopped = mom->stop(); !stopped) return stopped.prefixed("final stop");
         if (pub_status != 0)
             return measurement_error("tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub->errors());
-        const nlohmann::json report = nlohmann::json::parse(sub->output(), nullptr, false);
+        if (!report) return report.status();
         const nlohmann::json::json_pointer at("/topics/" + std::to_string(kTopic));
-        if (!report.is_object() || !report.contains(at))
-            return measurement_error("no event arrived; tempos-sub said: " + sub->output() + sub->errors());
-        const nlohmann::json& t = report[at];
+        if (!report->contains(at)) return measurement_error("no event arrived; tempos-sub said: " + sub->output());
+        const nlohmann::json& t = (*report)[at];
         Outcome out;
         out.sent = static_cast<double>(o_.count);
         out.unique = t.value("unique", 0.0);

@@ -3,9 +3,9 @@
 # throughput, latency and fanout must print one JSON object with every field those parts own (`all` checks them:
 # its missing_fields), every run succeeding (fanout's fails when its test runs of the fan-out program sent fewer
 # copies than they should), strict events in the throughput run delivered by the kernel without reaching the
-# MoM's socket, every latency path delivering events, and both fan-out paths delivering copies (at G = 1 and G = 4,
-# the kernel one without reaching the MoM's socket). Needs root (namespaces, XDP); exit 77 = skipped (fails under
-# TEMPOS_REQUIRE_PRIVILEGED=1, as in CI).
+# MoM's socket, every latency path and every isolation configuration delivering events, and both fan-out paths
+# delivering copies (at G = 1 and G = 4, the kernel one without reaching the MoM's socket). Needs root
+# (namespaces, XDP); exit 77 = skipped (fails under TEMPOS_REQUIRE_PRIVILEGED=1, as in CI).
 set -euo pipefail
 BENCH=$1
 if [ "$(id -u)" -ne 0 ] || ! ip netns add "tbench-probe-$$" 2>/dev/null; then
@@ -27,6 +27,9 @@ if not d.get("xdp_mpps", 0) > 0:
 for path in ("direct", "xdp", "socket", "socket_be"):
     if not d.get(f"lat_{path}_delivered", 0) > 0:
         problems.append(f"latency path {path} delivered nothing")
+for config in ("on", "off", "socket"):  # the isolation sweep's MoM configurations
+    if not d.get(f"lat_be_{config}_flood_delivered_mpps", 0) > 0 or not d.get(f"lat_strict_{config}_idle_p99_us", 0) > 0:
+        problems.append(f"isolation {config}: no strict or no best-effort event delivered")
 for path in ("kernel", "socket"):
     if not d.get(f"fanout4_{path}_mcps", 0) > 0:
         problems.append(f"fan-out path {path} delivered no copies")

@@ -16,8 +16,8 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 . "$ROOT/scripts/lib/packages.sh"
-# gnuplot for the plots; the brokers `tempos-bench peers` compares with.
-tempos_install_packages gnuplot-nox mosquitto nats-server
+# gnuplot for the plots; the brokers and tools `tempos-bench peers` compares with (Cyclone DDS's ddsperf, sockperf).
+tempos_install_packages gnuplot-nox mosquitto nats-server cyclonedds-tools sockperf
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 # tempos-bench pulls in what it starts (tempos-mom, the adapter, tempos-pub/-sub, the forwarder).

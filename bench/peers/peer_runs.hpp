@@ -10,6 +10,7 @@
 
 #include "latency_summary.hpp"
 #include "peer_client.hpp"
+#include "subcommand.hpp"  // Report
 #include "topology/topology.hpp"
 
 namespace tempos::bench::peers {
@@ -50,5 +51,10 @@ struct StreamPlan {
 // (subcommand.hpp); fails when the first (measured) stream's publisher or subscriber failed.
 Status run_streams(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
                    std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out);
+
+// Cyclone DDS (ddsperf ping/pong) and sockperf (UDP ping-pong), idle and under a flood, by their own tools
+// (tool_peers.cpp): fields <tool>[_flood]_p50_us, _p99_us, _p999_us (sockperf only), _max_us, _samples, and
+// <tool>_flood_msgs. `only`: one tool by name, or "" for both (a broker's name: neither).
+Status run_tool_peers(const RunSettings& settings, const std::string& only, bool verbose, Report& out);
 
 }  // namespace tempos::bench::peers

@@ -67,6 +67,11 @@ struct PeersOptions : CommonOptions {
     bool verbose = false;
     std::string only;  // empty: every broker
     peers::RunSettings settings;
+
+    void apply_quick() {  // --quick
+        settings.seconds = 1;
+        settings.warmup_seconds = 0.2;
+    }
 };
 
 struct PeerResult {
@@ -206,7 +211,9 @@ Result<Report> run_peers(const PeersOptions& o) {
         if (Status st = run_peer(*broker, path, o, r); !st) return st.prefixed(broker->name);
         results.push_back(std::move(r));
     }
-    return report(results, o, load_before);
+    Report out = report(results, o, load_before);
+    if (Status st = peers::run_tool_peers(o.settings, o.only, o.verbose, out); !st) return st;
+    return out;
 }
 
 }  // namespace
@@ -215,10 +222,10 @@ void register_peers_command(CLI::App& app, const char* name, int& exit_code) {
     auto [cmd, options] = add_subcommand<PeersOptions>(
         app, name,
         "Mosquitto and nats-server on the same namespace topology: 1:1 latency, max throughput, latency under a "
-        "flood of another topic",
-        nullptr, exit_code, run_peers);
+        "flood of another topic; Cyclone DDS (ddsperf) and sockperf round trips, idle and under a flood",
+        "Smoke run: 1 s per run (not a measurement)", exit_code, run_peers);
     cmd->add_flag("-v,--verbose", options.verbose, "Progress on stderr");
-    cmd->add_option("--only", options.only, "Run one broker only")->check(CLI::IsMember({"mosquitto", "nats"}));
+    cmd->add_option("--only", options.only, "Run one broker only")->check(CLI::IsMember({"mosquitto", "nats", "dds", "sockperf"}));
     cmd->add_option("--rate", options.settings.rate, "Paced stream, messages per second")
         ->check(CLI::Range(1.0, 1e6));
     cmd->add_option("--seconds", options.settings.seconds, "Publishing time of each run")

@@ -1,0 +1,204 @@
+// Peers measured by their own tools: Cyclone DDS through ddsperf (ping/pong) and sockperf's UDP ping-pong, the
+// kernel floor. On the one-legged topology, brokerless: the measured pair pub -> sub1, the flood pub -> sub2 at
+// the same time (its own DDS domain, so that its processes do not answer the pings); nothing runs in `mom`.
+// Both tools measure round trips; the figures are half of them, comparable with one-way latencies.
+#include <csignal>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "peer_runs.hpp"
+#include "endpoints.hpp"  // at_priority
+#include "subcommand.hpp"
+#include "test_run_timer.hpp"  // median
+#include "topology/layouts.hpp"
+
+namespace tempos::bench::peers {
+
+namespace {
+
+struct Figures {
+    double p50 = -1, p99 = -1, p999 = -1, max = -1;  // µs, half round trip; -1: the tool does not give it
+    double samples = 0;
+    double flood_msgs = -1;  // flood messages per second, where the tool reports it
+};
+
+using Argv = std::vector<std::string>;
+
+// One tool: the commands of the measured pair (server in sub1, client in pub) and of the flood (receiver in
+// sub2, sender in pub), and how to read the client's and the flood's output.
+struct ToolPeer {
+    const char* name;     // the prefix of its JSON fields
+    const char* program;  // its executable
+    const char* package;
+    int port;  // of the measured server (the flood's: port + 1); 0: the tool matches its peers itself
+    Argv (*server)(const std::string& ip);
+    Argv (*client)(const std::string& ip, const RunSettings& s);
+    Argv (*flood_receiver)(const std::string& ip);
+    Argv (*flood_sender)(const std::string& ip, const RunSettings& s);
+    Status (*parse)(const std::string& client_output, Figures& f);
+    bool flood_rate_received;  // the flood's rate is in its receiver's output, else in its sender's
+    void (*parse_flood)(const std::string& output, Figures& f);
+};
+
+std::string seconds_text(double s) { return std::to_string(static_cast<int>(s + 0.999)); }
+
+// ddsperf (0.10) prints a line per second and peer: "... size N mean Xus min Xus 50% Xus 90% Xus 99% Xus max Xus
+// cnt N" (round trips). The figures are the medians over those seconds, the first (warm-up) left out; max the
+// largest; no p99.9.
+Status parse_ddsperf(const std::string& out, Figures& f) {
+    static const std::regex line(
+        R"(mean ([\d.]+)us min ([\d.]+)us 50% ([\d.]+)us 90% ([\d.]+)us 99% ([\d.]+)us max ([\d.]+)us cnt (\d+))");
+    std::vector<double> p50, p99;
+    for (auto it = std::sregex_iterator(out.begin(), out.end(), line); it != std::sregex_iterator(); ++it) {
+        p50.push_back(std::stod((*it)[3]) / 2);
+        p99.push_back(std::stod((*it)[5]) / 2);
+        f.max = std::max(f.max, std::stod((*it)[6]) / 2);
+        f.samples += std::stod((*it)[7]);
+    }
+    if (p50.size() > 1) p50.erase(p50.begin()), p99.erase(p99.begin());
+    if (p50.empty()) return measurement_error("ddsperf ping printed no round-trip statistics");
+    f.p50 = median(p50);
+    f.p99 = median(p99);
+    return Status::ok();
+}
+
+// `ddsperf sub` prints "... rate X kS/s" per second: the median of the flood's rates.
+void parse_ddsperf_flood(const std::string& received, Figures& f) {
+    static const std::regex rate(R"(rate ([\d.]+) ([kM]?)S/s)");
+    std::vector<double> rates;
+    for (auto it = std::sregex_iterator(received.begin(), received.end(), rate); it != std::sregex_iterator(); ++it)
+        rates.push_back(std::stod((*it)[1]) * ((*it)[2] == "k" ? 1e3 : (*it)[2] == "M" ? 1e6 : 1));
+    if (!rates.empty()) f.flood_msgs = median(rates);
+}
+
+// sockperf (3.7) prints the half round trips' percentiles: "---> percentile 99.900 =   12.345", "<MAX> observation
+// = X", and "Total N observations".
+Status parse_sockperf(const std::string& out, Figures& f) {
+    static const std::regex pct(R"(percentile ([\d.]+) = +([\d.]+))"), max(R"(<MAX> observation = +([\d.]+))"),
+        total(R"(Total (\d+) observations)");
+    for (auto it = std::sregex_iterator(out.begin(), out.end(), pct); it != std::sregex_iterator(); ++it) {
+        const std::string q = (*it)[1];
+        const double v = std::stod((*it)[2]);
+        if (q == "50.000") f.p50 = v;
+        if (q == "99.000") f.p99 = v;
+        if (q == "99.900") f.p999 = v;
+    }
+    std::smatch m;
+    if (std::regex_search(out, m, max)) f.max = std::stod(m[1]);
+    if (std::regex_search(out, m, total)) f.samples = std::stod(m[1]);
+    if (f.p50 < 0 || f.p99 < 0) return measurement_error("sockperf printed no percentiles");
+    return Status::ok();
+}
+
+// `sockperf throughput` ends with "Summary: Message Rate is N [msg/sec]".
+void parse_sockperf_flood(const std::string& sent, Figures& f) {
+    static const std::regex rate(R"(Message Rate is (\d+))");
+    std::smatch m;
+    if (std::regex_search(sent, m, rate)) f.flood_msgs = std::stod(m[1]);
+}
+
+const ToolPeer kTools[] = {
+    {"dds", "ddsperf", "cyclonedds-tools", 0, [](const std::string&) { return Argv{"ddsperf", "pong"}; },
+     [](const std::string&, const RunSettings& s) {
+         // Starts once the pong has matched (at most 5 s).
+         return Argv{"ddsperf", "-Qminmatch:1", "-Qinitwait:5", "-D", seconds_text(s.seconds), "ping",
+                     std::to_string(static_cast<int>(s.rate)) + "Hz", "size", std::to_string(s.payload_bytes)};
+     },
+     [](const std::string&) { return Argv{"ddsperf", "-i", "1", "-u", "sub"}; },
+     [](const std::string&, const RunSettings& s) {
+         return Argv{"ddsperf", "-i", "1", "-u", "-D", seconds_text(s.seconds), "pub", "inf", "size",
+                     std::to_string(s.payload_bytes)};
+     },
+     parse_ddsperf, true, parse_ddsperf_flood},
+    {"sockperf", "sockperf", "sockperf", 11111,
+     [](const std::string& ip) { return Argv{"sockperf", "server", "-i", ip, "-p", "11111"}; },
+     [](const std::string& ip, const RunSettings& s) {
+         return Argv{"sockperf", "ping-pong", "-i", ip, "-p", "11111", "-t", seconds_text(s.seconds), "-m",
+                     std::to_string(std::max<std::size_t>(s.payload_bytes, 14)),
+                     "--mps=" + std::to_string(static_cast<int>(s.rate))};
+     },
+     [](const std::string& ip) { return Argv{"sockperf", "server", "-i", ip, "-p", "11112"}; },
+     [](const std::string& ip, const RunSettings& s) {
+         return Argv{"sockperf", "throughput", "-i", ip, "-p", "11112", "-t", seconds_text(s.seconds), "-m",
+                     std::to_string(std::max<std::size_t>(s.payload_bytes, 14)), "--mps=max"};
+     },
+     parse_sockperf, false, parse_sockperf_flood},
+};
+
+// The measured pair, and with `flood` the flood beside it, until the client ends (bounded).
+Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSettings& s, bool flood, Figures& f) {
+    // Cyclone DDS on eth0 only (discovery by multicast over the bridge), not on lo.
+    const testkit::ProcessOptions env{.env = {"CYCLONEDDS_URI=<General><Interfaces><NetworkInterface name=\"eth0\"/>"
+                                              "</Interfaces></General>"}};
+    auto in = [&](const char* node) {
+        testkit::ProcessOptions o = env;
+        o.netns = topo.ns(node);
+        return o;
+    };
+    // The measured pair at the paced endpoints' priority, as in the other peers' runs.
+    auto paced = [&](const Argv& argv) { return at_priority(argv, s.endpoint_priority); };
+    std::vector<testkit::Process> helpers;  // killed when they go
+    auto start_helper = [&](const Argv& argv, const char* node) -> Status {
+        Result<testkit::Process> p = testkit::Process::start(argv, in(node));
+        if (!p) return p.status();
+        helpers.push_back(std::move(*p));
+        return Status::ok();
+    };
+    if (Status st = start_helper(paced(t.server(topo.ip("sub1"))), "sub1"); !st) return st;
+    if (flood)
+        if (Status st = start_helper(t.flood_receiver(topo.ip("sub2")), "sub2"); !st) return st;
+    // The servers are up once their ports are bound.
+    for (std::size_t i = 0; t.port && i < helpers.size(); ++i) {
+        const pid_t pid = helpers[i].pid();
+        const auto port = static_cast<std::uint16_t>(t.port + i);
+        if (Status st = helpers[i].wait_until([&] { return testkit::udp_port_bound(pid, port); },
+                                              std::chrono::seconds(5), "its port bound");
+            !st)
+            return st.prefixed(t.program);
+    }
+    if (flood)
+        if (Status st = start_helper(t.flood_sender(topo.ip("sub2"), s), "pub"); !st) return st;
+    Result<testkit::Process> c = testkit::Process::start(paced(t.client(topo.ip("sub1"), s)), in("pub"));
+    if (!c) return c.status();
+    const Result<int> ended = c->wait(std::chrono::milliseconds(static_cast<long>((s.seconds + 20) * 1000)));
+    if (!ended || *ended != 0)
+        return measurement_error(std::string(t.program) + " client " + c->how_it_ended() + ": " + c->output_tail());
+    if (Status st = t.parse(c->output(), f); !st) return st.prefixed(c->output_tail());
+    if (flood) {
+        (void)helpers[2].wait(std::chrono::seconds(3));  // the sender ends by itself after its -t/-D
+        (void)helpers[1].signal(SIGINT);
+        (void)helpers[1].wait(std::chrono::seconds(2));
+        t.parse_flood(helpers[t.flood_rate_received ? 1 : 2].output(), f);
+    }
+    return Status::ok();
+}
+
+}  // namespace
+
+Status run_tool_peers(const RunSettings& s, const std::string& only, bool verbose, Report& out) {
+    for (const ToolPeer& t : kTools) {
+        if (!only.empty() && only != t.name) continue;
+        if (!testkit::find_program(t.program))
+            return Status::error(ErrorCode::not_found,
+                                 std::string(t.program) + " not found; install it: apt-get install " + t.package);
+        auto topo = testkit::one_legged(2);
+        if (!topo) return topo.status();
+        for (const bool flood : {false, true}) {
+            if (verbose) std::fprintf(stderr, "peers: %s%s\n", t.name, flood ? " under flood" : "");
+            Figures f;
+            if (Status st = run_tool(t, *topo, s, flood, f); !st) return st.prefixed(t.name);
+            const std::string p = std::string(t.name) + (flood ? "_flood" : "");
+            for (const auto& [field, v] : {std::pair{"_p50_us", f.p50}, {"_p99_us", f.p99}, {"_p999_us", f.p999},
+                                           {"_max_us", f.max}, {"_samples", f.samples}})
+                if (v >= 0) out.number(p + field, v, field[1] == 's' ? 0 : 2);
+            if (flood && f.flood_msgs >= 0) out.number(p + "_msgs", f.flood_msgs, 0);
+        }
+    }
+    return Status::ok();
+}
+
+}  // namespace tempos::bench::peers
