@@ -84,7 +84,7 @@ const Counter kCounters[] = {
     {"sub1_udp_in_errors", false},  // Udp InErrors of the node (receive buffer full, checksum)
     {"sub2_udp_in_errors", true},
     {"mom_policed", true, "tempos_policed_events_total"},
-    {"mom_cpumap_dropped", true, "tempos_best_effort_queue_dropped_total"},
+    {"mom_cpumap_dropped", true, "tempos_best_effort_unarrived"},
     {"mom_bq_socket_dropped", false, "tempos_ingress_socket_drops_total", {{"socket", "bq"}}},  // in InErrors
     {"mom_udp_in_errors", true, "tempos_netns_udp_errors_total", {{"counter", "InErrors"}}},
     {"mom_be_queue_dropped", true, "tempos_events_dropped_total", {{"topic", "2"}}},
