@@ -51,7 +51,7 @@ endpoint_json() {
 
 # start_broker NODE NAME [XDP_MODE]: tempos-mom in NODE with [cluster] (node NAME, etcd ETCD_ENDPOINTS), its
 # router on NODE's eth0 in XDP_MODE (default $E2E_XDP_MODE), no topic in its file; waits until it is ready and its
-# watch on etcd established. Its log is $E2E_TMP/NAME.log; BROKER_PID_<NAME> is tempos-mom's pid.
+# watch on etcd established. Its log is $E2E_TMP/NAME.log; BROKER_PID_<NODE> is tempos-mom's pid.
 start_broker() {
     local node=$1 name=$2 mode=${3:-$E2E_XDP_MODE} ip_var="TOPO_IP_$1" i
     {
@@ -69,7 +69,7 @@ start_broker() {
         sleep 0.1
     done
     [ -s "$E2E_TMP/$name.ready" ] || broker_fail "$name" "tempos-mom was not ready within 15 s"
-    printf -v "BROKER_PID_$name" %s "$(cat "$E2E_TMP/$name.ready")"
+    printf -v "BROKER_PID_$node" %s "$(cat "$E2E_TMP/$name.ready")"
     wait_for "$name's watch on etcd" 100 broker_metric_is "$node" tempos_cluster_connected 1 ||
         broker_fail "$name" "no watch on etcd"
 }
@@ -132,4 +132,20 @@ start_registered_sub() {
         sleep 0.1
     done
     fail "tempos-sub in $node was not ready within 10 s"
+}
+
+# count_arrivals NODE: a tc ingress filter on NODE's eth0 that counts the UDP datagrams to the MoM's port, before
+# any socket: what a killed subscriber's host received, whether read, left unread in its dead socket or refused with
+# NoPorts (Udp InDatagrams counts only what a reader took). This kernel has no gact (pass) action: the filter
+# mirrors each datagram to an ifb left down, which drops the copy; the original goes on. arrivals NODE prints the
+# count.
+count_arrivals() {
+    topo_exec "$1" ip link add tempos-count type ifb
+    topo_exec "$1" tc qdisc add dev eth0 clsact
+    topo_exec "$1" tc filter add dev eth0 ingress protocol ip pref 10 u32 match ip protocol 17 0xff \
+        match ip dport "$MOM_PORT" 0xffff action mirred egress mirror dev tempos-count
+}
+arrivals() {
+    topo_exec "$1" tc -s -j filter show dev eth0 ingress | python3 -c 'import json, sys
+print(sum(a["stats"]["packets"] for f in json.load(sys.stdin) for a in f.get("options", {}).get("actions", [])))'
 }
