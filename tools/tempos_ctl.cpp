@@ -112,20 +112,19 @@ int brokers(EtcdClient& client, const std::string& prefix, bool json_output) {
         all.push_back(broker);
     }
     if (json_output) {
-        std::printf("%s\n", nlohmann::json{{"newest_write", newest}, {"etcd_revision", watched->revision}, {"brokers", all}}
-                                .dump(2)
-                                .c_str());
+        const nlohmann::json out{{"newest_write", newest}, {"etcd_revision", watched->revision}, {"brokers", all}};
+        std::printf("%s\n", out.dump(2).c_str());
         return 0;
     }
     std::printf("etcd revision %lld, newest topic or member write %lld\n", static_cast<long long>(watched->revision),
                 static_cast<long long>(newest));
-    std::printf("%-20s %-22s %-12s %-8s %-10s %-6s %s\n", "NODE", "LISTEN", "INTERFACE", "XDP", "REVISION", "LAG",
+    std::printf("%-20s %-22s %-12s %-16s %-10s %-6s %s\n", "NODE", "LISTEN", "INTERFACE", "XDP", "REVISION", "LAG",
                 "STATE");
     for (const auto& b : all) {
         std::string xdp = b.value("xdp_mode", "");
         if (const std::string configured = b.value("xdp_mode_configured", ""); !configured.empty() && configured != xdp)
             xdp += " (" + configured + ")";
-        std::printf("%-20s %-22s %-12s %-8s %-10lld %-6lld %s\n", b.value("node", "").c_str(),
+        std::printf("%-20s %-22s %-12s %-16s %-10lld %-6lld %s\n", b.value("node", "").c_str(),
                     b.value("listen", "").c_str(), b.value("interface", "").c_str(), xdp.c_str(),
                     static_cast<long long>(b.value("revision", std::int64_t{0})),
                     static_cast<long long>(b["lag"].get<std::int64_t>()), b["behind"].get<bool>() ? "behind" : "current");

@@ -28,6 +28,8 @@ survivors="$TOPO_IP_sub1 $TOPO_IP_sub3"
 wait_for "the route to hold the three members" 100 route_is mom 1 "$all" ||
     broker_fail edge-1 "route of topic 1: '$(route_members mom 1)', expected '$all'"
 ctl members list --topic 1
+broker_current() { ctl brokers --json | python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["brokers"][0]["behind"])'; }
+wait_for "the broker key at the newest write" 100 broker_current || fail "the broker's key stays behind"
 ctl brokers
 # The mode the kernel granted, beside the one configured.
 granted=$(ctl brokers --json | python3 -c 'import json, sys; b = json.load(sys.stdin)["brokers"][0]
