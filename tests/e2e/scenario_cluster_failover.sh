@@ -75,7 +75,7 @@ echo "offered $offered: delivered to sub1+sub3 $delivered, reached sub2 $sub2_re
     "$sub2_read, unread in its socket at the kill $sub2_unread, after its socket closed $sub2_closed);" \
     "kernel redirected $redirected; kill to route change $(((gone_ns - killed_ns) / 1000000)) ms (lease TTL $TTL s)"
 echo "lost to the dead member between the kill and the route change: $((sub2_unread + sub2_closed))" \
-    "(bound: TTL x rate / members = $((TTL * RATE / 3)) plus the propagation)"
+    "(bound, docs/cluster.md: (TTL + 0.5 s) x rate / members = $(((TTL * 1000 + 500) * RATE / 3000)))"
 ((dups == 0 && corrupt == 0)) || fail "$dups duplicates, $corrupt corrupt payloads"
 ((redirected == offered)) || fail "the kernel redirected $redirected of $offered events"
 ((sub2_unread >= 0)) || fail "sub2's counters disagree: reached $sub2_reached < read $sub2_read + NoPorts $sub2_closed"
