@@ -3,7 +3,8 @@
 # on its own interface (xdp_mode auto: native in mom, whose bridge port runs the peer program; generic in sub3 and
 # sub4), follow one etcd. One `tempos-ctl topics put` reaches all three: each routes the topic in its kernel and
 # `tempos-ctl brokers` shows each at the revision of that put; strict events sent through each broker are all
-# delivered. A change of the topic and its delete are followed by every broker.
+# delivered. A bad value of another topic is refused by each, topic 1 untouched; a change of the topic and its
+# delete are followed by every broker.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster_lib.sh"
 
@@ -53,6 +54,16 @@ echo "delivered $total of $((3 * N)) (duplicates $dups, corrupt $corrupt); redir
     "${per_broker[*]}; the brokers' sockets received $mom_in"
 ((total == 3 * N && dups == 0 && corrupt == 0)) || fail "delivery through the three brokers"
 for r in "${per_broker[@]}"; do ((r == N)) || fail "a broker redirected $r of its $N events in the kernel"; done
+
+# A bad value (written past tempos-ctl, which would refuse it): every broker refuses that key, counts it, and keeps
+# routing topic 1.
+refused_by() { [ "$(broker_metric "$1" tempos_cluster_refused_keys_total)" = 1 ]; }
+topo_exec pub env ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" put /tempos/topics/2 '{"qos": "fast"}' >/dev/null ||
+    fail "etcdctl put"
+for node in "${BROKERS[@]}"; do
+    wait_for "$node to refuse /tempos/topics/2" 100 refused_by "$node" || fail "$node did not count the refused key"
+done
+every_route_is "$TOPO_IP_sub1 $TOPO_IP_sub2" || fail "a bad value of another topic changed topic 1's routes"
 
 # A change of the group, then the delete: every broker follows, each at the delete's revision.
 put_topic "{\"id\": 1, \"qos\": \"strict\", \"subscribers\": [$(endpoint_json sub2)]}" >/dev/null
