@@ -6,14 +6,14 @@
 # reaches the others. Every event is accounted for: offered = delivered (sub1, sub3) + what reached sub2 (a tc
 # counter on its interface), of which its tempos-sub read some before the kill (Udp InDatagrams), some sat unread
 # in its socket, and the rest came after its socket had closed (NoPorts): the loss inherent to a lease, bounded by
-# its TTL.
+# its TTL. Then etcd is stopped: the broker keeps its routes (connected 0) and the kernel path keeps delivering.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cluster_lib.sh"
 
 TTL=${TTL:-2}
 RATE=${RATE:-1000}
 N=${N:-6000}  # phase A: across the kill and the lease's expiry (6 s at 1000/s)
-M=${M:-1000}  # phase B: after the route no longer holds sub2
+M=${M:-1000}  # phases B and C: after the route no longer holds sub2; C with etcd stopped
 
 setup one-legged 3
 start_etcd pub
@@ -60,16 +60,25 @@ ctl members list --topic 1
 # Phase B: every event goes to the survivors.
 topo_exec pub taskset -c 0 "$BIN/tempos-pub" --to "$TOPO_IP_mom:$MOM_PORT" --topic 1 --count "$M" --rate "$RATE" \
     --first-sequence "$N" --max-seconds 60 >/dev/null || fail "tempos-pub (phase B) failed"
+# Phase C: etcd gone, the broker keeps its routes and the kernel path keeps delivering.
+kill -TERM "$ETCD_RUNNER_PID"
+wait "$ETCD_RUNNER_PID" || fail "the etcd runner exited with status $?"
+ETCD_RUNNER_PID=""
+wait_for "the broker to see etcd gone" 100 broker_metric_is mom tempos_cluster_connected 0 ||
+    broker_fail edge-1 "tempos_cluster_connected stays 1 without etcd"
+route_is mom 1 "$survivors" || fail "routes without etcd: '$(route_members mom 1)', expected '$survivors'"
+topo_exec pub taskset -c 0 "$BIN/tempos-pub" --to "$TOPO_IP_mom:$MOM_PORT" --topic 1 --count "$M" --rate "$RATE" \
+    --first-sequence $((N + M)) --max-seconds 60 >/dev/null || fail "tempos-pub (phase C) failed"
 wait_delivered sub1 sub3
 stop_subs
-[ "$(snmp_udp sub2 NoPorts)" = "$noports_at_route_change" ] || fail "phase B events reached sub2"
+[ "$(snmp_udp sub2 NoPorts)" = "$noports_at_route_change" ] || fail "phase B or C events reached sub2"
 
 sub2_read=$(($(snmp_udp sub2 InDatagrams) - in_before))
 sub2_closed=$(($(snmp_udp sub2 NoPorts) - noports_before))
 sub2_reached=$(arrivals sub2)
 sub2_unread=$((sub2_reached - sub2_read - sub2_closed))
 read -r delivered _ _ dups corrupt <<<"$(topic_totals 1 sub1 sub3)"
-offered=$((N + M))
+offered=$((N + 2 * M))
 redirected=$(broker_redirected mom 1)
 echo "offered $offered: delivered to sub1+sub3 $delivered, reached sub2 $sub2_reached (read by it before the kill" \
     "$sub2_read, unread in its socket at the kill $sub2_unread, after its socket closed $sub2_closed);" \
