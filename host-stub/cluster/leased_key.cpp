@@ -97,6 +97,9 @@ void LeasedKey::keep() {
                 continue;
             }
             since_keep_alive_ = std::chrono::steady_clock::now();
+            if (reported) log_->info("{}: kept alive again (lease {:x})", key_, lease_.load());
+            reported = false;
+            backoff.reset();
         }
         if (!thread_.pause(period)) return;
     }
