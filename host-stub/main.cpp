@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
         logger->info("capabilities dropped; the control thread keeps {}", tempos::capability_names(kept));
     // After the drop: the cluster's threads start from a thread that keeps only what reloads need, and drop the
     // rest themselves (cluster_watcher.cpp).
-    if (cluster) cluster->start(tempos::cluster::broker_info(config, mom.ingress_address()));
+    if (cluster) cluster->start(tempos::cluster::broker_info(config, mom.ingress_address(), mom.adapter_stats()));
     for (;;) {
         const auto signal = signals->wait(std::chrono::milliseconds(1000));
         if (fatal_reason()) break;

@@ -64,6 +64,8 @@ public:
     // What the control thread must keep once started: the union of the adapters' (Adapter::capabilities_kept).
     std::uint64_t capabilities_kept() const { return adapters_.capabilities_kept(); }
     const MomCounters& counters() const { return counters_; }
+    // What each adapter reports now (its mode: what the kernel granted, e.g. generic for xdp_mode auto).
+    std::vector<NamedAdapterStats> adapter_stats() const { return adapters_.stats(); }
     MomConfig running_config() const;
     std::string metrics_text() const;
 

@@ -1,4 +1,4 @@
-// tempos-ctl: the cluster's topics and brokers in etcd (docs/cluster.md), through the MoM's own etcd client and
+// tempos-ctl: the cluster's topics, members and brokers in etcd (docs/cluster.md), through the MoM's own etcd client and
 // topic validation, so a value it puts is one every MoM accepts.
 #include <cstdio>
 #include <fstream>
@@ -91,12 +91,14 @@ int topics_delete(EtcdClient& client, const std::string& prefix, int id) {
     return 0;
 }
 
-// Every registered broker with the revision it applied; "behind" when that is older than the newest topic write.
+// Every registered broker with the revision it applied, the mode its XDP adapter was granted, and how far it lags:
+// "behind" by LAG revisions when its revision is older than the newest write of a topic or member key (what every
+// broker applies; a delete leaves no key, so one not yet applied goes unseen).
 int brokers(EtcdClient& client, const std::string& prefix, bool json_output) {
-    const Result<RangeResult> topics = client.range_prefix(topics_prefix(prefix));
-    if (!topics) return fail(topics.status());
+    const Result<RangeResult> watched = client.range(watched_begin(prefix), watched_end(prefix));
+    if (!watched) return fail(watched.status());
     std::int64_t newest = 0;
-    for (const KeyValue& kv : topics->kvs) newest = std::max(newest, kv.mod_revision);
+    for (const KeyValue& kv : watched->kvs) newest = std::max(newest, kv.mod_revision);
     const Result<RangeResult> range = client.range_prefix(brokers_prefix(prefix));
     if (!range) return fail(range.status());
     nlohmann::json all = nlohmann::json::array();
@@ -106,18 +108,75 @@ int brokers(EtcdClient& client, const std::string& prefix, bool json_output) {
         broker["node"] = kv.key.substr(brokers_prefix(prefix).size());
         const std::int64_t applied = broker.value("revision", std::int64_t{0});
         broker["behind"] = applied < newest;
+        broker["lag"] = std::max<std::int64_t>(0, newest - applied);
         all.push_back(broker);
+    }
+    if (json_output) {
+        const nlohmann::json out{{"newest_write", newest}, {"etcd_revision", watched->revision}, {"brokers", all}};
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    std::printf("etcd revision %lld, newest topic or member write %lld\n", static_cast<long long>(watched->revision),
+                static_cast<long long>(newest));
+    std::printf("%-20s %-22s %-12s %-16s %-10s %-6s %s\n", "NODE", "LISTEN", "INTERFACE", "XDP", "REVISION", "LAG",
+                "STATE");
+    for (const auto& b : all) {
+        std::string xdp = b.value("xdp_mode", "");
+        if (const std::string configured = b.value("xdp_mode_configured", ""); !configured.empty() && configured != xdp)
+            xdp += " (" + configured + ")";
+        std::printf("%-20s %-22s %-12s %-16s %-10lld %-6lld %s\n", b.value("node", "").c_str(),
+                    b.value("listen", "").c_str(), b.value("interface", "").c_str(), xdp.c_str(),
+                    static_cast<long long>(b.value("revision", std::int64_t{0})),
+                    static_cast<long long>(b["lag"].get<std::int64_t>()), b["behind"].get<bool>() ? "behind" : "current");
+    }
+    return 0;
+}
+
+// Every member key (or those of one topic): topic, group, endpoint, MAC, lease and the seconds it has left. A key
+// the MoMs would refuse is listed with why.
+int members_list(EtcdClient& client, const std::string& prefix, int topic, bool json_output) {
+    const std::string start = topic < 0 ? members_prefix(prefix) : members_prefix(prefix) + std::to_string(topic) + "/";
+    const Result<RangeResult> range = client.range_prefix(start);
+    if (!range) return fail(range.status());
+    nlohmann::json all = nlohmann::json::array();
+    for (const KeyValue& kv : range->kvs) {
+        nlohmann::json member{{"key", kv.key}, {"lease", kv.lease}};
+        if (const Result<MemberKey> parsed = parse_member(prefix, kv.key, kv.value); parsed) {
+            member["topic"] = parsed->topic;
+            member["group"] = parsed->group;
+            member["endpoint"] = kv.key.substr(kv.key.rfind('/') + 1);
+            member["mac"] = parsed->endpoint.mac ? mom::format_mac(*parsed->endpoint.mac) : "";
+        } else {
+            member["refused"] = parsed.message();
+        }
+        if (kv.lease != 0) {
+            // Expired between the range and this call: the key is going.
+            const Result<std::int64_t> left = client.lease_time_to_live(kv.lease);
+            member["ttl_left"] = left ? nlohmann::json(*left) : nlohmann::json(nullptr);
+        } else {
+            member["ttl_left"] = nullptr;  // no lease: kept until deleted
+        }
+        all.push_back(member);
     }
     if (json_output) {
         std::printf("%s\n", all.dump(2).c_str());
         return 0;
     }
-    std::printf("%-20s %-22s %-12s %-8s %-10s %s\n", "NODE", "LISTEN", "INTERFACE", "XDP", "REVISION", "STATE");
-    for (const auto& b : all)
-        std::printf("%-20s %-22s %-12s %-8s %-10lld %s\n", b.value("node", "").c_str(), b.value("listen", "").c_str(),
-                    b.value("interface", "").c_str(), b.value("xdp_mode", "").c_str(),
-                    static_cast<long long>(b.value("revision", std::int64_t{0})),
-                    b["behind"].get<bool>() ? "behind" : "current");
+    std::printf("%-5s %-5s %-22s %-17s %-16s %s\n", "TOPIC", "GROUP", "ENDPOINT", "MAC", "LEASE", "TTL");
+    for (const auto& m : all) {
+        if (m.contains("refused")) {
+            std::printf("refused: %s\n", m["refused"].get<std::string>().c_str());
+            continue;
+        }
+        char lease[32] = "-";
+        if (m["lease"].get<std::int64_t>() != 0)
+            std::snprintf(lease, sizeof lease, "%llx", static_cast<unsigned long long>(m["lease"].get<std::int64_t>()));
+        const std::string ttl = m["ttl_left"].is_null() ? (m["lease"].get<std::int64_t>() ? "expired" : "-")
+                                                         : std::to_string(m["ttl_left"].get<std::int64_t>()) + "s";
+        const std::string mac = m["mac"].get<std::string>();
+        std::printf("%-5d %-5zu %-22s %-17s %-16s %s\n", m["topic"].get<int>(), m["group"].get<std::size_t>(),
+                    m["endpoint"].get<std::string>().c_str(), mac.empty() ? "-" : mac.c_str(), lease, ttl.c_str());
+    }
     return 0;
 }
 
@@ -144,6 +203,13 @@ int main(int argc, char** argv) {
     bool json_output = false;
     auto* brokers_command = app.add_subcommand("brokers", "the registered brokers and the revision each applied");
     brokers_command->add_flag("--json", json_output, "as a JSON array");
+    auto* members = app.add_subcommand("members", "the leased members: <prefix>/members/N/G/IP:PORT")
+                        ->require_subcommand(1);
+    int members_topic = -1;
+    bool members_json = false;
+    auto* members_list_command = members->add_subcommand("list", "every member: topic, group, endpoint, lease, TTL left");
+    members_list_command->add_option("--topic", members_topic, "only this topic's")->check(CLI::Range(0, 255));
+    members_list_command->add_flag("--json", members_json, "as a JSON array");
     CLI11_PARSE(app, argc, argv);
 
     for (const std::string& endpoint : endpoints)
@@ -157,5 +223,6 @@ int main(int argc, char** argv) {
     if (*put) return topics_put(client, prefix, put_file);
     if (*erase) return topics_delete(client, prefix, delete_id);
     if (*brokers_command) return brokers(client, prefix, json_output);
+    if (*members_list_command) return members_list(client, prefix, members_topic, members_json);
     return kExitUsage;
 }

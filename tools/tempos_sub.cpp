@@ -1,6 +1,7 @@
 // tempos-sub: receives events from a MoM and reports, per topic, what arrived: counts, duplicates, gaps in the
 // sequence, one-way latency percentiles, the time between arrivals (its p99 and longest: a delivery gap, e.g.
-// across a restart of tempos-mom). Stops at --count events or after --timeout seconds.
+// across a restart of tempos-mom). Stops at --count events or after --timeout seconds. With --register, it keeps
+// its endpoint in etcd as a member of a cluster topic's group under a lease while it runs (docs/cluster.md).
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <signal.h>
@@ -12,14 +13,20 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
+#include "cluster_topic.hpp"
+#include "config.hpp"
 #include "endpoint_arg.hpp"
+#include "leased_key.hpp"
 #include "event_format.hpp"
 #include "latency_summary.hpp"
 #include "round_to.hpp"
@@ -85,11 +92,12 @@ void print_interim(std::map<unsigned, TopicReception>& topics, double seconds) {
 }
 
 void print_json(const std::map<unsigned, TopicReception>& topics, std::uint64_t total, std::uint64_t malformed,
-                double seconds) {
+                double seconds, const ordered_json& registration) {
     ordered_json report{{"received", total},
                         {"malformed", malformed},
                         {"seconds", round_to(seconds, 6)},
                         {"topics", ordered_json::object()}};
+    if (!registration.is_null()) report["registration"] = registration;
     for (auto& [topic, r] : topics) {
         auto sample = r.latency_ns;
         const auto l = tempos::tools::summarize_latency(sample);
@@ -129,6 +137,43 @@ void print_text(const std::map<unsigned, TopicReception>& topics, std::uint64_t 
     }
 }
 
+// --register: the member key of this subscriber's endpoint (docs/cluster.md), kept under a lease.
+struct Registration {
+    std::vector<std::string> etcd;
+    std::string prefix = "/tempos";
+    unsigned topic = 0;
+    unsigned group = 0;
+    std::string mac;
+    unsigned ttl = 5;
+};
+
+// The key kept alive until stop(), or why not (exit status 2: a bad argument, 1: etcd refused or unreachable).
+std::unique_ptr<tempos::cluster::LeasedKey> register_member(const Registration& r, const std::string& listen,
+                                                            int& exit_status) {
+    auto fail = [&](int status, const std::string& why) {
+        std::fprintf(stderr, "tempos-sub: --register: %s\n", why.c_str());
+        exit_status = status;
+        return nullptr;
+    };
+    for (const std::string& endpoint : r.etcd)
+        if (!tempos::mom::etcd_grpc_target(endpoint))
+            return fail(2, "etcd endpoint '" + endpoint + "': expected http://HOST:PORT (no TLS)");
+    const std::string key =
+        tempos::cluster::member_key(r.prefix, static_cast<std::uint8_t>(r.topic), r.group, listen);
+    const std::string value = r.mac.empty() ? std::string() : nlohmann::json{{"mac", r.mac}}.dump();
+    // Checked as every MoM will check it, so that a key they would refuse is never written.
+    if (const auto member = tempos::cluster::parse_member(r.prefix, key, value); !member)
+        return fail(2, member.message());
+    auto log = std::make_shared<spdlog::logger>("tempos-sub", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    log->set_pattern("tempos-sub: %v");
+    auto kept = std::make_unique<tempos::cluster::LeasedKey>(r.etcd, key, [value] { return value; },
+                                                             std::chrono::seconds(r.ttl), std::move(log));
+    if (const tempos::Status registered = kept->register_once(); !registered)
+        return fail(1, "cannot register " + key + ": " + tempos::describe(registered));
+    kept->start();
+    return kept;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -147,7 +192,33 @@ int main(int argc, char** argv) {
     app.add_option("--report-every", report_every,
                    "also print one JSON line every this many seconds: events and latency since the previous line")
         ->check(CLI::PositiveNumber);
+    Registration registration;
+    auto* register_option =
+        app.add_option("--register", registration.etcd,
+                       "etcd endpoint(s) http://HOST:PORT[,...]: keep <prefix>/members/TOPIC/GROUP/<--listen> under a "
+                       "lease while running (the MoMs route to it; docs/cluster.md)")
+            ->delimiter(',');
+    auto* topic_option = app.add_option("--topic", registration.topic, "with --register: the cluster topic to join")
+        ->check(CLI::Range(0, 255))
+        ->needs(register_option);
+    app.add_option("--group", registration.group, "with --register: the group (0-based, as the topic lists them)")
+        ->check(CLI::Range(0, 255))
+        ->needs(register_option);
+    app.add_option("--prefix", registration.prefix, "with --register: the key prefix, as [cluster] prefix")
+        ->capture_default_str()
+        ->needs(register_option);
+    app.add_option("--mac", registration.mac, "with --register: this endpoint's MAC, for the member's value")
+        ->needs(register_option);
+    app.add_option("--lease-ttl", registration.ttl,
+                   "with --register: the lease's TTL in seconds; a subscriber that dies is routed to until it passed")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str()
+        ->needs(register_option);
     CLI11_PARSE(app, argc, argv);
+    if (!registration.etcd.empty() && topic_option->count() == 0) {
+        std::fprintf(stderr, "tempos-sub: --register needs --topic: the cluster topic to join\n");
+        return 2;
+    }
 
     const tempos::tools::EndpointSocket endpoint = tempos::tools::open_endpoint_socket("tempos-sub", "--listen", listen);
     if (endpoint.fd < 0) return endpoint.exit_status;
@@ -161,16 +232,24 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "tempos-sub: bind %s: %s\n", listen.c_str(), std::strerror(errno));
         return 1;
     }
-    if (!ready_file.empty()) {
-        if (FILE* f = std::fopen(ready_file.c_str(), "w")) std::fclose(f);
-    }
-    // SIGINT/SIGTERM end the run early but still print the report.
+    // SIGINT/SIGTERM end the run early but still print the report (blocked before the
+    // registration's threads start, so that they inherit the mask).
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
     sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
     const int sfd = signalfd(-1, &stop_signals, SFD_CLOEXEC);
+    // Registered once bound, and before it says it is ready: a MoM may route to it from then on.
+    std::unique_ptr<tempos::cluster::LeasedKey> member;
+    if (!registration.etcd.empty()) {
+        int exit_status = 0;
+        member = register_member(registration, listen, exit_status);
+        if (!member) return exit_status;
+    }
+    if (!ready_file.empty()) {
+        if (FILE* f = std::fopen(ready_file.c_str(), "w")) std::fclose(f);
+    }
 
     constexpr int kBatch = 64;
     std::array<std::array<std::uint8_t, 2048>, kBatch> buffers{};
@@ -213,8 +292,13 @@ int main(int argc, char** argv) {
         }
     }
     const double seconds = static_cast<double>(tempos::tools::monotonic_ns() - start) / 1e9;
+    ordered_json registered;
+    if (member) {
+        registered = {{"key", member->key()}, {"lease", member->lease()}};
+        member->stop();  // revoked: the MoMs stop routing to it now, not after the TTL
+    }
     if (json)
-        print_json(topics, total, malformed, seconds);
+        print_json(topics, total, malformed, seconds, registered);
     else
         print_text(topics, total, malformed);
     close(fd);

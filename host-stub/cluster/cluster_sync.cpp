@@ -24,9 +24,9 @@ ClusterSync::ClusterSync(mom::ClusterConfig cluster, std::uint16_t default_port,
       counters_(counters),
       log_(std::move(log)) {}
 
-std::string ClusterSync::watched_begin() const { return members_prefix(cluster_.prefix); }
+std::string ClusterSync::watched_begin() const { return cluster::watched_begin(cluster_.prefix); }
 
-std::string ClusterSync::watched_end() const { return prefix_range_end(topics_prefix(cluster_.prefix)); }
+std::string ClusterSync::watched_end() const { return cluster::watched_end(cluster_.prefix); }
 
 std::vector<MemberKey> ClusterSync::members_of(std::uint8_t id) const {
     std::vector<MemberKey> members;

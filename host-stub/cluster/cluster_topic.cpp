@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config_toml.hpp"
+#include "etcd_client.hpp"
 #include "config_topics.hpp"
 
 namespace tempos::cluster {
@@ -69,6 +70,10 @@ std::string members_prefix(const std::string& prefix) { return prefix + "/member
 std::string member_key(const std::string& prefix, std::uint8_t topic, std::size_t group, const std::string& endpoint) {
     return members_prefix(prefix) + std::to_string(topic) + "/" + std::to_string(group) + "/" + endpoint;
 }
+
+std::string watched_begin(const std::string& prefix) { return members_prefix(prefix); }
+
+std::string watched_end(const std::string& prefix) { return prefix_range_end(topics_prefix(prefix)); }
 
 Result<MemberKey> parse_member(const std::string& prefix, const std::string& key, std::string_view value) {
     const std::string start = members_prefix(prefix);

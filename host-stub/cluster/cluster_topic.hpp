@@ -34,6 +34,11 @@ struct MemberKey {
 };
 
 std::string members_prefix(const std::string& prefix);
+
+// The keys every MoM reads and watches, [begin, end): "<prefix>/members/" up to the end of "<prefix>/topics/" (one
+// range, one revision, for both; "<prefix>/brokers/" lies outside it).
+std::string watched_begin(const std::string& prefix);
+std::string watched_end(const std::string& prefix);
 std::string member_key(const std::string& prefix, std::uint8_t topic, std::size_t group, const std::string& endpoint);
 
 // The member a key and its value describe; errors "KEY: why" (invalid_argument).

@@ -260,6 +260,19 @@ Status EtcdClient::revoke_lease(std::int64_t lease) {
     });
 }
 
+Result<std::int64_t> EtcdClient::lease_time_to_live(std::int64_t lease) {
+    etcdserverpb::LeaseTimeToLiveRequest request;
+    request.set_id(lease);
+    etcdserverpb::LeaseTimeToLiveResponse response;
+    const Status status = each_endpoint("lease time-to-live", [&](Endpoint& e, grpc::ClientContext& c) {
+        return e.lease->LeaseTimeToLive(&c, request, &response);
+    });
+    if (!status) return status;
+    if (response.ttl() < 0)  // etcd answers -1 for a lease it does not have
+        return Result<std::int64_t>::error(ErrorCode::not_found, "lease " + std::to_string(lease) + " has expired");
+    return response.ttl();
+}
+
 Result<WatchEnd> EtcdClient::watch_range(const std::string& key, const std::string& range_end,
                                          std::int64_t from_revision,
                                           const std::function<void()>& on_created,

@@ -99,6 +99,8 @@ public:
     // One keep-alive: the lease's TTL again; not_found when it has already expired.
     Result<std::int64_t> keep_alive(std::int64_t lease);
     Status revoke_lease(std::int64_t lease);
+    // The seconds a lease has left (etcd's view, rounded down); not_found once it has expired or was revoked.
+    Result<std::int64_t> lease_time_to_live(std::int64_t lease);
 
     // Watches every key under `prefix` from `from_revision` on, calling `on_created` once etcd has accepted the
     // watch and `on_batch` for each response with events (on this thread). Returns when cancelled, when etcd says the revision was compacted, or with an error when

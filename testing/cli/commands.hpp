@@ -9,6 +9,7 @@ namespace tempos::testkit {
 
 void add_topology_commands(CLI::App& app);  // topology/
 void add_process_commands(CLI::App& app);   // process/
+void add_etcd_commands(CLI::App& app);      // process/etcd_commands.cpp
 void add_frame_commands(CLI::App& app);     // frames/
 
 }  // namespace tempos::testkit

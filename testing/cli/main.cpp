@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     tempos::testkit::add_topology_commands(app);
     tempos::testkit::add_process_commands(app);
+    tempos::testkit::add_etcd_commands(app);
     tempos::testkit::add_frame_commands(app);
     CLI11_PARSE(app, argc, argv);
     return 0;

@@ -1,5 +1,6 @@
 // tempos-testkit's process subcommands, for the e2e shell (tests/e2e/lib.sh):
 //   mom-config header ...   the [mom] table and the XDP adapter's [[adapters]] table of a Controller TOML
+//   mom-config cluster ...  the [cluster] table
 //   mom-config topic ...    one [[topics]] table
 //   mom run ...             tempos-mom in a namespace, parent of it until it ends (see add_mom_run)
 //   sockets hold ...        tempos-mom.socket's part: its ingress sockets held across restarts (held_sockets.hpp)
@@ -72,6 +73,18 @@ void add_mom_config(CLI::App& app) {
         }
         emit("mom-config header", mom_table_toml(h->mom) + adapter_toml(adapter), h->output);
     });
+
+    struct Cluster {
+        ControllerConfig::Cluster cluster;
+        std::string output;
+    };
+    auto c = std::make_shared<Cluster>();
+    CLI::App* cluster = config->add_subcommand("cluster", "The [cluster] table (docs/cluster.md)");
+    cluster->add_option("--etcd", c->cluster.etcd, "etcd endpoint(s) http://HOST:PORT")->required()->delimiter(',');
+    cluster->add_option("--prefix", c->cluster.prefix, "[cluster] prefix");
+    cluster->add_option("--node", c->cluster.node, "[cluster] node");
+    cluster->add_option("-o,--output", c->output, "Write to this file instead of printing");
+    cluster->callback([c] { emit("mom-config cluster", cluster_table_toml(c->cluster), c->output); });
 
     struct Topic {
         int id = 0;

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "etcd_client.hpp"
 #include "plugins/recording_test_support.hpp"
 #include "process/etcd_runner.hpp"
@@ -36,21 +38,22 @@ std::string strict_topic(std::uint16_t port) {
 
 class ClusterEtcdTest : public ::testing::Test {
 protected:
+    virtual int etcd_members() const { return 1; }
     void SetUp() override {
-        Result<EtcdRunner> started = EtcdRunner::start();
+        Result<EtcdRunner> started = EtcdRunner::start({.members = etcd_members()});
         if (!started) {
             if (started.code() == ErrorCode::not_found && !etcd_required()) GTEST_SKIP() << started.message();
             FAIL() << "cannot start etcd: " << started.message();
         }
         etcd = std::move(*started);
-        client.emplace(std::vector<std::string>{etcd.endpoint()});
+        client.emplace(etcd.endpoints());
     }
 
     ControllerConfig config(std::vector<std::string> endpoints = {}) const {
         ControllerConfig c;
         c.mom.listen = "127.0.0.1:" + std::to_string(port);
         c.mom.metrics = "127.0.0.1:" + std::to_string(metrics_port);
-        c.cluster.etcd = endpoints.empty() ? std::vector<std::string>{etcd.endpoint()} : endpoints;
+        c.cluster.etcd = endpoints.empty() ? etcd.endpoints() : endpoints;
         c.cluster.node = "test-node";
         c.topics = {{1, "best-effort", {{{"127.0.0.1", 19101, ""}}}}};
         return c;
@@ -95,6 +98,22 @@ protected:
     }
     bool wait_metric(const MomRunner& mom, const std::string& name, double value) {
         return poll_until([&] { return metric(mom, name) == value; }, kWait);
+    }
+
+    // A tool of the build (tempos-ctl, tempos-sub) run to its end: its exit status and what it printed.
+    static std::pair<int, std::string> run_tool(const std::string& tool, const std::vector<std::string>& args) {
+        std::vector<std::string> argv{(test::build_dir() / "bin" / tool).string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        Result<Process> run = Process::start(argv);
+        if (!run) return {-1, run.message()};
+        const Result<int> status = run->wait(kWait);
+        return {status ? *status : -1, run->output() + run->errors()};
+    }
+    std::pair<int, std::string> run_ctl(std::vector<std::string> args) const {
+        std::string endpoints;
+        for (const std::string& e : etcd.endpoints()) endpoints += (endpoints.empty() ? "" : ",") + e;
+        args.insert(args.begin(), {"--etcd", endpoints});
+        return run_tool("tempos-ctl", args);
     }
 
     EtcdRunner etcd;
@@ -261,14 +280,6 @@ TEST_F(ClusterEtcdTest, TempoCtlRoundTripAndTheBrokerKey) {
     MomRunner mom = start_mom();
     ASSERT_TRUE(mom.pid() > 0);
     ASSERT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
-    const std::string ctl = (test::build_dir() / "bin" / "tempos-ctl").string();
-    auto run_ctl = [&](std::vector<std::string> args) -> std::pair<int, std::string> {
-        args.insert(args.begin(), {ctl, "--etcd", etcd.endpoint()});
-        Result<Process> run = Process::start(args);
-        if (!run) return {-1, run.message()};
-        const Result<int> status = run->wait(kWait);
-        return {status ? *status : -1, run->output() + run->errors()};
-    };
     TempDir dir("ctl");
     const auto file = dir.path() / "topic.json";
     std::ofstream(file) << R"({"id": 9, "qos": "strict", "subscribers": ["127.0.0.1:19109"]})";
@@ -309,6 +320,21 @@ TEST_F(ClusterEtcdTest, TempoCtlRoundTripAndTheBrokerKey) {
     EXPECT_NE(brokers.find("\"node\": \"test-node\""), std::string::npos) << brokers;
     EXPECT_NE(brokers.find("\"listen\": \"127.0.0.1:" + std::to_string(port) + "\""), std::string::npos) << brokers;
     EXPECT_NE(brokers.find("\"behind\": false"), std::string::npos) << brokers;
+    EXPECT_NE(brokers.find("\"lag\": 0"), std::string::npos) << brokers;
+    // No adapter has an xdp_mode option: no mode, granted or configured.
+    EXPECT_NE(brokers.find("\"xdp_mode\": \"\""), std::string::npos) << brokers;
+
+    // A broker that has not applied the newest write (stopped) is shown behind, by how many revisions.
+    ASSERT_TRUE(mom.process().signal(SIGSTOP));
+    const Result<std::int64_t> unseen = client->put("/tempos/topics/11", strict_topic(19111));
+    ASSERT_TRUE(unseen);
+    const auto [lag_status, lag_out] = run_ctl({"brokers"});
+    EXPECT_EQ(lag_status, 0) << lag_out;
+    EXPECT_NE(lag_out.find("LAG"), std::string::npos) << lag_out;
+    EXPECT_NE(lag_out.find(" " + std::to_string(*unseen - *newest) + " "), std::string::npos) << lag_out;
+    EXPECT_NE(lag_out.find("behind"), std::string::npos) << lag_out;
+    ASSERT_TRUE(mom.process().signal(SIGCONT));
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_revision_applied", static_cast<double>(*unseen)));
 
     const auto [delete_status, delete_out] = run_ctl({"topics", "delete", "9"});
     EXPECT_EQ(delete_status, 0) << delete_out;
@@ -319,6 +345,146 @@ TEST_F(ClusterEtcdTest, TempoCtlRoundTripAndTheBrokerKey) {
     const Result<RangeResult> left = client->range_prefix("/tempos/brokers/");
     ASSERT_TRUE(left) << left.message();
     EXPECT_TRUE(left->kvs.empty());
+}
+
+// tempos-sub --register: its member key under a lease, kept alive beyond the TTL, listed by tempos-ctl, revoked
+// when it ends cleanly; after a SIGKILL the key stays until the lease expires.
+TEST_F(ClusterEtcdTest, TempoSubRegistersItsEndpointUnderALease) {
+    const std::uint16_t sub_port = test::free_udp_port();
+    const std::string key = "/tempos/members/5/0/127.0.0.1:" + std::to_string(sub_port);
+    TempDir dir("register");
+    auto start_sub = [&](const std::string& ready) {
+        return Process::start({(test::build_dir() / "bin" / "tempos-sub").string(), "--listen",
+                               "127.0.0.1:" + std::to_string(sub_port), "--timeout", "60", "--json", "--ready-file",
+                               ready, "--register", etcd.endpoint(), "--topic", "5", "--group", "0", "--lease-ttl",
+                               "2", "--mac", "02:00:00:00:00:05"});
+    };
+    auto member = [&]() -> std::optional<cluster::KeyValue> {
+        const Result<RangeResult> range = client->range_prefix(key);
+        if (!range || range->kvs.empty()) return std::nullopt;
+        return range->kvs.front();
+    };
+    const std::string ready = (dir.path() / "sub.ready").string();
+    Result<Process> sub = start_sub(ready);
+    ASSERT_TRUE(sub) << sub.message();
+    // Registered before it says it is ready.
+    ASSERT_TRUE(sub->wait_until([&] { return std::filesystem::exists(ready); }, kWait, "the ready file"));
+    const std::optional<cluster::KeyValue> registered = member();
+    ASSERT_TRUE(registered) << sub->output_tail();
+    EXPECT_NE(registered->lease, 0);
+    EXPECT_EQ(registered->value, R"({"mac":"02:00:00:00:00:05"})");
+
+    // Kept alive: the key outlives three TTLs (it would be gone after one without keep-alives).
+    const auto three_ttls = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+    bool kept = true;
+    poll_until(
+        [&] {
+            kept = kept && member().has_value();
+            return !kept || std::chrono::steady_clock::now() >= three_ttls;
+        },
+        std::chrono::seconds(10));
+    EXPECT_TRUE(kept) << sub->output_tail();
+
+    const auto [list_status, list_out] = run_ctl({"members", "list", "--topic", "5", "--json"});
+    ASSERT_EQ(list_status, 0) << list_out;
+    const nlohmann::json listed = nlohmann::json::parse(list_out, nullptr, false);
+    ASSERT_TRUE(listed.is_array() && listed.size() == 1) << list_out;
+    EXPECT_EQ(listed[0].value("endpoint", ""), "127.0.0.1:" + std::to_string(sub_port)) << list_out;
+    EXPECT_EQ(listed[0].value("topic", -1), 5) << list_out;
+    EXPECT_EQ(listed[0].value("group", -1), 0) << list_out;
+    EXPECT_EQ(listed[0].value("mac", ""), "02:00:00:00:00:05") << list_out;
+    EXPECT_EQ(listed[0].value("lease", std::int64_t{0}), registered->lease) << list_out;
+    // What is left of a 2 s lease kept alive every third of it.
+    ASSERT_TRUE(listed[0]["ttl_left"].is_number_integer()) << list_out;
+    EXPECT_LE(listed[0]["ttl_left"].get<int>(), 2) << list_out;
+    const auto [table_status, table_out] = run_ctl({"members", "list"});
+    EXPECT_EQ(table_status, 0) << table_out;
+    EXPECT_NE(table_out.find("TOPIC GROUP ENDPOINT"), std::string::npos) << table_out;
+    const auto [other_status, other_out] = run_ctl({"members", "list", "--topic", "6", "--json"});
+    EXPECT_EQ(other_status, 0);
+    EXPECT_EQ(other_out, "[]\n");
+
+    // A clean end revokes the lease: the key is gone when tempos-sub has exited.
+    ASSERT_TRUE(sub->signal(SIGTERM));
+    const Result<int> ended = sub->wait(kWait);
+    ASSERT_TRUE(ended);
+    EXPECT_EQ(*ended, 0) << sub->output_tail();
+    EXPECT_FALSE(member().has_value());
+    EXPECT_NE(sub->output().find("\"registration\":{\"key\":\"" + key + "\""), std::string::npos) << sub->output();
+
+    // SIGKILL: nothing revokes; the lease expires within its TTL (bounded wait, generous for a loaded machine).
+    std::filesystem::remove(ready);
+    Result<Process> killed = start_sub(ready);
+    ASSERT_TRUE(killed) << killed.message();
+    ASSERT_TRUE(killed->wait_until([&] { return std::filesystem::exists(ready); }, kWait, "the ready file"));
+    ASSERT_TRUE(member().has_value());
+    killed->kill_and_reap();
+    EXPECT_TRUE(poll_until([&] { return !member().has_value(); }, kWait));
+}
+
+// tempos-sub --register refuses what it cannot register, with why, before it is ready.
+TEST_F(ClusterEtcdTest, TempoSubRegisterErrors) {
+    const std::string listen = "127.0.0.1:" + std::to_string(test::free_udp_port());
+    auto sub = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"--listen", listen, "--timeout", "5"});
+        return run_tool("tempos-sub", args);
+    };
+    const std::string closed = "http://127.0.0.1:" + std::to_string(free_tcp_port());
+    const auto [unreachable, unreachable_out] = sub({"--register", closed, "--topic", "5"});
+    EXPECT_EQ(unreachable, 1) << unreachable_out;
+    EXPECT_NE(unreachable_out.find("tempos-sub: --register: cannot register /tempos/members/5/0/" + listen +
+                                   ": lease grant at " + closed + ": cannot connect"),
+              std::string::npos)
+        << unreachable_out;
+    const auto [bad_url, bad_url_out] = sub({"--register", "127.0.0.1:2379", "--topic", "5"});
+    EXPECT_EQ(bad_url, 2) << bad_url_out;
+    EXPECT_NE(bad_url_out.find("etcd endpoint '127.0.0.1:2379': expected http://HOST:PORT"), std::string::npos)
+        << bad_url_out;
+    const auto [tls, tls_out] = sub({"--register", "https://127.0.0.1:2379", "--topic", "5"});
+    EXPECT_EQ(tls, 2) << tls_out;
+    const auto [no_topic, no_topic_out] = sub({"--register", etcd.endpoint()});
+    EXPECT_EQ(no_topic, 2) << no_topic_out;
+    EXPECT_NE(no_topic_out.find("--register needs --topic"), std::string::npos) << no_topic_out;
+    const auto [bad_mac, bad_mac_out] = sub({"--register", etcd.endpoint(), "--topic", "5", "--mac", "nope"});
+    EXPECT_EQ(bad_mac, 2) << bad_mac_out;
+    EXPECT_NE(bad_mac_out.find("member mac: invalid MAC address"), std::string::npos) << bad_mac_out;
+    const auto [any, any_out] = run_tool("tempos-sub", {"--listen", "0.0.0.0:9999", "--timeout", "5", "--register",
+                                                       etcd.endpoint(), "--topic", "5"});
+    EXPECT_EQ(any, 2) << any_out;
+    EXPECT_NE(any_out.find("0.0.0.0 is not a subscriber address"), std::string::npos) << any_out;
+    const Result<RangeResult> members = client->range_prefix("/tempos/members/");
+    ASSERT_TRUE(members);
+    EXPECT_TRUE(members->kvs.empty());
+}
+
+// A 3-member etcd: the MoM lists all three; the member it watches through is killed; it keeps its routes and
+// resumes its watch through another member (a change made after the kill is applied).
+class ClusterEtcdThreeMembersTest : public ClusterEtcdTest {
+protected:
+    int etcd_members() const override { return 3; }
+};
+
+TEST_F(ClusterEtcdThreeMembersTest, KeepsWatchingWhenItsMemberIsKilled) {
+    ASSERT_EQ(etcd.size(), 3u);
+    ASSERT_TRUE(client->put("/tempos/topics/5", strict_topic(19105)));
+    MomRunner mom = start_mom();
+    ASSERT_TRUE(mom.pid() > 0);
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
+    ASSERT_TRUE(becomes(mom, 5, Seen::received)) << mom.log_tail(20);
+    const double restarts = metric(mom, "tempos_cluster_watch_restarts_total");
+
+    // The first endpoint listed is the one a client starts with and stays on while it answers.
+    ASSERT_TRUE(etcd.kill_member(0));
+    // Its watch broke (counted) and was renewed at another member.
+    ASSERT_TRUE(poll_until([&] { return metric(mom, "tempos_cluster_watch_restarts_total") > restarts; }, kWait))
+        << mom.log_tail(20);
+    EXPECT_TRUE(routes(mom, 5));
+    const Result<std::int64_t> put = client->put("/tempos/topics/6", strict_topic(19106));
+    ASSERT_TRUE(put) << put.message();
+    EXPECT_TRUE(becomes(mom, 6, Seen::received)) << mom.log_tail(20) << etcd.log_tail();
+    EXPECT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
+    EXPECT_TRUE(routes(mom, 5));
+    EXPECT_TRUE(mom.stop());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "broker_registration.hpp"
 #include "cluster_sync.hpp"
 #include "cluster_topic.hpp"
 
@@ -182,6 +183,31 @@ TEST_F(ClusterSyncTest, AResyncReadsTheMembersAgain) {
     RangeResult range{9, {{"/tempos/members/5/0/10.0.0.4:9101", "", 8, 0}, {"/tempos/topics/5", topic_json(9005), 2, 0}}};
     sync.resync(range);
     EXPECT_EQ(ports(running.topics.at(5), 0), (std::vector<std::uint16_t>{9005, 9101}));
+}
+
+// The broker key says what the XDP adapter was granted (AdapterStats::mode), not only what was asked for: auto on
+// a veth whose peer runs no XDP program attaches in generic mode.
+TEST(BrokerInfoTest, ReportsTheGrantedXdpModeBesideTheConfiguredOne) {
+    mom::MomConfig config;
+    config.interface = "eth0";
+    config.adapters.push_back(mom::AdapterConfig{"xdp", "libxdp_adapter.so", true, {{"xdp_mode", "auto"}}});
+    config.adapters.push_back(mom::AdapterConfig{"spare", "libother.so", false, {{"xdp_mode", "native"}}});
+    const mom::SocketAddress bound{{10, 0, 0, 2}, 9998};
+    AdapterStats granted;
+    granted.mode = "generic";
+    const BrokerInfo info = broker_info(config, bound, {{"xdp", granted}});
+    EXPECT_EQ(info.listen, "10.0.0.2:9998");
+    EXPECT_EQ(info.interface, "eth0");
+    EXPECT_EQ(info.xdp_mode, "generic");
+    EXPECT_EQ(info.xdp_mode_configured, "auto");
+    EXPECT_EQ(broker_value(info, 42),
+              R"({"interface":"eth0","listen":"10.0.0.2:9998","revision":42,"xdp_mode":"generic",)"
+              R"("xdp_mode_configured":"auto"})");
+    // An adapter that is not running attached nothing.
+    EXPECT_EQ(broker_info(config, bound, {}).xdp_mode, "off");
+    // No adapter with an xdp_mode option: no mode at all.
+    config.adapters.clear();
+    EXPECT_EQ(broker_info(config, bound, {{"xdp", granted}}).xdp_mode, "");
 }
 
 }  // namespace
