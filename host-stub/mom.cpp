@@ -233,7 +233,7 @@ void Mom::roll_back_failed(const Status& failure, const Status& step) {
 
 void Mom::warn_about_restart_only_changes(const MomConfig& wanted) const {
     const MomConfig running = running_config();
-    if (!(wanted.listen == running.listen) || wanted.interface != running.interface ||
+    if (!(wanted.listen == running.listen) || wanted.v6only != running.v6only || wanted.interface != running.interface ||
         wanted.metrics != running.metrics || wanted.sq_priority != running.sq_priority ||
         wanted.receive_buffer != running.receive_buffer || wanted.drain_timeout != running.drain_timeout ||
         wanted.queue_bytes != running.queue_bytes ||
