@@ -38,8 +38,8 @@ public:
 
     // Binds both sockets (port 0 picks a free port) with a receive buffer of `receive_buffer` bytes each, or the
     // largest the kernel grants (with a warning), and attaches the steering program. Refuses a port any other
-    // socket holds. Returns why it failed.
-    Status bind(const SocketAddress& listen, std::int64_t receive_buffer = 4 << 20);
+    // socket holds. Returns why it failed. An IPv6 `listen` also receives IPv4 (dual-stack) unless v6only.
+    Status bind(const SocketAddress& listen, std::int64_t receive_buffer = 4 << 20, bool v6only = false);
     // The address actually bound (after bind()).
     SocketAddress local_address() const { return bound_; }
     // The receive buffer the kernel granted each socket (after bind()), bytes.

@@ -36,7 +36,7 @@ Status Mom::start(const MomConfig& config) {
     started_ = true;
     if (Status loops = check_no_self_subscriber(config); !loops) return loops;
     // Bind first: adapters are told the port actually bound (it may have been 0).
-    if (Status bound = ingress_.bind(config.listen, config.receive_buffer); !bound) return bound;
+    if (Status bound = ingress_.bind(config.listen, config.receive_buffer, config.v6only); !bound) return bound;
 
     if (Status opened = adapters_.open(config, ingress_.local_address().port, options_.plugin_dir,
                                        log_context_.adapter_env());

@@ -1,6 +1,7 @@
 // One UDP socket per QoS class for the socket path's copies, so that the strict dispatcher never waits behind
 // best-effort sends: non-blocking (a full buffer is a counted failure, not a sleep), IP_RECVERR (the kernel reports
-// ENOBUFS from a full qdisc instead of swallowing it, and queues ICMP errors for the copies it sent).
+// ENOBUFS from a full qdisc instead of swallowing it, and queues ICMP errors for the copies it sent). One per
+// family: an AF_INET6 one (IPV6_V6ONLY, IPV6_RECVERR) sends the copies to IPv6 subscribers.
 #pragma once
 
 #include <sys/socket.h>
@@ -18,7 +19,8 @@ namespace tempos::xdp {
 
 class ClassSocket {
 public:
-    static Result<ClassSocket> open(Qos qos);
+    // family: AF_INET or AF_INET6.
+    static Result<ClassSocket> open(Qos qos, int family = AF_INET);
 
     // Sends each message once, never blocking. errors[i] is 0 for a message sent, else the errno the kernel refused
     // it with. A message refused with an error that may be an earlier datagram's (may_be_deferred_error) is tried
@@ -36,10 +38,12 @@ public:
     std::size_t read_error_queue(const ErrorSink& sink, std::size_t limit) const;
 
     int fd() const { return fd_.get(); }
+    int family() const { return family_; }
 
 private:
-    explicit ClassSocket(UniqueFd fd) : fd_(std::move(fd)) {}
+    ClassSocket(UniqueFd fd, int family) : fd_(std::move(fd)), family_(family) {}
     UniqueFd fd_;
+    int family_;
 };
 
 }  // namespace tempos::xdp

@@ -70,6 +70,8 @@ Status XdpAdapter::check_ipv6_members(const TopicConfig& topic) const {
                                          ": strict with an IPv6 subscriber, and the XDP router routes IPv4 only so "
                                          "far (docs/ipv6.md); set xdp_mode = \"off\" (socket path, both families) "
                                          "or make the topic best-effort");
+            // Connected: the socket path must have its IPv6 sockets.
+            if (sockets_) return sockets_->check_topic(topic);
             return Status::ok();
         }
     }

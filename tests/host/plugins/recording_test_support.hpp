@@ -115,6 +115,23 @@ inline bool send_udp(std::uint16_t port, const std::vector<std::uint8_t>& payloa
     return n == static_cast<ssize_t>(payload.size());
 }
 
+// The same to [::1]:port, with hop limit `hop_limit` when given.
+inline bool send_udp6(std::uint16_t port, const std::vector<std::uint8_t>& payload, int hop_limit = -1) {
+    const int fd = ::socket(AF_INET6, SOCK_DGRAM, 0);
+    if (fd < 0) return false;
+    if (hop_limit >= 0 && ::setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hop_limit, sizeof hop_limit) != 0) {
+        ::close(fd);
+        return false;
+    }
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_port = htons(port);
+    addr.sin6_addr = in6addr_loopback;
+    const ssize_t n = ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::close(fd);
+    return n == static_cast<ssize_t>(payload.size());
+}
+
 // Shared with recording_adapter.cpp, which writes payloads in this form.
 inline std::string to_hex(std::span<const std::uint8_t> bytes) {
     static const char digits[] = "0123456789abcdef";
