@@ -104,19 +104,31 @@ TEST_F(SelfSubscriberTest, AnIpv6OnlyListenerTakesNoIpv4) {
     EXPECT_FALSE(check_no_self_subscriber(load("[::]:9998", {"10.9.9.9:9998"}), local).is_ok()) << "dual-stack";
 }
 
-TEST(IngressTtl, EventsWithTtlOneOrLessAreDroppedAndCountedNotQueued) {
+// An ingress for topic 1 (best-effort), bound to `listen` and started.
+class IngressTtl : public ::testing::Test {
+protected:
     LogContext log{spdlog::level::warn};
     TopicTable topics;
-    topics.set(1, Qos::best_effort);
     EventQueue sq{8}, bq{8};
     MomCounters counters;
     Ingress ingress{topics, sq, bq, counters, log};
-    ASSERT_TRUE(ingress.bind({{127, 0, 0, 1}, 0}).is_ok());
-    ingress.start();
-    const std::uint16_t port = ingress.local_address().port;
+
+    std::uint16_t start(const SocketAddress& listen) {
+        topics.set(1, Qos::best_effort);
+        EXPECT_TRUE(ingress.bind(listen).is_ok());
+        ingress.start();
+        return ingress.local_address().port;
+    }
+    bool handled(std::uint64_t n) {
+        return test::wait_until([&] { return counters.ttl_expired + counters.at(1, Path::bq).received == n; });
+    }
+};
+
+TEST_F(IngressTtl, EventsWithTtlOneOrLessAreDroppedAndCountedNotQueued) {
+    const std::uint16_t port = start({{127, 0, 0, 1}, 0});
     ASSERT_TRUE(test::send_udp(port, {1, 0xaa}, 1));
     ASSERT_TRUE(test::send_udp(port, {1, 0xbb}, 2));
-    ASSERT_TRUE(test::wait_until([&] { return counters.ttl_expired + counters.at(1, Path::bq).received == 2; }));
+    ASSERT_TRUE(handled(2));
     ingress.stop();
     EXPECT_EQ(counters.ttl_expired, 1u);
     EXPECT_EQ(counters.at(1, Path::bq).received, 1u);
@@ -127,21 +139,13 @@ TEST(IngressTtl, EventsWithTtlOneOrLessAreDroppedAndCountedNotQueued) {
 }
 
 // The IPv6 hop limit is IPv4's TTL: <= 1 is dropped and counted, on a dual-stack socket for both families.
-TEST(IngressTtl, Ipv6HopLimitOneOrLessIsDroppedLikeTtl) {
-    LogContext log{spdlog::level::warn};
-    TopicTable topics;
-    topics.set(1, Qos::best_effort);
-    EventQueue sq{8}, bq{8};
-    MomCounters counters;
-    Ingress ingress{topics, sq, bq, counters, log};
-    ASSERT_TRUE(ingress.bind({{}, 0, Ipv6{}}).is_ok());
-    ingress.start();
-    const std::uint16_t port = ingress.local_address().port;
+TEST_F(IngressTtl, Ipv6HopLimitOneOrLessIsDroppedLikeTtl) {
+    const std::uint16_t port = start({{}, 0, Ipv6{}});
     ASSERT_TRUE(test::send_udp6(port, {1, 0xaa}, 1));
     ASSERT_TRUE(test::send_udp6(port, {1, 0xbb}, 2));
     ASSERT_TRUE(test::send_udp(port, {1, 0xcc}, 1));
     ASSERT_TRUE(test::send_udp(port, {1, 0xdd}, 2));
-    ASSERT_TRUE(test::wait_until([&] { return counters.ttl_expired + counters.at(1, Path::bq).received == 4; }));
+    ASSERT_TRUE(handled(4));
     ingress.stop();
     EXPECT_EQ(counters.ttl_expired, 2u);
     EXPECT_EQ(counters.at(1, Path::bq).received, 2u);
