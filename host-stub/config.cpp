@@ -31,10 +31,21 @@ bool is_valid_interface_name(const std::string& name) {
 const toml::value* read_mom(const toml::value& mom, const std::filesystem::path& file, MomConfig& config) {
     expect_table(mom, "mom");
     reject_unknown_keys(mom,
-                        {"listen", "interface", "metrics", "sq_priority", "receive_buffer", "drain_timeout",
+                        {"listen", "v6only", "interface", "metrics", "sq_priority", "receive_buffer", "drain_timeout",
                          "queue_bytes", "routes", "publisher_rate_limit", "publisher_burst"},
                         "[mom]");
-    if (const toml::value* listen = find(mom, "listen")) config.listen = as_socket_address(*listen, "[mom] listen");
+    if (const toml::value* listen = find(mom, "listen")) {
+        config.listen = as_socket_address(*listen, "[mom] listen");
+        if (config.listen.ip6 && is_link_local(*config.listen.ip6))
+            fail(*listen, "[mom] listen: a link-local IPv6 address (fe80::/10) needs an interface scope; listen on "
+                          "[::] or a global address, got " + quote_text(format_socket_address(config.listen)));
+    }
+    if (const toml::value* v6only = find(mom, "v6only")) {
+        config.v6only = as_bool(*v6only, "[mom] v6only");
+        if (!config.listen.ip6)
+            fail(*v6only, "[mom] v6only applies to an IPv6 listen address such as \"[::]:9998\"; listen is " +
+                              quote_text(format_socket_address(config.listen)));
+    }
     if (const toml::value* interface = find(mom, "interface")) {
         config.interface = as_string(*interface, "[mom] interface");
         if (!is_valid_interface_name(config.interface))
@@ -42,8 +53,12 @@ const toml::value* read_mom(const toml::value& mom, const std::filesystem::path&
                                  std::to_string(kMaxInterfaceNameLength) +
                                  " characters without '/', ':' or white space, got " + quote_text(config.interface));
     }
-    if (const toml::value* metrics = find(mom, "metrics"))
+    if (const toml::value* metrics = find(mom, "metrics")) {
         config.metrics = as_socket_address(*metrics, "[mom] metrics");
+        if (config.metrics->ip6)
+            fail(*metrics, "[mom] metrics: the metrics endpoint listens on IPv4 only, got " +
+                               quote_text(format_socket_address(*config.metrics)));
+    }
     if (const toml::value* priority = find(mom, "sq_priority"))
         config.sq_priority = static_cast<int>(as_integer(*priority, "[mom] sq_priority", 1, 99));
     if (const toml::value* buffer = find(mom, "receive_buffer"))

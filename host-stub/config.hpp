@@ -17,9 +17,13 @@
 
 namespace tempos::mom {
 
+// An IPv4 or IPv6 address and a port. For IPv6, ip6 holds the address and ip is 0.0.0.0 (unused); IPv4-mapped
+// IPv6 text (::ffff:a.b.c.d) is read as the IPv4 address, so each address has one family.
 struct SocketAddress {
     Ipv4 ip{};
     std::uint16_t port = 0;
+    std::optional<Ipv6> ip6 = std::nullopt;
+    bool is_ipv6() const { return ip6.has_value(); }
     bool operator==(const SocketAddress&) const = default;
 };
 
@@ -46,6 +50,7 @@ using MemberLocations = std::vector<std::vector<std::string>>;
 struct MomConfig {
     std::filesystem::path source;                // the file this was read from
     SocketAddress listen{{0, 0, 0, 0}, 9998};
+    bool v6only = false;                         // listen [::]: IPv6 only (IPV6_V6ONLY); default dual-stack
     std::string interface;
     std::optional<SocketAddress> metrics;
     int sq_priority = 99;                        // SCHED_FIFO priority of the strict dispatcher, 1..99
@@ -73,11 +78,16 @@ struct MomConfig {
     // The same for an adapter, by its name.
     std::string where_adapter(const std::string& name) const { return prefix(adapter_locations, name); }
 
+    // Whether the ingress receives IPv4: an IPv4 listen, or [::] without v6only (dual-stack).
+    bool listens_ipv4() const { return !listen.ip6 || (!v6only && *listen.ip6 == Ipv6{}); }
+
     // What the adapters are connected with (the port: the configured one; the MoM tells them the bound one).
     ChannelConfig channel() const {
         ChannelConfig channel;
         channel.interface = interface;
         channel.mom_address = listen.ip;
+        channel.mom_address6 = listen.ip6;
+        channel.receives_ipv4 = listens_ipv4();
         channel.port = listen.port;
         return channel;
     }
@@ -99,12 +109,24 @@ Result<std::vector<TopicConfig>> load_thesis_routes(const std::filesystem::path&
 
 // Parsers shared with the adapters' tests and tools. Return nullopt on malformed text.
 std::optional<Ipv4> parse_ipv4(std::string_view text);
+// RFC 4291 text (inet_pton: "2001:db8::1", "::ffff:10.0.0.1"), no brackets, no zone ("%eth0").
+std::optional<Ipv6> parse_ipv6(std::string_view text);
+// The IPv4 address an IPv4-mapped IPv6 address (::ffff:a.b.c.d) stands for; nullopt for any other.
+std::optional<Ipv4> mapped_ipv4(const Ipv6& ip);
+// fe80::/10: needs an interface scope to be reached, which an endpoint cannot name.
+bool is_link_local(const Ipv6& ip);
 std::optional<Mac> parse_mac(std::string_view text);  // accepts single-digit groups: "0:a:b:c:d:e"
-std::optional<SocketAddress> parse_socket_address(std::string_view text);  // "IP:PORT"
+std::optional<SocketAddress> parse_socket_address(std::string_view text);  // "IPv4:PORT" or "[IPv6]:PORT"
 std::optional<std::uint16_t> parse_port(std::string_view text);            // decimal 1..65535
 std::string format_ipv4(const Ipv4& ip);
 std::string format_mac(const Mac& mac);
-std::string format_socket_address(const SocketAddress& address);          // "IP:PORT"
+std::string format_ipv6(const Ipv6& ip);                                  // RFC 5952 ("2001:db8::1")
+std::string format_socket_address(const SocketAddress& address);          // "IP:PORT" or "[IPv6]:PORT"
+// An endpoint's "IP:PORT" / "[IPv6]:PORT".
+std::string format_endpoint(const Endpoint& endpoint);
+// Why an endpoint's address cannot be a subscriber (0.0.0.0, ::, link-local IPv6), or nullopt: the one rule for
+// config files and cluster member keys.
+std::optional<std::string> invalid_subscriber_address(const Endpoint& endpoint);
 // "HOST:PORT" (what gRPC dials) of an etcd endpoint "http://HOST:PORT"; nullopt for anything else. HOST is a
 // dotted quad or a DNS name.
 std::optional<std::string> etcd_grpc_target(std::string_view endpoint);

@@ -1,6 +1,9 @@
 // Text forms of addresses used by the Controller TOML, the routes file and the tools: strict parsers (the
 // whole text must match, nothing before or after) and their canonical renderings.
+#include <arpa/inet.h>
+
 #include <charconv>
+#include <string>
 
 #include "config.hpp"
 
@@ -59,6 +62,24 @@ std::optional<Ipv4> parse_ipv4(std::string_view text) {
     return ip;
 }
 
+std::optional<Ipv6> parse_ipv6(std::string_view text) {
+    // inet_pton takes the whole C string: an embedded NUL would cut the text short.
+    if (text.empty() || text.size() >= INET6_ADDRSTRLEN || text.find('\0') != std::string_view::npos)
+        return std::nullopt;
+    Ipv6 ip{};
+    if (inet_pton(AF_INET6, std::string(text).c_str(), ip.data()) != 1) return std::nullopt;
+    return ip;
+}
+
+std::optional<Ipv4> mapped_ipv4(const Ipv6& ip) {
+    for (std::size_t i = 0; i < 10; ++i)
+        if (ip[i] != 0) return std::nullopt;
+    if (ip[10] != 0xff || ip[11] != 0xff) return std::nullopt;
+    return Ipv4{ip[12], ip[13], ip[14], ip[15]};
+}
+
+bool is_link_local(const Ipv6& ip) { return ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80; }
+
 std::optional<Mac> parse_mac(std::string_view text) {
     const auto parts = split_exact<6>(text, ':');
     if (!parts) return std::nullopt;
@@ -84,6 +105,15 @@ std::optional<std::uint16_t> parse_port(std::string_view text) {
 }
 
 std::optional<SocketAddress> parse_socket_address(std::string_view text) {
+    if (text.starts_with('[')) {
+        const std::size_t close = text.find("]:");
+        if (close == std::string_view::npos) return std::nullopt;
+        const auto ip = parse_ipv6(text.substr(1, close - 1));
+        const auto port = parse_port(text.substr(close + 2));
+        if (!ip || !port) return std::nullopt;
+        if (const auto v4 = mapped_ipv4(*ip)) return SocketAddress{*v4, *port};
+        return SocketAddress{{}, *port, *ip};
+    }
     const std::size_t colon = text.rfind(':');
     if (colon == std::string_view::npos) return std::nullopt;
     const auto ip = parse_ipv4(text.substr(0, colon));
@@ -112,8 +142,32 @@ std::string format_mac(const Mac& mac) {
     return text;
 }
 
+std::string format_ipv6(const Ipv6& ip) {
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET6, ip.data(), text, sizeof text);
+    return text;
+}
+
 std::string format_socket_address(const SocketAddress& address) {
+    if (address.ip6) return "[" + format_ipv6(*address.ip6) + "]:" + std::to_string(address.port);
     return format_ipv4(address.ip) + ":" + std::to_string(address.port);
+}
+
+std::optional<std::string> invalid_subscriber_address(const Endpoint& endpoint) {
+    if (!endpoint.ip6) {
+        if (endpoint.ip == Ipv4{}) return "0.0.0.0 is not a subscriber address";
+        return std::nullopt;
+    }
+    if (*endpoint.ip6 == Ipv6{}) return ":: is not a subscriber address";
+    if (is_link_local(*endpoint.ip6))
+        return "subscriber " + format_endpoint(endpoint) +
+               ": a link-local IPv6 address (fe80::/10) needs an interface scope, which a subscriber cannot name; "
+               "give a global or unique-local address";
+    return std::nullopt;
+}
+
+std::string format_endpoint(const Endpoint& endpoint) {
+    return format_socket_address(SocketAddress{endpoint.ip, endpoint.port, endpoint.ip6});
 }
 
 }  // namespace tempos::mom

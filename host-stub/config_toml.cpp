@@ -241,20 +241,63 @@ const toml::array& as_array_of_tables(const toml::value& value, std::string_view
     return value.as_array();
 }
 
+namespace {
+
+constexpr const char* kIpv4Form = "expected a dotted quad such as 10.0.0.1, each part 0..255";
+constexpr const char* kIpv6Form = "expected IPv6 text such as 2001:db8::5, without a zone (%eth0)";
+
+// The address of IPv6 text `ip` (a part of `text`), an IPv4-mapped one as IPv4.
+SocketAddress ipv6_address(const toml::value& value, std::string_view what, const std::string& ip,
+                           const std::string& text) {
+    const auto ip6 = parse_ipv6(ip);
+    if (!ip6)
+        fail(value, std::string(what) + ": invalid IPv6 address " + quote_text(ip) + " in " + quote_text(text) + " (" +
+                        kIpv6Form + ")");
+    if (const auto v4 = mapped_ipv4(*ip6)) return SocketAddress{*v4, 0};
+    return SocketAddress{{}, 0, *ip6};
+}
+
+}  // namespace
+
 SocketAddress as_socket_address(const toml::value& value, std::string_view what) {
     const std::string& text = as_string(value, what);
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos)
-        fail(value, std::string(what) + " must be \"IP:PORT\", got " + quote_text(text));
-    const std::string ip = text.substr(0, colon);
-    const std::string port = text.substr(colon + 1);
-    if (!parse_ipv4(ip))
-        fail(value, std::string(what) + ": invalid IPv4 address " + quote_text(ip) + " in " + quote_text(text) +
-                        " (expected a dotted quad such as 10.0.0.1, each part 0..255)");
-    if (!parse_port(port))
+    const std::string forms = " must be \"IP:PORT\" or \"[IPv6]:PORT\", got " + quote_text(text);
+    SocketAddress address;
+    std::string port;
+    if (text.starts_with('[')) {
+        const auto close = text.find(']');
+        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            fail(value, std::string(what) + forms);
+        address = ipv6_address(value, what, text.substr(1, close - 1), text);
+        port = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string::npos) fail(value, std::string(what) + forms);
+        const std::string ip = text.substr(0, colon);
+        if (ip.find(':') != std::string::npos)
+            fail(value, std::string(what) + ": an IPv6 address takes brackets before the port: \"[" + ip + "]:" +
+                            text.substr(colon + 1) + "\", got " + quote_text(text));
+        const auto ip4 = parse_ipv4(ip);
+        if (!ip4)
+            fail(value, std::string(what) + ": invalid IPv4 address " + quote_text(ip) + " in " + quote_text(text) +
+                            " (" + kIpv4Form + ")");
+        address.ip = *ip4;
+        port = text.substr(colon + 1);
+    }
+    const auto number = parse_port(port);
+    if (!number)
         fail(value, std::string(what) + ": invalid port " + quote_text(port) + " in " + quote_text(text) +
                         " (expected 1..65535)");
-    return *parse_socket_address(text);
+    address.port = *number;
+    return address;
+}
+
+SocketAddress as_ip_address(const toml::value& value, std::string_view what) {
+    const std::string& text = as_string(value, what);
+    if (text.find(':') == std::string::npos) return SocketAddress{as_ipv4(value, what), 0};
+    if (text.starts_with('['))
+        fail(value, std::string(what) + ": write the IPv6 address without brackets, got " + quote_text(text));
+    return ipv6_address(value, what, text, text);
 }
 
 std::chrono::milliseconds as_duration(const toml::value& value, std::string_view what, std::chrono::milliseconds min,
@@ -279,8 +322,7 @@ Ipv4 as_ipv4(const toml::value& value, std::string_view what) {
     const std::string& text = as_string(value, what);
     const auto ip = parse_ipv4(text);
     if (!ip)
-        fail(value, std::string(what) + ": invalid IPv4 address " + quote_text(text) +
-                        " (expected a dotted quad such as 10.0.0.1, each part 0..255)");
+        fail(value, std::string(what) + ": invalid IPv4 address " + quote_text(text) + " (" + kIpv4Form + ")");
     return *ip;
 }
 

@@ -73,8 +73,11 @@ void expect_table(const toml::value& value, std::string_view what);
 // An array whose every element is a table ([[name]] or an array of inline tables).
 const toml::array& as_array_of_tables(const toml::value& value, std::string_view what);
 
-// Address strings, with a message saying which part is wrong.
+// Address strings, with a message saying which part is wrong: "IPv4:PORT" or "[IPv6]:PORT" (IPv4-mapped IPv6 is
+// read as IPv4).
 SocketAddress as_socket_address(const toml::value& value, std::string_view what);
+// An address without port: "10.0.0.1" or "2001:db8::5" (no brackets); the result's port is 0.
+SocketAddress as_ip_address(const toml::value& value, std::string_view what);
 // A duration written "<integer>ms" or "<integer>s" (e.g. "250ms", "1s"), within min..max.
 std::chrono::milliseconds as_duration(const toml::value& value, std::string_view what, std::chrono::milliseconds min,
                                       std::chrono::milliseconds max);

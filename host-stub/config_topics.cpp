@@ -7,23 +7,19 @@ namespace tempos::mom::config_detail {
 
 namespace {
 
-constexpr Ipv4 kAnyAddress{0, 0, 0, 0};
-
 std::string topic_label(std::uint8_t id) { return "topic " + std::to_string(id); }
-
-std::string endpoint_label(const Endpoint& endpoint) {
-    return format_socket_address(SocketAddress{endpoint.ip, endpoint.port});
-}
 
 Endpoint read_endpoint_string(const toml::value& value, std::string_view what) {
     const SocketAddress address = as_socket_address(value, what);
-    return Endpoint{address.ip, address.port, std::nullopt};
+    return Endpoint{address.ip, address.port, std::nullopt, address.ip6};
 }
 
 Endpoint read_endpoint_table(const toml::value& value, std::uint16_t default_port, std::string_view what) {
     reject_unknown_keys(value, {"ip", "port", "mac"}, "a subscriber table");
     Endpoint endpoint;
-    endpoint.ip = as_ipv4(require(value, "ip", "a subscriber table"), std::string(what) + " ip");
+    const SocketAddress ip = as_ip_address(require(value, "ip", "a subscriber table"), std::string(what) + " ip");
+    endpoint.ip = ip.ip;
+    endpoint.ip6 = ip.ip6;
     const toml::value* port = find(value, "port");
     endpoint.port = port ? static_cast<std::uint16_t>(as_integer(*port, std::string(what) + " port", 1, 65535))
                          : default_port;
@@ -40,8 +36,8 @@ Endpoint read_endpoint(const toml::value& value, std::uint16_t default_port) {
         endpoint = read_endpoint_table(value, default_port, what);
     else
         fail(value, "a subscriber must be a string \"IP:PORT\" or an inline table { ip = \"...\", port = N, "
-                    "mac = \"...\" }, got " + type_noun(value));
-    if (endpoint.ip == kAnyAddress) fail(value, "0.0.0.0 is not a subscriber address");
+                    "mac = \"...\" }, got " + type_noun(value) + " (IPv6: \"[2001:db8::5]:PORT\" or ip = \"2001:db8::5\")");
+    if (const auto why = invalid_subscriber_address(endpoint)) fail(value, *why);
     return endpoint;
 }
 
@@ -55,8 +51,8 @@ SubscriptionGroup read_group(const toml::value& subscribers, std::uint16_t defau
         locations.push_back(file_of(entry) + ":" + std::to_string(line_of(entry)));
         Endpoint endpoint = read_endpoint(entry, default_port);
         for (const Endpoint& member : group.members)
-            if (member.ip == endpoint.ip && member.port == endpoint.port)
-                fail(entry, "duplicate subscriber " + endpoint_label(endpoint) + " in one subscription group");
+            if (member.ip == endpoint.ip && member.ip6 == endpoint.ip6 && member.port == endpoint.port)
+                fail(entry, "duplicate subscriber " + format_endpoint(endpoint) + " in one subscription group");
         group.members.push_back(std::move(endpoint));
     }
     return group;

@@ -16,6 +16,13 @@ namespace tempos::mom {
 
 namespace {
 constexpr int kPollIntervalMs = 100;  // bounds how long stop() waits for the threads
+
+// Which families an IPv6 listener takes, for the log.
+std::string family_note(const SocketAddress& listen, bool v6only) {
+    if (!listen.ip6) return "";
+    if (*listen.ip6 != Ipv6{}) return " (IPv6 only)";
+    return v6only ? " (IPv6 only, v6only)" : " (IPv6 and IPv4, dual-stack)";
+}
 }  // namespace
 
 Ingress::Ingress(const TopicTable& topics, EventQueue& sq, EventQueue& bq, MomCounters& counters,
@@ -26,22 +33,25 @@ Ingress::~Ingress() { stop(); }
 
 std::string Ingress::thread_name(Path socket) { return std::string("tempos-rx-") + path_name(socket); }
 
-Status Ingress::bind(const SocketAddress& listen, std::int64_t receive_buffer, std::vector<UniqueFd> inherited) {
+Status Ingress::bind(const SocketAddress& listen, std::int64_t receive_buffer, bool v6only,
+                     std::vector<UniqueFd> inherited) {
     if (!inherited.empty() && (inherited.size() != receivers_.size() || listen.port == 0))
         return Status::error(ErrorCode::invalid_argument,
                              "the service manager passed " + std::to_string(inherited.size()) +
                                  " socket(s); tempos-mom takes exactly " + std::to_string(receivers_.size()) +
                                  ", both bound to [mom] listen with its port given (tempos-mom.socket: "
                                  "ListenDatagram= twice, ReusePort=yes)");
-    const Result<std::uint16_t> port = inherited.empty() ? claim_free_port(listen) : Result<std::uint16_t>(listen.port);
+    const Result<std::uint16_t> port =
+        inherited.empty() ? claim_free_port(listen, v6only) : Result<std::uint16_t>(listen.port);
     if (!port) return port.status();
-    const SocketAddress address{listen.ip, *port};
+    const SocketAddress address{listen.ip, *port, listen.ip6};
     for (std::size_t i = 0; i < receivers_.size(); ++i) {
         Receiver& receiver = receivers_[i];
         const char* name = receiver.path == Path::sq ? "strict" : "best-effort";
         Result<IngressSocket> socket =
-            inherited.empty() ? IngressSocket::bind(address, receive_buffer, name, *log_)
-                              : IngressSocket::adopt(std::move(inherited[i]), address, receive_buffer, name, *log_);
+            inherited.empty()
+                ? IngressSocket::bind(address, v6only, receive_buffer, name, *log_)
+                : IngressSocket::adopt(std::move(inherited[i]), address, v6only, receive_buffer, name, *log_);
         if (!socket) {
             for (Receiver& r : receivers_) r.socket.reset();
             return socket.status();
@@ -55,13 +65,13 @@ Status Ingress::bind(const SocketAddress& listen, std::int64_t receive_buffer, s
                                : steering.status();
     if (attached) {
         steering_ = std::move(*steering);
-        log_->info("listening on udp {}:{}: strict and best-effort topics in separate sockets (steered by topic){}",
-                   format_ipv4(bound_.ip), bound_.port,
+        log_->info("listening on udp {}{}: strict and best-effort topics in separate sockets (steered by topic){}",
+                   format_socket_address(bound_), family_note(bound_, v6only),
                    inherited.empty() ? "" : "; both sockets from the service manager (held across restarts)");
     } else {
-        log_->warn("listening on udp {}:{} WITHOUT isolation: the ingress steering program is unavailable ({}); "
+        log_->warn("listening on udp {}{} WITHOUT isolation: the ingress steering program is unavailable ({}); "
                    "strict and best-effort events share both sockets (tempos_ingress_isolated 0)",
-                   format_ipv4(bound_.ip), bound_.port, attached.message());
+                   format_socket_address(bound_), family_note(bound_, v6only), attached.message());
     }
     return Status::ok();
 }

@@ -39,10 +39,10 @@ public:
 
     // Binds both sockets (port 0 picks a free port) with a receive buffer of `receive_buffer` bytes each, or the
     // largest the kernel grants (with a warning), and attaches the steering program. Refuses a port any other
-    // socket holds. Returns why it failed.
+    // socket holds. Returns why it failed. An IPv6 `listen` also receives IPv4 (dual-stack) unless v6only.
     // With `inherited` (the two sockets tempos-mom.socket holds, inherited_sockets.hpp) those are taken instead:
     // exactly two, bound to `listen`.
-    Status bind(const SocketAddress& listen, std::int64_t receive_buffer = 4 << 20,
+    Status bind(const SocketAddress& listen, std::int64_t receive_buffer = 4 << 20, bool v6only = false,
                 std::vector<UniqueFd> inherited = {});
     // The address actually bound (after bind()).
     SocketAddress local_address() const { return bound_; }

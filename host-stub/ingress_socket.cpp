@@ -20,16 +20,46 @@ constexpr int kBatch = 32;
 constexpr std::size_t kMaxDatagram = 65536;
 constexpr std::size_t kControlSize = CMSG_SPACE(sizeof(std::uint32_t)) + kTtlControlSize;
 
-sockaddr_in to_sockaddr(const SocketAddress& address) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(address.port);
-    std::memcpy(&addr.sin_addr, address.ip.data(), 4);
-    return addr;
+// A socket address of either family, for bind() and getsockname().
+struct SocketName {
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    int family() const { return storage.ss_family; }
+    sockaddr* get() { return reinterpret_cast<sockaddr*>(&storage); }
+    std::uint16_t port() const {
+        return ntohs(family() == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port
+                                          : reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+    }
+};
+
+SocketName to_sockaddr(const SocketAddress& address) {
+    SocketName name;
+    if (address.ip6) {
+        auto* addr = reinterpret_cast<sockaddr_in6*>(&name.storage);
+        addr->sin6_family = AF_INET6;
+        addr->sin6_port = htons(address.port);
+        std::memcpy(&addr->sin6_addr, address.ip6->data(), address.ip6->size());
+        name.length = sizeof(sockaddr_in6);
+    } else {
+        auto* addr = reinterpret_cast<sockaddr_in*>(&name.storage);
+        addr->sin_family = AF_INET;
+        addr->sin_port = htons(address.port);
+        std::memcpy(&addr->sin_addr, address.ip.data(), 4);
+        name.length = sizeof(sockaddr_in);
+    }
+    return name;
 }
 
-std::string describe_address(const SocketAddress& address) {
-    return "UDP " + format_ipv4(address.ip) + ":" + std::to_string(address.port);
+std::string describe_address(const SocketAddress& address) { return "UDP " + format_socket_address(address); }
+
+// A UDP socket of the address's family; an IPv6 one with IPV6_V6ONLY as asked.
+Result<UniqueFd> open_socket(const SocketAddress& address, bool v6only) {
+    UniqueFd fd(::socket(address.ip6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) return system_status(address.ip6 ? "socket(AF_INET6)" : "socket()", errno);
+    const int only = v6only ? 1 : 0;
+    if (address.ip6 && ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only) != 0)
+        return system_status("setsockopt(IPV6_V6ONLY)", errno);
+    return fd;
 }
 
 // A burst of best-effort events must wait in the socket, not be dropped by it: the default (rmem_default, often
@@ -54,11 +84,12 @@ std::int64_t set_receive_buffer(int fd, std::int64_t wanted, const std::string& 
 
 }  // namespace
 
-Result<std::uint16_t> claim_free_port(const SocketAddress& listen) {
-    UniqueFd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (probe.get() < 0) return system_status("socket()", errno);
-    sockaddr_in addr = to_sockaddr(listen);
-    if (::bind(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+Result<std::uint16_t> claim_free_port(const SocketAddress& listen, bool v6only) {
+    Result<UniqueFd> opened = open_socket(listen, v6only);
+    if (!opened) return opened.status();
+    const UniqueFd probe = std::move(*opened);
+    SocketName addr = to_sockaddr(listen);
+    if (::bind(probe.get(), addr.get(), addr.length) != 0) {
         const int err = errno;
         if (err == EADDRINUSE)
             return Status::error(ErrorCode::system_error,
@@ -67,9 +98,9 @@ Result<std::uint16_t> claim_free_port(const SocketAddress& listen) {
                                      "tempos-mom does not share its port");
         return system_status("cannot bind " + describe_address(listen), err);
     }
-    socklen_t len = sizeof addr;
-    ::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-    return ntohs(addr.sin_port);
+    socklen_t len = sizeof addr.storage;
+    ::getsockname(probe.get(), addr.get(), &len);
+    return addr.port();
 }
 
 IngressSocket::IngressSocket(UniqueFd fd, std::int64_t receive_buffer)
@@ -85,53 +116,54 @@ IngressSocket::IngressSocket(IngressSocket&& other) noexcept
       control_(std::move(other.control_)),
       overflow_(other.overflow_.load()) {}
 
-Result<IngressSocket> IngressSocket::bind(const SocketAddress& address, std::int64_t receive_buffer,
+Result<IngressSocket> IngressSocket::bind(const SocketAddress& address, bool v6only, std::int64_t receive_buffer,
                                           const std::string& name, spdlog::logger& log) {
-    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (fd.get() < 0) return system_status("socket()", errno);
+    Result<UniqueFd> opened = open_socket(address, v6only);
+    if (!opened) return opened.status();
+    UniqueFd fd = std::move(*opened);
     const int on = 1;
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
         return system_status("setsockopt(SO_REUSEPORT)", errno);
-    sockaddr_in addr = to_sockaddr(address);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    SocketName addr = to_sockaddr(address);
+    if (::bind(fd.get(), addr.get(), addr.length) != 0)
         return system_status("cannot bind " + describe_address(address), errno);
-    return configure(std::move(fd), receive_buffer, name, log);
+    return configure(std::move(fd), address, receive_buffer, name, log);
 }
 
-Result<IngressSocket> IngressSocket::adopt(UniqueFd fd, const SocketAddress& address, std::int64_t receive_buffer,
-                                           const std::string& name, spdlog::logger& log) {
-    sockaddr_in bound{};
-    socklen_t len = sizeof bound;
-    int type = 0, reuse_port = 0;
-    socklen_t type_len = sizeof type, reuse_len = sizeof reuse_port;
-    const bool udp4 = ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len) == 0 &&
-                      bound.sin_family == AF_INET &&
-                      ::getsockopt(fd.get(), SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 && type == SOCK_DGRAM;
+Result<IngressSocket> IngressSocket::adopt(UniqueFd fd, const SocketAddress& address, bool v6only,
+                                           std::int64_t receive_buffer, const std::string& name, spdlog::logger& log) {
     const std::string wanted = describe_address(address);
-    if (!udp4)
+    const SocketName expected = to_sockaddr(address);
+    SocketName bound;
+    bound.length = sizeof bound.storage;
+    int type = 0, reuse_port = 0, only = 0;
+    socklen_t type_len = sizeof type, reuse_len = sizeof reuse_port, only_len = sizeof only;
+    if (::getsockname(fd.get(), bound.get(), &bound.length) != 0 ||
+        ::getsockopt(fd.get(), SOL_SOCKET, SO_TYPE, &type, &type_len) != 0 || type != SOCK_DGRAM ||
+        bound.family() != expected.family())
         return Status::error(ErrorCode::invalid_argument,
-                             "a socket passed by the service manager is not UDP over IPv4; [mom] listen is " + wanted +
-                                 " (tempos-mom.socket: ListenDatagram=IP:PORT, twice)");
-    SocketAddress at{};
-    std::memcpy(at.ip.data(), &bound.sin_addr, 4);
-    at.port = ntohs(bound.sin_port);
-    if (at.ip != address.ip || at.port != address.port)
-        return Status::error(ErrorCode::invalid_argument, "a socket passed by the service manager is bound to " +
-                                                              describe_address(at) + ", but [mom] listen is " + wanted +
-                                                              ": make tempos-mom.socket's ListenDatagram= match it");
+                             "a socket passed by the service manager is not UDP of [mom] listen's family (" + wanted +
+                                 "): tempos-mom.socket's ListenDatagram= must name the same address, twice");
+    if (bound.length != expected.length || std::memcmp(&bound.storage, &expected.storage, expected.length) != 0)
+        return Status::error(ErrorCode::invalid_argument,
+                             "a socket passed by the service manager is not bound to [mom] listen (" + wanted +
+                                 "): make tempos-mom.socket's ListenDatagram= match it");
     if (::getsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &reuse_port, &reuse_len) != 0 || reuse_port == 0)
+        return Status::error(ErrorCode::invalid_argument, "a socket passed by the service manager for " + wanted +
+                                                              " has no SO_REUSEPORT: tempos-mom.socket needs ReusePort=yes");
+    if (address.ip6 && (::getsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &only, &only_len) != 0 || (only != 0) != v6only))
         return Status::error(ErrorCode::invalid_argument,
-                             "a socket passed by the service manager for " + wanted +
-                                 " has no SO_REUSEPORT: tempos-mom.socket needs ReusePort=yes");
-    return configure(std::move(fd), receive_buffer, name, log);
+                             "a socket passed by the service manager for " + wanted + (only ? " is" : " is not") +
+                                 " IPv6-only, [mom] v6only says otherwise: set tempos-mom.socket's BindIPv6Only=");
+    return configure(std::move(fd), address, receive_buffer, name, log);
 }
 
-Result<IngressSocket> IngressSocket::configure(UniqueFd fd, std::int64_t receive_buffer, const std::string& name,
-                                               spdlog::logger& log) {
+Result<IngressSocket> IngressSocket::configure(UniqueFd fd, const SocketAddress& address, std::int64_t receive_buffer,
+                                               const std::string& name, spdlog::logger& log) {
     const int on = 1;
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0)
         return system_status("setsockopt(SO_RXQ_OVFL)", errno);
-    if (Status ttl = enable_received_ttl(fd.get()); !ttl) return ttl;
+    if (Status ttl = enable_received_ttl(fd.get(), address.ip6 ? AF_INET6 : AF_INET); !ttl) return ttl;
     const std::int64_t granted = set_receive_buffer(fd.get(), receive_buffer, name, log);
     return IngressSocket(std::move(fd), granted);
 }

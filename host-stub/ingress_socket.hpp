@@ -23,19 +23,22 @@ namespace tempos::mom {
 // Makes sure no socket holds `listen` yet (any process's: a socket of the same user with SO_REUSEPORT would
 // otherwise silently share the port), and picks the port when `listen.port` is 0. Returns the port to bind.
 // A plain bind, released again at once: a socket that takes the port in between is not detected.
-Result<std::uint16_t> claim_free_port(const SocketAddress& listen);
+// An IPv6 `listen` takes IPv4 as well unless v6only (IPV6_V6ONLY, set explicitly: the sysctl
+// net.ipv6.bindv6only must not decide).
+Result<std::uint16_t> claim_free_port(const SocketAddress& listen, bool v6only = false);
 
 class IngressSocket {
 public:
     // Binds to `address` (a non-zero port) with SO_REUSEPORT and a receive buffer of `receive_buffer` bytes, or
-    // the largest the kernel grants (a warning says so). `name` ("strict") names it in the log.
-    static Result<IngressSocket> bind(const SocketAddress& address, std::int64_t receive_buffer, const std::string& name,
-                                      spdlog::logger& log);
+    // the largest the kernel grants (a warning says so). `name` ("strict") names it in the log. An IPv6 address
+    // gives an AF_INET6 socket, dual-stack unless v6only.
+    static Result<IngressSocket> bind(const SocketAddress& address, bool v6only, std::int64_t receive_buffer,
+                                      const std::string& name, spdlog::logger& log);
     // Takes a socket the service manager bound (inherited_sockets.hpp) in place of bind(): refused unless it is a
-    // UDP/IPv4 socket bound to exactly `address` with SO_REUSEPORT (what tempos-mom.socket creates); then
-    // configured as bind() configures its own.
-    static Result<IngressSocket> adopt(UniqueFd fd, const SocketAddress& address, std::int64_t receive_buffer,
-                                       const std::string& name, spdlog::logger& log);
+    // UDP socket bound to exactly `address` with SO_REUSEPORT (and IPV6_V6ONLY as `v6only` says), as
+    // tempos-mom.socket creates it; then configured as bind() configures its own.
+    static Result<IngressSocket> adopt(UniqueFd fd, const SocketAddress& address, bool v6only,
+                                       std::int64_t receive_buffer, const std::string& name, spdlog::logger& log);
     IngressSocket(IngressSocket&&) noexcept;
     IngressSocket& operator=(IngressSocket&&) = delete;
     IngressSocket(const IngressSocket&) = delete;
@@ -44,7 +47,7 @@ public:
     std::int64_t receive_buffer() const { return receive_buffer_; }
 
     // Reads the datagrams waiting (one recvmmsg batch, without blocking) into the socket's own buffers and calls
-    // handle(data, size, ttl) for each, ttl its IP TTL when the kernel reported it (received_ttl.hpp). Returns how
+    // handle(data, size, ttl) for each, ttl its IP TTL or hop limit when the kernel reported it (received_ttl.hpp). Returns how
     // many were read, or -errno.
     using Handler = std::function<void(const std::uint8_t* data, std::size_t size, std::optional<int> ttl)>;
     int receive_batch(const Handler& handle);
@@ -57,8 +60,8 @@ public:
 private:
     IngressSocket(UniqueFd fd, std::int64_t receive_buffer);
     // SO_RXQ_OVFL, the received TTL and the receive buffer, for bind() and adopt() alike.
-    static Result<IngressSocket> configure(UniqueFd fd, std::int64_t receive_buffer, const std::string& name,
-                                           spdlog::logger& log);
+    static Result<IngressSocket> configure(UniqueFd fd, const SocketAddress& address, std::int64_t receive_buffer,
+                                           const std::string& name, spdlog::logger& log);
 
     UniqueFd fd_;
     std::int64_t receive_buffer_ = 0;

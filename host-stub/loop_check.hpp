@@ -9,12 +9,18 @@
 
 namespace tempos::mom {
 
-// The IPv4 addresses of this host's interfaces (getifaddrs); empty if they cannot be read.
-std::set<Ipv4> host_ipv4_addresses();
+// The addresses of this host's interfaces (getifaddrs); empty if they cannot be read.
+struct HostAddresses {
+    std::set<Ipv4> ipv4;
+    std::set<Ipv6> ipv6;
+};
+HostAddresses host_addresses();
 
-// A subscriber loops if its port is the listen port and its address is the listen address, or, when listening on
-// 0.0.0.0, any address in 127.0.0.0/8 or in `local_addresses`. The first such member, as "file:line: why".
-Status check_no_self_subscriber(const MomConfig& config, const std::set<Ipv4>& local_addresses);
+// A subscriber loops if its port is the listen port and its address is one the listener receives on: the listen
+// address itself, or with a wildcard listen (0.0.0.0, [::]) any loopback address (127.0.0.0/8, ::1) or address in
+// `local` of a family the listener takes ([::] takes IPv4 too unless v6only). The first such member, as
+// "file:line: why".
+Status check_no_self_subscriber(const MomConfig& config, const HostAddresses& local);
 
 // The same against this host's addresses.
 Status check_no_self_subscriber(const MomConfig& config);

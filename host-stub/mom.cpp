@@ -36,7 +36,8 @@ Status Mom::start(const MomConfig& config) {
     started_ = true;
     if (Status loops = check_no_self_subscriber(config); !loops) return loops;
     // Bind first: adapters are told the port actually bound (it may have been 0).
-    if (Status bound = ingress_.bind(config.listen, config.receive_buffer, std::move(options_.inherited_sockets));
+    if (Status bound = ingress_.bind(config.listen, config.receive_buffer, config.v6only,
+                                     std::move(options_.inherited_sockets));
         !bound)
         return bound;
 
@@ -235,7 +236,7 @@ void Mom::roll_back_failed(const Status& failure, const Status& step) {
 
 void Mom::warn_about_restart_only_changes(const MomConfig& wanted) const {
     const MomConfig running = running_config();
-    if (!(wanted.listen == running.listen) || wanted.interface != running.interface ||
+    if (!(wanted.listen == running.listen) || wanted.v6only != running.v6only || wanted.interface != running.interface ||
         wanted.metrics != running.metrics || wanted.sq_priority != running.sq_priority ||
         wanted.receive_buffer != running.receive_buffer || wanted.drain_timeout != running.drain_timeout ||
         wanted.queue_bytes != running.queue_bytes ||

@@ -18,16 +18,21 @@ namespace {
 constexpr int kStrictPriority = 6;
 }  // namespace
 
-Result<ClassSocket> ClassSocket::open(Qos qos) {
-    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (fd.get() < 0) return system_status("UDP socket", errno);
+Result<ClassSocket> ClassSocket::open(Qos qos, int family) {
+    const bool v6 = family == AF_INET6;
+    UniqueFd fd(::socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (fd.get() < 0) return system_status(v6 ? "UDP socket (AF_INET6)" : "UDP socket", errno);
     const int on = 1;
-    if (::setsockopt(fd.get(), IPPROTO_IP, IP_RECVERR, &on, sizeof on) != 0)
-        return system_status("setsockopt(IP_RECVERR)", errno);
+    // IPv4 copies leave through the AF_INET socket: this one carries IPv6 only.
+    if (v6 && ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0)
+        return system_status("setsockopt(IPV6_V6ONLY)", errno);
+    if (v6 ? ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on) != 0
+           : ::setsockopt(fd.get(), IPPROTO_IP, IP_RECVERR, &on, sizeof on) != 0)
+        return system_status(v6 ? "setsockopt(IPV6_RECVERR)" : "setsockopt(IP_RECVERR)", errno);
     if (qos == Qos::strict &&
         ::setsockopt(fd.get(), SOL_SOCKET, SO_PRIORITY, &kStrictPriority, sizeof kStrictPriority) != 0)
         return system_status("setsockopt(SO_PRIORITY)", errno);
-    return ClassSocket(std::move(fd), qos != Qos::strict);
+    return ClassSocket(std::move(fd), family, qos != Qos::strict);
 }
 
 ClassSocket::Sent ClassSocket::send(std::span<mmsghdr> messages, std::span<int> errors) const {
@@ -71,7 +76,7 @@ std::size_t ClassSocket::read_error_queue(const ErrorSink& sink, std::size_t lim
     for (; read < limit; ++read) {
         std::uint8_t payload[16];  // the original datagram's payload, of which only the topic byte is needed
         iovec data{payload, sizeof payload};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sock_extended_err) + sizeof(sockaddr_in))];
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sock_extended_err) + sizeof(sockaddr_in6))];
         msghdr message{};
         message.msg_iov = &data;
         message.msg_iovlen = 1;
@@ -80,7 +85,9 @@ std::size_t ClassSocket::read_error_queue(const ErrorSink& sink, std::size_t lim
         const ssize_t n = ::recvmsg(fd_.get(), &message, MSG_ERRQUEUE | MSG_DONTWAIT);
         if (n < 0) break;  // EAGAIN: the queue is empty
         for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
-            if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR) continue;
+            const bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+            const bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+            if (!v4 && !v6) continue;
             sock_extended_err error;
             std::memcpy(&error, CMSG_DATA(c), sizeof error);
             const std::optional<SendErrorReason> reason = reason_of_queued_error(error);

@@ -3,7 +3,7 @@
 // best-effort one, whose dispatcher has a thread and a queue of its own, waits a bounded time for room first, so
 // that a burst, e.g. the events a held socket kept through a restart, is sent rather than refused), IP_RECVERR
 // (the kernel reports ENOBUFS from a full qdisc instead of swallowing it, and queues ICMP errors for the copies
-// it sent).
+// it sent). One per family: an AF_INET6 one (IPV6_V6ONLY, IPV6_RECVERR) sends the copies to IPv6 subscribers.
 #pragma once
 
 #include <sys/socket.h>
@@ -21,12 +21,13 @@ namespace tempos::xdp {
 
 class ClassSocket {
 public:
-    static Result<ClassSocket> open(Qos qos);
+    // family: AF_INET or AF_INET6.
+    static Result<ClassSocket> open(Qos qos, int family = AF_INET);
 
     // Sends each message once, never blocking; a best-effort socket whose send buffer is full (EAGAIN) waits up to
     // kRoomWaits x kRoomWaitMs without progress for room. errors[i] is 0 for a message sent, else the errno the
-    // kernel refused it with. A message refused with an error that may be an earlier datagram's (may_be_deferred_error) is tried
-    // once more: the first attempt only consumed that pending error.
+    // kernel refused it with. A message refused with an error that may be an earlier datagram's
+    // (may_be_deferred_error) is tried once more: the first attempt only consumed that pending error.
     struct Sent {
         std::size_t sent = 0;
         bool errors_queued = false;  // a deferred error was seen: ICMP errors wait in the error queue
@@ -40,12 +41,15 @@ public:
     std::size_t read_error_queue(const ErrorSink& sink, std::size_t limit) const;
 
     int fd() const { return fd_.get(); }
+    int family() const { return family_; }
 
     static constexpr int kRoomWaits = 10, kRoomWaitMs = 10;
 
 private:
-    ClassSocket(UniqueFd fd, bool waits_for_room) : fd_(std::move(fd)), waits_for_room_(waits_for_room) {}
+    ClassSocket(UniqueFd fd, int family, bool waits_for_room)
+        : fd_(std::move(fd)), family_(family), waits_for_room_(waits_for_room) {}
     UniqueFd fd_;
+    int family_;
     bool waits_for_room_ = false;
 };
 

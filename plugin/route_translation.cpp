@@ -27,7 +27,7 @@ Status validate_topic(const TopicConfig& topic) {
                                  where + ": " + std::to_string(members.size()) + " members, at most " +
                                      std::to_string(TEMPOS_MAX_SUBSCRIBERS) + " supported");
         for (const auto& member : members) {
-            if (member.ip == Ipv4{})
+            if (member.ip == Ipv4{} && !member.ip6)
                 return Status::error(ErrorCode::invalid_argument, where + ": subscriber address 0.0.0.0");
             if (member.port == 0)
                 return Status::error(ErrorCode::invalid_argument, where + ": subscriber port 0");

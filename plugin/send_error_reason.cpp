@@ -1,5 +1,6 @@
 #include "send_error_reason.hpp"
 
+#include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
 
 #include <cerrno>
@@ -42,7 +43,28 @@ SendErrorReason reason_of_errno(int err) {
     }
 }
 
+namespace {
+
+// ICMPv6 (RFC 4443) mapped onto the ICMP reasons, so /metrics has the same labels for both families.
+SendErrorReason reason_of_icmp6(const sock_extended_err& error) {
+    if (error.ee_type == ICMP6_PACKET_TOO_BIG) return SendErrorReason::icmp_frag_needed;
+    if (error.ee_type != ICMP6_DST_UNREACH) return SendErrorReason::icmp_other;
+    switch (error.ee_code) {
+        case ICMP6_DST_UNREACH_NOPORT: return SendErrorReason::icmp_port_unreachable;
+        case ICMP6_DST_UNREACH_ADDR: return SendErrorReason::icmp_host_unreachable;
+        case ICMP6_DST_UNREACH_NOROUTE: return SendErrorReason::icmp_net_unreachable;
+        case ICMP6_DST_UNREACH_ADMIN:
+        case 5:  // source address failed ingress/egress policy
+        case 6:  // reject route to destination
+            return SendErrorReason::icmp_prohibited;
+        default: return SendErrorReason::icmp_other;
+    }
+}
+
+}  // namespace
+
 std::optional<SendErrorReason> reason_of_queued_error(const sock_extended_err& error) {
+    if (error.ee_origin == SO_EE_ORIGIN_ICMP6) return reason_of_icmp6(error);
     if (error.ee_origin != SO_EE_ORIGIN_ICMP) return std::nullopt;
     if (error.ee_type != ICMP_DEST_UNREACH) return SendErrorReason::icmp_other;
     switch (error.ee_code) {

@@ -31,10 +31,18 @@ Status XdpAdapter::check_channel(const ChannelConfig& channel) const noexcept {
     return at_boundary("check_channel", [&]() -> Status {
         const Result<AdapterOptions> options = parse_adapter_options(channel.options);
         if (!options) return options.status();
+        // check_topic() judges IPv6 subscribers by the mode asked for here (also when connect() calls this).
+        checked_mode_.store(options->mode);
         if (options->mode != XdpMode::off && channel.interface.empty())
             return Status::error(ErrorCode::invalid_argument,
                                  "xdp_mode " + std::string(to_string(options->mode)) +
                                      " needs an interface to attach to (or set xdp_mode = \"off\")");
+        if (options->mode != XdpMode::off && !channel.receives_ipv4)
+            return Status::error(ErrorCode::invalid_argument,
+                                 "xdp_mode " + std::string(to_string(options->mode)) +
+                                     ": [mom] listen takes no IPv4 (an IPv6 address, or [::] with v6only), and the "
+                                     "XDP router routes IPv4 only so far (docs/ipv6.md): set xdp_mode = \"off\", or "
+                                     "listen on [::] dual-stack or an IPv4 address");
         return Status::ok();
     });
 }
@@ -45,8 +53,29 @@ Status XdpAdapter::check_topic(const TopicConfig& topic) const noexcept {
             if (Status valid = AdmissionTable::validate(*topic.rate_limit); !valid)
                 return valid.prefixed("topic " + std::to_string(topic.id));
         }
+        if (Status ipv6 = check_ipv6_members(topic); !ipv6) return ipv6;
         return validate_topic(topic);
     });
+}
+
+// The kernel path (router and fan-out) parses IPv4 only so far: a strict topic it would route must not name an
+// IPv6 subscriber. Judged by the mode asked for, not the one attached, so that --check and every start agree.
+Status XdpAdapter::check_ipv6_members(const TopicConfig& topic) const {
+    for (const SubscriptionGroup& group : topic.groups) {
+        for (const Endpoint& member : group.members) {
+            if (!member.ip6) continue;
+            if (topic.qos == Qos::strict && checked_mode_.load() != XdpMode::off)
+                return Status::error(ErrorCode::invalid_argument,
+                                     "topic " + std::to_string(topic.id) +
+                                         ": strict with an IPv6 subscriber, and the XDP router routes IPv4 only so "
+                                         "far (docs/ipv6.md); set xdp_mode = \"off\" (socket path, both families) "
+                                         "or make the topic best-effort");
+            // Connected: the socket path must have its IPv6 sockets.
+            if (sockets_) return sockets_->check_topic(topic);
+            return Status::ok();
+        }
+    }
+    return Status::ok();
 }
 
 Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {

@@ -3,6 +3,7 @@
 // else (and anything the kernel hands back) goes through the UDP socket path.
 #pragma once
 
+#include <atomic>
 #include <bitset>
 #include <map>
 #include <memory>
@@ -63,6 +64,7 @@ private:
     void stop_neighbour_resolver();
     void warn_limits_not_enforced();
     void take_over_topics();
+    Status check_ipv6_members(const TopicConfig& topic) const;
 
     // The logger lives from construction to close(); only used while not closed.
     std::shared_ptr<spdlog::logger> log_;
@@ -90,6 +92,8 @@ private:
     std::map<int, std::string> egress_interfaces_;
     bool socket_fallback_warned_ = false;
     bool limits_warned_ = false;
+    // The xdp_mode of the last check_channel() (connect() calls it too); auto until then.
+    mutable std::atomic<XdpMode> checked_mode_{XdpMode::automatic};
 };
 
 }  // namespace tempos::xdp

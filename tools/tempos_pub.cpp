@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     double max_seconds = 60;
     std::uint64_t first_sequence = 0;
     bool json = false;
-    app.add_option("--to", to, "MoM address IP:PORT")->required();
+    app.add_option("--to", to, "MoM address IP:PORT or [IPv6]:PORT")->required();
     app.add_option("--topic", topic, "topic id written as the first payload byte")->check(CLI::Range(0, 255));
     app.add_option("--count", count, "number of events to send")->check(CLI::PositiveNumber);
     app.add_option("--rate", rate, "events per second; 0 = as fast as possible")->check(CLI::NonNegativeNumber);
@@ -64,8 +64,8 @@ int main(int argc, char** argv) {
         if (now >= stop) break;
         tempos::tools::write_payload_pattern(payload, first_sequence + i);
         tempos::tools::write_event_header(payload, {static_cast<std::uint8_t>(topic), first_sequence + i, now});
-        if (sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&dest.addr),
-                   sizeof(dest.addr)) == static_cast<ssize_t>(payload.size()))
+        if (sendto(fd, payload.data(), payload.size(), 0, dest.endpoint.get(), dest.endpoint.length) ==
+            static_cast<ssize_t>(payload.size()))
             ++sent;
         else
             ++errors;

@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
     double timeout = 10;
     bool json = false;
     std::string ready_file;
-    app.add_option("--listen", listen, "IP:PORT to bind")->required();
+    app.add_option("--listen", listen, "IP:PORT or [IPv6]:PORT to bind")->required();
     app.add_option("--count", count, "stop after this many events (0 = only --timeout stops)");
     app.add_option("--timeout", timeout, "stop after this many seconds in all")->check(CLI::PositiveNumber);
     app.add_option("--ready-file", ready_file, "create this file once the socket is bound");
@@ -228,7 +228,7 @@ int main(int argc, char** argv) {
     const int rcvbuf = 8 << 20;
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    if (bind(fd, reinterpret_cast<const sockaddr*>(&endpoint.addr), sizeof(endpoint.addr)) != 0) {
+    if (bind(fd, endpoint.endpoint.get(), endpoint.endpoint.length) != 0) {
         std::fprintf(stderr, "tempos-sub: bind %s: %s\n", listen.c_str(), std::strerror(errno));
         return 1;
     }

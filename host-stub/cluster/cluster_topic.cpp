@@ -89,9 +89,11 @@ Result<MemberKey> parse_member(const std::string& prefix, const std::string& key
     if (!topic || !group) return refused(key, "not a member key: " + expected);
     const std::string address = rest.substr(second + 1);
     const auto endpoint = mom::parse_socket_address(address);
-    if (!endpoint) return refused(key, "member " + mom::config_detail::quote_text(address) + " is not \"IP:PORT\"");
-    if (endpoint->ip == Ipv4{0, 0, 0, 0}) return refused(key, "0.0.0.0 is not a subscriber address");
-    MemberKey member{*topic, *group, Endpoint{endpoint->ip, endpoint->port, std::nullopt}};
+    if (!endpoint)
+        return refused(key, "member " + mom::config_detail::quote_text(address) +
+                                " is not \"IP:PORT\" or \"[IPv6]:PORT\"");
+    MemberKey member{*topic, *group, Endpoint{endpoint->ip, endpoint->port, std::nullopt, endpoint->ip6}};
+    if (const auto why = mom::invalid_subscriber_address(member.endpoint)) return refused(key, *why);
     if (value.empty()) return member;
     nlohmann::json json;
     try {

@@ -33,12 +33,14 @@ namespace tempos {
 //    Adapter::configure_publisher_limit.
 // 7: TopicStats::kernel_passed_unresolved.
 // 8: Adapter::capabilities_kept.
-inline constexpr std::uint32_t kAdapterAbiVersion = 8;
+// 9: Endpoint::ip6, ChannelConfig::mom_address6 and ::receives_ipv4 (IPv6, docs/ipv6.md).
+inline constexpr std::uint32_t kAdapterAbiVersion = 9;
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
 inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
 
 using Ipv4 = std::array<std::uint8_t, 4>;   // network byte order: {10,0,0,1}
+using Ipv6 = std::array<std::uint8_t, 16>;  // network byte order
 using Mac = std::array<std::uint8_t, 6>;
 
 enum class Qos : std::uint8_t { best_effort, strict };
@@ -47,6 +49,10 @@ struct Endpoint {
     Ipv4 ip{};
     std::uint16_t port = 0;        // host byte order
     std::optional<Mac> mac;        // absent: the adapter resolves it (neighbour table)
+    // An IPv6 subscriber's address; ip is then 0.0.0.0 and unused. Never IPv4-mapped: ::ffff:a.b.c.d is read as
+    // the IPv4 a.b.c.d, so each subscriber has one family.
+    std::optional<Ipv6> ip6 = std::nullopt;
+    bool is_ipv6() const { return ip6.has_value(); }
     bool operator==(const Endpoint&) const = default;
 };
 
@@ -73,7 +79,9 @@ struct TopicConfig {
 
 struct ChannelConfig {
     std::string interface;                       // may be empty for adapters that need none
-    Ipv4 mom_address{};                          // the MoM's ingress address (0.0.0.0 = any)
+    Ipv4 mom_address{};                          // the MoM's IPv4 ingress address (0.0.0.0 = any)
+    std::optional<Ipv6> mom_address6;            // an IPv6 listen address (:: = any); absent: listen is IPv4
+    bool receives_ipv4 = true;                   // false: an IPv6 listener that takes no IPv4 (v6only, or ::1...)
     std::uint16_t port = 9998;                   // the MoM's UDP ingress port, host byte order
     std::map<std::string, std::string> options;  // adapter-specific keys from [[adapters]]
 };

@@ -9,12 +9,14 @@
 #                              Built as a user's container host is (no program on the bridge ports, checksum
 #                              offload on, IPv4 forwarding off); OPTIONs add one thing each: --peer-pass (the
 #                              XDP_PASS program on the MoM's bridge ports, which native XDP into a veth needs),
-#                              --publisher-tx-csum-off, --forwarding (testing/topology/layouts.hpp).
+#                              --publisher-tx-csum-off, --forwarding, --ipv6 (IPv6 addresses too)
+#                              (testing/topology/layouts.hpp).
 #   topo_exec NODE CMD...      runs CMD in a node's namespace (NODE = pub, mom, sub1, ...)
 #   topo_drop_report           prints every interface of the topology that dropped frames (rx/tx counters)
 #   topo_destroy               removes everything (installed as an EXIT/INT/TERM trap by topo_create)
 #
-# After topo_create: TOPO_NS_<node> (namespace names), TOPO_IP_<node> (addresses), TOPO_MOM_IF (the MoM's
+# After topo_create: TOPO_NS_<node> (namespace names), TOPO_IP_<node> (addresses; with --ipv6 also
+# TOPO_IP6_<node>), TOPO_MOM_IF (the MoM's
 # ingress interface), TOPO_MOM_EGRESS_IF, TOPO_NODES. Names carry a per-run id so parallel runs do not collide.
 # Addresses: testing/topology/world.hpp.
 

@@ -14,7 +14,9 @@ namespace {
 std::string quoted(const std::string& s) { return toml::format(toml::value(s)); }
 
 std::string endpoint_toml(const ConfigEndpoint& e) {
-    if (e.port != 0 && e.mac.empty()) return quoted(e.ip + ":" + std::to_string(e.port));
+    const bool ipv6 = e.ip.find(':') != std::string::npos;
+    if (e.port != 0 && e.mac.empty())
+        return quoted((ipv6 ? "[" + e.ip + "]" : e.ip) + ":" + std::to_string(e.port));
     std::string out = "{ ip = " + quoted(e.ip);
     if (e.port != 0) out += ", port = " + std::to_string(e.port);
     if (!e.mac.empty()) out += ", mac = " + quoted(e.mac);
@@ -33,6 +35,7 @@ std::string subscribers_toml(const std::vector<ConfigEndpoint>& group, const std
 std::string mom_table_toml(const ControllerConfig::Mom& mom) {
     std::ostringstream out;
     if (!mom.listen.empty()) out << "listen = " << quoted(mom.listen) << "\n";
+    if (mom.v6only) out << "v6only = true\n";
     if (!mom.interface.empty()) out << "interface = " << quoted(mom.interface) << "\n";
     if (!mom.metrics.empty()) out << "metrics = " << quoted(mom.metrics) << "\n";
     if (mom.sq_priority != 0) out << "sq_priority = " << mom.sq_priority << "\n";
@@ -109,8 +112,20 @@ Result<ConfigEndpoint> parse_endpoint(const std::string& text) {
     const std::size_t at = text.find('@');
     const std::string address = text.substr(0, at);
     if (at != std::string::npos) e.mac = text.substr(at + 1);
-    const std::size_t colon = address.find(':');
-    e.ip = address.substr(0, colon);
+    // "[IPv6]:PORT", a bare IPv6 address (more than one ':'), or "IPv4[:PORT]".
+    std::size_t colon = address.find(':');
+    if (address.starts_with('[')) {
+        const std::size_t close = address.find(']');
+        if (close == std::string::npos)
+            return Result<ConfigEndpoint>::error(ErrorCode::invalid_argument, "no ']' in endpoint \"" + text + "\"");
+        e.ip = address.substr(1, close - 1);
+        colon = address.size() > close + 1 && address[close + 1] == ':' ? close + 1 : std::string::npos;
+    } else if (colon != std::string::npos && address.find(':', colon + 1) != std::string::npos) {
+        e.ip = address;
+        colon = std::string::npos;
+    } else {
+        e.ip = address.substr(0, colon);
+    }
     if (colon != std::string::npos) {
         const std::string port = address.substr(colon + 1);
         char* end = nullptr;
@@ -122,7 +137,7 @@ Result<ConfigEndpoint> parse_endpoint(const std::string& text) {
     }
     if (e.ip.empty() || (e.port == 0 && e.mac.empty()))
         return Result<ConfigEndpoint>::error(ErrorCode::invalid_argument,
-                                             "endpoint \"" + text + "\" is not IP:PORT, IP:PORT@MAC or IP@MAC");
+                                             "endpoint \"" + text + "\" is not IP:PORT, IP:PORT@MAC or IP@MAC (IPv6: [IP]:PORT)");
     return e;
 }
 

@@ -18,7 +18,8 @@ struct ConfigEndpoint {
     std::string ip = {};
     std::uint16_t port = 0;  // 0: not written, the port of [mom] listen applies
     std::string mac = {};    // "": not written, the adapter resolves it
-    // Written as the string "IP:PORT" when it has a port and no MAC, else as { ip = ..., port = ..., mac = ... }.
+    // Written as the string "IP:PORT" ("[IPv6]:PORT") when it has a port and no MAC, else as
+    // { ip = ..., port = ..., mac = ... }.
 };
 
 struct ConfigTopic {
@@ -42,7 +43,8 @@ struct ControllerConfig {
     // [mom]: each key written only when set (non-empty, non-zero); the table itself always (tempos-mom refuses a
     // Controller file without it).
     struct Mom {
-        std::string listen = {};  // "IP:PORT"
+        std::string listen = {};  // "IP:PORT" or "[IPv6]:PORT"
+        bool v6only = false;      // written only when true
         std::string interface = {};
         std::string metrics = {};  // "IP:PORT"
         int sq_priority = 0;
@@ -77,7 +79,8 @@ std::string cluster_table_toml(const ControllerConfig::Cluster& cluster);
 std::string adapter_toml(const ConfigAdapter& adapter);
 std::string topic_toml(const ConfigTopic& topic);
 
-// "IP:PORT" or "IP:PORT@MAC" or "IP@MAC" (the CLI's form of an endpoint).
+// "IP:PORT" or "IP:PORT@MAC" or "IP@MAC" (the CLI's form of an endpoint); IPv6 as "[IP]:PORT", "[IP]:PORT@MAC",
+// "IP@MAC" (ip is then held without brackets).
 Result<ConfigEndpoint> parse_endpoint(const std::string& text);
 
 // The 1-based line of the first line of `text` that starts with `start`, 0 if none.

@@ -190,7 +190,10 @@ std::size_t sockets_on_port(pid_t pid, const char* protocol, std::uint16_t port,
 }
 }  // namespace
 
-bool udp_port_bound(pid_t pid, std::uint16_t port) { return sockets_on_port(pid, "udp", port) > 0; }
+// An IPv6 listen ([::], dual-stack too) is in udp6.
+bool udp_port_bound(pid_t pid, std::uint16_t port) {
+    return sockets_on_port(pid, "udp", port) + sockets_on_port(pid, "udp6", port) > 0;
+}
 
 std::size_t tcp_connections(pid_t pid, std::uint16_t port) { return sockets_on_port(pid, "tcp", port, "01"); }
 

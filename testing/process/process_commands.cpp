@@ -50,7 +50,8 @@ void add_mom_config(CLI::App& app) {
     };
     auto h = std::make_shared<Header>();
     CLI::App* header = config->add_subcommand("header", "The [mom] table and the XDP adapter's [[adapters]] table");
-    header->add_option("--listen", h->mom.listen, "[mom] listen, IP:PORT");
+    header->add_option("--listen", h->mom.listen, "[mom] listen, IP:PORT or [IPv6]:PORT");
+    header->add_flag("--v6only", h->mom.v6only, "[mom] v6only = true");
     header->add_option("--interface", h->mom.interface, "[mom] interface");
     header->add_option("--metrics", h->mom.metrics, "[mom] metrics, IP:PORT");
     header->add_option("--sq-priority", h->mom.sq_priority, "[mom] sq_priority");

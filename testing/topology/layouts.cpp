@@ -8,14 +8,20 @@ namespace {
 
 Status build_bridged(Topology& t, bool two_legged, int subscribers, const BridgedOptions& o) {
     namespace w = world::bridged;
+    // The IPv6 address of an interface, when the layout has IPv6.
+    auto add_ipv6 = [&](const std::string& node, const std::string& ifname, const std::string& ip) {
+        return o.ipv6 ? t.add_ipv6(node, ifname, ip + "/64") : Status::ok();
+    };
     if (Status st = t.add_bridge("segA"); !st) return st;
     for (const char* node : {world::kPub, world::kMom})
         if (Status st = t.add_node(node); !st) return st;
     if (Status st = t.link_to_bridge({world::kPub, "eth0", std::string(w::kPubIp) + "/24"}, "segA"); !st) return st;
+    if (Status st = add_ipv6(world::kPub, "eth0", w::kPubIp6); !st) return st;
     if (o.publisher_tx_csum_off)
         if (Status st = t.set_tx_checksum(world::kPub, "eth0", false); !st) return st;
     if (Status st = t.link_to_bridge({world::kMom, w::kMomIf, std::string(w::kMomIp) + "/24"}, "segA"); !st)
         return st;
+    if (Status st = add_ipv6(world::kMom, w::kMomIf, w::kMomIp6); !st) return st;
     if (o.peer_pass)
         if (Status st = t.attach_peer_pass(world::kLan, Topology::bridge_port(world::kMom, w::kMomIf)); !st) return st;
     std::string sub_segment = "segA";
@@ -25,9 +31,12 @@ Status build_bridged(Topology& t, bool two_legged, int subscribers, const Bridge
         if (Status st = t.link_to_bridge({world::kMom, w::kMomEgressIf, std::string(w::kMomEgressIp) + "/24"}, "segB");
             !st)
             return st;
+        if (Status st = add_ipv6(world::kMom, w::kMomEgressIf, w::kMomEgressIp6); !st) return st;
         if (o.peer_pass)
             if (Status st = t.attach_peer_pass(world::kLan, Topology::bridge_port(world::kMom, w::kMomEgressIf)); !st) return st;
         if (Status st = t.add_route(world::kPub, w::kSegmentB, w::kMomIp); !st) return st;
+        if (o.ipv6)
+            if (Status st = t.add_route(world::kPub, w::kSegmentB6, w::kMomIp6); !st) return st;
     }
     if (o.forwarding)
         if (Status st = t.enable_forwarding(world::kMom); !st) return st;
@@ -36,8 +45,11 @@ Status build_bridged(Topology& t, bool two_legged, int subscribers, const Bridge
         if (Status st = t.add_node(sub); !st) return st;
         if (Status st = t.link_to_bridge({sub, "eth0", w::subscriber_ip(two_legged, i) + "/24"}, sub_segment); !st)
             return st;
+        if (Status st = add_ipv6(sub, "eth0", w::subscriber_ip6(two_legged, i)); !st) return st;
         if (two_legged)
             if (Status st = t.add_route(sub, w::kSegmentA, w::kMomEgressIp); !st) return st;
+        if (two_legged && o.ipv6)
+            if (Status st = t.add_route(sub, w::kSegmentA6, w::kMomEgressIp6); !st) return st;
     }
     return Status::ok();
 }

@@ -20,6 +20,9 @@ struct BridgedOptions {
     bool publisher_tx_csum_off = false;
     // net.ipv4.ip_forward=1 in the MoM's namespace.
     bool forwarding = false;
+    // Every interface gets its IPv6 address of world::bridged too (nodad), and the two-legged routes their IPv6
+    // counterparts: the IPv6 scenarios (docs/ipv6.md).
+    bool ipv6 = false;
 };
 
 // pub, mom and sub1..subN on one L2 segment (bridge segA): the MoM answers with XDP_TX on its single

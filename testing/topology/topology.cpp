@@ -98,7 +98,7 @@ Topology::~Topology() {
 
 Topology::Topology(Topology&& other) noexcept
     : id_(std::move(other.id_)), nodes_(std::move(other.nodes_)), first_ip_(std::move(other.first_ip_)),
-      kept_(other.kept_) {
+      first_ip6_(std::move(other.first_ip6_)), kept_(other.kept_) {
     other.id_.clear();
     other.nodes_.clear();
 }
@@ -109,6 +109,7 @@ Topology& Topology::operator=(Topology&& other) noexcept {
         id_ = std::move(other.id_);
         nodes_ = std::move(other.nodes_);
         first_ip_ = std::move(other.first_ip_);
+        first_ip6_ = std::move(other.first_ip6_);
         kept_ = other.kept_;
         other.id_.clear();
         other.nodes_.clear();
@@ -119,6 +120,18 @@ Topology& Topology::operator=(Topology&& other) noexcept {
 std::string Topology::ip(const std::string& node) const {
     const auto it = first_ip_.find(node);
     return it == first_ip_.end() ? std::string() : it->second;
+}
+
+std::string Topology::ip6(const std::string& node) const {
+    const auto it = first_ip6_.find(node);
+    return it == first_ip6_.end() ? std::string() : it->second;
+}
+
+Status Topology::add_ipv6(const std::string& node, const std::string& ifname, const std::string& address) {
+    if (auto added = ip_in(node, {"-6", "addr", "add", address, "dev", ifname, "nodad"}); !added)
+        return added.status();
+    if (!first_ip6_.count(node)) first_ip6_[node] = address.substr(0, address.find('/'));
+    return Status::ok();
 }
 
 Result<std::string> Topology::ip_in(const std::string& node, std::vector<std::string> args) const {
@@ -242,6 +255,7 @@ Result<XdpMode> Topology::xdp_mode(const std::string& node, const std::string& i
 Status Topology::destroy() {
     nodes_.clear();
     first_ip_.clear();
+    first_ip6_.clear();
     return destroy_by_id(id_);
 }
 

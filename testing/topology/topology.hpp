@@ -57,6 +57,8 @@ public:
     const std::vector<std::string>& nodes() const { return nodes_; }
     // The address (no prefix) of the first interface of `node` that was given one; "" if none.
     std::string ip(const std::string& node) const;
+    // The same for IPv6 (add_ipv6); "" if none.
+    std::string ip6(const std::string& node) const;
 
     // Building. Each returns what failed; what was built so far stays until destroy(). Veth queues 0: the
     // kernel's default (one per CPU).
@@ -77,6 +79,10 @@ public:
     Status attach_peer_pass(const std::string& node, const std::string& ifname);
     // Detaches whatever XDP program NODE's IFNAME runs (attach_peer_pass's included); none attached is fine.
     Status detach_xdp(const std::string& node, const std::string& ifname);
+    // An IPv6 address ("fd77::1/64") on an interface that exists, without duplicate address detection (nodad):
+    // usable at once, no wait for DAD to end.
+    Status add_ipv6(const std::string& node, const std::string& ifname, const std::string& address);
+    // Either family (`ip route` tells them apart by the addresses).
     Status add_route(const std::string& node, const std::string& destination, const std::string& via);
     Status enable_forwarding(const std::string& node);
     // Threaded NAPI on NODE's IFNAME with its kernel thread(s) pinned to `cpu`: that interface's receive work
@@ -110,6 +116,7 @@ private:
     std::string id_;
     std::vector<std::string> nodes_;
     std::map<std::string, std::string> first_ip_;
+    std::map<std::string, std::string> first_ip6_;
     bool kept_ = false;
 };
 

@@ -1,6 +1,6 @@
 // tempos-testkit's topology subcommands, for the e2e shell (scripts/lib/topology.sh wraps them):
 //   topology create --layout one-legged|two-legged --subscribers N --id ID [--peer-pass]
-//                   [--publisher-tx-csum-off] [--forwarding]                 prints shell assignments to eval
+//                   [--publisher-tx-csum-off] [--forwarding] [--ipv6]        prints shell assignments to eval
 //   topology destroy --id ID                                                 kills what runs inside, deletes
 //   topology drop-report --id ID                                             interfaces that dropped frames
 #include <cstdio>
@@ -43,6 +43,7 @@ void create(const CreateOptions& o) {
         nodes += (nodes.empty() ? "" : " ") + node;
         assign("TOPO_NS_" + node, t.ns(node));
         if (!t.ip(node).empty()) assign("TOPO_IP_" + node, t.ip(node));
+        if (!t.ip6(node).empty()) assign("TOPO_IP6_" + node, t.ip6(node));
     }
     std::printf("TOPO_NODES=(%s)\n", nodes.c_str());
     assign("TOPO_MOM_IF", world::bridged::kMomIf);
@@ -89,6 +90,7 @@ void add_topology_commands(CLI::App& app) {
     make->add_flag("--publisher-tx-csum-off", o->bridged.publisher_tx_csum_off,
                    "pub:eth0 computes UDP checksums in software (default: offload on, CHECKSUM_PARTIAL)");
     make->add_flag("--forwarding", o->bridged.forwarding, "IPv4 forwarding on in the MoM's namespace");
+    make->add_flag("--ipv6", o->bridged.ipv6, "IPv6 addresses too (world.hpp; nodad): TOPO_IP6_<node>");
     make->callback([o] { create(*o); });
 
     auto destroy_id = std::make_shared<std::string>();

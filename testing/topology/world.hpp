@@ -49,6 +49,16 @@ inline constexpr const char* kMomEgressIf = "eth1";        // two-legged egress
 inline std::string subscriber_ip(bool two_legged, int n) {
     return std::string(two_legged ? "10.78.0." : "10.77.0.") + std::to_string(10 + n);
 }
+// With IPv6 (BridgedOptions::ipv6, docs/ipv6.md), each of those interfaces also has a unique-local address (nodad:
+// usable at once), the segments fd77::/64 (A) and fd78::/64 (B), host parts as in IPv4 (read as hex).
+inline constexpr const char* kSegmentA6 = "fd77::/64";
+inline constexpr const char* kSegmentB6 = "fd78::/64";
+inline constexpr const char* kPubIp6 = "fd77::1";
+inline constexpr const char* kMomIp6 = "fd77::2";
+inline constexpr const char* kMomEgressIp6 = "fd78::2";
+inline std::string subscriber_ip6(bool two_legged, int n) {
+    return std::string(two_legged ? "fd78::" : "fd77::") + std::to_string(10 + n);
+}
 }  // namespace bridged
 
 // point_to_point: tempos-bench's throughput, latency and fan-out runs. One veth pair per line, no bridge:

@@ -140,11 +140,25 @@ stop_mom() {
     wait "$MOM_RUNNER_PID" || fail "tempos-mom exited with status $? on SIGTERM"
 }
 
-# start_sub NODE COUNT TIMEOUT: a tempos-sub in NODE writing its JSON report to $E2E_TMP/NODE.json.
+# node_endpoint NODE: "IP:PORT" of NODE on the MoM's port; NODE/6: its IPv6 address, "[IP6]:PORT" (a topology
+# built with --ipv6).
+node_endpoint() {
+    local ip_var
+    if [[ $1 == */6 ]]; then
+        ip_var="TOPO_IP6_${1%/6}"
+        echo "[${!ip_var}]:$MOM_PORT"
+    else
+        ip_var="TOPO_IP_$1"
+        echo "${!ip_var}:$MOM_PORT"
+    fi
+}
+
+# start_sub NODE COUNT TIMEOUT: a tempos-sub in NODE writing its JSON report to $E2E_TMP/NODE.json; NODE/6 listens
+# on NODE's IPv6 address instead (the report is still NODE.json).
 start_sub() {
-    local node=$1 ip_var="TOPO_IP_$1"
+    local node=${1%/6}
     rm -f "$E2E_TMP/$node.ready"
-    ip netns exec "$(_topo_ns "$node")" "$BIN/tempos-sub" --listen "${!ip_var}:$MOM_PORT" --count "$2" --timeout "$3" --json \
+    ip netns exec "$(_topo_ns "$node")" "$BIN/tempos-sub" --listen "$(node_endpoint "$1")" --count "$2" --timeout "$3" --json \
         --ready-file "$E2E_TMP/$node.ready" >"$E2E_TMP/$node.json" &
     SUB_PIDS+=($!)
     local i
@@ -186,9 +200,10 @@ mom_socket_receives() {
 # cursor is per CPU: one CPU gives the exact ±1 split the scenarios check).
 publish() { publish_on 0 "$@"; }
 
-# publish_on CPU TOPIC COUNT RATE [SIZE]: the same on a chosen CPU (two publishers at once on two CPUs).
+# publish_on CPU TOPIC COUNT RATE [SIZE]: the same on a chosen CPU (two publishers at once on two CPUs). To the
+# MoM's IPv4 address, or to PUBLISH_TO ("[IP6]:PORT") when set.
 publish_on() {
-    topo_exec pub taskset -c "$1" "$BIN/tempos-pub" --to "$TOPO_IP_mom:$MOM_PORT" --topic "$2" --count "$3" \
+    topo_exec pub taskset -c "$1" "$BIN/tempos-pub" --to "${PUBLISH_TO:-$TOPO_IP_mom:$MOM_PORT}" --topic "$2" --count "$3" \
         --rate "$4" --size "${5:-32}" --max-seconds 60 >/dev/null || fail "tempos-pub (topic $2) failed"
 }
 
@@ -430,6 +445,9 @@ sys.exit(1)
 PY
 }
 
+# snmp6 NODE FIELD: a counter of /proc/net/snmp6 in NODE's namespace (Udp6InDatagrams, Udp6InCsumErrors, ...).
+snmp6() { topo_exec "$1" awk -v f="$2" '$1 == f { print $2 }' /proc/net/snmp6; }
+
 # sum_snmp_udp FIELD NODE...: the sum of a Udp counter over several namespaces.
 sum_snmp_udp() {
     local field=$1 node total=0; shift
@@ -449,11 +467,14 @@ stack_counter_growth() {
     echo "$(($(snmp_udp mom InDatagrams) - STACK_MOM_IN)) $(($(sum_snmp_udp InCsumErrors "${STACK_SUBS[@]}") - STACK_CSUM))"
 }
 
-# udp_activity NODE: "InDatagrams unread" of NODE's namespace: its Udp InDatagrams and how many of its UDP sockets
-# hold datagrams not yet read (/proc/net/udp rx_queue), in one read.
+# udp_activity NODE: "InDatagrams unread" of NODE's namespace: its Udp (and Udp6) InDatagrams and how many of its
+# UDP sockets hold datagrams not yet read (/proc/net/udp, udp6 rx_queue), in one read.
 udp_activity() {
-    topo_exec "$1" awk '/^Udp:/ { if (n++) dgrams = $2 } FILENAME ~ /udp$/ && FNR > 1 && $5 !~ /:0+$/ { unread++ }
-        END { print dgrams + 0, unread + 0 }' /proc/net/snmp /proc/net/udp
+    local files=(/proc/net/snmp /proc/net/udp) file
+    for file in /proc/net/snmp6 /proc/net/udp6; do [ -e "$file" ] && files+=("$file"); done  # IPv6 too, if any
+    topo_exec "$1" awk '/^Udp:/ { if (n++) dgrams += $2 } $1 == "Udp6InDatagrams" { dgrams += $2 }
+        FILENAME ~ /udp6?$/ && FNR > 1 && $5 !~ /:0+$/ { unread++ }
+        END { print dgrams + 0, unread + 0 }' "${files[@]}"
 }
 
 # wait_delivered NODE...: waits until the last events have arrived: every tempos-sub has ended by itself (its
@@ -488,9 +509,10 @@ end_traffic() {
 
 # topic_toml ID QOS [--mac] NODE... [--group NODE...]...: a [[topics]] table whose group is NODEs' addresses on
 # the MoM's port (each --group starts another group: [[topics.groups]] tables), with --mac as inline tables that
-# also give each MAC (the kernel path then needs no neighbour lookup). Written by `tempos-testkit mom-config`.
+# also give each MAC (the kernel path then needs no neighbour lookup); NODE/6 is NODE's IPv6 address. Written by
+# `tempos-testkit mom-config`.
 topic_toml() {
-    local id=$1 qos=$2 with_mac=0 node ip_var endpoint group="" groups=()
+    local id=$1 qos=$2 with_mac=0 node endpoint group="" groups=()
     shift 2
     [ "${1:-}" = --mac ] && { with_mac=1; shift; }
     for node in "$@" --group; do
@@ -499,9 +521,8 @@ topic_toml() {
             group=""
             continue
         fi
-        ip_var="TOPO_IP_$node"
-        endpoint="${!ip_var}:$MOM_PORT"
-        ((with_mac)) && endpoint+="@$(mac_of "$node")"
+        endpoint=$(node_endpoint "$node")
+        ((with_mac)) && endpoint+="@$(mac_of "${node%/6}")"
         group+="${group:+,}$endpoint"
     done
     "$BIN/tempos-testkit" mom-config topic --id "$id" --qos "$qos" "${groups[@]}"
@@ -509,12 +530,13 @@ topic_toml() {
 
 # mom_config_header [XDP_MODE]: the [mom] and [[adapters]] part every scenario's Controller TOML starts with
 # (xdp_mode: the argument, else $E2E_XDP_MODE; further KEY=VALUE arguments are adapter options, e.g.
-# persist=true); scenarios append their [[topics]].
+# persist=true); scenarios append their [[topics]]. [mom] listen: the MoM's IPv4 address, or MOM_LISTEN when set
+# ("[::]:9998").
 mom_config_header() {
     local mode=${1:-$E2E_XDP_MODE} option options=()
     shift || true
     for option in "$@"; do options+=(--adapter-option "$option"); done
-    "$BIN/tempos-testkit" mom-config header --listen "$TOPO_IP_mom:$MOM_PORT" --interface "$TOPO_MOM_IF" \
+    "$BIN/tempos-testkit" mom-config header --listen "${MOM_LISTEN:-$TOPO_IP_mom:$MOM_PORT}" --interface "$TOPO_MOM_IF" \
         --metrics 127.0.0.1:9100 --xdp-mode "$mode" ${options[@]+"${options[@]}"}
 }
 

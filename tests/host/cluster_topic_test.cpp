@@ -83,6 +83,19 @@ TEST(ClusterTopicValue, AcceptsTheFormsOfATopicsTable) {
     EXPECT_EQ(groups->rate_limit->burst, 100u);
 }
 
+TEST(ClusterTopicValue, AcceptsIpv6SubscribersNextToIpv4Ones) {
+    const auto mixed = parse_topic_value(kKey, 7, R"({"qos": "best-effort", "subscribers": ["[2001:db8::5]:9000",
+        {"ip": "2001:db8::6"}, "10.0.0.2:9000"]})", 9998);
+    ASSERT_TRUE(mixed) << mixed.message();
+    const auto& members = mixed->groups.at(0).members;
+    ASSERT_EQ(members.size(), 3u);
+    EXPECT_EQ(members[0].ip6, mom::parse_ipv6("2001:db8::5"));
+    EXPECT_EQ(members[0].port, 9000);
+    EXPECT_EQ(members[1].ip6, mom::parse_ipv6("2001:db8::6"));
+    EXPECT_EQ(members[1].port, 9998);
+    EXPECT_FALSE(members[2].ip6);
+}
+
 // Each refused value side by side with the [[topics]] table that says the same: the same message.
 TEST(ClusterTopicValue, RefusesWithTheMessagesOfATopicsTable) {
     struct Case {
@@ -111,6 +124,14 @@ TEST(ClusterTopicValue, RefusesWithTheMessagesOfATopicsTable) {
         {"qos = \"strict\"\nsubscribers = [\"10.0.0.2:9000\"]\nrate_limit = 0.5\n",
          R"({"qos": "strict", "subscribers": ["10.0.0.2:9000"], "rate_limit": 0.5})"},
         {"qos = \"strict\"\ngroups = []\n", R"({"qos": "strict", "groups": []})"},
+        // IPv6: the same rules as in a file (docs/ipv6.md).
+        {"qos = \"strict\"\nsubscribers = [\"[fe80::5]:9000\"]\n", R"({"qos": "strict", "subscribers": ["[fe80::5]:9000"]})"},
+        {"qos = \"strict\"\nsubscribers = [\"2001:db8::5:9000\"]\n",
+         R"({"qos": "strict", "subscribers": ["2001:db8::5:9000"]})"},
+        {"qos = \"strict\"\nsubscribers = [{ ip = \"[2001:db8::5]\" }]\n",
+         R"({"qos": "strict", "subscribers": [{"ip": "[2001:db8::5]"}]})"},
+        {"qos = \"strict\"\nsubscribers = [\"[2001:db8::5]:9000\", { ip = \"2001:db8:0::5\", port = 9000 }]\n",
+         R"({"qos": "strict", "subscribers": ["[2001:db8::5]:9000", {"ip": "2001:db8:0::5", "port": 9000}]})"},
     };
     for (const Case& c : cases) {
         const std::string expected = file_message(c.toml);

@@ -322,6 +322,89 @@ TEST(ConfigParsers, SocketAddressNeedsIpAndPort1To65535) {
     EXPECT_EQ(format_ipv4(Ipv4{192, 168, 0, 255}), "192.168.0.255");
 }
 
+TEST(ConfigParsers, Ipv6SocketAddressesTakeBracketsAndIpv4MappedOnesAreIpv4) {
+    const Ipv6 doc = *parse_ipv6("2001:db8::1");
+    EXPECT_EQ(doc, (Ipv6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
+    EXPECT_EQ(parse_socket_address("[2001:db8::1]:9998"), (SocketAddress{{}, 9998, doc}));
+    EXPECT_EQ(parse_socket_address("[::]:1"), (SocketAddress{{}, 1, Ipv6{}}));
+    EXPECT_EQ(parse_socket_address("[::ffff:10.0.0.1]:9998"), (SocketAddress{{10, 0, 0, 1}, 9998}));
+    for (const char* bad : {"[2001:db8::1]", "[2001:db8::1]:", "[2001:db8::1]:0", "2001:db8::1:9998", "[2001:db8::1:9998",
+                            "[fe80::1%eth0]:9998", "[]:9998", "[2001:db8::g]:9998", "[10.0.0.1]:9998",
+                            "[2001:db8::1] :9998"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_FALSE(parse_socket_address(bad).has_value());
+    }
+    EXPECT_EQ(format_socket_address(SocketAddress{{}, 9998, doc}), "[2001:db8::1]:9998");
+    EXPECT_EQ(format_ipv6(*parse_ipv6("2001:0db8:0000:0000:0000:0000:0000:0005")), "2001:db8::5");
+    EXPECT_EQ(mapped_ipv4(*parse_ipv6("::ffff:192.168.0.1")), (Ipv4{192, 168, 0, 1}));
+    EXPECT_FALSE(mapped_ipv4(doc).has_value());
+    EXPECT_TRUE(is_link_local(*parse_ipv6("fe80::1")));
+    EXPECT_TRUE(is_link_local(*parse_ipv6("febf::1")));
+    EXPECT_FALSE(is_link_local(*parse_ipv6("fec0::1")));
+}
+
+TEST_F(ConfigTest, Ipv6ListenAndSubscribersInBothForms) {
+    const MomConfig config = load_valid(R"([mom]
+listen = "[::]:9998"
+
+[[topics]]
+id = 1
+qos = "best-effort"
+subscribers = ["[2001:db8::5]:9000", { ip = "2001:db8::6" }, { ip = "2001:db8::7", port = 9001, mac = "2:0:0:0:0:7" },
+               "10.0.0.2:9000", { ip = "::ffff:10.0.0.3", port = 9000 }]
+)");
+    EXPECT_EQ(config.listen, (SocketAddress{{}, 9998, Ipv6{}}));
+    EXPECT_FALSE(config.v6only);
+    EXPECT_TRUE(config.listens_ipv4()) << "[::] is dual-stack by default";
+    const ChannelConfig channel = config.channel();
+    EXPECT_EQ(channel.mom_address, (Ipv4{}));
+    EXPECT_EQ(channel.mom_address6, Ipv6{});
+    EXPECT_TRUE(channel.receives_ipv4);
+    const auto ip6 = [](const char* text) { return *parse_ipv6(text); };
+    EXPECT_EQ(config.topics.at(1).groups.at(0).members,
+              (std::vector<Endpoint>{Endpoint{{}, 9000, std::nullopt, ip6("2001:db8::5")},
+                                     Endpoint{{}, 9998, std::nullopt, ip6("2001:db8::6")},
+                                     Endpoint{{}, 9001, Mac{2, 0, 0, 0, 0, 7}, ip6("2001:db8::7")},
+                                     endpoint({10, 0, 0, 2}, 9000), endpoint({10, 0, 0, 3}, 9000)}));
+}
+
+TEST_F(ConfigTest, V6onlyAndSpecificIpv6ListenersTakeNoIpv4) {
+    const MomConfig v6only = load_valid("[mom]\nlisten = \"[::]:9998\"\nv6only = true\n");
+    EXPECT_TRUE(v6only.v6only);
+    EXPECT_FALSE(v6only.listens_ipv4());
+    EXPECT_FALSE(v6only.channel().receives_ipv4);
+    const MomConfig specific = load_valid("[mom]\nlisten = \"[2001:db8::1]:7000\"\n");
+    EXPECT_EQ(specific.listen, (SocketAddress{{}, 7000, *parse_ipv6("2001:db8::1")}));
+    EXPECT_FALSE(specific.listens_ipv4()) << "a socket bound to one IPv6 address receives no IPv4";
+    EXPECT_TRUE(load_valid("[mom]\nlisten = \"[::]:9998\"\nv6only = false\n").listens_ipv4());
+    EXPECT_TRUE(load_valid("[mom]\nlisten = \"[::ffff:10.0.0.1]:9998\"\n").listens_ipv4());
+}
+
+TEST_F(ConfigTest, Ipv6MistakesAreRefusedAtTheirLine) {
+    expect_load_errors({
+        {"[mom]\nlisten = \"2001:db8::1:9998\"\n", 2,
+         "[mom] listen: an IPv6 address takes brackets before the port: \"[2001:db8::1]:9998\""},
+        {"[mom]\nlisten = \"[2001:db8::zz]:9998\"\n", 2, "[mom] listen: invalid IPv6 address \"2001:db8::zz\""},
+        {"[mom]\nlisten = \"[fe80::1%eth0]:9998\"\n", 2, "[mom] listen: invalid IPv6 address \"fe80::1%eth0\""},
+        {"[mom]\nlisten = \"[::1]\"\n", 2, "[mom] listen must be \"IP:PORT\" or \"[IPv6]:PORT\""},
+        {"[mom]\nlisten = \"[::1]:0\"\n", 2, "[mom] listen: invalid port \"0\""},
+        {"[mom]\nlisten = \"[fe80::1]:9998\"\n", 2, "[mom] listen: a link-local IPv6 address"},
+        {"[mom]\nlisten = \"0.0.0.0:9998\"\nv6only = true\n", 3, "[mom] v6only applies to an IPv6 listen address"},
+        {"[mom]\nv6only = true\n", 2, "[mom] v6only applies to an IPv6 listen address"},
+        {"[mom]\nlisten = \"[::]:9998\"\nv6only = \"yes\"\n", 3, "[mom] v6only must be"},
+        {"[mom]\nmetrics = \"[::1]:9100\"\n", 2, "[mom] metrics: the metrics endpoint listens on IPv4 only"},
+        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [\"[::]:9000\"]\n", 4, ":: is not a subscriber address"},
+        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [\"[fe80::5]:9000\"]\n", 4,
+         "subscriber [fe80::5]:9000: a link-local IPv6 address"},
+        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [{ ip = \"[2001:db8::5]\" }]\n", 4,
+         "subscriber ip: write the IPv6 address without brackets"},
+        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [{ ip = \"2001:db8::5::1\" }]\n", 4,
+         "subscriber ip: invalid IPv6 address \"2001:db8::5::1\""},
+        {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [\n  \"[2001:db8::5]:9000\",\n"
+         "  { ip = \"2001:0db8::5\", port = 9000 },\n]\n", 6, "duplicate subscriber [2001:db8::5]:9000 in one subscription group"},
+    });
+}
+
 // Every example is a Controller file, except the routes files the others name ([mom] routes), which are read
 // through those.
 TEST(ConfigExamples, EveryFileInConfigDirIsAccepted) {

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -19,6 +20,7 @@ namespace tempos::mom {
 namespace {
 
 using tempos::test::send_udp;
+using tempos::test::send_udp6;
 using tempos::test::wait_until;
 
 class IngressTest : public ::testing::Test {
@@ -205,6 +207,62 @@ TEST_F(IngressTest, BindingATakenPortFailsNamingTheAddress) {
     const Status error = second.bind(ingress.local_address());
     ASSERT_FALSE(error.is_ok());
     EXPECT_NE(error.message().find("127.0.0.1:" + std::to_string(ingress.local_address().port)), std::string::npos)
+        << error.message();
+}
+
+// An IPv6 listener (docs/ipv6.md): [::] takes IPv4 and IPv6 in both sockets, steered by topic alike (the
+// SK_REUSEPORT program reads the topic at an offset relative to the UDP header, the same for both families).
+TEST_F(IngressTest, ADualStackListenerTakesBothFamiliesSteeredAlike) {
+    MomCounters mine;
+    EventQueue sq6{64}, bq6{64};
+    Ingress dual{topics, sq6, bq6, mine, log};
+    const Status bound = dual.bind({{}, 0, Ipv6{}});
+    ASSERT_TRUE(bound.is_ok()) << bound.message();
+    EXPECT_EQ(dual.local_address().ip6, Ipv6{});
+    dual.steer(1, Path::sq);
+    dual.steer(2, Path::bq);
+    dual.start();
+    const std::uint16_t port = dual.local_address().port;
+    for (std::uint8_t i = 0; i < 10; ++i) {
+        ASSERT_TRUE(send_udp(port, {1, i}));
+        ASSERT_TRUE(send_udp6(port, {1, i}));
+        ASSERT_TRUE(send_udp6(port, {2, i}));
+    }
+    ASSERT_TRUE(wait_until([&] { return mine.at(1, Path::sq).received + mine.at(2, Path::bq).received == 30; }));
+    EXPECT_EQ(mine.at(1, Path::sq).queued, 20u);
+    EXPECT_EQ(mine.at(2, Path::bq).queued, 10u);
+    if (dual.isolated()) {
+        EXPECT_EQ(read_by(mine, Path::sq, 0), 20u) << "strict events of both families in the strict socket";
+        EXPECT_EQ(read_by(mine, Path::bq, 1), 10u);
+        EXPECT_EQ(read_by(mine, Path::bq, 0), 0u);
+    }
+    dual.stop();
+}
+
+// v6only leaves IPv4 alone: another socket can take the same port on 0.0.0.0.
+TEST_F(IngressTest, AV6onlyListenerLeavesTheIpv4PortFree) {
+    MomCounters mine;
+    Ingress v6only{topics, sq, bq, mine, log};
+    ASSERT_TRUE(v6only.bind({{}, 0, Ipv6{}}, 64 << 10, true).is_ok());
+    const std::uint16_t port = v6only.local_address().port;
+    const int v4 = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    EXPECT_EQ(::bind(v4, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+    ::close(v4);
+
+    // Dual-stack, the same port on 0.0.0.0 is taken, and the error names the IPv6 address.
+    Ingress dual{topics, sq, bq, mine, log};
+    ASSERT_TRUE(dual.bind({{}, 0, Ipv6{}}).is_ok());
+    const int other = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    addr.sin_port = htons(dual.local_address().port);
+    EXPECT_NE(::bind(other, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ::close(other);
+    Ingress second{topics, sq, bq, mine, log};
+    const Status error = second.bind(dual.local_address());
+    ASSERT_FALSE(error.is_ok());
+    EXPECT_NE(error.message().find("[::]:" + std::to_string(dual.local_address().port)), std::string::npos)
         << error.message();
 }
 

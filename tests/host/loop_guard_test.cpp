@@ -57,8 +57,8 @@ TEST_F(SelfSubscriberTest, ListeningOnAnyAddressRefusesLoopbackAndThisHostsAddre
     EXPECT_NE(refused.message().find("127.0.0.0/8"), std::string::npos) << refused.message();
 
     const MomConfig local = load("0.0.0.0:9998", {"10.1.1.1:9998", "10.9.9.9:9998"});
-    EXPECT_TRUE(check_no_self_subscriber(local, {{10, 1, 1, 2}}).is_ok());
-    const Status own = check_no_self_subscriber(local, {{10, 1, 1, 2}, {10, 9, 9, 9}});
+    EXPECT_TRUE(check_no_self_subscriber(local, HostAddresses{{{10, 1, 1, 2}}, {}}).is_ok());
+    const Status own = check_no_self_subscriber(local, HostAddresses{{{10, 1, 1, 2}, {10, 9, 9, 9}}, {}});
     ASSERT_FALSE(own.is_ok());
     EXPECT_TRUE(own.message().starts_with(at(7) + "topic 3: subscriber 10.9.9.9:9998")) << own.message();
 }
@@ -70,22 +70,65 @@ TEST_F(SelfSubscriberTest, OtherPortsAndOtherAddressesAreFine) {
 }
 
 TEST_F(SelfSubscriberTest, ThisHostsOwnAddressesIncludeLoopback) {
-    EXPECT_TRUE(host_ipv4_addresses().contains(Ipv4{127, 0, 0, 1}));
+    const HostAddresses host = host_addresses();
+    EXPECT_TRUE(host.ipv4.contains(Ipv4{127, 0, 0, 1}));
+    // ::1 only where IPv6 is enabled on lo.
+    if (!host.ipv6.empty()) {
+        EXPECT_TRUE(host.ipv6.contains(*parse_ipv6("::1")));
+    }
 }
 
-TEST(IngressTtl, EventsWithTtlOneOrLessAreDroppedAndCountedNotQueued) {
+TEST_F(SelfSubscriberTest, AnIpv6ListenerRefusesItsOwnAddressesOfTheFamiliesItTakes) {
+    const HostAddresses local{{{10, 9, 9, 9}}, {*parse_ipv6("2001:db8::9")}};
+    // [::] dual-stack: ::1, this host's IPv6 addresses, and its IPv4 ones (it receives IPv4 too).
+    for (const char* subscriber : {"[::1]:9998", "[2001:db8::9]:9998", "127.0.0.1:9998", "10.9.9.9:9998"}) {
+        const Status refused = check_no_self_subscriber(load("[::]:9998", {"[2001:db8::1]:9998", subscriber}), local);
+        ASSERT_FALSE(refused.is_ok()) << subscriber;
+        EXPECT_TRUE(refused.message().starts_with(at(7) + "topic 3: subscriber " + subscriber + " is the MoM's own"))
+            << refused.message();
+    }
+    EXPECT_TRUE(check_no_self_subscriber(load("[::]:9998", {"[::1]:9000", "[2001:db8::1]:9998"}), local).is_ok());
+    // An IPv4 listener never receives IPv6, a specific IPv6 one only its own address.
+    EXPECT_TRUE(check_no_self_subscriber(load("0.0.0.0:9998", {"[::1]:9998", "[2001:db8::9]:9998"}), local).is_ok());
+    EXPECT_TRUE(check_no_self_subscriber(load("[2001:db8::9]:9998", {"[::1]:9998", "10.9.9.9:9998"}), local).is_ok());
+    EXPECT_FALSE(check_no_self_subscriber(load("[2001:db8::9]:9998", {"[2001:db8::9]:9998"}), local).is_ok());
+}
+
+TEST_F(SelfSubscriberTest, AnIpv6OnlyListenerTakesNoIpv4) {
+    const HostAddresses local{{{10, 9, 9, 9}}, {}};
+    std::ofstream(file) << "[mom]\nlisten = \"[::]:9998\"\nv6only = true\n[[topics]]\nid = 3\n"
+                           "subscribers = [\"127.0.0.1:9998\", \"10.9.9.9:9998\"]\nqos = \"best-effort\"\n";
+    const Result<MomConfig> v6only = load_config(file);
+    ASSERT_TRUE(v6only) << v6only.message();
+    EXPECT_TRUE(check_no_self_subscriber(*v6only, local).is_ok());
+    EXPECT_FALSE(check_no_self_subscriber(load("[::]:9998", {"10.9.9.9:9998"}), local).is_ok()) << "dual-stack";
+}
+
+// An ingress for topic 1 (best-effort), bound to `listen` and started.
+class IngressTtl : public ::testing::Test {
+protected:
     LogContext log{spdlog::level::warn};
     TopicTable topics;
-    topics.set(1, Qos::best_effort);
     EventQueue sq{8}, bq{8};
     MomCounters counters;
     Ingress ingress{topics, sq, bq, counters, log};
-    ASSERT_TRUE(ingress.bind({{127, 0, 0, 1}, 0}).is_ok());
-    ingress.start();
-    const std::uint16_t port = ingress.local_address().port;
+
+    std::uint16_t start(const SocketAddress& listen) {
+        topics.set(1, Qos::best_effort);
+        EXPECT_TRUE(ingress.bind(listen).is_ok());
+        ingress.start();
+        return ingress.local_address().port;
+    }
+    bool handled(std::uint64_t n) {
+        return test::wait_until([&] { return counters.ttl_expired + counters.at(1, Path::bq).received == n; });
+    }
+};
+
+TEST_F(IngressTtl, EventsWithTtlOneOrLessAreDroppedAndCountedNotQueued) {
+    const std::uint16_t port = start({{127, 0, 0, 1}, 0});
     ASSERT_TRUE(test::send_udp(port, {1, 0xaa}, 1));
     ASSERT_TRUE(test::send_udp(port, {1, 0xbb}, 2));
-    ASSERT_TRUE(test::wait_until([&] { return counters.ttl_expired + counters.at(1, Path::bq).received == 2; }));
+    ASSERT_TRUE(handled(2));
     ingress.stop();
     EXPECT_EQ(counters.ttl_expired, 1u);
     EXPECT_EQ(counters.at(1, Path::bq).received, 1u);
@@ -93,6 +136,19 @@ TEST(IngressTtl, EventsWithTtlOneOrLessAreDroppedAndCountedNotQueued) {
     ASSERT_TRUE(queued);
     EXPECT_EQ(queued->payload, (std::vector<std::uint8_t>{1, 0xbb})) << "only the TTL 2 event is sent on";
     EXPECT_FALSE(bq.pop_for(std::chrono::milliseconds(0)));
+}
+
+// The IPv6 hop limit is IPv4's TTL: <= 1 is dropped and counted, on a dual-stack socket for both families.
+TEST_F(IngressTtl, Ipv6HopLimitOneOrLessIsDroppedLikeTtl) {
+    const std::uint16_t port = start({{}, 0, Ipv6{}});
+    ASSERT_TRUE(test::send_udp6(port, {1, 0xaa}, 1));
+    ASSERT_TRUE(test::send_udp6(port, {1, 0xbb}, 2));
+    ASSERT_TRUE(test::send_udp(port, {1, 0xcc}, 1));
+    ASSERT_TRUE(test::send_udp(port, {1, 0xdd}, 2));
+    ASSERT_TRUE(handled(4));
+    ingress.stop();
+    EXPECT_EQ(counters.ttl_expired, 2u);
+    EXPECT_EQ(counters.at(1, Path::bq).received, 2u);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The mapping of the kernel's send failures and error-queue entries to the reasons /metrics reports.
 #include <gtest/gtest.h>
 
+#include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
 
 #include <cerrno>
@@ -57,6 +58,26 @@ TEST(SendErrorReason, IcmpErrorsFromTheErrorQueue) {
     for (const auto& c : cases)
         EXPECT_EQ(reason_of_queued_error(queued(SO_EE_ORIGIN_ICMP, c.type, c.code)), c.reason)
             << "ICMP type " << int(c.type) << " code " << int(c.code);
+}
+
+// ICMPv6 (IPV6_RECVERR) under the same reasons as ICMP: /metrics has one set of labels for both families.
+TEST(SendErrorReason, Icmpv6ErrorsUnderTheIcmpReasons) {
+    const struct {
+        std::uint8_t type, code;
+        SendErrorReason reason;
+    } cases[] = {
+        {ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, SendErrorReason::icmp_port_unreachable},
+        {ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, SendErrorReason::icmp_host_unreachable},
+        {ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, SendErrorReason::icmp_net_unreachable},
+        {ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADMIN, SendErrorReason::icmp_prohibited},
+        {ICMP6_DST_UNREACH, 6, SendErrorReason::icmp_prohibited},  // reject route
+        {ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_BEYONDSCOPE, SendErrorReason::icmp_other},
+        {ICMP6_PACKET_TOO_BIG, 0, SendErrorReason::icmp_frag_needed},
+        {ICMP6_TIME_EXCEEDED, 0, SendErrorReason::icmp_other},
+    };
+    for (const auto& c : cases)
+        EXPECT_EQ(reason_of_queued_error(queued(SO_EE_ORIGIN_ICMP6, c.type, c.code)), c.reason)
+            << "ICMPv6 type " << int(c.type) << " code " << int(c.code);
 }
 
 // A local error is queued and also returned by the send that failed: counted there, not a second time.

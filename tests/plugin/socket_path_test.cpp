@@ -105,10 +105,10 @@ TEST(SocketPath, ConcurrentSendersShareTheRoundRobin) {
 }
 
 std::uint16_t local_port(int fd) {
-    sockaddr_in address{};
+    sockaddr_storage address{};
     socklen_t length = sizeof address;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    return ntohs(address.sin_port);
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);  // sin6_port is at the same offset
 }
 
 std::uint64_t reason_count(const SocketCounters& counters, SendErrorReason reason) {
@@ -125,6 +125,63 @@ Endpoint closed_port() {
 bool error_pending(const ClassSocket& socket) {
     pollfd pfd{socket.fd(), 0, 0};
     return ::poll(&pfd, 1, 2000) == 1 && (pfd.revents & POLLERR) != 0;
+}
+
+const Ipv6 kLoopback6{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+
+// A port nobody listens on, on ::1.
+Endpoint closed_port6() {
+    UdpReceiver gone(kLoopback6);
+    return gone.endpoint();
+}
+
+// IPv6 subscribers get their copies through the class's AF_INET6 socket, next to IPv4 ones of the same topic and
+// group (docs/ipv6.md): round-robin and one copy per group as for IPv4, the same counters.
+TEST(SocketPath, Ipv6AndIpv4MembersMixInOneTopic) {
+    auto path = open_path();
+    ASSERT_NE(path->socket6(Qos::strict), nullptr) << "this host has no IPv6";
+    const ClassSocket& strict6 = *path->socket6(Qos::strict);
+    EXPECT_EQ(strict6.family(), AF_INET6);
+    int only = 0, recverr = 0;
+    socklen_t length = sizeof only;
+    ASSERT_EQ(::getsockopt(strict6.fd(), IPPROTO_IPV6, IPV6_V6ONLY, &only, &length), 0);
+    EXPECT_EQ(only, 1) << "IPv4 copies leave through the AF_INET socket";
+    ASSERT_EQ(::getsockopt(strict6.fd(), IPPROTO_IPV6, IPV6_RECVERR, &recverr, &length), 0);
+    EXPECT_EQ(recverr, 1);
+    EXPECT_NE(::fcntl(strict6.fd(), F_GETFL) & O_NONBLOCK, 0);
+
+    UdpReceiver v6a(kLoopback6), v4b, v6c(kLoopback6), v6_group(kLoopback6);
+    EXPECT_TRUE(path->check_topic(TopicConfig{3, Qos::strict, {SubscriptionGroup{{v6a.endpoint()}}}}).is_ok());
+    path->set_topic(TopicConfig{3, Qos::strict,
+                                {SubscriptionGroup{{v6a.endpoint(), v4b.endpoint(), v6c.endpoint()}},
+                                 SubscriptionGroup{{v6_group.endpoint()}}}});
+    for (std::uint8_t i = 0; i < 6; ++i) ASSERT_TRUE(path->send(3, event(3, i)).is_ok());
+    UdpReceiver* members[] = {&v6a, &v4b, &v6c};
+    for (std::uint8_t i = 0; i < 6; ++i) {
+        EXPECT_EQ(members[i % 3]->receive(), event(3, i)) << "event " << int(i);
+        EXPECT_EQ(v6_group.receive(), event(3, i)) << "event " << int(i);
+    }
+    EXPECT_EQ(v6a.last_source_port(), local_port(strict6.fd()));
+    EXPECT_EQ(v4b.last_source_port(), local_port(path->socket(Qos::strict).fd()));
+    for (auto* r : {&v6a, &v4b, &v6c, &v6_group}) EXPECT_FALSE(r->has_pending());
+    const SocketCounters counters = path->counters(3);
+    EXPECT_EQ(counters.sent, 12u);
+    EXPECT_EQ(counters.bytes, 36u);
+    EXPECT_EQ(counters.errors, 0u);
+}
+
+// ICMPv6 port unreachable counts as icmp_port_unreachable, like ICMP's: the same /metrics labels for both families.
+TEST(SocketPath, AnIcmpv6ErrorIsCountedLikeAnIcmpOne) {
+    auto path = open_path();
+    ASSERT_NE(path->socket6(Qos::best_effort), nullptr) << "this host has no IPv6";
+    path->set_topic(TopicConfig{6, Qos::best_effort, {SubscriptionGroup{{closed_port6()}}}});
+    ASSERT_TRUE(path->send(6, event(6, 0)).is_ok());
+    ASSERT_TRUE(error_pending(*path->socket6(Qos::best_effort))) << "no ICMPv6 error arrived within 2 s";
+    path->collect_queued_errors();
+    const SocketCounters counters = path->counters(6);
+    EXPECT_EQ(counters.sent, 1u);
+    EXPECT_EQ(counters.errors, 0u);
+    EXPECT_EQ(reason_count(counters, SendErrorReason::icmp_port_unreachable), 1u);
 }
 
 // Each class has its own socket, non-blocking and with IP_RECVERR; a topic's copies leave through its class's.

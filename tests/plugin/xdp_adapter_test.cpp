@@ -208,6 +208,34 @@ TEST_F(XdpAdapterOff, ChecksRefuseWhatConnectAndConfigureRefuseWithoutTouchingTh
     EXPECT_EQ(adapter().configure_qos(topic_with_groups(TEMPOS_MAX_FANOUT_GROUPS + 1)).code(), too_many.code());
 }
 
+// The XDP router parses IPv4 only so far (docs/ipv6.md): a strict topic it would route must not name an IPv6
+// subscriber, nor may a kernel path serve a listener that takes no IPv4. xdp_mode off serves both families.
+TEST_F(XdpAdapterOff, Ipv6SubscribersOfStrictTopicsNeedXdpModeOff) {
+    Ipv6 doc{0x20, 0x01, 0x0d, 0xb8};
+    doc[15] = 5;
+    const TopicConfig strict{4, Qos::strict, {SubscriptionGroup{{Endpoint{{10, 0, 0, 2}, 7000, {}}, Endpoint{{}, 7000, {}, doc}}}}};
+    const TopicConfig best_effort{5, Qos::best_effort, strict.groups};
+    for (const char* mode : {"auto", "native", "generic"}) {
+        ChannelConfig channel;
+        channel.interface = "eth0";
+        channel.options["xdp_mode"] = mode;
+        ASSERT_TRUE(adapter().check_channel(channel).is_ok()) << mode;
+        EXPECT_TRUE(refused(adapter().check_topic(strict), ErrorCode::invalid_argument, "routes IPv4 only")) << mode;
+        EXPECT_TRUE(adapter().check_topic(best_effort).is_ok()) << mode << ": best-effort goes through sockets";
+        channel.mom_address6 = Ipv6{};
+        channel.receives_ipv4 = false;
+        EXPECT_TRUE(refused(adapter().check_channel(channel), ErrorCode::invalid_argument, "takes no IPv4")) << mode;
+    }
+    ChannelConfig v6only = off_channel();
+    v6only.mom_address6 = Ipv6{};
+    v6only.receives_ipv4 = false;
+    ASSERT_TRUE(adapter().check_channel(v6only).is_ok());
+    EXPECT_TRUE(adapter().check_topic(strict).is_ok());
+    ASSERT_TRUE(adapter().connect(v6only).is_ok());
+    EXPECT_TRUE(adapter().configure_qos(strict).is_ok());
+    EXPECT_TRUE(adapter().configure_qos(best_effort).is_ok());
+}
+
 TEST_F(XdpAdapterOff, OversizedGroupIsAnError) {
     ASSERT_TRUE(adapter().connect(off_channel()).is_ok());
     TopicConfig topic{8, Qos::strict, {SubscriptionGroup{}}};

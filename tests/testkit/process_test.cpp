@@ -159,6 +159,21 @@ TEST(ControllerConfig, ParsesTheCommandLinesFormOfAnEndpoint) {
     EXPECT_EQ(mac_only->port, 0);
     EXPECT_FALSE(parse_endpoint("10.0.0.1"));
     EXPECT_FALSE(parse_endpoint("10.0.0.1:70000"));
+
+    const Result<ConfigEndpoint> v6 = parse_endpoint("[fd77::11]:9998@02:00:00:00:00:01");
+    ASSERT_TRUE(v6) << v6.message();
+    EXPECT_EQ(v6->ip, "fd77::11");
+    EXPECT_EQ(v6->port, 9998);
+    EXPECT_EQ(v6->mac, "02:00:00:00:00:01");
+    const Result<ConfigEndpoint> v6_mac_only = parse_endpoint("fd77::11@02:00:00:00:00:01");
+    ASSERT_TRUE(v6_mac_only) << v6_mac_only.message();
+    EXPECT_EQ(v6_mac_only->ip, "fd77::11");
+    EXPECT_EQ(v6_mac_only->port, 0);
+    EXPECT_FALSE(parse_endpoint("fd77::11"));
+    EXPECT_FALSE(parse_endpoint("[fd77::11"));
+    EXPECT_EQ(topic_toml({1, "best-effort", {{{"fd77::11", 9998, ""}, {"fd77::12", 0, "02:00:00:00:00:02"}}}}),
+              "[[topics]]\nid = 1\nqos = \"best-effort\"\nsubscribers = [\n  \"[fd77::11]:9998\",\n"
+              "  { ip = \"fd77::12\", mac = \"02:00:00:00:00:02\" },\n]\n\n");
 }
 
 // Every form the writer produces, as tempos-mom reads it: --check accepts the file.

@@ -13,6 +13,7 @@
 // events queued in the MoM (the SIGTERM drain).
 // `fail_topic = "T"` makes configure_qos of topic T fail and `fail_on = "remove_topic"` every remove_topic, to
 // test a reload whose rollback fails.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -38,7 +39,12 @@ using tempos::at_boundary;
 using tempos::ErrorCode;
 using tempos::Status;
 
-std::string ip_port(const tempos::Ipv4& ip, std::uint16_t port) {
+std::string ip_port(const tempos::Ipv4& ip, std::uint16_t port, const std::optional<tempos::Ipv6>& ip6 = std::nullopt) {
+    if (ip6) {
+        char text[INET6_ADDRSTRLEN] = {};
+        inet_ntop(AF_INET6, ip6->data(), text, sizeof text);
+        return "[" + std::string(text) + "]:" + std::to_string(port);
+    }
     return std::to_string(ip[0]) + "." + std::to_string(ip[1]) + "." + std::to_string(ip[2]) + "." +
            std::to_string(ip[3]) + ":" + std::to_string(port);
 }
@@ -113,7 +119,7 @@ public:
             }
             if (fail_on_ == "connect") return Status::error(ErrorCode::unsupported, "fail_on = connect");
             connected_ = true;
-            record("connect interface=" + channel.interface + " mom=" + ip_port(channel.mom_address, channel.port));
+            record("connect interface=" + channel.interface + " mom=" + ip_port(channel.mom_address, channel.port, channel.mom_address6));
             return Status::ok();
         });
     }
@@ -165,7 +171,7 @@ public:
                 const auto& member = members[state.next_member[g]];
                 state.next_member[g] = (state.next_member[g] + 1) % members.size();
                 record("send topic=" + std::to_string(topic) + " group=" + std::to_string(g) +
-                       " member=" + ip_port(member.ip, member.port) + " " + thread +
+                       " member=" + ip_port(member.ip, member.port, member.ip6) + " " + thread +
                        " payload=" + tempos::test::to_hex(payload));
                 ++stats.socket_sent;
                 stats.socket_bytes += payload.size();

@@ -98,21 +98,38 @@ inline std::uint16_t free_port(int type) {
 inline std::uint16_t free_udp_port() { return free_port(SOCK_DGRAM); }
 inline std::uint16_t free_tcp_port() { return free_port(SOCK_STREAM); }
 
-// Sends one datagram to 127.0.0.1:port, with IP TTL `ttl` when given; true if the kernel took it.
-inline bool send_udp(std::uint16_t port, const std::vector<std::uint8_t>& payload, int ttl = -1) {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+// Sends one datagram from a fresh socket of `family` to `to`, with the socket option (level, name) set to `value`
+// when it is >= 0; true if the kernel took it.
+inline bool send_datagram(int family, const sockaddr* to, socklen_t length, const std::vector<std::uint8_t>& payload,
+                          int level, int name, int value) {
+    const int fd = ::socket(family, SOCK_DGRAM, 0);
     if (fd < 0) return false;
-    if (ttl >= 0 && ::setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) != 0) {
+    if (value >= 0 && ::setsockopt(fd, level, name, &value, sizeof value) != 0) {
         ::close(fd);
         return false;
     }
+    const ssize_t n = ::sendto(fd, payload.data(), payload.size(), 0, to, length);
+    ::close(fd);
+    return n == static_cast<ssize_t>(payload.size());
+}
+
+// Sends one datagram to 127.0.0.1:port, with IP TTL `ttl` when given; true if the kernel took it.
+inline bool send_udp(std::uint16_t port, const std::vector<std::uint8_t>& payload, int ttl = -1) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const ssize_t n = ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::close(fd);
-    return n == static_cast<ssize_t>(payload.size());
+    return send_datagram(AF_INET, reinterpret_cast<sockaddr*>(&addr), sizeof addr, payload, IPPROTO_IP, IP_TTL, ttl);
+}
+
+// The same to [::1]:port, with hop limit `hop_limit` when given.
+inline bool send_udp6(std::uint16_t port, const std::vector<std::uint8_t>& payload, int hop_limit = -1) {
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_port = htons(port);
+    addr.sin6_addr = in6addr_loopback;
+    return send_datagram(AF_INET6, reinterpret_cast<sockaddr*>(&addr), sizeof addr, payload, IPPROTO_IPV6,
+                         IPV6_UNICAST_HOPS, hop_limit);
 }
 
 // Shared with recording_adapter.cpp, which writes payloads in this form.
