@@ -33,7 +33,8 @@ namespace tempos {
 //    Adapter::configure_publisher_limit.
 // 7: TopicStats::kernel_passed_unresolved.
 // 8: Adapter::capabilities_kept.
-inline constexpr std::uint32_t kAdapterAbiVersion = 8;
+// 9: TopicStats::kernel_passed_too_big.
+inline constexpr std::uint32_t kAdapterAbiVersion = 9;
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
 inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
@@ -84,6 +85,7 @@ struct TopicStats {
     std::uint64_t kernel_bytes = 0;
     std::uint64_t kernel_passed = 0;    // handed to the socket path by the kernel program
     std::uint64_t kernel_passed_unresolved = 0;  // of those: a subscriber's MAC was unknown (neighbour unresolved)
+    std::uint64_t kernel_passed_too_big = 0;     // of those: longer than the egress MTU (the socket path fragments)
     std::uint64_t kernel_dropped = 0;   // aborted or dropped in the kernel
     std::uint64_t socket_sent = 0;      // copies sent by send()
     std::uint64_t socket_bytes = 0;
