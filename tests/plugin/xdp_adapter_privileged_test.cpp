@@ -569,35 +569,19 @@ TEST_F(XdpAdapterKernel, SubscriberOnAnotherInterfaceIsRedirectedThroughIt) {
     EXPECT_EQ(0, std::memcmp(r->output.data() + 6, xdp2_mac->data(), 6)) << "Ethernet source = the egress interface";
 }
 
-// Members behind VLAN sub-interfaces (docs/config.md#vlan): the router tags the copy with the sub-interface's VLAN
-// and hands it to the lower device: XDP_TX for a VLAN of xdp0 itself, a redirect to xdp2 (in egress_ports, not its
-// VLAN device, which has no XDP transmit) for a VLAN of xdp2; a tagged event for a member on plain xdp2 leaves
-// untagged. Two stacked VLANs are left to the socket path (no_egress).
-TEST_F(XdpAdapterKernel, SubscribersBehindVlanSubInterfacesGetTheirTag) {
+// Egress tagging (docs/config.md#vlan). A tagged event for a member on plain xdp2 leaves untagged. Members behind
+// VLAN sub-interfaces: the router tags the copy with the sub-interface's VLAN and hands it to the lower device:
+// XDP_TX for a VLAN of xdp0 itself, a redirect to xdp2 (in egress_ports, not its VLAN device, which has no XDP
+// transmit) for a VLAN of xdp2. Two stacked VLANs are left to the socket path (no_egress). Without VLAN support in
+// the kernel (CONFIG_VLAN_8021Q) the sub-interface part is skipped, saying so.
+TEST_F(XdpAdapterKernel, SubscribersGetTheirEgressInterfacesTagging) {
     ASSERT_EQ(testkit::add_veth_pair({.a = "xdp2", .b = "xdp3", .a_addresses = {"10.2.0.1/24"}}).message(), "");
     ASSERT_EQ(testkit::attach_peer_pass("xdp3").message(), "");
-    for (const std::vector<std::string>& argv : std::vector<std::vector<std::string>>{
-             {"ip", "link", "add", "link", kIface, "name", "xdp0.7", "type", "vlan", "id", "7"},
-             {"ip", "link", "add", "link", "xdp2", "name", "xdp2.42", "type", "vlan", "proto", "802.1ad", "id", "42"},
-             {"ip", "link", "add", "link", "xdp2.42", "name", "xdp2.42.5", "type", "vlan", "id", "5"},
-             {"ip", "addr", "add", "10.4.0.1/24", "dev", "xdp0.7"},
-             {"ip", "addr", "add", "10.3.0.1/24", "dev", "xdp2.42"},
-             {"ip", "addr", "add", "10.5.0.1/24", "dev", "xdp2.42.5"},
-             {"ip", "link", "set", "xdp0.7", "up"},
-             {"ip", "link", "set", "xdp2.42", "up"},
-             {"ip", "link", "set", "xdp2.42.5", "up"}}) {
-        const Result<std::string> done = testkit::run_command(argv);
-        ASSERT_TRUE(done) << done.message();
-    }
     ASSERT_TRUE(connect("native").is_ok());
     const Mac sub_mac{0x02, 0x0c, 0, 0, 0, 0x07};
-    ASSERT_EQ(route(6, Qos::strict, Endpoint{{10, 4, 0, 5}, 7000, sub_mac}).message(), "");
-    ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 3, 0, 5}, 7000, sub_mac}).message(), "");
-    ASSERT_EQ(route(8, Qos::strict, Endpoint{{10, 2, 0, 5}, 7000, sub_mac}).message(), "");
-    ASSERT_EQ(route(9, Qos::strict, Endpoint{{10, 5, 0, 5}, 7000, sub_mac}).message(), "");
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
-    const auto tagged = [&](std::uint8_t topic, std::uint16_t in_vid) {
+    const auto event = [&](std::uint8_t topic, std::uint16_t in_vid) {
         testkit::PacketBuilder b;
         b.eth(mac_, {0x02, 0xee, 0, 0, 0, 0x01});
         if (in_vid != 0) b.vlan(testkit::PacketBuilder::kVlan8021Q, in_vid);
@@ -609,17 +593,44 @@ TEST_F(XdpAdapterKernel, SubscribersBehindVlanSubInterfacesGetTheirTag) {
         int action;
         std::vector<std::uint8_t> tag;  // bytes 12..15 of the output: TPID and TCI, or the IPv4 ethertype
     };
-    for (const Case& c : {Case{6, 0, XDP_TX, {0x81, 0x00, 0x00, 0x07}}, Case{6, 9, XDP_TX, {0x81, 0x00, 0x00, 0x07}},
-                          Case{7, 0, XDP_REDIRECT, {0x88, 0xa8, 0x00, 0x2a}}, Case{8, 9, XDP_REDIRECT, {0x08, 0x00, 0x45, 0x00}}}) {
+    const auto check = [&](const Case& c) {
         SCOPED_TRACE("topic " + std::to_string(c.topic) + ", ingress VLAN " + std::to_string(c.in_vid));
-        const Result<testkit::ProgRun> r = test_run(prog, tagged(c.topic, c.in_vid), ifindex_);
+        const Result<testkit::ProgRun> r = test_run(prog, event(c.topic, c.in_vid), ifindex_);
         ASSERT_TRUE(r) << r.message();
         EXPECT_EQ(r->action, c.action);
         ASSERT_GE(r->output.size(), 16u);
         EXPECT_EQ(std::vector<std::uint8_t>(r->output.begin() + 12, r->output.begin() + 16), c.tag);
         EXPECT_EQ(0, std::memcmp(r->output.data(), sub_mac.data(), 6));
+    };
+    ASSERT_EQ(route(8, Qos::strict, Endpoint{{10, 2, 0, 5}, 7000, sub_mac}).message(), "");
+    check(Case{8, 9, XDP_REDIRECT, {0x08, 0x00, 0x45, 0x00}});
+
+    const Result<std::string> vlan_support =
+        testkit::run_command({"ip", "link", "add", "link", kIface, "name", "xdp0.7", "type", "vlan", "id", "7"});
+    if (!vlan_support && vlan_support.message().find("Unknown device type") != std::string::npos) {
+        ::close(prog);
+        GTEST_SKIP() << "this kernel has no VLAN devices (CONFIG_VLAN_8021Q): " << vlan_support.message();
     }
-    const Result<testkit::ProgRun> stacked = test_run(prog, tagged(9, 0), ifindex_);
+    ASSERT_TRUE(vlan_support) << vlan_support.message();
+    for (const std::vector<std::string>& argv : std::vector<std::vector<std::string>>{
+             {"ip", "link", "add", "link", "xdp2", "name", "xdp2.42", "type", "vlan", "proto", "802.1ad", "id", "42"},
+             {"ip", "link", "add", "link", "xdp2.42", "name", "xdp2.42.5", "type", "vlan", "id", "5"},
+             {"ip", "addr", "add", "10.4.0.1/24", "dev", "xdp0.7"},
+             {"ip", "addr", "add", "10.3.0.1/24", "dev", "xdp2.42"},
+             {"ip", "addr", "add", "10.5.0.1/24", "dev", "xdp2.42.5"},
+             {"ip", "link", "set", "xdp0.7", "up"},
+             {"ip", "link", "set", "xdp2.42", "up"},
+             {"ip", "link", "set", "xdp2.42.5", "up"}}) {
+        const Result<std::string> done = testkit::run_command(argv);
+        ASSERT_TRUE(done) << done.message();
+    }
+    ASSERT_EQ(route(6, Qos::strict, Endpoint{{10, 4, 0, 5}, 7000, sub_mac}).message(), "");
+    ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 3, 0, 5}, 7000, sub_mac}).message(), "");
+    ASSERT_EQ(route(9, Qos::strict, Endpoint{{10, 5, 0, 5}, 7000, sub_mac}).message(), "");
+    check(Case{6, 0, XDP_TX, {0x81, 0x00, 0x00, 0x07}});
+    check(Case{6, 9, XDP_TX, {0x81, 0x00, 0x00, 0x07}});
+    check(Case{7, 0, XDP_REDIRECT, {0x88, 0xa8, 0x00, 0x2a}});
+    const Result<testkit::ProgRun> stacked = test_run(prog, event(9, 0), ifindex_);
     ::close(prog);
     ASSERT_TRUE(stacked) << stacked.message();
     EXPECT_EQ(stacked->action, XDP_PASS);
