@@ -34,9 +34,12 @@
 #include "topology/private_netns.hpp"
 #include "topology/topology.hpp"
 #include "tempos/xdp_abi.h"
+#include "udp_receiver.hpp"
 
 namespace tempos::test {
 namespace {
+
+using test::UdpReceiver;
 
 constexpr const char* kIface = "xdp0";
 constexpr std::uint16_t kMomPort = 9998;
@@ -637,6 +640,25 @@ TEST_F(XdpAdapterKernel, SubscribersGetTheirEgressInterfacesTagging) {
     const std::optional<TopicStats> passed = stats_of(9);
     ASSERT_TRUE(passed);
     EXPECT_EQ(passed->kernel_passed, 1u) << "two stacked VLANs: no_egress, to the socket path";
+}
+
+// What the router passes as too_big (longer than the egress MTU) the socket path must still deliver: its sockets
+// keep the default path-MTU mode, so the kernel fragments the datagram instead of refusing it with EMSGSIZE. Here
+// over lo with a 1500-byte MTU: a 3000-byte event arrives whole, counted as sent, no error.
+TEST_F(XdpAdapterKernel, AnEventLongerThanTheEgressMtuIsSentFragmentedByTheSocketPath) {
+    const Result<std::string> mtu = testkit::run_command({"ip", "link", "set", "lo", "mtu", "1500"});
+    ASSERT_TRUE(mtu) << mtu.message();
+    ASSERT_TRUE(connect("native").is_ok());
+    UdpReceiver subscriber;
+    ASSERT_EQ(route(5, Qos::strict, subscriber.endpoint()).message(), "");
+    std::vector<std::uint8_t> event(3000, 0x5a);
+    event[0] = 5;
+    ASSERT_EQ(adapter().send(5, event).message(), "");
+    EXPECT_EQ(subscriber.receive(), event);
+    const std::optional<TopicStats> topic = stats_of(5);
+    ASSERT_TRUE(topic);
+    EXPECT_EQ(topic->socket_sent, 1u);
+    EXPECT_EQ(topic->socket_errors, 0u);
 }
 
 // Native redirect into a veth whose peer runs no XDP program would be dropped by the veth: the adapter keeps that
