@@ -20,6 +20,7 @@
 #include "tempos_router.skel.h"
 #include "test_run_timer.hpp"
 #include "thesis_router.skel.h"
+#include "topology/command.hpp"
 #include "topology/interface.hpp"
 #include "topology/netns.hpp"
 #include "topology/private_netns.hpp"
@@ -149,6 +150,13 @@ Result<std::vector<FixtureTime>> time_fixtures(const std::vector<testkit::Router
     const Result<std::uint32_t> second = testkit::ifindex_of("tbench0b");
     if (!second) return second.status();
     const std::uint32_t second_interface = *second;
+    // The rows whose member the router looks up in the FIB through the second interface need what the test
+    // namespace's veth has (testkit::enter_test_netns): its subnet and IPv4 forwarding.
+    if (Status st = testkit::run_command({"ip", "addr", "add", world::test_netns::kVethAAddress, "dev", "tbench0b"})
+                        .status();
+        !st)
+        return st.prefixed("second interface");
+    if (Status st = testkit::set_sysctl("net.ipv4.ip_forward", "1"); !st) return st.prefixed("second interface");
     for (const auto& [mom, router] : routers) {
         if (Status st = testkit::install_standard_routes(testkit::router_maps(*router), second_interface, mom); !st)
             return st.prefixed("fixture routes");

@@ -177,6 +177,27 @@ __noinline int tempos_fanout_group(struct __sk_buff *skb, struct tempos_fanout_f
 	return TEMPOS_GROUP_SENT;
 }
 
+/* The copies leave with their egress interface's tagging (docs/config.md#vlan): a VLAN sub-interface tags on
+ * transmit, any other device sends them untagged. So the ingress tags go first: the one the stack moved into the
+ * skb's metadata and those still in the frame (QinQ, or a frame not untagged by the stack). Each pop takes the
+ * metadata tag, else one in the frame, and moves the next in-frame tag into the metadata: three pops at most for
+ * the parser's two in-frame tags. The headers behind move up; ev's offsets follow. */
+static __always_inline int untag(struct __sk_buff *skb, struct tempos_skb_event *ev)
+{
+#pragma clang loop unroll(full)
+	for (int i = 0; i < 3; i++) {
+		if (!skb->vlan_present && !is_vlan_proto(skb->protocol))
+			break;
+		if (bpf_skb_vlan_pop(skb) < 0)
+			return -1;
+	}
+	if (skb->vlan_present || is_vlan_proto(skb->protocol))
+		return -1;
+	ev->l4_off -= ev->l3_off - ETH_HLEN;
+	ev->l3_off = ETH_HLEN;
+	return 0;
+}
+
 /* What every copy shares: the new source address and the TTL. The checksum helpers update the IPv4 checksum
  * and the UDP checksum (pseudo-header) for whatever state the skb's checksum is in (CHECKSUM_PARTIAL from a
  * local sender included); BPF_F_MARK_MANGLED_0 keeps a UDP checksum of 0 ("none") at 0 and sends a computed
@@ -273,10 +294,12 @@ int tempos_fanout(struct __sk_buff *skb)
 	/* Pass 2: the fields every copy shares, then one rewrite and clone per group but the last, whose copy is the
 	 * original itself, redirected. A group that fails here (a neighbour gone between the passes, a failed clone)
 	 * misses this event alone; it is counted. */
-	if (rewrite_common(skb, &ev, frame.new_saddr) < 0) {
+	if (untag(skb, &ev) < 0 || rewrite_common(skb, &ev, frame.new_saddr) < 0) {
 		topic_counters->aborted++;
 		return TC_ACT_SHOT; /* half rewritten: it must not reach the MoM looking like an event */
 	}
+	frame.l3_off = ev.l3_off;
+	frame.l4_off = ev.l4_off;
 	int last = TEMPOS_GROUP_FAILED;
 #pragma clang loop unroll(full)
 	for (__u32 g = 0; g < TEMPOS_MAX_FANOUT_GROUPS; g++) {

@@ -14,6 +14,7 @@
 #include "tempos/xdp_abi.h"
 #include "csum.h"
 #include "destination.h"
+#include "egress_vlan.h"
 #include "parsing.h"
 #include "router_maps.h"
 #include "udp_csum_partial.h"
@@ -176,11 +177,31 @@ int tempos_router(struct xdp_md *ctx)
 		fib.ipv4_dst = sub->ipv4;
 		fib.ifindex = sub->ifindex ? sub->ifindex : ctx->ingress_ifindex;
 		long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+		/* The FIB checks the route's MTU before the neighbour: too long is its own reason, resolved or not. */
+		if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+			return count_pass(topic, TEMPOS_PASS_TOO_BIG);
 		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 			return count_pass(topic, TEMPOS_PASS_FIB);
 		hop.src_mac = fib.smac;
 		hop.dst_mac = fib.dmac;
 		hop.ifindex = fib.ifindex;
+	}
+
+	/* The device the frame is handed to and its tagging (egress_vlan.h): the egress interface's own, never the
+	 * ingress tags. 0: the ingress device (XDP_TX). */
+	__u32 out_dev = 0;
+	__be16 tpid = 0, tci = 0;
+	if (hop.ifindex != 0 && hop.ifindex != ctx->ingress_ifindex) {
+		__u32 egress = hop.ifindex;
+		const struct tempos_egress_vlan *vlan = bpf_map_lookup_elem(&egress_vlans, &egress);
+		out_dev = egress;
+		if (vlan) {
+			out_dev = vlan->lower_ifindex;
+			tpid = vlan->tpid;
+			tci = vlan->tci;
+		}
+		if (out_dev == ctx->ingress_ifindex)
+			out_dev = 0;
 	}
 
 	/* Decided before the rewrite, so a frame with no usable egress or an incomplete checksum the program cannot
@@ -190,15 +211,29 @@ int tempos_router(struct xdp_md *ctx)
 	if (tempos_udp_check_prepare(ctx, &view, addr_delta, csum_replace16(view.udp->dest, sub->port), &udp_plan) < 0)
 		return count_pass(topic, TEMPOS_PASS_PARTIAL_CSUM);
 	int action = XDP_TX;
-	if (hop.ifindex != 0 && hop.ifindex != ctx->ingress_ifindex) {
-		action = bpf_redirect_map(&egress_ports, hop.ifindex, XDP_PASS);
+	if (out_dev != 0) {
+		action = bpf_redirect_map(&egress_ports, out_dev, XDP_PASS);
 		if (action != XDP_REDIRECT)
+			return count_pass(topic, TEMPOS_PASS_NO_EGRESS);
+		/* The kernel drops a redirected frame longer than the device's MTU (xdp_ok_fwd_dev) without telling
+		 * anyone: the socket path sends it instead, fragmented. XDP_TX: it arrived through that device. */
+		__u32 mtu_len = view.ip_tot_len;
+		long mtu = bpf_check_mtu(ctx, out_dev, &mtu_len, 0, 0);
+		if (mtu == BPF_MTU_CHK_RET_FRAG_NEEDED)
+			return count_pass(topic, TEMPOS_PASS_TOO_BIG);
+		if (mtu != BPF_MTU_CHK_RET_SUCCESS)
 			return count_pass(topic, TEMPOS_PASS_NO_EGRESS);
 	}
 
 	rewrite(&view, &hop, sub, new_saddr, addr_delta, &udp_plan);
+	__u32 frame_len = view.frame_len;
+	if (tempos_set_egress_tag(ctx, tpid, tci) < 0) {
+		/* Rewritten but not re-tagged (no headroom: not seen in practice): it must not leave with the wrong tag. */
+		counters->aborted++;
+		return XDP_DROP;
+	}
 	counters->redirected_packets++;
-	counters->redirected_bytes += view.frame_len;
+	counters->redirected_bytes += frame_len;
 	return action;
 }
 

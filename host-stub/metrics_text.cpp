@@ -139,6 +139,10 @@ std::string render_metrics(const MetricsSnapshot& s) {
          "Of the events passed to the socket path, those passed because a subscriber's MAC was unknown (its "
          "neighbour not resolved yet, or failed).",
          &TopicStats::kernel_passed_unresolved},
+        {"tempos_kernel_passed_too_big_total",
+         "Of the events passed to the socket path, those longer than the egress MTU (the socket path sends them "
+         "fragmented).",
+         &TopicStats::kernel_passed_too_big},
         {"tempos_kernel_dropped_total", "Events dropped or aborted in the kernel.", &TopicStats::kernel_dropped},
         {"tempos_adapter_sent_total", "Copies an adapter sent from user space.", &TopicStats::socket_sent},
         {"tempos_adapter_sent_bytes_total", "Bytes an adapter sent from user space.", &TopicStats::socket_bytes},

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "network_interface.hpp"
+#include "rtnetlink.hpp"
 #include "tempos/system_status.hpp"
 #include "tempos/thread_capabilities.hpp"
 
@@ -56,42 +57,20 @@ Status dump(mnl_socket* nl, std::uint16_t type, const void* family_header, std::
     }
 }
 
-// Attributes of one message by type (the last one wins), for the types below `max`.
-struct Attributes {
-    std::vector<const nlattr*> by_type;
-    explicit Attributes(std::size_t max) : by_type(max + 1, nullptr) {}
-    const nlattr* operator[](std::size_t type) const { return type < by_type.size() ? by_type[type] : nullptr; }
-};
-
-int collect_attribute(const nlattr* attr, void* data) {
-    auto* attributes = static_cast<Attributes*>(data);
-    const auto type = mnl_attr_get_type(attr);
-    if (type < attributes->by_type.size()) attributes->by_type[type] = attr;
-    return MNL_CB_OK;
-}
-
 struct LinkDump {
     int ifindex;
     std::map<int, Mac> links;  // the interface and its VLAN sub-interfaces, with their MACs
 };
 
-bool is_vlan(const nlattr* linkinfo) {
-    if (linkinfo == nullptr) return false;
-    Attributes info(IFLA_INFO_MAX);
-    mnl_attr_parse_nested(linkinfo, collect_attribute, &info);
-    const nlattr* kind = info[IFLA_INFO_KIND];
-    return kind != nullptr && std::strcmp(mnl_attr_get_str(kind), "vlan") == 0;
-}
-
 int on_link(const nlmsghdr* message, void* data) {
     auto* dump = static_cast<LinkDump*>(data);
     const auto* link = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
-    Attributes attributes(IFLA_MAX);
+    NlAttributes attributes(IFLA_MAX);
     mnl_attr_parse(message, sizeof(*link), collect_attribute, &attributes);
     const nlattr* lower = attributes[IFLA_LINK];
     const bool vlan_child = lower != nullptr && mnl_attr_get_payload_len(lower) == sizeof(std::uint32_t) &&
                             static_cast<int>(mnl_attr_get_u32(lower)) == dump->ifindex &&
-                            is_vlan(attributes[IFLA_LINKINFO]);
+                            is_vlan_link(attributes[IFLA_LINKINFO]);
     if (link->ifi_index != dump->ifindex && !vlan_child) return MNL_CB_OK;
     Mac mac{};
     if (const nlattr* address = attributes[IFLA_ADDRESS]; address && mnl_attr_get_payload_len(address) == mac.size())
@@ -110,7 +89,7 @@ int on_address(const nlmsghdr* message, void* data) {
     const auto* address = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(message));
     if (address->ifa_family != AF_INET || !dump->links->contains(static_cast<int>(address->ifa_index)))
         return MNL_CB_OK;
-    Attributes attributes(IFA_MAX);
+    NlAttributes attributes(IFA_MAX);
     mnl_attr_parse(message, sizeof(*address), collect_attribute, &attributes);
     // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer's on point-to-point links.
     const nlattr* local = attributes[IFA_LOCAL] ? attributes[IFA_LOCAL] : attributes[IFA_ADDRESS];

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netpacket/packet.h>
@@ -92,6 +94,44 @@ int parse_route(const nlmsghdr* msg, void* data) {
 }
 
 }  // namespace
+
+namespace {
+
+struct LinkAnswer {
+    std::optional<VlanLink> vlan;
+};
+
+int parse_link(const nlmsghdr* msg, void* data) {
+    if (msg->nlmsg_type != RTM_NEWLINK) return MNL_CB_OK;
+    NlAttributes attributes(IFLA_MAX);
+    mnl_attr_parse(msg, sizeof(ifinfomsg), collect_attribute, &attributes);
+    const nlattr* linkinfo = attributes[IFLA_LINKINFO];
+    const nlattr* lower = attributes[IFLA_LINK];
+    if (!is_vlan_link(linkinfo) || lower == nullptr || mnl_attr_validate(lower, MNL_TYPE_U32) < 0) return MNL_CB_OK;
+    NlAttributes info(IFLA_INFO_MAX);
+    mnl_attr_parse_nested(linkinfo, collect_attribute, &info);
+    if (info[IFLA_INFO_DATA] == nullptr) return MNL_CB_OK;
+    NlAttributes vlan(IFLA_VLAN_MAX);
+    mnl_attr_parse_nested(info[IFLA_INFO_DATA], collect_attribute, &vlan);
+    if (vlan[IFLA_VLAN_ID] == nullptr || mnl_attr_validate(vlan[IFLA_VLAN_ID], MNL_TYPE_U16) < 0) return MNL_CB_OK;
+    VlanLink link;
+    link.lower_ifindex = static_cast<int>(mnl_attr_get_u32(lower));
+    link.vid = mnl_attr_get_u16(vlan[IFLA_VLAN_ID]);
+    // The protocol attribute is in network order; absent on old kernels, which only had 802.1Q.
+    link.tpid = vlan[IFLA_VLAN_PROTOCOL] != nullptr ? ntohs(mnl_attr_get_u16(vlan[IFLA_VLAN_PROTOCOL])) : ETH_P_8021Q;
+    static_cast<LinkAnswer*>(data)->vlan = link;
+    return MNL_CB_OK;
+}
+
+}  // namespace
+
+Result<std::optional<VlanLink>> query_vlan(int ifindex) {
+    RtnlRequest request(RTM_GETLINK, NLM_F_REQUEST);
+    request.extra<ifinfomsg>()->ifi_index = ifindex;
+    LinkAnswer answer;
+    if (Status st = request.run("RTM_GETLINK " + std::to_string(ifindex), parse_link, &answer); !st) return st;
+    return answer.vlan;
+}
 
 Result<RouteNextHop> route_next_hop(const Ipv4& destination) {
     RtnlRequest request(RTM_GETROUTE, NLM_F_REQUEST);

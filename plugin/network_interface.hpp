@@ -2,6 +2,7 @@
 // interface the kernel's routing table sends a subscriber's traffic through.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,15 @@ Result<InterfaceInfo> query_interface(int ifindex);
 // "10.0.0.1" and "02:00:00:00:00:0a", for messages.
 std::string format_ip(const Ipv4& ip);
 std::string format_mac(const Mac& mac);
+
+// A VLAN sub-interface: its lower device and its tag (network order, as in the frame).
+struct VlanLink {
+    int lower_ifindex = 0;
+    std::uint16_t tpid = 0;  // ETH_P_8021Q or ETH_P_8021AD, host order
+    std::uint16_t vid = 0;
+};
+// nullopt: `ifindex` is not a VLAN device. Errors: system_error (no such interface, netlink).
+Result<std::optional<VlanLink>> query_vlan(int ifindex);
 
 // net.ipv4.conf.<name>.forwarding of this network namespace; nullopt if it cannot be read.
 std::optional<bool> ipv4_forwarding_enabled(const std::string& name);

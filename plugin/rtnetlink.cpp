@@ -1,8 +1,10 @@
 #include "rtnetlink.hpp"
 
+#include <linux/if_link.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "tempos/system_status.hpp"
@@ -35,6 +37,21 @@ Status RtnlRequest::run(const std::string& what, mnl_cb_t callback, void* data) 
         if (rc == MNL_CB_ERROR) return system_status(what, errno ? errno : EPROTO);
         if (rc == MNL_CB_STOP || !until_ack) return Status::ok();
     }
+}
+
+int collect_attribute(const nlattr* attr, void* data) {
+    auto* attributes = static_cast<NlAttributes*>(data);
+    const auto type = mnl_attr_get_type(attr);
+    if (type < attributes->by_type.size()) attributes->by_type[type] = attr;
+    return MNL_CB_OK;
+}
+
+bool is_vlan_link(const nlattr* linkinfo) {
+    if (linkinfo == nullptr) return false;
+    NlAttributes info(IFLA_INFO_MAX);
+    mnl_attr_parse_nested(linkinfo, collect_attribute, &info);
+    const nlattr* kind = info[IFLA_INFO_KIND];
+    return kind != nullptr && std::strcmp(mnl_attr_get_str(kind), "vlan") == 0;
 }
 
 }  // namespace tempos::xdp

@@ -4,6 +4,7 @@
 
 #include <libmnl/libmnl.h>
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -30,5 +31,17 @@ private:
     std::vector<char> buffer_;
     nlmsghdr* header_;
 };
+
+// A message's attributes by type (the last of each type wins), filled by mnl_attr_parse(..., collect_attribute,
+// &attributes) or mnl_attr_parse_nested.
+struct NlAttributes {
+    std::vector<const nlattr*> by_type;
+    explicit NlAttributes(std::size_t max) : by_type(max + 1, nullptr) {}
+    const nlattr* operator[](std::size_t type) const { return type < by_type.size() ? by_type[type] : nullptr; }
+};
+int collect_attribute(const nlattr* attr, void* data);
+
+// Whether IFLA_LINKINFO (may be null) says the link is a VLAN device.
+bool is_vlan_link(const nlattr* linkinfo);
 
 }  // namespace tempos::xdp

@@ -13,6 +13,8 @@ void add_kernel_counters(TopicStats& stats, const tempos_topic_counters& kernel)
         if (reason != TEMPOS_PASS_FANOUT) stats.kernel_passed += kernel.passed[reason];
     // No MAC in the route entry (neighbour not resolved yet, or failed) and bpf_fib_lookup did not answer either.
     stats.kernel_passed_unresolved += kernel.passed[TEMPOS_PASS_FIB];
+    // Longer than the egress MTU: the kernel would drop a redirected frame, the socket path sends it fragmented.
+    stats.kernel_passed_too_big += kernel.passed[TEMPOS_PASS_TOO_BIG];
     // The per-CPU sums are read one CPU after the other, so a frame in flight may be seen arriving and not yet
     // offered: the queue's drops are never negative.
     stats.best_effort_offloaded += kernel.best_effort_offered;

@@ -31,12 +31,12 @@ static_assert(alignof(tempos_route) == 4 && offsets_are({AT(count), AT(_pad), AT
 
 // A new pass reason grows tempos_topic_counters: the BPF side and every reader must agree on the count.
 #define TEMPOS_ABI_STRUCT tempos_topic_counters
-static_assert(TEMPOS_PASS_REASONS == 12 && TEMPOS_POLICE_REASONS == 3 &&
+static_assert(TEMPOS_PASS_REASONS == 13 && TEMPOS_POLICE_REASONS == 3 &&
               sizeof(tempos_topic_counters) == 32 + 8 * TEMPOS_PASS_REASONS + 16 + 8 * TEMPOS_POLICE_REASONS);
 static_assert(alignof(tempos_topic_counters) == 8 &&
                   offsets_are({AT(rr_next), AT(_pad), AT(redirected_packets), AT(redirected_bytes), AT(aborted),
                                AT(passed), AT(best_effort_offered), AT(best_effort_arrived), AT(policed)},
-                              {0, 4, 8, 16, 24, 32, 128, 136, 144}),
+                              {0, 4, 8, 16, 24, 32, 136, 144, 152}),
               "a field of tempos_topic_counters moved");
 #undef TEMPOS_ABI_STRUCT
 
@@ -49,10 +49,16 @@ static_assert(sizeof(tempos_rate_limit) == 16 && alignof(tempos_rate_limit) == 8
 // Compare-and-swap works on the aligned 64-bit word.
 static_assert(sizeof(tempos_bucket) == 8 && alignof(tempos_bucket) == 8 && offsetof(tempos_bucket, tat_ns) == 0);
 // The version names this layout: a change above without a bump breaks the build here.
-static_assert(TEMPOS_XDP_ABI_VERSION == 2);
+static_assert(TEMPOS_XDP_ABI_VERSION == 3);
 
 #define TEMPOS_ABI_STRUCT tempos_mac_key
 static_assert(sizeof(tempos_mac_key) == 8 && alignof(tempos_mac_key) == 1 && offsetof(tempos_mac_key, _pad) == 6);
+#undef TEMPOS_ABI_STRUCT
+
+#define TEMPOS_ABI_STRUCT tempos_egress_vlan
+static_assert(sizeof(tempos_egress_vlan) == 8 && alignof(tempos_egress_vlan) == 4 &&
+                  offsets_are({AT(lower_ifindex), AT(tpid), AT(tci)}, {0, 4, 6}),
+              "a field of tempos_egress_vlan moved");
 #undef TEMPOS_ABI_STRUCT
 
 #define TEMPOS_ABI_STRUCT tempos_fanout_member

@@ -1,5 +1,7 @@
 #include "xdp_adapter.hpp"
 
+#include <arpa/inet.h>
+
 #include <array>
 
 #include <bpf/libbpf.h>
@@ -256,18 +258,48 @@ Result<EgressPort> XdpAdapter::egress_for(const Endpoint& subscriber) {
     if (*ifindex == interface_.ifindex) return EgressPort{0, interface_.mac};
     const Result<InterfaceInfo> info = query_interface(*ifindex);
     if (!info) return info.status();
-    if (egress_interfaces_.count(*ifindex)) return EgressPort{*ifindex, info->mac};
+    if (egress_interfaces_.count(*ifindex) || vlan_egresses_.count(*ifindex)) return EgressPort{*ifindex, info->mac};
+    // A VLAN sub-interface: the router tags the frame itself and hands it to the lower device
+    // (bpf/egress_vlan.h), which is what needs a place in egress_ports (a VLAN device has no XDP transmit).
+    int device = *ifindex;
+    std::string device_name = info->name;
+    const Result<std::optional<VlanLink>> vlan = query_vlan(*ifindex);
+    if (!vlan) return vlan.status();
+    if (*vlan) {
+        const Result<std::optional<VlanLink>> stacked = query_vlan((*vlan)->lower_ifindex);
+        if (!stacked) return stacked.status();
+        if (*stacked) {
+            // Two tags on egress (a VLAN device on a VLAN device): the router writes one. Out of egress_ports, so
+            // the router passes these events (no_egress) and the socket path sends them through the kernel.
+            log_->warn("{} is a VLAN device on the VLAN device {}: the router writes one tag only; events for "
+                       "subscribers behind it are served by the socket path (counted as no_egress)",
+                       info->name, (*vlan)->lower_ifindex);
+            vlan_egresses_.insert(*ifindex);
+            return EgressPort{*ifindex, info->mac};
+        }
+        tempos_egress_vlan entry{};
+        entry.lower_ifindex = static_cast<__u32>((*vlan)->lower_ifindex);
+        entry.tpid = htons((*vlan)->tpid);
+        entry.tci = htons((*vlan)->vid);
+        if (Status set = xdp_->set_egress_vlan(*ifindex, entry); !set) return set;
+        vlan_egresses_.insert(*ifindex);
+        device = (*vlan)->lower_ifindex;
+        if (device == interface_.ifindex || egress_interfaces_.count(device)) return EgressPort{*ifindex, info->mac};
+        const Result<InterfaceInfo> lower = query_interface(device);
+        if (!lower) return lower.status();
+        device_name = lower->name;
+    }
     // Native redirect into a veth whose peer cannot receive it would drop every frame. Such a port stays out of
     // egress_ports: the router passes those events up (counted as no_egress) and the socket path delivers them.
-    const InterfaceFacts facts = interface_facts(info->name, *ifindex);
+    const InterfaceFacts facts = interface_facts(device_name, device);
     if (xdp_->mode() == XdpMode::native && !native_transmit_delivers(facts)) {
         log_->warn("native XDP cannot redirect into veth {}: {}; events for subscribers behind it are served by the "
                    "socket path (counted as no_egress)",
-                   info->name, peer_problem(facts));
-    } else if (Status added = xdp_->add_egress_port(*ifindex); !added) {
+                   device_name, peer_problem(facts));
+    } else if (Status added = xdp_->add_egress_port(device); !added) {
         return added;
     }
-    egress_interfaces_[*ifindex] = info->name;
+    egress_interfaces_[device] = device_name;
     return EgressPort{*ifindex, info->mac};
 }
 
@@ -569,6 +601,7 @@ void XdpAdapter::release() {
     in_fanout_.reset();
     adopted_.reset();
     egress_interfaces_.clear();
+    vlan_egresses_.clear();
     state_ = State::closed;
     if (was_connected && pinned)
         log_->info("closed; persist: the router stays attached to {} and keeps routing on its last routes",

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 
 #include <spdlog/logger.h>
@@ -90,6 +91,9 @@ private:
     bool persist_ = false;
     // Interfaces other than interface_ that routes send through (ifindex -> name): their drops are reported.
     std::map<int, std::string> egress_interfaces_;
+    // Egress VLAN sub-interfaces written to egress_vlans (their lower device is in egress_interfaces_ unless it is
+    // the MoM's interface), and stacked ones left to the socket path.
+    std::set<int> vlan_egresses_;
     bool socket_fallback_warned_ = false;
     bool limits_warned_ = false;
     // The xdp_mode of the last check_channel() (connect() calls it too); auto until then.

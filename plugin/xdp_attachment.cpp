@@ -33,8 +33,8 @@ BestEffortMaps best_effort_maps(const tempos_router& skeleton) {
 // (egress_ports is pinned too, by hand: see attach.)
 std::vector<bpf_map*> persisted_maps(const tempos_router& skeleton) {
     const auto& m = skeleton.maps;
-    return {m.topic_routes, m.topic_counters, m.fanout_routes, m.local_macs,  m.local_ipv4,
-            m.topic_classes, m.topic_limits,  m.topic_buckets, m.pub_buckets};
+    return {m.topic_routes,  m.topic_counters, m.fanout_routes, m.local_macs,  m.local_ipv4,
+            m.topic_classes, m.topic_limits,   m.topic_buckets, m.pub_buckets, m.egress_vlans};
 }
 
 Status schema_mismatch(const std::string& interface, const std::filesystem::path& other) {
@@ -240,6 +240,13 @@ Status XdpAttachment::add_egress_port(int ifindex) {
     const __u32 value = key;
     if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.egress_ports), &key, &value, BPF_ANY) != 0)
         return xdp_errno_status("adding ifindex " + std::to_string(ifindex) + " to egress_ports", errno);
+    return Status::ok();
+}
+
+Status XdpAttachment::set_egress_vlan(int ifindex, const tempos_egress_vlan& vlan) {
+    const __u32 key = static_cast<__u32>(ifindex);
+    if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.egress_vlans), &key, &vlan, BPF_ANY) != 0)
+        return xdp_errno_status("adding VLAN interface " + std::to_string(ifindex) + " to egress_vlans", errno);
     return Status::ok();
 }
 

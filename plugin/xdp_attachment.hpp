@@ -72,6 +72,9 @@ public:
     const RouteTable& routes() const { return *routes_; }
     // Allows bpf_redirect_map toward another interface (multi-NIC).
     Status add_egress_port(int ifindex);
+    // Frames whose egress is VLAN sub-interface `ifindex` leave tagged `vlan.tci` on its lower device
+    // (bpf/egress_vlan.h).
+    Status set_egress_vlan(int ifindex, const tempos_egress_vlan& vlan);
     // What the router does with the topic when it does not route it: strict passes, best-effort (and a topic never
     // set) goes to the best-effort CPUs.
     Status set_topic_class(std::uint8_t topic, bool strict);

@@ -33,7 +33,8 @@ namespace tempos {
 //    Adapter::configure_publisher_limit.
 // 7: TopicStats::kernel_passed_unresolved.
 // 8: Adapter::capabilities_kept.
-// 9: Endpoint::ip6, ChannelConfig::mom_address6 and ::receives_ipv4 (IPv6, docs/ipv6.md).
+// 9: Endpoint::ip6, ChannelConfig::mom_address6 and ::receives_ipv4 (IPv6, docs/ipv6.md);
+//    TopicStats::kernel_passed_too_big.
 inline constexpr std::uint32_t kAdapterAbiVersion = 9;
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
@@ -92,6 +93,7 @@ struct TopicStats {
     std::uint64_t kernel_bytes = 0;
     std::uint64_t kernel_passed = 0;    // handed to the socket path by the kernel program
     std::uint64_t kernel_passed_unresolved = 0;  // of those: a subscriber's MAC was unknown (neighbour unresolved)
+    std::uint64_t kernel_passed_too_big = 0;     // of those: longer than the egress MTU (the socket path fragments)
     std::uint64_t kernel_dropped = 0;   // aborted or dropped in the kernel
     std::uint64_t socket_sent = 0;      // copies sent by send()
     std::uint64_t socket_bytes = 0;

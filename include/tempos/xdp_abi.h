@@ -7,8 +7,9 @@
 #include <linux/types.h>
 
 /* Bumped whenever a struct, an enum or a map below changes shape; checked in plugin/xdp_abi_layout.cpp.
- * 2: TEMPOS_PASS_NOT_FOR_US and the local destination maps (bpf/destination.h). */
-#define TEMPOS_XDP_ABI_VERSION 2
+ * 2: TEMPOS_PASS_NOT_FOR_US and the local destination maps (bpf/destination.h).
+ * 3: TEMPOS_PASS_TOO_BIG (tempos_topic_counters grows) and the egress_vlans map (bpf/egress_vlan.h). */
+#define TEMPOS_XDP_ABI_VERSION 3
 
 #define TEMPOS_MAX_TOPICS 256
 /* Members of one subscription group served by the kernel fast path. */
@@ -50,6 +51,8 @@ enum tempos_pass_reason {
 	TEMPOS_PASS_FANOUT,         /* strict topic with several groups: handed to the TC fan-out program */
 	TEMPOS_PASS_PARTIAL_CSUM,   /* native mode, CHECKSUM_PARTIAL datagram longer than the router completes */
 	TEMPOS_PASS_NOT_FOR_US,     /* to our port, but its destination MAC or IPv4 is not this MoM's (bpf/destination.h) */
+	TEMPOS_PASS_TOO_BIG,        /* the IPv4 datagram is longer than the egress MTU (the FIB's answer FRAG_NEEDED, or the
+				     * device the frame would be handed to): the socket path sends it, fragmented */
 	TEMPOS_PASS_REASONS
 };
 
@@ -114,6 +117,18 @@ struct tempos_bucket {
 struct tempos_mac_key {
 	__u8 addr[6];
 	__u8 _pad[2];
+};
+
+/* ---- Egress tagging (bpf/egress_vlan.h, docs/config.md#vlan) ----
+ * A routed frame leaves with the tagging of its egress interface, never with the tags it arrived with. An egress
+ * interface that is a VLAN sub-interface has an entry in egress_vlans (keyed by its ifindex): the frame carries
+ * exactly that one tag and is handed to the lower device. Any other egress interface: untagged. */
+#define TEMPOS_MAX_EGRESS_VLANS 64
+
+struct tempos_egress_vlan {
+	__u32 lower_ifindex; /* the VLAN device's lower (real) device, where the frame is handed */
+	__be16 tpid;         /* 0x8100 (802.1Q) or 0x88a8 (802.1ad), network order */
+	__be16 tci;          /* the VLAN id, priority and DEI 0, network order */
 };
 
 /* ---- Kernel fan-out (bpf/fanout.bpf.c, docs/fanout.md) ----

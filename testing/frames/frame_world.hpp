@@ -52,8 +52,21 @@ inline constexpr std::uint8_t kTopicBadRoute = 9;    // inner map written with c
 inline constexpr std::uint8_t kTopicFanout = 10;     // not in topic_routes, marked as served by the TC fan-out
 inline constexpr std::uint8_t kTopicStrictSocket = 11; // strict but not routed by XDP: passes, never best-effort CPUs
 inline constexpr std::uint8_t kTopicPoliced = 12;      // best-effort, its topic bucket spent: over its rate limit
+// Egress tagging (bpf/egress_vlan.h): members behind VLAN sub-interfaces, whose ifindexes only egress_vlans knows.
+inline constexpr std::uint8_t kTopicVlanIngressNic = 20;  // [A] via VLAN 100 (802.1Q) on the ingress device -> XDP_TX
+inline constexpr std::uint8_t kTopicVlanOtherNic = 21;    // [Far] via VLAN 200 (802.1ad) on the second interface
+// One member without MAC on the second interface's subnet, never resolved; its FIB lookup is made there (forwarding
+// on): too_big over the interface's MTU (the FIB checks it before the neighbour), fib otherwise.
+inline constexpr std::uint8_t kTopicFibSecondNic = 22;
 inline constexpr std::uint8_t kTopicUnknown = 200;
 inline constexpr std::uint32_t kMissingIfindex = 4242;
+inline constexpr std::uint32_t kVlanOnIngressIfindex = 4300;  // egress_vlans: lower = the ingress device (lo)
+inline constexpr std::uint32_t kVlanOnSecondIfindex = 4301;   // egress_vlans: lower = the second interface
+inline constexpr std::uint16_t kEgressVid = 100;              // of kVlanOnIngressIfindex, 802.1Q
+inline constexpr std::uint16_t kSecondEgressVid = 200;        // of kVlanOnSecondIfindex, 802.1ad
+inline const Ipv4Addr kSecondNicNeighbourIp{10, 77, 0, 9};   // on the test namespace's veth subnet, no neighbour
+// MTU of the second interface (the test namespace's veth).
+inline constexpr std::size_t kSecondInterfaceMtu = 1500;
 inline constexpr std::uint32_t kLoopbackIfindex = 1;
 
 // A valid strict event for `topic` as the publisher sends it to the MoM: the topic byte, then "hello world".

@@ -29,6 +29,7 @@ std::uint16_t internet_checksum(const std::uint8_t* data, std::size_t len, std::
 
 PacketBuilder& PacketBuilder::eth(const MacAddr& dst, const MacAddr& src) { dst_mac_ = dst; src_mac_ = src; return *this; }
 PacketBuilder& PacketBuilder::vlan(std::uint16_t tpid, std::uint16_t tci) { vlans_.emplace_back(tpid, tci); return *this; }
+PacketBuilder& PacketBuilder::untagged() { vlans_.clear(); return *this; }
 PacketBuilder& PacketBuilder::raw_l3(std::uint16_t ethertype, Bytes body) { raw_l3_.emplace(ethertype, std::move(body)); return *this; }
 PacketBuilder& PacketBuilder::ipv4(const Ipv4Addr& src, const Ipv4Addr& dst) { ip_src_ = src; ip_dst_ = dst; return *this; }
 PacketBuilder& PacketBuilder::ttl(std::uint8_t ttl) { ttl_ = ttl; return *this; }

@@ -29,6 +29,8 @@ public:
 
     PacketBuilder& eth(const MacAddr& dst, const MacAddr& src);
     PacketBuilder& vlan(std::uint16_t tpid, std::uint16_t tci);
+    PacketBuilder& untagged();  // drops every VLAN tag given so far
+
     // A non-IPv4 frame: this ethertype followed by raw bytes (no IP/UDP).
     PacketBuilder& raw_l3(std::uint16_t ethertype, Bytes body);
 

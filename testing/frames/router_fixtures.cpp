@@ -104,6 +104,13 @@ Status install_standard_limits(const RouterMaps& maps) {
 
 }  // namespace
 
+Status install_egress_vlan(const RouterMaps& maps, std::uint32_t vlan_ifindex, const EgressVlan& vlan) {
+    tempos_egress_vlan value{vlan.lower_ifindex, htons(vlan.tpid), htons(vlan.vid)};
+    if (bpf_map_update_elem(maps.egress_vlans, &vlan_ifindex, &value, BPF_ANY) != 0)
+        return errno_status("egress_vlans update");
+    return Status::ok();
+}
+
 Status install_spent_topic_limit(const RouterMaps& maps, std::uint8_t topic) {
     if (Status st = xdp::AdmissionTable(maps.topic_limits).set(topic, RateLimit{1, 1}); !st) return st;
     const tempos_bucket spent{~0ULL >> 1};
@@ -213,6 +220,63 @@ std::vector<RouterFixture> best_effort_rows() {
     };
 }
 
+// Egress tagging (bpf/egress_vlan.h) and the egress MTU: the frame leaves with its egress interface's tagging,
+// whatever tags it arrived with; an event longer than the egress MTU is passed as too_big.
+std::vector<RouterFixture> egress_rows() {
+    const auto tagged = [](std::uint8_t topic, std::uint16_t tpid, std::uint16_t tci) {
+        return tweaked(topic, [&](PacketBuilder& b) { b.vlan(tpid, tci); });
+    };
+    const auto qinq = tweaked(kTopicVlanIngressNic, [](PacketBuilder& b) {
+        b.vlan(PacketBuilder::kVlan8021AD, 10).vlan(PacketBuilder::kVlan8021Q, 20).ip_options({1, 1, 1, 0});
+    });
+    const auto same_vlan = tagged(kTopicVlanIngressNic, PacketBuilder::kVlan8021Q, kEgressVid);
+    // Priority 3 and another VLAN id: the egress tag is the member's VLAN, priority 0.
+    const auto other_vlan = tagged(kTopicVlanIngressNic, PacketBuilder::kVlan8021Q, 0x6000 | 300);
+    const auto tagged_far = tagged(kTopicOtherNic, PacketBuilder::kVlan8021Q, kEgressVid);
+    const auto on_ingress_vlan = [](PacketBuilder out) { return out.untagged().vlan(PacketBuilder::kVlan8021Q, kEgressVid); };
+    // An IPv4 datagram of exactly `tot_len` bytes.
+    const auto of_length = [](std::uint8_t topic, std::size_t tot_len) {
+        Bytes payload(tot_len - 20 - 8);
+        for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::uint8_t>(i * 13 + 1);
+        payload[0] = topic;
+        return tweaked(topic, [&](PacketBuilder& b) { b.payload(payload); });
+    };
+    const auto far = [](const PacketBuilder& in) { return forwarded(in, kSubFar, kMomIp, kOtherNicMac); };
+    return {
+        routed("VlanTaggedInTaggedOutSameInterface",
+               "802.1Q VLAN 100 in, member behind VLAN 100 of the ingress device: XDP_TX, tagged 100", XDP_TX,
+               same_vlan, forwarded(same_vlan, kSubA), kTopicVlanIngressNic),
+        routed("VlanOtherTagRewrittenSameInterface",
+               "VLAN 300 priority 3 in, member behind VLAN 100 of the ingress device: XDP_TX, tag 100 priority 0",
+               XDP_TX, other_vlan, on_ingress_vlan(forwarded(other_vlan, kSubA)), kTopicVlanIngressNic),
+        routed("UntaggedInTaggedOutSameInterface",
+               "untagged in, member behind VLAN 100 of the ingress device: XDP_TX, tag 100 pushed", XDP_TX,
+               event(kTopicVlanIngressNic), on_ingress_vlan(forwarded(event(kTopicVlanIngressNic), kSubA)),
+               kTopicVlanIngressNic),
+        routed("QinQInOneTagOut", "802.1ad + 802.1Q tags in, member behind VLAN 100 of the ingress device: one tag",
+               XDP_TX, qinq, on_ingress_vlan(forwarded(qinq, kSubA)), kTopicVlanIngressNic),
+        routed("VlanTaggedInUntaggedOutOtherInterface",
+               "VLAN 100 in, member on another (untagged) interface: XDP_REDIRECT, untagged", XDP_REDIRECT,
+               tagged_far, far(tagged_far).untagged(), kTopicOtherNic),
+        routed("UntaggedInTaggedOutOtherInterface",
+               "untagged in, member behind 802.1ad VLAN 200 of another interface: XDP_REDIRECT to it, tag pushed",
+               XDP_REDIRECT, event(kTopicVlanOtherNic),
+               far(event(kTopicVlanOtherNic)).vlan(PacketBuilder::kVlan8021AD, kSecondEgressVid), kTopicVlanOtherNic),
+        routed("RedirectAtEgressMtuRoutes", "a 1500-byte datagram redirected to a 1500-byte MTU: routed",
+               XDP_REDIRECT, of_length(kTopicOtherNic, kSecondInterfaceMtu),
+               far(of_length(kTopicOtherNic, kSecondInterfaceMtu)), kTopicOtherNic),
+        passed("RedirectOverEgressMtuTooBig",
+               "a 1501-byte datagram for a member with a MAC behind a 1500-byte MTU: passed untouched, too_big",
+               of_length(kTopicOtherNic, kSecondInterfaceMtu + 1).build(), kTopicOtherNic, TEMPOS_PASS_TOO_BIG),
+        passed("FibOverMtuTooBig",
+               "member without MAC, FIB route over a 1500-byte MTU, 1501-byte datagram: too_big (not fib)",
+               of_length(kTopicFibSecondNic, kSecondInterfaceMtu + 1).build(), kTopicFibSecondNic,
+               TEMPOS_PASS_TOO_BIG),
+        passed("FibNoNeighbourWithinMtu", "the same member, 1500-byte datagram: no neighbour, fib",
+               of_length(kTopicFibSecondNic, kSecondInterfaceMtu).build(), kTopicFibSecondNic, TEMPOS_PASS_FIB),
+    };
+}
+
 }  // namespace
 
 RouterMaps router_maps(const tempos_router& router) {
@@ -226,7 +290,8 @@ RouterMaps router_maps(const tempos_router& router) {
             bpf_map__fd(router.maps.topic_buckets),
             bpf_map__fd(router.maps.pub_buckets),
             bpf_map__fd(router.maps.local_macs),
-            bpf_map__fd(router.maps.local_ipv4)};
+            bpf_map__fd(router.maps.local_ipv4),
+            bpf_map__fd(router.maps.egress_vlans)};
 }
 
 void set_router_constants(tempos_router& router, const MomConstants& mom) {
@@ -312,8 +377,11 @@ std::vector<RouterFixture> router_fixtures() {
                zero_sum_out, kTopicSingle),
         routed("ChecksumCarriesFolded", "all-ones new address and port from near-zero ones: every carry folded",
                XDP_TX, near_zero, forwarded(near_zero, kSubOnes), kTopicOnes),
-        to_sub_a("Vlan8021QStrict", "one 802.1Q tag: routed, tag kept", vlan),
-        to_sub_a("QinQWithOptionsStrict", "802.1ad + 802.1Q tags and IP options: routed", qinq),
+        routed("Vlan8021QInUntaggedOut",
+               "one 802.1Q tag in, member reached through the ingress interface itself: routed, untagged",
+               XDP_TX, vlan, forwarded(vlan, kSubA).untagged(), kTopicSingle),
+        routed("QinQInUntaggedOut", "802.1ad + 802.1Q tags and IP options in, member on the ingress interface: "
+               "routed, both tags removed", XDP_TX, qinq, forwarded(qinq, kSubA).untagged(), kTopicSingle),
         routed("RedirectOtherInterface",
                "endpoint on another NIC present in egress_ports: XDP_REDIRECT, its MAC as source", XDP_REDIRECT,
                event(kTopicOtherNic), forwarded(event(kTopicOtherNic), kSubFar, kMomIp, kOtherNicMac),
@@ -340,8 +408,8 @@ std::vector<RouterFixture> router_fixtures() {
                            "CHECKSUM_PARTIAL, 2048-byte datagram: the longest completed", partial_max),
         completed_to_sub_a("PartialChecksumPaddingNotSummed",
                            "CHECKSUM_PARTIAL with Ethernet padding: only udp.len is summed", partial_padded),
-        completed_to_sub_a("PartialChecksumQinQWithOptions",
-                           "CHECKSUM_PARTIAL behind two VLAN tags and IP options", partial_qinq),
+        routed("PartialChecksumQinQWithOptions", "CHECKSUM_PARTIAL behind two VLAN tags and IP options: completed, "
+               "untagged", XDP_TX, partial_qinq, complete(forwarded(partial_qinq, kSubA)).untagged(), kTopicSingle),
         routed("PartialChecksumCarriesFolded", "CHECKSUM_PARTIAL, all-ones new address and port: carries folded",
                XDP_TX, partial_ones, complete(forwarded(partial_ones, kSubOnes)), kTopicOnes),
         routed("PartialChecksumGenericCarriesFolded", "CHECKSUM_PARTIAL, generic, all-ones new address", XDP_TX,
@@ -468,8 +536,11 @@ std::vector<RouterFixture> router_fixtures() {
     aborted.counter.aborted = 1;
     rows.push_back(std::move(aborted));
     for (RouterFixture& row : best_effort_rows()) rows.push_back(std::move(row));
+    for (RouterFixture& row : egress_rows()) rows.push_back(std::move(row));
     for (RouterFixture& row : admission_rows()) rows.push_back(std::move(row));
-    for (RouterFixture& row : rows) row.needs_second_interface = row.counter_slot == kTopicOtherNic;
+    for (RouterFixture& row : rows)
+        row.needs_second_interface = row.counter_slot == kTopicOtherNic || row.counter_slot == kTopicVlanOtherNic ||
+                                     row.counter_slot == kTopicFibSecondNic;
     return rows;
 }
 
@@ -508,11 +579,22 @@ Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_inte
         {kTopicNoEgress, route_of({with_mac(kSubFar, kMissingIfindex, kOtherNicMac)})},
         {kTopicIngressNic, route_of({with_mac(kSubA, kLoopbackIfindex)})},
         {kTopicOnes, route_of({with_mac(kSubOnes)})},
+        {kTopicVlanIngressNic, route_of({with_mac(kSubA, kVlanOnIngressIfindex)})},
     };
+    if (Status st = install_egress_vlan(maps, kVlanOnIngressIfindex, {kLoopbackIfindex, PacketBuilder::kVlan8021Q, kEgressVid});
+        !st)
+        return st;
     if (second_interface != 0) {
         if (bpf_map_update_elem(maps.egress_ports, &second_interface, &second_interface, BPF_ANY) != 0)
             return errno_status("egress_ports update");
         entries.push_back({kTopicOtherNic, route_of({with_mac(kSubFar, second_interface, kOtherNicMac)})});
+        entries.push_back({kTopicVlanOtherNic, route_of({with_mac(kSubFar, kVlanOnSecondIfindex, kOtherNicMac)})});
+        entries.push_back(
+            {kTopicFibSecondNic, route_of({endpoint(kSecondNicNeighbourIp, 7000, std::nullopt, {}, second_interface)})});
+        if (Status st = install_egress_vlan(maps, kVlanOnSecondIfindex,
+                                            {second_interface, PacketBuilder::kVlan8021AD, kSecondEgressVid});
+            !st)
+            return st;
     }
     xdp::RouteTable routes(maps.topic_routes, maps.topic_counters);
     for (const Entry& e : entries)
@@ -521,7 +603,8 @@ Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_inte
     if (Status st = install_bad_route(maps, kTopicBadRoute); !st) return st;
     // What the adapter's configure_qos() does for every topic: strict ones never take the best-effort CPUs.
     for (const std::uint8_t topic : {kTopicSingle, kTopicThree, kTopicFib, kTopicOtherNic, kTopicNoEgress,
-                                     kTopicIngressNic, kTopicOnes, kTopicBadRoute, kTopicFanout, kTopicStrictSocket})
+                                     kTopicIngressNic, kTopicOnes, kTopicBadRoute, kTopicFanout, kTopicStrictSocket,
+                                     kTopicVlanIngressNic, kTopicVlanOtherNic, kTopicFibSecondNic})
         if (Status st = xdp::set_topic_class(maps.best_effort, topic, true); !st) return st;
     if (Status st = install_standard_limits(maps); !st) return st;
     std::set<unsigned> cpus;

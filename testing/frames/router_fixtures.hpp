@@ -68,6 +68,7 @@ struct RouterMaps {
     int pub_buckets;
     int local_macs;
     int local_ipv4;
+    int egress_vlans;
 };
 RouterMaps router_maps(const tempos_router& router);
 
@@ -78,6 +79,14 @@ void set_router_constants(tempos_router& router, const MomConstants& mom);
 // kMomIp, kMomIpAlias and kMomIpNearZero. A frame to any other MAC or address is TEMPOS_PASS_NOT_FOR_US.
 xdp::LocalDestinations standard_local_destinations();
 Status install_local_destinations(int local_macs_fd, int local_ipv4_fd);
+
+// egress_vlans: frames whose egress is `vlan_ifindex` leave through `lower_ifindex` tagged (tpid, vid); host order.
+struct EgressVlan {
+    std::uint32_t lower_ifindex;
+    std::uint16_t tpid;
+    std::uint16_t vid;
+};
+Status install_egress_vlan(const RouterMaps& maps, std::uint32_t vlan_ifindex, const EgressVlan& vlan);
 
 // A limit of 1 event/s on `topic` whose bucket is spent (its schedule half the clock's range ahead): every event
 // of the topic is over it.

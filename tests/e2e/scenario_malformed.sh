@@ -62,7 +62,7 @@ stop_mom
 
 # Counter columns of kernel_counters (lib.sh).
 columns=(redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress fanout
-         partial_csum not_for_us best_effort)
+         partial_csum not_for_us too_big best_effort)
 delta() {  # SLOT_NAME COLUMN
     local -n before="$1_before" after="$1_after"
     local i

@@ -107,6 +107,9 @@ ModelWorld world_for(const Config& config, std::uint32_t veth, const testkit::Ma
     w.best_effort_cpumap = mom.best_effort_cpus > 0;
     w.ingress_ifindex = config.ingress_veth ? veth : kLoopbackIfindex;
     w.egress_ports = {veth};
+    w.device_mtu = {{veth, kSecondInterfaceMtu}};
+    w.egress_vlans = {{kVlanOnIngressIfindex, {kLoopbackIfindex, testkit::PacketBuilder::kVlan8021Q, kEgressVid}},
+                      {kVlanOnSecondIfindex, {veth, testkit::PacketBuilder::kVlan8021AD, kSecondEgressVid}}};
     const xdp::LocalDestinations local = testkit::standard_local_destinations();
     w.local_macs.insert(local.macs.begin(), local.macs.end());
     w.local_ipv4.insert(local.ipv4.begin(), local.ipv4.end());
@@ -120,17 +123,22 @@ ModelWorld world_for(const Config& config, std::uint32_t veth, const testkit::Ma
     w.routes[kTopicNoEgress] = {member(kSubFar, kMissingIfindex, kOtherNicMac)};
     w.routes[kTopicIngressNic] = {member(kSubA, kLoopbackIfindex)};
     w.routes[kTopicOnes] = {member(kSubOnes)};
+    w.routes[kTopicVlanIngressNic] = {member(kSubA, kVlanOnIngressIfindex)};
+    w.routes[kTopicVlanOtherNic] = {member(kSubFar, kVlanOnSecondIfindex, kOtherNicMac)};
+    w.routes[kTopicFibSecondNic] = {Member{kSecondNicNeighbourIp, 7000, std::nullopt, {}, veth}};
     for (const Subscriber& s : kSixteen) w.routes[kTopicSixteen].push_back(member(s));
     w.routes[kTopicNeighbour] = {Member{kNeighbour.ip, kNeighbour.port, std::nullopt, {}, 0}};
     w.routes[kTopicStrictPoliced] = {member(kSubB)};
-    // Observed (fuzzer): the kernel's forwarding lookup answers for frames arriving on the veth, not on lo, and
-    // refuses datagrams over the veth's MTU (1500).
-    w.neighbours[kNeighbour.ip] = {kNeighbour.mac, veth_mac, veth, veth, 1500};
+    // Observed (fuzzer): the kernel's forwarding lookup answers for lookups from the veth (forwarding on), not lo,
+    // and refuses datagrams over the veth's MTU (1500) before it looks at the neighbour.
+    w.fib[kNeighbour.ip] = {kNeighbour.mac, veth_mac, veth, veth, kSecondInterfaceMtu};
+    w.fib[kSecondNicNeighbourIp] = {std::nullopt, veth_mac, veth, veth, kSecondInterfaceMtu};
     w.zero_member_routes = {kTopicBadRoute};
     w.fanout_topics = {kTopicFanout};
-    w.strict_topics = {kTopicSingle, kTopicThree,      kTopicFib,  kTopicOtherNic, kTopicNoEgress,
-                       kTopicIngressNic, kTopicOnes, kTopicBadRoute, kTopicFanout, kTopicStrictSocket,
-                       kTopicSixteen, kTopicNeighbour, kTopicStrictPoliced};
+    w.strict_topics = {kTopicSingle,     kTopicThree,     kTopicFib,           kTopicOtherNic,
+                       kTopicNoEgress,   kTopicIngressNic, kTopicOnes,         kTopicBadRoute,
+                       kTopicFanout,     kTopicStrictSocket, kTopicSixteen,    kTopicNeighbour,
+                       kTopicStrictPoliced, kTopicVlanIngressNic, kTopicVlanOtherNic, kTopicFibSecondNic};
     w.spent_topics = {kTopicPoliced, kTopicStrictPoliced};
     w.spent_publishers = {kPolicedPublisherIp};
     return w;

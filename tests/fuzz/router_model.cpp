@@ -110,20 +110,39 @@ ModelResult RouterModel::run(const Bytes& frame) {
         const std::uint32_t index = cursor_[topic] % members.size();
         Member m = members[index];
         if (!m.mac) {
-            // The kernel resolves the next hop: no route or no neighbour passes the frame up.
-            const auto n = world_.neighbours.find(m.ip);
-            if (n == world_.neighbours.end() || n->second.ingress != world_.ingress_ifindex || tot_len > n->second.mtu)
+            // The kernel resolves the next hop: no route, a datagram over the route's MTU or no neighbour passes
+            // the frame up.
+            const std::uint32_t lookup = m.ifindex != 0 ? m.ifindex : world_.ingress_ifindex;
+            const auto n = world_.fib.find(m.ip);
+            if (n == world_.fib.end() || n->second.lookup_ifindex != lookup)
                 return passed(frame, topic, TEMPOS_PASS_FIB, "member without MAC, no FIB answer");
+            if (tot_len > n->second.mtu)
+                return passed(frame, topic, TEMPOS_PASS_TOO_BIG, "member without MAC, over the route's MTU");
+            if (!n->second.mac) return passed(frame, topic, TEMPOS_PASS_FIB, "member without MAC, no neighbour");
             m.mac = n->second.mac;
             m.src_mac = n->second.src_mac;
             m.ifindex = n->second.ifindex;
         }
-        // Back out of the ingress interface (ifindex 0 or its own), else through egress_ports.
-        const bool tx = m.ifindex == 0 || m.ifindex == world_.ingress_ifindex;
-        if (!tx && !world_.egress_ports.count(m.ifindex))
-            return passed(frame, topic, TEMPOS_PASS_NO_EGRESS, "egress not in egress_ports");
+        // The device the frame is handed to and its tag: the egress interface's (a VLAN sub-interface: its lower
+        // device, one tag), never the ingress tags. Back out of the ingress device with XDP_TX, else through
+        // egress_ports, within the device's MTU.
+        std::uint32_t device = 0;  // the ingress one
+        std::optional<ModelWorld::EgressVlan> tag;
+        if (m.ifindex != 0 && m.ifindex != world_.ingress_ifindex) {
+            device = m.ifindex;
+            if (const auto v = world_.egress_vlans.find(m.ifindex); v != world_.egress_vlans.end()) {
+                tag = v->second;
+                device = v->second.lower;
+            }
+            if (device == world_.ingress_ifindex) device = 0;
+        }
         if (partial && !world_.generic && udp_len > kPartialLimit)
             return passed(frame, topic, TEMPOS_PASS_PARTIAL_CSUM, "partial checksum, datagram too long to complete");
+        const bool tx = device == 0;
+        if (!tx && !world_.egress_ports.count(device))
+            return passed(frame, topic, TEMPOS_PASS_NO_EGRESS, "egress not in egress_ports");
+        if (!tx && tot_len > world_.device_mtu.at(device))
+            return passed(frame, topic, TEMPOS_PASS_TOO_BIG, "over the egress device's MTU");
         ++cursor_[topic];
 
         Bytes out = frame;
@@ -159,8 +178,18 @@ ModelResult RouterModel::run(const Bytes& frame) {
             if (check == 0) check = 0xffff;  // 0 would mean "no checksum"
         }
         put16(out, l4 + 6, check);
+        // The egress tagging replaces whatever tags came in: the MACs, then the tag if any, then the rest from
+        // the IPv4 ethertype on.
+        Bytes tagged(out.begin(), out.begin() + 12);
+        if (tag) {
+            tagged.resize(16);
+            put16(tagged, 12, tag->tpid);
+            put16(tagged, 14, tag->vid);
+        }
+        tagged.insert(tagged.end(), out.begin() + static_cast<std::ptrdiff_t>(l3 - 2), out.end());
         const Verdict v = tx ? Verdict::tx : Verdict::redirect;
-        return {v, std::move(out), topic, Counter::redirected, 0, static_cast<int>(index), "routed"};
+        return {v, std::move(tagged), topic, Counter::redirected, 0, static_cast<int>(index),
+                tag ? "routed, tagged" : "routed"};
     }
     if (world_.fanout_topics.count(topic)) return passed(frame, topic, TEMPOS_PASS_FANOUT, "fan-out hand-over");
     if (world_.strict_topics.count(topic)) return passed(frame, topic, TEMPOS_PASS_NOT_STRICT, "strict, socket path");

@@ -44,18 +44,28 @@ struct ModelWorld {
     bool best_effort_cpumap = false;
     std::uint32_t ingress_ifindex = 0;   // where the frame arrived
     std::set<std::uint32_t> egress_ports;  // the other interfaces the router may redirect to
-    // What the kernel's FIB and neighbour table answer for a MAC-less member's address: its MAC, the egress
-    // interface's MAC and ifindex, for frames arriving on `ingress` only (the FIB lookup is the forwarding one,
-    // from the ingress interface) whose IPv4 datagram fits the egress `mtu` (the FIB says "fragmentation
-    // needed" otherwise). Any other address, another ingress or a longer datagram: no answer.
-    struct Neighbour {
-        MacAddr mac;
+    std::map<std::uint32_t, std::size_t> device_mtu;  // of the devices in egress_ports (IPv4 datagram bytes)
+    // Egress interfaces that are VLAN sub-interfaces (docs/config.md#vlan): their frames leave `lower` with one
+    // tag (tpid, vid); every other egress untagged, whatever tags the frame arrived with.
+    struct EgressVlan {
+        std::uint32_t lower;
+        std::uint16_t tpid;
+        std::uint16_t vid;
+    };
+    std::map<std::uint32_t, EgressVlan> egress_vlans;
+    // What the kernel's FIB and neighbour table answer for a MAC-less member's address: the egress interface's
+    // ifindex and MAC and, with a resolved neighbour, the member's MAC. The lookup is made from the member's
+    // interface, else the ingress one, and answers only from `lookup_ifindex` (forwarding on there). The FIB
+    // checks the route's `mtu` before the neighbour: a longer datagram is "fragmentation needed", resolved or
+    // not. Any other address or interface: no answer.
+    struct FibAnswer {
+        std::optional<MacAddr> mac;  // none: a route but no neighbour
         MacAddr src_mac;
         std::uint32_t ifindex;
-        std::uint32_t ingress;
+        std::uint32_t lookup_ifindex;
         std::size_t mtu;
     };
-    std::map<Ipv4Addr, Neighbour> neighbours;
+    std::map<Ipv4Addr, FibAnswer> fib;
     std::set<MacAddr> local_macs;
     std::set<Ipv4Addr> local_ipv4;
     std::vector<std::vector<Member>> routes = std::vector<std::vector<Member>>(256);  // empty: no route

@@ -39,7 +39,7 @@ public:
 
     // The next datagram, or nullopt after the timeout.
     std::optional<std::vector<std::uint8_t>> receive() {
-        std::vector<std::uint8_t> buffer(2048);
+        std::vector<std::uint8_t> buffer(65536);  // a UDP datagram's largest payload
         sockaddr_storage source{};
         socklen_t length = sizeof source;
         const ssize_t n =

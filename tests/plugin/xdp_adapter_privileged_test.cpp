@@ -34,9 +34,12 @@
 #include "topology/private_netns.hpp"
 #include "topology/topology.hpp"
 #include "tempos/xdp_abi.h"
+#include "udp_receiver.hpp"
 
 namespace tempos::test {
 namespace {
+
+using test::UdpReceiver;
 
 constexpr const char* kIface = "xdp0";
 constexpr std::uint16_t kMomPort = 9998;
@@ -567,6 +570,95 @@ TEST_F(XdpAdapterKernel, SubscriberOnAnotherInterfaceIsRedirectedThroughIt) {
     const Result<Mac> xdp2_mac = testkit::mac_of("xdp2");
     ASSERT_TRUE(xdp2_mac) << xdp2_mac.message();
     EXPECT_EQ(0, std::memcmp(r->output.data() + 6, xdp2_mac->data(), 6)) << "Ethernet source = the egress interface";
+}
+
+// Egress tagging (docs/config.md#vlan). A tagged event for a member on plain xdp2 leaves untagged. Members behind
+// VLAN sub-interfaces: the router tags the copy with the sub-interface's VLAN and hands it to the lower device:
+// XDP_TX for a VLAN of xdp0 itself, a redirect to xdp2 (in egress_ports, not its VLAN device, which has no XDP
+// transmit) for a VLAN of xdp2. Two stacked VLANs are left to the socket path (no_egress). Without VLAN support in
+// the kernel (CONFIG_VLAN_8021Q) the sub-interface part is skipped, saying so.
+TEST_F(XdpAdapterKernel, SubscribersGetTheirEgressInterfacesTagging) {
+    ASSERT_EQ(testkit::add_veth_pair({.a = "xdp2", .b = "xdp3", .a_addresses = {"10.2.0.1/24"}}).message(), "");
+    ASSERT_EQ(testkit::attach_peer_pass("xdp3").message(), "");
+    ASSERT_TRUE(connect("native").is_ok());
+    const Mac sub_mac{0x02, 0x0c, 0, 0, 0, 0x07};
+    const int prog = attached_program_fd();
+    ASSERT_GE(prog, 0);
+    const auto event = [&](std::uint8_t topic, std::uint16_t in_vid) {
+        testkit::PacketBuilder b;
+        b.eth(mac_, {0x02, 0xee, 0, 0, 0, 0x01});
+        if (in_vid != 0) b.vlan(testkit::PacketBuilder::kVlan8021Q, in_vid);
+        return b.ipv4({10, 0, 0, 9}, {10, 0, 0, 1}).udp(40000, kMomPort).udp_checksum_none().payload({topic, 1}).build();
+    };
+    struct Case {
+        std::uint8_t topic;
+        std::uint16_t in_vid;
+        int action;
+        std::vector<std::uint8_t> tag;  // bytes 12..15 of the output: TPID and TCI, or the IPv4 ethertype
+    };
+    const auto check = [&](const Case& c) {
+        SCOPED_TRACE("topic " + std::to_string(c.topic) + ", ingress VLAN " + std::to_string(c.in_vid));
+        const Result<testkit::ProgRun> r = test_run(prog, event(c.topic, c.in_vid), ifindex_);
+        ASSERT_TRUE(r) << r.message();
+        EXPECT_EQ(r->action, c.action);
+        ASSERT_GE(r->output.size(), 16u);
+        EXPECT_EQ(std::vector<std::uint8_t>(r->output.begin() + 12, r->output.begin() + 16), c.tag);
+        EXPECT_EQ(0, std::memcmp(r->output.data(), sub_mac.data(), 6));
+    };
+    ASSERT_EQ(route(8, Qos::strict, Endpoint{{10, 2, 0, 5}, 7000, sub_mac}).message(), "");
+    check(Case{8, 9, XDP_REDIRECT, {0x08, 0x00, 0x45, 0x00}});
+
+    const Result<std::string> vlan_support =
+        testkit::run_command({"ip", "link", "add", "link", kIface, "name", "xdp0.7", "type", "vlan", "id", "7"});
+    if (!vlan_support && vlan_support.message().find("Unknown device type") != std::string::npos) {
+        ::close(prog);
+        GTEST_SKIP() << "this kernel has no VLAN devices (CONFIG_VLAN_8021Q): " << vlan_support.message();
+    }
+    ASSERT_TRUE(vlan_support) << vlan_support.message();
+    for (const std::vector<std::string>& argv : std::vector<std::vector<std::string>>{
+             {"ip", "link", "add", "link", "xdp2", "name", "xdp2.42", "type", "vlan", "proto", "802.1ad", "id", "42"},
+             {"ip", "link", "add", "link", "xdp2.42", "name", "xdp2.42.5", "type", "vlan", "id", "5"},
+             {"ip", "addr", "add", "10.4.0.1/24", "dev", "xdp0.7"},
+             {"ip", "addr", "add", "10.3.0.1/24", "dev", "xdp2.42"},
+             {"ip", "addr", "add", "10.5.0.1/24", "dev", "xdp2.42.5"},
+             {"ip", "link", "set", "xdp0.7", "up"},
+             {"ip", "link", "set", "xdp2.42", "up"},
+             {"ip", "link", "set", "xdp2.42.5", "up"}}) {
+        const Result<std::string> done = testkit::run_command(argv);
+        ASSERT_TRUE(done) << done.message();
+    }
+    ASSERT_EQ(route(6, Qos::strict, Endpoint{{10, 4, 0, 5}, 7000, sub_mac}).message(), "");
+    ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 3, 0, 5}, 7000, sub_mac}).message(), "");
+    ASSERT_EQ(route(9, Qos::strict, Endpoint{{10, 5, 0, 5}, 7000, sub_mac}).message(), "");
+    check(Case{6, 0, XDP_TX, {0x81, 0x00, 0x00, 0x07}});
+    check(Case{6, 9, XDP_TX, {0x81, 0x00, 0x00, 0x07}});
+    check(Case{7, 0, XDP_REDIRECT, {0x88, 0xa8, 0x00, 0x2a}});
+    const Result<testkit::ProgRun> stacked = test_run(prog, event(9, 0), ifindex_);
+    ::close(prog);
+    ASSERT_TRUE(stacked) << stacked.message();
+    EXPECT_EQ(stacked->action, XDP_PASS);
+    const std::optional<TopicStats> passed = stats_of(9);
+    ASSERT_TRUE(passed);
+    EXPECT_EQ(passed->kernel_passed, 1u) << "two stacked VLANs: no_egress, to the socket path";
+}
+
+// What the router passes as too_big (longer than the egress MTU) the socket path must still deliver: its sockets
+// keep the default path-MTU mode, so the kernel fragments the datagram instead of refusing it with EMSGSIZE. Here
+// over lo with a 1500-byte MTU: a 3000-byte event arrives whole, counted as sent, no error.
+TEST_F(XdpAdapterKernel, AnEventLongerThanTheEgressMtuIsSentFragmentedByTheSocketPath) {
+    const Result<std::string> mtu = testkit::run_command({"ip", "link", "set", "lo", "mtu", "1500"});
+    ASSERT_TRUE(mtu) << mtu.message();
+    ASSERT_TRUE(connect("native").is_ok());
+    UdpReceiver subscriber;
+    ASSERT_EQ(route(5, Qos::strict, subscriber.endpoint()).message(), "");
+    std::vector<std::uint8_t> event(3000, 0x5a);
+    event[0] = 5;
+    ASSERT_EQ(adapter().send(5, event).message(), "");
+    EXPECT_EQ(subscriber.receive(), event);
+    const std::optional<TopicStats> topic = stats_of(5);
+    ASSERT_TRUE(topic);
+    EXPECT_EQ(topic->socket_sent, 1u);
+    EXPECT_EQ(topic->socket_errors, 0u);
 }
 
 // Native redirect into a veth whose peer runs no XDP program would be dropped by the veth: the adapter keeps that
