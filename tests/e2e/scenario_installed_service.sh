@@ -60,13 +60,18 @@ UNIT=$PREFIX/lib/systemd/system/tempos-mom.service
 install_build "$PREFIX"
 for file in bin/tempos-mom bin/tempos-pub bin/tempos-sub bin/tempos-inspect lib/libxdp_adapter.so share/tempos/config/tempos-mom.toml \
     share/doc/tempos/install.md share/tempos/prometheus/prometheus.yml share/tempos/prometheus/tempos-alerts.yml \
-    share/tempos/grafana/tempos-dashboard.json share/doc/tempos/monitoring.md lib/systemd/system/tempos-mom.service; do
+    share/tempos/grafana/tempos-dashboard.json share/doc/tempos/monitoring.md lib/systemd/system/tempos-mom.service \
+    lib/systemd/system/tempos-mom.socket share/tempos/systemd/persist.conf; do
     [ -e "$PREFIX/$file" ] || fail "the install has no $file"
 done
 grep -qx "ExecStart=$PREFIX/bin/tempos-mom --config /etc/tempos/tempos-mom.toml" "$UNIT" ||
     fail "the unit does not start the installed binary: $(grep '^ExecStart=' "$UNIT")"
-verify=$(systemd-analyze verify "$UNIT" 2>&1) || fail "systemd-analyze verify failed: $verify"
+verify=$(systemd-analyze verify "$UNIT" "${UNIT%.service}.socket" 2>&1) || fail "systemd-analyze verify failed: $verify"
 [ -z "$verify" ] || fail "systemd-analyze verify remarks: $verify"
+# The socket unit's address is the installed example config's [mom] listen (tempos-mom refuses any other).
+example_listen=$(sed -n 's/^listen *= *"\(.*\)"/\1/p' "$PREFIX/share/tempos/config/tempos-mom.toml")
+[ "$(grep -c "^ListenDatagram=$example_listen\$" "${UNIT%.service}.socket")" = 2 ] ||
+    fail "tempos-mom.socket does not listen twice on the example config's $example_listen"
 "$PREFIX/bin/tempos-mom" --config "$PREFIX/share/tempos/config/tempos-mom.toml" --check ||
     fail "the installed example config does not pass --check with the installed plugin"
 
