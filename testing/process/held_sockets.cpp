@@ -32,6 +32,22 @@ Result<sockaddr_un> unix_address(const std::filesystem::path& path) {
     return addr;
 }
 
+// One byte of data and room for kMaxSockets descriptors (SCM_RIGHTS).
+struct RightsMessage {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxSockets)]{};
+    msghdr msg{};
+    RightsMessage() {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+    }
+    RightsMessage(const RightsMessage&) = delete;
+    RightsMessage& operator=(const RightsMessage&) = delete;
+};
+
 }  // namespace
 
 Result<std::vector<UniqueFd>> bind_listen_sockets(const std::string& netns, const std::string& listen, int count) {
@@ -85,13 +101,8 @@ Status serve_sockets(const std::filesystem::path& path, const std::vector<Unique
             result = os_error("accepting at " + path.string());
             break;
         }
-        char byte = 0;
-        iovec iov{&byte, 1};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxSockets)]{};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
+        RightsMessage rights;
+        msghdr& msg = rights.msg;
         msg.msg_controllen = CMSG_SPACE(sizeof(int) * sockets.size());
         cmsghdr* c = CMSG_FIRSTHDR(&msg);
         c->cmsg_level = SOL_SOCKET;
@@ -116,14 +127,8 @@ Result<std::vector<UniqueFd>> fetch_sockets(const std::filesystem::path& path) {
     UniqueFd client(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (client.get() < 0 || ::connect(client.get(), reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) != 0)
         return os_error("connecting to the socket holder at " + path.string());
-    char byte = 0;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxSockets)]{};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    RightsMessage rights;
+    msghdr& msg = rights.msg;
     if (::recvmsg(client.get(), &msg, MSG_CMSG_CLOEXEC) != 1)
         return os_error("receiving the sockets from " + path.string());
     std::vector<UniqueFd> sockets;
