@@ -1,6 +1,7 @@
 // The payload tempos-pub writes and tempos-sub reads: topic byte first (what the MoM routes on), then a
 // sequence number and the CLOCK_MONOTONIC send time, little-endian. Namespaces share one clock, so the
-// receiver computes one-way latency directly.
+// receiver computes one-way latency directly. A paced sender writes the time the event was due (its intended send
+// time), so a sender that falls behind its schedule adds to the latency measured instead of hiding it.
 #pragma once
 
 #include <cstdint>

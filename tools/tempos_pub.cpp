@@ -56,14 +56,19 @@ int main(int argc, char** argv) {
     const std::uint64_t period_ns = rate > 0 ? static_cast<std::uint64_t>(1e9 / rate) : 0;
     const std::uint64_t start = tempos::tools::monotonic_ns();
     const std::uint64_t stop = start + static_cast<std::uint64_t>(max_seconds * 1e9);
-    std::uint64_t sent = 0, errors = 0;
+    std::uint64_t sent = 0, errors = 0, late_max_ns = 0;
     for (std::uint64_t i = 0; i < count; ++i) {
         const std::uint64_t due = start + i * period_ns;
         if (period_ns != 0 && tempos::tools::monotonic_ns() < due) sleep_until_ns(due);
         const std::uint64_t now = tempos::tools::monotonic_ns();
         if (now >= stop) break;
+        // Paced events carry the time they were due, not the time they left: a sender held up (descheduled, a
+        // full socket buffer) then shows as latency of the events it delayed instead of hiding it (no
+        // coordinated omission). Unpaced events have no schedule: they carry the send time.
+        const std::uint64_t stamp = period_ns != 0 ? due : now;
+        late_max_ns = std::max(late_max_ns, now - stamp);
         tempos::tools::write_payload_pattern(payload, first_sequence + i);
-        tempos::tools::write_event_header(payload, {static_cast<std::uint8_t>(topic), first_sequence + i, now});
+        tempos::tools::write_event_header(payload, {static_cast<std::uint8_t>(topic), first_sequence + i, stamp});
         if (sendto(fd, payload.data(), payload.size(), 0, dest.endpoint.get(), dest.endpoint.length) ==
             static_cast<ssize_t>(payload.size()))
             ++sent;
@@ -76,7 +81,8 @@ int main(int argc, char** argv) {
     const nlohmann::ordered_json summary{{"sent", sent},
                                          {"errors", errors},
                                          {"seconds", tempos::tools::round_to(seconds, 6)},
-                                         {"rate", tempos::tools::round_to(sent_rate, 1)}};
+                                         {"rate", tempos::tools::round_to(sent_rate, 1)},
+                                         {"late_max_us", tempos::tools::round_to(late_max_ns / 1e3, 1)}};
     if (json)
         std::printf("%s\n", summary.dump().c_str());
     else

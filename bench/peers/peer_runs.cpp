@@ -138,14 +138,16 @@ Status publish(Stream& s, const RunSettings& settings, const Timeline& t) {
     sleep_until_ns(t.start);
     Status st;
     for (std::uint64_t i = 0; st; ++i) {
+        std::uint64_t due = 0;
         if (s.plan.paced) {
-            const std::uint64_t due = t.start + i * period_ns;
+            due = t.start + i * period_ns;
             if (due >= t.end || interrupted()) break;
             if (tools::monotonic_ns() < due) sleep_until_ns(due);
         }
         const std::uint64_t now = tools::monotonic_ns();
         if (now >= t.end) break;
-        tools::write_event_header(payload, {s.plan.topic_byte, i, now});
+        // Paced messages carry the time they were due, as tempos-pub's do (no coordinated omission).
+        tools::write_event_header(payload, {s.plan.topic_byte, i, s.plan.paced ? due : now});
         if (!(st = s.publisher->send(payload))) break;
         ++s.stats.sent;
         if (now >= t.measure_from) ++s.stats.sent_measured;

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "endpoint_arg.hpp"
 #include "topology/netns.hpp"
 
 namespace tempos::testkit {
@@ -51,20 +52,17 @@ struct RightsMessage {
 }  // namespace
 
 Result<std::vector<UniqueFd>> bind_listen_sockets(const std::string& netns, const std::string& listen, int count) {
-    const std::size_t colon = listen.rfind(':');
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    const int port = colon == std::string::npos ? 0 : std::atoi(listen.c_str() + colon + 1);
-    if (port <= 0 || port > 65535 || inet_pton(AF_INET, listen.substr(0, colon).c_str(), &addr.sin_addr) != 1)
-        return Status::error(ErrorCode::invalid_argument, "\"" + listen + "\" is not IPv4:PORT");
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    const std::optional<tools::SocketEndpoint> addr = tools::parse_socket_endpoint(listen);
+    if (!addr) return Status::error(ErrorCode::invalid_argument, "\"" + listen + "\" is not IPv4:PORT or [IPv6]:PORT");
     std::vector<UniqueFd> sockets;
     auto bind_all = [&]() -> Status {
         for (int i = 0; i < count; ++i) {
-            UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-            const int on = 1;
+            UniqueFd fd(::socket(addr->family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
+            const int on = 1, dual_stack = 0;
             if (fd.get() < 0 || ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
-                ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+                (addr->family() == AF_INET6 &&
+                 ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &dual_stack, sizeof dual_stack) != 0) ||
+                ::bind(fd.get(), addr->get(), addr->length) != 0)
                 return os_error("binding " + listen);
             sockets.push_back(std::move(fd));
         }

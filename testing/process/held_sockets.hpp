@@ -13,7 +13,8 @@
 
 namespace tempos::testkit {
 
-// `count` UDP sockets with SO_REUSEPORT bound to `listen` ("IP:PORT") in network namespace `netns` ("": ours).
+// `count` UDP sockets with SO_REUSEPORT bound to `listen` ("IP:PORT" or "[IPv6]:PORT", dual-stack as [mom]'s
+// default v6only = false) in network namespace `netns` ("": ours).
 Result<std::vector<UniqueFd>> bind_listen_sockets(const std::string& netns, const std::string& listen, int count = 2);
 
 // Hands `sockets` (SCM_RIGHTS) to every client of the Unix socket created at `path`, until SIGTERM or SIGINT

@@ -2,6 +2,8 @@
 // waits that fail, environment and namespace of the child, and a written config that tempos-mom accepts and
 // runs (its readiness, /metrics, UDP counters, reload and stop).
 #include <signal.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "process/controller_config.hpp"
+#include "process/held_sockets.hpp"
 #include "process/mom_runner.hpp"
 #include "process/process.hpp"
 #include "plugins/recording_test_support.hpp"
@@ -278,6 +281,33 @@ TEST(Process, RunsInANamedNetworkNamespace) {
     ASSERT_EQ(::stat(("/run/netns/" + ns).c_str(), &ns_file), 0);
     EXPECT_NE(p.output().find("net:[" + std::to_string(ns_file.st_ino) + "]"), std::string::npos) << p.output();
     EXPECT_EQ(p.output().find("eth"), std::string::npos) << "only lo in a new namespace: " << p.output();
+}
+
+// Held sockets (a restart's listening sockets): both families, each bound to the address and dual-stack as [mom]'s
+// default, which tempos-mom's adoption checks.
+TEST(HeldSockets, BindsTheListenAddressOfEitherFamilyWithReusePort) {
+    for (const std::string host : {"127.0.0.1", "[::1]"}) {
+        const std::string listen = host + ":" + std::to_string(free_udp_port());
+        Result<std::vector<UniqueFd>> sockets = bind_listen_sockets("", listen, 2);
+        ASSERT_TRUE(sockets) << listen << ": " << sockets.message();
+        ASSERT_EQ(sockets->size(), 2u);
+        for (const UniqueFd& fd : *sockets) {
+            sockaddr_storage bound{};
+            socklen_t length = sizeof bound;
+            int reuse_port = 0;
+            socklen_t reuse_length = sizeof reuse_port;
+            ASSERT_EQ(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &length), 0);
+            EXPECT_EQ(bound.ss_family, host.starts_with('[') ? AF_INET6 : AF_INET) << listen;
+            ASSERT_EQ(::getsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &reuse_port, &reuse_length), 0);
+            EXPECT_EQ(reuse_port, 1) << listen;
+            if (bound.ss_family != AF_INET6) continue;
+            int only = -1;
+            socklen_t only_length = sizeof only;
+            ASSERT_EQ(::getsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &only, &only_length), 0);
+            EXPECT_EQ(only, 0) << listen;
+        }
+    }
+    EXPECT_FALSE(bind_listen_sockets("", "localhost:9998", 2)) << "a name is not an address";
 }
 
 }  // namespace
