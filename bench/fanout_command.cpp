@@ -68,10 +68,9 @@ public:
         egress_ = if_nametoindex("fo_dummy");
         const auto mom_mac = net.mac("mom", "eth0"), egress_mac = net.mac("mom", "eth1");
         if (!mom_mac || !egress_mac) return mom_mac ? egress_mac.status() : mom_mac.status();
-        // Loaded alone (no router to share them), the program's local_macs / local_ipv4 are empty and it would
-        // take no frame (bpf/destination.h): they get what the adapter would put there for mom:eth0.
-        if (Status local = tempos::xdp::DestinationTable(bpf_map__fd(skel_->maps.local_macs),
-                                                         bpf_map__fd(skel_->maps.local_ipv4))
+        // Loaded alone (no router to share it), the program's local_destinations is empty and it would take no
+        // frame (bpf/destination.h): it gets what the adapter would put there for mom:eth0.
+        if (Status local = tempos::xdp::DestinationTable(bpf_map__fd(skel_->maps.local_destinations))
                                .set({{*mom_mac}, {kMomIp4}});
             !local)
             return local.prefixed("filling the fan-out program's local addresses");

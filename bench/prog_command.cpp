@@ -66,10 +66,7 @@ Status setup_router(tempos_router* skel) {
         local.macs.insert(s.mac);
         local.ipv4.insert(s.ip);
     }
-    if (const Status set = tempos::xdp::DestinationTable(bpf_map__fd(skel->maps.local_macs),
-                                                         bpf_map__fd(skel->maps.local_ipv4))
-                               .set(local);
-        !set)
+    if (const Status set = tempos::xdp::DestinationTable(bpf_map__fd(skel->maps.local_destinations)).set(local); !set)
         return set;
     return tempos::xdp::RouteTable(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters))
         .set(kBenchTopic, route);

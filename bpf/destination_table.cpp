@@ -5,92 +5,34 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <vector>
 
 #include "map_ops.hpp"
 #include "tempos/xdp_abi.h"
 
 namespace tempos::xdp {
 
-namespace {
-
-tempos_mac_key key_of(const Mac& mac) {
-    tempos_mac_key key{};
-    std::memcpy(key.addr, mac.data(), mac.size());
-    return key;
-}
-
-std::uint32_t key_of(const Ipv4& ip) {
-    std::uint32_t key = 0;
-    std::memcpy(&key, ip.data(), ip.size());
-    return key;
-}
-
-// Adds every wanted key, then deletes those written before and no longer wanted.
-template <typename Key, typename Value>
-Status sync(int fd, const std::set<Value>& wanted, const std::set<Value>& present, const char* what) {
-    const std::uint8_t one = 1;
-    for (const Value& v : wanted) {
-        const Key key = key_of(v);
-        if (bpf_map_update_elem(fd, &key, &one, BPF_ANY) != 0) return map_error(std::string("adding to ") + what, errno);
-    }
-    for (const Value& v : present) {
-        if (wanted.contains(v)) continue;
-        const Key key = key_of(v);
-        if (bpf_map_delete_elem(fd, &key) != 0 && errno != ENOENT)
-            return map_error(std::string("removing from ") + what, errno);
-    }
-    return Status::ok();
-}
-
-// Every key of a hash map (keys zeroed before the kernel fills them: valgrind sees them initialised).
-template <typename Key>
-Result<std::vector<Key>> keys_of(int fd, const char* what) {
-    std::vector<Key> keys;
-    Key key{};
-    Key next{};
-    for (const Key* previous = nullptr; bpf_map_get_next_key(fd, previous, &next) == 0; previous = &key) {
-        keys.push_back(next);
-        key = next;
-        if (keys.size() > 4096) break;  // bounded: the maps hold at most TEMPOS_MAX_LOCAL_IPV4 entries
-    }
-    if (errno != ENOENT) return map_error(std::string("reading ") + what, errno);
-    return keys;
-}
-
-}  // namespace
-
-Status DestinationTable::take_present() {
-    Result<std::vector<tempos_mac_key>> macs = keys_of<tempos_mac_key>(macs_fd_, "local_macs");
-    if (!macs) return macs.status();
-    Result<std::vector<std::uint32_t>> ipv4 = keys_of<std::uint32_t>(ipv4_fd_, "local_ipv4");
-    if (!ipv4) return ipv4.status();
-    written_ = {};
-    for (const tempos_mac_key& key : *macs) {
-        Mac mac{};
-        std::memcpy(mac.data(), key.addr, mac.size());
-        written_.macs.insert(mac);
-    }
-    for (const std::uint32_t key : *ipv4) {
-        Ipv4 ip{};
-        std::memcpy(ip.data(), &key, ip.size());
-        written_.ipv4.insert(ip);
-    }
-    return Status::ok();
-}
-
-DestinationTable::DestinationTable(int local_macs_fd, int local_ipv4_fd) : macs_fd_(local_macs_fd), ipv4_fd_(local_ipv4_fd) {}
+DestinationTable::DestinationTable(int local_destinations_fd) : fd_(local_destinations_fd) {}
 
 Status DestinationTable::set(const LocalDestinations& wanted) {
     if (wanted.macs.size() > TEMPOS_MAX_LOCAL_MACS || wanted.ipv4.size() > TEMPOS_MAX_LOCAL_IPV4)
         return Status::error(ErrorCode::invalid_argument,
                              std::to_string(wanted.macs.size()) + " local MACs and " +
-                                 std::to_string(wanted.ipv4.size()) + " local IPv4 addresses, the kernel maps hold " +
+                                 std::to_string(wanted.ipv4.size()) + " local IPv4 addresses, the kernel lists hold " +
                                  std::to_string(TEMPOS_MAX_LOCAL_MACS) + " and " +
                                  std::to_string(TEMPOS_MAX_LOCAL_IPV4));
-    if (Status macs = sync<tempos_mac_key>(macs_fd_, wanted.macs, written_.macs, "local_macs"); !macs) return macs;
-    if (Status ips = sync<std::uint32_t>(ipv4_fd_, wanted.ipv4, written_.ipv4, "local_ipv4"); !ips) return ips;
-    written_ = wanted;
+    const std::uint32_t key = 0;
+    tempos_local_destinations local{};
+    if (bpf_map_lookup_elem(fd_, &key, &local) != 0) return map_error("reading local_destinations", errno);
+    const std::uint32_t next = (local.current & 1) ^ 1;
+    tempos_local_set& set = local.versions[next];
+    set = {};
+    for (const Mac& mac : wanted.macs) std::memcpy(&set.macs[set.mac_count++], mac.data(), mac.size());
+    for (const Ipv4& ip : wanted.ipv4) std::memcpy(&set.ipv4[set.ipv4_count++], ip.data(), ip.size());
+    // Two updates of the one entry: the first fills the version not in use (the one in use is rewritten with the
+    // bytes it holds), the second makes it current.
+    if (bpf_map_update_elem(fd_, &key, &local, BPF_ANY) != 0) return map_error("writing local_destinations", errno);
+    local.current = next;
+    if (bpf_map_update_elem(fd_, &key, &local, BPF_ANY) != 0) return map_error("switching local_destinations", errno);
     return Status::ok();
 }
 

@@ -1,5 +1,5 @@
 // User-space side of bpf/destination.h: the MACs and IPv4 addresses the router and the fan-out program take
-// frames for. Operates on the map fds of a loaded tempos_router (it does not own them).
+// frames for. Operates on the local_destinations map fd of a loaded tempos_router (it does not own it).
 #pragma once
 
 #include <set>
@@ -16,20 +16,16 @@ struct LocalDestinations {
 
 class DestinationTable {
 public:
-    DestinationTable(int local_macs_fd, int local_ipv4_fd);
+    explicit DestinationTable(int local_destinations_fd);
 
-    // Makes both maps hold exactly `wanted`, given that they held what the previous set() wrote (fresh maps:
-    // nothing): new entries are added before stale ones are deleted, so an address present before and after is
-    // never missing in between. Errors: invalid_argument (more than the maps hold), system_error.
+    // Makes the programs take exactly `wanted`: written into the version they do not read, then made current, so
+    // no frame sees a half-written list and an address present before and after is never missing in between.
+    // Whatever an earlier writer (an earlier tempos-mom, through pins) left is replaced whole.
+    // Errors: invalid_argument (more than the lists hold), system_error.
     Status set(const LocalDestinations& wanted);
-    // Takes what the maps hold now as written by a previous set(): for maps reused from pins (docs/restart.md),
-    // so that the next set() deletes what an earlier tempos-mom wrote and is no longer wanted.
-    Status take_present();
 
 private:
-    int macs_fd_;
-    int ipv4_fd_;
-    LocalDestinations written_;
+    int fd_;
 };
 
 }  // namespace tempos::xdp

@@ -38,11 +38,10 @@ Result<std::unique_ptr<FanoutAttachment>> FanoutAttachment::attach(const FanoutR
         if (const int err = bpf_map__reuse_fd(skeleton->maps.fanout_routes, request.shared_routes_fd); err != 0)
             return fanout_error("sharing the XDP router's fanout_routes map", err);
     }
-    for (const auto& [map, fd] : {std::pair{skeleton->maps.local_macs, request.shared_local_macs_fd},
-                                  std::pair{skeleton->maps.local_ipv4, request.shared_local_ipv4_fd}}) {
-        if (fd < 0) continue;
-        if (const int err = bpf_map__reuse_fd(map, fd); err != 0)
-            return fanout_error(std::string("sharing the XDP router's ") + bpf_map__name(map) + " map", err);
+    if (request.shared_local_destinations_fd >= 0) {
+        if (const int err = bpf_map__reuse_fd(skeleton->maps.local_destinations, request.shared_local_destinations_fd);
+            err != 0)
+            return fanout_error("sharing the XDP router's local_destinations map", err);
     }
     if (!request.pin_dir.empty()) {
         for (bpf_map* map : {skeleton->maps.fanout_group_counters, skeleton->maps.fanout_topic_counters})

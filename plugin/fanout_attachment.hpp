@@ -24,9 +24,8 @@ struct FanoutRequest {
     std::uint16_t mom_port = 0;  // host order
     Ipv4 mom_ipv4{};             // 0.0.0.0: keep each frame's destination as the new source
     int shared_routes_fd = -1;   // the XDP router's fanout_routes map to use instead of a map of its own
-    // The XDP router's local_macs / local_ipv4 (bpf/destination.h), kept current by the adapter; -1: maps of its own.
-    int shared_local_macs_fd = -1;
-    int shared_local_ipv4_fd = -1;
+    // The XDP router's local_destinations (bpf/destination.h), kept current by the adapter; -1: a map of its own.
+    int shared_local_destinations_fd = -1;
     // The router's pinned set (XdpAttachment::pin_dir()): its counters are reused from there and a pinned link is
     // taken over (program swapped in); with `persist` a new link is pinned there too. Empty: nothing pinned.
     std::filesystem::path pin_dir;

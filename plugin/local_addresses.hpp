@@ -1,6 +1,6 @@
 // Which frames are this MoM's (bpf/destination.h): the MACs of its interface and of that interface's VLAN
 // sub-interfaces, and the IPv4 addresses it listens on — the `listen` address, or with listen 0.0.0.0 every
-// address of those interfaces. LocalAddressWatcher keeps the router's local_macs / local_ipv4 maps equal to
+// address of those interfaces. LocalAddressWatcher keeps the router's local_destinations map equal to
 // that set while addresses come and go (netlink RTMGRP_LINK and RTMGRP_IPV4_IFADDR, through libmnl).
 #pragma once
 

@@ -49,10 +49,20 @@ static_assert(sizeof(tempos_rate_limit) == 16 && alignof(tempos_rate_limit) == 8
 // Compare-and-swap works on the aligned 64-bit word.
 static_assert(sizeof(tempos_bucket) == 8 && alignof(tempos_bucket) == 8 && offsetof(tempos_bucket, tat_ns) == 0);
 // The version names this layout: a change above without a bump breaks the build here.
-static_assert(TEMPOS_XDP_ABI_VERSION == 3);
+static_assert(TEMPOS_XDP_ABI_VERSION == 4);
 
-#define TEMPOS_ABI_STRUCT tempos_mac_key
-static_assert(sizeof(tempos_mac_key) == 8 && alignof(tempos_mac_key) == 1 && offsetof(tempos_mac_key, _pad) == 6);
+#define TEMPOS_ABI_STRUCT tempos_local_set
+static_assert(sizeof(tempos_local_set) == 8 + 8 * TEMPOS_MAX_LOCAL_MACS + 4 * TEMPOS_MAX_LOCAL_IPV4 &&
+                  alignof(tempos_local_set) == 8 &&
+                  offsets_are({AT(mac_count), AT(ipv4_count), AT(macs), AT(ipv4)}, {0, 4, 8, 8 + 8 * TEMPOS_MAX_LOCAL_MACS}),
+              "a field of tempos_local_set moved");
+#undef TEMPOS_ABI_STRUCT
+
+#define TEMPOS_ABI_STRUCT tempos_local_destinations
+static_assert(TEMPOS_LOCAL_VERSIONS == 2 &&
+                  sizeof(tempos_local_destinations) == 8 + TEMPOS_LOCAL_VERSIONS * sizeof(tempos_local_set) &&
+                  offsets_are({AT(current), AT(_pad), AT(versions)}, {0, 4, 8}),
+              "a field of tempos_local_destinations moved");
 #undef TEMPOS_ABI_STRUCT
 
 #define TEMPOS_ABI_STRUCT tempos_egress_vlan

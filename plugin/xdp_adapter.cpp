@@ -140,13 +140,10 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
             } else {
                 xdp_ = std::move(*attached);
                 // Until the maps are filled the router takes nothing: every frame goes up to the socket path.
-                DestinationTable destinations(xdp_->local_macs_fd(), xdp_->local_ipv4_fd());
-                // Reused maps: the watcher's first fill also deletes what the earlier tempos-mom wrote and is gone.
-                Status present = xdp_->adopted() ? destinations.take_present() : Status::ok();
+                // Reused maps: the watcher's first fill replaces whatever the earlier tempos-mom wrote.
                 Result<std::unique_ptr<LocalAddressWatcher>> local =
-                    present ? LocalAddressWatcher::start(interface_.ifindex, channel.mom_address,
-                                                         std::move(destinations), log_)
-                            : Result<std::unique_ptr<LocalAddressWatcher>>(present);
+                    LocalAddressWatcher::start(interface_.ifindex, channel.mom_address,
+                                               DestinationTable(xdp_->local_destinations_fd()), log_);
                 if (!local) {
                     xdp_.reset();
                     sockets_.reset();
@@ -222,8 +219,7 @@ Status XdpAdapter::attach_fanout(const ChannelConfig& channel, XdpMode requested
     request.mom_ipv4 = mom_ipv4;
     // One map for both programs: the router counts a topic in it as handed over (TEMPOS_PASS_FANOUT).
     request.shared_routes_fd = xdp_->fanout_routes_fd();
-    request.shared_local_macs_fd = xdp_->local_macs_fd();
-    request.shared_local_ipv4_fd = xdp_->local_ipv4_fd();
+    request.shared_local_destinations_fd = xdp_->local_destinations_fd();
     request.pin_dir = xdp_->pin_dir();
     request.persist = persist_;
     Result<std::unique_ptr<FanoutAttachment>> attached = FanoutAttachment::attach(request, *log_);

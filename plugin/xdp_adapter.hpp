@@ -77,7 +77,7 @@ private:
     std::unique_ptr<SocketPath> sockets_;
     std::unique_ptr<XdpAttachment> xdp_;
     std::unique_ptr<FanoutAttachment> fanout_;  // only with xdp_: it serves what the XDP router passes up
-    std::unique_ptr<LocalAddressWatcher> local_;  // only with xdp_: keeps the programs' local_macs / local_ipv4 current
+    std::unique_ptr<LocalAddressWatcher> local_;  // only with xdp_: keeps the programs' local_destinations current
     // Only with xdp_: the MACs of subscribers configured without one. Its thread calls neighbours_changed().
     std::unique_ptr<NeighbourResolver> neighbours_;
     // The topics in a kernel program with a MAC-less member: rewritten when a neighbour changes.

@@ -33,8 +33,8 @@ BestEffortMaps best_effort_maps(const tempos_router& skeleton) {
 // (egress_ports is pinned too, by hand: see attach.)
 std::vector<bpf_map*> persisted_maps(const tempos_router& skeleton) {
     const auto& m = skeleton.maps;
-    return {m.topic_routes,  m.topic_counters, m.fanout_routes, m.local_macs,  m.local_ipv4,
-            m.topic_classes, m.topic_limits,   m.topic_buckets, m.pub_buckets, m.egress_vlans};
+    return {m.topic_routes,  m.topic_counters, m.fanout_routes, m.local_destinations, m.topic_classes,
+            m.topic_limits,  m.topic_buckets,  m.pub_buckets,   m.egress_vlans};
 }
 
 Status schema_mismatch(const std::string& interface, const std::filesystem::path& other) {
@@ -231,9 +231,7 @@ int XdpAttachment::fanout_routes_fd() const { return bpf_map__fd(skeleton_->maps
 Status XdpAttachment::set_topic_class(std::uint8_t topic, bool strict) {
     return xdp::set_topic_class(best_effort_maps(*skeleton_), topic, strict);
 }
-int XdpAttachment::local_macs_fd() const { return bpf_map__fd(skeleton_->maps.local_macs); }
-
-int XdpAttachment::local_ipv4_fd() const { return bpf_map__fd(skeleton_->maps.local_ipv4); }
+int XdpAttachment::local_destinations_fd() const { return bpf_map__fd(skeleton_->maps.local_destinations); }
 
 Status XdpAttachment::add_egress_port(int ifindex) {
     const __u32 key = static_cast<__u32>(ifindex);

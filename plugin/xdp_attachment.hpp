@@ -65,9 +65,8 @@ public:
     int program_fd() const;
     // The router's fanout_routes map, which the TC fan-out program shares (bpf/fanout_routes_map.h).
     int fanout_routes_fd() const;
-    // Its local_macs / local_ipv4 maps (bpf/destination.h), which the fan-out program shares too.
-    int local_macs_fd() const;
-    int local_ipv4_fd() const;
+    // Its local_destinations map (bpf/destination.h), which the fan-out program shares too.
+    int local_destinations_fd() const;
     RouteTable& routes() { return *routes_; }
     const RouteTable& routes() const { return *routes_; }
     // Allows bpf_redirect_map toward another interface (multi-NIC).

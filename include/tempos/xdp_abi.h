@@ -8,8 +8,9 @@
 
 /* Bumped whenever a struct, an enum or a map below changes shape; checked in plugin/xdp_abi_layout.cpp.
  * 2: TEMPOS_PASS_NOT_FOR_US and the local destination maps (bpf/destination.h).
- * 3: TEMPOS_PASS_TOO_BIG (tempos_topic_counters grows) and the egress_vlans map (bpf/egress_vlan.h). */
-#define TEMPOS_XDP_ABI_VERSION 3
+ * 3: TEMPOS_PASS_TOO_BIG (tempos_topic_counters grows) and the egress_vlans map (bpf/egress_vlan.h).
+ * 4: local_destinations (two versioned lists) replaces the local_macs and local_ipv4 hash maps. */
+#define TEMPOS_XDP_ABI_VERSION 4
 
 #define TEMPOS_MAX_TOPICS 256
 /* Members of one subscription group served by the kernel fast path. */
@@ -107,16 +108,26 @@ struct tempos_bucket {
 };
 
 /* ---- Local destinations (bpf/destination.h) ----
- * Both programs take a frame only if its destination MAC is in local_macs and its destination IPv4 in local_ipv4;
- * the adapter keeps both maps equal to the interface's (and its VLAN sub-interfaces') MACs and the addresses the
- * MoM listens on. Values are unused (1). */
+ * Both programs take a frame only if its destination MAC and destination IPv4 are in the current version of
+ * local_destinations (one ARRAY entry); the adapter keeps it equal to the interface's (and its VLAN
+ * sub-interfaces') MACs and the addresses the MoM listens on. Lists, not hash maps: a node has one or two of each,
+ * and the programs scan a short list in a few ns where two hash lookups cost tens on every event. Two versions: the
+ * adapter writes the one not in use, then flips `current`, so a program never reads a half-written list. */
 #define TEMPOS_MAX_LOCAL_MACS 16
 #define TEMPOS_MAX_LOCAL_IPV4 64
+#define TEMPOS_LOCAL_VERSIONS 2
 
-/* Key of local_macs: a MAC padded to 8 bytes (the padding is always zero). */
-struct tempos_mac_key {
-	__u8 addr[6];
-	__u8 _pad[2];
+struct tempos_local_set {
+	__u32 mac_count;  /* entries of macs[] in use */
+	__u32 ipv4_count; /* entries of ipv4[] in use */
+	__u64 macs[TEMPOS_MAX_LOCAL_MACS]; /* a MAC in the first 6 bytes (memory order), then 2 zero bytes */
+	__be32 ipv4[TEMPOS_MAX_LOCAL_IPV4];
+};
+
+struct tempos_local_destinations {
+	__u32 current; /* the version the programs read: 0 or 1 */
+	__u32 _pad;
+	struct tempos_local_set versions[TEMPOS_LOCAL_VERSIONS];
 };
 
 /* ---- Egress tagging (bpf/egress_vlan.h, docs/config.md#vlan) ----

@@ -289,8 +289,7 @@ RouterMaps router_maps(const tempos_router& router) {
             bpf_map__fd(router.maps.topic_limits),
             bpf_map__fd(router.maps.topic_buckets),
             bpf_map__fd(router.maps.pub_buckets),
-            bpf_map__fd(router.maps.local_macs),
-            bpf_map__fd(router.maps.local_ipv4),
+            bpf_map__fd(router.maps.local_destinations),
             bpf_map__fd(router.maps.egress_vlans)};
 }
 
@@ -562,12 +561,12 @@ xdp::LocalDestinations standard_local_destinations() {
     return {{kMomMac, kOtherNicMac}, {kMomIp, kMomIpAlias, kMomIpNearZero}};
 }
 
-Status install_local_destinations(int local_macs_fd, int local_ipv4_fd) {
-    return xdp::DestinationTable(local_macs_fd, local_ipv4_fd).set(standard_local_destinations());
+Status install_local_destinations(int local_destinations_fd) {
+    return xdp::DestinationTable(local_destinations_fd).set(standard_local_destinations());
 }
 
 Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_interface, const MomConstants& mom) {
-    if (Status local = install_local_destinations(maps.local_macs, maps.local_ipv4); !local) return local;
+    if (Status local = install_local_destinations(maps.local_destinations); !local) return local;
     struct Entry {
         std::uint8_t topic;
         tempos_route route;

@@ -66,8 +66,7 @@ struct RouterMaps {
     int topic_limits;
     int topic_buckets;
     int pub_buckets;
-    int local_macs;
-    int local_ipv4;
+    int local_destinations;
     int egress_vlans;
 };
 RouterMaps router_maps(const tempos_router& router);
@@ -75,10 +74,10 @@ RouterMaps router_maps(const tempos_router& router);
 // The router's load-time constants (rodata), between tempos_router__open() and __load().
 void set_router_constants(tempos_router& router, const MomConstants& mom);
 
-// What the adapter would put in local_macs / local_ipv4 for the synthetic MoM: kMomMac and kOtherNicMac,
+// What the adapter would put in local_destinations for the synthetic MoM: kMomMac and kOtherNicMac,
 // kMomIp, kMomIpAlias and kMomIpNearZero. A frame to any other MAC or address is TEMPOS_PASS_NOT_FOR_US.
 xdp::LocalDestinations standard_local_destinations();
-Status install_local_destinations(int local_macs_fd, int local_ipv4_fd);
+Status install_local_destinations(int local_destinations_fd);
 
 // egress_vlans: frames whose egress is `vlan_ifindex` leave through `lower_ifindex` tagged (tpid, vid); host order.
 struct EgressVlan {

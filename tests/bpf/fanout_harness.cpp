@@ -26,8 +26,7 @@ Result<LoadedFanout> load_fanout(const MomConstants& mom) {
     if (!skel) return skel.status();
     const auto& maps = (*skel)->maps;
     // Alone (no router sharing its maps), the program takes frames for the synthetic world's MoM.
-    if (Status local = testkit::install_local_destinations(bpf_map__fd(maps.local_macs), bpf_map__fd(maps.local_ipv4));
-        !local)
+    if (Status local = testkit::install_local_destinations(bpf_map__fd(maps.local_destinations)); !local)
         return local;
     xdp::FanoutTable table(bpf_map__fd(maps.fanout_routes), bpf_map__fd(maps.fanout_group_counters),
                            bpf_map__fd(maps.fanout_topic_counters));

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "destination_table.hpp"
 #include "frames/frame_world.hpp"
 #include "frames/router_fixtures.hpp"
 #include "privileged.hpp"
@@ -101,6 +102,44 @@ TEST_F(RouterBehaviour, CountersMoveExactlyAsExpected) {
     EXPECT_EQ(counters_text(counters(TEMPOS_NO_TOPIC_SLOT)), counters_text(want_none));
     EXPECT_EQ(counters_text(counters(kTopicBadRoute)), counters_text(want9));
     EXPECT_EQ(counters_text(counters(kTopicUnknown)), counters_text(tempos_topic_counters{}));
+}
+
+// The local destinations (bpf/destination.h): each set() replaces the whole list the programs read, written into
+// the version they do not read, so every set in a row (both versions, several times) takes exactly its own
+// addresses; a full list matches up to its last entry, and a list over the bound is refused with the old one kept.
+TEST_F(RouterBehaviour, LocalDestinationsAreReplacedWholeAndFullListsMatchTheirLastEntry) {
+    xdp::DestinationTable table(router_->maps().local_destinations);
+    auto action_to = [&](const MacAddr& mac, const Ipv4Addr& ip) {
+        PacketBuilder in = event(kTopicSingle);
+        in.eth(mac, kPublisherMac).ipv4(kPublisherIp, ip);
+        const Result<XdpRun> run = run_xdp(router_->prog_fd(), in.build());
+        EXPECT_TRUE(run) << run.message();
+        return run ? action_name(run->action) : std::string("error");
+    };
+    const xdp::LocalDestinations other{{kOtherHostMac}, {kNotListenedIp}};
+    for (int round = 0; round < 3; ++round) {
+        SCOPED_TRACE("round " + std::to_string(round));
+        ASSERT_TRUE(table.set(other));
+        EXPECT_EQ(action_to(kOtherHostMac, kNotListenedIp), action_name(XDP_TX));
+        EXPECT_EQ(action_to(kMomMac, kMomIp), action_name(XDP_PASS)) << "the previous list is gone whole";
+        ASSERT_TRUE(table.set(testkit::standard_local_destinations()));
+        EXPECT_EQ(action_to(kMomMac, kMomIp), action_name(XDP_TX));
+        EXPECT_EQ(action_to(kOtherHostMac, kNotListenedIp), action_name(XDP_PASS));
+        EXPECT_EQ(action_to(kMomMac, kNotListenedIp), action_name(XDP_PASS)) << "our MAC, another address";
+    }
+
+    xdp::LocalDestinations full;
+    for (std::uint8_t i = 0; full.macs.size() < TEMPOS_MAX_LOCAL_MACS; ++i) full.macs.insert({0x02, 0x10, 0, 0, 0, i});
+    for (std::uint8_t i = 0; full.ipv4.size() < TEMPOS_MAX_LOCAL_IPV4; ++i) full.ipv4.insert({10, 20, 0, i});
+    ASSERT_TRUE(table.set(full));
+    EXPECT_EQ(action_to(*full.macs.rbegin(), *full.ipv4.rbegin()), action_name(XDP_TX)) << "the last entries";
+    EXPECT_EQ(action_to(*full.macs.begin(), *full.ipv4.begin()), action_name(XDP_TX)) << "the first entries";
+
+    xdp::LocalDestinations too_many = full;
+    too_many.macs.insert({0x02, 0x11, 0, 0, 0, 0});
+    const Status refused = table.set(too_many);
+    EXPECT_EQ(refused.code(), ErrorCode::invalid_argument) << refused.message();
+    EXPECT_EQ(action_to(*full.macs.rbegin(), *full.ipv4.rbegin()), action_name(XDP_TX)) << "the old list stays";
 }
 
 TEST_F(RouterBehaviour, RouteUpdateTakesEffectAndRemoveMakesTopicPass) {
