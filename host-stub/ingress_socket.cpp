@@ -151,7 +151,9 @@ Result<IngressSocket> IngressSocket::adopt(UniqueFd fd, const SocketAddress& add
     if (::getsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &reuse_port, &reuse_len) != 0 || reuse_port == 0)
         return Status::error(ErrorCode::invalid_argument, "a socket passed by the service manager for " + wanted +
                                                               " has no SO_REUSEPORT: tempos-mom.socket needs ReusePort=yes");
-    if (address.ip6 && (::getsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &only, &only_len) != 0 || (only != 0) != v6only))
+    // Only `::` can be dual-stack: Linux makes a socket bound to any other IPv6 address IPv6-only whatever was set.
+    const bool any_address = address.ip6 && *address.ip6 == Ipv6{};
+    if (any_address && (::getsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &only, &only_len) != 0 || (only != 0) != v6only))
         return Status::error(ErrorCode::invalid_argument,
                              "a socket passed by the service manager for " + wanted + (only ? " is" : " is not") +
                                  " IPv6-only, [mom] v6only says otherwise: set tempos-mom.socket's BindIPv6Only=");

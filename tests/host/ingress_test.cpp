@@ -239,6 +239,31 @@ TEST_F(IngressTest, ADualStackListenerTakesBothFamiliesSteeredAlike) {
     dual.stop();
 }
 
+// Sockets passed by tempos-mom.socket for a specific IPv6 address: Linux makes such a socket IPv6-only whatever
+// was set, so the adoption does not hold that against a [mom] without v6only (only `::` can be dual-stack).
+TEST_F(IngressTest, InheritedSocketsOfASpecificIpv6AddressAreAdopted) {
+    const std::uint16_t port = tempos::test::free_udp_port();
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_port = htons(port);
+    addr.sin6_addr = in6addr_loopback;
+    std::vector<UniqueFd> inherited;
+    for (int i = 0; i < 2; ++i) {
+        UniqueFd fd(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        const int on = 1, dual_stack = 0;
+        ASSERT_EQ(::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on), 0);
+        ASSERT_EQ(::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &dual_stack, sizeof dual_stack), 0);
+        ASSERT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+        inherited.push_back(std::move(fd));
+    }
+    Ipv6 loopback{};
+    loopback[15] = 1;
+    MomCounters mine;
+    Ingress adopted{topics, sq, bq, mine, log};
+    const Status bound = adopted.bind({{}, port, loopback}, 64 << 10, false, std::move(inherited));
+    EXPECT_TRUE(bound.is_ok()) << bound.message();
+}
+
 // v6only leaves IPv4 alone: another socket can take the same port on 0.0.0.0.
 TEST_F(IngressTest, AV6onlyListenerLeavesTheIpv4PortFree) {
     MomCounters mine;
