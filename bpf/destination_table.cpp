@@ -26,6 +26,12 @@ std::uint32_t key_of(const Ipv4& ip) {
     return key;
 }
 
+tempos_ipv6_key key_of(const Ipv6& ip) {
+    tempos_ipv6_key key{};
+    std::memcpy(key.addr, ip.data(), ip.size());
+    return key;
+}
+
 // Adds every wanted key, then deletes those written before and no longer wanted.
 template <typename Key, typename Value>
 Status sync(int fd, const std::set<Value>& wanted, const std::set<Value>& present, const char* what) {
@@ -76,20 +82,34 @@ Status DestinationTable::take_present() {
         std::memcpy(ip.data(), &key, ip.size());
         written_.ipv4.insert(ip);
     }
+    if (ipv6_fd_ < 0) return Status::ok();
+    Result<std::vector<tempos_ipv6_key>> ipv6 = keys_of<tempos_ipv6_key>(ipv6_fd_, "local_ipv6");
+    if (!ipv6) return ipv6.status();
+    for (const tempos_ipv6_key& key : *ipv6) {
+        Ipv6 ip{};
+        std::memcpy(ip.data(), key.addr, ip.size());
+        written_.ipv6.insert(ip);
+    }
     return Status::ok();
 }
 
-DestinationTable::DestinationTable(int local_macs_fd, int local_ipv4_fd) : macs_fd_(local_macs_fd), ipv4_fd_(local_ipv4_fd) {}
+DestinationTable::DestinationTable(int local_macs_fd, int local_ipv4_fd, int local_ipv6_fd)
+    : macs_fd_(local_macs_fd), ipv4_fd_(local_ipv4_fd), ipv6_fd_(local_ipv6_fd) {}
 
 Status DestinationTable::set(const LocalDestinations& wanted) {
-    if (wanted.macs.size() > TEMPOS_MAX_LOCAL_MACS || wanted.ipv4.size() > TEMPOS_MAX_LOCAL_IPV4)
+    if (wanted.macs.size() > TEMPOS_MAX_LOCAL_MACS || wanted.ipv4.size() > TEMPOS_MAX_LOCAL_IPV4 ||
+        wanted.ipv6.size() > TEMPOS_MAX_LOCAL_IPV6)
         return Status::error(ErrorCode::invalid_argument,
-                             std::to_string(wanted.macs.size()) + " local MACs and " +
-                                 std::to_string(wanted.ipv4.size()) + " local IPv4 addresses, the kernel maps hold " +
-                                 std::to_string(TEMPOS_MAX_LOCAL_MACS) + " and " +
-                                 std::to_string(TEMPOS_MAX_LOCAL_IPV4));
+                             std::to_string(wanted.macs.size()) + " local MACs, " + std::to_string(wanted.ipv4.size()) +
+                                 " local IPv4 and " + std::to_string(wanted.ipv6.size()) +
+                                 " IPv6 addresses, the kernel maps hold " + std::to_string(TEMPOS_MAX_LOCAL_MACS) +
+                                 ", " + std::to_string(TEMPOS_MAX_LOCAL_IPV4) + " and " +
+                                 std::to_string(TEMPOS_MAX_LOCAL_IPV6));
     if (Status macs = sync<tempos_mac_key>(macs_fd_, wanted.macs, written_.macs, "local_macs"); !macs) return macs;
     if (Status ips = sync<std::uint32_t>(ipv4_fd_, wanted.ipv4, written_.ipv4, "local_ipv4"); !ips) return ips;
+    if (ipv6_fd_ >= 0) {
+        if (Status ips = sync<tempos_ipv6_key>(ipv6_fd_, wanted.ipv6, written_.ipv6, "local_ipv6"); !ips) return ips;
+    }
     written_ = wanted;
     return Status::ok();
 }

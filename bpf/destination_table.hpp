@@ -1,5 +1,5 @@
-// User-space side of bpf/destination.h: the MACs and IPv4 addresses the router and the fan-out program take
-// frames for. Operates on the map fds of a loaded tempos_router (it does not own them).
+// User-space side of bpf/destination.h and destination6.h: the MACs and IPv4 and IPv6 addresses the router and
+// the fan-out program take frames for. Operates on the map fds of a loaded tempos_router (it does not own them).
 #pragma once
 
 #include <set>
@@ -11,12 +11,14 @@ namespace tempos::xdp {
 struct LocalDestinations {
     std::set<Mac> macs;
     std::set<Ipv4> ipv4;
+    std::set<Ipv6> ipv6;
     bool operator==(const LocalDestinations&) const = default;
 };
 
 class DestinationTable {
 public:
-    DestinationTable(int local_macs_fd, int local_ipv4_fd);
+    // local_ipv6_fd -1: a program without that map (the fan-out serves IPv4 only), whose set() leaves ipv6 aside.
+    DestinationTable(int local_macs_fd, int local_ipv4_fd, int local_ipv6_fd = -1);
 
     // Makes both maps hold exactly `wanted`, given that they held what the previous set() wrote (fresh maps:
     // nothing): new entries are added before stale ones are deleted, so an address present before and after is
@@ -29,6 +31,7 @@ public:
 private:
     int macs_fd_;
     int ipv4_fd_;
+    int ipv6_fd_;
     LocalDestinations written_;
 };
 
