@@ -34,7 +34,8 @@ BestEffortMaps best_effort_maps(const tempos_router& skeleton) {
 std::vector<bpf_map*> persisted_maps(const tempos_router& skeleton) {
     const auto& m = skeleton.maps;
     return {m.topic_routes,  m.topic_counters, m.fanout_routes, m.local_macs,  m.local_ipv4,
-            m.topic_classes, m.topic_limits,   m.topic_buckets, m.pub_buckets, m.egress_vlans};
+            m.local_ipv6,    m.topic_classes,  m.topic_limits,  m.topic_buckets, m.pub_buckets,
+            m.egress_vlans};
 }
 
 Status schema_mismatch(const std::string& interface, const std::filesystem::path& other) {
@@ -68,6 +69,7 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
     SkeletonPtr<tempos_router> skeleton(tempos_router__open(), tempos_router__destroy);
     if (!skeleton) return xdp_errno_status("opening the XDP router", errno);
     set_mom_constants(*skeleton, request.mom_port, request.mom_ipv4);
+    set_mom_ipv6(*skeleton, request.mom_ipv6);
     skeleton->rodata->best_effort_cpu_count = static_cast<__u32>(request.best_effort_cpus.size());
 
     HookRequest hook_request{request.interface, request.ifindex, request.mode, request.priority, {}, {}, false};
@@ -234,6 +236,7 @@ Status XdpAttachment::set_topic_class(std::uint8_t topic, bool strict) {
 int XdpAttachment::local_macs_fd() const { return bpf_map__fd(skeleton_->maps.local_macs); }
 
 int XdpAttachment::local_ipv4_fd() const { return bpf_map__fd(skeleton_->maps.local_ipv4); }
+int XdpAttachment::local_ipv6_fd() const { return bpf_map__fd(skeleton_->maps.local_ipv6); }
 
 Status XdpAttachment::add_egress_port(int ifindex) {
     const __u32 key = static_cast<__u32>(ifindex);

@@ -30,6 +30,7 @@ struct AttachRequest {
     XdpMode mode = XdpMode::automatic;  // automatic, native or generic
     std::uint16_t mom_port = 0;         // host order
     Ipv4 mom_ipv4{};                    // 0.0.0.0: keep each frame's destination as the new source
+    Ipv6 mom_ipv6{};                    // the same for IPv6 events (::: keep it)
     XdpAttachMethod attach = XdpAttachMethod::link;
     std::optional<unsigned> priority;   // libxdp's run priority
     CpuSet best_effort_cpus;            // the cpumap's CPUs (docs/isolation.md); empty: best-effort passes
@@ -65,9 +66,11 @@ public:
     int program_fd() const;
     // The router's fanout_routes map, which the TC fan-out program shares (bpf/fanout_routes_map.h).
     int fanout_routes_fd() const;
-    // Its local_macs / local_ipv4 maps (bpf/destination.h), which the fan-out program shares too.
+    // Its local_macs / local_ipv4 maps (bpf/destination.h), which the fan-out program shares too, and local_ipv6
+    // (bpf/destination6.h), the router's only.
     int local_macs_fd() const;
     int local_ipv4_fd() const;
+    int local_ipv6_fd() const;
     RouteTable& routes() { return *routes_; }
     const RouteTable& routes() const { return *routes_; }
     // Allows bpf_redirect_map toward another interface (multi-NIC).
