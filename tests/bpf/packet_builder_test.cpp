@@ -44,7 +44,7 @@ TEST(PacketBuilder, ForwardedChangesOnlyTheRewrittenFields) {
     b.eth({1, 1, 1, 1, 1, 1}, {2, 2, 2, 2, 2, 2}).ipv4({10, 0, 0, 7}, {10, 0, 0, 1}).ttl(64).udp(1000, 9998)
         .payload({1});
     const Bytes in = b.build();
-    b.forwarded({3, 3, 3, 3, 3, 3}, {4, 4, 4, 4, 4, 4}, {10, 0, 0, 1}, {10, 0, 1, 10}, 5001);
+    b.forwarded({3, 3, 3, 3, 3, 3}, {4, 4, 4, 4, 4, 4}, Ipv4Addr{10, 0, 0, 1}, Ipv4Addr{10, 0, 1, 10}, 5001);
     const Bytes out = b.build();
     ASSERT_EQ(in.size(), out.size());
     EXPECT_EQ(out[0], 3);
