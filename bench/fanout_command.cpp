@@ -72,7 +72,7 @@ public:
         // take no frame (bpf/destination.h): they get what the adapter would put there for mom:eth0.
         if (Status local = tempos::xdp::DestinationTable(bpf_map__fd(skel_->maps.local_macs),
                                                          bpf_map__fd(skel_->maps.local_ipv4))
-                               .set({{*mom_mac}, {kMomIp4}});
+                               .set({{*mom_mac}, {kMomIp4}, {}});
             !local)
             return local.prefixed("filling the fan-out program's local addresses");
         // The repetitions of a test run reuse the frame as the previous run left it, so the member is the MoM's
