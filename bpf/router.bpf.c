@@ -177,6 +177,44 @@ static __always_inline __u16 rewritten_udp_check(const struct tempos_udp_check_p
 	return check ? check : 0xffff;
 }
 
+/* A member with a MAC: its configured next hop. */
+static __always_inline void configured_hop(const struct tempos_endpoint *sub, struct tempos_next_hop *hop)
+{
+	hop->src_mac = sub->src_mac;
+	hop->dst_mac = sub->mac;
+	hop->ifindex = sub->ifindex;
+}
+
+/* A member without a MAC: the MoM is the source of the rewritten datagram, so this is an output lookup, from the
+ * interface the route is expected on (the endpoint's if set, else the ingress one). The caller adds the family's
+ * fields between the two steps. */
+static __always_inline void fib_prepare(struct xdp_md *ctx, const struct tempos_event_view *view,
+					const struct tempos_endpoint *sub, struct bpf_fib_lookup *fib)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->l4_protocol = IPPROTO_UDP;
+	fib->sport = view->udp_source;
+	fib->dport = sub->port;
+	fib->tot_len = view->ip_tot_len;
+	fib->ifindex = sub->ifindex ? sub->ifindex : ctx->ingress_ifindex;
+}
+
+/* TEMPOS_PARSE_OK with *hop filled, or the reason to pass the frame. Any failure (NO_NEIGH in particular) passes:
+ * the socket path delivers the frame and the kernel resolves the neighbour for the next ones. The FIB checks the
+ * route's MTU before the neighbour: too long is its own reason, resolved or not. */
+static __always_inline int fib_resolve(struct xdp_md *ctx, struct bpf_fib_lookup *fib, struct tempos_next_hop *hop)
+{
+	long rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_OUTPUT);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return TEMPOS_PASS_TOO_BIG;
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return TEMPOS_PASS_FIB;
+	hop->src_mac = fib->smac;
+	hop->dst_mac = fib->dmac;
+	hop->ifindex = fib->ifindex;
+	return TEMPOS_PARSE_OK;
+}
+
 /* ---- IPv4 ---- */
 
 /* Both addresses are in the IP header and in the UDP pseudo-header: one delta serves both checksums. */
@@ -249,34 +287,18 @@ static __always_inline int route_ipv4(struct xdp_md *ctx, struct tempos_event_vi
 	struct tempos_next_hop hop;
 	struct bpf_fib_lookup fib;
 	if (sub->flags & TEMPOS_EP_HAS_MAC) {
-		hop.src_mac = sub->src_mac;
-		hop.dst_mac = sub->mac;
-		hop.ifindex = sub->ifindex;
+		configured_hop(sub, &hop);
 	} else {
-		/* The MoM is the source of the rewritten datagram, so this is an output lookup. Its ifindex is the
-		 * interface the route is expected on: the endpoint's if set, else the ingress one. Any failure
-		 * (NO_NEIGH in particular) passes: the socket path delivers the frame and the kernel resolves the
-		 * neighbour for the next ones. Note: the kernel answers FWD_DISABLED unless IPv4 forwarding is enabled
-		 * on that interface (net.ipv4.conf.<if>.forwarding), even for an output lookup. */
-		__builtin_memset(&fib, 0, sizeof(fib));
+		/* The kernel answers FWD_DISABLED unless IPv4 forwarding is enabled on that interface
+		 * (net.ipv4.conf.<if>.forwarding), even for an output lookup. */
+		fib_prepare(ctx, view, sub, &fib);
 		fib.family = TEMPOS_AF_INET;
-		fib.l4_protocol = IPPROTO_UDP;
-		fib.sport = view->udp_source;
-		fib.dport = sub->port;
-		fib.tot_len = view->ip_tot_len;
 		fib.tos = view->ip->tos;
 		fib.ipv4_src = new_saddr;
 		fib.ipv4_dst = sub->ipv4;
-		fib.ifindex = sub->ifindex ? sub->ifindex : ctx->ingress_ifindex;
-		long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
-		/* The FIB checks the route's MTU before the neighbour: too long is its own reason, resolved or not. */
-		if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
-			return count_pass(topic, TEMPOS_PASS_TOO_BIG);
-		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-			return count_pass(topic, TEMPOS_PASS_FIB);
-		hop.src_mac = fib.smac;
-		hop.dst_mac = fib.dmac;
-		hop.ifindex = fib.ifindex;
+		int reason = fib_resolve(ctx, &fib, &hop);
+		if (reason != TEMPOS_PARSE_OK)
+			return count_pass(topic, reason);
 	}
 	struct tempos_egress egress;
 	egress_of(ctx, &hop, &egress);
@@ -383,31 +405,18 @@ static __always_inline int route_ipv6(struct xdp_md *ctx, struct tempos_event_vi
 	struct tempos_next_hop hop;
 	struct bpf_fib_lookup fib;
 	if (sub->flags & TEMPOS_EP_HAS_MAC) {
-		hop.src_mac = sub->src_mac;
-		hop.dst_mac = sub->mac;
-		hop.ifindex = sub->ifindex;
+		configured_hop(sub, &hop);
 	} else {
-		/* As for IPv4: an output lookup, the NDP neighbour table answers; NO_NEIGH and every other failure pass
-		 * and the kernel resolves the neighbour for the next ones. The kernel answers FWD_DISABLED unless IPv6
-		 * forwarding is enabled on that interface (net.ipv6.conf.<if>.forwarding). */
-		__builtin_memset(&fib, 0, sizeof(fib));
+		/* The NDP neighbour table answers. The kernel answers FWD_DISABLED unless IPv6 forwarding is enabled on
+		 * that interface (net.ipv6.conf.<if>.forwarding). */
+		fib_prepare(ctx, view, sub, &fib);
 		fib.family = TEMPOS_AF_INET6;
-		fib.l4_protocol = IPPROTO_UDP;
-		fib.sport = view->udp_source;
-		fib.dport = sub->port;
-		fib.tot_len = view->ip_tot_len;
 		fib.flowinfo = *(__be32 *)ip6 & bpf_htonl(TEMPOS_IPV6_FLOWINFO);
 		__builtin_memcpy(fib.ipv6_src, new_saddr, sizeof(fib.ipv6_src));
 		__builtin_memcpy(fib.ipv6_dst, sub->ipv6, sizeof(fib.ipv6_dst));
-		fib.ifindex = sub->ifindex ? sub->ifindex : ctx->ingress_ifindex;
-		long rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
-		if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
-			return count_pass(topic, TEMPOS_PASS_TOO_BIG);
-		if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-			return count_pass(topic, TEMPOS_PASS_FIB);
-		hop.src_mac = fib.smac;
-		hop.dst_mac = fib.dmac;
-		hop.ifindex = fib.ifindex;
+		int reason = fib_resolve(ctx, &fib, &hop);
+		if (reason != TEMPOS_PARSE_OK)
+			return count_pass(topic, reason);
 	}
 	struct tempos_egress egress;
 	egress_of(ctx, &hop, &egress);

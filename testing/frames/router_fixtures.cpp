@@ -123,31 +123,31 @@ Status install_spent_topic_limit(const RouterMaps& maps, std::uint8_t topic) {
     return Status::ok();
 }
 
-std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair() {
-    // Payload bytes 2..3 are set to the checksum obtained with them at zero, which cancels the sum.
-    Bytes payload{kTopicSingle, 0x55, 0, 0, 'z', 'e', 'r', 'o'};
-    PacketBuilder probe = event(kTopicSingle);
-    probe.payload(payload);
-    const Bytes probe_out = forwarded(probe, kSubA).build();
-    const std::size_t udp_check_at = 14 + 20 + 6;
+namespace {
+
+// Payload bytes 2..3 are set to the checksum obtained with them at zero, which cancels the sum. `l3_len`: the IP
+// header's length in `event`'s frames.
+template <typename Subscriber_>
+std::pair<PacketBuilder, PacketBuilder> zero_sum_pair(const PacketBuilder& event, const Subscriber_& sub,
+                                                      std::size_t l3_len) {
+    Bytes payload{0, 0x55, 0, 0, 'z', 'e', 'r', 'o'};
+    PacketBuilder in = event;
+    payload[0] = in.build()[14 + l3_len + 8];  // the event's topic
+    in.payload(payload);
+    const Bytes probe_out = forwarded(in, sub).build();
+    const std::size_t udp_check_at = 14 + l3_len + 6;
     payload[2] = probe_out[udp_check_at];
     payload[3] = probe_out[udp_check_at + 1];
-    PacketBuilder in = event(kTopicSingle);
     in.payload(payload);
-    return {in, forwarded(in, kSubA)};
+    return {in, forwarded(in, sub)};
 }
 
+}  // namespace
+
+std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair() { return zero_sum_pair(event(kTopicSingle), kSubA, 20); }
+
 std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair6() {
-    Bytes payload{kTopicSingle6, 0x55, 0, 0, 'z', 'e', 'r', 'o'};
-    PacketBuilder probe = event6(kTopicSingle6);
-    probe.payload(payload);
-    const Bytes probe_out = forwarded(probe, kSubA6).build();
-    const std::size_t udp_check_at = 14 + 40 + 6;
-    payload[2] = probe_out[udp_check_at];
-    payload[3] = probe_out[udp_check_at + 1];
-    PacketBuilder in = event6(kTopicSingle6);
-    in.payload(payload);
-    return {in, forwarded(in, kSubA6)};
+    return zero_sum_pair(event6(kTopicSingle6), kSubA6, 40);
 }
 
 namespace {

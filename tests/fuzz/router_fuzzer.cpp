@@ -238,8 +238,28 @@ void write_seeds(const char* dir) {
 // the IPv4 header checksum, and a UDP checksum of one form (complete, none, CHECKSUM_PARTIAL, or left as is).
 // IPv6: the payload length and udp.len (UDP right after the fixed header or after skippable extension headers),
 // and the UDP checksum the same way.
+// One UDP checksum form at l4 (choice % 4): complete (0 sent as 0xffff), none (0; IPv6: a wrong non-zero one, 0 being
+// invalid there), CHECKSUM_PARTIAL (the pseudo-header sum), or left as is.
+void write_udp_check(std::uint8_t* data, std::size_t l4, std::size_t udp_len, std::uint16_t pseudo, std::uint32_t choice,
+                     bool ipv6) {
+    const auto put16 = [&](std::size_t at, std::uint16_t v) {
+        data[at] = static_cast<std::uint8_t>(v >> 8);
+        data[at + 1] = static_cast<std::uint8_t>(v);
+    };
+    switch (choice % 4) {
+        case 0: {
+            put16(l4 + 6, 0);
+            const std::uint16_t full = testkit::internet_checksum(data + l4, udp_len, pseudo);
+            put16(l4 + 6, full == 0 ? 0xffff : full);
+            break;
+        }
+        case 1: put16(l4 + 6, ipv6 ? static_cast<std::uint16_t>(pseudo ^ 0x00ff) | 1 : 0); break;
+        case 2: put16(l4 + 6, pseudo); break;
+        default: break;
+    }
+}
+
 std::size_t repair6(std::uint8_t* data, std::size_t size, std::size_t l3, std::uint32_t choice) {
-    const auto get16 = [&](std::size_t at) { return static_cast<std::uint16_t>(data[at] << 8 | data[at + 1]); };
     const auto put16 = [&](std::size_t at, std::uint16_t v) {
         data[at] = static_cast<std::uint8_t>(v >> 8);
         data[at + 1] = static_cast<std::uint8_t>(v);
@@ -259,18 +279,8 @@ std::size_t repair6(std::uint8_t* data, std::size_t size, std::size_t l3, std::u
     testkit::Ipv6Addr src, dst;
     std::memcpy(src.data(), data + l3 + 8, 16);
     std::memcpy(dst.data(), data + l3 + 24, 16);
-    const std::uint16_t pseudo = fuzz::pseudo_header_sum(src, dst, static_cast<std::uint16_t>(udp_len));
-    switch (choice % 4) {
-        case 0: {
-            put16(l4 + 6, 0);
-            const std::uint16_t full = testkit::internet_checksum(data + l4, udp_len, pseudo);
-            put16(l4 + 6, full == 0 ? 0xffff : full);
-            break;
-        }
-        case 1: put16(l4 + 6, get16(l4 + 6) == 0 ? 1 : get16(l4 + 6)); break;  // a wrong one, never 0
-        case 2: put16(l4 + 6, pseudo); break;
-        default: break;
-    }
+    write_udp_check(data, l4, udp_len, fuzz::pseudo_header_sum(src, dst, static_cast<std::uint16_t>(udp_len)), choice,
+                    true);
     return size;
 }
 
@@ -297,18 +307,8 @@ std::size_t repair(std::uint8_t* data, std::size_t size, std::uint32_t choice) {
     put16(l3 + 10, testkit::internet_checksum(data + l3, ihl));
     const testkit::Ipv4Addr src{data[l3 + 12], data[l3 + 13], data[l3 + 14], data[l3 + 15]};
     const testkit::Ipv4Addr dst{data[l3 + 16], data[l3 + 17], data[l3 + 18], data[l3 + 19]};
-    const std::uint16_t pseudo = fuzz::pseudo_header_sum(src, dst, static_cast<std::uint16_t>(udp_len));
-    switch (choice % 4) {
-        case 0: {
-            put16(l4 + 6, 0);
-            const std::uint16_t full = testkit::internet_checksum(data + l4, udp_len, pseudo);
-            put16(l4 + 6, full == 0 ? 0xffff : full);
-            break;
-        }
-        case 1: put16(l4 + 6, 0); break;
-        case 2: put16(l4 + 6, pseudo); break;
-        default: break;
-    }
+    write_udp_check(data, l4, udp_len, fuzz::pseudo_header_sum(src, dst, static_cast<std::uint16_t>(udp_len)), choice,
+                    false);
     return size;
 }
 
