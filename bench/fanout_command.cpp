@@ -71,7 +71,7 @@ public:
         // Loaded alone (no router to share it), the program's local_destinations is empty and it would take no
         // frame (bpf/destination.h): it gets what the adapter would put there for mom:eth0.
         if (Status local = tempos::xdp::DestinationTable(bpf_map__fd(skel_->maps.local_destinations))
-                               .set({{*mom_mac}, {kMomIp4}});
+                               .set({{*mom_mac}, {kMomIp4}, {}});
             !local)
             return local.prefixed("filling the fan-out program's local addresses");
         // The repetitions of a test run reuse the frame as the previous run left it, so the member is the MoM's

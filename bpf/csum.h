@@ -20,6 +20,13 @@ static __always_inline __u64 csum_replace16(__u16 old_word, __u16 new_word)
 	return (__u64)(__u16)~old_word + new_word;
 }
 
+/* Contribution of replacing an IPv6 address (four 32-bit words, either side in the packet, a map or the stack). */
+static __always_inline __u64 csum_replace128(const __u32 *old_addr, const __u32 *new_addr)
+{
+	return csum_replace32(old_addr[0], new_addr[0]) + csum_replace32(old_addr[1], new_addr[1]) +
+	       csum_replace32(old_addr[2], new_addr[2]) + csum_replace32(old_addr[3], new_addr[3]);
+}
+
 /* Folds a 64-bit one's complement sum into 16 bits, with every carry added back. */
 static __always_inline __u16 csum_fold64(__u64 sum)
 {

@@ -1,5 +1,5 @@
 /* Whether a frame is addressed to this MoM: the router and the fan-out program serve a frame only if its
- * destination MAC is one of the interface's and its destination IPv4 one the MoM listens on (local_destinations,
+ * destination MAC is one of the interface's and its destination address one the MoM listens on (local_destinations,
  * include/tempos/xdp_abi.h). Without this check they would rewrite and consume another host's traffic seen on a
  * bridge, mirror or promiscuous port, broadcasts to our port, and datagrams to another local address. The adapter
  * fills the map (plugin/local_addresses.hpp) and keeps it current; empty lists take nothing.
@@ -22,8 +22,8 @@ struct {
 	__type(value, struct tempos_local_destinations);
 } local_destinations SEC(".maps");
 
-/* 1 if (dst_mac, daddr) is this MoM's; dst_mac points at 6 readable bytes (packet or stack). */
-static __always_inline int tempos_addressed_to_us(const __u8 *dst_mac, __be32 daddr)
+/* The version of the lists the adapter made current, or 0. */
+static __always_inline const struct tempos_local_set *tempos_local_set(void)
 {
 	__u32 zero = 0;
 	const struct tempos_local_destinations *local = bpf_map_lookup_elem(&local_destinations, &zero);
@@ -39,21 +39,50 @@ static __always_inline int tempos_addressed_to_us(const __u8 *dst_mac, __be32 da
 		set = &local->versions[0];
 		tempos_opaque(set);
 	}
+	return set;
+}
+
+/* 1 if dst_mac (6 readable bytes, packet or stack) is one of the set's MACs. */
+static __always_inline int tempos_local_mac(const struct tempos_local_set *set, const __u8 *dst_mac)
+{
 	__u64 mac = 0;
 	__builtin_memcpy(&mac, dst_mac, ETH_ALEN);
 	__u32 macs = set->mac_count;
-	int mac_found = 0;
 	for (__u32 i = 0; i < TEMPOS_MAX_LOCAL_MACS && i < macs; i++) {
-		if (set->macs[i] == mac) {
-			mac_found = 1;
-			break;
-		}
+		if (set->macs[i] == mac)
+			return 1;
 	}
-	if (!mac_found)
+	return 0;
+}
+
+/* 1 if (dst_mac, daddr) is this MoM's. */
+static __always_inline int tempos_addressed_to_us(const __u8 *dst_mac, __be32 daddr)
+{
+	const struct tempos_local_set *set = tempos_local_set();
+	if (!set || !tempos_local_mac(set, dst_mac))
 		return 0;
 	__u32 addresses = set->ipv4_count;
 	for (__u32 i = 0; i < TEMPOS_MAX_LOCAL_IPV4 && i < addresses; i++) {
 		if (set->ipv4[i] == daddr)
+			return 1;
+	}
+	return 0;
+}
+
+/* The same for IPv6 (the router only: the fan-out program serves IPv4); daddr points at 16 readable bytes. The
+ * adapter lists the `listen` address, or with [::] the interface's (and its VLAN sub-interfaces') IPv6 addresses,
+ * link-local ones excepted (plugin/local_addresses.hpp). */
+static __always_inline int tempos_addressed_to_us6(const __u8 *dst_mac, const void *daddr)
+{
+	const struct tempos_local_set *set = tempos_local_set();
+	if (!set || !tempos_local_mac(set, dst_mac))
+		return 0;
+	__u64 want[2];
+	__builtin_memcpy(want, daddr, sizeof(want));
+	__u32 addresses = set->ipv6_count;
+	for (__u32 i = 0; i < TEMPOS_MAX_LOCAL_IPV6 && i < addresses; i++) {
+		const __u64 *have = (const __u64 *)set->ipv6[i].addr;
+		if (have[0] == want[0] && have[1] == want[1])
 			return 1;
 	}
 	return 0;

@@ -1,5 +1,5 @@
-// User-space side of bpf/destination.h: the MACs and IPv4 addresses the router and the fan-out program take
-// frames for. Operates on the local_destinations map fd of a loaded tempos_router (it does not own it).
+// User-space side of bpf/destination.h: the MACs and IPv4 (and, for the router, IPv6) addresses the router and the
+// fan-out program take frames for. Operates on the local_destinations map fd of a loaded tempos_router (it does not own it).
 #pragma once
 
 #include <set>
@@ -11,6 +11,7 @@ namespace tempos::xdp {
 struct LocalDestinations {
     std::set<Mac> macs;
     std::set<Ipv4> ipv4;
+    std::set<Ipv6> ipv6;
     bool operator==(const LocalDestinations&) const = default;
 };
 

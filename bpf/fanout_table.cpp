@@ -22,9 +22,16 @@ tempos::Status FanoutTable::validate(std::span<const tempos_route> groups) {
         return tempos::Status::error(tempos::ErrorCode::invalid_argument,
                                      "fan-out route has " + std::to_string(groups.size()) + " groups, expected 1.." +
                                          std::to_string(TEMPOS_MAX_FANOUT_GROUPS));
-    for (std::size_t g = 0; g < groups.size(); ++g)
+    for (std::size_t g = 0; g < groups.size(); ++g) {
         if (tempos::Status valid = RouteTable::validate(groups[g]); !valid)
             return tempos::Status::error(valid.code(), "group " + std::to_string(g) + ": " + valid.message());
+        // The fan-out program parses and rewrites IPv4 only (docs/ipv6.md).
+        for (std::uint32_t i = 0; i < groups[g].count; ++i)
+            if (groups[g].subs[i].flags & TEMPOS_EP_IPV6)
+                return tempos::Status::error(tempos::ErrorCode::invalid_argument,
+                                             "group " + std::to_string(g) + ": member " + std::to_string(i) +
+                                                 " is IPv6, and the kernel fan-out routes IPv4 only");
+    }
     return tempos::Status::ok();
 }
 

@@ -1,5 +1,5 @@
 /* Header parsing for the topic router: Ethernet with 0, 1 or 2 VLAN tags (802.1Q / 802.1ad), IPv4 (options
- * skipped), UDP to the MoM's port with at least one payload byte. Every access is bounds-checked against
+ * skipped), UDP to the MoM's port with at least one payload byte. IPv6: parsing6.h, on the same L2 parse. Every access is bounds-checked against
  * data_end before it happens; nothing here writes to the frame.
  *
  * Written to load with CAP_BPF alone (no CAP_PERFMON). Without CAP_PERFMON the verifier applies its Spectre v1
@@ -13,6 +13,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -42,15 +43,34 @@ struct tempos_vlan_hdr {
 	__be16 encapsulated_proto;
 };
 
+/* An accepted event. The family decides which of ip / ip6 is set: the router takes one path per family
+ * (router.bpf.c), so no code reads the other one. */
 struct tempos_event_view {
 	struct ethhdr *eth;
-	struct iphdr *ip;
-	struct udphdr *udp;
-	__u8 *payload; /* payload[0] is the topic; at least one byte is inside the frame */
-	__u16 ip_tot_len;
-	__u16 udp_len;   /* the UDP header's length: header and payload */
-	__u32 l4_off;    /* offset of the UDP header from the start of the frame (a number, not a pointer) */
-	__u32 frame_len; /* bytes in the whole frame, as bpf_xdp_get_buff_len() reports them */
+	struct iphdr *ip;      /* IPv4 */
+	struct ipv6hdr *ip6;   /* IPv6 (parsing6.h) */
+	struct udphdr *udp;    /* IPv4: in the frame (IPv6: not set, see udp_by_offset) */
+	__u8 *payload;         /* IPv4: payload[0] is the topic; at least one byte is inside the frame */
+	__u32 ip_tot_len;      /* the IP datagram: IPv4 tot_len, IPv6 40 + payload length */
+	__u16 udp_len;         /* the UDP header's length: header and payload */
+	__u32 l4_off;          /* offset of the UDP header from the start of the frame (a number, not a pointer) */
+	__u32 frame_len;       /* bytes in the whole frame, as bpf_xdp_get_buff_len() reports them */
+	__be16 udp_source;     /* the UDP header's fields as received */
+	__be16 udp_check;
+	__u8 topic;            /* the first payload byte */
+	__u8 hop_limit;        /* IPv4 TTL, IPv6 hop limit */
+	/* IPv6: 0, the UDP header follows the IPv6 header (ip6 + 1); 1, behind extension headers, it is read and written
+	 * at l4_off. A number, not a nullable pointer: without CAP_PERFMON the verifier refuses comparing packet
+	 * pointers with 0. */
+	__u16 udp_by_offset;
+};
+
+/* Where the L3 header starts, after 0, 1 or 2 VLAN tags. */
+struct tempos_l2 {
+	struct ethhdr *eth;
+	void *l3;
+	__be16 proto;  /* the ethertype behind the tags */
+	__u32 l3_off;
 };
 
 static __always_inline int is_vlan_proto(__be16 proto)
@@ -58,17 +78,8 @@ static __always_inline int is_vlan_proto(__be16 proto)
 	return proto == bpf_htons(TEMPOS_ETH_P_8021Q) || proto == bpf_htons(TEMPOS_ETH_P_8021AD);
 }
 
-/* Length rules, decided here and tested by the fixtures:
- *  - ihl >= 5 and version 4, else MALFORMED;
- *  - ihl*4 <= tot_len <= bytes from the IP header to the end of the frame; bytes after tot_len are Ethernet
- *    padding (frames under 60 bytes are padded on the wire) and are accepted and left as they are;
- *  - MF set or fragment offset != 0 -> FRAGMENT (checked before the protocol: a non-first fragment has no
- *    UDP header to look at);
- *  - not UDP, or UDP to another destination port -> NOT_OUR_PORT;
- *  - udp.len must equal tot_len - ihl*4 (so it can be neither larger nor smaller than the datagram) and be
- *    >= 8, else MALFORMED; udp.len == 8 (no topic byte) -> NO_PAYLOAD.
- * Returns TEMPOS_PARSE_OK or the tempos_pass_reason. */
-static __always_inline int parse_event(struct xdp_md *ctx, __be16 mom_port, struct tempos_event_view *view)
+/* Ethernet and up to two VLAN tags; TEMPOS_PARSE_OK or TEMPOS_PASS_NOT_IPV4 (truncated). */
+static __always_inline int parse_l2(struct xdp_md *ctx, struct tempos_l2 *l2)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -96,10 +107,29 @@ static __always_inline int parse_event(struct xdp_md *ctx, __be16 mom_port, stru
 			l3_offset += sizeof(*vlan);
 		}
 	}
-	if (proto != bpf_htons(ETH_P_IP))
-		return TEMPOS_PASS_NOT_IPV4;
+	l2->eth = eth;
+	l2->l3 = cursor;
+	l2->proto = proto;
+	l2->l3_off = l3_offset;
+	return TEMPOS_PARSE_OK;
+}
 
-	struct iphdr *ip = cursor;
+/* Length rules, decided here and tested by the fixtures:
+ *  - ihl >= 5 and version 4, else MALFORMED;
+ *  - ihl*4 <= tot_len <= bytes from the IP header to the end of the frame; bytes after tot_len are Ethernet
+ *    padding (frames under 60 bytes are padded on the wire) and are accepted and left as they are;
+ *  - MF set or fragment offset != 0 -> FRAGMENT (checked before the protocol: a non-first fragment has no
+ *    UDP header to look at);
+ *  - not UDP, or UDP to another destination port -> NOT_OUR_PORT;
+ *  - udp.len must equal tot_len - ihl*4 (so it can be neither larger nor smaller than the datagram) and be
+ *    >= 8, else MALFORMED; udp.len == 8 (no topic byte) -> NO_PAYLOAD.
+ * Returns TEMPOS_PARSE_OK or the tempos_pass_reason. */
+static __always_inline int parse_ipv4_udp(struct xdp_md *ctx, __be16 mom_port, const struct tempos_l2 *l2,
+					  struct tempos_event_view *view)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 l3_offset = l2->l3_off;
+	struct iphdr *ip = l2->l3;
 	if ((void *)(ip + 1) > data_end)
 		return TEMPOS_PASS_MALFORMED;
 	if (ip->version != 4 || ip->ihl < 5)
@@ -142,15 +172,33 @@ static __always_inline int parse_event(struct xdp_md *ctx, __be16 mom_port, stru
 	if ((void *)(payload + 1) > data_end)
 		return TEMPOS_PASS_MALFORMED;
 
-	view->eth = eth;
+	view->eth = l2->eth;
 	view->ip = ip;
+	view->ip6 = 0;
 	view->udp = udp;
 	view->payload = payload;
 	view->ip_tot_len = (__u16)tot_len;
 	view->udp_len = (__u16)udp_len;
 	view->l4_off = l3_offset + ip_hdr_len;
 	view->frame_len = frame_len;
+	view->udp_source = udp->source;
+	view->udp_check = udp->check;
+	view->topic = payload[0];
+	view->hop_limit = ip->ttl;
+	view->udp_by_offset = 0;
 	return TEMPOS_PARSE_OK;
+}
+
+/* An IPv4 event (parse_ipv4_udp); every other ethertype, IPv6 included, is TEMPOS_PASS_NOT_IPV4. */
+static __always_inline int parse_event(struct xdp_md *ctx, __be16 mom_port, struct tempos_event_view *view)
+{
+	struct tempos_l2 l2;
+	int reason = parse_l2(ctx, &l2);
+	if (reason != TEMPOS_PARSE_OK)
+		return reason;
+	if (l2.proto != bpf_htons(ETH_P_IP))
+		return TEMPOS_PASS_NOT_IPV4;
+	return parse_ipv4_udp(ctx, mom_port, &l2, view);
 }
 
 #endif /* TEMPOS_PARSING_H */

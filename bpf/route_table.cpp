@@ -24,7 +24,10 @@ tempos::Status RouteTable::validate(const tempos_route& route) {
                                          std::to_string(TEMPOS_MAX_SUBSCRIBERS));
     for (std::uint32_t i = 0; i < route.count; ++i) {
         const tempos_endpoint& sub = route.subs[i];
-        if (sub.ipv4 == 0 || sub.port == 0)
+        const bool ipv6 = (sub.flags & TEMPOS_EP_IPV6) != 0;
+        const bool has_address = ipv6 ? (sub.ipv6[0] | sub.ipv6[1] | sub.ipv6[2] | sub.ipv6[3]) != 0 && sub.ipv4 == 0
+                                      : sub.ipv4 != 0;
+        if (!has_address || sub.port == 0)
             return tempos::Status::error(tempos::ErrorCode::invalid_argument,
                                          "route member " + std::to_string(i) + " has no address or port");
     }

@@ -45,6 +45,14 @@ static __always_inline __u16 udp_partial_field(__be32 saddr, __be32 daddr, __be1
 	return csum_fold64(udp_pseudo_sum(saddr, daddr, udp_len));
 }
 
+/* The same for IPv6 (RFC 8200 8.1): both addresses, the upper-layer length (the UDP length) and next header 17
+ * as 32-bit words, which sum as their low 16 bits do. */
+static __always_inline __u16 udp6_partial_field(const __u32 *saddr, const __u32 *daddr, __be16 udp_len)
+{
+	__u64 sum = (__u64)saddr[0] + saddr[1] + saddr[2] + saddr[3] + daddr[0] + daddr[1] + daddr[2] + daddr[3];
+	return csum_fold64(sum + bpf_htons(IPPROTO_UDP) + udp_len);
+}
+
 /* What the steps of tempos_frame_sum share (on its stack). */
 struct tempos_frame_sum_walk {
 	struct xdp_md *ctx;
@@ -144,20 +152,21 @@ __noinline int tempos_udp_partial_plan(struct xdp_md *ctx, __u32 l4_off, __u32 u
 	return 0;
 }
 
-/* Before the rewrite: recognises the form and fills the plan. addr_delta is the addresses' contribution (shared
- * with the IP checksum), port_delta the destination port's. A full or absent checksum costs one comparison more
- * than the incremental update itself. Returns 0, or < 0 when the checksum cannot be completed (the frame is then
- * passed up untouched). */
+/* Before the rewrite: recognises the form and fills the plan. partial_field is what the field would hold if the
+ * datagram were CHECKSUM_PARTIAL (udp_partial_field, udp6_partial_field); addr_delta is the addresses'
+ * contribution (shared with the IPv4 checksum), port_delta the destination port's. A full or absent checksum
+ * costs one comparison more than the incremental update itself. Returns 0, or < 0 when the checksum cannot be
+ * completed (the frame is then passed up untouched). */
 static __always_inline int tempos_udp_check_prepare(struct xdp_md *ctx, const struct tempos_event_view *view,
-						    __u64 addr_delta, __u64 port_delta,
+						    __u16 partial_field, __u64 addr_delta, __u64 port_delta,
 						    struct tempos_udp_check_plan *plan)
 {
-	__u16 check = view->udp->check;
+	__u16 check = view->udp_check;
 	plan->old = check;
 	plan->delta = addr_delta + port_delta;
 	plan->flip = 0;
 	/* A partial field is never 0, so a field of 0 ("none") is not taken for one. */
-	if (check != udp_partial_field(view->ip->saddr, view->ip->daddr, view->udp->len))
+	if (check != partial_field)
 		return 0;
 	return tempos_udp_partial_plan(ctx, view->l4_off, view->udp_len, addr_delta, plan);
 }

@@ -82,28 +82,41 @@ int on_link(const nlmsghdr* message, void* data) {
 struct AddressDump {
     const std::map<int, Mac>* links;
     std::set<Ipv4> ipv4;
+    std::set<Ipv6> ipv6;
 };
+
+template <typename Address>
+void take_address(const nlattr* attribute, std::set<Address>& into) {
+    Address ip{};
+    if (!attribute || mnl_attr_get_payload_len(attribute) != ip.size()) return;
+    std::memcpy(ip.data(), mnl_attr_get_payload(attribute), ip.size());
+    into.insert(ip);
+}
 
 int on_address(const nlmsghdr* message, void* data) {
     auto* dump = static_cast<AddressDump*>(data);
     const auto* address = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(message));
-    if (address->ifa_family != AF_INET || !dump->links->contains(static_cast<int>(address->ifa_index)))
-        return MNL_CB_OK;
+    if (!dump->links->contains(static_cast<int>(address->ifa_index))) return MNL_CB_OK;
     NlAttributes attributes(IFA_MAX);
     mnl_attr_parse(message, sizeof(*address), collect_attribute, &attributes);
-    // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer's on point-to-point links.
+    // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer's on point-to-point links (IPv6 gives
+    // IFA_LOCAL only there, IFA_ADDRESS otherwise).
     const nlattr* local = attributes[IFA_LOCAL] ? attributes[IFA_LOCAL] : attributes[IFA_ADDRESS];
-    Ipv4 ip{};
-    if (local && mnl_attr_get_payload_len(local) == ip.size()) {
-        std::memcpy(ip.data(), mnl_attr_get_payload(local), ip.size());
-        dump->ipv4.insert(ip);
-    }
+    if (address->ifa_family == AF_INET) take_address(local, dump->ipv4);
+    if (address->ifa_family == AF_INET6 && address->ifa_scope != RT_SCOPE_LINK) take_address(local, dump->ipv6);
     return MNL_CB_OK;
 }
 
 }  // namespace
 
-Result<LocalDestinations> query_local_destinations(int ifindex, const Ipv4& listen) {
+ListenAddresses listen_addresses(const ChannelConfig& channel) {
+    ListenAddresses listen;
+    if (channel.receives_ipv4) listen.ipv4 = channel.mom_address;
+    listen.ipv6 = channel.mom_address6;
+    return listen;
+}
+
+Result<LocalDestinations> query_local_destinations(int ifindex, const ListenAddresses& listen) {
     Result<MnlSocket> nl = open_netlink(0);
     if (!nl) return nl.status();
     LinkDump links{ifindex, {}};
@@ -115,24 +128,26 @@ Result<LocalDestinations> query_local_destinations(int ifindex, const Ipv4& list
     LocalDestinations out;
     for (const auto& [index, mac] : links.links)
         if (mac != Mac{}) out.macs.insert(mac);
-    if (listen != Ipv4{}) {
-        out.ipv4.insert(listen);
-        return out;
-    }
-    AddressDump addresses{&links.links, {}};
+    const bool any_ipv4 = listen.ipv4 && *listen.ipv4 == Ipv4{};
+    const bool any_ipv6 = listen.ipv6 && *listen.ipv6 == Ipv6{};
+    if (listen.ipv4 && !any_ipv4) out.ipv4.insert(*listen.ipv4);
+    if (listen.ipv6 && !any_ipv6) out.ipv6.insert(*listen.ipv6);
+    if (!any_ipv4 && !any_ipv6) return out;
+    AddressDump addresses{&links.links, {}, {}};
     ifaddrmsg address_request{};
-    address_request.ifa_family = AF_INET;
+    address_request.ifa_family = AF_UNSPEC;
     if (Status s = dump(nl->get(), RTM_GETADDR, &address_request, sizeof address_request, on_address, &addresses); !s)
         return s;
-    out.ipv4 = std::move(addresses.ipv4);
+    if (any_ipv4) out.ipv4 = std::move(addresses.ipv4);
+    if (any_ipv6) out.ipv6 = std::move(addresses.ipv6);
     return out;
 }
 
-Result<std::unique_ptr<LocalAddressWatcher>> LocalAddressWatcher::start(int ifindex, const Ipv4& listen,
+Result<std::unique_ptr<LocalAddressWatcher>> LocalAddressWatcher::start(int ifindex, const ListenAddresses& listen,
                                                                         DestinationTable table,
                                                                         std::shared_ptr<spdlog::logger> log) {
     // Subscribed before the first dump, so no change between the two is missed.
-    Result<MnlSocket> events = open_netlink(RTMGRP_LINK | RTMGRP_IPV4_IFADDR);
+    Result<MnlSocket> events = open_netlink(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR);
     if (!events) return events.status();
     const int fd = mnl_socket_get_fd(events->get());
     if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) return system_status("netlink O_NONBLOCK", errno);
@@ -145,7 +160,7 @@ Result<std::unique_ptr<LocalAddressWatcher>> LocalAddressWatcher::start(int ifin
     return watcher;
 }
 
-LocalAddressWatcher::LocalAddressWatcher(int ifindex, const Ipv4& listen, DestinationTable table,
+LocalAddressWatcher::LocalAddressWatcher(int ifindex, const ListenAddresses& listen, DestinationTable table,
                                          std::shared_ptr<spdlog::logger> log, mnl_socket* events, UniqueFd wakeup)
     : ifindex_(ifindex), listen_(listen), table_(table), log_(std::move(log)), events_(events), wakeup_(std::move(wakeup)) {}
 
@@ -173,7 +188,10 @@ Status LocalAddressWatcher::resync() {
     if (Status set = table_.set(*wanted); !set) return set;
     std::string text;
     for (const Ipv4& ip : wanted->ipv4) text += (text.empty() ? "" : ", ") + format_ip(ip);
-    log_->info("taking frames for {} MAC(s) and IPv4 {}", wanted->macs.size(), text.empty() ? "(none)" : text);
+    std::string text6;
+    for (const Ipv6& ip : wanted->ipv6) text6 += (text6.empty() ? "" : ", ") + format_ip(ip);
+    log_->info("taking frames for {} MAC(s), IPv4 {} and IPv6 {}", wanted->macs.size(), text.empty() ? "(none)" : text,
+               text6.empty() ? "(none)" : text6);
     std::lock_guard lock(mutex_);
     current_ = std::move(*wanted);
     if (filled_) updates_.fetch_add(1);

@@ -26,6 +26,12 @@ std::string format_ip(const Ipv4& ip) {
            std::to_string(ip[3]);
 }
 
+std::string format_ip(const Ipv6& ip) {
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET6, ip.data(), text, sizeof text);
+    return text;
+}
+
 std::string format_mac(const Mac& mac) {
     char text[18];
     std::snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
@@ -133,11 +139,15 @@ Result<std::optional<VlanLink>> query_vlan(int ifindex) {
     return answer.vlan;
 }
 
-Result<RouteNextHop> route_next_hop(const Ipv4& destination) {
+namespace {
+
+// The kernel's answer (RTM_GETROUTE) for one destination address of `family`.
+template <typename Address>
+Result<RouteAnswer> route_answer(unsigned char family, const Address& destination) {
     RtnlRequest request(RTM_GETROUTE, NLM_F_REQUEST);
     auto* route = request.extra<rtmsg>();
-    route->rtm_family = AF_INET;
-    route->rtm_dst_len = 32;
+    route->rtm_family = family;
+    route->rtm_dst_len = static_cast<unsigned char>(destination.size() * 8);
     mnl_attr_put(request.header(), RTA_DST, destination.size(), destination.data());
     RouteAnswer answer;
     if (Status st = request.run("RTM_GETROUTE", parse_route, &answer); !st)
@@ -146,13 +156,27 @@ Result<RouteNextHop> route_next_hop(const Ipv4& destination) {
     if (!answer.ifindex)
         return Status::error(ErrorCode::system_error,
                              "route to subscriber " + format_ip(destination) + " names no output interface");
-    return RouteNextHop{*answer.ifindex, answer.gateway.value_or(destination)};
+    return answer;
+}
+
+}  // namespace
+
+Result<RouteNextHop> route_next_hop(const Ipv4& destination) {
+    const Result<RouteAnswer> answer = route_answer(AF_INET, destination);
+    if (!answer) return answer.status();
+    return RouteNextHop{*answer->ifindex, answer->gateway.value_or(destination)};
 }
 
 Result<int> route_output_ifindex(const Ipv4& destination) {
     const Result<RouteNextHop> hop = route_next_hop(destination);
     if (!hop) return hop.status();
     return hop->ifindex;
+}
+
+Result<int> route_output_ifindex(const Ipv6& destination) {
+    const Result<RouteAnswer> answer = route_answer(AF_INET6, destination);
+    if (!answer) return answer.status();
+    return *answer->ifindex;
 }
 
 std::optional<bool> ipv4_forwarding_enabled(const std::string& name) {

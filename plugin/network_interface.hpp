@@ -23,6 +23,7 @@ Result<InterfaceInfo> query_interface(int ifindex);
 
 // "10.0.0.1" and "02:00:00:00:00:0a", for messages.
 std::string format_ip(const Ipv4& ip);
+std::string format_ip(const Ipv6& ip);
 std::string format_mac(const Mac& mac);
 
 // A VLAN sub-interface: its lower device and its tag (network order, as in the frame).
@@ -45,5 +46,6 @@ struct RouteNextHop {
 };
 Result<RouteNextHop> route_next_hop(const Ipv4& destination);
 Result<int> route_output_ifindex(const Ipv4& destination);
+Result<int> route_output_ifindex(const Ipv6& destination);
 
 }  // namespace tempos::xdp

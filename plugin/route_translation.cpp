@@ -47,13 +47,18 @@ Result<tempos_route> translate_group(const SubscriptionGroup& group, const Egres
     for (std::size_t i = 0; i < group.members.size(); ++i) {
         const Endpoint& member = group.members[i];
         tempos_endpoint& entry = route.subs[i];
-        std::memcpy(&entry.ipv4, member.ip.data(), sizeof(entry.ipv4));  // already network order
+        if (member.ip6) {
+            entry.flags = TEMPOS_EP_IPV6;
+            std::memcpy(entry.ipv6, member.ip6->data(), sizeof(entry.ipv6));  // already network order
+        } else {
+            std::memcpy(&entry.ipv4, member.ip.data(), sizeof(entry.ipv4));
+        }
         entry.port = htons(member.port);
         const std::optional<Mac> mac = member.mac ? member.mac : neighbour ? neighbour(member) : std::nullopt;
         if (!mac) continue;
         const Result<EgressPort> out = egress(member);
         if (!out) return out.status();
-        entry.flags = TEMPOS_EP_HAS_MAC;
+        entry.flags |= TEMPOS_EP_HAS_MAC;
         std::memcpy(entry.mac, mac->data(), sizeof(entry.mac));
         std::memcpy(entry.src_mac, out->src_mac.data(), sizeof(entry.src_mac));
         entry.ifindex = static_cast<__u32>(out->ifindex);

@@ -27,7 +27,7 @@ using NeighbourLookup = std::function<std::optional<Mac>(const Endpoint&)>;
 // enforced whatever xdp_mode is, so a configuration valid with "off" stays valid with XDP).
 Status validate_topic(const TopicConfig& topic);
 
-// One group -> one route. Addresses and ports in network order. With a MAC (configured, or else answered by
+// One group -> one route. Addresses and ports in network order; an IPv6 member has TEMPOS_EP_IPV6. With a MAC (configured, or else answered by
 // `neighbour`): TEMPOS_EP_HAS_MAC, mac, src_mac and ifindex from the resolver. Without: flags clear, the
 // kernel's bpf_fib_lookup is the router's fallback, and the resolver is not called.
 Result<tempos_route> translate_group(const SubscriptionGroup& group, const EgressResolver& egress,

@@ -18,8 +18,9 @@ constexpr bool offsets_are(const std::size_t (&actual)[N], const std::size_t (&e
 #define AT(field) offsetof(TEMPOS_ABI_STRUCT, field)
 
 #define TEMPOS_ABI_STRUCT tempos_endpoint
-static_assert(sizeof(tempos_endpoint) == 24 && alignof(tempos_endpoint) == 4);
-static_assert(offsets_are({AT(ipv4), AT(port), AT(flags), AT(mac), AT(src_mac), AT(ifindex)}, {0, 4, 6, 8, 14, 20}),
+static_assert(sizeof(tempos_endpoint) == 40 && alignof(tempos_endpoint) == 4);
+static_assert(offsets_are({AT(ipv4), AT(port), AT(flags), AT(mac), AT(src_mac), AT(ifindex), AT(ipv6)},
+                          {0, 4, 6, 8, 14, 20, 24}),
               "a field of tempos_endpoint moved");
 #undef TEMPOS_ABI_STRUCT
 
@@ -31,12 +32,12 @@ static_assert(alignof(tempos_route) == 4 && offsets_are({AT(count), AT(_pad), AT
 
 // A new pass reason grows tempos_topic_counters: the BPF side and every reader must agree on the count.
 #define TEMPOS_ABI_STRUCT tempos_topic_counters
-static_assert(TEMPOS_PASS_REASONS == 13 && TEMPOS_POLICE_REASONS == 3 &&
+static_assert(TEMPOS_PASS_REASONS == 15 && TEMPOS_POLICE_REASONS == 3 &&
               sizeof(tempos_topic_counters) == 32 + 8 * TEMPOS_PASS_REASONS + 16 + 8 * TEMPOS_POLICE_REASONS);
 static_assert(alignof(tempos_topic_counters) == 8 &&
                   offsets_are({AT(rr_next), AT(_pad), AT(redirected_packets), AT(redirected_bytes), AT(aborted),
                                AT(passed), AT(best_effort_offered), AT(best_effort_arrived), AT(policed)},
-                              {0, 4, 8, 16, 24, 32, 136, 144, 152}),
+                              {0, 4, 8, 16, 24, 32, 152, 160, 168}),
               "a field of tempos_topic_counters moved");
 #undef TEMPOS_ABI_STRUCT
 
@@ -49,12 +50,16 @@ static_assert(sizeof(tempos_rate_limit) == 16 && alignof(tempos_rate_limit) == 8
 // Compare-and-swap works on the aligned 64-bit word.
 static_assert(sizeof(tempos_bucket) == 8 && alignof(tempos_bucket) == 8 && offsetof(tempos_bucket, tat_ns) == 0);
 // The version names this layout: a change above without a bump breaks the build here.
-static_assert(TEMPOS_XDP_ABI_VERSION == 4);
+static_assert(TEMPOS_XDP_ABI_VERSION == 5);
 
 #define TEMPOS_ABI_STRUCT tempos_local_set
-static_assert(sizeof(tempos_local_set) == 8 + 8 * TEMPOS_MAX_LOCAL_MACS + 4 * TEMPOS_MAX_LOCAL_IPV4 &&
+static_assert(sizeof(tempos_local_set) ==
+                      16 + 8 * TEMPOS_MAX_LOCAL_MACS + 4 * TEMPOS_MAX_LOCAL_IPV4 + 16 * TEMPOS_MAX_LOCAL_IPV6 &&
                   alignof(tempos_local_set) == 8 &&
-                  offsets_are({AT(mac_count), AT(ipv4_count), AT(macs), AT(ipv4)}, {0, 4, 8, 8 + 8 * TEMPOS_MAX_LOCAL_MACS}),
+                  offsets_are({AT(mac_count), AT(ipv4_count), AT(ipv6_count), AT(_pad), AT(macs), AT(ipv4), AT(ipv6)},
+                              {0, 4, 8, 12, 16, 16 + 8 * TEMPOS_MAX_LOCAL_MACS,
+                               16 + 8 * TEMPOS_MAX_LOCAL_MACS + 4 * TEMPOS_MAX_LOCAL_IPV4}) &&
+                  AT(ipv6) % 8 == 0,
               "a field of tempos_local_set moved");
 #undef TEMPOS_ABI_STRUCT
 
@@ -65,6 +70,8 @@ static_assert(TEMPOS_LOCAL_VERSIONS == 2 &&
               "a field of tempos_local_destinations moved");
 #undef TEMPOS_ABI_STRUCT
 
+static_assert(sizeof(tempos_ipv6_key) == 16 && alignof(tempos_ipv6_key) == 1);
+
 #define TEMPOS_ABI_STRUCT tempos_egress_vlan
 static_assert(sizeof(tempos_egress_vlan) == 8 && alignof(tempos_egress_vlan) == 4 &&
                   offsets_are({AT(lower_ifindex), AT(tpid), AT(tci)}, {0, 4, 6}),
@@ -72,8 +79,8 @@ static_assert(sizeof(tempos_egress_vlan) == 8 && alignof(tempos_egress_vlan) == 
 #undef TEMPOS_ABI_STRUCT
 
 #define TEMPOS_ABI_STRUCT tempos_fanout_member
-static_assert(sizeof(tempos_fanout_member) == 32 && alignof(tempos_fanout_member) == 4 &&
-                  offsets_are({AT(ep), AT(group_size), AT(_pad)}, {0, 24, 28}),
+static_assert(sizeof(tempos_fanout_member) == 48 && alignof(tempos_fanout_member) == 4 &&
+                  offsets_are({AT(ep), AT(group_size), AT(_pad)}, {0, 40, 44}),
               "a field of tempos_fanout_member moved");
 #undef TEMPOS_ABI_STRUCT
 

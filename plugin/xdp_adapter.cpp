@@ -39,12 +39,6 @@ Status XdpAdapter::check_channel(const ChannelConfig& channel) const noexcept {
             return Status::error(ErrorCode::invalid_argument,
                                  "xdp_mode " + std::string(to_string(options->mode)) +
                                      " needs an interface to attach to (or set xdp_mode = \"off\")");
-        if (options->mode != XdpMode::off && !channel.receives_ipv4)
-            return Status::error(ErrorCode::invalid_argument,
-                                 "xdp_mode " + std::string(to_string(options->mode)) +
-                                     ": [mom] listen takes no IPv4 (an IPv6 address, or [::] with v6only), and the "
-                                     "XDP router routes IPv4 only so far (docs/ipv6.md): set xdp_mode = \"off\", or "
-                                     "listen on [::] dual-stack or an IPv4 address");
         return Status::ok();
     });
 }
@@ -60,23 +54,34 @@ Status XdpAdapter::check_topic(const TopicConfig& topic) const noexcept {
     });
 }
 
-// The kernel path (router and fan-out) parses IPv4 only so far: a strict topic it would route must not name an
-// IPv6 subscriber. Judged by the mode asked for, not the one attached, so that --check and every start agree.
+// What the kernel path can route of a strict topic with IPv6 subscribers (docs/ipv6.md): the router rewrites an
+// IPv6 event for an IPv6 member and an IPv4 one for an IPv4 member, never across families (the headers differ in
+// size and the router does not rebuild them). So, with a kernel path, a strict group must be of one family; and
+// the TC fan-out serves IPv4 only, so a strict topic with several groups must have IPv4 members only. Judged by
+// the mode asked for, not the one attached, so that --check and every start agree.
 Status XdpAdapter::check_ipv6_members(const TopicConfig& topic) const {
-    for (const SubscriptionGroup& group : topic.groups) {
-        for (const Endpoint& member : group.members) {
-            if (!member.ip6) continue;
-            if (topic.qos == Qos::strict && checked_mode_.load() != XdpMode::off)
-                return Status::error(ErrorCode::invalid_argument,
-                                     "topic " + std::to_string(topic.id) +
-                                         ": strict with an IPv6 subscriber, and the XDP router routes IPv4 only so "
-                                         "far (docs/ipv6.md); set xdp_mode = \"off\" (socket path, both families) "
-                                         "or make the topic best-effort");
-            // Connected: the socket path must have its IPv6 sockets.
-            if (sockets_) return sockets_->check_topic(topic);
-            return Status::ok();
-        }
+    bool any_ipv6 = false;
+    for (std::size_t g = 0; g < topic.groups.size(); ++g) {
+        std::size_t ipv6 = 0;
+        for (const Endpoint& member : topic.groups[g].members) ipv6 += member.ip6 ? 1 : 0;
+        any_ipv6 = any_ipv6 || ipv6 != 0;
+        if (topic.qos != Qos::strict || checked_mode_.load() == XdpMode::off) continue;
+        if (ipv6 != 0 && ipv6 != topic.groups[g].members.size())
+            return Status::error(ErrorCode::invalid_argument,
+                                 "topic " + std::to_string(topic.id) + ", group " + std::to_string(g) +
+                                     ": strict with IPv4 and IPv6 members in one group, and the XDP router does not "
+                                     "turn an event of one family into the other (docs/ipv6.md); give each family "
+                                     "its own topic, set xdp_mode = \"off\" (socket path, both families) or make "
+                                     "the topic best-effort");
+        if (ipv6 != 0 && topic.groups.size() > 1)
+            return Status::error(ErrorCode::invalid_argument,
+                                 "topic " + std::to_string(topic.id) +
+                                     ": strict with several subscription groups and an IPv6 member, and the kernel "
+                                     "fan-out routes IPv4 only so far (docs/ipv6.md); use one group, set xdp_mode = "
+                                     "\"off\" (socket path, both families) or make the topic best-effort");
     }
+    // Connected: the socket path must have its IPv6 sockets.
+    if (any_ipv6 && sockets_) return sockets_->check_topic(topic);
     return Status::ok();
 }
 
@@ -119,6 +124,9 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
             // each frame's own destination, which is the MoM's address the publisher used).
             request.mom_ipv4 = channel.mom_address;
             if (request.mom_ipv4 == Ipv4{} && interface_.ipv4) request.mom_ipv4 = *interface_.ipv4;
+            // IPv6: the configured address; with [::] each frame's own destination (an address of the interface
+            // the publisher used, never link-local: local_addresses.hpp).
+            request.mom_ipv6 = channel.mom_address6.value_or(Ipv6{});
             Result<CpuSet> cpus = best_effort_cpus(options);
             if (!cpus) return cpus.status();
             request.best_effort_cpus = std::move(*cpus);
@@ -142,7 +150,7 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
                 // Until the maps are filled the router takes nothing: every frame goes up to the socket path.
                 // Reused maps: the watcher's first fill replaces whatever the earlier tempos-mom wrote.
                 Result<std::unique_ptr<LocalAddressWatcher>> local =
-                    LocalAddressWatcher::start(interface_.ifindex, channel.mom_address,
+                    LocalAddressWatcher::start(interface_.ifindex, listen_addresses(channel),
                                                DestinationTable(xdp_->local_destinations_fd()), log_);
                 if (!local) {
                     xdp_.reset();
@@ -248,7 +256,8 @@ void XdpAdapter::take_over_topics() {
 }
 
 Result<EgressPort> XdpAdapter::egress_for(const Endpoint& subscriber) {
-    const Result<int> ifindex = route_output_ifindex(subscriber.ip);
+    const Result<int> ifindex =
+        subscriber.ip6 ? route_output_ifindex(*subscriber.ip6) : route_output_ifindex(subscriber.ip);
     if (!ifindex) return ifindex.status();
     // 0 = leave through the interface the frame arrived on (XDP_TX), see xdp_abi.h.
     if (*ifindex == interface_.ifindex) return EgressPort{0, interface_.mac};
@@ -301,7 +310,10 @@ Result<EgressPort> XdpAdapter::egress_for(const Endpoint& subscriber) {
 
 // A subscriber without a configured MAC: the neighbour resolver's answer, or none yet (the route entry then
 // leaves it to bpf_fib_lookup, which refuses while forwarding is off: the event takes the socket path, counted).
+// The resolver follows IPv4 neighbours only: an IPv6 member without a MAC is always resolved by bpf_fib_lookup in
+// the NDP table (docs/ipv6.md).
 std::optional<Mac> XdpAdapter::neighbour_mac(const Endpoint& subscriber) {
+    if (subscriber.ip6) return std::nullopt;
     return neighbours_ ? neighbours_->mac_of(subscriber.ip) : std::nullopt;
 }
 

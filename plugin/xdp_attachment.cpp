@@ -68,6 +68,7 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
     SkeletonPtr<tempos_router> skeleton(tempos_router__open(), tempos_router__destroy);
     if (!skeleton) return xdp_errno_status("opening the XDP router", errno);
     set_mom_constants(*skeleton, request.mom_port, request.mom_ipv4);
+    set_mom_ipv6(*skeleton, request.mom_ipv6);
     skeleton->rodata->best_effort_cpu_count = static_cast<__u32>(request.best_effort_cpus.size());
 
     HookRequest hook_request{request.interface, request.ifindex, request.mode, request.priority, {}, {}, false};

@@ -30,6 +30,7 @@ struct AttachRequest {
     XdpMode mode = XdpMode::automatic;  // automatic, native or generic
     std::uint16_t mom_port = 0;         // host order
     Ipv4 mom_ipv4{};                    // 0.0.0.0: keep each frame's destination as the new source
+    Ipv6 mom_ipv6{};                    // the same for IPv6 events (::: keep it)
     XdpAttachMethod attach = XdpAttachMethod::link;
     std::optional<unsigned> priority;   // libxdp's run priority
     CpuSet best_effort_cpus;            // the cpumap's CPUs (docs/isolation.md); empty: best-effort passes

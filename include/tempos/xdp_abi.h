@@ -9,28 +9,33 @@
 /* Bumped whenever a struct, an enum or a map below changes shape; checked in plugin/xdp_abi_layout.cpp.
  * 2: TEMPOS_PASS_NOT_FOR_US and the local destination maps (bpf/destination.h).
  * 3: TEMPOS_PASS_TOO_BIG (tempos_topic_counters grows) and the egress_vlans map (bpf/egress_vlan.h).
- * 4: local_destinations (two versioned lists) replaces the local_macs and local_ipv4 hash maps. */
-#define TEMPOS_XDP_ABI_VERSION 4
+ * 4: local_destinations (two versioned lists) replaces the local_macs and local_ipv4 hash maps.
+ * 5: IPv6 (docs/ipv6.md): tempos_endpoint.ipv6 and TEMPOS_EP_IPV6 (tempos_endpoint, tempos_route and
+ *    tempos_fanout_member grow), TEMPOS_PASS_EXT_HEADER and TEMPOS_PASS_FAMILY, IPv6 in tempos_local_set. */
+#define TEMPOS_XDP_ABI_VERSION 5
 
 #define TEMPOS_MAX_TOPICS 256
 /* Members of one subscription group served by the kernel fast path. */
 #define TEMPOS_MAX_SUBSCRIBERS 16
-/* Index of the counters slot for packets that carry no topic (not IPv4/UDP to our port, malformed...). */
+/* Index of the counters slot for packets that carry no topic (not IPv4/IPv6 UDP to our port, malformed...). */
 #define TEMPOS_NO_TOPIC_SLOT TEMPOS_MAX_TOPICS
 
 /* tempos_endpoint.flags */
 #define TEMPOS_EP_HAS_MAC 0x1 /* mac/src_mac/ifindex are set; otherwise bpf_fib_lookup resolves them */
+#define TEMPOS_EP_IPV6 0x2    /* an IPv6 subscriber: its address is ipv6, ipv4 is 0. Only IPv6 frames are routed to it */
 
 struct tempos_endpoint {
-	__be32 ipv4;       /* subscriber address, network order */
+	__be32 ipv4;       /* IPv4 subscriber address, network order (0 with TEMPOS_EP_IPV6) */
 	__be16 port;       /* subscriber UDP port, network order */
 	__u16 flags;       /* TEMPOS_EP_* */
 	__u8 mac[6];       /* subscriber MAC (TEMPOS_EP_HAS_MAC) */
 	__u8 src_mac[6];   /* MAC of the egress interface (TEMPOS_EP_HAS_MAC) */
 	__u32 ifindex;     /* egress interface; 0 = the interface the frame arrived on (XDP_TX) */
+	__be32 ipv6[4];    /* IPv6 subscriber address, network order (TEMPOS_EP_IPV6); 0 otherwise */
 };
 
-/* The value of a strict topic: one subscription group. Written once into a fresh inner map and never
+/* The value of a strict topic: one subscription group, all of whose members are of one family (the adapter
+ * refuses a strict group mixing them: the router cannot turn an IPv4 frame into an IPv6 one). Written once into a fresh inner map and never
  * modified afterwards (see the comment on topic_routes in bpf/router_maps.h). */
 struct tempos_route {
 	__u32 count; /* 1..TEMPOS_MAX_SUBSCRIBERS valid entries in subs */
@@ -40,20 +45,25 @@ struct tempos_route {
 
 /* Why a frame was handed to the kernel stack (XDP_PASS). */
 enum tempos_pass_reason {
-	TEMPOS_PASS_NOT_IPV4 = 0,   /* not IPv4 (ARP, IPv6, ...) or truncated L2 */
-	TEMPOS_PASS_MALFORMED,      /* truncated or inconsistent IPv4/UDP header or lengths */
-	TEMPOS_PASS_FRAGMENT,       /* MF set or fragment offset != 0 */
+	TEMPOS_PASS_NOT_IPV4 = 0,   /* neither IPv4 nor IPv6 (ARP, ...) or truncated L2 (the fan-out: not IPv4) */
+	TEMPOS_PASS_MALFORMED,      /* truncated or inconsistent IPv4/IPv6/UDP header or lengths; an IPv6 UDP checksum 0 */
+	TEMPOS_PASS_FRAGMENT,       /* MF set or fragment offset != 0; an IPv6 fragment header */
 	TEMPOS_PASS_NOT_OUR_PORT,   /* not UDP, or UDP to another port */
 	TEMPOS_PASS_NO_PAYLOAD,     /* UDP to our port with 0 payload bytes */
 	TEMPOS_PASS_NOT_STRICT,     /* topic not configured as strict here */
-	TEMPOS_PASS_TTL,            /* TTL <= 1 */
+	TEMPOS_PASS_TTL,            /* TTL (IPv6: hop limit) <= 1 */
 	TEMPOS_PASS_FIB,            /* no MAC configured and bpf_fib_lookup did not succeed (e.g. NO_NEIGH) */
 	TEMPOS_PASS_NO_EGRESS,      /* the endpoint's egress ifindex has no entry in egress_ports */
 	TEMPOS_PASS_FANOUT,         /* strict topic with several groups: handed to the TC fan-out program */
 	TEMPOS_PASS_PARTIAL_CSUM,   /* native mode, CHECKSUM_PARTIAL datagram longer than the router completes */
-	TEMPOS_PASS_NOT_FOR_US,     /* to our port, but its destination MAC or IPv4 is not this MoM's (bpf/destination.h) */
-	TEMPOS_PASS_TOO_BIG,        /* the IPv4 datagram is longer than the egress MTU (the FIB's answer FRAG_NEEDED, or the
+	TEMPOS_PASS_NOT_FOR_US,     /* to our port, but its destination MAC or IP is not this MoM's (bpf/destination.h) */
+	TEMPOS_PASS_TOO_BIG,        /* the IP datagram is longer than the egress MTU (the FIB's answer FRAG_NEEDED, or the
 				     * device the frame would be handed to): the socket path sends it, fragmented */
+	TEMPOS_PASS_EXT_HEADER,     /* IPv6 extension headers the router does not skip (bpf/parsing6.h): AH, ESP, a routing
+				     * header with segments left, mobility/HIP/shim6/experimental, or more than it skips */
+	TEMPOS_PASS_FAMILY,         /* the frame's IP family is not its member's (an IPv4 event for an IPv6 group, or the
+				     * reverse), or an IPv6 event of a fan-out topic (the fan-out is IPv4 only): the socket
+				     * path sends it */
 	TEMPOS_PASS_REASONS
 };
 
@@ -108,20 +118,29 @@ struct tempos_bucket {
 };
 
 /* ---- Local destinations (bpf/destination.h) ----
- * Both programs take a frame only if its destination MAC and destination IPv4 are in the current version of
- * local_destinations (one ARRAY entry); the adapter keeps it equal to the interface's (and its VLAN
+ * Both programs take a frame only if its destination MAC and destination IPv4 (the router: or IPv6) are in the
+ * current version of local_destinations (one ARRAY entry); the adapter keeps it equal to the interface's (and its VLAN
  * sub-interfaces') MACs and the addresses the MoM listens on. Lists, not hash maps: a node has one or two of each,
  * and the programs scan a short list in a few ns where two hash lookups cost tens on every event. Two versions: the
  * adapter writes the one not in use, then flips `current`, so a program never reads a half-written list. */
 #define TEMPOS_MAX_LOCAL_MACS 16
 #define TEMPOS_MAX_LOCAL_IPV4 64
+#define TEMPOS_MAX_LOCAL_IPV6 64
 #define TEMPOS_LOCAL_VERSIONS 2
+
+/* An IPv6 address, network order. */
+struct tempos_ipv6_key {
+	__u8 addr[16];
+};
 
 struct tempos_local_set {
 	__u32 mac_count;  /* entries of macs[] in use */
 	__u32 ipv4_count; /* entries of ipv4[] in use */
+	__u32 ipv6_count; /* entries of ipv6[] in use */
+	__u32 _pad;
 	__u64 macs[TEMPOS_MAX_LOCAL_MACS]; /* a MAC in the first 6 bytes (memory order), then 2 zero bytes */
 	__be32 ipv4[TEMPOS_MAX_LOCAL_IPV4];
+	struct tempos_ipv6_key ipv6[TEMPOS_MAX_LOCAL_IPV6]; /* 8-byte aligned: read as two __u64 */
 };
 
 struct tempos_local_destinations {

@@ -69,11 +69,40 @@ inline const Ipv4Addr kSecondNicNeighbourIp{10, 77, 0, 9};   // on the test name
 inline constexpr std::size_t kSecondInterfaceMtu = 1500;
 inline constexpr std::uint32_t kLoopbackIfindex = 1;
 
+// IPv6 (docs/ipv6.md): the same hosts with documentation-prefix addresses.
+inline const Ipv6Addr kPublisherIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x07};
+inline const Ipv6Addr kMomIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+inline const Ipv6Addr kMomIp6Alias{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};  // listen [::]
+inline const Ipv6Addr kNotListenedIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x03};
+inline const Ipv6Addr kAllNodesIp6{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
+inline const MacAddr kAllNodesMac{0x33, 0x33, 0, 0, 0, 0x01};
+inline const Ipv6Addr kUnroutedIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x05};
+struct Subscriber6 {
+    Ipv6Addr ip;
+    std::uint16_t port;
+    MacAddr mac;
+};
+inline const Subscriber6 kSubA6{{0x20, 0x01, 0x0d, 0xb8, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a}, 5001, kSubA.mac};
+inline const Subscriber6 kSubB6{{0x20, 0x01, 0x0d, 0xb8, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b}, 5002, kSubB.mac};
+inline const Subscriber6 kSubOnes6{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                    0xff, 0xff},
+                                   0xffff, kSubOnes.mac};
+inline constexpr std::uint8_t kTopicSingle6 = 40;      // [A6], XDP_TX
+inline constexpr std::uint8_t kTopicTwo6 = 41;         // [A6, B6]
+inline constexpr std::uint8_t kTopicFib6 = 42;         // one IPv6 member without MAC, no route to it -> FIB pass
+inline constexpr std::uint8_t kTopicOnes6 = 43;        // all-ones address and port: forces checksum carries
+inline constexpr std::uint8_t kTopicVlanIngressNic6 = 44;  // [A6] via VLAN 100 (802.1Q) on the ingress device
+
 // A valid strict event for `topic` as the publisher sends it to the MoM: the topic byte, then "hello world".
 PacketBuilder event(std::uint8_t topic, std::uint16_t mom_port = kMomPort);
 
 // The same event as the router must emit it towards `sub` (the MoM's egress MAC kMomMac unless given).
 PacketBuilder forwarded(PacketBuilder event, const Subscriber& sub, const Ipv4Addr& new_src = kMomIp,
+                        const MacAddr& src_mac = kMomMac);
+
+// The IPv6 event: from kPublisherIp6 to kMomIp6, hop limit 64, the same payload.
+PacketBuilder event6(std::uint8_t topic, std::uint16_t mom_port = kMomPort);
+PacketBuilder forwarded(PacketBuilder event, const Subscriber6& sub, const Ipv6Addr& new_src = kMomIp6,
                         const MacAddr& src_mac = kMomMac);
 
 }  // namespace tempos::testkit::world
@@ -85,5 +114,8 @@ namespace tempos::testkit {
 // both checksums valid.
 PacketBuilder bench_event(const MacAddr& dst_mac, const MacAddr& src_mac, const Ipv4Addr& src_ip,
                           const Ipv4Addr& dst_ip, std::uint16_t dst_port, std::uint8_t topic);
+// Its IPv6 form: the same payload (the IPv6 header is 20 bytes longer: an 84-byte frame).
+PacketBuilder bench_event6(const MacAddr& dst_mac, const MacAddr& src_mac, const Ipv6Addr& src_ip,
+                           const Ipv6Addr& dst_ip, std::uint16_t dst_port, std::uint8_t topic);
 
 }  // namespace tempos::testkit

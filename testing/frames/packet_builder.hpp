@@ -1,4 +1,4 @@
-// The one frame builder of the project: a small fluent builder of Ethernet/VLAN/IPv4/UDP frames for the BPF
+// The one frame builder of the project: a small fluent builder of Ethernet/VLAN/IPv4 or IPv6/UDP frames for the BPF
 // tests' fixtures, the plugin tests, tempos-bench and the e2e injector (tempos-testkit frames inject). It
 // computes the IPv4 header checksum and the UDP checksum itself, in full (never incrementally, never with the
 // code under test), so an expected output built from the rewritten fields verifies the programs' incremental
@@ -15,6 +15,7 @@ namespace tempos::testkit {
 using Bytes = std::vector<std::uint8_t>;
 using MacAddr = std::array<std::uint8_t, 6>;
 using Ipv4Addr = std::array<std::uint8_t, 4>;
+using Ipv6Addr = std::array<std::uint8_t, 16>;
 
 // Internet checksum (RFC 1071) over data, starting from a partial sum; returns the folded, complemented value.
 std::uint16_t internet_checksum(const std::uint8_t* data, std::size_t len, std::uint32_t initial = 0);
@@ -48,6 +49,13 @@ public:
     // These bytes as the whole IP payload instead of a UDP (or TCP) datagram: a fragment's piece of one.
     PacketBuilder& ip_payload(Bytes l4_bytes);
 
+    // IPv6 instead of IPv4 (ttl() is the hop limit, tos() the traffic class, protocol() the last next header).
+    PacketBuilder& ipv6(const Ipv6Addr& src, const Ipv6Addr& dst);
+    // An extension header after those given so far: `type` (its number), then the next-header and length bytes
+    // the builder writes, then `body` (6 + 8n bytes: the header is 8 + 8n bytes long).
+    PacketBuilder& ipv6_ext(std::uint8_t type, Bytes body);
+    PacketBuilder& payload_len(std::uint16_t len);  // override the computed IPv6 payload length
+
     PacketBuilder& udp(std::uint16_t sport, std::uint16_t dport);
     // A 20-byte TCP header with these ports instead of UDP (checksum left 0: only ever a pass case).
     PacketBuilder& tcp(std::uint16_t sport, std::uint16_t dport);
@@ -65,8 +73,17 @@ public:
     // TTL one lower; everything else as before. build() then computes both checksums from scratch.
     PacketBuilder& forwarded(const MacAddr& dst_mac, const MacAddr& src_mac, const Ipv4Addr& ip_src,
                              const Ipv4Addr& ip_dst, std::uint16_t dport);
+    // The same for IPv6 (hop limit one lower; no IP header checksum).
+    PacketBuilder& forwarded(const MacAddr& dst_mac, const MacAddr& src_mac, const Ipv6Addr& ip_src,
+                             const Ipv6Addr& ip_dst, std::uint16_t dport);
 
     Bytes build() const;
+
+private:
+    // The UDP or TCP datagram (or ip_payload), its UDP checksum over `pseudo` (the pseudo-header without the
+    // length, which is added here as the UDP header has it).
+    void put_l4(Bytes& out, Bytes pseudo) const;
+    std::size_t l4_len() const;
 
 private:
     MacAddr dst_mac_{};
@@ -81,11 +98,16 @@ private:
     std::uint16_t frag_off_ = 0;
     Bytes ip_options_;
     std::optional<std::uint8_t> ihl_;
-    std::uint8_t version_ = 4;
+    std::optional<std::uint8_t> version_;  // 4 or 6 by the family unless set
     std::optional<std::uint16_t> tot_len_;
     std::optional<std::uint8_t> protocol_;
     bool bad_ip_checksum_ = false;
     std::optional<Bytes> ip_payload_;
+    bool ipv6_ = false;
+    Ipv6Addr ip6_src_{};
+    Ipv6Addr ip6_dst_{};
+    std::vector<std::pair<std::uint8_t, Bytes>> ipv6_ext_;
+    std::optional<std::uint16_t> payload_len_;
     bool tcp_ = false;
     std::uint16_t sport_ = 0;
     std::uint16_t dport_ = 0;

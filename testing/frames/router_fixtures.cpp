@@ -55,6 +55,10 @@ tempos_endpoint with_mac(const Subscriber& s, std::uint32_t ifindex = 0, const M
     return endpoint(s.ip, s.port, s.mac, src, ifindex);
 }
 
+tempos_endpoint with_mac6(const Subscriber6& s, std::uint32_t ifindex = 0) {
+    return endpoint(s.ip, s.port, s.mac, kMomMac, ifindex);
+}
+
 tempos_route route_of(std::initializer_list<tempos_endpoint> members) {
     tempos_route route{};
     for (const tempos_endpoint& m : members) route.subs[route.count++] = m;
@@ -119,18 +123,31 @@ Status install_spent_topic_limit(const RouterMaps& maps, std::uint8_t topic) {
     return Status::ok();
 }
 
-std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair() {
-    // Payload bytes 2..3 are set to the checksum obtained with them at zero, which cancels the sum.
-    Bytes payload{kTopicSingle, 0x55, 0, 0, 'z', 'e', 'r', 'o'};
-    PacketBuilder probe = event(kTopicSingle);
-    probe.payload(payload);
-    const Bytes probe_out = forwarded(probe, kSubA).build();
-    const std::size_t udp_check_at = 14 + 20 + 6;
+namespace {
+
+// Payload bytes 2..3 are set to the checksum obtained with them at zero, which cancels the sum. `l3_len`: the IP
+// header's length in `event`'s frames.
+template <typename Subscriber_>
+std::pair<PacketBuilder, PacketBuilder> zero_sum_pair(const PacketBuilder& event, const Subscriber_& sub,
+                                                      std::size_t l3_len) {
+    Bytes payload{0, 0x55, 0, 0, 'z', 'e', 'r', 'o'};
+    PacketBuilder in = event;
+    payload[0] = in.build()[14 + l3_len + 8];  // the event's topic
+    in.payload(payload);
+    const Bytes probe_out = forwarded(in, sub).build();
+    const std::size_t udp_check_at = 14 + l3_len + 6;
     payload[2] = probe_out[udp_check_at];
     payload[3] = probe_out[udp_check_at + 1];
-    PacketBuilder in = event(kTopicSingle);
     in.payload(payload);
-    return {in, forwarded(in, kSubA)};
+    return {in, forwarded(in, sub)};
+}
+
+}  // namespace
+
+std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair() { return zero_sum_pair(event(kTopicSingle), kSubA, 20); }
+
+std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair6() {
+    return zero_sum_pair(event6(kTopicSingle6), kSubA6, 40);
 }
 
 namespace {
@@ -277,6 +294,188 @@ std::vector<RouterFixture> egress_rows() {
     };
 }
 
+// IPv6 (bpf/parsing6.h, docs/ipv6.md): the expected frames are built in full by the builder (addresses, hop limit
+// one lower, the UDP checksum computed over the new pseudo-header), so every routed row checks the incremental
+// update.
+std::vector<RouterFixture> ipv6_rows() {
+    const std::uint32_t none = TEMPOS_NO_TOPIC_SLOT;
+    const auto tweaked6 = [](std::uint8_t topic, const std::function<void(PacketBuilder&)>& tweak) {
+        PacketBuilder b = event6(topic);
+        tweak(b);
+        return b;
+    };
+    const auto to_a6 = [](std::string name, std::string description, const PacketBuilder& in, MomConstants mom = {}) {
+        return routed(std::move(name), std::move(description), XDP_TX, in, forwarded(in, kSubA6), kTopicSingle6, mom);
+    };
+    // Extension header bodies (6 + 8n bytes after next header and length): PadN options; a routing header's type
+    // and segments left, then its reserved word.
+    const Bytes pad6{1, 4, 0, 0, 0, 0};
+    const Bytes pad14{1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const Bytes routing_done{4, 0, 0, 0, 0, 0};  // type 4 (segment routing), segments left 0
+    const Bytes routing_left{4, 1, 0, 0, 0, 0};  // segments left 1: not the final destination
+    const Bytes fragment_first{0, 1, 0, 0, 0, 1};  // offset 0, M set, identification 1
+    const auto hop_by_hop = tweaked6(kTopicSingle6, [&](PacketBuilder& b) { b.ipv6_ext(0, pad6); });
+    const auto dest_opts = tweaked6(kTopicSingle6, [&](PacketBuilder& b) { b.ipv6_ext(60, pad14); });
+    const auto routing = tweaked6(kTopicSingle6, [&](PacketBuilder& b) { b.ipv6_ext(43, routing_done); });
+    const auto four = tweaked6(kTopicSingle6, [&](PacketBuilder& b) {
+        b.ipv6_ext(0, pad6).ipv6_ext(60, pad6).ipv6_ext(43, routing_done).ipv6_ext(60, pad14);
+    });
+    const auto five = tweaked6(kTopicSingle6, [&](PacketBuilder& b) {
+        b.ipv6_ext(0, pad6).ipv6_ext(60, pad6).ipv6_ext(43, routing_done).ipv6_ext(60, pad6).ipv6_ext(60, pad6);
+    });
+    const auto vlan = tweaked6(kTopicSingle6, [](PacketBuilder& b) { b.vlan(PacketBuilder::kVlan8021Q, 100); });
+    const auto qinq = tweaked6(kTopicSingle6, [&](PacketBuilder& b) {
+        b.vlan(PacketBuilder::kVlan8021AD, 10).vlan(PacketBuilder::kVlan8021Q, 20).ipv6_ext(0, pad6);
+    });
+    const auto to_alias = tweaked6(kTopicSingle6, [](PacketBuilder& b) { b.ipv6(kPublisherIp6, kMomIp6Alias); });
+    const MomConstants keep_destination{kMomPort, kMomIp, false, 0, Ipv6Addr{}};
+    const MomConstants generic{kMomPort, kMomIp, true};
+    const auto [zero_sum_in, zero_sum_out] = checksum_zero_pair6();
+    // Source :: and the MoM's alias: the old addresses sum near zero, the new ones are all ones.
+    const auto near_zero = tweaked6(kTopicOnes6, [](PacketBuilder& b) { b.ipv6(Ipv6Addr{}, kMomIp6Alias).tos(0xff); });
+    const auto partial = [](PacketBuilder b) { return b.udp_checksum_partial(); };
+    const auto complete = [](PacketBuilder b) { return b.udp_checksum_partial(false); };
+    const auto partial_event = partial(event6(kTopicSingle6));
+    const auto partial_ext = partial(hop_by_hop);
+    Bytes long_payload(1400);
+    for (std::size_t i = 0; i < long_payload.size(); ++i) long_payload[i] = static_cast<std::uint8_t>(i * 7 + 3);
+    long_payload[0] = kTopicSingle6;
+    const auto partial_long = tweaked6(kTopicSingle6, [&](PacketBuilder& b) { b.payload(long_payload).udp_checksum_partial(); });
+    const auto padded = tweaked6(kTopicSingle6, [](PacketBuilder& b) { b.padding(12); });
+    const auto frame = [&](const std::function<void(PacketBuilder&)>& tweak) {
+        return tweaked6(kTopicSingle6, tweak).build();
+    };
+    // Where the headers end in an untagged IPv6 event.
+    constexpr std::size_t kIp6End = 14 + 40;
+    return {
+        to_a6("Ipv6StrictRouted", "IPv6 strict event: XDP_TX, addresses, port and hop limit rewritten, UDP checksum "
+              "updated", event6(kTopicSingle6)),
+        to_a6("Ipv6HopLimit2Decremented", "hop limit 2: routed with 1",
+              tweaked6(kTopicSingle6, [](PacketBuilder& b) { b.ttl(2); })),
+        routed("Ipv6SecondMemberRoundRobin", "two IPv6 members: the first event goes to the first", XDP_TX,
+               event6(kTopicTwo6), forwarded(event6(kTopicTwo6), kSubA6), kTopicTwo6),
+        routed("Ipv6Vlan8021QInUntaggedOut", "802.1Q tag in, member on the ingress interface: routed, untagged",
+               XDP_TX, vlan, forwarded(vlan, kSubA6).untagged(), kTopicSingle6),
+        routed("Ipv6QinQWithHopByHopUntaggedOut", "802.1ad + 802.1Q tags and a hop-by-hop header: routed, untagged",
+               XDP_TX, qinq, forwarded(qinq, kSubA6).untagged(), kTopicSingle6),
+        routed("Ipv6UntaggedInTaggedOut", "member behind VLAN 100 of the ingress device: tag pushed", XDP_TX,
+               event6(kTopicVlanIngressNic6),
+               forwarded(event6(kTopicVlanIngressNic6), kSubA6).vlan(PacketBuilder::kVlan8021Q, kEgressVid),
+               kTopicVlanIngressNic6),
+        to_a6("Ipv6HopByHopSkipped", "hop-by-hop options header: skipped, kept, UDP written at its offset", hop_by_hop),
+        to_a6("Ipv6DestinationOptionsSkipped", "16-byte destination options header: skipped", dest_opts),
+        to_a6("Ipv6RoutingDoneSkipped", "routing header with segments left 0: skipped", routing),
+        to_a6("Ipv6FourExtensionHeadersSkipped", "hop-by-hop, destination options, routing, destination options: "
+              "the most the router skips", four),
+        passed("Ipv6FiveExtensionHeadersPassed", "five skippable extension headers: one more than skipped",
+               five.build(), none, TEMPOS_PASS_EXT_HEADER),
+        passed("Ipv6RoutingSegmentsLeftPassed", "routing header with segments left 1: not the final destination",
+               frame([&](PacketBuilder& b) { b.ipv6_ext(43, routing_left); }), none, TEMPOS_PASS_EXT_HEADER),
+        passed("Ipv6AuthenticationHeaderPassed", "AH (51) before UDP",
+               frame([&](PacketBuilder& b) { b.ipv6_ext(51, pad14); }), none, TEMPOS_PASS_EXT_HEADER),
+        passed("Ipv6EspPassed", "ESP (50) after a hop-by-hop header",
+               frame([&](PacketBuilder& b) { b.ipv6_ext(0, pad6).ipv6_ext(50, pad6); }), none,
+               TEMPOS_PASS_EXT_HEADER),
+        passed("Ipv6FragmentHeaderPassed", "fragment header (first fragment): passed like an IPv4 fragment",
+               frame([&](PacketBuilder& b) { b.ipv6_ext(44, fragment_first); }), none, TEMPOS_PASS_FRAGMENT),
+        passed("Ipv6FragmentAfterHopByHopPassed", "hop-by-hop then a fragment header",
+               frame([&](PacketBuilder& b) { b.ipv6_ext(0, pad6).ipv6_ext(44, fragment_first); }), none,
+               TEMPOS_PASS_FRAGMENT),
+        passed("Ipv6HopLimit1", "hop limit 1 on a strict topic",
+               frame([](PacketBuilder& b) { b.ttl(1); }), kTopicSingle6, TEMPOS_PASS_TTL),
+        passed("Ipv6HopLimit0", "hop limit 0 on a strict topic",
+               frame([](PacketBuilder& b) { b.ttl(0); }), kTopicSingle6, TEMPOS_PASS_TTL),
+
+        // Truncation at every header boundary, and payload lengths that lie.
+        passed("Ipv6TruncatedAfterEthernet", "14-byte frame, ethertype IPv6",
+               event6(kTopicSingle6).truncate(14).build(), none, TEMPOS_PASS_MALFORMED),
+        passed("Ipv6TruncatedInHeader", "39 bytes of IPv6 header",
+               event6(kTopicSingle6).truncate(kIp6End - 1).build(), none, TEMPOS_PASS_MALFORMED),
+        passed("Ipv6TruncatedAfterHeader", "the IPv6 header and nothing else, payload length 0",
+               frame([](PacketBuilder& b) { b.payload_len(0).truncate(kIp6End); }), none, TEMPOS_PASS_MALFORMED),
+        passed("Ipv6TruncatedInUdpHeader", "payload length 4, the frame ends inside the UDP header",
+               frame([](PacketBuilder& b) { b.payload_len(4).truncate(kIp6End + 4); }), none, TEMPOS_PASS_MALFORMED),
+        passed("Ipv6TruncatedInExtensionHeader", "payload length 2, the frame ends inside a hop-by-hop header",
+               frame([&](PacketBuilder& b) { b.ipv6_ext(0, pad6).payload_len(2).truncate(kIp6End + 2); }), none,
+               TEMPOS_PASS_MALFORMED),
+        passed("Ipv6ExtensionHeaderBeyondPayloadLength", "payload length 8: a 16-byte destination options header "
+               "does not fit", frame([&](PacketBuilder& b) { b.ipv6_ext(60, pad14).payload_len(8); }), none,
+               TEMPOS_PASS_MALFORMED),
+        passed("Ipv6TruncatedAfterExtensionHeader", "hop-by-hop header, then the frame ends before UDP",
+               frame([&](PacketBuilder& b) { b.ipv6_ext(0, pad6).payload_len(8).truncate(kIp6End + 8); }), none,
+               TEMPOS_PASS_MALFORMED),
+        passed("Ipv6ZeroPayloadBytes", "UDP to our port with no payload: no topic",
+               frame([](PacketBuilder& b) { b.payload({}); }), none, TEMPOS_PASS_NO_PAYLOAD),
+        passed("Ipv6PayloadLengthBeyondFrameByOne", "payload length 1 byte beyond the frame",
+               frame([](PacketBuilder& b) { b.payload_len(8 + 12 + 1); }), none, TEMPOS_PASS_MALFORMED),
+        passed("Ipv6PayloadLengthShortOfUdp", "payload length 1 byte short of the UDP datagram",
+               frame([](PacketBuilder& b) { b.payload_len(8 + 12 - 1); }), none, TEMPOS_PASS_MALFORMED),
+        passed("Ipv6UdpLenTooLarge", "udp.len 1 byte larger than the payload length",
+               frame([](PacketBuilder& b) { b.udp_len(8 + 12 + 1); }), none, TEMPOS_PASS_MALFORMED),
+        passed("Ipv6UdpLenTooSmallBehindExtensionHeader", "hop-by-hop header, udp.len 1 byte short",
+               frame([&](PacketBuilder& b) { b.ipv6_ext(0, pad6).udp_len(8 + 12 - 1); }), none,
+               TEMPOS_PASS_MALFORMED),
+        to_a6("Ipv6EthernetPaddingKept", "payload length < frame (Ethernet padding): routed, padding untouched",
+              padded),
+        passed("Ipv6Version4", "version field 4 behind ethertype IPv6",
+               frame([](PacketBuilder& b) { b.version(4); }), none, TEMPOS_PASS_MALFORMED),
+        passed("Ipv6UdpChecksumZeroPassed", "UDP checksum 0 is invalid in IPv6: never forwarded",
+               frame([](PacketBuilder& b) { b.udp_checksum_none(); }), none, TEMPOS_PASS_MALFORMED),
+        passed("Ipv6TcpToMomPort", "TCP over IPv6 to port 9998",
+               frame([](PacketBuilder& b) { b.tcp(kPublisherPort, kMomPort); }), none, TEMPOS_PASS_NOT_OUR_PORT),
+        passed("Ipv6UdpToOtherPort", "UDP over IPv6 to port 9999", event6(kTopicSingle6, 9999).build(), none,
+               TEMPOS_PASS_NOT_OUR_PORT),
+        passed("Ipv6NoNextHeader", "next header 59 (none) after a hop-by-hop header",
+               frame([&](PacketBuilder& b) { b.ipv6_ext(0, pad6).protocol(59).ip_payload({}); }), none,
+               TEMPOS_PASS_NOT_OUR_PORT),
+
+        // Checksums.
+        routed("Ipv6UdpChecksumComputedZeroIsFfff", "a computed UDP checksum 0 is sent as 0xffff", XDP_TX,
+               zero_sum_in, zero_sum_out, kTopicSingle6),
+        routed("Ipv6ChecksumCarriesFolded", "all-ones new address and port from near-zero ones: every carry folded",
+               XDP_TX, near_zero, forwarded(near_zero, kSubOnes6), kTopicOnes6),
+        routed("Ipv6PartialChecksumNativeCompleted", "CHECKSUM_PARTIAL, native: the complete checksum is written",
+               XDP_TX, partial_event, complete(forwarded(partial_event, kSubA6)), kTopicSingle6),
+        routed("Ipv6PartialChecksumBehindExtensionHeader", "CHECKSUM_PARTIAL behind a hop-by-hop header, native: "
+               "completed", XDP_TX, partial_ext, complete(forwarded(partial_ext, kSubA6)), kTopicSingle6),
+        routed("Ipv6PartialChecksumLongDatagram", "CHECKSUM_PARTIAL, 1408-byte datagram, native: completed", XDP_TX,
+               partial_long, complete(forwarded(partial_long, kSubA6)), kTopicSingle6),
+        to_a6("Ipv6PartialChecksumGenericStaysPartial",
+              "CHECKSUM_PARTIAL, generic: the pseudo-header sum of the new addresses", partial_event, generic),
+        to_a6("Ipv6FullChecksumGenericUpdated", "complete checksum, generic: updated", event6(kTopicSingle6), generic),
+
+        // Addresses.
+        routed("Ipv6MomIpZeroKeepsDestinationAsSource", "mom_ipv6 = ::: the new source is the frame's destination",
+               XDP_TX, to_alias, forwarded(to_alias, kSubA6, kMomIp6Alias), kTopicSingle6, keep_destination),
+        to_a6("Ipv6SecondListenedAddressRoutes", "a second address the MoM listens on ([::]): routed, source the "
+              "configured address", to_alias),
+        passed("Ipv6OtherHostMacNotForUs", "our IPv6 address behind another host's MAC",
+               frame([](PacketBuilder& b) { b.eth(kOtherHostMac, kPublisherMac); }), none, TEMPOS_PASS_NOT_FOR_US),
+        passed("Ipv6OtherAddressNotForUs", "our MAC, an IPv6 address the MoM does not listen on",
+               frame([](PacketBuilder& b) { b.ipv6(kPublisherIp6, kNotListenedIp6); }), none, TEMPOS_PASS_NOT_FOR_US),
+        passed("Ipv6MulticastNotForUs", "all-nodes multicast MAC and ff02::1 to our port",
+               frame([](PacketBuilder& b) { b.eth(kAllNodesMac, kPublisherMac).ipv6(kPublisherIp6, kAllNodesIp6); }),
+               none, TEMPOS_PASS_NOT_FOR_US),
+
+        // Topics and families.
+        passed("Ipv6EventForIpv4GroupPassed", "an IPv6 event for a topic routed to an IPv4 member: family",
+               event6(kTopicSingle).build(), kTopicSingle, TEMPOS_PASS_FAMILY),
+        passed("Ipv4EventForIpv6GroupPassed", "an IPv4 event for a topic routed to an IPv6 member: family",
+               event(kTopicSingle6).build(), kTopicSingle6, TEMPOS_PASS_FAMILY),
+        passed("Ipv6FanoutTopicPassed", "an IPv6 event of a fan-out topic: the fan-out is IPv4 only, family",
+               event6(kTopicFanout).build(), kTopicFanout, TEMPOS_PASS_FAMILY),
+        passed("Ipv6BestEffortPassed", "best-effort IPv6 event: to the socket path", event6(kTopicBestEffort).build(),
+               kTopicBestEffort, TEMPOS_PASS_NOT_STRICT),
+        with_cpumap(passed("Ipv6BestEffortNotToCpumap", "", event6(kTopicBestEffort).build(), kTopicBestEffort,
+                           TEMPOS_PASS_NOT_STRICT),
+                    "Ipv6BestEffortNotToCpumap", "best-effort IPv6 event with the cpumap on: passed, not to the cpumap"),
+        policed("Ipv6OverTopicLimitDropped", "IPv6 event over its topic's rate limit: XDP_DROP, counted",
+                event6(kTopicPoliced), kTopicPoliced, TEMPOS_POLICE_TOPIC_RATE),
+        passed("Ipv6FibNoRoute", "IPv6 member without MAC, no route to it: bpf_fib_lookup fails",
+               event6(kTopicFib6).build(), kTopicFib6, TEMPOS_PASS_FIB),
+    };
+}
+
 }  // namespace
 
 RouterMaps router_maps(const tempos_router& router) {
@@ -295,6 +494,7 @@ RouterMaps router_maps(const tempos_router& router) {
 
 void set_router_constants(tempos_router& router, const MomConstants& mom) {
     xdp::set_mom_constants(router, mom.port, mom.ip);
+    xdp::set_mom_ipv6(router, mom.ip6);
     router.rodata->best_effort_cpu_count = mom.best_effort_cpus;
 }
 
@@ -457,9 +657,9 @@ std::vector<RouterFixture> router_fixtures() {
                tweaked_frame(kTopicSingle, [](PacketBuilder& b) { b.frag_off(185); }), none, TEMPOS_PASS_FRAGMENT),
 
         // Not for us.
-        passed("Ipv6", "ethertype IPv6",
+        passed("Ipv6PayloadLengthBeyondFrame", "ethertype IPv6, 60 bytes of 0x60: payload length 0x6060 > the frame",
                PacketBuilder().eth(kMomMac, kPublisherMac).raw_l3(PacketBuilder::kEthIpv6, Bytes(60, 0x60)).build(),
-               none, TEMPOS_PASS_NOT_IPV4),
+               none, TEMPOS_PASS_MALFORMED),
         passed("Arp", "ARP request",
                PacketBuilder()
                    .eth({0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, kPublisherMac)
@@ -537,6 +737,7 @@ std::vector<RouterFixture> router_fixtures() {
     for (RouterFixture& row : best_effort_rows()) rows.push_back(std::move(row));
     for (RouterFixture& row : egress_rows()) rows.push_back(std::move(row));
     for (RouterFixture& row : admission_rows()) rows.push_back(std::move(row));
+    for (RouterFixture& row : ipv6_rows()) rows.push_back(std::move(row));
     for (RouterFixture& row : rows)
         row.needs_second_interface = row.counter_slot == kTopicOtherNic || row.counter_slot == kTopicVlanOtherNic ||
                                      row.counter_slot == kTopicFibSecondNic;
@@ -557,8 +758,16 @@ tempos_endpoint endpoint(const Ipv4Addr& ip, std::uint16_t port, std::optional<M
     return ep;
 }
 
+tempos_endpoint endpoint(const Ipv6Addr& ip, std::uint16_t port, std::optional<MacAddr> mac, const MacAddr& src_mac,
+                         std::uint32_t ifindex) {
+    tempos_endpoint ep = endpoint(Ipv4Addr{}, port, mac, src_mac, ifindex);
+    ep.flags |= TEMPOS_EP_IPV6;
+    std::memcpy(ep.ipv6, ip.data(), sizeof(ep.ipv6));
+    return ep;
+}
+
 xdp::LocalDestinations standard_local_destinations() {
-    return {{kMomMac, kOtherNicMac}, {kMomIp, kMomIpAlias, kMomIpNearZero}};
+    return {{kMomMac, kOtherNicMac}, {kMomIp, kMomIpAlias, kMomIpNearZero}, {kMomIp6, kMomIp6Alias}};
 }
 
 Status install_local_destinations(int local_destinations_fd) {
@@ -579,6 +788,11 @@ Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_inte
         {kTopicIngressNic, route_of({with_mac(kSubA, kLoopbackIfindex)})},
         {kTopicOnes, route_of({with_mac(kSubOnes)})},
         {kTopicVlanIngressNic, route_of({with_mac(kSubA, kVlanOnIngressIfindex)})},
+        {kTopicSingle6, route_of({with_mac6(kSubA6)})},
+        {kTopicTwo6, route_of({with_mac6(kSubA6), with_mac6(kSubB6)})},
+        {kTopicFib6, route_of({endpoint(kUnroutedIp6, 7000, std::nullopt, {}, 0)})},
+        {kTopicOnes6, route_of({with_mac6(kSubOnes6)})},
+        {kTopicVlanIngressNic6, route_of({with_mac6(kSubA6, kVlanOnIngressIfindex)})},
     };
     if (Status st = install_egress_vlan(maps, kVlanOnIngressIfindex, {kLoopbackIfindex, PacketBuilder::kVlan8021Q, kEgressVid});
         !st)
@@ -603,7 +817,8 @@ Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_inte
     // What the adapter's configure_qos() does for every topic: strict ones never take the best-effort CPUs.
     for (const std::uint8_t topic : {kTopicSingle, kTopicThree, kTopicFib, kTopicOtherNic, kTopicNoEgress,
                                      kTopicIngressNic, kTopicOnes, kTopicBadRoute, kTopicFanout, kTopicStrictSocket,
-                                     kTopicVlanIngressNic, kTopicVlanOtherNic, kTopicFibSecondNic})
+                                     kTopicVlanIngressNic, kTopicVlanOtherNic, kTopicFibSecondNic, kTopicSingle6,
+                                     kTopicTwo6, kTopicFib6, kTopicOnes6, kTopicVlanIngressNic6})
         if (Status st = xdp::set_topic_class(maps.best_effort, topic, true); !st) return st;
     if (Status st = install_standard_limits(maps); !st) return st;
     std::set<unsigned> cpus;

@@ -28,6 +28,7 @@ struct MomConstants {
     bool generic = false;                  // the router runs as if attached in generic (skb) mode
     // The router's best_effort_cpu_count: CPUs 0..n-1 get a cpumap entry (install_standard_routes); 0: off.
     std::uint32_t best_effort_cpus = 0;
+    Ipv6Addr ip6 = world::kMomIp6;  // ::: keep the frame's destination as the new source (IPv6 events)
     bool operator==(const MomConstants&) const = default;
 };
 
@@ -51,9 +52,13 @@ std::vector<RouterFixture> router_fixtures();
 // The frames of the row that proves a computed UDP checksum 0 is sent as 0xffff: the input, and the expected
 // output whose checksum computed in full is 0 (payload bytes chosen to cancel the sum).
 std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair();
+// The same for IPv6 (kTopicSingle6 to kSubA6).
+std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair6();
 
 // A member of a route (port in host order); without a MAC the router resolves it with bpf_fib_lookup.
 tempos_endpoint endpoint(const Ipv4Addr& ip, std::uint16_t port, std::optional<MacAddr> mac, const MacAddr& src_mac,
+                         std::uint32_t ifindex = 0);
+tempos_endpoint endpoint(const Ipv6Addr& ip, std::uint16_t port, std::optional<MacAddr> mac, const MacAddr& src_mac,
                          std::uint32_t ifindex = 0);
 
 // The fds of a loaded tempos_router's maps (not owned).
@@ -75,7 +80,8 @@ RouterMaps router_maps(const tempos_router& router);
 void set_router_constants(tempos_router& router, const MomConstants& mom);
 
 // What the adapter would put in local_destinations for the synthetic MoM: kMomMac and kOtherNicMac,
-// kMomIp, kMomIpAlias and kMomIpNearZero. A frame to any other MAC or address is TEMPOS_PASS_NOT_FOR_US.
+// kMomIp, kMomIpAlias and kMomIpNearZero, kMomIp6 and kMomIp6Alias. A frame to any other MAC or address is
+// TEMPOS_PASS_NOT_FOR_US.
 xdp::LocalDestinations standard_local_destinations();
 Status install_local_destinations(int local_destinations_fd);
 

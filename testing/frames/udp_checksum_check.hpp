@@ -15,12 +15,12 @@ enum class UdpChecksumVerdict {
     partial_ok,    // the skb is CHECKSUM_PARTIAL and the field is the pseudo-header sum of its own addresses
     partial_bad,   // CHECKSUM_PARTIAL with another value: whoever completes it computes a wrong checksum
     none,          // checksum 0: the sender computed none
-    not_udp,       // not an IPv4/UDP frame (or truncated): not checked
+    not_udp,       // not an IPv4 or IPv6 UDP frame (or truncated): not checked
 };
 
 const char* verdict_name(UdpChecksumVerdict verdict);
 
-// frame: from its Ethernet header (0-2 VLAN tags). partial_mark: the skb carried CHECKSUM_PARTIAL
+// frame: from its Ethernet header (0-2 VLAN tags), IPv4 or IPv6 (hop-by-hop, routing, destination options skipped). partial_mark: the skb carried CHECKSUM_PARTIAL
 // (TP_STATUS_CSUMNOTREADY). Only the bytes of udp.len are summed; Ethernet padding is not.
 UdpChecksumVerdict check_udp_checksum(const std::uint8_t* frame, std::size_t len, bool partial_mark,
                                       std::uint16_t* dest_port = nullptr);

@@ -44,7 +44,7 @@ TEST(PacketBuilder, ForwardedChangesOnlyTheRewrittenFields) {
     b.eth({1, 1, 1, 1, 1, 1}, {2, 2, 2, 2, 2, 2}).ipv4({10, 0, 0, 7}, {10, 0, 0, 1}).ttl(64).udp(1000, 9998)
         .payload({1});
     const Bytes in = b.build();
-    b.forwarded({3, 3, 3, 3, 3, 3}, {4, 4, 4, 4, 4, 4}, {10, 0, 0, 1}, {10, 0, 1, 10}, 5001);
+    b.forwarded({3, 3, 3, 3, 3, 3}, {4, 4, 4, 4, 4, 4}, Ipv4Addr{10, 0, 0, 1}, Ipv4Addr{10, 0, 1, 10}, 5001);
     const Bytes out = b.build();
     ASSERT_EQ(in.size(), out.size());
     EXPECT_EQ(out[0], 3);
@@ -111,6 +111,31 @@ TEST(PacketBuilder, PartialChecksumIsThePseudoHeaderSum) {
     EXPECT_EQ(check_udp_checksum(f.data(), f.size(), true), UdpChecksumVerdict::partial_ok);
     EXPECT_EQ(check_udp_checksum(f.data(), f.size(), false), UdpChecksumVerdict::complete_bad)
         << "without the mark the field is not a checksum";
+}
+
+// IPv6: the fixed header, extension headers chained by their next-header bytes, and the UDP checksum over the
+// 40-byte pseudo-header (both addresses, the UDP length, next header 17), summed here by hand.
+TEST(PacketBuilder, Ipv6HeaderExtensionHeadersAndChecksum) {
+    const Bytes f = world::event6(1).ttl(9).tos(0xab).ipv6_ext(0, {1, 4, 0, 0, 0, 0}).ipv6_ext(60, Bytes(14, 0)).build();
+    ASSERT_EQ(f.size(), 14u + 40 + 8 + 16 + 8 + 12);
+    EXPECT_EQ(f[12] << 8 | f[13], 0x86dd);
+    EXPECT_EQ(f[14], 0x6a);  // version 6, traffic class 0xab
+    EXPECT_EQ(f[15], 0xb0);
+    EXPECT_EQ(f[18] << 8 | f[19], 8 + 16 + 8 + 12);  // payload length
+    EXPECT_EQ(f[20], 0);    // next header: hop-by-hop
+    EXPECT_EQ(f[21], 9);    // hop limit
+    EXPECT_EQ(f[54], 60);   // hop-by-hop's next: destination options
+    EXPECT_EQ(f[55], 0);    // 8 bytes
+    EXPECT_EQ(f[62], 17);   // destination options' next: UDP
+    EXPECT_EQ(f[63], 1);    // 16 bytes
+    const std::size_t udp = 14 + 40 + 24;
+    EXPECT_EQ(f[udp + 4] << 8 | f[udp + 5], 20);
+    std::uint32_t pseudo = 17 + 20;
+    for (std::size_t i = 22; i < 54; i += 2) pseudo += static_cast<std::uint32_t>(f[i] << 8 | f[i + 1]);
+    EXPECT_EQ(internet_checksum(&f[udp], 20, pseudo), 0);
+    EXPECT_EQ(check_udp_checksum(f.data(), f.size(), false), UdpChecksumVerdict::complete_ok);
+    const Bytes partial = world::event6(1).udp_checksum_partial().build();
+    EXPECT_EQ(check_udp_checksum(partial.data(), partial.size(), true), UdpChecksumVerdict::partial_ok);
 }
 
 TEST(UdpChecksumCheck, RecomputesInFullAndTellsTheForms) {

@@ -71,6 +71,9 @@ TEST(RouterFixtureTable, ChecksumZeroCaseReallyComputesZero) {
     const Bytes out = testkit::checksum_zero_pair().second.build();
     EXPECT_EQ(out[14 + 20 + 6], 0xff);
     EXPECT_EQ(out[14 + 20 + 7], 0xff);
+    const Bytes out6 = testkit::checksum_zero_pair6().second.build();
+    EXPECT_EQ(out6[14 + 40 + 6], 0xff);
+    EXPECT_EQ(out6[14 + 40 + 7], 0xff);
 }
 
 }  // namespace

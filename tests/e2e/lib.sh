@@ -340,14 +340,14 @@ kernel_routing_cpus() {
 # kernel_counters SLOT: the router's per-CPU counters of a topic (0..255) or of slot 256 (frames without a
 # topic), summed over CPUs, read from the BPF map of the program attached to the MoM's interface:
 # "redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress fanout
-# partial_csum not_for_us too_big best_effort" (the last: handed to the best-effort CPUs, docs/isolation.md).
+# partial_csum not_for_us too_big ext_header family best_effort" (the last: handed to the best-effort CPUs, docs/isolation.md).
 kernel_counters() {
     local args=(--topic "$1")
     [ "$1" -ne 256 ] || args=()  # slot 256 is the state's no_topic, reported with every query
     mom_state_query "
 c = s['no_topic'] if $1 == 256 else s['topics'][0]['counters']
 reasons = ['not_ipv4', 'malformed', 'fragment', 'not_our_port', 'no_payload', 'not_strict', 'ttl', 'fib',
-           'no_egress', 'fanout', 'partial_csum', 'not_for_us', 'too_big']
+           'no_egress', 'fanout', 'partial_csum', 'not_for_us', 'too_big', 'ext_header', 'family']
 print(c['redirected_packets'], c['aborted'], *(c['passed'][r] for r in reasons), c['best_effort_offered'])" "${args[@]}"
 }
 

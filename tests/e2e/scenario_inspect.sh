@@ -92,7 +92,7 @@ expect("egress ports", s["egress_ports"], [])
 topics = {t["topic"]: t for t in s["topics"]}
 expect("topics listed", sorted(topics), [1, 2, 3, 4])
 zero = {r: 0 for r in ["not_ipv4", "malformed", "fragment", "not_our_port", "no_payload", "not_strict", "ttl", "fib",
-                       "no_egress", "fanout", "partial_csum", "not_for_us", "too_big"]}
+                       "no_egress", "fanout", "partial_csum", "not_for_us", "too_big", "ext_header", "family"]}
 t = topics[1]
 expect("topic 1 members", t["strict_members"], [member(sub["sub1"], True), member(sub["sub2"], True)])
 expect("topic 1 groups", t["groups"], [])

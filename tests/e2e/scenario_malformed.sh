@@ -62,7 +62,7 @@ stop_mom
 
 # Counter columns of kernel_counters (lib.sh).
 columns=(redirected aborted not_ipv4 malformed fragment not_our_port no_payload not_strict ttl fib no_egress fanout
-         partial_csum not_for_us too_big best_effort)
+         partial_csum not_for_us too_big ext_header family best_effort)
 delta() {  # SLOT_NAME COLUMN
     local -n before="$1_before" after="$1_after"
     local i
@@ -89,8 +89,8 @@ not_our_port=$(delta none not_our_port)
 for c in redirected ttl not_strict malformed fragment; do check strict strict $c $([ $c = redirected ] && echo "$GOOD"); done
 check be best_effort best_effort
 check unknown unknown best_effort
-echo "router counters (deltas):$report none.not_ipv4=$not_ipv4 (ARP and IPv6 count there too)" \
-     "none.not_our_port=$not_our_port (IGMP reports count there too)"
+echo "router counters (deltas):$report none.not_ipv4=$not_ipv4 (ARP counts there too)" \
+     "none.not_our_port=$not_our_port (IGMP reports and IPv6 neighbour discovery count there too)"
 ((not_ipv4 >= $(expect none none not_ipv4))) || fail "the non-IPv4 frame was not counted"
 ((not_our_port >= $(expect none none not_our_port))) || fail "the datagram to another port was not counted"
 

@@ -61,8 +61,8 @@ struct Config {
 const Config kConfigs[] = {
     {"native", {kMomPort, kMomIp, false, 0}, false},
     {"generic", {kMomPort, kMomIp, true, 0}, false},
-    {"native, cpumap, mom_ipv4 0.0.0.0", {kMomPort, {0, 0, 0, 0}, false, 1}, false},
-    {"generic, cpumap, mom_ipv4 0.0.0.0", {kMomPort, {0, 0, 0, 0}, true, 1}, false},
+    {"native, cpumap, mom_ipv4 0.0.0.0, mom_ipv6 ::", {kMomPort, {0, 0, 0, 0}, false, 1, {}}, false},
+    {"generic, cpumap, mom_ipv4 0.0.0.0, mom_ipv6 ::", {kMomPort, {0, 0, 0, 0}, true, 1, {}}, false},
     {"native, arriving on the veth", {kMomPort, kMomIp, false, 0}, true},
 };
 
@@ -103,6 +103,7 @@ ModelWorld world_for(const Config& config, std::uint32_t veth, const testkit::Ma
     ModelWorld w;
     w.mom_port = mom.port;
     w.mom_ip = mom.ip;
+    w.mom_ip6 = mom.ip6;
     w.generic = mom.generic;
     w.best_effort_cpumap = mom.best_effort_cpus > 0;
     w.ingress_ifindex = config.ingress_veth ? veth : kLoopbackIfindex;
@@ -113,6 +114,7 @@ ModelWorld world_for(const Config& config, std::uint32_t veth, const testkit::Ma
     const xdp::LocalDestinations local = testkit::standard_local_destinations();
     w.local_macs.insert(local.macs.begin(), local.macs.end());
     w.local_ipv4.insert(local.ipv4.begin(), local.ipv4.end());
+    w.local_ipv6.insert(local.ipv6.begin(), local.ipv6.end());
     const auto member = [](const Subscriber& s, std::uint32_t ifindex = 0, const testkit::MacAddr& src = kMomMac) {
         return Member{s.ip, s.port, s.mac, src, ifindex};
     };
@@ -129,6 +131,14 @@ ModelWorld world_for(const Config& config, std::uint32_t veth, const testkit::Ma
     for (const Subscriber& s : kSixteen) w.routes[kTopicSixteen].push_back(member(s));
     w.routes[kTopicNeighbour] = {Member{kNeighbour.ip, kNeighbour.port, std::nullopt, {}, 0}};
     w.routes[kTopicStrictPoliced] = {member(kSubB)};
+    const auto member6 = [](const Subscriber6& s, std::uint32_t ifindex = 0) {
+        return Member{{}, s.port, s.mac, kMomMac, ifindex, s.ip};
+    };
+    w.routes[kTopicSingle6] = {member6(kSubA6)};
+    w.routes[kTopicTwo6] = {member6(kSubA6), member6(kSubB6)};
+    w.routes[kTopicFib6] = {Member{{}, 7000, std::nullopt, {}, 0, kUnroutedIp6}};
+    w.routes[kTopicOnes6] = {member6(kSubOnes6)};
+    w.routes[kTopicVlanIngressNic6] = {member6(kSubA6, kVlanOnIngressIfindex)};
     // Observed (fuzzer): the kernel's forwarding lookup answers for lookups from the veth (forwarding on), not lo,
     // and refuses datagrams over the veth's MTU (1500) before it looks at the neighbour.
     w.fib[kNeighbour.ip] = {kNeighbour.mac, veth_mac, veth, veth, kSecondInterfaceMtu};
@@ -138,7 +148,9 @@ ModelWorld world_for(const Config& config, std::uint32_t veth, const testkit::Ma
     w.strict_topics = {kTopicSingle,     kTopicThree,     kTopicFib,           kTopicOtherNic,
                        kTopicNoEgress,   kTopicIngressNic, kTopicOnes,         kTopicBadRoute,
                        kTopicFanout,     kTopicStrictSocket, kTopicSixteen,    kTopicNeighbour,
-                       kTopicStrictPoliced, kTopicVlanIngressNic, kTopicVlanOtherNic, kTopicFibSecondNic};
+                       kTopicStrictPoliced, kTopicVlanIngressNic, kTopicVlanOtherNic, kTopicFibSecondNic,
+                       kTopicSingle6,    kTopicTwo6,      kTopicFib6,          kTopicOnes6,
+                       kTopicVlanIngressNic6};
     w.spent_topics = {kTopicPoliced, kTopicStrictPoliced};
     w.spent_publishers = {kPolicedPublisherIp};
     return w;
@@ -224,6 +236,54 @@ void write_seeds(const char* dir) {
 // checksums consistent with a new length, so the frames that reach the rewrite would keep the seeds' lengths.
 // Half the time the mutated frame is repaired: tot_len and udp.len from the frame's length (less some padding),
 // the IPv4 header checksum, and a UDP checksum of one form (complete, none, CHECKSUM_PARTIAL, or left as is).
+// IPv6: the payload length and udp.len (UDP right after the fixed header or after skippable extension headers),
+// and the UDP checksum the same way.
+// One UDP checksum form at l4 (choice % 4): complete (0 sent as 0xffff), none (0; IPv6: a wrong non-zero one, 0 being
+// invalid there), CHECKSUM_PARTIAL (the pseudo-header sum), or left as is.
+void write_udp_check(std::uint8_t* data, std::size_t l4, std::size_t udp_len, std::uint16_t pseudo, std::uint32_t choice,
+                     bool ipv6) {
+    const auto put16 = [&](std::size_t at, std::uint16_t v) {
+        data[at] = static_cast<std::uint8_t>(v >> 8);
+        data[at + 1] = static_cast<std::uint8_t>(v);
+    };
+    switch (choice % 4) {
+        case 0: {
+            put16(l4 + 6, 0);
+            const std::uint16_t full = testkit::internet_checksum(data + l4, udp_len, pseudo);
+            put16(l4 + 6, full == 0 ? 0xffff : full);
+            break;
+        }
+        case 1: put16(l4 + 6, ipv6 ? static_cast<std::uint16_t>(pseudo ^ 0x00ff) | 1 : 0); break;
+        case 2: put16(l4 + 6, pseudo); break;
+        default: break;
+    }
+}
+
+std::size_t repair6(std::uint8_t* data, std::size_t size, std::size_t l3, std::uint32_t choice) {
+    const auto put16 = [&](std::size_t at, std::uint16_t v) {
+        data[at] = static_cast<std::uint8_t>(v >> 8);
+        data[at + 1] = static_cast<std::uint8_t>(v);
+    };
+    std::size_t l4 = l3 + 40;
+    std::uint8_t next = data[l3 + 6];
+    for (int skipped = 0; skipped < 4 && (next == 0 || next == 60) && size >= l4 + 8; ++skipped) {
+        next = data[l4];
+        l4 += (data[l4 + 1] + 1u) * 8;
+    }
+    const std::size_t padding = (choice >> 4) % 4 == 0 ? (choice >> 6) % 16 : 0;
+    if (next != 17 || size < l4 + 8 + padding) return size;
+    const std::size_t payload_len = size - l3 - 40 - padding, udp_len = size - l4 - padding;
+    if (payload_len > 0xffff) return size;
+    put16(l3 + 4, static_cast<std::uint16_t>(payload_len));
+    put16(l4 + 4, static_cast<std::uint16_t>(udp_len));
+    testkit::Ipv6Addr src, dst;
+    std::memcpy(src.data(), data + l3 + 8, 16);
+    std::memcpy(dst.data(), data + l3 + 24, 16);
+    write_udp_check(data, l4, udp_len, fuzz::pseudo_header_sum(src, dst, static_cast<std::uint16_t>(udp_len)), choice,
+                    true);
+    return size;
+}
+
 std::size_t repair(std::uint8_t* data, std::size_t size, std::uint32_t choice) {
     const auto get16 = [&](std::size_t at) { return static_cast<std::uint16_t>(data[at] << 8 | data[at + 1]); };
     const auto put16 = [&](std::size_t at, std::uint16_t v) {
@@ -234,6 +294,7 @@ std::size_t repair(std::uint8_t* data, std::size_t size, std::uint32_t choice) {
     std::size_t l3 = 14;
     for (int tags = 0; tags < 2 && (get16(l3 - 2) == 0x8100 || get16(l3 - 2) == 0x88a8) && size >= l3 + 4; ++tags)
         l3 += 4;
+    if (get16(l3 - 2) == 0x86dd && size >= l3 + 40 && (data[l3] >> 4) == 6) return repair6(data, size, l3, choice);
     if (get16(l3 - 2) != 0x0800 || size < l3 + 20 || (data[l3] >> 4) != 4) return size;
     const std::size_t ihl = (data[l3] & 0x0f) * 4u;
     const std::size_t padding = (choice >> 4) % 4 == 0 ? (choice >> 6) % 16 : 0;
@@ -246,18 +307,8 @@ std::size_t repair(std::uint8_t* data, std::size_t size, std::uint32_t choice) {
     put16(l3 + 10, testkit::internet_checksum(data + l3, ihl));
     const testkit::Ipv4Addr src{data[l3 + 12], data[l3 + 13], data[l3 + 14], data[l3 + 15]};
     const testkit::Ipv4Addr dst{data[l3 + 16], data[l3 + 17], data[l3 + 18], data[l3 + 19]};
-    const std::uint16_t pseudo = fuzz::pseudo_header_sum(src, dst, static_cast<std::uint16_t>(udp_len));
-    switch (choice % 4) {
-        case 0: {
-            put16(l4 + 6, 0);
-            const std::uint16_t full = testkit::internet_checksum(data + l4, udp_len, pseudo);
-            put16(l4 + 6, full == 0 ? 0xffff : full);
-            break;
-        }
-        case 1: put16(l4 + 6, 0); break;
-        case 2: put16(l4 + 6, pseudo); break;
-        default: break;
-    }
+    write_udp_check(data, l4, udp_len, fuzz::pseudo_header_sum(src, dst, static_cast<std::uint16_t>(udp_len)), choice,
+                    false);
     return size;
 }
 

@@ -1,7 +1,7 @@
 // A reference model of the XDP topic router's rules (bpf/router.bpf.c), for the differential fuzzer
 // (router_fuzzer.cpp). Written from the documented rules — docs/config.md (listen: which frames are the MoM's),
 // docs/isolation.md (best-effort cpumap, admission), docs/known-issues.md (CHECKSUM_PARTIAL), docs/inspect.md and
-// include/tempos/xdp_abi.h (the pass reasons), and the fixture table (testing/frames/router_fixtures.cpp) for what
+// include/tempos/xdp_abi.h (the pass reasons), docs/ipv6.md (IPv6: extension headers, families), and the fixture table (testing/frames/router_fixtures.cpp) for what
 // outputs look like — not from the BPF code. Where the documents leave an order open the choice is said at its
 // step in router_model.cpp. Plain C++ on bytes: no BPF, no kernel.
 #pragma once
@@ -19,11 +19,13 @@ namespace tempos::fuzz {
 
 using testkit::Bytes;
 using testkit::Ipv4Addr;
+using testkit::Ipv6Addr;
 using testkit::MacAddr;
 
 // The folded, not complemented sum of a UDP datagram's pseudo-header: what a CHECKSUM_PARTIAL sender leaves in
 // the checksum field (docs/known-issues.md).
 std::uint16_t pseudo_header_sum(const Ipv4Addr& src, const Ipv4Addr& dst, std::uint16_t udp_len);
+std::uint16_t pseudo_header_sum(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint16_t udp_len);
 
 // The XDP verdicts, numbered as in linux/bpf.h.
 enum class Verdict { aborted = 0, drop = 1, pass = 2, tx = 3, redirect = 4 };
@@ -34,12 +36,14 @@ struct Member {
     std::optional<MacAddr> mac;  // none: the router asks the FIB (ModelWorld::neighbours)
     MacAddr src_mac{};
     std::uint32_t ifindex = 0;   // egress interface; 0: the one the frame arrived on
+    std::optional<Ipv6Addr> ip6 = std::nullopt;  // an IPv6 member (ip unused): only IPv6 events are routed to it
 };
 
 // What the router was told: its load-time constants and the content of its maps.
 struct ModelWorld {
     std::uint16_t mom_port = 0;
     Ipv4Addr mom_ip{};          // 0.0.0.0: a routed frame's new source is its own destination
+    Ipv6Addr mom_ip6{};         // the same for IPv6 (::)
     bool generic = false;       // attached in generic (skb) mode
     bool best_effort_cpumap = false;
     std::uint32_t ingress_ifindex = 0;   // where the frame arrived
@@ -66,8 +70,10 @@ struct ModelWorld {
         std::size_t mtu;
     };
     std::map<Ipv4Addr, FibAnswer> fib;
+    std::map<Ipv6Addr, FibAnswer> fib6;
     std::set<MacAddr> local_macs;
     std::set<Ipv4Addr> local_ipv4;
+    std::set<Ipv6Addr> local_ipv6;
     std::vector<std::vector<Member>> routes = std::vector<std::vector<Member>>(256);  // empty: no route
     std::set<std::uint8_t> zero_member_routes;  // a route published with count 0 (a broken writer)
     std::set<std::uint8_t> fanout_topics;
@@ -98,6 +104,7 @@ public:
     void reset() { cursor_.assign(256, 0); }
 
 private:
+    ModelResult run_ipv6(const Bytes& frame, std::size_t l3);
     ModelWorld world_;
     std::vector<std::uint32_t> cursor_ = std::vector<std::uint32_t>(256, 0);
 };

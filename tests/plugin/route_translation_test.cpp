@@ -42,6 +42,21 @@ TEST(RouteTranslation, AddressAndPortAreInNetworkOrder) {
     EXPECT_EQ(bytes_of(r.subs[0].port), (std::array<std::uint8_t, 2>{0x23, 0x28}));
 }
 
+TEST(RouteTranslation, Ipv6MemberCarriesItsAddressAndTheFlag) {
+    Ipv6 doc{0x20, 0x01, 0x0d, 0xb8};
+    doc[15] = 5;
+    SubscriptionGroup group{{Endpoint{{}, 9000, kSubscriberMac, doc}, Endpoint{{}, 9001, std::nullopt, doc}}};
+    auto route = translate_group(group, fixed_egress(7));
+    ASSERT_TRUE(route.is_ok());
+    const auto& r = route.value();
+    EXPECT_EQ(r.subs[0].flags, TEMPOS_EP_IPV6 | TEMPOS_EP_HAS_MAC);
+    EXPECT_EQ(r.subs[1].flags, TEMPOS_EP_IPV6) << "without a MAC: bpf_fib_lookup (NDP) resolves it";
+    EXPECT_EQ(r.subs[0].ipv4, 0u);
+    EXPECT_EQ(std::memcmp(r.subs[0].ipv6, doc.data(), doc.size()), 0);
+    EXPECT_EQ(std::memcmp(r.subs[1].ipv6, doc.data(), doc.size()), 0);
+    EXPECT_EQ(r.subs[0].ifindex, 7u);
+}
+
 TEST(RouteTranslation, WithoutMacTheKernelResolvesAndTheResolverIsNotAsked) {
     int calls = 0;
     SubscriptionGroup group{{Endpoint{{10, 0, 0, 2}, 7000, std::nullopt}}};

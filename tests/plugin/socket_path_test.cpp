@@ -284,9 +284,14 @@ TEST(NetworkInterface, MissingInterfaceIsAClearError) {
 }
 
 TEST(NetworkInterface, RouteToALoopbackAddressLeavesThroughLo) {
-    auto route = route_output_ifindex({127, 0, 0, 1});
+    auto route = route_output_ifindex(Ipv4{127, 0, 0, 1});
     ASSERT_TRUE(route.is_ok()) << route.message();
     EXPECT_EQ(route.value(), query_interface("lo")->ifindex);
+    Ipv6 loopback6{};
+    loopback6[15] = 1;
+    auto route6 = route_output_ifindex(loopback6);
+    ASSERT_TRUE(route6.is_ok()) << route6.message();
+    EXPECT_EQ(route6.value(), query_interface("lo")->ifindex);
 }
 
 }  // namespace

@@ -183,8 +183,11 @@ std::string format_mac(const std::uint8_t (&mac)[6]) {
 
 Member decode(const tempos_endpoint& endpoint, const Interface& ingress) {
     Member member;
-    char ip[INET_ADDRSTRLEN] = {};
-    inet_ntop(AF_INET, &endpoint.ipv4, ip, sizeof(ip));
+    char ip[INET6_ADDRSTRLEN] = {};
+    if (endpoint.flags & TEMPOS_EP_IPV6)
+        inet_ntop(AF_INET6, endpoint.ipv6, ip, sizeof(ip));
+    else
+        inet_ntop(AF_INET, &endpoint.ipv4, ip, sizeof(ip));
     member.ip = ip;
     member.port = ntohs(endpoint.port);
     if (endpoint.flags & TEMPOS_EP_HAS_MAC) {

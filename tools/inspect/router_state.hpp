@@ -18,7 +18,8 @@ namespace tempos::inspect {
 // enum tempos_pass_reason as the names tempos-inspect prints (table and JSON).
 inline constexpr std::array<const char*, TEMPOS_PASS_REASONS> kPassReasonNames = {
     "not_ipv4", "malformed", "fragment", "not_our_port", "no_payload",
-    "not_strict", "ttl", "fib", "no_egress", "fanout", "partial_csum", "not_for_us", "too_big"};
+    "not_strict", "ttl", "fib", "no_egress", "fanout", "partial_csum", "not_for_us", "too_big",
+    "ext_header", "family"};
 // enum tempos_police_reason, as in tempos_policed_events_total{reason}.
 inline constexpr std::array<const char*, TEMPOS_POLICE_REASONS> kPoliceReasonNames = {"topic_rate", "publisher_rate",
                                                                                       "contended"};
