@@ -6,7 +6,7 @@ namespace tempos::cluster {
 
 ClusterWatcher::ClusterWatcher(const mom::ClusterConfig& cluster, ClusterSync& sync, ClusterCounters& counters,
                                std::shared_ptr<spdlog::logger> log)
-    : client_(cluster.etcd), sync_(sync), counters_(counters), log_(std::move(log)) {}
+    : client_(cluster.etcd, cluster.tls), sync_(sync), counters_(counters), log_(std::move(log)) {}
 
 ClusterWatcher::~ClusterWatcher() { stop(); }
 
