@@ -7,8 +7,10 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -422,6 +424,55 @@ TEST_F(ClusterEtcdTest, TempoSubRegistersItsEndpointUnderALease) {
     ASSERT_TRUE(member().has_value());
     killed->kill_and_reap();
     EXPECT_TRUE(poll_until([&] { return !member().has_value(); }, kWait));
+}
+
+// etcd hung (SIGSTOP) for longer than every lease's TTL: once it runs again it finds the leases expired (a
+// keep-alive of an expired lease waits for its revocation and is told "not found"), deletes their keys, and the
+// broker (TTL 10 s) and a registered tempos-sub (TTL 2 s) each grant a new lease and write their key again. A
+// restarted etcd would not do: it gives every lease a full TTL again when it starts.
+TEST_F(ClusterEtcdTest, BrokerAndSubscriberRegisterAgainAfterTheirLeasesExpired) {
+    MomRunner mom = start_mom();
+    ASSERT_TRUE(mom.pid() > 0);
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
+    const std::string listen = "127.0.0.1:" + std::to_string(test::free_udp_port());
+    const std::string member_key = "/tempos/members/5/0/" + listen, broker_key = "/tempos/brokers/test-node";
+    TempDir dir("reregister");
+    const std::string ready = (dir.path() / "sub.ready").string();
+    Result<Process> sub = Process::start({(test::build_dir() / "bin" / "tempos-sub").string(), "--listen", listen,
+                                          "--timeout", "120", "--ready-file", ready, "--register", etcd.endpoint(),
+                                          "--topic", "5", "--lease-ttl", "2"});
+    ASSERT_TRUE(sub) << sub.message();
+    ASSERT_TRUE(sub->wait_until([&] { return std::filesystem::exists(ready); }, kWait, "the ready file"));
+    auto lease_of = [&](const std::string& key) -> std::int64_t {
+        const Result<RangeResult> range = client->range_prefix(key);
+        return range && range->kvs.size() == 1 ? range->kvs.front().lease : 0;
+    };
+    std::int64_t broker_lease = 0;
+    ASSERT_TRUE(poll_until([&] { return (broker_lease = lease_of(broker_key)) != 0; }, kWait)) << mom.log_tail(20);
+    const std::int64_t member_lease = lease_of(member_key);
+    ASSERT_NE(member_lease, 0) << sub->output_tail();
+
+    ASSERT_EQ(::kill(etcd.pid(), SIGSTOP), 0);
+    // The outage itself: longer than the broker's TTL counted from its last keep-alive, whatever it was.
+    std::this_thread::sleep_for(std::chrono::seconds(12));
+    ASSERT_EQ(::kill(etcd.pid(), SIGCONT), 0);
+
+    auto renewed = [&](const std::string& key, std::int64_t old) {
+        return poll_until([&] { const std::int64_t now = lease_of(key); return now != 0 && now != old; }, kWait);
+    };
+    EXPECT_TRUE(renewed(member_key, member_lease)) << sub->output_tail();
+    EXPECT_TRUE(renewed(broker_key, broker_lease)) << mom.log_tail(20);
+    for (const std::int64_t old : {member_lease, broker_lease}) {
+        const Result<std::int64_t> left = client->lease_time_to_live(old);
+        EXPECT_TRUE(!left && left.code() == ErrorCode::not_found) << "lease " << old << " still lives";
+    }
+    // Each kept its new lease alive: still there after two of tempos-sub's TTLs.
+    const std::int64_t new_member = lease_of(member_key);
+    EXPECT_FALSE(poll_until([&] { return lease_of(member_key) != new_member; }, std::chrono::seconds(4)))
+        << sub->output_tail();
+    EXPECT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
+    EXPECT_TRUE(sub->terminate(std::chrono::seconds(5)));
+    EXPECT_TRUE(mom.stop());
 }
 
 // tempos-sub --register refuses what it cannot register, with why, before it is ready.
