@@ -31,6 +31,7 @@
 #include "latency_summary.hpp"
 #include "process/etcd_runner.hpp"
 #include "subcommand.hpp"
+#include "tempos/unique_fd.hpp"
 #include "topology/layouts.hpp"
 #include "topology/netns.hpp"
 
@@ -43,7 +44,10 @@ struct ClusterOptions : CommonOptions {
     double rate = 2000;  // strict events per second through each broker
     int topics = 256;    // with churn: topic 1 and topics - 1 others of 16 members
     double churn_rate = 200;
-    void apply_quick() { changes = 20, topics = 16; }
+    void apply_quick() {
+        changes = 20;
+        topics = 16;
+    }
 };
 
 constexpr int kBrokers = 3, kPorts = 16, kRoutes = 2 * kPorts, kMembers = 16;
@@ -166,11 +170,13 @@ private:
         }
     }
 
+    std::string topic_value(const std::string& node, std::uint16_t port, const std::string& mac) const {
+        const nlohmann::json member{{"ip", net_.ip(node)}, {"port", port}, {"mac", mac}};
+        return nlohmann::json{{"qos", "strict"}, {"subscribers", nlohmann::json::array({member})}}.dump();
+    }
+
     Result<std::int64_t> put_route(int r) {
-        const nlohmann::json value{{"qos", "strict"},
-                                   {"subscribers", {{{"ip", net_.ip(route_node(r))}, {"port", route_port(r)},
-                                                     {"mac", macs_[r % 2]}}}}};
-        return client_->put(cluster::topic_key(kPrefix, 1), value.dump());
+        return client_->put(cluster::topic_key(kPrefix, 1), topic_value(route_node(r), route_port(r), macs_[r % 2]));
     }
 
     // --changes moves of topic 1; the samples go to the report as PREFIX_p50_ms, _p99_ms, _max_ms, _all_p99_ms.
@@ -222,8 +228,7 @@ private:
         const nlohmann::json mac{{"mac", macs_[0]}};
         for (int t = 0; t < o_.topics && last; ++t) {
             if (t == 1) continue;
-            const nlohmann::json value{{"qos", "strict"}, {"subscribers", {net_.ip("sub1") + ":29999"}}};
-            last = client_->put(cluster::topic_key(kPrefix, static_cast<std::uint8_t>(t)), value.dump());
+            last = client_->put(cluster::topic_key(kPrefix, static_cast<std::uint8_t>(t)), topic_value("sub1", 29999, macs_[0]));
             for (int m = 1; m < kMembers && last; ++m) last = client_->put(member(t, m), mac.dump());
         }
         return last;
