@@ -43,7 +43,7 @@ struct ClusterOptions : CommonOptions {
     int changes = 200;
     double rate = 2000;  // strict events per second through each broker
     int topics = 256;    // with churn: topic 1 and topics - 1 others of 16 members
-    double churn_rate = 200;
+    double churn_rate = 20;  // member keys per second: each costs every broker one table update
     void apply_quick() {
         changes = 20;
         topics = 16;
@@ -136,7 +136,9 @@ private:
         for (int r = 0; r < kRoutes; ++r) {
             Status opened = testkit::run_in_netns(net_.ns(route_node(r)), [&]() -> Status {
                 UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0));
-                sockaddr_in addr{.sin_family = AF_INET, .sin_port = htons(route_port(r)), .sin_addr = {INADDR_ANY}};
+                sockaddr_in addr{};
+                addr.sin_family = AF_INET;
+                addr.sin_port = htons(route_port(r));
                 if (fd.get() < 0 || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
                     return measurement_error("cannot bind a route's socket");
                 sockets_.push_back(std::move(fd));
@@ -200,7 +202,11 @@ private:
                     return std::ranges::all_of(first, [](std::uint64_t t) { return t != 0; });
                 },
                 std::chrono::seconds(5));
-            if (!seen) return measurement_error("change " + std::to_string(i) + ": a broker sent nothing along the new route within 5 s");
+            for (int k = 0; k < kBrokers && !seen; ++k)
+                if (!first[k])
+                    return measurement_error("change " + std::to_string(i) + ": edge-" + std::to_string(k + 1) +
+                                             " sent nothing along the new route within 5 s; its log:\n" +
+                                             brokers_[k].log_tail(12));
             for (std::uint64_t t : first) each.push_back(t - sent);
             all.push_back(*std::ranges::max_element(first) - sent);
         }
@@ -222,15 +228,17 @@ private:
                                    net_.ip("sub1") + ":" + std::to_string(30000 + m));
     }
 
-    // Topics 0, 2, 3, ... up to --topics in all, each of one static subscriber and 15 member keys.
+    // Topics 0, 2, 3, ... up to --topics in all, each of one static subscriber and 15 member keys. The members
+    // first: they wait for their topic, which each broker then applies once with all of them.
     Result<std::int64_t> fill() {
         Result<std::int64_t> last = 0;
-        const nlohmann::json mac{{"mac", macs_[0]}};
-        for (int t = 0; t < o_.topics && last; ++t) {
-            if (t == 1) continue;
-            last = client_->put(cluster::topic_key(kPrefix, static_cast<std::uint8_t>(t)), topic_value("sub1", 29999, macs_[0]));
-            for (int m = 1; m < kMembers && last; ++m) last = client_->put(member(t, m), mac.dump());
-        }
+        for (int pass = 0; pass < 2; ++pass)
+            for (int t = 0; t < o_.topics && last; ++t)
+                for (int m = 1; t != 1 && m < kMembers && last; ++m)
+                    last = pass == 0 ? client_->put(member(t, m), nlohmann::json{{"mac", macs_[0]}}.dump())
+                           : m > 1   ? last
+                                     : client_->put(cluster::topic_key(kPrefix, static_cast<std::uint8_t>(t)),
+                                                    topic_value("sub1", 29999, macs_[0]));
         return last;
     }
 
