@@ -23,6 +23,7 @@
 #include <mutex>
 #include <regex>
 #include <thread>
+#include <tuple>
 
 #include "bench_mom.hpp"
 #include "cluster_topic.hpp"
@@ -44,10 +45,7 @@ struct ClusterOptions : CommonOptions {
     double rate = 2000;  // strict events per second through each broker
     int topics = 256;    // with churn: topic 1 and topics - 1 others of 16 members
     double churn_rate = 20;  // member keys per second: each costs every broker one table update
-    void apply_quick() {
-        changes = 20;
-        topics = 16;
-    }
+    void apply_quick() { std::tie(changes, topics) = std::pair{20, 16}; }
 };
 
 constexpr int kBrokers = 3, kPorts = 16, kRoutes = 2 * kPorts, kMembers = 16;
@@ -73,11 +71,9 @@ public:
         auto net = testkit::one_legged(4, {.peer_pass = true});
         if (!net) return net.status();
         net_ = std::move(*net);
-        for (const char* node : {"sub1", "sub2"}) {
-            const Result<Mac> mac = net_.mac(node, "eth0");
-            if (!mac) return mac.status();
-            macs_.push_back(testkit::mac_text(*mac));
-        }
+        for (const char* node : {"sub1", "sub2"})
+            if (const Result<Mac> mac = net_.mac(node, "eth0"); mac) macs_.push_back(testkit::mac_text(*mac));
+            else return mac.status();
         // This thread talks to etcd from pub's namespace, and so do gRPC's threads, started from it.
         testkit::NetnsScope in_pub(net_.ns("pub"));
         if (!in_pub.status()) return in_pub.status();
@@ -205,14 +201,12 @@ private:
             for (int k = 0; k < kBrokers && !seen; ++k)
                 if (!first[k])
                     return measurement_error("change " + std::to_string(i) + ": edge-" + std::to_string(k + 1) +
-                                             " sent nothing along the new route within 5 s; its log:\n" +
-                                             brokers_[k].log_tail(12));
+                                             " sent nothing on the new route in 5 s:\n" + brokers_[k].log_tail(12));
             for (std::uint64_t t : first) each.push_back(t - sent);
             all.push_back(*std::ranges::max_element(first) - sent);
         }
-        std::vector<double> curve;
-        for (std::uint64_t t : each) curve.push_back(ms(t));
-        curves_[prefix] = curve;
+        curves_[prefix] = nlohmann::json::array();
+        for (std::uint64_t t : each) curves_[prefix].push_back(ms(t));
         const tools::LatencySummary e = tools::summarize_latency(each), a = tools::summarize_latency(all),
                                     p = tools::summarize_latency(put_ns);
         out.number(prefix + "_p50_ms", e.p50_us / 1000, 3)
@@ -271,9 +265,9 @@ private:
         if (!now) return now.status();
         if (Status stopped = brokers_.back().stop(); !stopped) return stopped;
         const std::uint64_t started = tools::monotonic_ns();
-        Result<testkit::MomRunner> mom = testkit::MomRunner::start(configs_.back(), {.netns = net_.ns("sub4")});
-        if (!mom) return mom.status();
-        brokers_.back() = std::move(*mom);
+        if (Result<testkit::MomRunner> mom = testkit::MomRunner::start(configs_.back(), {.netns = net_.ns("sub4")}); mom)
+            brokers_.back() = std::move(*mom);
+        else return mom.status();
         if (!applied(kBrokers - 1, *now, std::chrono::seconds(30))) return measurement_error("edge-3 did not resync");
         const std::uint64_t synced = tools::monotonic_ns() - started;
         std::smatch m;
