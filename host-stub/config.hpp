@@ -45,10 +45,10 @@ struct EtcdTls {
 
 struct ClusterConfig {
     std::vector<std::string> etcd;   // endpoints of one cluster, "http://HOST:PORT" or "https://HOST:PORT" each
-    EtcdTls tls;                     // read at start (a SIGHUP that changes a file's text asks for a restart)
     std::string prefix = "/tempos";  // topic N is the key <prefix>/topics/N
     std::string node;                // this broker's name; default: the host name
     std::string location;            // "file:line" of [cluster]
+    EtcdTls tls;                     // read at start (a SIGHUP that changes a file's text asks for a restart)
     bool operator==(const ClusterConfig&) const = default;
 };
 
