@@ -21,6 +21,8 @@ void register_fanout_command(CLI::App& app, const char* name, int& exit_code);
 // Strict events lost and the longest delivery gap across a restart (SIGTERM), a crash (SIGKILL) and an upgrade of
 // tempos-mom, with and without persist, beside the idle inter-arrival p99 (docs/restart.md).
 void register_restart_command(CLI::App& app, const char* name, int& exit_code);
+// Propagation of a topic change from etcd to three brokers' kernel paths, and a broker's full resync (issue 16).
+void register_cluster_command(CLI::App& app, const char* name, int& exit_code);
 // Latency, throughput and isolation of Mosquitto and NATS on the project's topology (peers/).
 void register_peers_command(CLI::App& app, const char* name, int& exit_code);
 // Runs every other registered subcommand as a child process (--json), --runs times, interleaved, and merges

@@ -121,6 +121,16 @@ def target_rows(d):
         targets.append((f"persist, {what}: longest gap ≤ 2× idle inter-arrival p99",
                         (f"restart_{case}_persist_gap_ms", f"restart_{case}_no_persist_gap_ms", "restart_idle_gap_p99_us",
                          "restart_idle_gap_max_us"), lambda case=case: restart_gap(case)))
+    # Issue 16: a put reaches every broker's kernel path (the slowest of three per change), idle and under churn.
+    topics = int(g("cluster_topics") or 0)
+    for phase, what in (("prop", "idle table"), ("churn_prop", f"{topics} topics × 16 members churned")):
+        targets.append((f"cluster, {what}: put → every broker p99 ≤ 100 ms (aim ≤ 20)", (f"cluster_{phase}_all_p99_ms",),
+                        lambda phase=phase: (f"{fmt(g(f'cluster_{phase}_all_p99_ms'))} ms (per broker p50 "
+                                             f"{fmt(g(f'cluster_{phase}_p50_ms'))}, p99 {fmt(g(f'cluster_{phase}_p99_ms'))})",
+                                             g(f"cluster_{phase}_all_p99_ms") <= 100)))
+    targets.append((f"cluster: a broker's full resync of {topics} topics ≤ 1 s (target for 256)", ("cluster_resync_ms",),
+                    lambda: (f"{fmt(g('cluster_resync_ms'))} ms ({fmt(g('cluster_resync_keys'))} keys; its start to "
+                             f"synced {fmt(g('cluster_start_to_synced_ms'))} ms)", g("cluster_resync_ms") <= 1000)))
     return [(what, *measured()) if have(*keys) else (what, "missing", None) for what, keys, measured in targets]
 
 
@@ -202,6 +212,22 @@ def plot_isolation(runs, img_dir, tmp):
             "best-effort flood offered (Mpps)", "best-effort delivered (Mpps)",
             "x with lines dt 2 lc rgb '#888888' title 'delivered = offered', " + ", ".join(delivered))
     return True
+
+
+def plot_cluster(runs, img_dir, tmp):
+    """Propagation put → first event on the new route, per broker and change: the fraction of samples above x."""
+    series = []
+    for i, run in enumerate(runs):
+        for (phase, samples), color in zip((run.get("cluster_prop_ms") or {}).items(), ("#1f77b4", "#d62728")):
+            fn = os.path.join(tmp, f"cluster_{phase}_{i}.dat")
+            with open(fn, "w") as f:
+                f.writelines(f"{max(v, 1e-3)} {(len(samples) - j) / len(samples)}\n" for j, v in enumerate(sorted(samples)))
+            t = f"title '{'idle table' if phase == 'cluster_prop' else 'members churned'}'" if i == 0 else "notitle"
+            series.append(f"'{fn}' using 1:2 with steps lc rgb '{color}' lw 1.5 {t}")
+    if series:
+        gnuplot(os.path.join(img_dir, "cluster.png"), "etcd put → first strict event along the new route, 3 brokers",
+                "propagation (ms)", "fraction of samples above", ", ".join(series))
+    return bool(series)
 
 
 def why_missed(d, runs):
@@ -287,6 +313,11 @@ FIELD_NOTES = {
     "restart_kill_persist_lost": "SIGKILL and start at once, persist = true",
     "restart_upgrade_persist_lost": "SIGTERM and start with the rebuilt router object (tests/e2e/upgrade), persist = true",
     "restart_term_no_persist_lost": "SIGTERM and start at once, persist = false",
+    "cluster_prop_p99_ms": "etcd put sent → first event along the new route, per broker (3) and change (docs/cluster.md)",
+    "cluster_prop_all_p99_ms": "the same, the slowest broker of each change",
+    "cluster_churn_prop_p99_ms": "the same while member keys of the other topics are deleted and written again",
+    "cluster_resync_ms": "a broker started against the full prefix: its range read + applying every topic (its log)",
+    "cluster_start_to_synced_ms": "the same broker from exec to /metrics at the prefix's revision (start-up included)",
 }
 
 
@@ -316,6 +347,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         have_tp = plot_throughput(runs.get("throughput", []), a.img_dir, tmp)
         have_iso = plot_isolation(runs.get("latency", []), a.img_dir, tmp)
+        have_cluster = plot_cluster(runs.get("cluster", []), a.img_dir, tmp)
 
     m = machine()
     img_rel = os.path.relpath(a.img_dir, os.path.dirname(os.path.abspath(a.out_md)))
@@ -332,7 +364,7 @@ def main():
         w(["- Time per subcommand (all runs): " + ", ".join(f"{k} {v:.0f} s" for k, v in d["part_seconds"].items())])
     if a.load_before:
         w([f"- Load average before the run: {a.load_before} (other work on the machine shows in the tails)"])
-    w(["", "## Targets (issues 6, 12 and 14)", "", "| target | measured (medians) | met |", "|---|---|---|"])
+    w(["", "## Targets (issues 6, 12, 14 and 16)", "", "| target | measured (medians) | met |", "|---|---|---|"])
     for what, value, met in target_rows(d):
         verdict = met if isinstance(met, str) else ("yes" if met else ("no" if met is not None else "not measured"))
         w([f"| {what} | {value} | {verdict} |"])
@@ -371,6 +403,8 @@ def main():
                    f"{fmt(p.get('be_unaccounted'))} | {fmt(p.get('mom_cpu_ms_per_mev'))}, "
                    f"{fmt(p.get('softirq_ms_per_mev'))}, {fmt(p.get('cpumap_ms_per_mev'))} |" for p in steps])
         w([""])
+    if have_cluster:
+        w(["## Cluster (issue 16)", "", f"![propagation of an etcd put to three brokers]({img_rel}/cluster.png)", ""])
     w(["## Peers", "", "Medians; DDS and sockperf figures are half their round trips (method below).", "",
        "| system | p50 (µs) | p99 | p99.9 | under flood: p50 | p99 | p99.9 | flood delivered (msg/s) |",
        "|---|---|---|---|---|---|---|---|"])

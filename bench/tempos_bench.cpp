@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
     register_latency_command(app, "latency", exit_code);
     register_fanout_command(app, "fanout", exit_code);
     register_restart_command(app, "restart", exit_code);
+    register_cluster_command(app, "cluster", exit_code);
     register_all_command(app, "all", exit_code);  // runs every other subcommand registered here
     register_peers_command(app, "peers", exit_code);
     CLI11_PARSE(app, argc, argv);

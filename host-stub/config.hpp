@@ -36,11 +36,19 @@ struct AdapterConfig {
 };
 
 // [cluster]: the etcd cluster whose topics this MoM follows (docs/cluster.md).
+// TLS to etcd's https:// endpoints: the PEM texts of the files named as etcdctl's --cacert, --cert, --key.
+struct EtcdTls {
+    std::string cacert;     // the CAs that sign the members' certificates; "": the system's roots
+    std::string cert, key;  // the client's certificate and key (both or neither)
+    bool operator==(const EtcdTls&) const = default;
+};
+
 struct ClusterConfig {
-    std::vector<std::string> etcd;   // endpoints of one cluster, "http://HOST:PORT" each
+    std::vector<std::string> etcd;   // endpoints of one cluster, "http://HOST:PORT" or "https://HOST:PORT" each
     std::string prefix = "/tempos";  // topic N is the key <prefix>/topics/N
     std::string node;                // this broker's name; default: the host name
     std::string location;            // "file:line" of [cluster]
+    EtcdTls tls;                     // read at start (a SIGHUP that changes a file's text asks for a restart)
     bool operator==(const ClusterConfig&) const = default;
 };
 
@@ -127,8 +135,17 @@ std::string format_endpoint(const Endpoint& endpoint);
 // Why an endpoint's address cannot be a subscriber (0.0.0.0, ::, link-local IPv6), or nullopt: the one rule for
 // config files and cluster member keys.
 std::optional<std::string> invalid_subscriber_address(const Endpoint& endpoint);
-// "HOST:PORT" (what gRPC dials) of an etcd endpoint "http://HOST:PORT"; nullopt for anything else. HOST is a
-// dotted quad or a DNS name.
+// "HOST:PORT" (what gRPC dials) of an etcd endpoint "http://HOST:PORT" or "https://HOST:PORT" (TLS); nullopt for
+// anything else. HOST is a dotted quad or a DNS name.
 std::optional<std::string> etcd_grpc_target(std::string_view endpoint);
+bool etcd_endpoint_tls(std::string_view endpoint);
+// The text of a PEM file (what [cluster] cacert, cert and key name): "cannot read PATH: why" or "PATH is not a PEM
+// file" otherwise.
+Result<std::string> read_pem_file(const std::string& path);
+// The rules of TLS settings for `endpoints`: cert and key both or neither, none without an https:// endpoint.
+Status check_etcd_tls(const std::vector<std::string>& endpoints, const EtcdTls& tls);
+// The tools' --cacert, --cert, --key (paths, "" = not given) read and checked for `endpoints`; errors name the option.
+Result<EtcdTls> read_etcd_tls(const std::vector<std::string>& endpoints, const std::string& cacert,
+                              const std::string& cert, const std::string& key);
 
 }  // namespace tempos::mom

@@ -186,7 +186,13 @@ int main(int argc, char** argv) {
     CLI::App app{"tempos-ctl: the topics and brokers of a TEMPOS cluster in etcd (docs/cluster.md)"};
     std::vector<std::string> endpoints{"http://127.0.0.1:2379"};
     std::string prefix = "/tempos";
-    app.add_option("--etcd", endpoints, "etcd endpoint(s), http://HOST:PORT")->capture_default_str()->delimiter(',');
+    app.add_option("--etcd", endpoints, "etcd endpoint(s), http://HOST:PORT or https://HOST:PORT (TLS)")
+        ->capture_default_str()
+        ->delimiter(',');
+    std::string cacert, cert, key;  // as etcdctl's and [cluster]'s
+    app.add_option("--cacert", cacert, "with https://: PEM file of the CAs that sign etcd's certificates");
+    app.add_option("--cert", cert, "with https://: PEM file of this client's certificate (with --key)");
+    app.add_option("--key", key, "with https://: PEM file of that certificate's key");
     app.add_option("--prefix", prefix, "key prefix, as [cluster] prefix")->capture_default_str();
     app.require_subcommand(1);
 
@@ -214,10 +220,16 @@ int main(int argc, char** argv) {
 
     for (const std::string& endpoint : endpoints)
         if (!mom::etcd_grpc_target(endpoint)) {
-            std::fprintf(stderr, "tempos-ctl: --etcd %s: expected http://HOST:PORT\n", endpoint.c_str());
+            std::fprintf(stderr, "tempos-ctl: --etcd %s: expected http://HOST:PORT or https://HOST:PORT\n",
+                         endpoint.c_str());
             return kExitUsage;
         }
-    EtcdClient client(endpoints);
+    Result<mom::EtcdTls> tls = mom::read_etcd_tls(endpoints, cacert, cert, key);
+    if (!tls) {
+        std::fprintf(stderr, "tempos-ctl: %s\n", tls.message().c_str());
+        return kExitUsage;
+    }
+    EtcdClient client(endpoints, std::move(*tls));
     if (*list) return topics_list(client, prefix);
     if (*get) return topics_get(client, prefix, get_id);
     if (*put) return topics_put(client, prefix, put_file);

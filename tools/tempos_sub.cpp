@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <unordered_set>
 #include <vector>
 
@@ -145,6 +146,7 @@ struct Registration {
     unsigned group = 0;
     std::string mac;
     unsigned ttl = 5;
+    std::string cacert, cert, key;  // TLS to https:// endpoints: PEM files, as tempos-ctl's
 };
 
 // The key kept alive until stop(), or why not (exit status 2: a bad argument, 1: etcd refused or unreachable).
@@ -157,7 +159,9 @@ std::unique_ptr<tempos::cluster::LeasedKey> register_member(const Registration& 
     };
     for (const std::string& endpoint : r.etcd)
         if (!tempos::mom::etcd_grpc_target(endpoint))
-            return fail(2, "etcd endpoint '" + endpoint + "': expected http://HOST:PORT (no TLS)");
+            return fail(2, "etcd endpoint '" + endpoint + "': expected http://HOST:PORT or https://HOST:PORT");
+    tempos::Result<tempos::mom::EtcdTls> tls = tempos::mom::read_etcd_tls(r.etcd, r.cacert, r.cert, r.key);
+    if (!tls) return fail(2, tls.message());
     const std::string key =
         tempos::cluster::member_key(r.prefix, static_cast<std::uint8_t>(r.topic), r.group, listen);
     const std::string value = r.mac.empty() ? std::string() : nlohmann::json{{"mac", r.mac}}.dump();
@@ -166,7 +170,7 @@ std::unique_ptr<tempos::cluster::LeasedKey> register_member(const Registration& 
         return fail(2, member.message());
     auto log = std::make_shared<spdlog::logger>("tempos-sub", std::make_shared<spdlog::sinks::stderr_sink_mt>());
     log->set_pattern("tempos-sub: %v");
-    auto kept = std::make_unique<tempos::cluster::LeasedKey>(r.etcd, key, [value] { return value; },
+    auto kept = std::make_unique<tempos::cluster::LeasedKey>(r.etcd, std::move(*tls), key, [value] { return value; },
                                                              std::chrono::seconds(r.ttl), std::move(log));
     if (const tempos::Status registered = kept->register_once(); !registered)
         return fail(1, "cannot register " + key + ": " + tempos::describe(registered));
@@ -195,7 +199,7 @@ int main(int argc, char** argv) {
     Registration registration;
     auto* register_option =
         app.add_option("--register", registration.etcd,
-                       "etcd endpoint(s) http://HOST:PORT[,...]: keep <prefix>/members/TOPIC/GROUP/<--listen> under a "
+                       "etcd endpoint(s) http[s]://HOST:PORT[,...]: keep <prefix>/members/TOPIC/GROUP/<--listen> under a "
                        "lease while running (the MoMs route to it; docs/cluster.md)")
             ->delimiter(',');
     auto* topic_option = app.add_option("--topic", registration.topic, "with --register: the cluster topic to join")
@@ -214,6 +218,11 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 3600))
         ->capture_default_str()
         ->needs(register_option);
+    for (auto [name, path, help] :
+         {std::tuple{"--cacert", &registration.cacert, "with --register https://: PEM file of the CAs that sign etcd's"},
+          std::tuple{"--cert", &registration.cert, "with --register https://: PEM file of the client certificate"},
+          std::tuple{"--key", &registration.key, "with --register https://: PEM file of its key"}})
+        app.add_option(name, *path, help)->needs(register_option);
     CLI11_PARSE(app, argc, argv);
     if (!registration.etcd.empty() && topic_option->count() == 0) {
         std::fprintf(stderr, "tempos-sub: --register needs --topic: the cluster topic to join\n");

@@ -37,7 +37,7 @@ std::string broker_value(const BrokerInfo& info, std::int64_t revision) {
 BrokerRegistration::BrokerRegistration(const mom::ClusterConfig& cluster, BrokerInfo info,
                                        const ClusterCounters& counters, std::shared_ptr<spdlog::logger> log,
                                        std::chrono::seconds ttl)
-    : key_(cluster.etcd, broker_key(cluster.prefix, cluster.node),
+    : key_(cluster.etcd, cluster.tls, broker_key(cluster.prefix, cluster.node),
            [info = std::move(info), &counters] { return broker_value(info, counters.revision_applied.load()); }, ttl,
            std::move(log)) {}
 

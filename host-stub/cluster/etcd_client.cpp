@@ -69,7 +69,17 @@ bool connect(EtcdClient::Endpoint& endpoint, Clock::time_point deadline) {
 
 std::string connect_error(const EtcdClient::Endpoint& endpoint) {
     switch (endpoint.channel->GetState(false)) {
-        case GRPC_CHANNEL_TRANSIENT_FAILURE: return "connection failed";
+        case GRPC_CHANNEL_TRANSIENT_FAILURE: {
+            // gRPC keeps why the last attempt failed (a refused connection, a TLS handshake: a certificate the CAs
+            // do not sign, ...) and says it to a call made on the failed channel, which fails at once.
+            grpc::ClientContext context;
+            context.set_deadline(Clock::now() + std::chrono::milliseconds(200));
+            etcdserverpb::RangeRequest request;
+            request.set_key("\0");
+            etcdserverpb::RangeResponse response;
+            const grpc::Status probe = endpoint.kv->Range(&context, request, &response);
+            return probe.ok() ? "connection failed" : "connection failed: " + probe.error_message();
+        }
         case GRPC_CHANNEL_CONNECTING: return "still connecting";
         case GRPC_CHANNEL_SHUTDOWN: return "channel shut down";
         default: return "not ready";
@@ -95,8 +105,8 @@ void WatchCancel::detach() {
     context_ = nullptr;
 }
 
-EtcdClient::EtcdClient(std::vector<std::string> endpoints, std::chrono::milliseconds call_timeout)
-    : endpoints_(std::move(endpoints)), call_timeout_(call_timeout) {}
+EtcdClient::EtcdClient(std::vector<std::string> endpoints, mom::EtcdTls tls, std::chrono::milliseconds call_timeout)
+    : endpoints_(std::move(endpoints)), tls_(std::move(tls)), call_timeout_(call_timeout) {}
 
 void EtcdClient::open_channels() {
     grpc::ChannelArguments args;
@@ -108,12 +118,18 @@ void EtcdClient::open_channels() {
     // Reconnect quickly once a member is back: the caller's backoff already paces the attempts.
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = tls_.cacert;  // "": gRPC's default roots
+    ssl.pem_cert_chain = tls_.cert;
+    ssl.pem_private_key = tls_.key;
     for (const std::string& endpoint : endpoints_) {
         const auto target = mom::etcd_grpc_target(endpoint);
         if (!target) continue;
         auto e = std::make_unique<Endpoint>();
         e->name = endpoint;
-        e->channel = grpc::CreateCustomChannel(*target, grpc::InsecureChannelCredentials(), args);
+        e->channel = grpc::CreateCustomChannel(
+            *target, mom::etcd_endpoint_tls(endpoint) ? grpc::SslCredentials(ssl) : grpc::InsecureChannelCredentials(),
+            args);
         e->kv = etcdserverpb::KV::NewStub(e->channel);
         e->watch = etcdserverpb::Watch::NewStub(e->channel);
         e->lease = etcdserverpb::Lease::NewStub(e->channel);

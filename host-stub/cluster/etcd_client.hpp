@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "config.hpp"
 #include "tempos/status.hpp"
 
 namespace grpc {
@@ -77,9 +78,11 @@ private:
 
 class EtcdClient {
 public:
-    // `endpoints`: "http://HOST:PORT" each, as mom::etcd_grpc_target() accepts them (no TLS yet); one that it
-    // refuses is skipped, and with none left every call fails.
-    EtcdClient(std::vector<std::string> endpoints, std::chrono::milliseconds call_timeout = std::chrono::seconds(2));
+    // `endpoints`: "http://HOST:PORT" or "https://HOST:PORT" each, as mom::etcd_grpc_target() accepts them; one that
+    // it refuses is skipped, and with none left every call fails. The https:// ones are dialled with TLS: `tls`'s CAs
+    // (the system's when none) verify the member, its certificate and key (if any) authenticate this client.
+    EtcdClient(std::vector<std::string> endpoints, mom::EtcdTls tls = {},
+               std::chrono::milliseconds call_timeout = std::chrono::seconds(2));
     ~EtcdClient();
     EtcdClient(const EtcdClient&) = delete;
     EtcdClient& operator=(const EtcdClient&) = delete;
@@ -126,6 +129,7 @@ private:
     Result<std::int64_t> erase_range(const std::string& key, const std::string& range_end);
 
     std::vector<std::string> endpoints_;
+    mom::EtcdTls tls_;
     std::chrono::milliseconds call_timeout_;
     // Made at the first call, on the thread that makes it (capabilities are per thread: cluster_node.cpp).
     void open_channels();

@@ -7,9 +7,9 @@
 
 namespace tempos::cluster {
 
-LeasedKey::LeasedKey(std::vector<std::string> endpoints, std::string key, std::function<std::string()> value,
+LeasedKey::LeasedKey(std::vector<std::string> endpoints, mom::EtcdTls tls, std::string key, std::function<std::string()> value,
                      std::chrono::seconds ttl, std::shared_ptr<spdlog::logger> log)
-    : client_(std::move(endpoints)), key_(std::move(key)), value_(std::move(value)), ttl_(ttl), log_(std::move(log)) {}
+    : client_(std::move(endpoints), std::move(tls)), key_(std::move(key)), value_(std::move(value)), ttl_(ttl), log_(std::move(log)) {}
 
 LeasedKey::~LeasedKey() { stop(); }
 

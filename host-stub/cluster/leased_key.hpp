@@ -23,7 +23,7 @@ class LeasedKey {
 public:
     // `value` is read on the keeping thread, at every check (at most every second, and at least three times per
     // TTL); the key is written again when it changed.
-    LeasedKey(std::vector<std::string> endpoints, std::string key, std::function<std::string()> value,
+    LeasedKey(std::vector<std::string> endpoints, mom::EtcdTls tls, std::string key, std::function<std::string()> value,
               std::chrono::seconds ttl, std::shared_ptr<spdlog::logger> log);
     ~LeasedKey();  // stop()
     LeasedKey(const LeasedKey&) = delete;

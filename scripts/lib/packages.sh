@@ -11,6 +11,8 @@ TEMPOS_PACKAGES=(
     # googleapis protos they import) compiled with gRPC at build time.
     etcd-server etcd-client golang-etcd-server-dev golang-github-gogo-protobuf-dev
     golang-github-grpc-ecosystem-grpc-gateway-dev libgrpc++-dev protobuf-compiler-grpc
+    # The TLS test of the cluster (cluster_etcd_test) makes its certificates with openssl.
+    openssl
 )
 
 tempos_install_packages() {

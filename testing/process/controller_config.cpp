@@ -74,6 +74,9 @@ std::string cluster_table_toml(const ControllerConfig::Cluster& cluster) {
     out << "]\n";
     if (!cluster.prefix.empty()) out << "prefix = " << quoted(cluster.prefix) << "\n";
     if (!cluster.node.empty()) out << "node = " << quoted(cluster.node) << "\n";
+    for (const auto& [name, path] : {std::pair{"cacert", &cluster.cacert}, std::pair{"cert", &cluster.cert},
+                                     std::pair{"key", &cluster.key}})
+        if (!path->empty()) out << name << " = " << quoted(*path) << "\n";
     return out.str() + "\n";
 }
 

@@ -57,6 +57,7 @@ struct ControllerConfig {
         std::vector<std::string> etcd = {};  // "http://HOST:PORT"
         std::string prefix = {};
         std::string node = {};
+        std::string cacert = {}, cert = {}, key = {};  // TLS: PEM file paths, each written when set
     } cluster = {};
     std::vector<ConfigAdapter> adapters = {};
     std::vector<ConfigTopic> topics = {};

@@ -51,7 +51,7 @@ Result<EtcdRunner> EtcdRunner::start(EtcdOptions options) {
         if (m.client_port == 0 || m.peer_port == 0 || !taken.insert(m.client_port).second ||
             !taken.insert(m.peer_port).second)
             return Result<EtcdRunner>::error(ErrorCode::system_error, "no free TCP ports for etcd");
-        m.endpoint = "http://" + options.host + ":" + std::to_string(m.client_port);
+        m.endpoint = (options.tls.cert.empty() ? "http://" : "https://") + options.host + ":" + std::to_string(m.client_port);
         m.peer = "http://" + options.host + ":" + std::to_string(m.peer_port);
         runner.members_.push_back(std::move(m));
     }
@@ -70,12 +70,15 @@ std::string EtcdRunner::initial_cluster() const {
 
 Status EtcdRunner::launch(Member& m) {
     const std::filesystem::path log = data_->path() / (m.name + ".log");
-    Result<Process> started = Process::start(
-        {etcd_.string(), "--name", m.name, "--data-dir", (data_->path() / m.name).string(), "--listen-client-urls",
-         m.endpoint, "--advertise-client-urls", m.endpoint, "--listen-peer-urls", m.peer,
-         "--initial-advertise-peer-urls", m.peer, "--initial-cluster", initial_cluster(), "--initial-cluster-token",
-         data_->path().filename().string()},
-        {.netns = options_.netns, .stdout_file = log, .stderr_file = log});
+    std::vector<std::string> argv{
+        etcd_.string(), "--name", m.name, "--data-dir", (data_->path() / m.name).string(), "--listen-client-urls",
+        m.endpoint, "--advertise-client-urls", m.endpoint, "--listen-peer-urls", m.peer,
+        "--initial-advertise-peer-urls", m.peer, "--initial-cluster", initial_cluster(), "--initial-cluster-token",
+        data_->path().filename().string()};
+    if (!options_.tls.cert.empty())
+        argv.insert(argv.end(), {"--cert-file", options_.tls.cert.string(), "--key-file", options_.tls.key.string(),
+                                 "--trusted-ca-file", options_.tls.ca.string(), "--client-cert-auth"});
+    Result<Process> started = Process::start(argv, {.netns = options_.netns, .stdout_file = log, .stderr_file = log});
     if (!started) return started.status();
     m.process = std::move(*started);
     return Status::ok();
@@ -119,6 +122,9 @@ std::string EtcdRunner::log_tail(std::size_t lines) const {
 Result<std::string> EtcdRunner::etcdctl(const std::vector<std::string>& args) const {
     std::vector<std::string> argv = {etcdctl_.string(), "--endpoints", running_endpoints(), "--dial-timeout", "1s",
                                      "--command-timeout", "2s"};
+    if (!options_.tls.cert.empty())
+        argv.insert(argv.end(), {"--cacert", options_.tls.ca.string(), "--cert", options_.tls.client_cert.string(),
+                                 "--key", options_.tls.client_key.string()});
     argv.insert(argv.end(), args.begin(), args.end());
     Result<Process> run = Process::start(argv, {.netns = options_.netns, .env = {"ETCDCTL_API=3"}});
     if (!run) return run.status();

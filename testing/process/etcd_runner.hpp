@@ -26,6 +26,12 @@ struct EtcdOptions {
     std::string netns = {};
     // The address every member listens on (clients and peers).
     std::string host = "127.0.0.1";
+    // TLS to clients (https:// endpoints; the peers stay on http) when cert is given: the members' certificate and
+    // key, and the CA whose client certificates they require (--client-cert-auth), which etcdctl() presents
+    // (client_cert, client_key) and whose CA it trusts (ca: one CA signs both sides).
+    struct Tls {
+        std::filesystem::path ca = {}, cert = {}, key = {}, client_cert = {}, client_key = {};
+    } tls = {};
 };
 
 class EtcdRunner {
@@ -39,7 +45,7 @@ public:
     // with the end of their logs.
     static Result<EtcdRunner> start(EtcdOptions options = {});
 
-    // "http://HOST:PORT" of the first member / of every member: what [cluster] etcd lists.
+    // "http://HOST:PORT" ("https://" with TLS) of the first member / of every member: what [cluster] etcd lists.
     const std::string& endpoint() const { return members_.front().endpoint; }
     std::vector<std::string> endpoints() const;
     std::size_t size() const { return members_.size(); }

@@ -7,8 +7,10 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -39,14 +41,16 @@ std::string strict_topic(std::uint16_t port) {
 class ClusterEtcdTest : public ::testing::Test {
 protected:
     virtual int etcd_members() const { return 1; }
+    virtual EtcdOptions etcd_options() const { return {.members = etcd_members()}; }
+    virtual mom::EtcdTls client_tls() const { return {}; }
     void SetUp() override {
-        Result<EtcdRunner> started = EtcdRunner::start({.members = etcd_members()});
+        Result<EtcdRunner> started = EtcdRunner::start(etcd_options());
         if (!started) {
             if (started.code() == ErrorCode::not_found && !etcd_required()) GTEST_SKIP() << started.message();
             FAIL() << "cannot start etcd: " << started.message();
         }
         etcd = std::move(*started);
-        client.emplace(etcd.endpoints());
+        client.emplace(etcd.endpoints(), client_tls());
     }
 
     ControllerConfig config(std::vector<std::string> endpoints = {}) const {
@@ -422,6 +426,55 @@ TEST_F(ClusterEtcdTest, TempoSubRegistersItsEndpointUnderALease) {
     EXPECT_TRUE(poll_until([&] { return !member().has_value(); }, kWait));
 }
 
+// etcd hung (SIGSTOP) for longer than every lease's TTL: once it runs again it finds the leases expired (a
+// keep-alive of an expired lease waits for its revocation and is told "not found"), deletes their keys, and the
+// broker (TTL 10 s) and a registered tempos-sub (TTL 2 s) each grant a new lease and write their key again. A
+// restarted etcd would not do: it gives every lease a full TTL again when it starts.
+TEST_F(ClusterEtcdTest, BrokerAndSubscriberRegisterAgainAfterTheirLeasesExpired) {
+    MomRunner mom = start_mom();
+    ASSERT_TRUE(mom.pid() > 0);
+    ASSERT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
+    const std::string listen = "127.0.0.1:" + std::to_string(test::free_udp_port());
+    const std::string member_key = "/tempos/members/5/0/" + listen, broker_key = "/tempos/brokers/test-node";
+    TempDir dir("reregister");
+    const std::string ready = (dir.path() / "sub.ready").string();
+    Result<Process> sub = Process::start({(test::build_dir() / "bin" / "tempos-sub").string(), "--listen", listen,
+                                          "--timeout", "120", "--ready-file", ready, "--register", etcd.endpoint(),
+                                          "--topic", "5", "--lease-ttl", "2"});
+    ASSERT_TRUE(sub) << sub.message();
+    ASSERT_TRUE(sub->wait_until([&] { return std::filesystem::exists(ready); }, kWait, "the ready file"));
+    auto lease_of = [&](const std::string& key) -> std::int64_t {
+        const Result<RangeResult> range = client->range_prefix(key);
+        return range && range->kvs.size() == 1 ? range->kvs.front().lease : 0;
+    };
+    std::int64_t broker_lease = 0;
+    ASSERT_TRUE(poll_until([&] { return (broker_lease = lease_of(broker_key)) != 0; }, kWait)) << mom.log_tail(20);
+    const std::int64_t member_lease = lease_of(member_key);
+    ASSERT_NE(member_lease, 0) << sub->output_tail();
+
+    ASSERT_EQ(::kill(etcd.pid(), SIGSTOP), 0);
+    // The outage itself: longer than the broker's TTL counted from its last keep-alive, whatever it was.
+    std::this_thread::sleep_for(std::chrono::seconds(12));
+    ASSERT_EQ(::kill(etcd.pid(), SIGCONT), 0);
+
+    auto renewed = [&](const std::string& key, std::int64_t old) {
+        return poll_until([&] { const std::int64_t now = lease_of(key); return now != 0 && now != old; }, kWait);
+    };
+    EXPECT_TRUE(renewed(member_key, member_lease)) << sub->output_tail();
+    EXPECT_TRUE(renewed(broker_key, broker_lease)) << mom.log_tail(20);
+    for (const std::int64_t old : {member_lease, broker_lease}) {
+        const Result<std::int64_t> left = client->lease_time_to_live(old);
+        EXPECT_TRUE(!left && left.code() == ErrorCode::not_found) << "lease " << old << " still lives";
+    }
+    // Each kept its new lease alive: still there after two of tempos-sub's TTLs.
+    const std::int64_t new_member = lease_of(member_key);
+    EXPECT_FALSE(poll_until([&] { return lease_of(member_key) != new_member; }, std::chrono::seconds(4)))
+        << sub->output_tail();
+    EXPECT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
+    EXPECT_TRUE(sub->terminate(std::chrono::seconds(5)));
+    EXPECT_TRUE(mom.stop());
+}
+
 // tempos-sub --register refuses what it cannot register, with why, before it is ready.
 TEST_F(ClusterEtcdTest, TempoSubRegisterErrors) {
     const std::string listen = "127.0.0.1:" + std::to_string(test::free_udp_port());
@@ -438,10 +491,12 @@ TEST_F(ClusterEtcdTest, TempoSubRegisterErrors) {
         << unreachable_out;
     const auto [bad_url, bad_url_out] = sub({"--register", "127.0.0.1:2379", "--topic", "5"});
     EXPECT_EQ(bad_url, 2) << bad_url_out;
-    EXPECT_NE(bad_url_out.find("etcd endpoint '127.0.0.1:2379': expected http://HOST:PORT"), std::string::npos)
+    EXPECT_NE(bad_url_out.find("etcd endpoint '127.0.0.1:2379': expected http://HOST:PORT or https://HOST:PORT"),
+              std::string::npos)
         << bad_url_out;
-    const auto [tls, tls_out] = sub({"--register", "https://127.0.0.1:2379", "--topic", "5"});
+    const auto [tls, tls_out] = sub({"--register", etcd.endpoint(), "--topic", "5", "--cacert", "/nonexistent"});
     EXPECT_EQ(tls, 2) << tls_out;
+    EXPECT_NE(tls_out.find("--register: --cacert: cannot read /nonexistent"), std::string::npos) << tls_out;
     const auto [no_topic, no_topic_out] = sub({"--register", etcd.endpoint()});
     EXPECT_EQ(no_topic, 2) << no_topic_out;
     EXPECT_NE(no_topic_out.find("--register needs --topic"), std::string::npos) << no_topic_out;
@@ -485,6 +540,109 @@ TEST_F(ClusterEtcdThreeMembersTest, KeepsWatchingWhenItsMemberIsKilled) {
     EXPECT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
     EXPECT_TRUE(routes(mom, 5));
     EXPECT_TRUE(mom.stop());
+}
+
+// etcd speaking TLS to its clients and requiring their certificates, with certificates openssl makes for this test:
+// one CA signing etcd's (for 127.0.0.1) and the client's, and another CA that signs neither.
+class ClusterEtcdTlsTest : public ClusterEtcdTest {
+protected:
+    void SetUp() override {
+        if (certs.path().empty()) FAIL() << "no temporary directory";
+        const Result<std::filesystem::path> openssl = find_program("openssl");
+        if (!openssl) {
+            if (!etcd_required()) GTEST_SKIP() << "openssl is not installed";
+            FAIL() << "openssl is not installed";
+        }
+        auto run = [&](std::vector<std::string> args) {
+            args.insert(args.begin(), openssl->string());
+            Result<Process> p = Process::start(args);
+            const Result<int> status = p ? p->wait(kWait) : Result<int>(p.status());
+            return status && *status == 0 ? std::string() : args[1] + " " + args[2] + ": " + (p ? p->output_tail() : p.message());
+        };
+        const std::string dir = certs.path().string() + "/";
+        std::ofstream(dir + "server.ext") << "subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n";
+        std::ofstream(dir + "client.ext") << "extendedKeyUsage = clientAuth\n";
+        const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"};
+        for (const std::string ca : {"ca", "wrong-ca"}) {
+            std::vector<std::string> args{"req", "-x509", "-days", "1", "-subj", "/CN=tempos test " + ca};
+            args.insert(args.end(), ec.begin(), ec.end());
+            args.insert(args.end(), {"-keyout", dir + ca + ".key", "-out", dir + ca + ".pem"});
+            ASSERT_EQ(run(args), "");
+        }
+        for (const std::string side : {"server", "client"}) {
+            std::vector<std::string> args{"req", "-subj", "/CN=tempos test " + side};
+            args.insert(args.end(), ec.begin(), ec.end());
+            args.insert(args.end(), {"-keyout", dir + side + ".key", "-out", dir + side + ".csr"});
+            ASSERT_EQ(run(args), "");
+            ASSERT_EQ(run({"x509", "-req", "-days", "1", "-in", dir + side + ".csr", "-CA", dir + "ca.pem", "-CAkey",
+                           dir + "ca.key", "-CAcreateserial", "-extfile", dir + side + ".ext", "-out",
+                           dir + side + ".pem"}),
+                      "");
+        }
+        ClusterEtcdTest::SetUp();
+    }
+    EtcdOptions etcd_options() const override {
+        return {.tls = {.ca = file("ca.pem"), .cert = file("server.pem"), .key = file("server.key"),
+                        .client_cert = file("client.pem"), .client_key = file("client.key")}};
+    }
+    mom::EtcdTls client_tls() const override {
+        const Result<mom::EtcdTls> tls =
+            mom::read_etcd_tls({"https://127.0.0.1:1"}, file("ca.pem"), file("client.pem"), file("client.key"));
+        EXPECT_TRUE(tls) << tls.message();
+        return tls ? *tls : mom::EtcdTls{};
+    }
+    std::string file(const std::string& name) const { return (certs.path() / name).string(); }
+    MomRunner start_tls_mom(const std::string& ca) {
+        ControllerConfig c = config();
+        c.cluster.cacert = file(ca);
+        c.cluster.cert = file("client.pem");
+        c.cluster.key = file("client.key");
+        Result<MomRunner> mom =
+            MomRunner::start(c, {.binary = test::build_dir() / "bin" / "tempos-mom", .log_level = "debug"});
+        EXPECT_TRUE(mom) << mom.message();
+        return mom ? std::move(*mom) : MomRunner();
+    }
+
+    TempDir certs{"etcd-tls"};
+};
+
+TEST_F(ClusterEtcdTlsTest, AppliesTopicsOverTlsAndRefusesAWrongCa) {
+    ASSERT_EQ(etcd.endpoint().rfind("https://", 0), 0u) << etcd.endpoint();
+    ASSERT_TRUE(client->put("/tempos/topics/5", strict_topic(19105)));
+    {
+        MomRunner mom = start_tls_mom("ca.pem");
+        ASSERT_TRUE(mom.pid() > 0);
+        ASSERT_TRUE(wait_metric(mom, "tempos_cluster_connected", 1)) << mom.log_tail(20);
+        ASSERT_TRUE(becomes(mom, 5, Seen::received)) << mom.log_tail(20);  // the range
+        ASSERT_TRUE(client->put("/tempos/topics/6", strict_topic(19106)));
+        EXPECT_TRUE(becomes(mom, 6, Seen::received)) << mom.log_tail(20);  // the watch
+        // Its registration (a lease, kept alive) over TLS too.
+        EXPECT_TRUE(poll_until([&] { const auto b = client->range_prefix("/tempos/brokers/test-node");
+                                     return b && b->kvs.size() == 1; }, kWait));
+        const auto [got, got_out] = run_ctl({"--cacert", file("ca.pem"), "--cert", file("client.pem"), "--key",
+                                             file("client.key"), "topics", "get", "6"});
+        EXPECT_EQ(got, 0) << got_out;
+        EXPECT_NE(got_out.find("19106"), std::string::npos) << got_out;
+        EXPECT_TRUE(mom.stop());
+    }
+    // A CA that did not sign etcd's certificate: no connection, said in the log, the cluster's topics not applied.
+    MomRunner wrong = start_tls_mom("wrong-ca.pem");
+    ASSERT_TRUE(wrong.pid() > 0);
+    ASSERT_TRUE(poll_until([&] { return wrong.log().find("etcd lost") != std::string::npos; }, kWait)) << wrong.log_tail(20);
+    const std::string log = wrong.log();
+    const std::string lost = log.substr(log.find("etcd lost"));
+    EXPECT_NE(lost.find("range at " + etcd.endpoint() + ": cannot connect"), std::string::npos) << lost;
+    EXPECT_NE(lost.find("certificate verify failed"), std::string::npos) << lost;
+    EXPECT_EQ(metric(wrong, "tempos_cluster_connected"), 0);
+    EXPECT_TRUE(unknown(wrong, 5));
+    EXPECT_TRUE(wrong.stop());
+    const auto [refused, refused_out] = run_ctl({"--cacert", file("wrong-ca.pem"), "--cert", file("client.pem"),
+                                                 "--key", file("client.key"), "topics", "list"});
+    EXPECT_EQ(refused, 1) << refused_out;
+    EXPECT_NE(refused_out.find("certificate verify failed"), std::string::npos) << refused_out;
+    // Without TLS options, a plain http:// client is not answered by etcd's https port.
+    const auto [plain, plain_out] = run_tool("tempos-ctl", {"--etcd", "http" + etcd.endpoint().substr(5), "topics", "list"});
+    EXPECT_EQ(plain, 1) << plain_out;
 }
 
 }  // namespace

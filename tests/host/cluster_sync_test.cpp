@@ -48,7 +48,7 @@ protected:
     mom::MomConfig running;
     std::optional<std::uint8_t> refuse_topic;
     ClusterCounters counters;
-    ClusterSync sync{mom::ClusterConfig{{"http://127.0.0.1:2379"}, "/tempos", "n", ""}, 9998, updater(), counters,
+    ClusterSync sync{mom::ClusterConfig{{"http://127.0.0.1:2379"}, "/tempos", "n", "", {}}, 9998, updater(), counters,
                      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>())};
 };
 

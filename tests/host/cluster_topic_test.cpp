@@ -174,6 +174,38 @@ TEST(ClusterConfig, ReadWithDefaults) {
     EXPECT_EQ(*mom::etcd_grpc_target("http://etcd-2:2379/"), "etcd-2:2379");
 }
 
+// TLS to etcd: the PEM files are read with the file (relative paths from its directory), and their rules hold.
+TEST(ClusterConfig, TlsFiles) {
+    TempFile pem("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    TempFile not_pem("hello\n");
+    const std::string name = pem.path().filename().string();
+    TempFile file("[mom]\n[cluster]\netcd = [\"https://e:2379\"]\ncacert = \"" + name + "\"\ncert = \"" + name +
+                  "\"\nkey = \"" + pem.path().string() + "\"\n");
+    const auto loaded = mom::load_config(file.path());
+    ASSERT_TRUE(loaded) << loaded.message();
+    EXPECT_EQ(loaded->cluster->tls.cacert, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    EXPECT_EQ(loaded->cluster->tls.key, loaded->cluster->tls.cacert);
+    EXPECT_EQ(*mom::etcd_grpc_target("https://e:2379"), "e:2379");
+
+    const std::pair<std::string, std::string> refused[] = {
+        {"etcd = [\"https://e:2379\"]\ncacert = \"" + not_pem.path().string() + "\"\n",
+         "4: [cluster] cacert: " + not_pem.path().string() + " is not a PEM file"},
+        {"etcd = [\"https://e:2379\"]\ncert = \"" + name + "\"\n",
+         "2: [cluster] a client certificate needs its key: give cert and key, or neither"},
+        {"etcd = [\"http://e:2379\"]\ncacert = \"" + name + "\"\n",
+         "2: [cluster] cacert, cert and key are for https:// endpoints, and none is"},
+    };
+    for (const auto& [text, message] : refused) {
+        TempFile bad("[mom]\n[cluster]\n" + text);
+        const auto result = mom::load_config(bad.path());
+        ASSERT_FALSE(result) << text;
+        EXPECT_EQ(result.message(), bad.path().string() + ":" + message);
+    }
+    const auto from_options = mom::read_etcd_tls({"https://e:2379"}, "/nonexistent", "", "");
+    ASSERT_FALSE(from_options);
+    EXPECT_EQ(from_options.message(), "--cacert: cannot read /nonexistent: No such file or directory");
+}
+
 TEST(ClusterConfig, ErrorsAtTheirLine) {
     struct Case {
         const char* text;
@@ -184,17 +216,17 @@ TEST(ClusterConfig, ErrorsAtTheirLine) {
         {"[cluster]\nprefix = \"/t\"\n", 1, "[cluster] needs the key \"etcd\""},
         {"[cluster]\netcd = []\n", 2, "[cluster] etcd needs at least one endpoint \"http://HOST:PORT\""},
         {"[cluster]\netcd = [\n \"127.0.0.1:2379\"]\n", 3,
-         "[cluster] etcd endpoint must be \"http://HOST:PORT\" (HOST a name or an IPv4 address, PORT 1..65535), got "
-         "\"127.0.0.1:2379\""},
-        {"[cluster]\netcd = [\"https://e:2379\"]\n", 2,
-         "[cluster] etcd endpoint \"https://e:2379\": TLS is not supported yet, use http://"},
+         "[cluster] etcd endpoint must be \"http://HOST:PORT\" or \"https://HOST:PORT\" (HOST a name or an IPv4 "
+         "address, PORT 1..65535), got \"127.0.0.1:2379\""},
+        {"[cluster]\netcd = [\"https://e:2379\"]\ncacert = \"/nonexistent/ca.pem\"\n", 3,
+         "[cluster] cacert: cannot read /nonexistent/ca.pem: No such file or directory"},
         {"[cluster]\netcd = [\"http://e:2379\", \"http://e:2379\"]\n", 2, "duplicate [cluster] etcd endpoint \"http://e:2379\""},
         {"[cluster]\netcd = [\"http://e:2379\"]\nprefix = \"/t/\"\n", 3,
          "[cluster] prefix must start with '/' and not end with it, such as \"/tempos\", got \"/t/\""},
         {"[cluster]\netcd = [\"http://e:2379\"]\nnode = \"a/b\"\n", 3,
          "[cluster] node must be a non-empty name without '/', got \"a/b\""},
         {"[cluster]\netcd = [\"http://e:2379\"]\nttl = 3\n", 3,
-         "unknown key \"ttl\" in [cluster] (expected one of: etcd, prefix, node)"},
+         "unknown key \"ttl\" in [cluster] (expected one of: etcd, prefix, node, cacert, cert, key)"},
     };
     for (const Case& c : cases) {
         TempFile file(std::string("[mom]\n") + c.text);
