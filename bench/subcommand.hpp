@@ -81,9 +81,10 @@ std::pair<CLI::App*, Options&> add_subcommand(CLI::App& app, const char* name, c
 template <typename Options>
 void add_shared_options(CLI::App* cmd, Options& o) {
     if constexpr (requires { o.seconds; })
-        cmd->add_option("--seconds", o.seconds, "Length of each measurement step")->check(CLI::Range(0.05, 60.0));
+        cmd->add_option("--seconds", o.seconds, "Length of each measurement step")->check(CLI::Range(0.05, 600.0));
     if constexpr (requires { o.rate; })
-        cmd->add_option("--rate", o.rate, "Strict events per second")->check(CLI::Range(1.0, 1e6));
+        cmd->add_option("--rate", o.rate, "Events per second of the measured (strict) stream")
+            ->check(CLI::Range(1.0, 1e6));
     if constexpr (requires { o.xdp_mode; })
         cmd->add_option("--xdp-mode", o.xdp_mode, "XDP mode of the router: native or generic")
             ->check(CLI::IsMember({"native", "generic"}));

@@ -108,12 +108,12 @@ private:
 
 }  // namespace
 
+void mosquitto_open() { mosquitto_lib_init(); }
+
 // libmosquitto has no batching of its own: each publish is one write, as for every libmosquitto user, whichever
 // the Sending.
 Result<std::unique_ptr<PeerConnection>> mosquitto_connect(const std::string& host, int port, const std::string& topic,
                                                           Sending, PayloadHandler handler) {
-    static const int initialized = mosquitto_lib_init();  // once per process, left to the process's end
-    (void)initialized;
     auto client = std::make_unique<MosquittoClient>(topic);
     if (Status st = client->connect(host, port); !st) return st;
     if (Status st = handler ? client->subscribe(std::move(handler)) : Status::ok(); !st) return st;

@@ -98,11 +98,11 @@ private:
 
 }  // namespace
 
+void nats_open() { nats_Open(-1); }
+
 // A subscriber is subscribed once the server answered a PING sent after the SUB.
 Result<std::unique_ptr<PeerConnection>> nats_connect(const std::string& host, int port, const std::string& subject,
                                                      Sending sending, PayloadHandler handler) {
-    static const natsStatus opened = nats_Open(-1);  // once; the library's own threads (timers) at normal scheduling
-    (void)opened;
     Result<Connection> nc =
         connect("nats://" + host + ":" + std::to_string(port), handler ? Sending::at_once : sending);
     if (!nc) return nc.status();

@@ -66,7 +66,10 @@ struct PeerClient {
 };
 
 // MQTT through libmosquitto, QoS 0 (mosquitto_client.cpp); NATS through libnats (nats_client.cpp). Both are
-// Debian's packages of the brokers' own client libraries, with TCP_NODELAY as on the brokers.
+// Debian's packages of the brokers' own client libraries, with TCP_NODELAY as on the brokers. X_open() readies the
+// library once, from the main thread: threads it starts get that thread's namespace and normal scheduling.
+void mosquitto_open();
+void nats_open();
 Result<std::unique_ptr<PeerConnection>> mosquitto_connect(const std::string& host, int port, const std::string& topic,
                                                           Sending sending, PayloadHandler handler);
 Result<std::unique_ptr<PeerConnection>> nats_connect(const std::string& host, int port, const std::string& subject,

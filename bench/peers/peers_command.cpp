@@ -31,6 +31,7 @@ struct PeerBroker {
     // The command line of a broker listening on ip:port; may write its configuration into `dir`.
     Result<std::vector<std::string>> (*command_line)(const std::string& program_path, const std::string& ip, int port,
                                                      const std::string& dir);
+    void (*open)();
     decltype(peers::PeerClient::connect) connect;
 };
 
@@ -58,8 +59,9 @@ Result<std::vector<std::string>> nats_command_line(const std::string& program_pa
 
 // Mosquitto 2.0 (MQTT, QoS 0, libmosquitto) and nats-server 2.9 (libnats).
 const PeerBroker kBrokers[] = {
-    {"mosquitto", "mosquitto", "mosquitto", 1883, mosquitto_command_line, peers::mosquitto_connect},
-    {"nats", "nats-server", "nats-server", 4222, nats_command_line, peers::nats_connect},
+    {"mosquitto", "mosquitto", "mosquitto", 1883, mosquitto_command_line, peers::mosquitto_open,
+     peers::mosquitto_connect},
+    {"nats", "nats-server", "nats-server", 4222, nats_command_line, peers::nats_open, peers::nats_connect},
 };
 
 struct PeersOptions : CommonOptions {
@@ -109,6 +111,7 @@ Status run_peer(const PeerBroker& b, const std::string& program_path, const Peer
                                       "listening on " + ip + ":" + std::to_string(b.port));
         !up)
         return up;
+    b.open();
     const peers::PeerClient client{b.name, ip, b.port, b.connect};
 
     struct Run {
@@ -225,15 +228,9 @@ void register_peers_command(CLI::App& app, const char* name, int& exit_code) {
     cmd->add_flag("-v,--verbose", options.verbose, "Progress on stderr");
     cmd->add_option("--only", options.only, "Run one broker only")
         ->check(CLI::IsMember({"mosquitto", "nats", "dds", "sockperf"}));
-    cmd->add_option("--rate", options.settings.rate, "Paced stream, messages per second")->check(CLI::Range(1.0, 1e6));
-    cmd->add_option("--seconds", options.settings.seconds, "Publishing time of each run")
-        ->check(CLI::Range(0.2, 600.0));
+    add_shared_options(cmd, options.settings);  // --seconds: publishing time of each run
     cmd->add_option("--warmup", options.settings.warmup_seconds, "Unmeasured start of each run, seconds")
         ->check(CLI::Range(0.0, 60.0));
-    cmd->add_option("--endpoint-priority", options.settings.endpoint_priority,
-                    "SCHED_FIFO priority of the paced stream's publisher and subscriber (they stand for other hosts, "
-                    "as in `latency`; 0: normal scheduling)")
-        ->check(CLI::Range(0, 99));
 }
 
 }  // namespace tempos::bench
