@@ -6,12 +6,10 @@
 #include <cstdio>
 #include <map>
 #include <set>
-#include <thread>
 
 #include "process/process.hpp"
 #include "round_to.hpp"
 #include "subcommand.hpp"
-#include "test_run_timer.hpp"  // median
 
 namespace tempos::bench {
 
@@ -21,16 +19,20 @@ namespace {
 const std::map<std::string, std::vector<std::string>> kRequiredFields{
     {"prog", {"prog_ns", "thesis_ns", "prog_speedup"}},
     {"throughput", {"xdp_mpps", "xdp_loss", "socket_mpps", "baseline_mpps", "xdp_vs_socket"}},
-    {"latency", {"lat_direct_p50_us", "lat_xdp_p50_us", "lat_xdp_p99_us", "lat_socket_p99_us", "lat_strict_idle_p99_us",
-                 "lat_strict_flood_p99_us", "lat_strict_on_flood_p99_us", "lat_strict_off_flood_p99_us",
-                 "lat_strict_socket_flood_p99_us", "lat_be_on_unaccounted"}},
+    {"latency",
+     {"lat_direct_p50_us", "lat_xdp_p50_us", "lat_xdp_p99_us", "lat_socket_p99_us", "lat_strict_idle_p99_us",
+      "lat_strict_flood_p99_us", "lat_strict_on_flood_p99_us", "lat_strict_off_flood_p99_us",
+      "lat_strict_socket_flood_p99_us", "lat_be_on_unaccounted"}},
     {"fanout", {"fanout_prog_ns_per_copy", "fanout4_kernel_mcps", "fanout4_socket_mcps"}},
-    {"restart", {"restart_idle_gap_p99_us", "restart_term_persist_lost", "restart_term_persist_gap_ms",
-                 "restart_upgrade_persist_lost", "restart_upgrade_persist_gap_ms"}},
-    {"cluster", {"cluster_prop_p50_ms", "cluster_prop_p99_ms", "cluster_prop_all_p99_ms", "cluster_churn_prop_p99_ms",
-                 "cluster_churn_prop_all_p99_ms", "cluster_resync_ms"}},
-    {"peers", {"mosquitto_p50_us", "mosquitto_p99_us", "nats_p50_us", "nats_p99_us", "nats_flood_p99_us",
-               "dds_p99_us", "dds_flood_p99_us", "sockperf_p99_us", "sockperf_flood_p99_us"}}};
+    {"restart",
+     {"restart_idle_gap_p99_us", "restart_term_persist_lost", "restart_term_persist_gap_ms",
+      "restart_upgrade_persist_lost", "restart_upgrade_persist_gap_ms"}},
+    {"cluster",
+     {"cluster_prop_p50_ms", "cluster_prop_p99_ms", "cluster_prop_all_p99_ms", "cluster_churn_prop_p99_ms",
+      "cluster_churn_prop_all_p99_ms", "cluster_resync_ms"}},
+    {"peers",
+     {"mosquitto_p50_us", "mosquitto_p99_us", "nats_p50_us", "nats_p99_us", "nats_flood_p99_us", "dds_p99_us",
+      "dds_flood_p99_us", "sockperf_p99_us", "sockperf_flood_p99_us"}}};
 
 struct AllOptions : CommonOptions {
     int runs = 3;
@@ -49,34 +51,22 @@ struct Part {
 void run_part(Part& part, const AllOptions& o, int run) {
     std::vector<std::string> argv{"/proc/self/exe", part.name, "--json"};
     if (o.quick && part.has_quick) argv.push_back("--quick");
+    const std::string at = "run " + std::to_string(run) + ": ";
+    if (interrupted()) return part.errors.push_back(at + "not run (interrupted)");
     const auto started = std::chrono::steady_clock::now();
-    Result<testkit::Process> launched = testkit::Process::start(argv);
-    if (!launched) {
-        part.errors.push_back("run " + std::to_string(run) + ": " + launched.message());
-        return;
-    }
-    testkit::Process& child = *launched;
+    Result<testkit::Process> child = testkit::Process::start(argv);
+    if (!child) return part.errors.push_back(at + child.message());
     // Bounded by --timeout; an interrupt of `all` is passed on, and the child gets 30 s to clean up.
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                        std::chrono::duration<double>(o.timeout));
-    bool passed_on = false;
-    while (child.running() && std::chrono::steady_clock::now() < deadline) {
-        if (interrupted() && !passed_on) {
-            (void)child.signal(SIGINT);
-            passed_on = true;
-            deadline = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(30));
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (child->wait_until(interrupted, milliseconds(o.timeout), "an interrupt")) {
+        (void)child->signal(SIGINT);
+        (void)child->wait(std::chrono::seconds(30));
     }
-    const int status = child.kill_and_reap();  // its exit status; killed if still running
+    const int status = child->kill_and_reap();  // its exit status; killed if still running
     part.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    auto value = nlohmann::ordered_json::parse(child.output(), nullptr, false);
+    auto value = nlohmann::ordered_json::parse(child->output(), nullptr, false);
     if (status != 0 || !value.is_object()) {
         const std::string why = status != 0 ? "exit status " + std::to_string(status) : "not a JSON object";
-        part.errors.push_back("run " + std::to_string(run) + ": " + why + ": " +
-                              testkit::last_lines(child.errors(), 3));
-        return;
+        return part.errors.push_back(at + why + ": " + testkit::last_lines(child->errors(), 3));
     }
     std::fprintf(stderr, "tempos-bench all: %s run %d done\n", part.name.c_str(), run);
     part.runs.push_back(std::move(value));
@@ -88,16 +78,16 @@ void merge(const Part& part, Report& out, std::set<std::string>& fields) {
     for (const auto& [key, first] : part.runs.front().items()) {
         if (first.is_string()) {
             out.text(key, first.get<std::string>());
-            fields.insert(key);
-            continue;
+        } else if (first.is_number()) {
+            std::vector<double> values;
+            for (const nlohmann::ordered_json& r : part.runs)
+                if (auto v = r.find(key); v != r.end() && v->is_number()) values.push_back(v->get<double>());
+            out.number(key, median(values), 6)
+                .number(key + "_min", *std::min_element(values.begin(), values.end()), 6)
+                .number(key + "_max", *std::max_element(values.begin(), values.end()), 6);
+        } else {
+            continue;  // curves and such stay in "runs"
         }
-        if (!first.is_number()) continue;  // curves and such stay in "runs"
-        std::vector<double> values;
-        for (const nlohmann::ordered_json& r : part.runs)
-            if (auto v = r.find(key); v != r.end() && v->is_number()) values.push_back(v->get<double>());
-        out.number(key, median(values), 6)
-            .number(key + "_min", *std::min_element(values.begin(), values.end()), 6)
-            .number(key + "_max", *std::max_element(values.begin(), values.end()), 6);
         fields.insert(key);
     }
 }
@@ -113,13 +103,7 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
     install_interrupt_handler();
     // Interleaved (prog, throughput, ..., prog, ...) so that drifting load touches every part alike.
     for (int r = 1; r <= o.runs; ++r)
-        for (Part& p : parts) {
-            if (interrupted()) {
-                p.errors.push_back("run " + std::to_string(r) + ": not run (interrupted)");
-                continue;
-            }
-            run_part(p, o, r);
-        }
+        for (Part& p : parts) run_part(p, o, r);
 
     Report out;
     std::set<std::string> fields;

@@ -1,12 +1,20 @@
-// tempos-mom in the bench network's `mom` namespace (the test kit's MoM runner), listening on mom:eth0 with the
-// XDP adapter; ready once it runs and, unless xdp_mode is "off", the router is attached in that mode.
+// tempos-mom, tempos-pub and tempos-sub as the live benchmarks run them in the nodes of the test kit's
+// point-to-point topology (testing/topology/layouts.hpp), through its MoM runner and process runner.
 #pragma once
 
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "process/mom_runner.hpp"
+#include "process/process.hpp"
+#include "subcommand.hpp"
 #include "topology/interface.hpp"
 #include "topology/topology.hpp"
 #include "topology/world.hpp"
@@ -15,27 +23,38 @@ namespace tempos::bench {
 
 using testkit::kMomPort;
 
-// A topic of `groups` subscription groups, each with the one subscriber `ip` (MAC given: the XDP path needs no
-// neighbour lookup). The same endpoint in several groups gets one copy per group.
-inline testkit::ConfigTopic bench_topic(int id, const std::string& qos, const std::string& ip, const Mac& mac,
-                                        int groups = 1) {
-    const testkit::ConfigEndpoint member{ip, kMomPort, testkit::mac_text(mac)};
-    return {id, qos, std::vector(static_cast<std::size_t>(groups), std::vector{member})};
-}
+// A topic of `groups` subscription groups, each with the one subscriber `node` (its eth0, MAC given: the XDP path
+// needs no neighbour lookup). The same endpoint in several groups gets one copy per group.
+struct BenchTopic {
+    int id = 1;
+    std::string qos = "strict";
+    std::string node = "sub1";
+    int groups = 1;
+};
 
-// cpu >= 0: tempos-mom runs on that CPU only. adapter_options: further options of the XDP adapter (persist);
-// args: further tempos-mom arguments (--plugin-dir).
+struct BenchMomOptions {
+    int cpu = -1;                                                           // >= 0: tempos-mom runs on that CPU only
+    std::vector<std::pair<std::string, std::string>> adapter_options = {};  // further XDP adapter options (persist)
+    std::vector<std::string> args = {};  // further tempos-mom arguments (--plugin-dir)
+};
+
+// tempos-mom in the `mom` namespace, listening on mom:eth0 with the XDP adapter; ready once it runs and, unless
+// xdp_mode is "off", the router is attached in that mode.
 inline Result<testkit::MomRunner> start_bench_mom(const testkit::Topology& net, const std::string& xdp_mode,
-                                                  std::vector<testkit::ConfigTopic> topics, int cpu = -1,
-                                                  const std::vector<std::pair<std::string, std::string>>& adapter_options = {},
-                                                  std::vector<std::string> args = {}) {
-    const std::string listen =
-        std::string(testkit::world::point_to_point::kMomIp) + ":" + std::to_string(kMomPort);
-    testkit::ControllerConfig config = testkit::xdp_mom_config(listen, "eth0", xdp_mode, std::move(topics));
+                                                  const std::vector<BenchTopic>& topics, BenchMomOptions o = {}) {
+    std::vector<testkit::ConfigTopic> config_topics;
+    for (const BenchTopic& t : topics) {
+        const Result<Mac> mac = net.mac(t.node, "eth0");
+        if (!mac) return mac.status();
+        const testkit::ConfigEndpoint member{net.ip(t.node), kMomPort, testkit::mac_text(*mac)};
+        config_topics.push_back({t.id, t.qos, std::vector(static_cast<std::size_t>(t.groups), std::vector{member})});
+    }
+    const std::string listen = std::string(testkit::world::point_to_point::kMomIp) + ":" + std::to_string(kMomPort);
+    testkit::ControllerConfig config = testkit::xdp_mom_config(listen, "eth0", xdp_mode, std::move(config_topics));
     config.mom.metrics = "127.0.0.1:9464";  // in its namespace: the bench reads its drop counters
-    for (const auto& option : adapter_options) config.adapters.front().options.push_back(option);
+    for (const auto& option : o.adapter_options) config.adapters.front().options.push_back(option);
     Result<testkit::MomRunner> mom =
-        testkit::MomRunner::start(config, {.netns = net.ns("mom"), .cpu = cpu, .args = std::move(args)});
+        testkit::MomRunner::start(config, {.netns = net.ns("mom"), .cpu = o.cpu, .args = std::move(o.args)});
     if (!mom || xdp_mode == "off") return mom;
     // tempos-mom is ready after its adapter connected: the router's mode is settled by then.
     const Result<testkit::XdpMode> attached = net.xdp_mode("mom", "eth0");
@@ -43,6 +62,122 @@ inline Result<testkit::MomRunner> start_bench_mom(const testkit::Topology& net, 
     if (const std::string name = testkit::xdp_mode_name(*attached); name != xdp_mode)
         return Status::error(ErrorCode::unsupported, "XDP on mom:eth0 is " + name + ", expected " + xdp_mode);
     return mom;
+}
+
+// argv with `chrt -f priority` in front when priority > 0 (SCHED_FIFO: the measuring endpoints stand for other
+// hosts).
+inline std::vector<std::string> at_priority(std::vector<std::string> argv, int priority) {
+    if (priority > 0) argv.insert(argv.begin(), {"chrt", "-f", std::to_string(priority)});
+    return argv;
+}
+
+// tempos-sub in `node` on listen_ip:kMomPort, ending after `count` events (0: at SIGINT) or `timeout_s`. Ready
+// once its port is bound.
+inline Result<testkit::Process> start_sub(const testkit::Topology& net, const std::string& node,
+                                          const std::string& listen_ip, std::uint64_t count, double timeout_s,
+                                          int priority = 0) {
+    std::vector<std::string> argv{(testkit::executable_dir() / "tempos-sub").string(),
+                                  "--listen",
+                                  listen_ip + ":" + std::to_string(kMomPort),
+                                  "--timeout",
+                                  std::to_string(timeout_s),
+                                  "--json"};
+    if (count) argv.insert(argv.end(), {"--count", std::to_string(count)});
+    Result<testkit::Process> sub = testkit::Process::start(at_priority(argv, priority), {.netns = net.ns(node)});
+    if (!sub) return sub;
+    const pid_t pid = sub->pid();
+    if (Status up = sub->wait_until([&] { return testkit::udp_port_bound(pid, kMomPort); }, std::chrono::seconds(2),
+                                    "its port bound");
+        !up)
+        return up.prefixed("tempos-sub in " + node);
+    return sub;
+}
+
+// The last events: until sub's namespace has `target` UDP datagrams in (InDatagrams; tempos-sub with a count
+// then ends by itself) or that count stood still for `quiet`. The count then.
+inline std::uint64_t wait_arrived(testkit::Process& sub, std::uint64_t target, std::chrono::milliseconds quiet,
+                                  std::chrono::milliseconds timeout) {
+    const pid_t pid = sub.pid();
+    return testkit::poll_until_settled(
+        [&] {
+            const Result<std::uint64_t> in = sub.running() ? testkit::udp_counter(pid, "InDatagrams") : target;
+            return in ? *in : target;
+        },
+        target, quiet, timeout);
+}
+
+// Stops a subscriber (SIGINT: it still reports, unless it has ended by itself) and reads its JSON report.
+inline Result<nlohmann::json> collect_sub(testkit::Process& sub) {
+    (void)sub.signal(SIGINT);
+    if (!sub.wait(std::chrono::seconds(5))) sub.kill_and_reap();
+    nlohmann::json report = nlohmann::json::parse(sub.output(), nullptr, false);
+    if (!report.is_object())
+        return measurement_error("tempos-sub report is not a JSON object: " + sub.output() + sub.errors());
+    return report;
+}
+
+// A strict stream tempos-pub (in `pub`, on pub_cpu) -> tempos-sub (in `node`): `count` 32-byte events of `topic`
+// at `rate` to target_ip:kMomPort, received on listen_ip.
+struct Stream {
+    std::string target_ip, listen_ip;
+    int topic = 1;
+    std::uint64_t count = 0;
+    double rate = 10'000;
+    int priority = 0;  // SCHED_FIFO of both ends; 0: normal scheduling
+    int pub_cpu = 0;
+    std::string node = "sub1";
+};
+
+// What tempos-sub reported of the stream's topic.
+struct StreamResult {
+    double sent = 0, unique = 0, duplicates = 0;
+    double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+    double gap_p99_us = 0, gap_max_us = 0;  // time between two arrivals
+    double delivered() const { return sent > 0 ? unique / sent : 0; }
+    double lost() const { return std::max(0.0, sent - unique); }
+};
+
+// Runs `s`; `during` runs in this thread once tempos-pub has started (given tempos-sub and its namespace's
+// InDatagrams before). Ends once tempos-pub has ended and its events arrived or stood still for 200 ms.
+using DuringStream = std::function<Status(testkit::Process& sub, std::uint64_t in_before)>;
+inline Result<StreamResult> run_stream(const testkit::Topology& net, const Stream& s, const DuringStream& during = {}) {
+    const double seconds = static_cast<double>(s.count) / s.rate;
+    Result<testkit::Process> sub = start_sub(net, s.node, s.listen_ip, s.count, seconds + 20, s.priority);
+    if (!sub) return sub.status();
+    const Result<std::uint64_t> in_before = testkit::udp_counter(sub->pid(), "InDatagrams");
+    if (!in_before) return in_before.status();
+    Result<testkit::Process> pub = testkit::Process::start(
+        at_priority(
+            {(testkit::executable_dir() / "tempos-pub").string(), "--to", s.target_ip + ":" + std::to_string(kMomPort),
+             "--topic", std::to_string(s.topic), "--count", std::to_string(s.count), "--rate", std::to_string(s.rate),
+             "--size", "32", "--max-seconds", std::to_string(seconds + 10), "--json"},
+            s.priority),
+        {.netns = net.ns("pub"), .cpu = s.pub_cpu});
+    if (!pub) return pub.status();
+    const Status done = during ? during(*sub, *in_before) : Status::ok();
+    const Result<int> pub_ended = pub->wait(milliseconds(seconds + 15));
+    const int pub_status = pub_ended ? *pub_ended : pub->kill_and_reap();
+    wait_arrived(*sub, *in_before + s.count, std::chrono::milliseconds(200), std::chrono::seconds(5));
+    const Result<nlohmann::json> report = collect_sub(*sub);
+    if (!done) return done;
+    if (!report) return report.status();
+    if (pub_status != 0)
+        return measurement_error("tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub->errors());
+    const nlohmann::json t =
+        report->value(nlohmann::json::json_pointer("/topics/" + std::to_string(s.topic)), nlohmann::json::object());
+    const StreamResult r{static_cast<double>(s.count),
+                         t.value("unique", 0.0),
+                         t.value("duplicates", 0.0),
+                         t.value("p50_us", 0.0),
+                         t.value("p99_us", 0.0),
+                         t.value("p999_us", 0.0),
+                         t.value("max_us", 0.0),
+                         t.value("arrival_gap_p99_us", 0.0),
+                         t.value("arrival_gap_max_us", 0.0)};
+    if (r.unique == 0)
+        return measurement_error("no event arrived (topic " + std::to_string(s.topic) + " to " + s.target_ip +
+                                 "); tempos-sub said: " + sub->output());
+    return r;
 }
 
 }  // namespace tempos::bench

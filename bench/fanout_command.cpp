@@ -1,12 +1,11 @@
 #include "commands.hpp"
 
 #include <bpf/libbpf.h>
-#include <net/if.h>
 
 #include <array>
 #include <chrono>
 #include <cstring>
-#include <optional>
+#include <map>
 
 #include "bench_mom.hpp"
 #include "destination_table.hpp"
@@ -18,7 +17,7 @@
 #include "subcommand.hpp"
 #include "tempos_fanout.skel.h"
 #include "test_run_timer.hpp"
-#include "topology/layouts.hpp"
+#include "topology/interface.hpp"
 #include "topology/netns.hpp"
 #include "topology/private_netns.hpp"
 #include "topology/world.hpp"
@@ -46,79 +45,7 @@ struct FanoutOptions : CommonOptions {
     }
 };
 
-// The TC fan-out program's own cost per event under BPF_PROG_TEST_RUN, in the MoM's namespace: the skb enters
-// as if received on mom:eth0 and the clones really leave, to a discarding device (a veth whose peer is down: it
-// frees each frame on transmit and counts it as a tx drop; this kernel has no dummy driver), so the cost is the
-// MoM's alone; the last group's copy, the original redirected, is rewritten but not transmitted by a test run.
-// Same method as tempos-bench prog (test_run_timer.hpp).
-class ProgramCost {
-public:
-    Status open(const testkit::Topology& net) {
-        testkit::NetnsScope in_mom(net.ns("mom"));
-        if (!in_mom.status()) return in_mom.status();
-        if (Status st = testkit::add_veth_pair({.a = "fo_dummy", .b = "fo_dummy_peer", .b_up = false}); !st)
-            return st.prefixed("creating the discarding device in the MoM's namespace");
-        Result<tempos::xdp::SkeletonPtr<tempos_fanout>> skel = testkit::load_skeleton(
-            "tempos_fanout", tempos_fanout__open, tempos_fanout__load, tempos_fanout__destroy, {kMomPort, kMomIp4});
-        if (!skel) return skel.status();
-        skel_ = std::move(*skel);
-        table_.emplace(bpf_map__fd(skel_->maps.fanout_routes), bpf_map__fd(skel_->maps.fanout_group_counters),
-                       bpf_map__fd(skel_->maps.fanout_topic_counters));
-        ingress_ = if_nametoindex("eth0");
-        egress_ = if_nametoindex("fo_dummy");
-        const auto mom_mac = net.mac("mom", "eth0"), egress_mac = net.mac("mom", "eth1");
-        if (!mom_mac || !egress_mac) return mom_mac ? egress_mac.status() : mom_mac.status();
-        // Loaded alone (no router to share it), the program's local_destinations is empty and it would take no
-        // frame (bpf/destination.h): it gets what the adapter would put there for mom:eth0.
-        if (Status local = tempos::xdp::DestinationTable(bpf_map__fd(skel_->maps.local_destinations))
-                               .set({{*mom_mac}, {kMomIp4}, {}});
-            !local)
-            return local.prefixed("filling the fan-out program's local addresses");
-        // The repetitions of a test run reuse the frame as the previous run left it, so the member is the MoM's
-        // own MAC and address (and port): every rewritten frame is still addressed to the MoM and fanned out
-        // again. The copies leave through the discarding device whatever they are addressed to.
-        member_ = testkit::endpoint(kMomIp4, kMomPort, *mom_mac, *egress_mac, egress_);
-        return ingress_ && egress_ ? Status::ok() : measurement_error("mom:eth0 or the egress device not found");
-    }
-
-    // Frames the discarding device dropped on transmit (its tx_dropped in the MoM's namespace); 0 if unreadable.
-    std::uint64_t dummy_tx(const testkit::Topology& net) const {
-        const Result<std::vector<testkit::NodeInterfaceDrops>> drops = net.drops();
-        for (const testkit::NodeInterfaceDrops& d : drops ? *drops : std::vector<testkit::NodeInterfaceDrops>{})
-            if (d.node == "mom" && d.drops.ifname == "fo_dummy") return d.drops.tx_dropped;
-        return 0;
-    }
-
-    // ns per event with `groups` copies (0: the topic is not fanned out, the frame passes).
-    Result<double> time_event(const testkit::Topology& net, const std::vector<std::uint8_t>& frame, int groups,
-                              std::uint32_t pairs) {
-        std::vector<tempos_route> routes(static_cast<std::size_t>(groups));
-        for (tempos_route& r : routes) {
-            r.count = 1;
-            r.subs[0] = member_;
-        }
-        if (Status set = groups > 0 ? table_->set(kBenchTopic, routes) : table_->remove(kBenchTopic); !set) return set;
-        testkit::NetnsScope in_mom(net.ns("mom"));
-        if (!in_mom.status()) return in_mom.status();
-        __sk_buff ctx{};
-        ctx.ifindex = ingress_;
-        return time_per_run_ns(bpf_program__fd(skel_->progs.tempos_fanout), frame, {pairs * kBatch, kBatch},
-                               testkit::context_bytes(ctx));
-    }
-
-    static constexpr std::uint32_t kBatch = 100;  // runs per call; each pair of calls sends kBatch + 1 events
-
-private:
-    static constexpr std::array<std::uint8_t, 4> kMomIp4 = testkit::world::ipv4_bytes(p2p::kMomIp);
-
-    tempos::xdp::SkeletonPtr<tempos_fanout> skel_{nullptr, tempos_fanout__destroy};
-    std::optional<tempos::xdp::FanoutTable> table_;
-    tempos_endpoint member_{};
-    std::uint32_t ingress_ = 0, egress_ = 0;
-};
-
 struct Measurement {
-    double events_offered_per_s = 0;
     double copies_per_s = 0;  // the best step's
     std::uint64_t mom_socket_datagrams = 0;
 };
@@ -131,13 +58,13 @@ public:
         if (Status st = setup(); !st) return st;
         Report out;
         if (Status st = program_cost(out); !st) return st.prefixed("program cost");
-        std::vector<std::pair<int, Measurement>> kernel_runs;
+        std::map<int, double> kernel_cps;  // G >= 2: copies per second through the kernel
         for (const int groups : o_.groups) {
             const Result<Measurement> kernel = measure(o_.xdp_mode, groups);
             if (!kernel) return kernel.status().prefixed("kernel, " + std::to_string(groups) + " groups");
             const Result<Measurement> socket = measure("off", groups);
             if (!socket) return socket.status().prefixed("socket, " + std::to_string(groups) + " groups");
-            kernel_runs.emplace_back(groups, *kernel);
+            if (groups >= 2 && kernel->copies_per_s > 0) kernel_cps[groups] = kernel->copies_per_s;
             const std::string g = "fanout" + std::to_string(groups);
             out.number(g + "_kernel_mcps", kernel->copies_per_s / 1e6, 4)
                 .number(g + "_socket_mcps", socket->copies_per_s / 1e6, 4)
@@ -147,17 +74,10 @@ public:
         // The MoM's CPU is saturated, so 1 / event rate is the CPU time of one event with G copies. Between the
         // smallest and the largest G >= 2 measured, the difference per added copy is the marginal cost of a copy
         // (clone, rewrite, transmit, and the copy's receive at the veth peer, which runs on the same CPU).
-        const Measurement* low = nullptr;
-        const Measurement* high = nullptr;
-        int low_g = 0, high_g = 0;
-        for (const auto& [g, m] : kernel_runs) {
-            if (g < 2 || m.copies_per_s <= 0) continue;
-            if (!low || g < low_g) low = &m, low_g = g;
-            if (!high || g > high_g) high = &m, high_g = g;
-        }
-        if (low && high && high_g > low_g) {
-            const double ns_low = 1e9 * low_g / low->copies_per_s, ns_high = 1e9 * high_g / high->copies_per_s;
-            out.number("fanout_kernel_ns_per_copy", (ns_high - ns_low) / (high_g - low_g), 1);
+        if (kernel_cps.size() >= 2) {
+            const auto [low_g, low] = *kernel_cps.begin();
+            const auto [high_g, high] = *kernel_cps.rbegin();
+            out.number("fanout_kernel_ns_per_copy", (1e9 * high_g / high - 1e9 * low_g / low) / (high_g - low_g), 1);
         }
         out.text("fanout_xdp_mode", o_.xdp_mode)
             .number("fanout_seconds", o_.seconds, 2)
@@ -167,23 +87,68 @@ public:
     }
 
 private:
-
-    // The program alone (test runs), G = 2..16: ns per event, and a least-squares slope per added copy.
+    // The TC fan-out program's own cost per event under BPF_PROG_TEST_RUN, in the MoM's namespace, G = 2..16: ns
+    // per event, and a least-squares slope per added copy. The skb enters as if received on mom:eth0 and the
+    // clones really leave, to a discarding device (a veth whose peer is down: it frees each frame on transmit and
+    // counts it as a tx drop; this kernel has no dummy driver), so the cost is the MoM's alone; the last group's
+    // copy, the original redirected, is rewritten but not transmitted by a test run. Same method as tempos-bench
+    // prog (test_run_timer.hpp).
     Status program_cost(Report& out) {
-        ProgramCost cost;
-        if (Status st = cost.open(rig_.net); !st) return st;
+        constexpr std::array<std::uint8_t, 4> kMomIp4 = testkit::world::ipv4_bytes(p2p::kMomIp);
+        constexpr std::uint32_t kBatch = 100;  // runs per call; each pair of calls sends kBatch + 1 events
+        const auto mom_mac = rig_.net.mac("mom", "eth0"), egress_mac = rig_.net.mac("mom", "eth1");
+        if (!mom_mac || !egress_mac) return mom_mac ? egress_mac.status() : mom_mac.status();
+        testkit::NetnsScope in_mom(rig_.net.ns("mom"));
+        if (!in_mom.status()) return in_mom.status();
+        if (Status st = testkit::add_veth_pair({.a = "fo_dummy", .b = "fo_dummy_peer", .b_up = false}); !st)
+            return st.prefixed("creating the discarding device in the MoM's namespace");
+        const Result<std::uint32_t> ingress = testkit::ifindex_of("eth0"), egress = testkit::ifindex_of("fo_dummy");
+        if (!ingress || !egress) return ingress ? egress.status() : ingress.status();
+        Result<tempos::xdp::SkeletonPtr<tempos_fanout>> skel = testkit::load_skeleton(
+            "tempos_fanout", tempos_fanout__open, tempos_fanout__load, tempos_fanout__destroy, {kMomPort, kMomIp4});
+        if (!skel) return skel.status();
+        const tempos_fanout& prog = **skel;
+        // Loaded alone (no router to share it), the program's local_destinations is empty and it would take no
+        // frame (bpf/destination.h): it gets what the adapter would put there for mom:eth0.
+        if (Status local = tempos::xdp::DestinationTable(bpf_map__fd(prog.maps.local_destinations))
+                               .set({{*mom_mac}, {kMomIp4}, {}});
+            !local)
+            return local.prefixed("filling the fan-out program's local addresses");
+        tempos::xdp::FanoutTable table(bpf_map__fd(prog.maps.fanout_routes),
+                                       bpf_map__fd(prog.maps.fanout_group_counters),
+                                       bpf_map__fd(prog.maps.fanout_topic_counters));
+        // The repetitions of a test run reuse the frame as the previous run left it, so the member is the MoM's
+        // own MAC and address (and port): every rewritten frame is still addressed to the MoM and fanned out
+        // again. The copies leave through the discarding device whatever they are addressed to.
+        tempos_route route{.count = 1};
+        route.subs[0] = testkit::endpoint(kMomIp4, kMomPort, *mom_mac, *egress_mac, *egress);
         const std::uint32_t pairs = o_.quick ? 20 : 300;
+        __sk_buff ctx{};
+        ctx.ifindex = *ingress;
+        // ns per event with `groups` copies (0: the topic is not fanned out, the frame passes).
+        auto time_event = [&](int groups) -> Result<double> {
+            const std::vector<tempos_route> routes(static_cast<std::size_t>(groups), route);
+            if (Status set = groups > 0 ? table.set(kBenchTopic, routes) : table.remove(kBenchTopic); !set) return set;
+            return time_per_run_ns(bpf_program__fd(prog.progs.tempos_fanout), rig_.frame, pairs * kBatch, kBatch,
+                                   testkit::context_bytes(ctx));
+        };
+        // Frames the discarding device dropped on transmit (its tx_dropped); 0 if unreadable.
+        auto dummy_tx = [] {
+            const Result<std::vector<testkit::InterfaceDrops>> drops = testkit::interface_drops();
+            for (const testkit::InterfaceDrops& d : drops ? *drops : std::vector<testkit::InterfaceDrops>{})
+                if (d.ifname == "fo_dummy") return d.tx_dropped;
+            return std::uint64_t{0};
+        };
         std::vector<std::pair<int, double>> points;
         for (const int groups : {2, 4, 8, 16}) {
-            const std::uint64_t before = cost.dummy_tx(rig_.net);
-            const Result<double> ns = cost.time_event(rig_.net, rig_.frame, groups, pairs);
+            const std::uint64_t before = dummy_tx();
+            const Result<double> ns = time_event(groups);
             if (!ns) return ns.status();
             // Every run sent its clones: (batch + 1) runs per pair, groups - 1 clones each (the last group's copy is
             // the original, redirected; a test run reports the verdict but does not perform the redirect).
-            const std::uint64_t want = std::uint64_t{pairs} * (ProgramCost::kBatch + 1) * (groups - 1);
-            const std::uint64_t copies =
-                testkit::poll_until_settled([&] { return cost.dummy_tx(rig_.net) - before; }, want,
-                                            std::chrono::milliseconds(100), std::chrono::seconds(2));
+            const std::uint64_t want = std::uint64_t{pairs} * (kBatch + 1) * (groups - 1);
+            const std::uint64_t copies = testkit::poll_until_settled(
+                [&] { return dummy_tx() - before; }, want, std::chrono::milliseconds(100), std::chrono::seconds(2));
             if (copies != want)
                 return measurement_error("the test runs sent " + std::to_string(copies) + " copies, expected " +
                                          std::to_string(want));
@@ -196,7 +161,7 @@ private:
         const double n = static_cast<double>(points.size());
         const double per_copy = (n * sxy - sx * sy) / (n * sxx - sx * sx);
         // What every other frame the XDP router passes up pays for the TC program being there.
-        const Result<double> pass_ns = cost.time_event(rig_.net, rig_.frame, 0, pairs);
+        const Result<double> pass_ns = time_event(0);
         if (!pass_ns) return pass_ns.status();
         out.number("fanout_prog_ns_per_copy", per_copy, 1)
             .number("fanout_prog_ns_fixed", (sy - per_copy * sx) / n, 1)
@@ -205,27 +170,17 @@ private:
     }
 
     Status setup() {
-        if (Status st = testkit::pin_to_cpu(o_.cpu); !st) return st;
-        auto net = testkit::point_to_point({});
-        if (!net) return net.status();
-        rig_.net = std::move(*net);
+        if (Status st = rig_.build(o_.cpu, {}, kBenchTopic, LiveRig::Hook::tc_ingress); !st) return st;
         // Both paths get the same budget: one CPU for everything the MoM node does.
         if (Status st = rig_.net.pin_napi("mom", "eth0", o_.mom_cpu); !st) return st;
-        if (Status st = rig_.open(kBenchTopic, SinkCounter::Hook::tc_ingress); !st) return st;
         // sub1's receive runs on the generator's CPU, not the MoM's (the subscribers are other machines in a
         // deployment): GRO off, so the veth hands what it receives to a backlog (1000 deep) instead of its
         // 256-entry ring, which one receive poll of the MoM (64 events) times G >= 4 copies overflows, and RPS
         // steers that backlog to the generator's CPU. G = 1 gets a native XDP program there instead (measure).
         const Result<std::string> rps = rig_.net.exec(
-            "sub1", {"sh", "-c", "echo " + std::to_string(1 << o_.cpu) + " > /sys/class/net/eth0/queues/rx-0/rps_cpus"});
+            "sub1",
+            {"sh", "-c", "echo " + std::to_string(1 << o_.cpu) + " > /sys/class/net/eth0/queues/rx-0/rps_cpus"});
         return rps.status().prefixed("steering sub1:eth0's receive (RPS) to CPU " + std::to_string(o_.cpu));
-    }
-
-    // One step of the generator at `rate` events/s (0: unpaced); the `groups` copies of each counted at sub1.
-    Result<Measurement> generate(double rate, double seconds, int groups) const {
-        const Result<LiveStep> step = rig_.step(rate, seconds, 1, -1, groups);
-        if (!step) return step.status();
-        return Measurement{step->sent.rate_pps(), step->delivered_per_s()};
     }
 
     // Delivered copies per second: the best of an unpaced step (overload; user space can starve there) and paced
@@ -242,30 +197,31 @@ private:
             return st;
         // One strict topic whose G groups all hold sub1 (the same endpoint in several groups is allowed and gets
         // one copy per group), so one counter at sub1 sees every copy of both paths.
-        const auto sub1_mac = rig_.net.mac("sub1", "eth0");
-        if (!sub1_mac) return sub1_mac.status();
-        Result<testkit::MomRunner> mom = start_bench_mom(
-            rig_.net, mode, {bench_topic(kBenchTopic, "strict", p2p::kSub1Ip, *sub1_mac, groups)}, o_.mom_cpu);
+        Result<testkit::MomRunner> mom =
+            start_bench_mom(rig_.net, mode, {{kBenchTopic, "strict", "sub1", groups}}, {.cpu = o_.mom_cpu});
         if (!mom) return mom.status();
+        // One step of the generator at `rate` events/s (0: unpaced); the `groups` copies of each counted at sub1.
+        auto step = [&](double rate, double seconds) { return rig_.step(rate, seconds, 1, -1, groups); };
         // The warm-up resolves neighbours and faults pages in; not reported.
-        if (Result<Measurement> warm = generate(20'000, 0.2, groups); !warm) return warm;
+        if (Result<LiveStep> warm = step(20'000, 0.2); !warm) return warm.status();
         const Result<std::uint64_t> socket_before = mom->udp_in_datagrams();
         if (!socket_before) return socket_before.status();
-        Result<Measurement> m = generate(0, o_.seconds, groups);
-        if (!m) return m;
-        double last_offered = m->events_offered_per_s;
+        const Result<LiveStep> unpaced = step(0, o_.seconds);
+        if (!unpaced) return unpaced.status();
+        Measurement m{unpaced->delivered_per_s()};
+        double last_offered = unpaced->sent.rate_pps();
         for (const double mevps : o_.rates_mevps) {
-            if (mevps * 1e6 >= m->events_offered_per_s * 0.95 && mevps * 1e6 >= last_offered * 0.95) break;
-            const Result<Measurement> step = generate(mevps * 1e6, o_.seconds, groups);
-            if (!step) return step;
-            last_offered = step->events_offered_per_s;
-            if (step->copies_per_s > m->copies_per_s) m->copies_per_s = step->copies_per_s;
+            if (mevps * 1e6 >= unpaced->sent.rate_pps() * 0.95 && mevps * 1e6 >= last_offered * 0.95) break;
+            const Result<LiveStep> paced = step(mevps * 1e6, o_.seconds);
+            if (!paced) return paced.status();
+            last_offered = paced->sent.rate_pps();
+            m.copies_per_s = std::max(m.copies_per_s, paced->delivered_per_s());
             // Well past the knee: more offered load only delivers less.
-            if (step->copies_per_s < 0.5 * m->copies_per_s) break;
+            if (paced->delivered_per_s() < 0.5 * m.copies_per_s) break;
         }
         const Result<std::uint64_t> socket_after = mom->udp_in_datagrams();
         if (!socket_after) return socket_after.status();
-        m->mom_socket_datagrams = *socket_after - *socket_before;
+        m.mom_socket_datagrams = *socket_after - *socket_before;
         if (Status st = mom->stop(); !st) return st;
         return m;
     }
@@ -281,11 +237,8 @@ void register_fanout_command(CLI::App& app, const char* name, int& exit_code) {
         app, name, "Delivered copies per second for 1, 2, 4, 8 subscription groups: kernel fan-out vs the socket path",
         "Smoke run: 0.2 s steps, groups 1 and 4, one paced rate (not a measurement)", exit_code,
         [](const FanoutOptions& o) { return FanoutBench(o).run(); });
-    add_seconds_option(cmd, o.seconds, "Length of each offered-load step", 0.05, 30.0);
+    add_shared_options(cmd, o);
     cmd->add_option("--groups", o.groups, "Group counts to measure")->check(CLI::Range(1, 16));
-    add_xdp_mode_option(cmd, o.xdp_mode, "XDP mode of the router on the kernel path: native or generic");
-    cmd->add_option("--cpu", o.cpu, "CPU the generator runs on");
-    cmd->add_option("--mom-cpu", o.mom_cpu, "CPU of tempos-mom and of mom:eth0's receive work");
     cmd->add_option("--rates", o.rates_mevps, "Paced offered loads in M events/s, tried in increasing order");
 }
 

@@ -1,6 +1,5 @@
 #include "commands.hpp"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,17 +7,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string_view>
 
 #include "bench_mom.hpp"
-#include "endpoints.hpp"
 #include "live_traffic.hpp"
 #include "round_to.hpp"
 #include "subcommand.hpp"
 #include "topology/layouts.hpp"
-#include "topology/private_netns.hpp"
 #include "topology/world.hpp"
 
 namespace tempos::bench {
@@ -35,7 +33,7 @@ struct LatencyOptions : CommonOptions {
     std::vector<double> flood_mpps{0.05, 0.1, 0.2, 0.5, 1.0};  // besides none (first) and unpaced (last)
     int flood_cpu = 1;
     int pub_cpu = 0;
-    int queues = 1;  // per veth; 2: strict (CPU 0) and flood (CPU 1) arrive in separate receive queues
+    int queues = 1;              // per veth; 2: strict (CPU 0) and flood (CPU 1) arrive in separate receive queues
     int endpoint_priority = 50;  // SCHED_FIFO of the strict publisher and subscriber; 0: normal scheduling
 
     void apply_quick() {  // --quick
@@ -46,13 +44,6 @@ struct LatencyOptions : CommonOptions {
 
 constexpr int kStrictTopic = 1;
 constexpr int kFloodTopic = 2;
-
-struct Latency {
-    double p50 = 0, p99 = 0, p999 = 0, max = 0;
-    std::uint64_t sent = 0, received = 0;
-    double delivered() const { return sent ? static_cast<double>(received) / static_cast<double>(sent) : 0; }
-    double lost() const { return static_cast<double>(sent - std::min(sent, received)); }
-};
 
 // The three MoM configurations of the isolation sweep (issue 12), in one run: `on` is the adapter's default
 // (best-effort frames leave through the cpumap), `off` passes them up the stack in the strict NAPI poll as before,
@@ -76,9 +67,9 @@ struct Counter {
     std::vector<std::pair<std::string, std::string>> labels = {};
 };
 const Counter kCounters[] = {
-    {"pub_tx_dropped", false},     // pub:eth0 (mirrors mom_rx_dropped for the generator's frames)
-    {"mom_rx_dropped", true},      // mom:eth0: its receive ring was full
-    {"mom_eth2_tx_dropped", true}, // mom:eth2: the best-effort copies to sub2
+    {"pub_tx_dropped", false},      // pub:eth0 (mirrors mom_rx_dropped for the generator's frames)
+    {"mom_rx_dropped", true},       // mom:eth0: its receive ring was full
+    {"mom_eth2_tx_dropped", true},  // mom:eth2: the best-effort copies to sub2
     {"sub1_rx_dropped", false},
     {"sub2_rx_dropped", true},
     {"sub1_udp_in_errors", false},  // Udp InErrors of the node (receive buffer full, checksum)
@@ -94,11 +85,19 @@ const Counter kCounters[] = {
     {"cpumap_cpu_s", false},   // the cpumap's kernel threads ("cpumap/CPU/map:ID"), which build best-effort skbs
 };
 using Counters = std::map<std::string, double>;
+using Paths = std::vector<std::pair<std::string, StreamResult>>;  // by name, in the report's order
+
+// utime + stime of a /proc/PID/stat text (fields 14 and 15), in seconds.
+double task_cpu_seconds(const std::string& stat) {
+    std::istringstream in(stat.substr(std::min(stat.size(), stat.rfind(')') + 2)));  // after the command name
+    const std::vector<std::string> f{std::istream_iterator<std::string>(in), {}};    // f[0] is field 3
+    return f.size() > 12 ? (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(sysconf(_SC_CLK_TCK)) : 0;
+}
 
 struct IsolationPoint {
     double flood_offered_mpps = 0, flood_delivered_mpps = 0;
     double flood_sent = 0, flood_delivered = 0;  // frames the generator sent, datagrams sub2's kernel delivered
-    Latency strict;
+    StreamResult strict;
     Counters counters;  // over the step
     double be_counted() const {
         double sum = 0;
@@ -108,7 +107,7 @@ struct IsolationPoint {
     double be_unaccounted() const { return flood_sent - flood_delivered - be_counted(); }
     // CPU time per million events of the step (strict and flood), in ms.
     double cpu_ms_per_mev(const char* key) const {
-        const double events = static_cast<double>(strict.sent) + flood_sent;
+        const double events = strict.sent + flood_sent;
         return events > 0 ? counters.at(key) * 1e3 / (events / 1e6) : 0;
     }
 };
@@ -118,42 +117,31 @@ public:
     explicit LatencyBench(const LatencyOptions& o) : o_(o) {}
 
     Result<Report> run() {
-        install_interrupt_handler();
         if (Status st = setup(); !st) return st;
-        Latency direct, xdp, socket_strict, socket_be;
-        const auto sub1_mac = rig_.net.mac("sub1", "eth0"), sub2_mac = rig_.net.mac("sub2", "eth0");
-        if (!sub1_mac || !sub2_mac) return sub1_mac ? sub2_mac.status() : sub1_mac.status();
-
-        if (Status st = measure(p2p::kSub1DirectIp, p2p::kSub1DirectIp, kStrictTopic, direct); !st)
-            return st.prefixed("direct");
-        struct Config {
-            const char* name;
-            std::string mode;
-            std::string qos;
-            int topic;
-            Latency* result;
-        };
-        for (const Config& c : {Config{"xdp strict", o_.xdp_mode, "strict", kStrictTopic, &xdp},
-                                Config{"socket strict", "off", "strict", kStrictTopic, &socket_strict},
-                                Config{"socket best-effort", "off", "best-effort", kFloodTopic, &socket_be}}) {
-            const Status measured =
-                with_mom(c.mode, {bench_topic(c.topic, c.qos, p2p::kSub1Ip, *sub1_mac)}, c.topic,
-                         [&](auto&) { return measure(p2p::kMomIp, p2p::kSub1Ip, c.topic, *c.result); });
-            if (!measured) return measured.prefixed(c.name);
+        // The paths: direct (pub:eth1 -> sub1:eth1, no MoM), then through tempos-mom, strict by XDP or by the
+        // socket path, and best-effort.
+        Paths paths{{"direct", {}}, {"xdp", {}}, {"socket", {}}, {"socket_be", {}}};
+        for (auto& [name, result] : paths) {
+            const Status measured = [&, &name = name, &result = result] {
+                if (name == "direct") return measure(p2p::kSub1DirectIp, p2p::kSub1DirectIp, kStrictTopic, result);
+                const int topic = name == "socket_be" ? kFloodTopic : kStrictTopic;
+                return with_mom(name == "xdp" ? o_.xdp_mode : "off",
+                                {{topic, name == "socket_be" ? "best-effort" : "strict"}}, topic,
+                                [&](auto&) { return measure(p2p::kMomIp, p2p::kSub1Ip, topic, result); });
+            }();
+            if (!measured) return measured.prefixed(name);
         }
 
         std::map<std::string, std::vector<IsolationPoint>> isolation;
         for (const IsolationConfig& c : kIsolationConfigs) {
             std::vector<IsolationPoint>& curve = isolation[c.name];
+            std::vector<double> rates{-1};  // none
+            rates.insert(rates.end(), o_.flood_mpps.begin(), o_.flood_mpps.end());
+            rates.push_back(0);  // unpaced: the generator's limit
             const Status isolated = with_mom(
-                c.xdp ? o_.xdp_mode : "off",
-                {bench_topic(kStrictTopic, "strict", p2p::kSub1Ip, *sub1_mac),
-                 bench_topic(kFloodTopic, "best-effort", p2p::kSub2Ip, *sub2_mac)},
+                c.xdp ? o_.xdp_mode : "off", {{kStrictTopic, "strict"}, {kFloodTopic, "best-effort", "sub2"}},
                 kStrictTopic,
                 [&](const testkit::MomRunner& mom) {
-                    std::vector<double> rates{-1};  // none
-                    rates.insert(rates.end(), o_.flood_mpps.begin(), o_.flood_mpps.end());
-                    rates.push_back(0);  // unpaced: the generator's limit
                     for (const double mpps : rates) {
                         Result<IsolationPoint> p = measure_under_flood(mom, mpps);
                         if (!p) return p.status();
@@ -164,78 +152,44 @@ public:
                 c.adapter_options);
             if (!isolated) return isolated.prefixed(std::string("isolation ") + c.name);
         }
-        return report(direct, xdp, socket_strict, socket_be, isolation);
+        return report(paths, isolation);
     }
 
 private:
     Status setup() {
-        if (Status st = testkit::pin_to_cpu(o_.flood_cpu); !st) return st;
-        auto net = testkit::point_to_point({.with_sub2 = true, .with_direct = true, .queues = o_.queues});
-        if (!net) return net.status();
-        rig_.net = std::move(*net);
-        if (o_.xdp_mode == "native") {
-            for (const char* node : {"sub1", "sub2"})
-                if (Status st = rig_.net.attach_peer_pass(node, "eth0"); !st) return st;
-        }
-        return rig_.open(kFloodTopic, std::nullopt);
+        if (Status st = rig_.build(o_.flood_cpu, {.with_sub2 = true, .with_direct = true, .queues = o_.queues},
+                                   kFloodTopic, std::nullopt);
+            !st)
+            return st;
+        for (const char* node : {"sub1", "sub2"})
+            if (Status st = o_.xdp_mode == "native" ? rig_.net.attach_peer_pass(node, "eth0") : Status::ok(); !st)
+                return st;
+        return Status::ok();
     }
 
     // tempos-mom with `topics` in `mode` while `measure` runs, after a warm-up on `topic`: the first events after
     // tempos-mom starts may still find its routes being published (one RCU grace period per strict topic).
-    Status with_mom(const std::string& mode, std::vector<testkit::ConfigTopic> topics, int topic,
+    Status with_mom(const std::string& mode, const std::vector<BenchTopic>& topics, int topic,
                     const std::function<Status(const testkit::MomRunner&)>& measure_with,
                     const std::vector<std::pair<std::string, std::string>>& adapter_options = {}) {
-        Result<testkit::MomRunner> mom = start_bench_mom(rig_.net, mode, std::move(topics), -1, adapter_options);
+        Result<testkit::MomRunner> mom = start_bench_mom(rig_.net, mode, topics, {.adapter_options = adapter_options});
         if (!mom) return mom.status();
-        Latency ignored;
+        StreamResult ignored;
         if (Status st = measure(p2p::kMomIp, p2p::kSub1Ip, topic, ignored, {}, 0.3); !st) return st.prefixed("warm-up");
         if (Status st = measure_with(*mom); !st) return st;
         return mom->stop();
     }
 
-    // rt: the measuring subscriber (SCHED_FIFO), not the flood's.
-    Result<testkit::Process> start_sub(const std::string& node, const std::string& listen_ip, std::uint64_t count,
-                                       bool rt) {
-        return bench::start_sub(rig_.net, node, listen_ip, count, o_.seconds + 10, rt ? o_.endpoint_priority : 0);
-    }
-
-    // A number of topic `topic` in a tempos-sub report; 0 when absent.
-    static double topic_figure(const nlohmann::json& report, int topic, const char* field) {
-        const nlohmann::json::json_pointer at("/topics/" + std::to_string(topic) + "/" + field);
-        return report.contains(at) && report[at].is_number() ? report[at].get<double>() : 0;
-    }
-
-    // Strict events from tempos-pub (pinned to its CPU) to `target_ip`, received by tempos-sub on sub1 at
-    // `listen_ip`; while they flow, `flood` runs in this thread.
-    Status measure(const std::string& target_ip, const std::string& listen_ip, int topic, Latency& l,
+    // Strict events from tempos-pub to `target_ip`, received by tempos-sub on sub1 at `listen_ip`; while they
+    // flow, `flood` runs in this thread.
+    Status measure(const std::string& target_ip, const std::string& listen_ip, int topic, StreamResult& l,
                    const std::function<Status()>& flood = {}, double seconds = 0) {
-        if (seconds <= 0) seconds = o_.seconds;
-        const auto count = static_cast<std::uint64_t>(o_.rate * seconds);
-        Result<testkit::Process> sub = start_sub("sub1", listen_ip, count, true);
-        if (!sub) return sub.status();
-        const Result<std::uint64_t> sub_in_before = testkit::udp_counter(sub->pid(), "InDatagrams");
-        if (!sub_in_before) return sub_in_before.status();
-        Result<testkit::Process> pub = start_pub(rig_.net, target_ip, topic, count, o_.rate, seconds + 5, o_.pub_cpu,
-                                                 o_.endpoint_priority);
-        if (!pub) return pub.status();
-        const Status flooded = flood ? flood() : Status::ok();
-        const Result<int> pub_ended = pub->wait(std::chrono::milliseconds(static_cast<long>((seconds + 10) * 1000)));
-        const int pub_status = pub_ended ? *pub_ended : pub->kill_and_reap();
-        wait_arrived(*sub, *sub_in_before + count, std::chrono::milliseconds(100), std::chrono::seconds(3));
-        const Result<nlohmann::json> report = collect_sub(*sub);
-        if (!report) return report.status();
-        if (!flooded) return flooded;
-        if (pub_status != 0)
-            return measurement_error("tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub->errors());
-        l.sent = count;
-        l.received = static_cast<std::uint64_t>(topic_figure(*report, topic, "unique"));
-        l.p50 = topic_figure(*report, topic, "p50_us");
-        l.p99 = topic_figure(*report, topic, "p99_us");
-        l.p999 = topic_figure(*report, topic, "p999_us");
-        l.max = topic_figure(*report, topic, "max_us");
-        if (l.received == 0)
-            return measurement_error("no event arrived (topic " + std::to_string(topic) + " to " + target_ip + ")");
-        return Status::ok();
+        const auto count = static_cast<std::uint64_t>(o_.rate * (seconds > 0 ? seconds : o_.seconds));
+        Result<StreamResult> r =
+            run_stream(rig_.net, {target_ip, listen_ip, topic, count, o_.rate, o_.endpoint_priority, o_.pub_cpu},
+                       [&](testkit::Process&, std::uint64_t) { return flood ? flood() : Status::ok(); });
+        if (r) l = *r;
+        return r.status();
     }
 
     // kCounters now: the interfaces' drops, the nodes' Udp InErrors, the MoM's /metrics and CPU times.
@@ -258,27 +212,18 @@ private:
         if (!metrics) return metrics.status();
         for (const Counter& k : kCounters)
             if (k.metric) c[k.key] = testkit::sum_metric(*metrics, k.metric, k.labels);
-        // CPU: fields 14-15 of /proc/PID/stat, the "cpu" line's 7th field of /proc/stat (clock ticks).
-        const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-        auto field = [](const std::string& text, std::size_t n) {
-            std::istringstream in(text.substr(text.rfind(')') + 2));  // after the command name
-            std::string v;
-            for (std::size_t i = 3; i <= n && in >> v;) ++i;
-            return std::strtod(v.c_str(), nullptr);
-        };
-        const std::string stat = testkit::read_text("/proc/" + std::to_string(mom.pid()) + "/stat");
-        c["mom_cpu_s"] = (field(stat, 14) + field(stat, 15)) / tick;
+        c["mom_cpu_s"] = task_cpu_seconds(testkit::read_text("/proc/" + std::to_string(mom.pid()) + "/stat"));
         c["cpumap_cpu_s"] = 0;
         for (const auto& task : std::filesystem::directory_iterator("/proc")) {
             const std::string text = testkit::read_text(task.path() / "stat");
-            if (text.find("(cpumap/") != std::string::npos)
-                c["cpumap_cpu_s"] += (field(text, 14) + field(text, 15)) / tick;
+            if (text.find("(cpumap/") != std::string::npos) c["cpumap_cpu_s"] += task_cpu_seconds(text);
         }
+        // The "cpu" line of /proc/stat: user nice system idle iowait irq softirq (clock ticks).
         std::istringstream all(testkit::read_text("/proc/stat"));
         std::string cpu;
         double v[7] = {};
         all >> cpu >> v[0] >> v[1] >> v[2] >> v[3] >> v[4] >> v[5] >> v[6];
-        c["softirq_cpu_s"] = v[6] / tick;
+        c["softirq_cpu_s"] = v[6] / static_cast<double>(sysconf(_SC_CLK_TCK));
         return c;
     }
 
@@ -290,7 +235,7 @@ private:
         if (mpps < 0) {
             if (Status st = measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict); !st) return st;
         } else {
-            Result<testkit::Process> flood_sub = start_sub("sub2", p2p::kSub2Ip, 0, false);
+            Result<testkit::Process> flood_sub = start_sub(rig_.net, "sub2", p2p::kSub2Ip, 0, o_.seconds + 10);
             if (!flood_sub) return flood_sub.status();
             const Result<std::uint64_t> in_before = testkit::udp_counter(flood_sub->pid(), "InDatagrams");
             if (!in_before) return in_before.status();
@@ -303,12 +248,8 @@ private:
             };
             if (Status st = measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict, flood); !st) return st;
             // Delivered = what sub2's kernel queued to its socket, once nothing more is on its way.
-            const std::uint64_t in = testkit::poll_until_settled(
-                [&] {
-                    const Result<std::uint64_t> n = testkit::udp_counter(flood_sub->pid(), "InDatagrams");
-                    return n ? *n : 0;
-                },
-                *in_before + g.frames, std::chrono::milliseconds(100), std::chrono::seconds(3));
+            const std::uint64_t in = wait_arrived(*flood_sub, *in_before + g.frames, std::chrono::milliseconds(100),
+                                                  std::chrono::seconds(3));
             if (const Result<nlohmann::json> report = collect_sub(*flood_sub); !report)
                 return report.status().prefixed("flood");
             p.flood_sent = static_cast<double>(g.frames);
@@ -327,86 +268,85 @@ private:
         return p;
     }
 
-    Report report(const Latency& direct, const Latency& xdp, const Latency& socket_strict, const Latency& socket_be,
-                  const std::map<std::string, std::vector<IsolationPoint>>& isolation) const {
+    // One step of an isolation curve, with every counter that moved.
+    static nlohmann::ordered_json step_row(const IsolationPoint& x) {
+        nlohmann::ordered_json row{
+            {"offered_mpps", round_to(x.flood_offered_mpps, 4)},
+            {"delivered_mpps", round_to(x.flood_delivered_mpps, 4)},
+            {"p50_us", round_to(x.strict.p50_us, 2)},
+            {"p99_us", round_to(x.strict.p99_us, 2)},
+            {"p999_us", round_to(x.strict.p999_us, 2)},
+            {"max_us", round_to(x.strict.max_us, 2)},
+            {"strict_sent", static_cast<std::uint64_t>(x.strict.sent)},
+            {"strict_received", static_cast<std::uint64_t>(x.strict.unique)},
+            {"strict_delivered", round_to(x.strict.delivered(), 5)},
+            // tempos-pub's datagrams mom:eth0's full ring refused (pub:eth0 counts them,
+            // mom:eth0 does not; both count the generator's)
+            {"strict_pub_tx_dropped", x.counters.at("pub_tx_dropped") - x.counters.at("mom_rx_dropped")},
+            {"flood_sent", x.flood_sent},
+            {"flood_delivered", x.flood_delivered},
+            {"be_counted", x.be_counted()},
+            {"be_unaccounted", x.be_unaccounted()},
+            {"mom_cpu_ms_per_mev", round_to(x.cpu_ms_per_mev("mom_cpu_s"), 1)},
+            {"softirq_ms_per_mev", round_to(x.cpu_ms_per_mev("softirq_cpu_s"), 1)},
+            {"cpumap_ms_per_mev", round_to(x.cpu_ms_per_mev("cpumap_cpu_s"), 1)}};
+        for (const Counter& k : kCounters)
+            if (!std::string_view(k.key).ends_with("_cpu_s")) row["drops"][k.key] = x.counters.at(k.key);
+        return row;
+    }
+
+    Report report(const Paths& paths, const std::map<std::string, std::vector<IsolationPoint>>& isolation) const {
         Report out;
-        auto add = [&](const std::string& name, const Latency& l) {
-            out.number("lat_" + name + "_p50_us", l.p50, 2)
-                .number("lat_" + name + "_p99_us", l.p99, 2)
-                .number("lat_" + name + "_p999_us", l.p999, 2)
+        for (const auto& [name, l] : paths)
+            out.number("lat_" + name + "_p50_us", l.p50_us, 2)
+                .number("lat_" + name + "_p99_us", l.p99_us, 2)
+                .number("lat_" + name + "_p999_us", l.p999_us, 2)
                 .number("lat_" + name + "_delivered", l.delivered(), 5);
-        };
-        add("direct", direct);
-        add("xdp", xdp);
-        add("socket", socket_strict);
-        add("socket_be", socket_be);
-        out.number("lat_xdp_added_p50_us", xdp.p50 - direct.p50, 2);
+        out.number("lat_xdp_added_p50_us", paths[1].second.p50_us - paths[0].second.p50_us, 2);
         // The `on` configuration under the field names of the single sweep that came before.
         const std::vector<IsolationPoint>& on = isolation.at("on");
         const IsolationPoint& idle = on.front();
         const IsolationPoint& heaviest = on.back();
-        const double ratio = idle.strict.p99 > 0 ? heaviest.strict.p99 / idle.strict.p99 : 0;
-        out.number("lat_strict_idle_p50_us", idle.strict.p50, 2)
-            .number("lat_strict_idle_p99_us", idle.strict.p99, 2)
-            .number("lat_strict_flood_p50_us", heaviest.strict.p50, 2)
-            .number("lat_strict_flood_p99_us", heaviest.strict.p99, 2)
-            .number("lat_strict_flood_p999_us", heaviest.strict.p999, 2)
+        const double ratio = idle.strict.p99_us > 0 ? heaviest.strict.p99_us / idle.strict.p99_us : 0;
+        out.number("lat_strict_idle_p50_us", idle.strict.p50_us, 2)
+            .number("lat_strict_idle_p99_us", idle.strict.p99_us, 2)
+            .number("lat_strict_flood_p50_us", heaviest.strict.p50_us, 2)
+            .number("lat_strict_flood_p99_us", heaviest.strict.p99_us, 2)
+            .number("lat_strict_flood_p999_us", heaviest.strict.p999_us, 2)
             .number("lat_strict_flood_delivered", heaviest.strict.delivered(), 5)
             .number("lat_strict_flood_ratio", ratio, 3)
             .number("lat_flood_max_offered_mpps", heaviest.flood_offered_mpps, 4)
             .number("lat_flood_max_delivered_mpps", heaviest.flood_delivered_mpps, 4)
             .number("lat_strict_flood_lost", heaviest.strict.lost(), 0);
-        for (const char* k : {"pub_tx_dropped", "mom_rx_dropped", "sub1_rx_dropped"})
+        for (const char* k : {"pub_tx_dropped", "mom_rx_dropped", "sub1_rx_dropped", "sub1_udp_in_errors"})
             out.number(std::string("lat_flood_") + k, heaviest.counters.at(k), 0);
-        out.number("lat_flood_sub1_udp_in_errors", heaviest.counters.at("sub1_udp_in_errors"), 0);
         nlohmann::ordered_json curve = nlohmann::ordered_json::array();
         for (const IsolationPoint& p : on)
             curve.push_back({round_to(p.flood_offered_mpps, 4), round_to(p.flood_delivered_mpps, 4),
-                             round_to(p.strict.p50, 2), round_to(p.strict.p99, 2), round_to(p.strict.delivered(), 5)});
+                             round_to(p.strict.p50_us, 2), round_to(p.strict.p99_us, 2),
+                             round_to(p.strict.delivered(), 5)});
         out.raw("isolation_curve", std::move(curve));
         for (const IsolationConfig& c : kIsolationConfigs) {
             const std::vector<IsolationPoint>& points = isolation.at(c.name);
             const IsolationPoint &i = points.front(), &h = points.back();
-            const std::string p = "lat_strict_" + std::string(c.name);
+            const std::string p = "lat_strict_" + std::string(c.name), name = c.name;
             double max_lost = 0;
             nlohmann::ordered_json rows = nlohmann::ordered_json::array();
             for (const IsolationPoint& x : points) {
                 max_lost = std::max(max_lost, x.strict.lost());
-                nlohmann::ordered_json row{{"offered_mpps", round_to(x.flood_offered_mpps, 4)},
-                                           {"delivered_mpps", round_to(x.flood_delivered_mpps, 4)},
-                                           {"p50_us", round_to(x.strict.p50, 2)},
-                                           {"p99_us", round_to(x.strict.p99, 2)},
-                                           {"p999_us", round_to(x.strict.p999, 2)},
-                                           {"max_us", round_to(x.strict.max, 2)},
-                                           {"strict_sent", x.strict.sent},
-                                           {"strict_received", x.strict.received},
-                                           {"strict_delivered", round_to(x.strict.delivered(), 5)},
-                                           // tempos-pub's datagrams mom:eth0's full ring refused (pub:eth0
-                                           // counts them, mom:eth0 does not; both count the generator's)
-                                           {"strict_pub_tx_dropped",
-                                            x.counters.at("pub_tx_dropped") - x.counters.at("mom_rx_dropped")},
-                                           {"flood_sent", x.flood_sent},
-                                           {"flood_delivered", x.flood_delivered},
-                                           {"be_counted", x.be_counted()},
-                                           {"be_unaccounted", x.be_unaccounted()},
-                                           {"mom_cpu_ms_per_mev", round_to(x.cpu_ms_per_mev("mom_cpu_s"), 1)},
-                                           {"softirq_ms_per_mev", round_to(x.cpu_ms_per_mev("softirq_cpu_s"), 1)},
-                                           {"cpumap_ms_per_mev", round_to(x.cpu_ms_per_mev("cpumap_cpu_s"), 1)}};
-                for (const Counter& k : kCounters)
-                    if (!std::string_view(k.key).ends_with("_cpu_s")) row["drops"][k.key] = x.counters.at(k.key);
-                rows.push_back(std::move(row));
+                rows.push_back(step_row(x));
             }
-            out.number(p + "_idle_p99_us", i.strict.p99, 2)
-                .number(p + "_flood_p99_us", h.strict.p99, 2)
-                .number(p + "_flood_p999_us", h.strict.p999, 2)
-                .number(p + "_flood_ratio", i.strict.p99 > 0 ? h.strict.p99 / i.strict.p99 : 0, 3)
+            out.number(p + "_idle_p99_us", i.strict.p99_us, 2)
+                .number(p + "_flood_p99_us", h.strict.p99_us, 2)
+                .number(p + "_flood_p999_us", h.strict.p999_us, 2)
+                .number(p + "_flood_ratio", i.strict.p99_us > 0 ? h.strict.p99_us / i.strict.p99_us : 0, 3)
                 .number(p + "_max_strict_lost", max_lost, 0)
-                .number("lat_be_" + std::string(c.name) + "_flood_delivered_mpps", h.flood_delivered_mpps, 4)
-                .number("lat_be_" + std::string(c.name) + "_unaccounted", h.be_unaccounted(), 0)
-                .number("lat_" + std::string(c.name) + "_mom_cpu_ms_per_mev", h.cpu_ms_per_mev("mom_cpu_s"), 1)
-                .number("lat_" + std::string(c.name) + "_softirq_ms_per_mev", h.cpu_ms_per_mev("softirq_cpu_s"), 1)
-                .number("lat_" + std::string(c.name) + "_cpumap_ms_per_mev", h.cpu_ms_per_mev("cpumap_cpu_s"), 1)
-                .raw("isolation_" + std::string(c.name) + "_curve", std::move(rows));
+                .number("lat_be_" + name + "_flood_delivered_mpps", h.flood_delivered_mpps, 4)
+                .number("lat_be_" + name + "_unaccounted", h.be_unaccounted(), 0)
+                .number("lat_" + name + "_mom_cpu_ms_per_mev", h.cpu_ms_per_mev("mom_cpu_s"), 1)
+                .number("lat_" + name + "_softirq_ms_per_mev", h.cpu_ms_per_mev("softirq_cpu_s"), 1)
+                .number("lat_" + name + "_cpumap_ms_per_mev", h.cpu_ms_per_mev("cpumap_cpu_s"), 1)
+                .raw("isolation_" + name + "_curve", std::move(rows));
         }
         out.text("latency_xdp_mode", o_.xdp_mode)
             .number("latency_sub_xdp_pass", o_.xdp_mode == "native" ? 1 : 0, 0)
@@ -428,16 +368,10 @@ void register_latency_command(CLI::App& app, const char* name, int& exit_code) {
         app, name, "One-way latency tempos-pub -> tempos-sub: direct, XDP strict, socket paths; strict under a flood",
         "Smoke run: 0.3 s measurements, one paced flood rate (not a measurement)", exit_code,
         [](const LatencyOptions& o) { return LatencyBench(o).run(); });
-    add_seconds_option(cmd, o.seconds, "Length of each measurement", 0.1, 60.0);
-    cmd->add_option("--rate", o.rate, "Strict events per second")->check(CLI::Range(1.0, 1e6));
-    add_xdp_mode_option(cmd, o.xdp_mode, "XDP mode of the router: native or generic");
+    add_shared_options(cmd, o);
     cmd->add_option("--queues", o.queues,
                     "Queues per veth: 1 = strict and flood share mom:eth0's receive ring; 2 = one per sending CPU")
         ->check(CLI::Range(1, 2));
-    cmd->add_option("--endpoint-priority", o.endpoint_priority,
-                    "SCHED_FIFO priority of the measuring tempos-pub/tempos-sub (they stand for other hosts; "
-                    "0: normal scheduling)")
-        ->check(CLI::Range(0, 99));
     cmd->add_option("--flood-rates", o.flood_mpps,
                     "Paced best-effort flood rates in Mpps (none and unpaced are always measured too)");
 }

@@ -8,17 +8,17 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <thread>
 
 #include "frames/frame_world.hpp"
-#include "subcommand.hpp"  // interrupted()
 #include "live_generator.skel.h"
 #include "map_ops.hpp"
 #include "process/process.hpp"
 #include "sink_counter.skel.h"
+#include "subcommand.hpp"  // interrupted()
 #include "tcx.hpp"
 #include "test_run_timer.hpp"
 #include "topology/netns.hpp"
@@ -35,31 +35,65 @@ Status os_error(const std::string& what, int err) {
 }
 }  // namespace
 
-LiveGenerator::~LiveGenerator() {
-    if (skel_) live_generator__destroy(skel_);
+LiveRig::~LiveRig() {
+    if (counter_link_ >= 0) ::close(counter_link_);
+    if (counter_) sink_counter__destroy(counter_);
+    if (generator_) live_generator__destroy(generator_);
 }
 
-Status LiveGenerator::open() {
-    skel_ = live_generator__open_and_load();
-    if (!skel_) return os_error("loading the live-frames generator", errno);
-    return hold_in_dispatcher({bpf_program__fd(skel_->progs.live_generator)}, "tbgen");
+Status LiveRig::build(int cpu, const testkit::PointToPointOptions& layout, std::uint8_t topic,
+                      std::optional<Hook> counter_hook) {
+    if (Status st = testkit::pin_to_cpu(cpu); !st) return st;
+    Result<testkit::Topology> built = testkit::point_to_point(layout);
+    if (!built) return built.status();
+    net = std::move(*built);
+    Status opened = testkit::run_in_netns(net.ns("pub"), [&] {
+        pub_ifindex_ = static_cast<int>(if_nametoindex("eth0"));
+        generator_ = live_generator__open_and_load();
+        if (!generator_) return os_error("loading the live-frames generator", errno);
+        return hold_in_dispatcher({bpf_program__fd(generator_->progs.live_generator)}, "tbgen");
+    });
+    if (opened && counter_hook)
+        opened = testkit::run_in_netns(net.ns("sub1"), [&] {
+            counter_ = sink_counter__open();
+            if (!counter_) return os_error("opening the counter", errno);
+            counter_->rodata->count_port = htons(testkit::world::kMomPort);
+            const bool xdp = *counter_hook == Hook::xdp;
+            bpf_program__set_autoload(xdp ? counter_->progs.tc_counter : counter_->progs.xdp_counter, false);
+            if (int err = sink_counter__load(counter_); err != 0) return os_error("loading the counter", -err);
+            LIBBPF_OPTS(bpf_link_create_opts, options);
+            counter_link_ = bpf_link_create(
+                bpf_program__fd(xdp ? counter_->progs.xdp_counter : counter_->progs.tc_counter),
+                static_cast<int>(if_nametoindex("eth0")), xdp ? BPF_XDP : tempos::xdp::kTcxIngress, &options);
+            return counter_link_ >= 0 ? Status::ok() : os_error("attaching the counter", errno);
+        });
+    if (!opened) return opened;
+    namespace p2p = testkit::world::point_to_point;
+    const auto mom_mac = net.mac("mom", "eth0"), pub_mac = net.mac("pub", "eth0");
+    if (!mom_mac || !pub_mac) return mom_mac ? pub_mac.status() : mom_mac.status();
+    frame = testkit::bench_event(*mom_mac, *pub_mac, testkit::world::ipv4_bytes(p2p::kPubIp),
+                                 testkit::world::ipv4_bytes(p2p::kMomIp), testkit::world::kMomPort, topic)
+                .build();
+    return Status::ok();
 }
 
-Result<GeneratorRun> LiveGenerator::run(int ifindex, const std::vector<std::uint8_t>& frame, double rate_pps,
-                                        double seconds) const {
-    if (frame.size() != sizeof(skel_->bss->frame_template))
+Result<GeneratorRun> LiveRig::send(double rate_pps, double seconds) const {
+    testkit::NetnsScope in_pub(net.ns("pub"));
+    if (!in_pub.status()) return in_pub.status();
+    if (frame.size() != sizeof(generator_->bss->frame_template))
         return Status::error(ErrorCode::invalid_argument, "the generator sends 64-byte frames");
-    std::memcpy(skel_->bss->frame_template, frame.data(), frame.size());
+    std::memcpy(generator_->bss->frame_template, frame.data(), frame.size());
     xdp_md ctx{};
-    ctx.ingress_ifindex = static_cast<std::uint32_t>(ifindex);
+    ctx.ingress_ifindex = static_cast<std::uint32_t>(pub_ifindex_);
     ctx.data_end = static_cast<std::uint32_t>(frame.size());  // the kernel insists: the whole frame is packet data
     // About 1 ms of traffic per call when paced (at least one kernel batch); large calls at full speed.
     const std::uint32_t chunk =
         rate_pps > 0 ? std::clamp<std::uint32_t>(static_cast<std::uint32_t>(rate_pps / 1000), kBatchSize, 1u << 16)
                      : 1u << 16;
-    const int fd = bpf_program__fd(skel_->progs.live_generator);
+    const int fd = bpf_program__fd(generator_->progs.live_generator);
     GeneratorRun result;
-    const Clock::time_point start = Clock::now(), stop = start + std::chrono::duration_cast<Clock::duration>(Seconds(seconds));
+    const Clock::time_point start = Clock::now(),
+                            stop = start + std::chrono::duration_cast<Clock::duration>(Seconds(seconds));
     for (Clock::time_point now = start; now < stop; now = Clock::now()) {
         if (interrupted()) return Status::error(ErrorCode::internal, "interrupted");
         if (rate_pps > 0) {
@@ -82,64 +116,20 @@ Result<GeneratorRun> LiveGenerator::run(int ifindex, const std::vector<std::uint
     return result;
 }
 
-SinkCounter::~SinkCounter() {
-    if (link_fd_ >= 0) ::close(link_fd_);
-    if (skel_) sink_counter__destroy(skel_);
-}
-
-Status SinkCounter::attach(int ifindex, std::uint16_t port, Hook hook) {
-    skel_ = sink_counter__open();
-    if (!skel_) return os_error("opening the counter", errno);
-    skel_->rodata->count_port = htons(port);
-    bpf_program* used = hook == Hook::xdp ? skel_->progs.xdp_counter : skel_->progs.tc_counter;
-    bpf_program__set_autoload(hook == Hook::xdp ? skel_->progs.tc_counter : skel_->progs.xdp_counter, false);
-    if (int err = sink_counter__load(skel_); err != 0) return os_error("loading the counter", -err);
-    LIBBPF_OPTS(bpf_link_create_opts, options);
-    link_fd_ = bpf_link_create(bpf_program__fd(used), ifindex, hook == Hook::xdp ? BPF_XDP : tempos::xdp::kTcxIngress,
-                               &options);
-    return link_fd_ >= 0 ? Status::ok() : os_error("attaching the counter", errno);
-}
-
-std::uint64_t SinkCounter::total() const {
-    const Result<std::uint64_t> sum = tempos::xdp::sum_per_cpu<std::uint64_t>(
-        bpf_map__fd(skel_->maps.received), 0, "the received counter",
-        [](std::uint64_t& total, std::uint64_t v) { total += v; });
+std::uint64_t LiveRig::counted() const {
+    if (!counter_) return 0;
+    const Result<std::uint64_t> sum =
+        tempos::xdp::sum_per_cpu<std::uint64_t>(bpf_map__fd(counter_->maps.received), 0, "the received counter",
+                                                [](std::uint64_t& total, std::uint64_t v) { total += v; });
     return sum ? *sum : 0;
 }
 
-Status LiveRig::open(std::uint8_t topic, std::optional<SinkCounter::Hook> counter_hook) {
-    Status opened = testkit::run_in_netns(net.ns("pub"), [&] {
-        pub_ifindex = static_cast<int>(if_nametoindex("eth0"));
-        return generator.open();
-    });
-    if (opened && counter_hook)
-        opened = testkit::run_in_netns(net.ns("sub1"), [&] {
-            return counter.attach(static_cast<int>(if_nametoindex("eth0")), testkit::world::kMomPort, *counter_hook);
-        });
-    if (!opened) return opened;
-    namespace p2p = testkit::world::point_to_point;
-    const auto mom_mac = net.mac("mom", "eth0"), pub_mac = net.mac("pub", "eth0");
-    if (!mom_mac || !pub_mac) return mom_mac ? pub_mac.status() : mom_mac.status();
-    frame = testkit::bench_event(*mom_mac, *pub_mac, testkit::world::ipv4_bytes(p2p::kPubIp),
-                                 testkit::world::ipv4_bytes(p2p::kMomIp), testkit::world::kMomPort, topic)
-                .build();
-    return Status::ok();
-}
-
-Result<GeneratorRun> LiveRig::send(double rate_pps, double seconds) const {
-    Result<GeneratorRun> run = Status::error(ErrorCode::internal, "not run");
-    const Status entered = testkit::run_in_netns(net.ns("pub"), [&] {
-        run = generator.run(pub_ifindex, frame, rate_pps, seconds);
-        return run.status();
-    });
-    return entered ? run : entered;
-}
-
 Result<LiveStep> LiveRig::step(double rate_pps, double seconds, int threads, int first_cpu, int copies) const {
-    const std::uint64_t before = counter.total();
+    const std::uint64_t before = counted();
     std::vector<Result<GeneratorRun>> runs(static_cast<std::size_t>(threads), Status::error(ErrorCode::internal, ""));
     auto generate = [&](std::size_t i) {
-        if (Status pinned = first_cpu < 0 ? Status::ok() : testkit::pin_to_cpu(first_cpu + static_cast<int>(i)); !pinned)
+        if (Status pinned = first_cpu < 0 ? Status::ok() : testkit::pin_to_cpu(first_cpu + static_cast<int>(i));
+            !pinned)
             runs[i] = pinned;
         else
             runs[i] = send(rate_pps / static_cast<double>(threads), seconds);
@@ -155,7 +145,7 @@ Result<LiveStep> LiveRig::step(double rate_pps, double seconds, int threads, int
         step.sent.seconds = std::max(step.sent.seconds, run->seconds);
     }
     const std::uint64_t wanted = before + step.sent.frames * static_cast<std::uint64_t>(copies);
-    step.delivered = testkit::poll_until_settled([&] { return counter.total(); }, wanted, std::chrono::milliseconds(100),
+    step.delivered = testkit::poll_until_settled([&] { return counted(); }, wanted, std::chrono::milliseconds(100),
                                                  std::chrono::seconds(3)) -
                      before;
     return step;

@@ -20,9 +20,7 @@
 #include "tempos_router.skel.h"
 #include "test_run_timer.hpp"
 #include "thesis_router.skel.h"
-#include "topology/command.hpp"
 #include "topology/interface.hpp"
-#include "topology/netns.hpp"
 #include "topology/private_netns.hpp"
 
 namespace tempos::bench {
@@ -120,52 +118,36 @@ Result<tempos::xdp::SkeletonPtr<tempos_router>> load_router(const testkit::MomCo
     return router;
 }
 
+// In the test namespace (as in the BPF tests): its veth is the second interface some rows route through.
 Result<FixtureRouters> load_fixture_routers(const std::vector<testkit::RouterFixture>& rows) {
+    const Result<std::uint32_t> second = testkit::ifindex_of(world::test_netns::kVethA);
+    if (!second) return second.status();
     FixtureRouters out;
     for (const testkit::RouterFixture& row : rows) {
         if (router_for(out, row) != nullptr) continue;
         auto router = load_router(row.mom);
         if (!router) return router.status();
+        if (Status st = testkit::install_standard_routes(testkit::router_maps(**router), *second, row.mom); !st)
+            return st.prefixed("fixture routes");
         out.emplace_back(row.mom, std::move(*router));
     }
     return out;
 }
 
-struct FixtureTime {
-    std::string name;
-    double ns;
-};
-
 // A routed row rewrites its frame towards a subscriber's port, so repeated runs would time the pass path:
 // each row is timed on single runs against the empty program (single_run_cost_over_ns), plus the empty
-// program's own per-run cost, which makes the figures comparable with prog_ns.
-Result<std::vector<FixtureTime>> time_fixtures(const std::vector<testkit::RouterFixture>& rows,
-                                               FixtureRouters& routers, int empty_fd, double empty_ns,
-                                               const ProgOptions& o) {
-    // In the bench's own namespace (hold_in_dispatcher), the peer of the first held program's veth stands for
-    // the second interface some rows route through.
-    const Result<std::uint32_t> second = testkit::ifindex_of("tbench0b");
-    if (!second) return second.status();
-    const std::uint32_t second_interface = *second;
-    // The rows whose member the router looks up in the FIB through the second interface need what the test
-    // namespace's veth has (testkit::enter_test_netns): its subnet and IPv4 forwarding.
-    if (Status st = testkit::run_command({"ip", "addr", "add", world::test_netns::kVethAAddress, "dev", "tbench0b"})
-                        .status();
-        !st)
-        return st.prefixed("second interface");
-    if (Status st = testkit::set_sysctl("net.ipv4.ip_forward", "1"); !st) return st.prefixed("second interface");
-    for (const auto& [mom, router] : routers) {
-        if (Status st = testkit::install_standard_routes(testkit::router_maps(*router), second_interface, mom); !st)
-            return st.prefixed("fixture routes");
-    }
-    std::vector<FixtureTime> out;
+// program's own per-run cost, which makes the figures comparable with prog_ns. ns per packet by row name.
+Result<nlohmann::ordered_json> time_fixtures(const std::vector<testkit::RouterFixture>& rows,
+                                             const FixtureRouters& routers, int empty_fd, double empty_ns,
+                                             const ProgOptions& o) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
     for (const testkit::RouterFixture& row : rows) {
         const int fd = bpf_program__fd(router_for(routers, row)->progs.tempos_router);
         if (Status st = expect_action(row.name, fd, row.input, row.expected_action, &row.expected_output); !st)
             return st.prefixed("fixture does not behave as the table says");
         const Result<double> ns = single_run_cost_over_ns(fd, empty_fd, row.input, o.fixture_calls);
         if (!ns) return ns.status().prefixed(row.name);
-        out.push_back({row.name, *ns + empty_ns});
+        out[row.name] = tools::round_to(*ns + empty_ns, 2);
     }
     return out;
 }
@@ -181,11 +163,11 @@ struct Contender {
 // affects every program alike; each reports the median of its runs.
 Status measure_interleaved(std::vector<Contender>& contenders, const std::vector<std::uint8_t>& frame,
                            const ProgOptions& o) {
-    const TimerSettings settings{o.iterations, o.batch};
     const std::uint64_t calls = (o.iterations + o.batch - 1) / o.batch;
     for (int r = 0; r < o.runs; ++r) {
         for (Contender& c : contenders) {
-            const Result<double> ns = time_per_run_ns(c.prog_fd, frame, settings);
+            if (interrupted()) return Status::error(ErrorCode::internal, "interrupted");
+            const Result<double> ns = time_per_run_ns(c.prog_fd, frame, o.iterations, o.batch);
             if (!ns) return ns.status().prefixed(c.name);
             if (Status st = c.check ? c.check(calls) : Status::ok(); !st) return st.prefixed(c.name);
             if (o.verbose) std::fprintf(stderr, "%s run %d: %.3f ns\n", c.name, r + 1, *ns);
@@ -197,11 +179,11 @@ Status measure_interleaved(std::vector<Contender>& contenders, const std::vector
 
 Result<Report> run_prog(const ProgOptions& o) {
     if (Status st = testkit::pin_to_cpu(o.cpu); !st) return st;
-    if (o.batch < 2 || o.batch > 254)
-        return Status::error(ErrorCode::invalid_argument, "--batch must be 2..254 (the frame's TTL budget)");
     const std::vector<std::uint8_t> frame =
-        testkit::bench_event(world::kMomMac, world::kPublisherMac, world::kPublisherIp, world::kMomIp,
-                             world::kMomPort, kBenchTopic).build();
+        testkit::bench_event(world::kMomMac, world::kPublisherMac, world::kPublisherIp, world::kMomIp, world::kMomPort,
+                             kBenchTopic)
+            .build();
+    if (Status st = testkit::enter_test_netns(); !st) return st;
     const std::vector<testkit::RouterFixture> rows = testkit::router_fixtures();
     Result<FixtureRouters> fixture_routers = load_fixture_routers(rows);
     if (!fixture_routers) return fixture_routers.status();
@@ -223,7 +205,6 @@ Result<Report> run_prog(const ProgOptions& o) {
     const int empty_fd = bpf_program__fd(empty->progs.empty_xdp);
     std::vector<int> held{router_fd, thesis_fd, empty_fd};
     for (const auto& [mom, r] : *fixture_routers) held.push_back(bpf_program__fd(r->progs.tempos_router));
-    if (Status st = testkit::enter_private_netns(); !st) return st;
     if (Status st = hold_in_dispatcher(held, "tbench"); !st) return st;
     for (const auto& [name, fd, action] : {std::tuple{"tempos_router", router_fd, std::uint32_t{XDP_TX}},
                                            std::tuple{"thesis_router", thesis_fd, std::uint32_t{XDP_REDIRECT}},
@@ -249,17 +230,14 @@ Result<Report> run_prog(const ProgOptions& o) {
     const double prog_ns = median(contenders[0].samples);
     const double thesis_ns = median(contenders[1].samples);
     const double empty_ns = median(contenders[2].samples);
-    const Result<std::vector<FixtureTime>> fixtures = time_fixtures(rows, *fixture_routers, empty_fd, empty_ns, o);
-    if (!fixtures) return fixtures.status();
-    // Router fixtures, ns per packet: single runs, interquartile mean of the differences to empty_xdp, + empty_ns.
-    nlohmann::ordered_json fixtures_ns = nlohmann::ordered_json::object();
-    for (const FixtureTime& f : *fixtures) fixtures_ns[f.name] = tools::round_to(f.ns, 2);
+    Result<nlohmann::ordered_json> fixtures_ns = time_fixtures(rows, *fixture_routers, empty_fd, empty_ns, o);
+    if (!fixtures_ns) return fixtures_ns.status();
     Report report;
     report.number("prog_ns", prog_ns, 2)
         .number("thesis_ns", thesis_ns, 2)
         .number("empty_ns", empty_ns, 2)
         .number("prog_speedup", thesis_ns / prog_ns, 3)
-        .raw("fixtures_ns", std::move(fixtures_ns));
+        .raw("fixtures_ns", std::move(*fixtures_ns));
     return report;
 }
 
@@ -269,13 +247,14 @@ void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
     auto [cmd, options] = add_subcommand<ProgOptions>(
         app, name, "Per-packet cost (BPF_PROG_TEST_RUN) of our XDP router, the thesis's program and an empty one",
         "Smoke run: 1e5 repetitions, one run, 1000 pairs per fixture (not a measurement)", exit_code, run_prog);
+    add_shared_options(cmd, options);
     cmd->add_flag("-v,--verbose", options.verbose, "Print every run's figure to stderr");
     cmd->add_option("--repeat", options.iterations, "Program runs per measurement")
         ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 40));
     cmd->add_option("--runs", options.runs, "Measurements per program; the median is reported")
         ->check(CLI::Range(1, 1000));
-    cmd->add_option("--cpu", options.cpu, "CPU to pin to (-1: the current one)");
-    cmd->add_option("--batch", options.batch, "Repetitions per syscall, 2..254 (TTL budget of the frame)");
+    cmd->add_option("--batch", options.batch, "Repetitions per syscall (the frame's TTL budget)")
+        ->check(CLI::Range(2u, 254u));
     cmd->add_option("--fixture-calls", options.fixture_calls, "Single-run pairs per router fixture")
         ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 32));
 }

@@ -8,16 +8,12 @@
 // and a gap <= 2x the idle inter-arrival p99.
 #include "commands.hpp"
 
-#include <signal.h>
-
 #include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "bench_mom.hpp"
-#include "endpoints.hpp"
-#include "process/process.hpp"
 #include "subcommand.hpp"
 #include "topology/layouts.hpp"
 #include "topology/world.hpp"
@@ -32,9 +28,8 @@ struct RestartOptions : CommonOptions {
     double rate = 10'000;  // strict events per second
     std::uint64_t count = 20'000;
     std::string xdp_mode = "native";
-    int pub_cpu = 0;
     int endpoint_priority = 50;  // SCHED_FIFO of tempos-pub/-sub, as in latency; 0: normal scheduling
-    std::string upgrade_plugin_dir;  // "": the build's tests/upgrade-plugin
+    std::string upgrade_plugin_dir = (testkit::executable_dir().parent_path() / "tests/upgrade-plugin").string();
 
     void apply_quick() {  // --quick
         count = 4'000;
@@ -52,35 +47,23 @@ struct Case {
     bool persist;
 };
 
-struct Outcome {
-    double sent = 0, unique = 0, duplicates = 0;
-    double gap_p99_us = 0, gap_max_us = 0;
-    double lost() const { return sent - unique; }
-};
-
-std::filesystem::path default_upgrade_plugin_dir() { return testkit::executable_dir().parent_path() / "tests/upgrade-plugin"; }
-
 class RestartBench {
 public:
-    explicit RestartBench(const RestartOptions& o)
-        : o_(o), upgrade_dir_(o.upgrade_plugin_dir.empty() ? default_upgrade_plugin_dir() : std::filesystem::path(o.upgrade_plugin_dir)) {}
+    explicit RestartBench(const RestartOptions& o) : o_(o) {}
 
     Result<Report> run() {
-        install_interrupt_handler();
-        if (!std::filesystem::exists(upgrade_dir_ / "libxdp_adapter.so"))
-            return Status::error(ErrorCode::not_found, "no test-only plugin for the upgrade in " + upgrade_dir_.string() +
+        if (!std::filesystem::exists(std::filesystem::path(o_.upgrade_plugin_dir) / "libxdp_adapter.so"))
+            return Status::error(ErrorCode::not_found, "no test-only plugin for the upgrade in " +
+                                                           o_.upgrade_plugin_dir +
                                                            " (built with the tests: target xdp_adapter_upgrade)");
         auto net = testkit::point_to_point({});
         if (!net) return net.status();
         net_ = std::move(*net);
         if (o_.xdp_mode == "native")
             if (Status st = net_.attach_peer_pass("sub1", "eth0"); !st) return st;
-        const auto sub1_mac = net_.mac("sub1", "eth0");
-        if (!sub1_mac) return sub1_mac.status();
-        topic_ = bench_topic(kTopic, "strict", p2p::kSub1Ip, *sub1_mac);
 
         Report out;
-        const Result<Outcome> idle = measure({"idle", Stop::none, false, false});
+        const Result<StreamResult> idle = measure({"idle", Stop::none, false, false});
         if (!idle) return idle.status().prefixed("idle");
         out.number("restart_idle_lost", idle->lost(), 0)
             .number("restart_idle_gap_p99_us", idle->gap_p99_us, 2)
@@ -89,7 +72,7 @@ public:
                               Case{"kill", Stop::kill, false, true}, Case{"kill", Stop::kill, false, false},
                               Case{"upgrade", Stop::term, true, true}, Case{"upgrade", Stop::term, true, false}}) {
             const std::string prefix = std::string("restart_") + c.name + (c.persist ? "_persist" : "_no_persist");
-            const Result<Outcome> r = measure(c);
+            const Result<StreamResult> r = measure(c);
             if (!r) return r.status().prefixed(prefix);
             out.number(prefix + "_lost", r->lost(), 0)
                 .number(prefix + "_dups", r->duplicates, 0)
@@ -106,90 +89,53 @@ public:
 private:
     Result<testkit::MomRunner> start_mom(bool persist, bool upgraded) const {
         std::vector<std::string> args;
-        if (upgraded) args = {"--plugin-dir", upgrade_dir_.string()};
-        return start_bench_mom(net_, o_.xdp_mode, {topic_}, -1, {{"persist", persist ? "true" : "false"}},
-                               std::move(args));
+        if (upgraded) args = {"--plugin-dir", o_.upgrade_plugin_dir};
+        return start_bench_mom(net_, o_.xdp_mode, {{kTopic}},
+                               {.adapter_options = {{"persist", persist ? "true" : "false"}}, .args = args});
     }
 
-    // Removes what persist pinned for mom:eth0 (the router leaves with it): every case starts from nothing.
-    Status release_pins() const {
-        Result<testkit::Process> release = testkit::Process::start(
-            {(testkit::executable_dir() / "tempos-mom").string(), "--release-pins", "eth0"}, {.netns = net_.ns("mom")});
-        if (!release) return release.status();
-        const Result<int> status = release->wait(std::chrono::seconds(10));
-        if (!status || *status != 0)
-            return measurement_error("tempos-mom --release-pins eth0 failed: " + release->output_tail());
-        return Status::ok();
-    }
-
-    Result<Outcome> measure(const Case& c) {
-        Result<Outcome> outcome = measure_pinned(c);
-        const Status released = release_pins();  // also after a failed measurement
-        if (outcome && !released) return released;
+    Result<StreamResult> measure(const Case& c) {
+        Result<StreamResult> outcome = measure_pinned(c);
+        // Removes what persist pinned for mom:eth0 (the router leaves with it), also after a failed measurement:
+        // every case starts from nothing.
+        const Result<std::string> released =
+            net_.exec("mom", {(testkit::executable_dir() / "tempos-mom").string(), "--release-pins", "eth0"});
+        if (outcome && !released) return released.status();
         return outcome;
     }
 
-    Result<Outcome> measure_pinned(const Case& c) {
+    Result<StreamResult> measure_pinned(const Case& c) {
         Result<testkit::MomRunner> mom = start_mom(c.persist, false);
         if (!mom) return mom.status();
-        const double seconds = static_cast<double>(o_.count) / o_.rate;
         // The endpoints stand for other hosts: under SCHED_FIFO the new tempos-mom's start (loading and verifying
         // its programs) cannot delay them, so the gap measured is the data plane's.
-        Result<testkit::Process> sub =
-            start_sub(net_, "sub1", p2p::kSub1Ip, o_.count, seconds + 20, o_.endpoint_priority);
-        if (!sub) return sub.status();
-        const pid_t sub_pid = sub->pid();
-        const Result<std::uint64_t> in_before = testkit::udp_counter(sub_pid, "InDatagrams");
-        if (!in_before) return in_before.status();
-        Result<testkit::Process> pub =
-            start_pub(net_, p2p::kMomIp, kTopic, o_.count, o_.rate, seconds + 10, o_.pub_cpu, o_.endpoint_priority);
-        if (!pub) return pub.status();
-
-        if (c.stop != Stop::none) {
+        const Stream stream{p2p::kMomIp, p2p::kSub1Ip, kTopic, o_.count, o_.rate, o_.endpoint_priority};
+        Result<StreamResult> r = run_stream(net_, stream, [&](testkit::Process& sub, std::uint64_t in_before) {
+            if (c.stop == Stop::none) return Status::ok();
             // Stopped once a quarter has arrived, as the e2e scenario does.
-            const std::uint64_t quarter = *in_before + o_.count / 4;
-            if (Status flowing = sub->wait_until(
+            const pid_t sub_pid = sub.pid();
+            if (Status flowing = sub.wait_until(
                     [&] {
                         const Result<std::uint64_t> in = testkit::udp_counter(sub_pid, "InDatagrams");
-                        return in && *in >= quarter;
+                        return in && *in >= in_before + o_.count / 4;
                     },
-                    std::chrono::milliseconds(static_cast<long>(seconds * 1000) + 5000), "a quarter of the events");
+                    milliseconds(static_cast<double>(o_.count) / o_.rate + 5), "a quarter of the events");
                 !flowing)
                 return flowing;
             if (c.stop == Stop::kill) {
-                (void)mom->process().signal(SIGKILL);
-                (void)mom->process().kill_and_reap();
+                (void)mom->process().kill_and_reap();  // SIGKILL
             } else if (Status stopped = mom->stop(); !stopped) {
                 return stopped.prefixed("stop");
             }
             mom = start_mom(c.persist, c.upgrade);
-            if (!mom) return mom.status().prefixed("start after the stop");
-        }
-
-        const Result<int> pub_ended = pub->wait(std::chrono::milliseconds(static_cast<long>((seconds + 15) * 1000)));
-        const int pub_status = pub_ended ? *pub_ended : pub->kill_and_reap();
-        wait_arrived(*sub, *in_before + o_.count, std::chrono::milliseconds(200), std::chrono::seconds(5));
-        const Result<nlohmann::json> report = collect_sub(*sub);
-        if (Status stopped = mom->stop(); !stopped) return stopped.prefixed("final stop");
-        if (pub_status != 0)
-            return measurement_error("tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub->errors());
-        if (!report) return report.status();
-        const nlohmann::json::json_pointer at("/topics/" + std::to_string(kTopic));
-        if (!report->contains(at)) return measurement_error("no event arrived; tempos-sub said: " + sub->output());
-        const nlohmann::json& t = (*report)[at];
-        Outcome out;
-        out.sent = static_cast<double>(o_.count);
-        out.unique = t.value("unique", 0.0);
-        out.duplicates = t.value("duplicates", 0.0);
-        out.gap_p99_us = t.value("arrival_gap_p99_us", 0.0);
-        out.gap_max_us = t.value("arrival_gap_max_us", 0.0);
-        return out;
+            return mom.status().prefixed("start after the stop");
+        });
+        if (Status stopped = mom ? mom->stop() : Status::ok(); !stopped) return stopped.prefixed("final stop");
+        return r;
     }
 
     const RestartOptions& o_;
-    const std::filesystem::path upgrade_dir_;
     testkit::Topology net_;
-    testkit::ConfigTopic topic_;
 };
 
 }  // namespace
@@ -201,15 +147,9 @@ void register_restart_command(CLI::App& app, const char* name, int& exit_code) {
         "with and without persist",
         "Smoke run: 4000 events per case (not a measurement)", exit_code,
         [](const RestartOptions& o) { return RestartBench(o).run(); });
-    cmd->add_option("--rate", o.rate, "Strict events per second")->check(CLI::Range(1.0, 1e6));
+    add_shared_options(cmd, o);
     cmd->add_option("--count", o.count, "Strict events per case")->check(CLI::Range(100, 10'000'000));
-    add_xdp_mode_option(cmd, o.xdp_mode, "XDP mode of the router: native or generic");
-    cmd->add_option("--pub-cpu", o.pub_cpu, "CPU of tempos-pub");
-    cmd->add_option("--endpoint-priority", o.endpoint_priority,
-                    "SCHED_FIFO priority of tempos-pub and tempos-sub (0: normal scheduling)")
-        ->check(CLI::Range(0, 99));
-    cmd->add_option("--upgrade-plugin-dir", o.upgrade_plugin_dir,
-                    "The plugin directory of the upgrade (default: the build's tests/upgrade-plugin)");
+    cmd->add_option("--upgrade-plugin-dir", o.upgrade_plugin_dir, "The plugin directory of the upgrade");
 }
 
 }  // namespace tempos::bench

@@ -20,26 +20,17 @@ python3 - "$out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 problems = [f"{k}: {d[k]}" for k in ("errors", "missing_fields") if d.get(k) != ({} if k == "errors" else [])]
-if d.get("xdp_mom_socket_datagrams") != 0:
-    problems.append(f"strict events reached the MoM's socket in the XDP path: {d.get('xdp_mom_socket_datagrams')}")
-if not d.get("xdp_mpps", 0) > 0:
-    problems.append("the XDP path delivered nothing")
-for path in ("direct", "xdp", "socket", "socket_be"):
-    if not d.get(f"lat_{path}_delivered", 0) > 0:
-        problems.append(f"latency path {path} delivered nothing")
-for config in ("on", "off", "socket"):  # the isolation sweep's MoM configurations
-    if not d.get(f"lat_be_{config}_flood_delivered_mpps", 0) > 0 or not d.get(f"lat_strict_{config}_idle_p99_us", 0) > 0:
-        problems.append(f"isolation {config}: no strict or no best-effort event delivered")
-for path in ("kernel", "socket"):
-    if not d.get(f"fanout4_{path}_mcps", 0) > 0:
-        problems.append(f"fan-out path {path} delivered no copies")
-if d.get("fanout4_kernel_mom_socket_datagrams") != 0:
-    problems.append(f"fanned-out events reached the MoM's socket in the kernel path: "
-                    f"{d.get('fanout4_kernel_mom_socket_datagrams')}")
-# G = 1 is the router's redirect into mom:eth1 (no TC fan-out): none may reach the socket either.
-if d.get("fanout1_kernel_mom_socket_datagrams") != 0:
-    problems.append(f"single-group strict events reached the MoM's socket in the kernel path: "
-                    f"{d.get('fanout1_kernel_mom_socket_datagrams')}")
+# Strict events the kernel delivers never reach the MoM's socket: the XDP path, the TC fan-out (G = 4) and the
+# router's redirect into mom:eth1 (G = 1, no fan-out).
+for field in ("xdp_mom_socket_datagrams", "fanout4_kernel_mom_socket_datagrams", "fanout1_kernel_mom_socket_datagrams"):
+    if d.get(field) != 0:
+        problems.append(f"strict events reached the MoM's socket in the kernel path: {field} = {d.get(field)}")
+# Every path delivered: throughput's XDP path, each latency path, the strict and the best-effort stream of each
+# isolation configuration, both fan-out paths at G = 4.
+delivered = ["xdp_mpps", *(f"lat_{p}_delivered" for p in ("direct", "xdp", "socket", "socket_be")),
+             *(f for c in ("on", "off", "socket") for f in (f"lat_be_{c}_flood_delivered_mpps", f"lat_strict_{c}_idle_p99_us")),
+             "fanout4_kernel_mcps", "fanout4_socket_mcps"]
+problems += [f"nothing delivered: {f} = {d.get(f)}" for f in delivered if not (d.get(f) or 0) > 0]
 runs = d.get("runs", {})
 for part in ("prog", "throughput", "latency", "fanout"):
     if len(runs.get(part, [])) != 1:

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -51,16 +52,16 @@ void Report::print(bool as_json) const {
         return;
     }
     for (const auto& [key, value] : fields_.items())
-        std::printf("%-40s %s\n", key.c_str(),
-                    value.is_string() ? value.get<std::string>().c_str() : value.dump(-1, ' ', false, kReplace).c_str());
+        std::printf(
+            "%-40s %s\n", key.c_str(),
+            value.is_string() ? value.get<std::string>().c_str() : value.dump(-1, ' ', false, kReplace).c_str());
 }
 
-CLI::Option* add_seconds_option(CLI::App* cmd, double& seconds, const char* help, double min, double max) {
-    return cmd->add_option("--seconds", seconds, help)->check(CLI::Range(min, max));
-}
-
-CLI::Option* add_xdp_mode_option(CLI::App* cmd, std::string& xdp_mode, const char* help) {
-    return cmd->add_option("--xdp-mode", xdp_mode, help)->check(CLI::IsMember({"native", "generic"}));
+double median(std::vector<double> values) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 int finish(const char* name, const Result<Report>& report, bool as_json) {

@@ -4,9 +4,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tempos/status.hpp"
 
@@ -34,35 +37,32 @@ struct CommonOptions {
     bool quick = false;
 };
 
-// SIGINT/SIGTERM for the live benchmarks: the handler only records the request; load loops stop at their next
-// check and the subcommand returns normally, so destructors remove namespaces and stop tempos-mom or the brokers.
+// SIGINT/SIGTERM: the handler only records the request; measuring loops stop at their next check and the
+// subcommand returns normally, so destructors remove namespaces and stop tempos-mom or the brokers.
 void install_interrupt_handler();
 bool interrupted();
 
 // Why a measurement failed (an OS call, a program that did not behave): the bench's usual error.
 inline Status measurement_error(std::string why) { return Status::error(ErrorCode::system_error, std::move(why)); }
 
-// Shared options: the length of a measurement step, and the XDP mode of the router.
-CLI::Option* add_seconds_option(CLI::App* cmd, double& seconds, const char* help, double min, double max);
-CLI::Option* add_xdp_mode_option(CLI::App* cmd, std::string& xdp_mode, const char* help);
+inline std::chrono::milliseconds milliseconds(double seconds) {
+    return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+}
+
+double median(std::vector<double> values);
 
 // Prints the report or the error; the exit status.
 int finish(const char* name, const Result<Report>& report, bool as_json);
 
-// A registered subcommand: the CLI11 app to add its flags to, and the options they bind (they live as long as the
-// app: the subcommand's callback holds them).
+// Adds subcommand `name`; returns the CLI11 app to add its flags to, and the options they bind (they live as long
+// as the app: the subcommand's callback holds them). When it runs: --quick (offered when `quick_help` is given) calls
+// the options' apply_quick(), the subcommand's own small settings, then `run` measures (SIGINT/SIGTERM interrupt it);
+// the report goes to stdout, an error to stderr as "tempos-bench <name>: <why>", and the exit status to `exit_code` (0;
+// 1 on error; 130 when interrupted).
 template <typename Options>
-struct Subcommand {
-    CLI::App* cmd;
-    Options& options;
-};
-
-// Adds subcommand `name`. When it runs: --quick (offered when `quick_help` is given) calls the options' apply_quick(), the
-// subcommand's own small settings, then `run` measures; the report goes to stdout, an error to stderr as
-// "tempos-bench <name>: <why>", and the exit status to `exit_code` (0; 1 on error; 130 when interrupted).
-template <typename Options>
-Subcommand<Options> add_subcommand(CLI::App& app, const char* name, const char* about, const char* quick_help,
-                                   int& exit_code, std::function<Result<Report>(const Options&)> run) {
+std::pair<CLI::App*, Options&> add_subcommand(CLI::App& app, const char* name, const char* about,
+                                              const char* quick_help, int& exit_code,
+                                              std::function<Result<Report>(const Options&)> run) {
     auto options = std::make_shared<Options>();
     CLI::App* cmd = app.add_subcommand(name, about);
     cmd->add_flag("--json", options->json, "Print one JSON object");
@@ -71,9 +71,31 @@ Subcommand<Options> add_subcommand(CLI::App& app, const char* name, const char* 
         if constexpr (requires { options->apply_quick(); }) {
             if (options->quick) options->apply_quick();
         }
+        install_interrupt_handler();
         exit_code = finish(name, run(*options), options->json);
     });
     return {cmd, *options};
+}
+
+// The options the measuring subcommands share, each added where Options has its member.
+template <typename Options>
+void add_shared_options(CLI::App* cmd, Options& o) {
+    if constexpr (requires { o.seconds; })
+        cmd->add_option("--seconds", o.seconds, "Length of each measurement step")->check(CLI::Range(0.05, 600.0));
+    if constexpr (requires { o.rate; })
+        cmd->add_option("--rate", o.rate, "Events per second of the measured (strict) stream")
+            ->check(CLI::Range(1.0, 1e6));
+    if constexpr (requires { o.xdp_mode; })
+        cmd->add_option("--xdp-mode", o.xdp_mode, "XDP mode of the router: native or generic")
+            ->check(CLI::IsMember({"native", "generic"}));
+    if constexpr (requires { o.cpu; }) cmd->add_option("--cpu", o.cpu, "CPU the measuring thread runs on");
+    if constexpr (requires { o.mom_cpu; })
+        cmd->add_option("--mom-cpu", o.mom_cpu, "CPU of tempos-mom (and what runs beside it); -1: not pinned");
+    if constexpr (requires { o.endpoint_priority; })
+        cmd->add_option("--endpoint-priority", o.endpoint_priority,
+                        "SCHED_FIFO priority of the measuring publisher and subscriber (they stand for other hosts; "
+                        "0: normal scheduling)")
+            ->check(CLI::Range(0, 99));
 }
 
 }  // namespace tempos::bench

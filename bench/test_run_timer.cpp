@@ -8,28 +8,29 @@
 #include <string>
 
 #include "frames/prog_test_run.hpp"
+#include "subcommand.hpp"  // median
 #include "topology/interface.hpp"
 #include "topology/private_netns.hpp"
 
 namespace tempos::bench {
 
-using testkit::ProgRun;
 using testkit::prog_test_run;
+using testkit::ProgRun;
 
-Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
-                               std::span<const std::uint8_t> ctx) {
-    if (settings.batch < 2) return Status::error(ErrorCode::invalid_argument, "batch must be at least 2");
-    const std::uint64_t calls = (settings.iterations + settings.batch - 1) / settings.batch;
+Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, std::uint64_t iterations,
+                               std::uint32_t batch, std::span<const std::uint8_t> ctx) {
+    if (batch < 2) return Status::error(ErrorCode::invalid_argument, "batch must be at least 2");
+    const std::uint64_t calls = (iterations + batch - 1) / batch;
     std::vector<double> differences;
     differences.reserve(calls);
     for (std::uint64_t i = 0; i < calls; ++i) {
-        const Result<ProgRun> batch = prog_test_run(prog_fd, frame, ctx, settings.batch);
-        if (!batch) return batch.status();
+        const Result<ProgRun> batched = prog_test_run(prog_fd, frame, ctx, batch);
+        if (!batched) return batched.status();
         const Result<ProgRun> single = prog_test_run(prog_fd, frame, ctx);
         if (!single) return single.status();
-        differences.push_back(batch->wall_ns - single->wall_ns);
+        differences.push_back(batched->wall_ns - single->wall_ns);
     }
-    return median(std::move(differences)) / (settings.batch - 1);
+    return median(std::move(differences)) / (batch - 1);
 }
 
 Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::vector<std::uint8_t>& frame,
@@ -43,7 +44,8 @@ Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::
         if (!first) return first.status();
         const Result<ProgRun> second = prog_test_run(prog_first ? baseline_fd : prog_fd, frame);
         if (!second) return second.status();
-        const double p = prog_first ? first->wall_ns : second->wall_ns, b = prog_first ? second->wall_ns : first->wall_ns;
+        const double p = prog_first ? first->wall_ns : second->wall_ns,
+                     b = prog_first ? second->wall_ns : first->wall_ns;
         differences.push_back(p - b);
     }
     // The mean of the middle half: robust to preempted pairs like a median, but not stuck to the clock's
@@ -66,13 +68,6 @@ Status hold_in_dispatcher(const std::vector<int>& prog_fds, const char* prefix) 
             return Status::error(ErrorCode::system_error, "attaching to " + a + " (native): " + std::strerror(-err));
     }
     return Status::ok();
-}
-
-double median(std::vector<double> values) {
-    if (values.empty()) return 0;
-    std::sort(values.begin(), values.end());
-    const std::size_t n = values.size();
-    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 }  // namespace tempos::bench

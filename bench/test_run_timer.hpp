@@ -9,11 +9,6 @@
 
 namespace tempos::bench {
 
-struct TimerSettings {
-    std::uint64_t iterations = 10'000'000;  // program runs per measurement (at least)
-    std::uint32_t batch = 254;               // repetitions per syscall
-};
-
 // Why batches and not one call with repeat = 1e7: the kernel runs the repetitions on the same frame without
 // restoring it, and our router rewrites it (TTL - 1 per run), so after at most 254 runs from TTL 255 the frame
 // would leave the fast path and we would be timing the XDP_PASS path. So every syscall starts from a fresh
@@ -22,8 +17,9 @@ struct TimerSettings {
 // the per-run cost is median(batch-call time - single-call time) / (batch - 1): the syscall, copy and setup
 // costs cancel, and the median discards pairs in which the thread was preempted (the machine may be busy).
 // The same method is applied to every program compared (prog, and the fan-out program in fanout).
-Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, const TimerSettings& settings,
-                               std::span<const std::uint8_t> ctx = {});
+// At least `iterations` program runs in all, `batch` per syscall.
+Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, std::uint64_t iterations,
+                               std::uint32_t batch, std::span<const std::uint8_t> ctx = {});
 
 // A frame's cost on `prog_fd` for a single run, when repeated runs would not take the frame's path again (the
 // router rewrites a routed frame towards a subscriber's port, which the next run passes up): `calls` pairs of
@@ -39,7 +35,5 @@ Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::
 // cost microseconds. So each program is attached to a veth pair of its own ("<prefix><i>a"), created in the
 // calling thread's namespace (one that goes with the run: traffic never flows there).
 Status hold_in_dispatcher(const std::vector<int>& prog_fds, const char* prefix);
-
-double median(std::vector<double> values);
 
 }  // namespace tempos::bench

@@ -4,6 +4,7 @@
 // time), so a sender that falls behind its schedule adds to the latency measured instead of hiding it.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <ctime>
@@ -24,6 +25,13 @@ inline std::uint64_t monotonic_ns() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// Sleeps until monotonic_ns() reaches `deadline_ns` (the publishers' pacing).
+inline void sleep_until_ns(std::uint64_t deadline_ns) {
+    timespec ts{static_cast<time_t>(deadline_ns / 1'000'000'000ull), static_cast<long>(deadline_ns % 1'000'000'000ull)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
 }
 
 // buffer.size() >= kEventHeaderSize; x86 and the BPF target are little-endian, and so is the wire format.

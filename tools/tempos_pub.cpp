@@ -15,17 +15,6 @@
 #include "event_format.hpp"
 #include "round_to.hpp"
 
-namespace {
-
-void sleep_until_ns(std::uint64_t deadline_ns) {
-    timespec ts{static_cast<time_t>(deadline_ns / 1'000'000'000ull),
-                static_cast<long>(deadline_ns % 1'000'000'000ull)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-    }
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
     CLI::App app{"tempos-pub: publish numbered, timestamped events to a MoM (UDP; first payload byte = topic)"};
     std::string to;
@@ -59,7 +48,7 @@ int main(int argc, char** argv) {
     std::uint64_t sent = 0, errors = 0, late_max_ns = 0;
     for (std::uint64_t i = 0; i < count; ++i) {
         const std::uint64_t due = start + i * period_ns;
-        if (period_ns != 0 && tempos::tools::monotonic_ns() < due) sleep_until_ns(due);
+        if (period_ns != 0 && tempos::tools::monotonic_ns() < due) tempos::tools::sleep_until_ns(due);
         const std::uint64_t now = tempos::tools::monotonic_ns();
         if (now >= stop) break;
         // Paced events carry the time they were due, not the time they left: a sender held up (descheduled, a

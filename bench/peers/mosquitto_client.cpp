@@ -5,8 +5,7 @@
 
 #include <atomic>
 
-#include "event_format.hpp"
-#include "peer_client.hpp"
+#include "peers.hpp"
 
 namespace tempos::bench::peers {
 
@@ -21,18 +20,16 @@ Status mosq_error(const std::string& what, int rc) {
 }
 
 // One libmosquitto client, a publisher or a subscriber of `topic`; callbacks land in this object, in the thread
-// that runs its loop. libmosquitto has no batching of its own: each publish is one write, as for every
-// libmosquitto user, whichever the Sending.
-class MosquittoClient : public PeerPublisher, public PeerSubscriber {
+// that runs its loop.
+class MosquittoClient : public PeerConnection {
 public:
     explicit MosquittoClient(std::string topic) : topic_(std::move(topic)) {
         static std::atomic<int> counter{0};
         const std::string id = "tempos-bench-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
         mosq_ = mosquitto_new(id.c_str(), true, this);
         if (!mosq_) return;
-        mosquitto_connect_callback_set(mosq_, [](mosquitto*, void* self, int rc) {
-            static_cast<MosquittoClient*>(self)->connack_ = rc;
-        });
+        mosquitto_connect_callback_set(
+            mosq_, [](mosquitto*, void* self, int rc) { static_cast<MosquittoClient*>(self)->connack_ = rc; });
         mosquitto_subscribe_callback_set(mosq_, [](mosquitto*, void* self, int, int, const int*) {
             static_cast<MosquittoClient*>(self)->subscribed_ = true;
         });
@@ -62,8 +59,8 @@ public:
             return mosq_error("connecting to mosquitto " + host + ":" + std::to_string(port), rc);
         if (Status st = loop_until([this] { return connack_ >= 0; }, "CONNACK"); !st) return st;
         if (connack_ != 0)
-            return Status::error(ErrorCode::system_error,
-                                 std::string("mosquitto refused the connection: ") + mosquitto_connack_string(connack_));
+            return Status::error(ErrorCode::system_error, std::string("mosquitto refused the connection: ") +
+                                                              mosquitto_connack_string(connack_));
         return Status::ok();
     }
 
@@ -84,13 +81,9 @@ public:
 
     // Waits until everything queued is on the socket (bounded).
     Status flush() override {
-        const std::uint64_t deadline = tools::monotonic_ns() + kStallMs * 1'000'000ull;
-        while (mosquitto_want_write(mosq_)) {
-            if (tools::monotonic_ns() >= deadline)
-                return Status::error(ErrorCode::system_error, "writing to mosquitto: no progress for 2 s");
-            if (int rc = mosquitto_loop(mosq_, 10, 1); rc != MOSQ_ERR_SUCCESS) return mosq_error("mosquitto_loop", rc);
-        }
-        return Status::ok();
+        return within(
+            kStallMs, "writing to mosquitto: no progress for 2 s", [this] { return !mosquitto_want_write(mosq_); },
+            [this] { return receive(10); });
     }
 
     Status service() override { return receive(0); }
@@ -102,13 +95,8 @@ public:
 private:
     template <typename Done>
     Status loop_until(Done done, const char* what) {
-        const std::uint64_t deadline = tools::monotonic_ns() + kHandshakeMs * 1'000'000ull;
-        while (!done()) {
-            if (tools::monotonic_ns() >= deadline)
-                return Status::error(ErrorCode::system_error, std::string("no ") + what + " from mosquitto");
-            if (Status st = receive(50); !st) return st;
-        }
-        return Status::ok();
+        return within(kHandshakeMs, std::string("no ") + what + " from mosquitto", done,
+                      [this] { return receive(50); });
     }
 
     std::string topic_;
@@ -118,35 +106,18 @@ private:
     PayloadHandler handler_;
 };
 
-class MosquittoProtocol : public PeerProtocol {
-public:
-    MosquittoProtocol(std::string host, int port) : host_(std::move(host)), port_(port) { mosquitto_lib_init(); }
-    ~MosquittoProtocol() override { mosquitto_lib_cleanup(); }
-    const char* name() const override { return "mosquitto"; }
-
-    Result<std::unique_ptr<PeerPublisher>> connect_publisher(const std::string& topic, Sending) override {
-        auto client = std::make_unique<MosquittoClient>(topic);
-        if (Status st = client->connect(host_, port_); !st) return st;
-        return std::unique_ptr<PeerPublisher>(std::move(client));
-    }
-
-    Result<std::unique_ptr<PeerSubscriber>> connect_subscriber(const std::string& topic,
-                                                               PayloadHandler handler) override {
-        auto client = std::make_unique<MosquittoClient>(topic);
-        if (Status st = client->connect(host_, port_); !st) return st;
-        if (Status st = client->subscribe(std::move(handler)); !st) return st;
-        return std::unique_ptr<PeerSubscriber>(std::move(client));
-    }
-
-private:
-    std::string host_;
-    int port_;
-};
-
 }  // namespace
 
-std::unique_ptr<PeerProtocol> mosquitto_protocol(const std::string& host, int port) {
-    return std::make_unique<MosquittoProtocol>(host, port);
+void mosquitto_open() { mosquitto_lib_init(); }
+
+// libmosquitto has no batching of its own: each publish is one write, as for every libmosquitto user, whichever
+// the Sending.
+Result<std::unique_ptr<PeerConnection>> mosquitto_connect(const std::string& host, int port, const std::string& topic,
+                                                          Sending, PayloadHandler handler) {
+    auto client = std::make_unique<MosquittoClient>(topic);
+    if (Status st = client->connect(host, port); !st) return st;
+    if (Status st = handler ? client->subscribe(std::move(handler)) : Status::ok(); !st) return st;
+    return std::unique_ptr<PeerConnection>(std::move(client));
 }
 
 }  // namespace tempos::bench::peers

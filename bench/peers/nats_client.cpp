@@ -5,29 +5,23 @@
 #include <cstdint>
 #include <memory>
 
-#include "event_format.hpp"
-#include "peer_client.hpp"
+#include "peers.hpp"
 
 namespace tempos::bench::peers {
 
 namespace {
 
 constexpr std::int64_t kHandshakeMs = 3000;
-constexpr std::int64_t kStallMs = 2000;  // a write making no progress this long is an error
+constexpr std::int64_t kStallMs = 2000;    // a write making no progress this long is an error
 constexpr int kMessagesPerReceive = 1024;  // so that a flood cannot keep receive() from returning
 
 Status nats_error(const std::string& what, natsStatus s) {
     return Status::error(ErrorCode::system_error, what + ": " + natsStatus_GetText(s));
 }
 
-struct ConnectionDeleter {
-    void operator()(natsConnection* c) const { natsConnection_Destroy(c); }
-};
-struct SubscriptionDeleter {
-    void operator()(natsSubscription* s) const { natsSubscription_Destroy(s); }
-};
-using Connection = std::unique_ptr<natsConnection, ConnectionDeleter>;
-using Subscription = std::unique_ptr<natsSubscription, SubscriptionDeleter>;
+using Connection = std::unique_ptr<natsConnection, decltype([](natsConnection* c) { natsConnection_Destroy(c); })>;
+using Subscription =
+    std::unique_ptr<natsSubscription, decltype([](natsSubscription* s) { natsSubscription_Destroy(s); })>;
 
 // Ok while connected; else why not (the server closes a slow consumer's connection, for instance).
 Status connection_state(natsConnection* nc) {
@@ -57,7 +51,7 @@ Result<Connection> connect(const std::string& url, Sending sending) {
 }
 
 // A publisher of `subject`, or, with a subscription, its subscriber.
-class NatsClient : public PeerPublisher, public PeerSubscriber {
+class NatsClient : public PeerConnection {
 public:
     NatsClient(Connection nc, std::string subject, Subscription sub = {}, PayloadHandler handler = {})
         : nc_(std::move(nc)), subject_(std::move(subject)), sub_(std::move(sub)), handler_(std::move(handler)) {}
@@ -69,13 +63,14 @@ public:
     }
     // Until the library's buffer is on the socket (no round trip: natsConnection_Flush would wait for a PONG).
     Status flush() override {
-        const std::uint64_t deadline = tools::monotonic_ns() + kStallMs * 1'000'000ull;
-        while (natsConnection_Buffered(nc_.get()) > 0) {
-            if (tools::monotonic_ns() >= deadline)
-                return Status::error(ErrorCode::system_error, "writing to nats-server: no progress for 2 s");
-            nats_Sleep(1);
-        }
-        return service();
+        const Status written = within(
+            kStallMs, "writing to nats-server: no progress for 2 s",
+            [this] { return natsConnection_Buffered(nc_.get()) <= 0; },
+            [] {
+                nats_Sleep(1);
+                return Status::ok();
+            });
+        return written ? service() : written;
     }
     Status service() override { return connection_state(nc_.get()); }
 
@@ -101,42 +96,25 @@ private:
     PayloadHandler handler_;
 };
 
-class NatsProtocol : public PeerProtocol {
-public:
-    NatsProtocol(const std::string& host, int port) : url_("nats://" + host + ":" + std::to_string(port)) {
-        nats_Open(-1);  // the library's own threads (timers) at this thread's normal scheduling
-    }
-    const char* name() const override { return "nats"; }
-
-    Result<std::unique_ptr<PeerPublisher>> connect_publisher(const std::string& subject, Sending sending) override {
-        Result<Connection> nc = connect(url_, sending);
-        if (!nc) return nc.status();
-        return std::unique_ptr<PeerPublisher>(std::make_unique<NatsClient>(std::move(*nc), subject));
-    }
-
-    // Subscribed once the server answered a PING sent after the SUB.
-    Result<std::unique_ptr<PeerSubscriber>> connect_subscriber(const std::string& subject,
-                                                               PayloadHandler handler) override {
-        Result<Connection> nc = connect(url_, Sending::at_once);
-        if (!nc) return nc.status();
-        natsSubscription* raw = nullptr;
-        if (natsStatus s = natsConnection_SubscribeSync(&raw, nc->get(), subject.c_str()); s != NATS_OK)
-            return nats_error("subscribing to " + subject, s);
-        Subscription sub(raw);
-        if (natsStatus s = natsConnection_FlushTimeout(nc->get(), kHandshakeMs); s != NATS_OK)
-            return nats_error("no PONG from nats-server after SUB", s);
-        return std::unique_ptr<PeerSubscriber>(
-            std::make_unique<NatsClient>(std::move(*nc), subject, std::move(sub), std::move(handler)));
-    }
-
-private:
-    std::string url_;
-};
-
 }  // namespace
 
-std::unique_ptr<PeerProtocol> nats_protocol(const std::string& host, int port) {
-    return std::make_unique<NatsProtocol>(host, port);
+void nats_open() { nats_Open(-1); }
+
+// A subscriber is subscribed once the server answered a PING sent after the SUB.
+Result<std::unique_ptr<PeerConnection>> nats_connect(const std::string& host, int port, const std::string& subject,
+                                                     Sending sending, PayloadHandler handler) {
+    Result<Connection> nc =
+        connect("nats://" + host + ":" + std::to_string(port), handler ? Sending::at_once : sending);
+    if (!nc) return nc.status();
+    if (!handler) return std::unique_ptr<PeerConnection>(std::make_unique<NatsClient>(std::move(*nc), subject));
+    natsSubscription* raw = nullptr;
+    if (natsStatus s = natsConnection_SubscribeSync(&raw, nc->get(), subject.c_str()); s != NATS_OK)
+        return nats_error("subscribing to " + subject, s);
+    Subscription sub(raw);
+    if (natsStatus s = natsConnection_FlushTimeout(nc->get(), kHandshakeMs); s != NATS_OK)
+        return nats_error("no PONG from nats-server after SUB", s);
+    return std::unique_ptr<PeerConnection>(
+        std::make_unique<NatsClient>(std::move(*nc), subject, std::move(sub), std::move(handler)));
 }
 
 }  // namespace tempos::bench::peers

@@ -1,8 +1,7 @@
-#include "peer_runs.hpp"
+#include "peers.hpp"
 
 #include <pthread.h>
 #include <sched.h>
-#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -20,18 +19,13 @@ namespace tempos::bench::peers {
 namespace {
 
 constexpr std::uint64_t kMs = 1'000'000;
-constexpr std::uint64_t kStartDelayNs = 50 * kMs;  // every thread is waiting when the run starts
-constexpr std::uint64_t kMaxDrainNs = 3000 * kMs;  // subscribers keep reading this long at most after the end
-constexpr std::uint64_t kQuietNs = 300 * kMs;      // ... or until nothing came for this long
+constexpr std::uint64_t kStartDelayNs = 50 * kMs;   // every thread is waiting when the run starts
+constexpr std::uint64_t kMaxDrainNs = 3000 * kMs;   // subscribers keep reading this long at most after the end
+constexpr std::uint64_t kQuietNs = 300 * kMs;       // ... or until nothing came for this long
 constexpr std::uint64_t kMaxSequence = 1ull << 30;  // beyond any run's count: treated as malformed
 
-void sleep_until_ns(std::uint64_t deadline_ns) {
-    timespec ts{static_cast<time_t>(deadline_ns / 1'000'000'000ull), static_cast<long>(deadline_ns % 1'000'000'000ull)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-    }
-}
-
-// What one subscriber saw; touched only by its subscriber thread until that thread is joined.
+// What one subscriber saw; touched only by its subscriber thread until that thread is joined. Malformed payloads
+// and duplicates count for nothing.
 class StreamReception {
 public:
     void set_window(std::uint64_t from_ns, std::uint64_t to_ns) {
@@ -47,16 +41,10 @@ public:
         const std::uint64_t now = tools::monotonic_ns();
         last_receive_ns_ = now;
         const auto h = tools::read_event_header(payload);
-        if (!h || h->sequence >= kMaxSequence) {
-            ++malformed_;
-            return;
-        }
+        if (!h || h->sequence >= kMaxSequence) return;
         if (now >= from_ && now < to_) ++delivered_in_window_;
         if (h->sequence >= seen_.size()) seen_.resize(std::max<std::size_t>(h->sequence + 1, seen_.size() * 2), 0);
-        if (seen_[h->sequence]) {
-            ++duplicates_;
-            return;
-        }
+        if (seen_[h->sequence]) return;
         seen_[h->sequence] = 1;
         ++unique_;
         if (h->sent_ns >= from_ && h->sent_ns < to_) {
@@ -69,10 +57,7 @@ public:
     std::uint64_t last_receive_ns() const { return last_receive_ns_; }
 
     void fill(StreamStats& s) {
-        s.received = unique_;
         s.received_measured = received_measured_;
-        s.duplicates = duplicates_;
-        s.malformed = malformed_;
         s.delivered_in_window = delivered_in_window_;
         s.latency = tools::summarize_latency(latency_ns_);
     }
@@ -81,18 +66,17 @@ private:
     std::uint64_t from_ = 0, to_ = 0;
     std::vector<std::uint8_t> seen_;  // by sequence number
     std::vector<std::uint64_t> latency_ns_;
-    std::uint64_t unique_ = 0, received_measured_ = 0, duplicates_ = 0, malformed_ = 0, delivered_in_window_ = 0;
+    std::uint64_t unique_ = 0, received_measured_ = 0, delivered_in_window_ = 0;
     std::uint64_t last_receive_ns_ = 0;
 };
 
 struct Stream {
     StreamPlan plan;
     StreamReception reception;
-    std::unique_ptr<PeerSubscriber> subscriber;
-    std::unique_ptr<PeerPublisher> publisher;
-    std::atomic<bool> publisher_done{false};
+    std::unique_ptr<PeerConnection> subscriber;
+    std::unique_ptr<PeerConnection> publisher;
     std::atomic<std::uint64_t> publisher_sent{0};
-    std::atomic<std::uint64_t> publisher_done_ns{0};
+    std::atomic<std::uint64_t> publisher_done_ns{0};  // 0 while it publishes
     StreamStats stats;
 };
 
@@ -100,49 +84,31 @@ struct Timeline {
     std::uint64_t start = 0, measure_from = 0, end = 0;
 };
 
-// The paced stream's endpoints run at the configured real-time priority; refusing it is an error, since the
-// figures would then not be comparable with tempos's. Restores the thread's scheduling when it goes.
-class EndpointPriority {
-public:
-    EndpointPriority(const StreamPlan& plan, const RunSettings& settings) {
-        if (!plan.paced || settings.endpoint_priority <= 0) return;
-        pthread_getschedparam(pthread_self(), &old_policy_, &old_param_);
-        sched_param param{};
-        param.sched_priority = settings.endpoint_priority;
-        if (int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param); err != 0)
-            status_ = Status::error(ErrorCode::permission_denied,
-                                    "SCHED_FIFO " + std::to_string(settings.endpoint_priority) + ": " +
-                                        std::strerror(err) + " (--endpoint-priority 0 for normal scheduling)");
-        else
-            changed_ = true;
-    }
-    ~EndpointPriority() {
-        if (changed_) pthread_setschedparam(pthread_self(), old_policy_, &old_param_);
-    }
-    EndpointPriority(const EndpointPriority&) = delete;
-    EndpointPriority& operator=(const EndpointPriority&) = delete;
-    const Status& status() const { return status_; }
-
-private:
-    Status status_;
-    bool changed_ = false;
-    int old_policy_ = SCHED_OTHER;
-    sched_param old_param_{};
-};
+// The paced stream's endpoints run at the configured real-time priority (the calling thread, one of their own);
+// refusing it is an error, since the figures would then not be comparable with tempos's.
+Status set_endpoint_priority(const StreamPlan& plan, const RunSettings& settings) {
+    if (!plan.paced || settings.endpoint_priority <= 0) return Status::ok();
+    const sched_param param{.sched_priority = settings.endpoint_priority};
+    if (int err = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param); err != 0)
+        return Status::error(ErrorCode::permission_denied, "SCHED_FIFO " + std::to_string(settings.endpoint_priority) +
+                                                               ": " + std::strerror(err) +
+                                                               " (--endpoint-priority 0 for normal scheduling)");
+    return Status::ok();
+}
 
 // Paced: one message per period, each on the wire at once. Flood: as fast as the connection takes them.
 Status publish(Stream& s, const RunSettings& settings, const Timeline& t) {
     std::vector<std::uint8_t> payload(settings.payload_bytes, 0);
     const auto period_ns = s.plan.paced ? static_cast<std::uint64_t>(1e9 / settings.rate) : 0;
     const std::uint64_t service_every = s.plan.paced ? 256 : 1024;  // messages between looks at the connection
-    sleep_until_ns(t.start);
+    tools::sleep_until_ns(t.start);
     Status st;
     for (std::uint64_t i = 0; st; ++i) {
         std::uint64_t due = 0;
         if (s.plan.paced) {
             due = t.start + i * period_ns;
             if (due >= t.end || interrupted()) break;
-            if (tools::monotonic_ns() < due) sleep_until_ns(due);
+            if (tools::monotonic_ns() < due) tools::sleep_until_ns(due);
         }
         const std::uint64_t now = tools::monotonic_ns();
         if (now >= t.end) break;
@@ -166,8 +132,8 @@ void run_endpoint(const std::string& thread_name, const Stream& s, const RunSett
                   Body body) {
     pthread_setname_np(pthread_self(), thread_name.c_str());
     try {
-        const EndpointPriority priority(s.plan, settings);
-        ended = priority.status() ? body() : priority.status();
+        const Status priority = set_endpoint_priority(s.plan, settings);
+        ended = priority ? body() : priority;
     } catch (const std::exception& e) {
         ended = Status::error(ErrorCode::internal, std::string("exception: ") + e.what());
     } catch (...) {
@@ -180,7 +146,6 @@ void run_publisher(Stream& s, const RunSettings& settings, const Timeline& t) {
                  [&] { return publish(s, settings, t); });
     s.publisher_sent.store(s.stats.sent);
     s.publisher_done_ns.store(tools::monotonic_ns());
-    s.publisher_done.store(true);
 }
 
 void run_subscriber(Stream& s, const RunSettings& settings, const Timeline& t) {
@@ -189,27 +154,18 @@ void run_subscriber(Stream& s, const RunSettings& settings, const Timeline& t) {
             if (Status st = s.subscriber->receive(20); !st) return st;
             const std::uint64_t now = tools::monotonic_ns();
             if (now >= t.end + kMaxDrainNs || interrupted()) return Status::ok();
-            if (!s.publisher_done.load()) continue;
+            const std::uint64_t done_ns = s.publisher_done_ns.load();
+            if (done_ns == 0) continue;
             if (s.reception.unique() >= s.publisher_sent.load()) return Status::ok();  // everything arrived
-            const std::uint64_t last = std::max(s.reception.last_receive_ns(), s.publisher_done_ns.load());
+            const std::uint64_t last = std::max(s.reception.last_receive_ns(), done_ns);
             if (now >= last + kQuietNs) return Status::ok();  // the rest is lost
         }
     });
 }
 
-// Connects a stream's two ends: `connect` runs in namespace `ns`, for a paced stream at its endpoints' priority,
-// which the threads a client library starts meanwhile inherit (libnats reads and writes in threads of its own).
-template <typename Connect>
-Status connect_endpoint(const Stream& s, const RunSettings& settings, const std::string& ns, Connect connect) {
-    return testkit::run_in_netns(ns, [&] {
-        const EndpointPriority priority(s.plan, settings);
-        return priority.status() ? connect() : priority.status();
-    });
-}
-
 }  // namespace
 
-Status run_streams(PeerProtocol& protocol, const testkit::Topology& topo, const RunSettings& settings,
+Status run_streams(const PeerClient& client, const testkit::Topology& topo, const RunSettings& settings,
                    std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out) {
     std::vector<std::unique_ptr<Stream>> streams;
     for (StreamPlan& plan : plans) {
@@ -219,24 +175,29 @@ Status run_streams(PeerProtocol& protocol, const testkit::Topology& topo, const 
         streams.push_back(std::move(s));
     }
     // Subscribers first, each acknowledged by the broker, then publishers: nothing sent can miss a subscriber.
-    for (auto& s : streams) {
-        Stream* raw = s.get();
-        Status st = connect_endpoint(*s, settings, topo.ns(s->plan.subscriber_node), [&] {
-            auto sub = protocol.connect_subscriber(
-                raw->plan.topic, [raw](std::span<const std::uint8_t> p) { raw->reception.on_payload(p); });
-            if (sub) raw->subscriber = std::move(*sub);
-            return sub.status();
-        });
-        if (!st) return st.prefixed(std::string(protocol.name()) + " subscriber in " + s->plan.subscriber_node);
-    }
-    for (auto& s : streams) {
-        Status st = connect_endpoint(*s, settings, topo.ns("pub"), [&] {
-            auto pub = protocol.connect_publisher(s->plan.topic, s->plan.paced ? Sending::at_once : Sending::buffered);
-            if (pub) s->publisher = std::move(*pub);
-            return pub.status();
-        });
-        if (!st) return st.prefixed(std::string(protocol.name()) + " publisher in pub");
-    }
+    // Each connects in its namespace, in a thread of its own at the stream's priority, which the threads a client
+    // library starts meanwhile inherit (libnats reads and writes in threads of its own).
+    for (const bool subscriber : {true, false})
+        for (auto& s : streams) {
+            Stream* raw = s.get();
+            const std::string node = subscriber ? s->plan.subscriber_node : "pub";
+            const PayloadHandler handler =
+                subscriber ? [raw](std::span<const std::uint8_t> p) { raw->reception.on_payload(p); }
+                           : PayloadHandler{};
+            const Sending sending = subscriber || s->plan.paced ? Sending::at_once : Sending::buffered;
+            Status connected;
+            std::thread([&] {
+                connected = testkit::run_in_netns(topo.ns(node), [&] {
+                    if (Status priority = set_endpoint_priority(s->plan, settings); !priority) return priority;
+                    auto c = client.connect(client.host, client.port, s->plan.topic, sending, handler);
+                    if (c) (subscriber ? s->subscriber : s->publisher) = std::move(*c);
+                    return c.status();
+                });
+            }).join();
+            if (!connected)
+                return connected.prefixed(std::string(client.name) +
+                                          (subscriber ? " subscriber in " : " publisher in ") + node);
+        }
 
     Timeline t;
     t.start = tools::monotonic_ns() + kStartDelayNs;
@@ -263,7 +224,7 @@ Status run_streams(PeerProtocol& protocol, const testkit::Topology& topo, const 
     // A failure of the measured stream voids the run; the flood's own subscriber may be cut off by the broker (a
     // slow consumer): that is a result, reported.
     const StreamStats& measured = *out.front();
-    const std::string run = std::string(protocol.name()) + " " + streams.front()->plan.topic;
+    const std::string run = std::string(client.name) + " " + streams.front()->plan.topic;
     if (!measured.publisher) return measured.publisher.prefixed(run + " publisher");
     if (!measured.subscriber) return measured.subscriber.prefixed(run + " subscriber");
     return Status::ok();

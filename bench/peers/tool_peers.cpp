@@ -2,18 +2,18 @@
 // kernel floor. On the one-legged topology, brokerless: the measured pair pub -> sub1, the flood pub -> sub2 at
 // the same time (its own DDS domain, so that its processes do not answer the pings); nothing runs in `mom`.
 // Both tools measure round trips; the figures are half of them, comparable with one-way latencies.
-#include <csignal>
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
-#include "peer_runs.hpp"
-#include "endpoints.hpp"  // at_priority
+#include "bench_mom.hpp"  // at_priority
+#include "peers.hpp"
 #include "subcommand.hpp"
-#include "test_run_timer.hpp"  // median
 #include "topology/layouts.hpp"
 
 namespace tempos::bench::peers {
@@ -35,16 +35,27 @@ struct ToolPeer {
     const char* program;  // its executable
     const char* package;
     int port;  // of the measured server (the flood's: port + 1); 0: the tool matches its peers itself
-    Argv (*server)(const std::string& ip);
-    Argv (*client)(const std::string& ip, const RunSettings& s);
-    Argv (*flood_receiver)(const std::string& ip);
-    Argv (*flood_sender)(const std::string& ip, const RunSettings& s);
+    const char *server, *client, *flood_receiver, *flood_sender;  // commands, see expand()
     Status (*parse)(const std::string& client_output, Figures& f);
     bool flood_rate_received;  // the flood's rate is in its receiver's output, else in its sender's
     void (*parse_flood)(const std::string& output, Figures& f);
 };
 
-std::string seconds_text(double s) { return std::to_string(static_cast<int>(s + 0.999)); }
+// `command` split at spaces, with {ip} the server's address, {s} the seconds of a run, {rate} the paced rate and
+// {size} the payload bytes (sockperf's messages carry its 14-byte header: at least that).
+Argv expand(const char* command, const std::string& ip, const RunSettings& s) {
+    const std::pair<std::string, std::string> values[] = {
+        {"{ip}", ip},
+        {"{s}", std::to_string(static_cast<int>(s.seconds + 0.999))},
+        {"{rate}", std::to_string(static_cast<int>(s.rate))},
+        {"{size}", std::to_string(std::max<std::size_t>(s.payload_bytes, 14))}};
+    Argv argv;
+    std::istringstream words(command);
+    for (std::string arg; words >> arg; argv.push_back(arg))
+        for (const auto& [key, value] : values)
+            if (const std::size_t at = arg.find(key); at != std::string::npos) arg.replace(at, key.size(), value);
+    return argv;
+}
 
 // ddsperf (0.10) prints a line per second and peer: "... size N mean Xus min Xus 50% Xus 90% Xus 99% Xus max Xus
 // cnt N" (round trips). The figures are the medians over those seconds, the first (warm-up) left out; max the
@@ -102,42 +113,22 @@ void parse_sockperf_flood(const std::string& sent, Figures& f) {
 }
 
 const ToolPeer kTools[] = {
-    {"dds", "ddsperf", "cyclonedds-tools", 0, [](const std::string&) { return Argv{"ddsperf", "pong"}; },
-     [](const std::string&, const RunSettings& s) {
-         // Starts once the pong has matched (at most 5 s).
-         return Argv{"ddsperf", "-Qminmatch:1", "-Qinitwait:5", "-D", seconds_text(s.seconds), "ping",
-                     std::to_string(static_cast<int>(s.rate)) + "Hz", "size", std::to_string(s.payload_bytes)};
-     },
-     [](const std::string&) { return Argv{"ddsperf", "-i", "1", "-u", "sub"}; },
-     [](const std::string&, const RunSettings& s) {
-         return Argv{"ddsperf", "-i", "1", "-u", "-D", seconds_text(s.seconds), "pub", "inf", "size",
-                     std::to_string(s.payload_bytes)};
-     },
-     parse_ddsperf, true, parse_ddsperf_flood},
-    {"sockperf", "sockperf", "sockperf", 11111,
-     [](const std::string& ip) { return Argv{"sockperf", "server", "-i", ip, "-p", "11111"}; },
-     [](const std::string& ip, const RunSettings& s) {
-         return Argv{"sockperf", "ping-pong", "-i", ip, "-p", "11111", "-t", seconds_text(s.seconds), "-m",
-                     std::to_string(std::max<std::size_t>(s.payload_bytes, 14)),
-                     "--mps=" + std::to_string(static_cast<int>(s.rate))};
-     },
-     [](const std::string& ip) { return Argv{"sockperf", "server", "-i", ip, "-p", "11112"}; },
-     [](const std::string& ip, const RunSettings& s) {
-         return Argv{"sockperf", "throughput", "-i", ip, "-p", "11112", "-t", seconds_text(s.seconds), "-m",
-                     std::to_string(std::max<std::size_t>(s.payload_bytes, 14)), "--mps=max"};
-     },
-     parse_sockperf, false, parse_sockperf_flood},
+    // ddsperf ping starts once the pong has matched (at most 5 s).
+    {"dds", "ddsperf", "cyclonedds-tools", 0, "ddsperf pong",
+     "ddsperf -Qminmatch:1 -Qinitwait:5 -D {s} ping {rate}Hz size {size}", "ddsperf -i 1 -u sub",
+     "ddsperf -i 1 -u -D {s} pub inf size {size}", parse_ddsperf, true, parse_ddsperf_flood},
+    {"sockperf", "sockperf", "sockperf", 11111, "sockperf server -i {ip} -p 11111",
+     "sockperf ping-pong -i {ip} -p 11111 -t {s} -m {size} --mps={rate}", "sockperf server -i {ip} -p 11112",
+     "sockperf throughput -i {ip} -p 11112 -t {s} -m {size} --mps=max", parse_sockperf, false, parse_sockperf_flood},
 };
 
 // The measured pair, and with `flood` the flood beside it, until the client ends (bounded).
 Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSettings& s, bool flood, Figures& f) {
     // Cyclone DDS on eth0 only (discovery by multicast over the bridge), not on lo.
-    const testkit::ProcessOptions env{.env = {"CYCLONEDDS_URI=<General><Interfaces><NetworkInterface name=\"eth0\"/>"
-                                              "</Interfaces></General>"}};
     auto in = [&](const char* node) {
-        testkit::ProcessOptions o = env;
-        o.netns = topo.ns(node);
-        return o;
+        return testkit::ProcessOptions{.netns = topo.ns(node),
+                                       .env = {"CYCLONEDDS_URI=<General><Interfaces><NetworkInterface name=\"eth0\"/>"
+                                               "</Interfaces></General>"}};
     };
     // The measured pair at the paced endpoints' priority, as in the other peers' runs.
     auto paced = [&](const Argv& argv) { return at_priority(argv, s.endpoint_priority); };
@@ -148,9 +139,9 @@ Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSetti
         helpers.push_back(std::move(*p));
         return Status::ok();
     };
-    if (Status st = start_helper(paced(t.server(topo.ip("sub1"))), "sub1"); !st) return st;
+    if (Status st = start_helper(paced(expand(t.server, topo.ip("sub1"), s)), "sub1"); !st) return st;
     if (flood)
-        if (Status st = start_helper(t.flood_receiver(topo.ip("sub2")), "sub2"); !st) return st;
+        if (Status st = start_helper(expand(t.flood_receiver, topo.ip("sub2"), s), "sub2"); !st) return st;
     // The servers are up once their ports are bound.
     for (std::size_t i = 0; t.port && i < helpers.size(); ++i) {
         const pid_t pid = helpers[i].pid();
@@ -161,10 +152,10 @@ Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSetti
             return st.prefixed(t.program);
     }
     if (flood)
-        if (Status st = start_helper(t.flood_sender(topo.ip("sub2"), s), "pub"); !st) return st;
-    Result<testkit::Process> c = testkit::Process::start(paced(t.client(topo.ip("sub1"), s)), in("pub"));
+        if (Status st = start_helper(expand(t.flood_sender, topo.ip("sub2"), s), "pub"); !st) return st;
+    Result<testkit::Process> c = testkit::Process::start(paced(expand(t.client, topo.ip("sub1"), s)), in("pub"));
     if (!c) return c.status();
-    const Result<int> ended = c->wait(std::chrono::milliseconds(static_cast<long>((s.seconds + 20) * 1000)));
+    const Result<int> ended = c->wait(milliseconds(s.seconds + 20));
     if (!ended || *ended != 0)
         return measurement_error(std::string(t.program) + " client " + c->how_it_ended() + ": " + c->output_tail());
     if (Status st = t.parse(c->output(), f); !st) return st.prefixed(c->output_tail());
@@ -192,8 +183,11 @@ Status run_tool_peers(const RunSettings& s, const std::string& only, bool verbos
             Figures f;
             if (Status st = run_tool(t, *topo, s, flood, f); !st) return st.prefixed(t.name);
             const std::string p = std::string(t.name) + (flood ? "_flood" : "");
-            for (const auto& [field, v] : {std::pair{"_p50_us", f.p50}, {"_p99_us", f.p99}, {"_p999_us", f.p999},
-                                           {"_max_us", f.max}, {"_samples", f.samples}})
+            for (const auto& [field, v] : {std::pair{"_p50_us", f.p50},
+                                           {"_p99_us", f.p99},
+                                           {"_p999_us", f.p999},
+                                           {"_max_us", f.max},
+                                           {"_samples", f.samples}})
                 if (v >= 0) out.number(p + field, v, field[1] == 's' ? 0 : 2);
             if (flood && f.flood_msgs >= 0) out.number(p + "_msgs", f.flood_msgs, 0);
         }

@@ -1,0 +1,119 @@
+// `tempos-bench peers`: what a run needs from a broker's client side (publishers and subscribers on one topic
+// (MQTT) or subject (NATS)), and the three runs made against each broker, all on the topology: publishers in
+// `pub`, subscribers in `sub1` (and `sub2` for the flood). Payloads carry the project's event header
+// (tools/event_format.hpp) padded to the message size; latency is receive time minus the send time in the payload
+// (CLOCK_MONOTONIC, one clock for all namespaces), summarized by tools/latency_summary.hpp, like tempos-sub does.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "event_format.hpp"
+#include "latency_summary.hpp"
+#include "subcommand.hpp"  // Report
+#include "tempos/status.hpp"
+#include "topology/topology.hpp"
+
+namespace tempos::bench::peers {
+
+using PayloadHandler = std::function<void(std::span<const std::uint8_t>)>;
+
+// How a publisher's messages go out.
+enum class Sending {
+    at_once,   // each on the wire before send() returns: the paced (latency) stream
+    buffered,  // as fast as the connection takes them, coalesced as the client library does: the flood
+};
+
+// One connection to the broker: a publisher's or a subscriber's.
+class PeerConnection {
+public:
+    virtual ~PeerConnection() = default;
+    // Publisher: waits (bounded) while the socket is full.
+    virtual Status send(std::span<const std::uint8_t> payload) = 0;
+    // Publisher: writes out what is buffered (bounded).
+    virtual Status flush() = 0;
+    // Publisher: handles what the broker sent (pings, errors) without blocking; an error when the connection is gone.
+    virtual Status service() = 0;
+    // Subscriber: waits up to timeout_ms for messages; each goes to the handler given when subscribing, in this
+    // thread.
+    virtual Status receive(int timeout_ms) = 0;
+};
+
+// Runs `step` until `done` holds, for at most `timeout_ms`; then an error: `what` did not happen.
+template <typename Done, typename Step>
+Status within(std::uint64_t timeout_ms, const std::string& what, Done done, Step step) {
+    const std::uint64_t deadline = tools::monotonic_ns() + timeout_ms * 1'000'000ull;
+    while (!done()) {
+        if (tools::monotonic_ns() >= deadline) return Status::error(ErrorCode::system_error, what);
+        if (Status st = step(); !st) return st;
+    }
+    return Status::ok();
+}
+
+// A broker's client side: `connect` (from the calling thread's network namespace) returns once the broker has
+// acknowledged the connection, and for a subscriber (`handler` given) its subscription, so nothing published
+// afterwards is missed.
+struct PeerClient {
+    const char* name;
+    std::string host;
+    int port;
+    Result<std::unique_ptr<PeerConnection>> (*connect)(const std::string& host, int port, const std::string& topic,
+                                                       Sending sending, PayloadHandler handler);
+};
+
+// MQTT through libmosquitto, QoS 0 (mosquitto_client.cpp); NATS through libnats (nats_client.cpp). Both are
+// Debian's packages of the brokers' own client libraries, with TCP_NODELAY as on the brokers. X_open() readies the
+// library once, from the main thread: threads it starts get that thread's namespace and normal scheduling.
+void mosquitto_open();
+void nats_open();
+Result<std::unique_ptr<PeerConnection>> mosquitto_connect(const std::string& host, int port, const std::string& topic,
+                                                          Sending sending, PayloadHandler handler);
+Result<std::unique_ptr<PeerConnection>> nats_connect(const std::string& host, int port, const std::string& subject,
+                                                     Sending sending, PayloadHandler handler);
+
+struct RunSettings {
+    double rate = 10'000;         // paced stream, messages per second
+    double seconds = 5;           // publishing time of each run
+    double warmup_seconds = 0.5;  // the first part of every run is not measured
+    std::size_t payload_bytes = 32;
+    // SCHED_FIFO priority of the paced stream's publisher and subscriber threads (0: normal scheduling). They
+    // stand for other hosts, as tempos-pub/tempos-sub do in `tempos-bench latency`; the broker and the flood's
+    // endpoints keep normal scheduling.
+    int endpoint_priority = 50;
+};
+
+// One topic/subject from its publisher to its subscriber. "Measured" = sent after the warm-up, before the end.
+struct StreamStats {
+    std::uint64_t sent = 0, sent_measured = 0;
+    std::uint64_t received_measured = 0;    // unique messages
+    std::uint64_t delivered_in_window = 0;  // received (any) between the end of the warm-up and the end of the run
+    tools::LatencySummary latency;          // over the measured messages received
+    double offered_per_s = 0, delivered_per_s = 0;
+    Status publisher, subscriber;  // how each end of the stream ended
+
+    std::uint64_t lost_measured() const { return sent_measured - std::min(sent_measured, received_measured); }
+};
+
+// One topic/subject of a run: its publisher in `pub`, its subscriber in `subscriber_node`.
+struct StreamPlan {
+    std::string topic;
+    std::string subscriber_node;
+    bool paced = true;  // false: as fast as possible
+    std::uint8_t topic_byte = 1;
+};
+
+// The streams at once, each publisher on its own connection, into out[i]. Ends early on SIGINT/SIGTERM
+// (subcommand.hpp); fails when the first (measured) stream's publisher or subscriber failed.
+Status run_streams(const PeerClient& client, const testkit::Topology& topo, const RunSettings& settings,
+                   std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out);
+
+// Cyclone DDS (ddsperf ping/pong) and sockperf (UDP ping-pong), idle and under a flood, by their own tools
+// (tool_peers.cpp): fields <tool>[_flood]_p50_us, _p99_us, _p999_us (sockperf only), _max_us, _samples, and
+// <tool>_flood_msgs. `only`: one tool by name, or "" for both (a broker's name: neither).
+Status run_tool_peers(const RunSettings& settings, const std::string& only, bool verbose, Report& out);
+
+}  // namespace tempos::bench::peers
