@@ -157,7 +157,9 @@ __noinline int tempos_fanout_group(struct __sk_buff *skb, struct tempos_fanout_f
 		/* tot_len set: the FIB checks it against the route's MTU (before the neighbour), as in the router. */
 		int fib_result = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
 		if (fib_result == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
-			counters->too_big++;
+			/* An atomic add, so that clang cannot merge the two increments into one store at a variable
+			 * offset (counters + 32 or + 40), which the verifier refuses without CAP_PERFMON. */
+			__sync_fetch_and_add(&counters->too_big, 1);
 			return TEMPOS_GROUP_TOO_BIG;
 		}
 		if (fib_result != BPF_FIB_LKUP_RET_SUCCESS) {

@@ -15,7 +15,8 @@
 // Environment: TEMPOS_FUZZ_SEEDS=DIR writes the seed corpus into DIR at start (the fan-out tests' frames,
 // testing/frames/fanout_frames.hpp, for each topic of the world). Without the privileges to load BPF programs and
 // create a namespace the target exits 77 (ctest: skipped), or 1 when TEMPOS_REQUIRE_PRIVILEGED=1.
-// TEMPOS_FUZZ_MODEL_FAULT=1 flips the last byte of every copy the model redirects: the run must then fail.
+// TEMPOS_FUZZ_MODEL_FAULT=1 flips the last byte of every copy the model redirects, =clone that of every first clone
+// it sends: the run must then fail (the ctests that show both comparisons can fail).
 // TEMPOS_FUZZ_RULES=1 prints at exit how often each of the model's rules decided.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -56,6 +57,8 @@ using fuzz::FanoutResult;
 using fuzz::FanoutWorld;
 using fuzz::TcVerdict;
 using testkit::Bytes;
+using testkit::Ipv4Addr;
+using testkit::MacAddr;
 using testkit::world::test_netns::kVethA;
 using testkit::world::test_netns::kVethB;
 
@@ -178,7 +181,7 @@ std::vector<Target>* targets = nullptr;
 test::FrameCapture* capture = nullptr;
 std::uint32_t veth = 0;
 int possible_cpus = 0;
-bool model_fault = false;
+enum class Fault { none, output, clone } model_fault = Fault::none;
 std::map<std::string, std::uint64_t>* rule_counts = nullptr;
 
 std::string topic_text(const tempos_fanout_topic_counters& c) {
@@ -230,7 +233,7 @@ void write_seed(const char* dir, const std::string& name, const Bytes& frame) {
 }
 
 // The fan-out tests' frames (testing/frames/fanout_frames.hpp) for every topic of the world, TTL 1, and
-// datagrams at and over the veth's MTU (a FIB member's too_big, a clone the device refuses).
+// datagrams at and over the veth's MTU (a FIB member's too_big) and over what its peer takes (a clone refused).
 void write_seeds(const char* dir) {
     for (const std::uint8_t topic : kSeedTopics) {
         const std::string t = "topic" + std::to_string(topic) + "_";
@@ -242,6 +245,8 @@ void write_seeds(const char* dir) {
         write_seed(dir, t + "ttl_1", testkit::fanout_event(topic).ttl(1).build());
         write_seed(dir, t + "at_mtu", testkit::fanout_event_of_length(topic, kSecondInterfaceMtu).build());
         write_seed(dir, t + "over_mtu", testkit::fanout_event_of_length(topic, kSecondInterfaceMtu + 1).build());
+        // 1519 bytes of frame: one more than the veth's peer takes.
+        write_seed(dir, t + "over_device", testkit::fanout_event_of_length(topic, kSecondInterfaceMtu + 5).build());
     }
     for (const auto& [name, frame] : testkit::fanout_passed_frames(kTopicGroups)) write_seed(dir, name, frame.build());
 }
@@ -276,8 +281,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
             for (const auto& [rule, n] : *rule_counts) std::fprintf(stderr, "rule %8llu  %s\n", (unsigned long long)n, rule.c_str());
         });
     }
-    const char* fault = std::getenv("TEMPOS_FUZZ_MODEL_FAULT");
-    model_fault = fault != nullptr && std::string(fault) == "1";
+    const std::string fault = std::getenv("TEMPOS_FUZZ_MODEL_FAULT") ? std::getenv("TEMPOS_FUZZ_MODEL_FAULT") : "";
+    model_fault = fault == "1" ? Fault::output : fault == "clone" ? Fault::clone : Fault::none;
     if (Status st = testkit::enter_test_netns(); !st) unprivileged("entering the test namespace: " + st.message());
     if (Status st = testkit::set_sysctl("net.ipv6.conf.all.disable_ipv6", "1"); !st) fatal(st.message());  // quiet links
     if (Status st = testkit::pin_to_cpu(); !st) fatal(st.message());
@@ -327,7 +332,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FanoutResult m;
         for (std::size_t step = 0; step < runs; ++step) {
             m = model.run(frame);
-            if (model_fault && m.verdict == TcVerdict::redirect) m.output.back() ^= 1;  // the deliberate fault
+            if (model_fault == Fault::output && m.verdict == TcVerdict::redirect) m.output.back() ^= 1;  // deliberate
+            if (model_fault == Fault::clone && !m.clones.empty()) m.clones.front().back() ^= 1;
             const Result<test::TcRun> run = test::run_tc(t.fanout->prog_fd(), frame, veth, t.config->gso_segs);
             if (!run) {
                 // The kernel refuses an IPv4 skb shorter than an IPv4 header; no driver delivers one.
