@@ -67,8 +67,28 @@ std::vector<tempos_route> groups_of(const std::vector<std::uint32_t>& sizes) {
 
 PacketBuilder event(std::uint8_t topic = kTopic) { return testkit::fanout_event(topic); }
 
+// A member without MAC on the veth's subnet: the program resolves it with bpf_fib_lookup (the tests set its
+// neighbour as they need it).
+const Member kNeighbour{{10, 77, 0, 9}, 7100, {0x02, 0xcc, 0, 0, 0, 0x09}};
+
+// Two groups: member(0, 0), then kNeighbour without its MAC.
+std::vector<tempos_route> with_mac_less_member() {
+    std::vector<tempos_route> groups = groups_of({1, 1});
+    tempos_endpoint& no_mac = groups[1].subs[0];
+    no_mac = tempos_endpoint{};
+    std::memcpy(&no_mac.ipv4, kNeighbour.ip.data(), 4);
+    no_mac.port = htons(kNeighbour.port);
+    return groups;
+}
+
 PacketBuilder copy_toward(PacketBuilder in, const Member& m) {
     in.forwarded(m.mac, world::kMomMac, world::kMomIp, m.ip, m.port);
+    return in;
+}
+
+// `in` as the program sends it toward kNeighbour once the FIB resolves it: from the veth's MAC.
+PacketBuilder copy_toward_neighbour(PacketBuilder in, const MacAddr& veth_mac) {
+    in.forwarded(kNeighbour.mac, veth_mac, world::kMomIp, kNeighbour.ip, kNeighbour.port);
     return in;
 }
 
@@ -215,13 +235,7 @@ TEST_F(FanoutProgram, EverythingElseGoesToTheStackUntouched) {
 // A member without MAC is resolved with bpf_fib_lookup. Until every group resolves, the whole event goes to the
 // stack untouched (the socket path then serves each group once and resolves the neighbour).
 TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) {
-    std::vector<tempos_route> groups = groups_of({1, 1});
-    const Member neighbour{{10, 77, 0, 9}, 7100, {0x02, 0xcc, 0, 0, 0, 0x09}};
-    tempos_endpoint& no_mac = groups[1].subs[0];
-    no_mac = tempos_endpoint{};
-    std::memcpy(&no_mac.ipv4, neighbour.ip.data(), 4);
-    no_mac.port = htons(neighbour.port);
-    ASSERT_TRUE(fanout_->table.set(kTopic, groups));
+    ASSERT_TRUE(fanout_->table.set(kTopic, with_mac_less_member()));
     const Status flushed = testkit::flush_neighbours(kVethA);
     ASSERT_TRUE(flushed) << flushed.message();
 
@@ -235,9 +249,7 @@ TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) 
     const auto veth_mac = testkit::mac_of(kVethA);
     ASSERT_TRUE(veth_mac) << veth_mac.message();
     PacketBuilder in = event();
-    PacketBuilder toward_neighbour = in;
-    toward_neighbour.forwarded(neighbour.mac, *veth_mac, world::kMomIp, neighbour.ip, neighbour.port);
-    expect_fanned_out(in, {copy_toward(in, member(0, 0)), toward_neighbour});
+    expect_fanned_out(in, {copy_toward(in, member(0, 0)), copy_toward_neighbour(in, *veth_mac)});
     EXPECT_EQ(topic_counters().events, 1u);
     EXPECT_TRUE(testkit::flush_neighbours(kVethA));
 }
@@ -246,13 +258,7 @@ TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) 
 // the neighbour, which is resolved here). The whole event goes to the stack, whose socket path sends it fragmented,
 // counted as too_big (not as unresolved); a datagram that fits is fanned out.
 TEST_F(FanoutProgram, DatagramOverTheRouteMtuGoesToTheStackCountedAsTooBig) {
-    std::vector<tempos_route> groups = groups_of({1, 1});
-    const Member neighbour{{10, 77, 0, 9}, 7100, {0x02, 0xcc, 0, 0, 0, 0x09}};
-    tempos_endpoint& no_mac = groups[1].subs[0];
-    no_mac = tempos_endpoint{};
-    std::memcpy(&no_mac.ipv4, neighbour.ip.data(), 4);
-    no_mac.port = htons(neighbour.port);
-    ASSERT_TRUE(fanout_->table.set(kTopic, groups));
+    ASSERT_TRUE(fanout_->table.set(kTopic, with_mac_less_member()));
     ASSERT_TRUE(testkit::set_permanent_neighbour(kVethA, "10.77.0.9", "02:cc:00:00:00:09"));
     const auto veth_mac = testkit::mac_of(kVethA);
     ASSERT_TRUE(veth_mac) << veth_mac.message();
@@ -266,9 +272,7 @@ TEST_F(FanoutProgram, DatagramOverTheRouteMtuGoesToTheStackCountedAsTooBig) {
     EXPECT_EQ(group_counters(0).copies, 0u);
 
     PacketBuilder fits = testkit::fanout_event_of_length(kTopic, mtu);
-    PacketBuilder toward_neighbour = fits;
-    toward_neighbour.forwarded(neighbour.mac, *veth_mac, world::kMomIp, neighbour.ip, neighbour.port);
-    expect_fanned_out(fits, {copy_toward(fits, member(0, 0)), toward_neighbour});
+    expect_fanned_out(fits, {copy_toward(fits, member(0, 0)), copy_toward_neighbour(fits, *veth_mac)});
     EXPECT_EQ(topic_counters().events, 1u);
     EXPECT_EQ(topic_counters().passed_too_big, 1u);
     EXPECT_TRUE(testkit::flush_neighbours(kVethA));

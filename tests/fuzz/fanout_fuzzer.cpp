@@ -39,6 +39,7 @@
 
 #include "fanout_harness.hpp"  // tests/bpf: load_fanout, run_tc, FrameCapture
 #include "fanout_model.hpp"
+#include "fuzz_target.hpp"
 #include "frames/fanout_frames.hpp"
 #include "frames/frame_world.hpp"
 #include "frames/router_fixtures.hpp"  // endpoint
@@ -130,18 +131,8 @@ FanoutWorld world_for(const Config& config, std::uint32_t veth, const MacAddr& v
     return w;
 }
 
-[[noreturn]] void fatal(const std::string& why) {
-    std::fprintf(stderr, "fanout_fuzzer: %s\n", why.c_str());
-    std::abort();
-}
-
-[[noreturn]] void unprivileged(const std::string& why) {
-    const char* required = std::getenv("TEMPOS_REQUIRE_PRIVILEGED");
-    const bool must = required != nullptr && std::string(required) == "1";
-    std::fprintf(stderr, "fanout_fuzzer: %s: %s\n", must ? "privileged target cannot run" : "skipped, needs privileges",
-                 why.c_str());
-    std::exit(must ? 1 : 77);
-}
+[[noreturn]] void fatal(const std::string& why) { fuzz::fatal("fanout_fuzzer", why); }
+[[noreturn]] void unprivileged(const std::string& why) { fuzz::unprivileged("fanout_fuzzer", why); }
 
 // The world's routes in the program's maps.
 Status install_routes(test::LoadedFanout& fanout, const FanoutWorld& w) {

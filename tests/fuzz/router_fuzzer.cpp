@@ -36,6 +36,7 @@
 #include "route_table.hpp"
 #include "router_harness.hpp"  // tests/bpf: load_router, run_xdp, counters_text, hex_dump
 #include "router_model.hpp"
+#include "fuzz_target.hpp"
 #include "topology/command.hpp"
 #include "topology/interface.hpp"
 #include "topology/private_netns.hpp"
@@ -157,19 +158,8 @@ bool model_fault = false;
 // corpus reaches).
 std::map<std::string, std::uint64_t>* rule_counts = nullptr;
 
-// abort, not exit: a kernel call that fails on an input leaves that input to libFuzzer as a crash.
-[[noreturn]] void fatal(const std::string& why) {
-    std::fprintf(stderr, "router_fuzzer: %s\n", why.c_str());
-    std::abort();
-}
-
-[[noreturn]] void unprivileged(const std::string& why) {
-    const char* required = std::getenv("TEMPOS_REQUIRE_PRIVILEGED");
-    const bool must = required != nullptr && std::string(required) == "1";
-    std::fprintf(stderr, "router_fuzzer: %s: %s\n", must ? "privileged target cannot run" : "skipped, needs privileges",
-                 why.c_str());
-    std::exit(must ? 1 : 77);
-}
+[[noreturn]] void fatal(const std::string& why) { fuzz::fatal("router_fuzzer", why); }
+[[noreturn]] void unprivileged(const std::string& why) { fuzz::unprivileged("router_fuzzer", why); }
 
 // The counters a run of `results` must have left in slot `slot`.
 tempos_topic_counters expected_counters(const std::vector<ModelResult>& results, std::uint32_t slot,
