@@ -266,12 +266,7 @@ std::size_t repair_lengths(std::uint8_t* data, std::size_t size, std::uint32_t c
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     if (const char* dir = std::getenv("TEMPOS_FUZZ_SEEDS")) write_seeds(dir);
-    if (const char* rules = std::getenv("TEMPOS_FUZZ_RULES"); rules != nullptr && std::string(rules) == "1") {
-        rule_counts = new std::map<std::string, std::uint64_t>;
-        std::atexit([] {
-            for (const auto& [rule, n] : *rule_counts) std::fprintf(stderr, "rule %8llu  %s\n", (unsigned long long)n, rule.c_str());
-        });
-    }
+    rule_counts = fuzz::rule_counts_from_env();
     const std::string fault = std::getenv("TEMPOS_FUZZ_MODEL_FAULT") ? std::getenv("TEMPOS_FUZZ_MODEL_FAULT") : "";
     model_fault = fault == "1" ? Fault::output : fault == "clone" ? Fault::clone : Fault::none;
     if (Status st = testkit::enter_test_netns(); !st) unprivileged("entering the test namespace: " + st.message());
