@@ -50,6 +50,7 @@ enum tempos_group_result {
 	TEMPOS_GROUP_UNRESOLVED,    /* no MAC and the FIB lookup failed */
 	TEMPOS_GROUP_FAILED,        /* rewrite or bpf_clone_redirect failed */
 	TEMPOS_GROUP_BAD_ROUTE,     /* inconsistent route slot */
+	TEMPOS_GROUP_TOO_BIG,       /* no MAC and the FIB says the datagram exceeds the route's MTU (FRAG_NEEDED) */
 };
 
 /* What every copy of one event shares, kept in the caller's stack. */
@@ -153,7 +154,15 @@ __noinline int tempos_fanout_group(struct __sk_buff *skb, struct tempos_fanout_f
 		fib.ipv4_src = frame->new_saddr;
 		fib.ipv4_dst = member->ep.ipv4;
 		fib.ifindex = member->ep.ifindex ? member->ep.ifindex : skb->ifindex;
-		if (bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT) != BPF_FIB_LKUP_RET_SUCCESS) {
+		/* tot_len set: the FIB checks it against the route's MTU (before the neighbour), as in the router. */
+		int fib_result = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+		if (fib_result == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+			/* An atomic add, so that clang cannot merge the two increments into one store at a variable
+			 * offset (counters + 32 or + 40), which the verifier refuses without CAP_PERFMON. */
+			__sync_fetch_and_add(&counters->too_big, 1);
+			return TEMPOS_GROUP_TOO_BIG;
+		}
+		if (fib_result != BPF_FIB_LKUP_RET_SUCCESS) {
 			counters->unresolved++;
 			return TEMPOS_GROUP_UNRESOLVED;
 		}
@@ -278,6 +287,10 @@ int tempos_fanout(struct __sk_buff *skb)
 			break;
 		if (result == TEMPOS_GROUP_UNRESOLVED) {
 			topic_counters->passed_unresolved++;
+			return TEMPOS_TCX_NEXT;
+		}
+		if (result == TEMPOS_GROUP_TOO_BIG) { /* the socket path sends it, fragmented by the kernel */
+			topic_counters->passed_too_big++;
 			return TEMPOS_TCX_NEXT;
 		}
 		if (result != TEMPOS_GROUP_SENT) {

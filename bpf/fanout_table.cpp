@@ -77,7 +77,8 @@ tempos::Result<tempos_fanout_topic_counters> FanoutTable::read_topic_counters(st
         topic_counters_fd_, topic, "the fan-out counters of topic " + std::to_string(topic),
         [](tempos_fanout_topic_counters& sum, const tempos_fanout_topic_counters& c) {
             using C = tempos_fanout_topic_counters;
-            for (auto count : {&C::events, &C::passed_ttl, &C::passed_unresolved, &C::passed_gso, &C::aborted})
+            for (auto count : {&C::events, &C::passed_ttl, &C::passed_unresolved, &C::passed_gso, &C::aborted,
+                                &C::passed_too_big})
                 sum.*count += c.*count;
         });
 }
@@ -93,7 +94,8 @@ tempos::Result<tempos_fanout_group_counters> FanoutTable::read_group_counters(st
         "the fan-out counters of topic " + std::to_string(topic) + " group " + std::to_string(group),
         [](tempos_fanout_group_counters& sum, const tempos_fanout_group_counters& c) {
             using C = tempos_fanout_group_counters;
-            for (auto count : {&C::copies, &C::bytes, &C::clone_errors, &C::unresolved}) sum.*count += c.*count;
+            for (auto count : {&C::copies, &C::bytes, &C::clone_errors, &C::unresolved, &C::too_big})
+                sum.*count += c.*count;
         });
 }
 

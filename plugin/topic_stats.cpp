@@ -34,8 +34,10 @@ void add_kernel_counters(TopicStats& stats, const tempos_topic_counters& kernel)
 
 void add_fanout_counters(TopicStats& stats, const tempos_fanout_topic_counters& topic,
                          std::span<const tempos_fanout_group_counters> groups) {
-    stats.kernel_passed += topic.passed_ttl + topic.passed_unresolved + topic.passed_gso;
+    stats.kernel_passed += topic.passed_ttl + topic.passed_unresolved + topic.passed_gso + topic.passed_too_big;
     stats.kernel_passed_unresolved += topic.passed_unresolved;
+    // A group's route MTU below the datagram (the FIB's FRAG_NEEDED): the socket path sends it, fragmented.
+    stats.kernel_passed_too_big += topic.passed_too_big;
     stats.kernel_dropped += topic.aborted;
     for (const tempos_fanout_group_counters& group : groups) {
         stats.kernel_packets += group.copies;

@@ -85,16 +85,17 @@ static_assert(sizeof(tempos_fanout_member) == 48 && alignof(tempos_fanout_member
 #undef TEMPOS_ABI_STRUCT
 
 #define TEMPOS_ABI_STRUCT tempos_fanout_group_counters
-static_assert(sizeof(tempos_fanout_group_counters) == 40 && alignof(tempos_fanout_group_counters) == 8);
-static_assert(offsets_are({AT(rr_next), AT(_pad), AT(copies), AT(bytes), AT(clone_errors), AT(unresolved)},
-                          {0, 4, 8, 16, 24, 32}),
+static_assert(sizeof(tempos_fanout_group_counters) == 48 && alignof(tempos_fanout_group_counters) == 8);
+static_assert(offsets_are({AT(rr_next), AT(_pad), AT(copies), AT(bytes), AT(clone_errors), AT(unresolved), AT(too_big)},
+                          {0, 4, 8, 16, 24, 32, 40}),
               "a field of tempos_fanout_group_counters moved");
 #undef TEMPOS_ABI_STRUCT
 
 #define TEMPOS_ABI_STRUCT tempos_fanout_topic_counters
-static_assert(sizeof(tempos_fanout_topic_counters) == 40 && alignof(tempos_fanout_topic_counters) == 8 &&
-                  offsets_are({AT(events), AT(passed_ttl), AT(passed_unresolved), AT(passed_gso), AT(aborted)},
-                              {0, 8, 16, 24, 32}),
+static_assert(sizeof(tempos_fanout_topic_counters) == 48 && alignof(tempos_fanout_topic_counters) == 8 &&
+                  offsets_are({AT(events), AT(passed_ttl), AT(passed_unresolved), AT(passed_gso), AT(aborted),
+                               AT(passed_too_big)},
+                              {0, 8, 16, 24, 32, 40}),
               "a field of tempos_fanout_topic_counters moved");
 #undef TEMPOS_ABI_STRUCT
 

@@ -1,27 +1,29 @@
 #!/usr/bin/env bash
 # Runs the fuzz targets (tests/fuzz) for a bounded number of executions each; ctest runs them with --runs 2000.
-#   scripts/fuzz.sh [--build DIR] [--runs N] [--target config|router] [-- LIBFUZZER_FLAG...]
-#   N executions per target (default 1000000); without --target: both; flags after -- go to libFuzzer as they are
+#   scripts/fuzz.sh [--build DIR] [--runs N] [--target config|router|fanout] [-- LIBFUZZER_FLAG...]
+#   N executions per target (default 1000000); without --target: all three; flags after -- go to libFuzzer as they are
 #   (e.g. -use_value_profile=1, -seed=N).
 #   config: the Controller TOML loader; seeds: the example configs (config/*.toml).
 #   router: the XDP router against its reference model (differential); seeds: the router fixture table's frames,
 #           written by the target itself (TEMPOS_FUZZ_SEEDS). Needs root (BPF, a network namespace): without it
 #           the target is skipped (exit 77), unless TEMPOS_REQUIRE_PRIVILEGED=1 (then it fails).
+#   fanout: the TC fan-out program against its reference model (differential, clones captured); seeds: the
+#           fan-out tests' frames for every topic of its world, written by the target. Needs root like router.
 # Corpora and seeds go to a temporary directory, removed at the end (nothing is ever written into the tree). Exit
-# status: non-zero when a target crashed, refused a config without its file:line, or found the router and its
-# model to differ; the input is kept under that directory, named in the output. 77: every target run was skipped.
+# status: non-zero when a target crashed, refused a config without its file:line, or found a program and its model
+# to differ; the input is kept under that directory, named in the output. 77: every target run was skipped.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
 runs=1000000
-targets="config router"
+targets="config router fanout"
 while [ $# -gt 0 ]; do
     case $1 in
         --build) build=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
         --target) targets=$2; shift 2 ;;
         --) shift; break ;;
-        *) echo "usage: $0 [--build DIR] [--runs N] [--target config|router] [-- LIBFUZZER_FLAG...]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--build DIR] [--runs N] [--target config|router|fanout] [-- LIBFUZZER_FLAG...]" >&2; exit 2 ;;
     esac
 done
 
@@ -55,7 +57,8 @@ for target in $targets; do
     case $target in
         config) max_len=4096 ;;
         router) max_len=3072 ;;  # BPF_PROG_TEST_RUN takes a linear XDP frame of at most a page minus headroom
-        *) echo "unknown target $target (config, router)" >&2; exit 2 ;;
+        fanout) max_len=3072 ;;  # and a linear skb of about as much
+        *) echo "unknown target $target (config, router, fanout)" >&2; exit 2 ;;
     esac
     status=0
     run_target "$target" "$max_len" "$@" || status=$?

@@ -11,7 +11,8 @@
  * 3: TEMPOS_PASS_TOO_BIG (tempos_topic_counters grows) and the egress_vlans map (bpf/egress_vlan.h).
  * 4: local_destinations (two versioned lists) replaces the local_macs and local_ipv4 hash maps.
  * 5: IPv6 (docs/ipv6.md): tempos_endpoint.ipv6 and TEMPOS_EP_IPV6 (tempos_endpoint, tempos_route and
- *    tempos_fanout_member grow), TEMPOS_PASS_EXT_HEADER and TEMPOS_PASS_FAMILY, IPv6 in tempos_local_set. */
+ *    tempos_fanout_member grow), TEMPOS_PASS_EXT_HEADER and TEMPOS_PASS_FAMILY, IPv6 in tempos_local_set; the
+ *    fan-out's too_big counters (tempos_fanout_group_counters and tempos_fanout_topic_counters grow). */
 #define TEMPOS_XDP_ABI_VERSION 5
 
 #define TEMPOS_MAX_TOPICS 256
@@ -187,6 +188,8 @@ struct tempos_fanout_group_counters {
 	__u64 bytes;         /* their frame bytes */
 	__u64 clone_errors;  /* bpf_clone_redirect failed: this group missed the event */
 	__u64 unresolved;    /* member without MAC whose FIB lookup failed: the event went to the socket path */
+	__u64 too_big;       /* member without MAC, the datagram longer than its route's MTU (the FIB's answer
+			      * FRAG_NEEDED): the event went to the socket path, which fragments it */
 };
 
 /* Per-CPU, per topic. */
@@ -196,6 +199,7 @@ struct tempos_fanout_topic_counters {
 	__u64 passed_unresolved; /* some group could not be resolved: the whole event to the socket path */
 	__u64 passed_gso;        /* a GSO/GRO aggregate: to the socket path */
 	__u64 aborted;           /* a route slot is inconsistent (written bypassing FanoutTable): to the socket path */
+	__u64 passed_too_big;    /* some group's route MTU is below the datagram: the whole event to the socket path */
 };
 
 /* ---- The pinned data plane (adapter option persist, docs/restart.md) ----

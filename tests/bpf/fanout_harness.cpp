@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -33,9 +34,10 @@ Result<LoadedFanout> load_fanout(const MomConstants& mom) {
     return LoadedFanout{std::move(*skel), table};
 }
 
-Result<TcRun> run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex) {
+Result<TcRun> run_tc(int prog_fd, const Bytes& input, std::uint32_t ifindex, std::uint32_t gso_segs) {
     __sk_buff ctx{};
     ctx.ifindex = ifindex;
+    ctx.gso_segs = gso_segs;
     return testkit::prog_test_run(prog_fd, input, testkit::context_bytes(ctx));
 }
 
@@ -49,7 +51,25 @@ std::string tc_action_name(int action) {
     }
 }
 
-Result<FrameCapture> FrameCapture::open(const char* interface) {
+namespace {
+
+// The marker's ethertype: IEEE 802 local experimental, which no protocol of the stack takes.
+constexpr std::uint16_t kMarkerEthertype = 0x88b5;
+
+std::uint16_t ethertype_at(const Bytes& frame, std::size_t at) {
+    return at + 1 < frame.size() ? static_cast<std::uint16_t>(frame[at] << 8 | frame[at + 1]) : 0;
+}
+
+// The ethertype after up to two VLAN tags.
+std::uint16_t inner_ethertype(const Bytes& frame) {
+    std::size_t off = 12;
+    while ((ethertype_at(frame, off) == 0x8100 || ethertype_at(frame, off) == 0x88a8) && off < 20) off += 4;
+    return ethertype_at(frame, off);
+}
+
+}  // namespace
+
+Result<FrameCapture> FrameCapture::open(const char* interface, const char* marker_from) {
     const unsigned ifindex = if_nametoindex(interface);
     if (ifindex == 0) return Status::error(ErrorCode::not_found, std::string("no interface ") + interface);
     FrameCapture capture(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)));
@@ -62,6 +82,18 @@ Result<FrameCapture> FrameCapture::open(const char* interface) {
     if (::bind(capture.fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
         return Status::error(ErrorCode::system_error,
                              std::string("binding the capture to ") + interface + ": " + std::strerror(errno));
+    // Room for a burst of 16 copies of the longest test frame, kept by the kernel until read.
+    const int buffer = 4 << 20;
+    if (::setsockopt(capture.fd_, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof(buffer)) != 0)
+        return Status::error(ErrorCode::system_error, std::string("SO_RCVBUFFORCE: ") + std::strerror(errno));
+    if (marker_from != nullptr) {
+        capture.marker_ifindex_ = static_cast<int>(if_nametoindex(marker_from));
+        if (capture.marker_ifindex_ == 0)
+            return Status::error(ErrorCode::not_found, std::string("no interface ") + marker_from);
+        capture.marker_fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+        if (capture.marker_fd_ < 0)
+            return Status::error(ErrorCode::system_error, std::string("AF_PACKET socket: ") + std::strerror(errno));
+    }
     // Frames that arrived before the traffic of the test are not ours.
     Bytes frame(2048);
     while (::recv(capture.fd_, frame.data(), frame.size(), MSG_DONTWAIT) > 0) {
@@ -71,6 +103,55 @@ Result<FrameCapture> FrameCapture::open(const char* interface) {
 
 FrameCapture::~FrameCapture() {
     if (fd_ >= 0) ::close(fd_);
+    if (marker_fd_ >= 0) ::close(marker_fd_);
+}
+
+Result<std::vector<Bytes>> FrameCapture::take_until_marker(std::chrono::milliseconds timeout) {
+    if (marker_fd_ < 0) return Status::error(ErrorCode::invalid_argument, "the capture was opened without marker_from");
+    // Broadcast, from a locally administered MAC, with a sequence number: this marker and no earlier one.
+    const std::uint64_t sequence = ++markers_;
+    Bytes marker(60, 0);
+    std::fill(marker.begin(), marker.begin() + 6, 0xff);
+    marker[6] = 0x02;
+    marker[12] = kMarkerEthertype >> 8;
+    marker[13] = kMarkerEthertype & 0xff;
+    std::memcpy(&marker[14], &sequence, sizeof(sequence));
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_ifindex = marker_ifindex_;
+    to.sll_halen = 6;
+    if (::sendto(marker_fd_, marker.data(), marker.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) !=
+        static_cast<ssize_t>(marker.size()))
+        return Status::error(ErrorCode::system_error, std::string("sending the capture's marker: ") + std::strerror(errno));
+
+    std::vector<Bytes> frames;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        pollfd p{fd_, POLLIN, 0};
+        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+            return Status::error(ErrorCode::internal, "the capture's marker did not arrive within " +
+                                                         std::to_string(timeout.count()) + " ms");
+        Bytes frame(4096);
+        sockaddr_ll from{};
+        socklen_t from_len = sizeof(from);
+        const ssize_t n = ::recvfrom(fd_, frame.data(), frame.size(), MSG_DONTWAIT,
+                                     reinterpret_cast<sockaddr*>(&from), &from_len);
+        if (n <= 0 || from.sll_pkttype == PACKET_OUTGOING) continue;
+        frame.resize(static_cast<std::size_t>(n));
+        if (ethertype_at(frame, 12) == kMarkerEthertype && frame.size() >= 22 &&
+            std::memcmp(&frame[14], &sequence, sizeof(sequence)) == 0)
+            break;
+        if (inner_ethertype(frame) == 0x0800) frames.push_back(std::move(frame));
+    }
+    tpacket_stats stats{};
+    socklen_t stats_len = sizeof(stats);
+    if (::getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &stats, &stats_len) != 0)
+        return Status::error(ErrorCode::system_error, std::string("PACKET_STATISTICS: ") + std::strerror(errno));
+    if (stats.tp_drops != 0)
+        return Status::error(ErrorCode::internal,
+                             "the capture socket dropped " + std::to_string(stats.tp_drops) + " frames");
+    return frames;
 }
 
 std::vector<Bytes> FrameCapture::take(std::size_t count, std::chrono::milliseconds timeout) {
@@ -89,11 +170,7 @@ std::vector<Bytes> FrameCapture::take(std::size_t count, std::chrono::millisecon
         if (n <= 0) continue;
         if (from.sll_pkttype == PACKET_OUTGOING) continue;
         frame.resize(static_cast<std::size_t>(n));
-        // The ethertype after up to two VLAN tags decides: only IPv4 is ours.
-        std::size_t off = 12;
-        auto type_at = [&](std::size_t at) { return at + 1 < frame.size() ? (frame[at] << 8 | frame[at + 1]) : 0; };
-        while ((type_at(off) == 0x8100 || type_at(off) == 0x88a8) && off < 20) off += 4;
-        if (type_at(off) != 0x0800) continue;
+        if (inner_ethertype(frame) != 0x0800) continue;  // only IPv4 is ours
         frames.push_back(std::move(frame));
     }
     return frames;

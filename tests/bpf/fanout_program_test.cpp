@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "fanout_harness.hpp"
+#include "frames/fanout_frames.hpp"
 #include "frames/frame_world.hpp"
 #include "frames/router_fixtures.hpp"
 #include "privileged.hpp"
@@ -30,7 +31,6 @@
 namespace tempos::test {
 namespace {
 
-using namespace std::chrono_literals;
 namespace world = testkit::world;
 using testkit::world::test_netns::kVethA;
 using testkit::world::test_netns::kVethB;
@@ -65,18 +65,30 @@ std::vector<tempos_route> groups_of(const std::vector<std::uint32_t>& sizes) {
     return groups;
 }
 
-PacketBuilder event(std::uint8_t topic = kTopic) {
-    PacketBuilder b;
-    b.eth(world::kMomMac, world::kPublisherMac)
-        .ipv4(world::kPublisherIp, world::kMomIp)
-        .ttl(64)
-        .udp(world::kPublisherPort, world::kMomPort)
-        .payload({topic, 'f', 'a', 'n', ' ', 'o', 'u', 't'});
-    return b;
+PacketBuilder event(std::uint8_t topic = kTopic) { return testkit::fanout_event(topic); }
+
+// A member without MAC on the veth's subnet: the program resolves it with bpf_fib_lookup (the tests set its
+// neighbour as they need it).
+const Member kNeighbour{{10, 77, 0, 9}, 7100, {0x02, 0xcc, 0, 0, 0, 0x09}};
+
+// Two groups: member(0, 0), then kNeighbour without its MAC.
+std::vector<tempos_route> with_mac_less_member() {
+    std::vector<tempos_route> groups = groups_of({1, 1});
+    tempos_endpoint& no_mac = groups[1].subs[0];
+    no_mac = tempos_endpoint{};
+    std::memcpy(&no_mac.ipv4, kNeighbour.ip.data(), 4);
+    no_mac.port = htons(kNeighbour.port);
+    return groups;
 }
 
 PacketBuilder copy_toward(PacketBuilder in, const Member& m) {
     in.forwarded(m.mac, world::kMomMac, world::kMomIp, m.ip, m.port);
+    return in;
+}
+
+// `in` as the program sends it toward kNeighbour once the FIB resolves it: from the veth's MAC.
+PacketBuilder copy_toward_neighbour(PacketBuilder in, const MacAddr& veth_mac) {
+    in.forwarded(kNeighbour.mac, veth_mac, world::kMomIp, kNeighbour.ip, kNeighbour.port);
     return in;
 }
 
@@ -94,7 +106,7 @@ protected:
         Result<LoadedFanout> loaded = load_fanout();
         ASSERT_TRUE(loaded) << loaded.message();
         fanout_.emplace(std::move(*loaded));
-        Result<FrameCapture> capture = FrameCapture::open(kVethB);
+        Result<FrameCapture> capture = FrameCapture::open(kVethB, kVethA);
         ASSERT_TRUE(capture) << capture.message();
         capture_.emplace(std::move(*capture));
     }
@@ -109,7 +121,9 @@ protected:
         ASSERT_TRUE(run) << run.message();
         EXPECT_EQ(tc_action_name(run->action), tc_action_name(TC_ACT_REDIRECT));
         EXPECT_EQ(hex_dump(run->output), hex_dump(want.back().build())) << "last copy";
-        const std::vector<Bytes> copies = capture_->take(want.size(), 500ms);
+        const Result<std::vector<Bytes>> sent = capture_->take_until_marker();
+        ASSERT_TRUE(sent) << sent.message();
+        const std::vector<Bytes>& copies = *sent;
         ASSERT_EQ(copies.size(), want.size() - 1);
         for (std::size_t i = 0; i + 1 < want.size(); ++i)
             EXPECT_EQ(hex_dump(copies[i]), hex_dump(want[i].build())) << "copy " << i;
@@ -124,7 +138,9 @@ protected:
         ASSERT_TRUE(run) << run.message();
         EXPECT_EQ(tc_action_name(run->action), tc_action_name(xdp::kTcxNext));
         EXPECT_EQ(hex_dump(run->output), hex_dump(frame));
-        EXPECT_EQ(capture_->take(1, 200ms).size(), 0u);
+        const Result<std::vector<Bytes>> sent = capture_->take_until_marker();
+        ASSERT_TRUE(sent) << sent.message();
+        EXPECT_EQ(sent->size(), 0u);
     }
 
     tempos_fanout_topic_counters topic_counters(std::uint8_t topic = kTopic) {
@@ -168,38 +184,18 @@ TEST_F(FanoutProgram, FourGroupsGetOneRewrittenCopyEachRoundRobinWithinTheGroup)
     EXPECT_EQ(group_counters(4).copies, 0u);
 }
 
-// Frame shapes the parser must accept, each checked on the copy toward the last group: the program's output
-// (data_out) is the original as rewritten and redirected to it. The clone toward the first group is captured
-// as well. The members are on the untagged veth: tagged events leave untagged (docs/config.md#vlan).
-struct ShapeCase {
-    const char* name;
-    void (*shape)(PacketBuilder&);
-};
-
-const ShapeCase kShapes[] = {
-    {"plain", [](PacketBuilder&) {}},
-    {"udp_checksum_none", [](PacketBuilder& b) { b.udp_checksum_none(); }},
-    {"ip_options", [](PacketBuilder& b) { b.ip_options({0x01, 0x01, 0x01, 0x00, 0x94, 0x04, 0x00, 0x00}); }},
-    {"ethernet_padding", [](PacketBuilder& b) { b.payload({kTopic}).padding(14); }},
-    {"ttl_2", [](PacketBuilder& b) { b.ttl(2); }},
-    {"dont_fragment_and_tos", [](PacketBuilder& b) { b.frag_off(0x4000).tos(0xb8); }},
-    {"vlan", [](PacketBuilder& b) { b.vlan(PacketBuilder::kVlan8021Q, 42); }},
-    {"qinq", [](PacketBuilder& b) { b.vlan(PacketBuilder::kVlan8021AD, 7).vlan(PacketBuilder::kVlan8021Q, 42); }},
-};
-
+// Frame shapes the parser must accept (testing/frames/fanout_frames.hpp), each checked on the copy toward the last
+// group: the program's output (data_out) is the original as rewritten and redirected to it. The clone toward the
+// first group is captured as well. The members are on the untagged veth: tagged events leave untagged
+// (docs/config.md#vlan).
 TEST_F(FanoutProgram, EveryAcceptedFrameShapeIsRewrittenWithCorrectChecksums) {
     ASSERT_TRUE(fanout_->table.set(kTopic, groups_of({1, 1})));
-    for (const ShapeCase& c : kShapes) {
+    for (const testkit::FanoutShape& c : testkit::fanout_accepted_shapes()) {
         SCOPED_TRACE(c.name);
         PacketBuilder in = event();
-        c.shape(in);
-        const Result<TcRun> run = run_on_veth(in);
-        ASSERT_TRUE(run) << run.message();
-        EXPECT_EQ(tc_action_name(run->action), tc_action_name(TC_ACT_REDIRECT));
-        EXPECT_EQ(hex_dump(run->output), hex_dump(copy_toward(in, member(1, 0)).untagged().build()));
-        const std::vector<Bytes> copies = capture_->take(2, 500ms);
-        ASSERT_EQ(copies.size(), 1u);
-        EXPECT_EQ(hex_dump(copies[0]), hex_dump(copy_toward(in, member(0, 0)).untagged().build()));
+        c.shape(in, kTopic);
+        PacketBuilder first = copy_toward(in, member(0, 0)), last = copy_toward(in, member(1, 0));
+        expect_fanned_out(in, {first.untagged(), last.untagged()});
     }
 }
 
@@ -224,26 +220,12 @@ TEST_F(FanoutProgram, EverythingElseGoesToTheStackUntouched) {
     expect_passed(ttl1);
     EXPECT_EQ(topic_counters().passed_ttl, 1u);
 
-    // Not a fan-out topic, another port, a fragment, no payload, a wrong UDP length, cut inside the UDP header
-    // (BPF_PROG_TEST_RUN itself refuses an IPv4 skb shorter than an IP header), a length beyond the frame, a
-    // short IP header, ARP, TCP, and frames to our port that are not addressed to us.
-    const std::vector<PacketBuilder> not_ours{
-        event(kOtherTopic),
-        event().udp(world::kPublisherPort, 9999),
-        event().frag_off(0x2000),
-        event().payload({}),
-        event().udp_len(9),
-        event().truncate(38),
-        event().tot_len(200),
-        event().ihl(4),
-        PacketBuilder().eth(world::kMomMac, world::kPublisherMac).raw_l3(PacketBuilder::kEthArp, Bytes(28, 0)),
-        event().tcp(world::kPublisherPort, world::kMomPort),
-        // Not addressed to this MoM (bpf/destination.h): a broadcast, another host's MAC, an address not listened on.
-        event().eth(world::kBroadcastMac, world::kPublisherMac).ipv4(world::kPublisherIp, world::kBroadcastIp),
-        event().eth(world::kOtherHostMac, world::kPublisherMac),
-        event().ipv4(world::kPublisherIp, world::kNotListenedIp),
-    };
-    for (const PacketBuilder& in : not_ours) expect_passed(in);
+    // Not a fan-out topic, then the frames of testing/frames/fanout_frames.hpp that are not events for this MoM.
+    expect_passed(event(kOtherTopic));
+    for (const auto& [name, in] : testkit::fanout_passed_frames(kTopic)) {
+        SCOPED_TRACE(name);
+        expect_passed(in);
+    }
 
     EXPECT_EQ(topic_counters().events, 0u);
     EXPECT_EQ(group_counters(0).copies + group_counters(1).copies, 0u);
@@ -253,13 +235,7 @@ TEST_F(FanoutProgram, EverythingElseGoesToTheStackUntouched) {
 // A member without MAC is resolved with bpf_fib_lookup. Until every group resolves, the whole event goes to the
 // stack untouched (the socket path then serves each group once and resolves the neighbour).
 TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) {
-    std::vector<tempos_route> groups = groups_of({1, 1});
-    const Member neighbour{{10, 77, 0, 9}, 7100, {0x02, 0xcc, 0, 0, 0, 0x09}};
-    tempos_endpoint& no_mac = groups[1].subs[0];
-    no_mac = tempos_endpoint{};
-    std::memcpy(&no_mac.ipv4, neighbour.ip.data(), 4);
-    no_mac.port = htons(neighbour.port);
-    ASSERT_TRUE(fanout_->table.set(kTopic, groups));
+    ASSERT_TRUE(fanout_->table.set(kTopic, with_mac_less_member()));
     const Status flushed = testkit::flush_neighbours(kVethA);
     ASSERT_TRUE(flushed) << flushed.message();
 
@@ -273,10 +249,32 @@ TEST_F(FanoutProgram, UnresolvedGroupSendsTheWholeEventToTheStackUntilResolved) 
     const auto veth_mac = testkit::mac_of(kVethA);
     ASSERT_TRUE(veth_mac) << veth_mac.message();
     PacketBuilder in = event();
-    PacketBuilder toward_neighbour = in;
-    toward_neighbour.forwarded(neighbour.mac, *veth_mac, world::kMomIp, neighbour.ip, neighbour.port);
-    expect_fanned_out(in, {copy_toward(in, member(0, 0)), toward_neighbour});
+    expect_fanned_out(in, {copy_toward(in, member(0, 0)), copy_toward_neighbour(in, *veth_mac)});
     EXPECT_EQ(topic_counters().events, 1u);
+    EXPECT_TRUE(testkit::flush_neighbours(kVethA));
+}
+
+// A member without MAC whose route's MTU is below the datagram: the FIB answers FRAG_NEEDED (before it looks at
+// the neighbour, which is resolved here). The whole event goes to the stack, whose socket path sends it fragmented,
+// counted as too_big (not as unresolved); a datagram that fits is fanned out.
+TEST_F(FanoutProgram, DatagramOverTheRouteMtuGoesToTheStackCountedAsTooBig) {
+    ASSERT_TRUE(fanout_->table.set(kTopic, with_mac_less_member()));
+    ASSERT_TRUE(testkit::set_permanent_neighbour(kVethA, "10.77.0.9", "02:cc:00:00:00:09"));
+    const auto veth_mac = testkit::mac_of(kVethA);
+    ASSERT_TRUE(veth_mac) << veth_mac.message();
+
+    const std::size_t mtu = world::kSecondInterfaceMtu;  // the veth's, the route's MTU
+    expect_passed(testkit::fanout_event_of_length(kTopic, mtu + 1));
+    EXPECT_EQ(topic_counters().passed_too_big, 1u);
+    EXPECT_EQ(topic_counters().passed_unresolved, 0u);
+    EXPECT_EQ(group_counters(1).too_big, 1u);
+    EXPECT_EQ(group_counters(1).unresolved, 0u);
+    EXPECT_EQ(group_counters(0).copies, 0u);
+
+    PacketBuilder fits = testkit::fanout_event_of_length(kTopic, mtu);
+    expect_fanned_out(fits, {copy_toward(fits, member(0, 0)), copy_toward_neighbour(fits, *veth_mac)});
+    EXPECT_EQ(topic_counters().events, 1u);
+    EXPECT_EQ(topic_counters().passed_too_big, 1u);
     EXPECT_TRUE(testkit::flush_neighbours(kVethA));
 }
 

@@ -62,13 +62,27 @@ for ((i = 0; i < 50; i++)); do
     [ "$(mom_state_query 'print(s["topics"][0]["strict_members"][0]["mac"])' --topic 2)" = "$(mac_of sub3)" ] && break
     sleep 0.1
 done
-mom_state >"$E2E_TMP/state.json" || fail "tempos-inspect --json failed"
-inspect mom "$TOPO_MOM_IF" >"$E2E_TMP/state.txt" || fail "tempos-inspect failed"
-cat "$E2E_TMP/state.txt"
-
 # Independent views of the attached programs: ip link (netlink) for the router, bpftool for the fan-out program.
 link_id=$(topo_exec mom ip -d link show "$TOPO_MOM_IF" | awk '/prog\/xdp/ { for (i = 1; i <= NF; i++) if ($i == "id") print $(i + 1) }' | head -n1)
 [ -n "$link_id" ] || fail "ip link shows no XDP program on $TOPO_MOM_IF"
+
+# egress_vlans: this kernel has no VLAN devices (CONFIG_VLAN_8021Q unset), so the entry the adapter writes for a
+# member behind a VLAN sub-interface is written here with bpftool into the router's map: VLAN ifindex 4300 (no such
+# device) -> the MoM's interface, 802.1ad, VID 200. No route uses it.
+mom_ifindex=$(topo_exec mom cat "/sys/class/net/$TOPO_MOM_IF/ifindex")
+vlans_map=$(bpftool -j prog show id "$link_id" | python3 -c '
+import json, subprocess, sys
+for m in json.load(sys.stdin)["map_ids"]:
+    if json.loads(subprocess.check_output(["bpftool", "-j", "map", "show", "id", str(m)]))["name"] == "egress_vlans":
+        print(m)')
+[ -n "$vlans_map" ] || fail "the router has no egress_vlans map"
+bpftool map update id "$vlans_map" key 0xcc 0x10 0 0 \
+    value $((mom_ifindex & 255)) $((mom_ifindex >> 8 & 255)) $((mom_ifindex >> 16 & 255)) 0 0x88 0xa8 0x00 0xc8 ||
+    fail "writing the egress_vlans entry"
+
+mom_state >"$E2E_TMP/state.json" || fail "tempos-inspect --json failed"
+inspect mom "$TOPO_MOM_IF" >"$E2E_TMP/state.txt" || fail "tempos-inspect failed"
+cat "$E2E_TMP/state.txt"
 fanout_id=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["fanout"]["id"])' "$E2E_TMP/state.json")
 fanout_seen=$(bpftool -j prog show id "$fanout_id" | python3 -c 'import json, sys; p = json.load(sys.stdin); print(p["type"], p["name"])')
 
@@ -89,6 +103,9 @@ expect("xdp", (s["xdp"]["id"], s["xdp"]["name"], s["xdp"]["mode"]), ($link_id, "
 expect("fan-out program as bpftool sees it", "$fanout_seen", "sched_cls tempos_fanout")
 expect("fan-out attach point", s["fanout"]["attach"], "tcx_ingress")
 expect("egress ports", s["egress_ports"], [])
+expect("egress VLANs", s["egress_vlans"], [{"vlan": {"name": "ifindex 4300", "ifindex": 4300},
+                                          "lower": {"name": "$TOPO_MOM_IF", "ifindex": $mom_ifindex},
+                                          "tpid": 0x88a8, "vid": 200}])
 topics = {t["topic"]: t for t in s["topics"]}
 expect("topics listed", sorted(topics), [1, 2, 3, 4])
 zero = {r: 0 for r in ["not_ipv4", "malformed", "fragment", "not_our_port", "no_payload", "not_strict", "ttl", "fib",
@@ -109,10 +126,12 @@ expect("topic 3 groups", [g["members"] for g in t["groups"]],
        [[member(sub["sub1"], True), member(sub["sub2"], True)], [member(sub["sub3"], True), member(sub["sub4"], True)]])
 expect("topic 3 handed to the fan-out", t["counters"]["passed"], dict(zero, fanout=$N_FANOUT))
 expect("topic 3 fan-out events", t["fanout_counters"],
-       {"events": $N_FANOUT, "passed_ttl": 0, "passed_unresolved": 0, "passed_gso": 0, "aborted": 0})
+       {"events": $N_FANOUT, "passed_ttl": 0, "passed_unresolved": 0, "passed_gso": 0, "passed_too_big": 0,
+        "aborted": 0})
 for g in t["groups"]:
     c = g["counters"]
-    expect(f"topic 3 group {g['group']} copies, clone errors", (c["copies"], c["clone_errors"]), ($N_FANOUT, 0))
+    expect(f"topic 3 group {g['group']} copies, clone errors, unresolved, too big",
+           (c["copies"], c["clone_errors"], c["unresolved"], c["too_big"]), ($N_FANOUT, 0, 0, 0))
     if not 1 <= c["copying_cpus"] <= s["possible_cpus"]: problems.append(f"group {g['group']} copying_cpus {c['copying_cpus']}")
 t = topics[4]
 expect("topic 4 routes", (t["strict_members"], t["groups"]), ([], []))
@@ -128,6 +147,9 @@ PY
 grep -q "^XDP router    program $link_id tempos_router, $MODE mode$" "$E2E_TMP/state.txt" || fail "the table lacks the router"
 grep -qE "^  1 +strict +- +0 +$TOPO_IP_sub1:$MOM_PORT +$(mac_of sub1) +$TOPO_MOM_IF from $(mac_of mom)$" \
     "$E2E_TMP/state.txt" || fail "the table lacks topic 1's first member"
+grep -qxF "egress VLANs  ifindex 4300 (ifindex 4300) -> $TOPO_MOM_IF (ifindex $mom_ifindex) tagged 802.1ad 200" \
+    "$E2E_TMP/state.txt" || fail "the table lacks the egress VLAN"
+grep -qE "^  3 +$N_FANOUT +0 +0 +0 +0 +0$" "$E2E_TMP/state.txt" || fail "the table lacks topic 3's fan-out counters"
 
 stop_mom
 expect_error 2 "no XDP program is attached to $TOPO_MOM_IF" mom "$TOPO_MOM_IF"

@@ -36,6 +36,7 @@
 #include "route_table.hpp"
 #include "router_harness.hpp"  // tests/bpf: load_router, run_xdp, counters_text, hex_dump
 #include "router_model.hpp"
+#include "fuzz_target.hpp"
 #include "topology/command.hpp"
 #include "topology/interface.hpp"
 #include "topology/private_netns.hpp"
@@ -169,19 +170,8 @@ bool model_fault = false;
 // corpus reaches).
 std::map<std::string, std::uint64_t>* rule_counts = nullptr;
 
-// abort, not exit: a kernel call that fails on an input leaves that input to libFuzzer as a crash.
-[[noreturn]] void fatal(const std::string& why) {
-    std::fprintf(stderr, "router_fuzzer: %s\n", why.c_str());
-    std::abort();
-}
-
-[[noreturn]] void unprivileged(const std::string& why) {
-    const char* required = std::getenv("TEMPOS_REQUIRE_PRIVILEGED");
-    const bool must = required != nullptr && std::string(required) == "1";
-    std::fprintf(stderr, "router_fuzzer: %s: %s\n", must ? "privileged target cannot run" : "skipped, needs privileges",
-                 why.c_str());
-    std::exit(must ? 1 : 77);
-}
+[[noreturn]] void fatal(const std::string& why) { fuzz::fatal("router_fuzzer", why); }
+[[noreturn]] void unprivileged(const std::string& why) { fuzz::unprivileged("router_fuzzer", why); }
 
 // The counters a run of `results` must have left in slot `slot`.
 tempos_topic_counters expected_counters(const std::vector<ModelResult>& results, std::uint32_t slot,
@@ -316,12 +306,7 @@ std::size_t repair(std::uint8_t* data, std::size_t size, std::uint32_t choice) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
     if (const char* dir = std::getenv("TEMPOS_FUZZ_SEEDS")) write_seeds(dir);
-    if (const char* rules = std::getenv("TEMPOS_FUZZ_RULES"); rules != nullptr && std::string(rules) == "1") {
-        rule_counts = new std::map<std::string, std::uint64_t>;
-        std::atexit([] {
-            for (const auto& [rule, n] : *rule_counts) std::fprintf(stderr, "rule %8llu  %s\n", (unsigned long long)n, rule.c_str());
-        });
-    }
+    rule_counts = fuzz::rule_counts_from_env();
     const char* fault = std::getenv("TEMPOS_FUZZ_MODEL_FAULT");
     model_fault = fault != nullptr && std::string(fault) == "1";
     if (Status st = testkit::enter_test_netns(); !st) unprivileged("entering the test namespace: " + st.message());

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include "adapter_options.hpp"
 #include "topic_stats.hpp"
 
@@ -103,6 +105,34 @@ TEST(TopicStats, KernelCountersFoldEveryPassReasonButTheFanOutHandOver) {
     EXPECT_EQ(stats.socket_errors, 1u);
     EXPECT_TRUE(has_traffic(stats));
     EXPECT_FALSE(has_traffic(TopicStats{}));
+}
+
+// The fan-out's passes are passes to the socket path; unresolved and too big are also counted apart, as the
+// router's fib and too_big (tempos_kernel_passed_unresolved_total, tempos_kernel_passed_too_big_total).
+TEST(TopicStats, FanoutCountersFoldPassesUnresolvedAndTooBig) {
+    tempos_fanout_topic_counters topic{};
+    topic.events = 100;
+    topic.passed_ttl = 1;
+    topic.passed_unresolved = 2;
+    topic.passed_gso = 4;
+    topic.aborted = 8;
+    topic.passed_too_big = 16;
+    std::array<tempos_fanout_group_counters, 2> groups{};
+    groups[0].copies = 100;
+    groups[0].bytes = 6400;
+    groups[0].clone_errors = 32;
+    groups[0].too_big = 16;  // the group's own count of the event-wide passed_too_big: not added twice
+    groups[1].copies = 99;
+    groups[1].bytes = 6336;
+    groups[1].unresolved = 2;
+    TopicStats stats;
+    add_fanout_counters(stats, topic, groups);
+    EXPECT_EQ(stats.kernel_packets, 199u);
+    EXPECT_EQ(stats.kernel_bytes, 12736u);
+    EXPECT_EQ(stats.kernel_passed, 1u + 2u + 4u + 16u);
+    EXPECT_EQ(stats.kernel_passed_unresolved, 2u);
+    EXPECT_EQ(stats.kernel_passed_too_big, 16u);
+    EXPECT_EQ(stats.kernel_dropped, 8u + 32u);
 }
 
 }  // namespace

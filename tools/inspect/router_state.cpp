@@ -43,6 +43,7 @@ constexpr MapShape kTopicRoutes{"topic_routes", BPF_MAP_TYPE_ARRAY_OF_MAPS, 0, T
 constexpr MapShape kTopicCounters{"topic_counters", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(tempos_topic_counters),
                                   TEMPOS_MAX_TOPICS + 1};
 constexpr MapShape kEgressPorts{"egress_ports", BPF_MAP_TYPE_DEVMAP_HASH, 0, 0};
+constexpr MapShape kEgressVlans{"egress_vlans", BPF_MAP_TYPE_HASH, sizeof(tempos_egress_vlan), TEMPOS_MAX_EGRESS_VLANS};
 constexpr MapShape kFanoutRoutes{"fanout_routes", BPF_MAP_TYPE_ARRAY_OF_MAPS, 0, TEMPOS_MAX_TOPICS};
 constexpr MapShape kTopicLimits{"topic_limits", BPF_MAP_TYPE_ARRAY_OF_MAPS, 0, TEMPOS_MAX_TOPICS + 1};
 constexpr MapShape kBestEffortCpumap{"be_cpumap", BPF_MAP_TYPE_CPUMAP, sizeof(bpf_cpumap_val), TEMPOS_MAX_CPUS};
@@ -78,7 +79,7 @@ Result<OpenMap> program_map(const ProgramInfo& program, const MapShape& shape, c
 }
 
 struct RouterMaps {
-    OpenMap topic_routes, topic_counters, egress_ports, fanout_routes, topic_limits, be_cpumap;
+    OpenMap topic_routes, topic_counters, egress_ports, egress_vlans, fanout_routes, topic_limits, be_cpumap;
 };
 
 Result<RouterMaps> router_maps(const ProgramInfo& program) {
@@ -89,6 +90,7 @@ Result<RouterMaps> router_maps(const ProgramInfo& program) {
     for (auto [shape, target] : {std::pair{&kTopicRoutes, &maps.topic_routes},
                                  std::pair{&kTopicCounters, &maps.topic_counters},
                                  std::pair{&kEgressPorts, &maps.egress_ports},
+                                 std::pair{&kEgressVlans, &maps.egress_vlans},
                                  std::pair{&kFanoutRoutes, &maps.fanout_routes},
                                  std::pair{&kTopicLimits, &maps.topic_limits},
                                  std::pair{&kBestEffortCpumap, &maps.be_cpumap}}) {
@@ -347,6 +349,26 @@ Result<std::vector<Interface>> egress_ports(const OpenMap& map) {
     return ports;
 }
 
+// Every egress_vlans entry, ascending by VLAN ifindex.
+Result<std::vector<EgressVlan>> egress_vlans(const OpenMap& map) {
+    std::vector<EgressVlan> vlans;
+    std::uint32_t key = 0;
+    const std::uint32_t* previous = nullptr;
+    while (bpf_map_get_next_key(map.fd.get(), previous, &key) == 0) {
+        previous = &key;
+        tempos_egress_vlan value{};
+        if (bpf_map_lookup_elem(map.fd.get(), &key, &value) != 0) {
+            if (errno == ENOENT) continue;  // deleted meanwhile
+            return bpf_error("reading " + map.name, errno);
+        }
+        vlans.push_back({interface_of(static_cast<int>(key)), interface_of(static_cast<int>(value.lower_ifindex)),
+                         ntohs(value.tpid), static_cast<std::uint16_t>(ntohs(value.tci) & 0x0fff)});
+    }
+    if (errno != ENOENT) return bpf_error("listing " + map.name, errno);
+    std::sort(vlans.begin(), vlans.end(), [](const EgressVlan& a, const EgressVlan& b) { return a.vlan.ifindex < b.vlan.ifindex; });
+    return vlans;
+}
+
 // The CPUs with an entry in the best-effort cpumap, ascending.
 Result<std::vector<BestEffortCpu>> best_effort_cpus(const OpenMap& map) {
     std::vector<BestEffortCpu> cpus;
@@ -391,6 +413,9 @@ Result<RouterState> read_router_state(const std::string& interface, std::span<co
     Result<std::vector<Interface>> ports = egress_ports(maps.egress_ports);
     if (!ports) return ports.status();
     state.egress_ports = std::move(ports).value();
+    Result<std::vector<EgressVlan>> vlans = egress_vlans(maps.egress_vlans);
+    if (!vlans) return vlans.status();
+    state.egress_vlans = std::move(vlans).value();
 
     Result<std::vector<BestEffortCpu>> cpus = best_effort_cpus(maps.be_cpumap);
     if (!cpus) return cpus.status();

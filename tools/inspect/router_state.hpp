@@ -71,6 +71,15 @@ struct TopicState {
     std::optional<tempos_rate_limit> limit;                       // its admission limit (docs/isolation.md)
 };
 
+// An egress_vlans entry (bpf/egress_vlan.h, docs/config.md#vlan): events whose egress is the VLAN sub-interface
+// `vlan` leave through `lower` with one tag (tpid, vid), written by the router.
+struct EgressVlan {
+    Interface vlan;
+    Interface lower;
+    std::uint16_t tpid = 0;  // host order: 0x8100 (802.1Q) or 0x88a8 (802.1ad)
+    std::uint16_t vid = 0;   // the VLAN id (the tci's low 12 bits; the router writes priority and DEI 0)
+};
+
 // A CPU of the best-effort cpumap and its queue size (frames).
 struct BestEffortCpu {
     std::uint32_t cpu = 0;
@@ -84,6 +93,7 @@ struct RouterState {
     XdpAttachMode mode = XdpAttachMode::native;
     std::optional<AttachedProgram> fanout;  // the TC fan-out program (tcx ingress) sharing the router's routes
     std::vector<Interface> egress_ports;    // egress_ports: interfaces other than the ingress one
+    std::vector<EgressVlan> egress_vlans;   // egress_vlans, by VLAN ifindex
     std::vector<TopicState> topics;
     TopicCounters no_topic;  // slot TEMPOS_NO_TOPIC_SLOT: frames without a topic
     std::vector<BestEffortCpu> best_effort_cpus;      // empty: best-effort frames are passed (isolation off)

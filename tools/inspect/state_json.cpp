@@ -56,6 +56,7 @@ ordered_json fanout_topic_json(const tempos_fanout_topic_counters& c) {
             {"passed_ttl", c.passed_ttl},
             {"passed_unresolved", c.passed_unresolved},
             {"passed_gso", c.passed_gso},
+            {"passed_too_big", c.passed_too_big},
             {"aborted", c.aborted}};
 }
 
@@ -66,6 +67,7 @@ ordered_json group_json(const FanoutGroup& group, std::size_t index, bool counte
                     {"bytes", group.counters.bytes},
                     {"clone_errors", group.counters.clone_errors},
                     {"unresolved", group.counters.unresolved},
+                    {"too_big", group.counters.too_big},
                     {"copying_cpus", group.copying_cpus}};
     return {{"group", index}, {"members", members_json(group.members)}, {"counters", std::move(counters)}};
 }
@@ -88,6 +90,12 @@ ordered_json to_json(const RouterState& state) {
     }
     ordered_json ports = ordered_json::array();
     for (const Interface& port : state.egress_ports) ports.push_back(interface_json(port));
+    ordered_json vlans = ordered_json::array();
+    for (const EgressVlan& vlan : state.egress_vlans)
+        vlans.push_back({{"vlan", interface_json(vlan.vlan)},
+                         {"lower", interface_json(vlan.lower)},
+                         {"tpid", vlan.tpid},
+                         {"vid", vlan.vid}});
     ordered_json cpus = ordered_json::array();
     for (const BestEffortCpu& cpu : state.best_effort_cpus) cpus.push_back({{"cpu", cpu.cpu}, {"queue", cpu.queue}});
     ordered_json xdp = program_json(state.router);
@@ -102,6 +110,7 @@ ordered_json to_json(const RouterState& state) {
             {"xdp", std::move(xdp)},
             {"fanout", std::move(fanout)},
             {"egress_ports", std::move(ports)},
+            {"egress_vlans", std::move(vlans)},
             {"best_effort_cpus", std::move(cpus)},
             {"publisher_limit", limit_json(state.publisher_limit)},
             {"topics", std::move(topics)},

@@ -84,6 +84,13 @@ std::string to_table(const RouterState& state) {
     std::string ports;
     for (const Interface& port : state.egress_ports) ports += (ports.empty() ? "" : ", ") + describe(port);
     out += "egress ports  " + (ports.empty() ? "none (XDP_TX back out of " + state.interface.name + ")" : ports) + "\n";
+    std::string vlans;
+    for (const EgressVlan& vlan : state.egress_vlans)
+        vlans += fmt::format("{}{} -> {} tagged {} {}", vlans.empty() ? "" : ", ", describe(vlan.vlan),
+                             describe(vlan.lower), vlan.tpid == 0x88a8 ? "802.1ad" : vlan.tpid == 0x8100 ? "802.1Q"
+                                                                     : fmt::format("tpid {:#06x}", vlan.tpid),
+                             vlan.vid);
+    out += "egress VLANs  " + (vlans.empty() ? std::string("none (every copy leaves untagged)") : vlans) + "\n";
 
     std::string cpus;
     for (const BestEffortCpu& cpu : state.best_effort_cpus)
@@ -120,22 +127,25 @@ std::string to_table(const RouterState& state) {
     counters.print(out);
 
     if (!state.fanout) return out;
-    TextTable fanout_topics({"topic", "events", "passed_ttl", "passed_unresolved", "passed_gso", "aborted"});
-    TextTable fanout_groups({"topic", "group", "copies", "bytes", "clone_errors", "unresolved", "cpus"});
+    TextTable fanout_topics(
+        {"topic", "events", "passed_ttl", "passed_unresolved", "passed_too_big", "passed_gso", "aborted"});
+    TextTable fanout_groups({"topic", "group", "copies", "bytes", "clone_errors", "unresolved", "too_big", "cpus"});
     for (const TopicState& topic : state.topics) {
         if (!topic.fanout_counters) continue;
         const tempos_fanout_topic_counters& c = *topic.fanout_counters;
         // A topic's counters outlive its fan-out route: listed while either is there.
-        if (topic.groups.empty() && c.events + c.passed_ttl + c.passed_unresolved + c.passed_gso + c.aborted == 0)
+        if (topic.groups.empty() &&
+            c.events + c.passed_ttl + c.passed_unresolved + c.passed_too_big + c.passed_gso + c.aborted == 0)
             continue;
         fanout_topics.add({std::to_string(topic.topic), std::to_string(c.events), std::to_string(c.passed_ttl),
-                           std::to_string(c.passed_unresolved), std::to_string(c.passed_gso),
-                           std::to_string(c.aborted)});
+                           std::to_string(c.passed_unresolved), std::to_string(c.passed_too_big),
+                           std::to_string(c.passed_gso), std::to_string(c.aborted)});
         for (std::size_t g = 0; g < topic.groups.size(); ++g) {
             const FanoutGroup& group = topic.groups[g];
             fanout_groups.add({std::to_string(topic.topic), std::to_string(g), std::to_string(group.counters.copies),
                                std::to_string(group.counters.bytes), std::to_string(group.counters.clone_errors),
-                               std::to_string(group.counters.unresolved), std::to_string(group.copying_cpus)});
+                               std::to_string(group.counters.unresolved), std::to_string(group.counters.too_big),
+                               std::to_string(group.copying_cpus)});
         }
     }
     out += "\nTC fan-out counters (summed over CPUs; cpus: CPUs that sent the group copies)\n";

@@ -1,0 +1,34 @@
+// The TC fan-out program's frames as data: the shapes it must fan out and the frames it must leave to the stack.
+// One list for its BPF tests (tests/bpf/fanout_program_test.cpp) and the seed corpus of its differential fuzzer
+// (tests/fuzz/fanout_fuzzer.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "frames/packet_builder.hpp"
+
+namespace tempos::testkit {
+
+// A valid event for `topic` as the fan-out tests send it: the synthetic world's publisher to the MoM (frame_world.hpp),
+// TTL 64, the topic byte then "fan out".
+PacketBuilder fanout_event(std::uint8_t topic);
+
+// The same event with `tot_len` bytes of IPv4 datagram (the payload filled up behind the topic byte).
+PacketBuilder fanout_event_of_length(std::uint8_t topic, std::size_t tot_len);
+
+// A frame shape the program must accept: `shape` turns fanout_event(topic) into it. Every accepted shape leaves
+// untagged toward an untagged member (docs/config.md#vlan).
+struct FanoutShape {
+    const char* name;
+    void (*shape)(PacketBuilder& event, std::uint8_t topic);
+};
+const std::vector<FanoutShape>& fanout_accepted_shapes();
+
+// Frames to the MoM's port that are not events of `topic` for this MoM (another port, a fragment, no payload, bad
+// lengths, cut, ARP, TCP, not addressed to it): left untouched, no copy, whatever the route.
+std::vector<std::pair<std::string, PacketBuilder>> fanout_passed_frames(std::uint8_t topic);
+
+}  // namespace tempos::testkit
