@@ -161,14 +161,19 @@ TEST_F(IngressTest, EachSocketIsReadByItsOwnNamedThread) {
     EXPECT_EQ(Ingress::thread_name(Path::sq), "tempos-rx-sq");
 }
 
-// Datagrams a full receive buffer drops are counted per socket: read + dropped = sent, exactly.
+// Datagrams a full receive buffer drops are counted per socket: read + dropped = sent, exactly. Fewer datagrams
+// than the loopback backlog holds (net.core.netdev_max_backlog), so none can be dropped before the socket when the
+// softirq that empties the backlog runs late on a loaded machine (1500 once lost 3 there: read 56, dropped 1441).
 TEST_F(IngressTest, ReceiveBufferOverflowIsCountedPerSocket) {
     MomCounters mine;
     Ingress small{topics, sq, bq, mine, log};
     ASSERT_TRUE(small.bind({{127, 0, 0, 1}, 0}, 64 << 10).is_ok());
     small.steer(1, Path::sq);
     small.steer(2, Path::bq);
-    constexpr int kSent = 1500;
+    int backlog = 0;
+    std::ifstream("/proc/sys/net/core/netdev_max_backlog") >> backlog;
+    const int kSent = std::min(1500, backlog / 2);
+    ASSERT_GT(kSent, 200) << "netdev_max_backlog " << backlog << ": too small to overflow a 64 KiB buffer safely";
     const std::vector<std::uint8_t> datagram(1000, 2);  // topic 2
     for (int i = 0; i < kSent; ++i) ASSERT_TRUE(send_udp(small.local_address().port, datagram));
     // Nothing read while they were sent: the buffer overflowed. Then everything left is read.
@@ -177,7 +182,9 @@ TEST_F(IngressTest, ReceiveBufferOverflowIsCountedPerSocket) {
     ASSERT_TRUE(wait_until([&] { return mine.at(2, Path::bq).received + dropped() == kSent; }))
         << "read " << mine.at(2, Path::bq).received << ", dropped " << dropped();
     EXPECT_GT(dropped(), 0u);
-    if (small.isolated()) EXPECT_EQ(small.socket_drops(Path::sq), 0u);
+    if (small.isolated()) {
+        EXPECT_EQ(small.socket_drops(Path::sq), 0u);
+    }
 }
 
 // Another process's socket bound to the port with SO_REUSEPORT would otherwise share it silently.
