@@ -14,6 +14,7 @@
 
 #include "tempos/xdp_abi.h"
 #include "csum.h"
+#define TEMPOS_DESTINATION_IPV6 /* the router checks IPv6 destinations too */
 #include "destination.h"
 #include "egress_vlan.h"
 #include "parsing.h"
