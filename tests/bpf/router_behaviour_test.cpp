@@ -116,7 +116,7 @@ TEST_F(RouterBehaviour, LocalDestinationsAreReplacedWholeAndFullListsMatchTheirL
         EXPECT_TRUE(run) << run.message();
         return run ? action_name(run->action) : std::string("error");
     };
-    const xdp::LocalDestinations other{{kOtherHostMac}, {kNotListenedIp}};
+    const xdp::LocalDestinations other{{kOtherHostMac}, {kNotListenedIp}, {}};
     for (int round = 0; round < 3; ++round) {
         SCOPED_TRACE("round " + std::to_string(round));
         ASSERT_TRUE(table.set(other));
