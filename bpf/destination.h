@@ -42,17 +42,9 @@ static __always_inline const struct tempos_local_set *tempos_local_set(void)
 	return set;
 }
 
-/* The list scans are global functions, not inlined (as count_verdict): each is verified once on its own, with
- * unknown arguments, and a call site sees only its 0 or 1. Inlined, every iteration's exit carried its own state
- * into the rest of the router, which then passed the verifier's 1M-instruction limit without CAP_PERFMON.
- * Arguments are scalars (the caller copies the bytes): no packet pointer crosses the call. */
-
-/* 1 if `mac` (a MAC in its first 6 bytes, memory order, then 2 zero bytes) is one of this MoM's. */
-__noinline int tempos_local_mac(__u64 mac)
+/* 1 if `mac` (a MAC in its first 6 bytes, memory order, then 2 zero bytes) is in the set. */
+static __always_inline int tempos_mac_in(const struct tempos_local_set *set, __u64 mac)
 {
-	const struct tempos_local_set *set = tempos_local_set();
-	if (!set)
-		return 0;
 	__u32 macs = set->mac_count;
 	for (__u32 i = 0; i < TEMPOS_MAX_LOCAL_MACS && i < macs; i++) {
 		if (set->macs[i] == mac)
@@ -61,11 +53,16 @@ __noinline int tempos_local_mac(__u64 mac)
 	return 0;
 }
 
-/* 1 if `daddr` (network order) is an IPv4 address this MoM listens on. */
-__noinline int tempos_local_ipv4(__be32 daddr)
+/* The checks are global functions, not inlined (as count_verdict): each is verified once on its own, with unknown
+ * arguments, and a call site sees only its 0 or 1. Inlined, every loop iteration's exit carried its own state into
+ * the rest of the router, which then passed the verifier's 1M-instruction limit without CAP_PERFMON. Arguments are
+ * scalars (the caller copies the bytes): no packet pointer crosses the call. One call per event, one lookup. */
+
+/* 1 if `mac` is one of this MoM's and `daddr` (network order) an IPv4 address it listens on. */
+__noinline int tempos_local_ipv4(__u64 mac, __be32 daddr)
 {
 	const struct tempos_local_set *set = tempos_local_set();
-	if (!set)
+	if (!set || !tempos_mac_in(set, mac))
 		return 0;
 	__u32 addresses = set->ipv4_count;
 	for (__u32 i = 0; i < TEMPOS_MAX_LOCAL_IPV4 && i < addresses; i++) {
@@ -85,17 +82,17 @@ static __always_inline __u64 tempos_mac_word(const __u8 *dst_mac)
 /* 1 if (dst_mac, daddr) is this MoM's; dst_mac points at 6 readable bytes (packet or stack). */
 static __always_inline int tempos_addressed_to_us(const __u8 *dst_mac, __be32 daddr)
 {
-	return tempos_local_mac(tempos_mac_word(dst_mac)) && tempos_local_ipv4(daddr);
+	return tempos_local_ipv4(tempos_mac_word(dst_mac), daddr);
 }
 
 #ifdef TEMPOS_DESTINATION_IPV6
-/* 1 if the IPv6 address whose 16 bytes (network order) are the words `high`, `low` is one this MoM listens on:
- * the `listen` address, or with [::] the interface's (and its VLAN sub-interfaces') IPv6 addresses, link-local
- * ones excepted (plugin/local_addresses.hpp). The router only: the fan-out program serves IPv4. */
-__noinline int tempos_local_ipv6(__u64 high, __u64 low)
+/* 1 if `mac` is one of this MoM's and the IPv6 address whose 16 bytes (network order) are the words `high`, `low`
+ * one it listens on: the `listen` address, or with [::] the interface's (and its VLAN sub-interfaces') IPv6
+ * addresses, link-local ones excepted (plugin/local_addresses.hpp). The router only: the fan-out serves IPv4. */
+__noinline int tempos_local_ipv6(__u64 mac, __u64 high, __u64 low)
 {
 	const struct tempos_local_set *set = tempos_local_set();
-	if (!set)
+	if (!set || !tempos_mac_in(set, mac))
 		return 0;
 	__u32 addresses = set->ipv6_count;
 	for (__u32 i = 0; i < TEMPOS_MAX_LOCAL_IPV6 && i < addresses; i++) {
@@ -111,7 +108,7 @@ static __always_inline int tempos_addressed_to_us6(const __u8 *dst_mac, const vo
 {
 	__u64 want[2];
 	__builtin_memcpy(want, daddr, sizeof(want));
-	return tempos_local_mac(tempos_mac_word(dst_mac)) && tempos_local_ipv6(want[0], want[1]);
+	return tempos_local_ipv6(tempos_mac_word(dst_mac), want[0], want[1]);
 }
 #endif
 
