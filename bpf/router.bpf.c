@@ -215,6 +215,35 @@ static __always_inline int fib_resolve(struct xdp_md *ctx, struct bpf_fib_lookup
 	return TEMPOS_PARSE_OK;
 }
 
+/* The next hop and the egress: the member's configured hop, or for a member without a MAC the FIB's answer to
+ * `fib`, which the caller prepared (fib_prepare and the family's fields). TEMPOS_PARSE_OK or the reason to pass
+ * the frame. */
+static __always_inline int next_hop(struct xdp_md *ctx, const struct tempos_endpoint *sub, struct bpf_fib_lookup *fib,
+				    struct tempos_next_hop *hop, struct tempos_egress *egress)
+{
+	if (sub->flags & TEMPOS_EP_HAS_MAC) {
+		configured_hop(sub, hop);
+	} else {
+		int reason = fib_resolve(ctx, fib, hop);
+		if (reason != TEMPOS_PARSE_OK)
+			return reason;
+	}
+	egress_of(ctx, hop, egress);
+	return TEMPOS_PARSE_OK;
+}
+
+/* Decided before the rewrite, so a frame with no usable egress or an incomplete checksum the program cannot
+ * complete leaves untouched: the UDP checksum's plan and the action toward the egress device. TEMPOS_PARSE_OK or
+ * the reason to pass the frame. */
+static __always_inline int plan_send(struct xdp_md *ctx, const struct tempos_event_view *view,
+				     const struct tempos_egress *egress, __u16 partial, __u64 addr_delta, __u64 port_delta,
+				     struct tempos_udp_check_plan *udp_plan, int *action)
+{
+	if (tempos_udp_check_prepare(ctx, view, partial, addr_delta, port_delta, udp_plan) < 0)
+		return TEMPOS_PASS_PARTIAL_CSUM;
+	return hand_over(ctx, egress, view->ip_tot_len, action);
+}
+
 /* ---- IPv4 ---- */
 
 /* Both addresses are in the IP header and in the UDP pseudo-header: one delta serves both checksums. */
@@ -248,47 +277,14 @@ static __always_inline void rewrite(struct tempos_event_view *view, const struct
 	udp->dest = sub->port;
 }
 
-static __always_inline int route_ipv4(struct xdp_md *ctx, struct tempos_event_view *view)
+/* route_event's IPv4 half: the event toward IPv4 member `sub`. */
+static __always_inline int send_to_ipv4_member(struct xdp_md *ctx, struct tempos_event_view *view, __u32 topic,
+					       struct tempos_topic_counters *counters,
+					       const struct tempos_endpoint *sub)
 {
-	if (!tempos_addressed_to_us(view->eth->h_dest, view->ip->daddr))
-		return count_pass(TEMPOS_NO_TOPIC_SLOT, TEMPOS_PASS_NOT_FOR_US);
-
-	__u32 topic = view->topic;
-	int verdict = admit(topic, view->ip->saddr, !topic_is_strict(topic));
-	if (verdict != TEMPOS_ADMITTED)
-		return count_verdict(topic, verdict, XDP_DROP);
-
-	void *route_slot = bpf_map_lookup_elem(&topic_routes, &topic);
-	if (!route_slot) {
-		if (bpf_map_lookup_elem(&fanout_routes, &topic))
-			return count_pass(topic, TEMPOS_PASS_FANOUT);
-		int action = to_best_effort(view, topic);
-		return action == XDP_REDIRECT ? action : count_pass(topic, TEMPOS_PASS_NOT_STRICT);
-	}
-	__u32 zero = 0;
-	const struct tempos_route *route = bpf_map_lookup_elem(route_slot, &zero);
-	if (!route)
-		return count_pass(topic, TEMPOS_PASS_NOT_STRICT);
-
-	struct tempos_topic_counters *counters = bpf_map_lookup_elem(&topic_counters, &topic);
-	if (!counters) /* cannot happen: topic < max_entries; keeps the verifier satisfied */
-		return XDP_PASS;
-
-	if (view->hop_limit <= 1)
-		return count_pass(topic, TEMPOS_PASS_TTL);
-
-	const struct tempos_endpoint *sub = pick_member(route, counters);
-	if (!sub)
-		return count_aborted(topic, XDP_PASS);
-	if (sub->flags & TEMPOS_EP_IPV6)
-		return count_pass(topic, TEMPOS_PASS_FAMILY);
-
 	__be32 new_saddr = mom_ipv4 ? mom_ipv4 : view->ip->daddr;
-	struct tempos_next_hop hop;
 	struct bpf_fib_lookup fib;
-	if (sub->flags & TEMPOS_EP_HAS_MAC) {
-		configured_hop(sub, &hop);
-	} else {
+	if (!(sub->flags & TEMPOS_EP_HAS_MAC)) {
 		/* The kernel answers FWD_DISABLED unless IPv4 forwarding is enabled on that interface
 		 * (net.ipv4.conf.<if>.forwarding), even for an output lookup. */
 		fib_prepare(ctx, view, sub, &fib);
@@ -296,23 +292,19 @@ static __always_inline int route_ipv4(struct xdp_md *ctx, struct tempos_event_vi
 		fib.tos = view->ip->tos;
 		fib.ipv4_src = new_saddr;
 		fib.ipv4_dst = sub->ipv4;
-		int reason = fib_resolve(ctx, &fib, &hop);
-		if (reason != TEMPOS_PARSE_OK)
-			return count_pass(topic, reason);
 	}
+	struct tempos_next_hop hop;
 	struct tempos_egress egress;
-	egress_of(ctx, &hop, &egress);
+	int reason = next_hop(ctx, sub, &fib, &hop, &egress);
+	if (reason != TEMPOS_PARSE_OK)
+		return count_pass(topic, reason);
 
-	/* Decided before the rewrite, so a frame with no usable egress or an incomplete checksum the program cannot
-	 * complete leaves untouched. */
 	__u64 addr_delta = address_delta(view, new_saddr, sub);
 	struct tempos_udp_check_plan udp_plan;
 	__u16 partial = udp_partial_field(view->ip->saddr, view->ip->daddr, view->udp->len);
-	if (tempos_udp_check_prepare(ctx, view, partial, addr_delta, csum_replace16(view->udp->dest, sub->port),
-				     &udp_plan) < 0)
-		return count_pass(topic, TEMPOS_PASS_PARTIAL_CSUM);
 	int action;
-	int reason = hand_over(ctx, &egress, view->ip_tot_len, &action);
+	reason = plan_send(ctx, view, &egress, partial, addr_delta, csum_replace16(view->udp->dest, sub->port),
+			   &udp_plan, &action);
 	if (reason != TEMPOS_PARSE_OK)
 		return count_pass(topic, reason);
 
@@ -355,24 +347,80 @@ static __always_inline void rewrite6(struct xdp_md *ctx, struct tempos_event_vie
 	bpf_xdp_store_bytes(ctx, view->l4_off + 2, &tail, sizeof(tail));
 }
 
-static __always_inline int route_ipv6(struct xdp_md *ctx, struct tempos_event_view *view)
+/* route_event's IPv6 half: the event toward IPv6 member `sub`. */
+static __always_inline int send_to_ipv6_member(struct xdp_md *ctx, struct tempos_event_view *view, __u32 topic,
+					       struct tempos_topic_counters *counters,
+					       const struct tempos_endpoint *sub)
 {
 	struct ipv6hdr *ip6 = view->ip6;
-	if (!tempos_addressed_to_us6(view->eth->h_dest, &ip6->daddr))
+	/* Copied: the destination it may come from is overwritten by the rewrite. */
+	__be32 new_saddr[4];
+	if (mom_ipv6[0] | mom_ipv6[1] | mom_ipv6[2] | mom_ipv6[3]) {
+		new_saddr[0] = mom_ipv6[0];
+		new_saddr[1] = mom_ipv6[1];
+		new_saddr[2] = mom_ipv6[2];
+		new_saddr[3] = mom_ipv6[3];
+	} else {
+		__builtin_memcpy(new_saddr, &ip6->daddr, sizeof(new_saddr));
+	}
+	struct bpf_fib_lookup fib;
+	if (!(sub->flags & TEMPOS_EP_HAS_MAC)) {
+		/* The NDP neighbour table answers. The kernel answers FWD_DISABLED unless IPv6 forwarding is enabled on
+		 * that interface (net.ipv6.conf.<if>.forwarding). */
+		fib_prepare(ctx, view, sub, &fib);
+		fib.family = TEMPOS_AF_INET6;
+		fib.flowinfo = *(__be32 *)ip6 & bpf_htonl(TEMPOS_IPV6_FLOWINFO);
+		__builtin_memcpy(fib.ipv6_src, new_saddr, sizeof(fib.ipv6_src));
+		__builtin_memcpy(fib.ipv6_dst, sub->ipv6, sizeof(fib.ipv6_dst));
+	}
+	struct tempos_next_hop hop;
+	struct tempos_egress egress;
+	int reason = next_hop(ctx, sub, &fib, &hop, &egress);
+	if (reason != TEMPOS_PARSE_OK)
+		return count_pass(topic, reason);
+
+	const __u32 *old_saddr = (const __u32 *)&ip6->saddr;
+	const __u32 *old_daddr = (const __u32 *)&ip6->daddr;
+	__u64 addr_delta = csum_replace128(old_saddr, new_saddr) + csum_replace128(old_daddr, sub->ipv6);
+	struct tempos_udp_check_plan udp_plan;
+	__u16 partial = udp6_partial_field(old_saddr, old_daddr, bpf_htons(view->udp_len));
+	int action;
+	reason = plan_send(ctx, view, &egress, partial, addr_delta, csum_replace16(mom_port, sub->port), &udp_plan,
+			   &action);
+	if (reason != TEMPOS_PARSE_OK)
+		return count_pass(topic, reason);
+
+	rewrite6(ctx, view, &hop, sub, new_saddr, &udp_plan);
+	return send_rewritten(ctx, topic, counters, &egress, view->frame_len, action);
+}
+
+/* ---- Both families ---- */
+
+/* The steps both families take, in this order: addressed to this MoM; admitted (admission.h: the per-publisher
+ * limit is keyed by source IPv4 and not applied to IPv6); a strict route, else IPv4 goes to the fan-out or the
+ * best-effort CPUs and IPv6 passes (the fan-out program and the best-effort path parse IPv4 only); the route's
+ * member, of the event's family. `ipv6` is a constant: each family gets its own inlined copy, which reads only its
+ * own header. */
+static __always_inline int route_event(struct xdp_md *ctx, struct tempos_event_view *view, const int ipv6)
+{
+	int for_us = ipv6 ? tempos_addressed_to_us6(view->eth->h_dest, &view->ip6->daddr)
+			  : tempos_addressed_to_us(view->eth->h_dest, view->ip->daddr);
+	if (!for_us)
 		return count_pass(TEMPOS_NO_TOPIC_SLOT, TEMPOS_PASS_NOT_FOR_US);
 
-	/* The topic's limit applies; the per-publisher limit is keyed by source IPv4 and not applied to IPv6. */
 	__u32 topic = view->topic;
-	int verdict = admit(topic, 0, 0);
+	int verdict = ipv6 ? admit(topic, 0, 0) : admit(topic, view->ip->saddr, !topic_is_strict(topic));
 	if (verdict != TEMPOS_ADMITTED)
 		return count_verdict(topic, verdict, XDP_DROP);
 
 	void *route_slot = bpf_map_lookup_elem(&topic_routes, &topic);
 	if (!route_slot) {
-		/* The fan-out program parses IPv4 only; best-effort IPv6 events are not handed to the best-effort CPUs. */
 		if (bpf_map_lookup_elem(&fanout_routes, &topic))
-			return count_pass(topic, TEMPOS_PASS_FAMILY);
-		return count_pass(topic, TEMPOS_PASS_NOT_STRICT);
+			return count_pass(topic, ipv6 ? TEMPOS_PASS_FAMILY : TEMPOS_PASS_FANOUT);
+		if (ipv6)
+			return count_pass(topic, TEMPOS_PASS_NOT_STRICT);
+		int action = to_best_effort(view, topic);
+		return action == XDP_REDIRECT ? action : count_pass(topic, TEMPOS_PASS_NOT_STRICT);
 	}
 	__u32 zero = 0;
 	const struct tempos_route *route = bpf_map_lookup_elem(route_slot, &zero);
@@ -389,53 +437,10 @@ static __always_inline int route_ipv6(struct xdp_md *ctx, struct tempos_event_vi
 	const struct tempos_endpoint *sub = pick_member(route, counters);
 	if (!sub)
 		return count_aborted(topic, XDP_PASS);
-	if (!(sub->flags & TEMPOS_EP_IPV6))
+	if (!(sub->flags & TEMPOS_EP_IPV6) != !ipv6)
 		return count_pass(topic, TEMPOS_PASS_FAMILY);
-
-	/* Copied: the destination it may come from is overwritten by the rewrite. */
-	__be32 new_saddr[4];
-	if (mom_ipv6[0] | mom_ipv6[1] | mom_ipv6[2] | mom_ipv6[3]) {
-		new_saddr[0] = mom_ipv6[0];
-		new_saddr[1] = mom_ipv6[1];
-		new_saddr[2] = mom_ipv6[2];
-		new_saddr[3] = mom_ipv6[3];
-	} else {
-		__builtin_memcpy(new_saddr, &ip6->daddr, sizeof(new_saddr));
-	}
-	struct tempos_next_hop hop;
-	struct bpf_fib_lookup fib;
-	if (sub->flags & TEMPOS_EP_HAS_MAC) {
-		configured_hop(sub, &hop);
-	} else {
-		/* The NDP neighbour table answers. The kernel answers FWD_DISABLED unless IPv6 forwarding is enabled on
-		 * that interface (net.ipv6.conf.<if>.forwarding). */
-		fib_prepare(ctx, view, sub, &fib);
-		fib.family = TEMPOS_AF_INET6;
-		fib.flowinfo = *(__be32 *)ip6 & bpf_htonl(TEMPOS_IPV6_FLOWINFO);
-		__builtin_memcpy(fib.ipv6_src, new_saddr, sizeof(fib.ipv6_src));
-		__builtin_memcpy(fib.ipv6_dst, sub->ipv6, sizeof(fib.ipv6_dst));
-		int reason = fib_resolve(ctx, &fib, &hop);
-		if (reason != TEMPOS_PARSE_OK)
-			return count_pass(topic, reason);
-	}
-	struct tempos_egress egress;
-	egress_of(ctx, &hop, &egress);
-
-	const __u32 *old_saddr = (const __u32 *)&ip6->saddr;
-	const __u32 *old_daddr = (const __u32 *)&ip6->daddr;
-	__u64 addr_delta = csum_replace128(old_saddr, new_saddr) + csum_replace128(old_daddr, sub->ipv6);
-	struct tempos_udp_check_plan udp_plan;
-	__u16 partial = udp6_partial_field(old_saddr, old_daddr, bpf_htons(view->udp_len));
-	if (tempos_udp_check_prepare(ctx, view, partial, addr_delta, csum_replace16(mom_port, sub->port),
-				     &udp_plan) < 0)
-		return count_pass(topic, TEMPOS_PASS_PARTIAL_CSUM);
-	int action;
-	int reason = hand_over(ctx, &egress, view->ip_tot_len, &action);
-	if (reason != TEMPOS_PARSE_OK)
-		return count_pass(topic, reason);
-
-	rewrite6(ctx, view, &hop, sub, new_saddr, &udp_plan);
-	return send_rewritten(ctx, topic, counters, &egress, view->frame_len, action);
+	return ipv6 ? send_to_ipv6_member(ctx, view, topic, counters, sub)
+		    : send_to_ipv4_member(ctx, view, topic, counters, sub);
 }
 
 SEC("xdp")
@@ -451,14 +456,14 @@ int tempos_router(struct xdp_md *ctx)
 		reason = parse_ipv6_udp(ctx, mom_port, &l2, &view);
 		if (reason != TEMPOS_PARSE_OK)
 			return count_pass(TEMPOS_NO_TOPIC_SLOT, reason);
-		return route_ipv6(ctx, &view);
+		return route_event(ctx, &view, 1);
 	}
 	if (l2.proto != bpf_htons(ETH_P_IP))
 		return count_pass(TEMPOS_NO_TOPIC_SLOT, TEMPOS_PASS_NOT_IPV4);
 	reason = parse_ipv4_udp(ctx, mom_port, &l2, &view);
 	if (reason != TEMPOS_PARSE_OK)
 		return count_pass(TEMPOS_NO_TOPIC_SLOT, reason);
-	return route_ipv4(ctx, &view);
+	return route_event(ctx, &view, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

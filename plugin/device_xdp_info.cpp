@@ -48,15 +48,21 @@ struct LinkFacts {
     std::uint64_t tx_dropped = 0;
 };
 
+// The attribute's payload, or nothing when it is malformed (the fact then keeps its default).
+std::optional<std::uint32_t> u32_of(const nlattr* attr) {
+    if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0) return std::nullopt;
+    return mnl_attr_get_u32(attr);
+}
+std::optional<std::uint8_t> u8_of(const nlattr* attr) {
+    if (mnl_attr_validate(attr, MNL_TYPE_U8) < 0) return std::nullopt;
+    return mnl_attr_get_u8(attr);
+}
+
 int parse_xdp(const nlattr* attr, void* data) {
     auto* facts = static_cast<LinkFacts*>(data);
     switch (mnl_attr_get_type(attr)) {
-        case IFLA_XDP_ATTACHED:
-            if (mnl_attr_validate(attr, MNL_TYPE_U8) >= 0) facts->xdp_attached = mnl_attr_get_u8(attr);
-            break;
-        case IFLA_XDP_DRV_PROG_ID:
-            if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) facts->xdp_drv_prog_id = mnl_attr_get_u32(attr);
-            break;
+        case IFLA_XDP_ATTACHED: facts->xdp_attached = u8_of(attr).value_or(facts->xdp_attached); break;
+        case IFLA_XDP_DRV_PROG_ID: facts->xdp_drv_prog_id = u32_of(attr).value_or(facts->xdp_drv_prog_id); break;
         default: break;
     }
     return MNL_CB_OK;
@@ -69,11 +75,10 @@ int parse_link_attr(const nlattr* attr, void* data) {
             if (mnl_attr_validate(attr, MNL_TYPE_STRING) >= 0) facts->name = mnl_attr_get_str(attr);
             break;
         case IFLA_LINK:
-            if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) facts->link = mnl_attr_get_u32(attr);
+            if (const auto link = u32_of(attr)) facts->link = *link;
             break;
         case IFLA_LINK_NETNSID:
-            if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
-                facts->link_netnsid = static_cast<std::int32_t>(mnl_attr_get_u32(attr));
+            if (const auto id = u32_of(attr)) facts->link_netnsid = static_cast<std::int32_t>(*id);
             break;
         case IFLA_XDP: mnl_attr_parse_nested(attr, parse_xdp, facts); break;
         case IFLA_STATS64:

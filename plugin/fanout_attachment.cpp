@@ -57,7 +57,8 @@ Result<std::unique_ptr<FanoutAttachment>> FanoutAttachment::attach(const FanoutR
     if (!pin.empty()) {
         Result<int> taken = take_over_pinned_link(pin, prog_fd, request.ifindex, log);
         if (!taken) return taken.status();
-        if (*taken >= 0) return std::unique_ptr<FanoutAttachment>(new FanoutAttachment(skeleton.release(), *taken));
+        if (*taken >= 0)
+            return std::unique_ptr<FanoutAttachment>(new FanoutAttachment(std::move(skeleton), UniqueFd(*taken)));
     }
 
     // libbpf 1.1 has no bpf_program__attach_tcx: a raw BPF_LINK_CREATE with the tcx attach type. No anchor
@@ -75,23 +76,18 @@ Result<std::unique_ptr<FanoutAttachment>> FanoutAttachment::attach(const FanoutR
                                      "because it would outlive the process");
         return fanout_error(what, err);
     }
-    if (request.persist && !pin.empty() && bpf_obj_pin(link_fd, pin.c_str()) != 0) {
+    UniqueFd link(link_fd);
+    if (request.persist && !pin.empty() && bpf_obj_pin(link.get(), pin.c_str()) != 0) {
         const int err = errno;
-        ::close(link_fd);
         return fanout_error("pinning the TC fan-out link at " + pin.string(), err);
     }
-    return std::unique_ptr<FanoutAttachment>(new FanoutAttachment(skeleton.release(), link_fd));
+    return std::unique_ptr<FanoutAttachment>(new FanoutAttachment(std::move(skeleton), std::move(link)));
 }
 
-FanoutAttachment::FanoutAttachment(tempos_fanout* skeleton, int link_fd)
-    : skeleton_(skeleton),
-      link_fd_(link_fd),
-      table_(bpf_map__fd(skeleton->maps.fanout_routes), bpf_map__fd(skeleton->maps.fanout_group_counters),
-             bpf_map__fd(skeleton->maps.fanout_topic_counters)) {}
-
-FanoutAttachment::~FanoutAttachment() {
-    ::close(link_fd_);  // the last reference to the link: the kernel detaches the program here
-    tempos_fanout__destroy(skeleton_);
-}
+FanoutAttachment::FanoutAttachment(SkeletonPtr<tempos_fanout> skeleton, UniqueFd link)
+    : skeleton_(std::move(skeleton)),
+      link_(std::move(link)),
+      table_(bpf_map__fd(skeleton_->maps.fanout_routes), bpf_map__fd(skeleton_->maps.fanout_group_counters),
+             bpf_map__fd(skeleton_->maps.fanout_topic_counters)) {}
 
 }  // namespace tempos::xdp

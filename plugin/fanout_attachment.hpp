@@ -12,42 +12,38 @@
 #include <spdlog/logger.h>
 
 #include "fanout_table.hpp"
+#include "program_request.hpp"
+#include "skeleton.hpp"
 #include "tempos/adapter.hpp"
+#include "tempos/unique_fd.hpp"
 
 struct tempos_fanout;
 
 namespace tempos::xdp {
 
-struct FanoutRequest {
-    std::string interface;       // for messages
-    int ifindex = 0;
-    std::uint16_t mom_port = 0;  // host order
-    Ipv4 mom_ipv4{};             // 0.0.0.0: keep each frame's destination as the new source
+struct FanoutRequest : ProgramRequest {
     int shared_routes_fd = -1;   // the XDP router's fanout_routes map to use instead of a map of its own
     // The XDP router's local_destinations (bpf/destination.h), kept current by the adapter; -1: a map of its own.
     int shared_local_destinations_fd = -1;
     // The router's pinned set (XdpAttachment::pin_dir()): its counters are reused from there and a pinned link is
     // taken over (program swapped in); with `persist` a new link is pinned there too. Empty: nothing pinned.
     std::filesystem::path pin_dir;
-    bool persist = false;
 };
 
 class FanoutAttachment {
 public:
     // Errors: unsupported (the kernel has no tcx: Linux < 6.6), permission_denied (EPERM/EACCES), system_error.
     static Result<std::unique_ptr<FanoutAttachment>> attach(const FanoutRequest& request, spdlog::logger& log);
-    ~FanoutAttachment();
-    FanoutAttachment(const FanoutAttachment&) = delete;
-    FanoutAttachment& operator=(const FanoutAttachment&) = delete;
 
     FanoutTable& table() { return table_; }
     const FanoutTable& table() const { return table_; }
 
 private:
-    FanoutAttachment(tempos_fanout* skeleton, int link_fd);
+    FanoutAttachment(SkeletonPtr<tempos_fanout> skeleton, UniqueFd link);
 
-    tempos_fanout* skeleton_;
-    int link_fd_;
+    // Destroyed in reverse: the link's last reference is closed (the kernel detaches the program), then the skeleton.
+    SkeletonPtr<tempos_fanout> skeleton_;
+    UniqueFd link_;
     FanoutTable table_;
 };
 

@@ -71,7 +71,7 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
     set_mom_ipv6(*skeleton, request.mom_ipv6);
     skeleton->rodata->best_effort_cpu_count = static_cast<__u32>(request.best_effort_cpus.size());
 
-    HookRequest hook_request{request.interface, request.ifindex, request.mode, request.priority, {}, {}, false};
+    HookRequest hook_request{static_cast<const AttachTarget&>(request), request.mode, request.priority, {}, {}, false};
     // How the router writes a CHECKSUM_PARTIAL datagram's checksum depends on the mode (bpf/udp_csum_partial.h).
     // bss is mmapped before and after load, so this holds for both attach methods.
     tempos_router* program = skeleton.get();

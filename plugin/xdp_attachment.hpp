@@ -24,21 +24,16 @@ struct tempos_router;
 
 namespace tempos::xdp {
 
-struct AttachRequest {
-    std::string interface;  // for messages
-    int ifindex = 0;
+struct AttachRequest : ProgramRequest {
     XdpMode mode = XdpMode::automatic;  // automatic, native or generic
-    std::uint16_t mom_port = 0;         // host order
-    Ipv4 mom_ipv4{};                    // 0.0.0.0: keep each frame's destination as the new source
     Ipv6 mom_ipv6{};                    // the same for IPv6 events (::: keep it)
     XdpAttachMethod attach = XdpAttachMethod::link;
     std::optional<unsigned> priority;   // libxdp's run priority
     CpuSet best_effort_cpus;            // the cpumap's CPUs (docs/isolation.md); empty: best-effort passes
     std::uint32_t best_effort_queue = 2048;
-    // Pin the link and the maps (docs/restart.md). Whatever this says, a set pinned by an earlier tempos-mom of this
-    // schema is taken over (maps reused, program swapped into its link); without persist the caller then removes
-    // the pins (release_pins), so the router leaves with this process again.
-    bool persist = false;
+    // Whatever `persist` says, a set pinned by an earlier tempos-mom of this schema is taken over (maps reused,
+    // program swapped into its link); without persist the caller then removes the pins (release_pins), so the
+    // router leaves with this process again.
     bool mode_required = false;  // mode was asked for explicitly (native, generic): a pinned link in another is refused
 };
 

@@ -13,6 +13,7 @@
 #include <spdlog/logger.h>
 
 #include "adapter_options.hpp"
+#include "program_request.hpp"
 #include "tempos/status.hpp"
 #include "xdp_mode.hpp"
 
@@ -20,9 +21,7 @@ struct bpf_object;
 
 namespace tempos::xdp {
 
-struct HookRequest {
-    std::string interface;  // for messages
-    int ifindex = 0;
+struct HookRequest : AttachTarget {
     XdpMode mode = XdpMode::automatic;  // automatic (native, then generic), native or generic
     std::optional<unsigned> priority;   // libxdp's run priority
     // Called before each mode is tried: the program's own state that depends on the mode is set there.

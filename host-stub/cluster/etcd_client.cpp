@@ -52,6 +52,19 @@ struct EtcdClient::Endpoint {
 
 namespace {
 
+using KvStub = etcdserverpb::KV::Stub;
+using LeaseStub = etcdserverpb::Lease::Stub;
+
+// each_endpoint's call for a unary RPC: `method` of the endpoint's `stub` (its KV or Lease service).
+template <typename Stub, typename Request, typename Response>
+auto unary(std::unique_ptr<Stub> EtcdClient::Endpoint::*stub,
+           grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*), const Request& request,
+           Response& response) {
+    return [stub, method, &request, &response](EtcdClient::Endpoint& e, grpc::ClientContext& c) {
+        return ((*(e.*stub)).*method)(&c, request, &response);
+    };
+}
+
 // Waits for the channel to be connected, or for an attempt made meanwhile to fail (a member that refuses the
 // connection costs no timeout). Asking (GetState(true)) is what makes a channel that lost its member dial again:
 // fail-fast calls on it kept failing with the old error after the member was back. A channel already failed when
@@ -184,9 +197,7 @@ Result<RangeResult> EtcdClient::range(const std::string& key, const std::string&
     request.set_range_end(range_end);
     request.set_revision(revision);
     etcdserverpb::RangeResponse response;
-    const Status status = each_endpoint("range", [&](Endpoint& e, grpc::ClientContext& c) {
-        return e.kv->Range(&c, request, &response);
-    });
+    const Status status = each_endpoint("range", unary(&Endpoint::kv, &KvStub::Range, request, response));
     if (!status) return status;
     RangeResult result;
     result.revision = response.header().revision();
@@ -200,9 +211,7 @@ Result<std::int64_t> EtcdClient::put(const std::string& key, const std::string& 
     request.set_value(value);
     request.set_lease(lease);
     etcdserverpb::PutResponse response;
-    const Status status = each_endpoint("put", [&](Endpoint& e, grpc::ClientContext& c) {
-        return e.kv->Put(&c, request, &response);
-    });
+    const Status status = each_endpoint("put", unary(&Endpoint::kv, &KvStub::Put, request, response));
     if (!status) return status;
     return response.header().revision();
 }
@@ -218,9 +227,7 @@ Result<std::int64_t> EtcdClient::erase_range(const std::string& key, const std::
     request.set_key(key);
     request.set_range_end(range_end);
     etcdserverpb::DeleteRangeResponse response;
-    const Status status = each_endpoint("delete", [&](Endpoint& e, grpc::ClientContext& c) {
-        return e.kv->DeleteRange(&c, request, &response);
-    });
+    const Status status = each_endpoint("delete", unary(&Endpoint::kv, &KvStub::DeleteRange, request, response));
     if (!status) return status;
     return response.header().revision();
 }
@@ -230,18 +237,15 @@ Status EtcdClient::compact(std::int64_t revision) {
     request.set_revision(revision);
     request.set_physical(true);
     etcdserverpb::CompactionResponse response;
-    return each_endpoint("compact", [&](Endpoint& e, grpc::ClientContext& c) {
-        return e.kv->Compact(&c, request, &response);
-    });
+    return each_endpoint("compact", unary(&Endpoint::kv, &KvStub::Compact, request, response));
 }
 
 Result<Lease> EtcdClient::grant_lease(std::int64_t ttl_seconds) {
     etcdserverpb::LeaseGrantRequest request;
     request.set_ttl(ttl_seconds);
     etcdserverpb::LeaseGrantResponse response;
-    const Status status = each_endpoint("lease grant", [&](Endpoint& e, grpc::ClientContext& c) {
-        return e.lease->LeaseGrant(&c, request, &response);
-    });
+    const Status status = each_endpoint("lease grant",
+                                        unary(&Endpoint::lease, &LeaseStub::LeaseGrant, request, response));
     if (!status) return status;
     if (!response.error().empty()) return Result<Lease>::error(ErrorCode::system_error, "lease grant: " + response.error());
     return Lease{response.id(), response.ttl()};
@@ -271,18 +275,15 @@ Status EtcdClient::revoke_lease(std::int64_t lease) {
     etcdserverpb::LeaseRevokeRequest request;
     request.set_id(lease);
     etcdserverpb::LeaseRevokeResponse response;
-    return each_endpoint("lease revoke", [&](Endpoint& e, grpc::ClientContext& c) {
-        return e.lease->LeaseRevoke(&c, request, &response);
-    });
+    return each_endpoint("lease revoke", unary(&Endpoint::lease, &LeaseStub::LeaseRevoke, request, response));
 }
 
 Result<std::int64_t> EtcdClient::lease_time_to_live(std::int64_t lease) {
     etcdserverpb::LeaseTimeToLiveRequest request;
     request.set_id(lease);
     etcdserverpb::LeaseTimeToLiveResponse response;
-    const Status status = each_endpoint("lease time-to-live", [&](Endpoint& e, grpc::ClientContext& c) {
-        return e.lease->LeaseTimeToLive(&c, request, &response);
-    });
+    const Status status = each_endpoint("lease time-to-live",
+                                        unary(&Endpoint::lease, &LeaseStub::LeaseTimeToLive, request, response));
     if (!status) return status;
     if (response.ttl() < 0)  // etcd answers -1 for a lease it does not have
         return Result<std::int64_t>::error(ErrorCode::not_found, "lease " + std::to_string(lease) + " has expired");

@@ -58,23 +58,23 @@ PacketBuilder& PacketBuilder::truncate(std::size_t frame_len) { truncate_ = fram
 
 PacketBuilder& PacketBuilder::forwarded(const MacAddr& dst_mac, const MacAddr& src_mac, const Ipv4Addr& ip_src,
                                         const Ipv4Addr& ip_dst, std::uint16_t dport) {
-    dst_mac_ = dst_mac;
-    src_mac_ = src_mac;
     ip_src_ = ip_src;
     ip_dst_ = ip_dst;
-    dport_ = dport;
-    ttl_ = static_cast<std::uint8_t>(ttl_ - 1);
-    return *this;
+    return hop(dst_mac, src_mac, dport);
 }
 
 PacketBuilder& PacketBuilder::forwarded(const MacAddr& dst_mac, const MacAddr& src_mac, const Ipv6Addr& ip_src,
                                         const Ipv6Addr& ip_dst, std::uint16_t dport) {
-    dst_mac_ = dst_mac;
-    src_mac_ = src_mac;
     ip6_src_ = ip_src;
     ip6_dst_ = ip_dst;
+    return hop(dst_mac, src_mac, dport);
+}
+
+PacketBuilder& PacketBuilder::hop(const MacAddr& dst_mac, const MacAddr& src_mac, std::uint16_t dport) {
+    dst_mac_ = dst_mac;
+    src_mac_ = src_mac;
     dport_ = dport;
-    ttl_ = static_cast<std::uint8_t>(ttl_ - 1);
+    ttl_ = static_cast<std::uint8_t>(ttl_ - 1);  // the hop limit too: one field for both families
     return *this;
 }
 
@@ -82,7 +82,14 @@ std::size_t PacketBuilder::l4_len() const {
     return ip_payload_ ? ip_payload_->size() : (tcp_ ? 20 : 8) + payload_.size();
 }
 
-void PacketBuilder::put_l4(Bytes& out, Bytes pseudo) const {
+void PacketBuilder::put_l4(Bytes& out, std::span<const std::uint8_t> ip_src,
+                           std::span<const std::uint8_t> ip_dst) const {
+    // Pseudo-header: source, destination, zero, protocol (RFC 768); for IPv6 (RFC 8200 8.1) 3 zeros and 17, which
+    // sum like the 16-bit word 17. The UDP length follows, below.
+    Bytes pseudo(ip_src.begin(), ip_src.end());
+    pseudo.insert(pseudo.end(), ip_dst.begin(), ip_dst.end());
+    pseudo.push_back(0);
+    pseudo.push_back(17);
     const std::size_t l4_at = out.size();
     if (ip_payload_) {
         out.insert(out.end(), ip_payload_->begin(), ip_payload_->end());
@@ -148,13 +155,7 @@ Bytes PacketBuilder::build() const {
             out.push_back(static_cast<std::uint8_t>((2 + body.size()) / 8 - 1));
             out.insert(out.end(), body.begin(), body.end());
         }
-        // Pseudo-header (RFC 8200 8.1): source, destination, then the length (put_l4) and 3 zeros and 17, which
-        // sum like the 16-bit word 17.
-        Bytes pseudo(ip6_src_.begin(), ip6_src_.end());
-        pseudo.insert(pseudo.end(), ip6_dst_.begin(), ip6_dst_.end());
-        pseudo.push_back(0);
-        pseudo.push_back(17);
-        put_l4(out, std::move(pseudo));
+        put_l4(out, ip6_src_, ip6_dst_);
         out.insert(out.end(), padding_, 0);
     } else {
         put16(out, kEthIpv4);
@@ -178,12 +179,7 @@ Bytes PacketBuilder::build() const {
         const std::uint16_t ip_check = internet_checksum(&out[ip_at], ip_hdr_len);
         set16(out, ip_at + 10, bad_ip_checksum_ ? ip_check ^ 0x00ff : ip_check);
 
-        // Pseudo-header: source, destination, zero, protocol; then the UDP length (put_l4).
-        Bytes pseudo(ip_src_.begin(), ip_src_.end());
-        pseudo.insert(pseudo.end(), ip_dst_.begin(), ip_dst_.end());
-        pseudo.push_back(0);
-        pseudo.push_back(17);
-        put_l4(out, std::move(pseudo));
+        put_l4(out, ip_src_, ip_dst_);
         out.insert(out.end(), padding_, 0);
     }
     if (truncate_ && *truncate_ < out.size()) out.resize(*truncate_);

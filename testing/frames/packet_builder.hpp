@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace tempos::testkit {
@@ -80,9 +81,11 @@ public:
     Bytes build() const;
 
 private:
-    // The UDP or TCP datagram (or ip_payload), its UDP checksum over `pseudo` (the pseudo-header without the
-    // length, which is added here as the UDP header has it).
-    void put_l4(Bytes& out, Bytes pseudo) const;
+    // What forwarded() changes in either family besides the addresses: MACs, destination port, TTL one lower.
+    PacketBuilder& hop(const MacAddr& dst_mac, const MacAddr& src_mac, std::uint16_t dport);
+    // The UDP or TCP datagram (or ip_payload), its UDP checksum over the pseudo-header of these addresses (4 bytes
+    // each for IPv4, 16 for IPv6).
+    void put_l4(Bytes& out, std::span<const std::uint8_t> ip_src, std::span<const std::uint8_t> ip_dst) const;
     std::size_t l4_len() const;
 
 private:

@@ -42,42 +42,33 @@ TEST(SendErrorReason, FailedSendsWereNotSentIcmpErrorsWere) {
     EXPECT_TRUE(was_sent(SendErrorReason::icmp_other));
 }
 
-TEST(SendErrorReason, IcmpErrorsFromTheErrorQueue) {
+// ICMP and ICMPv6 (IPV6_RECVERR) errors from the error queue, under one set of reasons: /metrics has one set of
+// labels for both families.
+TEST(SendErrorReason, IcmpAndIcmpv6ErrorsFromTheErrorQueue) {
     const struct {
-        std::uint8_t type, code;
+        std::uint8_t origin, type, code;
         SendErrorReason reason;
     } cases[] = {
-        {ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, SendErrorReason::icmp_port_unreachable},
-        {ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, SendErrorReason::icmp_host_unreachable},
-        {ICMP_DEST_UNREACH, ICMP_NET_UNREACH, SendErrorReason::icmp_net_unreachable},
-        {ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, SendErrorReason::icmp_frag_needed},
-        {ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, SendErrorReason::icmp_prohibited},
-        {ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, SendErrorReason::icmp_other},
-        {ICMP_TIME_EXCEEDED, 0, SendErrorReason::icmp_other},
+        {SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, SendErrorReason::icmp_port_unreachable},
+        {SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, SendErrorReason::icmp_host_unreachable},
+        {SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, SendErrorReason::icmp_net_unreachable},
+        {SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, SendErrorReason::icmp_frag_needed},
+        {SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, SendErrorReason::icmp_prohibited},
+        {SO_EE_ORIGIN_ICMP, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, SendErrorReason::icmp_other},
+        {SO_EE_ORIGIN_ICMP, ICMP_TIME_EXCEEDED, 0, SendErrorReason::icmp_other},
+        {SO_EE_ORIGIN_ICMP6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, SendErrorReason::icmp_port_unreachable},
+        {SO_EE_ORIGIN_ICMP6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, SendErrorReason::icmp_host_unreachable},
+        {SO_EE_ORIGIN_ICMP6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, SendErrorReason::icmp_net_unreachable},
+        {SO_EE_ORIGIN_ICMP6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADMIN, SendErrorReason::icmp_prohibited},
+        {SO_EE_ORIGIN_ICMP6, ICMP6_DST_UNREACH, 6, SendErrorReason::icmp_prohibited},  // reject route
+        {SO_EE_ORIGIN_ICMP6, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_BEYONDSCOPE, SendErrorReason::icmp_other},
+        {SO_EE_ORIGIN_ICMP6, ICMP6_PACKET_TOO_BIG, 0, SendErrorReason::icmp_frag_needed},
+        {SO_EE_ORIGIN_ICMP6, ICMP6_TIME_EXCEEDED, 0, SendErrorReason::icmp_other},
     };
     for (const auto& c : cases)
-        EXPECT_EQ(reason_of_queued_error(queued(SO_EE_ORIGIN_ICMP, c.type, c.code)), c.reason)
-            << "ICMP type " << int(c.type) << " code " << int(c.code);
-}
-
-// ICMPv6 (IPV6_RECVERR) under the same reasons as ICMP: /metrics has one set of labels for both families.
-TEST(SendErrorReason, Icmpv6ErrorsUnderTheIcmpReasons) {
-    const struct {
-        std::uint8_t type, code;
-        SendErrorReason reason;
-    } cases[] = {
-        {ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, SendErrorReason::icmp_port_unreachable},
-        {ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, SendErrorReason::icmp_host_unreachable},
-        {ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOROUTE, SendErrorReason::icmp_net_unreachable},
-        {ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADMIN, SendErrorReason::icmp_prohibited},
-        {ICMP6_DST_UNREACH, 6, SendErrorReason::icmp_prohibited},  // reject route
-        {ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_BEYONDSCOPE, SendErrorReason::icmp_other},
-        {ICMP6_PACKET_TOO_BIG, 0, SendErrorReason::icmp_frag_needed},
-        {ICMP6_TIME_EXCEEDED, 0, SendErrorReason::icmp_other},
-    };
-    for (const auto& c : cases)
-        EXPECT_EQ(reason_of_queued_error(queued(SO_EE_ORIGIN_ICMP6, c.type, c.code)), c.reason)
-            << "ICMPv6 type " << int(c.type) << " code " << int(c.code);
+        EXPECT_EQ(reason_of_queued_error(queued(c.origin, c.type, c.code)), c.reason)
+            << (c.origin == SO_EE_ORIGIN_ICMP ? "ICMP" : "ICMPv6") << " type " << int(c.type) << " code "
+            << int(c.code);
 }
 
 // A local error is queued and also returned by the send that failed: counted there, not a second time.

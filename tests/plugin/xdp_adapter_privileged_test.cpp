@@ -27,6 +27,7 @@
 #include "frames/packet_builder.hpp"
 #include "frames/prog_test_run.hpp"
 #include "privileged.hpp"
+#include "tempos/unique_fd.hpp"
 #include "process/process.hpp"
 #include "topology/command.hpp"
 #include "topology/interface.hpp"
@@ -137,6 +138,22 @@ protected:
     int attached_program_fd() {
         const XdpState state = xdp_state(kIface);
         return state.prog_id == 0 ? -1 : bpf_prog_get_fd_by_id(state.prog_id);
+    }
+    // One run of `frame` through the program attached to xdp0, as received there. The test fails unless a program
+    // is attached, the run succeeds and returns `action`. The output frame (empty when there was no run).
+    std::vector<std::uint8_t> expect_action(const std::vector<std::uint8_t>& frame, int action) {
+        const UniqueFd prog(attached_program_fd());
+        EXPECT_GE(prog.get(), 0) << "no program attached to " << kIface;
+        if (prog.get() < 0) return {};
+        const Result<testkit::ProgRun> run = test_run(prog.get(), frame, ifindex_);
+        EXPECT_TRUE(run) << run.message();
+        if (!run) return {};
+        EXPECT_EQ(run->action, action);
+        return run->output;
+    }
+    // The same for an event of `topic` from 10.0.0.9 to `dst`.
+    std::vector<std::uint8_t> expect_action(std::uint8_t topic, Ipv4 dst, int action) {
+        return expect_action(event_frame(mac_, {10, 0, 0, 9}, dst, topic), action);
     }
 
     int ifindex_ = 0;
@@ -286,13 +303,7 @@ TEST_F(XdpAdapterKernel, LibxdpAttachRoutesAndDetachesOnClose) {
     const Mac sub_mac{0x02, 0x0a, 0, 0, 0, 0x02};
     ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, sub_mac}).message(), "");
     // The program on the interface is the router or libxdp's dispatcher running it: either routes the event.
-    const int prog = attached_program_fd();
-    ASSERT_GE(prog, 0);
-    const Result<testkit::ProgRun> routed =
-        run_event(prog, 7, {10, 0, 0, 1});
-    ASSERT_TRUE(routed) << routed.message();
-    EXPECT_EQ(routed->action, XDP_TX);
-    ::close(prog);
+    expect_action(7, {10, 0, 0, 1}, XDP_TX);
     adapter().close();
     EXPECT_TRUE(wait_detached(kIface));
 }
@@ -302,26 +313,19 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
     ASSERT_TRUE(connect("native", kIface, {{"best_effort_cpus", ""}}).is_ok());
     const Mac sub_mac{0x02, 0x0a, 0, 0, 0, 0x02};
     ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, sub_mac}).message(), "");
-    const int prog = attached_program_fd();
-    ASSERT_GE(prog, 0);
     const auto frame = event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 7);
 
-    const Result<testkit::ProgRun> routed = test_run(prog, frame, ifindex_);
-    ASSERT_TRUE(routed) << routed.message();
-    EXPECT_EQ(routed->action, XDP_TX);
-    ASSERT_EQ(routed->output.size(), frame.size());
-    EXPECT_EQ(0, std::memcmp(routed->output.data(), sub_mac.data(), 6)) << "Ethernet destination = subscriber";
-    EXPECT_EQ(0, std::memcmp(routed->output.data() + 6, mac_.data(), 6)) << "Ethernet source = xdp0";
-    EXPECT_EQ(0, std::memcmp(routed->output.data() + 14 + 12, Ipv4{10, 0, 0, 1}.data(), 4)) << "IP source = the MoM";
-    EXPECT_EQ(0, std::memcmp(routed->output.data() + 14 + 16, Ipv4{10, 0, 0, 2}.data(), 4));
-    EXPECT_EQ(routed->output[14 + 20 + 2] << 8 | routed->output[14 + 20 + 3], 7000);
+    const std::vector<std::uint8_t> routed = expect_action(frame, XDP_TX);
+    ASSERT_EQ(routed.size(), frame.size());
+    EXPECT_EQ(0, std::memcmp(routed.data(), sub_mac.data(), 6)) << "Ethernet destination = subscriber";
+    EXPECT_EQ(0, std::memcmp(routed.data() + 6, mac_.data(), 6)) << "Ethernet source = xdp0";
+    EXPECT_EQ(0, std::memcmp(routed.data() + 14 + 12, Ipv4{10, 0, 0, 1}.data(), 4)) << "IP source = the MoM";
+    EXPECT_EQ(0, std::memcmp(routed.data() + 14 + 16, Ipv4{10, 0, 0, 2}.data(), 4));
+    EXPECT_EQ(routed[14 + 20 + 2] << 8 | routed[14 + 20 + 3], 7000);
 
     // Best-effort: out of the map, the kernel passes the event to the socket path.
     ASSERT_EQ(route(7, Qos::best_effort, Endpoint{{10, 0, 0, 2}, 7000, sub_mac}).message(), "");
-    const Result<testkit::ProgRun> passed = test_run(prog, frame, ifindex_);
-    ASSERT_TRUE(passed) << passed.message();
-    EXPECT_EQ(passed->action, XDP_PASS);
-    EXPECT_EQ(passed->output, frame);
+    EXPECT_EQ(expect_action(frame, XDP_PASS), frame);
 
     // Strict with two groups: fanned out by the TC program (docs/fanout.md); XDP passes it up, no warning.
     const int warnings_before = sink_->count(spdlog::level::warn);
@@ -331,7 +335,7 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
                                                 SubscriptionGroup{{Endpoint{{10, 0, 0, 3}, 7000, Mac{2, 0, 0, 0, 0, 3}}}}}})
                     .is_ok());
     EXPECT_EQ(sink_->count(spdlog::level::warn), warnings_before);
-    EXPECT_EQ(test_run(prog, frame, ifindex_)->action, XDP_PASS);
+    expect_action(frame, XDP_PASS);
 
     EXPECT_EQ(adapter().stats().mode, "native");
     const std::optional<TopicStats> topic = stats_of(7);
@@ -342,7 +346,6 @@ TEST_F(XdpAdapterKernel, StrictTopicIsRoutedInTheKernelAndCounted) {
     // is not a pass to the socket path (TEMPOS_PASS_FANOUT).
     EXPECT_EQ(topic->kernel_passed, 1u);
     EXPECT_EQ(topic->kernel_dropped, 0u);
-    ::close(prog);
 }
 
 // Best-effort isolation (docs/isolation.md): a best-effort event is redirected to the cpumap of the configured CPU,
@@ -352,12 +355,10 @@ TEST_F(XdpAdapterKernel, BestEffortGoesThroughTheCpumapAndEveryArrivalIsCounted)
     ASSERT_TRUE(connect("native", kIface, {{"best_effort_cpus", "0"}, {"best_effort_queue", "256"}}).is_ok());
     const Endpoint sub{{10, 0, 0, 2}, 7000, Mac{0x02, 0x0a, 0, 0, 0, 0x02}};
     ASSERT_EQ(route(5, Qos::best_effort, sub).message(), "");
+    const auto frame = event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 5);
+    expect_action(frame, XDP_REDIRECT);
     const int prog = attached_program_fd();
     ASSERT_GE(prog, 0);
-    const auto frame = event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 5);
-    const Result<testkit::ProgRun> redirected = test_run(prog, frame, ifindex_);
-    ASSERT_TRUE(redirected) << redirected.message();
-    EXPECT_EQ(redirected->action, XDP_REDIRECT);
 
     constexpr __u32 kFrames = 200;  // within the queue: none may be dropped
     ASSERT_EQ(live_run(prog, frame, ifindex_, kFrames), 0) << std::strerror(errno);
@@ -456,15 +457,10 @@ TEST_F(XdpAdapterKernel, MacLessSubscriberIsResolvedAndFollowedWithForwardingOff
 TEST_F(XdpAdapterKernel, ConfiguredMomAddressIsTheRewriteSource) {
     ASSERT_EQ(connect_channel(kIface, kMomPort, "generic", {}, {10, 0, 0, 77}).message(), "");
     ASSERT_EQ(route(4, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, Mac{2, 0, 0, 0, 0, 2}}).message(), "");
-    const int prog = attached_program_fd();
-    ASSERT_GE(prog, 0);
     // To the listen address: the only one this MoM takes frames for (bpf/destination.h).
-    const Result<testkit::ProgRun> r = run_event(prog, 4, {10, 0, 0, 77});
-    ASSERT_TRUE(r) << r.message();
-    ::close(prog);
-    EXPECT_EQ(r->action, XDP_TX);
-    ASSERT_GE(r->output.size(), 14u + 20u);
-    EXPECT_EQ(0, std::memcmp(r->output.data() + 14 + 12, Ipv4{10, 0, 0, 77}.data(), 4));
+    const std::vector<std::uint8_t> routed = expect_action(4, {10, 0, 0, 77}, XDP_TX);
+    ASSERT_GE(routed.size(), 14u + 20u);
+    EXPECT_EQ(0, std::memcmp(routed.data() + 14 + 12, Ipv4{10, 0, 0, 77}.data(), 4));
 }
 
 // On the wire (generic mode): the peer end xdp1 lives in a second namespace that hosts both the publisher and the subscriber
@@ -559,17 +555,12 @@ TEST_F(XdpAdapterKernel, SubscriberOnAnotherInterfaceIsRedirectedThroughIt) {
     ASSERT_TRUE(connect("native").is_ok());
     const Mac sub_mac{0x02, 0x0c, 0, 0, 0, 0x05};
     ASSERT_EQ(route(6, Qos::strict, Endpoint{{10, 2, 0, 5}, 7000, sub_mac}).message(), "");
-    const int prog = attached_program_fd();
-    ASSERT_GE(prog, 0);
-    const Result<testkit::ProgRun> r = run_event(prog, 6, {10, 0, 0, 1});
-    ASSERT_TRUE(r) << r.message();
-    ::close(prog);
-    EXPECT_EQ(r->action, XDP_REDIRECT);
-    ASSERT_GE(r->output.size(), 14u);
-    EXPECT_EQ(0, std::memcmp(r->output.data(), sub_mac.data(), 6));
+    const std::vector<std::uint8_t> redirected = expect_action(6, {10, 0, 0, 1}, XDP_REDIRECT);
+    ASSERT_GE(redirected.size(), 14u);
+    EXPECT_EQ(0, std::memcmp(redirected.data(), sub_mac.data(), 6));
     const Result<Mac> xdp2_mac = testkit::mac_of("xdp2");
     ASSERT_TRUE(xdp2_mac) << xdp2_mac.message();
-    EXPECT_EQ(0, std::memcmp(r->output.data() + 6, xdp2_mac->data(), 6)) << "Ethernet source = the egress interface";
+    EXPECT_EQ(0, std::memcmp(redirected.data() + 6, xdp2_mac->data(), 6)) << "Ethernet source = the egress interface";
 }
 
 // Egress tagging (docs/config.md#vlan). A tagged event for a member on plain xdp2 leaves untagged. Members behind
@@ -689,12 +680,7 @@ TEST_F(XdpAdapterKernel, NativeRedirectIntoAVethThatCannotReceiveIsLeftToTheSock
     ASSERT_EQ(route(6, Qos::strict, Endpoint{{10, 2, 0, 5}, 7000, Mac{2, 0x0c, 0, 0, 0, 5}}).message(), "");
     EXPECT_TRUE(sink_->contains("native XDP cannot redirect into veth xdp2: its peer xdp3 runs no native XDP program"))
         << sink_->text();
-    const int prog = attached_program_fd();
-    ASSERT_GE(prog, 0);
-    const Result<testkit::ProgRun> r = run_event(prog, 6, {10, 0, 0, 1});
-    ASSERT_TRUE(r) << r.message();
-    ::close(prog);
-    EXPECT_EQ(r->action, XDP_PASS);
+    expect_action(6, {10, 0, 0, 1}, XDP_PASS);
     const std::optional<TopicStats> topic = stats_of(6);
     ASSERT_TRUE(topic);
     EXPECT_EQ(topic->kernel_packets, 0u);
@@ -1153,14 +1139,9 @@ TEST_F(XdpAdapterKernel, TakesOnlyFramesAddressedToTheInterfaceAndFollowsAddress
 TEST_F(XdpAdapterKernel, ListenAddressTakesOnlyThatAddress) {
     ASSERT_EQ(connect_channel(kIface, kMomPort, "native", {}, {10, 1, 0, 1}).message(), "");
     ASSERT_EQ(route(7, Qos::strict, Endpoint{{10, 0, 0, 2}, 7000, Mac{2, 0xa, 0, 0, 0, 2}}).message(), "");
-    const int prog = attached_program_fd();
-    ASSERT_GE(prog, 0);
-    const Result<testkit::ProgRun> listened = run_event(prog, 7, {10, 1, 0, 1});
-    const Result<testkit::ProgRun> other = run_event(prog, 7, {10, 0, 0, 1});
-    ASSERT_TRUE(listened && other);
-    EXPECT_EQ(listened->action, XDP_TX);
-    EXPECT_EQ(other->action, XDP_PASS) << "another address of the interface, not the listen address";
-    ::close(prog);
+    expect_action(7, {10, 1, 0, 1}, XDP_TX);
+    SCOPED_TRACE("another address of the interface, not the listen address");
+    expect_action(7, {10, 0, 0, 1}, XDP_PASS);
 }
 
 // 200 x (load, create, connect attaching natively, configure a kernel route, send, close, unload) in one

@@ -152,28 +152,25 @@ TEST(ControllerConfig, WritesTheFormOfEachEndpointAndGroup) {
 }
 
 TEST(ControllerConfig, ParsesTheCommandLinesFormOfAnEndpoint) {
-    const Result<ConfigEndpoint> full = parse_endpoint("10.0.0.1:9998@02:00:00:00:00:01");
-    ASSERT_TRUE(full) << full.message();
-    EXPECT_EQ(full->ip, "10.0.0.1");
-    EXPECT_EQ(full->port, 9998);
-    EXPECT_EQ(full->mac, "02:00:00:00:00:01");
-    const Result<ConfigEndpoint> mac_only = parse_endpoint("10.0.0.1@02:00:00:00:00:01");
-    ASSERT_TRUE(mac_only) << mac_only.message();
-    EXPECT_EQ(mac_only->port, 0);
-    EXPECT_FALSE(parse_endpoint("10.0.0.1"));
-    EXPECT_FALSE(parse_endpoint("10.0.0.1:70000"));
-
-    const Result<ConfigEndpoint> v6 = parse_endpoint("[fd77::11]:9998@02:00:00:00:00:01");
-    ASSERT_TRUE(v6) << v6.message();
-    EXPECT_EQ(v6->ip, "fd77::11");
-    EXPECT_EQ(v6->port, 9998);
-    EXPECT_EQ(v6->mac, "02:00:00:00:00:01");
-    const Result<ConfigEndpoint> v6_mac_only = parse_endpoint("fd77::11@02:00:00:00:00:01");
-    ASSERT_TRUE(v6_mac_only) << v6_mac_only.message();
-    EXPECT_EQ(v6_mac_only->ip, "fd77::11");
-    EXPECT_EQ(v6_mac_only->port, 0);
-    EXPECT_FALSE(parse_endpoint("fd77::11"));
-    EXPECT_FALSE(parse_endpoint("[fd77::11"));
+    // Port 0: none given (the [mom] listen port applies).
+    const struct {
+        const char* text;
+        ConfigEndpoint endpoint;
+    } parsed[] = {
+        {"10.0.0.1:9998@02:00:00:00:00:01", {"10.0.0.1", 9998, "02:00:00:00:00:01"}},
+        {"10.0.0.1@02:00:00:00:00:01", {"10.0.0.1", 0, "02:00:00:00:00:01"}},
+        {"[fd77::11]:9998@02:00:00:00:00:01", {"fd77::11", 9998, "02:00:00:00:00:01"}},
+        {"fd77::11@02:00:00:00:00:01", {"fd77::11", 0, "02:00:00:00:00:01"}},
+    };
+    for (const auto& c : parsed) {
+        const Result<ConfigEndpoint> endpoint = parse_endpoint(c.text);
+        ASSERT_TRUE(endpoint) << c.text << ": " << endpoint.message();
+        EXPECT_EQ(endpoint->ip, c.endpoint.ip) << c.text;
+        EXPECT_EQ(endpoint->port, c.endpoint.port) << c.text;
+        EXPECT_EQ(endpoint->mac, c.endpoint.mac) << c.text;
+    }
+    for (const char* refused : {"10.0.0.1", "10.0.0.1:70000", "fd77::11", "[fd77::11"})
+        EXPECT_FALSE(parse_endpoint(refused)) << refused;
     EXPECT_EQ(topic_toml({1, "best-effort", {{{"fd77::11", 9998, ""}, {"fd77::12", 0, "02:00:00:00:00:02"}}}}),
               "[[topics]]\nid = 1\nqos = \"best-effort\"\nsubscribers = [\n  \"[fd77::11]:9998\",\n"
               "  { ip = \"fd77::12\", mac = \"02:00:00:00:00:02\" },\n]\n\n");
