@@ -320,6 +320,20 @@ mom_state_query() {
     python3 -c "import json, sys; s = json.load(sys.stdin); $code" <<<"$state"
 }
 
+# route_mac TOPIC INDEX: the MAC the router's route of TOPIC writes for its member INDEX (0-based), "None" while it
+# has none (a member without a configured MAC before the adapter's neighbour resolver found it).
+route_mac() { mom_state_query "print(s['topics'][0]['strict_members'][$2]['mac'])" --topic "$1"; }
+
+# wait_route_mac TOPIC INDEX MAC: polls (0.1 s, at most 50 times) until that route entry carries MAC.
+wait_route_mac() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [ "$(route_mac "$1" "$2")" = "$3" ] && return 0
+        sleep 0.1
+    done
+    fail "topic $1's route carries $(route_mac "$1" "$2") for member $2, not $3, after 5 s"
+}
+
 # attached_prog_id xdp|fanout: the id of the MoM's XDP router or TC fan-out program on its interface (empty when
 # no XDP program is attached, or no fan-out program).
 attached_prog_id() {
