@@ -131,6 +131,7 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
             if (!cpus) return cpus.status();
             request.best_effort_cpus = std::move(*cpus);
             request.best_effort_queue = options.best_effort_queue;
+            request.best_effort_nice = options.best_effort_nice;
             request.persist = options.persist;
             request.mode_required = requested != XdpMode::automatic;
             persist_ = options.persist;

@@ -562,6 +562,34 @@ import json, sys
 print(next((str(l["id"]) for l in json.load(sys.stdin) if l.get("type") == "xdp" and l.get("prog_id") == int(sys.argv[1])), ""))' "$1"
 }
 
+# prog_map_id PROG_ID NAME: the id of the map called NAME that program PROG_ID uses (bpftool); empty when none.
+prog_map_id() {
+    local map
+    for map in $(bpftool -j prog show id "$1" | python3 -c 'import json, sys; print(*json.load(sys.stdin).get("map_ids", []))'); do
+        bpftool -j map show id "$map" | python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["name"] != sys.argv[1])' "$2" &&
+            { echo "$map"; return 0; }
+    done
+}
+
+# best_effort_thread_nices: "CPU=NICE ..." of the kernel threads of the MoM's best-effort cpumap (docs/isolation.md:
+# one per best-effort CPU, "cpumap/<cpu>/map:<id>"), by CPU; empty when the router has no such map or threads.
+best_effort_thread_nices() {
+    local map
+    map=$(prog_map_id "$(xdp_prog_id)" be_cpumap)
+    [ -n "$map" ] || return 0
+    python3 -c '
+import os, sys
+found = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        name = open(f"/proc/{pid}/comm").read().strip()
+        if name.startswith("cpumap/") and name.endswith("/map:" + sys.argv[1]):
+            found[int(name.split("/")[1])] = os.getpriority(os.PRIO_PROCESS, int(pid))
+    except OSError:
+        pass  # gone in between
+print(" ".join(f"{cpu}={nice}" for cpu, nice in sorted(found.items())))' "$map"
+}
+
 # prog_rodata_value PROG_ID NAME: the value of the global constant NAME in the .rodata map of program PROG_ID (read
 # through its BTF with bpftool); empty when the program has no such constant.
 prog_rodata_value() {
