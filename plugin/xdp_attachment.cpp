@@ -30,7 +30,7 @@ void lower_best_effort_threads(int cpumap_fd, const AttachRequest& request, spdl
     if (request.best_effort_cpus.empty()) return;
     bpf_map_info info{};
     __u32 length = sizeof(info);
-    Status lowered = bpf_map_get_info_by_fd(cpumap_fd, &info, &length) == 0
+    Status lowered = bpf_obj_get_info_by_fd(cpumap_fd, &info, &length) == 0
                          ? renice_cpumap_threads(info.id, request.best_effort_cpus, request.best_effort_nice)
                          : system_status("reading the best-effort cpumap's id", errno);
     if (!lowered)
