@@ -55,9 +55,6 @@ const toml::value* read_mom(const toml::value& mom, const std::filesystem::path&
     }
     if (const toml::value* metrics = find(mom, "metrics")) {
         config.metrics = as_socket_address(*metrics, "[mom] metrics");
-        if (config.metrics->ip6)
-            fail(*metrics, "[mom] metrics: the metrics endpoint listens on IPv4 only, got " +
-                               quote_text(format_socket_address(*config.metrics)));
     }
     if (const toml::value* priority = find(mom, "sq_priority"))
         config.sq_priority = static_cast<int>(as_integer(*priority, "[mom] sq_priority", 1, 99));

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "received_ttl.hpp"
+#include "socket_name.hpp"
 #include "tempos/system_status.hpp"
 
 namespace tempos::mom {
@@ -19,36 +20,6 @@ namespace {
 constexpr int kBatch = 32;
 constexpr std::size_t kMaxDatagram = 65536;
 constexpr std::size_t kControlSize = CMSG_SPACE(sizeof(std::uint32_t)) + kTtlControlSize;
-
-// A socket address of either family, for bind() and getsockname().
-struct SocketName {
-    sockaddr_storage storage{};
-    socklen_t length = 0;
-    int family() const { return storage.ss_family; }
-    sockaddr* get() { return reinterpret_cast<sockaddr*>(&storage); }
-    std::uint16_t port() const {
-        return ntohs(family() == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port
-                                          : reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
-    }
-};
-
-SocketName to_sockaddr(const SocketAddress& address) {
-    SocketName name;
-    if (address.ip6) {
-        auto* addr = reinterpret_cast<sockaddr_in6*>(&name.storage);
-        addr->sin6_family = AF_INET6;
-        addr->sin6_port = htons(address.port);
-        std::memcpy(&addr->sin6_addr, address.ip6->data(), address.ip6->size());
-        name.length = sizeof(sockaddr_in6);
-    } else {
-        auto* addr = reinterpret_cast<sockaddr_in*>(&name.storage);
-        addr->sin_family = AF_INET;
-        addr->sin_port = htons(address.port);
-        std::memcpy(&addr->sin_addr, address.ip.data(), 4);
-        name.length = sizeof(sockaddr_in);
-    }
-    return name;
-}
 
 std::string describe_address(const SocketAddress& address) { return "UDP " + format_socket_address(address); }
 

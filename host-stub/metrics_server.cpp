@@ -12,12 +12,21 @@
 #include <cstring>
 #include <exception>
 
+#include "socket_name.hpp"
 #include "tempos/system_status.hpp"
 #include "tempos/thread_capabilities.hpp"
 
 namespace tempos::mom {
 
 namespace {
+
+// 127.0.0.0/8 or ::1 (an IPv6 [::] listener takes IPv4 too, and so is not loopback).
+bool is_loopback(const SocketAddress& address) {
+    if (!address.ip6) return address.ip[0] == 127;
+    Ipv6 loopback{};
+    loopback[15] = 1;
+    return *address.ip6 == loopback;
+}
 
 std::string reply(const char* status, const std::string& body, const char* content_type = "text/plain",
                   const char* extra_header = "", bool with_body = true) {
@@ -34,27 +43,27 @@ MetricsServer::MetricsServer(Renderer render, const LogContext& log)
 MetricsServer::~MetricsServer() { stop(); }
 
 Status MetricsServer::start(const SocketAddress& address) {
-    listener_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    SocketName addr = to_sockaddr(address);
+    listener_ = UniqueFd(::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (listener_.get() < 0) return system_status("metrics socket", errno);
     const int on = 1;
     ::setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(address.port);
-    std::memcpy(&addr.sin_addr, address.ip.data(), 4);
+    // [::] takes IPv4 too whatever net.ipv6.bindv6only says, as the ingress sockets do.
+    const int v6only = 0;
+    if (addr.family() == AF_INET6) ::setsockopt(listener_.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
     const std::string where = format_socket_address(address);
-    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    if (::bind(listener_.get(), addr.get(), addr.length) != 0)
         return system_status("cannot bind the metrics endpoint to " + where, errno);
     if (::listen(listener_.get(), 64) != 0) return system_status("listen on the metrics endpoint " + where, errno);
-    socklen_t len = sizeof addr;
-    ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-    bound_ = {address.ip, ntohs(addr.sin_port)};
+    ::getsockname(listener_.get(), addr.get(), &addr.length);
+    bound_ = address;
+    bound_.port = addr.port();
     wakeup_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (wakeup_.get() < 0) return system_status("eventfd", errno);
     connections_.reserve(kMaxConnections);
     thread_ = std::thread([this] { run(); });
     log_->info("metrics on http://{}/metrics", format_socket_address(bound_));
-    if (address.ip[0] != 127)
+    if (!is_loopback(address))
         log_->warn("the metrics endpoint {} is not a loopback address: it has no authentication, anyone who can "
                    "reach it can read the MoM's topics and counters",
                    format_socket_address(bound_));

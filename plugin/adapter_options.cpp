@@ -56,13 +56,21 @@ Result<AdapterOptions> parse_adapter_options(const std::map<std::string, std::st
             Result<std::uint32_t> queue = parse_queue(value);
             if (!queue) return queue.status();
             parsed.best_effort_queue = *queue;
+        } else if (key == "best_effort_nice") {
+            int nice = 0;
+            const char* end = value.data() + value.size();
+            const auto [at, error] = std::from_chars(value.data(), end, nice);
+            if (value.empty() || error != std::errc() || at != end || nice < 0 || nice > 19)
+                return invalid("best_effort_nice = " + value + ": expected 0 (the kernel's priority) to 19 (the "
+                               "lowest, the default)");
+            parsed.best_effort_nice = nice;
         } else if (key == "persist") {
             if (value != "true" && value != "false") return invalid("persist = " + value + ": expected true or false");
             parsed.persist = value == "true";
         } else {
             return invalid("unknown option \"" + key +
                            "\" for the xdp adapter (known: xdp_mode, xdp_attach, xdp_priority, best_effort_cpus, "
-                           "best_effort_queue, persist)");
+                           "best_effort_queue, best_effort_nice, persist)");
         }
     }
     if (parsed.priority && parsed.attach != XdpAttachMethod::libxdp)

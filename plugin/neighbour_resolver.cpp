@@ -72,19 +72,15 @@ std::vector<NextHop> FollowedNeighbours::unresolved() const {
 
 namespace {
 
-// One neighbour message of family AF_INET: its next hop and entry (std::nullopt for RTM_DELNEIGH).
+// One neighbour message of family AF_INET or AF_INET6: its next hop and entry (std::nullopt for RTM_DELNEIGH).
 struct NeighbourMessage {
     NextHop hop;
     std::optional<NeighbourEntry> entry;
 };
 
 int parse_neigh_attr(const nlattr* attr, void* data) {
-    auto* parsed = static_cast<std::pair<std::optional<Ipv4>, std::optional<Mac>>*>(data);
-    if (mnl_attr_get_type(attr) == NDA_DST && mnl_attr_get_payload_len(attr) == 4) {
-        Ipv4 address;
-        std::memcpy(address.data(), mnl_attr_get_payload(attr), address.size());
-        parsed->first = address;
-    }
+    auto* parsed = static_cast<std::pair<std::optional<IpAddress>, std::optional<Mac>>*>(data);
+    if (mnl_attr_get_type(attr) == NDA_DST) parsed->first = address_attribute(attr);
     if (mnl_attr_get_type(attr) == NDA_LLADDR && mnl_attr_get_payload_len(attr) == 6) {
         Mac mac;
         std::memcpy(mac.data(), mnl_attr_get_payload(attr), mac.size());
@@ -97,10 +93,10 @@ std::optional<NeighbourMessage> parse_neigh(const nlmsghdr* msg) {
     if (msg->nlmsg_type != RTM_NEWNEIGH && msg->nlmsg_type != RTM_DELNEIGH) return std::nullopt;
     if (mnl_nlmsg_get_payload_len(msg) < sizeof(ndmsg)) return std::nullopt;
     const auto* ndm = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(msg));
-    if (ndm->ndm_family != AF_INET) return std::nullopt;
-    std::pair<std::optional<Ipv4>, std::optional<Mac>> parsed;
+    if (ndm->ndm_family != AF_INET && ndm->ndm_family != AF_INET6) return std::nullopt;
+    std::pair<std::optional<IpAddress>, std::optional<Mac>> parsed;
     mnl_attr_parse(msg, sizeof(ndmsg), parse_neigh_attr, &parsed);
-    if (!parsed.first) return std::nullopt;
+    if (!parsed.first || address_family(*parsed.first) != ndm->ndm_family) return std::nullopt;
     NeighbourMessage out{NextHop{ndm->ndm_ifindex, *parsed.first}, std::nullopt};
     if (msg->nlmsg_type == RTM_NEWNEIGH) out.entry = NeighbourEntry{ndm->ndm_state, parsed.second};
     return out;
@@ -118,9 +114,9 @@ int ignore(const nlmsghdr*, void*) { return MNL_CB_OK; }
 std::optional<NeighbourEntry> query_neighbour(const NextHop& hop) {
     RtnlRequest request(RTM_GETNEIGH, NLM_F_REQUEST);
     auto* ndm = request.extra<ndmsg>();
-    ndm->ndm_family = AF_INET;
+    ndm->ndm_family = address_family(hop.address);
     ndm->ndm_ifindex = hop.ifindex;
-    mnl_attr_put(request.header(), NDA_DST, hop.address.size(), hop.address.data());
+    put_address(request.header(), NDA_DST, hop.address);
     std::optional<NeighbourEntry> entry;
     if (!request.run("RTM_GETNEIGH", parse_neigh_answer, &entry)) return std::nullopt;
     return entry;
@@ -166,7 +162,7 @@ std::size_t NeighbourResolver::unresolved() const {
     return followed_.unresolved().size();
 }
 
-std::optional<Mac> NeighbourResolver::mac_of(const Ipv4& member) {
+std::optional<Mac> NeighbourResolver::mac_of(const IpAddress& member) {
     const Result<RouteNextHop> route = route_next_hop(member);
     if (!route) {
         std::lock_guard lock(mutex_);
@@ -200,15 +196,15 @@ std::optional<Mac> NeighbourResolver::mac_of(const Ipv4& member) {
 }
 
 // RTM_NEWNEIGH with NTF_USE: the kernel creates the entry if needed and starts resolving (or re-verifying) it, as a
-// send to the neighbour would; no address is written, nothing becomes permanent.
+// send to the neighbour would (ARP, or a neighbour solicitation); no address is written, nothing becomes permanent.
 void NeighbourResolver::request_resolution(const NextHop& hop) {
     RtnlRequest request(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK);
     auto* ndm = request.extra<ndmsg>();
-    ndm->ndm_family = AF_INET;
+    ndm->ndm_family = address_family(hop.address);
     ndm->ndm_ifindex = hop.ifindex;
     ndm->ndm_state = NUD_NONE;
     ndm->ndm_flags = NTF_USE;
-    mnl_attr_put(request.header(), NDA_DST, hop.address.size(), hop.address.data());
+    put_address(request.header(), NDA_DST, hop.address);
     requested_.fetch_add(1);
     if (Status st = request.run("asking the kernel to resolve " + format_ip(hop.address) + " (NTF_USE)", ignore,
                                 nullptr);

@@ -1,13 +1,15 @@
 // The MACs of subscribers configured without one, resolved and followed by the adapter itself, so the router
-// needs no bpf_fib_lookup for them (which refuses while IPv4 forwarding is off: no sysctl is needed). The
-// kernel's route to a member gives the egress interface and the next hop (its gateway, or the member), the
-// neighbour table that hop's MAC. When the entry is missing, failed or stale, the kernel is asked to resolve it
-// (RTM_NEWNEIGH with NTF_USE: what a send to it would trigger, ARP included); a thread follows the neighbour
-// events (RTNLGRP_NEIGH) of every next hop asked about. rtnetlink through libmnl; NTF_USE needs CAP_NET_ADMIN.
+// needs no bpf_fib_lookup for them (which refuses while forwarding is off: no sysctl is needed). IPv4 (ARP) and
+// IPv6 (NDP) alike. The kernel's route to a member gives the egress interface and the next hop (its gateway, or
+// the member), the neighbour table that hop's MAC. When the entry is missing, failed or stale, the kernel is
+// asked to resolve it (RTM_NEWNEIGH with NTF_USE: what a send to it would trigger, ARP or a neighbour
+// solicitation); a thread follows the neighbour events (RTNLGRP_NEIGH) of every next hop asked about. rtnetlink
+// through libmnl; NTF_USE needs CAP_NET_ADMIN.
 //
 // Frames the router sends bypass the neighbour layer and never confirm an entry, so a stale one is re-verified
 // (the kernel's delay-probe cycle) instead of trusted for ever: a subscriber that changes its MAC is followed at
-// once when it announces it (gratuitous ARP), else within the entry's reachable time and the probes.
+// once when it announces it (gratuitous ARP, unsolicited neighbour advertisement), else within the entry's
+// reachable time and the probes.
 #pragma once
 
 #include <atomic>
@@ -24,6 +26,7 @@
 
 #include <spdlog/logger.h>
 
+#include "network_interface.hpp"
 #include "tempos/adapter.hpp"
 #include "tempos/status.hpp"
 #include "tempos/unique_fd.hpp"
@@ -49,7 +52,7 @@ bool needs_resolution(const std::optional<NeighbourEntry>& entry);
 // Where frames toward a member go next: the route's output interface and gateway (or the member itself).
 struct NextHop {
     int ifindex = 0;
-    Ipv4 address{};
+    IpAddress address;
     auto operator<=>(const NextHop&) const = default;
 };
 
@@ -96,7 +99,7 @@ public:
     // The MAC frames to `member` are sent to, if the kernel knows it now; the route is asked again at each call,
     // the next hop followed from then on. nullopt while unknown (no route, not resolved yet, failed): the kernel
     // is asked to resolve it and on_change reports the answer. Never blocks on the network.
-    std::optional<Mac> mac_of(const Ipv4& member);
+    std::optional<Mac> mac_of(const IpAddress& member);
 
     // Resolution requests sent to the kernel (NTF_USE), and next hops followed without a usable MAC now.
     std::uint64_t resolutions_requested() const { return requested_.load(); }
@@ -121,7 +124,7 @@ private:
     std::chrono::milliseconds recheck_;
     mutable std::mutex mutex_;
     FollowedNeighbours followed_;       // under mutex_
-    std::set<Ipv4> route_warned_;       // members whose missing route was logged, under mutex_
+    std::set<IpAddress> route_warned_;  // members whose missing route was logged, under mutex_
     std::atomic<std::uint64_t> requested_{0};
     std::thread thread_;
 };

@@ -32,6 +32,15 @@ std::string format_ip(const Ipv6& ip) {
     return text;
 }
 
+IpAddress endpoint_address(const Endpoint& endpoint) {
+    if (endpoint.ip6) return *endpoint.ip6;
+    return endpoint.ip;
+}
+
+std::string format_ip(const IpAddress& ip) {
+    return std::visit([](const auto& address) { return format_ip(address); }, ip);
+}
+
 std::string format_mac(const Mac& mac) {
     char text[18];
     std::snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
@@ -79,17 +88,15 @@ namespace {
 
 struct RouteAnswer {
     std::optional<int> ifindex;
-    std::optional<Ipv4> gateway;
+    std::optional<IpAddress> gateway;
 };
 
 int parse_route_attr(const nlattr* attr, void* data) {
     auto* answer = static_cast<RouteAnswer*>(data);
     if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
         answer->ifindex = static_cast<int>(mnl_attr_get_u32(attr));
-    if (mnl_attr_get_type(attr) == RTA_GATEWAY && mnl_attr_get_payload_len(attr) == 4) {
-        Ipv4 gateway;
-        std::memcpy(gateway.data(), mnl_attr_get_payload(attr), gateway.size());
-        answer->gateway = gateway;
+    if (mnl_attr_get_type(attr) == RTA_GATEWAY) {
+        if (std::optional<IpAddress> gateway = address_attribute(attr)) answer->gateway = *gateway;
     }
     return MNL_CB_OK;
 }
@@ -141,14 +148,12 @@ Result<std::optional<VlanLink>> query_vlan(int ifindex) {
 
 namespace {
 
-// The kernel's answer (RTM_GETROUTE) for one destination address of `family`.
-template <typename Address>
-Result<RouteAnswer> route_answer(unsigned char family, const Address& destination) {
+// The kernel's answer (RTM_GETROUTE) for one destination address.
+Result<RouteAnswer> route_answer(const IpAddress& destination) {
     RtnlRequest request(RTM_GETROUTE, NLM_F_REQUEST);
     auto* route = request.extra<rtmsg>();
-    route->rtm_family = family;
-    route->rtm_dst_len = static_cast<unsigned char>(destination.size() * 8);
-    mnl_attr_put(request.header(), RTA_DST, destination.size(), destination.data());
+    route->rtm_family = address_family(destination);
+    route->rtm_dst_len = static_cast<unsigned char>(put_address(request.header(), RTA_DST, destination) * 8);
     RouteAnswer answer;
     if (Status st = request.run("RTM_GETROUTE", parse_route, &answer); !st)
         return Status::error(ErrorCode::invalid_argument,
@@ -161,29 +166,16 @@ Result<RouteAnswer> route_answer(unsigned char family, const Address& destinatio
 
 }  // namespace
 
-Result<RouteNextHop> route_next_hop(const Ipv4& destination) {
-    const Result<RouteAnswer> answer = route_answer(AF_INET, destination);
+Result<RouteNextHop> route_next_hop(const IpAddress& destination) {
+    const Result<RouteAnswer> answer = route_answer(destination);
     if (!answer) return answer.status();
     return RouteNextHop{*answer->ifindex, answer->gateway.value_or(destination)};
 }
 
-Result<int> route_output_ifindex(const Ipv4& destination) {
+Result<int> route_output_ifindex(const IpAddress& destination) {
     const Result<RouteNextHop> hop = route_next_hop(destination);
     if (!hop) return hop.status();
     return hop->ifindex;
-}
-
-Result<int> route_output_ifindex(const Ipv6& destination) {
-    const Result<RouteAnswer> answer = route_answer(AF_INET6, destination);
-    if (!answer) return answer.status();
-    return *answer->ifindex;
-}
-
-std::optional<bool> ipv4_forwarding_enabled(const std::string& name) {
-    std::ifstream file("/proc/sys/net/ipv4/conf/" + name + "/forwarding");
-    int value = -1;
-    if (!(file >> value)) return std::nullopt;
-    return value != 0;
 }
 
 }  // namespace tempos::xdp

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "tempos/adapter.hpp"
 
@@ -21,9 +22,15 @@ struct InterfaceInfo {
 Result<InterfaceInfo> query_interface(const std::string& name);
 Result<InterfaceInfo> query_interface(int ifindex);
 
-// "10.0.0.1" and "02:00:00:00:00:0a", for messages.
+// A subscriber's or a next hop's address, of either family.
+using IpAddress = std::variant<Ipv4, Ipv6>;
+// A subscriber's address: its IPv6 one if it has one (tempos/adapter.hpp), else its IPv4.
+IpAddress endpoint_address(const Endpoint& endpoint);
+
+// "10.0.0.1", "2001:db8::1" and "02:00:00:00:00:0a", for messages.
 std::string format_ip(const Ipv4& ip);
 std::string format_ip(const Ipv6& ip);
+std::string format_ip(const IpAddress& ip);
 std::string format_mac(const Mac& mac);
 
 // A VLAN sub-interface: its lower device and its tag (network order, as in the frame).
@@ -35,17 +42,14 @@ struct VlanLink {
 // nullopt: `ifindex` is not a VLAN device. Errors: system_error (no such interface, netlink).
 Result<std::optional<VlanLink>> query_vlan(int ifindex);
 
-// net.ipv4.conf.<name>.forwarding of this network namespace; nullopt if it cannot be read.
-std::optional<bool> ipv4_forwarding_enabled(const std::string& name);
-
 // The kernel's route to `destination` (RTM_GETROUTE over netlink): its output interface, and the neighbour frames
 // to it are sent to (the route's gateway, or `destination` itself on a directly connected network).
+// The gateway has the destination's family (an IPv4 route via an IPv6 gateway, RTA_VIA, is not followed).
 struct RouteNextHop {
     int ifindex = 0;
-    Ipv4 neighbour{};
+    IpAddress neighbour;
 };
-Result<RouteNextHop> route_next_hop(const Ipv4& destination);
-Result<int> route_output_ifindex(const Ipv4& destination);
-Result<int> route_output_ifindex(const Ipv6& destination);
+Result<RouteNextHop> route_next_hop(const IpAddress& destination);
+Result<int> route_output_ifindex(const IpAddress& destination);
 
 }  // namespace tempos::xdp

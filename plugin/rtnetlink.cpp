@@ -46,6 +46,36 @@ int collect_attribute(const nlattr* attr, void* data) {
     return MNL_CB_OK;
 }
 
+unsigned char address_family(const IpAddress& ip) {
+    return std::holds_alternative<Ipv4>(ip) ? AF_INET : AF_INET6;
+}
+
+std::size_t put_address(nlmsghdr* msg, std::uint16_t type, const IpAddress& ip) {
+    return std::visit(
+        [&](const auto& address) {
+            mnl_attr_put(msg, type, address.size(), address.data());
+            return address.size();
+        },
+        ip);
+}
+
+namespace {
+template <typename Address>
+Address address_payload(const nlattr* attr) {
+    Address address;
+    std::memcpy(address.data(), mnl_attr_get_payload(attr), address.size());
+    return address;
+}
+}  // namespace
+
+std::optional<IpAddress> address_attribute(const nlattr* attr) {
+    switch (mnl_attr_get_payload_len(attr)) {
+        case sizeof(Ipv4): return address_payload<Ipv4>(attr);
+        case sizeof(Ipv6): return address_payload<Ipv6>(attr);
+        default: return std::nullopt;
+    }
+}
+
 bool is_vlan_link(const nlattr* linkinfo) {
     if (linkinfo == nullptr) return false;
     NlAttributes info(IFLA_INFO_MAX);

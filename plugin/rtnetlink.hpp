@@ -5,9 +5,11 @@
 #include <libmnl/libmnl.h>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "network_interface.hpp"
 #include "tempos/status.hpp"
 
 namespace tempos::xdp {
@@ -40,6 +42,13 @@ struct NlAttributes {
     const nlattr* operator[](std::size_t type) const { return type < by_type.size() ? by_type[type] : nullptr; }
 };
 int collect_attribute(const nlattr* attr, void* data);
+
+// AF_INET or AF_INET6.
+unsigned char address_family(const IpAddress& ip);
+// Appends `ip` to `msg` as attribute `type` (RTA_DST, NDA_DST); returns its length in bytes (4 or 16).
+std::size_t put_address(nlmsghdr* msg, std::uint16_t type, const IpAddress& ip);
+// An address attribute (RTA_GATEWAY, NDA_DST) of either family; nullopt for any other payload length.
+std::optional<IpAddress> address_attribute(const nlattr* attr);
 
 // Whether IFLA_LINKINFO (may be null) says the link is a VLAN device.
 bool is_vlan_link(const nlattr* linkinfo);

@@ -131,6 +131,7 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
             if (!cpus) return cpus.status();
             request.best_effort_cpus = std::move(*cpus);
             request.best_effort_queue = options.best_effort_queue;
+            request.best_effort_nice = options.best_effort_nice;
             request.persist = options.persist;
             request.mode_required = requested != XdpMode::automatic;
             persist_ = options.persist;
@@ -256,8 +257,7 @@ void XdpAdapter::take_over_topics() {
 }
 
 Result<EgressPort> XdpAdapter::egress_for(const Endpoint& subscriber) {
-    const Result<int> ifindex =
-        subscriber.ip6 ? route_output_ifindex(*subscriber.ip6) : route_output_ifindex(subscriber.ip);
+    const Result<int> ifindex = route_output_ifindex(endpoint_address(subscriber));
     if (!ifindex) return ifindex.status();
     // 0 = leave through the interface the frame arrived on (XDP_TX), see xdp_abi.h.
     if (*ifindex == interface_.ifindex) return EgressPort{0, interface_.mac};
@@ -308,13 +308,11 @@ Result<EgressPort> XdpAdapter::egress_for(const Endpoint& subscriber) {
     return EgressPort{*ifindex, info->mac};
 }
 
-// A subscriber without a configured MAC: the neighbour resolver's answer, or none yet (the route entry then
-// leaves it to bpf_fib_lookup, which refuses while forwarding is off: the event takes the socket path, counted).
-// The resolver follows IPv4 neighbours only: an IPv6 member without a MAC is always resolved by bpf_fib_lookup in
-// the NDP table (docs/ipv6.md).
+// A subscriber without a configured MAC: the neighbour resolver's answer (ARP or NDP), or none yet (the route
+// entry then leaves it to bpf_fib_lookup, which refuses while forwarding is off: the event takes the socket path,
+// counted).
 std::optional<Mac> XdpAdapter::neighbour_mac(const Endpoint& subscriber) {
-    if (subscriber.ip6) return std::nullopt;
-    return neighbours_ ? neighbours_->mac_of(subscriber.ip) : std::nullopt;
+    return neighbours_ ? neighbours_->mac_of(endpoint_address(subscriber)) : std::nullopt;
 }
 
 void XdpAdapter::note_macless(const TopicConfig& topic) {

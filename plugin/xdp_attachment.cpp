@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "best_effort_table.hpp"
+#include "cpumap_threads.hpp"
 #include "pin_set.hpp"
 #include "skeleton.hpp"
+#include "tempos/system_status.hpp"
 #include "tempos/unique_fd.hpp"
 #include "xdp_hook.hpp"
 #include "tempos_router.skel.h"
@@ -21,6 +23,22 @@
 namespace tempos::xdp {
 
 namespace {
+
+// A failure leaves best-effort work at the kernel's priority: isolation is weaker, nothing is lost, so the router
+// still attaches, and the warning says what to grant.
+void lower_best_effort_threads(int cpumap_fd, const AttachRequest& request, spdlog::logger& log) {
+    if (request.best_effort_cpus.empty()) return;
+    bpf_map_info info{};
+    __u32 length = sizeof(info);
+    Status lowered = bpf_obj_get_info_by_fd(cpumap_fd, &info, &length) == 0
+                         ? renice_cpumap_threads(info.id, request.best_effort_cpus, request.best_effort_nice)
+                         : system_status("reading the best-effort cpumap's id", errno);
+    if (!lowered)
+        log.warn("best-effort kernel threads left at the kernel's priority ({}): under a best-effort flood they "
+                 "share the strict CPUs' time evenly with the receive path; grant CAP_SYS_NICE, or set "
+                 "best_effort_nice = 0 to choose this (docs/isolation.md)",
+                 lowered.message());
+}
 
 BestEffortMaps best_effort_maps(const tempos_router& skeleton) {
     return {bpf_map__fd(skeleton.maps.be_cpumap), bpf_map__fd(skeleton.maps.be_cpu_slots),
@@ -183,6 +201,7 @@ Result<std::unique_ptr<XdpAttachment>> XdpAttachment::attach(const AttachRequest
                                                     request.best_effort_queue);
         !installed)
         return installed;
+    lower_best_effort_threads(bpf_map__fd(skeleton->maps.be_cpumap), request, log);
 
     auto routes = std::make_unique<RouteTable>(bpf_map__fd(skeleton->maps.topic_routes),
                                                bpf_map__fd(skeleton->maps.topic_counters));

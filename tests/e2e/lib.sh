@@ -320,6 +320,20 @@ mom_state_query() {
     python3 -c "import json, sys; s = json.load(sys.stdin); $code" <<<"$state"
 }
 
+# route_mac TOPIC INDEX: the MAC the router's route of TOPIC writes for its member INDEX (0-based), "None" while it
+# has none (a member without a configured MAC before the adapter's neighbour resolver found it).
+route_mac() { mom_state_query "print(s['topics'][0]['strict_members'][$2]['mac'])" --topic "$1"; }
+
+# wait_route_mac TOPIC INDEX MAC: polls (0.1 s, at most 50 times) until that route entry carries MAC.
+wait_route_mac() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [ "$(route_mac "$1" "$2")" = "$3" ] && return 0
+        sleep 0.1
+    done
+    fail "topic $1's route carries $(route_mac "$1" "$2") for member $2, not $3, after 5 s"
+}
+
 # attached_prog_id xdp|fanout: the id of the MoM's XDP router or TC fan-out program on its interface (empty when
 # no XDP program is attached, or no fan-out program).
 attached_prog_id() {
@@ -546,6 +560,34 @@ xdp_link_of() {
     bpftool -j link show | python3 -c '
 import json, sys
 print(next((str(l["id"]) for l in json.load(sys.stdin) if l.get("type") == "xdp" and l.get("prog_id") == int(sys.argv[1])), ""))' "$1"
+}
+
+# prog_map_id PROG_ID NAME: the id of the map called NAME that program PROG_ID uses (bpftool); empty when none.
+prog_map_id() {
+    local map
+    for map in $(bpftool -j prog show id "$1" | python3 -c 'import json, sys; print(*json.load(sys.stdin).get("map_ids", []))'); do
+        bpftool -j map show id "$map" | python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["name"] != sys.argv[1])' "$2" &&
+            { echo "$map"; return 0; }
+    done
+}
+
+# best_effort_thread_nices: "CPU=NICE ..." of the kernel threads of the MoM's best-effort cpumap (docs/isolation.md:
+# one per best-effort CPU, "cpumap/<cpu>/map:<id>"), by CPU; empty when the router has no such map or threads.
+best_effort_thread_nices() {
+    local map
+    map=$(prog_map_id "$(xdp_prog_id)" be_cpumap)
+    [ -n "$map" ] || return 0
+    python3 -c '
+import os, sys
+found = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        name = open(f"/proc/{pid}/comm").read().strip()
+        if name.startswith("cpumap/") and name.endswith("/map:" + sys.argv[1]):
+            found[int(name.split("/")[1])] = os.getpriority(os.PRIO_PROCESS, int(pid))
+    except OSError:
+        pass  # gone in between
+print(" ".join(f"{cpu}={nice}" for cpu, nice in sorted(found.items())))' "$map"
 }
 
 # prog_rodata_value PROG_ID NAME: the value of the global constant NAME in the .rodata map of program PROG_ID (read

@@ -21,6 +21,11 @@ setup one-legged 2
         --rate-limit "$RATE_LIMIT" --burst "$BURST"
 } >"$E2E_TMP/mom.toml"
 start_mom "$E2E_TMP/mom.toml"
+# The best-effort CPUs' cpumap threads at the lowest priority (best_effort_nice's default), one per online CPU (the
+# default set on a veth): the strict receive path's ksoftirqd has the CPU whenever it needs it.
+expected_nices=$(for ((c = 0; c < $(nproc); c++)); do echo -n "$c=19 "; done | sed 's/ $//')
+nices=$(best_effort_thread_nices)
+[ "$nices" = "$expected_nices" ] || fail "the best-effort cpumap threads (CPU=nice): '$nices', expected '$expected_nices'"
 start_sub sub1 "$N_STRICT" 60
 start_sub sub2 "$N_FLOOD" 60
 
@@ -54,7 +59,8 @@ echo "best-effort: sent=$N_FLOOD delivered=$be_total policed=$policed (topic_rat
      "send errors=$send_errors"
 echo "MoM interface rx drops +$rx_dropped, MoM ingress socket drops +$socket_drops, subscribers' RcvbufErrors +$rcvbuf"
 echo "sent $sent = delivered $delivered + counted $counted; unaccounted $((sent - delivered - counted))"
-echo "the publishers overlapped for $overlap_ms ms; MoM InDatagrams +$mom_in; subscribers' InCsumErrors +$csum"
+echo "the publishers overlapped for $overlap_ms ms; MoM InDatagrams +$mom_in; subscribers' InCsumErrors +$csum;" \
+     "best-effort cpumap threads (CPU=nice) $nices"
 ((overlap_ms > 0)) || fail "the flood and the strict stream did not overlap"
 [ $((strict_dups + be_dups + strict_corrupt + be_corrupt)) -eq 0 ] || fail "duplicates or changed payloads"
 [ "$((sent - delivered))" -eq "$counted" ] ||

@@ -21,18 +21,6 @@ neigh_before=$(topo_exec mom ip -4 neigh show dev "$TOPO_MOM_IF" | grep -c -E "^
 [ "$neigh_before" -eq 0 ] || fail "the MoM knew sub3's MAC before it started"
 start_mom "$E2E_TMP/mom.toml"
 
-# route_mac_of_sub3: the MAC the router's route writes for sub3 (the third member), "None" while it has none.
-route_mac_of_sub3() { mom_state_query 'print(s["topics"][0]["strict_members"][2]["mac"])' --topic 1; }
-# wait_route_mac MAC: polls (0.1 s, at most 50 times) until the route carries MAC for sub3.
-wait_route_mac() {
-    local i
-    for ((i = 0; i < 50; i++)); do
-        [ "$(route_mac_of_sub3)" = "$1" ] && return 0
-        sleep 0.1
-    done
-    fail "the route for sub3 carries $(route_mac_of_sub3), not $1, after 5 s"
-}
-
 # round NAME: N events to the three subscribers (fresh tempos-sub reports); checks the exact split, that nothing
 # was lost and that the MoM's socket took no strict event; prints what it measured.
 round() {
@@ -60,16 +48,16 @@ round() {
     [ "$csum" -eq 0 ] || fail "$name: subscribers counted UDP checksum errors"
 }
 
-wait_route_mac "$(mac_of sub3)"
-echo "sub3's neighbour resolved by the adapter: $(route_mac_of_sub3) (forwarding=$FORWARDING);" \
+wait_route_mac 1 2 "$(mac_of sub3)"
+echo "sub3's neighbour resolved by the adapter: $(route_mac 1 2) (forwarding=$FORWARDING);" \
      "MoM's entry: $(topo_exec mom ip -4 neigh show "$TOPO_IP_sub3" dev "$TOPO_MOM_IF")"
 round "round 1"
 
 new_mac=02:5e:00:00:00:33
 topo_exec sub3 sysctl -qw net.ipv4.conf.eth0.arp_notify=1
 topo_exec sub3 ip link set dev eth0 address "$new_mac"
-wait_route_mac "$new_mac"
-echo "sub3 changed its MAC to $new_mac; the route follows: $(route_mac_of_sub3)"
+wait_route_mac 1 2 "$new_mac"
+echo "sub3 changed its MAC to $new_mac; the route follows: $(route_mac 1 2)"
 round "round 2"
 [ "$(json_field "$E2E_TMP/sub3.json" 1 unique)" -gt 0 ] || fail "no event reached sub3 after its MAC changed"
 [ "$(metric 'tempos_kernel_packets_total\{.*topic="1"')" -eq $((2 * N)) ] || fail "not every event took the kernel path"

@@ -380,6 +380,11 @@ TEST_F(ConfigTest, V6onlyAndSpecificIpv6ListenersTakeNoIpv4) {
     EXPECT_TRUE(load_valid("[mom]\nlisten = \"[::ffff:10.0.0.1]:9998\"\n").listens_ipv4());
 }
 
+TEST_F(ConfigTest, MetricsEndpointOfEitherFamily) {
+    EXPECT_EQ(load_valid("[mom]\nmetrics = \"[::1]:9100\"\n").metrics, (SocketAddress{{}, 9100, *parse_ipv6("::1")}));
+    EXPECT_EQ(load_valid("[mom]\nmetrics = \"[::]:9100\"\n").metrics, (SocketAddress{{}, 9100, Ipv6{}}));
+}
+
 TEST_F(ConfigTest, Ipv6MistakesAreRefusedAtTheirLine) {
     expect_load_errors({
         {"[mom]\nlisten = \"2001:db8::1:9998\"\n", 2,
@@ -392,7 +397,7 @@ TEST_F(ConfigTest, Ipv6MistakesAreRefusedAtTheirLine) {
         {"[mom]\nlisten = \"0.0.0.0:9998\"\nv6only = true\n", 3, "[mom] v6only applies to an IPv6 listen address"},
         {"[mom]\nv6only = true\n", 2, "[mom] v6only applies to an IPv6 listen address"},
         {"[mom]\nlisten = \"[::]:9998\"\nv6only = \"yes\"\n", 3, "[mom] v6only must be"},
-        {"[mom]\nmetrics = \"[::1]:9100\"\n", 2, "[mom] metrics: the metrics endpoint listens on IPv4 only"},
+        {"[mom]\nmetrics = \"[::1]\"\n", 2, "[mom] metrics must be \"IP:PORT\" or \"[IPv6]:PORT\""},
         {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [\"[::]:9000\"]\n", 4, ":: is not a subscriber address"},
         {"[[topics]]\nid = 1\nqos = \"strict\"\nsubscribers = [\"[fe80::5]:9000\"]\n", 4,
          "subscriber [fe80::5]:9000: a link-local IPv6 address"},

@@ -24,13 +24,20 @@
 namespace tempos::mom {
 namespace {
 
-UniqueFd connect_to(std::uint16_t port) {
-    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+// A connection to 127.0.0.1:port, or to [::1]:port.
+UniqueFd connect_to(std::uint16_t port, bool ipv6 = false) {
+    UniqueFd fd(::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return UniqueFd();
+    sockaddr_in6 addr6{};
+    addr6.sin6_family = AF_INET6;
+    addr6.sin6_port = htons(port);
+    addr6.sin6_addr = in6addr_loopback;
+    const int connected = ipv6 ? ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr6), sizeof addr6)
+                               : ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    if (connected != 0) return UniqueFd();
     timeval timeout{5, 0};  // bounds every read of a test
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     return fd;
@@ -174,6 +181,39 @@ TEST(MetricsServerBind, ANonLoopbackAddressIsServedWithAWarning) {
     ASSERT_TRUE(server.start({{0, 0, 0, 0}, 0}).is_ok());
     server.stop();
     EXPECT_NE(text.str().find("not a loopback address: it has no authentication"), std::string::npos) << text.str();
+}
+
+std::string get_metrics_from(std::uint16_t port, bool ipv6) {
+    UniqueFd fd = connect_to(port, ipv6);
+    if (fd.get() < 0 || !send_all(fd.get(), "GET /metrics HTTP/1.1\r\n\r\n")) return "no connection";
+    return read_all(fd.get());
+}
+
+// [::1] is loopback (no warning) and takes IPv6 only; [::] takes both families and is not loopback.
+TEST(MetricsServerBind, Ipv6AddressesAreServed) {
+    std::ostringstream text;
+    LogContext log{{std::make_shared<spdlog::sinks::ostream_sink_mt>(text)}, spdlog::level::info};
+    MetricsServer loopback{[] { return std::string("tempos_up 1\n"); }, log};
+    Ipv6 one{};
+    one[15] = 1;
+    ASSERT_TRUE(loopback.start({{}, 0, one}).is_ok());
+    const std::uint16_t port = loopback.local_address().port;
+    ASSERT_NE(port, 0);
+    EXPECT_EQ(loopback.local_address(), (SocketAddress{{}, port, one}));
+    EXPECT_TRUE(get_metrics_from(port, true).ends_with("tempos_up 1\n"));
+    EXPECT_EQ(get_metrics_from(port, false), "no connection") << "[::1] takes no IPv4";
+    loopback.stop();
+    EXPECT_EQ(text.str().find("not a loopback address"), std::string::npos) << text.str();
+
+    MetricsServer any{[] { return std::string("tempos_up 1\n"); }, log};
+    ASSERT_TRUE(any.start({{}, 0, Ipv6{}}).is_ok());
+    const std::uint16_t any_port = any.local_address().port;
+    EXPECT_TRUE(get_metrics_from(any_port, true).ends_with("tempos_up 1\n"));
+    EXPECT_TRUE(get_metrics_from(any_port, false).ends_with("tempos_up 1\n")) << "[::] is dual-stack";
+    any.stop();
+    EXPECT_NE(text.str().find("metrics endpoint [::]:" + std::to_string(any_port) + " is not a loopback address"),
+              std::string::npos)
+        << text.str();
 }
 
 }  // namespace

@@ -3,15 +3,20 @@
 #include <gtest/gtest.h>
 
 #include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
 #include "neighbour_resolver.hpp"
+#include "rtnetlink.hpp"
 
 namespace tempos::xdp {
 namespace {
 
 const Mac kOld{0x02, 0, 0, 0, 0, 0x01};
 const Mac kNew{0x02, 0, 0, 0, 0, 0x02};
-const NextHop kHop{3, {10, 0, 0, 2}};
+const NextHop kHop{3, Ipv4{10, 0, 0, 2}};
+// fd00::2, an IPv6 next hop (NDP) on the same interface.
+const NextHop kHop6{3, Ipv6{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}};
 
 NeighbourEntry entry(std::uint16_t state, std::optional<Mac> mac = kOld) { return NeighbourEntry{state, mac}; }
 
@@ -48,7 +53,7 @@ TEST(FollowedNeighbours, FirstAnswerIsFollowedWithoutAChange) {
 TEST(FollowedNeighbours, EventsAboutOtherNextHopsAreIgnored) {
     FollowedNeighbours followed;
     followed.follow(kHop, entry(NUD_REACHABLE));
-    const NextHop other{3, {10, 0, 0, 9}};
+    const NextHop other{3, Ipv4{10, 0, 0, 9}};
     const FollowedNeighbours::Update update = followed.observe(other, std::nullopt);
     EXPECT_FALSE(update.mac_changed);
     EXPECT_FALSE(update.resolve);
@@ -93,6 +98,39 @@ TEST(FollowedNeighbours, FollowingAgainIsAnObservation) {
     followed.follow(kHop, entry(NUD_REACHABLE));
     EXPECT_TRUE(followed.follow(kHop, entry(NUD_REACHABLE, kNew)).mac_changed);
     EXPECT_EQ(followed.hops(), std::vector<NextHop>{kHop});
+}
+
+// ARP and NDP next hops are followed side by side: an IPv4 address whose bytes begin an IPv6 one is another hop.
+TEST(FollowedNeighbours, Ipv4AndIpv6NextHopsAreFollowedApart) {
+    FollowedNeighbours followed;
+    followed.follow(kHop, entry(NUD_REACHABLE));
+    const NextHop v6_like_v4{3, Ipv6{10, 0, 0, 2}};
+    EXPECT_FALSE(followed.observe(v6_like_v4, entry(NUD_REACHABLE, kNew)).mac_changed);
+    EXPECT_FALSE(followed.follows(v6_like_v4));
+    followed.follow(kHop6, entry(NUD_INCOMPLETE, std::nullopt));
+    EXPECT_EQ(followed.unresolved(), std::vector<NextHop>{kHop6});
+    EXPECT_TRUE(followed.observe(kHop6, entry(NUD_REACHABLE, kNew)).mac_changed);
+    EXPECT_EQ(followed.mac(kHop6), kNew);
+    EXPECT_EQ(followed.mac(kHop), kOld);
+    EXPECT_EQ(followed.hops(), (std::vector<NextHop>{kHop, kHop6}));
+}
+
+// What the resolver writes into a request (NDA_DST, RTA_DST) and reads from an answer, for both families; other
+// lengths (a malformed attribute) are no address.
+TEST(NetlinkAddress, BothFamiliesRoundTripThroughAnAttribute) {
+    for (const IpAddress& address : {kHop.address, kHop6.address}) {
+        RtnlRequest request(RTM_GETNEIGH, NLM_F_REQUEST);
+        const std::size_t length = put_address(request.header(), NDA_DST, address);
+        EXPECT_EQ(length, std::holds_alternative<Ipv4>(address) ? 4u : 16u);
+        EXPECT_EQ(address_family(address), std::holds_alternative<Ipv4>(address) ? AF_INET : AF_INET6);
+        const auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload(request.header()));
+        EXPECT_EQ(mnl_attr_get_type(attr), NDA_DST);
+        EXPECT_EQ(address_attribute(attr), std::optional<IpAddress>(address)) << format_ip(address);
+    }
+    RtnlRequest odd(RTM_GETNEIGH, NLM_F_REQUEST);
+    const std::uint8_t six[6] = {1, 2, 3, 4, 5, 6};
+    mnl_attr_put(odd.header(), NDA_DST, sizeof six, six);
+    EXPECT_EQ(address_attribute(static_cast<const nlattr*>(mnl_nlmsg_get_payload(odd.header()))), std::nullopt);
 }
 
 }  // namespace
