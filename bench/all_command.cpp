@@ -1,5 +1,3 @@
-#include "commands.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -8,7 +6,6 @@
 #include <set>
 
 #include "process/process.hpp"
-#include "round_to.hpp"
 #include "subcommand.hpp"
 
 namespace tempos::bench {
@@ -114,7 +111,7 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
         merge(p, out, fields);
         if (!p.errors.empty()) errors[p.name] = p.errors;
         raw[p.name] = p.runs;
-        seconds[p.name] = tools::round_to(p.seconds, 1);
+        seconds[p.name] = round_to(p.seconds, 1);
     }
     for (const Part& p : parts)
         if (const auto required = kRequiredFields.find(p.name); required != kRequiredFields.end())
@@ -134,10 +131,14 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
 
 }  // namespace
 
-void register_all_command(CLI::App& app, const char* name, int& exit_code) {
+// Runs every other registered subcommand as a child process (--json), --runs times, interleaved, and merges their flat
+// JSON objects into one: each numeric field is the median over the runs, with `<field>_min` and `<field>_max`; every
+// run's raw object is kept under "runs". A subcommand that fails or a required field that is missing is reported
+// under "errors" / "missing_fields" (exit status 1).
+void register_all_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<AllOptions>();
     CLI::App* cmd = app.add_subcommand(
-        name, "Every other subcommand --runs times (child processes), merged: median, _min, _max per figure");
+        "all", "Every other subcommand --runs times (child processes), merged: median, _min, _max per figure");
     cmd->add_flag("--json", o->json, "Print one JSON object (always JSON; accepted for symmetry)");
     cmd->add_flag("--quick", o->quick, "Pass --quick to the subcommands that have it (a smoke run, not a measurement)");
     cmd->add_option("--runs", o->runs, "Runs of each subcommand")->check(CLI::Range(1, 50));

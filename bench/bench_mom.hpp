@@ -22,6 +22,7 @@
 namespace tempos::bench {
 
 using testkit::kMomPort;
+namespace p2p = testkit::world::point_to_point;
 
 // A topic of `groups` subscription groups, each with the one subscriber `node` (its eth0, MAC given: the XDP path
 // needs no neighbour lookup). The same endpoint in several groups gets one copy per group.

@@ -12,8 +12,6 @@
 // every broker applies). Then a full resync: edge-3 restarted against that prefix. Its own figure (the log line
 // of its watcher: steady clock from the range request to the last topic handed to the adapters) and this
 // process's (tempos-mom's exec to its /metrics showing the prefix's revision; start-up included).
-#include "commands.hpp"
-
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -42,10 +40,16 @@ namespace {
 
 struct ClusterOptions : CommonOptions {
     int changes = 200;
-    double rate = 2000;  // strict events per second through each broker
+    double rate = 2000;  // strict events per second through each broker (--rate)
     int topics = 256;    // with churn: topic 1 and topics - 1 others of 16 members
     double churn_rate = 20;  // member keys per second: each costs every broker one table update
     void apply_quick() { std::tie(changes, topics) = std::pair{20, 16}; }
+    void add_options(CLI::App* cmd) {
+        cmd->add_option("--changes", changes, "Changes of topic 1 per phase")->check(CLI::Range(1, 100'000));
+        cmd->add_option("--topics", topics, "Topics in the churned table (16 members each)")->check(CLI::Range(2, 256));
+        cmd->add_option("--churn-rate", churn_rate, "Member keys deleted or written again per second")
+            ->check(CLI::Range(1.0, 10'000.0));
+    }
 };
 
 constexpr int kBrokers = 3, kPorts = 16, kRoutes = 2 * kPorts, kMembers = 16;
@@ -62,12 +66,12 @@ struct Arrivals {
 
 double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
-class ClusterBench {
-public:
-    explicit ClusterBench(const ClusterOptions& o) : o_(o) {}
+}  // namespace
+
+struct ClusterBench : Bench<ClusterOptions> {
+    using Bench::Bench;
 
     Result<Report> run() {
-        install_interrupt_handler();
         auto net = testkit::one_legged(4, {.peer_pass = true});
         if (!net) return net.status();
         net_ = std::move(*net);
@@ -281,7 +285,6 @@ private:
         return Status::ok();
     }
 
-    const ClusterOptions& o_;
     testkit::Topology net_;
     std::optional<testkit::EtcdRunner> etcd_;  // before the brokers: they revoke their leases as they stop
     std::vector<std::string> macs_;  // sub1's, sub2's
@@ -294,18 +297,6 @@ private:
     nlohmann::ordered_json curves_ = nlohmann::ordered_json::object();
 };
 
-}  // namespace
-
-void register_cluster_command(CLI::App& app, const char* name, int& exit_code) {
-    auto [cmd, o] = add_subcommand<ClusterOptions>(
-        app, name, "Propagation of a topic change from etcd to three brokers' kernel paths, idle and under member churn, and a broker's full resync",
-        "Smoke run: 20 changes, 16 topics (not a measurement)", exit_code,
-        [](const ClusterOptions& o) { return ClusterBench(o).run(); });
-    cmd->add_option("--changes", o.changes, "Changes of topic 1 per phase")->check(CLI::Range(1, 100'000));
-    cmd->add_option("--rate", o.rate, "Strict events per second through each broker")->check(CLI::Range(10.0, 1e5));
-    cmd->add_option("--topics", o.topics, "Topics in the churned table (16 members each)")->check(CLI::Range(2, 256));
-    cmd->add_option("--churn-rate", o.churn_rate, "Member keys deleted or written again per second")
-        ->check(CLI::Range(1.0, 10'000.0));
-}
+void register_cluster_command(CLI::App& app, int& exit_code) { add_bench<ClusterBench>(app, "cluster", exit_code); }
 
 }  // namespace tempos::bench

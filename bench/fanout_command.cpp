@@ -1,5 +1,3 @@
-#include "commands.hpp"
-
 #include <bpf/libbpf.h>
 
 #include <array>
@@ -27,7 +25,6 @@ namespace tempos::bench {
 namespace {
 
 constexpr std::uint8_t kBenchTopic = 1;  // the fanned-out strict topic
-namespace p2p = testkit::world::point_to_point;
 
 struct FanoutOptions : CommonOptions {
     double seconds = 1.0;  // per offered-load step
@@ -38,10 +35,10 @@ struct FanoutOptions : CommonOptions {
     int cpu = 0;      // the generator's
     int mom_cpu = 1;  // everything of the MoM node: tempos-mom and mom:eth0's receive work (threaded NAPI)
 
-    void apply_quick() {  // --quick
-        seconds = 0.2;
-        groups = {1, 4};
-        rates_mevps = {0.05};
+    void apply_quick() { std::tie(seconds, groups, rates_mevps) = std::tuple{0.2, std::vector{1, 4}, std::vector{0.05}}; }
+    void add_options(CLI::App* cmd) {
+        cmd->add_option("--groups", groups, "Group counts to measure")->check(CLI::Range(1, 16));
+        cmd->add_option("--rates", rates_mevps, "Paced offered loads in M events/s, tried in increasing order");
     }
 };
 
@@ -50,9 +47,10 @@ struct Measurement {
     std::uint64_t mom_socket_datagrams = 0;
 };
 
-class FanoutBench {
-public:
-    explicit FanoutBench(const FanoutOptions& o) : o_(o) {}
+}  // namespace
+
+struct FanoutBench : Bench<FanoutOptions> {
+    using Bench::Bench;
 
     Result<Report> run() {
         if (Status st = setup(); !st) return st;
@@ -226,20 +224,9 @@ private:
         return m;
     }
 
-    const FanoutOptions& o_;
     LiveRig rig_;
 };
 
-}  // namespace
-
-void register_fanout_command(CLI::App& app, const char* name, int& exit_code) {
-    auto [cmd, o] = add_subcommand<FanoutOptions>(
-        app, name, "Delivered copies per second for 1, 2, 4, 8 subscription groups: kernel fan-out vs the socket path",
-        "Smoke run: 0.2 s steps, groups 1 and 4, one paced rate (not a measurement)", exit_code,
-        [](const FanoutOptions& o) { return FanoutBench(o).run(); });
-    add_shared_options(cmd, o);
-    cmd->add_option("--groups", o.groups, "Group counts to measure")->check(CLI::Range(1, 16));
-    cmd->add_option("--rates", o.rates_mevps, "Paced offered loads in M events/s, tried in increasing order");
-}
+void register_fanout_command(CLI::App& app, int& exit_code) { add_bench<FanoutBench>(app, "fanout", exit_code); }
 
 }  // namespace tempos::bench

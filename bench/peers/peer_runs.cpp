@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <exception>
 #include <thread>
 #include <vector>
 
@@ -125,20 +124,13 @@ Status publish(Stream& s, const RunSettings& settings, const Timeline& t) {
     return st ? s.publisher->flush() : st;
 }
 
-// One end of a stream in its own thread, at its priority; an escaping exception becomes its error (no exception
-// leaves a thread).
+// One end of a stream in its own thread, at its priority.
 template <typename Body>
 void run_endpoint(const std::string& thread_name, const Stream& s, const RunSettings& settings, Status& ended,
                   Body body) {
     pthread_setname_np(pthread_self(), thread_name.c_str());
-    try {
-        const Status priority = set_endpoint_priority(s.plan, settings);
-        ended = priority ? body() : priority;
-    } catch (const std::exception& e) {
-        ended = Status::error(ErrorCode::internal, std::string("exception: ") + e.what());
-    } catch (...) {
-        ended = Status::error(ErrorCode::internal, "unknown exception");
-    }
+    const Status priority = set_endpoint_priority(s.plan, settings);
+    ended = priority ? body() : priority;
 }
 
 void run_publisher(Stream& s, const RunSettings& settings, const Timeline& t) {
@@ -165,7 +157,7 @@ void run_subscriber(Stream& s, const RunSettings& settings, const Timeline& t) {
 
 }  // namespace
 
-Status run_streams(const PeerClient& client, const testkit::Topology& topo, const RunSettings& settings,
+Status run_streams(const Broker& broker, const testkit::Topology& topo, const RunSettings& settings,
                    std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out) {
     std::vector<std::unique_ptr<Stream>> streams;
     for (StreamPlan& plan : plans) {
@@ -184,18 +176,18 @@ Status run_streams(const PeerClient& client, const testkit::Topology& topo, cons
             const PayloadHandler handler =
                 subscriber ? [raw](std::span<const std::uint8_t> p) { raw->reception.on_payload(p); }
                            : PayloadHandler{};
-            const Sending sending = subscriber || s->plan.paced ? Sending::at_once : Sending::buffered;
             Status connected;
             std::thread([&] {
                 connected = testkit::run_in_netns(topo.ns(node), [&] {
                     if (Status priority = set_endpoint_priority(s->plan, settings); !priority) return priority;
-                    auto c = client.connect(client.host, client.port, s->plan.topic, sending, handler);
+                    auto c = broker.connect(topo.ip("mom"), broker.port, s->plan.topic, subscriber || s->plan.paced,
+                                            handler);
                     if (c) (subscriber ? s->subscriber : s->publisher) = std::move(*c);
                     return c.status();
                 });
             }).join();
             if (!connected)
-                return connected.prefixed(std::string(client.name) +
+                return connected.prefixed(std::string(broker.name) +
                                           (subscriber ? " subscriber in " : " publisher in ") + node);
         }
 
@@ -224,7 +216,7 @@ Status run_streams(const PeerClient& client, const testkit::Topology& topo, cons
     // A failure of the measured stream voids the run; the flood's own subscriber may be cut off by the broker (a
     // slow consumer): that is a result, reported.
     const StreamStats& measured = *out.front();
-    const std::string run = std::string(client.name) + " " + streams.front()->plan.topic;
+    const std::string run = std::string(broker.name) + " " + streams.front()->plan.topic;
     if (!measured.publisher) return measured.publisher.prefixed(run + " publisher");
     if (!measured.subscriber) return measured.subscriber.prefixed(run + " subscriber");
     return Status::ok();

@@ -22,12 +22,6 @@ namespace tempos::bench::peers {
 
 using PayloadHandler = std::function<void(std::span<const std::uint8_t>)>;
 
-// How a publisher's messages go out.
-enum class Sending {
-    at_once,   // each on the wire before send() returns: the paced (latency) stream
-    buffered,  // as fast as the connection takes them, coalesced as the client library does: the flood
-};
-
 // One connection to the broker: a publisher's or a subscriber's.
 class PeerConnection {
 public:
@@ -54,26 +48,28 @@ Status within(std::uint64_t timeout_ms, const std::string& what, Done done, Step
     return Status::ok();
 }
 
-// A broker's client side: `connect` (from the calling thread's network namespace) returns once the broker has
-// acknowledged the connection, and for a subscriber (`handler` given) its subscription, so nothing published
-// afterwards is missed.
-struct PeerClient {
-    const char* name;
-    std::string host;
+// A broker compared with tempos: how to start it in a namespace, and its client side through its own client library
+// as Debian packages it, with TCP_NODELAY as on the brokers: Mosquitto 2.0 through libmosquitto, MQTT QoS 0
+// (mosquitto_client.cpp), nats-server 2.9 through libnats (nats_client.cpp).
+struct Broker {
+    const char* name;     // also the prefix of its JSON fields
+    const char* program;  // executable looked up in PATH and the sbin directories
+    const char* package;  // the Debian package that provides it
     int port;
+    // The command line of the broker listening on ip:port; may write its configuration into `dir`.
+    Result<std::vector<std::string>> (*command_line)(const std::string& program_path, const std::string& ip, int port,
+                                                     const std::string& dir);
+    // Readies the library once, from the main thread: threads it starts get that thread's namespace and normal
+    // scheduling.
+    void (*open)();
+    // From the calling thread's namespace; returns once the broker has acknowledged the connection, and for a
+    // subscriber (`handler` given) its subscription, so nothing published afterwards is missed. A publisher's
+    // messages go out `at_once` (each on the wire before send() returns: the paced stream) or as fast as the
+    // connection takes them, coalesced as the client library does (the flood).
     Result<std::unique_ptr<PeerConnection>> (*connect)(const std::string& host, int port, const std::string& topic,
-                                                       Sending sending, PayloadHandler handler);
+                                                       bool at_once, PayloadHandler handler);
 };
-
-// MQTT through libmosquitto, QoS 0 (mosquitto_client.cpp); NATS through libnats (nats_client.cpp). Both are
-// Debian's packages of the brokers' own client libraries, with TCP_NODELAY as on the brokers. X_open() readies the
-// library once, from the main thread: threads it starts get that thread's namespace and normal scheduling.
-void mosquitto_open();
-void nats_open();
-Result<std::unique_ptr<PeerConnection>> mosquitto_connect(const std::string& host, int port, const std::string& topic,
-                                                          Sending sending, PayloadHandler handler);
-Result<std::unique_ptr<PeerConnection>> nats_connect(const std::string& host, int port, const std::string& subject,
-                                                     Sending sending, PayloadHandler handler);
+extern const Broker kMosquitto, kNats;
 
 struct RunSettings {
     double rate = 10'000;         // paced stream, messages per second
@@ -106,14 +102,14 @@ struct StreamPlan {
     std::uint8_t topic_byte = 1;
 };
 
-// The streams at once, each publisher on its own connection, into out[i]. Ends early on SIGINT/SIGTERM
-// (subcommand.hpp); fails when the first (measured) stream's publisher or subscriber failed.
-Status run_streams(const PeerClient& client, const testkit::Topology& topo, const RunSettings& settings,
+// The streams at once through `broker` in `mom`, each publisher on its own connection, into out[i]. Ends early on
+// SIGINT/SIGTERM (subcommand.hpp); fails when the first (measured) stream's publisher or subscriber failed.
+Status run_streams(const Broker& broker, const testkit::Topology& topo, const RunSettings& settings,
                    std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out);
 
 // Cyclone DDS (ddsperf ping/pong) and sockperf (UDP ping-pong), idle and under a flood, by their own tools
 // (tool_peers.cpp): fields <tool>[_flood]_p50_us, _p99_us, _p999_us (sockperf only), _max_us, _samples, and
 // <tool>_flood_msgs. `only`: one tool by name, or "" for both (a broker's name: neither).
-Status run_tool_peers(const RunSettings& settings, const std::string& only, bool verbose, Report& out);
+Status run_tool_peers(const RunSettings& settings, const std::string& only, Report& out);
 
 }  // namespace tempos::bench::peers

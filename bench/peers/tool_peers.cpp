@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -170,7 +169,7 @@ Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSetti
 
 }  // namespace
 
-Status run_tool_peers(const RunSettings& s, const std::string& only, bool verbose, Report& out) {
+Status run_tool_peers(const RunSettings& s, const std::string& only, Report& out) {
     for (const ToolPeer& t : kTools) {
         if (!only.empty() && only != t.name) continue;
         if (!testkit::find_program(t.program))
@@ -179,7 +178,6 @@ Status run_tool_peers(const RunSettings& s, const std::string& only, bool verbos
         auto topo = testkit::one_legged(2);
         if (!topo) return topo.status();
         for (const bool flood : {false, true}) {
-            if (verbose) std::fprintf(stderr, "peers: %s%s\n", t.name, flood ? " under flood" : "");
             Figures f;
             if (Status st = run_tool(t, *topo, s, flood, f); !st) return st.prefixed(t.name);
             const std::string p = std::string(t.name) + (flood ? "_flood" : "");
