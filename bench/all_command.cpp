@@ -74,7 +74,7 @@ void merge(const Part& part, Report& out, std::set<std::string>& fields) {
     if (part.runs.empty()) return;
     for (const auto& [key, first] : part.runs.front().items()) {
         if (first.is_string()) {
-            out.text(key, first.get<std::string>());
+            out.raw(key, first.get<std::string>());
         } else if (first.is_number()) {
             std::vector<double> values;
             for (const nlohmann::ordered_json& r : part.runs)

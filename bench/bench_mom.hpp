@@ -77,11 +77,8 @@ inline std::vector<std::string> at_priority(std::vector<std::string> argv, int p
 inline Result<testkit::Process> start_sub(const testkit::Topology& net, const std::string& node,
                                           const std::string& listen_ip, std::uint64_t count, double timeout_s,
                                           int priority = 0) {
-    std::vector<std::string> argv{(testkit::executable_dir() / "tempos-sub").string(),
-                                  "--listen",
-                                  listen_ip + ":" + std::to_string(kMomPort),
-                                  "--timeout",
-                                  std::to_string(timeout_s),
+    std::vector<std::string> argv{(testkit::executable_dir() / "tempos-sub").string(), "--listen",
+                                  listen_ip + ":" + std::to_string(kMomPort), "--timeout", std::to_string(timeout_s),
                                   "--json"};
     if (count) argv.insert(argv.end(), {"--count", std::to_string(count)});
     Result<testkit::Process> sub = testkit::Process::start(at_priority(argv, priority), {.netns = net.ns(node)});
@@ -117,7 +114,7 @@ inline Result<nlohmann::json> collect_sub(testkit::Process& sub) {
     return report;
 }
 
-// A strict stream tempos-pub (in `pub`, on pub_cpu) -> tempos-sub (in `node`): `count` 32-byte events of `topic`
+// A strict stream tempos-pub (in `pub`, on pub_cpu) -> tempos-sub (in sub1): `count` 32-byte events of `topic`
 // at `rate` to target_ip:kMomPort, received on listen_ip.
 struct Stream {
     std::string target_ip, listen_ip;
@@ -126,7 +123,6 @@ struct Stream {
     double rate = 10'000;
     int priority = 0;  // SCHED_FIFO of both ends; 0: normal scheduling
     int pub_cpu = 0;
-    std::string node = "sub1";
 };
 
 // What tempos-sub reported of the stream's topic.
@@ -143,7 +139,7 @@ struct StreamResult {
 using DuringStream = std::function<Status(testkit::Process& sub, std::uint64_t in_before)>;
 inline Result<StreamResult> run_stream(const testkit::Topology& net, const Stream& s, const DuringStream& during = {}) {
     const double seconds = static_cast<double>(s.count) / s.rate;
-    Result<testkit::Process> sub = start_sub(net, s.node, s.listen_ip, s.count, seconds + 20, s.priority);
+    Result<testkit::Process> sub = start_sub(net, "sub1", s.listen_ip, s.count, seconds + 20, s.priority);
     if (!sub) return sub.status();
     const Result<std::uint64_t> in_before = testkit::udp_counter(sub->pid(), "InDatagrams");
     if (!in_before) return in_before.status();
@@ -166,15 +162,9 @@ inline Result<StreamResult> run_stream(const testkit::Topology& net, const Strea
         return measurement_error("tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub->errors());
     const nlohmann::json t =
         report->value(nlohmann::json::json_pointer("/topics/" + std::to_string(s.topic)), nlohmann::json::object());
-    const StreamResult r{static_cast<double>(s.count),
-                         t.value("unique", 0.0),
-                         t.value("duplicates", 0.0),
-                         t.value("p50_us", 0.0),
-                         t.value("p99_us", 0.0),
-                         t.value("p999_us", 0.0),
-                         t.value("max_us", 0.0),
-                         t.value("arrival_gap_p99_us", 0.0),
-                         t.value("arrival_gap_max_us", 0.0)};
+    const StreamResult r{static_cast<double>(s.count), t.value("unique", 0.0), t.value("duplicates", 0.0),
+                         t.value("p50_us", 0.0), t.value("p99_us", 0.0), t.value("p999_us", 0.0), t.value("max_us", 0.0),
+                         t.value("arrival_gap_p99_us", 0.0), t.value("arrival_gap_max_us", 0.0)};
     if (r.unique == 0)
         return measurement_error("no event arrived (topic " + std::to_string(s.topic) + " to " + s.target_ip +
                                  "); tempos-sub said: " + sub->output());

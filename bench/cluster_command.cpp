@@ -1,17 +1,6 @@
-// tempos-bench cluster: how fast a change made in etcd reaches every broker's kernel path (issue 16,
-// docs/cluster.md). Three tempos-mom brokers in their own namespaces (mom, sub3, sub4 of the one-legged layout,
-// xdp_mode auto, as e2e_cluster_three_brokers) follow one etcd in pub's namespace; tempos-pub sends strict events
-// of topic 1 through each broker at --rate, each broker's with a sequence range of its own. Each of --changes puts
-// moves topic 1 to the next of 32 routes (sub1 or sub2 in turn, on 16 ports each, every one a socket of this
-// process): an event on the new route's socket can only have come along the new route.
-//   propagation to a broker = receive time of the first event through it on the new route's socket (taken when
-//   recv returns) - send time of the put request, both CLOCK_MONOTONIC in this process; an event passes each
-//   broker every 1/rate s, which bounds the error (upwards). "all" = per change, the slowest of the three.
-// The same again ("churn") with 255 further topics of 16 members each (one static, 15 member keys) in the table
-// and --churn-rate member keys deleted or written again per second by another thread (each one a change that
-// every broker applies). Then a full resync: edge-3 restarted against that prefix. Its own figure (the log line
-// of its watcher: steady clock from the range request to the last topic handed to the adapters) and this
-// process's (tempos-mom's exec to its /metrics showing the prefix's revision; start-up included).
+// tempos-bench cluster: how fast a change made in etcd reaches every broker's kernel path, idle and with member keys
+// churned, and a broker's full resync (issue 16). Method and figures: docs/cluster.md, "Benchmark". An event on the
+// new route's socket can only have come along the new route: each change moves topic 1 to the next of 32 routes.
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>

@@ -347,7 +347,7 @@ private:
                 .number("lat_" + name + "_cpumap_ms_per_mev", h.cpu_ms_per_mev("cpumap_cpu_s"), 1)
                 .raw("isolation_" + name + "_curve", std::move(rows));
         }
-        out.text("latency_xdp_mode", o_.xdp_mode)
+        out.raw("latency_xdp_mode", o_.xdp_mode)
             .number("latency_sub_xdp_pass", o_.xdp_mode == "native" ? 1 : 0, 0)
             .number("latency_endpoint_priority", o_.endpoint_priority, 0)
             .number("latency_queues", o_.queues, 0)

@@ -34,11 +34,6 @@ Report& Report::number(const std::string& key, double value, int decimals) {
     return *this;
 }
 
-Report& Report::text(const std::string& key, std::string value) {
-    fields_[key] = std::move(value);
-    return *this;
-}
-
 Report& Report::raw(const std::string& key, nlohmann::ordered_json value) {
     fields_[key] = std::move(value);
     return *this;

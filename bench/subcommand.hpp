@@ -23,8 +23,7 @@ class Report {
 public:
     // A figure rounded to `decimals` places (an integer with 0), null when not finite.
     Report& number(const std::string& key, double value, int decimals);
-    Report& text(const std::string& key, std::string value);
-    Report& raw(const std::string& key, nlohmann::ordered_json value);  // curves: arrays of points
+    Report& raw(const std::string& key, nlohmann::ordered_json value);  // texts, curves (arrays of points)
 
     // The JSON object on one line, or one "field  value" line per field for a person.
     void print(bool as_json) const;
