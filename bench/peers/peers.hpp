@@ -1,8 +1,6 @@
-// `tempos-bench peers`: what a run needs from a broker's client side (publishers and subscribers on one topic
-// (MQTT) or subject (NATS)), and the three runs made against each broker, all on the topology: publishers in
-// `pub`, subscribers in `sub1` (and `sub2` for the flood). Payloads carry the project's event header
-// (tools/event_format.hpp) padded to the message size; latency is receive time minus the send time in the payload
-// (CLOCK_MONOTONIC, one clock for all namespaces), summarized by tools/latency_summary.hpp, like tempos-sub does.
+// `tempos-bench peers` (method: peers/README.md): a broker's client side, publishers in `pub` and subscribers in
+// `sub1` (and `sub2` for the flood) on one topic (MQTT) or subject (NATS), payloads with the project's event header
+// (tools/event_format.hpp), latency summarized as tempos-sub does (tools/latency_summary.hpp).
 #pragma once
 
 #include <cstdint>
@@ -32,8 +30,7 @@ public:
     virtual Status flush() = 0;
     // Publisher: handles what the broker sent (pings, errors) without blocking; an error when the connection is gone.
     virtual Status service() = 0;
-    // Subscriber: waits up to timeout_ms for messages; each goes to the handler given when subscribing, in this
-    // thread.
+    // Subscriber: waits up to timeout_ms for messages; each goes to the handler given at connect, in this thread.
     virtual Status receive(int timeout_ms) = 0;
 };
 
@@ -76,9 +73,8 @@ struct RunSettings {
     double seconds = 5;           // publishing time of each run
     double warmup_seconds = 0.5;  // the first part of every run is not measured
     std::size_t payload_bytes = 32;
-    // SCHED_FIFO priority of the paced stream's publisher and subscriber threads (0: normal scheduling). They
-    // stand for other hosts, as tempos-pub/tempos-sub do in `tempos-bench latency`; the broker and the flood's
-    // endpoints keep normal scheduling.
+    // SCHED_FIFO of the paced stream's publisher and subscriber threads (0: normal scheduling); they stand for
+    // other hosts, as in `latency`. The broker and the flood keep normal scheduling.
     int endpoint_priority = 50;
 };
 
