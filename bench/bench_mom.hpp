@@ -72,6 +72,19 @@ inline std::vector<std::string> at_priority(std::vector<std::string> argv, int p
     return argv;
 }
 
+// `argv` started with `options`; ready once a UDP socket of its namespace is bound to `port` (0: at once).
+inline Result<testkit::Process> start_bound(const std::vector<std::string>& argv, testkit::ProcessOptions options,
+                                            std::uint16_t port) {
+    Result<testkit::Process> p = testkit::Process::start(argv, std::move(options));
+    const pid_t pid = p ? p->pid() : -1;
+    if (Status up = p && port ? p->wait_until([&] { return testkit::udp_port_bound(pid, port); },
+                                              std::chrono::seconds(5), "UDP port " + std::to_string(port) + " bound")
+                              : p.status();
+        !up)
+        return up;
+    return p;
+}
+
 // tempos-sub in `node` on listen_ip:kMomPort, ending after `count` events (0: at SIGINT) or `timeout_s`. Ready
 // once its port is bound.
 inline Result<testkit::Process> start_sub(const testkit::Topology& net, const std::string& node,
@@ -81,14 +94,7 @@ inline Result<testkit::Process> start_sub(const testkit::Topology& net, const st
                                   listen_ip + ":" + std::to_string(kMomPort), "--timeout", std::to_string(timeout_s),
                                   "--json"};
     if (count) argv.insert(argv.end(), {"--count", std::to_string(count)});
-    Result<testkit::Process> sub = testkit::Process::start(at_priority(argv, priority), {.netns = net.ns(node)});
-    if (!sub) return sub;
-    const pid_t pid = sub->pid();
-    if (Status up = sub->wait_until([&] { return testkit::udp_port_bound(pid, kMomPort); }, std::chrono::seconds(2),
-                                    "its port bound");
-        !up)
-        return up.prefixed("tempos-sub in " + node);
-    return sub;
+    return start_bound(at_priority(argv, priority), {.netns = net.ns(node)}, kMomPort);
 }
 
 // The last events: until sub's namespace has `target` UDP datagrams in (InDatagrams; tempos-sub with a count

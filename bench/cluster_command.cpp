@@ -1,7 +1,6 @@
 // tempos-bench cluster: how fast a change made in etcd reaches every broker's kernel path, idle and with member keys
 // churned, and a broker's full resync (issue 16). Method and figures: docs/cluster.md, "Benchmark". An event on the
 // new route's socket can only have come along the new route: each change moves topic 1 to the next of 32 routes.
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -18,6 +17,7 @@
 #include "event_format.hpp"
 #include "latency_summary.hpp"
 #include "process/etcd_runner.hpp"
+#include "process/held_sockets.hpp"
 #include "subcommand.hpp"
 #include "tempos/unique_fd.hpp"
 #include "topology/layouts.hpp"
@@ -123,17 +123,10 @@ struct ClusterBench : Bench<ClusterOptions> {
 private:
     Status open_sockets() {
         for (int r = 0; r < kRoutes; ++r) {
-            Status opened = testkit::run_in_netns(net_.ns(route_node(r)), [&]() -> Status {
-                UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0));
-                sockaddr_in addr{};
-                addr.sin_family = AF_INET;
-                addr.sin_port = htons(route_port(r));
-                if (fd.get() < 0 || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-                    return measurement_error("cannot bind a route's socket");
-                sockets_.push_back(std::move(fd));
-                return Status::ok();
-            });
-            if (!opened) return opened;
+            const std::string any = "0.0.0.0:" + std::to_string(route_port(r));
+            auto fd = testkit::bind_listen_sockets(net_.ns(route_node(r)), any, 1);
+            if (!fd) return fd.status().prefixed("a route's socket");
+            sockets_.push_back(std::move(fd->front()));
         }
         return Status::ok();
     }
@@ -149,7 +142,7 @@ private:
             if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
             for (std::size_t r = 0; r < fds.size(); ++r)
                 while (fds[r].revents & POLLIN) {
-                    const ssize_t n = ::recv(fds[r].fd, buffer.data(), buffer.size(), 0);
+                    const ssize_t n = ::recv(fds[r].fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
                     if (n <= 0) break;
                     const std::uint64_t now = tools::monotonic_ns();
                     const auto event = tools::read_event_header({buffer.data(), static_cast<std::size_t>(n)});

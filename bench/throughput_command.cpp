@@ -108,14 +108,11 @@ private:
         // Bounded: long enough for every step of this path.
         const double lifetime = (o_.rates_mpps.size() + 2) * (o_.seconds + 0.5) + 5;
         Result<testkit::Process> started =
-            testkit::Process::start({(testkit::executable_dir() / "tempos-socket-forwarder").string(), "--listen",
-                                     listen, "--to", to, "--seconds", std::to_string(lifetime)},
-                                    {.netns = rig_.net.ns("mom"), .cpu = o_.mom_cpu});
-        if (!started) return started.status();
-        forwarder = std::move(*started);
-        const pid_t pid = forwarder.pid();
-        return forwarder.wait_until([&] { return testkit::udp_port_bound(pid, kMomPort); }, std::chrono::seconds(5),
-                                    "UDP port " + std::to_string(kMomPort) + " bound");
+            start_bound({(testkit::executable_dir() / "tempos-socket-forwarder").string(), "--listen", listen, "--to",
+                         to, "--seconds", std::to_string(lifetime)},
+                        {.netns = rig_.net.ns("mom"), .cpu = o_.mom_cpu}, kMomPort);
+        if (started) forwarder = std::move(*started);
+        return started.status();
     }
 
     Result<Step> step(double rate_pps, double seconds) const {

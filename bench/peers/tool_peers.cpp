@@ -8,9 +8,10 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
-#include "bench_mom.hpp"  // at_priority
+#include "bench_mom.hpp"  // at_priority, start_bound
 #include "peers.hpp"
 #include "subcommand.hpp"
 #include "topology/layouts.hpp"
@@ -132,26 +133,18 @@ Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSetti
     // The measured pair at the paced endpoints' priority, as in the other peers' runs.
     auto paced = [&](const Argv& argv) { return at_priority(argv, s.endpoint_priority); };
     std::vector<testkit::Process> helpers;  // killed when they go
-    auto start_helper = [&](const Argv& argv, const char* node) -> Status {
-        Result<testkit::Process> p = testkit::Process::start(argv, in(node));
-        if (!p) return p.status();
-        helpers.push_back(std::move(*p));
-        return Status::ok();
+    // The servers are up once their ports are bound (sockperf's; DDS matches its peers itself).
+    auto start_helper = [&](const Argv& argv, const char* node, int port) -> Status {
+        Result<testkit::Process> p = start_bound(argv, in(node), static_cast<std::uint16_t>(port));
+        if (p) helpers.push_back(std::move(*p));
+        return p.status().prefixed(t.program);
     };
-    if (Status st = start_helper(paced(expand(t.server, topo.ip("sub1"), s)), "sub1"); !st) return st;
+    if (Status st = start_helper(paced(expand(t.server, topo.ip("sub1"), s)), "sub1", t.port); !st) return st;
     if (flood)
-        if (Status st = start_helper(expand(t.flood_receiver, topo.ip("sub2"), s), "sub2"); !st) return st;
-    // The servers are up once their ports are bound.
-    for (std::size_t i = 0; t.port && i < helpers.size(); ++i) {
-        const pid_t pid = helpers[i].pid();
-        const auto port = static_cast<std::uint16_t>(t.port + i);
-        if (Status st = helpers[i].wait_until([&] { return testkit::udp_port_bound(pid, port); },
-                                              std::chrono::seconds(5), "its port bound");
-            !st)
-            return st.prefixed(t.program);
-    }
-    if (flood)
-        if (Status st = start_helper(expand(t.flood_sender, topo.ip("sub2"), s), "pub"); !st) return st;
+        for (const auto& [argv, node, port] : {std::tuple{expand(t.flood_receiver, topo.ip("sub2"), s), "sub2",
+                                                          t.port ? t.port + 1 : 0},
+                                               std::tuple{expand(t.flood_sender, topo.ip("sub2"), s), "pub", 0}})
+            if (Status st = start_helper(argv, node, port); !st) return st;
     Result<testkit::Process> c = testkit::Process::start(paced(expand(t.client, topo.ip("sub1"), s)), in("pub"));
     if (!c) return c.status();
     const Result<int> ended = c->wait(milliseconds(s.seconds + 20));
