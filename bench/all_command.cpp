@@ -39,7 +39,6 @@ struct AllOptions : CommonOptions {
 
 struct Part {
     std::string name;
-    bool has_quick = false;
     std::vector<nlohmann::ordered_json> runs;  // the successful ones
     std::vector<std::string> errors;
     double seconds = 0;  // wall time of all its runs
@@ -47,7 +46,7 @@ struct Part {
 
 void run_part(Part& part, const AllOptions& o, int run) {
     std::vector<std::string> argv{"/proc/self/exe", part.name, "--json"};
-    if (o.quick && part.has_quick) argv.push_back("--quick");
+    if (o.quick) argv.push_back("--quick");  // every measuring subcommand has it
     const std::string at = "run " + std::to_string(run) + ": ";
     if (interrupted()) return part.errors.push_back(at + "not run (interrupted)");
     const auto started = std::chrono::steady_clock::now();
@@ -95,7 +94,7 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
     for (CLI::App* sub : parent.get_subcommands([](CLI::App*) { return true; })) {
         if (sub == &self) continue;
         if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), sub->get_name()) == o.only.end()) continue;
-        parts.push_back({sub->get_name(), sub->get_option_no_throw("--quick") != nullptr, {}, {}});
+        parts.push_back({sub->get_name()});
     }
     install_interrupt_handler();
     // Interleaved (prog, throughput, ..., prog, ...) so that drifting load touches every part alike.

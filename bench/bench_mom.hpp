@@ -168,9 +168,9 @@ inline Result<StreamResult> run_stream(const testkit::Topology& net, const Strea
         return measurement_error("tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub->errors());
     const nlohmann::json t =
         report->value(nlohmann::json::json_pointer("/topics/" + std::to_string(s.topic)), nlohmann::json::object());
-    const StreamResult r{static_cast<double>(s.count), t.value("unique", 0.0), t.value("duplicates", 0.0),
-                         t.value("p50_us", 0.0), t.value("p99_us", 0.0), t.value("p999_us", 0.0), t.value("max_us", 0.0),
-                         t.value("arrival_gap_p99_us", 0.0), t.value("arrival_gap_max_us", 0.0)};
+    auto v = [&](const char* key) { return t.value(key, 0.0); };
+    const StreamResult r{static_cast<double>(s.count), v("unique"), v("duplicates"), v("p50_us"), v("p99_us"),
+                         v("p999_us"), v("max_us"), v("arrival_gap_p99_us"), v("arrival_gap_max_us")};
     if (r.unique == 0)
         return measurement_error("no event arrived (topic " + std::to_string(s.topic) + " to " + s.target_ip +
                                  "); tempos-sub said: " + sub->output());

@@ -35,7 +35,9 @@ struct FanoutOptions : CommonOptions {
     int cpu = 0;      // the generator's
     int mom_cpu = 1;  // everything of the MoM node: tempos-mom and mom:eth0's receive work (threaded NAPI)
 
-    void apply_quick() { std::tie(seconds, groups, rates_mevps) = std::tuple{0.2, std::vector{1, 4}, std::vector{0.05}}; }
+    void apply_quick() {
+        std::tie(seconds, groups, rates_mevps) = std::tuple{0.2, std::vector{1, 4}, std::vector{0.05}};
+    }
     void add_options(CLI::App* cmd) {
         cmd->add_option("--groups", groups, "Group counts to measure")->check(CLI::Range(1, 16));
         cmd->add_option("--rates", rates_mevps, "Paced offered loads in M events/s, tried in increasing order");

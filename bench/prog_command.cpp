@@ -36,8 +36,10 @@ struct ProgOptions : CommonOptions {
     void add_options(CLI::App* cmd) {
         cmd->add_flag("-v,--verbose", verbose, "Print every run's figure to stderr");
         cmd->add_option("--repeat", iterations, "Program runs per measurement")->check(CLI::Range(1.0, 1e12));
-        cmd->add_option("--runs", runs, "Measurements per program; the median is reported")->check(CLI::Range(1, 1000));
-        cmd->add_option("--batch", batch, "Repetitions per syscall (the frame's TTL budget)")->check(CLI::Range(2u, 254u));
+        cmd->add_option("--runs", runs, "Measurements per program; the median is reported")
+            ->check(CLI::Range(1, 1000));
+        cmd->add_option("--batch", batch, "Repetitions per syscall (the frame's TTL budget)")
+            ->check(CLI::Range(2u, 254u));
         cmd->add_option("--fixture-calls", fixture_calls, "Single-run pairs per router fixture")
             ->check(CLI::Range(1.0, 4e9));
     }

@@ -24,7 +24,8 @@ struct PeersOptions : CommonOptions, peers::RunSettings {  // --seconds: publish
     void add_options(CLI::App* cmd) {
         cmd->add_option("--only", only, "Run one broker only")
             ->check(CLI::IsMember({"mosquitto", "nats", "dds", "sockperf"}));
-        cmd->add_option("--warmup", warmup_seconds, "Unmeasured start of each run, seconds")->check(CLI::Range(0.0, 60.0));
+        cmd->add_option("--warmup", warmup_seconds, "Unmeasured start of each run, seconds")
+            ->check(CLI::Range(0.0, 60.0));
     }
 };
 
