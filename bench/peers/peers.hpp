@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <span>
@@ -14,6 +15,7 @@
 #include "latency_summary.hpp"
 #include "subcommand.hpp"  // Report
 #include "tempos/status.hpp"
+#include "process/process.hpp"
 #include "topology/topology.hpp"
 
 namespace tempos::bench::peers {
@@ -102,6 +104,14 @@ struct StreamPlan {
 // SIGINT/SIGTERM (subcommand.hpp); fails when the first (measured) stream's publisher or subscriber failed.
 Status run_streams(const Broker& broker, const testkit::Topology& topo, const RunSettings& settings,
                    std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out);
+
+// The executable `program` (testkit::find_program), or an error that says to install Debian's `package`.
+inline Result<std::string> find_tool(const std::string& program, const std::string& package) {
+    const Result<std::filesystem::path> path = testkit::find_program(program);
+    if (path) return path->string();
+    return Status::error(ErrorCode::not_found, program + " not found (PATH, /usr/sbin, /usr/local/sbin, /sbin); "
+                                               "install it: apt-get install " + package);
+}
 
 // Cyclone DDS (ddsperf ping/pong) and sockperf (UDP ping-pong), idle and under a flood, by their own tools
 // (tool_peers.cpp): fields <tool>[_flood]_p50_us, _p99_us, _p999_us (sockperf only), _max_us, _samples, and

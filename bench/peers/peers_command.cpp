@@ -136,13 +136,11 @@ Result<Report> run_peers(const PeersOptions& o) {
     std::vector<PeerResult> results;
     for (const peers::Broker* b : {&peers::kMosquitto, &peers::kNats}) {
         if (!o.only.empty() && o.only != b->name) continue;
-        const Result<std::filesystem::path> path = testkit::find_program(b->program);
-        if (!path)
-            return Status::error(ErrorCode::not_found, std::string(b->program) + " not found (PATH, /usr/sbin, "
-                                 "/usr/local/sbin, /sbin); install it: apt-get install " + b->package);
+        const Result<std::string> path = peers::find_tool(b->program, b->package);
+        if (!path) return path.status();
         PeerResult& r = results.emplace_back();
         r.broker = b;
-        if (Status st = run_peer(*b, path->string(), o, r); !st) return st.prefixed(b->name);
+        if (Status st = run_peer(*b, *path, o, r); !st) return st.prefixed(b->name);
     }
     Report out = report(results, o, load_before);
     if (Status st = peers::run_tool_peers(o, o.only, out); !st) return st;

@@ -165,20 +165,15 @@ Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSetti
 Status run_tool_peers(const RunSettings& s, const std::string& only, Report& out) {
     for (const ToolPeer& t : kTools) {
         if (!only.empty() && only != t.name) continue;
-        if (!testkit::find_program(t.program))
-            return Status::error(ErrorCode::not_found,
-                                 std::string(t.program) + " not found; install it: apt-get install " + t.package);
+        if (Result<std::string> found = find_tool(t.program, t.package); !found) return found.status();
         auto topo = testkit::one_legged(2);
         if (!topo) return topo.status();
         for (const bool flood : {false, true}) {
             Figures f;
             if (Status st = run_tool(t, *topo, s, flood, f); !st) return st.prefixed(t.name);
             const std::string p = std::string(t.name) + (flood ? "_flood" : "");
-            for (const auto& [field, v] : {std::pair{"_p50_us", f.p50},
-                                           {"_p99_us", f.p99},
-                                           {"_p999_us", f.p999},
-                                           {"_max_us", f.max},
-                                           {"_samples", f.samples}})
+            for (const auto& [field, v] : {std::pair{"_p50_us", f.p50}, {"_p99_us", f.p99}, {"_p999_us", f.p999},
+                                           {"_max_us", f.max}, {"_samples", f.samples}})
                 if (v >= 0) out.number(p + field, v, field[1] == 's' ? 0 : 2);
             if (flood && f.flood_msgs >= 0) out.number(p + "_msgs", f.flood_msgs, 0);
         }
