@@ -193,20 +193,19 @@ Result<Report> run_prog(const ProgOptions& o) {
     Result<tempos::xdp::SkeletonPtr<tempos_router>> loaded = load_router({});
     if (!loaded) return loaded.status();
     tempos::xdp::SkeletonPtr<tempos_router> router = std::move(*loaded);
-    // The thesis's program redirects to loopback (BPF_PROG_TEST_RUN does not transmit); neither has our constants.
-    auto thesis = testkit::load_skeleton("thesis_router", thesis_router__open, thesis_router__load,
-                                         thesis_router__destroy, {},
-                                         +[](thesis_router& s, const testkit::MomConstants&) {
-                                             s.rodata->redirect_ifindex = 1;
-                                         });
-    auto empty = testkit::load_skeleton("empty_xdp", empty_xdp__open, empty_xdp__load, empty_xdp__destroy, {},
-                                        +[](empty_xdp&, const testkit::MomConstants&) {});
-    for (const Status& st : {thesis.status(), empty.status(), setup_router(router.get())})
+    tempos::xdp::SkeletonPtr<thesis_router> thesis(thesis_router__open(), thesis_router__destroy);
+    tempos::xdp::SkeletonPtr<empty_xdp> empty(empty_xdp__open(), empty_xdp__destroy);
+    if (!thesis || !empty) return measurement_error(std::string("opening the BPF objects: ") + std::strerror(errno));
+    thesis->rodata->redirect_ifindex = 1;  // loopback: BPF_PROG_TEST_RUN does not transmit
+    if (int err = thesis_router__load(thesis.get()); err != 0)
+        return measurement_error(std::string("loading thesis_router: ") + std::strerror(-err));
+    if (int err = empty_xdp__load(empty.get()); err != 0)
+        return measurement_error(std::string("loading empty_xdp: ") + std::strerror(-err));
+    for (const Status& st : {setup_router(router.get()), setup_thesis(thesis.get())})
         if (!st) return st;
-    if (Status st = setup_thesis(thesis->get()); !st) return st;
     const int router_fd = bpf_program__fd(router->progs.tempos_router);
-    const int thesis_fd = bpf_program__fd((*thesis)->progs.thesis_router);
-    const int empty_fd = bpf_program__fd((*empty)->progs.empty_xdp);
+    const int thesis_fd = bpf_program__fd(thesis->progs.thesis_router);
+    const int empty_fd = bpf_program__fd(empty->progs.empty_xdp);
     std::vector<int> held{router_fd, thesis_fd, empty_fd};
     for (const auto& [mom, r] : *fixture_routers) held.push_back(bpf_program__fd(r->progs.tempos_router));
     if (Status st = hold_in_dispatcher(held, "tbench"); !st) return st;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "peers.hpp"
+#include "process/mom_runner.hpp"
 #include "process/process.hpp"
 #include "process/temp_dir.hpp"
 #include "subcommand.hpp"
