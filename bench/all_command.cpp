@@ -94,7 +94,7 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
     for (CLI::App* sub : parent.get_subcommands([](CLI::App*) { return true; })) {
         if (sub == &self) continue;
         if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), sub->get_name()) == o.only.end()) continue;
-        parts.push_back({sub->get_name()});
+        parts.push_back({sub->get_name(), {}, {}, 0});
     }
     install_interrupt_handler();
     // Interleaved (prog, throughput, ..., prog, ...) so that drifting load touches every part alike.
