@@ -1,5 +1,3 @@
-#include "commands.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -8,7 +6,6 @@
 #include <set>
 
 #include "process/process.hpp"
-#include "round_to.hpp"
 #include "subcommand.hpp"
 
 namespace tempos::bench {
@@ -42,7 +39,6 @@ struct AllOptions : CommonOptions {
 
 struct Part {
     std::string name;
-    bool has_quick = false;
     std::vector<nlohmann::ordered_json> runs;  // the successful ones
     std::vector<std::string> errors;
     double seconds = 0;  // wall time of all its runs
@@ -50,7 +46,7 @@ struct Part {
 
 void run_part(Part& part, const AllOptions& o, int run) {
     std::vector<std::string> argv{"/proc/self/exe", part.name, "--json"};
-    if (o.quick && part.has_quick) argv.push_back("--quick");
+    if (o.quick) argv.push_back("--quick");  // every measuring subcommand has it
     const std::string at = "run " + std::to_string(run) + ": ";
     if (interrupted()) return part.errors.push_back(at + "not run (interrupted)");
     const auto started = std::chrono::steady_clock::now();
@@ -77,7 +73,7 @@ void merge(const Part& part, Report& out, std::set<std::string>& fields) {
     if (part.runs.empty()) return;
     for (const auto& [key, first] : part.runs.front().items()) {
         if (first.is_string()) {
-            out.text(key, first.get<std::string>());
+            out.raw(key, first.get<std::string>());
         } else if (first.is_number()) {
             std::vector<double> values;
             for (const nlohmann::ordered_json& r : part.runs)
@@ -98,7 +94,7 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
     for (CLI::App* sub : parent.get_subcommands([](CLI::App*) { return true; })) {
         if (sub == &self) continue;
         if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), sub->get_name()) == o.only.end()) continue;
-        parts.push_back({sub->get_name(), sub->get_option_no_throw("--quick") != nullptr, {}, {}});
+        parts.push_back({sub->get_name(), {}, {}, 0});
     }
     install_interrupt_handler();
     // Interleaved (prog, throughput, ..., prog, ...) so that drifting load touches every part alike.
@@ -114,7 +110,7 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
         merge(p, out, fields);
         if (!p.errors.empty()) errors[p.name] = p.errors;
         raw[p.name] = p.runs;
-        seconds[p.name] = tools::round_to(p.seconds, 1);
+        seconds[p.name] = round_to(p.seconds, 1);
     }
     for (const Part& p : parts)
         if (const auto required = kRequiredFields.find(p.name); required != kRequiredFields.end())
@@ -134,10 +130,14 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
 
 }  // namespace
 
-void register_all_command(CLI::App& app, const char* name, int& exit_code) {
+// Runs every other registered subcommand as a child process (--json), --runs times, interleaved, and merges their flat
+// JSON objects into one: each numeric field is the median over the runs, with `<field>_min` and `<field>_max`; every
+// run's raw object is kept under "runs". A subcommand that fails or a required field that is missing is reported
+// under "errors" / "missing_fields" (exit status 1).
+void register_all_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<AllOptions>();
     CLI::App* cmd = app.add_subcommand(
-        name, "Every other subcommand --runs times (child processes), merged: median, _min, _max per figure");
+        "all", "Every other subcommand --runs times (child processes), merged: median, _min, _max per figure");
     cmd->add_flag("--json", o->json, "Print one JSON object (always JSON; accepted for symmetry)");
     cmd->add_flag("--quick", o->quick, "Pass --quick to the subcommands that have it (a smoke run, not a measurement)");
     cmd->add_option("--runs", o->runs, "Runs of each subcommand")->check(CLI::Range(1, 50));

@@ -22,6 +22,7 @@
 namespace tempos::bench {
 
 using testkit::kMomPort;
+namespace p2p = testkit::world::point_to_point;
 
 // A topic of `groups` subscription groups, each with the one subscriber `node` (its eth0, MAC given: the XDP path
 // needs no neighbour lookup). The same endpoint in several groups gets one copy per group.
@@ -71,26 +72,29 @@ inline std::vector<std::string> at_priority(std::vector<std::string> argv, int p
     return argv;
 }
 
+// `argv` started with `options`; ready once a UDP socket of its namespace is bound to `port` (0: at once).
+inline Result<testkit::Process> start_bound(const std::vector<std::string>& argv, testkit::ProcessOptions options,
+                                            std::uint16_t port) {
+    Result<testkit::Process> p = testkit::Process::start(argv, std::move(options));
+    const pid_t pid = p ? p->pid() : -1;
+    if (Status up = p && port ? p->wait_until([&] { return testkit::udp_port_bound(pid, port); },
+                                              std::chrono::seconds(5), "UDP port " + std::to_string(port) + " bound")
+                              : p.status();
+        !up)
+        return up;
+    return p;
+}
+
 // tempos-sub in `node` on listen_ip:kMomPort, ending after `count` events (0: at SIGINT) or `timeout_s`. Ready
 // once its port is bound.
 inline Result<testkit::Process> start_sub(const testkit::Topology& net, const std::string& node,
                                           const std::string& listen_ip, std::uint64_t count, double timeout_s,
                                           int priority = 0) {
-    std::vector<std::string> argv{(testkit::executable_dir() / "tempos-sub").string(),
-                                  "--listen",
-                                  listen_ip + ":" + std::to_string(kMomPort),
-                                  "--timeout",
-                                  std::to_string(timeout_s),
+    std::vector<std::string> argv{(testkit::executable_dir() / "tempos-sub").string(), "--listen",
+                                  listen_ip + ":" + std::to_string(kMomPort), "--timeout", std::to_string(timeout_s),
                                   "--json"};
     if (count) argv.insert(argv.end(), {"--count", std::to_string(count)});
-    Result<testkit::Process> sub = testkit::Process::start(at_priority(argv, priority), {.netns = net.ns(node)});
-    if (!sub) return sub;
-    const pid_t pid = sub->pid();
-    if (Status up = sub->wait_until([&] { return testkit::udp_port_bound(pid, kMomPort); }, std::chrono::seconds(2),
-                                    "its port bound");
-        !up)
-        return up.prefixed("tempos-sub in " + node);
-    return sub;
+    return start_bound(at_priority(argv, priority), {.netns = net.ns(node)}, kMomPort);
 }
 
 // The last events: until sub's namespace has `target` UDP datagrams in (InDatagrams; tempos-sub with a count
@@ -116,7 +120,7 @@ inline Result<nlohmann::json> collect_sub(testkit::Process& sub) {
     return report;
 }
 
-// A strict stream tempos-pub (in `pub`, on pub_cpu) -> tempos-sub (in `node`): `count` 32-byte events of `topic`
+// A strict stream tempos-pub (in `pub`, on pub_cpu) -> tempos-sub (in sub1): `count` 32-byte events of `topic`
 // at `rate` to target_ip:kMomPort, received on listen_ip.
 struct Stream {
     std::string target_ip, listen_ip;
@@ -125,7 +129,6 @@ struct Stream {
     double rate = 10'000;
     int priority = 0;  // SCHED_FIFO of both ends; 0: normal scheduling
     int pub_cpu = 0;
-    std::string node = "sub1";
 };
 
 // What tempos-sub reported of the stream's topic.
@@ -142,7 +145,7 @@ struct StreamResult {
 using DuringStream = std::function<Status(testkit::Process& sub, std::uint64_t in_before)>;
 inline Result<StreamResult> run_stream(const testkit::Topology& net, const Stream& s, const DuringStream& during = {}) {
     const double seconds = static_cast<double>(s.count) / s.rate;
-    Result<testkit::Process> sub = start_sub(net, s.node, s.listen_ip, s.count, seconds + 20, s.priority);
+    Result<testkit::Process> sub = start_sub(net, "sub1", s.listen_ip, s.count, seconds + 20, s.priority);
     if (!sub) return sub.status();
     const Result<std::uint64_t> in_before = testkit::udp_counter(sub->pid(), "InDatagrams");
     if (!in_before) return in_before.status();
@@ -165,15 +168,9 @@ inline Result<StreamResult> run_stream(const testkit::Topology& net, const Strea
         return measurement_error("tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub->errors());
     const nlohmann::json t =
         report->value(nlohmann::json::json_pointer("/topics/" + std::to_string(s.topic)), nlohmann::json::object());
-    const StreamResult r{static_cast<double>(s.count),
-                         t.value("unique", 0.0),
-                         t.value("duplicates", 0.0),
-                         t.value("p50_us", 0.0),
-                         t.value("p99_us", 0.0),
-                         t.value("p999_us", 0.0),
-                         t.value("max_us", 0.0),
-                         t.value("arrival_gap_p99_us", 0.0),
-                         t.value("arrival_gap_max_us", 0.0)};
+    auto v = [&](const char* key) { return t.value(key, 0.0); };
+    const StreamResult r{static_cast<double>(s.count), v("unique"), v("duplicates"), v("p50_us"), v("p99_us"),
+                         v("p999_us"), v("max_us"), v("arrival_gap_p99_us"), v("arrival_gap_max_us")};
     if (r.unique == 0)
         return measurement_error("no event arrived (topic " + std::to_string(s.topic) + " to " + s.target_ip +
                                  "); tempos-sub said: " + sub->output());

@@ -1,20 +1,6 @@
-// tempos-bench cluster: how fast a change made in etcd reaches every broker's kernel path (issue 16,
-// docs/cluster.md). Three tempos-mom brokers in their own namespaces (mom, sub3, sub4 of the one-legged layout,
-// xdp_mode auto, as e2e_cluster_three_brokers) follow one etcd in pub's namespace; tempos-pub sends strict events
-// of topic 1 through each broker at --rate, each broker's with a sequence range of its own. Each of --changes puts
-// moves topic 1 to the next of 32 routes (sub1 or sub2 in turn, on 16 ports each, every one a socket of this
-// process): an event on the new route's socket can only have come along the new route.
-//   propagation to a broker = receive time of the first event through it on the new route's socket (taken when
-//   recv returns) - send time of the put request, both CLOCK_MONOTONIC in this process; an event passes each
-//   broker every 1/rate s, which bounds the error (upwards). "all" = per change, the slowest of the three.
-// The same again ("churn") with 255 further topics of 16 members each (one static, 15 member keys) in the table
-// and --churn-rate member keys deleted or written again per second by another thread (each one a change that
-// every broker applies). Then a full resync: edge-3 restarted against that prefix. Its own figure (the log line
-// of its watcher: steady clock from the range request to the last topic handed to the adapters) and this
-// process's (tempos-mom's exec to its /metrics showing the prefix's revision; start-up included).
-#include "commands.hpp"
-
-#include <netinet/in.h>
+// tempos-bench cluster: how fast a change made in etcd reaches every broker's kernel path, idle and with member keys
+// churned, and a broker's full resync (issue 16). Method and figures: docs/cluster.md, "Benchmark". An event on the
+// new route's socket can only have come along the new route: each change moves topic 1 to the next of 32 routes.
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -31,6 +17,7 @@
 #include "event_format.hpp"
 #include "latency_summary.hpp"
 #include "process/etcd_runner.hpp"
+#include "process/held_sockets.hpp"
 #include "subcommand.hpp"
 #include "tempos/unique_fd.hpp"
 #include "topology/layouts.hpp"
@@ -42,10 +29,16 @@ namespace {
 
 struct ClusterOptions : CommonOptions {
     int changes = 200;
-    double rate = 2000;  // strict events per second through each broker
+    double rate = 2000;  // strict events per second through each broker (--rate)
     int topics = 256;    // with churn: topic 1 and topics - 1 others of 16 members
     double churn_rate = 20;  // member keys per second: each costs every broker one table update
     void apply_quick() { std::tie(changes, topics) = std::pair{20, 16}; }
+    void add_options(CLI::App* cmd) {
+        cmd->add_option("--changes", changes, "Changes of topic 1 per phase")->check(CLI::Range(1, 100'000));
+        cmd->add_option("--topics", topics, "Topics in the churned table (16 members each)")->check(CLI::Range(2, 256));
+        cmd->add_option("--churn-rate", churn_rate, "Member keys deleted or written again per second")
+            ->check(CLI::Range(1.0, 10'000.0));
+    }
 };
 
 constexpr int kBrokers = 3, kPorts = 16, kRoutes = 2 * kPorts, kMembers = 16;
@@ -62,12 +55,12 @@ struct Arrivals {
 
 double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
-class ClusterBench {
-public:
-    explicit ClusterBench(const ClusterOptions& o) : o_(o) {}
+}  // namespace
+
+struct ClusterBench : Bench<ClusterOptions> {
+    using Bench::Bench;
 
     Result<Report> run() {
-        install_interrupt_handler();
         auto net = testkit::one_legged(4, {.peer_pass = true});
         if (!net) return net.status();
         net_ = std::move(*net);
@@ -130,17 +123,10 @@ public:
 private:
     Status open_sockets() {
         for (int r = 0; r < kRoutes; ++r) {
-            Status opened = testkit::run_in_netns(net_.ns(route_node(r)), [&]() -> Status {
-                UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0));
-                sockaddr_in addr{};
-                addr.sin_family = AF_INET;
-                addr.sin_port = htons(route_port(r));
-                if (fd.get() < 0 || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-                    return measurement_error("cannot bind a route's socket");
-                sockets_.push_back(std::move(fd));
-                return Status::ok();
-            });
-            if (!opened) return opened;
+            const std::string any = "0.0.0.0:" + std::to_string(route_port(r));
+            auto fd = testkit::bind_listen_sockets(net_.ns(route_node(r)), any, 1);
+            if (!fd) return fd.status().prefixed("a route's socket");
+            sockets_.push_back(std::move(fd->front()));
         }
         return Status::ok();
     }
@@ -156,7 +142,7 @@ private:
             if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
             for (std::size_t r = 0; r < fds.size(); ++r)
                 while (fds[r].revents & POLLIN) {
-                    const ssize_t n = ::recv(fds[r].fd, buffer.data(), buffer.size(), 0);
+                    const ssize_t n = ::recv(fds[r].fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
                     if (n <= 0) break;
                     const std::uint64_t now = tools::monotonic_ns();
                     const auto event = tools::read_event_header({buffer.data(), static_cast<std::size_t>(n)});
@@ -281,7 +267,6 @@ private:
         return Status::ok();
     }
 
-    const ClusterOptions& o_;
     testkit::Topology net_;
     std::optional<testkit::EtcdRunner> etcd_;  // before the brokers: they revoke their leases as they stop
     std::vector<std::string> macs_;  // sub1's, sub2's
@@ -294,18 +279,6 @@ private:
     nlohmann::ordered_json curves_ = nlohmann::ordered_json::object();
 };
 
-}  // namespace
-
-void register_cluster_command(CLI::App& app, const char* name, int& exit_code) {
-    auto [cmd, o] = add_subcommand<ClusterOptions>(
-        app, name, "Propagation of a topic change from etcd to three brokers' kernel paths, idle and under member churn, and a broker's full resync",
-        "Smoke run: 20 changes, 16 topics (not a measurement)", exit_code,
-        [](const ClusterOptions& o) { return ClusterBench(o).run(); });
-    cmd->add_option("--changes", o.changes, "Changes of topic 1 per phase")->check(CLI::Range(1, 100'000));
-    cmd->add_option("--rate", o.rate, "Strict events per second through each broker")->check(CLI::Range(10.0, 1e5));
-    cmd->add_option("--topics", o.topics, "Topics in the churned table (16 members each)")->check(CLI::Range(2, 256));
-    cmd->add_option("--churn-rate", o.churn_rate, "Member keys deleted or written again per second")
-        ->check(CLI::Range(1.0, 10'000.0));
-}
+void register_cluster_command(CLI::App& app, int& exit_code) { add_bench<ClusterBench>(app, "cluster", exit_code); }
 
 }  // namespace tempos::bench

@@ -1,5 +1,3 @@
-#include "commands.hpp"
-
 #include <bpf/libbpf.h>
 
 #include <array>
@@ -27,7 +25,6 @@ namespace tempos::bench {
 namespace {
 
 constexpr std::uint8_t kBenchTopic = 1;  // the fanned-out strict topic
-namespace p2p = testkit::world::point_to_point;
 
 struct FanoutOptions : CommonOptions {
     double seconds = 1.0;  // per offered-load step
@@ -38,10 +35,12 @@ struct FanoutOptions : CommonOptions {
     int cpu = 0;      // the generator's
     int mom_cpu = 1;  // everything of the MoM node: tempos-mom and mom:eth0's receive work (threaded NAPI)
 
-    void apply_quick() {  // --quick
-        seconds = 0.2;
-        groups = {1, 4};
-        rates_mevps = {0.05};
+    void apply_quick() {
+        std::tie(seconds, groups, rates_mevps) = std::tuple{0.2, std::vector{1, 4}, std::vector{0.05}};
+    }
+    void add_options(CLI::App* cmd) {
+        cmd->add_option("--groups", groups, "Group counts to measure")->check(CLI::Range(1, 16));
+        cmd->add_option("--rates", rates_mevps, "Paced offered loads in M events/s, tried in increasing order");
     }
 };
 
@@ -50,9 +49,10 @@ struct Measurement {
     std::uint64_t mom_socket_datagrams = 0;
 };
 
-class FanoutBench {
-public:
-    explicit FanoutBench(const FanoutOptions& o) : o_(o) {}
+}  // namespace
+
+struct FanoutBench : Bench<FanoutOptions> {
+    using Bench::Bench;
 
     Result<Report> run() {
         if (Status st = setup(); !st) return st;
@@ -71,15 +71,13 @@ public:
                 .number(g + "_speedup", socket->copies_per_s > 0 ? kernel->copies_per_s / socket->copies_per_s : 0, 2)
                 .number(g + "_kernel_mom_socket_datagrams", static_cast<double>(kernel->mom_socket_datagrams), 0);
         }
-        // The MoM's CPU is saturated, so 1 / event rate is the CPU time of one event with G copies. Between the
-        // smallest and the largest G >= 2 measured, the difference per added copy is the marginal cost of a copy
-        // (clone, rewrite, transmit, and the copy's receive at the veth peer, which runs on the same CPU).
+        // The MoM's CPU is saturated: 1 / event rate is the CPU time of an event with G copies (docs/fanout.md).
         if (kernel_cps.size() >= 2) {
             const auto [low_g, low] = *kernel_cps.begin();
             const auto [high_g, high] = *kernel_cps.rbegin();
             out.number("fanout_kernel_ns_per_copy", (1e9 * high_g / high - 1e9 * low_g / low) / (high_g - low_g), 1);
         }
-        out.text("fanout_xdp_mode", o_.xdp_mode)
+        out.raw("fanout_xdp_mode", o_.xdp_mode)
             .number("fanout_seconds", o_.seconds, 2)
             .number("fanout_generator_cpu", o_.cpu, 0)
             .number("fanout_mom_cpu", o_.mom_cpu, 0);
@@ -87,12 +85,8 @@ public:
     }
 
 private:
-    // The TC fan-out program's own cost per event under BPF_PROG_TEST_RUN, in the MoM's namespace, G = 2..16: ns
-    // per event, and a least-squares slope per added copy. The skb enters as if received on mom:eth0 and the
-    // clones really leave, to a discarding device (a veth whose peer is down: it frees each frame on transmit and
-    // counts it as a tx drop; this kernel has no dummy driver), so the cost is the MoM's alone; the last group's
-    // copy, the original redirected, is rewritten but not transmitted by a test run. Same method as tempos-bench
-    // prog (test_run_timer.hpp).
+    // The TC fan-out program's own cost under BPF_PROG_TEST_RUN in the MoM's namespace, its clones sent to a
+    // discarding device (a veth whose peer is down; this kernel has no dummy driver). Method: docs/fanout.md.
     Status program_cost(Report& out) {
         constexpr std::array<std::uint8_t, 4> kMomIp4 = testkit::world::ipv4_bytes(p2p::kMomIp);
         constexpr std::uint32_t kBatch = 100;  // runs per call; each pair of calls sends kBatch + 1 events
@@ -117,9 +111,7 @@ private:
         tempos::xdp::FanoutTable table(bpf_map__fd(prog.maps.fanout_routes),
                                        bpf_map__fd(prog.maps.fanout_group_counters),
                                        bpf_map__fd(prog.maps.fanout_topic_counters));
-        // The repetitions of a test run reuse the frame as the previous run left it, so the member is the MoM's
-        // own MAC and address (and port): every rewritten frame is still addressed to the MoM and fanned out
-        // again. The copies leave through the discarding device whatever they are addressed to.
+        // Repetitions reuse the frame as the last run left it: a member that is the MoM itself keeps it fanned out.
         tempos_route route{.count = 1};
         route.subs[0] = testkit::endpoint(kMomIp4, kMomPort, *mom_mac, *egress_mac, *egress);
         const std::uint32_t pairs = o_.quick ? 20 : 300;
@@ -144,8 +136,7 @@ private:
             const std::uint64_t before = dummy_tx();
             const Result<double> ns = time_event(groups);
             if (!ns) return ns.status();
-            // Every run sent its clones: (batch + 1) runs per pair, groups - 1 clones each (the last group's copy is
-            // the original, redirected; a test run reports the verdict but does not perform the redirect).
+            // Every run sent its clones: groups - 1 each (a test run does not perform the original's redirect).
             const std::uint64_t want = std::uint64_t{pairs} * (kBatch + 1) * (groups - 1);
             const std::uint64_t copies = testkit::poll_until_settled(
                 [&] { return dummy_tx() - before; }, want, std::chrono::milliseconds(100), std::chrono::seconds(2));
@@ -173,30 +164,23 @@ private:
         if (Status st = rig_.build(o_.cpu, {}, kBenchTopic, LiveRig::Hook::tc_ingress); !st) return st;
         // Both paths get the same budget: one CPU for everything the MoM node does.
         if (Status st = rig_.net.pin_napi("mom", "eth0", o_.mom_cpu); !st) return st;
-        // sub1's receive runs on the generator's CPU, not the MoM's (the subscribers are other machines in a
-        // deployment): GRO off, so the veth hands what it receives to a backlog (1000 deep) instead of its
-        // 256-entry ring, which one receive poll of the MoM (64 events) times G >= 4 copies overflows, and RPS
-        // steers that backlog to the generator's CPU. G = 1 gets a native XDP program there instead (measure).
+        // sub1's receive on the generator's CPU (RPS), GRO off (measure): a veth's 256-entry ring would overflow
+        // at G >= 4 (docs/fanout.md).
         const Result<std::string> rps = rig_.net.exec(
             "sub1",
             {"sh", "-c", "echo " + std::to_string(1 << o_.cpu) + " > /sys/class/net/eth0/queues/rx-0/rps_cpus"});
         return rps.status().prefixed("steering sub1:eth0's receive (RPS) to CPU " + std::to_string(o_.cpu));
     }
 
-    // Delivered copies per second: the best of an unpaced step (overload; user space can starve there) and paced
-    // steps below the generator's limit. G = 1: the XDP router redirects into mom:eth1, which the adapter allows
-    // in native mode only when the veth's peer sub1:eth0 runs a native XDP program (plugin/xdp_mode_choice.hpp:
-    // GRO on the peer does not count); without one mom:eth1 stays out of egress_ports and every event takes the
-    // socket path (passed as no_egress). So G = 1 gets bpf/veth_peer_pass at sub1:eth0, attached before tempos-mom
-    // starts (the adapter checks when it configures the topic). G >= 2: none, and GRO off (see setup). Both paths
-    // of one G alike.
+    // Delivered copies per second: the best of an unpaced step and paced steps below the generator's limit. G = 1
+    // needs a native XDP program at sub1:eth0 before tempos-mom starts, or the adapter keeps mom:eth1 out of
+    // egress_ports; G >= 2 none, GRO off (docs/fanout.md). Both paths of one G alike.
     Result<Measurement> measure(const std::string& mode, int groups) {
         if (Status st = rig_.net.set_gro("sub1", "eth0", false); !st) return st;
         if (Status st = groups == 1 ? rig_.net.attach_peer_pass("sub1", "eth0") : rig_.net.detach_xdp("sub1", "eth0");
             !st)
             return st;
-        // One strict topic whose G groups all hold sub1 (the same endpoint in several groups is allowed and gets
-        // one copy per group), so one counter at sub1 sees every copy of both paths.
+        // G groups that all hold sub1 (one copy per group): one counter sees every copy of both paths.
         Result<testkit::MomRunner> mom =
             start_bench_mom(rig_.net, mode, {{kBenchTopic, "strict", "sub1", groups}}, {.cpu = o_.mom_cpu});
         if (!mom) return mom.status();
@@ -226,20 +210,9 @@ private:
         return m;
     }
 
-    const FanoutOptions& o_;
     LiveRig rig_;
 };
 
-}  // namespace
-
-void register_fanout_command(CLI::App& app, const char* name, int& exit_code) {
-    auto [cmd, o] = add_subcommand<FanoutOptions>(
-        app, name, "Delivered copies per second for 1, 2, 4, 8 subscription groups: kernel fan-out vs the socket path",
-        "Smoke run: 0.2 s steps, groups 1 and 4, one paced rate (not a measurement)", exit_code,
-        [](const FanoutOptions& o) { return FanoutBench(o).run(); });
-    add_shared_options(cmd, o);
-    cmd->add_option("--groups", o.groups, "Group counts to measure")->check(CLI::Range(1, 16));
-    cmd->add_option("--rates", o.rates_mevps, "Paced offered loads in M events/s, tried in increasing order");
-}
+void register_fanout_command(CLI::App& app, int& exit_code) { add_bench<FanoutBench>(app, "fanout", exit_code); }
 
 }  // namespace tempos::bench

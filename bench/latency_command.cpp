@@ -1,5 +1,3 @@
-#include "commands.hpp"
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,7 +12,6 @@
 
 #include "bench_mom.hpp"
 #include "live_traffic.hpp"
-#include "round_to.hpp"
 #include "subcommand.hpp"
 #include "topology/layouts.hpp"
 #include "topology/world.hpp"
@@ -22,9 +19,6 @@
 namespace tempos::bench {
 
 namespace {
-
-namespace p2p = testkit::world::point_to_point;
-using tools::round_to;
 
 struct LatencyOptions : CommonOptions {
     double seconds = 1.5;  // per measurement
@@ -36,9 +30,13 @@ struct LatencyOptions : CommonOptions {
     int queues = 1;              // per veth; 2: strict (CPU 0) and flood (CPU 1) arrive in separate receive queues
     int endpoint_priority = 50;  // SCHED_FIFO of the strict publisher and subscriber; 0: normal scheduling
 
-    void apply_quick() {  // --quick
-        seconds = 0.3;
-        flood_mpps = {0.1};
+    void apply_quick() { std::tie(seconds, flood_mpps) = std::pair{0.3, std::vector{0.1}}; }
+    void add_options(CLI::App* cmd) {
+        cmd->add_option("--queues", queues,
+                        "Queues per veth: 1 = strict and flood share mom:eth0's receive ring; 2 = one per sending CPU")
+            ->check(CLI::Range(1, 2));
+        cmd->add_option("--flood-rates", flood_mpps,
+                        "Paced best-effort flood rates in Mpps (none and unpaced are always measured too)");
     }
 };
 
@@ -112,9 +110,10 @@ struct IsolationPoint {
     }
 };
 
-class LatencyBench {
-public:
-    explicit LatencyBench(const LatencyOptions& o) : o_(o) {}
+}  // namespace
+
+struct LatencyBench : Bench<LatencyOptions> {
+    using Bench::Bench;
 
     Result<Report> run() {
         if (Status st = setup(); !st) return st;
@@ -348,7 +347,7 @@ private:
                 .number("lat_" + name + "_cpumap_ms_per_mev", h.cpu_ms_per_mev("cpumap_cpu_s"), 1)
                 .raw("isolation_" + name + "_curve", std::move(rows));
         }
-        out.text("latency_xdp_mode", o_.xdp_mode)
+        out.raw("latency_xdp_mode", o_.xdp_mode)
             .number("latency_sub_xdp_pass", o_.xdp_mode == "native" ? 1 : 0, 0)
             .number("latency_endpoint_priority", o_.endpoint_priority, 0)
             .number("latency_queues", o_.queues, 0)
@@ -357,23 +356,9 @@ private:
         return out;
     }
 
-    const LatencyOptions& o_;
     LiveRig rig_;
 };
 
-}  // namespace
-
-void register_latency_command(CLI::App& app, const char* name, int& exit_code) {
-    auto [cmd, o] = add_subcommand<LatencyOptions>(
-        app, name, "One-way latency tempos-pub -> tempos-sub: direct, XDP strict, socket paths; strict under a flood",
-        "Smoke run: 0.3 s measurements, one paced flood rate (not a measurement)", exit_code,
-        [](const LatencyOptions& o) { return LatencyBench(o).run(); });
-    add_shared_options(cmd, o);
-    cmd->add_option("--queues", o.queues,
-                    "Queues per veth: 1 = strict and flood share mom:eth0's receive ring; 2 = one per sending CPU")
-        ->check(CLI::Range(1, 2));
-    cmd->add_option("--flood-rates", o.flood_mpps,
-                    "Paced best-effort flood rates in Mpps (none and unpaced are always measured too)");
-}
+void register_latency_command(CLI::App& app, int& exit_code) { add_bench<LatencyBench>(app, "latency", exit_code); }
 
 }  // namespace tempos::bench

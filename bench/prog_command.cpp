@@ -1,5 +1,3 @@
-#include "commands.hpp"
-
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
@@ -13,7 +11,6 @@
 #include "frames/frame_world.hpp"
 #include "frames/prog_test_run.hpp"
 #include "frames/router_fixtures.hpp"
-#include "round_to.hpp"
 #include "route_table.hpp"
 #include "skeleton.hpp"
 #include "subcommand.hpp"
@@ -35,10 +32,16 @@ struct ProgOptions : CommonOptions {
     std::uint32_t batch = 254;
     std::uint64_t fixture_calls = 20'000;
 
-    void apply_quick() {  // --quick
-        iterations = 100'000;
-        runs = 1;
-        fixture_calls = 1000;
+    void apply_quick() { std::tie(iterations, runs, fixture_calls) = std::tuple{100'000, 1, 1000}; }
+    void add_options(CLI::App* cmd) {
+        cmd->add_flag("-v,--verbose", verbose, "Print every run's figure to stderr");
+        cmd->add_option("--repeat", iterations, "Program runs per measurement")->check(CLI::Range(1.0, 1e12));
+        cmd->add_option("--runs", runs, "Measurements per program; the median is reported")
+            ->check(CLI::Range(1, 1000));
+        cmd->add_option("--batch", batch, "Repetitions per syscall (the frame's TTL budget)")
+            ->check(CLI::Range(2u, 254u));
+        cmd->add_option("--fixture-calls", fixture_calls, "Single-run pairs per router fixture")
+            ->check(CLI::Range(1.0, 4e9));
     }
 };
 
@@ -147,7 +150,7 @@ Result<nlohmann::ordered_json> time_fixtures(const std::vector<testkit::RouterFi
             return st.prefixed("fixture does not behave as the table says");
         const Result<double> ns = single_run_cost_over_ns(fd, empty_fd, row.input, o.fixture_calls);
         if (!ns) return ns.status().prefixed(row.name);
-        out[row.name] = tools::round_to(*ns + empty_ns, 2);
+        out[row.name] = round_to(*ns + empty_ns, 2);
     }
     return out;
 }
@@ -243,20 +246,6 @@ Result<Report> run_prog(const ProgOptions& o) {
 
 }  // namespace
 
-void register_prog_command(CLI::App& app, const char* name, int& exit_code) {
-    auto [cmd, options] = add_subcommand<ProgOptions>(
-        app, name, "Per-packet cost (BPF_PROG_TEST_RUN) of our XDP router, the thesis's program and an empty one",
-        "Smoke run: 1e5 repetitions, one run, 1000 pairs per fixture (not a measurement)", exit_code, run_prog);
-    add_shared_options(cmd, options);
-    cmd->add_flag("-v,--verbose", options.verbose, "Print every run's figure to stderr");
-    cmd->add_option("--repeat", options.iterations, "Program runs per measurement")
-        ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 40));
-    cmd->add_option("--runs", options.runs, "Measurements per program; the median is reported")
-        ->check(CLI::Range(1, 1000));
-    cmd->add_option("--batch", options.batch, "Repetitions per syscall (the frame's TTL budget)")
-        ->check(CLI::Range(2u, 254u));
-    cmd->add_option("--fixture-calls", options.fixture_calls, "Single-run pairs per router fixture")
-        ->check(CLI::Range(static_cast<std::uint64_t>(1), static_cast<std::uint64_t>(1) << 32));
-}
+void register_prog_command(CLI::App& app, int& exit_code) { add_bench(app, "prog", exit_code, run_prog); }
 
 }  // namespace tempos::bench

@@ -1,13 +1,6 @@
-// tempos-bench restart: what a restart and an upgrade of tempos-mom cost a strict stream (issue 14,
-// docs/restart.md). tempos-pub sends --count strict events at --rate to sub1 through tempos-mom; once a quarter
-// has arrived tempos-mom is stopped and a new one started at once: "restart" (SIGTERM), "kill" (SIGKILL, a crash
-// under Restart=on-failure) and "upgrade" (SIGTERM, the new one with the test-only plugin whose router object
-// was rebuilt, tests/e2e/upgrade), each with and without persist. Per case: events lost, duplicates, and the
-// longest time between two arrivals at sub1 (tempos-sub's arrival_gap_max_us); beside them the same stream
-// without a restart (its inter-arrival p99 and longest gap), the yardstick of the target: with persist, 0 lost
-// and a gap <= 2x the idle inter-arrival p99.
-#include "commands.hpp"
-
+// tempos-bench restart: what a restart (SIGTERM), a crash (SIGKILL) and an upgrade (the test-only plugin with a
+// rebuilt router object, tests/e2e/upgrade) of tempos-mom cost a strict stream, with and without persist, beside the
+// same stream without a restart (issue 14). Method: docs/restart.md, "Measured".
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -22,8 +15,6 @@ namespace tempos::bench {
 
 namespace {
 
-namespace p2p = testkit::world::point_to_point;
-
 struct RestartOptions : CommonOptions {
     double rate = 10'000;  // strict events per second
     std::uint64_t count = 20'000;
@@ -31,8 +22,10 @@ struct RestartOptions : CommonOptions {
     int endpoint_priority = 50;  // SCHED_FIFO of tempos-pub/-sub, as in latency; 0: normal scheduling
     std::string upgrade_plugin_dir = (testkit::executable_dir().parent_path() / "tests/upgrade-plugin").string();
 
-    void apply_quick() {  // --quick
-        count = 4'000;
+    void apply_quick() { count = 4'000; }
+    void add_options(CLI::App* cmd) {
+        cmd->add_option("--count", count, "Strict events per case")->check(CLI::Range(100, 10'000'000));
+        cmd->add_option("--upgrade-plugin-dir", upgrade_plugin_dir, "The plugin directory of the upgrade");
     }
 };
 
@@ -47,9 +40,10 @@ struct Case {
     bool persist;
 };
 
-class RestartBench {
-public:
-    explicit RestartBench(const RestartOptions& o) : o_(o) {}
+}  // namespace
+
+struct RestartBench : Bench<RestartOptions> {
+    using Bench::Bench;
 
     Result<Report> run() {
         if (!std::filesystem::exists(std::filesystem::path(o_.upgrade_plugin_dir) / "libxdp_adapter.so"))
@@ -79,7 +73,7 @@ public:
                 .number(prefix + "_gap_ms", r->gap_max_us / 1000, 3)
                 .number(prefix + "_gap_vs_idle_p99", idle->gap_p99_us > 0 ? r->gap_max_us / idle->gap_p99_us : 0, 1);
         }
-        out.text("restart_xdp_mode", o_.xdp_mode)
+        out.raw("restart_xdp_mode", o_.xdp_mode)
             .number("restart_rate_eps", o_.rate, 0)
             .number("restart_count", static_cast<double>(o_.count), 0)
             .number("restart_endpoint_priority", o_.endpoint_priority, 0);
@@ -134,22 +128,9 @@ private:
         return r;
     }
 
-    const RestartOptions& o_;
     testkit::Topology net_;
 };
 
-}  // namespace
-
-void register_restart_command(CLI::App& app, const char* name, int& exit_code) {
-    auto [cmd, o] = add_subcommand<RestartOptions>(
-        app, name,
-        "Strict events lost and the longest delivery gap across a restart, a crash and an upgrade of tempos-mom, "
-        "with and without persist",
-        "Smoke run: 4000 events per case (not a measurement)", exit_code,
-        [](const RestartOptions& o) { return RestartBench(o).run(); });
-    add_shared_options(cmd, o);
-    cmd->add_option("--count", o.count, "Strict events per case")->check(CLI::Range(100, 10'000'000));
-    cmd->add_option("--upgrade-plugin-dir", o.upgrade_plugin_dir, "The plugin directory of the upgrade");
-}
+void register_restart_command(CLI::App& app, int& exit_code) { add_bench<RestartBench>(app, "restart", exit_code); }
 
 }  // namespace tempos::bench

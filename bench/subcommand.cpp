@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdio>
 
-#include "round_to.hpp"
 
 namespace tempos::bench {
 
@@ -31,12 +30,7 @@ Report& Report::number(const std::string& key, double value, int decimals) {
     else if (decimals == 0)
         fields_[key] = std::llround(value);
     else
-        fields_[key] = tools::round_to(value, decimals);
-    return *this;
-}
-
-Report& Report::text(const std::string& key, std::string value) {
-    fields_[key] = std::move(value);
+        fields_[key] = round_to(value, decimals);
     return *this;
 }
 

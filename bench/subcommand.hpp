@@ -5,24 +5,25 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "round_to.hpp"
 #include "tempos/status.hpp"
 
 namespace tempos::bench {
 
+using tools::round_to;
+
 // A subcommand's figures: one flat JSON object, fields in the order added, which `tempos-bench all` merges over
-// runs and bench/render_report.py turns into docs/benchmarks.md (the field names are the ones documented there).
+// runs and scripts/render_report.py turns into docs/benchmarks.md (the field names are the ones documented there).
 class Report {
 public:
     // A figure rounded to `decimals` places (an integer with 0), null when not finite.
     Report& number(const std::string& key, double value, int decimals);
-    Report& text(const std::string& key, std::string value);
-    Report& raw(const std::string& key, nlohmann::ordered_json value);  // curves: arrays of points
+    Report& raw(const std::string& key, nlohmann::ordered_json value);  // texts, curves (arrays of points)
 
     // The JSON object on one line, or one "field  value" line per field for a person.
     void print(bool as_json) const;
@@ -54,29 +55,6 @@ double median(std::vector<double> values);
 // Prints the report or the error; the exit status.
 int finish(const char* name, const Result<Report>& report, bool as_json);
 
-// Adds subcommand `name`; returns the CLI11 app to add its flags to, and the options they bind (they live as long
-// as the app: the subcommand's callback holds them). When it runs: --quick (offered when `quick_help` is given) calls
-// the options' apply_quick(), the subcommand's own small settings, then `run` measures (SIGINT/SIGTERM interrupt it);
-// the report goes to stdout, an error to stderr as "tempos-bench <name>: <why>", and the exit status to `exit_code` (0;
-// 1 on error; 130 when interrupted).
-template <typename Options>
-std::pair<CLI::App*, Options&> add_subcommand(CLI::App& app, const char* name, const char* about,
-                                              const char* quick_help, int& exit_code,
-                                              std::function<Result<Report>(const Options&)> run) {
-    auto options = std::make_shared<Options>();
-    CLI::App* cmd = app.add_subcommand(name, about);
-    cmd->add_flag("--json", options->json, "Print one JSON object");
-    if (quick_help) cmd->add_flag("--quick", options->quick, quick_help);
-    cmd->callback([name, options, run, &exit_code] {
-        if constexpr (requires { options->apply_quick(); }) {
-            if (options->quick) options->apply_quick();
-        }
-        install_interrupt_handler();
-        exit_code = finish(name, run(*options), options->json);
-    });
-    return {cmd, *options};
-}
-
 // The options the measuring subcommands share, each added where Options has its member.
 template <typename Options>
 void add_shared_options(CLI::App* cmd, Options& o) {
@@ -96,6 +74,40 @@ void add_shared_options(CLI::App* cmd, Options& o) {
                         "SCHED_FIFO priority of the measuring publisher and subscriber (they stand for other hosts; "
                         "0: normal scheduling)")
             ->check(CLI::Range(0, 99));
+}
+
+// Adds subcommand `name`, which measures with `run`: --json, --quick (a smoke run: calls Options::apply_quick()),
+// the shared options Options has and its own (Options::add_options); tempos_bench.cpp gives the help texts.
+// SIGINT/SIGTERM interrupt `run`; the report goes to stdout, an error to stderr as "tempos-bench <name>: <why>", and
+// the exit status to `exit_code` (0; 1 on error; 130 when interrupted). The callback holds the options.
+template <typename Options>
+void add_bench(CLI::App& app, const char* name, int& exit_code, Result<Report> (*run)(const Options&)) {
+    auto o = std::make_shared<Options>();
+    CLI::App* cmd = app.add_subcommand(name);
+    cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->add_flag("--quick", o->quick);
+    add_shared_options(cmd, *o);
+    if constexpr (requires { o->add_options(cmd); }) o->add_options(cmd);
+    cmd->callback([name, o, run, &exit_code] {
+        if (o->quick) o->apply_quick();
+        install_interrupt_handler();
+        exit_code = finish(name, run(*o), o->json);
+    });
+}
+
+// A subcommand's measurement as a class made from its options (add_bench<Measure>): run() measures.
+template <typename O>
+class Bench {
+public:
+    using Options = O;
+    explicit Bench(const Options& o) : o_(o) {}
+
+protected:
+    const Options& o_;
+};
+template <typename Measure>
+void add_bench(CLI::App& app, const char* name, int& exit_code) {
+    add_bench(app, name, exit_code, +[](const typename Measure::Options& o) { return Measure(o).run(); });
 }
 
 }  // namespace tempos::bench

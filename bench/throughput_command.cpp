@@ -1,21 +1,15 @@
-#include "commands.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <map>
 
 #include "bench_mom.hpp"
 #include "live_traffic.hpp"
-#include "round_to.hpp"
 #include "subcommand.hpp"
 #include "topology/world.hpp"
 
 namespace tempos::bench {
 
 namespace {
-
-namespace p2p = testkit::world::point_to_point;
-using tools::round_to;
 
 struct ThroughputOptions : CommonOptions {
     double seconds = 0.5;  // per offered-load step
@@ -26,9 +20,15 @@ struct ThroughputOptions : CommonOptions {
     bool threaded_napi = false;  // mom:eth0's receive work in a NAPI thread pinned to mom_cpu
     int generators = 2;          // generator threads, on CPUs cpu, cpu+1, ...; veths get as many queues
 
-    void apply_quick() {  // --quick
-        seconds = 0.2;
-        rates_mpps = {0.1};
+    void apply_quick() { std::tie(seconds, rates_mpps) = std::pair{0.2, std::vector{0.1}}; }
+    void add_options(CLI::App* cmd) {
+        cmd->add_option("--rates", rates_mpps, "Paced offered loads in Mpps, below the generator's limit");
+        cmd->add_option("--generators", generators,
+                        "Generator threads (CPUs --cpu, --cpu+1, ...); the veths get as many queues")
+            ->check(CLI::Range(1, 2));
+        cmd->add_flag("--threaded-napi", threaded_napi,
+                      "Run mom:eth0's receive work (XDP or stack) in a NAPI thread pinned to --mom-cpu, instead of "
+                      "in the generator's softirq");
     }
 };
 
@@ -36,9 +36,10 @@ struct Step {
     double offered_mpps = 0, delivered_mpps = 0, loss = 0;
 };
 
-class ThroughputBench {
-public:
-    explicit ThroughputBench(const ThroughputOptions& o) : o_(o) {}
+}  // namespace
+
+struct ThroughputBench : Bench<ThroughputOptions> {
+    using Bench::Bench;
 
     Result<Report> run() {
         if (Status st = rig_.build(o_.cpu, {.queues = o_.generators}, 1, LiveRig::Hook::xdp); !st) return st;
@@ -52,7 +53,7 @@ public:
             mpps[path] = *best;
         }
         out.number("xdp_vs_socket", mpps["socket"] > 0 ? mpps["xdp"] / mpps["socket"] : 0, 2)
-            .text("throughput_xdp_mode", o_.xdp_mode)
+            .raw("throughput_xdp_mode", o_.xdp_mode)
             .number("throughput_batch_size", LiveRig::kBatchSize, 0)
             .number("throughput_step_seconds", o_.seconds, 2)
             .number("throughput_generator_cpu", o_.cpu, 0)
@@ -107,14 +108,11 @@ private:
         // Bounded: long enough for every step of this path.
         const double lifetime = (o_.rates_mpps.size() + 2) * (o_.seconds + 0.5) + 5;
         Result<testkit::Process> started =
-            testkit::Process::start({(testkit::executable_dir() / "tempos-socket-forwarder").string(), "--listen",
-                                     listen, "--to", to, "--seconds", std::to_string(lifetime)},
-                                    {.netns = rig_.net.ns("mom"), .cpu = o_.mom_cpu});
-        if (!started) return started.status();
-        forwarder = std::move(*started);
-        const pid_t pid = forwarder.pid();
-        return forwarder.wait_until([&] { return testkit::udp_port_bound(pid, kMomPort); }, std::chrono::seconds(5),
-                                    "UDP port " + std::to_string(kMomPort) + " bound");
+            start_bound({(testkit::executable_dir() / "tempos-socket-forwarder").string(), "--listen", listen, "--to",
+                         to, "--seconds", std::to_string(lifetime)},
+                        {.netns = rig_.net.ns("mom"), .cpu = o_.mom_cpu}, kMomPort);
+        if (started) forwarder = std::move(*started);
+        return started.status();
     }
 
     Result<Step> step(double rate_pps, double seconds) const {
@@ -148,25 +146,11 @@ private:
         return best.delivered_mpps;
     }
 
-    const ThroughputOptions& o_;
     LiveRig rig_;
 };
 
-}  // namespace
-
-void register_throughput_command(CLI::App& app, const char* name, int& exit_code) {
-    auto [cmd, o] = add_subcommand<ThroughputOptions>(
-        app, name, "Delivered Mpps and loss: XDP strict path vs the MoM's socket path vs a bare recvmmsg forwarder",
-        "Smoke run: 0.2 s steps, one paced rate (not a measurement)", exit_code,
-        [](const ThroughputOptions& o) { return ThroughputBench(o).run(); });
-    add_shared_options(cmd, o);
-    cmd->add_option("--rates", o.rates_mpps, "Paced offered loads in Mpps, below the generator's limit");
-    cmd->add_option("--generators", o.generators,
-                    "Generator threads (CPUs --cpu, --cpu+1, ...); the veths get as many queues")
-        ->check(CLI::Range(1, 2));
-    cmd->add_flag("--threaded-napi", o.threaded_napi,
-                  "Run mom:eth0's receive work (XDP or stack) in a NAPI thread pinned to --mom-cpu, instead of in "
-                  "the generator's softirq");
+void register_throughput_command(CLI::App& app, int& exit_code) {
+    add_bench<ThroughputBench>(app, "throughput", exit_code);
 }
 
 }  // namespace tempos::bench

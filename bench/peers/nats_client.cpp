@@ -33,7 +33,7 @@ Status connection_state(natsConnection* nc) {
 }
 
 // Connected once nats-server answered the handshake's PING. No reconnection: a lost connection is a result.
-Result<Connection> connect(const std::string& url, Sending sending) {
+Result<Connection> open_connection(const std::string& url, bool at_once) {
     natsOptions* raw = nullptr;
     if (natsStatus s = natsOptions_Create(&raw); s != NATS_OK) return nats_error("natsOptions_Create", s);
     const std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> options(raw, natsOptions_Destroy);
@@ -42,8 +42,8 @@ Result<Connection> connect(const std::string& url, Sending sending) {
     if (s == NATS_OK) s = natsOptions_SetTimeout(raw, kHandshakeMs);
     if (s == NATS_OK) s = natsOptions_SetAllowReconnect(raw, false);
     if (s == NATS_OK) s = natsOptions_SetWriteDeadline(raw, kStallMs);
-    // Buffered: libnats's default, its flusher thread coalesces the publishes; at once: each publish writes.
-    if (s == NATS_OK) s = natsOptions_SetSendAsap(raw, sending == Sending::at_once);
+    // Not at once: libnats's default, its flusher thread coalesces the publishes; at once: each publish writes.
+    if (s == NATS_OK) s = natsOptions_SetSendAsap(raw, at_once);
     if (s != NATS_OK) return nats_error("setting the NATS options", s);
     natsConnection* nc = nullptr;
     if ((s = natsConnection_Connect(&nc, raw)) != NATS_OK) return nats_error("connecting to nats-server " + url, s);
@@ -96,15 +96,16 @@ private:
     PayloadHandler handler_;
 };
 
-}  // namespace
-
-void nats_open() { nats_Open(-1); }
+Result<std::vector<std::string>> command_line(const std::string& program_path, const std::string& ip, int port,
+                                              const std::string&) {
+    return std::vector<std::string>{program_path, "-a", ip, "-p", std::to_string(port)};
+}
 
 // A subscriber is subscribed once the server answered a PING sent after the SUB.
-Result<std::unique_ptr<PeerConnection>> nats_connect(const std::string& host, int port, const std::string& subject,
-                                                     Sending sending, PayloadHandler handler) {
-    Result<Connection> nc =
-        connect("nats://" + host + ":" + std::to_string(port), handler ? Sending::at_once : sending);
+Result<std::unique_ptr<PeerConnection>> connect_client(const std::string& host, int port,
+                                                       const std::string& subject, bool at_once,
+                                                       PayloadHandler handler) {
+    Result<Connection> nc = open_connection("nats://" + host + ":" + std::to_string(port), at_once);
     if (!nc) return nc.status();
     if (!handler) return std::unique_ptr<PeerConnection>(std::make_unique<NatsClient>(std::move(*nc), subject));
     natsSubscription* raw = nullptr;
@@ -116,5 +117,10 @@ Result<std::unique_ptr<PeerConnection>> nats_connect(const std::string& host, in
     return std::unique_ptr<PeerConnection>(
         std::make_unique<NatsClient>(std::move(*nc), subject, std::move(sub), std::move(handler)));
 }
+
+}  // namespace
+
+const Broker kNats{"nats", "nats-server", "nats-server", 4222, command_line, [] { nats_Open(-1); },
+                   connect_client};
 
 }  // namespace tempos::bench::peers

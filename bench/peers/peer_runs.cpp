@@ -6,12 +6,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <exception>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
-#include "event_format.hpp"
-#include "subcommand.hpp"  // interrupted()
 #include "topology/netns.hpp"
 
 namespace tempos::bench::peers {
@@ -24,60 +23,33 @@ constexpr std::uint64_t kMaxDrainNs = 3000 * kMs;   // subscribers keep reading 
 constexpr std::uint64_t kQuietNs = 300 * kMs;       // ... or until nothing came for this long
 constexpr std::uint64_t kMaxSequence = 1ull << 30;  // beyond any run's count: treated as malformed
 
-// What one subscriber saw; touched only by its subscriber thread until that thread is joined. Malformed payloads
-// and duplicates count for nothing.
-class StreamReception {
-public:
-    void set_window(std::uint64_t from_ns, std::uint64_t to_ns) {
-        from_ = from_ns;
-        to_ = to_ns;
-    }
-    void reserve(std::size_t messages) {
-        latency_ns_.reserve(messages);
-        seen_.reserve(messages);
-    }
-
-    void on_payload(std::span<const std::uint8_t> payload) {
-        const std::uint64_t now = tools::monotonic_ns();
-        last_receive_ns_ = now;
-        const auto h = tools::read_event_header(payload);
-        if (!h || h->sequence >= kMaxSequence) return;
-        if (now >= from_ && now < to_) ++delivered_in_window_;
-        if (h->sequence >= seen_.size()) seen_.resize(std::max<std::size_t>(h->sequence + 1, seen_.size() * 2), 0);
-        if (seen_[h->sequence]) return;
-        seen_[h->sequence] = 1;
-        ++unique_;
-        if (h->sent_ns >= from_ && h->sent_ns < to_) {
-            ++received_measured_;
-            if (now >= h->sent_ns) latency_ns_.push_back(now - h->sent_ns);
-        }
-    }
-
-    std::uint64_t unique() const { return unique_; }
-    std::uint64_t last_receive_ns() const { return last_receive_ns_; }
-
-    void fill(StreamStats& s) {
-        s.received_measured = received_measured_;
-        s.delivered_in_window = delivered_in_window_;
-        s.latency = tools::summarize_latency(latency_ns_);
-    }
-
-private:
-    std::uint64_t from_ = 0, to_ = 0;
-    std::vector<std::uint8_t> seen_;  // by sequence number
-    std::vector<std::uint64_t> latency_ns_;
-    std::uint64_t unique_ = 0, received_measured_ = 0, delivered_in_window_ = 0;
-    std::uint64_t last_receive_ns_ = 0;
-};
-
+// One stream's ends. What its subscriber saw is touched only by the subscriber thread until that thread is joined;
+// malformed payloads and duplicates count for nothing.
 struct Stream {
     StreamPlan plan;
-    StreamReception reception;
-    std::unique_ptr<PeerConnection> subscriber;
-    std::unique_ptr<PeerConnection> publisher;
+    std::unique_ptr<PeerConnection> subscriber, publisher;
     std::atomic<std::uint64_t> publisher_sent{0};
     std::atomic<std::uint64_t> publisher_done_ns{0};  // 0 while it publishes
     StreamStats stats;
+    std::uint64_t from = 0, to = 0;  // the measured window
+    std::vector<std::uint8_t> seen;  // by sequence number
+    std::vector<std::uint64_t> latency_ns;
+    std::uint64_t unique = 0, last_receive_ns = 0;
+
+    void on_payload(std::span<const std::uint8_t> payload) {
+        const std::uint64_t now = tools::monotonic_ns();
+        last_receive_ns = now;
+        const auto h = tools::read_event_header(payload);
+        if (!h || h->sequence >= kMaxSequence) return;
+        if (now >= from && now < to) ++stats.delivered_in_window;
+        if (h->sequence >= seen.size()) seen.resize(std::max<std::size_t>(h->sequence + 1, seen.size() * 2), 0);
+        if (std::exchange(seen[h->sequence], 1)) return;
+        ++unique;
+        if (h->sent_ns >= from && h->sent_ns < to) {
+            ++stats.received_measured;
+            if (now >= h->sent_ns) latency_ns.push_back(now - h->sent_ns);
+        }
+    }
 };
 
 struct Timeline {
@@ -125,20 +97,13 @@ Status publish(Stream& s, const RunSettings& settings, const Timeline& t) {
     return st ? s.publisher->flush() : st;
 }
 
-// One end of a stream in its own thread, at its priority; an escaping exception becomes its error (no exception
-// leaves a thread).
+// One end of a stream in its own thread, at its priority.
 template <typename Body>
 void run_endpoint(const std::string& thread_name, const Stream& s, const RunSettings& settings, Status& ended,
                   Body body) {
     pthread_setname_np(pthread_self(), thread_name.c_str());
-    try {
-        const Status priority = set_endpoint_priority(s.plan, settings);
-        ended = priority ? body() : priority;
-    } catch (const std::exception& e) {
-        ended = Status::error(ErrorCode::internal, std::string("exception: ") + e.what());
-    } catch (...) {
-        ended = Status::error(ErrorCode::internal, "unknown exception");
-    }
+    const Status priority = set_endpoint_priority(s.plan, settings);
+    ended = priority ? body() : priority;
 }
 
 void run_publisher(Stream& s, const RunSettings& settings, const Timeline& t) {
@@ -156,8 +121,8 @@ void run_subscriber(Stream& s, const RunSettings& settings, const Timeline& t) {
             if (now >= t.end + kMaxDrainNs || interrupted()) return Status::ok();
             const std::uint64_t done_ns = s.publisher_done_ns.load();
             if (done_ns == 0) continue;
-            if (s.reception.unique() >= s.publisher_sent.load()) return Status::ok();  // everything arrived
-            const std::uint64_t last = std::max(s.reception.last_receive_ns(), done_ns);
+            if (s.unique >= s.publisher_sent.load()) return Status::ok();  // everything arrived
+            const std::uint64_t last = std::max(s.last_receive_ns, done_ns);
             if (now >= last + kQuietNs) return Status::ok();  // the rest is lost
         }
     });
@@ -165,13 +130,17 @@ void run_subscriber(Stream& s, const RunSettings& settings, const Timeline& t) {
 
 }  // namespace
 
-Status run_streams(const PeerClient& client, const testkit::Topology& topo, const RunSettings& settings,
+Status run_streams(const Broker& broker, const testkit::Topology& topo, const RunSettings& settings,
                    std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out) {
     std::vector<std::unique_ptr<Stream>> streams;
     for (StreamPlan& plan : plans) {
         auto s = std::make_unique<Stream>();
         s->plan = std::move(plan);
-        if (s->plan.paced) s->reception.reserve(static_cast<std::size_t>(settings.rate * settings.seconds) + 16);
+        const auto messages = static_cast<std::size_t>(settings.rate * settings.seconds) + 16;
+        if (s->plan.paced) {
+            s->latency_ns.reserve(messages);
+            s->seen.reserve(messages);
+        }
         streams.push_back(std::move(s));
     }
     // Subscribers first, each acknowledged by the broker, then publishers: nothing sent can miss a subscriber.
@@ -182,20 +151,20 @@ Status run_streams(const PeerClient& client, const testkit::Topology& topo, cons
             Stream* raw = s.get();
             const std::string node = subscriber ? s->plan.subscriber_node : "pub";
             const PayloadHandler handler =
-                subscriber ? [raw](std::span<const std::uint8_t> p) { raw->reception.on_payload(p); }
+                subscriber ? [raw](std::span<const std::uint8_t> p) { raw->on_payload(p); }
                            : PayloadHandler{};
-            const Sending sending = subscriber || s->plan.paced ? Sending::at_once : Sending::buffered;
             Status connected;
             std::thread([&] {
                 connected = testkit::run_in_netns(topo.ns(node), [&] {
                     if (Status priority = set_endpoint_priority(s->plan, settings); !priority) return priority;
-                    auto c = client.connect(client.host, client.port, s->plan.topic, sending, handler);
+                    auto c = broker.connect(topo.ip("mom"), broker.port, s->plan.topic, subscriber || s->plan.paced,
+                                            handler);
                     if (c) (subscriber ? s->subscriber : s->publisher) = std::move(*c);
                     return c.status();
                 });
             }).join();
             if (!connected)
-                return connected.prefixed(std::string(client.name) +
+                return connected.prefixed(std::string(broker.name) +
                                           (subscriber ? " subscriber in " : " publisher in ") + node);
         }
 
@@ -203,7 +172,7 @@ Status run_streams(const PeerClient& client, const testkit::Topology& topo, cons
     t.start = tools::monotonic_ns() + kStartDelayNs;
     t.measure_from = t.start + static_cast<std::uint64_t>(settings.warmup_seconds * 1e9);
     t.end = t.start + static_cast<std::uint64_t>(settings.seconds * 1e9);
-    for (auto& s : streams) s->reception.set_window(t.measure_from, t.end);
+    for (auto& s : streams) std::tie(s->from, s->to) = std::pair{t.measure_from, t.end};
 
     std::vector<std::thread> threads;
     for (auto& s : streams) {
@@ -215,7 +184,7 @@ Status run_streams(const PeerClient& client, const testkit::Topology& topo, cons
     const double measured_s = settings.seconds - settings.warmup_seconds;
     for (std::size_t i = 0; i < streams.size(); ++i) {
         Stream& s = *streams[i];
-        s.reception.fill(s.stats);
+        s.stats.latency = tools::summarize_latency(s.latency_ns);
         s.stats.offered_per_s = static_cast<double>(s.stats.sent_measured) / measured_s;
         s.stats.delivered_per_s = static_cast<double>(s.stats.delivered_in_window) / measured_s;
         *out[i] = std::move(s.stats);
@@ -224,7 +193,7 @@ Status run_streams(const PeerClient& client, const testkit::Topology& topo, cons
     // A failure of the measured stream voids the run; the flood's own subscriber may be cut off by the broker (a
     // slow consumer): that is a result, reported.
     const StreamStats& measured = *out.front();
-    const std::string run = std::string(client.name) + " " + streams.front()->plan.topic;
+    const std::string run = std::string(broker.name) + " " + streams.front()->plan.topic;
     if (!measured.publisher) return measured.publisher.prefixed(run + " publisher");
     if (!measured.subscriber) return measured.subscriber.prefixed(run + " subscriber");
     return Status::ok();

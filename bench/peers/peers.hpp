@@ -1,11 +1,10 @@
-// `tempos-bench peers`: what a run needs from a broker's client side (publishers and subscribers on one topic
-// (MQTT) or subject (NATS)), and the three runs made against each broker, all on the topology: publishers in
-// `pub`, subscribers in `sub1` (and `sub2` for the flood). Payloads carry the project's event header
-// (tools/event_format.hpp) padded to the message size; latency is receive time minus the send time in the payload
-// (CLOCK_MONOTONIC, one clock for all namespaces), summarized by tools/latency_summary.hpp, like tempos-sub does.
+// `tempos-bench peers` (method: peers/README.md): a broker's client side, publishers in `pub` and subscribers in
+// `sub1` (and `sub2` for the flood) on one topic (MQTT) or subject (NATS), payloads with the project's event header
+// (tools/event_format.hpp), latency summarized as tempos-sub does (tools/latency_summary.hpp).
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <span>
@@ -16,17 +15,12 @@
 #include "latency_summary.hpp"
 #include "subcommand.hpp"  // Report
 #include "tempos/status.hpp"
+#include "process/process.hpp"
 #include "topology/topology.hpp"
 
 namespace tempos::bench::peers {
 
 using PayloadHandler = std::function<void(std::span<const std::uint8_t>)>;
-
-// How a publisher's messages go out.
-enum class Sending {
-    at_once,   // each on the wire before send() returns: the paced (latency) stream
-    buffered,  // as fast as the connection takes them, coalesced as the client library does: the flood
-};
 
 // One connection to the broker: a publisher's or a subscriber's.
 class PeerConnection {
@@ -38,8 +32,7 @@ public:
     virtual Status flush() = 0;
     // Publisher: handles what the broker sent (pings, errors) without blocking; an error when the connection is gone.
     virtual Status service() = 0;
-    // Subscriber: waits up to timeout_ms for messages; each goes to the handler given when subscribing, in this
-    // thread.
+    // Subscriber: waits up to timeout_ms for messages; each goes to the handler given at connect, in this thread.
     virtual Status receive(int timeout_ms) = 0;
 };
 
@@ -54,35 +47,36 @@ Status within(std::uint64_t timeout_ms, const std::string& what, Done done, Step
     return Status::ok();
 }
 
-// A broker's client side: `connect` (from the calling thread's network namespace) returns once the broker has
-// acknowledged the connection, and for a subscriber (`handler` given) its subscription, so nothing published
-// afterwards is missed.
-struct PeerClient {
-    const char* name;
-    std::string host;
+// A broker compared with tempos: how to start it in a namespace, and its client side through its own client library
+// as Debian packages it, with TCP_NODELAY as on the brokers: Mosquitto 2.0 through libmosquitto, MQTT QoS 0
+// (mosquitto_client.cpp), nats-server 2.9 through libnats (nats_client.cpp).
+struct Broker {
+    const char* name;     // also the prefix of its JSON fields
+    const char* program;  // executable looked up in PATH and the sbin directories
+    const char* package;  // the Debian package that provides it
     int port;
+    // The command line of the broker listening on ip:port; may write its configuration into `dir`.
+    Result<std::vector<std::string>> (*command_line)(const std::string& program_path, const std::string& ip, int port,
+                                                     const std::string& dir);
+    // Readies the library once, from the main thread: threads it starts get that thread's namespace and normal
+    // scheduling.
+    void (*open)();
+    // From the calling thread's namespace; returns once the broker has acknowledged the connection, and for a
+    // subscriber (`handler` given) its subscription, so nothing published afterwards is missed. A publisher's
+    // messages go out `at_once` (each on the wire before send() returns: the paced stream) or as fast as the
+    // connection takes them, coalesced as the client library does (the flood).
     Result<std::unique_ptr<PeerConnection>> (*connect)(const std::string& host, int port, const std::string& topic,
-                                                       Sending sending, PayloadHandler handler);
+                                                       bool at_once, PayloadHandler handler);
 };
-
-// MQTT through libmosquitto, QoS 0 (mosquitto_client.cpp); NATS through libnats (nats_client.cpp). Both are
-// Debian's packages of the brokers' own client libraries, with TCP_NODELAY as on the brokers. X_open() readies the
-// library once, from the main thread: threads it starts get that thread's namespace and normal scheduling.
-void mosquitto_open();
-void nats_open();
-Result<std::unique_ptr<PeerConnection>> mosquitto_connect(const std::string& host, int port, const std::string& topic,
-                                                          Sending sending, PayloadHandler handler);
-Result<std::unique_ptr<PeerConnection>> nats_connect(const std::string& host, int port, const std::string& subject,
-                                                     Sending sending, PayloadHandler handler);
+extern const Broker kMosquitto, kNats;
 
 struct RunSettings {
     double rate = 10'000;         // paced stream, messages per second
     double seconds = 5;           // publishing time of each run
     double warmup_seconds = 0.5;  // the first part of every run is not measured
     std::size_t payload_bytes = 32;
-    // SCHED_FIFO priority of the paced stream's publisher and subscriber threads (0: normal scheduling). They
-    // stand for other hosts, as tempos-pub/tempos-sub do in `tempos-bench latency`; the broker and the flood's
-    // endpoints keep normal scheduling.
+    // SCHED_FIFO of the paced stream's publisher and subscriber threads (0: normal scheduling); they stand for
+    // other hosts, as in `latency`. The broker and the flood keep normal scheduling.
     int endpoint_priority = 50;
 };
 
@@ -106,14 +100,22 @@ struct StreamPlan {
     std::uint8_t topic_byte = 1;
 };
 
-// The streams at once, each publisher on its own connection, into out[i]. Ends early on SIGINT/SIGTERM
-// (subcommand.hpp); fails when the first (measured) stream's publisher or subscriber failed.
-Status run_streams(const PeerClient& client, const testkit::Topology& topo, const RunSettings& settings,
+// The streams at once through `broker` in `mom`, each publisher on its own connection, into out[i]. Ends early on
+// SIGINT/SIGTERM (subcommand.hpp); fails when the first (measured) stream's publisher or subscriber failed.
+Status run_streams(const Broker& broker, const testkit::Topology& topo, const RunSettings& settings,
                    std::vector<StreamPlan> plans, const std::vector<StreamStats*>& out);
+
+// The executable `program` (testkit::find_program), or an error that says to install Debian's `package`.
+inline Result<std::string> find_tool(const std::string& program, const std::string& package) {
+    const Result<std::filesystem::path> path = testkit::find_program(program);
+    if (path) return path->string();
+    return Status::error(ErrorCode::not_found, program + " not found (PATH, /usr/sbin, /usr/local/sbin, /sbin); "
+                                               "install it: apt-get install " + package);
+}
 
 // Cyclone DDS (ddsperf ping/pong) and sockperf (UDP ping-pong), idle and under a flood, by their own tools
 // (tool_peers.cpp): fields <tool>[_flood]_p50_us, _p99_us, _p999_us (sockperf only), _max_us, _samples, and
 // <tool>_flood_msgs. `only`: one tool by name, or "" for both (a broker's name: neither).
-Status run_tool_peers(const RunSettings& settings, const std::string& only, bool verbose, Report& out);
+Status run_tool_peers(const RunSettings& settings, const std::string& only, Report& out);
 
 }  // namespace tempos::bench::peers

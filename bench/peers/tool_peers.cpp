@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
-#include "bench_mom.hpp"  // at_priority
+#include "bench_mom.hpp"  // at_priority, start_bound
 #include "peers.hpp"
 #include "subcommand.hpp"
 #include "topology/layouts.hpp"
@@ -133,26 +133,18 @@ Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSetti
     // The measured pair at the paced endpoints' priority, as in the other peers' runs.
     auto paced = [&](const Argv& argv) { return at_priority(argv, s.endpoint_priority); };
     std::vector<testkit::Process> helpers;  // killed when they go
-    auto start_helper = [&](const Argv& argv, const char* node) -> Status {
-        Result<testkit::Process> p = testkit::Process::start(argv, in(node));
-        if (!p) return p.status();
-        helpers.push_back(std::move(*p));
-        return Status::ok();
+    // The servers are up once their ports are bound (sockperf's; DDS matches its peers itself).
+    auto start_helper = [&](const Argv& argv, const char* node, int port) -> Status {
+        Result<testkit::Process> p = start_bound(argv, in(node), static_cast<std::uint16_t>(port));
+        if (p) helpers.push_back(std::move(*p));
+        return p.status().prefixed(t.program);
     };
-    if (Status st = start_helper(paced(expand(t.server, topo.ip("sub1"), s)), "sub1"); !st) return st;
+    if (Status st = start_helper(paced(expand(t.server, topo.ip("sub1"), s)), "sub1", t.port); !st) return st;
     if (flood)
-        if (Status st = start_helper(expand(t.flood_receiver, topo.ip("sub2"), s), "sub2"); !st) return st;
-    // The servers are up once their ports are bound.
-    for (std::size_t i = 0; t.port && i < helpers.size(); ++i) {
-        const pid_t pid = helpers[i].pid();
-        const auto port = static_cast<std::uint16_t>(t.port + i);
-        if (Status st = helpers[i].wait_until([&] { return testkit::udp_port_bound(pid, port); },
-                                              std::chrono::seconds(5), "its port bound");
-            !st)
-            return st.prefixed(t.program);
-    }
-    if (flood)
-        if (Status st = start_helper(expand(t.flood_sender, topo.ip("sub2"), s), "pub"); !st) return st;
+        for (const auto& [argv, node, port] : {std::tuple{expand(t.flood_receiver, topo.ip("sub2"), s), "sub2",
+                                                          t.port ? t.port + 1 : 0},
+                                               std::tuple{expand(t.flood_sender, topo.ip("sub2"), s), "pub", 0}})
+            if (Status st = start_helper(argv, node, port); !st) return st;
     Result<testkit::Process> c = testkit::Process::start(paced(expand(t.client, topo.ip("sub1"), s)), in("pub"));
     if (!c) return c.status();
     const Result<int> ended = c->wait(milliseconds(s.seconds + 20));
@@ -170,24 +162,18 @@ Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSetti
 
 }  // namespace
 
-Status run_tool_peers(const RunSettings& s, const std::string& only, bool verbose, Report& out) {
+Status run_tool_peers(const RunSettings& s, const std::string& only, Report& out) {
     for (const ToolPeer& t : kTools) {
         if (!only.empty() && only != t.name) continue;
-        if (!testkit::find_program(t.program))
-            return Status::error(ErrorCode::not_found,
-                                 std::string(t.program) + " not found; install it: apt-get install " + t.package);
+        if (Result<std::string> found = find_tool(t.program, t.package); !found) return found.status();
         auto topo = testkit::one_legged(2);
         if (!topo) return topo.status();
         for (const bool flood : {false, true}) {
-            if (verbose) std::fprintf(stderr, "peers: %s%s\n", t.name, flood ? " under flood" : "");
             Figures f;
             if (Status st = run_tool(t, *topo, s, flood, f); !st) return st.prefixed(t.name);
             const std::string p = std::string(t.name) + (flood ? "_flood" : "");
-            for (const auto& [field, v] : {std::pair{"_p50_us", f.p50},
-                                           {"_p99_us", f.p99},
-                                           {"_p999_us", f.p999},
-                                           {"_max_us", f.max},
-                                           {"_samples", f.samples}})
+            for (const auto& [field, v] : {std::pair{"_p50_us", f.p50}, {"_p99_us", f.p99}, {"_p999_us", f.p999},
+                                           {"_max_us", f.max}, {"_samples", f.samples}})
                 if (v >= 0) out.number(p + field, v, field[1] == 's' ? 0 : 2);
             if (flood && f.flood_msgs >= 0) out.number(p + "_msgs", f.flood_msgs, 0);
         }

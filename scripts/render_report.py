@@ -134,6 +134,14 @@ def target_rows(d):
     return [(what, *measured()) if have(*keys) else (what, "missing", None) for what, keys, measured in targets]
 
 
+def dat(tmp, name, rows):
+    """A gnuplot data file of `rows` (tuples) in `tmp`; its path."""
+    fn = os.path.join(tmp, f"{name}.dat")
+    with open(fn, "w") as f:
+        f.writelines(" ".join(str(v) for v in row) + "\n" for row in rows)
+    return fn
+
+
 def gnuplot(png, title, xlabel, ylabel, plots):
     """One log-log PNG plot."""
     subprocess.run(["gnuplot"], text=True, check=True, input=f"""set terminal pngcairo size 900,560 font 'sans,10' noenhanced
@@ -155,10 +163,7 @@ def plot_throughput(runs, img_dir, tmp):
             pts = run.get(f"{path}_curve") or []
             if not pts:
                 continue
-            fn = os.path.join(tmp, f"tp_{path}_{i}.dat")
-            with open(fn, "w") as f:
-                for p in sorted(pts):
-                    f.write(f"{p[0]} {max(p[1], 1e-4)}\n")
+            fn = dat(tmp, f"tp_{path}_{i}", ((p[0], max(p[1], 1e-4)) for p in sorted(pts)))
             title = {"xdp": "XDP strict path", "socket": "tempos-mom socket path (xdp_mode off)",
                      "baseline": "recvmmsg/sendmmsg forwarder"}[path]
             series.append(f"'{fn}' using 1:2 with linespoints lc rgb '{color}' pt 7 ps 0.6 lw 1.5 " +
@@ -177,12 +182,8 @@ ISO = {"on": ("isolation on (best-effort via the cpumap)", "#1f77b4"),
 
 
 def iso_curves(run):
-    """{configuration: [step]} of one latency run; a JSON from before the three configurations gives `on` only."""
-    out = {c: run[f"isolation_{c}_curve"] for c in ISO if run.get(f"isolation_{c}_curve")}
-    if not out and run.get("isolation_curve"):
-        keys = ("offered_mpps", "delivered_mpps", "p50_us", "p99_us", "strict_delivered")
-        out["on"] = [dict(zip(keys, p)) for p in run["isolation_curve"]]
-    return out
+    """{configuration: [step]} of one latency run."""
+    return {c: run[f"isolation_{c}_curve"] for c in ISO if run.get(f"isolation_{c}_curve")}
 
 
 def plot_isolation(runs, img_dir, tmp):
@@ -190,10 +191,8 @@ def plot_isolation(runs, img_dir, tmp):
     for i, run in enumerate(runs):
         for c, steps in iso_curves(run).items():
             title, color = ISO[c]
-            fn = os.path.join(tmp, f"iso_{c}_{i}.dat")
-            with open(fn, "w") as f:
-                for p in sorted((p for p in steps if p["offered_mpps"] > 0), key=lambda p: p["offered_mpps"]):
-                    f.write(f"{p['offered_mpps']} {p['p99_us']} {max(p['delivered_mpps'], 1e-4)}\n")
+            fn = dat(tmp, f"iso_{c}_{i}", ((p["offered_mpps"], p["p99_us"], max(p["delivered_mpps"], 1e-4))
+                                           for p in sorted(steps, key=lambda p: p["offered_mpps"]) if p["offered_mpps"] > 0))
             if c == "on":
                 idle_on.append(steps[0]["p99_us"])
             t = f"title '{title}'" if i == 0 else "notitle"
@@ -219,9 +218,8 @@ def plot_cluster(runs, img_dir, tmp):
     series = []
     for i, run in enumerate(runs):
         for (phase, samples), color in zip((run.get("cluster_prop_ms") or {}).items(), ("#1f77b4", "#d62728")):
-            fn = os.path.join(tmp, f"cluster_{phase}_{i}.dat")
-            with open(fn, "w") as f:
-                f.writelines(f"{max(v, 1e-3)} {(len(samples) - j) / len(samples)}\n" for j, v in enumerate(sorted(samples)))
+            fn = dat(tmp, f"cluster_{phase}_{i}",
+                     ((max(v, 1e-3), (len(samples) - j) / len(samples)) for j, v in enumerate(sorted(samples))))
             t = f"title '{'idle table' if phase == 'cluster_prop' else 'members churned'}'" if i == 0 else "notitle"
             series.append(f"'{fn}' using 1:2 with steps lc rgb '{color}' lw 1.5 {t}")
     if series:
@@ -413,7 +411,7 @@ def main():
            + " | ".join(fmt(d.get(f"{flood}_{q}_us")) if flood else "" for q in ("p50", "p99", "p999"))
            + f" | {fmt(d.get(rate)) if rate else ''} |"])
     w([""])
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks_method.md")) as f:
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "benchmarks_method.md")) as f:
         w(["## Method", "", f.read().rstrip(), "", "## The JSON of this run", "",
            "Merged medians (`runs`, the raw object of every run with the curves, left out here):", "", "```json",
            json.dumps(merged, indent=None, separators=(", ", ": ")), "```", ""])
