@@ -18,7 +18,7 @@ namespace tempos::bench {
 using tools::round_to;
 
 // A subcommand's figures: one flat JSON object, fields in the order added, which `tempos-bench all` merges over
-// runs and scripts/render_report.py turns into docs/benchmarks.md (the field names are the ones documented there).
+// runs and bench/render_report.py turns into docs/benchmarks.md (the field names are the ones documented there).
 class Report {
 public:
     // A figure rounded to `decimals` places (an integer with 0), null when not finite.

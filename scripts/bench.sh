@@ -39,7 +39,7 @@ fi
 # The raw JSON (every run, with the curves) stays beside the plots it feeds: render_report.py can redo the page.
 mkdir -p "$ROOT/docs/img"
 cp "$out/all.json" "$ROOT/docs/img/benchmarks-all.json"
-python3 "$ROOT/scripts/render_report.py" "$out/all.json" "$ROOT/docs/benchmarks.md" "$ROOT/docs/img" \
+python3 "$ROOT/bench/render_report.py" "$out/all.json" "$ROOT/docs/benchmarks.md" "$ROOT/docs/img" \
     --seconds-total "$(($(date +%s) - start))" --load-before "$load_before"
 python3 - "$out/all.json" <<'PY'
 import json, sys

@@ -411,7 +411,7 @@ def main():
            + " | ".join(fmt(d.get(f"{flood}_{q}_us")) if flood else "" for q in ("p50", "p99", "p999"))
            + f" | {fmt(d.get(rate)) if rate else ''} |"])
     w([""])
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "benchmarks_method.md")) as f:
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks_method.md")) as f:
         w(["## Method", "", f.read().rstrip(), "", "## The JSON of this run", "",
            "Merged medians (`runs`, the raw object of every run with the curves, left out here):", "", "```json",
            json.dumps(merged, indent=None, separators=(", ", ": ")), "```", ""])
