@@ -88,7 +88,8 @@ static __always_inline int tempos_addressed_to_us(const __u8 *dst_mac, __be32 da
 #ifdef TEMPOS_DESTINATION_IPV6
 /* 1 if `mac` is one of this MoM's and the IPv6 address whose 16 bytes (network order) are the words `high`, `low`
  * one it listens on: the `listen` address, or with [::] the interface's (and its VLAN sub-interfaces') IPv6
- * addresses, link-local ones excepted (plugin/local_addresses.hpp). The router only: the fan-out serves IPv4. */
+ * addresses, link-local ones excepted (plugin/local_addresses.hpp). For the programs that define
+ * TEMPOS_DESTINATION_IPV6 (both do). */
 __noinline int tempos_local_ipv6(__u64 mac, __u64 high, __u64 low)
 {
 	const struct tempos_local_set *set = tempos_local_set();

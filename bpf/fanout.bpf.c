@@ -3,24 +3,29 @@
  * group, each rewritten toward that group's round-robin member: G - 1 clones, then the original itself,
  * redirected, for the last group; the MoM's socket never sees it. XDP cannot clone a frame, so the XDP router
  * lets these topics through (they are not in topic_routes) and this program, attached at TC ingress (tcx) of the
- * same interface, serves them.
+ * same interface, serves them. IPv4 and IPv6 events alike (docs/ipv6.md), a topic's members all of one family.
  * Anything else is returned untouched with TCX_NEXT, so the programs and tc filters behind this one on the
  * interface (a firewall, a policer) still see it. Design and limits: docs/fanout.md. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "tempos/xdp_abi.h"
+#include "csum.h"
+#define TEMPOS_DESTINATION_IPV6 /* IPv6 events are fanned out too */
 #include "destination.h"
 #include "fanout_maps.h"
 #include "fanout_parsing.h"
 
 #define TEMPOS_AF_INET 2 /* not in the uapi headers */
+#define TEMPOS_AF_INET6 10
+#define TEMPOS_IPV6_FLOWINFO 0x0fffffff /* traffic class and flow label: the first word without the version */
 
 /* "Not consumed, run the next program of the tcx chain, then the legacy tc filters": TCX_PASS (= TC_ACT_OK)
  * would end the chain there and silently bypass whatever sits behind the fan-out. enum tcx_action_base is
@@ -31,10 +36,11 @@
 #define TEMPOS_TCX_NEXT (-1)
 #endif
 
-/* Set by the loader before load (the skeleton's rodata), as for the router: network order; mom_ipv4 == 0 keeps
- * the frame's original destination as the new source. */
+/* Set by the loader before load (the skeleton's rodata), as for the router: network order; an address 0 (0.0.0.0,
+ * ::) keeps the frame's original destination as the new source. */
 const volatile __be16 mom_port = 0;
 const volatile __be32 mom_ipv4 = 0;
+const volatile __be32 mom_ipv6[4] = {0, 0, 0, 0};
 
 /* What tempos_fanout_group does with the group. */
 enum tempos_group_action {
@@ -51,9 +57,11 @@ enum tempos_group_result {
 	TEMPOS_GROUP_FAILED,        /* rewrite or bpf_clone_redirect failed */
 	TEMPOS_GROUP_BAD_ROUTE,     /* inconsistent route slot */
 	TEMPOS_GROUP_TOO_BIG,       /* no MAC and the FIB says the datagram exceeds the route's MTU (FRAG_NEEDED) */
+	TEMPOS_GROUP_FAMILY,        /* the member is of the other IP family than the event (never turned into it) */
 };
 
-/* What every copy of one event shares, kept in the caller's stack. */
+/* What every copy of one event shares, kept in the caller's stack. The address fields of the event's family
+ * are used: IPv4 (new_saddr, cur_daddr, tos) or IPv6 (new_saddr6, cur_daddr6, flowinfo). */
 struct tempos_fanout_frame {
 	__u32 l3_off;
 	__u32 l4_off;
@@ -62,10 +70,13 @@ struct tempos_fanout_frame {
 	__be32 cur_daddr; /* what the frame carries now: the previous copy's member */
 	__be16 cur_dport;
 	__be16 sport;
-	__u16 tot_len;
+	__u16 tot_len;    /* the IP datagram's bytes (IPv6: 40 + payload length) */
 	__u8 tos;
-	__u8 _pad;
+	__u8 ipv6;        /* the event's family: 1 IPv6 */
 	__u32 last_ifindex; /* set by TEMPOS_GROUP_LAST */
+	__be32 flowinfo;
+	__be32 new_saddr6[4];
+	__be32 cur_daddr6[4];
 };
 
 /* Points the frame at one member: both MACs, the destination address and port, and the checksums. The helpers
@@ -92,6 +103,33 @@ static __always_inline int rewrite_toward(struct __sk_buff *skb, struct tempos_f
 	if (bpf_skb_store_bytes(skb, frame->l4_off + offsetof(struct udphdr, dest), &dport, sizeof(dport), 0) < 0)
 		return -1;
 	frame->cur_daddr = daddr;
+	frame->cur_dport = dport;
+	return 0;
+}
+
+/* The same for IPv6, which has no IP header checksum: the addresses count in the UDP pseudo-header only, and the
+ * UDP checksum is never 0 (the parser passes a datagram whose field is 0; BPF_F_MARK_MANGLED_0 sends a computed 0
+ * as 0xffff). The address's change goes in as one difference (RFC 1624, csum.h). The header stores recompute
+ * skb->csum (CHECKSUM_COMPLETE: it covers the IPv6 header, which no IP checksum balances) and the pseudo-header
+ * update takes the checksum field's own change out of it again. */
+static __always_inline int rewrite_toward6(struct __sk_buff *skb, struct tempos_fanout_frame *frame,
+					   const __u8 *macs, const __be32 *daddr, __be16 dport)
+{
+	__u32 udp_check = frame->l4_off + offsetof(struct udphdr, check);
+	__u16 diff = csum_fold64(csum_replace128(frame->cur_daddr6, daddr));
+
+	if (bpf_skb_store_bytes(skb, 0, macs, 2 * ETH_ALEN, 0) < 0)
+		return -1;
+	if (bpf_l4_csum_replace(skb, udp_check, 0, diff, BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0) < 0)
+		return -1;
+	if (bpf_skb_store_bytes(skb, frame->l3_off + offsetof(struct ipv6hdr, daddr), daddr, 16,
+				BPF_F_RECOMPUTE_CSUM) < 0)
+		return -1;
+	if (bpf_l4_csum_replace(skb, udp_check, frame->cur_dport, dport, BPF_F_MARK_MANGLED_0 | sizeof(dport)) < 0)
+		return -1;
+	if (bpf_skb_store_bytes(skb, frame->l4_off + offsetof(struct udphdr, dest), &dport, sizeof(dport), 0) < 0)
+		return -1;
+	__builtin_memcpy(frame->cur_daddr6, daddr, sizeof(frame->cur_daddr6));
 	frame->cur_dport = dport;
 	return 0;
 }
@@ -133,6 +171,10 @@ __noinline int tempos_fanout_group(struct __sk_buff *skb, struct tempos_fanout_f
 	const struct tempos_fanout_member *member = bpf_map_lookup_elem(route, &member_slot);
 	if (!member)
 		return TEMPOS_GROUP_BAD_ROUTE;
+	/* The router's rule (docs/ipv6.md): an event is never turned into the other family. The adapter refuses a
+	 * kernel-path topic whose members mix families, so this is the whole topic: counted by the caller. */
+	if (!(member->ep.flags & TEMPOS_EP_IPV6) != !frame->ipv6)
+		return TEMPOS_GROUP_FAMILY;
 
 	__u8 macs[2 * ETH_ALEN]; /* destination then source: the first 12 bytes of the frame */
 	__u32 ifindex;
@@ -141,18 +183,25 @@ __noinline int tempos_fanout_group(struct __sk_buff *skb, struct tempos_fanout_f
 		__builtin_memcpy(macs + ETH_ALEN, member->ep.src_mac, ETH_ALEN);
 		ifindex = member->ep.ifindex ? member->ep.ifindex : skb->ifindex;
 	} else {
-		/* An output lookup from the MoM's address, as in the router (same FWD_DISABLED caveat: IPv4
-		 * forwarding must be on for the interface). */
+		/* An output lookup from the MoM's address, as in the router (same FWD_DISABLED caveat: IPv4 or IPv6
+		 * forwarding must be on for the interface; IPv6 answers from the NDP neighbour table). */
 		struct bpf_fib_lookup fib;
 		__builtin_memset(&fib, 0, sizeof(fib));
-		fib.family = TEMPOS_AF_INET;
 		fib.l4_protocol = IPPROTO_UDP;
 		fib.sport = frame->sport;
 		fib.dport = member->ep.port;
 		fib.tot_len = frame->tot_len;
-		fib.tos = frame->tos;
-		fib.ipv4_src = frame->new_saddr;
-		fib.ipv4_dst = member->ep.ipv4;
+		if (frame->ipv6) {
+			fib.family = TEMPOS_AF_INET6;
+			fib.flowinfo = frame->flowinfo;
+			__builtin_memcpy(fib.ipv6_src, frame->new_saddr6, sizeof(fib.ipv6_src));
+			__builtin_memcpy(fib.ipv6_dst, member->ep.ipv6, sizeof(fib.ipv6_dst));
+		} else {
+			fib.family = TEMPOS_AF_INET;
+			fib.tos = frame->tos;
+			fib.ipv4_src = frame->new_saddr;
+			fib.ipv4_dst = member->ep.ipv4;
+		}
 		fib.ifindex = member->ep.ifindex ? member->ep.ifindex : skb->ifindex;
 		/* tot_len set: the FIB checks it against the route's MTU (before the neighbour), as in the router. */
 		int fib_result = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
@@ -175,7 +224,9 @@ __noinline int tempos_fanout_group(struct __sk_buff *skb, struct tempos_fanout_f
 
 	/* bpf_clone_redirect makes the original's head private again after cloning, so the next group's rewrite
 	 * never touches a copy already sent. */
-	if (rewrite_toward(skb, frame, macs, member->ep.ipv4, member->ep.port) < 0 ||
+	int rewritten = frame->ipv6 ? rewrite_toward6(skb, frame, macs, member->ep.ipv6, member->ep.port)
+				    : rewrite_toward(skb, frame, macs, member->ep.ipv4, member->ep.port);
+	if (rewritten < 0 ||
 	    (action == TEMPOS_GROUP_CLONE && bpf_clone_redirect(skb, ifindex, 0) != 0)) {
 		counters->clone_errors++;
 		return TEMPOS_GROUP_FAILED;
@@ -237,14 +288,43 @@ static __always_inline int rewrite_common(struct __sk_buff *skb, const struct te
 	return 0;
 }
 
+/* IPv6: the hop limit (no checksum covers it; skb->csum is recomputed) and the new source (the UDP pseudo-header,
+ * as rewrite_toward6). */
+static __always_inline int rewrite_common6(struct __sk_buff *skb, const struct tempos_skb_event *ev,
+					   const __be32 *new_saddr)
+{
+	__u32 udp_check = ev->l4_off + offsetof(struct udphdr, check);
+	__u8 hop_limit = ev->ip6.hop_limit - 1;
+	if (bpf_skb_store_bytes(skb, ev->l3_off + offsetof(struct ipv6hdr, hop_limit), &hop_limit, 1,
+				BPF_F_RECOMPUTE_CSUM) < 0)
+		return -1;
+	__u16 diff = csum_fold64(csum_replace128((const __u32 *)&ev->ip6.saddr, new_saddr));
+	if (bpf_l4_csum_replace(skb, udp_check, 0, diff, BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0) < 0)
+		return -1;
+	if (bpf_skb_store_bytes(skb, ev->l3_off + offsetof(struct ipv6hdr, saddr), new_saddr, 16,
+				BPF_F_RECOMPUTE_CSUM) < 0)
+		return -1;
+	return 0;
+}
+
+/* 1 if the event is addressed to this MoM (destination.h), for its family. */
+static __always_inline int addressed_to_us(struct __sk_buff *skb, const struct tempos_skb_event *ev)
+{
+	__u8 dst_mac[ETH_ALEN];
+	if (bpf_skb_load_bytes(skb, 0, dst_mac, sizeof(dst_mac)) < 0)
+		return 0;
+	if (ev->ipv6)
+		return tempos_addressed_to_us6(dst_mac, &ev->ip6.daddr);
+	return tempos_addressed_to_us(dst_mac, ev->ip.daddr);
+}
+
 SEC("tc")
 int tempos_fanout(struct __sk_buff *skb)
 {
 	struct tempos_skb_event ev;
 	if (parse_skb_event(skb, mom_port, &ev) != TEMPOS_PARSE_OK)
 		return TEMPOS_TCX_NEXT; /* the XDP router has counted why */
-	__u8 dst_mac[ETH_ALEN];
-	if (bpf_skb_load_bytes(skb, 0, dst_mac, sizeof(dst_mac)) < 0 || !tempos_addressed_to_us(dst_mac, ev.ip.daddr))
+	if (!addressed_to_us(skb, &ev))
 		return TEMPOS_TCX_NEXT; /* counted by the router as TEMPOS_PASS_NOT_FOR_US */
 
 	__u32 topic = ev.topic;
@@ -254,7 +334,7 @@ int tempos_fanout(struct __sk_buff *skb)
 	if (!topic_counters) /* cannot happen: topic < max_entries */
 		return TEMPOS_TCX_NEXT;
 
-	if (ev.ip.ttl <= 1) {
+	if (ev.hop_limit <= 1) {
 		topic_counters->passed_ttl++;
 		return TEMPOS_TCX_NEXT;
 	}
@@ -267,13 +347,29 @@ int tempos_fanout(struct __sk_buff *skb)
 		.l3_off = ev.l3_off,
 		.l4_off = ev.l4_off,
 		.topic = topic,
-		.new_saddr = mom_ipv4 ? mom_ipv4 : ev.ip.daddr,
-		.cur_daddr = ev.ip.daddr,
 		.cur_dport = ev.udp.dest,
 		.sport = ev.udp.source,
-		.tot_len = bpf_ntohs(ev.ip.tot_len),
-		.tos = ev.ip.tos,
+		.tot_len = ev.ip_len,
+		.ipv6 = ev.ipv6,
 	};
+	if (ev.ipv6) {
+		__builtin_memcpy(frame.cur_daddr6, &ev.ip6.daddr, sizeof(frame.cur_daddr6));
+		if (mom_ipv6[0] | mom_ipv6[1] | mom_ipv6[2] | mom_ipv6[3]) {
+			frame.new_saddr6[0] = mom_ipv6[0];
+			frame.new_saddr6[1] = mom_ipv6[1];
+			frame.new_saddr6[2] = mom_ipv6[2];
+			frame.new_saddr6[3] = mom_ipv6[3];
+		} else {
+			__builtin_memcpy(frame.new_saddr6, &ev.ip6.daddr, sizeof(frame.new_saddr6));
+		}
+		__be32 first_word;
+		__builtin_memcpy(&first_word, &ev.ip6, sizeof(first_word));
+		frame.flowinfo = first_word & bpf_htonl(TEMPOS_IPV6_FLOWINFO);
+	} else {
+		frame.new_saddr = mom_ipv4 ? mom_ipv4 : ev.ip.daddr;
+		frame.cur_daddr = ev.ip.daddr;
+		frame.tos = ev.ip.tos;
+	}
 
 	/* Pass 1: every group must be servable, else the socket path serves the whole event (each group once, and
 	 * its send resolves the missing neighbour for the next events). Nothing is modified yet.
@@ -293,6 +389,10 @@ int tempos_fanout(struct __sk_buff *skb)
 			topic_counters->passed_too_big++;
 			return TEMPOS_TCX_NEXT;
 		}
+		if (result == TEMPOS_GROUP_FAMILY) { /* the socket path sends it through its member's family */
+			__sync_fetch_and_add(&topic_counters->passed_family, 1);
+			return TEMPOS_TCX_NEXT;
+		}
 		if (result != TEMPOS_GROUP_SENT) {
 			topic_counters->aborted++;
 			return TEMPOS_TCX_NEXT;
@@ -303,11 +403,18 @@ int tempos_fanout(struct __sk_buff *skb)
 		topic_counters->aborted++;
 		return TEMPOS_TCX_NEXT;
 	}
+	/* Opaque: otherwise clang specialises pass 2 for each of pass 1's exits, keeping per-exit copies of its
+	 * conditions on the stack (27 spill slots), and the stack of this function and tempos_fanout_group together
+	 * passes the verifier's 512 bytes. */
+	tempos_opaque(groups);
 
 	/* Pass 2: the fields every copy shares, then one rewrite and clone per group but the last, whose copy is the
 	 * original itself, redirected. A group that fails here (a neighbour gone between the passes, a failed clone)
 	 * misses this event alone; it is counted. */
-	if (untag(skb, &ev) < 0 || rewrite_common(skb, &ev, frame.new_saddr) < 0) {
+	int common = untag(skb, &ev);
+	if (common == 0)
+		common = ev.ipv6 ? rewrite_common6(skb, &ev, frame.new_saddr6) : rewrite_common(skb, &ev, frame.new_saddr);
+	if (common < 0) {
 		topic_counters->aborted++;
 		return TC_ACT_SHOT; /* half rewritten: it must not reach the MoM looking like an event */
 	}

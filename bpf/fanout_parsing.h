@@ -1,5 +1,5 @@
-/* The router's parsing rules (bpf/parsing.h) for an skb: the same VLAN, IP option, fragment and length rules
- * and the same pass reasons, but every header is copied to the stack with bpf_skb_load_bytes at a computed
+/* The router's parsing rules (bpf/parsing.h, bpf/parsing6.h) for an skb: the same VLAN, IP option, fragment,
+ * IPv6 extension header and length rules and the same pass reasons, but every header is copied to the stack with bpf_skb_load_bytes at a computed
  * offset. No packet pointer is ever moved by a variable amount, which the verifier's Spectre v1 rules refuse
  * without CAP_PERFMON, and non-linear skbs need no pull. */
 #ifndef TEMPOS_FANOUT_PARSING_H
@@ -9,21 +9,73 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "parsing.h"
+#include "parsing6.h"
 
 struct tempos_skb_event {
-	__u32 l3_off;     /* IPv4 header, from the start of the frame */
-	__u32 l4_off;     /* UDP header */
-	struct iphdr ip;  /* copies of the headers as received (the options are not copied) */
+	__u32 l3_off;       /* IPv4 or IPv6 header, from the start of the frame */
+	__u32 l4_off;       /* UDP header (IPv6: behind the extension headers) */
+	struct iphdr ip;    /* IPv4: copies of the headers as received (the options are not copied) */
+	struct ipv6hdr ip6; /* IPv6 (ipv6 set): the fixed header as received */
 	struct udphdr udp;
+	__u16 ip_len;       /* the IP datagram's bytes: IPv4 tot_len, IPv6 40 + payload length */
 	__u8 topic;
+	__u8 hop_limit;     /* IPv4 TTL, IPv6 hop limit */
+	__u8 ipv6;          /* 0: IPv4 (ip), 1: IPv6 (ip6) */
 };
 
-/* Returns TEMPOS_PARSE_OK or the tempos_pass_reason, exactly as parse_event() would for the same frame. */
+/* IPv6 at `off` (parse_ipv6_udp's rules, parsing6.h); TEMPOS_PARSE_OK or the tempos_pass_reason. */
+static __always_inline int parse_skb_ipv6(struct __sk_buff *skb, __u32 off, __be16 mom_port,
+					  struct tempos_skb_event *ev)
+{
+	if (bpf_skb_load_bytes(skb, off, &ev->ip6, sizeof(ev->ip6)) < 0)
+		return TEMPOS_PASS_MALFORMED;
+	if (ev->ip6.version != 6)
+		return TEMPOS_PASS_MALFORMED;
+	__u32 payload_len = bpf_ntohs(ev->ip6.payload_len);
+	if (payload_len > skb->len - off - sizeof(ev->ip6))
+		return TEMPOS_PASS_MALFORMED;
+	__u8 next = ev->ip6.nexthdr;
+	__u32 ext_len = 0;
+	int reason;
+#pragma clang loop unroll(full)
+	for (int i = 0; i < TEMPOS_IPV6_SKIPPED_EXT_HEADERS; i++) {
+		if (!ipv6_ext_skipped(next))
+			break;
+		struct tempos_ipv6_ext ext;
+		if (bpf_skb_load_bytes(skb, off + sizeof(ev->ip6) + ext_len, &ext, sizeof(ext)) < 0)
+			return TEMPOS_PASS_MALFORMED;
+		reason = ipv6_ext_step(&ext, payload_len, &next, &ext_len);
+		if (reason != TEMPOS_PARSE_OK)
+			return reason;
+	}
+	reason = ipv6_last_header(next);
+	if (reason != TEMPOS_PARSE_OK)
+		return reason;
+	__u32 l4 = off + sizeof(ev->ip6) + ext_len;
+	if (bpf_skb_load_bytes(skb, l4, &ev->udp, sizeof(ev->udp)) < 0)
+		return TEMPOS_PASS_MALFORMED;
+	__u32 udp_len;
+	reason = ipv6_udp_rules(&ev->udp, mom_port, payload_len, ext_len, &udp_len);
+	if (reason != TEMPOS_PARSE_OK)
+		return reason;
+	if (bpf_skb_load_bytes(skb, l4 + sizeof(struct udphdr), &ev->topic, 1) < 0)
+		return TEMPOS_PASS_MALFORMED;
+	ev->l3_off = off;
+	ev->l4_off = l4;
+	ev->ip_len = (__u16)(sizeof(ev->ip6) + payload_len);
+	ev->hop_limit = ev->ip6.hop_limit;
+	ev->ipv6 = 1;
+	return TEMPOS_PARSE_OK;
+}
+
+/* Returns TEMPOS_PARSE_OK or the tempos_pass_reason, exactly as the router's parse would for the same frame (IPv4:
+ * parse_event(), IPv6: parse_ipv6_udp()). */
 static __always_inline int parse_skb_event(struct __sk_buff *skb, __be16 mom_port, struct tempos_skb_event *ev)
 {
 	struct ethhdr eth;
@@ -45,6 +97,8 @@ static __always_inline int parse_skb_event(struct __sk_buff *skb, __be16 mom_por
 			off += sizeof(vlan);
 		}
 	}
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return parse_skb_ipv6(skb, off, mom_port, ev);
 	if (proto != bpf_htons(ETH_P_IP))
 		return TEMPOS_PASS_NOT_IPV4;
 
@@ -76,6 +130,9 @@ static __always_inline int parse_skb_event(struct __sk_buff *skb, __be16 mom_por
 
 	ev->l3_off = off;
 	ev->l4_off = l4;
+	ev->ip_len = (__u16)tot_len;
+	ev->hop_limit = ev->ip.ttl;
+	ev->ipv6 = 0;
 	return TEMPOS_PARSE_OK;
 }
 

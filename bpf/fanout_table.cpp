@@ -22,15 +22,17 @@ tempos::Status FanoutTable::validate(std::span<const tempos_route> groups) {
         return tempos::Status::error(tempos::ErrorCode::invalid_argument,
                                      "fan-out route has " + std::to_string(groups.size()) + " groups, expected 1.." +
                                          std::to_string(TEMPOS_MAX_FANOUT_GROUPS));
+    const bool ipv6 = (groups[0].subs[0].flags & TEMPOS_EP_IPV6) != 0;
     for (std::size_t g = 0; g < groups.size(); ++g) {
         if (tempos::Status valid = RouteTable::validate(groups[g]); !valid)
             return tempos::Status::error(valid.code(), "group " + std::to_string(g) + ": " + valid.message());
-        // The fan-out program parses and rewrites IPv4 only (docs/ipv6.md).
+        // One family for the whole topic: the program never turns an event into the other (docs/ipv6.md).
         for (std::uint32_t i = 0; i < groups[g].count; ++i)
-            if (groups[g].subs[i].flags & TEMPOS_EP_IPV6)
+            if (((groups[g].subs[i].flags & TEMPOS_EP_IPV6) != 0) != ipv6)
                 return tempos::Status::error(tempos::ErrorCode::invalid_argument,
                                              "group " + std::to_string(g) + ": member " + std::to_string(i) +
-                                                 " is IPv6, and the kernel fan-out routes IPv4 only");
+                                                 " is of the other IP family than group 0's first member, and the "
+                                                 "kernel fan-out never turns an event of one family into the other");
     }
     return tempos::Status::ok();
 }
@@ -78,7 +80,7 @@ tempos::Result<tempos_fanout_topic_counters> FanoutTable::read_topic_counters(st
         [](tempos_fanout_topic_counters& sum, const tempos_fanout_topic_counters& c) {
             using C = tempos_fanout_topic_counters;
             for (auto count : {&C::events, &C::passed_ttl, &C::passed_unresolved, &C::passed_gso, &C::aborted,
-                                &C::passed_too_big})
+                                &C::passed_too_big, &C::passed_family})
                 sum.*count += c.*count;
         });
 }

@@ -1,4 +1,4 @@
-/* IPv6 parsing for the topic router (docs/ipv6.md): behind the same Ethernet/VLAN parse as IPv4 (parsing.h), an
+/* IPv6 parsing for the topic router (docs/ipv6.md), whose rules the TC fan-out shares (fanout_parsing.h): behind the same Ethernet/VLAN parse as IPv4 (parsing.h), an
  * IPv6 header, optionally extension headers, and UDP to the MoM's port with at least one payload byte.
  *
  * Extension headers, decided here and tested by the fixtures:
@@ -54,6 +54,49 @@ static __always_inline int ipv6_ext_passed(__u8 next)
 	       next == 140 /* shim6 */ || next == 253 || next == 254;
 }
 
+/* The rules of one skipped extension header whose first bytes are `ext`: moves *next and *ext_len past it.
+ * TEMPOS_PARSE_OK, or the reason to pass the frame. Shared with the TC fan-out (fanout_parsing.h), which reads the
+ * bytes from an skb. */
+static __always_inline int ipv6_ext_step(const struct tempos_ipv6_ext *ext, __u32 payload_len, __u8 *next,
+					 __u32 *ext_len)
+{
+	if (*next == IPPROTO_ROUTING && ext->segments_left != 0)
+		return TEMPOS_PASS_EXT_HEADER;
+	*next = ext->nexthdr;
+	*ext_len += ((__u32)ext->hdrlen + 1) * 8;
+	if (*ext_len > payload_len)
+		return TEMPOS_PASS_MALFORMED;
+	return TEMPOS_PARSE_OK;
+}
+
+/* The next header once the skippable ones are behind: TEMPOS_PARSE_OK for UDP, else the reason to pass. */
+static __always_inline int ipv6_last_header(__u8 next)
+{
+	if (ipv6_ext_skipped(next) || ipv6_ext_passed(next))
+		return TEMPOS_PASS_EXT_HEADER;
+	if (next == IPPROTO_FRAGMENT)
+		return TEMPOS_PASS_FRAGMENT;
+	if (next != IPPROTO_UDP)
+		return TEMPOS_PASS_NOT_OUR_PORT;
+	return TEMPOS_PARSE_OK;
+}
+
+/* The UDP header's rules (port, lengths, checksum 0); *udp_len is set. TEMPOS_PARSE_OK or the reason to pass. */
+static __always_inline int ipv6_udp_rules(const struct udphdr *header, __be16 mom_port, __u32 payload_len,
+					  __u32 ext_len, __u32 *udp_len)
+{
+	if (header->dest != mom_port)
+		return TEMPOS_PASS_NOT_OUR_PORT;
+	*udp_len = bpf_ntohs(header->len);
+	if (*udp_len != payload_len - ext_len || *udp_len < sizeof(struct udphdr))
+		return TEMPOS_PASS_MALFORMED;
+	if (*udp_len == sizeof(struct udphdr))
+		return TEMPOS_PASS_NO_PAYLOAD;
+	if (header->check == 0)
+		return TEMPOS_PASS_MALFORMED;
+	return TEMPOS_PARSE_OK;
+}
+
 /* One skipped extension header at l3_off + 40 + *ext_len: moves *next and *ext_len past it. TEMPOS_PARSE_OK, or
  * the reason to pass the frame. */
 static __always_inline int ipv6_skip_ext(struct xdp_md *ctx, __u32 l3_off, __u32 payload_len, __u8 *next,
@@ -62,13 +105,7 @@ static __always_inline int ipv6_skip_ext(struct xdp_md *ctx, __u32 l3_off, __u32
 	struct tempos_ipv6_ext ext;
 	if (bpf_xdp_load_bytes(ctx, l3_off + sizeof(struct ipv6hdr) + *ext_len, &ext, sizeof(ext)) < 0)
 		return TEMPOS_PASS_MALFORMED;
-	if (*next == IPPROTO_ROUTING && ext.segments_left != 0)
-		return TEMPOS_PASS_EXT_HEADER;
-	*next = ext.nexthdr;
-	*ext_len += ((__u32)ext.hdrlen + 1) * 8;
-	if (*ext_len > payload_len)
-		return TEMPOS_PASS_MALFORMED;
-	return TEMPOS_PARSE_OK;
+	return ipv6_ext_step(&ext, payload_len, next, ext_len);
 }
 
 /* Returns TEMPOS_PARSE_OK or the tempos_pass_reason; fills view (ip is not set). */
@@ -107,24 +144,16 @@ static __always_inline int parse_ipv6_udp(struct xdp_md *ctx, __be16 mom_port, c
 			if (reason != TEMPOS_PARSE_OK)
 				return reason;
 		}
-		if (ipv6_ext_skipped(next) || ipv6_ext_passed(next))
-			return TEMPOS_PASS_EXT_HEADER;
-		if (next == IPPROTO_FRAGMENT)
-			return TEMPOS_PASS_FRAGMENT;
-		if (next != IPPROTO_UDP)
-			return TEMPOS_PASS_NOT_OUR_PORT;
+		reason = ipv6_last_header(next);
+		if (reason != TEMPOS_PARSE_OK)
+			return reason;
 		if (bpf_xdp_load_bytes(ctx, l3_offset + sizeof(*ip6) + ext_len, &header, sizeof(header)) < 0)
 			return TEMPOS_PASS_MALFORMED;
 	}
-	if (header.dest != mom_port)
-		return TEMPOS_PASS_NOT_OUR_PORT;
-	__u32 udp_len = bpf_ntohs(header.len);
-	if (udp_len != payload_len - ext_len || udp_len < sizeof(struct udphdr))
-		return TEMPOS_PASS_MALFORMED;
-	if (udp_len == sizeof(struct udphdr))
-		return TEMPOS_PASS_NO_PAYLOAD;
-	if (header.check == 0)
-		return TEMPOS_PASS_MALFORMED;
+	__u32 udp_len;
+	int udp_reason = ipv6_udp_rules(&header, mom_port, payload_len, ext_len, &udp_len);
+	if (udp_reason != TEMPOS_PARSE_OK)
+		return udp_reason;
 	__u32 l4_off = l3_offset + sizeof(*ip6) + ext_len;
 	/* Without extension headers (ext_len 0) the UDP header follows the IPv6 header: pointers from ip6 by constant
 	 * steps. No pointer is kept across the two paths: the verifier sees each alone. */

@@ -23,8 +23,8 @@ void set_mom_constants(Skeleton& skeleton, std::uint16_t mom_port, const std::ar
     std::memcpy(&skeleton.rodata->mom_ipv4, mom_ipv4.data(), sizeof(skeleton.rodata->mom_ipv4));
 }
 
-// The router's IPv6 source address for rewritten IPv6 events (the fan-out has none: it serves IPv4 only); :: keeps
-// each frame's destination as the new source.
+// The IPv6 source address of rewritten IPv6 events (the router's and the fan-out's); :: keeps each frame's
+// destination as the new source.
 template <typename Skeleton>
 void set_mom_ipv6(Skeleton& skeleton, const std::array<std::uint8_t, 16>& mom_ipv6) {
     static_assert(sizeof(skeleton.rodata->mom_ipv6) == 16);

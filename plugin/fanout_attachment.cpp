@@ -34,6 +34,7 @@ Result<std::unique_ptr<FanoutAttachment>> FanoutAttachment::attach(const FanoutR
     SkeletonPtr<tempos_fanout> skeleton(tempos_fanout__open(), tempos_fanout__destroy);
     if (!skeleton) return fanout_error("opening the TC fan-out program", errno);
     set_mom_constants(*skeleton, request.mom_port, request.mom_ipv4);
+    set_mom_ipv6(*skeleton, request.mom_ipv6);
     if (request.shared_routes_fd >= 0) {
         if (const int err = bpf_map__reuse_fd(skeleton->maps.fanout_routes, request.shared_routes_fd); err != 0)
             return fanout_error("sharing the XDP router's fanout_routes map", err);

@@ -34,7 +34,8 @@ void add_kernel_counters(TopicStats& stats, const tempos_topic_counters& kernel)
 
 void add_fanout_counters(TopicStats& stats, const tempos_fanout_topic_counters& topic,
                          std::span<const tempos_fanout_group_counters> groups) {
-    stats.kernel_passed += topic.passed_ttl + topic.passed_unresolved + topic.passed_gso + topic.passed_too_big;
+    stats.kernel_passed +=
+        topic.passed_ttl + topic.passed_unresolved + topic.passed_gso + topic.passed_too_big + topic.passed_family;
     stats.kernel_passed_unresolved += topic.passed_unresolved;
     // A group's route MTU below the datagram (the FIB's FRAG_NEEDED): the socket path sends it, fragmented.
     stats.kernel_passed_too_big += topic.passed_too_big;

@@ -50,7 +50,7 @@ static_assert(sizeof(tempos_rate_limit) == 16 && alignof(tempos_rate_limit) == 8
 // Compare-and-swap works on the aligned 64-bit word.
 static_assert(sizeof(tempos_bucket) == 8 && alignof(tempos_bucket) == 8 && offsetof(tempos_bucket, tat_ns) == 0);
 // The version names this layout: a change above without a bump breaks the build here.
-static_assert(TEMPOS_XDP_ABI_VERSION == 5);
+static_assert(TEMPOS_XDP_ABI_VERSION == 6);
 
 #define TEMPOS_ABI_STRUCT tempos_local_set
 static_assert(sizeof(tempos_local_set) ==
@@ -92,10 +92,10 @@ static_assert(offsets_are({AT(rr_next), AT(_pad), AT(copies), AT(bytes), AT(clon
 #undef TEMPOS_ABI_STRUCT
 
 #define TEMPOS_ABI_STRUCT tempos_fanout_topic_counters
-static_assert(sizeof(tempos_fanout_topic_counters) == 48 && alignof(tempos_fanout_topic_counters) == 8 &&
+static_assert(sizeof(tempos_fanout_topic_counters) == 56 && alignof(tempos_fanout_topic_counters) == 8 &&
                   offsets_are({AT(events), AT(passed_ttl), AT(passed_unresolved), AT(passed_gso), AT(aborted),
-                               AT(passed_too_big)},
-                              {0, 8, 16, 24, 32, 40}),
+                               AT(passed_too_big), AT(passed_family)},
+                              {0, 8, 16, 24, 32, 40, 48}),
               "a field of tempos_fanout_topic_counters moved");
 #undef TEMPOS_ABI_STRUCT
 

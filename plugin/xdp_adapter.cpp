@@ -54,17 +54,20 @@ Status XdpAdapter::check_topic(const TopicConfig& topic) const noexcept {
     });
 }
 
-// What the kernel path can route of a strict topic with IPv6 subscribers (docs/ipv6.md): the router rewrites an
-// IPv6 event for an IPv6 member and an IPv4 one for an IPv4 member, never across families (the headers differ in
-// size and the router does not rebuild them). So, with a kernel path, a strict group must be of one family; and
-// the TC fan-out serves IPv4 only, so a strict topic with several groups must have IPv4 members only. Judged by
-// the mode asked for, not the one attached, so that --check and every start agree.
+// What the kernel path can route of a strict topic with IPv6 subscribers (docs/ipv6.md): the router and the TC
+// fan-out rewrite an IPv6 event for an IPv6 member and an IPv4 one for an IPv4 member, never across families (the
+// headers differ in size and they do not rebuild them). So, with a kernel path, a strict group must be of one
+// family, and so must a strict topic with several groups (the fan-out sends every group a copy of the one
+// event). Judged by the mode asked for, not the one attached, so that --check and every start agree.
 Status XdpAdapter::check_ipv6_members(const TopicConfig& topic) const {
     bool any_ipv6 = false;
+    std::size_t members = 0, members_ipv6 = 0;
     for (std::size_t g = 0; g < topic.groups.size(); ++g) {
         std::size_t ipv6 = 0;
         for (const Endpoint& member : topic.groups[g].members) ipv6 += member.ip6 ? 1 : 0;
         any_ipv6 = any_ipv6 || ipv6 != 0;
+        members += topic.groups[g].members.size();
+        members_ipv6 += ipv6;
         if (topic.qos != Qos::strict || checked_mode_.load() == XdpMode::off) continue;
         if (ipv6 != 0 && ipv6 != topic.groups[g].members.size())
             return Status::error(ErrorCode::invalid_argument,
@@ -73,13 +76,15 @@ Status XdpAdapter::check_ipv6_members(const TopicConfig& topic) const {
                                      "turn an event of one family into the other (docs/ipv6.md); give each family "
                                      "its own topic, set xdp_mode = \"off\" (socket path, both families) or make "
                                      "the topic best-effort");
-        if (ipv6 != 0 && topic.groups.size() > 1)
-            return Status::error(ErrorCode::invalid_argument,
-                                 "topic " + std::to_string(topic.id) +
-                                     ": strict with several subscription groups and an IPv6 member, and the kernel "
-                                     "fan-out routes IPv4 only so far (docs/ipv6.md); use one group, set xdp_mode = "
-                                     "\"off\" (socket path, both families) or make the topic best-effort");
     }
+    if (topic.qos == Qos::strict && checked_mode_.load() != XdpMode::off && members_ipv6 != 0 &&
+        members_ipv6 != members)
+        return Status::error(ErrorCode::invalid_argument,
+                             "topic " + std::to_string(topic.id) +
+                                 ": strict with several subscription groups of IPv4 and IPv6 members, and the "
+                                 "kernel fan-out does not turn an event of one family into the other "
+                                 "(docs/ipv6.md); give each family its own topic, set xdp_mode = \"off\" (socket "
+                                 "path, both families) or make the topic best-effort");
     // Connected: the socket path must have its IPv6 sockets.
     if (any_ipv6 && sockets_) return sockets_->check_topic(topic);
     return Status::ok();
@@ -226,6 +231,7 @@ Status XdpAdapter::attach_fanout(const ChannelConfig& channel, XdpMode requested
     request.ifindex = interface_.ifindex;
     request.mom_port = channel.port;
     request.mom_ipv4 = mom_ipv4;
+    request.mom_ipv6 = channel.mom_address6.value_or(Ipv6{});  // as the router's (connect)
     // One map for both programs: the router counts a topic in it as handed over (TEMPOS_PASS_FANOUT).
     request.shared_routes_fd = xdp_->fanout_routes_fd();
     request.shared_local_destinations_fd = xdp_->local_destinations_fd();

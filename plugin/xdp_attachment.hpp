@@ -26,7 +26,6 @@ namespace tempos::xdp {
 
 struct AttachRequest : ProgramRequest {
     XdpMode mode = XdpMode::automatic;  // automatic, native or generic
-    Ipv6 mom_ipv6{};                    // the same for IPv6 events (::: keep it)
     XdpAttachMethod attach = XdpAttachMethod::link;
     std::optional<unsigned> priority;   // libxdp's run priority
     CpuSet best_effort_cpus;            // the cpumap's CPUs (docs/isolation.md); empty: best-effort passes

@@ -12,8 +12,9 @@
  * 4: local_destinations (two versioned lists) replaces the local_macs and local_ipv4 hash maps.
  * 5: IPv6 (docs/ipv6.md): tempos_endpoint.ipv6 and TEMPOS_EP_IPV6 (tempos_endpoint, tempos_route and
  *    tempos_fanout_member grow), TEMPOS_PASS_EXT_HEADER and TEMPOS_PASS_FAMILY, IPv6 in tempos_local_set; the
- *    fan-out's too_big counters (tempos_fanout_group_counters and tempos_fanout_topic_counters grow). */
-#define TEMPOS_XDP_ABI_VERSION 5
+ *    fan-out's too_big counters (tempos_fanout_group_counters and tempos_fanout_topic_counters grow).
+ * 6: IPv6 in the TC fan-out: tempos_fanout_topic_counters.passed_family (appended). */
+#define TEMPOS_XDP_ABI_VERSION 6
 
 #define TEMPOS_MAX_TOPICS 256
 /* Members of one subscription group served by the kernel fast path. */
@@ -63,8 +64,9 @@ enum tempos_pass_reason {
 	TEMPOS_PASS_EXT_HEADER,     /* IPv6 extension headers the router does not skip (bpf/parsing6.h): AH, ESP, a routing
 				     * header with segments left, mobility/HIP/shim6/experimental, or more than it skips */
 	TEMPOS_PASS_FAMILY,         /* the frame's IP family is not its member's (an IPv4 event for an IPv6 group, or the
-				     * reverse), or an IPv6 event of a fan-out topic (the fan-out is IPv4 only): the socket
-				     * path sends it */
+				     * reverse): the socket path sends it. The router also counts an IPv6 event of a fan-out
+				     * topic here (written before the fan-out took IPv6); the TC fan-out serves it and
+				     * counts it in tempos_fanout_topic_counters */
 	TEMPOS_PASS_REASONS
 };
 
@@ -200,6 +202,8 @@ struct tempos_fanout_topic_counters {
 	__u64 passed_gso;        /* a GSO/GRO aggregate: to the socket path */
 	__u64 aborted;           /* a route slot is inconsistent (written bypassing FanoutTable): to the socket path */
 	__u64 passed_too_big;    /* some group's route MTU is below the datagram: the whole event to the socket path */
+	__u64 passed_family;     /* the event's IP family is not its members' (an IPv4 event of IPv6 groups, or the
+				  * reverse): to the socket path, which sends it through their family */
 };
 
 /* ---- The pinned data plane (adapter option persist, docs/restart.md) ----

@@ -59,4 +59,73 @@ std::vector<std::pair<std::string, PacketBuilder>> fanout_passed_frames(std::uin
     };
 }
 
+PacketBuilder fanout_event6(std::uint8_t topic) { return fanout_event(topic).ipv6(w::kPublisherIp6, w::kMomIp6); }
+
+const std::vector<FanoutShape>& fanout_accepted_shapes6() {
+    using namespace w::ipv6_ext;
+    static const std::vector<FanoutShape> shapes{
+        {"ipv6_plain", [](PacketBuilder&, std::uint8_t) {}},
+        {"ipv6_hop_limit_2", [](PacketBuilder& b, std::uint8_t) { b.ttl(2); }},
+        {"ipv6_traffic_class", [](PacketBuilder& b, std::uint8_t) { b.tos(0xb8); }},
+        {"ipv6_ethernet_padding", [](PacketBuilder& b, std::uint8_t topic) { b.payload({topic}).padding(6); }},
+        {"ipv6_hop_by_hop", [](PacketBuilder& b, std::uint8_t) { b.ipv6_ext(kHopByHop, kPad6); }},
+        {"ipv6_destination_options", [](PacketBuilder& b, std::uint8_t) { b.ipv6_ext(kDestinationOptions, kPad14); }},
+        {"ipv6_routing_done", [](PacketBuilder& b, std::uint8_t) { b.ipv6_ext(kRouting, kRoutingDone); }},
+        {"ipv6_four_extension_headers",
+         [](PacketBuilder& b, std::uint8_t) {
+             b.ipv6_ext(kHopByHop, kPad6)
+                 .ipv6_ext(kDestinationOptions, kPad6)
+                 .ipv6_ext(kRouting, kRoutingDone)
+                 .ipv6_ext(kDestinationOptions, kPad14);
+         }},
+        {"ipv6_vlan", [](PacketBuilder& b, std::uint8_t) { b.vlan(PacketBuilder::kVlan8021Q, 42); }},
+        {"ipv6_qinq_hop_by_hop",
+         [](PacketBuilder& b, std::uint8_t) {
+             b.vlan(PacketBuilder::kVlan8021AD, 7).vlan(PacketBuilder::kVlan8021Q, 42).ipv6_ext(kHopByHop, kPad6);
+         }},
+    };
+    return shapes;
+}
+
+std::vector<std::pair<std::string, PacketBuilder>> fanout_passed_frames6(std::uint8_t topic) {
+    using namespace w::ipv6_ext;
+    constexpr std::size_t kIp6End = 14 + 40;  // where the IPv6 header ends in an untagged frame
+    const auto e = [&] { return fanout_event6(topic); };
+    const std::uint16_t udp_datagram = static_cast<std::uint16_t>(e().build().size() - kIp6End);
+    return {
+        {"ipv6_other_port", e().udp(w::kPublisherPort, 9999)},
+        {"ipv6_fragment_header", e().ipv6_ext(kFragment, kFragmentFirst)},
+        {"ipv6_fragment_after_hop_by_hop", e().ipv6_ext(kHopByHop, kPad6).ipv6_ext(kFragment, kFragmentFirst)},
+        {"ipv6_five_extension_headers",
+         e().ipv6_ext(kHopByHop, kPad6)
+             .ipv6_ext(kDestinationOptions, kPad6)
+             .ipv6_ext(kRouting, kRoutingDone)
+             .ipv6_ext(kDestinationOptions, kPad6)
+             .ipv6_ext(kDestinationOptions, kPad6)},
+        {"ipv6_routing_segments_left", e().ipv6_ext(kRouting, kRoutingLeft)},
+        {"ipv6_authentication_header", e().ipv6_ext(51, kPad14)},
+        {"ipv6_esp_after_hop_by_hop", e().ipv6_ext(kHopByHop, kPad6).ipv6_ext(50, kPad6)},
+        {"ipv6_no_payload", e().payload({})},
+        {"ipv6_udp_checksum_zero", e().udp_checksum_none()},
+        {"ipv6_version_4", e().version(4)},
+        {"ipv6_tcp", e().tcp(w::kPublisherPort, w::kMomPort)},
+        {"ipv6_no_next_header", e().ipv6_ext(kHopByHop, kPad6).protocol(59).ip_payload({})},
+        // Truncation at every header boundary from the IPv6 header's end on: BPF_PROG_TEST_RUN itself refuses an
+        // IPv6 skb shorter than an IPv6 header (the router's fixtures have those cuts).
+        {"ipv6_cut_after_header", e().payload_len(0).truncate(kIp6End)},
+        {"ipv6_cut_in_udp_header", e().payload_len(4).truncate(kIp6End + 4)},
+        {"ipv6_cut_in_extension_header", e().ipv6_ext(kHopByHop, kPad6).payload_len(2).truncate(kIp6End + 2)},
+        {"ipv6_cut_after_extension_header", e().ipv6_ext(kHopByHop, kPad6).payload_len(8).truncate(kIp6End + 8)},
+        // Lengths that lie.
+        {"ipv6_payload_length_beyond_frame", e().payload_len(static_cast<std::uint16_t>(udp_datagram + 1))},
+        {"ipv6_payload_length_short_of_udp", e().payload_len(static_cast<std::uint16_t>(udp_datagram - 1))},
+        {"ipv6_udp_len_too_large", e().udp_len(static_cast<std::uint16_t>(udp_datagram + 1))},
+        {"ipv6_extension_header_beyond_payload", e().ipv6_ext(kDestinationOptions, kPad14).payload_len(8)},
+        // Not addressed to this MoM (bpf/destination.h).
+        {"ipv6_other_host_mac", e().eth(w::kOtherHostMac, w::kPublisherMac)},
+        {"ipv6_address_not_listened_on", e().ipv6(w::kPublisherIp6, w::kNotListenedIp6)},
+        {"ipv6_all_nodes_multicast", e().eth(w::kAllNodesMac, w::kPublisherMac).ipv6(w::kPublisherIp6, w::kAllNodesIp6)},
+    };
+}
+
 }  // namespace tempos::testkit

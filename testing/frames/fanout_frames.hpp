@@ -31,4 +31,13 @@ const std::vector<FanoutShape>& fanout_accepted_shapes();
 // lengths, cut, ARP, TCP, not addressed to it): left untouched, no copy, whatever the route.
 std::vector<std::pair<std::string, PacketBuilder>> fanout_passed_frames(std::uint8_t topic);
 
+// IPv6 (docs/ipv6.md): the same event from kPublisherIp6 to kMomIp6, hop limit 64.
+PacketBuilder fanout_event6(std::uint8_t topic);
+// The IPv6 shapes the program must accept (fanout_event6 turned into them): VLAN tags, each extension header the
+// router skips and the most it skips, hop limit 2, traffic class and flow label, padding.
+const std::vector<FanoutShape>& fanout_accepted_shapes6();
+// The IPv6 frames to the MoM's port it must leave to the stack: the router's IPv6 pass rules (extension headers,
+// fragment header, lengths that lie, truncation at every header boundary, UDP checksum 0, not addressed to it).
+std::vector<std::pair<std::string, PacketBuilder>> fanout_passed_frames6(std::uint8_t topic);
+
 }  // namespace tempos::testkit

@@ -93,6 +93,21 @@ inline constexpr std::uint8_t kTopicFib6 = 42;         // one IPv6 member withou
 inline constexpr std::uint8_t kTopicOnes6 = 43;        // all-ones address and port: forces checksum carries
 inline constexpr std::uint8_t kTopicVlanIngressNic6 = 44;  // [A6] via VLAN 100 (802.1Q) on the ingress device
 
+// IPv6 extension headers as PacketBuilder::ipv6_ext takes them: their numbers, and bodies (6 + 8n bytes after the
+// next header and length bytes) of PadN options, a routing header's type and segments left then its reserved
+// word, a fragment header's offset, flags and identification.
+namespace ipv6_ext {
+inline constexpr std::uint8_t kHopByHop = 0;
+inline constexpr std::uint8_t kRouting = 43;
+inline constexpr std::uint8_t kFragment = 44;
+inline constexpr std::uint8_t kDestinationOptions = 60;
+inline const Bytes kPad6{1, 4, 0, 0, 0, 0};
+inline const Bytes kPad14{1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+inline const Bytes kRoutingDone{4, 0, 0, 0, 0, 0};    // type 4 (segment routing), segments left 0
+inline const Bytes kRoutingLeft{4, 1, 0, 0, 0, 0};    // segments left 1: the MoM is not the final destination
+inline const Bytes kFragmentFirst{0, 1, 0, 0, 0, 1};  // offset 0, M set, identification 1
+}  // namespace ipv6_ext
+
 // A valid strict event for `topic` as the publisher sends it to the MoM: the topic byte, then "hello world".
 PacketBuilder event(std::uint8_t topic, std::uint16_t mom_port = kMomPort);
 

@@ -52,8 +52,9 @@ std::vector<RouterFixture> router_fixtures();
 // The frames of the row that proves a computed UDP checksum 0 is sent as 0xffff: the input, and the expected
 // output whose checksum computed in full is 0 (payload bytes chosen to cancel the sum).
 std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair();
-// The same for IPv6 (kTopicSingle6 to kSubA6).
+// The same for IPv6 (kTopicSingle6 to kSubA6), or for `event` (IPv6) toward `sub` (the fan-out's tests).
 std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair6();
+std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair6(const PacketBuilder& event, const world::Subscriber6& sub);
 
 // A member of a route (port in host order); without a MAC the router resolves it with bpf_fib_lookup.
 tempos_endpoint endpoint(const Ipv4Addr& ip, std::uint16_t port, std::optional<MacAddr> mac, const MacAddr& src_mac,

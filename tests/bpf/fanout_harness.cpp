@@ -23,7 +23,11 @@
 namespace tempos::test {
 
 Result<LoadedFanout> load_fanout(const MomConstants& mom) {
-    auto skel = load_skeleton("tempos_fanout", tempos_fanout__open, tempos_fanout__load, tempos_fanout__destroy, mom);
+    auto skel = load_skeleton("tempos_fanout", tempos_fanout__open, tempos_fanout__load, tempos_fanout__destroy, mom,
+                              +[](tempos_fanout& fanout, const MomConstants& constants) {
+                                  xdp::set_mom_constants(fanout, constants.port, constants.ip);
+                                  xdp::set_mom_ipv6(fanout, constants.ip6);
+                              });
     if (!skel) return skel.status();
     const auto& maps = (*skel)->maps;
     // Alone (no router sharing its maps), the program takes frames for the synthetic world's MoM.
@@ -60,11 +64,23 @@ std::uint16_t ethertype_at(const Bytes& frame, std::size_t at) {
     return at + 1 < frame.size() ? static_cast<std::uint16_t>(frame[at] << 8 | frame[at + 1]) : 0;
 }
 
-// The ethertype after up to two VLAN tags.
-std::uint16_t inner_ethertype(const Bytes& frame) {
+// Whether a frame is one the program may have sent: IPv4, or IPv6 carrying UDP behind the extension headers the
+// program skips (0, 43, 60), after up to two VLAN tags. The kernel's own IPv6 chatter on a link with IPv6 on
+// (neighbour discovery, MLD behind a hop-by-hop header) is ICMPv6: skipped.
+bool is_ip_event_frame(const Bytes& frame) {
     std::size_t off = 12;
     while ((ethertype_at(frame, off) == 0x8100 || ethertype_at(frame, off) == 0x88a8) && off < 20) off += 4;
-    return ethertype_at(frame, off);
+    const std::uint16_t ethertype = ethertype_at(frame, off);
+    if (ethertype == 0x0800) return true;
+    if (ethertype != 0x86dd) return false;
+    std::size_t header = off + 2 + 40;
+    if (header > frame.size()) return false;
+    std::uint8_t next = frame[off + 2 + 6];
+    while ((next == 0 || next == 43 || next == 60) && header + 2 <= frame.size()) {
+        next = frame[header];
+        header += (frame[header + 1] + 1u) * 8;
+    }
+    return next == 17;
 }
 
 }  // namespace
@@ -142,7 +158,7 @@ Result<std::vector<Bytes>> FrameCapture::take_until_marker(std::chrono::millisec
         if (ethertype_at(frame, 12) == kMarkerEthertype && frame.size() >= 22 &&
             std::memcmp(&frame[14], &sequence, sizeof(sequence)) == 0)
             break;
-        if (inner_ethertype(frame) == 0x0800) frames.push_back(std::move(frame));
+        if (is_ip_event_frame(frame)) frames.push_back(std::move(frame));
     }
     tpacket_stats stats{};
     socklen_t stats_len = sizeof(stats);
@@ -170,7 +186,7 @@ std::vector<Bytes> FrameCapture::take(std::size_t count, std::chrono::millisecon
         if (n <= 0) continue;
         if (from.sll_pkttype == PACKET_OUTGOING) continue;
         frame.resize(static_cast<std::size_t>(n));
-        if (inner_ethertype(frame) != 0x0800) continue;  // only IPv4 is ours
+        if (!is_ip_event_frame(frame)) continue;
         frames.push_back(std::move(frame));
     }
     return frames;

@@ -45,11 +45,11 @@ public:
     FrameCapture(const FrameCapture&) = delete;
     FrameCapture& operator=(const FrameCapture&) = delete;
 
-    // IPv4 frames only (the kernel's own IPv6/ARP chatter is skipped), until `count` arrived or `timeout`
+    // IPv4 frames and IPv6 UDP frames only (the kernel's own ICMPv6/ARP chatter is skipped), until `count` arrived or `timeout`
     // passed; the frames are returned in arrival order.
     std::vector<Bytes> take(std::size_t count, std::chrono::milliseconds timeout);
 
-    // Every IPv4 frame that arrived before a marker frame sent now out of `marker_from`, in arrival order: a veth
+    // Every such frame that arrived before a marker frame sent now out of `marker_from`, in arrival order: a veth
     // delivers what one CPU sends into it in order, so once the marker is in, everything sent before it is too (no
     // waiting for frames that may never come). An error when the marker does not arrive within `timeout` (a bound,
     // not a guess: it normally arrives at once) or the socket dropped frames.

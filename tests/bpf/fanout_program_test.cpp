@@ -32,11 +32,13 @@ namespace tempos::test {
 namespace {
 
 namespace world = testkit::world;
+using testkit::Ipv6Addr;
 using testkit::world::test_netns::kVethA;
 using testkit::world::test_netns::kVethB;
 
 constexpr std::uint8_t kTopic = 3;
 constexpr std::uint8_t kOtherTopic = 4;
+constexpr std::uint8_t kTopic6 = 5;  // a second fan-out topic, of IPv6 members
 
 struct Member {
     Ipv4Addr ip;
@@ -52,14 +54,31 @@ Member member(std::uint8_t group, std::uint8_t index) {
 
 tempos_endpoint endpoint_of(const Member& m) { return testkit::endpoint(m.ip, m.port, m.mac, world::kMomMac); }
 
-// sizes[g] members in group g, member(g, i) each.
-std::vector<tempos_route> groups_of(const std::vector<std::uint32_t>& sizes) {
+// IPv6 (docs/ipv6.md): the same members with documentation-prefix addresses.
+struct Member6 {
+    Ipv6Addr ip;
+    std::uint16_t port;
+    MacAddr mac;
+};
+
+Member6 member6(std::uint8_t group, std::uint8_t index) {
+    Ipv6Addr ip{0x20, 0x01, 0x0d, 0xb8, 0, 0x10, 0, group};
+    ip[15] = static_cast<std::uint8_t>(10 + index);
+    return {ip, static_cast<std::uint16_t>(6000 + 100 * group + index), {0x02, 0xab, 0, 0, group, index}};
+}
+
+tempos_endpoint endpoint_of(const Member6& m) { return testkit::endpoint(m.ip, m.port, m.mac, world::kMomMac); }
+
+// sizes[g] members in group g, member(g, i) each (ipv6: member6(g, i)).
+std::vector<tempos_route> groups_of(const std::vector<std::uint32_t>& sizes, bool ipv6 = false) {
     std::vector<tempos_route> groups;
     for (std::size_t g = 0; g < sizes.size(); ++g) {
         tempos_route route{};
         route.count = sizes[g];
-        for (std::uint32_t i = 0; i < sizes[g]; ++i)
-            route.subs[i] = endpoint_of(member(static_cast<std::uint8_t>(g), static_cast<std::uint8_t>(i)));
+        for (std::uint32_t i = 0; i < sizes[g]; ++i) {
+            const auto group = static_cast<std::uint8_t>(g), index = static_cast<std::uint8_t>(i);
+            route.subs[i] = ipv6 ? endpoint_of(member6(group, index)) : endpoint_of(member(group, index));
+        }
         groups.push_back(route);
     }
     return groups;
@@ -89,6 +108,14 @@ PacketBuilder copy_toward(PacketBuilder in, const Member& m) {
 // `in` as the program sends it toward kNeighbour once the FIB resolves it: from the veth's MAC.
 PacketBuilder copy_toward_neighbour(PacketBuilder in, const MacAddr& veth_mac) {
     in.forwarded(kNeighbour.mac, veth_mac, world::kMomIp, kNeighbour.ip, kNeighbour.port);
+    return in;
+}
+
+PacketBuilder event6(std::uint8_t topic = kTopic) { return testkit::fanout_event6(topic); }
+
+PacketBuilder copy_toward(PacketBuilder in, const Member6& m, const Ipv6Addr& source = world::kMomIp6,
+                          const MacAddr& src_mac = world::kMomMac) {
+    in.forwarded(m.mac, src_mac, source, m.ip, m.port);
     return in;
 }
 
@@ -188,14 +215,18 @@ TEST_F(FanoutProgram, FourGroupsGetOneRewrittenCopyEachRoundRobinWithinTheGroup)
 // group: the program's output (data_out) is the original as rewritten and redirected to it. The clone toward the
 // first group is captured as well. The members are on the untagged veth: tagged events leave untagged
 // (docs/config.md#vlan).
+// IPv6 (docs/ipv6.md): extension headers stay, the UDP header behind them is rewritten at its offset.
 TEST_F(FanoutProgram, EveryAcceptedFrameShapeIsRewrittenWithCorrectChecksums) {
-    ASSERT_TRUE(fanout_->table.set(kTopic, groups_of({1, 1})));
-    for (const testkit::FanoutShape& c : testkit::fanout_accepted_shapes()) {
-        SCOPED_TRACE(c.name);
-        PacketBuilder in = event();
-        c.shape(in, kTopic);
-        PacketBuilder first = copy_toward(in, member(0, 0)), last = copy_toward(in, member(1, 0));
-        expect_fanned_out(in, {first.untagged(), last.untagged()});
+    for (const bool ipv6 : {false, true}) {
+        ASSERT_TRUE(fanout_->table.set(kTopic, groups_of({1, 1}, ipv6)));
+        for (const testkit::FanoutShape& c : ipv6 ? testkit::fanout_accepted_shapes6() : testkit::fanout_accepted_shapes()) {
+            SCOPED_TRACE(c.name);
+            PacketBuilder in = ipv6 ? event6() : event();
+            c.shape(in, kTopic);
+            PacketBuilder first = ipv6 ? copy_toward(in, member6(0, 0)) : copy_toward(in, member(0, 0));
+            PacketBuilder last = ipv6 ? copy_toward(in, member6(1, 0)) : copy_toward(in, member(1, 0));
+            expect_fanned_out(in, {first.untagged(), last.untagged()});
+        }
     }
 }
 
@@ -214,21 +245,28 @@ TEST_F(FanoutProgram, ChecksumCarriesWithAllOnesMember) {
 }
 
 TEST_F(FanoutProgram, EverythingElseGoesToTheStackUntouched) {
-    ASSERT_TRUE(fanout_->table.set(kTopic, groups_of({1, 1})));
-    PacketBuilder ttl1 = event();
-    ttl1.ttl(1);
-    expect_passed(ttl1);
-    EXPECT_EQ(topic_counters().passed_ttl, 1u);
+    // Each family on a topic of its own members (IPv6: the router's IPv6 pass rules, docs/ipv6.md).
+    for (const bool ipv6 : {false, true}) {
+        SCOPED_TRACE(ipv6 ? "IPv6" : "IPv4");
+        const std::uint8_t topic = ipv6 ? kTopic6 : kTopic;
+        ASSERT_TRUE(fanout_->table.set(topic, groups_of({1, 1}, ipv6)));
+        for (std::uint8_t ttl : {1, 0}) {
+            PacketBuilder expired = ipv6 ? event6(topic) : event(topic);
+            expired.ttl(ttl);
+            expect_passed(expired);
+        }
+        EXPECT_EQ(topic_counters(topic).passed_ttl, 2u);
 
-    // Not a fan-out topic, then the frames of testing/frames/fanout_frames.hpp that are not events for this MoM.
-    expect_passed(event(kOtherTopic));
-    for (const auto& [name, in] : testkit::fanout_passed_frames(kTopic)) {
-        SCOPED_TRACE(name);
-        expect_passed(in);
+        // Not a fan-out topic, then the frames of testing/frames/fanout_frames.hpp that are not events for this MoM.
+        expect_passed(ipv6 ? event6(kOtherTopic) : event(kOtherTopic));
+        for (const auto& [name, in] : ipv6 ? testkit::fanout_passed_frames6(topic) : testkit::fanout_passed_frames(topic)) {
+            SCOPED_TRACE(name);
+            expect_passed(in);
+        }
+        EXPECT_EQ(topic_counters(topic).events, 0u);
+        EXPECT_EQ(topic_counters(topic).aborted + topic_counters(topic).passed_family, 0u);
+        EXPECT_EQ(group_counters(0, topic).copies + group_counters(1, topic).copies, 0u);
     }
-
-    EXPECT_EQ(topic_counters().events, 0u);
-    EXPECT_EQ(group_counters(0).copies + group_counters(1).copies, 0u);
     EXPECT_EQ(topic_counters(kOtherTopic).events, 0u);
 }
 
@@ -356,6 +394,106 @@ TEST_F(FanoutProgram, InconsistentRouteIsAbortedToTheStack) {
     close(inner);
     expect_passed(event());
     EXPECT_EQ(topic_counters().aborted, 1u);
+}
+
+// ---- IPv6 (docs/ipv6.md): the router's parsing rules, the same two passes, the UDP checksum never 0 ----
+
+TEST_F(FanoutProgram, Ipv6GroupsGetOneRewrittenCopyEachRoundRobinWithinTheGroup) {
+    const std::vector<std::uint32_t> sizes{2, 1, 3};
+    ASSERT_TRUE(fanout_->table.set(kTopic, groups_of(sizes, true)));
+    for (std::uint8_t n = 0; n < 6; ++n) {
+        SCOPED_TRACE("event " + std::to_string(n));
+        PacketBuilder in = event6();
+        in.payload({kTopic, 'v', '6', n});
+        std::vector<PacketBuilder> want;
+        for (std::uint8_t g = 0; g < sizes.size(); ++g)
+            want.push_back(copy_toward(in, member6(g, static_cast<std::uint8_t>(n % sizes[g]))));
+        expect_fanned_out(in, want);
+    }
+    EXPECT_EQ(topic_counters().events, 6u);
+    for (std::uint32_t g = 0; g < sizes.size(); ++g) {
+        SCOPED_TRACE("group " + std::to_string(g));
+        EXPECT_EQ(group_counters(g).copies, 6u);
+        EXPECT_EQ(group_counters(g).clone_errors, 0u);
+    }
+}
+
+// The UDP checksum is mandatory in IPv6: a copy whose checksum computes to 0 leaves with 0xffff; all-ones
+// addresses and port make every update carry.
+TEST_F(FanoutProgram, Ipv6ChecksumIsNeverZeroAndCarries) {
+    const world::Subscriber6 last{member6(1, 0).ip, member6(1, 0).port, member6(1, 0).mac};
+    ASSERT_TRUE(fanout_->table.set(kTopic, groups_of({1, 1}, true)));
+    const auto [in, zero_out] = testkit::checksum_zero_pair6(event6(), last);
+    const Bytes out = zero_out.build();
+    ASSERT_EQ(out[14 + 40 + 6], 0xff);
+    ASSERT_EQ(out[14 + 40 + 7], 0xff);
+    expect_fanned_out(in, {copy_toward(in, member6(0, 0)), zero_out});
+
+    const Member6 ones{world::kSubOnes6.ip, world::kSubOnes6.port, world::kSubOnes6.mac};
+    std::vector<tempos_route> groups = groups_of({1, 1}, true);
+    groups[1].subs[0] = endpoint_of(ones);
+    ASSERT_TRUE(fanout_->table.set(kTopic, groups));
+    PacketBuilder near_zero = event6();
+    near_zero.ipv6(Ipv6Addr{}, world::kMomIp6Alias).tos(0xff);
+    expect_fanned_out(near_zero, {copy_toward(near_zero, member6(0, 0)), copy_toward(near_zero, ones)});
+}
+
+// The router's rule (docs/ipv6.md): an event is never turned into the other family. The event goes to the socket
+// path, which sends it through its members' family, counted as passed_family.
+TEST_F(FanoutProgram, EventOfTheOtherFamilyThanTheMembersGoesToTheStack) {
+    ASSERT_TRUE(fanout_->table.set(kTopic, groups_of({1, 1}, true)));
+    expect_passed(event());
+    EXPECT_EQ(topic_counters().passed_family, 1u);
+    ASSERT_TRUE(fanout_->table.set(kOtherTopic, groups_of({1, 1})));
+    expect_passed(event6(kOtherTopic));
+    EXPECT_EQ(topic_counters(kOtherTopic).passed_family, 1u);
+    EXPECT_EQ(topic_counters().events + topic_counters(kOtherTopic).events, 0u);
+    // One family for a whole topic: FanoutTable refuses a mix (the adapter refuses it at the topic's line).
+    std::vector<tempos_route> mixed = groups_of({1, 1}, true);
+    mixed[1] = groups_of({1})[0];
+    EXPECT_EQ(fanout_->table.set(kTopic, mixed).code(), tempos::ErrorCode::invalid_argument);
+}
+
+// mom_ipv6 = ::: each copy's source is the address the event was sent to (a second address of the MoM here).
+TEST_F(FanoutProgram, Ipv6MomAddressZeroKeepsTheDestinationAsSource) {
+    testkit::MomConstants keep = {};
+    keep.ip6 = Ipv6Addr{};
+    Result<LoadedFanout> loaded = load_fanout(keep);
+    ASSERT_TRUE(loaded) << loaded.message();
+    fanout_.emplace(std::move(*loaded));
+    ASSERT_TRUE(fanout_->table.set(kTopic, groups_of({1, 1}, true)));
+    PacketBuilder in = event6();
+    in.ipv6(world::kPublisherIp6, world::kMomIp6Alias);
+    expect_fanned_out(in, {copy_toward(in, member6(0, 0), world::kMomIp6Alias),
+                           copy_toward(in, member6(1, 0), world::kMomIp6Alias)});
+}
+
+// An IPv6 member without a MAC: bpf_fib_lookup with AF_INET6 answers from the NDP neighbour table, with IPv6
+// forwarding on the interface (docs/ipv6.md). Until the neighbour is known the whole event goes to the stack.
+TEST_F(FanoutProgram, Ipv6MemberWithoutMacIsResolvedThroughTheNeighbourTable) {
+    const std::string veth = kVethA;
+    ASSERT_EQ(testkit::set_sysctl("net.ipv6.conf." + veth + ".disable_ipv6", "0").message(), "");
+    ASSERT_EQ(testkit::set_sysctl("net.ipv6.conf." + veth + ".forwarding", "1").message(), "");
+    ASSERT_EQ(testkit::run_command({"ip", "-6", "addr", "add", "2001:db8:77::1/64", "dev", veth, "nodad"}).message(), "");
+    const Member6 neighbour{{0x20, 0x01, 0x0d, 0xb8, 0, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x09}, 7300,
+                            {0x02, 0xcc, 0, 0, 0, 0x69}};
+    std::vector<tempos_route> groups = groups_of({1, 1}, true);
+    groups[1].subs[0] = testkit::endpoint(neighbour.ip, neighbour.port, std::nullopt, {});
+    ASSERT_TRUE(fanout_->table.set(kTopic, groups));
+    ASSERT_TRUE(testkit::flush_neighbours(kVethA));
+
+    expect_passed(event6());
+    EXPECT_EQ(topic_counters().passed_unresolved, 1u);
+    EXPECT_EQ(group_counters(1).unresolved, 1u);
+
+    ASSERT_TRUE(testkit::set_permanent_neighbour(kVethA, "2001:db8:77::9", "02:cc:00:00:00:69"));
+    const auto veth_mac = testkit::mac_of(kVethA);
+    ASSERT_TRUE(veth_mac) << veth_mac.message();
+    PacketBuilder in = event6();
+    expect_fanned_out(in, {copy_toward(in, member6(0, 0)), copy_toward(in, neighbour, world::kMomIp6, *veth_mac)});
+    EXPECT_EQ(topic_counters().events, 1u);
+    EXPECT_TRUE(testkit::flush_neighbours(kVethA));
+    EXPECT_EQ(testkit::set_sysctl("net.ipv6.conf." + veth + ".disable_ipv6", "1").message(), "");
 }
 
 // Least privilege (issue #4): CAP_BPF + CAP_NET_ADMIN, without CAP_PERFMON and CAP_SYS_ADMIN, must be enough to

@@ -377,11 +377,12 @@ print(g['copies'], g['clone_errors'], g['unresolved'], g['copying_cpus'])" --top
 }
 
 # fanout_topic_counters TOPIC: the fan-out program's counters of TOPIC summed over CPUs:
-# "events passed_ttl passed_unresolved passed_gso aborted".
+# "events passed_ttl passed_unresolved passed_gso aborted passed_family".
 fanout_topic_counters() {
     mom_state_query "
 c = s['topics'][0]['fanout_counters']
-print(c['events'], c['passed_ttl'], c['passed_unresolved'], c['passed_gso'], c['aborted'])" --topic "$1"
+print(c['events'], c['passed_ttl'], c['passed_unresolved'], c['passed_gso'], c['aborted'], c['passed_family'])" \
+        --topic "$1"
 }
 
 # metrics_page: tempos-mom's /metrics as served on 127.0.0.1:9100 in mom.
@@ -463,6 +464,33 @@ PY
 snmp6() { topo_exec "$1" awk -v f="$2" '$1 == f { print $2 }' /proc/net/snmp6; }
 
 # sum_snmp_udp FIELD NODE...: the sum of a Udp counter over several namespaces.
+# fanout_group_problems TOPIC N GROUPS PER_GROUP: the subscribers' reports of a fanned-out TOPIC whose group g has
+# members sub(g*PER_GROUP+1)..sub((g+1)*PER_GROUP), against the kernel's group counters read before stop_mom into
+# the array group_counters (fanout_group_counters, one entry per group): prints a line per group and, as the last
+# line, "problem:" and the first problem (nothing after it: none): a group that did not receive all N events, duplicates, a kernel count
+# other than N copies, or a round-robin split off by more than one per CPU that sent the group copies.
+fanout_group_problems() {
+    local topic=$1 n=$2 groups=$3 per_group=$4 g m s u d total min max line copies clone_errors bound problem=""
+    for ((g = 0; g < groups; g++)); do
+        total=0; min=$n; max=0; line=""
+        for ((m = 1; m <= per_group; m++)); do
+            s=sub$((g * per_group + m))
+            u=$(json_field "$E2E_TMP/$s.json" "$topic" unique)
+            d=$(json_field "$E2E_TMP/$s.json" "$topic" duplicates)
+            [ "$d" -eq 0 ] || problem=${problem:-"$s (group $g) received duplicates"}
+            line+=" $s=$u"
+            total=$((total + u)); ((u < min)) && min=$u; ((u > max)) && max=$u
+        done
+        read -r copies clone_errors _ bound <<<"${group_counters[g]}"
+        echo "topic $topic group $g:$line total=$total; kernel: $copies copies from $bound CPU(s), $clone_errors clone errors"
+        [ "$total" -eq "$n" ] || problem=${problem:-"topic $topic group $g received $total of $n events"}
+        [ "$copies" -eq "$n" ] || problem=${problem:-"topic $topic group $g: the kernel sent $copies of $n copies"}
+        ((bound >= 1)) || problem=${problem:-"group $g: no CPU counted copies in fanout_group_counters"}
+        ((max - min <= bound)) || problem=${problem:-"group $g: round-robin split off by more than $bound: $min..$max"}
+    done
+    echo "problem:$problem"
+}
+
 sum_snmp_udp() {
     local field=$1 node total=0; shift
     for node in "$@"; do total=$((total + $(snmp_udp "$node" "$field"))); done

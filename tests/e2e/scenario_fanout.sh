@@ -36,30 +36,16 @@ kernel=$(metric "tempos_kernel_packets_total")
 group_counters=()
 for ((g = 0; g < GROUPS_N; g++)); do group_counters+=("$(fanout_group_counters 3 "$g")"); done
 fanout_counters=$(fanout_topic_counters 3)
-read -r f_events f_ttl f_unresolved f_gso f_aborted <<<"$fanout_counters"
+read -r f_events f_ttl f_unresolved f_gso f_aborted _ <<<"$fanout_counters"
 echo "fan-out counters: events=$f_events passed_ttl=$f_ttl passed_unresolved=$f_unresolved passed_gso=$f_gso" \
      "aborted=$f_aborted"
 stop_mom
 grep -q "TC fan-out program attached" "$E2E_TMP/mom.log" || fail "the TC fan-out program was not attached"
 
 # Every group is reported before the first problem fails the test.
-problem=""
-for ((g = 0; g < GROUPS_N; g++)); do
-    total=0; min=$N; max=0; line=""
-    for ((m = 1; m <= PER_GROUP; m++)); do
-        s=sub$((g * PER_GROUP + m))
-        u=$(json_field "$E2E_TMP/$s.json" 3 unique)
-        d=$(json_field "$E2E_TMP/$s.json" 3 duplicates)
-        [ "$d" -eq 0 ] || problem=${problem:-"$s (group $g) received duplicates"}
-        line+=" $s=$u"
-        total=$((total + u)); ((u < min)) && min=$u; ((u > max)) && max=$u
-    done
-    read -r copies clone_errors _ bound <<<"${group_counters[g]}"
-    echo "group $g:$line total=$total; kernel: $copies copies from $bound CPU(s), $clone_errors clone errors"
-    [ "$total" -eq "$N" ] || problem=${problem:-"group $g received $total of $N events"}
-    ((bound >= 1)) || problem=${problem:-"group $g: no CPU counted copies in fanout_group_counters"}
-    ((max - min <= bound)) || problem=${problem:-"group $g: round-robin split off by more than $bound: $min..$max"}
-done
+report=$(fanout_group_problems 3 "$N" "$GROUPS_N" "$PER_GROUP")
+echo "${report%$'\n'*}"
+problem=${report##*$'\n'problem:}
 [ -z "$problem" ] || fail "$problem"
 echo "InCsumErrors +$csum; MoM InDatagrams +$mom_in;" \
      "kernel copies (metrics)=$kernel; captured: complete checksum ok $complete_ok, bad $complete_bad;" \

@@ -1,7 +1,7 @@
 // Differential libFuzzer target of the TC fan-out program: every input is an Ethernet frame, run through the real
 // program (bpf/fanout.bpf.c, loaded from its skeleton, BPF_PROG_TEST_RUN) and through the reference model of its
-// rules (fanout_model.hpp), under three configurations (a MoM address, 0.0.0.0, and the skb marked as a GSO
-// aggregate). The skb enters as if received on the test namespace's veth; the clones the program sends really
+// rules (fanout_model.hpp), under three configurations (a MoM address, 0.0.0.0 and ::, and the skb marked as a GSO
+// aggregate), over IPv4 and IPv6 topics. The skb enters as if received on the test namespace's veth; the clones the program sends really
 // leave through it and are captured on its peer (AF_PACKET), up to a marker frame sent after each run, so every
 // clone is compared byte for byte without waiting for frames that may never come; the last group's copy is the
 // program's output (a test run does not perform the final redirect). The verdict, the output, every clone and
@@ -13,7 +13,7 @@
 // times in a row, so each member and the wrap-around are compared. An input thus reproduces alone.
 //
 // Environment: TEMPOS_FUZZ_SEEDS=DIR writes the seed corpus into DIR at start (the fan-out tests' frames,
-// testing/frames/fanout_frames.hpp, for each topic of the world). Without the privileges to load BPF programs and
+// testing/frames/fanout_frames.hpp, IPv4 and IPv6, for each topic of the world). Without the privileges to load BPF programs and
 // create a namespace the target exits 77 (ctest: skipped), or 1 when TEMPOS_REQUIRE_PRIVILEGED=1.
 // TEMPOS_FUZZ_MODEL_FAULT=1 flips the last byte of every copy the model redirects, =clone that of every first clone
 // it sends: the run must then fail (the ctests that show both comparisons can fail).
@@ -30,7 +30,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -43,22 +42,20 @@
 #include "frames/fanout_frames.hpp"
 #include "frames/frame_world.hpp"
 #include "frames/router_fixtures.hpp"  // endpoint
-#include "topology/command.hpp"
-#include "topology/interface.hpp"
 #include "topology/private_netns.hpp"
-#include "topology/world.hpp"
 
 namespace {
 
 using namespace tempos;
 using namespace tempos::testkit::world;
-using fuzz::FanoutMember;
+using fuzz::Member;
 using fuzz::FanoutModel;
 using fuzz::FanoutResult;
 using fuzz::FanoutWorld;
 using fuzz::TcVerdict;
 using testkit::Bytes;
 using testkit::Ipv4Addr;
+using testkit::Ipv6Addr;
 using testkit::MacAddr;
 using testkit::world::test_netns::kVethA;
 using testkit::world::test_netns::kVethB;
@@ -70,7 +67,7 @@ struct Config {
 };
 const Config kConfigs[] = {
     {"mom_ipv4 set", {kMomPort, kMomIp}, 0},
-    {"mom_ipv4 0.0.0.0", {kMomPort, {0, 0, 0, 0}}, 0},
+    {"mom_ipv4 0.0.0.0, mom_ipv6 ::", {kMomPort, {0, 0, 0, 0}, false, 0, {}}, 0},
     {"GSO aggregate", {kMomPort, kMomIp}, 2},
 };
 
@@ -85,29 +82,47 @@ constexpr std::uint8_t kTopicClone = 9;       // via a missing ifindex (the clon
 constexpr std::uint8_t kTopicBigGroup = 10;   // a group of 16 (round-robin wrap), a group of 1
 constexpr std::uint8_t kTopicBadRoute = 11;   // a slot with group size 17, written bypassing FanoutTable
 constexpr std::uint8_t kTopicOneGroup = 12;   // one group of 2: no clone, the original redirected
-const std::uint8_t kSeedTopics[] = {kTopicGroups,  kTopicNotFanout, kTopicNeighbour, kTopicNoNeighbour,
-                                    kTopicNoRoute, kTopicSixteen,   kTopicClone,     kTopicBigGroup,
-                                    kTopicBadRoute, kTopicOneGroup};
+// IPv6 (docs/ipv6.md): one family per topic.
+constexpr std::uint8_t kTopicGroups6 = 13;     // 3 groups of 2, 1, 3 IPv6 members with MACs
+constexpr std::uint8_t kTopicNeighbour6 = 14;  // an IPv6 member with MAC, one without whose NDP neighbour is known
+constexpr std::uint8_t kTopicNoRoute6 = 15;    // an IPv6 member without MAC and no route; one with MAC
+constexpr std::uint8_t kTopicClone6 = 16;      // via a missing ifindex (the clone fails), all-ones
+const std::uint8_t kSeedTopics[] = {kTopicGroups,   kTopicNotFanout, kTopicNeighbour, kTopicNoNeighbour,
+                                    kTopicNoRoute,  kTopicSixteen,   kTopicClone,     kTopicBigGroup,
+                                    kTopicBadRoute, kTopicOneGroup,  kTopicGroups6,   kTopicNeighbour6,
+                                    kTopicNoRoute6, kTopicClone6};
 
 const Ipv4Addr kNeighbourIp{10, 77, 0, 2};  // on the veth's subnet, a permanent neighbour
 const MacAddr kNeighbourMac{0x02, 0xcc, 0, 0, 0, 0x02};
 const Ipv4Addr kNoNeighbourIp = kSecondNicNeighbourIp;  // on the veth's subnet, never resolved
 
-FanoutMember member(std::uint8_t group, std::uint8_t index, std::uint32_t ifindex = 0) {
+const Ipv6Addr kNeighbourIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};  // fuzz_target.hpp
+const MacAddr kNeighbourMac6{0x02, 0xcc, 0, 0, 0, 0x12};
+
+Member member(std::uint8_t group, std::uint8_t index, std::uint32_t ifindex = 0) {
     return {{10, 0, group, static_cast<std::uint8_t>(10 + index)}, static_cast<std::uint16_t>(5000 + 100 * group + index),
             MacAddr{0x02, 0xaa, 0, 0, group, index}, kMomMac, ifindex};
 }
-FanoutMember no_mac(const Ipv4Addr& ip, std::uint16_t port) { return {ip, port, std::nullopt, {}, 0}; }
+Member no_mac(const Ipv4Addr& ip, std::uint16_t port) { return {ip, port, std::nullopt, {}, 0}; }
+Member member6(std::uint8_t group, std::uint8_t index, std::uint32_t ifindex = 0) {
+    Member m = member(group, index, ifindex);
+    m.ip6 = Ipv6Addr{0x20, 0x01, 0x0d, 0xb8, 0, 0x10, 0, group, 0, 0, 0, 0, 0, 0, 0, static_cast<std::uint8_t>(10 + index)};
+    m.ip = {};
+    return m;
+}
+Member no_mac6(const Ipv6Addr& ip, std::uint16_t port) { return {{}, port, std::nullopt, {}, 0, ip}; }
 
 FanoutWorld world_for(const Config& config, std::uint32_t veth, const MacAddr& veth_mac) {
     FanoutWorld w;
     w.mom_port = config.mom.port;
     w.mom_ip = config.mom.ip;
+    w.mom_ip6 = config.mom.ip6;
     w.ingress_ifindex = veth;
     w.gso_segs = config.gso_segs;
     const xdp::LocalDestinations local = testkit::standard_local_destinations();
     w.local_macs.insert(local.macs.begin(), local.macs.end());
     w.local_ipv4.insert(local.ipv4.begin(), local.ipv4.end());
+    w.local_ipv6.insert(local.ipv6.begin(), local.ipv6.end());
     const std::vector<std::uint32_t> sizes{2, 2, 1, 3};
     for (std::uint8_t g = 0; g < sizes.size(); ++g) {
         w.routes[kTopicGroups].emplace_back();
@@ -119,10 +134,20 @@ FanoutWorld world_for(const Config& config, std::uint32_t veth, const MacAddr& v
     for (std::uint8_t g = 0; g < TEMPOS_MAX_FANOUT_GROUPS; ++g) w.routes[kTopicSixteen].push_back({member(g, 0)});
     w.routes[kTopicClone] = {{member(0, 0, kMissingIfindex)},
                              {member(1, 0, veth)},
-                             {FanoutMember{kSubOnes.ip, kSubOnes.port, kSubOnes.mac, kMomMac, 0}}};
+                             {Member{kSubOnes.ip, kSubOnes.port, kSubOnes.mac, kMomMac, 0}}};
     w.routes[kTopicBigGroup] = {{}, {member(1, 0)}};
     for (std::uint8_t i = 0; i < TEMPOS_MAX_SUBSCRIBERS; ++i) w.routes[kTopicBigGroup][0].push_back(member(0, i));
     w.routes[kTopicOneGroup] = {{member(0, 0), member(0, 1)}};
+    const std::vector<std::uint32_t> sizes6{2, 1, 3};
+    for (std::uint8_t g = 0; g < sizes6.size(); ++g) {
+        w.routes[kTopicGroups6].emplace_back();
+        for (std::uint8_t i = 0; i < sizes6[g]; ++i) w.routes[kTopicGroups6].back().push_back(member6(g, i));
+    }
+    w.routes[kTopicNeighbour6] = {{member6(0, 0)}, {no_mac6(kNeighbourIp6, 7400)}};
+    w.routes[kTopicNoRoute6] = {{no_mac6(kUnroutedIp6, 7500)}, {member6(1, 0)}};
+    w.routes[kTopicClone6] = {{member6(0, 0, kMissingIfindex)},
+                              {Member{{}, kSubOnes6.port, kSubOnes6.mac, kMomMac, 0, kSubOnes6.ip}}};
+    w.fib6[kNeighbourIp6] = {kNeighbourMac6, veth_mac, veth, veth, kSecondInterfaceMtu};
     w.bad_routes = {kTopicBadRoute};
     w.fib[kNeighbourIp] = {kNeighbourMac, veth_mac, veth, veth, kSecondInterfaceMtu};
     w.fib[kNoNeighbourIp] = {std::nullopt, veth_mac, veth, veth, kSecondInterfaceMtu};
@@ -138,10 +163,11 @@ FanoutWorld world_for(const Config& config, std::uint32_t veth, const MacAddr& v
 Status install_routes(test::LoadedFanout& fanout, const FanoutWorld& w) {
     for (const auto& [topic, groups] : w.routes) {
         std::vector<tempos_route> routes;
-        for (const std::vector<FanoutMember>& group : groups) {
+        for (const std::vector<Member>& group : groups) {
             tempos_route route{};
-            for (const FanoutMember& m : group)
-                route.subs[route.count++] = testkit::endpoint(m.ip, m.port, m.mac, m.src_mac, m.ifindex);
+            for (const Member& m : group)
+                route.subs[route.count++] = m.ip6 ? testkit::endpoint(*m.ip6, m.port, m.mac, m.src_mac, m.ifindex)
+                                                  : testkit::endpoint(m.ip, m.port, m.mac, m.src_mac, m.ifindex);
             routes.push_back(route);
         }
         if (Status st = fanout.table.set(topic, routes); !st) return st;
@@ -178,7 +204,8 @@ std::map<std::string, std::uint64_t>* rule_counts = nullptr;
 std::string topic_text(const tempos_fanout_topic_counters& c) {
     return "events " + std::to_string(c.events) + " passed_ttl " + std::to_string(c.passed_ttl) + " passed_unresolved " +
            std::to_string(c.passed_unresolved) + " passed_too_big " + std::to_string(c.passed_too_big) +
-           " passed_gso " + std::to_string(c.passed_gso) + " aborted " + std::to_string(c.aborted);
+           " passed_family " + std::to_string(c.passed_family) + " passed_gso " + std::to_string(c.passed_gso) +
+           " aborted " + std::to_string(c.aborted);
 }
 std::string group_text(const tempos_fanout_group_counters& c) {
     return "copies " + std::to_string(c.copies) + " bytes " + std::to_string(c.bytes) + " clone_errors " +
@@ -202,13 +229,8 @@ void zero_counters(const Target& t, std::uint8_t topic) {
 
 [[noreturn]] void difference(const Target& t, const Bytes& frame, std::size_t step, const std::string& what,
                              const std::string& program, const std::string& model, const FanoutResult& m) {
-    std::fprintf(stderr,
-                 "\n==== fanout_fuzzer: the fan-out program and its model differ ====\n"
-                 "config: %s\nrun %zu of this input\nwhat: %s\nprogram: %s\nmodel:   %s\nmodel's rule: %s\n"
-                 "input (%zu bytes):\n%s\n",
-                 t.config->name, step + 1, what.c_str(), program.c_str(), model.c_str(), m.why.c_str(), frame.size(),
-                 test::hex_dump(frame).c_str());
-    std::abort();
+    fuzz::report_difference("fanout_fuzzer: the fan-out program and its model differ", t.config->name, step, what,
+                            "program", program, model, m.why, frame.size(), test::hex_dump(frame));
 }
 
 std::string frames_text(const std::vector<Bytes>& frames) {
@@ -217,90 +239,60 @@ std::string frames_text(const std::vector<Bytes>& frames) {
     return text;
 }
 
-void write_seed(const char* dir, const std::string& name, const Bytes& frame) {
-    std::ofstream out(std::string(dir) + "/" + name, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(frame.data()), static_cast<std::streamsize>(frame.size()));
-    if (!out) fatal(std::string("writing seed ") + dir + "/" + name);
-}
-
-// The fan-out tests' frames (testing/frames/fanout_frames.hpp) for every topic of the world, TTL 1, and
-// datagrams at and over the veth's MTU (a FIB member's too_big) and over what its peer takes (a clone refused).
+// The fan-out tests' frames (testing/frames/fanout_frames.hpp), IPv4 and IPv6, for every topic of the world, TTL 1,
+// and datagrams at and over the veth's MTU (a FIB member's too_big) and over what its peer takes (a clone refused).
 void write_seeds(const char* dir) {
+    const auto write_seed = [&](const std::string& name, const Bytes& frame) {
+        fuzz::write_seed("fanout_fuzzer", dir, name, frame);
+    };
+    for (const bool ipv6 : {false, true}) {
+        const auto event = ipv6 ? testkit::fanout_event6 : testkit::fanout_event;
+        for (const std::uint8_t topic : kSeedTopics) {
+            const std::string t = "topic" + std::to_string(topic) + (ipv6 ? "_ipv6_" : "_");
+            const auto& shapes = ipv6 ? testkit::fanout_accepted_shapes6() : testkit::fanout_accepted_shapes();
+            for (const testkit::FanoutShape& shape : shapes) {
+                testkit::PacketBuilder b = event(topic);
+                shape.shape(b, topic);
+                write_seed(t + shape.name, b.build());
+            }
+            write_seed(t + "ttl_1", event(topic).ttl(1).build());
+        }
+        for (const auto& [name, frame] : ipv6 ? testkit::fanout_passed_frames6(kTopicGroups6)
+                                              : testkit::fanout_passed_frames(kTopicGroups))
+            write_seed(name, frame.build());
+    }
     for (const std::uint8_t topic : kSeedTopics) {
         const std::string t = "topic" + std::to_string(topic) + "_";
-        for (const testkit::FanoutShape& shape : testkit::fanout_accepted_shapes()) {
-            testkit::PacketBuilder b = testkit::fanout_event(topic);
-            shape.shape(b, topic);
-            write_seed(dir, t + shape.name, b.build());
-        }
-        write_seed(dir, t + "ttl_1", testkit::fanout_event(topic).ttl(1).build());
-        write_seed(dir, t + "at_mtu", testkit::fanout_event_of_length(topic, kSecondInterfaceMtu).build());
-        write_seed(dir, t + "over_mtu", testkit::fanout_event_of_length(topic, kSecondInterfaceMtu + 1).build());
+        write_seed(t + "at_mtu", testkit::fanout_event_of_length(topic, kSecondInterfaceMtu).build());
+        write_seed(t + "over_mtu", testkit::fanout_event_of_length(topic, kSecondInterfaceMtu + 1).build());
         // 1519 bytes of frame: one more than the veth's peer takes.
-        write_seed(dir, t + "over_device", testkit::fanout_event_of_length(topic, kSecondInterfaceMtu + 5).build());
+        write_seed(t + "over_device", testkit::fanout_event_of_length(topic, kSecondInterfaceMtu + 5).build());
     }
-    for (const auto& [name, frame] : testkit::fanout_passed_frames(kTopicGroups)) write_seed(dir, name, frame.build());
 }
 
-// Half of the mutations are repaired: random bytes almost never keep tot_len and udp.len consistent with a new
-// length, so frames that reach the rewrite would keep the seeds' lengths. tot_len and udp.len follow the frame's
-// length (less some padding); the checksums are left as they are (the program never checks them: a wrong one
-// stays wrong, as the model says).
-std::size_t repair_lengths(std::uint8_t* data, std::size_t size, std::uint32_t choice) {
-    const auto get16 = [&](std::size_t at) { return static_cast<std::uint16_t>(data[at] << 8 | data[at + 1]); };
-    const auto put16 = [&](std::size_t at, std::size_t v) {
-        data[at] = static_cast<std::uint8_t>(v >> 8);
-        data[at + 1] = static_cast<std::uint8_t>(v);
-    };
-    std::size_t l3 = 14;
-    while (l3 < 22 && size >= l3 + 4 && (get16(l3 - 2) == 0x8100 || get16(l3 - 2) == 0x88a8)) l3 += 4;
-    if (size < l3 + 20 || get16(l3 - 2) != 0x0800 || data[l3 + 9] != 17) return size;
-    const std::size_t ihl = (data[l3] & 0x0f) * 4u, padding = choice % 4 == 0 ? (choice >> 2) % 16 : 0;
-    if (ihl < 20 || size < l3 + ihl + 8 + padding || size - l3 - padding > 0xffff) return size;
-    put16(l3 + 2, size - l3 - padding);
-    put16(l3 + ihl + 4, size - l3 - padding - ihl);
-    return size;
-}
-
-}  // namespace
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    if (const char* dir = std::getenv("TEMPOS_FUZZ_SEEDS")) write_seeds(dir);
+void start() {
     rule_counts = fuzz::rule_counts_from_env();
     const std::string fault = std::getenv("TEMPOS_FUZZ_MODEL_FAULT") ? std::getenv("TEMPOS_FUZZ_MODEL_FAULT") : "";
     model_fault = fault == "1" ? Fault::output : fault == "clone" ? Fault::clone : Fault::none;
-    if (Status st = testkit::enter_test_netns(); !st) unprivileged("entering the test namespace: " + st.message());
-    if (Status st = testkit::set_sysctl("net.ipv6.conf.all.disable_ipv6", "1"); !st) fatal(st.message());  // quiet links
-    if (Status st = testkit::pin_to_cpu(); !st) fatal(st.message());
-    const Result<std::uint32_t> ifindex = testkit::ifindex_of(kVethA);
-    if (!ifindex) fatal(ifindex.message());
-    veth = *ifindex;
-    const auto veth_mac = testkit::mac_of(kVethA);
-    if (!veth_mac) fatal(veth_mac.message());
-    if (Status st = testkit::flush_neighbours(kVethA); !st) fatal(st.message());
-    if (Status st = testkit::set_permanent_neighbour(kVethA, "10.77.0.2", "02:cc:00:00:00:02"); !st) fatal(st.message());
+    const fuzz::FuzzNamespace ns = fuzz::enter_fuzz_namespace("fanout_fuzzer", true);
+    veth = ns.veth;
+    possible_cpus = ns.possible_cpus;
     Result<test::FrameCapture> opened = test::FrameCapture::open(kVethB, kVethA);
     if (!opened) fatal(opened.message());
     capture = new test::FrameCapture(std::move(*opened));
-    possible_cpus = libbpf_num_possible_cpus();
-    if (possible_cpus <= 0) fatal("libbpf_num_possible_cpus failed");
     targets = new std::vector<Target>;
     for (const Config& config : kConfigs) {
         Result<test::LoadedFanout> loaded = test::load_fanout(config.mom);
         if (!loaded) unprivileged(loaded.message());
         Target t{&config, std::make_unique<test::LoadedFanout>(std::move(*loaded)),
-                 std::make_unique<FanoutModel>(world_for(config, veth, *veth_mac))};
+                 std::make_unique<FanoutModel>(world_for(config, veth, ns.veth_mac))};
         if (Status st = install_routes(*t.fanout, t.model->world()); !st)
             fatal(std::string(config.name) + ": installing the routes: " + st.message());
         targets->push_back(std::move(t));
     }
-    return 0;
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    // BPF_PROG_TEST_RUN refuses frames shorter than Ethernet, as drivers never deliver one.
-    if (size < 14) return -1;
-    const Bytes frame(data, data + size);
+int run_input(const Bytes& frame) {
     for (Target& t : *targets) {
         FanoutModel& model = *t.model;
         model.reset();
@@ -322,24 +314,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (model_fault == Fault::clone && !m.clones.empty()) m.clones.front().back() ^= 1;
             const Result<test::TcRun> run = test::run_tc(t.fanout->prog_fd(), frame, veth, t.config->gso_segs);
             if (!run) {
-                // The kernel refuses an IPv4 skb shorter than an IPv4 header; no driver delivers one.
+                // The kernel refuses an IPv4 (IPv6) skb shorter than an IPv4 (IPv6) header; no driver delivers one.
                 const bool short_ipv4 = frame[12] == 0x08 && frame[13] == 0x00 && frame.size() < 14 + 20;
-                if (short_ipv4 && run.message().find("Invalid argument") != std::string::npos) return -1;
+                const bool short_ipv6 = frame[12] == 0x86 && frame[13] == 0xdd && frame.size() < 14 + 40;
+                if ((short_ipv4 || short_ipv6) && run.message().find("Invalid argument") != std::string::npos)
+                    return -1;
                 fatal(std::string(t.config->name) + ": " + run.message());
             }
             const Result<std::vector<Bytes>> clones = capture->take_until_marker();
             if (!clones) fatal(std::string(t.config->name) + ": capturing the clones: " + clones.message());
-            if (run->action != static_cast<int>(m.verdict))
-                difference(t, frame, step, "verdict", test::tc_action_name(run->action),
-                           test::tc_action_name(static_cast<int>(m.verdict)), m);
-            if (run->output != m.output)
-                difference(t, frame, step, "output frame", test::hex_dump(run->output), test::hex_dump(m.output), m);
+            fuzz::compare_run(run->action, static_cast<int>(m.verdict), run->output, m.output, test::tc_action_name,
+                              [&](const char* what, const std::string& program, const std::string& model) {
+                                  difference(t, frame, step, what, program, model, m);
+                              });
             if (*clones != m.clones)
                 difference(t, frame, step, "clones sent", frames_text(*clones), frames_text(m.clones), m);
             if (rule_counts) ++(*rule_counts)[std::string(t.config->name) + ": " + m.why];
             for (auto count : {&tempos_fanout_topic_counters::events, &tempos_fanout_topic_counters::passed_ttl,
                                &tempos_fanout_topic_counters::passed_unresolved, &tempos_fanout_topic_counters::passed_gso,
-                               &tempos_fanout_topic_counters::aborted, &tempos_fanout_topic_counters::passed_too_big})
+                               &tempos_fanout_topic_counters::aborted, &tempos_fanout_topic_counters::passed_too_big,
+                               &tempos_fanout_topic_counters::passed_family})
                 want_topic.*count += m.topic_counters.*count;
             for (std::size_t g = 0; g < want_groups.size(); ++g)
                 for (auto count : {&tempos_fanout_group_counters::copies, &tempos_fanout_group_counters::bytes,
@@ -364,10 +358,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
 }
 
-extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
+}  // namespace
 
-extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,
-                                               unsigned int seed) {
-    size = LLVMFuzzerMutate(data, size, max_size);
-    return seed % 2 == 0 ? repair_lengths(data, size, seed >> 1) : size;
-}
+const tempos::fuzz::FuzzTarget tempos::fuzz::kFuzzTarget{write_seeds, start, run_input};

@@ -6,49 +6,28 @@ namespace tempos::fuzz {
 
 namespace {
 
-constexpr std::uint16_t kEthIpv4 = 0x0800;
-constexpr std::uint16_t kVlanQ = 0x8100;
-constexpr std::uint16_t kVlanAd = 0x88a8;
-
-std::uint16_t get16(const Bytes& b, std::size_t at) { return static_cast<std::uint16_t>(b[at] << 8 | b[at + 1]); }
-void put16(Bytes& b, std::size_t at, std::uint16_t v) {
-    b[at] = static_cast<std::uint8_t>(v >> 8);
-    b[at + 1] = static_cast<std::uint8_t>(v);
-}
-Ipv4Addr addr_at(const Bytes& b, std::size_t at) { return {b[at], b[at + 1], b[at + 2], b[at + 3]}; }
-MacAddr mac_at(const Bytes& b, std::size_t at) { return {b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5]}; }
-
-// A checksum field after the bytes at `at` (2 or 4) change from `before` to what `after` holds there, RFC 1624
-// eqn. 3 over 16-bit words: HC' = ~(~HC + ~m + m').
-std::uint16_t updated(std::uint16_t hc, const Bytes& before, const Bytes& after, std::size_t at, std::size_t len) {
-    std::uint32_t sum = static_cast<std::uint16_t>(~hc);
-    for (std::size_t i = 0; i < len; i += 2) {
-        sum += static_cast<std::uint16_t>(~get16(before, at + i));
-        sum += get16(after, at + i);
-    }
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    return static_cast<std::uint16_t>(~sum);
-}
-
-// The frame's fields as the parser found them.
+// The frame's fields as the parser found them, either family.
 struct Event {
-    std::size_t l3 = 0, l4 = 0, tot_len = 0;
-    std::uint8_t topic = 0;
+    bool ipv6 = false;
+    std::size_t l3 = 0, l4 = 0, ip_len = 0;  // ip_len: the IP datagram's bytes (IPv6: 40 + payload length)
+    std::uint8_t topic = 0, hop_limit = 0;
+    Ipv6Event v6;  // IPv6: the router model's parse of it
 };
 
-// The router's parsing rules (docs/fanout.md: "exactly the router's rules"). Every frame they refuse is left to
-// the stack uncounted (the router counts it), so only "an event or not" matters here, not the reason.
+// The router's parsing rules (docs/fanout.md: "exactly the router's rules"; IPv6: model_common.hpp). Every frame
+// they refuse is left to the stack uncounted (the router counts it), so only "an event or not" matters here, not
+// the reason.
 std::optional<Event> parse(const Bytes& frame, std::uint16_t mom_port, std::string& why) {
-    const std::size_t len = frame.size();
-    std::size_t l3 = 14;
-    if (len < l3) return why = "shorter than Ethernet", std::nullopt;
-    std::uint16_t ethertype = get16(frame, 12);
-    for (int tags = 0; tags < 2 && (ethertype == kVlanQ || ethertype == kVlanAd); ++tags) {
-        if (len < l3 + 4) return why = "cut inside a VLAN tag", std::nullopt;
-        ethertype = get16(frame, l3 + 2);
-        l3 += 4;
+    const std::optional<L2> l2 = parse_l2(frame, why);
+    if (!l2) return std::nullopt;
+    const std::size_t len = frame.size(), l3 = l2->l3;
+    if (l2->ethertype == kEthIpv6) {
+        int reason = 0;
+        const std::optional<Ipv6Event> v6 = parse_ipv6(frame, l3, mom_port, reason, why);
+        if (!v6) return std::nullopt;
+        return Event{true, l3, v6->l4, v6->ip_len(), v6->topic, v6->hop_limit, *v6};
     }
-    if (ethertype != kEthIpv4) return why = "not IPv4", std::nullopt;
+    if (l2->ethertype != kEthIpv4) return why = "neither IPv4 nor IPv6", std::nullopt;
     if (len < l3 + 20) return why = "IPv4 header cut", std::nullopt;
     const std::size_t ip_hlen = (frame[l3] & 0x0f) * 4u;
     if ((frame[l3] >> 4) != 4 || ip_hlen < 20) return why = "version/ihl", std::nullopt;
@@ -62,7 +41,7 @@ std::optional<Event> parse(const Bytes& frame, std::uint16_t mom_port, std::stri
     const std::size_t udp_len = get16(frame, l4 + 4);
     if (udp_len != tot_len - ip_hlen || udp_len < 8) return why = "udp.len", std::nullopt;
     if (udp_len == 8) return why = "no payload", std::nullopt;
-    return Event{l3, l4, tot_len, frame[l4 + 8]};
+    return Event{false, l3, l4, tot_len, frame[l4 + 8], frame[l3 + 8], {}};
 }
 
 // Where one group's copy goes: the member's MACs and egress interface.
@@ -70,7 +49,7 @@ struct NextHop {
     MacAddr mac, src_mac;
     std::uint32_t ifindex;
 };
-enum class Resolution { resolved, unresolved, too_big };
+enum class Resolution { resolved, unresolved, too_big, family };
 
 }  // namespace
 
@@ -79,9 +58,10 @@ FanoutResult FanoutModel::run(const Bytes& frame) {
     r.output = frame;
     const auto ev = parse(frame, world_.mom_port, r.why);
     if (!ev) return r;
-    // Only the MoM's own frames (docs/config.md#listen): destination MAC and IPv4 both local.
-    const Ipv4Addr ip_dst = addr_at(frame, ev->l3 + 16);
-    if (!world_.local_macs.count(mac_at(frame, 0)) || !world_.local_ipv4.count(ip_dst)) {
+    // Only the MoM's own frames (docs/config.md#listen): destination MAC and address both local.
+    const Ipv4Addr ip_dst = ev->ipv6 ? Ipv4Addr{} : addr_at(frame, ev->l3 + 16);
+    const bool local_address = ev->ipv6 ? world_.local_ipv6.count(ev->v6.dst) != 0 : world_.local_ipv4.count(ip_dst) != 0;
+    if (!world_.local_macs.count(mac_at(frame, 0)) || !local_address) {
         r.why = "not addressed to this MoM";
         return r;
     }
@@ -92,9 +72,9 @@ FanoutResult FanoutModel::run(const Bytes& frame) {
         return r;
     }
     r.topic = ev->topic;
-    if (frame[ev->l3 + 8] <= 1) {
+    if (ev->hop_limit <= 1) {
         ++r.topic_counters.passed_ttl;
-        r.why = "TTL <= 1";
+        r.why = "TTL (hop limit) <= 1";
         return r;
     }
     if (world_.gso_segs > 1) {
@@ -107,23 +87,30 @@ FanoutResult FanoutModel::run(const Bytes& frame) {
         r.why = "inconsistent route";
         return r;
     }
-    const std::vector<std::vector<FanoutMember>>& groups = route->second;
+    const std::vector<std::vector<Member>>& groups = route->second;
 
-    const auto resolve = [&](const FanoutMember& m, NextHop& hop) {
+    const auto resolve = [&](const Member& m, NextHop& hop) {
+        // Never turned into the other family (docs/ipv6.md). Choice: judged before the next hop.
+        if (m.ip6.has_value() != ev->ipv6) return Resolution::family;
         if (m.mac) {
             hop = {*m.mac, m.src_mac, m.ifindex != 0 ? m.ifindex : world_.ingress_ifindex};
             return Resolution::resolved;
         }
         const std::uint32_t lookup = m.ifindex != 0 ? m.ifindex : world_.ingress_ifindex;
-        const auto answer = world_.fib.find(m.ip);
-        if (answer == world_.fib.end() || answer->second.lookup_ifindex != lookup) return Resolution::unresolved;
+        const FibAnswer* answer = nullptr;
+        if (ev->ipv6) {
+            if (const auto a = world_.fib6.find(*m.ip6); a != world_.fib6.end()) answer = &a->second;
+        } else if (const auto a = world_.fib.find(m.ip); a != world_.fib.end()) {
+            answer = &a->second;
+        }
+        if (answer == nullptr || answer->lookup_ifindex != lookup) return Resolution::unresolved;
         // The FIB checks the route's MTU before the neighbour (docs/fuzzing.md, as for the router).
-        if (ev->tot_len > answer->second.mtu) return Resolution::too_big;
-        if (!answer->second.mac) return Resolution::unresolved;
-        hop = {*answer->second.mac, answer->second.src_mac, answer->second.ifindex};
+        if (ev->ip_len > answer->mtu) return Resolution::too_big;
+        if (!answer->mac) return Resolution::unresolved;
+        hop = {*answer->mac, answer->src_mac, answer->ifindex};
         return Resolution::resolved;
     };
-    const auto member_of = [&](std::size_t g) -> const FanoutMember& {
+    const auto member_of = [&](std::size_t g) -> const Member& {
         return groups[g][cursors_[{ev->topic, g}] % groups[g].size()];
     };
 
@@ -144,6 +131,11 @@ FanoutResult FanoutModel::run(const Bytes& frame) {
             r.why = "group " + std::to_string(g) + " over its route's MTU";
             return r;
         }
+        if (res == Resolution::family) {
+            ++r.topic_counters.passed_family;
+            r.why = "group " + std::to_string(g) + " of the other IP family";
+            return r;
+        }
     }
 
     // Pass 2: the ingress tags go (every copy leaves with its egress interface's tagging: untagged toward these
@@ -159,26 +151,40 @@ FanoutResult FanoutModel::run(const Bytes& frame) {
     const auto rewrite = [&](std::size_t at, const Bytes& value, bool ip, bool udp) {
         Bytes before = out;
         std::memcpy(&out[at], value.data(), value.size());
-        if (ip) put16(out, ip_check, updated(get16(out, ip_check), before, out, at, value.size()));
+        if (ip) put16(out, ip_check, updated_checksum(get16(out, ip_check), before, out, {{at, value.size()}}));
         if (udp && !udp_none) {
-            const std::uint16_t check = updated(get16(out, udp_check), before, out, at, value.size());
+            const std::uint16_t check = updated_checksum(get16(out, udp_check), before, out, {{at, value.size()}});
             put16(out, udp_check, check == 0 ? 0xffff : check);
         }
     };
-    rewrite(l3 + 8, {static_cast<std::uint8_t>(frame[ev->l3 + 8] - 1), frame[ev->l3 + 9]}, true, false);
     const Ipv4Addr new_src = world_.mom_ip == Ipv4Addr{0, 0, 0, 0} ? ip_dst : world_.mom_ip;
-    rewrite(l3 + 12, Bytes(new_src.begin(), new_src.end()), true, true);
+    if (!ev->ipv6) {
+        rewrite(l3 + 8, {static_cast<std::uint8_t>(frame[ev->l3 + 8] - 1), frame[ev->l3 + 9]}, true, false);
+        rewrite(l3 + 12, Bytes(new_src.begin(), new_src.end()), true, true);
+    }
+    // IPv6: every copy is the router's IPv6 rewrite of the untagged event toward its member (the program's
+    // successive updates come to the same bytes), with the checksum updated incrementally (a test run's skb is
+    // never CHECKSUM_PARTIAL).
+    const Bytes untagged = out;
+    Ipv6Event v6 = ev->v6;
+    v6.l3 = l3;
+    v6.l4 = l4;
+    const Ipv6Addr new_src6 = world_.mom_ip6 == Ipv6Addr{} ? ev->v6.dst : world_.mom_ip6;
 
     for (std::size_t g = 0; g < groups.size(); ++g) {
-        const FanoutMember m = member_of(g);
+        const Member m = member_of(g);
         auto& cursor = cursors_[{ev->topic, g}];
         cursor = (cursor + 1) % groups[g].size();
         NextHop hop;
         resolve(m, hop);  // as in pass 1: the world does not change between the passes
-        std::memcpy(&out[0], hop.mac.data(), 6);
-        std::memcpy(&out[6], hop.src_mac.data(), 6);
-        rewrite(l3 + 16, Bytes(m.ip.begin(), m.ip.end()), true, true);
-        rewrite(l4 + 2, {static_cast<std::uint8_t>(m.port >> 8), static_cast<std::uint8_t>(m.port)}, false, true);
+        if (ev->ipv6) {
+            out = rewrite_ipv6(untagged, v6, hop.mac, hop.src_mac, new_src6, *m.ip6, m.port, UdpCheck::incremental);
+        } else {
+            std::memcpy(&out[0], hop.mac.data(), 6);
+            std::memcpy(&out[6], hop.src_mac.data(), 6);
+            rewrite(l3 + 16, Bytes(m.ip.begin(), m.ip.end()), true, true);
+            rewrite(l4 + 2, {static_cast<std::uint8_t>(m.port >> 8), static_cast<std::uint8_t>(m.port)}, false, true);
+        }
         tempos_fanout_group_counters& c = r.group_counters[g];
         if (g + 1 == groups.size()) {
             ++c.copies;

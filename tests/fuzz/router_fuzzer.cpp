@@ -24,7 +24,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -37,10 +36,6 @@
 #include "router_harness.hpp"  // tests/bpf: load_router, run_xdp, counters_text, hex_dump
 #include "router_model.hpp"
 #include "fuzz_target.hpp"
-#include "topology/command.hpp"
-#include "topology/interface.hpp"
-#include "topology/private_netns.hpp"
-#include "topology/world.hpp"
 
 namespace {
 
@@ -204,144 +199,43 @@ tempos_topic_counters read_slot(const Target& t, std::uint32_t slot) {
 
 [[noreturn]] void difference(const Target& t, const Bytes& frame, std::size_t step, const std::string& what,
                              const std::string& router, const std::string& model, const ModelResult& m) {
-    std::fprintf(stderr,
-                 "\n==== router_fuzzer: the router and its model differ ====\n"
-                 "config: %s\nrun %zu of this input\nwhat: %s\nrouter: %s\nmodel:  %s\nmodel's rule: %s (slot %u)\n"
-                 "router's counters so far: slot %u: %s; no-topic slot: %s\ninput (%zu bytes):\n%s\n",
-                 t.config->name, step + 1, what.c_str(), router.c_str(), model.c_str(), m.why.c_str(), m.slot, m.slot,
-                 test::counters_text(read_slot(t, m.slot)).c_str(), test::counters_text(read_slot(t, TEMPOS_NO_TOPIC_SLOT)).c_str(),
-                 frame.size(), test::hex_dump(frame).c_str());
-    std::abort();
+    const std::string slot = std::to_string(m.slot);
+    fuzz::report_difference("router_fuzzer: the router and its model differ", t.config->name, step, what, "router",
+                            router, model,
+                            m.why + " (slot " + slot + ")\nrouter's counters so far: slot " + slot + ": " +
+                                test::counters_text(read_slot(t, m.slot)) + "; no-topic slot: " +
+                                test::counters_text(read_slot(t, TEMPOS_NO_TOPIC_SLOT)),
+                            frame.size(), test::hex_dump(frame));
 }
 
 void write_seeds(const char* dir) {
-    for (const testkit::RouterFixture& row : testkit::router_fixtures()) {
-        std::ofstream out(std::string(dir) + "/" + row.name, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char*>(row.input.data()), static_cast<std::streamsize>(row.input.size()));
-        if (!out) fatal(std::string("writing seed ") + dir + "/" + row.name);
-    }
+    for (const testkit::RouterFixture& row : testkit::router_fixtures())
+        fuzz::write_seed("router_fuzzer", dir, row.name, row.input);
 }
 
-// The structure-aware half of the mutator: random byte mutations almost never keep tot_len, udp.len and the
-// checksums consistent with a new length, so the frames that reach the rewrite would keep the seeds' lengths.
-// Half the time the mutated frame is repaired: tot_len and udp.len from the frame's length (less some padding),
-// the IPv4 header checksum, and a UDP checksum of one form (complete, none, CHECKSUM_PARTIAL, or left as is).
-// IPv6: the payload length and udp.len (UDP right after the fixed header or after skippable extension headers),
-// and the UDP checksum the same way.
-// One UDP checksum form at l4 (choice % 4): complete (0 sent as 0xffff), none (0; IPv6: a wrong non-zero one, 0 being
-// invalid there), CHECKSUM_PARTIAL (the pseudo-header sum), or left as is.
-void write_udp_check(std::uint8_t* data, std::size_t l4, std::size_t udp_len, std::uint16_t pseudo, std::uint32_t choice,
-                     bool ipv6) {
-    const auto put16 = [&](std::size_t at, std::uint16_t v) {
-        data[at] = static_cast<std::uint8_t>(v >> 8);
-        data[at + 1] = static_cast<std::uint8_t>(v);
-    };
-    switch (choice % 4) {
-        case 0: {
-            put16(l4 + 6, 0);
-            const std::uint16_t full = testkit::internet_checksum(data + l4, udp_len, pseudo);
-            put16(l4 + 6, full == 0 ? 0xffff : full);
-            break;
-        }
-        case 1: put16(l4 + 6, ipv6 ? static_cast<std::uint16_t>(pseudo ^ 0x00ff) | 1 : 0); break;
-        case 2: put16(l4 + 6, pseudo); break;
-        default: break;
-    }
-}
-
-std::size_t repair6(std::uint8_t* data, std::size_t size, std::size_t l3, std::uint32_t choice) {
-    const auto put16 = [&](std::size_t at, std::uint16_t v) {
-        data[at] = static_cast<std::uint8_t>(v >> 8);
-        data[at + 1] = static_cast<std::uint8_t>(v);
-    };
-    std::size_t l4 = l3 + 40;
-    std::uint8_t next = data[l3 + 6];
-    for (int skipped = 0; skipped < 4 && (next == 0 || next == 60) && size >= l4 + 8; ++skipped) {
-        next = data[l4];
-        l4 += (data[l4 + 1] + 1u) * 8;
-    }
-    const std::size_t padding = (choice >> 4) % 4 == 0 ? (choice >> 6) % 16 : 0;
-    if (next != 17 || size < l4 + 8 + padding) return size;
-    const std::size_t payload_len = size - l3 - 40 - padding, udp_len = size - l4 - padding;
-    if (payload_len > 0xffff) return size;
-    put16(l3 + 4, static_cast<std::uint16_t>(payload_len));
-    put16(l4 + 4, static_cast<std::uint16_t>(udp_len));
-    testkit::Ipv6Addr src, dst;
-    std::memcpy(src.data(), data + l3 + 8, 16);
-    std::memcpy(dst.data(), data + l3 + 24, 16);
-    write_udp_check(data, l4, udp_len, fuzz::pseudo_header_sum(src, dst, static_cast<std::uint16_t>(udp_len)), choice,
-                    true);
-    return size;
-}
-
-std::size_t repair(std::uint8_t* data, std::size_t size, std::uint32_t choice) {
-    const auto get16 = [&](std::size_t at) { return static_cast<std::uint16_t>(data[at] << 8 | data[at + 1]); };
-    const auto put16 = [&](std::size_t at, std::uint16_t v) {
-        data[at] = static_cast<std::uint8_t>(v >> 8);
-        data[at + 1] = static_cast<std::uint8_t>(v);
-    };
-    if (size < 14) return size;
-    std::size_t l3 = 14;
-    for (int tags = 0; tags < 2 && (get16(l3 - 2) == 0x8100 || get16(l3 - 2) == 0x88a8) && size >= l3 + 4; ++tags)
-        l3 += 4;
-    if (get16(l3 - 2) == 0x86dd && size >= l3 + 40 && (data[l3] >> 4) == 6) return repair6(data, size, l3, choice);
-    if (get16(l3 - 2) != 0x0800 || size < l3 + 20 || (data[l3] >> 4) != 4) return size;
-    const std::size_t ihl = (data[l3] & 0x0f) * 4u;
-    const std::size_t padding = (choice >> 4) % 4 == 0 ? (choice >> 6) % 16 : 0;
-    if (ihl < 20 || size < l3 + ihl + 8 + padding || data[l3 + 9] != 17) return size;
-    const std::size_t tot_len = size - l3 - padding, udp_len = tot_len - ihl, l4 = l3 + ihl;
-    if (tot_len > 0xffff) return size;
-    put16(l3 + 2, static_cast<std::uint16_t>(tot_len));
-    put16(l4 + 4, static_cast<std::uint16_t>(udp_len));
-    put16(l3 + 10, 0);
-    put16(l3 + 10, testkit::internet_checksum(data + l3, ihl));
-    const testkit::Ipv4Addr src{data[l3 + 12], data[l3 + 13], data[l3 + 14], data[l3 + 15]};
-    const testkit::Ipv4Addr dst{data[l3 + 16], data[l3 + 17], data[l3 + 18], data[l3 + 19]};
-    write_udp_check(data, l4, udp_len, fuzz::pseudo_header_sum(src, dst, static_cast<std::uint16_t>(udp_len)), choice,
-                    false);
-    return size;
-}
-
-}  // namespace
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    if (const char* dir = std::getenv("TEMPOS_FUZZ_SEEDS")) write_seeds(dir);
+void start() {
     rule_counts = fuzz::rule_counts_from_env();
     const char* fault = std::getenv("TEMPOS_FUZZ_MODEL_FAULT");
     model_fault = fault != nullptr && std::string(fault) == "1";
-    if (Status st = testkit::enter_test_netns(); !st) unprivileged("entering the test namespace: " + st.message());
-    if (Status st = testkit::pin_to_cpu(); !st) fatal(st.message());
-    const Result<std::uint32_t> veth = testkit::ifindex_of(testkit::world::test_netns::kVethA);
-    if (!veth) fatal(veth.message());
-    const auto veth_mac = testkit::mac_of(testkit::world::test_netns::kVethA);
-    if (!veth_mac) fatal(veth_mac.message());
-    const Result<std::string> neigh =
-        testkit::run_command({"ip", "neigh", "replace", "10.77.0.2", "lladdr", "02:cc:00:00:00:02", "dev",
-                              testkit::world::test_netns::kVethA, "nud", "permanent"});
-    if (!neigh) fatal(neigh.message());
-    possible_cpus = libbpf_num_possible_cpus();
-    if (possible_cpus <= 0) fatal("libbpf_num_possible_cpus failed");
+    const fuzz::FuzzNamespace ns = fuzz::enter_fuzz_namespace("router_fuzzer", false);
+    possible_cpus = ns.possible_cpus;
     targets = new std::vector<Target>;
     for (const Config& config : kConfigs) {
         Result<test::LoadedRouter> router = test::load_router(config.mom);
         if (!router) unprivileged(router.message());
         Target t{&config, std::make_unique<test::LoadedRouter>(std::move(*router))};
         const testkit::RouterMaps maps = t.router->maps();
-        if (Status st = testkit::install_standard_routes(maps, *veth, config.mom); !st)
+        if (Status st = testkit::install_standard_routes(maps, ns.veth, config.mom); !st)
             fatal(std::string(config.name) + ": installing the standard routes: " + st.message());
         if (Status st = install_extra_routes(maps); !st)
             fatal(std::string(config.name) + ": installing the fuzzer's routes: " + st.message());
-        t.ingress = config.ingress_veth ? *veth : 0;
-        t.model = std::make_unique<RouterModel>(world_for(config, *veth, *veth_mac));
+        t.ingress = config.ingress_veth ? ns.veth : 0;
+        t.model = std::make_unique<RouterModel>(world_for(config, ns.veth, ns.veth_mac));
         targets->push_back(std::move(t));
     }
-    return 0;
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    // BPF_PROG_TEST_RUN refuses frames shorter than Ethernet, as drivers never deliver one.
-    if (size < 14) return -1;
-    const Bytes frame(data, data + size);
+int run_input(const Bytes& frame) {
     for (Target& t : *targets) {
         RouterModel& model = *t.model;
         const std::uint32_t none = TEMPOS_NO_TOPIC_SLOT;
@@ -360,11 +254,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (model_fault && m.counter == Counter::redirected) m.output.back() ^= 1;  // the deliberate fault
             const Result<test::XdpRun> run = test::run_xdp(t.router->prog_fd(), frame, t.ingress);
             if (!run) fatal(std::string(t.config->name) + ": " + run.message());
-            if (run->action != static_cast<int>(m.verdict))
-                difference(t, frame, step, "verdict", test::action_name(run->action),
-                           test::action_name(static_cast<int>(m.verdict)), m);
-            if (run->output != m.output)
-                difference(t, frame, step, "output frame", test::hex_dump(run->output), test::hex_dump(m.output), m);
+            fuzz::compare_run(run->action, static_cast<int>(m.verdict), run->output, m.output, test::action_name,
+                              [&](const char* what, const std::string& router, const std::string& model) {
+                                  difference(t, frame, step, what, router, model, m);
+                              });
             if (rule_counts) ++(*rule_counts)[std::string(t.config->name) + ": " + m.why];
             results.push_back(std::move(m));
         }
@@ -380,10 +273,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
 }
 
-extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
+}  // namespace
 
-extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,
-                                               unsigned int seed) {
-    size = LLVMFuzzerMutate(data, size, max_size);
-    return seed % 2 == 0 ? repair(data, size, seed >> 1) : size;
-}
+const tempos::fuzz::FuzzTarget tempos::fuzz::kFuzzTarget{write_seeds, start, run_input};

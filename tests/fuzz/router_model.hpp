@@ -13,31 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "frames/packet_builder.hpp"  // Bytes, MacAddr, Ipv4Addr
+#include "model_common.hpp"  // Member, FibAnswer, the shared parsing and rewrite rules
 
 namespace tempos::fuzz {
 
-using testkit::Bytes;
-using testkit::Ipv4Addr;
-using testkit::Ipv6Addr;
-using testkit::MacAddr;
-
-// The folded, not complemented sum of a UDP datagram's pseudo-header: what a CHECKSUM_PARTIAL sender leaves in
-// the checksum field (docs/known-issues.md).
-std::uint16_t pseudo_header_sum(const Ipv4Addr& src, const Ipv4Addr& dst, std::uint16_t udp_len);
-std::uint16_t pseudo_header_sum(const Ipv6Addr& src, const Ipv6Addr& dst, std::uint16_t udp_len);
-
 // The XDP verdicts, numbered as in linux/bpf.h.
 enum class Verdict { aborted = 0, drop = 1, pass = 2, tx = 3, redirect = 4 };
-
-struct Member {
-    Ipv4Addr ip;
-    std::uint16_t port;          // host order
-    std::optional<MacAddr> mac;  // none: the router asks the FIB (ModelWorld::neighbours)
-    MacAddr src_mac{};
-    std::uint32_t ifindex = 0;   // egress interface; 0: the one the frame arrived on
-    std::optional<Ipv6Addr> ip6 = std::nullopt;  // an IPv6 member (ip unused): only IPv6 events are routed to it
-};
 
 // What the router was told: its load-time constants and the content of its maps.
 struct ModelWorld {
@@ -57,18 +38,7 @@ struct ModelWorld {
         std::uint16_t vid;
     };
     std::map<std::uint32_t, EgressVlan> egress_vlans;
-    // What the kernel's FIB and neighbour table answer for a MAC-less member's address: the egress interface's
-    // ifindex and MAC and, with a resolved neighbour, the member's MAC. The lookup is made from the member's
-    // interface, else the ingress one, and answers only from `lookup_ifindex` (forwarding on there). The FIB
-    // checks the route's `mtu` before the neighbour: a longer datagram is "fragmentation needed", resolved or
-    // not. Any other address or interface: no answer.
-    struct FibAnswer {
-        std::optional<MacAddr> mac;  // none: a route but no neighbour
-        MacAddr src_mac;
-        std::uint32_t ifindex;
-        std::uint32_t lookup_ifindex;
-        std::size_t mtu;
-    };
+    // The kernel's FIB answers for MAC-less members' addresses (model_common.hpp); any other address: no answer.
     std::map<Ipv4Addr, FibAnswer> fib;
     std::map<Ipv6Addr, FibAnswer> fib6;
     std::set<MacAddr> local_macs;
@@ -96,16 +66,18 @@ struct ModelResult {
 };
 
 // The model's state: one round-robin cursor per topic (the router's are per CPU; the fuzzer stays on one).
-class RouterModel {
+class RouterModel : public ModelOver<ModelWorld> {
 public:
-    explicit RouterModel(ModelWorld world) : world_(std::move(world)) {}
-    const ModelWorld& world() const { return world_; }
+    using ModelOver::ModelOver;
     ModelResult run(const Bytes& frame);
     void reset() { cursor_.assign(256, 0); }
 
 private:
     ModelResult run_ipv6(const Bytes& frame, std::size_t l3);
-    ModelWorld world_;
+    // The chosen member's next hop and way out, or the result that passes the frame (nullopt: route it).
+    std::optional<ModelResult> resolve(std::uint8_t topic, Member& m, const FibAnswer* answer, std::size_t ip_len,
+                                       bool partial, std::size_t udp_len, std::uint32_t& device,
+                                       std::optional<ModelWorld::EgressVlan>& tag) const;
     std::vector<std::uint32_t> cursor_ = std::vector<std::uint32_t>(256, 0);
 };
 

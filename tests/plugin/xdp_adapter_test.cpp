@@ -208,8 +208,8 @@ TEST_F(XdpAdapterOff, ChecksRefuseWhatConnectAndConfigureRefuseWithoutTouchingTh
     EXPECT_EQ(adapter().configure_qos(topic_with_groups(TEMPOS_MAX_FANOUT_GROUPS + 1)).code(), too_many.code());
 }
 
-// What a kernel path can route of IPv6 (docs/ipv6.md): a strict group of one family, IPv4 or IPv6; the fan-out is
-// IPv4 only, so a strict topic with several groups must have no IPv6 member. A listener without IPv4 is served
+// What a kernel path can route of IPv6 (docs/ipv6.md): a strict group of one family, IPv4 or IPv6, and a strict
+// topic with several groups (the fan-out) of one family too. A listener without IPv4 is served
 // (the router's destination check passes IPv4 frames up when no IPv4 address is listened on). xdp_mode off
 // serves every mix.
 TEST_F(XdpAdapterOff, StrictIpv6TopicsTheKernelPathCannotRouteNeedXdpModeOff) {
@@ -222,6 +222,7 @@ TEST_F(XdpAdapterOff, StrictIpv6TopicsTheKernelPathCannotRouteNeedXdpModeOff) {
     const TopicConfig ipv6_only{6, Qos::strict, {SubscriptionGroup{{v6}}}};
     const TopicConfig two_groups{7, Qos::strict, {SubscriptionGroup{{v4}}, SubscriptionGroup{{v6}}}};
     const TopicConfig two_ipv4_groups{8, Qos::strict, {SubscriptionGroup{{v4}}, SubscriptionGroup{{v4}}}};
+    const TopicConfig two_ipv6_groups{9, Qos::strict, {SubscriptionGroup{{v6}}, SubscriptionGroup{{v6}}}};
     for (const char* mode : {"auto", "native", "generic"}) {
         ChannelConfig channel;
         channel.interface = "eth0";
@@ -231,8 +232,9 @@ TEST_F(XdpAdapterOff, StrictIpv6TopicsTheKernelPathCannotRouteNeedXdpModeOff) {
                             "topic 4, group 0: strict with IPv4 and IPv6 members in one group"))
             << mode;
         EXPECT_TRUE(refused(adapter().check_topic(two_groups), ErrorCode::invalid_argument,
-                            "kernel fan-out routes IPv4 only"))
+                            "topic 7: strict with several subscription groups of IPv4 and IPv6 members"))
             << mode;
+        EXPECT_TRUE(adapter().check_topic(two_ipv6_groups).is_ok()) << mode << ": fanned out in the kernel";
         EXPECT_TRUE(adapter().check_topic(ipv6_only).is_ok()) << mode << ": routed in the kernel";
         EXPECT_TRUE(adapter().check_topic(two_ipv4_groups).is_ok()) << mode;
         EXPECT_TRUE(adapter().check_topic(best_effort).is_ok()) << mode << ": best-effort goes through sockets";

@@ -57,6 +57,7 @@ ordered_json fanout_topic_json(const tempos_fanout_topic_counters& c) {
             {"passed_unresolved", c.passed_unresolved},
             {"passed_gso", c.passed_gso},
             {"passed_too_big", c.passed_too_big},
+            {"passed_family", c.passed_family},
             {"aborted", c.aborted}};
 }
 

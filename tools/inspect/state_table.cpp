@@ -128,18 +128,21 @@ std::string to_table(const RouterState& state) {
 
     if (!state.fanout) return out;
     TextTable fanout_topics(
-        {"topic", "events", "passed_ttl", "passed_unresolved", "passed_too_big", "passed_gso", "aborted"});
+        {"topic", "events", "passed_ttl", "passed_unresolved", "passed_too_big", "passed_family", "passed_gso",
+         "aborted"});
     TextTable fanout_groups({"topic", "group", "copies", "bytes", "clone_errors", "unresolved", "too_big", "cpus"});
     for (const TopicState& topic : state.topics) {
         if (!topic.fanout_counters) continue;
         const tempos_fanout_topic_counters& c = *topic.fanout_counters;
         // A topic's counters outlive its fan-out route: listed while either is there.
         if (topic.groups.empty() &&
-            c.events + c.passed_ttl + c.passed_unresolved + c.passed_too_big + c.passed_gso + c.aborted == 0)
+            c.events + c.passed_ttl + c.passed_unresolved + c.passed_too_big + c.passed_family + c.passed_gso +
+                    c.aborted ==
+                0)
             continue;
         fanout_topics.add({std::to_string(topic.topic), std::to_string(c.events), std::to_string(c.passed_ttl),
                            std::to_string(c.passed_unresolved), std::to_string(c.passed_too_big),
-                           std::to_string(c.passed_gso), std::to_string(c.aborted)});
+                           std::to_string(c.passed_family), std::to_string(c.passed_gso), std::to_string(c.aborted)});
         for (std::size_t g = 0; g < topic.groups.size(); ++g) {
             const FanoutGroup& group = topic.groups[g];
             fanout_groups.add({std::to_string(topic.topic), std::to_string(g), std::to_string(group.counters.copies),
