@@ -416,7 +416,7 @@ static __always_inline int route_event(struct xdp_md *ctx, struct tempos_event_v
 	void *route_slot = bpf_map_lookup_elem(&topic_routes, &topic);
 	if (!route_slot) {
 		if (bpf_map_lookup_elem(&fanout_routes, &topic))
-			return count_pass(topic, ipv6 ? TEMPOS_PASS_FAMILY : TEMPOS_PASS_FANOUT);
+			return count_pass(topic, TEMPOS_PASS_FANOUT);
 		if (ipv6)
 			return count_pass(topic, TEMPOS_PASS_NOT_STRICT);
 		int action = to_best_effort(view, topic);

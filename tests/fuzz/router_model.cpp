@@ -200,7 +200,7 @@ ModelResult RouterModel::run_ipv6(const Bytes& frame, std::size_t l3) {
     const std::vector<Member>& members = world_.routes[topic];
     if (members.empty() && !world_.zero_member_routes.count(topic)) {
         if (world_.fanout_topics.count(topic))
-            return passed(frame, topic, TEMPOS_PASS_FAMILY, "IPv6 event of a fan-out topic");
+            return passed(frame, topic, TEMPOS_PASS_FANOUT, "fan-out hand-over");
         return passed(frame, topic, TEMPOS_PASS_NOT_STRICT, "not routed in the kernel (IPv6: never the cpumap)");
     }
     if (ev->hop_limit <= 1) return passed(frame, topic, TEMPOS_PASS_TTL, "hop limit <= 1");
