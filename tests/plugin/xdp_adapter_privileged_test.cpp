@@ -1098,13 +1098,13 @@ std::vector<std::vector<std::uint8_t>> router_routes(int prog) {
     info.nr_map_ids = 64;
     info.map_ids = reinterpret_cast<std::uint64_t>(ids);
     std::uint32_t length = sizeof info;
-    if (bpf_prog_get_info_by_fd(prog, &info, &length) != 0) return {};
+    if (bpf_obj_get_info_by_fd(prog, &info, &length) != 0) return {};
     for (std::uint32_t i = 0; i < info.nr_map_ids && i < 64; ++i) {
         const int map = bpf_map_get_fd_by_id(ids[i]);
         if (map < 0) continue;
         bpf_map_info map_info{};
         std::uint32_t map_length = sizeof map_info;
-        if (bpf_map_get_info_by_fd(map, &map_info, &map_length) == 0 && std::string(map_info.name) == "topic_routes") {
+        if (bpf_obj_get_info_by_fd(map, &map_info, &map_length) == 0 && std::string(map_info.name) == "topic_routes") {
             for (std::uint32_t topic = 0; topic < TEMPOS_MAX_TOPICS; ++topic) {
                 std::uint32_t inner_id = 0;
                 if (bpf_map_lookup_elem(map, &topic, &inner_id) != 0) continue;
