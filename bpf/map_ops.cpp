@@ -4,6 +4,8 @@
 
 #include "tempos/unique_fd.hpp"
 
+#include <cerrno>
+
 namespace tempos::xdp {
 
 tempos::Status map_error(const std::string& what, int err) {
@@ -18,13 +20,52 @@ tempos::Status publish_inner_map(int outer_fd, std::uint32_t key, int inner_fd, 
     return tempos::Status::ok();
 }
 
-tempos::Status publish_value(int outer_fd, std::uint32_t key, const std::string& name, const void* value,
-                             std::uint32_t value_size, const std::string& what) {
+tempos::Result<tempos::UniqueFd> frozen_value_map(const std::string& name, const void* value, std::uint32_t value_size,
+                                                  const std::string& what) {
     tempos::UniqueFd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, name.c_str(), sizeof(std::uint32_t), value_size, 1, nullptr));
     if (inner.get() < 0) return map_error("creating the inner map of " + what, inner.get());
     const std::uint32_t zero = 0;
     if (bpf_map_update_elem(inner.get(), &zero, value, BPF_ANY) != 0) return map_error("writing " + what, errno);
-    return publish_inner_map(outer_fd, key, inner.get(), what);
+    if (bpf_map_freeze(inner.get()) != 0) return map_error("freezing " + what, errno);
+    return tempos::Result<tempos::UniqueFd>(std::move(inner));
+}
+
+tempos::Status publish_inner_maps(int outer_fd, std::span<const std::uint32_t> keys, std::span<const int> inner_fds,
+                                  std::uint32_t& published, const std::function<std::string(std::size_t)>& what) {
+    published = 0;
+    if (keys.size() != inner_fds.size())
+        return tempos::Status::error(tempos::ErrorCode::internal, "publishing routes: keys and maps differ in number");
+    if (keys.empty()) return tempos::Status::ok();
+    // An ARRAY_OF_MAPS takes the inner maps' fds as its values, 4 bytes each.
+    std::vector<std::uint32_t> values(inner_fds.begin(), inner_fds.end());
+    std::uint32_t count = static_cast<std::uint32_t>(keys.size());
+    if (bpf_map_update_batch(outer_fd, keys.data(), values.data(), &count, nullptr) == 0) {
+        published = count;
+        return tempos::Status::ok();
+    }
+    const int err = errno;
+    // ENOTSUPP (524, kernel-internal) or EOPNOTSUPP: this map type has no batch update here. EINVAL on the first
+    // slot may be the same refusal from an older kernel: the updates one at a time tell which slot, if any, is bad.
+    constexpr int kEnotsupp = 524;
+    const bool unsupported = err == kEnotsupp || err == EOPNOTSUPP || (err == EINVAL && count == 0);
+    if (!unsupported) {
+        published = count;
+        return map_error("publishing " + what(count), err);
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (bpf_map_update_elem(outer_fd, &keys[i], &values[i], BPF_ANY) != 0) return map_error("publishing " + what(i), errno);
+        ++published;
+    }
+    return tempos::Status::ok();
+}
+
+tempos::Status publish_value(int outer_fd, std::uint32_t key, const std::string& name, const void* value,
+                             std::uint32_t value_size, const std::string& what) {
+    tempos::Result<tempos::UniqueFd> inner = frozen_value_map(name, value, value_size, what);
+    if (!inner) return inner.status();
+    const std::uint32_t fd = static_cast<std::uint32_t>(inner.value().get());
+    if (bpf_map_update_elem(outer_fd, &key, &fd, BPF_ANY) != 0) return map_error("publishing " + what, errno);
+    return tempos::Status::ok();
 }
 
 tempos::Status clear_slot(int outer_fd, std::uint32_t key, const std::string& what) {

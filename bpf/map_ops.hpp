@@ -7,10 +7,13 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "tempos/adapter.hpp"
+#include "tempos/unique_fd.hpp"
 
 namespace tempos::xdp {
 
@@ -42,6 +45,19 @@ tempos::Result<Value> sum_per_cpu(int fd, std::uint32_t key, const std::string& 
 // slot `key`: the kernel replaces the pointer atomically and frees the old inner map after an RCU grace period,
 // so a packet sees the old or the new value, never a mix. `what` names the route in errors.
 tempos::Status publish_inner_map(int outer_fd, std::uint32_t key, int inner_fd, const std::string& what);
+
+// A fresh one-entry ARRAY inner map named `name` holding `value` (value_size bytes), frozen: the first half of
+// publish_value, for publish_inner_maps.
+tempos::Result<tempos::UniqueFd> frozen_value_map(const std::string& name, const void* value, std::uint32_t value_size,
+                                                  const std::string& what);
+
+// Swaps each frozen `inner_fds[i]` into `outer_fd`'s slot `keys[i]`, in order, with one BPF_MAP_UPDATE_BATCH: the
+// kernel waits for one RCU grace period after the whole batch instead of one after each slot. Each slot's swap is
+// atomic on its own, as in publish_inner_map. `published` is how many took effect (the first ones: the kernel stops
+// at the first slot it refuses, whose error is returned). A kernel without batch updates of the map gets one update
+// per slot. `what(i)` names slot i's route in errors.
+tempos::Status publish_inner_maps(int outer_fd, std::span<const std::uint32_t> keys, std::span<const int> inner_fds,
+                                  std::uint32_t& published, const std::function<std::string(std::size_t)>& what);
 
 // The single-value form: a fresh one-entry ARRAY inner map named `name` holding `value` (value_size bytes),
 // published into `outer_fd`'s slot `key` as above.

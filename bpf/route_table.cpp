@@ -34,15 +34,32 @@ tempos::Status RouteTable::validate(const tempos_route& route) {
     return tempos::Status::ok();
 }
 
+namespace {
+
+std::string route_name(std::uint32_t topic) { return "the route of topic " + std::to_string(topic); }
+
+}  // namespace
+
 tempos::Status RouteTable::set(std::uint8_t topic, const tempos_route& route) {
     if (tempos::Status valid = validate(route); !valid) return valid;
 
     return publish_value(topic_routes_fd_, topic, "tempos_rt_" + std::to_string(topic), &route, sizeof(route),
-                         "the route of topic " + std::to_string(topic));
+                         route_name(topic));
+}
+
+tempos::Result<tempos::UniqueFd> RouteTable::prepare(std::uint8_t topic, const tempos_route& route) const {
+    if (tempos::Status valid = validate(route); !valid) return valid;
+    return frozen_value_map("tempos_rt_" + std::to_string(topic), &route, sizeof(route), route_name(topic));
+}
+
+tempos::Status RouteTable::publish(std::span<const std::uint32_t> topics, std::span<const int> inner_fds,
+                                   std::uint32_t& published) {
+    return publish_inner_maps(topic_routes_fd_, topics, inner_fds, published,
+                              [&](std::size_t i) { return route_name(i < topics.size() ? topics[i] : 0); });
 }
 
 tempos::Status RouteTable::remove(std::uint8_t topic) {
-    return clear_slot(topic_routes_fd_, topic, "the route of topic " + std::to_string(topic));
+    return clear_slot(topic_routes_fd_, topic, route_name(topic));
 }
 
 tempos::Result<tempos_topic_counters> RouteTable::read_counters(std::uint32_t slot) const {

@@ -48,6 +48,29 @@ Status AdapterSet::configure_qos(const TopicConfig& topic) {
     return Status::ok();
 }
 
+std::vector<Status> AdapterSet::configure_topics(std::span<const TopicConfig> topics) {
+    std::lock_guard lock(control_mutex_);
+    std::vector<Status> results(topics.size());
+    for (auto& entry : adapters_) {
+        // What every adapter before this one took.
+        std::vector<TopicConfig> taken;
+        std::vector<std::size_t> where;
+        for (std::size_t i = 0; i < topics.size(); ++i) {
+            if (!results[i]) continue;
+            taken.push_back(topics[i]);
+            where.push_back(i);
+        }
+        if (taken.empty()) break;
+        std::vector<Status> outcome(taken.size());
+        (void)entry.loaded->configure_topics(taken, outcome);
+        for (std::size_t k = 0; k < taken.size(); ++k)
+            if (!outcome[k])
+                results[where[k]] = outcome[k].prefixed("adapter '" + entry.name + "' refuses topic " +
+                                                        std::to_string(taken[k].id));
+    }
+    return results;
+}
+
 Status AdapterSet::remove_topic(std::uint8_t topic) {
     std::lock_guard lock(control_mutex_);
     for (auto& entry : adapters_) {

@@ -39,6 +39,9 @@ public:
     // Configures `topic` on every adapter; the first failure is returned (naming the adapter). Errors keep the
     // code the adapter returned.
     Status configure_qos(const TopicConfig& topic);
+    // configure_qos of many topics in one call to each adapter (Adapter::configure_topics): one Status per topic,
+    // its first failure naming the adapter. A topic an adapter refused is not handed to the next adapters.
+    std::vector<Status> configure_topics(std::span<const TopicConfig> topics);
     Status remove_topic(std::uint8_t topic);
     // Removes, from each adapter, the topics it reports (stats) that `configured` does not name: state an adapter
     // resumed from an earlier run (the xdp adapter's persist, docs/restart.md) must not outlive the configuration.

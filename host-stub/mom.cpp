@@ -29,6 +29,13 @@ Status located(const std::string& where, const Status& status) {
     return where.empty() ? status : Status::error(status.code(), where + status.message());
 }
 
+// `table`'s entry `id` as it is in `running` (absent there: absent).
+template <typename Table>
+void keep_running_entry(Table& table, const Table& running, std::uint8_t id) {
+    table.erase(id);
+    if (const auto it = running.find(id); it != running.end()) table.emplace(id, it->second);
+}
+
 }  // namespace
 
 Status Mom::start(const MomConfig& config) {
@@ -51,13 +58,17 @@ Status Mom::start(const MomConfig& config) {
         adapters_.close();
         return limited;
     }
-    for (const auto& [id, topic] : config.topics) {
-        if (Status configured = adapters_.configure_qos(topic); !configured) {
+    // Every topic in one call to each adapter (one RCU grace period for the xdp adapter's routes, not one each).
+    std::vector<TopicConfig> topics;
+    for (const auto& [id, topic] : config.topics) topics.push_back(topic);
+    const std::vector<Status> configured = adapters_.configure_topics(topics);
+    for (std::size_t i = 0; i < topics.size(); ++i) {
+        if (!configured[i]) {
             adapters_.close();
-            return located(config.where(id), configured);
+            return located(config.where(topics[i].id), configured[i]);
         }
-        set_topic_class(id, topic.qos);
     }
+    for (const TopicConfig& topic : topics) set_topic_class(topic.id, topic.qos);
     if (Status removed = adapters_.remove_unconfigured(config.topics); !removed) {
         adapters_.close();
         return removed;
@@ -111,7 +122,8 @@ Status Mom::apply(const MomConfig& wanted) {
     return apply_locked(wanted);
 }
 
-Status Mom::update(const std::function<Status(MomConfig&)>& edit, const std::function<void()>& on_applied) {
+Status Mom::update(const std::function<Status(MomConfig&)>& edit,
+                   const std::function<void(const TopicRefusals&)>& on_applied) {
     std::lock_guard apply_lock(apply_mutex_);
     MomConfig wanted = running_config();
     if (Status edited = edit(wanted); !edited) return edited;
@@ -121,13 +133,12 @@ Status Mom::update(const std::function<Status(MomConfig&)>& edit, const std::fun
     // Nothing to change (a cluster key written with the value it had): no reload logged or counted.
     const bool unchanged = diff_topics(running.topics, wanted.topics).empty() &&
                            running.topic_locations == wanted.topic_locations;
-    if (unchanged) {
-        if (on_applied) on_applied();
-        return Status::ok();
+    TopicRefusals refused;
+    if (!unchanged) {
+        if (Status applied = apply_locked(wanted, &refused); !applied) return applied;
     }
-    if (Status applied = apply_locked(wanted); !applied) return applied;
-    if (on_applied) on_applied();
-    return Status::ok();
+    if (on_applied) on_applied(refused);
+    return refused.empty() ? Status::ok() : refused.begin()->second;
 }
 
 void Mom::set_reload_overlay(std::function<void(MomConfig&)> overlay) {
@@ -136,7 +147,7 @@ void Mom::set_reload_overlay(std::function<void(MomConfig&)> overlay) {
 
 void Mom::set_extra_metrics(std::function<std::string()> render) { extra_metrics_ = std::move(render); }
 
-Status Mom::apply_locked(const MomConfig& wanted) {
+Status Mom::apply_locked(const MomConfig& wanted, TopicRefusals* refused) {
     const MomConfig running = running_config();
     warn_about_restart_only_changes(wanted);
     auto refuse = [&](const Status& why) {
@@ -153,25 +164,39 @@ Status Mom::apply_locked(const MomConfig& wanted) {
         }
         log_->info("reload: publisher limit changed");
     }
-    if (Status applied = apply_topics(running.topics, wanted); !applied) {
+    if (Status applied = apply_topics(running.topics, wanted, refused); !applied) {
         if (publisher_limit_changed) (void)adapters_.configure_publisher_limit(running.publisher_limit);
         return refuse(applied);
+    }
+    // What runs now: `wanted`, but for the topics refused one by one, which keep their running value and origin.
+    MomConfig applied = wanted;
+    if (refused) {
+        for (const auto& [id, why] : *refused) {
+            counters_.reloads_failed.fetch_add(1);
+            log_->error("topic {} refused, keeping its running configuration: {}", id, describe(why));
+            keep_running_entry(applied.topics, running.topics, id);
+            keep_running_entry(applied.topic_locations, running.topic_locations, id);
+            keep_running_entry(applied.member_locations, running.member_locations, id);
+        }
     }
     {
         // Only the topics and the publisher limit took effect; the rest of the running config stays as started.
         std::lock_guard lock(config_mutex_);
-        running_.topics = wanted.topics;
+        running_.topics = applied.topics;
         // Where each topic comes from goes with it: errors name it, and the cluster tells its own topics by it.
-        running_.topic_locations = wanted.topic_locations;
-        running_.member_locations = wanted.member_locations;
-        running_.publisher_limit = wanted.publisher_limit;
-        running_.source = wanted.source.empty() ? running_.source : wanted.source;
+        running_.topic_locations = applied.topic_locations;
+        running_.member_locations = applied.member_locations;
+        running_.publisher_limit = applied.publisher_limit;
+        running_.source = applied.source.empty() ? running_.source : applied.source;
     }
-    counters_.reloads_ok.fetch_add(1);
+    // A change whose every topic was refused took no effect.
+    if (!refused || refused->empty() || !diff_topics(running.topics, applied.topics).empty())
+        counters_.reloads_ok.fetch_add(1);
     return Status::ok();
 }
 
-Status Mom::apply_topics(const std::map<std::uint8_t, TopicConfig>& running, const MomConfig& wanted) {
+Status Mom::apply_topics(const std::map<std::uint8_t, TopicConfig>& running, const MomConfig& wanted,
+                         TopicRefusals* refused) {
     const TopicDiff diff = diff_topics(running, wanted.topics);
     if (diff.empty()) {
         log_->info("reload: no topic changed");
@@ -180,42 +205,60 @@ Status Mom::apply_topics(const std::map<std::uint8_t, TopicConfig>& running, con
     // Undo steps for what already took effect, run in reverse if a later step fails. A step that fails leaves the
     // adapters and the running state apart, which no file describes: that ends the process (roll_back_failed).
     std::vector<std::function<Status()>> undo;
-    auto roll_back = [&](Status failure, std::vector<Status> partial = {}) {
-        for (auto it = undo.rbegin(); it != undo.rend(); ++it) partial.push_back((*it)());
-        for (const Status& step : partial)
-            if (!step) roll_back_failed(failure, step);
+    auto roll_back = [&](Status failure) {
+        for (auto it = undo.rbegin(); it != undo.rend(); ++it)
+            if (Status step = (*it)(); !step) roll_back_failed(failure, step);
         return failure;
     };
-    for (const auto& topic : diff.added) {
-        if (Status configured = adapters_.configure_qos(topic); !configured) {
-            // Some adapters may have taken it.
-            return roll_back(located(wanted.where(topic.id), configured), {adapters_.remove_topic(topic.id)});
+    // A topic that failed gets its running value back (or none, if it was new); without that, nothing runs it.
+    auto restore = [&](std::uint8_t id, const Status& failure) {
+        const auto old = running.find(id);
+        const Status step = old == running.end() ? adapters_.remove_topic(id) : adapters_.configure_qos(old->second);
+        if (!step) roll_back_failed(failure, step);
+    };
+    // Added and changed topics in one call to each adapter, so that it can publish them together.
+    std::vector<TopicConfig> batch = diff.added;
+    batch.insert(batch.end(), diff.changed.begin(), diff.changed.end());
+    const std::vector<Status> results = adapters_.configure_topics(batch);
+    Status first_failure = Status::ok();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const TopicConfig& topic = batch[i];
+        const bool added = i < diff.added.size();
+        if (!results[i]) {
+            const Status why = located(wanted.where(topic.id), results[i]);
+            restore(topic.id, why);
+            if (refused) {
+                refused->emplace(topic.id, why);
+            } else if (first_failure) {
+                first_failure = why;
+            }
+            continue;
         }
         set_topic_class(topic.id, topic.qos);
-        undo.push_back([this, id = topic.id] {
-            erase_topic_class(id);
-            return adapters_.remove_topic(id);
-        });
-        log_->info("reload: topic {} added", topic.id);
+        if (added) {
+            undo.push_back([this, id = topic.id] {
+                erase_topic_class(id);
+                return adapters_.remove_topic(id);
+            });
+        } else {
+            undo.push_back([this, old = running.at(topic.id)] {
+                set_topic_class(old.id, old.qos);
+                return adapters_.configure_qos(old);
+            });
+        }
+        log_->info("reload: topic {} {}", topic.id, added ? "added" : "changed");
     }
-    for (const auto& topic : diff.changed) {
-        const TopicConfig& old = running.at(topic.id);
-        if (Status configured = adapters_.configure_qos(topic); !configured)
-            return roll_back(located(wanted.where(topic.id), configured), {adapters_.configure_qos(old)});
-        set_topic_class(topic.id, topic.qos);
-        undo.push_back([this, old] {
-            set_topic_class(old.id, old.qos);
-            return adapters_.configure_qos(old);
-        });
-        log_->info("reload: topic {} changed", topic.id);
-    }
+    if (!first_failure) return roll_back(first_failure);
     for (const std::uint8_t id : diff.removed) {
         // Stop accepting the topic before the adapters forget it.
         erase_topic_class(id);
         const TopicConfig& old = running.at(id);
         if (Status removed = adapters_.remove_topic(id); !removed) {
             set_topic_class(id, old.qos);
-            return roll_back(removed, {adapters_.configure_qos(old)});
+            restore(id, removed);
+            if (!refused) return roll_back(removed);
+            refused->emplace(id, removed);
+            continue;
         }
         undo.push_back([this, old] {
             set_topic_class(old.id, old.qos);

@@ -21,6 +21,7 @@
 #include "ingress.hpp"
 #include "logging.hpp"
 #include "metrics_server.hpp"
+#include "topic_diff.hpp"
 #include "topic_table.hpp"
 
 namespace tempos::mom {
@@ -47,9 +48,14 @@ public:
     // Applies the topic differences between the running config and `wanted`.
     Status apply(const MomConfig& wanted);
     // Another source of topics (the cluster, cluster/cluster_sync.hpp): `edit` changes a copy of the running
-    // config, which is then applied like a reload; `on_applied` runs when it took effect. Both run under the lock
-    // that serializes every change (reloads too), so a source's view of what runs cannot go stale.
-    Status update(const std::function<Status(MomConfig& wanted)>& edit, const std::function<void()>& on_applied = {});
+    // config, which is then applied like a reload, except that each changed topic stands alone: the adapters get
+    // every changed topic in one call (Adapter::configure_topics: a resync of 256 topics costs the xdp adapter one
+    // RCU grace period, not 256), and a topic an adapter refuses keeps its running value while the others take
+    // effect. `on_applied(refused)` then runs, with those refused. Both run under the lock that serializes every
+    // change (reloads too), so a source's view of what runs cannot go stale. Returns the edit's error or a rule's
+    // over the whole config (nothing applied, on_applied not run), else the first refusal, else ok.
+    Status update(const std::function<Status(MomConfig& wanted)>& edit,
+                  const std::function<void(const TopicRefusals& refused)>& on_applied = {});
     // Called by reload() with the config just read from the file, under that lock: adds the
     // topics of the other sources (which the file does not know) so that a reload keeps them. Set before start().
     void set_reload_overlay(std::function<void(MomConfig& loaded)> overlay);
@@ -70,8 +76,10 @@ public:
     std::string metrics_text() const;
 
 private:
-    Status apply_locked(const MomConfig& wanted);
-    Status apply_topics(const std::map<std::uint8_t, TopicConfig>& running, const MomConfig& wanted);
+    // Without `refused`, all or nothing (a reload); with it, each topic on its own (update()).
+    Status apply_locked(const MomConfig& wanted, TopicRefusals* refused = nullptr);
+    Status apply_topics(const std::map<std::uint8_t, TopicConfig>& running, const MomConfig& wanted,
+                        TopicRefusals* refused);
     void warn_about_restart_only_changes(const MomConfig& wanted) const;
     void drain();
     void set_topic_class(std::uint8_t topic, Qos qos);

@@ -17,6 +17,9 @@ struct TopicDiff {
     bool empty() const { return added.empty() && changed.empty() && removed.empty(); }
 };
 
+// Topics a change could not apply, each with why (its location in front); each keeps its running value.
+using TopicRefusals = std::map<std::uint8_t, Status>;
+
 TopicDiff diff_topics(const std::map<std::uint8_t, TopicConfig>& running,
                       const std::map<std::uint8_t, TopicConfig>& wanted);
 

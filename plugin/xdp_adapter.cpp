@@ -360,15 +360,25 @@ void XdpAdapter::stop_neighbour_resolver() {
     neighbours.reset();
 }
 
-Status XdpAdapter::route_in_kernel(const TopicConfig& topic) {
+Status XdpAdapter::route_in_kernel(const TopicConfig& topic, std::vector<StagedRoute>* staged) {
     const Result<tempos_route> route =
         translate_group(topic.groups.front(), [this](const Endpoint& e) { return egress_for(e); },
                         [this](const Endpoint& e) { return neighbour_mac(e); });
     if (!route) return route.status().prefixed("topic " + std::to_string(topic.id));
+    if (staged) {
+        Result<UniqueFd> inner = xdp_->routes().prepare(topic.id, *route);
+        if (!inner) return inner.status();
+        staged->push_back(StagedRoute{0, std::move(*inner)});
+        return Status::ok();
+    }
     if (Status set = xdp_->routes().set(topic.id, *route); !set) return set;
+    routed_in_kernel(topic);
+    return Status::ok();
+}
+
+void XdpAdapter::routed_in_kernel(const TopicConfig& topic) {
     in_kernel_.set(topic.id);
     note_macless(topic);
-    return Status::ok();
 }
 
 Status XdpAdapter::fan_out_in_kernel(const TopicConfig& topic) {
@@ -418,50 +428,105 @@ Status XdpAdapter::control_call(const char* operation, Body&& body) noexcept {
 }
 
 Status XdpAdapter::configure_qos(const TopicConfig& topic) noexcept {
-    return control_call("configure_qos", [&]() -> Status {
-        if (Status valid = check_topic(topic); !valid) return valid;
+    return control_call("configure_qos", [&]() -> Status { return configure_one(topic, nullptr); });
+}
 
-        // The socket path always knows every topic: it serves best-effort topics and whatever the kernel passes
-        // up (e.g. a strict event whose subscriber has no neighbour entry yet).
-        sockets_->set_topic(topic);
-        configured_.set(topic.id);
-        adopted_.reset(topic.id);
+// One topic's configure_qos. With `staged`, a route for the XDP router is written into its inner map and left in
+// `staged` for configure_topics to publish with the others; everything else takes effect here.
+Status XdpAdapter::configure_one(const TopicConfig& topic, std::vector<StagedRoute>* staged) {
+    if (Status valid = check_topic(topic); !valid) return valid;
 
-        const bool strict = topic.qos == Qos::strict;
-        // Before any route: a strict topic the router does not serve must never take the best-effort CPUs.
-        if (xdp_) {
-            if (Status classified = xdp_->set_topic_class(topic.id, strict); !classified) return classified;
-            if (Status limited = xdp_->admission().set(topic.id, topic.rate_limit); !limited) return limited;
-        } else if (topic.rate_limit) {
-            warn_limits_not_enforced();
-        }
-        // An update within the same program replaces the route atomically (no gap); a move between the XDP route
-        // and the fan-out first removes the topic from the program that served it.
-        if (strict && xdp_ && topic.groups.size() == 1) {
-            if (Status removed = remove_from_fanout(topic.id); !removed) return removed;
-            if (Status routed = route_in_kernel(topic); !routed) return routed;
+    // The socket path always knows every topic: it serves best-effort topics and whatever the kernel passes
+    // up (e.g. a strict event whose subscriber has no neighbour entry yet).
+    sockets_->set_topic(topic);
+    configured_.set(topic.id);
+    adopted_.reset(topic.id);
+
+    const bool strict = topic.qos == Qos::strict;
+    // Before any route: a strict topic the router does not serve must never take the best-effort CPUs.
+    if (xdp_) {
+        if (Status classified = xdp_->set_topic_class(topic.id, strict); !classified) return classified;
+        if (Status limited = xdp_->admission().set(topic.id, topic.rate_limit); !limited) return limited;
+    } else if (topic.rate_limit) {
+        warn_limits_not_enforced();
+    }
+    // An update within the same program replaces the route atomically (no gap); a move between the XDP route
+    // and the fan-out first removes the topic from the program that served it.
+    if (strict && xdp_ && topic.groups.size() == 1) {
+        if (Status removed = remove_from_fanout(topic.id); !removed) return removed;
+        if (Status routed = route_in_kernel(topic, staged); !routed) return routed;
+        if (!staged)
             log_->debug("topic {}: strict, {} subscribers, routed in the kernel", topic.id,
                         topic.groups.front().members.size());
-            return Status::ok();
+        return Status::ok();
+    }
+    if (strict && fanout_ && topic.groups.size() > 1) {
+        if (Status removed = remove_from_xdp(topic.id); !removed) return removed;
+        if (Status fanned = fan_out_in_kernel(topic); !fanned) return fanned;
+        log_->debug("topic {}: strict, {} subscription groups, fanned out in the kernel", topic.id,
+                    topic.groups.size());
+        return Status::ok();
+    }
+    if (Status removed = remove_from_kernel(topic.id); !removed) return removed;
+    if (strict && xdp_ && topic.groups.size() > 1) {
+        log_->warn(
+            "topic {}: strict with {} subscription groups and no kernel fan-out; served by the socket path",
+            topic.id, topic.groups.size());
+    } else if (strict && !xdp_ && !socket_fallback_warned_) {
+        log_->warn("xdp_mode off: strict topics (first: {}) are served by the socket path", topic.id);
+        socket_fallback_warned_ = true;
+    }
+    return Status::ok();
+}
+
+// Every topic as configure_qos would, except that the XDP routes are published together at the end (a resync of
+// many topics: one RCU grace period instead of one per topic, map_ops.hpp). A topic staged but not yet published
+// reads as failed, so that an exception on the way leaves nothing the host believes done and is not.
+Status XdpAdapter::configure_topics(std::span<const TopicConfig> topics, std::span<Status> results) noexcept {
+    return control_call("configure_topics", [&]() -> Status {
+        if (results.size() != topics.size())
+            return Status::error(ErrorCode::internal, "configure_topics: " + std::to_string(results.size()) +
+                                                          " results for " + std::to_string(topics.size()) + " topics");
+        std::vector<StagedRoute> staged;
+        staged.reserve(topics.size());
+        for (std::size_t i = 0; i < topics.size(); ++i) {
+            const std::size_t before = staged.size();
+            results[i] = configure_one(topics[i], &staged);
+            if (staged.size() == before) continue;
+            staged.back().index = i;
+            results[i] = Status::error(ErrorCode::internal, "topic " + std::to_string(topics[i].id) + ": route not published");
         }
-        if (strict && fanout_ && topic.groups.size() > 1) {
-            if (Status removed = remove_from_xdp(topic.id); !removed) return removed;
-            if (Status fanned = fan_out_in_kernel(topic); !fanned) return fanned;
-            log_->debug("topic {}: strict, {} subscription groups, fanned out in the kernel", topic.id,
-                        topic.groups.size());
-            return Status::ok();
-        }
-        if (Status removed = remove_from_kernel(topic.id); !removed) return removed;
-        if (strict && xdp_ && topic.groups.size() > 1) {
-            log_->warn(
-                "topic {}: strict with {} subscription groups and no kernel fan-out; served by the socket path",
-                topic.id, topic.groups.size());
-        } else if (strict && !xdp_ && !socket_fallback_warned_) {
-            log_->warn("xdp_mode off: strict topics (first: {}) are served by the socket path", topic.id);
-            socket_fallback_warned_ = true;
-        }
+        publish_staged(topics, staged, results);
+        for (const Status& result : results)
+            if (!result) return result;
         return Status::ok();
     });
+}
+
+void XdpAdapter::publish_staged(std::span<const TopicConfig> topics, const std::vector<StagedRoute>& staged,
+                                std::span<Status> results) {
+    std::vector<std::uint32_t> keys;
+    std::vector<int> fds;
+    for (const StagedRoute& route : staged) {
+        keys.push_back(topics[route.index].id);
+        fds.push_back(route.inner.get());
+    }
+    // The kernel stops at a slot it refuses: that topic fails, the batch goes on after it.
+    std::size_t next = 0;
+    while (next < staged.size()) {
+        std::uint32_t published = 0;
+        const Status status = xdp_->routes().publish(std::span(keys).subspan(next), std::span(fds).subspan(next), published);
+        for (std::size_t i = next; i < next + published && i < staged.size(); ++i) {
+            const TopicConfig& topic = topics[staged[i].index];
+            routed_in_kernel(topic);
+            results[staged[i].index] = Status::ok();
+        }
+        next += published;
+        if (status) break;
+        if (next < staged.size()) results[staged[next].index] = status;
+        ++next;
+    }
+    log_->debug("{} route(s) published in the kernel in one batch", staged.size());
 }
 
 Status XdpAdapter::remove_topic(std::uint8_t topic) noexcept {

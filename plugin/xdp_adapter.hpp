@@ -21,6 +21,7 @@
 #include "neighbour_resolver.hpp"
 #include "socket_path.hpp"
 #include "tempos/adapter.hpp"
+#include "tempos/unique_fd.hpp"
 #include "xdp_attachment.hpp"
 
 namespace tempos::xdp {
@@ -36,6 +37,7 @@ public:
     Status check_topic(const TopicConfig& topic) const noexcept override;
     Status connect(const ChannelConfig& channel) noexcept override;
     Status configure_qos(const TopicConfig& topic) noexcept override;
+    Status configure_topics(std::span<const TopicConfig> topics, std::span<Status> results) noexcept override;
     Status remove_topic(std::uint8_t topic) noexcept override;
     Status configure_publisher_limit(const std::optional<RateLimit>& limit) noexcept override;
     Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept override;
@@ -52,7 +54,16 @@ private:
     Result<EgressPort> egress_for(const Endpoint& subscriber);
     AdapterStats collect_stats() const;
     void release();
-    Status route_in_kernel(const TopicConfig& topic);
+    // A route of a configure_topics call, in its frozen inner map, waiting to be published with the others.
+    struct StagedRoute {
+        std::size_t index;  // in the call's topics
+        UniqueFd inner;
+    };
+    Status configure_one(const TopicConfig& topic, std::vector<StagedRoute>* staged);
+    void publish_staged(std::span<const TopicConfig> topics, const std::vector<StagedRoute>& staged,
+                        std::span<Status> results);
+    Status route_in_kernel(const TopicConfig& topic, std::vector<StagedRoute>* staged = nullptr);
+    void routed_in_kernel(const TopicConfig& topic);
     Status fan_out_in_kernel(const TopicConfig& topic);
     Status remove_from_xdp(std::uint8_t topic);
     Status remove_from_fanout(std::uint8_t topic);

@@ -13,7 +13,8 @@ ClusterNode::ClusterNode(const mom::ClusterConfig& cluster, std::uint16_t defaul
     : cluster_(cluster),
       log_(log.make_logger("cluster")),
       sync_(cluster, default_port,
-            [&mom](const std::function<Status(mom::MomConfig&)>& edit, const std::function<void()>& on_applied) {
+            [&mom](const std::function<Status(mom::MomConfig&)>& edit,
+                   const std::function<void(const mom::TopicRefusals&)>& on_applied) {
                 return mom.update(edit, on_applied);
             },
             counters_, log_),

@@ -67,12 +67,109 @@ void ClusterSync::resync(const RangeResult& range) {
         for (const auto& [key, member] : members) touched.insert(member.topic);
         members_ = std::move(members);
     }
+    // Every topic value read; a bad one is refused alone (its topic keeps its last accepted value).
+    struct Read {
+        std::string key;
+        TopicConfig topic;
+        std::int64_t revision = 0;
+    };
+    std::map<std::uint8_t, Read> read;
     std::set<std::uint8_t> present;
     for (const KeyValue& kv : range.kvs) {
         if (!kv.key.starts_with(topics_prefix(cluster_.prefix))) continue;
-        if (const auto id = topic_id_of_key(cluster_.prefix, kv.key)) present.insert(*id);
-        put(kv);
+        const Result<std::uint8_t> id = topic_id_of_key(cluster_.prefix, kv.key);
+        if (!id) {
+            refuse(id.status());
+            continue;
+        }
+        present.insert(*id);
+        const Result<TopicConfig> topic = parse_topic_value(kv.key, *id, kv.value, default_port_);
+        if (!topic) {
+            refuse(topic.status());
+            continue;
+        }
+        read[*id] = Read{kv.key, *topic, kv.mod_revision};
     }
+    // One change for the whole table: the adapters get every changed topic in one call (a resync of 256 topics
+    // costs the xdp adapter one RCU grace period, not 256), and each topic still stands alone.
+    std::vector<Status> conflicts;  // keys of the file's topics, members of file topics
+    std::set<std::uint8_t> changed;
+    std::set<std::uint8_t> removed;
+    mom::TopicRefusals refused;
+    const Status applied = updater_(
+        [&](mom::MomConfig& wanted) {
+            conflicts.clear();
+            changed.clear();
+            removed.clear();
+            std::lock_guard lock(mutex_);
+            // What the cluster no longer holds.
+            for (auto it = accepted_.begin(); it != accepted_.end();)
+                it = present.contains(it->first) ? std::next(it) : accepted_.erase(it);
+            for (const auto& [id, location] : wanted.topic_locations)
+                if (owned(wanted, id) && !present.contains(id)) removed.insert(id);
+            for (const std::uint8_t id : removed) {
+                wanted.topics.erase(id);
+                wanted.topic_locations.erase(id);
+                wanted.member_locations.erase(id);
+            }
+            auto set = [&](std::uint8_t id, const TopicConfig& topic) {
+                const auto running = wanted.topics.find(id);
+                if (running == wanted.topics.end() || !(running->second == topic)) changed.insert(id);
+                wanted.topics[id] = topic;
+            };
+            for (const auto& [id, entry] : read) {
+                if (wanted.topics.contains(id) && !owned(wanted, id)) {
+                    // Kept aside: it applies once a reload drops the file's topic.
+                    accepted_[id] = {entry.key, entry.topic};
+                    conflicts.push_back(file_topic_conflict(entry.key, id, wanted.topic_locations[id]));
+                    continue;
+                }
+                set(id, with_members(entry.topic, members_of(id)));
+                wanted.topic_locations[id] = entry.key;
+                wanted.member_locations.erase(id);
+            }
+            for (const std::uint8_t id : touched) {
+                // Applied above with its members, or waiting for its topic.
+                if (!present.contains(id) || (read.contains(id) && owned(wanted, id))) continue;
+                if (wanted.topics.contains(id) && !owned(wanted, id)) {
+                    conflicts.push_back(Status::error(ErrorCode::invalid_argument,
+                                                      "members re-read: topic " + std::to_string(id) +
+                                                          " is defined by the file at " + wanted.topic_locations[id] +
+                                                          "; members join cluster topics only"));
+                    continue;
+                }
+                // A topic whose value was refused now: its last accepted value, with the members read now.
+                if (accepted_.contains(id) && owned(wanted, id)) set(id, effective(id));
+            }
+            return Status::ok();
+        },
+        [&](const mom::TopicRefusals& refusals) {
+            refused = refusals;
+            std::lock_guard lock(mutex_);
+            for (const auto& [id, entry] : read)
+                if (!refused.contains(id)) accepted_[id] = {entry.key, entry.topic};
+        });
+    if (!applied && refused.empty()) {
+        // A rule over the whole table refused the change: nothing was applied.
+        log_->warn("cluster re-read refused as a whole ({}): applying its keys one at a time", describe(applied));
+        return resync_each(range, present, touched);
+    }
+    for (const Status& why : conflicts) refuse(why);
+    for (const auto& [id, why] : refused) {
+        changed.erase(id);
+        removed.erase(id);
+        refuse(why);
+    }
+    for (const std::uint8_t id : changed)
+        log_->info("cluster topic {} applied from {} (revision {})", id, topic_key(cluster_.prefix, id),
+                   read.contains(id) ? read.at(id).revision : range.revision);
+    for (const std::uint8_t id : removed) log_->info("cluster topic {} removed (not in the re-read)", id);
+}
+
+void ClusterSync::resync_each(const RangeResult& range, const std::set<std::uint8_t>& present,
+                              const std::set<std::uint8_t>& touched) {
+    for (const KeyValue& kv : range.kvs)
+        if (kv.key.starts_with(topics_prefix(cluster_.prefix))) put(kv);
     // What the cluster no longer holds: one removal at a time, like deletes seen by the watch.
     std::set<std::uint8_t> gone;
     (void)updater_(
@@ -129,7 +226,8 @@ void ClusterSync::put(const KeyValue& kv) {
             wanted.member_locations.erase(*id);
             return Status::ok();
         },
-        [&] {
+        [&](const mom::TopicRefusals& refused) {
+            if (refused.contains(*id)) return;
             std::lock_guard lock(mutex_);
             accepted_[*id] = {kv.key, *topic};
         });

@@ -26,13 +26,15 @@
 #include "cluster_counters.hpp"
 #include "cluster_topic.hpp"
 #include "config.hpp"
+#include "topic_diff.hpp"
 #include "etcd_client.hpp"
 
 namespace tempos::cluster {
 
-// Mom::update's shape: what the sync changes (the MoM; a fake in tests).
+// Mom::update's shape: what the sync changes (the MoM; a fake in tests). Each topic the edit changes stands
+// alone: those an adapter refused are passed to on_applied and keep their running value.
 using Updater = std::function<Status(const std::function<Status(mom::MomConfig&)>& edit,
-                                     const std::function<void()>& on_applied)>;
+                                     const std::function<void(const mom::TopicRefusals& refused)>& on_applied)>;
 
 class ClusterSync {
 public:
@@ -45,7 +47,8 @@ public:
     std::string watched_end() const;
 
     // A full read of the watched prefix: every key applied, and the cluster's running topics that are no longer
-    // there removed.
+    // there removed, all in one change (one call into the adapters); each topic still stands alone: a value
+    // refused (bad, the file's, an adapter's refusal) is refused for its topic only.
     void resync(const RangeResult& range);
     // The events of one watch response, in order.
     void apply(const WatchBatch& batch);
@@ -55,6 +58,10 @@ public:
     void overlay(mom::MomConfig& loaded);
 
 private:
+    // resync() one key at a time, as the watch applies them: when a rule over the whole table (a subscriber that is
+    // the MoM itself) refused the single change, so that only the culprit is refused.
+    void resync_each(const RangeResult& range, const std::set<std::uint8_t>& present,
+                     const std::set<std::uint8_t>& touched);
     void put(const KeyValue& kv);
     void erase(const std::string& key);
     void put_member(const KeyValue& kv);

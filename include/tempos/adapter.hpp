@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -35,7 +36,8 @@ namespace tempos {
 // 8: Adapter::capabilities_kept.
 // 9: Endpoint::ip6, ChannelConfig::mom_address6 and ::receives_ipv4 (IPv6, docs/ipv6.md);
 //    TopicStats::kernel_passed_too_big.
-inline constexpr std::uint32_t kAdapterAbiVersion = 9;
+// 10: Adapter::configure_topics (many topics in one call, one Status each).
+inline constexpr std::uint32_t kAdapterAbiVersion = 10;
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
 inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
@@ -147,6 +149,24 @@ public:
     virtual Status check_topic(const TopicConfig& topic) const noexcept = 0;
     virtual Status connect(const ChannelConfig& channel) noexcept = 0;
     virtual Status configure_qos(const TopicConfig& topic) noexcept = 0;
+    // configure_qos for each of `topics` (distinct ids) in one call, so that an adapter can publish them together
+    // (the xdp adapter: one batched update of its route map, one RCU grace period instead of one per topic).
+    // results[i] (results.size() == topics.size()) is topic i's outcome: a topic that fails is left as a failed
+    // configure_qos leaves it (the host puts its old value back), the others take effect. Each topic changes
+    // atomically on its own (an event sees its old or its new configuration, never a mix); the topics of one call
+    // need not change at the same instant. Returns the first failure, or ok.
+    virtual Status configure_topics(std::span<const TopicConfig> topics, std::span<Status> results) noexcept {
+        std::size_t failed = results.size();
+        for (std::size_t i = 0; i < topics.size() && i < results.size(); ++i) {
+            results[i] = configure_qos(topics[i]);
+            if (!results[i] && failed == results.size()) failed = i;
+        }
+        try {
+            return failed == results.size() ? Status::ok() : results[failed];
+        } catch (...) {  // copying the message ran out of memory
+            return Status::error(ErrorCode::internal, "");
+        }
+    }
     // The limit every publisher (source IPv4) meets for its best-effort events; nullopt: none. An adapter without
     // admission control accepts and ignores it.
     virtual Status configure_publisher_limit(const std::optional<RateLimit>& limit) noexcept {

@@ -2,6 +2,8 @@
 // the running config (and can refuse a topic, as an adapter would).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -18,9 +20,9 @@ std::string topic_json(int port) {
     return R"({"qos": "strict", "subscribers": ["10.0.0.2:)" + std::to_string(port) + R"("]})";
 }
 
-class ClusterSyncTest : public ::testing::Test {
-protected:
-    ClusterSyncTest() {
+// A ClusterSync on a stand-in MoM.
+struct SyncedMom {
+    SyncedMom() {
         TopicConfig file_topic;
         file_topic.id = 1;
         file_topic.qos = Qos::best_effort;
@@ -29,17 +31,33 @@ protected:
         running.topic_locations[1] = "mom.toml:7";
     }
 
-    // Mom::update's contract: edit a copy, "apply" it unless the adapter refuses, then on_applied.
+    // Mom::update's contract: edit a copy, "apply" it but for the topic the adapter refuses (which keeps its running
+    // value), then on_applied with the refusals. Counts the changes, as each is one call into the adapters.
     Updater updater() {
-        return [this](const std::function<Status(mom::MomConfig&)>& edit, const std::function<void()>& on_applied) {
+        return [this](const std::function<Status(mom::MomConfig&)>& edit,
+                      const std::function<void(const mom::TopicRefusals&)>& on_applied) {
             mom::MomConfig wanted = running;
             if (Status edited = edit(wanted); !edited) return edited;
+            if (refuse_whole) {
+                refuse_whole = !refuse_whole_once;
+                return Status::error(ErrorCode::invalid_argument, "refused as a whole");
+            }
+            mom::TopicRefusals refused;
             for (const auto& [id, topic] : wanted.topics)
                 if (refuse_topic && id == *refuse_topic && !(running.topics.contains(id) && running.topics[id] == topic))
-                    return Status::error(ErrorCode::invalid_argument, wanted.where(id) + "refused by the adapter");
+                    refused.emplace(id, Status::error(ErrorCode::invalid_argument, wanted.where(id) + "refused by the adapter"));
+            for (const auto& [id, why] : refused) {
+                wanted.topics.erase(id);
+                wanted.topic_locations.erase(id);
+                if (running.topics.contains(id)) {
+                    wanted.topics[id] = running.topics[id];
+                    wanted.topic_locations[id] = running.topic_locations[id];
+                }
+            }
+            if (!(wanted.topics == running.topics)) ++changes;
             running = wanted;
-            if (on_applied) on_applied();
-            return Status::ok();
+            if (on_applied) on_applied(refused);
+            return refused.empty() ? Status::ok() : refused.begin()->second;
         };
     }
 
@@ -47,10 +65,15 @@ protected:
 
     mom::MomConfig running;
     std::optional<std::uint8_t> refuse_topic;
+    bool refuse_whole = false;  // as Mom::update does when a rule over the whole config fails
+    bool refuse_whole_once = false;
+    int changes = 0;
     ClusterCounters counters;
     ClusterSync sync{mom::ClusterConfig{{"http://127.0.0.1:2379"}, "/tempos", "n", "", {}}, 9998, updater(), counters,
                      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>())};
 };
+
+class ClusterSyncTest : public ::testing::Test, public SyncedMom {};
 
 WatchBatch put(const std::string& key, const std::string& value, std::int64_t revision) {
     return WatchBatch{revision, {{WatchEvent::Type::put, {key, value, revision, 0}}}};
@@ -211,3 +234,96 @@ TEST(BrokerInfoTest, ReportsTheGrantedXdpModeBesideTheConfiguredOne) {
 }
 
 }  // namespace
+
+namespace {
+
+// A table of 40 cluster topics with members (some only through member keys), a bad value, a key for the file's
+// topic 1, a member of that file topic and one waiting for a topic not defined.
+std::vector<KeyValue> big_table(int generation) {
+    std::vector<KeyValue> kvs;
+    for (int t = 10; t < 50; ++t) {
+        const std::string value = t == 17 ? std::string(R"({"qos": "fast"})") : topic_json(9000 + t + 100 * generation);
+        kvs.push_back({"/tempos/topics/" + std::to_string(t), value, 10 + t, 0});
+        for (int m = 0; m < (t + generation) % 4; ++m)
+            kvs.push_back({"/tempos/members/" + std::to_string(t) + "/0/10.0.1." + std::to_string(m + 1) + ":9100", "",
+                           100 + t, 0});
+    }
+    kvs.push_back({"/tempos/topics/1", topic_json(9001), 200, 0});
+    kvs.push_back({"/tempos/members/1/0/10.0.0.3:9100", "", 201, 0});
+    kvs.push_back({"/tempos/members/60/0/10.0.0.3:9100", "", 202, 0});
+    return kvs;
+}
+
+}  // namespace
+
+// A re-read is one change (one call into the adapters), and leaves the table exactly as the same keys applied one
+// at a time by the watch would: every topic, its members and its origin, the same keys refused.
+TEST(ClusterSyncResync, OneChangeLeavesTheTableAsTheKeysOneAtATimeWould) {
+    for (int generation = 0; generation < 2; ++generation) {
+        SyncedMom batch;
+        SyncedMom watch;
+        if (generation == 1) {
+            // Both start from an earlier table, with topic 70 that the re-read no longer holds.
+            for (SyncedMom* mom : {&batch, &watch}) {
+                for (const KeyValue& kv : big_table(0)) mom->sync.apply(WatchBatch{kv.mod_revision, {{WatchEvent::Type::put, kv}}});
+                mom->sync.apply(put("/tempos/topics/70", topic_json(9070), 300));
+                mom->changes = 0;
+                mom->counters.refused_keys.store(0);
+            }
+            watch.sync.apply(erase("/tempos/topics/70", 301));
+        }
+        const std::vector<KeyValue> table = big_table(generation);
+        batch.sync.resync(RangeResult{400, table});
+        for (const KeyValue& kv : table) watch.sync.apply(WatchBatch{kv.mod_revision, {{WatchEvent::Type::put, kv}}});
+        if (generation == 1) {
+            // The members the re-read no longer holds leave, as their deletes would.
+            for (const KeyValue& kv : big_table(0))
+                if (kv.key.starts_with("/tempos/members/") &&
+                    std::none_of(table.begin(), table.end(), [&](const KeyValue& now) { return now.key == kv.key; }))
+                    watch.sync.apply(erase(kv.key, 402));
+        }
+        EXPECT_EQ(batch.changes, 1) << "generation " << generation;
+        EXPECT_GT(watch.changes, 30) << "generation " << generation;
+        EXPECT_EQ(batch.running.topics, watch.running.topics) << "generation " << generation;
+        EXPECT_EQ(batch.running.topic_locations, watch.running.topic_locations) << "generation " << generation;
+        EXPECT_EQ(batch.counters.refused_keys.load(), watch.counters.refused_keys.load()) << "generation " << generation;
+        EXPECT_GE(batch.counters.refused_keys.load(), 3u);  // 17's value, 1's key, the member of 1
+        EXPECT_FALSE(batch.running.topics.contains(70));
+        mom::MomConfig batch_loaded, watch_loaded;
+        batch.sync.overlay(batch_loaded);
+        watch.sync.overlay(watch_loaded);
+        EXPECT_EQ(batch_loaded.topics, watch_loaded.topics) << "generation " << generation;
+    }
+}
+
+// An adapter's refusal of one topic in a re-read refuses that topic alone: it keeps its running value (and a
+// reload brings back that value, not the refused one); the others take effect in the same change.
+TEST_F(ClusterSyncTest, AnAdapterRefusalInAResyncRefusesThatTopicAlone) {
+    sync.apply(put("/tempos/topics/5", topic_json(9005), 2));
+    sync.apply(put("/tempos/topics/6", topic_json(9006), 3));
+    refuse_topic = 6;
+    changes = 0;
+    sync.resync(RangeResult{9, {{"/tempos/topics/5", topic_json(9015), 7, 0},
+                                {"/tempos/topics/6", topic_json(9016), 8, 0},
+                                {"/tempos/topics/7", topic_json(9017), 9, 0}}});
+    EXPECT_EQ(changes, 1);
+    EXPECT_EQ(counters.refused_keys.load(), 1u);
+    EXPECT_EQ(port_of(5), 9015);
+    EXPECT_EQ(port_of(6), 9006);
+    EXPECT_EQ(port_of(7), 9017);
+    mom::MomConfig loaded;
+    sync.overlay(loaded);
+    EXPECT_EQ(loaded.topics.at(6).groups[0].members[0].port, 9006);
+    EXPECT_EQ(loaded.topics.at(5).groups[0].members[0].port, 9015);
+}
+
+// A re-read refused as a whole (Mom::update's rules over the whole config, e.g. a subscriber that is the MoM
+// itself) is applied one key at a time, so that only the culprit's change is refused.
+TEST_F(ClusterSyncTest, AResyncRefusedAsAWholeIsAppliedOneKeyAtATime) {
+    refuse_whole = true;
+    refuse_whole_once = true;
+    sync.resync(RangeResult{9, {{"/tempos/topics/5", topic_json(9005), 7, 0}, {"/tempos/topics/7", topic_json(9007), 9, 0}}});
+    EXPECT_EQ(port_of(5), 9005);
+    EXPECT_EQ(port_of(7), 9007);
+    EXPECT_EQ(counters.refused_keys.load(), 0u);
+}

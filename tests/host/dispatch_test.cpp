@@ -260,6 +260,58 @@ TEST_F(DispatchTest, AReloadTheAdapterRefusesIsRolledBack) {
     EXPECT_EQ(sends(), 1u);
 }
 
+// Mom::update (the cluster's path): every changed topic in one call to the adapters, each on its own. A topic the
+// adapter refuses keeps its running value (a new one stays absent) and is reported; the others take effect. A
+// reload of the same change is all or nothing (above).
+TEST_F(DispatchTest, AnUpdateRefusesEachTopicOnItsOwn) {
+    const auto t1 = topic(1, Qos::strict, {{endpoint(1, 9000)}});
+    const auto t2 = topic(2, Qos::strict, {{endpoint(2, 9000)}});
+    auto mom = start(config({t1, t2}));
+    ASSERT_TRUE(mom);
+    const std::size_t before = read_records(record_file).size();
+    const auto t1_changed = topic(1, Qos::best_effort, {{endpoint(1, 9000), endpoint(11, 9000)}});
+    const auto t5 = topic(5, Qos::strict, {{endpoint(5, 9000)}});
+    // Topic 6 is new and has no group, topic 2 loses its groups: the recording adapter refuses both.
+    mom::TopicRefusals seen;
+    const Status status = mom->update(
+        [&](MomConfig& wanted) {
+            wanted.topics[1] = t1_changed;
+            wanted.topics[2] = TopicConfig{2, Qos::strict, {}};
+            wanted.topics[5] = t5;
+            wanted.topics[6] = TopicConfig{6, Qos::strict, {}};
+            wanted.topic_locations[6] = "key 6: ";
+            return Status::ok();
+        },
+        [&](const mom::TopicRefusals& refused) { seen = refused; });
+    ASSERT_FALSE(status.is_ok());
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_NE(seen.at(2).message().find("topic 2"), std::string::npos) << seen.at(2).message();
+    EXPECT_EQ(seen.at(6).message().rfind("key 6: ", 0), 0u) << seen.at(6).message();
+    EXPECT_EQ(status.message(), seen.begin()->second.message());
+
+    const MomConfig running = mom->running_config();
+    EXPECT_EQ(running.topics.at(1), t1_changed);
+    EXPECT_EQ(running.topics.at(2), t2);
+    EXPECT_EQ(running.topics.at(5), t5);
+    EXPECT_FALSE(running.topics.contains(6));
+    EXPECT_FALSE(running.topic_locations.contains(6));
+    EXPECT_EQ(mom->counters().reloads_ok, 1u);
+    EXPECT_EQ(mom->counters().reloads_failed, 2u);
+    // One batch (5, 6 added; 1, 2 changed), then each refused topic put back: 6 removed, 2's running value again.
+    const auto all = read_records(record_file);
+    std::vector<std::string> calls;
+    for (auto it = all.begin() + before; it != all.end(); ++it) calls.push_back(it->verb + " " + (*it)["topic"]);
+    EXPECT_EQ(calls, (std::vector<std::string>{"configure_qos 5", "configure_qos 1", "remove_topic 6", "configure_qos 2"}));
+
+    // In force: 1 best-effort, 2 strict as before, 5 strict, 6 unknown.
+    const std::uint16_t port = mom->ingress_address().port;
+    for (std::uint8_t t : {1, 2, 5, 6}) ASSERT_TRUE(send_udp(port, {t, 0}));
+    ASSERT_TRUE(wait_until([&] { return sends() == 3 && mom->counters().unknown_topic == 1; }))
+        << sends() << " sends, " << mom->counters().unknown_topic << " unknown";
+    EXPECT_EQ(mom->counters().at(1, Path::bq).received, 1u);
+    EXPECT_EQ(mom->counters().at(2, Path::sq).received, 1u);
+}
+
 TEST_F(DispatchTest, ReloadOfAnInvalidFileKeepsTheRunningConfig) {
     auto c = config({topic(1, Qos::strict, {{endpoint(1, 9000)}})});
     c.source = dir.path() / "broken.toml";

@@ -1089,6 +1089,113 @@ TEST_F(XdpAdapterKernel, RouteUpdateIsAtomicForConcurrentPackets) {
     std::printf("runs=%d updates=%d seen_a=%d seen_b=%d\n", runs, updates.load(), seen_a, seen_b);
 }
 
+// Every slot of the attached router's topic_routes, as raw bytes (empty: no route): what a batch and one
+// configure_qos per topic are held against.
+std::vector<std::vector<std::uint8_t>> router_routes(int prog) {
+    std::vector<std::vector<std::uint8_t>> slots(TEMPOS_MAX_TOPICS);
+    bpf_prog_info info{};
+    std::uint32_t ids[64] = {};
+    info.nr_map_ids = 64;
+    info.map_ids = reinterpret_cast<std::uint64_t>(ids);
+    std::uint32_t length = sizeof info;
+    if (bpf_obj_get_info_by_fd(prog, &info, &length) != 0) return {};
+    for (std::uint32_t i = 0; i < info.nr_map_ids && i < 64; ++i) {
+        const int map = bpf_map_get_fd_by_id(ids[i]);
+        if (map < 0) continue;
+        bpf_map_info map_info{};
+        std::uint32_t map_length = sizeof map_info;
+        if (bpf_obj_get_info_by_fd(map, &map_info, &map_length) == 0 && std::string(map_info.name) == "topic_routes") {
+            for (std::uint32_t topic = 0; topic < TEMPOS_MAX_TOPICS; ++topic) {
+                std::uint32_t inner_id = 0;
+                if (bpf_map_lookup_elem(map, &topic, &inner_id) != 0) continue;
+                const int inner = bpf_map_get_fd_by_id(inner_id);
+                if (inner < 0) continue;
+                std::vector<std::uint8_t> route(sizeof(tempos_route));
+                const std::uint32_t zero = 0;
+                if (bpf_map_lookup_elem(inner, &zero, route.data()) == 0) slots[topic] = std::move(route);
+                ::close(inner);
+            }
+        }
+        ::close(map);
+    }
+    return slots;
+}
+
+// configure_topics (one batched publication of the routes) against one configure_qos per topic: the same routes in
+// the kernel, byte for byte, the same topics reported, and a topic that fails (no route to its member) fails alone
+// with the same error, keeping the route it had; the others take effect.
+TEST_F(XdpAdapterKernel, ABatchLeavesEveryRouteAsOneConfigureQosPerTopicWould) {
+    ASSERT_TRUE(connect("native").is_ok());
+    ASSERT_EQ(testkit::run_command({"ip", "route", "add", "unreachable", "10.9.0.0/16"}).message(), "");
+    // Two generations of 40 topics: strict with 1..16 members, some best-effort; in the second topic 23's member
+    // has no route and topic 24 moves to best-effort.
+    auto generation = [](int g) {
+        std::vector<TopicConfig> topics;
+        for (int t = 10; t < 50; ++t) {
+            TopicConfig topic{static_cast<std::uint8_t>(t), t % 7 == 0 ? Qos::best_effort : Qos::strict, {SubscriptionGroup{}}};
+            for (int m = 0; m < 1 + (t + g) % TEMPOS_MAX_SUBSCRIBERS; ++m)
+                topic.groups[0].members.push_back(Endpoint{{10, 0, 0, static_cast<std::uint8_t>(2 + m)},
+                                                           static_cast<std::uint16_t>(1000 * (g + 1) + t * 20 + m),
+                                                           Mac{0x02, static_cast<std::uint8_t>(g), 0, 0, 0, static_cast<std::uint8_t>(m)}});
+            topics.push_back(topic);
+        }
+        if (g == 1) {
+            topics[23 - 10].groups[0].members[0].ip = {10, 9, 9, 9};
+            topics[24 - 10].qos = Qos::best_effort;
+        }
+        return topics;
+    };
+    const int prog = attached_program_fd();
+    ASSERT_GE(prog, 0);
+    auto reported = [&] {
+        std::vector<std::uint8_t> ids;
+        for (const TopicStats& t : adapter().stats().topics) ids.push_back(t.topic);
+        return ids;
+    };
+    // One configure_qos each: what each generation leaves.
+    std::vector<std::vector<std::vector<std::uint8_t>>> one_by_one;
+    std::vector<std::vector<std::uint8_t>> reported_one_by_one;
+    std::vector<std::string> errors_one_by_one;
+    for (int g = 0; g < 2; ++g) {
+        for (const TopicConfig& topic : generation(g))
+            if (Status s = adapter().configure_qos(topic); !s) errors_one_by_one.push_back(s.message());
+        one_by_one.push_back(router_routes(prog));
+        reported_one_by_one.push_back(reported());
+    }
+    ASSERT_EQ(errors_one_by_one.size(), 1u);
+    EXPECT_NE(errors_one_by_one[0].find("10.9.9.9"), std::string::npos) << errors_one_by_one[0];
+    // Back to nothing, then the same generations as batches.
+    for (int t = 10; t < 50; ++t) ASSERT_TRUE(adapter().remove_topic(static_cast<std::uint8_t>(t)).is_ok());
+    ASSERT_EQ(router_routes(prog), std::vector<std::vector<std::uint8_t>>(TEMPOS_MAX_TOPICS));
+    for (int g = 0; g < 2; ++g) {
+        const std::vector<TopicConfig> topics = generation(g);
+        std::vector<Status> results(topics.size());
+        const Status first = adapter().configure_topics(topics, results);
+        for (std::size_t i = 0; i < topics.size(); ++i) {
+            if (g == 1 && topics[i].id == 23) {
+                EXPECT_EQ(results[i].message(), errors_one_by_one[0]);
+                EXPECT_EQ(first.message(), errors_one_by_one[0]);
+            } else {
+                EXPECT_TRUE(results[i].is_ok()) << "generation " << g << " topic " << int(topics[i].id) << ": "
+                                                << results[i].message();
+            }
+        }
+        const std::vector<std::vector<std::uint8_t>> routes = router_routes(prog);
+        for (int t = 0; t < TEMPOS_MAX_TOPICS; ++t)
+            EXPECT_EQ(routes[t], one_by_one[g][t]) << "generation " << g << " topic " << t;
+        EXPECT_EQ(reported(), reported_one_by_one[g]);
+    }
+    // The failed topic kept its first route; topic 24 left the router.
+    EXPECT_FALSE(one_by_one[1][23].empty());
+    EXPECT_EQ(one_by_one[1][23], one_by_one[0][23]);
+    EXPECT_TRUE(one_by_one[1][24].empty());
+    // Strict events still routed from the batch's routes.
+    const Result<testkit::ProgRun> routed = run_event(prog, 11, {10, 0, 0, 1});
+    ASSERT_TRUE(routed) << routed.message();
+    EXPECT_EQ(routed->action, XDP_TX);
+    ::close(prog);
+}
+
 // Only frames addressed to this MoM (bpf/destination.h): listening on 0.0.0.0, the interface's MAC and every
 // address of it, followed as they change; another host's MAC, a broadcast or an
 // address the interface does not have passes untouched.
