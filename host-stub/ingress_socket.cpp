@@ -59,7 +59,7 @@ Result<std::uint16_t> claim_free_port(const SocketAddress& listen, bool v6only) 
     Result<UniqueFd> opened = open_socket(listen, v6only);
     if (!opened) return opened.status();
     const UniqueFd probe = std::move(*opened);
-    SocketName addr = to_sockaddr(listen);
+    SocketEndpoint addr = to_sockaddr(listen);
     if (::bind(probe.get(), addr.get(), addr.length) != 0) {
         const int err = errno;
         if (err == EADDRINUSE)
@@ -69,7 +69,7 @@ Result<std::uint16_t> claim_free_port(const SocketAddress& listen, bool v6only) 
                                      "tempos-mom does not share its port");
         return system_status("cannot bind " + describe_address(listen), err);
     }
-    socklen_t len = sizeof addr.storage;
+    socklen_t len = sizeof addr.addr;
     ::getsockname(probe.get(), addr.get(), &len);
     return addr.port();
 }
@@ -95,7 +95,7 @@ Result<IngressSocket> IngressSocket::bind(const SocketAddress& address, bool v6o
     const int on = 1;
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
         return system_status("setsockopt(SO_REUSEPORT)", errno);
-    SocketName addr = to_sockaddr(address);
+    SocketEndpoint addr = to_sockaddr(address);
     if (::bind(fd.get(), addr.get(), addr.length) != 0)
         return system_status("cannot bind " + describe_address(address), errno);
     return configure(std::move(fd), address, receive_buffer, name, log);
@@ -104,9 +104,9 @@ Result<IngressSocket> IngressSocket::bind(const SocketAddress& address, bool v6o
 Result<IngressSocket> IngressSocket::adopt(UniqueFd fd, const SocketAddress& address, bool v6only,
                                            std::int64_t receive_buffer, const std::string& name, spdlog::logger& log) {
     const std::string wanted = describe_address(address);
-    const SocketName expected = to_sockaddr(address);
-    SocketName bound;
-    bound.length = sizeof bound.storage;
+    const SocketEndpoint expected = to_sockaddr(address);
+    SocketEndpoint bound;
+    bound.length = sizeof bound.addr;
     int type = 0, reuse_port = 0, only = 0;
     socklen_t type_len = sizeof type, reuse_len = sizeof reuse_port, only_len = sizeof only;
     if (::getsockname(fd.get(), bound.get(), &bound.length) != 0 ||
@@ -115,7 +115,7 @@ Result<IngressSocket> IngressSocket::adopt(UniqueFd fd, const SocketAddress& add
         return Status::error(ErrorCode::invalid_argument,
                              "a socket passed by the service manager is not UDP of [mom] listen's family (" + wanted +
                                  "): tempos-mom.socket's ListenDatagram= must name the same address, twice");
-    if (bound.length != expected.length || std::memcmp(&bound.storage, &expected.storage, expected.length) != 0)
+    if (bound.length != expected.length || std::memcmp(&bound.addr, &expected.addr, expected.length) != 0)
         return Status::error(ErrorCode::invalid_argument,
                              "a socket passed by the service manager is not bound to [mom] listen (" + wanted +
                                  "): make tempos-mom.socket's ListenDatagram= match it");

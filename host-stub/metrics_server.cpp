@@ -43,7 +43,7 @@ MetricsServer::MetricsServer(Renderer render, const LogContext& log)
 MetricsServer::~MetricsServer() { stop(); }
 
 Status MetricsServer::start(const SocketAddress& address) {
-    SocketName addr = to_sockaddr(address);
+    SocketEndpoint addr = to_sockaddr(address);
     listener_ = UniqueFd(::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (listener_.get() < 0) return system_status("metrics socket", errno);
     const int on = 1;

@@ -1,26 +1,19 @@
 #include "socket_name.hpp"
 
-#include <arpa/inet.h>
-
 #include <cstring>
 
 namespace tempos::mom {
 
-std::uint16_t SocketName::port() const {
-    return ntohs(family() == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port
-                                      : reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
-}
-
-SocketName to_sockaddr(const SocketAddress& address) {
-    SocketName name;
+SocketEndpoint to_sockaddr(const SocketAddress& address) {
+    SocketEndpoint name;
     if (address.ip6) {
-        auto* addr = reinterpret_cast<sockaddr_in6*>(&name.storage);
+        auto* addr = reinterpret_cast<sockaddr_in6*>(&name.addr);
         addr->sin6_family = AF_INET6;
         addr->sin6_port = htons(address.port);
         std::memcpy(&addr->sin6_addr, address.ip6->data(), address.ip6->size());
         name.length = sizeof(sockaddr_in6);
     } else {
-        auto* addr = reinterpret_cast<sockaddr_in*>(&name.storage);
+        auto* addr = reinterpret_cast<sockaddr_in*>(&name.addr);
         addr->sin_family = AF_INET;
         addr->sin_port = htons(address.port);
         std::memcpy(&addr->sin_addr, address.ip.data(), 4);

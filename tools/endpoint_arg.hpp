@@ -13,15 +13,11 @@
 #include <optional>
 #include <string>
 
+#include "tempos/socket_endpoint.hpp"
+
 namespace tempos::tools {
 
-// A parsed endpoint of either family: `addr` holds a sockaddr_in or a sockaddr_in6 of `length` bytes.
-struct SocketEndpoint {
-    sockaddr_storage addr{};
-    socklen_t length = 0;
-    int family() const { return addr.ss_family; }
-    const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&addr); }
-};
+using tempos::SocketEndpoint;
 
 inline std::optional<std::uint16_t> parse_port_text(const std::string& text) {
     unsigned port = 0;
