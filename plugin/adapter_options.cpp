@@ -61,8 +61,8 @@ Result<AdapterOptions> parse_adapter_options(const std::map<std::string, std::st
             const char* end = value.data() + value.size();
             const auto [at, error] = std::from_chars(value.data(), end, nice);
             if (value.empty() || error != std::errc() || at != end || nice < 0 || nice > 19)
-                return invalid("best_effort_nice = " + value + ": expected 0 (the kernel's priority) to 19 (the "
-                               "lowest, the default)");
+                return invalid("best_effort_nice = " + value + ": expected 0 (the kernel's priority, the default) "
+                               "to 19 (the lowest)");
             parsed.best_effort_nice = nice;
         } else if (key == "persist") {
             if (value != "true" && value != "false") return invalid("persist = " + value + ": expected true or false");

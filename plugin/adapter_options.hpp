@@ -35,7 +35,7 @@ struct AdapterOptions {
     // connect (default_best_effort_cpus); an empty set ("") turns the cpumap off.
     std::optional<CpuSet> best_effort_cpus;
     std::uint32_t best_effort_queue = 2048;  // frames per best-effort CPU's cpumap queue
-    int best_effort_nice = 19;               // the cpumap threads' nice value, 0..19 (cpumap_threads.hpp)
+    int best_effort_nice = 0;                // the cpumap threads' nice value, 0..19 (cpumap_threads.hpp)
     // Pin the router's link and maps so that the kernel path outlives the process and the next start takes them
     // over without a gap (docs/restart.md). Off by default: a pinned router keeps routing on its last routes after
     // tempos-mom is gone, which must be asked for.

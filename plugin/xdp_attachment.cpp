@@ -27,17 +27,16 @@ namespace {
 // A failure leaves best-effort work at the kernel's priority: isolation is weaker, nothing is lost, so the router
 // still attaches, and the warning says what to grant.
 void lower_best_effort_threads(int cpumap_fd, const AttachRequest& request, spdlog::logger& log) {
-    if (request.best_effort_cpus.empty()) return;
+    if (request.best_effort_cpus.empty() || request.best_effort_nice == 0) return;
     bpf_map_info info{};
     __u32 length = sizeof(info);
     Status lowered = bpf_obj_get_info_by_fd(cpumap_fd, &info, &length) == 0
                          ? renice_cpumap_threads(info.id, request.best_effort_cpus, request.best_effort_nice)
                          : system_status("reading the best-effort cpumap's id", errno);
     if (!lowered)
-        log.warn("best-effort kernel threads left at the kernel's priority ({}): under a best-effort flood they "
-                 "share the strict CPUs' time evenly with the receive path; grant CAP_SYS_NICE, or set "
-                 "best_effort_nice = 0 to choose this (docs/isolation.md)",
-                 lowered.message());
+        log.warn("best_effort_nice = {} not applied, the best-effort kernel threads stay at nice 0 ({}): grant "
+                 "CAP_SYS_NICE, or leave best_effort_nice out (docs/isolation.md)",
+                 request.best_effort_nice, lowered.message());
 }
 
 BestEffortMaps best_effort_maps(const tempos_router& skeleton) {

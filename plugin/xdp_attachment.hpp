@@ -30,7 +30,7 @@ struct AttachRequest : ProgramRequest {
     std::optional<unsigned> priority;   // libxdp's run priority
     CpuSet best_effort_cpus;            // the cpumap's CPUs (docs/isolation.md); empty: best-effort passes
     std::uint32_t best_effort_queue = 2048;
-    int best_effort_nice = 19;          // the cpumap threads' nice value (cpumap_threads.hpp)
+    int best_effort_nice = 0;           // the cpumap threads' nice value (cpumap_threads.hpp); 0: left alone
     // Whatever `persist` says, a set pinned by an earlier tempos-mom of this schema is taken over (maps reused,
     // program swapped into its link); without persist the caller then removes the pins (release_pins), so the
     // router leaves with this process again.

@@ -15,13 +15,13 @@ BURST=${BURST:-2000}
 setup one-legged 2
 
 {
-    mom_config_header auto
+    mom_config_header auto best_effort_nice=19
     topic_toml 1 strict --mac sub1
     "$BIN/tempos-testkit" mom-config topic --id 2 --qos best-effort --subscribers "$TOPO_IP_sub2:$MOM_PORT" \
         --rate-limit "$RATE_LIMIT" --burst "$BURST"
 } >"$E2E_TMP/mom.toml"
 start_mom "$E2E_TMP/mom.toml"
-# The best-effort CPUs' cpumap threads at the lowest priority (best_effort_nice's default), one per online CPU (the
+# The best-effort CPUs' cpumap threads at the lowest priority (best_effort_nice = 19), one per online CPU (the
 # default set on a veth): the strict receive path's ksoftirqd has the CPU whenever it needs it.
 expected_nices=$(for ((c = 0; c < $(nproc); c++)); do echo -n "$c=19 "; done | sed 's/ $//')
 nices=$(best_effort_thread_nices)

@@ -85,15 +85,16 @@ TEST(AdapterOptions, BadAttachMethodOrPriorityIsAnError) {
               std::string::npos);
 }
 
-// best_effort_nice (cpumap_threads.hpp): the lowest priority by default, 0..19.
-TEST(AdapterOptions, BestEffortNiceDefaultsToTheLowestAndTakes0To19) {
-    EXPECT_EQ(parse_adapter_options({})->best_effort_nice, 19);
+// best_effort_nice (cpumap_threads.hpp): the kernel's priority by default, 0..19.
+TEST(AdapterOptions, BestEffortNiceDefaultsToTheKernelsAndTakes0To19) {
+    EXPECT_EQ(parse_adapter_options({})->best_effort_nice, 0);
+    EXPECT_EQ(parse_adapter_options({{"best_effort_nice", "19"}})->best_effort_nice, 19);
     EXPECT_EQ(parse_adapter_options({{"best_effort_nice", "0"}})->best_effort_nice, 0);
     EXPECT_EQ(parse_adapter_options({{"best_effort_nice", "10"}})->best_effort_nice, 10);
     for (const char* bad : {"-1", "20", "", "19x", "low"}) {
         const Result<AdapterOptions> parsed = parse_adapter_options({{"best_effort_nice", bad}});
         EXPECT_EQ(parsed.code(), ErrorCode::invalid_argument) << bad;
-        EXPECT_NE(parsed.message().find("expected 0 (the kernel's priority) to 19"), std::string::npos)
+        EXPECT_NE(parsed.message().find("expected 0 (the kernel's priority, the default) to 19"), std::string::npos)
             << parsed.message();
     }
 }
