@@ -33,6 +33,10 @@ start_sub sub2 "$N_FLOOD" 60
 # subscribers' sockets from their namespaces' Udp RcvbufErrors.
 metrics rx_dropped_before=tempos_interface_rx_dropped_total socket_drops_before=tempos_ingress_socket_drops_total
 rcvbuf_before=$(sum_snmp_udp RcvbufErrors sub1 sub2)
+# A frame the bridge sends while the MoM's veth receive ring is full is counted by the kernel on the sending side,
+# the bridge port's transmit drops, not in eth0's receive drops: /metrics cannot show it (docs/known-issues.md).
+peer_tx_dropped() { topo_exec lan cat "/sys/class/net/p-mom-$TOPO_MOM_IF/statistics/tx_dropped"; }
+peer_dropped_before=$(peer_tx_dropped)
 
 mark_stack_counters sub1 sub2
 publish_together 1 "$N_STRICT" 10000 2 "$N_FLOOD" 0
@@ -45,6 +49,7 @@ metrics rx_dropped_after=tempos_interface_rx_dropped_total socket_drops_after=te
     kernel_strict='tempos_kernel_packets_total\{.*topic="1"'
 rx_dropped=$((rx_dropped_after - rx_dropped_before)) socket_drops=$((socket_drops_after - socket_drops_before))
 rcvbuf=$(($(sum_snmp_udp RcvbufErrors sub1 sub2) - rcvbuf_before))
+peer_dropped=$(($(peer_tx_dropped) - peer_dropped_before))
 stop_mom
 
 read -r strict_total _ _ strict_dups strict_corrupt <<<"$(topic_totals 1 sub1)"
@@ -52,12 +57,13 @@ read -r be_total _ _ be_dups be_corrupt <<<"$(topic_totals 2 sub2)"
 overlap_ms=$(send_overlap_ms 1 2 sub1 sub2)
 sent=$((N_STRICT + N_FLOOD))
 delivered=$((strict_total + be_total))
-counted=$((policed + queue_dropped + rx_dropped + socket_drops + rcvbuf + mom_dropped + send_errors))
+counted=$((policed + queue_dropped + rx_dropped + peer_dropped + socket_drops + rcvbuf + mom_dropped + send_errors))
 echo "strict: sent=$N_STRICT delivered=$strict_total (kernel $kernel_strict) dups=$strict_dups corrupt=$strict_corrupt"
 echo "best-effort: sent=$N_FLOOD delivered=$be_total policed=$policed (topic_rate $policed_rate)" \
      "to the best-effort CPUs=$offloaded cpumap queue drops=$queue_dropped MoM queue drops=$mom_dropped" \
      "send errors=$send_errors"
-echo "MoM interface rx drops +$rx_dropped, MoM ingress socket drops +$socket_drops, subscribers' RcvbufErrors +$rcvbuf"
+echo "MoM interface rx drops +$rx_dropped (its bridge port's tx drops +$peer_dropped), MoM ingress socket drops" \
+     "+$socket_drops, subscribers' RcvbufErrors +$rcvbuf"
 echo "sent $sent = delivered $delivered + counted $counted; unaccounted $((sent - delivered - counted))"
 echo "the publishers overlapped for $overlap_ms ms; MoM InDatagrams +$mom_in; subscribers' InCsumErrors +$csum;" \
      "best-effort cpumap threads (CPU=nice) $nices"
