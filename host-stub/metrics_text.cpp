@@ -188,6 +188,14 @@ std::string render_metrics(const MetricsSnapshot& s) {
         for (const auto& d : a.stats.devices)
             out << "tempos_device_tx_dropped_total{adapter=\"" << escape(a.name) << "\",interface=\""
                 << escape(d.interface) << "\"} " << d.tx_dropped << '\n';
+    header(out, "tempos_device_peer_tx_dropped_total", "counter",
+           "For a veth the kernel path sends on (the MoM's own among them): its peer's transmit drops, where the "
+           "kernel counts frames sent into the veth that its receive ring had no room for.");
+    for (const auto& a : s.adapters)
+        for (const auto& d : a.stats.devices)
+            if (d.peer_tx_dropped)
+                out << "tempos_device_peer_tx_dropped_total{adapter=\"" << escape(a.name) << "\",interface=\""
+                    << escape(d.interface) << "\",peer=\"" << escape(d.peer) << "\"} " << *d.peer_tx_dropped << '\n';
     header(out, "tempos_policed_events_total", "counter", "Events dropped by admission control in the kernel, by reason.");
     const std::pair<const char*, std::uint64_t TopicStats::*> police_reasons[] = {
         {"topic_rate", &TopicStats::policed_topic_rate},

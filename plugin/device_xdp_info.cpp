@@ -117,6 +117,25 @@ bool runs_native_xdp(const LinkFacts& facts) {
            (facts.xdp_attached == XDP_ATTACHED_MULTI && facts.xdp_drv_prog_id != 0);
 }
 
+// A veth's peer as RTM_GETLINK tells it, and its name as the logs and /metrics show it.
+struct PeerLink {
+    LinkFacts facts;
+    std::string label;  // "p-mom-eth0 (netns id 0)"
+};
+Result<PeerLink> peer_of(const LinkFacts& self) {
+    if (!self.link || *self.link == 0)
+        return Status::error(ErrorCode::not_found, "the kernel names no peer of " + self.name);
+    const std::string netns = self.link_netnsid ? "netns id " + std::to_string(*self.link_netnsid) : "";
+    Result<LinkFacts> peer = get_link(static_cast<int>(*self.link), self.link_netnsid);
+    if (!peer)
+        return Status::error(peer.status().code(), "its peer (ifindex " + std::to_string(*self.link) +
+                                                       (netns.empty() ? "" : " in " + netns) +
+                                                       ") cannot be queried: " + peer.message());
+    PeerLink answer{std::move(*peer), {}};
+    answer.label = answer.facts.name + (netns.empty() ? "" : " (" + netns + ")");
+    return answer;
+}
+
 }  // namespace
 
 Result<std::string> device_driver(const std::string& interface) {
@@ -133,20 +152,22 @@ PeerXdp veth_peer_xdp(int ifindex) {
         answer.why = self.message();
         return answer;
     }
-    if (!self->link || *self->link == 0) {
-        answer.why = "the kernel names no peer of " + self->name;
-        return answer;
-    }
-    const Result<LinkFacts> peer = get_link(static_cast<int>(*self->link), self->link_netnsid);
+    const Result<PeerLink> peer = peer_of(*self);
     if (!peer) {
-        answer.why = "its peer (ifindex " + std::to_string(*self->link) +
-                     (self->link_netnsid ? " in netns id " + std::to_string(*self->link_netnsid) : "") +
-                     ") cannot be queried: " + peer.message();
+        answer.why = peer.message();
         return answer;
     }
-    answer.peer = peer->name + (self->link_netnsid ? " (netns id " + std::to_string(*self->link_netnsid) + ")" : "");
-    answer.state = runs_native_xdp(*peer) ? PeerXdp::State::native : PeerXdp::State::none;
+    answer.peer = peer->label;
+    answer.state = runs_native_xdp(peer->facts) ? PeerXdp::State::native : PeerXdp::State::none;
     return answer;
+}
+
+Result<PeerDrops> veth_peer_drops(int ifindex) {
+    const Result<LinkFacts> self = get_link(ifindex, std::nullopt);
+    if (!self) return self.status();
+    const Result<PeerLink> peer = peer_of(*self);
+    if (!peer) return peer.status();
+    return PeerDrops{peer->facts.name, peer->facts.tx_dropped};
 }
 
 Result<DeviceDrops> device_drops(const std::string& interface, int ifindex) {
@@ -154,6 +175,9 @@ Result<DeviceDrops> device_drops(const std::string& interface, int ifindex) {
     const Result<LinkFacts> link = get_link(ifindex, std::nullopt);
     if (!link) return link.status();
     drops.tx_dropped = link->tx_dropped;
+    // A VLAN or macvlan names its lower device as IFLA_LINK too: only a veth's is a peer that sends into it.
+    const Result<std::string> driver = device_driver(interface);
+    drops.veth = driver && *driver == "veth";
 
     // ETHTOOL_GSSET_INFO: how many statistics; then their names and their values, in the same order.
     // ethtool_sset_info ends in a flexible array: one std::uint32_t for the one set asked for.

@@ -37,7 +37,17 @@ struct DeviceDrops {
     // The interface's tx_dropped (IFLA_STATS64): where a veth counts frames redirected into it while its peer
     // cannot receive them (and any other transmit drop of the device).
     std::uint64_t tx_dropped = 0;
+    bool veth = false;  // its peer's drops are read with veth_peer_drops
 };
 Result<DeviceDrops> device_drops(const std::string& interface, int ifindex);
+
+// A veth's peer and its tx_dropped: the frames sent into the veth that its receive ring (or backlog) had no room
+// for, which the kernel counts on the sender only. A peer in another namespace needs CAP_NET_ADMIN
+// (veth_peer_counters.hpp).
+struct PeerDrops {
+    std::string peer;  // the peer's name in its own namespace
+    std::uint64_t tx_dropped = 0;
+};
+Result<PeerDrops> veth_peer_drops(int ifindex);
 
 }  // namespace tempos::xdp

@@ -153,6 +153,13 @@ Status XdpAdapter::connect(const ChannelConfig& channel) noexcept {
                 socket_fallback_warned_ = true;
             } else {
                 xdp_ = std::move(*attached);
+                // Started here, while this thread holds CAP_NET_ADMIN; without it the peers' drops are not exported.
+                Result<std::unique_ptr<VethPeerCounters>> peer_counters = VethPeerCounters::start(log_);
+                if (peer_counters)
+                    peer_counters_ = std::move(*peer_counters);
+                else
+                    log_->warn("veth ring-full drops (counted on the peers) are not exported: {}",
+                               peer_counters.message());
                 // Until the maps are filled the router takes nothing: every frame goes up to the socket path.
                 // Reused maps: the watcher's first fill replaces whatever the earlier tempos-mom wrote.
                 Result<std::unique_ptr<LocalAddressWatcher>> local =
@@ -622,13 +629,31 @@ AdapterStats XdpAdapter::collect_stats() const {
     if (xdp_) {
         std::map<int, std::string> devices = egress_interfaces_;
         devices[interface_.ifindex] = interface_.name;
+        std::vector<int> veths;
+        std::map<int, std::size_t> veth_device;  // ifindex -> its entry in stats.devices
         for (const auto& [ifindex, name] : devices) {
             const Result<DeviceDrops> drops = device_drops(name, ifindex);
             if (!drops) {
                 log_->warn("device {}: drop counters unreadable: {}", name, drops.message());
                 continue;
             }
-            stats.devices.push_back(DeviceStats{name, drops->xdp_errors, drops->tx_dropped});
+            if (drops->veth) {
+                veths.push_back(ifindex);
+                veth_device[ifindex] = stats.devices.size();
+            }
+            stats.devices.push_back(DeviceStats{name, drops->xdp_errors, drops->tx_dropped, {}, std::nullopt});
+        }
+        if (peer_counters_ && !veths.empty()) {
+            for (const auto& [ifindex, peer] : peer_counters_->read(veths)) {
+                DeviceStats& device = stats.devices[veth_device.at(ifindex)];
+                if (peer) {
+                    device.peer = peer->peer;
+                    device.peer_tx_dropped = peer->tx_dropped;
+                } else if (peer_unreadable_logged_.insert(device.interface).second) {
+                    log_->warn("device {}: its veth peer's drops (frames its full receive ring refused) are not "
+                               "exported: {}", device.interface, peer.message());
+                }
+            }
         }
     }
     return stats;
@@ -670,6 +695,7 @@ void XdpAdapter::release() {
     const bool pinned = xdp_ && persist_;
     fanout_.reset();  // closes the tcx link: the TC program leaves the interface (unless pinned)
     local_.reset();   // stops the address watcher before the maps it writes go away
+    peer_counters_.reset();
     macless_topics_.clear();
     xdp_.reset();     // closes the link: the program leaves the interface (unless pinned)
     sockets_.reset();

@@ -19,6 +19,7 @@
 #include "fanout_attachment.hpp"
 #include "local_addresses.hpp"
 #include "neighbour_resolver.hpp"
+#include "veth_peer_counters.hpp"
 #include "socket_path.hpp"
 #include "tempos/adapter.hpp"
 #include "tempos/unique_fd.hpp"
@@ -91,6 +92,8 @@ private:
     std::unique_ptr<LocalAddressWatcher> local_;  // only with xdp_: keeps the programs' local_destinations current
     // Only with xdp_: the MACs of subscribers configured without one. Its thread calls neighbours_changed().
     std::unique_ptr<NeighbourResolver> neighbours_;
+    // Reads veth peers' drops for stats() (CAP_NET_ADMIN); null when its thread could not start (said once).
+    std::unique_ptr<VethPeerCounters> peer_counters_;
     // The topics in a kernel program with a MAC-less member: rewritten when a neighbour changes.
     std::map<std::uint8_t, TopicConfig> macless_topics_;
     InterfaceInfo interface_;
@@ -107,6 +110,8 @@ private:
     std::set<int> vlan_egresses_;
     bool socket_fallback_warned_ = false;
     bool limits_warned_ = false;
+    // Devices whose veth peer could not be asked for its drops: said once each (stats() runs at every scrape).
+    mutable std::set<std::string> peer_unreadable_logged_;
     // The xdp_mode of the last check_channel() (connect() calls it too); auto until then.
     mutable std::atomic<XdpMode> checked_mode_{XdpMode::automatic};
 };

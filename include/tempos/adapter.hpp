@@ -37,7 +37,8 @@ namespace tempos {
 // 9: Endpoint::ip6, ChannelConfig::mom_address6 and ::receives_ipv4 (IPv6, docs/ipv6.md);
 //    TopicStats::kernel_passed_too_big.
 // 10: Adapter::configure_topics (many topics in one call, one Status each).
-inline constexpr std::uint32_t kAdapterAbiVersion = 10;
+// 11: DeviceStats::peer and ::peer_tx_dropped (a veth's ring-full drops, counted on its peer).
+inline constexpr std::uint32_t kAdapterAbiVersion = 11;
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
 inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
@@ -120,6 +121,11 @@ struct DeviceStats {
     std::string interface;
     std::uint64_t xdp_errors = 0;  // the driver's XDP transmit error counters, summed
     std::uint64_t tx_dropped = 0;  // the interface's transmit drops (all causes)
+    // For a veth: its peer's name (in its own namespace) and the peer's transmit drops, where the kernel counts the
+    // frames sent into this interface that it had no room for (a full receive ring): they appear in none of this
+    // interface's own counters. No value when the peer could not be asked.
+    std::string peer;
+    std::optional<std::uint64_t> peer_tx_dropped;
 };
 
 struct AdapterStats {

@@ -28,6 +28,7 @@
 #include "frames/malformed_frames.hpp"
 #include "frames/udp_checksum_check.hpp"
 #include "tempos/unique_fd.hpp"
+#include "topology/interface.hpp"
 #include "topology/netns.hpp"
 
 namespace tempos::testkit {
@@ -66,25 +67,16 @@ Status errno_status(const std::string& what) {
                          what + ": " + std::strerror(errno));
 }
 
-// Sends every frame out of `ifname` (in the calling thread's namespace), 2 ms apart as a publisher would send
-// them, so that no burst overflows a receive queue on the way.
-Status send_frames(const std::string& ifname, const std::vector<InjectedFrame>& frames) {
-    const unsigned ifindex = if_nametoindex(ifname.c_str());
-    if (ifindex == 0) return errno_status("no interface " + ifname);
-    UniqueFd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
-    if (fd.get() < 0) return errno_status("AF_PACKET socket");
-    sockaddr_ll addr{};
-    addr.sll_family = AF_PACKET;
-    addr.sll_ifindex = static_cast<int>(ifindex);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-        return errno_status("binding the AF_PACKET socket to " + ifname);
-    for (const InjectedFrame& f : frames) {
-        const ssize_t sent = ::send(fd.get(), f.frame.data(), f.frame.size(), 0);
-        if (sent < 0) return errno_status("sending " + f.name);
-        if (static_cast<std::size_t>(sent) != f.frame.size())
-            return Status::error(ErrorCode::system_error, "short send: " + f.name);
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+// Every frame out of `ifname` (in the calling thread's namespace), 2 ms apart as a publisher would send them, so
+// that no burst overflows a receive queue on the way.
+Status send_paced(const std::string& ifname, const std::vector<InjectedFrame>& injected) {
+    std::vector<std::vector<std::uint8_t>> frames;
+    for (const InjectedFrame& f : injected) frames.push_back(f.frame);
+    const Result<std::size_t> dropped = send_frames(ifname, frames, std::chrono::milliseconds(2));
+    if (!dropped) return dropped.status();
+    if (*dropped > 0)
+        return Status::error(ErrorCode::system_error, ifname + " dropped " + std::to_string(*dropped) + " of " +
+                                                          std::to_string(frames.size()) + " frames as they were sent");
     return Status::ok();
 }
 
@@ -119,7 +111,7 @@ Status inject(const InjectOptions& o) {
     target.first_sequence = o.first_sequence;
     Result<MalformedFrames> frames = malformed_frames(target, o.all ? std::vector<std::string>{} : o.cases);
     if (!frames) return frames.status();
-    const auto send = [&] { return send_frames(o.ifname, frames->frames); };
+    const auto send = [&] { return send_paced(o.ifname, frames->frames); };
     if (Status st = o.ns.empty() ? send() : run_in_netns(o.ns, send); !st) return st;
     std::printf("%s\n", report(*frames).dump().c_str());
     return Status::ok();

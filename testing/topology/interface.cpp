@@ -12,6 +12,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <thread>
+
+#include "tempos/unique_fd.hpp"
 
 namespace tempos::testkit {
 
@@ -91,6 +94,32 @@ Result<std::vector<InterfaceDrops>> interface_drops() {
     }
     ::freeifaddrs(list);
     return drops;
+}
+
+Result<std::size_t> send_frames(const std::string& ifname, const std::vector<std::vector<std::uint8_t>>& frames,
+                                std::chrono::milliseconds gap) {
+    const unsigned ifindex = if_nametoindex(ifname.c_str());
+    if (ifindex == 0) return errno_status("no interface " + ifname);
+    UniqueFd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) return errno_status("AF_PACKET socket");
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_ifindex = static_cast<int>(ifindex);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+        return errno_status("binding the AF_PACKET socket to " + ifname);
+    std::size_t dropped = 0;
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+        const ssize_t sent = ::send(fd.get(), frames[i].data(), frames[i].size(), 0);
+        const std::string which = "frame " + std::to_string(i + 1) + " of " + std::to_string(frames.size());
+        if (sent < 0 && errno == ENOBUFS)
+            ++dropped;
+        else if (sent < 0)
+            return errno_status("sending " + which + " on " + ifname);
+        else if (static_cast<std::size_t>(sent) != frames[i].size())
+            return Status::error(ErrorCode::system_error, "short send: " + which + " on " + ifname);
+        if (gap.count() > 0) std::this_thread::sleep_for(gap);
+    }
+    return dropped;
 }
 
 }  // namespace tempos::testkit

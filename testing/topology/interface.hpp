@@ -2,6 +2,7 @@
 // netlink, not /sys: /sys/class/net shows the namespace sysfs was mounted in, which after setns() is not ours.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -32,5 +33,11 @@ struct InterfaceDrops {
 };
 // Every interface of the namespace, with its counters.
 Result<std::vector<InterfaceDrops>> interface_drops();
+
+// Sends each frame (Ethernet header on) out of `ifname` from an AF_PACKET socket, `gap` apart. How many of them the
+// device dropped as they were sent (ENOBUFS: the driver said NET_XMIT_DROP; a veth does when its peer cannot take the
+// frame), or the error that stopped the sending.
+Result<std::size_t> send_frames(const std::string& ifname, const std::vector<std::vector<std::uint8_t>>& frames,
+                   std::chrono::milliseconds gap = std::chrono::milliseconds(0));
 
 }  // namespace tempos::testkit

@@ -29,14 +29,16 @@ nices=$(best_effort_thread_nices)
 start_sub sub1 "$N_STRICT" 60
 start_sub sub2 "$N_FLOOD" 60
 
-# Drops before XDP (a full receive ring or veth backlog) and in the MoM's ingress sockets, from /metrics; the
-# subscribers' sockets from their namespaces' Udp RcvbufErrors.
-metrics rx_dropped_before=tempos_interface_rx_dropped_total socket_drops_before=tempos_ingress_socket_drops_total
+# Drops before XDP (the MoM's interface's own, and a full receive ring of its veth, which the kernel counts on the
+# sending side: the bridge port's transmit drops, exported as tempos_device_peer_tx_dropped_total) and in the MoM's
+# ingress sockets, from /metrics; the subscribers' sockets from their namespaces' Udp RcvbufErrors.
+ring_full="tempos_device_peer_tx_dropped_total\\{.*interface=\"$TOPO_MOM_IF\",peer=\"p-mom-$TOPO_MOM_IF\""
+metrics_page | grep -Eq "$ring_full" || fail "no tempos_device_peer_tx_dropped_total for $TOPO_MOM_IF's bridge port"
+metrics rx_dropped_before=tempos_interface_rx_dropped_total socket_drops_before=tempos_ingress_socket_drops_total \
+    peer_dropped_before="$ring_full"
 rcvbuf_before=$(sum_snmp_udp RcvbufErrors sub1 sub2)
-# A frame the bridge sends while the MoM's veth receive ring is full is counted by the kernel on the sending side,
-# the bridge port's transmit drops, not in eth0's receive drops: /metrics cannot show it (docs/known-issues.md).
-peer_tx_dropped() { topo_exec lan cat "/sys/class/net/p-mom-$TOPO_MOM_IF/statistics/tx_dropped"; }
-peer_dropped_before=$(peer_tx_dropped)
+bridge_port_tx_dropped() { topo_exec lan cat "/sys/class/net/p-mom-$TOPO_MOM_IF/statistics/tx_dropped"; }
+bridge_port_before=$(bridge_port_tx_dropped)
 
 mark_stack_counters sub1 sub2
 publish_together 1 "$N_STRICT" 10000 2 "$N_FLOOD" 0
@@ -46,10 +48,14 @@ metrics rx_dropped_after=tempos_interface_rx_dropped_total socket_drops_after=te
     policed='tempos_policed_events_total\{.*topic="2"' policed_rate='tempos_policed_events_total\{.*topic="2",reason="topic_rate"' \
     queue_dropped='tempos_best_effort_unarrived\{.*topic="2"' offloaded='tempos_best_effort_offloaded_total\{.*topic="2"' \
     mom_dropped='tempos_events_dropped_total\{topic="2"' send_errors='tempos_adapter_send_errors_total\{.*topic="2"' \
-    kernel_strict='tempos_kernel_packets_total\{.*topic="1"'
+    kernel_strict='tempos_kernel_packets_total\{.*topic="1"' peer_dropped_after="$ring_full"
 rx_dropped=$((rx_dropped_after - rx_dropped_before)) socket_drops=$((socket_drops_after - socket_drops_before))
 rcvbuf=$(($(sum_snmp_udp RcvbufErrors sub1 sub2) - rcvbuf_before))
-peer_dropped=$(($(peer_tx_dropped) - peer_dropped_before))
+peer_dropped=$((peer_dropped_after - peer_dropped_before))
+# /metrics says what the bridge port itself counts (traffic has ended: neither moves any more).
+bridge_port_dropped=$(($(bridge_port_tx_dropped) - bridge_port_before))
+[ "$peer_dropped" -eq "$bridge_port_dropped" ] ||
+    fail "tempos_device_peer_tx_dropped_total +$peer_dropped, the bridge port's tx_dropped +$bridge_port_dropped"
 stop_mom
 
 read -r strict_total _ _ strict_dups strict_corrupt <<<"$(topic_totals 1 sub1)"
@@ -62,7 +68,7 @@ echo "strict: sent=$N_STRICT delivered=$strict_total (kernel $kernel_strict) dup
 echo "best-effort: sent=$N_FLOOD delivered=$be_total policed=$policed (topic_rate $policed_rate)" \
      "to the best-effort CPUs=$offloaded cpumap queue drops=$queue_dropped MoM queue drops=$mom_dropped" \
      "send errors=$send_errors"
-echo "MoM interface rx drops +$rx_dropped (its bridge port's tx drops +$peer_dropped), MoM ingress socket drops" \
+echo "MoM interface rx drops +$rx_dropped, its veth ring full (peer tx drops) +$peer_dropped, MoM ingress socket drops" \
      "+$socket_drops, subscribers' RcvbufErrors +$rcvbuf"
 echo "sent $sent = delivered $delivered + counted $counted; unaccounted $((sent - delivered - counted))"
 echo "the publishers overlapped for $overlap_ms ms; MoM InDatagrams +$mom_in; subscribers' InCsumErrors +$csum;" \

@@ -47,7 +47,9 @@ TEST(MetricsText, RendersCountersDepthsReloadsAndAdapterStats) {
     kernel.kernel_dropped = 2;
     kernel.socket_sent = 4;
     kernel.socket_errors_by_reason = {{"no_buffers", 2}, {"icmp_port_unreachable", 1}};
-    s.adapters.push_back({"xdp \"main\"", AdapterStats{"native", {kernel}, {{"eth0", 7, 9}}}});
+    const DeviceStats veth{"eth0", 7, 9, "p-mom-eth0", 5};
+    const DeviceStats no_peer{"eth1", 0, 0, "", std::nullopt};
+    s.adapters.push_back({"xdp \"main\"", AdapterStats{"native", {kernel}, {veth, no_peer}}});
 
     const std::string text = render_metrics(s);
     for (const char* line : {
@@ -75,8 +77,14 @@ TEST(MetricsText, RendersCountersDepthsReloadsAndAdapterStats) {
              "reason=\"icmp_port_unreachable\"} 1",
              "tempos_device_xdp_errors_total{adapter=\"xdp \\\"main\\\"\",interface=\"eth0\"} 7",
              "tempos_device_tx_dropped_total{adapter=\"xdp \\\"main\\\"\",interface=\"eth0\"} 9",
+             "tempos_device_peer_tx_dropped_total{adapter=\"xdp \\\"main\\\"\",interface=\"eth0\","
+             "peer=\"p-mom-eth0\"} 5",
          })
         EXPECT_TRUE(has_line(text, line)) << line << " is not in:\n" << text;
+    // A device whose peer could not be asked (or that is no veth) has no peer line: absent, not 0.
+    EXPECT_EQ(text.find("tempos_device_peer_tx_dropped_total{adapter=\"xdp \\\"main\\\"\",interface=\"eth1\""),
+              std::string::npos)
+        << text;
 }
 
 }  // namespace

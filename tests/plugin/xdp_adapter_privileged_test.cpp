@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <chrono>
 #include <thread>
 
@@ -689,6 +690,40 @@ TEST_F(XdpAdapterKernel, NativeRedirectIntoAVethThatCannotReceiveIsLeftToTheSock
     std::vector<std::string> devices;
     for (const DeviceStats& d : adapter().stats().devices) devices.push_back(d.interface);
     EXPECT_EQ(devices, (std::vector<std::string>{"xdp0", "xdp2"}));
+}
+
+// A frame the MoM's veth cannot take in (its receive ring full under a flood; here: longer than its MTU) is
+// counted by the kernel on the sending side only, the peer's tx_dropped. The adapter reads it through rtnetlink
+// and reports it with the device (tempos_device_peer_tx_dropped_total), so that loss is in /metrics too.
+TEST_F(XdpAdapterKernel, FramesTheVethCouldNotReceiveAreReportedFromItsPeer) {
+    ASSERT_TRUE(testkit::run_command({"ip", "link", "set", kIface, "mtu", "1000"})) << "mtu";
+    ASSERT_TRUE(connect("generic").is_ok());
+    const auto peer_tx_dropped = [] {
+        const Result<std::vector<testkit::InterfaceDrops>> all = testkit::interface_drops();
+        if (all)
+            for (const testkit::InterfaceDrops& d : *all)
+                if (d.ifname == "xdp1") return d.tx_dropped;
+        return ~std::uint64_t{0};
+    };
+    const auto reported = [this]() -> std::optional<DeviceStats> {
+        for (const DeviceStats& d : adapter().stats().devices)
+            if (d.interface == kIface) return d;
+        return std::nullopt;
+    };
+    const std::uint64_t before = peer_tx_dropped();
+    ASSERT_NE(before, ~std::uint64_t{0});
+    std::vector<std::uint8_t> too_long = event_frame(mac_, {10, 0, 0, 9}, {10, 0, 0, 1}, 6);
+    too_long.resize(1200);  // trailing bytes past the IPv4 length: the receiver's MTU check drops it first
+    const Result<std::size_t> refused = testkit::send_frames("xdp1", {too_long, too_long, too_long});
+    ASSERT_TRUE(refused) << refused.message();
+    EXPECT_EQ(*refused, 3u) << "xdp1 reports each drop to its sender (NET_XMIT_DROP)";
+
+    EXPECT_EQ(peer_tx_dropped(), before + 3) << "the kernel counts the drops on the sending peer";
+    const std::optional<DeviceStats> device = reported();
+    ASSERT_TRUE(device);
+    EXPECT_EQ(device->peer, "xdp1");
+    ASSERT_TRUE(device->peer_tx_dropped);
+    EXPECT_EQ(*device->peer_tx_dropped, before + 3);
 }
 
 // persist = true (docs/restart.md): closing leaves the router attached on its pinned link; the next adapter reuses
