@@ -91,11 +91,9 @@ void merge(const Part& part, Report& out, std::set<std::string>& fields) {
 // Always a report (JSON): a part that failed is listed in it; the exit status says whether it is complete.
 int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
     std::vector<Part> parts;
-    for (CLI::App* sub : parent.get_subcommands([](CLI::App*) { return true; })) {
-        if (sub == &self) continue;
-        if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), sub->get_name()) == o.only.end()) continue;
-        parts.push_back({sub->get_name(), {}, {}, 0});
-    }
+    for (CLI::App* sub : parent.get_subcommands([](CLI::App*) { return true; }))
+        if (sub != &self && (o.only.empty() || std::ranges::find(o.only, sub->get_name()) != o.only.end()))
+            parts.push_back({sub->get_name(), {}, {}, 0});
     install_interrupt_handler();
     // Interleaved (prog, throughput, ..., prog, ...) so that drifting load touches every part alike.
     for (int r = 1; r <= o.runs; ++r)
@@ -111,11 +109,10 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
         if (!p.errors.empty()) errors[p.name] = p.errors;
         raw[p.name] = p.runs;
         seconds[p.name] = round_to(p.seconds, 1);
-    }
-    for (const Part& p : parts)
         if (const auto required = kRequiredFields.find(p.name); required != kRequiredFields.end())
             for (const std::string& f : required->second)
                 if (!fields.count(f)) missing.push_back(f);
+    }
     const bool complete = errors.empty() && missing.empty();
     if (!complete)
         std::fprintf(stderr, "tempos-bench all: incomplete: errors %s, missing fields %s\n", errors.dump().c_str(),

@@ -1,5 +1,4 @@
-// tempos-mom, tempos-pub and tempos-sub as the live benchmarks run them in the nodes of the test kit's
-// point-to-point topology (testing/topology/layouts.hpp), through its MoM runner and process runner.
+// tempos-mom, tempos-pub and tempos-sub in the test kit's point-to-point topology, through its runners.
 #pragma once
 
 #include <signal.h>
@@ -24,8 +23,8 @@ namespace tempos::bench {
 using testkit::kMomPort;
 namespace p2p = testkit::world::point_to_point;
 
-// A topic of `groups` subscription groups, each with the one subscriber `node` (its eth0, MAC given: the XDP path
-// needs no neighbour lookup). The same endpoint in several groups gets one copy per group.
+// A topic of `groups` subscription groups, each of the one subscriber `node` (its eth0, MAC given: no neighbour
+// lookup), which gets one copy per group.
 struct BenchTopic {
     int id = 1;
     std::string qos = "strict";
@@ -39,8 +38,7 @@ struct BenchMomOptions {
     std::vector<std::string> args = {};  // further tempos-mom arguments (--plugin-dir)
 };
 
-// tempos-mom in the `mom` namespace, listening on mom:eth0 with the XDP adapter; ready once it runs and, unless
-// xdp_mode is "off", the router is attached in that mode.
+// tempos-mom on mom:eth0 with the XDP adapter; ready once it runs and (unless "off") the router is in xdp_mode.
 inline Result<testkit::MomRunner> start_bench_mom(const testkit::Topology& net, const std::string& xdp_mode,
                                                   const std::vector<BenchTopic>& topics, BenchMomOptions o = {}) {
     std::vector<testkit::ConfigTopic> config_topics;
@@ -65,28 +63,27 @@ inline Result<testkit::MomRunner> start_bench_mom(const testkit::Topology& net, 
     return mom;
 }
 
-// argv with `chrt -f priority` in front when priority > 0 (SCHED_FIFO: the measuring endpoints stand for other
-// hosts).
+// argv under `chrt -f priority` when priority > 0: the measuring endpoints stand for other hosts.
 inline std::vector<std::string> at_priority(std::vector<std::string> argv, int priority) {
     if (priority > 0) argv.insert(argv.begin(), {"chrt", "-f", std::to_string(priority)});
     return argv;
 }
 
-// `argv` started with `options`; ready once a UDP socket of its namespace is bound to `port` (0: at once).
+// `argv` started; ready once its namespace has a UDP socket (`tcp`: a listening TCP one) on `port` (0: at once).
 inline Result<testkit::Process> start_bound(const std::vector<std::string>& argv, testkit::ProcessOptions options,
-                                            std::uint16_t port) {
+                                            std::uint16_t port, bool tcp = false) {
     Result<testkit::Process> p = testkit::Process::start(argv, std::move(options));
     const pid_t pid = p ? p->pid() : -1;
-    if (Status up = p && port ? p->wait_until([&] { return testkit::udp_port_bound(pid, port); },
-                                              std::chrono::seconds(5), "UDP port " + std::to_string(port) + " bound")
+    auto bound = [&] { return tcp ? testkit::tcp_listening(pid, port) : testkit::udp_port_bound(pid, port); };
+    if (Status up = p && port ? p->wait_until(bound, std::chrono::seconds(5),
+                                              (tcp ? "TCP port " : "UDP port ") + std::to_string(port) + " bound")
                               : p.status();
         !up)
         return up;
     return p;
 }
 
-// tempos-sub in `node` on listen_ip:kMomPort, ending after `count` events (0: at SIGINT) or `timeout_s`. Ready
-// once its port is bound.
+// tempos-sub in `node` on listen_ip:kMomPort, ending after `count` events (0: at SIGINT) or `timeout_s`.
 inline Result<testkit::Process> start_sub(const testkit::Topology& net, const std::string& node,
                                           const std::string& listen_ip, std::uint64_t count, double timeout_s,
                                           int priority = 0) {
@@ -97,8 +94,7 @@ inline Result<testkit::Process> start_sub(const testkit::Topology& net, const st
     return start_bound(at_priority(argv, priority), {.netns = net.ns(node)}, kMomPort);
 }
 
-// The last events: until sub's namespace has `target` UDP datagrams in (InDatagrams; tempos-sub with a count
-// then ends by itself) or that count stood still for `quiet`. The count then.
+// Waits until sub's namespace has `target` InDatagrams or that count stood still for `quiet`; the count then.
 inline std::uint64_t wait_arrived(testkit::Process& sub, std::uint64_t target, std::chrono::milliseconds quiet,
                                   std::chrono::milliseconds timeout) {
     const pid_t pid = sub.pid();
@@ -120,8 +116,7 @@ inline Result<nlohmann::json> collect_sub(testkit::Process& sub) {
     return report;
 }
 
-// A strict stream tempos-pub (in `pub`, on pub_cpu) -> tempos-sub (in sub1): `count` 32-byte events of `topic`
-// at `rate` to target_ip:kMomPort, received on listen_ip.
+// tempos-pub (in `pub`) -> tempos-sub (in sub1, on listen_ip): `count` 32-byte events of `topic` at `rate`.
 struct Stream {
     std::string target_ip, listen_ip;
     int topic = 1;
@@ -140,8 +135,8 @@ struct StreamResult {
     double lost() const { return std::max(0.0, sent - unique); }
 };
 
-// Runs `s`; `during` runs in this thread once tempos-pub has started (given tempos-sub and its namespace's
-// InDatagrams before). Ends once tempos-pub has ended and its events arrived or stood still for 200 ms.
+// Runs `s`, and `during` in this thread once tempos-pub has started (given tempos-sub and its InDatagrams before);
+// ends once tempos-pub has and its events arrived (or stood still for 200 ms).
 using DuringStream = std::function<Status(testkit::Process& sub, std::uint64_t in_before)>;
 inline Result<StreamResult> run_stream(const testkit::Topology& net, const Stream& s, const DuringStream& during = {}) {
     const double seconds = static_cast<double>(s.count) / s.rate;

@@ -44,11 +44,6 @@ struct FanoutOptions : CommonOptions {
     }
 };
 
-struct Measurement {
-    double copies_per_s = 0;  // the best step's
-    std::uint64_t mom_socket_datagrams = 0;
-};
-
 }  // namespace
 
 struct FanoutBench : Bench<FanoutOptions> {
@@ -58,23 +53,25 @@ struct FanoutBench : Bench<FanoutOptions> {
         if (Status st = setup(); !st) return st;
         Report out;
         if (Status st = program_cost(out); !st) return st.prefixed("program cost");
-        std::map<int, double> kernel_cps;  // G >= 2: copies per second through the kernel
+        std::map<int, double> kernel_by_groups;  // G >= 2: copies per second through the kernel
         for (const int groups : o_.groups) {
-            const Result<Measurement> kernel = measure(o_.xdp_mode, groups);
+            const Result<LiveRig::Sweep> kernel = measure(o_.xdp_mode, groups);
             if (!kernel) return kernel.status().prefixed("kernel, " + std::to_string(groups) + " groups");
-            const Result<Measurement> socket = measure("off", groups);
+            const Result<LiveRig::Sweep> socket = measure("off", groups);
             if (!socket) return socket.status().prefixed("socket, " + std::to_string(groups) + " groups");
-            if (groups >= 2 && kernel->copies_per_s > 0) kernel_cps[groups] = kernel->copies_per_s;
+            // Copies per second: the best step's.
+            const double kernel_cps = kernel->best().delivered_per_s(), socket_cps = socket->best().delivered_per_s();
+            if (groups >= 2 && kernel_cps > 0) kernel_by_groups[groups] = kernel_cps;
             const std::string g = "fanout" + std::to_string(groups);
-            out.number(g + "_kernel_mcps", kernel->copies_per_s / 1e6, 4)
-                .number(g + "_socket_mcps", socket->copies_per_s / 1e6, 4)
-                .number(g + "_speedup", socket->copies_per_s > 0 ? kernel->copies_per_s / socket->copies_per_s : 0, 2)
+            out.number(g + "_kernel_mcps", kernel_cps / 1e6, 4)
+                .number(g + "_socket_mcps", socket_cps / 1e6, 4)
+                .number(g + "_speedup", socket_cps > 0 ? kernel_cps / socket_cps : 0, 2)
                 .number(g + "_kernel_mom_socket_datagrams", static_cast<double>(kernel->mom_socket_datagrams), 0);
         }
         // The MoM's CPU is saturated: 1 / event rate is the CPU time of an event with G copies (docs/fanout.md).
-        if (kernel_cps.size() >= 2) {
-            const auto [low_g, low] = *kernel_cps.begin();
-            const auto [high_g, high] = *kernel_cps.rbegin();
+        if (kernel_by_groups.size() >= 2) {
+            const auto [low_g, low] = *kernel_by_groups.begin();
+            const auto [high_g, high] = *kernel_by_groups.rbegin();
             out.number("fanout_kernel_ns_per_copy", (1e9 * high_g / high - 1e9 * low_g / low) / (high_g - low_g), 1);
         }
         out.raw("fanout_xdp_mode", o_.xdp_mode)
@@ -175,7 +172,7 @@ private:
     // Delivered copies per second: the best of an unpaced step and paced steps below the generator's limit. G = 1
     // needs a native XDP program at sub1:eth0 before tempos-mom starts, or the adapter keeps mom:eth1 out of
     // egress_ports; G >= 2 none, GRO off (docs/fanout.md). Both paths of one G alike.
-    Result<Measurement> measure(const std::string& mode, int groups) {
+    Result<LiveRig::Sweep> measure(const std::string& mode, int groups) {
         if (Status st = rig_.net.set_gro("sub1", "eth0", false); !st) return st;
         if (Status st = groups == 1 ? rig_.net.attach_peer_pass("sub1", "eth0") : rig_.net.detach_xdp("sub1", "eth0");
             !st)
@@ -184,30 +181,15 @@ private:
         Result<testkit::MomRunner> mom =
             start_bench_mom(rig_.net, mode, {{kBenchTopic, "strict", "sub1", groups}}, {.cpu = o_.mom_cpu});
         if (!mom) return mom.status();
-        // One step of the generator at `rate` events/s (0: unpaced); the `groups` copies of each counted at sub1.
-        auto step = [&](double rate, double seconds) { return rig_.step(rate, seconds, 1, -1, groups); };
-        // The warm-up resolves neighbours and faults pages in; not reported.
-        if (Result<LiveStep> warm = step(20'000, 0.2); !warm) return warm.status();
-        const Result<std::uint64_t> socket_before = mom->udp_in_datagrams();
-        if (!socket_before) return socket_before.status();
-        const Result<LiveStep> unpaced = step(0, o_.seconds);
-        if (!unpaced) return unpaced.status();
-        Measurement m{unpaced->delivered_per_s()};
-        double last_offered = unpaced->sent.rate_pps();
-        for (const double mevps : o_.rates_mevps) {
-            if (mevps * 1e6 >= unpaced->sent.rate_pps() * 0.95 && mevps * 1e6 >= last_offered * 0.95) break;
-            const Result<LiveStep> paced = step(mevps * 1e6, o_.seconds);
-            if (!paced) return paced.status();
-            last_offered = paced->sent.rate_pps();
-            m.copies_per_s = std::max(m.copies_per_s, paced->delivered_per_s());
-            // Well past the knee: more offered load only delivers less.
-            if (paced->delivered_per_s() < 0.5 * m.copies_per_s) break;
-        }
-        const Result<std::uint64_t> socket_after = mom->udp_in_datagrams();
-        if (!socket_after) return socket_after.status();
-        m.mom_socket_datagrams = *socket_after - *socket_before;
-        if (Status st = mom->stop(); !st) return st;
-        return m;
+        // Paced steps below the generator's limit or the last offer, until well past the knee (more offered load
+        // only delivers less); the `groups` copies of each event counted at sub1.
+        auto go_on = [](const LiveRig::Sweep& s, double pps) {
+            if (s.steps.back().delivered_per_s() < 0.5 * s.best().delivered_per_s()) return false;
+            return pps < s.steps.front().sent.rate_pps() * 0.95 || pps < s.steps.back().sent.rate_pps() * 0.95;
+        };
+        const Result<LiveRig::Sweep> swept = rig_.sweep(o_.seconds, o_.rates_mevps, go_on, &*mom, 1, -1, groups);
+        if (Status st = swept ? mom->stop() : Status::ok(); !st) return st;
+        return swept;
     }
 
     LiveRig rig_;

@@ -4,7 +4,6 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <net/if.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -30,16 +29,7 @@ namespace tempos::bench {
 namespace {
 using Clock = std::chrono::steady_clock;  // CLOCK_MONOTONIC
 using Seconds = std::chrono::duration<double>;
-Status os_error(const std::string& what, int err) {
-    return Status::error(ErrorCode::system_error, what + ": " + std::strerror(err));
-}
 }  // namespace
-
-LiveRig::~LiveRig() {
-    if (counter_link_ >= 0) ::close(counter_link_);
-    if (counter_) sink_counter__destroy(counter_);
-    if (generator_) live_generator__destroy(generator_);
-}
 
 Status LiveRig::build(int cpu, const testkit::PointToPointOptions& layout, std::uint8_t topic,
                       std::optional<Hook> counter_hook) {
@@ -49,23 +39,23 @@ Status LiveRig::build(int cpu, const testkit::PointToPointOptions& layout, std::
     net = std::move(*built);
     Status opened = testkit::run_in_netns(net.ns("pub"), [&] {
         pub_ifindex_ = static_cast<int>(if_nametoindex("eth0"));
-        generator_ = live_generator__open_and_load();
+        generator_ = {live_generator__open_and_load(), live_generator__destroy};
         if (!generator_) return os_error("loading the live-frames generator", errno);
         return hold_in_dispatcher({bpf_program__fd(generator_->progs.live_generator)}, "tbgen");
     });
     if (opened && counter_hook)
         opened = testkit::run_in_netns(net.ns("sub1"), [&] {
-            counter_ = sink_counter__open();
+            counter_ = {sink_counter__open(), sink_counter__destroy};
             if (!counter_) return os_error("opening the counter", errno);
             counter_->rodata->count_port = htons(testkit::world::kMomPort);
             const bool xdp = *counter_hook == Hook::xdp;
             bpf_program__set_autoload(xdp ? counter_->progs.tc_counter : counter_->progs.xdp_counter, false);
-            if (int err = sink_counter__load(counter_); err != 0) return os_error("loading the counter", -err);
+            if (int err = sink_counter__load(counter_.get()); err != 0) return os_error("loading the counter", -err);
             LIBBPF_OPTS(bpf_link_create_opts, options);
-            counter_link_ = bpf_link_create(
+            counter_link_ = UniqueFd(bpf_link_create(
                 bpf_program__fd(xdp ? counter_->progs.xdp_counter : counter_->progs.tc_counter),
-                static_cast<int>(if_nametoindex("eth0")), xdp ? BPF_XDP : tempos::xdp::kTcxIngress, &options);
-            return counter_link_ >= 0 ? Status::ok() : os_error("attaching the counter", errno);
+                static_cast<int>(if_nametoindex("eth0")), xdp ? BPF_XDP : tempos::xdp::kTcxIngress, &options));
+            return counter_link_.get() >= 0 ? Status::ok() : os_error("attaching the counter", errno);
         });
     if (!opened) return opened;
     namespace p2p = testkit::world::point_to_point;
@@ -91,6 +81,9 @@ Result<GeneratorRun> LiveRig::send(double rate_pps, double seconds) const {
         rate_pps > 0 ? std::clamp<std::uint32_t>(static_cast<std::uint32_t>(rate_pps / 1000), kBatchSize, 1u << 16)
                      : 1u << 16;
     const int fd = bpf_program__fd(generator_->progs.live_generator);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = ctx.data_end, .ctx_in = &ctx,
+                .ctx_size_in = sizeof(ctx), .repeat = static_cast<int>(chunk), .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
+                .batch_size = kBatchSize);
     GeneratorRun result;
     const Clock::time_point start = Clock::now(),
                             stop = start + std::chrono::duration_cast<Clock::duration>(Seconds(seconds));
@@ -101,14 +94,6 @@ Result<GeneratorRun> LiveRig::send(double rate_pps, double seconds) const {
             if (due >= stop) break;
             if (due > now) std::this_thread::sleep_until(due);
         }
-        LIBBPF_OPTS(bpf_test_run_opts, opts);
-        opts.data_in = frame.data();
-        opts.data_size_in = static_cast<std::uint32_t>(frame.size());
-        opts.ctx_in = &ctx;
-        opts.ctx_size_in = sizeof(ctx);
-        opts.repeat = chunk;
-        opts.batch_size = kBatchSize;
-        opts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
         if (bpf_prog_test_run_opts(fd, &opts) != 0) return os_error("live-frames test run", errno);
         result.frames += chunk;
     }
@@ -149,6 +134,24 @@ Result<LiveStep> LiveRig::step(double rate_pps, double seconds, int threads, int
                                                  std::chrono::seconds(3)) -
                      before;
     return step;
+}
+
+Result<LiveRig::Sweep> LiveRig::sweep(double seconds, const std::vector<double>& rates_m, const GoOn& go_on,
+                                      const testkit::MomRunner* mom, int threads, int first_cpu, int copies) const {
+    if (Result<LiveStep> warm = step(20'000, 0.2, threads, first_cpu, copies); !warm) return warm.status();
+    auto socket = [&] { return mom ? mom->udp_in_datagrams() : Result<std::uint64_t>(0); };
+    const Result<std::uint64_t> before = socket();
+    if (!before) return before.status();
+    Sweep out;
+    for (std::size_t i = 0; i <= rates_m.size() && (i == 0 || go_on(out, rates_m[i - 1] * 1e6)); ++i) {
+        const Result<LiveStep> s = step(i == 0 ? 0 : rates_m[i - 1] * 1e6, seconds, threads, first_cpu, copies);
+        if (!s) return s.status();
+        out.steps.push_back(*s);
+    }
+    const Result<std::uint64_t> after = socket();
+    if (!after) return after.status();
+    out.mom_socket_datagrams = *after - *before;
+    return out;
 }
 
 }  // namespace tempos::bench

@@ -1,12 +1,17 @@
-// Live traffic for the throughput, latency and fan-out benchmarks: a generator that transmits frames with
-// BPF_PROG_TEST_RUN in live-frames mode, and a counter at the receiving veth.
+// Live traffic (throughput, latency, fanout): a generator sending with BPF_PROG_TEST_RUN's live-frames mode, and a
+// counter at the receiving veth.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
+#include "process/mom_runner.hpp"
+#include "skeleton.hpp"
 #include "tempos/status.hpp"
+#include "tempos/unique_fd.hpp"
 #include "topology/layouts.hpp"
 
 struct live_generator;
@@ -25,6 +30,9 @@ struct LiveStep {
     GeneratorRun sent;            // every thread's frames, over the longest thread's time
     std::uint64_t delivered = 0;  // counted at sub1
     double delivered_per_s() const { return sent.seconds > 0 ? static_cast<double>(delivered) / sent.seconds : 0; }
+    double loss() const {  // of the frames sent, one copy each
+        return sent.frames > delivered ? static_cast<double>(sent.frames - delivered) / sent.frames : 0;
+    }
 };
 
 // What the live benchmarks set up on the test kit's point-to-point topology: the generator (bench/
@@ -34,11 +42,6 @@ class LiveRig {
 public:
     static constexpr std::uint32_t kBatchSize = 64;  // frames per kernel batch (the kernel's default, max 256)
     enum class Hook { xdp, tc_ingress };             // where the counter is attached
-
-    LiveRig() = default;
-    ~LiveRig();
-    LiveRig(const LiveRig&) = delete;
-    LiveRig& operator=(const LiveRig&) = delete;
 
     // The calling thread pinned to `cpu`, `net` built, then the generator, the frame of `topic` and the counter
     // (XDP in the mode the driver prefers, or tcx at ingress; a bpf_link owned by this process) at `counter_hook`.
@@ -53,6 +56,18 @@ public:
     // first_cpu < 0) share `rate_pps` (0: each unpaced) for `seconds`. The count is taken once the counter has
     // `copies` per frame sent, or stopped moving for 100 ms (the queues drained; bounded at 3 s).
     Result<LiveStep> step(double rate_pps, double seconds, int threads = 1, int first_cpu = -1, int copies = 1) const;
+    // A warm-up (not reported: it resolves neighbours, faults pages in, lets the MoM finish its set-up), the unpaced
+    // step (the generator's limit), then `rates_m` (millions per second) in order while go_on(the sweep so far, the
+    // rate in pps) holds; each step as step(rate, seconds, threads, first_cpu, copies). With `mom`: what reached its
+    // socket.
+    struct Sweep {
+        std::vector<LiveStep> steps;  // the unpaced one first
+        std::uint64_t mom_socket_datagrams = 0;
+        const LiveStep& best() const { return *std::ranges::max_element(steps, {}, &LiveStep::delivered_per_s); }
+    };
+    using GoOn = std::function<bool(const Sweep& so_far, double rate_pps)>;
+    Result<Sweep> sweep(double seconds, const std::vector<double>& rates_m, const GoOn& go_on,
+                        const testkit::MomRunner* mom, int threads = 1, int first_cpu = -1, int copies = 1) const;
 
     testkit::Topology net;
     std::vector<std::uint8_t> frame;  // 64 bytes
@@ -60,9 +75,9 @@ public:
 private:
     std::uint64_t counted() const;  // over all CPUs; 0 if unreadable
 
-    live_generator* generator_ = nullptr;
-    sink_counter* counter_ = nullptr;
-    int counter_link_ = -1;
+    xdp::SkeletonPtr<live_generator> generator_{nullptr, nullptr};  // destroyed last
+    xdp::SkeletonPtr<sink_counter> counter_{nullptr, nullptr};
+    UniqueFd counter_link_;
     int pub_ifindex_ = 0;
 };
 

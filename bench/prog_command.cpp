@@ -81,7 +81,7 @@ Status setup_thesis(thesis_router* skel) {
     }
     const std::uint8_t key = kBenchTopic;
     if (bpf_map__update_elem(skel->maps.thesis_topics, &key, sizeof(key), &value, sizeof(value), BPF_ANY) != 0)
-        return measurement_error(std::string("thesis map update: ") + std::strerror(errno));
+        return os_error("thesis map update", errno);
     return Status::ok();
 }
 
@@ -158,6 +158,7 @@ Result<nlohmann::ordered_json> time_fixtures(const std::vector<testkit::RouterFi
 struct Contender {
     const char* name;
     int prog_fd;
+    std::uint32_t action;  // on the bench frame
     std::function<Status(std::uint64_t calls)> check;  // validates a run afterwards (optional)
     std::vector<double> samples;
 };
@@ -192,16 +193,14 @@ Result<Report> run_prog(const ProgOptions& o) {
     if (!fixture_routers) return fixture_routers.status();
     Result<tempos::xdp::SkeletonPtr<tempos_router>> loaded = load_router({});
     if (!loaded) return loaded.status();
-    tempos::xdp::SkeletonPtr<tempos_router> router = std::move(*loaded);
+    tempos_router* router = loaded->get();
     tempos::xdp::SkeletonPtr<thesis_router> thesis(thesis_router__open(), thesis_router__destroy);
     tempos::xdp::SkeletonPtr<empty_xdp> empty(empty_xdp__open(), empty_xdp__destroy);
-    if (!thesis || !empty) return measurement_error(std::string("opening the BPF objects: ") + std::strerror(errno));
+    if (!thesis || !empty) return os_error("opening the BPF objects", errno);
     thesis->rodata->redirect_ifindex = 1;  // loopback: BPF_PROG_TEST_RUN does not transmit
-    if (int err = thesis_router__load(thesis.get()); err != 0)
-        return measurement_error(std::string("loading thesis_router: ") + std::strerror(-err));
-    if (int err = empty_xdp__load(empty.get()); err != 0)
-        return measurement_error(std::string("loading empty_xdp: ") + std::strerror(-err));
-    for (const Status& st : {setup_router(router.get()), setup_thesis(thesis.get())})
+    if (int err = thesis_router__load(thesis.get()); err != 0) return os_error("loading thesis_router", -err);
+    if (int err = empty_xdp__load(empty.get()); err != 0) return os_error("loading empty_xdp", -err);
+    for (const Status& st : {setup_router(router), setup_thesis(thesis.get())})
         if (!st) return st;
     const int router_fd = bpf_program__fd(router->progs.tempos_router);
     const int thesis_fd = bpf_program__fd(thesis->progs.thesis_router);
@@ -209,26 +208,21 @@ Result<Report> run_prog(const ProgOptions& o) {
     std::vector<int> held{router_fd, thesis_fd, empty_fd};
     for (const auto& [mom, r] : *fixture_routers) held.push_back(bpf_program__fd(r->progs.tempos_router));
     if (Status st = hold_in_dispatcher(held, "tbench"); !st) return st;
-    for (const auto& [name, fd, action] : {std::tuple{"tempos_router", router_fd, std::uint32_t{XDP_TX}},
-                                           std::tuple{"thesis_router", thesis_fd, std::uint32_t{XDP_REDIRECT}},
-                                           std::tuple{"empty_xdp", empty_fd, std::uint32_t{XDP_TX}}})
-        if (Status st = expect_action(name, fd, frame, action); !st) return st;
-
     // Our program must have taken the routing path on every single repetition, or we timed something else.
-    std::uint64_t redirected_before = redirected_on_topic(router.get());
+    std::uint64_t redirected_before = 0;
     auto every_run_routed = [&](std::uint64_t calls) {
-        const std::uint64_t now = redirected_on_topic(router.get());
-        const std::uint64_t expected = calls * (o.batch + 1);
-        const std::uint64_t got = now - redirected_before;
-        redirected_before = now;
-        if (got == expected) return Status::ok();
-        return Status::error(ErrorCode::internal,
-                             "routed " + std::to_string(got) + " of " + std::to_string(expected) + " runs");
+        const std::uint64_t got = redirected_on_topic(router) - redirected_before, expected = calls * (o.batch + 1);
+        redirected_before += got;
+        return got == expected ? Status::ok()
+                               : Status::error(ErrorCode::internal, "routed " + std::to_string(got) + " of " +
+                                                                        std::to_string(expected) + " runs");
     };
-
-    std::vector<Contender> contenders{{"tempos_router", router_fd, every_run_routed, {}},
-                                      {"thesis_router", thesis_fd, nullptr, {}},
-                                      {"empty_xdp", empty_fd, nullptr, {}}};
+    std::vector<Contender> contenders{{"tempos_router", router_fd, XDP_TX, every_run_routed, {}},
+                                      {"thesis_router", thesis_fd, XDP_REDIRECT, nullptr, {}},
+                                      {"empty_xdp", empty_fd, XDP_TX, nullptr, {}}};
+    for (const Contender& c : contenders)
+        if (Status st = expect_action(c.name, c.prog_fd, frame, c.action); !st) return st;
+    redirected_before = redirected_on_topic(router);
     if (Status st = measure_interleaved(contenders, frame, o); !st) return st;
     const double prog_ns = median(contenders[0].samples);
     const double thesis_ns = median(contenders[1].samples);

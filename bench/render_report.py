@@ -61,8 +61,6 @@ def target_rows(d):
                      f"{g('lat_xdp_added_p50_us_max'):+.2f})")
             if (paired <= 3) != met:
                 met = "paired only" if paired <= 3 else "medians only"
-            else:
-                met = met and paired <= 3
         return text, met
 
     targets = [

@@ -8,13 +8,10 @@
 # (namespaces, XDP); exit 77 = skipped (fails under TEMPOS_REQUIRE_PRIVILEGED=1, as in CI).
 set -euo pipefail
 BENCH=$1
-if [ "$(id -u)" -ne 0 ] || ! ip netns add "tbench-probe-$$" 2>/dev/null; then
-    if [ "${TEMPOS_REQUIRE_PRIVILEGED:-}" = 1 ]; then echo "FAIL: needs root and network namespaces" >&2; exit 1; fi
-    echo "SKIP: needs root and network namespaces"; exit 77
-fi
-ip netns del "tbench-probe-$$"
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+. "$(dirname "$0")/../tests/e2e/lib.sh"  # require_privileges, E2E_TMP
+trap 'rm -rf "$E2E_TMP"' EXIT
+require_privileges
+out=$E2E_TMP/all.json
 "$BENCH" all --quick --runs 1 --only prog --only throughput --only latency --only fanout --timeout 120 >"$out"
 python3 - "$out" <<'PY'
 import json, sys

@@ -3,8 +3,14 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <signal.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -22,11 +28,24 @@ using tools::round_to;
 class Report {
 public:
     // A figure rounded to `decimals` places (an integer with 0), null when not finite.
-    Report& number(const std::string& key, double value, int decimals);
-    Report& raw(const std::string& key, nlohmann::ordered_json value);  // texts, curves (arrays of points)
+    Report& number(const std::string& key, double value, int decimals) {
+        if (!std::isfinite(value)) return raw(key, nullptr);
+        return decimals == 0 ? raw(key, std::llround(value)) : raw(key, round_to(value, decimals));
+    }
+    Report& raw(const std::string& key, nlohmann::ordered_json value) {  // texts, curves (arrays of points)
+        fields_[key] = std::move(value);
+        return *this;
+    }
 
     // The JSON object on one line, or one "field  value" line per field for a person.
-    void print(bool as_json) const;
+    void print(bool as_json) const {
+        constexpr auto kReplace = nlohmann::ordered_json::error_handler_t::replace;  // texts from child processes
+        if (as_json) return (void)std::printf("%s\n", fields_.dump(-1, ' ', false, kReplace).c_str());
+        for (const auto& [key, value] : fields_.items())
+            std::printf("%-40s %s\n", key.c_str(),
+                        value.is_string() ? value.get<std::string>().c_str()
+                                          : value.dump(-1, ' ', false, kReplace).c_str());
+    }
 
 private:
     nlohmann::ordered_json fields_ = nlohmann::ordered_json::object();
@@ -40,20 +59,30 @@ struct CommonOptions {
 
 // SIGINT/SIGTERM: the handler only records the request; measuring loops stop at their next check and the
 // subcommand returns normally, so destructors remove namespaces and stop tempos-mom or the brokers.
-void install_interrupt_handler();
-bool interrupted();
+inline std::atomic<bool> g_interrupted{false};  // lock-free: safe in a signal handler
+static_assert(std::atomic<bool>::is_always_lock_free);
+inline bool interrupted() { return g_interrupted.load(std::memory_order_relaxed); }
+inline void install_interrupt_handler() {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { g_interrupted.store(true); };
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
 
 // Why a measurement failed (an OS call, a program that did not behave): the bench's usual error.
 inline Status measurement_error(std::string why) { return Status::error(ErrorCode::system_error, std::move(why)); }
+inline Status os_error(const std::string& what, int err) { return measurement_error(what + ": " + std::strerror(err)); }
 
 inline std::chrono::milliseconds milliseconds(double seconds) {
     return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
 }
 
-double median(std::vector<double> values);
-
-// Prints the report or the error; the exit status.
-int finish(const char* name, const Result<Report>& report, bool as_json);
+inline double median(std::vector<double> values) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
 
 // The options the measuring subcommands share, each added where Options has its member.
 template <typename Options>
@@ -91,18 +120,18 @@ void add_bench(CLI::App& app, const char* name, int& exit_code, Result<Report> (
     cmd->callback([name, o, run, &exit_code] {
         if (o->quick) o->apply_quick();
         install_interrupt_handler();
-        exit_code = finish(name, run(*o), o->json);
+        const Result<Report> report = run(*o);
+        if (report) report->print(o->json);
+        else std::fprintf(stderr, "tempos-bench %s: %s\n", name, report.message().c_str());
+        exit_code = report ? 0 : interrupted() ? 130 : 1;  // 130: as a shell reports a SIGINT
     });
 }
 
 // A subcommand's measurement as a class made from its options (add_bench<Measure>): run() measures.
 template <typename O>
-class Bench {
-public:
+struct Bench {
     using Options = O;
     explicit Bench(const Options& o) : o_(o) {}
-
-protected:
     const Options& o_;
 };
 template <typename Measure>

@@ -2,28 +2,81 @@
 // so: bench/README.md, `prog`.
 #pragma once
 
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "frames/prog_test_run.hpp"
+#include "subcommand.hpp"  // median
 #include "tempos/status.hpp"
+#include "topology/interface.hpp"
+#include "topology/private_netns.hpp"
 
 namespace tempos::bench {
 
 // median(time of a `batch`-run call - time of a 1-run call) / (batch - 1), over calls from a fresh copy of `frame`
 // (the router rewrites it, TTL - 1 per run), until at least `iterations` runs; the same for every program compared
 // (prog, and the fan-out program in fanout).
-Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, std::uint64_t iterations,
-                               std::uint32_t batch, std::span<const std::uint8_t> ctx = {});
+inline Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, std::uint64_t iterations,
+                                      std::uint32_t batch, std::span<const std::uint8_t> ctx = {}) {
+    if (batch < 2) return Status::error(ErrorCode::invalid_argument, "batch must be at least 2");
+    const std::uint64_t calls = (iterations + batch - 1) / batch;
+    std::vector<double> differences;
+    differences.reserve(calls);
+    for (std::uint64_t i = 0; i < calls; ++i) {
+        const Result<testkit::ProgRun> batched = testkit::prog_test_run(prog_fd, frame, ctx, batch);
+        if (!batched) return batched.status();
+        const Result<testkit::ProgRun> single = testkit::prog_test_run(prog_fd, frame, ctx);
+        if (!single) return single.status();
+        differences.push_back(batched->wall_ns - single->wall_ns);
+    }
+    return median(std::move(differences)) / (batch - 1);
+}
 
 // A frame's single-run cost on prog_fd beyond `baseline_fd` (an empty program), for frames whose path a repeated run
 // would not take again: the interquartile mean over `calls` pairs of single-run calls (may be negative by noise).
-Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::vector<std::uint8_t>& frame,
-                                       std::uint64_t calls);
+inline Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, const std::vector<std::uint8_t>& frame,
+                                              std::uint64_t calls) {
+    std::vector<double> differences;
+    differences.reserve(calls);
+    for (std::uint64_t i = 0; i < calls; ++i) {
+        // Alternating which goes first cancels what the first call of a pair pays for the second.
+        const bool prog_first = i % 2 == 0;
+        const Result<testkit::ProgRun> first = testkit::prog_test_run(prog_first ? prog_fd : baseline_fd, frame);
+        if (!first) return first.status();
+        const Result<testkit::ProgRun> second = testkit::prog_test_run(prog_first ? baseline_fd : prog_fd, frame);
+        if (!second) return second.status();
+        differences.push_back((prog_first ? 1 : -1) * (first->wall_ns - second->wall_ns));
+    }
+    // The mean of the middle half: robust to preempted pairs like a median, but not stuck to the clock's
+    // granularity (a single run is a few clock ticks).
+    std::sort(differences.begin(), differences.end());
+    const std::size_t quarter = differences.size() / 4;
+    double sum = 0;
+    for (std::size_t i = quarter; i < differences.size() - quarter; ++i) sum += differences[i];
+    return sum / static_cast<double>(differences.size() - 2 * quarter);
+}
 
 // Each program attached natively to a veth pair of its own ("<prefix><i>a") in the calling thread's namespace, so
 // that it stays in the kernel's XDP dispatcher: otherwise every test run regenerates the dispatcher and waits for
 // an RCU grace period.
-Status hold_in_dispatcher(const std::vector<int>& prog_fds, const char* prefix);
+inline Status hold_in_dispatcher(const std::vector<int>& prog_fds, const char* prefix) {
+    for (std::size_t i = 0; i < prog_fds.size(); ++i) {
+        const std::string a = prefix + std::to_string(i) + "a";
+        if (Status st = testkit::add_veth_pair({.a = a, .b = prefix + std::to_string(i) + "b"}); !st)
+            return st.prefixed("creating veth " + a);
+        const Result<std::uint32_t> ifindex = testkit::ifindex_of(a);
+        if (!ifindex) return ifindex.status();
+        if (int err = bpf_xdp_attach(static_cast<int>(*ifindex), prog_fds[i], XDP_FLAGS_DRV_MODE, nullptr); err != 0)
+            return os_error("attaching to " + a + " (native)", -err);
+    }
+    return Status::ok();
+}
 
 }  // namespace tempos::bench

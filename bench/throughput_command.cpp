@@ -1,5 +1,4 @@
 #include <algorithm>
-#include <chrono>
 #include <map>
 
 #include "bench_mom.hpp"
@@ -30,10 +29,6 @@ struct ThroughputOptions : CommonOptions {
                       "Run mom:eth0's receive work (XDP or stack) in a NAPI thread pinned to --mom-cpu, instead of "
                       "in the generator's softirq");
     }
-};
-
-struct Step {
-    double offered_mpps = 0, delivered_mpps = 0, loss = 0;
 };
 
 }  // namespace
@@ -77,26 +72,12 @@ private:
             if (!started) return started.status();
             mom = std::move(*started);
         }
-        // The warm-up resolves neighbours, faults pages in, lets the MoM finish its set-up; not reported.
-        if (Result<Step> warm = step(20'000, 0.2); !warm) return warm.status();
-        const Result<std::uint64_t> socket_before = path == "xdp" ? mom.udp_in_datagrams() : Result<std::uint64_t>(0);
-        if (!socket_before) return socket_before.status();
-        std::vector<Step> steps;
-        const Result<Step> limit = step(0, o_.seconds);
-        if (!limit) return limit.status();
-        steps.push_back(*limit);
-        for (const double mpps : o_.rates_mpps) {
-            if (mpps >= limit->offered_mpps * 0.95) break;
-            const Result<Step> s = step(mpps * 1e6, o_.seconds);
-            if (!s) return s.status();
-            steps.push_back(*s);
-        }
-        const double best = report_path(path, steps, out);
-        if (path == "xdp") {
-            const Result<std::uint64_t> socket_after = mom.udp_in_datagrams();
-            if (!socket_after) return socket_after.status();
-            out.number("xdp_mom_socket_datagrams", static_cast<double>(*socket_after - *socket_before), 0);
-        }
+        auto below_limit = [](const LiveRig::Sweep& s, double pps) { return pps < s.steps[0].sent.rate_pps() * 0.95; };
+        const Result<LiveRig::Sweep> swept = rig_.sweep(o_.seconds, o_.rates_mpps, below_limit,
+                                                        path == "xdp" ? &mom : nullptr, o_.generators, o_.cpu);
+        if (!swept) return swept.status();
+        const double best = report_path(path, *swept, out);
+        if (path == "xdp") out.number("xdp_mom_socket_datagrams", static_cast<double>(swept->mom_socket_datagrams), 0);
         if (path != "baseline")
             if (Status st = mom.stop(); !st) return st;
         return best;
@@ -115,35 +96,25 @@ private:
         return started.status();
     }
 
-    Result<Step> step(double rate_pps, double seconds) const {
-        const Result<LiveStep> live = rig_.step(rate_pps, seconds, o_.generators, o_.cpu);
-        if (!live) return live.status();
-        const std::uint64_t offered = live->sent.frames, delivered = live->delivered;
-        const double lost = offered > delivered ? static_cast<double>(offered - delivered) : 0;
-        return Step{live->sent.rate_pps() / 1e6, live->delivered_per_s() / 1e6,
-                    offered > 0 ? lost / static_cast<double>(offered) : 0};
-    }
-
     // The path's fields; its highest delivered rate.
-    static double report_path(const std::string& name, std::vector<Step> steps, Report& out) {
-        const Step limit = steps.front(), best = *std::max_element(steps.begin(), steps.end(), [](auto&a, auto&b) {
-                                              return a.delivered_mpps < b.delivered_mpps;
-                                          });
+    static double report_path(const std::string& name, const LiveRig::Sweep& sweep, Report& out) {
+        const LiveStep &limit = sweep.steps.front(), &best = sweep.best();
+        std::vector<LiveStep> steps = sweep.steps;
         double lossless = 0;
-        for (const Step& s : steps)
-            if (s.loss == 0) lossless = std::max(lossless, s.delivered_mpps);
-        std::sort(steps.begin(), steps.end(),
-                  [](const Step& a, const Step& b) { return a.offered_mpps < b.offered_mpps; });
+        for (const LiveStep& s : steps)
+            if (s.loss() == 0) lossless = std::max(lossless, s.delivered_per_s() / 1e6);
+        std::ranges::sort(steps, {}, [](const LiveStep& s) { return s.sent.rate_pps(); });
         nlohmann::ordered_json curve = nlohmann::ordered_json::array();
-        for (const Step& s : steps)
-            curve.push_back({round_to(s.offered_mpps, 4), round_to(s.delivered_mpps, 4), round_to(s.loss, 6)});
-        out.number(name + "_mpps", best.delivered_mpps, 4)
-            .number(name + "_loss", best.loss, 6)
-            .number(name + "_offered_mpps", best.offered_mpps, 4)
+        for (const LiveStep& s : steps)
+            curve.push_back({round_to(s.sent.rate_pps() / 1e6, 4), round_to(s.delivered_per_s() / 1e6, 4),
+                             round_to(s.loss(), 6)});
+        out.number(name + "_mpps", best.delivered_per_s() / 1e6, 4)
+            .number(name + "_loss", best.loss(), 6)
+            .number(name + "_offered_mpps", best.sent.rate_pps() / 1e6, 4)
             .number(name + "_lossless_mpps", lossless, 4)
-            .number(name + "_generator_limit_mpps", limit.offered_mpps, 4)
+            .number(name + "_generator_limit_mpps", limit.sent.rate_pps() / 1e6, 4)
             .raw(name + "_curve", std::move(curve));
-        return best.delivered_mpps;
+        return best.delivered_per_s() / 1e6;
     }
 
     LiveRig rig_;

@@ -63,14 +63,10 @@ public:
     }
     // Until the library's buffer is on the socket (no round trip: natsConnection_Flush would wait for a PONG).
     Status flush() override {
-        const Status written = within(
-            kStallMs, "writing to nats-server: no progress for 2 s",
-            [this] { return natsConnection_Buffered(nc_.get()) <= 0; },
-            [] {
-                nats_Sleep(1);
-                return Status::ok();
-            });
-        return written ? service() : written;
+        if (!testkit::poll_until([this] { return natsConnection_Buffered(nc_.get()) <= 0; },
+                                 std::chrono::milliseconds(kStallMs)))
+            return Status::error(ErrorCode::system_error, "writing to nats-server: no progress for 2 s");
+        return service();
     }
     Status service() override { return connection_state(nc_.get()); }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_mom.hpp"  // start_bound
 #include "peers.hpp"
 #include "process/mom_runner.hpp"
 #include "process/process.hpp"
@@ -43,9 +44,11 @@ Status run_peer(const peers::Broker& b, const std::string& program_path, const P
     const std::string ip = topo->ip("mom");
     const Result<std::vector<std::string>> argv = b.command_line(program_path, ip, b.port, scratch.path().string());
     if (!argv) return argv.status();
-    Result<testkit::Process> started = testkit::Process::start(*argv, {.netns = topo->ns("mom")});
+    const auto port = static_cast<std::uint16_t>(b.port);
+    Result<testkit::Process> started = start_bound(*argv, {.netns = topo->ns("mom")}, port, true);
     if (!started) return started.status();
     testkit::Process& broker = *started;
+    const pid_t pid = broker.pid();
     auto with_log = [&](const Status& st) {
         if (interrupted()) return st;
         std::string e = st.message();
@@ -53,13 +56,6 @@ Status run_peer(const peers::Broker& b, const std::string& program_path, const P
         const std::string tail = broker.output_tail();
         return Status::error(st.code(), tail.empty() ? e : e + "\n" + b.program + " log:\n" + tail);
     };
-    // Ends early, with the end of its log, when the broker exits.
-    const pid_t pid = broker.pid();
-    const auto port = static_cast<std::uint16_t>(b.port);
-    if (Status up = broker.wait_until([&] { return testkit::tcp_listening(pid, port); }, std::chrono::seconds(5),
-                                      "listening on " + ip + ":" + std::to_string(b.port));
-        !up)
-        return up;
     b.open();
     struct Run {
         const char* what;
