@@ -635,6 +635,68 @@ Status XdpAdapter::remove_topic(std::uint8_t topic) noexcept {
     });
 }
 
+// remove_topic for each topic, in its order (out of the programs, then not strict, then no limit), each step for
+// every topic at once: two waves of removals (clear_slots) instead of one or two grace periods per topic.
+Status XdpAdapter::remove_topics(std::span<const std::uint8_t> topics, std::span<Status> results) noexcept {
+    return control_call("remove_topics", [&]() -> Status {
+        if (results.size() != topics.size())
+            return Status::error(ErrorCode::internal, "remove_topics: " + std::to_string(results.size()) +
+                                                          " results for " + std::to_string(topics.size()) + " topics");
+        std::vector<std::size_t> known;  // topics with state to reset, as indexes in `topics`
+        for (std::size_t i = 0; i < topics.size(); ++i) {
+            results[i] = Status::ok();
+            if (configured_.test(topics[i]) || adopted_.test(topics[i]))
+                known.push_back(i);
+            else
+                sockets_->remove_topic(topics[i]);
+        }
+        // Empties the slots with `clears` (topic index, map, slot), the failures in `results`.
+        auto clear = [&](const std::vector<Staged::Clear>& clears) {
+            std::vector<SlotToClear> slots;
+            for (const Staged::Clear& c : clears) slots.push_back(c.slot);
+            std::vector<Status> cleared(slots.size());
+            clear_slots(slots, cleared);
+            for (std::size_t k = 0; k < clears.size(); ++k) {
+                if (cleared[k])
+                    removed_from(clears[k].map, topics[clears[k].index]);
+                else if (results[clears[k].index])
+                    results[clears[k].index] = cleared[k];
+            }
+        };
+        std::vector<Staged::Clear> programs;
+        for (const std::size_t i : known) {
+            if (xdp_ && in_kernel_.test(topics[i]))
+                programs.push_back({i, Staged::Map::routes, xdp_->routes().slot(topics[i])});
+            if (fanout_ && in_fanout_.test(topics[i]))
+                programs.push_back({i, Staged::Map::fanout, fanout_->table().slot(topics[i])});
+        }
+        clear(programs);
+        std::vector<Staged::Clear> limits;
+        for (const std::size_t i : known) {
+            if (!xdp_ || !results[i]) continue;
+            if (Status classified = xdp_->set_topic_class(topics[i], false); !classified) {
+                results[i] = classified;
+                continue;
+            }
+            const Result<bool> held = xdp_->admission().holds(topics[i]);
+            if (!held)
+                results[i] = held.status();
+            else if (*held)
+                limits.push_back({i, Staged::Map::limits, xdp_->admission().slot(topics[i])});
+        }
+        clear(limits);
+        for (const std::size_t i : known) {
+            if (!results[i]) continue;
+            sockets_->remove_topic(topics[i]);
+            configured_.reset(topics[i]);
+            adopted_.reset(topics[i]);
+        }
+        for (const Status& result : results)
+            if (!result) return result;
+        return Status::ok();
+    });
+}
+
 Status XdpAdapter::configure_publisher_limit(const std::optional<RateLimit>& limit) noexcept {
     return control_call("configure_publisher_limit", [&]() -> Status {
         if (limit) {

@@ -39,6 +39,7 @@ public:
     Status configure_qos(const TopicConfig& topic) noexcept override;
     Status configure_topics(std::span<const TopicConfig> topics, std::span<Status> results) noexcept override;
     Status remove_topic(std::uint8_t topic) noexcept override;
+    Status remove_topics(std::span<const std::uint8_t> topics, std::span<Status> results) noexcept override;
     Status configure_publisher_limit(const std::optional<RateLimit>& limit) noexcept override;
     Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept override;
     AdapterStats stats() const noexcept override;

@@ -1208,8 +1208,8 @@ TEST_F(XdpAdapterKernel, ABatchLeavesEveryRouteAsOneConfigureQosPerTopicWould) {
 
 // The same with every kind of map-in-map write in one batch (bpf/map_ops.hpp): topics moving between the XDP route,
 // the TC fan-out and best-effort (their old slots emptied), rate limits added, changed and removed, and a fan-out
-// topic that fails. The batch leaves the kernel's routes, fan-out routes and limits, byte for byte, the reported
-// topics and each topic's XDP action as one configure_qos per topic does.
+// topic that fails; then all removed in one remove_topics call. The batch leaves the kernel's routes, fan-out routes
+// and limits, byte for byte, the reported topics and each topic's XDP action as one call per topic does.
 TEST_F(XdpAdapterKernel, ABatchWithRemovalsFanoutsAndLimitsLeavesTheKernelAsOneConfigureQosPerTopicWould) {
     ASSERT_TRUE(connect("native").is_ok());
     ASSERT_EQ(testkit::run_command({"ip", "route", "add", "unreachable", "10.9.0.0/16"}).message(), "");
@@ -1305,7 +1305,12 @@ TEST_F(XdpAdapterKernel, ABatchWithRemovalsFanoutsAndLimitsLeavesTheKernelAsOneC
         EXPECT_EQ(batch.reported, one_by_one[g].reported);
         EXPECT_EQ(batch.actions, one_by_one[g].actions);
     }
-    for (int t = 10; t < 50; ++t) ASSERT_TRUE(adapter().remove_topic(static_cast<std::uint8_t>(t)).is_ok());
+    // Removing them all in one call (Adapter::remove_topics) leaves what one remove_topic each left.
+    std::vector<std::uint8_t> ids;
+    for (int t = 10; t < 50; ++t) ids.push_back(static_cast<std::uint8_t>(t));
+    std::vector<Status> removed(ids.size());
+    EXPECT_TRUE(adapter().remove_topics(ids, removed).is_ok());
+    for (std::size_t i = 0; i < ids.size(); ++i) EXPECT_TRUE(removed[i].is_ok()) << removed[i].message();
     EXPECT_TRUE(state() == empty);
     ::close(prog);
 }
