@@ -514,7 +514,8 @@ Status XdpAdapter::set_limit(const TopicConfig& topic, Staged* staged) {
     }
     const Result<bool> held = xdp_->admission().holds(topic.id);
     if (!held) return held.status();
-    if (*held) staged->clears.push_back(Staged::Clear{staged->index, Staged::Map::limits, xdp_->admission().slot(topic.id)});
+    if (*held)
+        staged->clears.push_back(Staged::Clear{staged->index, Staged::Map::limits, xdp_->admission().slot(topic.id)});
     return Status::ok();
 }
 
@@ -539,10 +540,11 @@ Status XdpAdapter::configure_topics(std::span<const TopicConfig> topics, std::sp
     });
 }
 
-// In configure_qos's order for each topic (removals, limit, then its fan-out route or route): all removals at once,
-// then one batched update of topic_limits, of fanout_routes and of topic_routes. A topic whose write fails gets
-// that error and none of its later writes (configure_qos would have stopped there); the others go on. The writes
-// of a topic whose configure_one failed after staging them still happen, as configure_qos made them before failing.
+// In configure_qos's order for each topic (its limit, its old slots emptied, its fan-out route or route): one
+// batched update of topic_limits, then every removal at once (its limit's too), then one batched update of
+// fanout_routes and of topic_routes. A topic whose write fails gets that error and none of its later writes
+// (configure_qos would have stopped there); the others go on. The writes of a topic whose configure_one failed
+// after staging them still happen, as configure_qos made them before failing.
 void XdpAdapter::apply_staged(std::span<const TopicConfig> topics, Staged& staged, std::span<Status> results) {
     std::vector<bool> configured(topics.size()), stopped(topics.size());
     for (std::size_t i = 0; i < topics.size(); ++i) configured[i] = results[i].is_ok();
@@ -559,18 +561,6 @@ void XdpAdapter::apply_staged(std::span<const TopicConfig> topics, Staged& stage
         configured[index] = false;
         stopped[index] = true;
     };
-
-    std::vector<SlotToClear> slots;
-    for (const Staged::Clear& clear : staged.clears) slots.push_back(clear.slot);
-    std::vector<Status> cleared(slots.size());
-    clear_slots(slots, cleared);
-    for (std::size_t k = 0; k < staged.clears.size(); ++k) {
-        const Staged::Clear& clear = staged.clears[k];
-        if (cleared[k])
-            removed_from(clear.map, topics[clear.index].id);
-        else if (!stopped[clear.index])
-            failed(clear.index, cleared[k]);
-    }
 
     // One map's staged inner maps, published with one batched update; the kernel stops at a slot it refuses: that
     // topic fails, the batch goes on after it.
@@ -599,10 +589,28 @@ void XdpAdapter::apply_staged(std::span<const TopicConfig> topics, Staged& stage
         staged.limits,
         [&](auto keys, auto fds, std::uint32_t& published) { return xdp_->admission().publish(keys, fds, published); },
         [](const TopicConfig&) {});
+    std::vector<const Staged::Clear*> clears;
+    std::vector<SlotToClear> slots;
+    for (const Staged::Clear& clear : staged.clears) {
+        if (stopped[clear.index]) continue;
+        clears.push_back(&clear);
+        slots.push_back(clear.slot);
+    }
+    std::vector<Status> cleared(slots.size());
+    clear_slots(slots, cleared);
+    for (std::size_t k = 0; k < clears.size(); ++k) {
+        if (cleared[k])
+            removed_from(clears[k]->map, topics[clears[k]->index].id);
+        else if (!stopped[clears[k]->index])
+            failed(clears[k]->index, cleared[k]);
+    }
+
     if (fanout_)
         publish_all(
             staged.fanouts,
-            [&](auto keys, auto fds, std::uint32_t& published) { return fanout_->table().publish(keys, fds, published); },
+            [&](auto keys, auto fds, std::uint32_t& published) {
+                return fanout_->table().publish(keys, fds, published);
+            },
             [&](const TopicConfig& topic) { fanned_out_in_kernel(topic); });
     publish_all(
         staged.routes,

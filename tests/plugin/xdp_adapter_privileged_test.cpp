@@ -1117,8 +1117,8 @@ std::vector<std::vector<std::uint8_t>> published_slots(int prog, const std::stri
             std::uint32_t inner_length = sizeof inner_info;
             if (inner.get() < 0 || bpf_obj_get_info_by_fd(inner.get(), &inner_info, &inner_length) != 0) continue;
             std::vector<std::uint8_t> bytes(std::size_t{inner_info.value_size} * inner_info.max_entries);
-            for (std::uint32_t key = 0; key < inner_info.max_entries; ++key)
-                if (bpf_map_lookup_elem(inner.get(), &key, bytes.data() + std::size_t{key} * inner_info.value_size) != 0)
+            for (std::uint32_t key = 0; key < inner_info.max_entries && !bytes.empty(); ++key)
+                if (bpf_map_lookup_elem(inner.get(), &key, &bytes[std::size_t{key} * inner_info.value_size]) != 0)
                     bytes.clear();
             slots[slot] = std::move(bytes);
         }
@@ -1128,7 +1128,8 @@ std::vector<std::vector<std::uint8_t>> published_slots(int prog, const std::stri
 
 std::vector<std::vector<std::uint8_t>> router_routes(int prog) {
     std::vector<std::vector<std::uint8_t>> routes = published_slots(prog, "topic_routes");
-    return routes.empty() ? routes : std::vector<std::vector<std::uint8_t>>(routes.begin(), routes.begin() + TEMPOS_MAX_TOPICS);
+    if (routes.size() > TEMPOS_MAX_TOPICS) routes.resize(TEMPOS_MAX_TOPICS);
+    return routes;
 }
 
 // configure_topics (one batched publication of the routes) against one configure_qos per topic: the same routes in
@@ -1230,7 +1231,8 @@ TEST_F(XdpAdapterKernel, ABatchWithRemovalsFanoutsAndLimitsLeavesTheKernelAsOneC
             const int groups = kind < 3 ? 1 : kind - 1;
             for (int group = 0; group < groups; ++group) {
                 topic.groups.push_back(SubscriptionGroup{});
-                for (int m = 0; m < 1 + (t + group) % 3; ++m) topic.groups.back().members.push_back(member(g, t, group, m));
+                for (int m = 0; m < 1 + (t + group) % 3; ++m)
+                    topic.groups.back().members.push_back(member(g, t, group, m));
             }
             if ((t + g) % 3 != 0)
                 topic.rate_limit = RateLimit{static_cast<std::uint64_t>(1000 * (1 + (t + g) % 4)), 100};
