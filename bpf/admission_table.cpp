@@ -50,6 +50,26 @@ Status AdmissionTable::set(std::uint32_t slot, const std::optional<RateLimit>& l
                          slot_name(slot));
 }
 
+Result<UniqueFd> AdmissionTable::prepare(std::uint32_t slot, const RateLimit& limit) const {
+    if (slot > TEMPOS_PUBLISHER_LIMIT_SLOT)
+        return Status::error(ErrorCode::invalid_argument, "limit slot " + std::to_string(slot) + " out of range");
+    if (Status valid = validate(limit); !valid) return valid.prefixed(slot_name(slot));
+    const tempos_rate_limit kernel = to_kernel(limit);
+    return frozen_value_map("tempos_lim_" + std::to_string(slot), &kernel, sizeof(kernel), slot_name(slot));
+}
+
+Status AdmissionTable::publish(std::span<const std::uint32_t> slots, std::span<const int> inner_fds,
+                               std::uint32_t& published) {
+    return publish_inner_maps(topic_limits_fd_, slots, inner_fds, published,
+                              [&](std::size_t i) { return slot_name(i < slots.size() ? slots[i] : 0); });
+}
+
+SlotToClear AdmissionTable::slot(std::uint32_t slot) const { return {topic_limits_fd_, slot, slot_name(slot)}; }
+
+Result<bool> AdmissionTable::holds(std::uint32_t slot) const {
+    return slot_in_use(topic_limits_fd_, slot, slot_name(slot));
+}
+
 Result<std::optional<tempos_rate_limit>> AdmissionTable::get(std::uint32_t slot) const {
     std::uint32_t inner_id = 0;
     if (bpf_map_lookup_elem(topic_limits_fd_, &slot, &inner_id) != 0) {

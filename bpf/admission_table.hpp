@@ -4,8 +4,11 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 
+#include "map_ops.hpp"
 #include "tempos/adapter.hpp"
+#include "tempos/unique_fd.hpp"
 #include "tempos/xdp_abi.h"
 
 namespace tempos::xdp {
@@ -18,6 +21,13 @@ public:
     Status set(std::uint32_t slot, const std::optional<RateLimit>& limit);
     // The slot's limit as the kernel holds it; nullopt when there is none.
     Result<std::optional<tempos_rate_limit>> get(std::uint32_t slot) const;
+    // set() in parts, for many topics at once (XdpAdapter::configure_topics): prepare() validates a limit and
+    // writes it into a fresh frozen inner map, publish() swaps such maps in with one batched update
+    // (publish_inner_maps); a removal empties slot(s) with clear_slots, if holds(s) (else there is nothing to do).
+    Result<UniqueFd> prepare(std::uint32_t slot, const RateLimit& limit) const;
+    Status publish(std::span<const std::uint32_t> slots, std::span<const int> inner_fds, std::uint32_t& published);
+    SlotToClear slot(std::uint32_t slot) const;
+    Result<bool> holds(std::uint32_t slot) const;
 
     // interval = 1e9 / rate ns (at least 1), tolerance = interval * (burst - 1): `burst` events conform back to
     // back on an idle bucket, then one per interval.

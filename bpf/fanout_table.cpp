@@ -48,7 +48,13 @@ void FanoutTable::fill_slots(std::span<const tempos_route> groups, std::span<tem
     }
 }
 
-tempos::Status FanoutTable::set(std::uint8_t topic, std::span<const tempos_route> groups) {
+namespace {
+
+std::string fanout_name(std::uint32_t topic) { return "the fan-out route of topic " + std::to_string(topic); }
+
+}  // namespace
+
+tempos::Result<tempos::UniqueFd> FanoutTable::prepare(std::uint8_t topic, std::span<const tempos_route> groups) const {
     if (tempos::Status valid = validate(groups); !valid)
         return tempos::Status::error(valid.code(), "topic " + std::to_string(topic) + ": " + valid.message());
 
@@ -64,14 +70,29 @@ tempos::Status FanoutTable::set(std::uint8_t topic, std::span<const tempos_route
         for (std::uint32_t m = 0; m < groups[g].count; ++m) {
             const std::uint32_t key = static_cast<std::uint32_t>(g * TEMPOS_MAX_SUBSCRIBERS + m);
             if (bpf_map_update_elem(inner.get(), &key, &slots[key], BPF_ANY) != 0)
-                return map_error("writing the fan-out route of topic " + std::to_string(topic), errno);
+                return map_error("writing " + fanout_name(topic), errno);
         }
     }
-    return publish_inner_map(routes_fd_, topic, inner.get(), "the fan-out route of topic " + std::to_string(topic));
+    if (bpf_map_freeze(inner.get()) != 0) return map_error("freezing " + fanout_name(topic), errno);
+    return tempos::Result<tempos::UniqueFd>(std::move(inner));
 }
 
+tempos::Status FanoutTable::set(std::uint8_t topic, std::span<const tempos_route> groups) {
+    tempos::Result<tempos::UniqueFd> inner = prepare(topic, groups);
+    if (!inner) return inner.status();
+    return swap_in(routes_fd_, topic, inner.value().get(), fanout_name(topic));
+}
+
+tempos::Status FanoutTable::publish(std::span<const std::uint32_t> topics, std::span<const int> inner_fds,
+                                    std::uint32_t& published) {
+    return publish_inner_maps(routes_fd_, topics, inner_fds, published,
+                              [&](std::size_t i) { return fanout_name(i < topics.size() ? topics[i] : 0); });
+}
+
+SlotToClear FanoutTable::slot(std::uint8_t topic) const { return {routes_fd_, topic, fanout_name(topic)}; }
+
 tempos::Status FanoutTable::remove(std::uint8_t topic) {
-    return clear_slot(routes_fd_, topic, "the fan-out route of topic " + std::to_string(topic));
+    return clear_slot(routes_fd_, topic, fanout_name(topic));
 }
 
 tempos::Result<tempos_fanout_topic_counters> FanoutTable::read_topic_counters(std::uint8_t topic) const {

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <span>
 
+#include "map_ops.hpp"
 #include "tempos/adapter.hpp"
+#include "tempos/unique_fd.hpp"
 #include "tempos/xdp_abi.h"
 
 namespace tempos::xdp {
@@ -17,8 +19,15 @@ public:
     // Publishes one topic's groups (each a tempos_route, as for the router): fills a FRESH inner map, freezes it,
     // then replaces the topic's slot in fanout_routes (an atomic pointer swap in the kernel).
     tempos::Status set(std::uint8_t topic, std::span<const tempos_route> groups);
+    // set() in two halves, for many topics at once (XdpAdapter::configure_topics), as RouteTable::prepare and
+    // publish: one batched update of fanout_routes for all of them.
+    tempos::Result<tempos::UniqueFd> prepare(std::uint8_t topic, std::span<const tempos_route> groups) const;
+    tempos::Status publish(std::span<const std::uint32_t> topics, std::span<const int> inner_fds,
+                           std::uint32_t& published);
     // The topic is no longer fanned out in the kernel. Removing an absent topic is not an error.
     tempos::Status remove(std::uint8_t topic);
+    // The slot remove() empties, for clear_slots.
+    SlotToClear slot(std::uint8_t topic) const;
     // Sums over all possible CPUs; rr_next is per-CPU state and reads as 0.
     tempos::Result<tempos_fanout_topic_counters> read_topic_counters(std::uint8_t topic) const;
     tempos::Result<tempos_fanout_group_counters> read_group_counters(std::uint8_t topic, std::uint32_t group) const;

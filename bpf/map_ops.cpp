@@ -4,7 +4,11 @@
 
 #include "tempos/unique_fd.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <system_error>
+#include <thread>
 
 namespace tempos::xdp {
 
@@ -63,14 +67,51 @@ tempos::Status publish_value(int outer_fd, std::uint32_t key, const std::string&
                              std::uint32_t value_size, const std::string& what) {
     tempos::Result<tempos::UniqueFd> inner = frozen_value_map(name, value, value_size, what);
     if (!inner) return inner.status();
-    const std::uint32_t fd = static_cast<std::uint32_t>(inner.value().get());
+    return swap_in(outer_fd, key, inner.value().get(), what);
+}
+
+tempos::Status swap_in(int outer_fd, std::uint32_t key, int inner_fd, const std::string& what) {
+    const std::uint32_t fd = static_cast<std::uint32_t>(inner_fd);
     if (bpf_map_update_elem(outer_fd, &key, &fd, BPF_ANY) != 0) return map_error("publishing " + what, errno);
     return tempos::Status::ok();
+}
+
+tempos::Result<bool> slot_in_use(int outer_fd, std::uint32_t key, const std::string& what) {
+    std::uint32_t inner_id = 0;
+    if (bpf_map_lookup_elem(outer_fd, &key, &inner_id) == 0) return true;
+    if (errno == ENOENT) return false;
+    return map_error("reading " + what, errno);
 }
 
 tempos::Status clear_slot(int outer_fd, std::uint32_t key, const std::string& what) {
     if (bpf_map_delete_elem(outer_fd, &key) != 0 && errno != ENOENT) return map_error("removing " + what, errno);
     return tempos::Status::ok();
+}
+
+void clear_slots(std::span<const SlotToClear> slots, std::span<tempos::Status> results) {
+    const std::size_t count = std::min(slots.size(), results.size());
+    // Until its delete has run, a slot reads as failed (a thread that could not report leaves it so).
+    for (std::size_t i = 0; i < count; ++i)
+        results[i] = tempos::Status::error(tempos::ErrorCode::internal, "removing " + slots[i].what + ": not run");
+    std::atomic<std::size_t> next{0};
+    auto work = [&]() noexcept {
+        for (std::size_t i = next++; i < count; i = next++) {
+            try {
+                results[i] = clear_slot(slots[i].outer_fd, slots[i].key, slots[i].what);
+            } catch (...) {  // out of memory for the message: the slot stays "not run"
+            }
+        }
+    };
+    std::vector<std::thread> threads;
+    try {
+        const std::size_t wanted = count > 1 ? std::min(count, kMaxClearThreads) - 1 : 0;
+        threads.reserve(wanted);
+        while (threads.size() < wanted) threads.emplace_back(work);
+    } catch (const std::exception&) {
+        // Fewer threads (std::system_error, std::bad_alloc): those started and this one take the rest.
+    }
+    work();
+    for (std::thread& thread : threads) thread.join();
 }
 
 }  // namespace tempos::xdp

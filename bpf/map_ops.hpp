@@ -67,4 +67,24 @@ tempos::Status publish_value(int outer_fd, std::uint32_t key, const std::string&
 // Empties slot `key` of an ARRAY_OF_MAPS; an empty slot is not an error.
 tempos::Status clear_slot(int outer_fd, std::uint32_t key, const std::string& what);
 
+// Swaps the frozen `inner_fd` into `outer_fd`'s slot `key` (publish_inner_map without the freeze).
+tempos::Status swap_in(int outer_fd, std::uint32_t key, int inner_fd, const std::string& what);
+
+// Whether slot `key` of an ARRAY_OF_MAPS holds an inner map (a lookup waits for no grace period).
+tempos::Result<bool> slot_in_use(int outer_fd, std::uint32_t key, const std::string& what);
+
+// A slot of an ARRAY_OF_MAPS to empty, and what it holds (for errors).
+struct SlotToClear {
+    int outer_fd;
+    std::uint32_t key;
+    std::string what;
+};
+
+// clear_slot for each of `slots` (of one map or several, distinct), all at once: each delete waits for an RCU
+// grace period and an ARRAY_OF_MAPS has no batch delete (BPF_MAP_DELETE_BATCH: ENOTSUPP on 6.18), so the deletes
+// run on threads of their own (up to kMaxClearThreads: bounded, as a service may run under a task limit), whose
+// waits share grace periods. results[i] is slot i's.
+inline constexpr std::size_t kMaxClearThreads = 32;
+void clear_slots(std::span<const SlotToClear> slots, std::span<tempos::Status> results);
+
 }  // namespace tempos::xdp

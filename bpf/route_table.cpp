@@ -62,6 +62,8 @@ tempos::Status RouteTable::remove(std::uint8_t topic) {
     return clear_slot(topic_routes_fd_, topic, route_name(topic));
 }
 
+SlotToClear RouteTable::slot(std::uint8_t topic) const { return {topic_routes_fd_, topic, route_name(topic)}; }
+
 tempos::Result<tempos_topic_counters> RouteTable::read_counters(std::uint32_t slot) const {
     if (slot > TEMPOS_NO_TOPIC_SLOT)
         return tempos::Status::error(tempos::ErrorCode::invalid_argument,

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 
+#include "map_ops.hpp"
 #include "tempos/adapter.hpp"
 #include "tempos/unique_fd.hpp"
 #include "tempos/xdp_abi.h"
@@ -27,6 +28,8 @@ public:
                            std::uint32_t& published);
     // Makes the topic pass (not strict). Removing an absent topic is not an error.
     tempos::Status remove(std::uint8_t topic);
+    // The slot remove() empties, for clear_slots (map_ops.hpp: many removals at once).
+    SlotToClear slot(std::uint8_t topic) const;
     // Sum over all possible CPUs (libbpf_num_possible_cpus()) of slot 0..TEMPOS_NO_TOPIC_SLOT. rr_next is
     // per-CPU state, not a count: the sum reports it as 0.
     tempos::Result<tempos_topic_counters> read_counters(std::uint32_t slot) const;

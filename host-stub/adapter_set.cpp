@@ -81,15 +81,42 @@ Status AdapterSet::remove_topic(std::uint8_t topic) {
     return Status::ok();
 }
 
+std::vector<Status> AdapterSet::remove_topics(std::span<const std::uint8_t> topics) {
+    std::lock_guard lock(control_mutex_);
+    std::vector<Status> results(topics.size());
+    for (auto& entry : adapters_) {
+        std::vector<std::uint8_t> taken;
+        std::vector<std::size_t> where;
+        for (std::size_t i = 0; i < topics.size(); ++i) {
+            if (!results[i]) continue;
+            taken.push_back(topics[i]);
+            where.push_back(i);
+        }
+        if (taken.empty()) break;
+        std::vector<Status> outcome(taken.size());
+        (void)entry.loaded->remove_topics(taken, outcome);
+        for (std::size_t k = 0; k < taken.size(); ++k)
+            if (!outcome[k])
+                results[where[k]] = outcome[k].prefixed("adapter '" + entry.name + "' could not remove topic " +
+                                                        std::to_string(taken[k]));
+    }
+    return results;
+}
+
 Status AdapterSet::remove_unconfigured(const std::map<std::uint8_t, TopicConfig>& configured) {
     std::lock_guard lock(control_mutex_);
     for (auto& entry : adapters_) {
-        for (const TopicStats& topic : entry.loaded->stats().topics) {
-            if (configured.contains(topic.topic)) continue;
-            if (const Status status = entry.loaded->remove_topic(topic.topic); !status)
-                return status.prefixed("adapter '" + entry.name + "' could not remove topic " +
-                                       std::to_string(topic.topic) + ", which the configuration does not name");
-            log_->debug("adapter '{}': topic {} is not in the configuration: removed", entry.name, topic.topic);
+        // In one call, so that the adapter can remove them together.
+        std::vector<std::uint8_t> unnamed;
+        for (const TopicStats& topic : entry.loaded->stats().topics)
+            if (!configured.contains(topic.topic)) unnamed.push_back(topic.topic);
+        std::vector<Status> results(unnamed.size());
+        (void)entry.loaded->remove_topics(unnamed, results);
+        for (std::size_t i = 0; i < unnamed.size(); ++i) {
+            if (!results[i])
+                return results[i].prefixed("adapter '" + entry.name + "' could not remove topic " +
+                                           std::to_string(unnamed[i]) + ", which the configuration does not name");
+            log_->debug("adapter '{}': topic {} is not in the configuration: removed", entry.name, unnamed[i]);
         }
     }
     return Status::ok();

@@ -43,6 +43,9 @@ public:
     // its first failure naming the adapter. A topic an adapter refused is not handed to the next adapters.
     std::vector<Status> configure_topics(std::span<const TopicConfig> topics);
     Status remove_topic(std::uint8_t topic);
+    // remove_topic of many topics in one call to each adapter (Adapter::remove_topics): one Status per topic, its
+    // first failure naming the adapter. A topic an adapter could not remove is not handed to the next adapters.
+    std::vector<Status> remove_topics(std::span<const std::uint8_t> topics);
     // Removes, from each adapter, the topics it reports (stats) that `configured` does not name: state an adapter
     // resumed from an earlier run (the xdp adapter's persist, docs/restart.md) must not outlive the configuration.
     Status remove_unconfigured(const std::map<std::uint8_t, TopicConfig>& configured);

@@ -249,23 +249,27 @@ Status Mom::apply_topics(const std::map<std::uint8_t, TopicConfig>& running, con
         log_->info("reload: topic {} {}", topic.id, added ? "added" : "changed");
     }
     if (!first_failure) return roll_back(first_failure);
-    for (const std::uint8_t id : diff.removed) {
-        // Stop accepting the topic before the adapters forget it.
-        erase_topic_class(id);
-        const TopicConfig& old = running.at(id);
-        if (Status removed = adapters_.remove_topic(id); !removed) {
-            set_topic_class(id, old.qos);
-            restore(id, removed);
-            if (!refused) return roll_back(removed);
-            refused->emplace(id, removed);
+    // Removed topics in one call to each adapter too. Stop accepting them before the adapters forget them.
+    for (const std::uint8_t id : diff.removed) erase_topic_class(id);
+    const std::vector<Status> removed = adapters_.remove_topics(diff.removed);
+    for (std::size_t i = 0; i < diff.removed.size(); ++i) {
+        const TopicConfig& old = running.at(diff.removed[i]);
+        if (!removed[i]) {
+            set_topic_class(old.id, old.qos);
+            restore(old.id, removed[i]);
+            if (refused)
+                refused->emplace(old.id, removed[i]);
+            else if (first_failure)
+                first_failure = removed[i];
             continue;
         }
         undo.push_back([this, old] {
             set_topic_class(old.id, old.qos);
             return adapters_.configure_qos(old);
         });
-        log_->info("reload: topic {} removed", id);
+        log_->info("reload: topic {} removed", old.id);
     }
+    if (!first_failure) return roll_back(first_failure);
     return Status::ok();
 }
 

@@ -367,7 +367,7 @@ void XdpAdapter::stop_neighbour_resolver() {
     neighbours.reset();
 }
 
-Status XdpAdapter::route_in_kernel(const TopicConfig& topic, std::vector<StagedRoute>* staged) {
+Status XdpAdapter::route_in_kernel(const TopicConfig& topic, Staged* staged) {
     const Result<tempos_route> route =
         translate_group(topic.groups.front(), [this](const Endpoint& e) { return egress_for(e); },
                         [this](const Endpoint& e) { return neighbour_mac(e); });
@@ -375,7 +375,7 @@ Status XdpAdapter::route_in_kernel(const TopicConfig& topic, std::vector<StagedR
     if (staged) {
         Result<UniqueFd> inner = xdp_->routes().prepare(topic.id, *route);
         if (!inner) return inner.status();
-        staged->push_back(StagedRoute{0, std::move(*inner)});
+        staged->routes.push_back(Staged::Publish{staged->index, std::move(*inner)});
         return Status::ok();
     }
     if (Status set = xdp_->routes().set(topic.id, *route); !set) return set;
@@ -388,38 +388,61 @@ void XdpAdapter::routed_in_kernel(const TopicConfig& topic) {
     note_macless(topic);
 }
 
-Status XdpAdapter::fan_out_in_kernel(const TopicConfig& topic) {
+Status XdpAdapter::fan_out_in_kernel(const TopicConfig& topic, Staged* staged) {
     const Result<std::vector<tempos_route>> routes =
         translate_fanout(topic, [this](const Endpoint& e) { return egress_for(e); },
                          [this](const Endpoint& e) { return neighbour_mac(e); });
     if (!routes) return routes.status();
+    if (staged) {
+        Result<UniqueFd> inner = fanout_->table().prepare(topic.id, *routes);
+        if (!inner) return inner.status();
+        staged->fanouts.push_back(Staged::Publish{staged->index, std::move(*inner)});
+        return Status::ok();
+    }
     if (Status set = fanout_->table().set(topic.id, *routes); !set) return set;
+    fanned_out_in_kernel(topic);
+    return Status::ok();
+}
+
+void XdpAdapter::fanned_out_in_kernel(const TopicConfig& topic) {
     in_fanout_.set(topic.id);
     note_macless(topic);
-    return Status::ok();
 }
 
 // While a topic is in neither program (moving between the XDP route and the fan-out, or leaving the kernel),
-// its events reach the socket path, which serves every group correctly.
-Status XdpAdapter::remove_from_xdp(std::uint8_t topic) {
+// its events reach the socket path, which serves every group correctly. With `staged`, the slot is emptied later
+// with the call's other removals (apply_staged), still before any of the call's routes is published.
+Status XdpAdapter::remove_from_xdp(std::uint8_t topic, Staged* staged) {
     if (!xdp_ || !in_kernel_.test(topic)) return Status::ok();
+    if (staged) {
+        staged->clears.push_back(Staged::Clear{staged->index, Staged::Map::routes, xdp_->routes().slot(topic)});
+        return Status::ok();
+    }
     if (Status removed = xdp_->routes().remove(topic); !removed) return removed;
-    in_kernel_.reset(topic);
-    macless_topics_.erase(topic);
+    removed_from(Staged::Map::routes, topic);
     return Status::ok();
 }
 
-Status XdpAdapter::remove_from_fanout(std::uint8_t topic) {
+Status XdpAdapter::remove_from_fanout(std::uint8_t topic, Staged* staged) {
     if (!fanout_ || !in_fanout_.test(topic)) return Status::ok();
+    if (staged) {
+        staged->clears.push_back(Staged::Clear{staged->index, Staged::Map::fanout, fanout_->table().slot(topic)});
+        return Status::ok();
+    }
     if (Status removed = fanout_->table().remove(topic); !removed) return removed;
-    in_fanout_.reset(topic);
-    macless_topics_.erase(topic);
+    removed_from(Staged::Map::fanout, topic);
     return Status::ok();
 }
 
-Status XdpAdapter::remove_from_kernel(std::uint8_t topic) {
-    if (Status removed = remove_from_xdp(topic); !removed) return removed;
-    return remove_from_fanout(topic);
+void XdpAdapter::removed_from(Staged::Map map, std::uint8_t topic) {
+    if (map == Staged::Map::limits) return;
+    (map == Staged::Map::routes ? in_kernel_ : in_fanout_).reset(topic);
+    macless_topics_.erase(topic);
+}
+
+Status XdpAdapter::remove_from_kernel(std::uint8_t topic, Staged* staged) {
+    if (Status removed = remove_from_xdp(topic, staged); !removed) return removed;
+    return remove_from_fanout(topic, staged);
 }
 
 // A control-plane call: at the plugin boundary, under the shared lifecycle lock and the control mutex, on a
@@ -438,9 +461,9 @@ Status XdpAdapter::configure_qos(const TopicConfig& topic) noexcept {
     return control_call("configure_qos", [&]() -> Status { return configure_one(topic, nullptr); });
 }
 
-// One topic's configure_qos. With `staged`, a route for the XDP router is written into its inner map and left in
-// `staged` for configure_topics to publish with the others; everything else takes effect here.
-Status XdpAdapter::configure_one(const TopicConfig& topic, std::vector<StagedRoute>* staged) {
+// One topic's configure_qos. With `staged`, what goes into a map-in-map (limit, fan-out route, route, or their
+// removal) is left in `staged` for configure_topics to write with the other topics'; the rest takes effect here.
+Status XdpAdapter::configure_one(const TopicConfig& topic, Staged* staged) {
     if (Status valid = check_topic(topic); !valid) return valid;
 
     // The socket path always knows every topic: it serves best-effort topics and whatever the kernel passes
@@ -453,14 +476,14 @@ Status XdpAdapter::configure_one(const TopicConfig& topic, std::vector<StagedRou
     // Before any route: a strict topic the router does not serve must never take the best-effort CPUs.
     if (xdp_) {
         if (Status classified = xdp_->set_topic_class(topic.id, strict); !classified) return classified;
-        if (Status limited = xdp_->admission().set(topic.id, topic.rate_limit); !limited) return limited;
+        if (Status limited = set_limit(topic, staged); !limited) return limited;
     } else if (topic.rate_limit) {
         warn_limits_not_enforced();
     }
     // An update within the same program replaces the route atomically (no gap); a move between the XDP route
     // and the fan-out first removes the topic from the program that served it.
     if (strict && xdp_ && topic.groups.size() == 1) {
-        if (Status removed = remove_from_fanout(topic.id); !removed) return removed;
+        if (Status removed = remove_from_fanout(topic.id, staged); !removed) return removed;
         if (Status routed = route_in_kernel(topic, staged); !routed) return routed;
         if (!staged)
             log_->debug("topic {}: strict, {} subscribers, routed in the kernel", topic.id,
@@ -468,13 +491,13 @@ Status XdpAdapter::configure_one(const TopicConfig& topic, std::vector<StagedRou
         return Status::ok();
     }
     if (strict && fanout_ && topic.groups.size() > 1) {
-        if (Status removed = remove_from_xdp(topic.id); !removed) return removed;
-        if (Status fanned = fan_out_in_kernel(topic); !fanned) return fanned;
+        if (Status removed = remove_from_xdp(topic.id, staged); !removed) return removed;
+        if (Status fanned = fan_out_in_kernel(topic, staged); !fanned) return fanned;
         log_->debug("topic {}: strict, {} subscription groups, fanned out in the kernel", topic.id,
                     topic.groups.size());
         return Status::ok();
     }
-    if (Status removed = remove_from_kernel(topic.id); !removed) return removed;
+    if (Status removed = remove_from_kernel(topic.id, staged); !removed) return removed;
     if (strict && xdp_ && topic.groups.size() > 1) {
         log_->warn(
             "topic {}: strict with {} subscription groups and no kernel fan-out; served by the socket path",
@@ -486,54 +509,125 @@ Status XdpAdapter::configure_one(const TopicConfig& topic, std::vector<StagedRou
     return Status::ok();
 }
 
-// Every topic as configure_qos would, except that the XDP routes are published together at the end (a resync of
-// many topics: one RCU grace period instead of one per topic, map_ops.hpp). A topic staged but not yet published
-// reads as failed, so that an exception on the way leaves nothing the host believes done and is not.
+// The topic's limit (none: its slot emptied). With `staged`, left for apply_staged; a slot already empty needs no
+// removal (and a lookup waits for no grace period).
+Status XdpAdapter::set_limit(const TopicConfig& topic, Staged* staged) {
+    if (!staged) return xdp_->admission().set(topic.id, topic.rate_limit);
+    if (topic.rate_limit) {
+        Result<UniqueFd> inner = xdp_->admission().prepare(topic.id, *topic.rate_limit);
+        if (!inner) return inner.status();
+        staged->limits.push_back(Staged::Publish{staged->index, std::move(*inner)});
+        return Status::ok();
+    }
+    const Result<bool> held = xdp_->admission().holds(topic.id);
+    if (!held) return held.status();
+    if (*held)
+        staged->clears.push_back(Staged::Clear{staged->index, Staged::Map::limits, xdp_->admission().slot(topic.id)});
+    return Status::ok();
+}
+
+// Every topic as configure_qos would, except that what goes into the map-in-maps is written together at the end:
+// a resync of many topics pays a bounded number of RCU grace periods (map_ops.hpp), not one or more per topic. A
+// topic with something staged reads as failed until all of it is written, so that an exception on the way leaves
+// nothing the host believes done and is not.
 Status XdpAdapter::configure_topics(std::span<const TopicConfig> topics, std::span<Status> results) noexcept {
     return control_call("configure_topics", [&]() -> Status {
         if (results.size() != topics.size())
             return Status::error(ErrorCode::internal, "configure_topics: " + std::to_string(results.size()) +
                                                           " results for " + std::to_string(topics.size()) + " topics");
-        std::vector<StagedRoute> staged;
-        staged.reserve(topics.size());
+        Staged staged;
         for (std::size_t i = 0; i < topics.size(); ++i) {
-            const std::size_t before = staged.size();
+            staged.index = i;
             results[i] = configure_one(topics[i], &staged);
-            if (staged.size() == before) continue;
-            staged.back().index = i;
-            results[i] = Status::error(ErrorCode::internal, "topic " + std::to_string(topics[i].id) + ": route not published");
         }
-        publish_staged(topics, staged, results);
+        apply_staged(topics, staged, results);
         for (const Status& result : results)
             if (!result) return result;
         return Status::ok();
     });
 }
 
-void XdpAdapter::publish_staged(std::span<const TopicConfig> topics, const std::vector<StagedRoute>& staged,
-                                std::span<Status> results) {
-    std::vector<std::uint32_t> keys;
-    std::vector<int> fds;
-    for (const StagedRoute& route : staged) {
-        keys.push_back(topics[route.index].id);
-        fds.push_back(route.inner.get());
-    }
-    // The kernel stops at a slot it refuses: that topic fails, the batch goes on after it.
-    std::size_t next = 0;
-    while (next < staged.size()) {
-        std::uint32_t published = 0;
-        const Status status = xdp_->routes().publish(std::span(keys).subspan(next), std::span(fds).subspan(next), published);
-        for (std::size_t i = next; i < next + published && i < staged.size(); ++i) {
-            const TopicConfig& topic = topics[staged[i].index];
-            routed_in_kernel(topic);
-            results[staged[i].index] = Status::ok();
+// In configure_qos's order for each topic (its limit, its old slots emptied, its fan-out route or route): one
+// batched update of topic_limits, then every removal at once (its limit's too), then one batched update of
+// fanout_routes and of topic_routes. A topic whose write fails gets that error and none of its later writes
+// (configure_qos would have stopped there); the others go on. The writes of a topic whose configure_one failed
+// after staging them still happen, as configure_qos made them before failing.
+void XdpAdapter::apply_staged(std::span<const TopicConfig> topics, Staged& staged, std::span<Status> results) {
+    std::vector<bool> configured(topics.size()), stopped(topics.size());
+    for (std::size_t i = 0; i < topics.size(); ++i) configured[i] = results[i].is_ok();
+    auto pending = [&](std::size_t index) {
+        if (configured[index])
+            results[index] = Status::error(ErrorCode::internal,
+                                           "topic " + std::to_string(topics[index].id) + ": not written to the kernel");
+    };
+    for (const Staged::Clear& clear : staged.clears) pending(clear.index);
+    for (const auto* list : {&staged.limits, &staged.fanouts, &staged.routes})
+        for (const Staged::Publish& publish : *list) pending(publish.index);
+    auto failed = [&](std::size_t index, const Status& why) {
+        results[index] = why;
+        configured[index] = false;
+        stopped[index] = true;
+    };
+
+    // One map's staged inner maps, published with one batched update; the kernel stops at a slot it refuses: that
+    // topic fails, the batch goes on after it.
+    auto publish_all = [&](const std::vector<Staged::Publish>& list, auto&& publish, auto&& published_one) {
+        std::vector<std::size_t> indexes;
+        std::vector<std::uint32_t> keys;
+        std::vector<int> fds;
+        for (const Staged::Publish& staged_map : list) {
+            if (stopped[staged_map.index]) continue;
+            indexes.push_back(staged_map.index);
+            keys.push_back(topics[staged_map.index].id);
+            fds.push_back(staged_map.inner.get());
         }
-        next += published;
-        if (status) break;
-        if (next < staged.size()) results[staged[next].index] = status;
-        ++next;
+        std::size_t next = 0;
+        while (next < keys.size()) {
+            std::uint32_t published = 0;
+            const Status status = publish(std::span(keys).subspan(next), std::span(fds).subspan(next), published);
+            for (std::size_t i = next; i < next + published && i < keys.size(); ++i) published_one(topics[indexes[i]]);
+            next += published;
+            if (status) break;
+            if (next < keys.size()) failed(indexes[next], status);
+            ++next;
+        }
+    };
+    publish_all(
+        staged.limits,
+        [&](auto keys, auto fds, std::uint32_t& published) { return xdp_->admission().publish(keys, fds, published); },
+        [](const TopicConfig&) {});
+    std::vector<const Staged::Clear*> clears;
+    std::vector<SlotToClear> slots;
+    for (const Staged::Clear& clear : staged.clears) {
+        if (stopped[clear.index]) continue;
+        clears.push_back(&clear);
+        slots.push_back(clear.slot);
     }
-    log_->debug("{} route(s) published in the kernel in one batch", staged.size());
+    std::vector<Status> cleared(slots.size());
+    clear_slots(slots, cleared);
+    for (std::size_t k = 0; k < clears.size(); ++k) {
+        if (cleared[k])
+            removed_from(clears[k]->map, topics[clears[k]->index].id);
+        else if (!stopped[clears[k]->index])
+            failed(clears[k]->index, cleared[k]);
+    }
+
+    if (fanout_)
+        publish_all(
+            staged.fanouts,
+            [&](auto keys, auto fds, std::uint32_t& published) {
+                return fanout_->table().publish(keys, fds, published);
+            },
+            [&](const TopicConfig& topic) { fanned_out_in_kernel(topic); });
+    publish_all(
+        staged.routes,
+        [&](auto keys, auto fds, std::uint32_t& published) { return xdp_->routes().publish(keys, fds, published); },
+        [&](const TopicConfig& topic) { routed_in_kernel(topic); });
+
+    for (std::size_t i = 0; i < topics.size(); ++i)
+        if (configured[i]) results[i] = Status::ok();
+    log_->debug("configure_topics: {} removal(s), {} limit(s), {} fan-out route(s), {} route(s) written in the kernel",
+                staged.clears.size(), staged.limits.size(), staged.fanouts.size(), staged.routes.size());
 }
 
 Status XdpAdapter::remove_topic(std::uint8_t topic) noexcept {
@@ -552,6 +646,68 @@ Status XdpAdapter::remove_topic(std::uint8_t topic) noexcept {
         sockets_->remove_topic(topic);
         configured_.reset(topic);
         adopted_.reset(topic);
+        return Status::ok();
+    });
+}
+
+// remove_topic for each topic, in its order (out of the programs, then not strict, then no limit), each step for
+// every topic at once: two waves of removals (clear_slots) instead of one or two grace periods per topic.
+Status XdpAdapter::remove_topics(std::span<const std::uint8_t> topics, std::span<Status> results) noexcept {
+    return control_call("remove_topics", [&]() -> Status {
+        if (results.size() != topics.size())
+            return Status::error(ErrorCode::internal, "remove_topics: " + std::to_string(results.size()) +
+                                                          " results for " + std::to_string(topics.size()) + " topics");
+        std::vector<std::size_t> known;  // topics with state to reset, as indexes in `topics`
+        for (std::size_t i = 0; i < topics.size(); ++i) {
+            results[i] = Status::ok();
+            if (configured_.test(topics[i]) || adopted_.test(topics[i]))
+                known.push_back(i);
+            else
+                sockets_->remove_topic(topics[i]);
+        }
+        // Empties the slots with `clears` (topic index, map, slot), the failures in `results`.
+        auto clear = [&](const std::vector<Staged::Clear>& clears) {
+            std::vector<SlotToClear> slots;
+            for (const Staged::Clear& c : clears) slots.push_back(c.slot);
+            std::vector<Status> cleared(slots.size());
+            clear_slots(slots, cleared);
+            for (std::size_t k = 0; k < clears.size(); ++k) {
+                if (cleared[k])
+                    removed_from(clears[k].map, topics[clears[k].index]);
+                else if (results[clears[k].index])
+                    results[clears[k].index] = cleared[k];
+            }
+        };
+        std::vector<Staged::Clear> programs;
+        for (const std::size_t i : known) {
+            if (xdp_ && in_kernel_.test(topics[i]))
+                programs.push_back({i, Staged::Map::routes, xdp_->routes().slot(topics[i])});
+            if (fanout_ && in_fanout_.test(topics[i]))
+                programs.push_back({i, Staged::Map::fanout, fanout_->table().slot(topics[i])});
+        }
+        clear(programs);
+        std::vector<Staged::Clear> limits;
+        for (const std::size_t i : known) {
+            if (!xdp_ || !results[i]) continue;
+            if (Status classified = xdp_->set_topic_class(topics[i], false); !classified) {
+                results[i] = classified;
+                continue;
+            }
+            const Result<bool> held = xdp_->admission().holds(topics[i]);
+            if (!held)
+                results[i] = held.status();
+            else if (*held)
+                limits.push_back({i, Staged::Map::limits, xdp_->admission().slot(topics[i])});
+        }
+        clear(limits);
+        for (const std::size_t i : known) {
+            if (!results[i]) continue;
+            sockets_->remove_topic(topics[i]);
+            configured_.reset(topics[i]);
+            adopted_.reset(topics[i]);
+        }
+        for (const Status& result : results)
+            if (!result) return result;
         return Status::ok();
     });
 }

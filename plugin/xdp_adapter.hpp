@@ -40,6 +40,7 @@ public:
     Status configure_qos(const TopicConfig& topic) noexcept override;
     Status configure_topics(std::span<const TopicConfig> topics, std::span<Status> results) noexcept override;
     Status remove_topic(std::uint8_t topic) noexcept override;
+    Status remove_topics(std::span<const std::uint8_t> topics, std::span<Status> results) noexcept override;
     Status configure_publisher_limit(const std::optional<RateLimit>& limit) noexcept override;
     Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept override;
     AdapterStats stats() const noexcept override;
@@ -55,20 +56,35 @@ private:
     Result<EgressPort> egress_for(const Endpoint& subscriber);
     AdapterStats collect_stats() const;
     void release();
-    // A route of a configure_topics call, in its frozen inner map, waiting to be published with the others.
-    struct StagedRoute {
-        std::size_t index;  // in the call's topics
-        UniqueFd inner;
+    // What a configure_topics call writes into the map-in-maps (topic_limits, fanout_routes, topic_routes), kept
+    // until every topic is staged and then written with a bounded number of RCU grace periods (apply_staged):
+    // the removals all at once (clear_slots), then one batched update per map.
+    struct Staged {
+        enum class Map { limits, fanout, routes };
+        struct Clear {
+            std::size_t index;  // in the call's topics
+            Map map;
+            SlotToClear slot;
+        };
+        struct Publish {
+            std::size_t index;
+            UniqueFd inner;  // frozen
+        };
+        std::size_t index = 0;  // of the topic being staged
+        std::vector<Clear> clears;
+        std::vector<Publish> limits, fanouts, routes;
     };
-    Status configure_one(const TopicConfig& topic, std::vector<StagedRoute>* staged);
-    void publish_staged(std::span<const TopicConfig> topics, const std::vector<StagedRoute>& staged,
-                        std::span<Status> results);
-    Status route_in_kernel(const TopicConfig& topic, std::vector<StagedRoute>* staged = nullptr);
+    Status configure_one(const TopicConfig& topic, Staged* staged);
+    Status set_limit(const TopicConfig& topic, Staged* staged);
+    void apply_staged(std::span<const TopicConfig> topics, Staged& staged, std::span<Status> results);
+    Status route_in_kernel(const TopicConfig& topic, Staged* staged = nullptr);
     void routed_in_kernel(const TopicConfig& topic);
-    Status fan_out_in_kernel(const TopicConfig& topic);
-    Status remove_from_xdp(std::uint8_t topic);
-    Status remove_from_fanout(std::uint8_t topic);
-    Status remove_from_kernel(std::uint8_t topic);
+    Status fan_out_in_kernel(const TopicConfig& topic, Staged* staged = nullptr);
+    void fanned_out_in_kernel(const TopicConfig& topic);
+    Status remove_from_xdp(std::uint8_t topic, Staged* staged = nullptr);
+    Status remove_from_fanout(std::uint8_t topic, Staged* staged = nullptr);
+    void removed_from(Staged::Map map, std::uint8_t topic);
+    Status remove_from_kernel(std::uint8_t topic, Staged* staged = nullptr);
     Result<CpuSet> best_effort_cpus(const AdapterOptions& options) const;
     Status attach_fanout(const ChannelConfig& channel, XdpMode requested, const Ipv4& mom_ipv4);
     std::optional<Mac> neighbour_mac(const Endpoint& subscriber);

@@ -38,7 +38,8 @@ namespace tempos {
 //    TopicStats::kernel_passed_too_big.
 // 10: Adapter::configure_topics (many topics in one call, one Status each).
 // 11: DeviceStats::peer and ::peer_tx_dropped (a veth's ring-full drops, counted on its peer).
-inline constexpr std::uint32_t kAdapterAbiVersion = 11;
+// 12: Adapter::remove_topics (many removals in one call, one Status each).
+inline constexpr std::uint32_t kAdapterAbiVersion = 12;
 
 inline constexpr const char* kAbiVersionSymbol = "tempos_adapter_abi_version";
 inline constexpr const char* kFactorySymbol = "tempos_create_adapter";
@@ -181,6 +182,22 @@ public:
     }
     // Forgets a topic; events of it are no longer delivered.
     virtual Status remove_topic(std::uint8_t topic) noexcept = 0;
+    // remove_topic for each of `topics` (distinct ids) in one call, so that an adapter can remove them together
+    // (the xdp adapter: the kernel slots emptied at once, a bounded number of RCU grace periods instead of one or
+    // more per topic). results[i] (results.size() == topics.size()) is topic i's outcome, as remove_topic's would
+    // be. Returns the first failure, or ok.
+    virtual Status remove_topics(std::span<const std::uint8_t> topics, std::span<Status> results) noexcept {
+        std::size_t failed = results.size();
+        for (std::size_t i = 0; i < topics.size() && i < results.size(); ++i) {
+            results[i] = remove_topic(topics[i]);
+            if (!results[i] && failed == results.size()) failed = i;
+        }
+        try {
+            return failed == results.size() ? Status::ok() : results[failed];
+        } catch (...) {  // copying the message ran out of memory
+            return Status::error(ErrorCode::internal, "");
+        }
+    }
     // User-space delivery: one copy per subscription group, to one member round-robin.
     virtual Status send(std::uint8_t topic, std::span<const std::uint8_t> payload) noexcept = 0;
     virtual AdapterStats stats() const noexcept = 0;

@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "map_ops.hpp"
 #include "privileged.hpp"
 #include "router_harness.hpp"
 
@@ -112,11 +113,35 @@ TEST_F(RoutePublish, ARefusedSlotStopsTheBatchThereAndIsNamed) {
     EXPECT_TRUE(same(slot_of(topic_routes(), 11), route_of(1110, 1)));
     EXPECT_TRUE(same(slot_of(topic_routes(), 12), route_of(1200, 2)));
     EXPECT_TRUE(same(slot_of(topic_routes(), 13), route_of(1300, 2)));
-    // What the adapter does next (XdpAdapter::publish_staged): the rest of the batch after the refused one.
+    // What the adapter does next (XdpAdapter::apply_staged): the rest of the batch after the refused one.
     const Status rest = router_->routes.publish(std::span(topics).subspan(2), std::span(fds).subspan(2), published);
     ASSERT_TRUE(rest) << rest.message();
     EXPECT_EQ(published, 1u);
     EXPECT_TRUE(same(slot_of(topic_routes(), 13), route_of(1310, 4)));
+}
+
+// clear_slots (bpf/map_ops.hpp, each delete on a thread of its own): every slot named is emptied, an empty one is no
+// error, the others keep their routes, and a slot of a map that is not there fails alone, named.
+TEST_F(RoutePublish, ClearSlotsEmptiesEverySlotNamedAndOnlyThose) {
+    for (std::uint32_t topic = 0; topic < 200; ++topic)
+        ASSERT_TRUE(router_->routes.set(static_cast<std::uint8_t>(topic),
+                                        route_of(static_cast<std::uint16_t>(1000 + topic), 1)));
+    std::vector<xdp::SlotToClear> slots;
+    for (std::uint32_t topic = 0; topic < 150; ++topic)
+        slots.push_back(router_->routes.slot(static_cast<std::uint8_t>(topic)));
+    slots.push_back(router_->routes.slot(250));  // never set
+    slots.push_back(xdp::SlotToClear{-1, 3, "a slot of no map"});
+    std::vector<Status> results(slots.size());
+    xdp::clear_slots(slots, results);
+    for (std::size_t i = 0; i + 1 < slots.size(); ++i) EXPECT_TRUE(results[i]) << i << ": " << results[i].message();
+    ASSERT_FALSE(results.back());
+    const std::string& why = results.back().message();
+    EXPECT_NE(why.find("removing a slot of no map"), std::string::npos) << why;
+    for (std::uint32_t topic = 0; topic < 150; ++topic)
+        EXPECT_FALSE(slot_of(topic_routes(), topic)) << "topic " << topic;
+    for (std::uint32_t topic = 150; topic < 200; ++topic)
+        EXPECT_TRUE(same(slot_of(topic_routes(), topic), route_of(static_cast<std::uint16_t>(1000 + topic), 1)))
+            << "topic " << topic;
 }
 
 // prepare() refuses what set() refuses, before anything reaches the kernel's slot.

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -1124,10 +1125,11 @@ TEST_F(XdpAdapterKernel, RouteUpdateIsAtomicForConcurrentPackets) {
     std::printf("runs=%d updates=%d seen_a=%d seen_b=%d\n", runs, updates.load(), seen_a, seen_b);
 }
 
-// Every slot of the attached router's topic_routes, as raw bytes (empty: no route): what a batch and one
+// Every slot of the attached router's published map `name` (published_map.h: topic_routes, fanout_routes,
+// topic_limits), as the raw bytes of all its inner map's entries (empty: no inner map): what a batch and one
 // configure_qos per topic are held against.
-std::vector<std::vector<std::uint8_t>> router_routes(int prog) {
-    std::vector<std::vector<std::uint8_t>> slots(TEMPOS_MAX_TOPICS);
+std::vector<std::vector<std::uint8_t>> published_slots(int prog, const std::string& name) {
+    std::vector<std::vector<std::uint8_t>> slots;
     bpf_prog_info info{};
     std::uint32_t ids[64] = {};
     info.nr_map_ids = 64;
@@ -1135,25 +1137,34 @@ std::vector<std::vector<std::uint8_t>> router_routes(int prog) {
     std::uint32_t length = sizeof info;
     if (bpf_obj_get_info_by_fd(prog, &info, &length) != 0) return {};
     for (std::uint32_t i = 0; i < info.nr_map_ids && i < 64; ++i) {
-        const int map = bpf_map_get_fd_by_id(ids[i]);
-        if (map < 0) continue;
+        const UniqueFd map(bpf_map_get_fd_by_id(ids[i]));
+        if (map.get() < 0) continue;
         bpf_map_info map_info{};
         std::uint32_t map_length = sizeof map_info;
-        if (bpf_obj_get_info_by_fd(map, &map_info, &map_length) == 0 && std::string(map_info.name) == "topic_routes") {
-            for (std::uint32_t topic = 0; topic < TEMPOS_MAX_TOPICS; ++topic) {
-                std::uint32_t inner_id = 0;
-                if (bpf_map_lookup_elem(map, &topic, &inner_id) != 0) continue;
-                const int inner = bpf_map_get_fd_by_id(inner_id);
-                if (inner < 0) continue;
-                std::vector<std::uint8_t> route(sizeof(tempos_route));
-                const std::uint32_t zero = 0;
-                if (bpf_map_lookup_elem(inner, &zero, route.data()) == 0) slots[topic] = std::move(route);
-                ::close(inner);
-            }
+        if (bpf_obj_get_info_by_fd(map.get(), &map_info, &map_length) != 0 || std::string(map_info.name) != name)
+            continue;
+        slots.resize(map_info.max_entries);
+        for (std::uint32_t slot = 0; slot < map_info.max_entries; ++slot) {
+            std::uint32_t inner_id = 0;
+            if (bpf_map_lookup_elem(map.get(), &slot, &inner_id) != 0) continue;
+            const UniqueFd inner(bpf_map_get_fd_by_id(inner_id));
+            bpf_map_info inner_info{};
+            std::uint32_t inner_length = sizeof inner_info;
+            if (inner.get() < 0 || bpf_obj_get_info_by_fd(inner.get(), &inner_info, &inner_length) != 0) continue;
+            std::vector<std::uint8_t> bytes(std::size_t{inner_info.value_size} * inner_info.max_entries);
+            for (std::uint32_t key = 0; key < inner_info.max_entries && !bytes.empty(); ++key)
+                if (bpf_map_lookup_elem(inner.get(), &key, &bytes[std::size_t{key} * inner_info.value_size]) != 0)
+                    bytes.clear();
+            slots[slot] = std::move(bytes);
         }
-        ::close(map);
     }
     return slots;
+}
+
+std::vector<std::vector<std::uint8_t>> router_routes(int prog) {
+    std::vector<std::vector<std::uint8_t>> routes = published_slots(prog, "topic_routes");
+    if (routes.size() > TEMPOS_MAX_TOPICS) routes.resize(TEMPOS_MAX_TOPICS);
+    return routes;
 }
 
 // configure_topics (one batched publication of the routes) against one configure_qos per topic: the same routes in
@@ -1228,6 +1239,116 @@ TEST_F(XdpAdapterKernel, ABatchLeavesEveryRouteAsOneConfigureQosPerTopicWould) {
     const Result<testkit::ProgRun> routed = run_event(prog, 11, {10, 0, 0, 1});
     ASSERT_TRUE(routed) << routed.message();
     EXPECT_EQ(routed->action, XDP_TX);
+    ::close(prog);
+}
+
+// The same with every kind of map-in-map write in one batch (bpf/map_ops.hpp): topics moving between the XDP route,
+// the TC fan-out and best-effort (their old slots emptied), rate limits added, changed and removed, and a fan-out
+// topic that fails; then all removed in one remove_topics call. The batch leaves the kernel's routes, fan-out routes
+// and limits, byte for byte, the reported topics and each topic's XDP action as one call per topic does.
+TEST_F(XdpAdapterKernel, ABatchWithRemovalsFanoutsAndLimitsLeavesTheKernelAsOneConfigureQosPerTopicWould) {
+    ASSERT_TRUE(connect("native").is_ok());
+    ASSERT_EQ(testkit::run_command({"ip", "route", "add", "unreachable", "10.9.0.0/16"}).message(), "");
+    auto member = [](int g, int t, int group, int m) {
+        return Endpoint{{10, 0, 0, static_cast<std::uint8_t>(2 + 16 * group + m)},
+                        static_cast<std::uint16_t>(1000 * (g + 1) + t * 20 + group * 4 + m),
+                        Mac{0x02, static_cast<std::uint8_t>(g), 0, 0, static_cast<std::uint8_t>(group),
+                            static_cast<std::uint8_t>(m)}};
+    };
+    // Each topic takes every kind in turn (best-effort, one group, several groups) and a limit of its own, none
+    // every third generation. In generation 1, topic 22 moves from the XDP route to the fan-out with a member
+    // without a route: it fails and is left in neither (configure_qos empties its old slot first).
+    auto generation = [&](int g) {
+        std::vector<TopicConfig> topics;
+        for (int t = 10; t < 50; ++t) {
+            const int kind = (t + g) % 5;
+            TopicConfig topic{static_cast<std::uint8_t>(t), kind == 0 ? Qos::best_effort : Qos::strict, {}};
+            const int groups = kind < 3 ? 1 : kind - 1;
+            for (int group = 0; group < groups; ++group) {
+                topic.groups.push_back(SubscriptionGroup{});
+                for (int m = 0; m < 1 + (t + group) % 3; ++m)
+                    topic.groups.back().members.push_back(member(g, t, group, m));
+            }
+            if ((t + g) % 3 != 0)
+                topic.rate_limit = RateLimit{static_cast<std::uint64_t>(1000 * (1 + (t + g) % 4)), 100};
+            topics.push_back(topic);
+        }
+        if (g == 1) {
+            EXPECT_GT(topics[22 - 10].groups.size(), 1u);
+            topics[22 - 10].groups[1].members[0].ip = {10, 9, 9, 9};
+        }
+        return topics;
+    };
+    const int prog = attached_program_fd();
+    ASSERT_GE(prog, 0);
+    struct KernelState {
+        std::vector<std::vector<std::uint8_t>> routes, fanouts, limits;
+        std::vector<std::uint8_t> reported;
+        std::vector<int> actions;
+        bool operator==(const KernelState&) const = default;
+    };
+    auto state = [&] {
+        KernelState s{published_slots(prog, "topic_routes"), published_slots(prog, "fanout_routes"),
+                      published_slots(prog, "topic_limits"), {}, {}};
+        for (const TopicStats& t : adapter().stats().topics) s.reported.push_back(t.topic);
+        for (int t = 10; t < 50; ++t) {
+            const Result<testkit::ProgRun> run = run_event(prog, static_cast<std::uint8_t>(t), {10, 0, 0, 1});
+            s.actions.push_back(run ? static_cast<int>(run->action) : -1);
+        }
+        return s;
+    };
+    constexpr int kGenerations = 4;
+    std::vector<KernelState> one_by_one;
+    std::vector<std::string> errors_one_by_one;
+    for (int g = 0; g < kGenerations; ++g) {
+        for (const TopicConfig& topic : generation(g))
+            if (Status s = adapter().configure_qos(topic); !s) errors_one_by_one.push_back(s.message());
+        one_by_one.push_back(state());
+    }
+    ASSERT_EQ(errors_one_by_one.size(), 1u);
+    EXPECT_NE(errors_one_by_one[0].find("10.9.9.9"), std::string::npos) << errors_one_by_one[0];
+    EXPECT_TRUE(one_by_one[1].routes[22].empty() && one_by_one[1].fanouts[22].empty());
+    // Every kind of write happened: routes, fan-out routes and limits in the kernel, and slots emptied.
+    for (const KernelState& s : one_by_one) {
+        auto used = [](const std::vector<std::vector<std::uint8_t>>& slots) {
+            return std::count_if(slots.begin(), slots.end(), [](const auto& slot) { return !slot.empty(); });
+        };
+        EXPECT_GT(used(s.routes), 0);
+        EXPECT_GT(used(s.fanouts), 0);
+        EXPECT_GT(used(s.limits), 0);
+        EXPECT_LT(used(s.routes) + used(s.fanouts), 40);
+    }
+    for (int t = 10; t < 50; ++t) ASSERT_TRUE(adapter().remove_topic(static_cast<std::uint8_t>(t)).is_ok());
+    const KernelState empty = state();
+    for (int g = 0; g < kGenerations; ++g) {
+        SCOPED_TRACE("generation " + std::to_string(g));
+        const std::vector<TopicConfig> topics = generation(g);
+        std::vector<Status> results(topics.size());
+        const Status first = adapter().configure_topics(topics, results);
+        for (std::size_t i = 0; i < topics.size(); ++i) {
+            if (g == 1 && topics[i].id == 22) {
+                EXPECT_EQ(results[i].message(), errors_one_by_one[0]);
+                EXPECT_EQ(first.message(), errors_one_by_one[0]);
+            } else {
+                EXPECT_TRUE(results[i].is_ok()) << "topic " << int(topics[i].id) << ": " << results[i].message();
+            }
+        }
+        const KernelState batch = state();
+        for (int t = 0; t < TEMPOS_MAX_TOPICS; ++t) {
+            EXPECT_EQ(batch.routes[t], one_by_one[g].routes[t]) << "route of topic " << t;
+            EXPECT_EQ(batch.fanouts[t], one_by_one[g].fanouts[t]) << "fan-out route of topic " << t;
+            EXPECT_EQ(batch.limits[t], one_by_one[g].limits[t]) << "limit of topic " << t;
+        }
+        EXPECT_EQ(batch.reported, one_by_one[g].reported);
+        EXPECT_EQ(batch.actions, one_by_one[g].actions);
+    }
+    // Removing them all in one call (Adapter::remove_topics) leaves what one remove_topic each left.
+    std::vector<std::uint8_t> ids;
+    for (int t = 10; t < 50; ++t) ids.push_back(static_cast<std::uint8_t>(t));
+    std::vector<Status> removed(ids.size());
+    EXPECT_TRUE(adapter().remove_topics(ids, removed).is_ok());
+    for (std::size_t i = 0; i < ids.size(); ++i) EXPECT_TRUE(removed[i].is_ok()) << removed[i].message();
+    EXPECT_TRUE(state() == empty);
     ::close(prog);
 }
 
