@@ -50,25 +50,10 @@ Status AdapterSet::configure_qos(const TopicConfig& topic) {
 
 std::vector<Status> AdapterSet::configure_topics(std::span<const TopicConfig> topics) {
     std::lock_guard lock(control_mutex_);
-    std::vector<Status> results(topics.size());
-    for (auto& entry : adapters_) {
-        // What every adapter before this one took.
-        std::vector<TopicConfig> taken;
-        std::vector<std::size_t> where;
-        for (std::size_t i = 0; i < topics.size(); ++i) {
-            if (!results[i]) continue;
-            taken.push_back(topics[i]);
-            where.push_back(i);
-        }
-        if (taken.empty()) break;
-        std::vector<Status> outcome(taken.size());
-        (void)entry.loaded->configure_topics(taken, outcome);
-        for (std::size_t k = 0; k < taken.size(); ++k)
-            if (!outcome[k])
-                results[where[k]] = outcome[k].prefixed("adapter '" + entry.name + "' refuses topic " +
-                                                        std::to_string(taken[k].id));
-    }
-    return results;
+    return in_each_adapter(
+        topics,
+        [](LoadedAdapter& a, auto t, auto out) { (void)a->configure_topics(t, out); },
+        [](const TopicConfig& t) { return "refuses topic " + std::to_string(t.id); });
 }
 
 Status AdapterSet::remove_topic(std::uint8_t topic) {
@@ -83,24 +68,10 @@ Status AdapterSet::remove_topic(std::uint8_t topic) {
 
 std::vector<Status> AdapterSet::remove_topics(std::span<const std::uint8_t> topics) {
     std::lock_guard lock(control_mutex_);
-    std::vector<Status> results(topics.size());
-    for (auto& entry : adapters_) {
-        std::vector<std::uint8_t> taken;
-        std::vector<std::size_t> where;
-        for (std::size_t i = 0; i < topics.size(); ++i) {
-            if (!results[i]) continue;
-            taken.push_back(topics[i]);
-            where.push_back(i);
-        }
-        if (taken.empty()) break;
-        std::vector<Status> outcome(taken.size());
-        (void)entry.loaded->remove_topics(taken, outcome);
-        for (std::size_t k = 0; k < taken.size(); ++k)
-            if (!outcome[k])
-                results[where[k]] = outcome[k].prefixed("adapter '" + entry.name + "' could not remove topic " +
-                                                        std::to_string(taken[k]));
-    }
-    return results;
+    return in_each_adapter(
+        topics,
+        [](LoadedAdapter& a, auto t, auto out) { (void)a->remove_topics(t, out); },
+        [](std::uint8_t t) { return "could not remove topic " + std::to_string(t); });
 }
 
 Status AdapterSet::remove_unconfigured(const std::map<std::uint8_t, TopicConfig>& configured) {

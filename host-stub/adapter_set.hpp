@@ -71,6 +71,29 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     std::vector<Entry> adapters_;
     mutable std::mutex control_mutex_;
+
+    // Hands each adapter, in order, the items every adapter before it took; an item's Status is the first refusal,
+    // prefixed with the adapter's name and `refusal(item)`. Called with control_mutex_ held.
+    template <class Item, class Call, class Refusal>
+    std::vector<Status> in_each_adapter(std::span<const Item> items, Call call, Refusal refusal) {
+        std::vector<Status> results(items.size());
+        for (auto& entry : adapters_) {
+            std::vector<Item> taken;
+            std::vector<std::size_t> where;
+            for (std::size_t i = 0; i < items.size(); ++i) {
+                if (!results[i]) continue;
+                taken.push_back(items[i]);
+                where.push_back(i);
+            }
+            if (taken.empty()) break;
+            std::vector<Status> outcome(taken.size());
+            call(entry.loaded, std::span<const Item>(taken), std::span<Status>(outcome));
+            for (std::size_t k = 0; k < taken.size(); ++k)
+                if (!outcome[k])
+                    results[where[k]] = outcome[k].prefixed("adapter '" + entry.name + "' " + refusal(taken[k]));
+        }
+        return results;
+    }
 };
 
 }  // namespace tempos::mom
