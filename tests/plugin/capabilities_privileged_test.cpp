@@ -30,6 +30,8 @@ constexpr std::uint64_t kCapNetAdmin = std::uint64_t{1} << CAP_NET_ADMIN;
 constexpr std::uint64_t kCapSysAdmin = std::uint64_t{1} << CAP_SYS_ADMIN;
 // It asks the kernel to resolve neighbours and republishes the routes that depend on them in fresh inner maps.
 constexpr std::uint64_t kNeighbourResolverKeeps = kCapNetAdmin | kCapBpf;
+// It asks veth peers in other namespaces for their drops (RTM_GETLINK by nsid); nothing else.
+constexpr std::uint64_t kVethPeerCountersKeep = kCapNetAdmin;
 constexpr const char* kIface = "capx0";
 
 struct TaskCapabilities {
@@ -96,12 +98,13 @@ protected:
                 for (const auto& [tid, caps] : tasks) {
                     const std::uint64_t want = tid == main_tid                ? main_keeps
                                                : caps.name == "tempos-neigh" ? kNeighbourResolverKeeps
+                                               : caps.name == "tempos-vethpeer" ? kVethPeerCountersKeep
                                                                               : 0;
                     if (caps.effective != want || caps.permitted != want) return false;
                 }
-                // control, two receivers, two dispatchers, /metrics, and with XDP the address watcher and the
-                // neighbour resolver
-                return tasks.size() >= (xdp_mode == "off" ? 6u : 8u);
+                // control, two receivers, two dispatchers, /metrics, and with XDP the address watcher, the
+                // neighbour resolver and the veth peer counters
+                return tasks.size() >= (xdp_mode == "off" ? 6u : 9u);
             },
             std::chrono::seconds(10));
         ASSERT_TRUE(dropped) << describe(tasks) << mom_.log_tail(20);
