@@ -26,7 +26,7 @@ const std::map<std::string, std::vector<std::string>> kRequiredFields{
       "restart_upgrade_persist_lost", "restart_upgrade_persist_gap_ms"}},
     {"cluster",
      {"cluster_prop_p50_ms", "cluster_prop_p99_ms", "cluster_prop_all_p99_ms", "cluster_churn_prop_p99_ms",
-      "cluster_churn_prop_all_p99_ms", "cluster_resync_ms"}},
+      "cluster_churn_prop_all_p99_ms", "cluster_resync_ms", "cluster_unaccounted"}},
     {"peers",
      {"mosquitto_p50_us", "mosquitto_p99_us", "nats_p50_us", "nats_p99_us", "nats_flood_p99_us", "dds_p99_us",
       "dds_flood_p99_us", "sockperf_p99_us", "sockperf_flood_p99_us"}}};

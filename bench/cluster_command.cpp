@@ -2,11 +2,13 @@
 // churned, and a broker's full resync (issue 16). Method and figures: docs/cluster.md, "Benchmark". An event on the
 // new route's socket can only have come along the new route: each change moves topic 1 to the next of 32 routes.
 #include <poll.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
 #include <mutex>
+#include <numeric>
 #include <regex>
 #include <thread>
 #include <tuple>
@@ -46,12 +48,20 @@ constexpr std::uint64_t kSequenceRange = 1'000'000'000'000;  // broker k's event
 const char* const kBrokerNodes[kBrokers] = {"mom", "sub3", "sub4"};
 const std::string kPrefix = "/tempos";
 
-// The first event through each broker on the armed route's socket.
+// The first event through each broker on the armed route's socket, and every event through each broker.
 struct Arrivals {
     std::mutex mutex;
     int armed = -1;
     std::array<std::uint64_t, kBrokers> first{};
+    std::array<std::uint64_t, kBrokers> delivered{};
 };
+
+// Losses of topic 1's events in each broker's /metrics (the rest are read from the topology).
+const std::pair<const char*, std::vector<std::pair<std::string, std::string>>> kBrokerLosses[] = {
+    {"tempos_kernel_dropped_total", {}},        {"tempos_device_tx_dropped_total", {}},
+    {"tempos_device_peer_tx_dropped_total", {}}, {"tempos_interface_rx_dropped_total", {}},
+    {"tempos_events_dropped_total", {}},        {"tempos_events_abandoned_total", {}},
+    {"tempos_adapter_send_errors_total", {}},   {"tempos_netns_udp_errors_total", {{"counter", "InErrors"}}}};
 
 double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
@@ -95,11 +105,13 @@ struct ClusterBench : Bench<ClusterOptions> {
                 {(testkit::executable_dir() / "tempos-pub").string(), "--to",
                  net_.ip(kBrokerNodes[k]) + ":" + std::to_string(kMomPort), "--topic", "1", "--count", "1000000000",
                  "--rate", std::to_string(o_.rate), "--size", "32", "--max-seconds", "900", "--first-sequence",
-                 std::to_string(k * kSequenceRange)},
+                 std::to_string(k * kSequenceRange), "--json"},
                 {.netns = net_.ns("pub")});
             if (!pub) return pub.status();
             pubs.push_back(std::move(*pub));
         }
+        const Result<double> lost_before = counted_losses();
+        if (!lost_before) return lost_before.status();
         Report out;
         if (Status idle = measure(out, "cluster_prop"); !idle) return idle.prefixed("propagation");
         const Result<std::int64_t> filled = fill();
@@ -110,7 +122,7 @@ struct ClusterBench : Bench<ClusterOptions> {
             std::jthread churn([this](std::stop_token stop) { churn_members(stop); });
             if (Status churned = measure(out, "cluster_churn_prop"); !churned) return churned.prefixed("with churn");
         }
-        for (testkit::Process& pub : pubs) pub.kill_and_reap();
+        if (Status accounted = account(out, pubs, *lost_before); !accounted) return accounted;
         if (Status resynced = resync(out); !resynced) return resynced.prefixed("resync");
         out.raw("cluster_prop_ms", curves_)
             .number("cluster_changes", o_.changes, 0)
@@ -148,8 +160,9 @@ private:
                     const auto event = tools::read_event_header({buffer.data(), static_cast<std::size_t>(n)});
                     const std::size_t k = event ? event->sequence / kSequenceRange : kBrokers;
                     std::lock_guard lock(arrivals_.mutex);
-                    if (static_cast<int>(r) == arrivals_.armed && k < kBrokers && !arrivals_.first[k])
-                        arrivals_.first[k] = now;
+                    if (k >= kBrokers) continue;
+                    ++arrivals_.delivered[k];
+                    if (static_cast<int>(r) == arrivals_.armed && !arrivals_.first[k]) arrivals_.first[k] = now;
                 }
         }
     }
@@ -244,6 +257,58 @@ private:
                        testkit::sum_metric(*m, "tempos_cluster_revision_applied") >= static_cast<double>(revision);
             },
             timeout);
+    }
+
+    // Losses counted on the way of topic 1's events so far: the publishers' interface, each broker's /metrics, and
+    // the UDP receive errors of the subscribers' namespaces (the route sockets are this process's).
+    Result<double> counted_losses() const {
+        const Result<std::vector<testkit::NodeInterfaceDrops>> drops = net_.drops();
+        if (!drops) return drops.status();
+        double sum = 0;
+        for (const testkit::NodeInterfaceDrops& i : *drops)
+            if (i.node == "pub") sum += static_cast<double>(i.drops.tx_dropped);
+        for (const char* node : {"sub1", "sub2"}) {
+            Status read = testkit::run_in_netns(net_.ns(node), [&] {
+                const Result<std::uint64_t> in_errors = testkit::udp_counter(static_cast<pid_t>(::gettid()), "InErrors");
+                if (in_errors) sum += static_cast<double>(*in_errors);
+                return in_errors.status();
+            });
+            if (!read) return read;
+        }
+        for (const testkit::MomRunner& broker : brokers_) {
+            const Result<std::string> metrics = broker.scrape_metrics();
+            if (!metrics) return metrics.status();
+            for (const auto& [name, labels] : kBrokerLosses) sum += testkit::sum_metric(*metrics, name, labels);
+        }
+        return sum;
+    }
+
+    // Stops the publishers and reports what they sent against what arrived and the losses counted: every event
+    // offered is delivered or counted (cluster_unaccounted 0), route changes and churn included.
+    Status account(Report& out, std::vector<testkit::Process>& pubs, double lost_before) {
+        double offered = 0;
+        for (testkit::Process& pub : pubs) {
+            if (Result<int> ended = pub.terminate(std::chrono::seconds(5)); !ended || *ended != 0)
+                return measurement_error("tempos-pub " + pub.how_it_ended() + ": " + pub.errors());
+            const nlohmann::json summary = nlohmann::json::parse(pub.output(), nullptr, false);
+            if (!summary.is_object() || !summary.contains("sent"))
+                return measurement_error("tempos-pub printed no summary: " + pub.output());
+            offered += summary["sent"].get<double>();
+        }
+        auto delivered = [&] {
+            std::lock_guard lock(arrivals_.mutex);
+            return std::accumulate(arrivals_.delivered.begin(), arrivals_.delivered.end(), std::uint64_t{0});
+        };
+        const auto arrived = static_cast<double>(testkit::poll_until_settled(
+            delivered, static_cast<std::uint64_t>(offered), std::chrono::milliseconds(300), std::chrono::seconds(5)));
+        const Result<double> lost_after = counted_losses();
+        if (!lost_after) return lost_after.status();
+        const double counted = *lost_after - lost_before;
+        out.number("cluster_offered", offered, 0)
+            .number("cluster_delivered", arrived, 0)
+            .number("cluster_counted_losses", counted, 0)
+            .number("cluster_unaccounted", offered - arrived - counted, 0);
+        return Status::ok();
     }
 
     Status resync(Report& out) {

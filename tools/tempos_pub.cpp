@@ -1,4 +1,5 @@
 // tempos-pub: publishes numbered, timestamped events to a MoM over UDP, bounded in count and time.
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +15,12 @@
 #include "endpoint_arg.hpp"
 #include "event_format.hpp"
 #include "round_to.hpp"
+
+namespace {
+// Set by SIGINT/SIGTERM: the run ends early and still prints its summary (what was sent until then).
+volatile sig_atomic_t stop_requested = 0;
+void request_stop(int) { stop_requested = 1; }
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"tempos-pub: publish numbered, timestamped events to a MoM (UDP; first payload byte = topic)"};
@@ -41,6 +48,11 @@ int main(int argc, char** argv) {
     if (dest.fd < 0) return dest.exit_status;
     const int fd = dest.fd;
 
+    struct sigaction on_stop {};
+    on_stop.sa_handler = request_stop;
+    sigaction(SIGINT, &on_stop, nullptr);
+    sigaction(SIGTERM, &on_stop, nullptr);
+
     std::vector<std::uint8_t> payload(size, 0);
     const std::uint64_t period_ns = rate > 0 ? static_cast<std::uint64_t>(1e9 / rate) : 0;
     const std::uint64_t start = tempos::tools::monotonic_ns();
@@ -50,7 +62,7 @@ int main(int argc, char** argv) {
         const std::uint64_t due = start + i * period_ns;
         if (period_ns != 0 && tempos::tools::monotonic_ns() < due) tempos::tools::sleep_until_ns(due);
         const std::uint64_t now = tempos::tools::monotonic_ns();
-        if (now >= stop) break;
+        if (now >= stop || stop_requested) break;
         // Paced events carry the time they were due, not the time they left: a sender held up (descheduled, a
         // full socket buffer) then shows as latency of the events it delayed instead of hiding it (no
         // coordinated omission). Unpaced events have no schedule: they carry the send time.
@@ -69,6 +81,7 @@ int main(int argc, char** argv) {
     const double sent_rate = seconds > 0 ? static_cast<double>(sent) / seconds : 0.0;
     const nlohmann::ordered_json summary{{"sent", sent},
                                          {"errors", errors},
+                                         {"stopped", stop_requested != 0},
                                          {"seconds", tempos::tools::round_to(seconds, 6)},
                                          {"rate", tempos::tools::round_to(sent_rate, 1)},
                                          {"late_max_us", tempos::tools::round_to(late_max_ns / 1e3, 1)}};
@@ -77,5 +90,6 @@ int main(int argc, char** argv) {
     else
         std::fprintf(stderr, "tempos-pub: sent %llu events (%llu errors) in %.3f s\n",
                      static_cast<unsigned long long>(sent), static_cast<unsigned long long>(errors), seconds);
-    return errors == 0 && sent == count ? 0 : 1;
+    // A run stopped by a signal ends as asked: only errors make it fail.
+    return errors == 0 && (sent == count || stop_requested) ? 0 : 1;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The traffic tools themselves, on loopback in a private network namespace: tempos-sub counts a payload that
 # differs from tempos-pub's pattern as corrupt, reports first/last send times inside the publisher's run, and
-# --report-every prints interim JSON lines before the final report.
+# --report-every prints interim JSON lines before the final report; tempos-pub stopped by SIGTERM exits 0 and
+# reports exactly the events it sent.
 . "$(dirname "$0")/lib.sh"
 require_privileges
 trap 'rm -rf "$E2E_TMP"' EXIT
@@ -37,6 +38,28 @@ assert interim and all(l["interim"] and "interval_p99_us" in l["topics"].get("7"
 assert sum(l["topics"].get("7", {}).get("interval_received", 0) for l in interim) <= final["received"]
 assert t["unique"] == 101 and t["corrupt"] == 1 and t["duplicates"] == 0
 assert before <= t["first_sent_ns"] < after and t["max_seq"] == 500
+PY
+# tempos-pub with far more to send than it will: SIGTERM once events arrive; its "sent" is what tempos-sub got.
+rm -f "$TMP/ready"
+"$BIN/tempos-sub" --listen 127.0.0.1:9998 --timeout 60 --json --ready-file "$TMP/ready" >"$TMP/sub2.json" &
+sub=$!
+for _ in $(seq 50); do [ -f "$TMP/ready" ] && break; sleep 0.1; done
+"$BIN/tempos-pub" --to 127.0.0.1:9998 --topic 8 --count 100000000 --rate 500 --json >"$TMP/pub.json" &
+pub=$!
+in_datagrams() { awk '/^Udp: [0-9]/ {print $2}' /proc/net/snmp; }
+for _ in $(seq 100); do [ "$(in_datagrams)" -ge 220 ] && break; sleep 0.1; done
+kill -TERM "$pub"
+wait "$pub"  # set -e: a stop on request exits 0
+for _ in $(seq 50); do [ "$(in_datagrams)" -ge "$((101 + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sent"])' "$TMP/pub.json")))" ] && break; sleep 0.1; done
+kill -INT "$sub"
+wait "$sub" || true
+python3 - "$TMP/pub.json" "$TMP/sub2.json" <<'PY'
+import json, sys
+pub, sub = json.load(open(sys.argv[1])), json.loads(open(sys.argv[2]).read().splitlines()[-1])
+t = sub["topics"]["8"]
+print(f"tempos-pub stopped: {pub['stopped']}, sent {pub['sent']}, errors {pub['errors']}; tempos-sub unique {t['unique']}")
+assert pub["stopped"] and pub["errors"] == 0 and 100 <= pub["sent"] < 100000000
+assert t["unique"] == pub["sent"] and t["duplicates"] == 0
 PY
 SH
 echo PASS
