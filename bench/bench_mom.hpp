@@ -43,9 +43,8 @@ inline Result<testkit::MomRunner> start_bench_mom(const testkit::Topology& net, 
                                                   const std::vector<BenchTopic>& topics, BenchMomOptions o = {}) {
     std::vector<testkit::ConfigTopic> config_topics;
     for (const BenchTopic& t : topics) {
-        const Result<Mac> mac = net.mac(t.node, "eth0");
-        if (!mac) return mac.status();
-        const testkit::ConfigEndpoint member{net.ip(t.node), kMomPort, testkit::mac_text(*mac)};
+        TEMPOS_ASSIGN_OR_RETURN(auto mac, net.mac(t.node, "eth0"));
+        const testkit::ConfigEndpoint member{net.ip(t.node), kMomPort, testkit::mac_text(mac)};
         config_topics.push_back({t.id, t.qos, std::vector(static_cast<std::size_t>(t.groups), std::vector{member})});
     }
     const std::string listen = std::string(testkit::world::point_to_point::kMomIp) + ":" + std::to_string(kMomPort);
@@ -56,9 +55,8 @@ inline Result<testkit::MomRunner> start_bench_mom(const testkit::Topology& net, 
         testkit::MomRunner::start(config, {.netns = net.ns("mom"), .cpu = o.cpu, .args = std::move(o.args)});
     if (!mom || xdp_mode == "off") return mom;
     // tempos-mom is ready after its adapter connected: the router's mode is settled by then.
-    const Result<testkit::XdpMode> attached = net.xdp_mode("mom", "eth0");
-    if (!attached) return attached.status();
-    if (const std::string name = testkit::xdp_mode_name(*attached); name != xdp_mode)
+    TEMPOS_ASSIGN_OR_RETURN(auto attached, net.xdp_mode("mom", "eth0"));
+    if (const std::string name = testkit::xdp_mode_name(attached); name != xdp_mode)
         return Status::error(ErrorCode::unsupported, "XDP on mom:eth0 is " + name + ", expected " + xdp_mode);
     return mom;
 }
@@ -72,14 +70,10 @@ inline std::vector<std::string> at_priority(std::vector<std::string> argv, int p
 // `argv` started; ready once its namespace has a UDP socket (`tcp`: a listening TCP one) on `port` (0: at once).
 inline Result<testkit::Process> start_bound(const std::vector<std::string>& argv, testkit::ProcessOptions options,
                                             std::uint16_t port, bool tcp = false) {
-    Result<testkit::Process> p = testkit::Process::start(argv, std::move(options));
-    const pid_t pid = p ? p->pid() : -1;
-    auto bound = [&] { return tcp ? testkit::tcp_listening(pid, port) : testkit::udp_port_bound(pid, port); };
-    if (Status up = p && port ? p->wait_until(bound, std::chrono::seconds(5),
-                                              (tcp ? "TCP port " : "UDP port ") + std::to_string(port) + " bound")
-                              : p.status();
-        !up)
-        return up;
+    TEMPOS_ASSIGN_OR_RETURN(auto p, testkit::Process::start(argv, std::move(options)));
+    auto bound = [&] { return tcp ? testkit::tcp_listening(p.pid(), port) : testkit::udp_port_bound(p.pid(), port); };
+    const std::string what = (tcp ? "TCP port " : "UDP port ") + std::to_string(port) + " bound";
+    if (port) TEMPOS_RETURN_IF_ERROR(p.wait_until(bound, std::chrono::seconds(5), what));
     return p;
 }
 
@@ -140,27 +134,26 @@ struct StreamResult {
 using DuringStream = std::function<Status(testkit::Process& sub, std::uint64_t in_before)>;
 inline Result<StreamResult> run_stream(const testkit::Topology& net, const Stream& s, const DuringStream& during = {}) {
     const double seconds = static_cast<double>(s.count) / s.rate;
-    Result<testkit::Process> sub = start_sub(net, "sub1", s.listen_ip, s.count, seconds + 20, s.priority);
-    if (!sub) return sub.status();
-    const Result<std::uint64_t> in_before = testkit::udp_counter(sub->pid(), "InDatagrams");
-    if (!in_before) return in_before.status();
-    Result<testkit::Process> pub = testkit::Process::start(
-        at_priority(
-            {(testkit::executable_dir() / "tempos-pub").string(), "--to", s.target_ip + ":" + std::to_string(kMomPort),
-             "--topic", std::to_string(s.topic), "--count", std::to_string(s.count), "--rate", std::to_string(s.rate),
-             "--size", "32", "--max-seconds", std::to_string(seconds + 10), "--json"},
-            s.priority),
-        {.netns = net.ns("pub"), .cpu = s.pub_cpu});
-    if (!pub) return pub.status();
-    const Status done = during ? during(*sub, *in_before) : Status::ok();
-    const Result<int> pub_ended = pub->wait(milliseconds(seconds + 15));
-    const int pub_status = pub_ended ? *pub_ended : pub->kill_and_reap();
-    wait_arrived(*sub, *in_before + s.count, std::chrono::milliseconds(200), std::chrono::seconds(5));
-    const Result<nlohmann::json> report = collect_sub(*sub);
+    TEMPOS_ASSIGN_OR_RETURN(auto sub, start_sub(net, "sub1", s.listen_ip, s.count, seconds + 20, s.priority));
+    TEMPOS_ASSIGN_OR_RETURN(auto in_before, testkit::udp_counter(sub.pid(), "InDatagrams"));
+    TEMPOS_ASSIGN_OR_RETURN(
+        auto pub,
+        testkit::Process::start(
+            at_priority({(testkit::executable_dir() / "tempos-pub").string(), "--to",
+                         s.target_ip + ":" + std::to_string(kMomPort), "--topic", std::to_string(s.topic), "--count",
+                         std::to_string(s.count), "--rate", std::to_string(s.rate), "--size", "32", "--max-seconds",
+                         std::to_string(seconds + 10), "--json"},
+                        s.priority),
+            {.netns = net.ns("pub"), .cpu = s.pub_cpu}));
+    const Status done = during ? during(sub, in_before) : Status::ok();
+    const Result<int> pub_ended = pub.wait(milliseconds(seconds + 15));
+    const int pub_status = pub_ended ? *pub_ended : pub.kill_and_reap();
+    wait_arrived(sub, in_before + s.count, std::chrono::milliseconds(200), std::chrono::seconds(5));
+    const Result<nlohmann::json> report = collect_sub(sub);
     if (!done) return done;
     if (!report) return report.status();
     if (pub_status != 0)
-        return measurement_error("tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub->errors());
+        return measurement_error("tempos-pub exited with status " + std::to_string(pub_status) + ": " + pub.errors());
     const nlohmann::json t =
         report->value(nlohmann::json::json_pointer("/topics/" + std::to_string(s.topic)), nlohmann::json::object());
     auto v = [&](const char* key) { return t.value(key, 0.0); };
@@ -168,7 +161,7 @@ inline Result<StreamResult> run_stream(const testkit::Topology& net, const Strea
                          v("p999_us"), v("max_us"), v("arrival_gap_p99_us"), v("arrival_gap_max_us")};
     if (r.unique == 0)
         return measurement_error("no event arrived (topic " + std::to_string(s.topic) + " to " + s.target_ip +
-                                 "); tempos-sub said: " + sub->output());
+                                 "); tempos-sub said: " + sub.output());
     return r;
 }
 

@@ -50,7 +50,7 @@ struct FanoutBench : Bench<FanoutOptions> {
     using Bench::Bench;
 
     Result<Report> run() {
-        if (Status st = setup(); !st) return st;
+        TEMPOS_RETURN_IF_ERROR(setup());
         Report out;
         if (Status st = program_cost(out); !st) return st.prefixed("program cost");
         std::map<int, double> kernel_by_groups;  // G >= 2: copies per second through the kernel
@@ -95,10 +95,10 @@ private:
             return st.prefixed("creating the discarding device in the MoM's namespace");
         const Result<std::uint32_t> ingress = testkit::ifindex_of("eth0"), egress = testkit::ifindex_of("fo_dummy");
         if (!ingress || !egress) return ingress ? egress.status() : ingress.status();
-        Result<tempos::xdp::SkeletonPtr<tempos_fanout>> skel = testkit::load_skeleton(
-            "tempos_fanout", tempos_fanout__open, tempos_fanout__load, tempos_fanout__destroy, {kMomPort, kMomIp4});
-        if (!skel) return skel.status();
-        const tempos_fanout& prog = **skel;
+        TEMPOS_ASSIGN_OR_RETURN(auto skel, testkit::load_skeleton("tempos_fanout", tempos_fanout__open,
+                                                                  tempos_fanout__load, tempos_fanout__destroy,
+                                                                  {kMomPort, kMomIp4}));
+        const tempos_fanout& prog = *skel;
         // Loaded alone (no router to share it), the program's local_destinations is empty and it would take no
         // frame (bpf/destination.h): it gets what the adapter would put there for mom:eth0.
         if (Status local = tempos::xdp::DestinationTable(bpf_map__fd(prog.maps.local_destinations))
@@ -117,7 +117,7 @@ private:
         // ns per event with `groups` copies (0: the topic is not fanned out, the frame passes).
         auto time_event = [&](int groups) -> Result<double> {
             const std::vector<tempos_route> routes(static_cast<std::size_t>(groups), route);
-            if (Status set = groups > 0 ? table.set(kBenchTopic, routes) : table.remove(kBenchTopic); !set) return set;
+            TEMPOS_RETURN_IF_ERROR(groups > 0 ? table.set(kBenchTopic, routes) : table.remove(kBenchTopic));
             return time_per_run_ns(bpf_program__fd(prog.progs.tempos_fanout), rig_.frame, pairs * kBatch, kBatch,
                                    testkit::context_bytes(ctx));
         };
@@ -131,8 +131,7 @@ private:
         std::vector<std::pair<int, double>> points;
         for (const int groups : {2, 4, 8, 16}) {
             const std::uint64_t before = dummy_tx();
-            const Result<double> ns = time_event(groups);
-            if (!ns) return ns.status();
+            TEMPOS_ASSIGN_OR_RETURN(auto ns, time_event(groups));
             // Every run sent its clones: groups - 1 each (a test run does not perform the original's redirect).
             const std::uint64_t want = std::uint64_t{pairs} * (kBatch + 1) * (groups - 1);
             const std::uint64_t copies = testkit::poll_until_settled(
@@ -140,8 +139,8 @@ private:
             if (copies != want)
                 return measurement_error("the test runs sent " + std::to_string(copies) + " copies, expected " +
                                          std::to_string(want));
-            out.number("fanout_prog_ns_per_event_g" + std::to_string(groups), *ns, 1);
-            points.emplace_back(groups, *ns);
+            out.number("fanout_prog_ns_per_event_g" + std::to_string(groups), ns, 1);
+            points.emplace_back(groups, ns);
         }
         // Least squares over the points: ns = fixed + per_copy * G.
         double sx = 0, sy = 0, sxx = 0, sxy = 0;
@@ -149,18 +148,17 @@ private:
         const double n = static_cast<double>(points.size());
         const double per_copy = (n * sxy - sx * sy) / (n * sxx - sx * sx);
         // What every other frame the XDP router passes up pays for the TC program being there.
-        const Result<double> pass_ns = time_event(0);
-        if (!pass_ns) return pass_ns.status();
+        TEMPOS_ASSIGN_OR_RETURN(auto pass_ns, time_event(0));
         out.number("fanout_prog_ns_per_copy", per_copy, 1)
             .number("fanout_prog_ns_fixed", (sy - per_copy * sx) / n, 1)
-            .number("fanout_prog_ns_not_fanout", *pass_ns, 1);
+            .number("fanout_prog_ns_not_fanout", pass_ns, 1);
         return Status::ok();
     }
 
     Status setup() {
-        if (Status st = rig_.build(o_.cpu, {}, kBenchTopic, LiveRig::Hook::tc_ingress); !st) return st;
+        TEMPOS_RETURN_IF_ERROR(rig_.build(o_.cpu, {}, kBenchTopic, LiveRig::Hook::tc_ingress));
         // Both paths get the same budget: one CPU for everything the MoM node does.
-        if (Status st = rig_.net.pin_napi("mom", "eth0", o_.mom_cpu); !st) return st;
+        TEMPOS_RETURN_IF_ERROR(rig_.net.pin_napi("mom", "eth0", o_.mom_cpu));
         // sub1's receive on the generator's CPU (RPS), GRO off (measure): a veth's 256-entry ring would overflow
         // at G >= 4 (docs/fanout.md).
         const Result<std::string> rps = rig_.net.exec(
@@ -173,22 +171,20 @@ private:
     // needs a native XDP program at sub1:eth0 before tempos-mom starts, or the adapter keeps mom:eth1 out of
     // egress_ports; G >= 2 none, GRO off (docs/fanout.md). Both paths of one G alike.
     Result<LiveRig::Sweep> measure(const std::string& mode, int groups) {
-        if (Status st = rig_.net.set_gro("sub1", "eth0", false); !st) return st;
-        if (Status st = groups == 1 ? rig_.net.attach_peer_pass("sub1", "eth0") : rig_.net.detach_xdp("sub1", "eth0");
-            !st)
-            return st;
+        TEMPOS_RETURN_IF_ERROR(rig_.net.set_gro("sub1", "eth0", false));
+        TEMPOS_RETURN_IF_ERROR(groups == 1 ? rig_.net.attach_peer_pass("sub1", "eth0")
+                                           : rig_.net.detach_xdp("sub1", "eth0"));
         // G groups that all hold sub1 (one copy per group): one counter sees every copy of both paths.
-        Result<testkit::MomRunner> mom =
-            start_bench_mom(rig_.net, mode, {{kBenchTopic, "strict", "sub1", groups}}, {.cpu = o_.mom_cpu});
-        if (!mom) return mom.status();
+        TEMPOS_ASSIGN_OR_RETURN(
+            auto mom, start_bench_mom(rig_.net, mode, {{kBenchTopic, "strict", "sub1", groups}}, {.cpu = o_.mom_cpu}));
         // Paced steps below the generator's limit or the last offer, until well past the knee (more offered load
         // only delivers less); the `groups` copies of each event counted at sub1.
         auto go_on = [](const LiveRig::Sweep& s, double pps) {
             if (s.steps.back().delivered_per_s() < 0.5 * s.best().delivered_per_s()) return false;
             return pps < s.steps.front().sent.rate_pps() * 0.95 || pps < s.steps.back().sent.rate_pps() * 0.95;
         };
-        const Result<LiveRig::Sweep> swept = rig_.sweep(o_.seconds, o_.rates_mevps, go_on, &*mom, 1, -1, groups);
-        if (Status st = swept ? mom->stop() : Status::ok(); !st) return st;
+        const Result<LiveRig::Sweep> swept = rig_.sweep(o_.seconds, o_.rates_mevps, go_on, &mom, 1, -1, groups);
+        if (swept) TEMPOS_RETURN_IF_ERROR(mom.stop());
         return swept;
     }
 

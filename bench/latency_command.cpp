@@ -85,11 +85,16 @@ const Counter kCounters[] = {
 using Counters = std::map<std::string, double>;
 using Paths = std::vector<std::pair<std::string, StreamResult>>;  // by name, in the report's order
 
+std::vector<std::string> words(const std::string& text) {
+    std::istringstream in(text);
+    return {std::istream_iterator<std::string>(in), {}};
+}
+double ticks_to_s(const std::string& ticks) { return std::stod(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK)); }
+
 // utime + stime of a /proc/PID/stat text (fields 14 and 15), in seconds.
 double task_cpu_seconds(const std::string& stat) {
-    std::istringstream in(stat.substr(std::min(stat.size(), stat.rfind(')') + 2)));  // after the command name
-    const std::vector<std::string> f{std::istream_iterator<std::string>(in), {}};    // f[0] is field 3
-    return f.size() > 12 ? (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(sysconf(_SC_CLK_TCK)) : 0;
+    const auto f = words(stat.substr(std::min(stat.size(), stat.rfind(')') + 2)));  // after the name: field 3 on
+    return f.size() > 12 ? ticks_to_s(f[11]) + ticks_to_s(f[12]) : 0;
 }
 
 struct IsolationPoint {
@@ -116,7 +121,7 @@ struct LatencyBench : Bench<LatencyOptions> {
     using Bench::Bench;
 
     Result<Report> run() {
-        if (Status st = setup(); !st) return st;
+        TEMPOS_RETURN_IF_ERROR(setup());
         // The paths: direct (pub:eth1 -> sub1:eth1, no MoM), then through tempos-mom, strict by XDP or by the
         // socket path, and best-effort.
         Paths paths{{"direct", {}}, {"xdp", {}}, {"socket", {}}, {"socket_be", {}}};
@@ -142,9 +147,8 @@ struct LatencyBench : Bench<LatencyOptions> {
                 kStrictTopic,
                 [&](const testkit::MomRunner& mom) {
                     for (const double mpps : rates) {
-                        Result<IsolationPoint> p = measure_under_flood(mom, mpps);
-                        if (!p) return p.status();
-                        curve.push_back(*p);
+                        TEMPOS_ASSIGN_OR_RETURN(auto p, measure_under_flood(mom, mpps));
+                        curve.push_back(p);
                     }
                     return Status::ok();
                 },
@@ -156,13 +160,10 @@ struct LatencyBench : Bench<LatencyOptions> {
 
 private:
     Status setup() {
-        if (Status st = rig_.build(o_.flood_cpu, {.with_sub2 = true, .with_direct = true, .queues = o_.queues},
-                                   kFloodTopic, std::nullopt);
-            !st)
-            return st;
+        TEMPOS_RETURN_IF_ERROR(rig_.build(o_.flood_cpu, {.with_sub2 = true, .with_direct = true, .queues = o_.queues},
+                                          kFloodTopic, std::nullopt));
         for (const char* node : {"sub1", "sub2"})
-            if (Status st = o_.xdp_mode == "native" ? rig_.net.attach_peer_pass(node, "eth0") : Status::ok(); !st)
-                return st;
+            if (o_.xdp_mode == "native") TEMPOS_RETURN_IF_ERROR(rig_.net.attach_peer_pass(node, "eth0"));
         return Status::ok();
     }
 
@@ -171,12 +172,12 @@ private:
     Status with_mom(const std::string& mode, const std::vector<BenchTopic>& topics, int topic,
                     const std::function<Status(const testkit::MomRunner&)>& measure_with,
                     const std::vector<std::pair<std::string, std::string>>& adapter_options = {}) {
-        Result<testkit::MomRunner> mom = start_bench_mom(rig_.net, mode, topics, {.adapter_options = adapter_options});
-        if (!mom) return mom.status();
+        TEMPOS_ASSIGN_OR_RETURN(auto mom,
+                                start_bench_mom(rig_.net, mode, topics, {.adapter_options = adapter_options}));
         StreamResult ignored;
         if (Status st = measure(p2p::kMomIp, p2p::kSub1Ip, topic, ignored, {}, 0.3); !st) return st.prefixed("warm-up");
-        if (Status st = measure_with(*mom); !st) return st;
-        return mom->stop();
+        TEMPOS_RETURN_IF_ERROR(measure_with(mom));
+        return mom.stop();
     }
 
     // Strict events from tempos-pub to `target_ip`, received by tempos-sub on sub1 at `listen_ip`; while they
@@ -194,50 +195,40 @@ private:
     // kCounters now: the interfaces' drops, the nodes' Udp InErrors, the MoM's /metrics and CPU times.
     Result<Counters> read_counters(const testkit::MomRunner& mom) const {
         Counters c;
-        const Result<std::vector<testkit::NodeInterfaceDrops>> drops = rig_.net.drops();
-        if (!drops) return drops.status();
-        for (const testkit::NodeInterfaceDrops& i : *drops) {
+        TEMPOS_ASSIGN_OR_RETURN(auto drops, rig_.net.drops());
+        for (const testkit::NodeInterfaceDrops& i : drops) {
             const std::string at = i.node + (i.drops.ifname == "eth0" ? "" : "_" + i.drops.ifname);
             c[at + "_rx_dropped"] = static_cast<double>(i.drops.rx_dropped);
             c[at + "_tx_dropped"] = static_cast<double>(i.drops.tx_dropped);
         }
         for (const char* node : {"sub1", "sub2"}) {
-            const Result<std::string> in_errors =
-                rig_.net.exec(node, {"awk", "/^Udp:/ { if (n++) { print $4; exit } }", "/proc/net/snmp"});
-            if (!in_errors) return in_errors.status();
-            c[std::string(node) + "_udp_in_errors"] = std::strtod(in_errors->c_str(), nullptr);
+            TEMPOS_ASSIGN_OR_RETURN(
+                auto in_errors, rig_.net.exec(node, {"awk", "/^Udp:/ { if (n++) { print $4; exit } }", "/proc/net/snmp"}));
+            c[std::string(node) + "_udp_in_errors"] = std::strtod(in_errors.c_str(), nullptr);
         }
-        const Result<std::string> metrics = mom.scrape_metrics();
-        if (!metrics) return metrics.status();
+        TEMPOS_ASSIGN_OR_RETURN(auto metrics, mom.scrape_metrics());
         for (const Counter& k : kCounters)
-            if (k.metric) c[k.key] = testkit::sum_metric(*metrics, k.metric, k.labels);
+            if (k.metric) c[k.key] = testkit::sum_metric(metrics, k.metric, k.labels);
         c["mom_cpu_s"] = task_cpu_seconds(testkit::read_text("/proc/" + std::to_string(mom.pid()) + "/stat"));
         c["cpumap_cpu_s"] = 0;
         for (const auto& task : std::filesystem::directory_iterator("/proc")) {
             const std::string text = testkit::read_text(task.path() / "stat");
             if (text.find("(cpumap/") != std::string::npos) c["cpumap_cpu_s"] += task_cpu_seconds(text);
         }
-        // The "cpu" line of /proc/stat: user nice system idle iowait irq softirq (clock ticks).
-        std::istringstream all(testkit::read_text("/proc/stat"));
-        std::string cpu;
-        double v[7] = {};
-        all >> cpu >> v[0] >> v[1] >> v[2] >> v[3] >> v[4] >> v[5] >> v[6];
-        c["softirq_cpu_s"] = v[6] / static_cast<double>(sysconf(_SC_CLK_TCK));
+        // The "cpu" line of /proc/stat: cpu user nice system idle iowait irq softirq (clock ticks).
+        c["softirq_cpu_s"] = ticks_to_s(words(testkit::read_text("/proc/stat")).at(7));
         return c;
     }
 
     // mpps < 0: no flood; 0: the generator unpaced.
     Result<IsolationPoint> measure_under_flood(const testkit::MomRunner& mom, double mpps) {
-        const Result<Counters> before = read_counters(mom);
-        if (!before) return before.status();
+        TEMPOS_ASSIGN_OR_RETURN(auto before, read_counters(mom));
         IsolationPoint p;
         if (mpps < 0) {
-            if (Status st = measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict); !st) return st;
+            TEMPOS_RETURN_IF_ERROR(measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict));
         } else {
-            Result<testkit::Process> flood_sub = start_sub(rig_.net, "sub2", p2p::kSub2Ip, 0, o_.seconds + 10);
-            if (!flood_sub) return flood_sub.status();
-            const Result<std::uint64_t> in_before = testkit::udp_counter(flood_sub->pid(), "InDatagrams");
-            if (!in_before) return in_before.status();
+            TEMPOS_ASSIGN_OR_RETURN(auto flood_sub, start_sub(rig_.net, "sub2", p2p::kSub2Ip, 0, o_.seconds + 10));
+            TEMPOS_ASSIGN_OR_RETURN(auto in_before, testkit::udp_counter(flood_sub.pid(), "InDatagrams"));
             GeneratorRun g;
             auto flood = [&] {
                 // Slightly longer than the strict run so that it covers it whole.
@@ -245,22 +236,21 @@ private:
                 if (sent) g = *sent;
                 return sent.status();
             };
-            if (Status st = measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict, flood); !st) return st;
+            TEMPOS_RETURN_IF_ERROR(measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict, flood));
             // Delivered = what sub2's kernel queued to its socket, once nothing more is on its way.
-            const std::uint64_t in = wait_arrived(*flood_sub, *in_before + g.frames, std::chrono::milliseconds(100),
+            const std::uint64_t in = wait_arrived(flood_sub, in_before + g.frames, std::chrono::milliseconds(100),
                                                   std::chrono::seconds(3));
-            if (const Result<nlohmann::json> report = collect_sub(*flood_sub); !report)
+            if (const Result<nlohmann::json> report = collect_sub(flood_sub); !report)
                 return report.status().prefixed("flood");
             p.flood_sent = static_cast<double>(g.frames);
-            p.flood_delivered = static_cast<double>(in - *in_before);
+            p.flood_delivered = static_cast<double>(in - in_before);
             p.flood_offered_mpps = g.rate_pps() / 1e6;
             p.flood_delivered_mpps = g.seconds > 0 ? p.flood_delivered / g.seconds / 1e6 : 0;
         }
-        const Result<Counters> after = read_counters(mom);
-        if (!after) return after.status();
+        TEMPOS_ASSIGN_OR_RETURN(auto after, read_counters(mom));
         for (const Counter& k : kCounters) {
-            const auto now = after->find(k.key), then = before->find(k.key);
-            if (now == after->end() || then == before->end())
+            const auto now = after.find(k.key), then = before.find(k.key);
+            if (now == after.end() || then == before.end())
                 return measurement_error(std::string("no counter ") + k.key);
             p.counters[k.key] = now->second - then->second;
         }

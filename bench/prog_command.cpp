@@ -114,25 +114,16 @@ tempos_router* router_for(const FixtureRouters& routers, const testkit::RouterFi
     return nullptr;
 }
 
-Result<tempos::xdp::SkeletonPtr<tempos_router>> load_router(const testkit::MomConstants& mom) {
-    auto router = testkit::load_skeleton("tempos_router", tempos_router__open, tempos_router__load,
-                                         tempos_router__destroy, mom, testkit::set_router_constants);
-    if (router) (*router)->bss->attached_generic = mom.generic ? 1 : 0;  // as the adapter does before attaching
-    return router;
-}
-
 // In the test namespace (as in the BPF tests): its veth is the second interface some rows route through.
 Result<FixtureRouters> load_fixture_routers(const std::vector<testkit::RouterFixture>& rows) {
-    const Result<std::uint32_t> second = testkit::ifindex_of(world::test_netns::kVethA);
-    if (!second) return second.status();
+    TEMPOS_ASSIGN_OR_RETURN(auto second, testkit::ifindex_of(world::test_netns::kVethA));
     FixtureRouters out;
     for (const testkit::RouterFixture& row : rows) {
         if (router_for(out, row) != nullptr) continue;
-        auto router = load_router(row.mom);
-        if (!router) return router.status();
-        if (Status st = testkit::install_standard_routes(testkit::router_maps(**router), *second, row.mom); !st)
+        TEMPOS_ASSIGN_OR_RETURN(auto router, testkit::load_router_skeleton(row.mom));
+        if (Status st = testkit::install_standard_routes(testkit::router_maps(*router), second, row.mom); !st)
             return st.prefixed("fixture routes");
-        out.emplace_back(row.mom, std::move(*router));
+        out.emplace_back(row.mom, std::move(router));
     }
     return out;
 }
@@ -182,18 +173,16 @@ Status measure_interleaved(std::vector<Contender>& contenders, const std::vector
 }
 
 Result<Report> run_prog(const ProgOptions& o) {
-    if (Status st = testkit::pin_to_cpu(o.cpu); !st) return st;
+    TEMPOS_RETURN_IF_ERROR(testkit::pin_to_cpu(o.cpu));
     const std::vector<std::uint8_t> frame =
         testkit::bench_event(world::kMomMac, world::kPublisherMac, world::kPublisherIp, world::kMomIp, world::kMomPort,
                              kBenchTopic)
             .build();
-    if (Status st = testkit::enter_test_netns(); !st) return st;
+    TEMPOS_RETURN_IF_ERROR(testkit::enter_test_netns());
     const std::vector<testkit::RouterFixture> rows = testkit::router_fixtures();
-    Result<FixtureRouters> fixture_routers = load_fixture_routers(rows);
-    if (!fixture_routers) return fixture_routers.status();
-    Result<tempos::xdp::SkeletonPtr<tempos_router>> loaded = load_router({});
-    if (!loaded) return loaded.status();
-    tempos_router* router = loaded->get();
+    TEMPOS_ASSIGN_OR_RETURN(auto fixture_routers, load_fixture_routers(rows));
+    TEMPOS_ASSIGN_OR_RETURN(auto loaded, testkit::load_router_skeleton());
+    tempos_router* router = loaded.get();
     tempos::xdp::SkeletonPtr<thesis_router> thesis(thesis_router__open(), thesis_router__destroy);
     tempos::xdp::SkeletonPtr<empty_xdp> empty(empty_xdp__open(), empty_xdp__destroy);
     if (!thesis || !empty) return os_error("opening the BPF objects", errno);
@@ -206,8 +195,8 @@ Result<Report> run_prog(const ProgOptions& o) {
     const int thesis_fd = bpf_program__fd(thesis->progs.thesis_router);
     const int empty_fd = bpf_program__fd(empty->progs.empty_xdp);
     std::vector<int> held{router_fd, thesis_fd, empty_fd};
-    for (const auto& [mom, r] : *fixture_routers) held.push_back(bpf_program__fd(r->progs.tempos_router));
-    if (Status st = hold_in_dispatcher(held, "tbench"); !st) return st;
+    for (const auto& [mom, r] : fixture_routers) held.push_back(bpf_program__fd(r->progs.tempos_router));
+    TEMPOS_RETURN_IF_ERROR(hold_in_dispatcher(held, "tbench"));
     // Our program must have taken the routing path on every single repetition, or we timed something else.
     std::uint64_t redirected_before = 0;
     auto every_run_routed = [&](std::uint64_t calls) {
@@ -221,20 +210,19 @@ Result<Report> run_prog(const ProgOptions& o) {
                                       {"thesis_router", thesis_fd, XDP_REDIRECT, nullptr, {}},
                                       {"empty_xdp", empty_fd, XDP_TX, nullptr, {}}};
     for (const Contender& c : contenders)
-        if (Status st = expect_action(c.name, c.prog_fd, frame, c.action); !st) return st;
+        TEMPOS_RETURN_IF_ERROR(expect_action(c.name, c.prog_fd, frame, c.action));
     redirected_before = redirected_on_topic(router);
-    if (Status st = measure_interleaved(contenders, frame, o); !st) return st;
+    TEMPOS_RETURN_IF_ERROR(measure_interleaved(contenders, frame, o));
     const double prog_ns = median(contenders[0].samples);
     const double thesis_ns = median(contenders[1].samples);
     const double empty_ns = median(contenders[2].samples);
-    Result<nlohmann::ordered_json> fixtures_ns = time_fixtures(rows, *fixture_routers, empty_fd, empty_ns, o);
-    if (!fixtures_ns) return fixtures_ns.status();
+    TEMPOS_ASSIGN_OR_RETURN(auto fixtures_ns, time_fixtures(rows, fixture_routers, empty_fd, empty_ns, o));
     Report report;
     report.number("prog_ns", prog_ns, 2)
         .number("thesis_ns", thesis_ns, 2)
         .number("empty_ns", empty_ns, 2)
         .number("prog_speedup", thesis_ns / prog_ns, 3)
-        .raw("fixtures_ns", std::move(*fixtures_ns));
+        .raw("fixtures_ns", std::move(fixtures_ns));
     return report;
 }
 

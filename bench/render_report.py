@@ -141,8 +141,8 @@ def dat(tmp, name, rows):
 
 
 def gnuplot(png, title, xlabel, ylabel, plots):
-    """One log-log PNG plot."""
-    subprocess.run(["gnuplot"], text=True, check=True, input=f"""set terminal pngcairo size 900,560 font 'sans,10' noenhanced
+    """One log-log PNG plot; True."""
+    return not subprocess.run(["gnuplot"], text=True, check=True, input=f"""set terminal pngcairo size 900,560 font 'sans,10' noenhanced
 set output '{png}'
 set title '{title}'
 set xlabel '{xlabel}'
@@ -151,27 +151,27 @@ set logscale xy
 set grid
 set key top left
 plot {plots}
-""")
+""").returncode
+
+
+def line(fn, using, style, color, title, run):
+    """A plot's series: titled for the first run only."""
+    return f"'{fn}' using {using} with {style.format(color)} " + (f"title '{title}'" if run == 0 else "notitle")
 
 
 def plot_throughput(runs, img_dir, tmp):
     series = []
-    for path, color in (("xdp", "#1f77b4"), ("socket", "#d62728"), ("baseline", "#2ca02c")):
+    for path, color, title in (("xdp", "#1f77b4", "XDP strict path"),
+                               ("socket", "#d62728", "tempos-mom socket path (xdp_mode off)"),
+                               ("baseline", "#2ca02c", "recvmmsg/sendmmsg forwarder")):
         for i, run in enumerate(runs):
-            pts = run.get(f"{path}_curve") or []
-            if not pts:
-                continue
-            fn = dat(tmp, f"tp_{path}_{i}", ((p[0], max(p[1], 1e-4)) for p in sorted(pts)))
-            title = {"xdp": "XDP strict path", "socket": "tempos-mom socket path (xdp_mode off)",
-                     "baseline": "recvmmsg/sendmmsg forwarder"}[path]
-            series.append(f"'{fn}' using 1:2 with linespoints lc rgb '{color}' pt 7 ps 0.6 lw 1.5 " +
-                          (f"title '{title}'" if i == 0 else "notitle"))
-    if not series:
-        return False
-    gnuplot(os.path.join(img_dir, "throughput.png"), "Offered vs delivered, 64-byte strict events (every run)",
-            "offered (Mpps, live-frames generator)", "delivered to the subscriber (Mpps)",
-            "x with lines dt 2 lc rgb '#888888' title 'no loss (delivered = offered)', " + ", ".join(series))
-    return True
+            if pts := run.get(f"{path}_curve"):
+                fn = dat(tmp, f"tp_{path}_{i}", ((p[0], max(p[1], 1e-4)) for p in sorted(pts)))
+                series.append(line(fn, "1:2", "linespoints lc rgb '{}' pt 7 ps 0.6 lw 1.5", color, title, i))
+    return bool(series) and gnuplot(
+        os.path.join(img_dir, "throughput.png"), "Offered vs delivered, 64-byte strict events (every run)",
+        "offered (Mpps, live-frames generator)", "delivered to the subscriber (Mpps)",
+        "x with lines dt 2 lc rgb '#888888' title 'no loss (delivered = offered)', " + ", ".join(series))
 
 
 ISO = {"on": ("isolation on (best-effort via the cpumap)", "#1f77b4"),
@@ -193,22 +193,18 @@ def plot_isolation(runs, img_dir, tmp):
                                            for p in sorted(steps, key=lambda p: p["offered_mpps"]) if p["offered_mpps"] > 0))
             if c == "on":
                 idle_on.append(steps[0]["p99_us"])
-            t = f"title '{title}'" if i == 0 else "notitle"
-            latency.append(f"'{fn}' using 1:2 with linespoints lc rgb '{color}' pt 7 ps 0.6 {t}")
-            delivered.append(f"'{fn}' using 1:3 with linespoints lc rgb '{color}' pt 7 ps 0.6 {t}")
-    if not latency:
-        return False
-    target = ""
-    if idle_on:
-        target = f"{1.2 * sorted(idle_on)[len(idle_on) // 2]} with lines dt 3 lc rgb '#000000' title '1.2 × idle p99, on (target)', "
-    gnuplot(os.path.join(img_dir, "isolation.png"),
-            "Strict p99 (10 k/s through tempos-mom) under a best-effort flood, three configurations (every run)",
-            "best-effort flood offered (Mpps, live-frames generator)", "strict one-way latency p99 (µs)",
-            target + ", ".join(latency))
-    gnuplot(os.path.join(img_dir, "isolation-delivered.png"), "Best-effort delivered to its subscriber (every run)",
-            "best-effort flood offered (Mpps)", "best-effort delivered (Mpps)",
-            "x with lines dt 2 lc rgb '#888888' title 'delivered = offered', " + ", ".join(delivered))
-    return True
+            latency.append(line(fn, "1:2", "linespoints lc rgb '{}' pt 7 ps 0.6", color, title, i))
+            delivered.append(line(fn, "1:3", "linespoints lc rgb '{}' pt 7 ps 0.6", color, title, i))
+    target = (f"{1.2 * sorted(idle_on)[len(idle_on) // 2]} with lines dt 3 lc rgb '#000000' title '1.2 × idle p99, "
+              "on (target)', ") if idle_on else ""
+    return bool(latency) and gnuplot(
+        os.path.join(img_dir, "isolation.png"),
+        "Strict p99 (10 k/s through tempos-mom) under a best-effort flood, three configurations (every run)",
+        "best-effort flood offered (Mpps, live-frames generator)", "strict one-way latency p99 (µs)",
+        target + ", ".join(latency)) and gnuplot(
+        os.path.join(img_dir, "isolation-delivered.png"), "Best-effort delivered to its subscriber (every run)",
+        "best-effort flood offered (Mpps)", "best-effort delivered (Mpps)",
+        "x with lines dt 2 lc rgb '#888888' title 'delivered = offered', " + ", ".join(delivered))
 
 
 def plot_cluster(runs, img_dir, tmp):
@@ -218,12 +214,10 @@ def plot_cluster(runs, img_dir, tmp):
         for (phase, samples), color in zip((run.get("cluster_prop_ms") or {}).items(), ("#1f77b4", "#d62728")):
             fn = dat(tmp, f"cluster_{phase}_{i}",
                      ((max(v, 1e-3), (len(samples) - j) / len(samples)) for j, v in enumerate(sorted(samples))))
-            t = f"title '{'idle table' if phase == 'cluster_prop' else 'members churned'}'" if i == 0 else "notitle"
-            series.append(f"'{fn}' using 1:2 with steps lc rgb '{color}' lw 1.5 {t}")
-    if series:
-        gnuplot(os.path.join(img_dir, "cluster.png"), "etcd put → first strict event along the new route, 3 brokers",
-                "propagation (ms)", "fraction of samples above", ", ".join(series))
-    return bool(series)
+            title = "idle table" if phase == "cluster_prop" else "members churned"
+            series.append(line(fn, "1:2", "steps lc rgb '{}' lw 1.5", color, title, i))
+    return bool(series) and gnuplot(os.path.join(img_dir, "cluster.png"), "etcd put → first strict event along the "
+                                    "new route, 3 brokers", "propagation (ms)", "fraction of samples above", ", ".join(series))
 
 
 def why_missed(d, runs):
@@ -328,9 +322,8 @@ PEERS = (("tempos-mom, XDP strict (isolation on)", "lat_xdp", "lat_strict_flood"
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("all_json")
-    ap.add_argument("out_md")
-    ap.add_argument("img_dir")
+    for positional in ("all_json", "out_md", "img_dir"):
+        ap.add_argument(positional)
     ap.add_argument("--seconds-total", type=float, default=0)
     ap.add_argument("--load-before", default="")
     ap.add_argument("--command", default="scripts/bench.sh")

@@ -50,11 +50,9 @@ struct RestartBench : Bench<RestartOptions> {
             return Status::error(ErrorCode::not_found, "no test-only plugin for the upgrade in " +
                                                            o_.upgrade_plugin_dir +
                                                            " (built with the tests: target xdp_adapter_upgrade)");
-        auto net = testkit::point_to_point({});
-        if (!net) return net.status();
-        net_ = std::move(*net);
+        TEMPOS_ASSIGN_OR_RETURN(net_, testkit::point_to_point({}));
         if (o_.xdp_mode == "native")
-            if (Status st = net_.attach_peer_pass("sub1", "eth0"); !st) return st;
+            TEMPOS_RETURN_IF_ERROR(net_.attach_peer_pass("sub1", "eth0"));
 
         Report out;
         const Result<StreamResult> idle = measure({"idle", Stop::none, false, false});

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "round_to.hpp"
-#include "tempos/status.hpp"
+#include "tempos/status_macros.hpp"
 
 namespace tempos::bench {
 

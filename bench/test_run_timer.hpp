@@ -14,7 +14,7 @@
 
 #include "frames/prog_test_run.hpp"
 #include "subcommand.hpp"  // median
-#include "tempos/status.hpp"
+#include "tempos/status_macros.hpp"
 #include "topology/interface.hpp"
 #include "topology/private_netns.hpp"
 
@@ -30,11 +30,9 @@ inline Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_
     std::vector<double> differences;
     differences.reserve(calls);
     for (std::uint64_t i = 0; i < calls; ++i) {
-        const Result<testkit::ProgRun> batched = testkit::prog_test_run(prog_fd, frame, ctx, batch);
-        if (!batched) return batched.status();
-        const Result<testkit::ProgRun> single = testkit::prog_test_run(prog_fd, frame, ctx);
-        if (!single) return single.status();
-        differences.push_back(batched->wall_ns - single->wall_ns);
+        TEMPOS_ASSIGN_OR_RETURN(auto batched, testkit::prog_test_run(prog_fd, frame, ctx, batch));
+        TEMPOS_ASSIGN_OR_RETURN(auto single, testkit::prog_test_run(prog_fd, frame, ctx));
+        differences.push_back(batched.wall_ns - single.wall_ns);
     }
     return median(std::move(differences)) / (batch - 1);
 }
@@ -48,11 +46,9 @@ inline Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, cons
     for (std::uint64_t i = 0; i < calls; ++i) {
         // Alternating which goes first cancels what the first call of a pair pays for the second.
         const bool prog_first = i % 2 == 0;
-        const Result<testkit::ProgRun> first = testkit::prog_test_run(prog_first ? prog_fd : baseline_fd, frame);
-        if (!first) return first.status();
-        const Result<testkit::ProgRun> second = testkit::prog_test_run(prog_first ? baseline_fd : prog_fd, frame);
-        if (!second) return second.status();
-        differences.push_back((prog_first ? 1 : -1) * (first->wall_ns - second->wall_ns));
+        TEMPOS_ASSIGN_OR_RETURN(auto first, testkit::prog_test_run(prog_first ? prog_fd : baseline_fd, frame));
+        TEMPOS_ASSIGN_OR_RETURN(auto second, testkit::prog_test_run(prog_first ? baseline_fd : prog_fd, frame));
+        differences.push_back((prog_first ? 1 : -1) * (first.wall_ns - second.wall_ns));
     }
     // The mean of the middle half: robust to preempted pairs like a median, but not stuck to the clock's
     // granularity (a single run is a few clock ticks).
@@ -71,9 +67,8 @@ inline Status hold_in_dispatcher(const std::vector<int>& prog_fds, const char* p
         const std::string a = prefix + std::to_string(i) + "a";
         if (Status st = testkit::add_veth_pair({.a = a, .b = prefix + std::to_string(i) + "b"}); !st)
             return st.prefixed("creating veth " + a);
-        const Result<std::uint32_t> ifindex = testkit::ifindex_of(a);
-        if (!ifindex) return ifindex.status();
-        if (int err = bpf_xdp_attach(static_cast<int>(*ifindex), prog_fds[i], XDP_FLAGS_DRV_MODE, nullptr); err != 0)
+        TEMPOS_ASSIGN_OR_RETURN(auto ifindex, testkit::ifindex_of(a));
+        if (int err = bpf_xdp_attach(static_cast<int>(ifindex), prog_fds[i], XDP_FLAGS_DRV_MODE, nullptr); err != 0)
             return os_error("attaching to " + a + " (native)", -err);
     }
     return Status::ok();

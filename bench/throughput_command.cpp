@@ -37,13 +37,13 @@ struct ThroughputBench : Bench<ThroughputOptions> {
     using Bench::Bench;
 
     Result<Report> run() {
-        if (Status st = rig_.build(o_.cpu, {.queues = o_.generators}, 1, LiveRig::Hook::xdp); !st) return st;
+        TEMPOS_RETURN_IF_ERROR(rig_.build(o_.cpu, {.queues = o_.generators}, 1, LiveRig::Hook::xdp));
         if (o_.threaded_napi && o_.mom_cpu >= 0)
-            if (Status st = rig_.net.pin_napi("mom", "eth0", o_.mom_cpu); !st) return st;
+            TEMPOS_RETURN_IF_ERROR(rig_.net.pin_napi("mom", "eth0", o_.mom_cpu));
         Report out;
         std::map<std::string, double> mpps;  // each path's highest delivered rate
         for (const char* path : {"xdp", "socket", "baseline"}) {
-            Result<double> best = measure_path(path, out);
+            const Result<double> best = measure_path(path, out);
             if (!best) return best.status().prefixed(path);
             mpps[path] = *best;
         }
@@ -65,21 +65,18 @@ private:
         testkit::MomRunner mom;
         testkit::Process forwarder;
         if (path == "baseline") {
-            if (Status st = start_forwarder(forwarder); !st) return st;
+            TEMPOS_RETURN_IF_ERROR(start_forwarder(forwarder));
         } else {
-            Result<testkit::MomRunner> started =
-                start_bench_mom(rig_.net, path == "xdp" ? o_.xdp_mode : "off", {{1}}, {.cpu = o_.mom_cpu});
-            if (!started) return started.status();
-            mom = std::move(*started);
+            TEMPOS_ASSIGN_OR_RETURN(mom, start_bench_mom(rig_.net, path == "xdp" ? o_.xdp_mode : "off", {{1}},
+                                                         {.cpu = o_.mom_cpu}));
         }
         auto below_limit = [](const LiveRig::Sweep& s, double pps) { return pps < s.steps[0].sent.rate_pps() * 0.95; };
-        const Result<LiveRig::Sweep> swept = rig_.sweep(o_.seconds, o_.rates_mpps, below_limit,
-                                                        path == "xdp" ? &mom : nullptr, o_.generators, o_.cpu);
-        if (!swept) return swept.status();
-        const double best = report_path(path, *swept, out);
-        if (path == "xdp") out.number("xdp_mom_socket_datagrams", static_cast<double>(swept->mom_socket_datagrams), 0);
+        TEMPOS_ASSIGN_OR_RETURN(auto swept, rig_.sweep(o_.seconds, o_.rates_mpps, below_limit,
+                                                       path == "xdp" ? &mom : nullptr, o_.generators, o_.cpu));
+        const double best = report_path(path, swept, out);
+        if (path == "xdp") out.number("xdp_mom_socket_datagrams", static_cast<double>(swept.mom_socket_datagrams), 0);
         if (path != "baseline")
-            if (Status st = mom.stop(); !st) return st;
+            TEMPOS_RETURN_IF_ERROR(mom.stop());
         return best;
     }
 
@@ -88,12 +85,11 @@ private:
         const std::string to = std::string(p2p::kSub1Ip) + ":" + std::to_string(kMomPort);
         // Bounded: long enough for every step of this path.
         const double lifetime = (o_.rates_mpps.size() + 2) * (o_.seconds + 0.5) + 5;
-        Result<testkit::Process> started =
-            start_bound({(testkit::executable_dir() / "tempos-socket-forwarder").string(), "--listen", listen, "--to",
-                         to, "--seconds", std::to_string(lifetime)},
-                        {.netns = rig_.net.ns("mom"), .cpu = o_.mom_cpu}, kMomPort);
-        if (started) forwarder = std::move(*started);
-        return started.status();
+        TEMPOS_ASSIGN_OR_RETURN(
+            forwarder, start_bound({(testkit::executable_dir() / "tempos-socket-forwarder").string(), "--listen",
+                                    listen, "--to", to, "--seconds", std::to_string(lifetime)},
+                                   {.netns = rig_.net.ns("mom"), .cpu = o_.mom_cpu}, kMomPort));
+        return Status::ok();
     }
 
     // The path's fields; its highest delivered rate.

@@ -127,8 +127,8 @@ Result<std::vector<std::string>> command_line(const std::string& program_path, c
 Result<std::unique_ptr<PeerConnection>> connect_client(const std::string& host, int port,
                                                        const std::string& topic, bool, PayloadHandler handler) {
     auto client = std::make_unique<MosquittoClient>(topic);
-    if (Status st = client->connect(host, port); !st) return st;
-    if (Status st = handler ? client->subscribe(std::move(handler)) : Status::ok(); !st) return st;
+    TEMPOS_RETURN_IF_ERROR(client->connect(host, port));
+    if (handler) TEMPOS_RETURN_IF_ERROR(client->subscribe(std::move(handler)));
     return std::unique_ptr<PeerConnection>(std::move(client));
 }
 

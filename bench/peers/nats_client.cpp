@@ -101,17 +101,16 @@ Result<std::vector<std::string>> command_line(const std::string& program_path, c
 Result<std::unique_ptr<PeerConnection>> connect_client(const std::string& host, int port,
                                                        const std::string& subject, bool at_once,
                                                        PayloadHandler handler) {
-    Result<Connection> nc = open_connection("nats://" + host + ":" + std::to_string(port), at_once);
-    if (!nc) return nc.status();
-    if (!handler) return std::unique_ptr<PeerConnection>(std::make_unique<NatsClient>(std::move(*nc), subject));
+    TEMPOS_ASSIGN_OR_RETURN(auto nc, open_connection("nats://" + host + ":" + std::to_string(port), at_once));
+    if (!handler) return std::unique_ptr<PeerConnection>(std::make_unique<NatsClient>(std::move(nc), subject));
     natsSubscription* raw = nullptr;
-    if (natsStatus s = natsConnection_SubscribeSync(&raw, nc->get(), subject.c_str()); s != NATS_OK)
+    if (natsStatus s = natsConnection_SubscribeSync(&raw, nc.get(), subject.c_str()); s != NATS_OK)
         return nats_error("subscribing to " + subject, s);
     Subscription sub(raw);
-    if (natsStatus s = natsConnection_FlushTimeout(nc->get(), kHandshakeMs); s != NATS_OK)
+    if (natsStatus s = natsConnection_FlushTimeout(nc.get(), kHandshakeMs); s != NATS_OK)
         return nats_error("no PONG from nats-server after SUB", s);
     return std::unique_ptr<PeerConnection>(
-        std::make_unique<NatsClient>(std::move(*nc), subject, std::move(sub), std::move(handler)));
+        std::make_unique<NatsClient>(std::move(nc), subject, std::move(sub), std::move(handler)));
 }
 
 }  // namespace

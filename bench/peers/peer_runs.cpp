@@ -116,7 +116,7 @@ void run_publisher(Stream& s, const RunSettings& settings, const Timeline& t) {
 void run_subscriber(Stream& s, const RunSettings& settings, const Timeline& t) {
     run_endpoint("peers-" + s.plan.subscriber_node, s, settings, s.stats.subscriber, [&]() -> Status {
         for (;;) {
-            if (Status st = s.subscriber->receive(20); !st) return st;
+            TEMPOS_RETURN_IF_ERROR(s.subscriber->receive(20));
             const std::uint64_t now = tools::monotonic_ns();
             if (now >= t.end + kMaxDrainNs || interrupted()) return Status::ok();
             const std::uint64_t done_ns = s.publisher_done_ns.load();
@@ -156,7 +156,7 @@ Status run_streams(const Broker& broker, const testkit::Topology& topo, const Ru
             Status connected;
             std::thread([&] {
                 connected = testkit::run_in_netns(topo.ns(node), [&] {
-                    if (Status priority = set_endpoint_priority(s->plan, settings); !priority) return priority;
+                    TEMPOS_RETURN_IF_ERROR(set_endpoint_priority(s->plan, settings));
                     auto c = broker.connect(topo.ip("mom"), broker.port, s->plan.topic, subscriber || s->plan.paced,
                                             handler);
                     if (c) (subscriber ? s->subscriber : s->publisher) = std::move(*c);

@@ -14,7 +14,7 @@
 #include "event_format.hpp"
 #include "latency_summary.hpp"
 #include "subcommand.hpp"  // Report
-#include "tempos/status.hpp"
+#include "tempos/status_macros.hpp"
 #include "process/process.hpp"
 #include "topology/topology.hpp"
 

@@ -37,17 +37,12 @@ struct PeerResult {
 };
 
 Status run_peer(const peers::Broker& b, const std::string& program_path, const PeersOptions& o, PeerResult& r) {
-    auto topo = testkit::one_legged(2);
-    if (!topo) return topo.status();
+    TEMPOS_ASSIGN_OR_RETURN(auto topo, testkit::one_legged(2));
     const testkit::TempDir scratch("peers");  // configuration files
     if (scratch.path().empty()) return measurement_error("cannot create a scratch directory in /tmp");
-    const std::string ip = topo->ip("mom");
-    const Result<std::vector<std::string>> argv = b.command_line(program_path, ip, b.port, scratch.path().string());
-    if (!argv) return argv.status();
+    TEMPOS_ASSIGN_OR_RETURN(auto argv, b.command_line(program_path, topo.ip("mom"), b.port, scratch.path().string()));
     const auto port = static_cast<std::uint16_t>(b.port);
-    Result<testkit::Process> started = start_bound(*argv, {.netns = topo->ns("mom")}, port, true);
-    if (!started) return started.status();
-    testkit::Process& broker = *started;
+    TEMPOS_ASSIGN_OR_RETURN(auto broker, start_bound(argv, {.netns = topo.ns("mom")}, port, true));
     const pid_t pid = broker.pid();
     auto with_log = [&](const Status& st) {
         if (interrupted()) return st;
@@ -71,7 +66,7 @@ Status run_peer(const peers::Broker& b, const std::string& program_path, const P
          {&r.flood_paced, &r.flood}},
     };
     for (const Run& run : runs) {
-        if (Status st = peers::run_streams(b, *topo, o, run.streams, run.out); !st) return with_log(st);
+        if (Status st = peers::run_streams(b, topo, o, run.streams, run.out); !st) return with_log(st);
         if (!broker.running()) return with_log(measurement_error(std::string(run.what) + ": the broker ended"));
         // The next run starts once the broker has dropped this run's connections.
         if (Status st = broker.wait_until([&] { return testkit::tcp_connections(pid, port) == 0; },
@@ -133,14 +128,13 @@ Result<Report> run_peers(const PeersOptions& o) {
     std::vector<PeerResult> results;
     for (const peers::Broker* b : {&peers::kMosquitto, &peers::kNats}) {
         if (!o.only.empty() && o.only != b->name) continue;
-        const Result<std::string> path = peers::find_tool(b->program, b->package);
-        if (!path) return path.status();
+        TEMPOS_ASSIGN_OR_RETURN(auto path, peers::find_tool(b->program, b->package));
         PeerResult& r = results.emplace_back();
         r.broker = b;
-        if (Status st = run_peer(*b, *path, o, r); !st) return st.prefixed(b->name);
+        if (Status st = run_peer(*b, path, o, r); !st) return st.prefixed(b->name);
     }
     Report out = report(results, o, load_before);
-    if (Status st = peers::run_tool_peers(o, o.only, out); !st) return st;
+    TEMPOS_RETURN_IF_ERROR(peers::run_tool_peers(o, o.only, out));
     return out;
 }
 

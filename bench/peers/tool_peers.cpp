@@ -38,7 +38,7 @@ struct ToolPeer {
     const char *server, *client, *flood_receiver, *flood_sender;  // commands, see expand()
     Status (*parse)(const std::string& client_output, Figures& f);
     bool flood_rate_received;  // the flood's rate is in its receiver's output, else in its sender's
-    void (*parse_flood)(const std::string& output, Figures& f);
+    const char* flood_rate;    // its pattern: the rate, then k or M (or nothing); the median of every match
 };
 
 // `command` split at spaces, with {ip} the server's address, {s} the seconds of a run, {rate} the paced rate and
@@ -77,11 +77,11 @@ Status parse_ddsperf(const std::string& out, Figures& f) {
     return Status::ok();
 }
 
-// `ddsperf sub` prints "... rate X kS/s" per second: the median of the flood's rates.
-void parse_ddsperf_flood(const std::string& received, Figures& f) {
-    static const std::regex rate(R"(rate ([\d.]+) ([kM]?)S/s)");
+// The flood's messages per second in `output`: the median of the `pattern` matches.
+void parse_flood_rate(const std::string& output, const char* pattern, Figures& f) {
+    const std::regex rate(pattern);
     std::vector<double> rates;
-    for (auto it = std::sregex_iterator(received.begin(), received.end(), rate); it != std::sregex_iterator(); ++it)
+    for (auto it = std::sregex_iterator(output.begin(), output.end(), rate); it != std::sregex_iterator(); ++it)
         rates.push_back(std::stod((*it)[1]) * ((*it)[2] == "k" ? 1e3 : (*it)[2] == "M" ? 1e6 : 1));
     if (!rates.empty()) f.flood_msgs = median(rates);
 }
@@ -105,21 +105,15 @@ Status parse_sockperf(const std::string& out, Figures& f) {
     return Status::ok();
 }
 
-// `sockperf throughput` ends with "Summary: Message Rate is N [msg/sec]".
-void parse_sockperf_flood(const std::string& sent, Figures& f) {
-    static const std::regex rate(R"(Message Rate is (\d+))");
-    std::smatch m;
-    if (std::regex_search(sent, m, rate)) f.flood_msgs = std::stod(m[1]);
-}
-
 const ToolPeer kTools[] = {
     // ddsperf ping starts once the pong has matched (at most 5 s).
     {"dds", "ddsperf", "cyclonedds-tools", 0, "ddsperf pong",
      "ddsperf -Qminmatch:1 -Qinitwait:5 -D {s} ping {rate}Hz size {size}", "ddsperf -i 1 -u sub",
-     "ddsperf -i 1 -u -D {s} pub inf size {size}", parse_ddsperf, true, parse_ddsperf_flood},
+     "ddsperf -i 1 -u -D {s} pub inf size {size}", parse_ddsperf, true, R"(rate ([\d.]+) ([kM]?)S/s)"},  // per second
     {"sockperf", "sockperf", "sockperf", 11111, "sockperf server -i {ip} -p 11111",
      "sockperf ping-pong -i {ip} -p 11111 -t {s} -m {size} --mps={rate}", "sockperf server -i {ip} -p 11112",
-     "sockperf throughput -i {ip} -p 11112 -t {s} -m {size} --mps=max", parse_sockperf, false, parse_sockperf_flood},
+     "sockperf throughput -i {ip} -p 11112 -t {s} -m {size} --mps=max", parse_sockperf, false,
+     R"(Message Rate is (\d+)())"},  // its summary: "Message Rate is N [msg/sec]"
 };
 
 // The measured pair, and with `flood` the flood beside it, until the client ends (bounded).
@@ -139,23 +133,22 @@ Status run_tool(const ToolPeer& t, const testkit::Topology& topo, const RunSetti
         if (p) helpers.push_back(std::move(*p));
         return p.status().prefixed(t.program);
     };
-    if (Status st = start_helper(paced(expand(t.server, topo.ip("sub1"), s)), "sub1", t.port); !st) return st;
+    TEMPOS_RETURN_IF_ERROR(start_helper(paced(expand(t.server, topo.ip("sub1"), s)), "sub1", t.port));
     if (flood)
         for (const auto& [argv, node, port] : {std::tuple{expand(t.flood_receiver, topo.ip("sub2"), s), "sub2",
                                                           t.port ? t.port + 1 : 0},
                                                std::tuple{expand(t.flood_sender, topo.ip("sub2"), s), "pub", 0}})
-            if (Status st = start_helper(argv, node, port); !st) return st;
-    Result<testkit::Process> c = testkit::Process::start(paced(expand(t.client, topo.ip("sub1"), s)), in("pub"));
-    if (!c) return c.status();
-    const Result<int> ended = c->wait(milliseconds(s.seconds + 20));
+            TEMPOS_RETURN_IF_ERROR(start_helper(argv, node, port));
+    TEMPOS_ASSIGN_OR_RETURN(auto c, testkit::Process::start(paced(expand(t.client, topo.ip("sub1"), s)), in("pub")));
+    const Result<int> ended = c.wait(milliseconds(s.seconds + 20));
     if (!ended || *ended != 0)
-        return measurement_error(std::string(t.program) + " client " + c->how_it_ended() + ": " + c->output_tail());
-    if (Status st = t.parse(c->output(), f); !st) return st.prefixed(c->output_tail());
+        return measurement_error(std::string(t.program) + " client " + c.how_it_ended() + ": " + c.output_tail());
+    if (Status st = t.parse(c.output(), f); !st) return st.prefixed(c.output_tail());
     if (flood) {
         (void)helpers[2].wait(std::chrono::seconds(3));  // the sender ends by itself after its -t/-D
         (void)helpers[1].signal(SIGINT);
         (void)helpers[1].wait(std::chrono::seconds(2));
-        t.parse_flood(helpers[t.flood_rate_received ? 1 : 2].output(), f);
+        parse_flood_rate(helpers[t.flood_rate_received ? 1 : 2].output(), t.flood_rate, f);
     }
     return Status::ok();
 }
@@ -166,11 +159,10 @@ Status run_tool_peers(const RunSettings& s, const std::string& only, Report& out
     for (const ToolPeer& t : kTools) {
         if (!only.empty() && only != t.name) continue;
         if (Result<std::string> found = find_tool(t.program, t.package); !found) return found.status();
-        auto topo = testkit::one_legged(2);
-        if (!topo) return topo.status();
+        TEMPOS_ASSIGN_OR_RETURN(auto topo, testkit::one_legged(2));
         for (const bool flood : {false, true}) {
             Figures f;
-            if (Status st = run_tool(t, *topo, s, flood, f); !st) return st.prefixed(t.name);
+            if (Status st = run_tool(t, topo, s, flood, f); !st) return st.prefixed(t.name);
             const std::string p = std::string(t.name) + (flood ? "_flood" : "");
             for (const auto& [field, v] : {std::pair{"_p50_us", f.p50}, {"_p99_us", f.p99}, {"_p999_us", f.p999},
                                            {"_max_us", f.max}, {"_samples", f.samples}})

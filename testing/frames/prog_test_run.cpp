@@ -7,7 +7,16 @@
 #include <cstring>
 #include <string>
 
+#include "tempos_router.skel.h"
+
 namespace tempos::testkit {
+
+Result<xdp::SkeletonPtr<tempos_router>> load_router_skeleton(const MomConstants& mom) {
+    auto router = load_skeleton("tempos_router", tempos_router__open, tempos_router__load, tempos_router__destroy, mom,
+                                set_router_constants);
+    if (router) (*router)->bss->attached_generic = mom.generic ? 1 : 0;
+    return router;
+}
 
 Result<ProgRun> prog_test_run(int prog_fd, const Bytes& input, std::span<const std::uint8_t> ctx,
                               std::uint32_t repeat) {

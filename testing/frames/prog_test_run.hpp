@@ -33,6 +33,10 @@ Result<xdp::SkeletonPtr<Skeleton>> load_skeleton(const char* name, Skeleton* (*o
     return skel;
 }
 
+// The router loaded with `mom` (set_router_constants) and told its attach mode (bss attached_generic), as the
+// adapter does before attaching: the router of the fixtures' tests and of `tempos-bench prog`.
+Result<xdp::SkeletonPtr<tempos_router>> load_router_skeleton(const MomConstants& mom = {});
+
 struct ProgRun {
     int action = -1;     // the program's return value on the last repetition
     Bytes output;        // the frame as the last repetition left it

@@ -7,10 +7,8 @@
 namespace tempos::test {
 
 Result<LoadedRouter> load_router(const MomConstants& mom) {
-    auto skel = load_skeleton("tempos_router", tempos_router__open, tempos_router__load, tempos_router__destroy, mom,
-                              testkit::set_router_constants);
+    auto skel = testkit::load_router_skeleton(mom);
     if (!skel) return skel.status();
-    (*skel)->bss->attached_generic = mom.generic ? 1 : 0;
     const int routes = bpf_map__fd((*skel)->maps.topic_routes), counters = bpf_map__fd((*skel)->maps.topic_counters);
     return LoadedRouter{std::move(*skel), xdp::RouteTable(routes, counters)};
 }
