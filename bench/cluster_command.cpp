@@ -2,7 +2,6 @@
 // churned, and a broker's full resync (issue 16). Method and figures: docs/cluster.md, "Benchmark". An event on the
 // new route's socket can only have come along the new route: each change moves topic 1 to the next of 32 routes.
 #include <poll.h>
-#include <unistd.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -268,12 +267,8 @@ private:
         for (const testkit::NodeInterfaceDrops& i : *drops)
             if (i.node == "pub") sum += static_cast<double>(i.drops.tx_dropped);
         for (const char* node : {"sub1", "sub2"}) {
-            Status read = testkit::run_in_netns(net_.ns(node), [&] {
-                const Result<std::uint64_t> in_errors = testkit::udp_counter(static_cast<pid_t>(::gettid()), "InErrors");
-                if (in_errors) sum += static_cast<double>(*in_errors);
-                return in_errors.status();
-            });
-            if (!read) return read;
+            TEMPOS_ASSIGN_OR_RETURN(const std::uint64_t in_errors, testkit::netns_udp_counter(net_.ns(node), "InErrors"));
+            sum += static_cast<double>(in_errors);
         }
         for (const testkit::MomRunner& broker : brokers_) {
             const Result<std::string> metrics = broker.scrape_metrics();

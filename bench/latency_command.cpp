@@ -202,9 +202,8 @@ private:
             c[at + "_tx_dropped"] = static_cast<double>(i.drops.tx_dropped);
         }
         for (const char* node : {"sub1", "sub2"}) {
-            TEMPOS_ASSIGN_OR_RETURN(
-                auto in_errors, rig_.net.exec(node, {"awk", "/^Udp:/ { if (n++) { print $4; exit } }", "/proc/net/snmp"}));
-            c[std::string(node) + "_udp_in_errors"] = std::strtod(in_errors.c_str(), nullptr);
+            TEMPOS_ASSIGN_OR_RETURN(auto in_errors, testkit::netns_udp_counter(rig_.net.ns(node), "InErrors"));
+            c[std::string(node) + "_udp_in_errors"] = static_cast<double>(in_errors);
         }
         TEMPOS_ASSIGN_OR_RETURN(auto metrics, mom.scrape_metrics());
         for (const Counter& k : kCounters)

@@ -1,6 +1,7 @@
 #include "process/mom_runner.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <sstream>
@@ -167,6 +168,17 @@ Result<std::uint64_t> udp_counter(pid_t pid, const std::string& field) {
     while (names >> name && numbers >> value)
         if (name == field) return std::stoull(value);
     return Result<std::uint64_t>::error(ErrorCode::not_found, "no Udp " + field + " in " + file);
+}
+
+Result<std::uint64_t> netns_udp_counter(const std::string& ns, const std::string& field) {
+    Result<std::uint64_t> value = Status::error(ErrorCode::internal, "not read");
+    // /proc/TID/net is the namespace of that thread, the one run_in_netns moved.
+    const Status entered = run_in_netns(ns, [&] {
+        value = udp_counter(static_cast<pid_t>(::gettid()), field);
+        return value.status();
+    });
+    if (!entered) return entered;
+    return value;
 }
 
 namespace {

@@ -80,6 +80,8 @@ double sum_metric(const std::string& text, const std::string& name,
 
 // A field of the Udp: lines of /proc/PID/net/snmp: the counter of process `pid`'s network namespace.
 Result<std::uint64_t> udp_counter(pid_t pid, const std::string& field);
+// The same counter of network namespace `ns`, read by a thread that enters it (no process of its own needed there).
+Result<std::uint64_t> netns_udp_counter(const std::string& ns, const std::string& field);
 
 // True when a UDP socket of process `pid`'s network namespace is bound to `port` (/proc/PID/net/udp).
 bool udp_port_bound(pid_t pid, std::uint16_t port);
