@@ -70,7 +70,7 @@ struct ClusterBench : Bench<ClusterOptions> {
     using Bench::Bench;
 
     Result<Report> run() {
-        auto net = testkit::one_legged(4, {.peer_pass = true});
+        auto net = testkit::one_legged(4);
         if (!net) return net.status();
         net_ = std::move(*net);
         for (const char* node : {"sub1", "sub2"})
