@@ -1,6 +1,6 @@
 /* Admission control in XDP (docs/isolation.md): a topic may carry a rate limit (rate_limit, burst in the
- * Controller TOML), and best-effort events also meet a per-publisher limit (source IPv4, [mom]
- * publisher_rate_limit / publisher_burst). An event over a limit is dropped before any skb exists and counted per
+ * Controller TOML), and best-effort events also meet a per-publisher limit (the source address, IPv4 or IPv6,
+ * [mom] publisher_rate_limit / publisher_burst). An event over a limit is dropped before any skb exists and counted per
  * topic and reason (tempos_topic_counters.policed).
  *
  * Each limit is a GCRA (the virtual-scheduling form of a token bucket) over ONE bucket shared by every CPU: the
@@ -13,6 +13,7 @@
 #define TEMPOS_ADMISSION_H
 
 #include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "tempos/xdp_abi.h"
@@ -37,11 +38,12 @@ struct {
 	__type(value, struct tempos_bucket);
 } topic_buckets SEC(".maps");
 
-/* Source IPv4 (network order) -> its bucket; the least recently seen source is forgotten when full. */
+/* Source address (tempos_source_key: IPv6, or IPv4-mapped) -> its bucket; the least recently seen source is
+ * forgotten when full. One map for both families: one limit, one implementation. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, TEMPOS_MAX_PUBLISHERS);
-	__type(key, __be32);
+	__type(key, struct tempos_source_key);
 	__type(value, struct tempos_bucket);
 } pub_buckets SEC(".maps");
 
@@ -80,22 +82,32 @@ static __always_inline int gcra(struct tempos_bucket *bucket, const struct tempo
 	return TEMPOS_POLICE_CONTENDED;
 }
 
+/* The key of an IPv4 source: ::ffff:a.b.c.d (xdp_abi.h). */
+static __always_inline void ipv4_source_key(__be32 saddr, struct tempos_source_key *key)
+{
+	key->addr[0] = 0;
+	key->addr[1] = 0;
+	key->addr[2] = bpf_htonl(0xffff);
+	key->addr[3] = saddr;
+}
+
 /* Global, not inlined: verified once on its own (with unknown arguments), so the router's own verification
- * does not grow with the CAS loops. best_effort: the publisher limit applies too (never to strict events, which
- * a publisher's own best-effort flood must not police). The publisher is checked first, so a flooding source is
- * cut at its own limit before it spends the topic's shared budget. */
-__noinline int admit(__u32 topic, __be32 saddr, __u32 best_effort)
+ * does not grow with the CAS loops. best_effort: the publisher limit applies too, to the bucket of `source`
+ * (never to strict events, which a publisher's own best-effort flood must not police). The publisher is checked
+ * first, so a flooding source is cut at its own limit before it spends the topic's shared budget. `source` is
+ * on the caller's stack; a global function's pointer argument may be NULL for the verifier, hence the check. */
+__noinline int admit(__u32 topic, const struct tempos_source_key *source, __u32 best_effort)
 {
 	__u64 now = 0;
-	if (best_effort) {
+	if (best_effort && source) {
 		const struct tempos_rate_limit *limit = limit_of(TEMPOS_PUBLISHER_LIMIT_SLOT);
 		if (limit) {
 			now = admission_now();
-			struct tempos_bucket *bucket = bpf_map_lookup_elem(&pub_buckets, &saddr);
+			struct tempos_bucket *bucket = bpf_map_lookup_elem(&pub_buckets, source);
 			if (!bucket) {
 				struct tempos_bucket fresh = {0};
-				bpf_map_update_elem(&pub_buckets, &saddr, &fresh, BPF_NOEXIST);
-				bucket = bpf_map_lookup_elem(&pub_buckets, &saddr);
+				bpf_map_update_elem(&pub_buckets, source, &fresh, BPF_NOEXIST);
+				bucket = bpf_map_lookup_elem(&pub_buckets, source);
 			}
 			if (!bucket) /* evicted at once by a flood of new sources: cannot be checked, so not admitted */
 				return TEMPOS_POLICE_CONTENDED;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "map_ops.hpp"
@@ -21,6 +22,21 @@ std::string slot_name(std::uint32_t slot) {
 }
 
 }  // namespace
+
+tempos_source_key source_key(const Ipv4& source) {
+    Ipv6 mapped{};
+    mapped[10] = 0xff;
+    mapped[11] = 0xff;
+    std::memcpy(mapped.data() + 12, source.data(), source.size());
+    return source_key(mapped);
+}
+
+tempos_source_key source_key(const Ipv6& source) {
+    tempos_source_key key{};
+    static_assert(sizeof(key.addr) == std::tuple_size_v<Ipv6>);
+    std::memcpy(key.addr, source.data(), sizeof(key.addr));
+    return key;
+}
 
 Status AdmissionTable::validate(const RateLimit& limit) {
     if (limit.rate < 1 || limit.rate > kMaxRate)

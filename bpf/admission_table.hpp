@@ -13,6 +13,11 @@
 
 namespace tempos::xdp {
 
+// The key of a source's bucket in pub_buckets (tempos_source_key, xdp_abi.h): an IPv6 source as it is, an IPv4
+// source as ::ffff:a.b.c.d.
+tempos_source_key source_key(const Ipv4& source);
+tempos_source_key source_key(const Ipv6& source);
+
 class AdmissionTable {
 public:
     explicit AdmissionTable(int topic_limits_fd) : topic_limits_fd_(topic_limits_fd) {}

@@ -23,7 +23,7 @@ struct {
 } egress_vlans SEC(".maps");
 
 /* Gives the (already rewritten) frame exactly the egress tagging: no tag when tpid is 0, else one tag (tpid,
- * tci). The frame holds 0, 1 or 2 tags as parse_event() accepted them; the MACs are kept, the IPv4 header and
+ * tci). The frame holds 0, 1 or 2 tags as parse_l2() accepted them; the MACs are kept, the IPv4 header and
  * everything after it is not touched, so no checksum changes. Moves the head with bpf_xdp_adjust_head, which
  * invalidates every packet pointer of the caller. Returns 0, or -1 if the head could not be moved (no headroom:
  * drivers with XDP support give 256 bytes, so this does not happen in practice). */

@@ -74,8 +74,8 @@ static __always_inline int parse_skb_ipv6(struct __sk_buff *skb, __u32 off, __be
 	return TEMPOS_PARSE_OK;
 }
 
-/* Returns TEMPOS_PARSE_OK or the tempos_pass_reason, exactly as the router's parse would for the same frame (IPv4:
- * parse_event(), IPv6: parse_ipv6_udp()). */
+/* Returns TEMPOS_PARSE_OK or the tempos_pass_reason, exactly as the router's parse would for the same frame
+ * (parse_l2(), then parse_ipv4_udp() or parse_ipv6_udp()). */
 static __always_inline int parse_skb_event(struct __sk_buff *skb, __be16 mom_port, struct tempos_skb_event *ev)
 {
 	struct ethhdr eth;

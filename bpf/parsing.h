@@ -189,16 +189,4 @@ static __always_inline int parse_ipv4_udp(struct xdp_md *ctx, __be16 mom_port, c
 	return TEMPOS_PARSE_OK;
 }
 
-/* An IPv4 event (parse_ipv4_udp); every other ethertype, IPv6 included, is TEMPOS_PASS_NOT_IPV4. */
-static __always_inline int parse_event(struct xdp_md *ctx, __be16 mom_port, struct tempos_event_view *view)
-{
-	struct tempos_l2 l2;
-	int reason = parse_l2(ctx, &l2);
-	if (reason != TEMPOS_PARSE_OK)
-		return reason;
-	if (l2.proto != bpf_htons(ETH_P_IP))
-		return TEMPOS_PASS_NOT_IPV4;
-	return parse_ipv4_udp(ctx, mom_port, &l2, view);
-}
-
 #endif /* TEMPOS_PARSING_H */

@@ -183,4 +183,20 @@ static __always_inline int parse_ipv6_udp(struct xdp_md *ctx, __be16 mom_port, c
 	return TEMPOS_PARSE_OK;
 }
 
+/* An event of either family (parse_ipv4_udp, parse_ipv6_udp; view->ip or view->ip6 is set), for a program that
+ * treats both alike (the best-effort cpumap's entry program); every other ethertype is TEMPOS_PASS_NOT_IPV4. The
+ * router itself takes one path per family (router.bpf.c). */
+static __always_inline int parse_event(struct xdp_md *ctx, __be16 mom_port, struct tempos_event_view *view)
+{
+	struct tempos_l2 l2;
+	int reason = parse_l2(ctx, &l2);
+	if (reason != TEMPOS_PARSE_OK)
+		return reason;
+	if (l2.proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6_udp(ctx, mom_port, &l2, view);
+	if (l2.proto != bpf_htons(ETH_P_IP))
+		return TEMPOS_PASS_NOT_IPV4;
+	return parse_ipv4_udp(ctx, mom_port, &l2, view);
+}
+
 #endif /* TEMPOS_PARSING6_H */

@@ -169,14 +169,6 @@ static __always_inline int send_rewritten(struct xdp_md *ctx, __u32 topic, struc
 	return action;
 }
 
-/* The UDP checksum field after the rewrite, whatever form it came in (udp_csum_partial.h); never 0 from a
- * non-zero field (0 means "none", which IPv4 keeps and IPv6 never has). */
-static __always_inline __u16 rewritten_udp_check(const struct tempos_udp_check_plan *udp_plan)
-{
-	__u16 check = csum_update((__u16)udp_plan->old, udp_plan->delta) ^ (__u16)udp_plan->flip;
-	return check ? check : 0xffff;
-}
-
 /* A member with a MAC: its configured next hop. */
 static __always_inline void configured_hop(const struct tempos_endpoint *sub, struct tempos_next_hop *hop)
 {
@@ -397,10 +389,9 @@ static __always_inline int send_to_ipv6_member(struct xdp_md *ctx, struct tempos
 /* ---- Both families ---- */
 
 /* The steps both families take, in this order: addressed to this MoM; admitted (admission.h: the per-publisher
- * limit is keyed by source IPv4 and not applied to IPv6); a strict route, else IPv4 goes to the fan-out or the
- * best-effort CPUs and IPv6 passes (the fan-out program and the best-effort path parse IPv4 only); the route's
- * member, of the event's family. `ipv6` is a constant: each family gets its own inlined copy, which reads only its
- * own header. */
+ * limit, keyed by the full source address, for best-effort events, then the topic's); a strict route, else the
+ * fan-out or the best-effort CPUs (best_effort.h); the route's member, of the event's family. `ipv6` is a
+ * constant: each family gets its own inlined copy, which reads only its own header. */
 static __always_inline int route_event(struct xdp_md *ctx, struct tempos_event_view *view, const int ipv6)
 {
 	int for_us = ipv6 ? tempos_addressed_to_us6(view->eth->h_dest, &view->ip6->daddr)
@@ -409,7 +400,12 @@ static __always_inline int route_event(struct xdp_md *ctx, struct tempos_event_v
 		return count_pass(TEMPOS_NO_TOPIC_SLOT, TEMPOS_PASS_NOT_FOR_US);
 
 	__u32 topic = view->topic;
-	int verdict = ipv6 ? admit(topic, 0, 0) : admit(topic, view->ip->saddr, !topic_is_strict(topic));
+	struct tempos_source_key source;
+	if (ipv6)
+		__builtin_memcpy(source.addr, &view->ip6->saddr, sizeof(source.addr));
+	else
+		ipv4_source_key(view->ip->saddr, &source);
+	int verdict = admit(topic, &source, !topic_is_strict(topic));
 	if (verdict != TEMPOS_ADMITTED)
 		return count_verdict(topic, verdict, XDP_DROP);
 
@@ -417,10 +413,8 @@ static __always_inline int route_event(struct xdp_md *ctx, struct tempos_event_v
 	if (!route_slot) {
 		if (bpf_map_lookup_elem(&fanout_routes, &topic))
 			return count_pass(topic, TEMPOS_PASS_FANOUT);
-		if (ipv6)
-			return count_pass(topic, TEMPOS_PASS_NOT_STRICT);
-		int action = to_best_effort(view, topic);
-		return action == XDP_REDIRECT ? action : count_pass(topic, TEMPOS_PASS_NOT_STRICT);
+		int reason = to_best_effort(ctx, view, topic, ipv6);
+		return reason == TEMPOS_PARSE_OK ? XDP_REDIRECT : count_pass(topic, reason);
 	}
 	__u32 zero = 0;
 	const struct tempos_route *route = bpf_map_lookup_elem(route_slot, &zero);

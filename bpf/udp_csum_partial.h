@@ -171,4 +171,13 @@ static __always_inline int tempos_udp_check_prepare(struct xdp_md *ctx, const st
 	return tempos_udp_partial_plan(ctx, view->l4_off, view->udp_len, addr_delta, plan);
 }
 
+/* The UDP checksum field the plan gives, whatever form it came in; never 0 from a non-zero field (0 means
+ * "none", which IPv4 keeps and IPv6 never has). The router's rewrite writes it, and the best-effort path
+ * (best_effort.h) for an IPv6 partial datagram, whose plan has no delta: the field completed in place. */
+static __always_inline __u16 rewritten_udp_check(const struct tempos_udp_check_plan *udp_plan)
+{
+	__u16 check = csum_update((__u16)udp_plan->old, udp_plan->delta) ^ (__u16)udp_plan->flip;
+	return check ? check : 0xffff;
+}
+
 #endif /* TEMPOS_UDP_CSUM_PARTIAL_H */

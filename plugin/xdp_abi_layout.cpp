@@ -50,7 +50,7 @@ static_assert(sizeof(tempos_rate_limit) == 16 && alignof(tempos_rate_limit) == 8
 // Compare-and-swap works on the aligned 64-bit word.
 static_assert(sizeof(tempos_bucket) == 8 && alignof(tempos_bucket) == 8 && offsetof(tempos_bucket, tat_ns) == 0);
 // The version names this layout: a change above without a bump breaks the build here.
-static_assert(TEMPOS_XDP_ABI_VERSION == 6);
+static_assert(TEMPOS_XDP_ABI_VERSION == 7);
 
 #define TEMPOS_ABI_STRUCT tempos_local_set
 static_assert(sizeof(tempos_local_set) ==
@@ -71,6 +71,8 @@ static_assert(TEMPOS_LOCAL_VERSIONS == 2 &&
 #undef TEMPOS_ABI_STRUCT
 
 static_assert(sizeof(tempos_ipv6_key) == 16 && alignof(tempos_ipv6_key) == 1);
+// pub_buckets' key: the source address in four words (the router builds it on its stack and hashes 16 bytes).
+static_assert(sizeof(tempos_source_key) == 16 && alignof(tempos_source_key) == 4 && offsetof(tempos_source_key, addr) == 0);
 
 #define TEMPOS_ABI_STRUCT tempos_egress_vlan
 static_assert(sizeof(tempos_egress_vlan) == 8 && alignof(tempos_egress_vlan) == 4 &&

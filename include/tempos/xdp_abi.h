@@ -13,8 +13,10 @@
  * 5: IPv6 (docs/ipv6.md): tempos_endpoint.ipv6 and TEMPOS_EP_IPV6 (tempos_endpoint, tempos_route and
  *    tempos_fanout_member grow), TEMPOS_PASS_EXT_HEADER and TEMPOS_PASS_FAMILY, IPv6 in tempos_local_set; the
  *    fan-out's too_big counters (tempos_fanout_group_counters and tempos_fanout_topic_counters grow).
- * 6: IPv6 in the TC fan-out: tempos_fanout_topic_counters.passed_family (appended). */
-#define TEMPOS_XDP_ABI_VERSION 6
+ * 6: IPv6 in the TC fan-out: tempos_fanout_topic_counters.passed_family (appended).
+ * 7: IPv6 best-effort events and the per-publisher limit for IPv6 sources: pub_buckets is keyed by
+ *    tempos_source_key (16 bytes, an IPv4 source IPv4-mapped) instead of the source IPv4. */
+#define TEMPOS_XDP_ABI_VERSION 7
 
 #define TEMPOS_MAX_TOPICS 256
 /* Members of one subscription group served by the kernel fast path. */
@@ -57,7 +59,8 @@ enum tempos_pass_reason {
 	TEMPOS_PASS_FIB,            /* no MAC configured and bpf_fib_lookup did not succeed (e.g. NO_NEIGH) */
 	TEMPOS_PASS_NO_EGRESS,      /* the endpoint's egress ifindex has no entry in egress_ports */
 	TEMPOS_PASS_FANOUT,         /* strict topic with several groups: handed to the TC fan-out program */
-	TEMPOS_PASS_PARTIAL_CSUM,   /* native mode, CHECKSUM_PARTIAL datagram longer than the router completes */
+	TEMPOS_PASS_PARTIAL_CSUM,   /* native mode, CHECKSUM_PARTIAL datagram longer than the router completes (a strict
+				     * event it would route, or an IPv6 best-effort event for the best-effort CPUs) */
 	TEMPOS_PASS_NOT_FOR_US,     /* to our port, but its destination MAC or IP is not this MoM's (bpf/destination.h) */
 	TEMPOS_PASS_TOO_BIG,        /* the IP datagram is longer than the egress MTU (the FIB's answer FRAG_NEEDED, or the
 				     * device the frame would be handed to): the socket path sends it, fragmented */
@@ -73,7 +76,7 @@ enum tempos_pass_reason {
 /* Why admission control dropped an event (XDP_DROP), docs/isolation.md. */
 enum tempos_police_reason {
 	TEMPOS_POLICE_TOPIC_RATE = 0,  /* over the topic's rate_limit/burst */
-	TEMPOS_POLICE_PUBLISHER_RATE,  /* over [mom] publisher_rate_limit/publisher_burst for its source IPv4 */
+	TEMPOS_POLICE_PUBLISHER_RATE,  /* over [mom] publisher_rate_limit/publisher_burst for its source address */
 	TEMPOS_POLICE_CONTENDED,       /* the shared bucket changed under every bounded CAS attempt: never admitted */
 	TEMPOS_POLICE_REASONS
 };
@@ -99,7 +102,8 @@ struct tempos_topic_counters {
 
 /* Entries of the best-effort cpumap (keyed by CPU number) and of its list of target CPUs. */
 #define TEMPOS_MAX_CPUS 128
-/* Source IPv4 addresses whose bucket the per-publisher limit tracks (LRU: the least recent is forgotten). */
+/* Source addresses (IPv4 and IPv6 together) whose bucket the per-publisher limit tracks (LRU: the least recent is
+ * forgotten). */
 #define TEMPOS_MAX_PUBLISHERS 16384
 /* Slot of topic_limits that holds the per-publisher limit (slots 0..255 are the topics'). */
 #define TEMPOS_PUBLISHER_LIMIT_SLOT TEMPOS_MAX_TOPICS
@@ -112,6 +116,15 @@ struct tempos_topic_counters {
 struct tempos_rate_limit {
 	__u64 interval_ns;  /* 1e9 / rate_limit, >= 1 */
 	__u64 tolerance_ns; /* interval_ns * (burst - 1): how far ahead of now the schedule may run */
+};
+
+/* The key of a publisher's bucket in pub_buckets: its full source address as an IPv6 address, network order; an
+ * IPv4 source a.b.c.d as the IPv4-mapped ::ffff:a.b.c.d (RFC 4291 2.5.5.2), so an IPv6 frame from that mapped
+ * address shares the IPv4 source's bucket (one address, one family, as everywhere in the configuration). The
+ * whole 128 bits, not the /64 prefix: the hosts of one IPv6 link (a Thread or 6LoWPAN mesh behind its border
+ * router, say) share a /64, and each is a publisher of its own (docs/isolation.md). */
+struct tempos_source_key {
+	__be32 addr[4];
 };
 
 /* The shared state of one bucket (a topic's in topic_buckets, a publisher's in pub_buckets): the

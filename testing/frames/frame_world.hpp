@@ -71,6 +71,10 @@ inline constexpr std::uint32_t kLoopbackIfindex = 1;
 
 // IPv6 (docs/ipv6.md): the same hosts with documentation-prefix addresses.
 inline const Ipv6Addr kPublisherIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x07};
+// Its bucket is spent: over the publisher limit (as kPolicedPublisherIp).
+inline const Ipv6Addr kPolicedPublisherIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x08};
+// kPolicedPublisherIp as an IPv4-mapped IPv6 address (::ffff:10.0.0.8): the same publisher, the same bucket.
+inline const Ipv6Addr kPolicedPublisherIp4Mapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 8};
 inline const Ipv6Addr kMomIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
 inline const Ipv6Addr kMomIp6Alias{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02};  // listen [::]
 inline const Ipv6Addr kNotListenedIp6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x03};

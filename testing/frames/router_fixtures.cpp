@@ -93,16 +93,15 @@ Status install_fanout_topic(const RouterMaps& maps, std::uint8_t topic) {
 }
 
 // kTopicPoliced gets a limit, and every publisher the highest one (no row, however often it runs, reaches it);
-// kTopicPoliced's and kPolicedPublisherIp's buckets are spent (schedules half the clock's range ahead), so only
-// those two are over their limits.
+// kTopicPoliced's, kPolicedPublisherIp's and kPolicedPublisherIp6's buckets are spent (schedules half the clock's
+// range ahead), so only those are over their limits.
 Status install_standard_limits(const RouterMaps& maps) {
     xdp::AdmissionTable limits(maps.topic_limits);
     if (Status st = limits.set(TEMPOS_PUBLISHER_LIMIT_SLOT, RateLimit{1'000'000'000, 1'000'000'000}); !st) return st;
     if (Status st = install_spent_topic_limit(maps, kTopicPoliced); !st) return st;
     const tempos_bucket spent{~0ULL >> 1};
-    __be32 source;
-    std::memcpy(&source, kPolicedPublisherIp.data(), 4);
-    if (bpf_map_update_elem(maps.pub_buckets, &source, &spent, BPF_ANY) != 0) return errno_status("spent bucket");
+    for (const tempos_source_key& source : {xdp::source_key(kPolicedPublisherIp), xdp::source_key(kPolicedPublisherIp6)})
+        if (bpf_map_update_elem(maps.pub_buckets, &source, &spent, BPF_ANY) != 0) return errno_status("spent bucket");
     return Status::ok();
 }
 
@@ -150,6 +149,31 @@ std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair6() { return checksum_
 
 std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair6(const PacketBuilder& event, const Subscriber6& sub) {
     return zero_sum_pair(event, sub, 40);
+}
+
+PacketBuilder event6_with_checksum(std::uint8_t topic, std::uint16_t check) {
+    constexpr std::size_t kCheckAt = 14 + 40 + 6;
+    const auto field = [](const PacketBuilder& b) {
+        const Bytes frame = b.build();
+        return static_cast<std::uint16_t>(frame[kCheckAt] << 8 | frame[kCheckAt + 1]);
+    };
+    Bytes payload{topic, 0x55, 0, 0, 'c', 'h', 'e', 'c', 'k'};
+    PacketBuilder b = event6(topic);
+    b.payload(payload);
+    // With payload bytes 2..3 (an aligned 16-bit word) at 0 the complete checksum is c0 = ~s; a word w makes it
+    // ~(s + w), which is `check` for w = ~check + c0 (one's complement sums).
+    std::uint32_t w = static_cast<std::uint16_t>(~check) + static_cast<std::uint32_t>(field(b));
+    while (w >> 16) w = (w & 0xffff) + (w >> 16);
+    payload[2] = static_cast<std::uint8_t>(w >> 8);
+    payload[3] = static_cast<std::uint8_t>(w);
+    return b.payload(payload);
+}
+
+PacketBuilder checksum_equal_to_partial6() {
+    constexpr std::size_t kCheckAt = 14 + 40 + 6;
+    // The partial field depends on the addresses and the length only, not on the payload's bytes.
+    const Bytes probe = event6_with_checksum(kTopicBestEffort, 0).udp_checksum_partial().build();
+    return event6_with_checksum(kTopicBestEffort, static_cast<std::uint16_t>(probe[kCheckAt] << 8 | probe[kCheckAt + 1]));
 }
 
 namespace {
@@ -236,6 +260,101 @@ std::vector<RouterFixture> best_effort_rows() {
                                .build(),
                            TEMPOS_NO_TOPIC_SLOT, TEMPOS_PASS_NOT_IPV4),
                     "ArpNotToCpumap", "ARP with the cpumap on: XDP_PASS"),
+    };
+}
+
+// IPv6 best-effort events to the best-effort CPUs (bpf/best_effort.h, docs/isolation.md) and the publisher limit
+// for IPv6 sources. The checksum rule: after the cpumap the skb is CHECKSUM_NONE and IPv6 has no "no checksum",
+// so a CHECKSUM_PARTIAL datagram's field is completed in native mode (the expected frame carries the checksum the
+// builder computes in full), kept in generic mode (the skb itself, still partial, crosses the cpumap), and a
+// datagram too long to complete is passed up untouched; every other field is left as it came.
+std::vector<RouterFixture> ipv6_best_effort_rows() {
+    const auto tweaked6 = [](std::uint8_t topic, const std::function<void(PacketBuilder&)>& tweak) {
+        PacketBuilder b = event6(topic);
+        tweak(b);
+        return b;
+    };
+    const auto partial = [](PacketBuilder b) { return b.udp_checksum_partial(); };
+    const auto complete = [](PacketBuilder b) { return b.udp_checksum_partial(false); };
+    const auto vlan = tweaked6(kTopicBestEffort, [](PacketBuilder& b) { b.vlan(PacketBuilder::kVlan8021Q, 100); });
+    const auto hop_by_hop = tweaked6(kTopicBestEffort, [](PacketBuilder& b) { b.ipv6_ext(0, ipv6_ext::kPad6); });
+    const auto partial_event = partial(event6(kTopicBestEffort));
+    const auto partial_ext = partial(hop_by_hop);
+    const auto partial_qinq = tweaked6(kTopicBestEffort, [](PacketBuilder& b) {
+        b.vlan(PacketBuilder::kVlan8021AD, 10).vlan(PacketBuilder::kVlan8021Q, 20).udp_checksum_partial();
+    });
+    const auto of_datagram = [&](std::size_t udp_len) {
+        Bytes payload(udp_len - 8);
+        for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<std::uint8_t>(i * 11 + 5);
+        payload[0] = kTopicBestEffort;
+        return tweaked6(kTopicBestEffort, [&](PacketBuilder& b) { b.payload(payload).udp_checksum_partial(); });
+    };
+    const auto partial_longest = of_datagram(2048);   // the longest the router completes
+    const auto partial_too_long = of_datagram(2049);
+    const PacketBuilder zero_sum = event6_with_checksum(kTopicBestEffort, 0);  // computes to 0: sent as 0xffff
+    const auto padded = tweaked6(kTopicBestEffort, [](PacketBuilder& b) { b.padding(12).udp_checksum_partial(); });
+    const PacketBuilder coincidence = checksum_equal_to_partial6();
+    const auto from = [&](const Ipv6Addr& source, std::uint8_t topic) {
+        return tweaked6(topic, [&](PacketBuilder& b) { b.ipv6(source, kMomIp6); });
+    };
+    const MomConstants generic_cpumap{kMomPort, kMomIp, true, 1};
+    const auto generic = [&](RouterFixture f) {
+        f.mom = generic_cpumap;
+        return f;
+    };
+    RouterFixture too_long = with_cpumap(passed("", "", partial_too_long.build(), kTopicBestEffort,
+                                                TEMPOS_PASS_PARTIAL_CSUM),
+                                         "Ipv6BestEffortPartialTooLongPassed",
+                                         "CHECKSUM_PARTIAL, native, 2049-byte datagram: cannot be completed, passed "
+                                         "untouched (partial_csum), never to the cpumap with a field that fails");
+    return {
+        to_cpumap("Ipv6BestEffortToCpumap", "best-effort IPv6 event, complete checksum: XDP_REDIRECT to the cpumap, "
+                  "untouched", event6(kTopicBestEffort), event6(kTopicBestEffort), kTopicBestEffort),
+        to_cpumap("Ipv6UnknownTopicToCpumap", "IPv6 event of a topic nobody configured: to the cpumap",
+                  event6(kTopicUnknown), event6(kTopicUnknown), kTopicUnknown),
+        to_cpumap("Ipv6BestEffortVlanToCpumap", "802.1Q IPv6 best-effort event: to the cpumap, tag kept", vlan, vlan,
+                  kTopicBestEffort),
+        to_cpumap("Ipv6BestEffortExtensionHeaderToCpumap", "hop-by-hop header, complete checksum: to the cpumap, "
+                  "untouched", hop_by_hop, hop_by_hop, kTopicBestEffort),
+        to_cpumap("Ipv6BestEffortPartialChecksumCompleted", "CHECKSUM_PARTIAL, native: the complete checksum written "
+                  "before the cpumap", partial_event, complete(partial_event), kTopicBestEffort),
+        to_cpumap("Ipv6BestEffortPartialBehindExtensionHeaderCompleted", "CHECKSUM_PARTIAL behind a hop-by-hop "
+                  "header, native: completed, written at its offset", partial_ext, complete(partial_ext),
+                  kTopicBestEffort),
+        to_cpumap("Ipv6BestEffortPartialQinQCompleted", "CHECKSUM_PARTIAL behind two VLAN tags, native: completed, "
+                  "tags kept", partial_qinq, complete(partial_qinq), kTopicBestEffort),
+        to_cpumap("Ipv6BestEffortPartialPaddingNotSummed", "CHECKSUM_PARTIAL with Ethernet padding: only udp.len is "
+                  "summed", padded, complete(padded), kTopicBestEffort),
+        to_cpumap("Ipv6BestEffortPartialLongestCompleted", "CHECKSUM_PARTIAL, 2048-byte datagram, native: completed",
+                  partial_longest, complete(partial_longest), kTopicBestEffort),
+        std::move(too_long),
+        to_cpumap("Ipv6BestEffortPartialComputedZeroIsFfff", "CHECKSUM_PARTIAL whose complete checksum computes to 0: "
+                  "0xffff, never 0", partial(zero_sum), zero_sum, kTopicBestEffort),
+        to_cpumap("Ipv6BestEffortCompleteEqualToPartialKept", "a complete checksum that equals the partial field (1 in "
+                  "65536): completing it gives it back", coincidence, coincidence, kTopicBestEffort),
+        generic(to_cpumap("Ipv6BestEffortPartialGenericKept", "CHECKSUM_PARTIAL, generic: to the cpumap with the "
+                          "field kept (the skb stays partial)", partial_event, partial_event, kTopicBestEffort)),
+        generic(to_cpumap("Ipv6BestEffortPartialTooLongGenericKept", "CHECKSUM_PARTIAL, generic, 2049-byte "
+                          "datagram: no length limit, kept", partial_too_long, partial_too_long, kTopicBestEffort)),
+        with_cpumap(passed("", "", event6(kTopicStrictSocket).build(), kTopicStrictSocket, TEMPOS_PASS_NOT_STRICT),
+                    "Ipv6StrictOnSocketPathNotToCpumap",
+                    "strict IPv6 topic the router does not route: XDP_PASS, never the best-effort queue"),
+        with_cpumap(passed("", "", event6(kTopicFanout).build(), kTopicFanout, TEMPOS_PASS_FANOUT),
+                    "Ipv6FanoutNotToCpumap", "IPv6 fan-out hand-over with the cpumap on: XDP_PASS to the TC program"),
+        with_cpumap(routed("", "", XDP_TX, event6(kTopicSingle6), forwarded(event6(kTopicSingle6), kSubA6),
+                           kTopicSingle6),
+                    "Ipv6StrictUnaffectedByCpumap", "strict IPv6 event with the cpumap on: routed as before"),
+        policed("Ipv6OverPublisherLimitDropped", "best-effort IPv6 event from a source over its limit: XDP_DROP, "
+                "publisher_rate", from(kPolicedPublisherIp6, kTopicBestEffort), kTopicBestEffort,
+                TEMPOS_POLICE_PUBLISHER_RATE),
+        policed("Ipv6UnknownTopicOverPublisherLimitDropped", "unknown topic from that source: the same bucket, dropped",
+                from(kPolicedPublisherIp6, kTopicUnknown), kTopicUnknown, TEMPOS_POLICE_PUBLISHER_RATE),
+        policed("Ipv4MappedSourceSharesIpv4Bucket", "IPv6 source ::ffff:10.0.0.8 is the IPv4 source 10.0.0.8, over "
+                "its limit: dropped", from(kPolicedPublisherIp4Mapped, kTopicBestEffort), kTopicBestEffort,
+                TEMPOS_POLICE_PUBLISHER_RATE),
+        routed("Ipv6StrictNotPublisherPoliced", "strict IPv6 event from a source over its limit: routed (strict meets "
+               "only its topic's limit)", XDP_TX, from(kPolicedPublisherIp6, kTopicSingle6),
+               forwarded(from(kPolicedPublisherIp6, kTopicSingle6), kSubA6), kTopicSingle6),
     };
 }
 
@@ -465,11 +584,8 @@ std::vector<RouterFixture> ipv6_rows() {
                event(kTopicSingle6).build(), kTopicSingle6, TEMPOS_PASS_FAMILY),
         passed("Ipv6FanoutTopicPassed", "an IPv6 event of a fan-out topic: passed to the TC fan-out, counted as fanout",
                event6(kTopicFanout).build(), kTopicFanout, TEMPOS_PASS_FANOUT),
-        passed("Ipv6BestEffortPassed", "best-effort IPv6 event: to the socket path", event6(kTopicBestEffort).build(),
-               kTopicBestEffort, TEMPOS_PASS_NOT_STRICT),
-        with_cpumap(passed("Ipv6BestEffortNotToCpumap", "", event6(kTopicBestEffort).build(), kTopicBestEffort,
-                           TEMPOS_PASS_NOT_STRICT),
-                    "Ipv6BestEffortNotToCpumap", "best-effort IPv6 event with the cpumap on: passed, not to the cpumap"),
+        passed("Ipv6BestEffortPassed", "best-effort IPv6 event, no best-effort CPUs: to the socket path",
+               event6(kTopicBestEffort).build(), kTopicBestEffort, TEMPOS_PASS_NOT_STRICT),
         policed("Ipv6OverTopicLimitDropped", "IPv6 event over its topic's rate limit: XDP_DROP, counted",
                 event6(kTopicPoliced), kTopicPoliced, TEMPOS_POLICE_TOPIC_RATE),
         passed("Ipv6FibNoRoute", "IPv6 member without MAC, no route to it: bpf_fib_lookup fails",
@@ -739,6 +855,7 @@ std::vector<RouterFixture> router_fixtures() {
     for (RouterFixture& row : egress_rows()) rows.push_back(std::move(row));
     for (RouterFixture& row : admission_rows()) rows.push_back(std::move(row));
     for (RouterFixture& row : ipv6_rows()) rows.push_back(std::move(row));
+    for (RouterFixture& row : ipv6_best_effort_rows()) rows.push_back(std::move(row));
     for (RouterFixture& row : rows)
         row.needs_second_interface = row.counter_slot == kTopicOtherNic || row.counter_slot == kTopicVlanOtherNic ||
                                      row.counter_slot == kTopicFibSecondNic;

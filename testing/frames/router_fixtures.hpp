@@ -55,6 +55,12 @@ std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair();
 // The same for IPv6 (kTopicSingle6 to kSubA6), or for `event` (IPv6) toward `sub` (the fan-out's tests).
 std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair6();
 std::pair<PacketBuilder, PacketBuilder> checksum_zero_pair6(const PacketBuilder& event, const world::Subscriber6& sub);
+// An IPv6 event of kTopicBestEffort whose complete UDP checksum equals the field a CHECKSUM_PARTIAL sender would
+// leave (the pseudo-header sum): the 1-in-65536 coincidence the router cannot tell from a partial datagram.
+PacketBuilder checksum_equal_to_partial6();
+// An IPv6 event of `topic` whose complete UDP checksum computes to `check` (payload bytes 2..3 chosen; 0 is sent
+// as 0xffff).
+PacketBuilder event6_with_checksum(std::uint8_t topic, std::uint16_t check);
 
 // A member of a route (port in host order); without a MAC the router resolves it with bpf_fib_lookup.
 tempos_endpoint endpoint(const Ipv4Addr& ip, std::uint16_t port, std::optional<MacAddr> mac, const MacAddr& src_mac,
@@ -100,7 +106,7 @@ Status install_spent_topic_limit(const RouterMaps& maps, std::uint8_t topic);
 
 // Installs the standard routes of frame_world.hpp's topics, and every routed, fanned-out or kTopicStrictSocket
 // topic's class as strict; with mom.best_effort_cpus, CPUs 0..n-1 in the best-effort cpumap; the limits that
-// put kTopicPoliced and kPolicedPublisherIp over theirs. `second_interface` is the ifindex through which
+// put kTopicPoliced, kPolicedPublisherIp and kPolicedPublisherIp6 over theirs. `second_interface` is the ifindex through which
 // kTopicOtherNic's member is reached (put in egress_ports); 0: none, that topic stays unrouted and the rows
 // that need it cannot run.
 Status install_standard_routes(const RouterMaps& maps, std::uint32_t second_interface,

@@ -1,6 +1,6 @@
 // Admission control in the XDP router (bpf/admission.h) over sequences of frames: bursts, refill after time
-// passes (the router's test clock is moved, nothing sleeps), per-topic and per-source buckets, strict events and
-// the publisher limit, limit changes, and one bucket shared by concurrent CPUs.
+// passes (the router's test clock is moved, nothing sleeps), per-topic and per-source buckets (IPv4 and IPv6
+// sources), strict events and the publisher limit, limit changes, and one bucket shared by concurrent CPUs.
 #include <gtest/gtest.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
@@ -58,6 +58,12 @@ protected:
         return b;
     }
 
+    static PacketBuilder from6(const testkit::Ipv6Addr& source, std::uint8_t topic) {
+        PacketBuilder b = event6(topic);
+        b.ipv6(source, kMomIp6);
+        return b;
+    }
+
     std::optional<xdp::AdmissionTable> limits_;
 };
 
@@ -100,6 +106,49 @@ TEST_F(Admission, PublisherLimitIsPerSourceAndNeverPolicesStrictEvents) {
     EXPECT_EQ(counters(kTopicUnknown).policed[TEMPOS_POLICE_PUBLISHER_RATE], 1u);
     advance(kMs);
     EXPECT_EQ(run(from(a, kTopicBestEffort), 2), (Actions{kPass, kDrop})) << "refilled by one interval";
+}
+
+// IPv6 sources (docs/ipv6.md): the same limit, keyed by the full 128-bit source address; two addresses of one /64
+// are two publishers.
+TEST_F(Admission, PublisherLimitIsPerIpv6SourceAndRefillsWhenTheClockMoves) {
+    ASSERT_TRUE(limits_->set(TEMPOS_PUBLISHER_LIMIT_SLOT, RateLimit{1000, 2}));
+    const testkit::Ipv6Addr a{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20};
+    testkit::Ipv6Addr b = a;
+    b[15] = 0x21;  // the same /64
+    EXPECT_EQ(run(from6(a, kTopicBestEffort), 3), (Actions{kPass, kPass, kDrop}));
+    EXPECT_EQ(run(from6(b, kTopicBestEffort), 3), (Actions{kPass, kPass, kDrop})) << "b has a bucket of its own";
+    EXPECT_EQ(run(from6(a, kTopicUnknown), 1), (Actions{kDrop})) << "one bucket per source, whatever the topic";
+    EXPECT_EQ(run(from6(a, kTopicSingle6), 5), (Actions{kTx, kTx, kTx, kTx, kTx})) << "strict: topic limits only";
+    EXPECT_EQ(counters(kTopicBestEffort).policed[TEMPOS_POLICE_PUBLISHER_RATE], 2u);
+    EXPECT_EQ(counters(kTopicUnknown).policed[TEMPOS_POLICE_PUBLISHER_RATE], 1u);
+    EXPECT_EQ(counters(kTopicBestEffort).passed[TEMPOS_PASS_NOT_STRICT], 4u);
+    advance(kMs - 1);
+    EXPECT_EQ(run(from6(a, kTopicBestEffort), 1), (Actions{kDrop})) << "1 ns before the next interval";
+    advance(1);
+    EXPECT_EQ(run(from6(a, kTopicBestEffort), 2), (Actions{kPass, kDrop})) << "refilled by one interval";
+    advance(1000 * kMs);  // a second idle saves no more than the burst
+    EXPECT_EQ(run(from6(b, kTopicBestEffort), 3), (Actions{kPass, kPass, kDrop}));
+}
+
+// One address, one family: ::ffff:a.b.c.d is the IPv4 source a.b.c.d and spends its bucket.
+TEST_F(Admission, Ipv4MappedSourceSharesTheIpv4SourcesBucket) {
+    ASSERT_TRUE(limits_->set(TEMPOS_PUBLISHER_LIMIT_SLOT, RateLimit{1000, 2}));
+    const testkit::Ipv4Addr v4{10, 0, 0, 30};
+    const testkit::Ipv6Addr mapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 30};
+    EXPECT_EQ(run(from(v4, kTopicBestEffort), 1), (Actions{kPass}));
+    EXPECT_EQ(run(from6(mapped, kTopicBestEffort), 2), (Actions{kPass, kDrop}));
+    EXPECT_EQ(run(from(v4, kTopicBestEffort), 1), (Actions{kDrop}));
+}
+
+// The bucket the router created for an IPv6 source is the one user space finds under xdp::source_key.
+TEST_F(Admission, Ipv6SourceBucketIsKeyedByTheFullAddress) {
+    ASSERT_TRUE(limits_->set(TEMPOS_PUBLISHER_LIMIT_SLOT, RateLimit{1000, 5}));
+    const testkit::Ipv6Addr a{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40};
+    EXPECT_EQ(run(from6(a, kTopicBestEffort), 1), (Actions{kPass}));
+    const tempos_source_key key = xdp::source_key(a);
+    tempos_bucket bucket{};
+    ASSERT_EQ(bpf_map_lookup_elem(router_->maps().pub_buckets, &key, &bucket), 0) << std::strerror(errno);
+    EXPECT_EQ(bucket.tat_ns, kStart + kMs) << "one interval after the first event";
 }
 
 TEST_F(Admission, StrictTopicWithItsOwnLimitIsPoliced) {

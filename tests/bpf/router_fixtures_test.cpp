@@ -76,5 +76,18 @@ TEST(RouterFixtureTable, ChecksumZeroCaseReallyComputesZero) {
     EXPECT_EQ(out6[14 + 40 + 7], 0xff);
 }
 
+TEST(RouterFixtureTable, BestEffortChecksumCasesReallyAreWhatTheySay) {
+    // Guards the IPv6 best-effort rows' frames: one computes to 0 (sent as 0xffff), one's complete checksum equals
+    // its partial field (so the router cannot tell it from a partial datagram).
+    constexpr std::size_t kCheckAt = 14 + 40 + 6;
+    const Bytes zero = testkit::event6_with_checksum(testkit::world::kTopicBestEffort, 0).build();
+    EXPECT_EQ(zero[kCheckAt], 0xff);
+    EXPECT_EQ(zero[kCheckAt + 1], 0xff);
+    const testkit::PacketBuilder equal = testkit::checksum_equal_to_partial6();
+    const Bytes complete = equal.build(), partial = testkit::PacketBuilder(equal).udp_checksum_partial().build();
+    EXPECT_EQ(complete, partial);
+    EXPECT_TRUE(complete[kCheckAt] != 0 || complete[kCheckAt + 1] != 0);
+}
+
 }  // namespace
 }  // namespace tempos::test

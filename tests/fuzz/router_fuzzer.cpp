@@ -149,6 +149,7 @@ ModelWorld world_for(const Config& config, std::uint32_t veth, const testkit::Ma
                        kTopicVlanIngressNic6};
     w.spent_topics = {kTopicPoliced, kTopicStrictPoliced};
     w.spent_publishers = {kPolicedPublisherIp};
+    w.spent_publishers6 = {kPolicedPublisherIp6};
     return w;
 }
 

@@ -1,5 +1,6 @@
 #include "router_model.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "tempos/xdp_abi.h"
@@ -193,7 +194,16 @@ ModelResult RouterModel::run_ipv6(const Bytes& frame, std::size_t l3) {
 
     const std::uint8_t topic = ev->topic;
     const bool partial = ev->udp_check == pseudo_header_sum(ev->src, ev->dst, static_cast<std::uint16_t>(ev->udp_len));
-    // The topic's limit applies to every IPv6 event; the publisher limit (source IPv4) to none.
+    // Best-effort (or unknown) topics: the publisher limit first, keyed by the full source address (an IPv4-mapped
+    // ::ffff:a.b.c.d is the IPv4 source a.b.c.d, docs/isolation.md); then every topic its own limit.
+    if (!world_.strict_topics.count(topic)) {
+        const Ipv6Addr& src = ev->src;
+        const bool mapped = std::all_of(src.begin(), src.begin() + 10, [](std::uint8_t b) { return b == 0; }) &&
+                            src[10] == 0xff && src[11] == 0xff;
+        if (world_.spent_publishers6.count(src) ||
+            (mapped && world_.spent_publishers.count(Ipv4Addr{src[12], src[13], src[14], src[15]})))
+            return {Verdict::drop, frame, topic, Counter::policed, TEMPOS_POLICE_PUBLISHER_RATE, -1, "publisher limit"};
+    }
     if (world_.spent_topics.count(topic))
         return {Verdict::drop, frame, topic, Counter::policed, TEMPOS_POLICE_TOPIC_RATE, -1, "topic limit"};
 
@@ -201,7 +211,21 @@ ModelResult RouterModel::run_ipv6(const Bytes& frame, std::size_t l3) {
     if (members.empty() && !world_.zero_member_routes.count(topic)) {
         if (world_.fanout_topics.count(topic))
             return passed(frame, topic, TEMPOS_PASS_FANOUT, "fan-out hand-over");
-        return passed(frame, topic, TEMPOS_PASS_NOT_STRICT, "not routed in the kernel (IPv6: never the cpumap)");
+        if (world_.strict_topics.count(topic)) return passed(frame, topic, TEMPOS_PASS_NOT_STRICT, "strict, socket path");
+        if (!world_.best_effort_cpumap) return passed(frame, topic, TEMPOS_PASS_NOT_STRICT, "best-effort, no cpumap");
+        // The skb after the cpumap is CHECKSUM_NONE and IPv6 has no "no checksum": a partial datagram's checksum is
+        // completed in native mode (too long: passed up), kept in generic mode (the skb itself stays partial).
+        if (partial && !world_.generic && ev->udp_len > kPartialLimit)
+            return passed(frame, topic, TEMPOS_PASS_PARTIAL_CSUM, "best-effort, partial checksum too long to complete");
+        Bytes out = frame;
+        if (partial && !world_.generic) {
+            const std::uint16_t port = get16(frame, ev->l4 + 2);
+            put16(out, ev->l4 + 6,
+                  rewritten_udp_check(out, ev->l4, ev->udp_len, ev->udp_check, UdpCheck::partial_native, ev->src,
+                                      ev->src, ev->dst, ev->dst, port, port));
+        }
+        return {Verdict::redirect, std::move(out), topic, Counter::best_effort_offered, 0, -1,
+                "IPv6 best-effort to the cpumap"};
     }
     if (ev->hop_limit <= 1) return passed(frame, topic, TEMPOS_PASS_TTL, "hop limit <= 1");
     if (members.empty()) return {Verdict::pass, frame, topic, Counter::aborted, 0, -1, "route with count 0"};

@@ -50,6 +50,7 @@ struct ModelWorld {
     std::set<std::uint8_t> strict_topics;       // topic_classes: strict (never the best-effort CPUs)
     std::set<std::uint8_t> spent_topics;        // a rate limit whose bucket is spent: over it
     std::set<Ipv4Addr> spent_publishers;        // the publisher limit's bucket of these sources is spent
+    std::set<Ipv6Addr> spent_publishers6;       // the same for IPv6 sources (an IPv4-mapped one: spent_publishers)
 };
 
 // The counter one frame moves (tempos_topic_counters: exactly one per frame).
