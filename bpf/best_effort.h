@@ -104,7 +104,7 @@ static __always_inline int to_best_effort(struct xdp_md *ctx, struct tempos_even
 	if (!counters)
 		return TEMPOS_PASS_NOT_STRICT;
 
-	struct tempos_udp_check_plan plan;
+	struct tempos_udp_check_plan plan = {}; /* zeroed: without CAP_PERFMON the verifier refuses a read of a stack slot no path wrote */
 	__u32 partial6 = 0;
 	__u32 flow;
 	if (ipv6) {
