@@ -1,5 +1,5 @@
 // Stateful behaviour of the XDP topic router: round robin, exact counters over a sequence, route updates and
-// removal through RouteTable, and the FIB path with and without a neighbour entry.
+// removal through RouteTable, and the FIB path (IPv4 and IPv6) with and without a neighbour entry.
 #include <gtest/gtest.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
@@ -230,6 +230,38 @@ TEST_F(RouterBehaviour, FibLookupWithoutNeighbourPassesThenRoutesOnceResolved) {
     EXPECT_EQ(action_name(run_ok->action), action_name(XDP_TX));
     EXPECT_EQ(hex_dump(run_ok->output), hex_dump(forwarded(event(kTopicSingle), neighbour, kMomIp, *veth_mac).build()));
     EXPECT_EQ(counters(kTopicSingle).redirected_packets, 1u);
+}
+
+// The same for an IPv6 member (docs/ipv6.md): bpf_fib_lookup with AF_INET6 needs IPv6 forwarding on the ingress
+// interface; NO_NEIGH passes the event to the socket path, and once the NDP neighbour is known it is routed.
+TEST_F(RouterBehaviour, Ipv6FibLookupWithoutNeighbourPassesThenRoutesOnceResolved) {
+    const std::string veth = kVethA;
+    const Result<std::uint32_t> veth_index = testkit::ifindex_of(kVethA);
+    ASSERT_TRUE(veth_index) << veth_index.message();
+    ASSERT_EQ(testkit::set_sysctl("net.ipv6.conf." + veth + ".disable_ipv6", "0").message(), "");
+    ASSERT_EQ(testkit::set_sysctl("net.ipv6.conf." + veth + ".forwarding", "1").message(), "");
+    ASSERT_EQ(testkit::run_command({"ip", "-6", "addr", "add", "2001:db8:77::1/64", "dev", veth, "nodad"}).message(), "");
+    const Subscriber6 neighbour{{0x20, 0x01, 0x0d, 0xb8, 0, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02}, 7100,
+                                {0x02, 0xcc, 0, 0, 0, 0x62}};
+    tempos_route route{};
+    route.count = 1;
+    route.subs[0] = endpoint(neighbour.ip, neighbour.port, std::nullopt, {});
+    ASSERT_TRUE(router_->routes.set(kTopicSingle6, route));
+    ASSERT_TRUE(testkit::flush_neighbours(kVethA));
+
+    expect_passed(event6(kTopicSingle6), *veth_index);
+    EXPECT_EQ(counters(kTopicSingle6).passed[TEMPOS_PASS_FIB], 1u);
+
+    ASSERT_TRUE(testkit::set_permanent_neighbour(kVethA, "2001:db8:77::2", "02:cc:00:00:00:62"));
+    const auto veth_mac = testkit::mac_of(kVethA);
+    ASSERT_TRUE(veth_mac) << veth_mac.message();
+    const Result<XdpRun> run = run_xdp(router_->prog_fd(), event6(kTopicSingle6).build(), *veth_index);
+    ASSERT_TRUE(run) << run.message();
+    EXPECT_EQ(action_name(run->action), action_name(XDP_TX));
+    EXPECT_EQ(hex_dump(run->output), hex_dump(forwarded(event6(kTopicSingle6), neighbour, kMomIp6, *veth_mac).build()));
+    EXPECT_EQ(counters(kTopicSingle6).redirected_packets, 1u);
+    EXPECT_TRUE(testkit::flush_neighbours(kVethA));
+    EXPECT_EQ(testkit::set_sysctl("net.ipv6.conf." + veth + ".disable_ipv6", "1").message(), "");
 }
 
 }  // namespace

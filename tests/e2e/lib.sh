@@ -324,15 +324,20 @@ mom_state_query() {
 # has none (a member without a configured MAC before the adapter's neighbour resolver found it).
 route_mac() { mom_state_query "print(s['topics'][0]['strict_members'][$2]['mac'])" --topic "$1"; }
 
-# wait_route_mac TOPIC INDEX MAC: polls (0.1 s, at most 50 times) until that route entry carries MAC.
-wait_route_mac() {
-    local i
+# group_member_mac TOPIC GROUP INDEX: the same for member INDEX of fan-out group GROUP (both 0-based) of TOPIC.
+group_member_mac() { mom_state_query "print(s['topics'][0]['groups'][$2]['members'][$3]['mac'])" --topic "$1"; }
+
+# wait_for_mac MAC COMMAND...: polls (0.1 s, at most 50 times) until COMMAND (route_mac, group_member_mac) prints MAC.
+wait_for_mac() {
+    local want=$1 i
+    shift
     for ((i = 0; i < 50; i++)); do
-        [ "$(route_mac "$1" "$2")" = "$3" ] && return 0
+        [ "$("$@")" = "$want" ] && return 0
         sleep 0.1
     done
-    fail "topic $1's route carries $(route_mac "$1" "$2") for member $2, not $3, after 5 s"
+    fail "$* gives $("$@"), not $want, after 5 s"
 }
+wait_route_mac() { wait_for_mac "$3" route_mac "$1" "$2"; }
 
 # attached_prog_id xdp|fanout: the id of the MoM's XDP router or TC fan-out program on its interface (empty when
 # no XDP program is attached, or no fan-out program).
