@@ -75,6 +75,7 @@ struct FanoutBench : Bench<FanoutOptions> {
             out.number("fanout_kernel_ns_per_copy", (1e9 * high_g / high - 1e9 * low_g / low) / (high_g - low_g), 1);
         }
         out.raw("fanout_xdp_mode", o_.xdp_mode)
+            .raw("fanout_generator", rig_.generator())
             .number("fanout_seconds", o_.seconds, 2)
             .number("fanout_generator_cpu", o_.cpu, 0)
             .number("fanout_mom_cpu", o_.mom_cpu, 0);

@@ -337,6 +337,7 @@ private:
                 .raw("isolation_" + name + "_curve", std::move(rows));
         }
         out.raw("latency_xdp_mode", o_.xdp_mode)
+            .raw("latency_generator", rig_.generator())
             .number("latency_sub_xdp_pass", o_.xdp_mode == "native" ? 1 : 0, 0)
             .number("latency_endpoint_priority", o_.endpoint_priority, 0)
             .number("latency_queues", o_.queues, 0)

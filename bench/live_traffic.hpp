@@ -1,5 +1,5 @@
-// Live traffic (throughput, latency, fanout): a generator sending with BPF_PROG_TEST_RUN's live-frames mode, and a
-// counter at the receiving veth.
+// Live traffic (throughput, latency, fanout): a generator sending with BPF_PROG_TEST_RUN's live-frames mode (or,
+// where the kernel refuses that mode, from an AF_PACKET socket), and a counter at the receiving veth.
 #pragma once
 
 #include <arpa/inet.h>
@@ -29,12 +29,31 @@
 #include "tempos/status_macros.hpp"
 #include "tempos/unique_fd.hpp"
 #include "test_run_timer.hpp"
+#include "topology/interface.hpp"
 #include "topology/layouts.hpp"
 #include "topology/netns.hpp"
 #include "topology/private_netns.hpp"
 #include "topology/world.hpp"
 
 namespace tempos::bench {
+
+// Whether this kernel performs live-frames test runs: some refuse them with EPERM even to root (seen on a
+// Firecracker guest kernel). Probed once with a program that drops its one frame.
+inline bool live_frames_permitted() {
+    static const bool permitted = [] {
+        bpf_insn drop[2] = {};  // r0 = XDP_DROP; exit
+        drop[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+        drop[0].imm = XDP_DROP;
+        drop[1].code = BPF_JMP | BPF_EXIT;
+        UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_XDP, "tb_probe", "GPL", drop, 2, nullptr));
+        if (prog.get() < 0) return false;
+        std::uint8_t frame[64] = {};
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame), .repeat = 1,
+                    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+        return bpf_prog_test_run_opts(prog.get(), &opts) == 0;
+    }();
+    return permitted;
+}
 
 struct GeneratorRun {
     std::uint64_t frames = 0;  // frames the kernel ran the program on, hence transmitted or dropped on the way
@@ -66,13 +85,19 @@ public:
     // The calling thread pinned to `cpu`, `net` built, then the generator, the frame of `topic` and the counter
     // (XDP in the mode the driver prefers, or tcx at ingress; a bpf_link owned by this process) at `counter_hook`.
     // The generator is held in the kernel's XDP dispatcher from a veth pair of its own in pub's namespace
-    // (hold_in_dispatcher, test_run_timer.hpp).
+    // (hold_in_dispatcher, test_run_timer.hpp); where live frames are refused, an AF_PACKET socket on pub:eth0
+    // sends instead (generator() says which, and the reports record it).
     Status build(int cpu, const testkit::PointToPointOptions& layout, std::uint8_t topic,
                  std::optional<Hook> counter_hook) {
         TEMPOS_RETURN_IF_ERROR(testkit::pin_to_cpu(cpu));
         TEMPOS_ASSIGN_OR_RETURN(net, testkit::point_to_point(layout));
         Status opened = testkit::run_in_netns(net.ns("pub"), [&] {
             pub_ifindex_ = static_cast<int>(if_nametoindex("eth0"));
+            if (!live_frames_permitted()) {
+                TEMPOS_ASSIGN_OR_RETURN(auto sender, testkit::FrameSender::open("eth0"));
+                sender_.emplace(std::move(sender));
+                return Status::ok();
+            }
             generator_ = {live_generator__open_and_load(), live_generator__destroy};
             if (!generator_) return os_error("loading the live-frames generator", errno);
             return hold_in_dispatcher({bpf_program__fd(generator_->progs.live_generator)}, "tbgen");
@@ -101,14 +126,17 @@ public:
                     .build();
         return Status::ok();
     }
+    // "live_frames" or "af_packet" (above).
+    const char* generator() const { return sender_ ? "af_packet" : "live_frames"; }
+
     // The generator in the calling thread, entering pub's namespace for the run: `frame` out of pub:eth0 at
     // `rate_pps` (0: as fast as the kernel goes) for `seconds`, paced in chunks of about a millisecond of traffic.
     Result<GeneratorRun> send(double rate_pps, double seconds) const {
         testkit::NetnsScope in_pub(net.ns("pub"));
         if (!in_pub.status()) return in_pub.status();
-        if (frame.size() != sizeof(generator_->bss->frame_template))
+        if (!sender_ && frame.size() != sizeof(generator_->bss->frame_template))
             return Status::error(ErrorCode::invalid_argument, "the generator sends 64-byte frames");
-        std::memcpy(generator_->bss->frame_template, frame.data(), frame.size());
+        if (!sender_) std::memcpy(generator_->bss->frame_template, frame.data(), frame.size());
         xdp_md ctx{};
         ctx.ingress_ifindex = static_cast<std::uint32_t>(pub_ifindex_);
         ctx.data_end = static_cast<std::uint32_t>(frame.size());  // the kernel insists: the whole frame is packet data
@@ -116,7 +144,7 @@ public:
         const std::uint32_t chunk =
             rate_pps > 0 ? std::clamp<std::uint32_t>(static_cast<std::uint32_t>(rate_pps / 1000), kBatchSize, 1u << 16)
                          : 1u << 16;
-        const int fd = bpf_program__fd(generator_->progs.live_generator);
+        const int fd = sender_ ? -1 : bpf_program__fd(generator_->progs.live_generator);
         LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = ctx.data_end, .ctx_in = &ctx,
                     .ctx_size_in = sizeof(ctx), .repeat = static_cast<int>(chunk), .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
                     .batch_size = kBatchSize);
@@ -131,7 +159,11 @@ public:
                 if (due >= stop) break;
                 if (due > now) std::this_thread::sleep_until(due);
             }
-            if (bpf_prog_test_run_opts(fd, &opts) != 0) return os_error("live-frames test run", errno);
+            if (sender_) {  // every copy offered, the ones the device dropped included (as with live frames)
+                if (Result<std::size_t> dropped = sender_->send_copies(frame, chunk); !dropped) return dropped.status();
+            } else if (bpf_prog_test_run_opts(fd, &opts) != 0) {
+                return os_error("live-frames test run", errno);
+            }
             result.frames += chunk;
         }
         result.seconds = Seconds(Clock::now() - start).count();
@@ -206,6 +238,7 @@ private:
     }
 
     xdp::SkeletonPtr<live_generator> generator_{nullptr, nullptr};  // destroyed last
+    std::optional<testkit::FrameSender> sender_;                      // instead of generator_ (above)
     xdp::SkeletonPtr<sink_counter> counter_{nullptr, nullptr};
     UniqueFd counter_link_;
     int pub_ifindex_ = 0;

@@ -49,6 +49,7 @@ struct ThroughputBench : Bench<ThroughputOptions> {
         }
         out.number("xdp_vs_socket", mpps["socket"] > 0 ? mpps["xdp"] / mpps["socket"] : 0, 2)
             .raw("throughput_xdp_mode", o_.xdp_mode)
+            .raw("throughput_generator", rig_.generator())
             .number("throughput_batch_size", LiveRig::kBatchSize, 0)
             .number("throughput_step_seconds", o_.seconds, 2)
             .number("throughput_generator_cpu", o_.cpu, 0)

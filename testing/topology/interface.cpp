@@ -9,11 +9,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <thread>
 
+#include "tempos/status_macros.hpp"
 #include "tempos/unique_fd.hpp"
 
 namespace tempos::testkit {
@@ -96,27 +98,52 @@ Result<std::vector<InterfaceDrops>> interface_drops() {
     return drops;
 }
 
-Result<std::size_t> send_frames(const std::string& ifname, const std::vector<std::vector<std::uint8_t>>& frames,
-                                std::chrono::milliseconds gap) {
+Result<FrameSender> FrameSender::open(const std::string& ifname) {
     const unsigned ifindex = if_nametoindex(ifname.c_str());
     if (ifindex == 0) return errno_status("no interface " + ifname);
-    UniqueFd fd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
-    if (fd.get() < 0) return errno_status("AF_PACKET socket");
+    FrameSender sender;
+    sender.ifname_ = ifname;
+    sender.fd_ = UniqueFd(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
+    if (sender.fd_.get() < 0) return errno_status("AF_PACKET socket");
     sockaddr_ll addr{};
     addr.sll_family = AF_PACKET;
     addr.sll_ifindex = static_cast<int>(ifindex);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    if (::bind(sender.fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
         return errno_status("binding the AF_PACKET socket to " + ifname);
+    return sender;
+}
+
+Result<std::size_t> FrameSender::send_copies(const std::vector<std::uint8_t>& frame, std::size_t count) const {
+    constexpr std::size_t kBatch = 64;
+    iovec iov{const_cast<std::uint8_t*>(frame.data()), frame.size()};
+    mmsghdr messages[kBatch]{};
+    for (mmsghdr& m : messages) {
+        m.msg_hdr.msg_iov = &iov;
+        m.msg_hdr.msg_iovlen = 1;
+    }
+    std::size_t done = 0, dropped = 0;
+    while (done < count) {
+        const int sent = ::sendmmsg(fd_.get(), messages, static_cast<unsigned>(std::min(kBatch, count - done)), 0);
+        if (sent > 0) {
+            done += static_cast<std::size_t>(sent);
+        } else if (errno == ENOBUFS) {  // the first frame of the batch was dropped by the device
+            ++dropped;
+            ++done;
+        } else if (errno != EINTR) {
+            return errno_status("sending on " + ifname_);
+        }
+    }
+    return dropped;
+}
+
+Result<std::size_t> send_frames(const std::string& ifname, const std::vector<std::vector<std::uint8_t>>& frames,
+                                std::chrono::milliseconds gap) {
+    TEMPOS_ASSIGN_OR_RETURN(auto sender, FrameSender::open(ifname));
     std::size_t dropped = 0;
     for (std::size_t i = 0; i < frames.size(); ++i) {
-        const ssize_t sent = ::send(fd.get(), frames[i].data(), frames[i].size(), 0);
-        const std::string which = "frame " + std::to_string(i + 1) + " of " + std::to_string(frames.size());
-        if (sent < 0 && errno == ENOBUFS)
-            ++dropped;
-        else if (sent < 0)
-            return errno_status("sending " + which + " on " + ifname);
-        else if (static_cast<std::size_t>(sent) != frames[i].size())
-            return Status::error(ErrorCode::system_error, "short send: " + which + " on " + ifname);
+        const Result<std::size_t> lost = sender.send_copies(frames[i], 1);
+        if (!lost) return lost.status().prefixed("frame " + std::to_string(i + 1) + " of " + std::to_string(frames.size()));
+        dropped += *lost;
         if (gap.count() > 0) std::this_thread::sleep_for(gap);
     }
     return dropped;

@@ -9,6 +9,7 @@
 
 #include "tempos/adapter.hpp"
 #include "tempos/status.hpp"
+#include "tempos/unique_fd.hpp"
 
 namespace tempos::testkit {
 
@@ -33,6 +34,21 @@ struct InterfaceDrops {
 };
 // Every interface of the namespace, with its counters.
 Result<std::vector<InterfaceDrops>> interface_drops();
+
+// An AF_PACKET socket bound to one interface of the namespace it was opened in, sending whole frames (Ethernet
+// header on). Also the load generator where the kernel refuses live-frames test runs (bench/live_traffic.hpp); one
+// socket may be shared by threads.
+class FrameSender {
+public:
+    static Result<FrameSender> open(const std::string& ifname);
+    // `count` copies of `frame`, in sendmmsg batches: how many of them the device dropped (ENOBUFS, as below), or
+    // the error that stopped the sending.
+    Result<std::size_t> send_copies(const std::vector<std::uint8_t>& frame, std::size_t count) const;
+
+private:
+    UniqueFd fd_;
+    std::string ifname_;
+};
 
 // Sends each frame (Ethernet header on) out of `ifname` from an AF_PACKET socket, `gap` apart. How many of them the
 // device dropped as they were sent (ENOBUFS: the driver said NET_XMIT_DROP; a veth does when its peer cannot take the
