@@ -400,12 +400,17 @@ static __always_inline int route_event(struct xdp_md *ctx, struct tempos_event_v
 		return count_pass(TEMPOS_NO_TOPIC_SLOT, TEMPOS_PASS_NOT_FOR_US);
 
 	__u32 topic = view->topic;
+	/* The source's key only for best-effort events, the only ones its limit applies to: a strict event does not
+	 * pay for building it. */
+	__u32 best_effort = !topic_is_strict(topic);
 	struct tempos_source_key source;
-	if (ipv6)
-		__builtin_memcpy(source.addr, &view->ip6->saddr, sizeof(source.addr));
-	else
-		ipv4_source_key(view->ip->saddr, &source);
-	int verdict = admit(topic, &source, !topic_is_strict(topic));
+	if (best_effort) {
+		if (ipv6)
+			__builtin_memcpy(source.addr, &view->ip6->saddr, sizeof(source.addr));
+		else
+			ipv4_source_key(view->ip->saddr, &source);
+	}
+	int verdict = admit(topic, best_effort ? &source : NULL, best_effort);
 	if (verdict != TEMPOS_ADMITTED)
 		return count_verdict(topic, verdict, XDP_DROP);
 
