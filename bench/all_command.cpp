@@ -72,19 +72,17 @@ void run_part(Part& part, const AllOptions& o, int run) {
 void merge(const Part& part, Report& out, std::set<std::string>& fields) {
     if (part.runs.empty()) return;
     for (const auto& [key, first] : part.runs.front().items()) {
-        if (first.is_string()) {
-            out.raw(key, first.get<std::string>());
-        } else if (first.is_number()) {
-            std::vector<double> values;
-            for (const nlohmann::ordered_json& r : part.runs)
-                if (auto v = r.find(key); v != r.end() && v->is_number()) values.push_back(v->get<double>());
-            out.number(key, median(values), 6)
-                .number(key + "_min", *std::min_element(values.begin(), values.end()), 6)
-                .number(key + "_max", *std::max_element(values.begin(), values.end()), 6);
-        } else {
-            continue;  // curves and such stay in "runs"
-        }
+        if (!first.is_string() && !first.is_number()) continue;  // curves and such stay in "runs"
         fields.insert(key);
+        if (first.is_string()) {
+            out.raw(key, first);
+            continue;
+        }
+        std::vector<double> values;
+        for (const nlohmann::ordered_json& r : part.runs)
+            if (auto v = r.find(key); v != r.end() && v->is_number()) values.push_back(v->get<double>());
+        const auto [low, high] = std::ranges::minmax(values);
+        out.number(key, median(values), 6).number(key + "_min", low, 6).number(key + "_max", high, 6);
     }
 }
 
@@ -127,10 +125,8 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
 
 }  // namespace
 
-// Runs every other registered subcommand as a child process (--json), --runs times, interleaved, and merges their flat
-// JSON objects into one: each numeric field is the median over the runs, with `<field>_min` and `<field>_max`; every
-// run's raw object is kept under "runs". A subcommand that fails or a required field that is missing is reported
-// under "errors" / "missing_fields" (exit status 1).
+// Every other registered subcommand as a child process (--json), --runs times, interleaved, merged as bench/README.md
+// says (`all`): medians with `<field>_min` and `<field>_max`, "runs", "errors" / "missing_fields" (exit status 1).
 void register_all_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<AllOptions>();
     CLI::App* cmd = app.add_subcommand(

@@ -23,8 +23,7 @@ namespace tempos::bench {
 using testkit::kMomPort;
 namespace p2p = testkit::world::point_to_point;
 
-// A topic of `groups` subscription groups, each of the one subscriber `node` (its eth0, MAC given: no neighbour
-// lookup), which gets one copy per group.
+// A topic of `groups` groups, each of subscriber `node` only (its eth0's MAC given: no neighbour lookup).
 struct BenchTopic {
     int id = 1;
     std::string qos = "strict";

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <iterator>
@@ -12,9 +11,6 @@
 
 #include "bench_mom.hpp"
 #include "live_traffic.hpp"
-#include "subcommand.hpp"
-#include "topology/layouts.hpp"
-#include "topology/world.hpp"
 
 namespace tempos::bench {
 
@@ -43,9 +39,7 @@ struct LatencyOptions : CommonOptions {
 constexpr int kStrictTopic = 1;
 constexpr int kFloodTopic = 2;
 
-// The three MoM configurations of the isolation sweep (issue 12), in one run: `on` is the adapter's default
-// (best-effort frames leave through the cpumap), `off` passes them up the stack in the strict NAPI poll as before,
-// `socket` is xdp_mode = "off" (both topics through the socket path).
+// The three MoM configurations of the isolation sweep (issue 12), in one run: benchmarks_method.md, "Isolation".
 struct IsolationConfig {
     const char* name;
     bool xdp;
@@ -55,9 +49,7 @@ const IsolationConfig kIsolationConfigs[] = {
     {"on", true, {}}, {"off", true, {{"best_effort_cpus", ""}}}, {"socket", false, {}}};
 
 // Counters that explain lost events, over one isolation step: `in_be_sum` ones add up to the best-effort events
-// counted as dropped. A veth counts a frame XDP could not hand to its peer twice (the sender's tx_dropped and the
-// receiver's rx_dropped), a socket's datagram it could not queue only as the sender's tx_dropped: so the flood's
-// link pub -> mom:eth0 (generator frames) is counted at mom:eth0, mom:eth2 -> sub2 (socket sends) at mom:eth2.
+// counted as dropped, each loss once (which and why: benchmarks_method.md, "Isolation").
 struct Counter {
     const char* key;
     bool in_be_sum;
@@ -185,11 +177,10 @@ private:
     Status measure(const std::string& target_ip, const std::string& listen_ip, int topic, StreamResult& l,
                    const std::function<Status()>& flood = {}, double seconds = 0) {
         const auto count = static_cast<std::uint64_t>(o_.rate * (seconds > 0 ? seconds : o_.seconds));
-        Result<StreamResult> r =
-            run_stream(rig_.net, {target_ip, listen_ip, topic, count, o_.rate, o_.endpoint_priority, o_.pub_cpu},
-                       [&](testkit::Process&, std::uint64_t) { return flood ? flood() : Status::ok(); });
-        if (r) l = *r;
-        return r.status();
+        TEMPOS_ASSIGN_OR_RETURN(
+            l, run_stream(rig_.net, {target_ip, listen_ip, topic, count, o_.rate, o_.endpoint_priority, o_.pub_cpu},
+                          [&](testkit::Process&, std::uint64_t) { return flood ? flood() : Status::ok(); }));
+        return Status::ok();
     }
 
     // kCounters now: the interfaces' drops, the nodes' Udp InErrors, the MoM's /metrics and CPU times.
@@ -229,11 +220,9 @@ private:
             TEMPOS_ASSIGN_OR_RETURN(auto flood_sub, start_sub(rig_.net, "sub2", p2p::kSub2Ip, 0, o_.seconds + 10));
             TEMPOS_ASSIGN_OR_RETURN(auto in_before, testkit::udp_counter(flood_sub.pid(), "InDatagrams"));
             GeneratorRun g;
-            auto flood = [&] {
-                // Slightly longer than the strict run so that it covers it whole.
-                const Result<GeneratorRun> sent = rig_.send(mpps * 1e6, o_.seconds + 0.3);
-                if (sent) g = *sent;
-                return sent.status();
+            auto flood = [&]() -> Status {  // slightly longer than the strict run, so that it covers it whole
+                TEMPOS_ASSIGN_OR_RETURN(g, rig_.send(mpps * 1e6, o_.seconds + 0.3));
+                return Status::ok();
             };
             TEMPOS_RETURN_IF_ERROR(measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict, flood));
             // Delivered = what sub2's kernel queued to its socket, once nothing more is on its way.

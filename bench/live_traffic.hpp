@@ -1,5 +1,4 @@
-// Live traffic (throughput, latency, fanout): a generator sending with BPF_PROG_TEST_RUN's live-frames mode, and a
-// counter at the receiving veth.
+// Live traffic (throughput, latency, fanout): a BPF_PROG_TEST_RUN live-frames generator, a counter at the receiver.
 #pragma once
 
 #include <arpa/inet.h>
@@ -24,14 +23,11 @@
 #include "process/process.hpp"
 #include "sink_counter.skel.h"
 #include "skeleton.hpp"
-#include "subcommand.hpp"  // interrupted()
 #include "tcx.hpp"
-#include "tempos/status_macros.hpp"
 #include "tempos/unique_fd.hpp"
 #include "test_run_timer.hpp"
 #include "topology/layouts.hpp"
 #include "topology/netns.hpp"
-#include "topology/private_netns.hpp"
 #include "topology/world.hpp"
 
 namespace tempos::bench {
@@ -145,11 +141,8 @@ public:
         std::vector<Result<GeneratorRun>> runs(static_cast<std::size_t>(threads),
                                                Status::error(ErrorCode::internal, ""));
         auto generate = [&](std::size_t i) {
-            if (Status pinned = first_cpu < 0 ? Status::ok() : testkit::pin_to_cpu(first_cpu + static_cast<int>(i));
-                !pinned)
-                runs[i] = pinned;
-            else
-                runs[i] = send(rate_pps / static_cast<double>(threads), seconds);
+            const Status pinned = first_cpu < 0 ? Status::ok() : testkit::pin_to_cpu(first_cpu + static_cast<int>(i));
+            runs[i] = pinned ? send(rate_pps / static_cast<double>(threads), seconds) : Result<GeneratorRun>(pinned);
         };
         std::vector<std::thread> others;
         for (std::size_t i = 1; i < runs.size(); ++i) others.emplace_back(generate, i);

@@ -9,16 +9,12 @@
 
 #include "empty_xdp.skel.h"
 #include "frames/frame_world.hpp"
-#include "frames/prog_test_run.hpp"
 #include "frames/router_fixtures.hpp"
 #include "route_table.hpp"
 #include "skeleton.hpp"
-#include "subcommand.hpp"
 #include "tempos_router.skel.h"
 #include "test_run_timer.hpp"
 #include "thesis_router.skel.h"
-#include "topology/interface.hpp"
-#include "topology/private_netns.hpp"
 
 namespace tempos::bench {
 
@@ -67,8 +63,7 @@ Status setup_router(tempos_router* skel) {
         local.macs.insert(s.mac);
         local.ipv4.insert(s.ip);
     }
-    if (const Status set = tempos::xdp::DestinationTable(bpf_map__fd(skel->maps.local_destinations)).set(local); !set)
-        return set;
+    TEMPOS_RETURN_IF_ERROR(tempos::xdp::DestinationTable(bpf_map__fd(skel->maps.local_destinations)).set(local));
     return tempos::xdp::RouteTable(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters))
         .set(kBenchTopic, route);
 }
@@ -104,8 +99,7 @@ Status expect_action(const std::string& name, int prog_fd, const std::vector<std
     return Status::ok();
 }
 
-// The router fixtures' frames (testing/frames/router_fixtures.hpp), timed as Katran's perf-from-fixture does:
-// each row on a router loaded with its constants and the standard routes. One router per distinct constants.
+// The router fixtures' rows (method: bench/README.md, `fixtures_ns`): one router per distinct constants.
 using FixtureRouters = std::vector<std::pair<testkit::MomConstants, tempos::xdp::SkeletonPtr<tempos_router>>>;
 
 tempos_router* router_for(const FixtureRouters& routers, const testkit::RouterFixture& row) {
@@ -128,9 +122,7 @@ Result<FixtureRouters> load_fixture_routers(const std::vector<testkit::RouterFix
     return out;
 }
 
-// A routed row rewrites its frame towards a subscriber's port, so repeated runs would time the pass path:
-// each row is timed on single runs against the empty program (single_run_cost_over_ns), plus the empty
-// program's own per-run cost, which makes the figures comparable with prog_ns. ns per packet by row name.
+// ns per packet by row name: single_run_cost_over_ns against the empty program, plus empty_ns (bench/README.md).
 Result<nlohmann::ordered_json> time_fixtures(const std::vector<testkit::RouterFixture>& rows,
                                              const FixtureRouters& routers, int empty_fd, double empty_ns,
                                              const ProgOptions& o) {

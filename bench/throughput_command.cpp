@@ -3,8 +3,6 @@
 
 #include "bench_mom.hpp"
 #include "live_traffic.hpp"
-#include "subcommand.hpp"
-#include "topology/world.hpp"
 
 namespace tempos::bench {
 
@@ -65,7 +63,7 @@ private:
         testkit::MomRunner mom;
         testkit::Process forwarder;
         if (path == "baseline") {
-            TEMPOS_RETURN_IF_ERROR(start_forwarder(forwarder));
+            TEMPOS_ASSIGN_OR_RETURN(forwarder, start_forwarder());
         } else {
             TEMPOS_ASSIGN_OR_RETURN(mom, start_bench_mom(rig_.net, path == "xdp" ? o_.xdp_mode : "off", {{1}},
                                                          {.cpu = o_.mom_cpu}));
@@ -75,21 +73,18 @@ private:
                                                        path == "xdp" ? &mom : nullptr, o_.generators, o_.cpu));
         const double best = report_path(path, swept, out);
         if (path == "xdp") out.number("xdp_mom_socket_datagrams", static_cast<double>(swept.mom_socket_datagrams), 0);
-        if (path != "baseline")
-            TEMPOS_RETURN_IF_ERROR(mom.stop());
+        if (path != "baseline") TEMPOS_RETURN_IF_ERROR(mom.stop());
         return best;
     }
 
-    Status start_forwarder(testkit::Process& forwarder) {
+    Result<testkit::Process> start_forwarder() const {
         const std::string listen = std::string(p2p::kMomIp) + ":" + std::to_string(kMomPort);
         const std::string to = std::string(p2p::kSub1Ip) + ":" + std::to_string(kMomPort);
         // Bounded: long enough for every step of this path.
         const double lifetime = (o_.rates_mpps.size() + 2) * (o_.seconds + 0.5) + 5;
-        TEMPOS_ASSIGN_OR_RETURN(
-            forwarder, start_bound({(testkit::executable_dir() / "tempos-socket-forwarder").string(), "--listen",
-                                    listen, "--to", to, "--seconds", std::to_string(lifetime)},
-                                   {.netns = rig_.net.ns("mom"), .cpu = o_.mom_cpu}, kMomPort));
-        return Status::ok();
+        return start_bound({(testkit::executable_dir() / "tempos-socket-forwarder").string(), "--listen", listen,
+                            "--to", to, "--seconds", std::to_string(lifetime)},
+                           {.netns = rig_.net.ns("mom"), .cpu = o_.mom_cpu}, kMomPort);
     }
 
     // The path's fields; its highest delivered rate.
