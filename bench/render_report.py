@@ -213,6 +213,21 @@ def plot_cluster(runs, img_dir, tmp):
                                     "new route, 3 brokers", "propagation (ms)", "fraction of samples above", ", ".join(series))
 
 
+def cluster_accounting(d, runs):
+    """The cluster's event accounting as lines: the medians, then each run's (whose terms add up); unaccounted ≠ 0
+    flagged."""
+    def equation(r):
+        terms = [r.get(f"cluster_{k}") for k in ("offered", "delivered", "counted_losses", "unaccounted")]
+        if not all(isinstance(t, (int, float)) for t in terms):
+            return None
+        offered, delivered, counted, unaccounted = (f"{t:.12g}" for t in terms)
+        flag = " — **unaccounted ≠ 0: events neither delivered nor counted lost**" if terms[3] != 0 else ""
+        return f"{offered} = {delivered} + {counted} (+ {unaccounted}){flag}"
+
+    lines = [f"- medians (each term's, over the runs): {equation(d)}"] if equation(d) else []
+    return lines + [f"- run {i + 1}: {e}" for i, e in enumerate(map(equation, runs)) if e]
+
+
 def why_missed(d, runs):
     """One measured explanation per missed target (from the figures of this run, not from guesses)."""
     g = d.get
@@ -299,6 +314,10 @@ FIELD_NOTES = {
     "cluster_churn_prop_p99_ms": "the same while member keys of the other topics are deleted and written again",
     "cluster_resync_ms": "a broker started against the full prefix: its range read + applying every topic (its log)",
     "cluster_start_to_synced_ms": "the same broker from exec to /metrics at the prefix's revision (start-up included)",
+    "cluster_offered": "topic 1's events the three tempos-pub sent over both phases (their summaries)",
+    "cluster_delivered": "of those, arrived on the route sockets",
+    "cluster_counted_losses": "losses counted on the way: pub's tx drops, the brokers' drop counters, the subscribers' Udp InErrors",
+    "cluster_unaccounted": "offered − delivered − counted losses (0: every event accounted for)",
 }
 
 
@@ -383,8 +402,14 @@ def main():
                    f"{fmt(p.get('be_unaccounted'))} | {fmt(p.get('mom_cpu_ms_per_mev'))}, "
                    f"{fmt(p.get('softirq_ms_per_mev'))}, {fmt(p.get('cpumap_ms_per_mev'))} |" for p in steps])
         w([""])
+    accounting = cluster_accounting(d, runs.get("cluster", []))
+    if have_cluster or accounting:
+        w(["## Cluster (issue 16)", ""])
     if have_cluster:
-        w(["## Cluster (issue 16)", "", f"![propagation of an etcd put to three brokers]({img_rel}/cluster.png)", ""])
+        w([f"![propagation of an etcd put to three brokers]({img_rel}/cluster.png)", ""])
+    if accounting:
+        w(["Strict events of topic 1 over route changes and churn, offered = delivered + counted losses "
+           "(+ unaccounted):", "", *accounting, ""])
     w(["## Peers", "", "Medians; DDS and sockperf figures are half their round trips (method below).", "",
        "| system | p50 (µs) | p99 | p99.9 | under flood: p50 | p99 | p99.9 | flood delivered (msg/s) |",
        "|---|---|---|---|---|---|---|---|"])
