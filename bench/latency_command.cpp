@@ -25,6 +25,7 @@ struct LatencyOptions : CommonOptions {
     int pub_cpu = 0;
     int queues = 1;              // per veth; 2: strict (CPU 0) and flood (CPU 1) arrive in separate receive queues
     int endpoint_priority = 50;  // SCHED_FIFO of the strict publisher and subscriber; 0: normal scheduling
+    int best_effort_nice = 0;    // > 0: the isolation sweep's tempos-mom gets best_effort_nice = N; 0: its default
 
     void apply_quick() { std::tie(seconds, flood_mpps) = std::pair{0.3, std::vector{0.1}}; }
     void add_options(CLI::App* cmd) {
@@ -33,6 +34,10 @@ struct LatencyOptions : CommonOptions {
             ->check(CLI::Range(1, 2));
         cmd->add_option("--flood-rates", flood_mpps,
                         "Paced best-effort flood rates in Mpps (none and unpaced are always measured too)");
+        cmd->add_option("--best-effort-nice", best_effort_nice,
+                        "XDP adapter option best_effort_nice of the isolation sweep's tempos-mom (the cpumap threads' "
+                        "nice value; 0: the adapter's default)")
+            ->check(CLI::Range(0, 19));
     }
 };
 
@@ -134,6 +139,9 @@ struct LatencyBench : Bench<LatencyOptions> {
             std::vector<double> rates{-1};  // none
             rates.insert(rates.end(), o_.flood_mpps.begin(), o_.flood_mpps.end());
             rates.push_back(0);  // unpaced: the generator's limit
+            auto adapter_options = c.adapter_options;
+            if (o_.best_effort_nice > 0)
+                adapter_options.emplace_back("best_effort_nice", std::to_string(o_.best_effort_nice));
             const Status isolated = with_mom(
                 c.xdp ? o_.xdp_mode : "off", {{kStrictTopic, "strict"}, {kFloodTopic, "best-effort", "sub2"}},
                 kStrictTopic,
@@ -144,7 +152,7 @@ struct LatencyBench : Bench<LatencyOptions> {
                     }
                     return Status::ok();
                 },
-                c.adapter_options);
+                adapter_options);
             if (!isolated) return isolated.prefixed(std::string("isolation ") + c.name);
         }
         return report(paths, isolation);
@@ -330,7 +338,8 @@ private:
             .number("latency_endpoint_priority", o_.endpoint_priority, 0)
             .number("latency_queues", o_.queues, 0)
             .number("latency_rate_eps", o_.rate, 0)
-            .number("latency_seconds", o_.seconds, 2);
+            .number("latency_seconds", o_.seconds, 2)
+            .number("best_effort_nice", o_.best_effort_nice, 0);
         return out;
     }
 
