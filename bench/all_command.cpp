@@ -12,14 +12,15 @@ namespace tempos::bench {
 
 namespace {
 
-// The fields issues 6, 12, 14 and 16 fix, by the part that measures them: `all` fails when one of a part it ran is missing.
+// The fields issues 6, 12, 14, 16 and 17 fix, by the part that measures them: `all` fails when one of a part it ran
+// is missing.
 const std::map<std::string, std::vector<std::string>> kRequiredFields{
-    {"prog", {"prog_ns", "thesis_ns", "prog_speedup"}},
+    {"prog", {"prog_ns", "prog_ns_v6", "thesis_ns", "prog_speedup"}},
     {"throughput", {"xdp_mpps", "xdp_loss", "socket_mpps", "baseline_mpps", "xdp_vs_socket"}},
     {"latency",
-     {"lat_direct_p50_us", "lat_xdp_p50_us", "lat_xdp_p99_us", "lat_socket_p99_us", "lat_strict_idle_p99_us",
-      "lat_strict_flood_p99_us", "lat_strict_on_flood_p99_us", "lat_strict_off_flood_p99_us",
-      "lat_strict_socket_flood_p99_us", "lat_be_on_unaccounted"}},
+     {"lat_direct_p50_us", "lat_xdp_p50_us", "lat_xdp_p99_us", "lat_xdp_p50_us_v6", "lat_xdp_p99_us_v6",
+      "lat_socket_p99_us", "lat_strict_idle_p99_us", "lat_strict_flood_p99_us", "lat_strict_on_flood_p99_us",
+      "lat_strict_off_flood_p99_us", "lat_strict_socket_flood_p99_us", "lat_be_on_unaccounted"}},
     {"fanout", {"fanout_prog_ns_per_copy", "fanout4_kernel_mcps", "fanout4_socket_mcps"}},
     {"restart",
      {"restart_idle_gap_p99_us", "restart_term_persist_lost", "restart_term_persist_gap_ms",

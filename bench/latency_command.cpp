@@ -42,6 +42,8 @@ struct LatencyOptions : CommonOptions {
 };
 
 constexpr int kStrictTopic = 1;
+// The xdp_v6 path's ends: tempos-pub to the MoM's IPv6 address, tempos-sub on sub1's.
+const std::string kMomIp6 = "[" + std::string(p2p::kMomIp6) + "]", kSub1Ip6 = "[" + std::string(p2p::kSub1Ip6) + "]";
 constexpr int kFloodTopic = 2;
 
 // The three MoM configurations of the isolation sweep (issue 12), in one run: benchmarks_method.md, "Isolation".
@@ -120,11 +122,15 @@ struct LatencyBench : Bench<LatencyOptions> {
     Result<Report> run() {
         TEMPOS_RETURN_IF_ERROR(setup());
         // The paths: direct (pub:eth1 -> sub1:eth1, no MoM), then through tempos-mom, strict by XDP or by the
-        // socket path, and best-effort.
-        Paths paths{{"direct", {}}, {"xdp", {}}, {"socket", {}}, {"socket_be", {}}};
+        // socket path, and best-effort; then strict by XDP with IPv6 events (fields *_v6).
+        Paths paths{{"direct", {}}, {"xdp", {}}, {"socket", {}}, {"socket_be", {}}, {"xdp_v6", {}}};
         for (auto& [name, result] : paths) {
             const Status measured = [&, &name = name, &result = result] {
                 if (name == "direct") return measure(p2p::kSub1DirectIp, p2p::kSub1DirectIp, kStrictTopic, result);
+                if (name == "xdp_v6")
+                    return with_mom(
+                        o_.xdp_mode, {{.ipv6 = true}}, kStrictTopic,
+                        [&](auto&) { return measure(kMomIp6, kSub1Ip6, kStrictTopic, result); }, {}, true);
                 const int topic = name == "socket_be" ? kFloodTopic : kStrictTopic;
                 return with_mom(name == "xdp" ? o_.xdp_mode : "off",
                                 {{topic, name == "socket_be" ? "best-effort" : "strict"}}, topic,
@@ -160,7 +166,8 @@ struct LatencyBench : Bench<LatencyOptions> {
 
 private:
     Status setup() {
-        TEMPOS_RETURN_IF_ERROR(rig_.build(o_.flood_cpu, {.with_sub2 = true, .with_direct = true, .queues = o_.queues},
+        TEMPOS_RETURN_IF_ERROR(rig_.build(o_.flood_cpu,
+                                          {.with_sub2 = true, .with_direct = true, .queues = o_.queues, .ipv6 = true},
                                           kFloodTopic, std::nullopt));
         for (const char* node : {"sub1", "sub2"})
             if (o_.xdp_mode == "native") TEMPOS_RETURN_IF_ERROR(rig_.net.attach_peer_pass(node, "eth0"));
@@ -171,11 +178,13 @@ private:
     // tempos-mom starts may still find its routes being published (one RCU grace period per strict topic).
     Status with_mom(const std::string& mode, const std::vector<BenchTopic>& topics, int topic,
                     const std::function<Status(const testkit::MomRunner&)>& measure_with,
-                    const std::vector<std::pair<std::string, std::string>>& adapter_options = {}) {
+                    const std::vector<std::pair<std::string, std::string>>& adapter_options = {}, bool v6 = false) {
         TEMPOS_ASSIGN_OR_RETURN(auto mom,
                                 start_bench_mom(rig_.net, mode, topics, {.adapter_options = adapter_options}));
         StreamResult ignored;
-        if (Status st = measure(p2p::kMomIp, p2p::kSub1Ip, topic, ignored, {}, 0.3); !st) return st.prefixed("warm-up");
+        const Status warm = v6 ? measure(kMomIp6, kSub1Ip6, topic, ignored, {}, 0.3)
+                               : measure(p2p::kMomIp, p2p::kSub1Ip, topic, ignored, {}, 0.3);
+        if (!warm) return warm.prefixed("warm-up");
         TEMPOS_RETURN_IF_ERROR(measure_with(mom));
         return mom.stop();
     }
@@ -282,11 +291,14 @@ private:
 
     Report report(const Paths& paths, const std::map<std::string, std::vector<IsolationPoint>>& isolation) const {
         Report out;
-        for (const auto& [name, l] : paths)
-            out.number("lat_" + name + "_p50_us", l.p50_us, 2)
-                .number("lat_" + name + "_p99_us", l.p99_us, 2)
-                .number("lat_" + name + "_p999_us", l.p999_us, 2)
-                .number("lat_" + name + "_delivered", l.delivered(), 5);
+        for (const auto& [name, l] : paths) {
+            const bool v6 = name.ends_with("_v6");  // lat_xdp_p50_us_v6 beside lat_xdp_p50_us
+            const std::string p = "lat_" + name.substr(0, name.size() - (v6 ? 3 : 0)), suffix = v6 ? "_v6" : "";
+            out.number(p + "_p50_us" + suffix, l.p50_us, 2)
+                .number(p + "_p99_us" + suffix, l.p99_us, 2)
+                .number(p + "_p999_us" + suffix, l.p999_us, 2)
+                .number(p + "_delivered" + suffix, l.delivered(), 5);
+        }
         out.number("lat_xdp_added_p50_us", paths[1].second.p50_us - paths[0].second.p50_us, 2);
         // The `on` configuration under the field names of the single sweep that came before.
         const std::vector<IsolationPoint>& on = isolation.at("on");
