@@ -89,12 +89,19 @@ public:
                 return counter_link_.get() >= 0 ? Status::ok() : os_error("attaching the counter", errno);
             });
         if (!opened) return opened;
+        return set_frame(topic, false);
+    }
+    // `frame`: the strict event of `topic`, pub to the MoM's port, IPv4 (64 bytes) or IPv6 (84 bytes).
+    Status set_frame(std::uint8_t topic, bool ipv6) {
         namespace p2p = testkit::world::point_to_point;
-        const auto mom_mac = net.mac("mom", "eth0"), pub_mac = net.mac("pub", "eth0");
-        if (!mom_mac || !pub_mac) return mom_mac ? pub_mac.status() : mom_mac.status();
-        frame = testkit::bench_event(*mom_mac, *pub_mac, testkit::world::ipv4_bytes(p2p::kPubIp),
-                                     testkit::world::ipv4_bytes(p2p::kMomIp), testkit::world::kMomPort, topic)
-                    .build();
+        TEMPOS_ASSIGN_OR_RETURN(auto mom, net.mac("mom", "eth0"));
+        TEMPOS_ASSIGN_OR_RETURN(auto pub, net.mac("pub", "eth0"));
+        using testkit::world::ipv4_bytes, testkit::world::ipv6_bytes, testkit::world::kMomPort;
+        frame = ipv6 ? testkit::bench_event6(mom, pub, ipv6_bytes(p2p::kPubIp6), ipv6_bytes(p2p::kMomIp6), kMomPort,
+                                             topic)
+                           .build()
+                     : testkit::bench_event(mom, pub, ipv4_bytes(p2p::kPubIp), ipv4_bytes(p2p::kMomIp), kMomPort, topic)
+                           .build();
         return Status::ok();
     }
     // The generator in the calling thread, entering pub's namespace for the run: `frame` out of pub:eth0 at
@@ -102,9 +109,10 @@ public:
     Result<GeneratorRun> send(double rate_pps, double seconds) const {
         testkit::NetnsScope in_pub(net.ns("pub"));
         if (!in_pub.status()) return in_pub.status();
-        if (frame.size() != sizeof(generator_->bss->frame_template))
-            return Status::error(ErrorCode::invalid_argument, "the generator sends 64-byte frames");
+        if (frame.size() != 64 && frame.size() != sizeof(generator_->bss->frame_template))
+            return Status::error(ErrorCode::invalid_argument, "the generator sends 64- or 84-byte frames");
         std::memcpy(generator_->bss->frame_template, frame.data(), frame.size());
+        generator_->bss->frame_len = static_cast<std::uint32_t>(frame.size());
         xdp_md ctx{};
         ctx.ingress_ifindex = static_cast<std::uint32_t>(pub_ifindex_);
         ctx.data_end = static_cast<std::uint32_t>(frame.size());  // the kernel insists: the whole frame is packet data
@@ -187,7 +195,7 @@ public:
     }
 
     testkit::Topology net;
-    std::vector<std::uint8_t> frame;  // 64 bytes
+    std::vector<std::uint8_t> frame;  // set_frame
 
 private:
     std::uint64_t counted() const {  // over all CPUs; 0 if unreadable
