@@ -12,14 +12,15 @@ namespace tempos::bench {
 
 namespace {
 
-// The fields issues 6, 12, 14 and 16 fix, by the part that measures them: `all` fails when one of a part it ran is missing.
+// The fields issues 6, 12, 14, 16 and 17 fix, by the part that measures them: `all` fails when one of a part it ran
+// is missing.
 const std::map<std::string, std::vector<std::string>> kRequiredFields{
-    {"prog", {"prog_ns", "thesis_ns", "prog_speedup"}},
+    {"prog", {"prog_ns", "prog_ns_v6", "thesis_ns", "prog_speedup"}},
     {"throughput", {"xdp_mpps", "xdp_loss", "socket_mpps", "baseline_mpps", "xdp_vs_socket"}},
     {"latency",
-     {"lat_direct_p50_us", "lat_xdp_p50_us", "lat_xdp_p99_us", "lat_socket_p99_us", "lat_strict_idle_p99_us",
-      "lat_strict_flood_p99_us", "lat_strict_on_flood_p99_us", "lat_strict_off_flood_p99_us",
-      "lat_strict_socket_flood_p99_us", "lat_be_on_unaccounted"}},
+     {"lat_direct_p50_us", "lat_xdp_p50_us", "lat_xdp_p99_us", "lat_xdp_p50_us_v6", "lat_xdp_p99_us_v6",
+      "lat_socket_p99_us", "lat_strict_idle_p99_us", "lat_strict_flood_p99_us", "lat_strict_on_flood_p99_us",
+      "lat_strict_off_flood_p99_us", "lat_strict_socket_flood_p99_us", "lat_be_on_unaccounted"}},
     {"fanout", {"fanout_prog_ns_per_copy", "fanout4_kernel_mcps", "fanout4_socket_mcps"}},
     {"restart",
      {"restart_idle_gap_p99_us", "restart_term_persist_lost", "restart_term_persist_gap_ms",
@@ -72,19 +73,17 @@ void run_part(Part& part, const AllOptions& o, int run) {
 void merge(const Part& part, Report& out, std::set<std::string>& fields) {
     if (part.runs.empty()) return;
     for (const auto& [key, first] : part.runs.front().items()) {
-        if (first.is_string()) {
-            out.raw(key, first.get<std::string>());
-        } else if (first.is_number()) {
-            std::vector<double> values;
-            for (const nlohmann::ordered_json& r : part.runs)
-                if (auto v = r.find(key); v != r.end() && v->is_number()) values.push_back(v->get<double>());
-            out.number(key, median(values), 6)
-                .number(key + "_min", *std::min_element(values.begin(), values.end()), 6)
-                .number(key + "_max", *std::max_element(values.begin(), values.end()), 6);
-        } else {
-            continue;  // curves and such stay in "runs"
-        }
+        if (!first.is_string() && !first.is_number()) continue;  // curves and such stay in "runs"
         fields.insert(key);
+        if (first.is_string()) {
+            out.raw(key, first);
+            continue;
+        }
+        std::vector<double> values;
+        for (const nlohmann::ordered_json& r : part.runs)
+            if (auto v = r.find(key); v != r.end() && v->is_number()) values.push_back(v->get<double>());
+        const auto [low, high] = std::ranges::minmax(values);
+        out.number(key, median(values), 6).number(key + "_min", low, 6).number(key + "_max", high, 6);
     }
 }
 
@@ -127,10 +126,8 @@ int run_all(CLI::App& parent, CLI::App& self, const AllOptions& o) {
 
 }  // namespace
 
-// Runs every other registered subcommand as a child process (--json), --runs times, interleaved, and merges their flat
-// JSON objects into one: each numeric field is the median over the runs, with `<field>_min` and `<field>_max`; every
-// run's raw object is kept under "runs". A subcommand that fails or a required field that is missing is reported
-// under "errors" / "missing_fields" (exit status 1).
+// Every other registered subcommand as a child process (--json), --runs times, interleaved, merged as bench/README.md
+// says (`all`): medians with `<field>_min` and `<field>_max`, "runs", "errors" / "missing_fields" (exit status 1).
 void register_all_command(CLI::App& app, int& exit_code) {
     auto o = std::make_shared<AllOptions>();
     CLI::App* cmd = app.add_subcommand(

@@ -23,13 +23,14 @@ namespace tempos::bench {
 using testkit::kMomPort;
 namespace p2p = testkit::world::point_to_point;
 
-// A topic of `groups` subscription groups, each of the one subscriber `node` (its eth0, MAC given: no neighbour
-// lookup), which gets one copy per group.
+// A topic of `groups` groups, each of subscriber `node` only (its eth0's MAC given: no neighbour lookup; its IPv6
+// address with `ipv6`, and then tempos-mom listens on [::]).
 struct BenchTopic {
     int id = 1;
     std::string qos = "strict";
     std::string node = "sub1";
     int groups = 1;
+    bool ipv6 = false;
 };
 
 struct BenchMomOptions {
@@ -42,12 +43,15 @@ struct BenchMomOptions {
 inline Result<testkit::MomRunner> start_bench_mom(const testkit::Topology& net, const std::string& xdp_mode,
                                                   const std::vector<BenchTopic>& topics, BenchMomOptions o = {}) {
     std::vector<testkit::ConfigTopic> config_topics;
+    std::string listen = p2p::kMomIp;
     for (const BenchTopic& t : topics) {
         TEMPOS_ASSIGN_OR_RETURN(auto mac, net.mac(t.node, "eth0"));
-        const testkit::ConfigEndpoint member{net.ip(t.node), kMomPort, testkit::mac_text(mac)};
+        const testkit::ConfigEndpoint member{t.ipv6 ? net.ip6(t.node) : net.ip(t.node), kMomPort,
+                                             testkit::mac_text(mac)};
         config_topics.push_back({t.id, t.qos, std::vector(static_cast<std::size_t>(t.groups), std::vector{member})});
+        if (t.ipv6) listen = "[::]";
     }
-    const std::string listen = std::string(testkit::world::point_to_point::kMomIp) + ":" + std::to_string(kMomPort);
+    listen += ":" + std::to_string(kMomPort);
     testkit::ControllerConfig config = testkit::xdp_mom_config(listen, "eth0", xdp_mode, std::move(config_topics));
     config.mom.metrics = "127.0.0.1:9464";  // in its namespace: the bench reads its drop counters
     for (const auto& option : o.adapter_options) config.adapters.front().options.push_back(option);

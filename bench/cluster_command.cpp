@@ -19,7 +19,6 @@
 #include "latency_summary.hpp"
 #include "process/etcd_runner.hpp"
 #include "process/held_sockets.hpp"
-#include "subcommand.hpp"
 #include "tempos/unique_fd.hpp"
 #include "topology/layouts.hpp"
 #include "topology/netns.hpp"
@@ -70,23 +69,18 @@ struct ClusterBench : Bench<ClusterOptions> {
     using Bench::Bench;
 
     Result<Report> run() {
-        auto net = testkit::one_legged(4);
-        if (!net) return net.status();
-        net_ = std::move(*net);
+        TEMPOS_ASSIGN_OR_RETURN(net_, testkit::one_legged(4));
         for (const char* node : {"sub1", "sub2"})
             if (const Result<Mac> mac = net_.mac(node, "eth0"); mac) macs_.push_back(testkit::mac_text(*mac));
             else return mac.status();
         // This thread talks to etcd from pub's namespace, and so do gRPC's threads, started from it.
         testkit::NetnsScope in_pub(net_.ns("pub"));
-        if (!in_pub.status()) return in_pub.status();
-        auto etcd = testkit::EtcdRunner::start({.netns = net_.ns("pub"), .host = net_.ip("pub")});
-        if (!etcd) return etcd.status();
-        etcd_ = std::move(*etcd);
+        TEMPOS_RETURN_IF_ERROR(in_pub.status());
+        TEMPOS_ASSIGN_OR_RETURN(etcd_, testkit::EtcdRunner::start({.netns = net_.ns("pub"), .host = net_.ip("pub")}));
         client_.emplace(std::vector{etcd_->endpoint()});
-        if (Status opened = open_sockets(); !opened) return opened;
+        TEMPOS_RETURN_IF_ERROR(open_sockets());
         std::jthread receiver([this](std::stop_token stop) { receive(stop); });
-        const Result<std::int64_t> first = put_route(0);
-        if (!first) return first.status();
+        TEMPOS_ASSIGN_OR_RETURN(const std::int64_t first, put_route(0));
         for (int k = 0; k < kBrokers; ++k) {
             testkit::ControllerConfig config =
                 testkit::xdp_mom_config(net_.ip(kBrokerNodes[k]) + ":" + std::to_string(kMomPort), "eth0", "auto");
@@ -96,7 +90,7 @@ struct ClusterBench : Bench<ClusterOptions> {
             Result<testkit::MomRunner> mom = testkit::MomRunner::start(config, {.netns = net_.ns(kBrokerNodes[k])});
             if (!mom) return mom.status().prefixed(kBrokerNodes[k]);
             brokers_.push_back(std::move(*mom));
-            if (!applied(k, *first, std::chrono::seconds(10))) return measurement_error("a broker did not read etcd");
+            if (!applied(k, first, std::chrono::seconds(10))) return measurement_error("a broker did not read etcd");
         }
         std::vector<testkit::Process> pubs;
         for (int k = 0; k < kBrokers; ++k) {
@@ -109,8 +103,7 @@ struct ClusterBench : Bench<ClusterOptions> {
             if (!pub) return pub.status();
             pubs.push_back(std::move(*pub));
         }
-        const Result<double> lost_before = counted_losses();
-        if (!lost_before) return lost_before.status();
+        TEMPOS_ASSIGN_OR_RETURN(const double lost_before, counted_losses());
         Report out;
         if (Status idle = measure(out, "cluster_prop"); !idle) return idle.prefixed("propagation");
         const Result<std::int64_t> filled = fill();
@@ -121,7 +114,7 @@ struct ClusterBench : Bench<ClusterOptions> {
             std::jthread churn([this](std::stop_token stop) { churn_members(stop); });
             if (Status churned = measure(out, "cluster_churn_prop"); !churned) return churned.prefixed("with churn");
         }
-        if (Status accounted = account(out, pubs, *lost_before); !accounted) return accounted;
+        TEMPOS_RETURN_IF_ERROR(account(out, pubs, lost_before));
         if (Status resynced = resync(out); !resynced) return resynced.prefixed("resync");
         out.raw("cluster_prop_ms", curves_)
             .number("cluster_changes", o_.changes, 0)
@@ -261,19 +254,17 @@ private:
     // Losses counted on the way of topic 1's events so far: the publishers' interface, each broker's /metrics, and
     // the UDP receive errors of the subscribers' namespaces (the route sockets are this process's).
     Result<double> counted_losses() const {
-        const Result<std::vector<testkit::NodeInterfaceDrops>> drops = net_.drops();
-        if (!drops) return drops.status();
+        TEMPOS_ASSIGN_OR_RETURN(const auto drops, net_.drops());
         double sum = 0;
-        for (const testkit::NodeInterfaceDrops& i : *drops)
+        for (const testkit::NodeInterfaceDrops& i : drops)
             if (i.node == "pub") sum += static_cast<double>(i.drops.tx_dropped);
         for (const char* node : {"sub1", "sub2"}) {
             TEMPOS_ASSIGN_OR_RETURN(const std::uint64_t in_errors, testkit::netns_udp_counter(net_.ns(node), "InErrors"));
             sum += static_cast<double>(in_errors);
         }
         for (const testkit::MomRunner& broker : brokers_) {
-            const Result<std::string> metrics = broker.scrape_metrics();
-            if (!metrics) return metrics.status();
-            for (const auto& [name, labels] : kBrokerLosses) sum += testkit::sum_metric(*metrics, name, labels);
+            TEMPOS_ASSIGN_OR_RETURN(const std::string metrics, broker.scrape_metrics());
+            for (const auto& [name, labels] : kBrokerLosses) sum += testkit::sum_metric(metrics, name, labels);
         }
         return sum;
     }
@@ -296,9 +287,8 @@ private:
         };
         const auto arrived = static_cast<double>(testkit::poll_until_settled(
             delivered, static_cast<std::uint64_t>(offered), std::chrono::milliseconds(300), std::chrono::seconds(5)));
-        const Result<double> lost_after = counted_losses();
-        if (!lost_after) return lost_after.status();
-        const double counted = *lost_after - lost_before;
+        TEMPOS_ASSIGN_OR_RETURN(const double lost_after, counted_losses());
+        const double counted = lost_after - lost_before;
         out.number("cluster_offered", offered, 0)
             .number("cluster_delivered", arrived, 0)
             .number("cluster_counted_losses", counted, 0)
@@ -307,14 +297,11 @@ private:
     }
 
     Status resync(Report& out) {
-        const Result<std::int64_t> now = client_->put(kPrefix + "/bench", "");  // the store's revision
-        if (!now) return now.status();
-        if (Status stopped = brokers_.back().stop(); !stopped) return stopped;
+        TEMPOS_ASSIGN_OR_RETURN(const std::int64_t now, client_->put(kPrefix + "/bench", ""));  // the store's revision
+        TEMPOS_RETURN_IF_ERROR(brokers_.back().stop());
         const std::uint64_t started = tools::monotonic_ns();
-        if (Result<testkit::MomRunner> mom = testkit::MomRunner::start(configs_.back(), {.netns = net_.ns("sub4")}); mom)
-            brokers_.back() = std::move(*mom);
-        else return mom.status();
-        if (!applied(kBrokers - 1, *now, std::chrono::seconds(30))) return measurement_error("edge-3 did not resync");
+        TEMPOS_ASSIGN_OR_RETURN(brokers_.back(), testkit::MomRunner::start(configs_.back(), {.netns = net_.ns("sub4")}));
+        if (!applied(kBrokers - 1, now, std::chrono::seconds(30))) return measurement_error("edge-3 did not resync");
         const std::uint64_t synced = tools::monotonic_ns() - started;
         std::smatch m;
         const std::string log = brokers_.back().log();

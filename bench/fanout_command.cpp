@@ -2,23 +2,14 @@
 
 #include <array>
 #include <chrono>
-#include <cstring>
 #include <map>
 
 #include "bench_mom.hpp"
 #include "destination_table.hpp"
 #include "fanout_table.hpp"
-#include "frames/prog_test_run.hpp"
 #include "frames/router_fixtures.hpp"
 #include "live_traffic.hpp"
-#include "skeleton.hpp"
-#include "subcommand.hpp"
 #include "tempos_fanout.skel.h"
-#include "test_run_timer.hpp"
-#include "topology/interface.hpp"
-#include "topology/netns.hpp"
-#include "topology/private_netns.hpp"
-#include "topology/world.hpp"
 
 namespace tempos::bench {
 

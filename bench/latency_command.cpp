@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <iterator>
@@ -12,9 +11,6 @@
 
 #include "bench_mom.hpp"
 #include "live_traffic.hpp"
-#include "subcommand.hpp"
-#include "topology/layouts.hpp"
-#include "topology/world.hpp"
 
 namespace tempos::bench {
 
@@ -29,6 +25,7 @@ struct LatencyOptions : CommonOptions {
     int pub_cpu = 0;
     int queues = 1;              // per veth; 2: strict (CPU 0) and flood (CPU 1) arrive in separate receive queues
     int endpoint_priority = 50;  // SCHED_FIFO of the strict publisher and subscriber; 0: normal scheduling
+    int best_effort_nice = 0;    // > 0: the isolation sweep's tempos-mom gets best_effort_nice = N; 0: its default
 
     void apply_quick() { std::tie(seconds, flood_mpps) = std::pair{0.3, std::vector{0.1}}; }
     void add_options(CLI::App* cmd) {
@@ -37,15 +34,19 @@ struct LatencyOptions : CommonOptions {
             ->check(CLI::Range(1, 2));
         cmd->add_option("--flood-rates", flood_mpps,
                         "Paced best-effort flood rates in Mpps (none and unpaced are always measured too)");
+        cmd->add_option("--best-effort-nice", best_effort_nice,
+                        "XDP adapter option best_effort_nice of the isolation sweep's tempos-mom (the cpumap threads' "
+                        "nice value; 0: the adapter's default)")
+            ->check(CLI::Range(0, 19));
     }
 };
 
 constexpr int kStrictTopic = 1;
+// The xdp_v6 path's ends: tempos-pub to the MoM's IPv6 address, tempos-sub on sub1's.
+const std::string kMomIp6 = "[" + std::string(p2p::kMomIp6) + "]", kSub1Ip6 = "[" + std::string(p2p::kSub1Ip6) + "]";
 constexpr int kFloodTopic = 2;
 
-// The three MoM configurations of the isolation sweep (issue 12), in one run: `on` is the adapter's default
-// (best-effort frames leave through the cpumap), `off` passes them up the stack in the strict NAPI poll as before,
-// `socket` is xdp_mode = "off" (both topics through the socket path).
+// The three MoM configurations of the isolation sweep (issue 12), in one run: benchmarks_method.md, "Isolation".
 struct IsolationConfig {
     const char* name;
     bool xdp;
@@ -55,9 +56,7 @@ const IsolationConfig kIsolationConfigs[] = {
     {"on", true, {}}, {"off", true, {{"best_effort_cpus", ""}}}, {"socket", false, {}}};
 
 // Counters that explain lost events, over one isolation step: `in_be_sum` ones add up to the best-effort events
-// counted as dropped. A veth counts a frame XDP could not hand to its peer twice (the sender's tx_dropped and the
-// receiver's rx_dropped), a socket's datagram it could not queue only as the sender's tx_dropped: so the flood's
-// link pub -> mom:eth0 (generator frames) is counted at mom:eth0, mom:eth2 -> sub2 (socket sends) at mom:eth2.
+// counted as dropped, each loss once (which and why: benchmarks_method.md, "Isolation").
 struct Counter {
     const char* key;
     bool in_be_sum;
@@ -123,11 +122,15 @@ struct LatencyBench : Bench<LatencyOptions> {
     Result<Report> run() {
         TEMPOS_RETURN_IF_ERROR(setup());
         // The paths: direct (pub:eth1 -> sub1:eth1, no MoM), then through tempos-mom, strict by XDP or by the
-        // socket path, and best-effort.
-        Paths paths{{"direct", {}}, {"xdp", {}}, {"socket", {}}, {"socket_be", {}}};
+        // socket path, and best-effort; then strict by XDP with IPv6 events (fields *_v6).
+        Paths paths{{"direct", {}}, {"xdp", {}}, {"socket", {}}, {"socket_be", {}}, {"xdp_v6", {}}};
         for (auto& [name, result] : paths) {
             const Status measured = [&, &name = name, &result = result] {
                 if (name == "direct") return measure(p2p::kSub1DirectIp, p2p::kSub1DirectIp, kStrictTopic, result);
+                if (name == "xdp_v6")
+                    return with_mom(
+                        o_.xdp_mode, {{.ipv6 = true}}, kStrictTopic,
+                        [&](auto&) { return measure(kMomIp6, kSub1Ip6, kStrictTopic, result); }, {}, true);
                 const int topic = name == "socket_be" ? kFloodTopic : kStrictTopic;
                 return with_mom(name == "xdp" ? o_.xdp_mode : "off",
                                 {{topic, name == "socket_be" ? "best-effort" : "strict"}}, topic,
@@ -142,6 +145,9 @@ struct LatencyBench : Bench<LatencyOptions> {
             std::vector<double> rates{-1};  // none
             rates.insert(rates.end(), o_.flood_mpps.begin(), o_.flood_mpps.end());
             rates.push_back(0);  // unpaced: the generator's limit
+            auto adapter_options = c.adapter_options;
+            if (o_.best_effort_nice > 0)
+                adapter_options.emplace_back("best_effort_nice", std::to_string(o_.best_effort_nice));
             const Status isolated = with_mom(
                 c.xdp ? o_.xdp_mode : "off", {{kStrictTopic, "strict"}, {kFloodTopic, "best-effort", "sub2"}},
                 kStrictTopic,
@@ -152,7 +158,7 @@ struct LatencyBench : Bench<LatencyOptions> {
                     }
                     return Status::ok();
                 },
-                c.adapter_options);
+                adapter_options);
             if (!isolated) return isolated.prefixed(std::string("isolation ") + c.name);
         }
         return report(paths, isolation);
@@ -160,7 +166,8 @@ struct LatencyBench : Bench<LatencyOptions> {
 
 private:
     Status setup() {
-        TEMPOS_RETURN_IF_ERROR(rig_.build(o_.flood_cpu, {.with_sub2 = true, .with_direct = true, .queues = o_.queues},
+        TEMPOS_RETURN_IF_ERROR(rig_.build(o_.flood_cpu,
+                                          {.with_sub2 = true, .with_direct = true, .queues = o_.queues, .ipv6 = true},
                                           kFloodTopic, std::nullopt));
         for (const char* node : {"sub1", "sub2"})
             if (o_.xdp_mode == "native") TEMPOS_RETURN_IF_ERROR(rig_.net.attach_peer_pass(node, "eth0"));
@@ -171,11 +178,13 @@ private:
     // tempos-mom starts may still find its routes being published (one RCU grace period per strict topic).
     Status with_mom(const std::string& mode, const std::vector<BenchTopic>& topics, int topic,
                     const std::function<Status(const testkit::MomRunner&)>& measure_with,
-                    const std::vector<std::pair<std::string, std::string>>& adapter_options = {}) {
+                    const std::vector<std::pair<std::string, std::string>>& adapter_options = {}, bool v6 = false) {
         TEMPOS_ASSIGN_OR_RETURN(auto mom,
                                 start_bench_mom(rig_.net, mode, topics, {.adapter_options = adapter_options}));
         StreamResult ignored;
-        if (Status st = measure(p2p::kMomIp, p2p::kSub1Ip, topic, ignored, {}, 0.3); !st) return st.prefixed("warm-up");
+        const Status warm = v6 ? measure(kMomIp6, kSub1Ip6, topic, ignored, {}, 0.3)
+                               : measure(p2p::kMomIp, p2p::kSub1Ip, topic, ignored, {}, 0.3);
+        if (!warm) return warm.prefixed("warm-up");
         TEMPOS_RETURN_IF_ERROR(measure_with(mom));
         return mom.stop();
     }
@@ -185,11 +194,10 @@ private:
     Status measure(const std::string& target_ip, const std::string& listen_ip, int topic, StreamResult& l,
                    const std::function<Status()>& flood = {}, double seconds = 0) {
         const auto count = static_cast<std::uint64_t>(o_.rate * (seconds > 0 ? seconds : o_.seconds));
-        Result<StreamResult> r =
-            run_stream(rig_.net, {target_ip, listen_ip, topic, count, o_.rate, o_.endpoint_priority, o_.pub_cpu},
-                       [&](testkit::Process&, std::uint64_t) { return flood ? flood() : Status::ok(); });
-        if (r) l = *r;
-        return r.status();
+        TEMPOS_ASSIGN_OR_RETURN(
+            l, run_stream(rig_.net, {target_ip, listen_ip, topic, count, o_.rate, o_.endpoint_priority, o_.pub_cpu},
+                          [&](testkit::Process&, std::uint64_t) { return flood ? flood() : Status::ok(); }));
+        return Status::ok();
     }
 
     // kCounters now: the interfaces' drops, the nodes' Udp InErrors, the MoM's /metrics and CPU times.
@@ -229,11 +237,9 @@ private:
             TEMPOS_ASSIGN_OR_RETURN(auto flood_sub, start_sub(rig_.net, "sub2", p2p::kSub2Ip, 0, o_.seconds + 10));
             TEMPOS_ASSIGN_OR_RETURN(auto in_before, testkit::udp_counter(flood_sub.pid(), "InDatagrams"));
             GeneratorRun g;
-            auto flood = [&] {
-                // Slightly longer than the strict run so that it covers it whole.
-                const Result<GeneratorRun> sent = rig_.send(mpps * 1e6, o_.seconds + 0.3);
-                if (sent) g = *sent;
-                return sent.status();
+            auto flood = [&]() -> Status {  // slightly longer than the strict run, so that it covers it whole
+                TEMPOS_ASSIGN_OR_RETURN(g, rig_.send(mpps * 1e6, o_.seconds + 0.3));
+                return Status::ok();
             };
             TEMPOS_RETURN_IF_ERROR(measure(p2p::kMomIp, p2p::kSub1Ip, kStrictTopic, p.strict, flood));
             // Delivered = what sub2's kernel queued to its socket, once nothing more is on its way.
@@ -285,11 +291,14 @@ private:
 
     Report report(const Paths& paths, const std::map<std::string, std::vector<IsolationPoint>>& isolation) const {
         Report out;
-        for (const auto& [name, l] : paths)
-            out.number("lat_" + name + "_p50_us", l.p50_us, 2)
-                .number("lat_" + name + "_p99_us", l.p99_us, 2)
-                .number("lat_" + name + "_p999_us", l.p999_us, 2)
-                .number("lat_" + name + "_delivered", l.delivered(), 5);
+        for (const auto& [name, l] : paths) {
+            const bool v6 = name.ends_with("_v6");  // lat_xdp_p50_us_v6 beside lat_xdp_p50_us
+            const std::string p = "lat_" + name.substr(0, name.size() - (v6 ? 3 : 0)), suffix = v6 ? "_v6" : "";
+            out.number(p + "_p50_us" + suffix, l.p50_us, 2)
+                .number(p + "_p99_us" + suffix, l.p99_us, 2)
+                .number(p + "_p999_us" + suffix, l.p999_us, 2)
+                .number(p + "_delivered" + suffix, l.delivered(), 5);
+        }
         out.number("lat_xdp_added_p50_us", paths[1].second.p50_us - paths[0].second.p50_us, 2);
         // The `on` configuration under the field names of the single sweep that came before.
         const std::vector<IsolationPoint>& on = isolation.at("on");
@@ -342,7 +351,8 @@ private:
             .number("latency_endpoint_priority", o_.endpoint_priority, 0)
             .number("latency_queues", o_.queues, 0)
             .number("latency_rate_eps", o_.rate, 0)
-            .number("latency_seconds", o_.seconds, 2);
+            .number("latency_seconds", o_.seconds, 2)
+            .number("best_effort_nice", o_.best_effort_nice, 0);
         return out;
     }
 

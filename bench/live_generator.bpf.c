@@ -7,10 +7,12 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#define GEN_FRAME_LEN 64
+#define GEN_FRAME_LEN 64 /* an IPv4 event; an IPv6 one is 20 bytes longer */
+#define GEN_FRAME_LEN6 (GEN_FRAME_LEN + 20)
 
 /* Set from user space (the skeleton's mmap'ed .data) before a run. */
-__u8 frame_template[GEN_FRAME_LEN] = {};
+__u8 frame_template[GEN_FRAME_LEN6] = {};
+__u32 frame_len = 0; /* GEN_FRAME_LEN6: the whole template, else GEN_FRAME_LEN */
 
 SEC("xdp")
 int live_generator(struct xdp_md *ctx)
@@ -21,6 +23,11 @@ int live_generator(struct xdp_md *ctx)
 	if (data + GEN_FRAME_LEN > data_end)
 		return XDP_DROP;
 	__builtin_memcpy(data, frame_template, GEN_FRAME_LEN);
+	if (frame_len == GEN_FRAME_LEN6) {
+		if (data + GEN_FRAME_LEN6 > data_end)
+			return XDP_DROP;
+		__builtin_memcpy(data + GEN_FRAME_LEN, frame_template + GEN_FRAME_LEN, GEN_FRAME_LEN6 - GEN_FRAME_LEN);
+	}
 	return XDP_TX;
 }
 

@@ -1,5 +1,5 @@
-// Live traffic (throughput, latency, fanout): a generator sending with BPF_PROG_TEST_RUN's live-frames mode (or,
-// where the kernel refuses that mode, from an AF_PACKET socket), and a counter at the receiving veth.
+// Live traffic (throughput, latency, fanout): a BPF_PROG_TEST_RUN live-frames generator (an AF_PACKET one where
+// the kernel refuses that mode), a counter at the receiver.
 #pragma once
 
 #include <arpa/inet.h>
@@ -24,15 +24,12 @@
 #include "process/process.hpp"
 #include "sink_counter.skel.h"
 #include "skeleton.hpp"
-#include "subcommand.hpp"  // interrupted()
 #include "tcx.hpp"
-#include "tempos/status_macros.hpp"
 #include "tempos/unique_fd.hpp"
 #include "test_run_timer.hpp"
 #include "topology/interface.hpp"
 #include "topology/layouts.hpp"
 #include "topology/netns.hpp"
-#include "topology/private_netns.hpp"
 #include "topology/world.hpp"
 
 namespace tempos::bench {
@@ -118,12 +115,19 @@ public:
                 return counter_link_.get() >= 0 ? Status::ok() : os_error("attaching the counter", errno);
             });
         if (!opened) return opened;
+        return set_frame(topic, false);
+    }
+    // `frame`: the strict event of `topic`, pub to the MoM's port, IPv4 (64 bytes) or IPv6 (84 bytes).
+    Status set_frame(std::uint8_t topic, bool ipv6) {
         namespace p2p = testkit::world::point_to_point;
-        const auto mom_mac = net.mac("mom", "eth0"), pub_mac = net.mac("pub", "eth0");
-        if (!mom_mac || !pub_mac) return mom_mac ? pub_mac.status() : mom_mac.status();
-        frame = testkit::bench_event(*mom_mac, *pub_mac, testkit::world::ipv4_bytes(p2p::kPubIp),
-                                     testkit::world::ipv4_bytes(p2p::kMomIp), testkit::world::kMomPort, topic)
-                    .build();
+        TEMPOS_ASSIGN_OR_RETURN(auto mom, net.mac("mom", "eth0"));
+        TEMPOS_ASSIGN_OR_RETURN(auto pub, net.mac("pub", "eth0"));
+        using testkit::world::ipv4_bytes, testkit::world::ipv6_bytes, testkit::world::kMomPort;
+        frame = ipv6 ? testkit::bench_event6(mom, pub, ipv6_bytes(p2p::kPubIp6), ipv6_bytes(p2p::kMomIp6), kMomPort,
+                                             topic)
+                           .build()
+                     : testkit::bench_event(mom, pub, ipv4_bytes(p2p::kPubIp), ipv4_bytes(p2p::kMomIp), kMomPort, topic)
+                           .build();
         return Status::ok();
     }
     // "live_frames" or "af_packet" (above).
@@ -134,9 +138,12 @@ public:
     Result<GeneratorRun> send(double rate_pps, double seconds) const {
         testkit::NetnsScope in_pub(net.ns("pub"));
         if (!in_pub.status()) return in_pub.status();
-        if (!sender_ && frame.size() != sizeof(generator_->bss->frame_template))
-            return Status::error(ErrorCode::invalid_argument, "the generator sends 64-byte frames");
-        if (!sender_) std::memcpy(generator_->bss->frame_template, frame.data(), frame.size());
+        if (frame.size() != 64 && frame.size() != sizeof(generator_->bss->frame_template))
+            return Status::error(ErrorCode::invalid_argument, "the generator sends 64- or 84-byte frames");
+        if (!sender_) {
+            std::memcpy(generator_->bss->frame_template, frame.data(), frame.size());
+            generator_->bss->frame_len = static_cast<std::uint32_t>(frame.size());
+        }
         xdp_md ctx{};
         ctx.ingress_ifindex = static_cast<std::uint32_t>(pub_ifindex_);
         ctx.data_end = static_cast<std::uint32_t>(frame.size());  // the kernel insists: the whole frame is packet data
@@ -177,11 +184,8 @@ public:
         std::vector<Result<GeneratorRun>> runs(static_cast<std::size_t>(threads),
                                                Status::error(ErrorCode::internal, ""));
         auto generate = [&](std::size_t i) {
-            if (Status pinned = first_cpu < 0 ? Status::ok() : testkit::pin_to_cpu(first_cpu + static_cast<int>(i));
-                !pinned)
-                runs[i] = pinned;
-            else
-                runs[i] = send(rate_pps / static_cast<double>(threads), seconds);
+            const Status pinned = first_cpu < 0 ? Status::ok() : testkit::pin_to_cpu(first_cpu + static_cast<int>(i));
+            runs[i] = pinned ? send(rate_pps / static_cast<double>(threads), seconds) : Result<GeneratorRun>(pinned);
         };
         std::vector<std::thread> others;
         for (std::size_t i = 1; i < runs.size(); ++i) others.emplace_back(generate, i);
@@ -226,7 +230,7 @@ public:
     }
 
     testkit::Topology net;
-    std::vector<std::uint8_t> frame;  // 64 bytes
+    std::vector<std::uint8_t> frame;  // set_frame
 
 private:
     std::uint64_t counted() const {  // over all CPUs; 0 if unreadable

@@ -5,20 +5,17 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <tuple>
 
 #include "empty_xdp.skel.h"
 #include "frames/frame_world.hpp"
-#include "frames/prog_test_run.hpp"
 #include "frames/router_fixtures.hpp"
 #include "route_table.hpp"
 #include "skeleton.hpp"
-#include "subcommand.hpp"
 #include "tempos_router.skel.h"
 #include "test_run_timer.hpp"
 #include "thesis_router.skel.h"
-#include "topology/interface.hpp"
-#include "topology/private_netns.hpp"
 
 namespace tempos::bench {
 
@@ -46,9 +43,12 @@ struct ProgOptions : CommonOptions {
 };
 
 namespace world = testkit::world;
-constexpr std::uint8_t kBenchTopic = 1;
-// Three members for both programs, so both run their round robin.
+constexpr std::uint8_t kBenchTopic = 1, kBenchTopic6 = 2;  // the IPv4 and the IPv6 bench event's
+// Three members for both programs, so both run their round robin; for our program's IPv6 event their IPv6 forms.
 const world::Subscriber kBenchSubscribers[] = {world::kSubA, world::kSubB, world::kSubC};
+const world::Subscriber6 kBenchSubscribers6[] = {
+    world::kSubA6, world::kSubB6,
+    {{0x20, 0x01, 0x0d, 0xb8, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0c}, 5003, world::kSubC.mac}};
 
 // The thesis's map value (bench/thesis_router.bpf.c): 5 IPv4 addresses then 5 MACs, zero padding.
 struct ThesisTopicValue {
@@ -58,7 +58,7 @@ struct ThesisTopicValue {
 static_assert(sizeof(ThesisTopicValue) == 52, "4-byte aligned like the BPF side: 50 bytes + 2 padding");
 
 Status setup_router(tempos_router* skel) {
-    tempos_route route{};
+    tempos_route route{}, route6{};
     // The subscriber port equals the MoM's, and the subscribers' MACs and addresses count as the MoM's own
     // (bpf/destination.h), so a rewritten frame still matches on the next repetition.
     tempos::xdp::LocalDestinations local = testkit::standard_local_destinations();
@@ -67,10 +67,14 @@ Status setup_router(tempos_router* skel) {
         local.macs.insert(s.mac);
         local.ipv4.insert(s.ip);
     }
-    if (const Status set = tempos::xdp::DestinationTable(bpf_map__fd(skel->maps.local_destinations)).set(local); !set)
-        return set;
-    return tempos::xdp::RouteTable(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters))
-        .set(kBenchTopic, route);
+    for (const world::Subscriber6& s : kBenchSubscribers6) {
+        route6.subs[route6.count++] = testkit::endpoint(s.ip, world::kMomPort, s.mac, world::kMomMac);
+        local.ipv6.insert(s.ip);
+    }
+    TEMPOS_RETURN_IF_ERROR(tempos::xdp::DestinationTable(bpf_map__fd(skel->maps.local_destinations)).set(local));
+    tempos::xdp::RouteTable table(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters));
+    TEMPOS_RETURN_IF_ERROR(table.set(kBenchTopic, route));
+    return table.set(kBenchTopic6, route6);
 }
 
 Status setup_thesis(thesis_router* skel) {
@@ -85,9 +89,9 @@ Status setup_thesis(thesis_router* skel) {
     return Status::ok();
 }
 
-std::uint64_t redirected_on_topic(tempos_router* skel) {
+std::uint64_t redirected_on_topic(tempos_router* skel, std::uint8_t topic) {
     tempos::xdp::RouteTable table(bpf_map__fd(skel->maps.topic_routes), bpf_map__fd(skel->maps.topic_counters));
-    const Result<tempos_topic_counters> c = table.read_counters(kBenchTopic);
+    const Result<tempos_topic_counters> c = table.read_counters(topic);
     return c ? c->redirected_packets : 0;
 }
 
@@ -104,8 +108,7 @@ Status expect_action(const std::string& name, int prog_fd, const std::vector<std
     return Status::ok();
 }
 
-// The router fixtures' frames (testing/frames/router_fixtures.hpp), timed as Katran's perf-from-fixture does:
-// each row on a router loaded with its constants and the standard routes. One router per distinct constants.
+// The router fixtures' rows (method: bench/README.md, `fixtures_ns`): one router per distinct constants.
 using FixtureRouters = std::vector<std::pair<testkit::MomConstants, tempos::xdp::SkeletonPtr<tempos_router>>>;
 
 tempos_router* router_for(const FixtureRouters& routers, const testkit::RouterFixture& row) {
@@ -128,9 +131,7 @@ Result<FixtureRouters> load_fixture_routers(const std::vector<testkit::RouterFix
     return out;
 }
 
-// A routed row rewrites its frame towards a subscriber's port, so repeated runs would time the pass path:
-// each row is timed on single runs against the empty program (single_run_cost_over_ns), plus the empty
-// program's own per-run cost, which makes the figures comparable with prog_ns. ns per packet by row name.
+// ns per packet by row name: single_run_cost_over_ns against the empty program, plus empty_ns (bench/README.md).
 Result<nlohmann::ordered_json> time_fixtures(const std::vector<testkit::RouterFixture>& rows,
                                              const FixtureRouters& routers, int empty_fd, double empty_ns,
                                              const ProgOptions& o) {
@@ -149,20 +150,20 @@ Result<nlohmann::ordered_json> time_fixtures(const std::vector<testkit::RouterFi
 struct Contender {
     const char* name;
     int prog_fd;
-    std::uint32_t action;  // on the bench frame
+    std::uint32_t action;  // on its bench frame
+    const std::vector<std::uint8_t>* frame;
     std::function<Status(std::uint64_t calls)> check;  // validates a run afterwards (optional)
     std::vector<double> samples;
 };
 
 // Runs are interleaved (ours, thesis, empty, ours, ...) so that load from other processes drifting over time
 // affects every program alike; each reports the median of its runs.
-Status measure_interleaved(std::vector<Contender>& contenders, const std::vector<std::uint8_t>& frame,
-                           const ProgOptions& o) {
+Status measure_interleaved(std::vector<Contender>& contenders, const ProgOptions& o) {
     const std::uint64_t calls = (o.iterations + o.batch - 1) / o.batch;
     for (int r = 0; r < o.runs; ++r) {
         for (Contender& c : contenders) {
             if (interrupted()) return Status::error(ErrorCode::internal, "interrupted");
-            const Result<double> ns = time_per_run_ns(c.prog_fd, frame, o.iterations, o.batch);
+            const Result<double> ns = time_per_run_ns(c.prog_fd, *c.frame, o.iterations, o.batch);
             if (!ns) return ns.status().prefixed(c.name);
             if (Status st = c.check ? c.check(calls) : Status::ok(); !st) return st.prefixed(c.name);
             if (o.verbose) std::fprintf(stderr, "%s run %d: %.3f ns\n", c.name, r + 1, *ns);
@@ -178,6 +179,10 @@ Result<Report> run_prog(const ProgOptions& o) {
         testkit::bench_event(world::kMomMac, world::kPublisherMac, world::kPublisherIp, world::kMomIp, world::kMomPort,
                              kBenchTopic)
             .build();
+    const std::vector<std::uint8_t> frame6 = testkit::bench_event6(world::kMomMac, world::kPublisherMac,
+                                                                   world::kPublisherIp6, world::kMomIp6,
+                                                                   world::kMomPort, kBenchTopic6)
+                                                 .build();
     TEMPOS_RETURN_IF_ERROR(testkit::enter_test_netns());
     const std::vector<testkit::RouterFixture> rows = testkit::router_fixtures();
     TEMPOS_ASSIGN_OR_RETURN(auto fixture_routers, load_fixture_routers(rows));
@@ -198,27 +203,34 @@ Result<Report> run_prog(const ProgOptions& o) {
     for (const auto& [mom, r] : fixture_routers) held.push_back(bpf_program__fd(r->progs.tempos_router));
     TEMPOS_RETURN_IF_ERROR(hold_in_dispatcher(held, "tbench"));
     // Our program must have taken the routing path on every single repetition, or we timed something else.
-    std::uint64_t redirected_before = 0;
-    auto every_run_routed = [&](std::uint64_t calls) {
-        const std::uint64_t got = redirected_on_topic(router) - redirected_before, expected = calls * (o.batch + 1);
-        redirected_before += got;
-        return got == expected ? Status::ok()
-                               : Status::error(ErrorCode::internal, "routed " + std::to_string(got) + " of " +
-                                                                        std::to_string(expected) + " runs");
+    std::map<std::uint8_t, std::uint64_t> redirected_before;  // by topic
+    auto every_run_routed = [&](std::uint8_t topic) {
+        return [&, topic](std::uint64_t calls) {
+            const std::uint64_t got = redirected_on_topic(router, topic) - redirected_before[topic];
+            const std::uint64_t expected = calls * (o.batch + 1);
+            redirected_before[topic] += got;
+            return got == expected ? Status::ok()
+                                   : Status::error(ErrorCode::internal, "routed " + std::to_string(got) + " of " +
+                                                                            std::to_string(expected) + " runs");
+        };
     };
-    std::vector<Contender> contenders{{"tempos_router", router_fd, XDP_TX, every_run_routed, {}},
-                                      {"thesis_router", thesis_fd, XDP_REDIRECT, nullptr, {}},
-                                      {"empty_xdp", empty_fd, XDP_TX, nullptr, {}}};
+    std::vector<Contender> contenders{
+        {"tempos_router", router_fd, XDP_TX, &frame, every_run_routed(kBenchTopic), {}},
+        {"thesis_router", thesis_fd, XDP_REDIRECT, &frame, nullptr, {}},
+        {"empty_xdp", empty_fd, XDP_TX, &frame, nullptr, {}},
+        {"tempos_router_v6", router_fd, XDP_TX, &frame6, every_run_routed(kBenchTopic6), {}}};  // IPv6 event
     for (const Contender& c : contenders)
-        TEMPOS_RETURN_IF_ERROR(expect_action(c.name, c.prog_fd, frame, c.action));
-    redirected_before = redirected_on_topic(router);
-    TEMPOS_RETURN_IF_ERROR(measure_interleaved(contenders, frame, o));
+        TEMPOS_RETURN_IF_ERROR(expect_action(c.name, c.prog_fd, *c.frame, c.action));
+    for (const std::uint8_t topic : {kBenchTopic, kBenchTopic6})
+        redirected_before[topic] = redirected_on_topic(router, topic);
+    TEMPOS_RETURN_IF_ERROR(measure_interleaved(contenders, o));
     const double prog_ns = median(contenders[0].samples);
     const double thesis_ns = median(contenders[1].samples);
     const double empty_ns = median(contenders[2].samples);
     TEMPOS_ASSIGN_OR_RETURN(auto fixtures_ns, time_fixtures(rows, fixture_routers, empty_fd, empty_ns, o));
     Report report;
     report.number("prog_ns", prog_ns, 2)
+        .number("prog_ns_v6", median(contenders[3].samples), 2)
         .number("thesis_ns", thesis_ns, 2)
         .number("empty_ns", empty_ns, 2)
         .number("prog_speedup", thesis_ns / prog_ns, 3)

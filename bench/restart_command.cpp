@@ -1,15 +1,12 @@
 // tempos-bench restart: what a restart (SIGTERM), a crash (SIGKILL) and an upgrade (the test-only plugin with a
 // rebuilt router object, tests/e2e/upgrade) of tempos-mom cost a strict stream, with and without persist, beside the
 // same stream without a restart (issue 14). Method: docs/restart.md, "Measured".
-#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "bench_mom.hpp"
-#include "subcommand.hpp"
 #include "topology/layouts.hpp"
-#include "topology/world.hpp"
 
 namespace tempos::bench {
 
@@ -51,8 +48,7 @@ struct RestartBench : Bench<RestartOptions> {
                                                            o_.upgrade_plugin_dir +
                                                            " (built with the tests: target xdp_adapter_upgrade)");
         TEMPOS_ASSIGN_OR_RETURN(net_, testkit::point_to_point({}));
-        if (o_.xdp_mode == "native")
-            TEMPOS_RETURN_IF_ERROR(net_.attach_peer_pass("sub1", "eth0"));
+        if (o_.xdp_mode == "native") TEMPOS_RETURN_IF_ERROR(net_.attach_peer_pass("sub1", "eth0"));
 
         Report out;
         const Result<StreamResult> idle = measure({"idle", Stop::none, false, false});

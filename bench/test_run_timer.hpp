@@ -1,5 +1,4 @@
-// Per-run cost of a BPF program under BPF_PROG_TEST_RUN (the test kit's prog_test_run); the method and why it is
-// so: bench/README.md, `prog`.
+// Per-run cost of a BPF program under BPF_PROG_TEST_RUN (testkit::prog_test_run); method and why: README.md, `prog`.
 #pragma once
 
 #include <bpf/libbpf.h>
@@ -7,22 +6,20 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
+#include <numeric>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "frames/prog_test_run.hpp"
 #include "subcommand.hpp"  // median
-#include "tempos/status_macros.hpp"
 #include "topology/interface.hpp"
 #include "topology/private_netns.hpp"
 
 namespace tempos::bench {
 
-// median(time of a `batch`-run call - time of a 1-run call) / (batch - 1), over calls from a fresh copy of `frame`
-// (the router rewrites it, TTL - 1 per run), until at least `iterations` runs; the same for every program compared
-// (prog, and the fan-out program in fanout).
+// The per-run cost of bench/README.md (`prog`) over at least `iterations` runs, each call from a fresh copy of
+// `frame`; the same for every program compared (prog, and the fan-out program in fanout).
 inline Result<double> time_per_run_ns(int prog_fd, const std::vector<std::uint8_t>& frame, std::uint64_t iterations,
                                       std::uint32_t batch, std::span<const std::uint8_t> ctx = {}) {
     if (batch < 2) return Status::error(ErrorCode::invalid_argument, "batch must be at least 2");
@@ -52,16 +49,13 @@ inline Result<double> single_run_cost_over_ns(int prog_fd, int baseline_fd, cons
     }
     // The mean of the middle half: robust to preempted pairs like a median, but not stuck to the clock's
     // granularity (a single run is a few clock ticks).
-    std::sort(differences.begin(), differences.end());
-    const std::size_t quarter = differences.size() / 4;
-    double sum = 0;
-    for (std::size_t i = quarter; i < differences.size() - quarter; ++i) sum += differences[i];
-    return sum / static_cast<double>(differences.size() - 2 * quarter);
+    std::ranges::sort(differences);
+    const auto middle = std::span(differences).subspan(calls / 4, calls - calls / 4 * 2);
+    return std::accumulate(middle.begin(), middle.end(), 0.0) / static_cast<double>(middle.size());
 }
 
 // Each program attached natively to a veth pair of its own ("<prefix><i>a") in the calling thread's namespace, so
-// that it stays in the kernel's XDP dispatcher: otherwise every test run regenerates the dispatcher and waits for
-// an RCU grace period.
+// that it stays in the kernel's XDP dispatcher (why: bench/README.md, `prog`).
 inline Status hold_in_dispatcher(const std::vector<int>& prog_fds, const char* prefix) {
     for (std::size_t i = 0; i < prog_fds.size(); ++i) {
         const std::string a = prefix + std::to_string(i) + "a";

@@ -1,5 +1,4 @@
-// Each libmosquitto client runs its loop in the caller's thread (no loop thread), so a publish goes straight to
-// the socket from the publishing thread.
+// Each libmosquitto client runs its loop in the caller's thread (no loop thread): a publish goes straight out.
 #include <mosquitto.h>
 #include <unistd.h>
 
@@ -22,8 +21,7 @@ Status mosq_error(const std::string& what, int rc) {
     return Status::error(ErrorCode::system_error, what + ": " + mosquitto_strerror(rc));
 }
 
-// One libmosquitto client, a publisher or a subscriber of `topic`; callbacks land in this object, in the thread
-// that runs its loop.
+// A publisher or a subscriber of `topic`; callbacks land in this object, in the thread that runs its loop.
 class MosquittoClient : public PeerConnection {
 public:
     explicit MosquittoClient(std::string topic) : topic_(std::move(topic)) {
@@ -122,8 +120,7 @@ Result<std::vector<std::string>> command_line(const std::string& program_path, c
     return std::vector<std::string>{program_path, "-c", conf};
 }
 
-// libmosquitto has no batching of its own: each publish is one write, as for every libmosquitto user, at once or
-// not.
+// libmosquitto has no batching of its own: each publish is one write, as for every libmosquitto user (at_once or not).
 Result<std::unique_ptr<PeerConnection>> connect_client(const std::string& host, int port,
                                                        const std::string& topic, bool, PayloadHandler handler) {
     auto client = std::make_unique<MosquittoClient>(topic);

@@ -1,5 +1,4 @@
-// NATS through libnats, the official C client. It reads the socket, and writes what it buffers, in threads of
-// its own started while connecting; they inherit the connecting thread's scheduling (see run_streams).
+// NATS through libnats, whose threads inherit the connecting thread's scheduling (peers/README.md, run_streams).
 #include <nats/nats.h>
 
 #include <cstdint>

@@ -14,7 +14,6 @@
 #include "event_format.hpp"
 #include "latency_summary.hpp"
 #include "subcommand.hpp"  // Report
-#include "tempos/status_macros.hpp"
 #include "process/process.hpp"
 #include "topology/topology.hpp"
 
@@ -47,9 +46,7 @@ Status within(std::uint64_t timeout_ms, const std::string& what, Done done, Step
     return Status::ok();
 }
 
-// A broker compared with tempos: how to start it in a namespace, and its client side through its own client library
-// as Debian packages it, with TCP_NODELAY as on the brokers: Mosquitto 2.0 through libmosquitto, MQTT QoS 0
-// (mosquitto_client.cpp), nats-server 2.9 through libnats (nats_client.cpp).
+// A broker compared with tempos: how to start it in a namespace, and its client side (peers/README.md, "Clients").
 struct Broker {
     const char* name;     // also the prefix of its JSON fields
     const char* program;  // executable looked up in PATH and the sbin directories

@@ -1,16 +1,11 @@
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "bench_mom.hpp"  // start_bound
 #include "peers.hpp"
-#include "process/mom_runner.hpp"
-#include "process/process.hpp"
 #include "process/temp_dir.hpp"
-#include "subcommand.hpp"
 #include "topology/layouts.hpp"
 
 namespace tempos::bench {

@@ -13,7 +13,6 @@
 
 #include "bench_mom.hpp"  // at_priority, start_bound
 #include "peers.hpp"
-#include "subcommand.hpp"
 #include "topology/layouts.hpp"
 
 namespace tempos::bench::peers {
@@ -58,8 +57,7 @@ Argv expand(const char* command, const std::string& ip, const RunSettings& s) {
 }
 
 // ddsperf (0.10) prints a line per second and peer: "... size N mean Xus min Xus 50% Xus 90% Xus 99% Xus max Xus
-// cnt N" (round trips). The figures are the medians over those seconds, the first (warm-up) left out; max the
-// largest; no p99.9.
+// cnt N" (round trips). Figures: medians over those seconds but the first (warm-up); max the largest; no p99.9.
 Status parse_ddsperf(const std::string& out, Figures& f) {
     static const std::regex line(
         R"(mean ([\d.]+)us min ([\d.]+)us 50% ([\d.]+)us 90% ([\d.]+)us 99% ([\d.]+)us max ([\d.]+)us cnt (\d+))");
@@ -86,18 +84,15 @@ void parse_flood_rate(const std::string& output, const char* pattern, Figures& f
     if (!rates.empty()) f.flood_msgs = median(rates);
 }
 
-// sockperf (3.7) prints the half round trips' percentiles: "---> percentile 99.900 =   12.345", "<MAX> observation
-// = X", and "Total N observations".
+// sockperf (3.7) prints half round trips: "---> percentile 99.900 =   12.345", "<MAX> observation = X", "Total N
+// observations".
 Status parse_sockperf(const std::string& out, Figures& f) {
     static const std::regex pct(R"(percentile ([\d.]+) = +([\d.]+))"), max(R"(<MAX> observation = +([\d.]+))"),
         total(R"(Total (\d+) observations)");
-    for (auto it = std::sregex_iterator(out.begin(), out.end(), pct); it != std::sregex_iterator(); ++it) {
-        const std::string q = (*it)[1];
-        const double v = std::stod((*it)[2]);
-        if (q == "50.000") f.p50 = v;
-        if (q == "99.000") f.p99 = v;
-        if (q == "99.900") f.p999 = v;
-    }
+    for (auto it = std::sregex_iterator(out.begin(), out.end(), pct); it != std::sregex_iterator(); ++it)
+        for (const auto& [q, field] :
+             {std::pair{"50.000", &Figures::p50}, {"99.000", &Figures::p99}, {"99.900", &Figures::p999}})
+            if ((*it)[1] == q) f.*field = std::stod((*it)[2]);
     std::smatch m;
     if (std::regex_search(out, m, max)) f.max = std::stod(m[1]);
     if (std::regex_search(out, m, total)) f.samples = std::stod(m[1]);

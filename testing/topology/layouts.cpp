@@ -83,6 +83,14 @@ Status build_point_to_point(Topology& t, const PointToPointOptions& o) {
         if (a.node == world::kPub)
             if (Status st = t.set_tx_checksum(a.node, a.ifname, false); !st) return st;
     }
+    const std::pair<std::string, const char*> ipv6[][2] = {{{world::kPub, w::kPubIp6}, {world::kMom, w::kMomIp6}},
+                                                           {{world::kMom, w::kMomSub1Ip6}, {sub1, w::kSub1Ip6}},
+                                                           {{world::kMom, w::kMomSub2Ip6}, {sub2, w::kSub2Ip6}}};
+    for (std::size_t line = 0; o.ipv6 && line < (o.with_sub2 ? 3 : 2); ++line)
+        for (const auto& [node, ip] : ipv6[line]) {
+            const std::string ifname = node == world::kMom ? "eth" + std::to_string(line) : "eth0";
+            if (Status st = t.add_ipv6(node, ifname, std::string(ip) + "/64"); !st) return st;
+        }
     if (Status st = t.add_route(world::kPub, w::kSub1Net, w::kMomIp); !st) return st;
     if (Status st = t.add_route(sub1, w::kPubNet, w::kMomSub1Ip); !st) return st;
     if (Status st = t.enable_forwarding(world::kMom); !st) return st;

@@ -42,6 +42,7 @@ struct PointToPointOptions {
     bool with_sub2 = false;
     bool with_direct = false;
     int queues = 1;  // rx/tx queues of every veth (veth picks the receive queue by the transmitting CPU)
+    bool ipv6 = false;  // the MoM's lines also get the IPv6 addresses of world::point_to_point (not the direct one)
 };
 Result<Topology> point_to_point(const PointToPointOptions& options, const std::string& id = Topology::new_id());
 

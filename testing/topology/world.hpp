@@ -3,6 +3,8 @@
 // MAC addresses are the kernel's random veth addresses: ask the topology (Topology::mac).
 #pragma once
 
+#include <arpa/inet.h>
+
 #include <array>
 #include <cstdint>
 #include <string>
@@ -21,6 +23,13 @@ constexpr std::array<std::uint8_t, 4> ipv4_bytes(std::string_view text) {
             bytes[part] = static_cast<std::uint8_t>(bytes[part] * 10 + (c - '0'));
         }
     }
+    return bytes;
+}
+
+// "fd77::1" as bytes (zero when it is not an IPv6 address).
+inline std::array<std::uint8_t, 16> ipv6_bytes(const std::string& text) {
+    std::array<std::uint8_t, 16> bytes{};
+    (void)inet_pton(AF_INET6, text.c_str(), bytes.data());
     return bytes;
 }
 
@@ -78,6 +87,14 @@ inline constexpr const char* kMomSub2Ip = "10.79.0.2";
 inline constexpr const char* kSub2Ip = "10.79.0.12";
 inline constexpr const char* kPubDirectIp = "10.76.0.1";
 inline constexpr const char* kSub1DirectIp = "10.76.0.11";
+// With IPv6 (PointToPointOptions::ipv6): pub:eth0, mom:eth0, mom:eth1, sub1:eth0, mom:eth2 and sub2:eth0 also get
+// these unique-local addresses (nodad), one /64 per line, host parts as in IPv4 (read as hex).
+inline constexpr const char* kPubIp6 = "fd77::1";
+inline constexpr const char* kMomIp6 = "fd77::2";
+inline constexpr const char* kMomSub1Ip6 = "fd78::2";
+inline constexpr const char* kSub1Ip6 = "fd78::11";
+inline constexpr const char* kMomSub2Ip6 = "fd79::2";
+inline constexpr const char* kSub2Ip6 = "fd79::12";
 }  // namespace point_to_point
 
 // enter_test_netns(): the BPF program tests' private namespace.
