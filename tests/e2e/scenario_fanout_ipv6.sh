@@ -81,17 +81,14 @@ echo "xdp_mode $E2E_XDP_MODE: topic 3 fan-out counters events=$f_events passed_t
 report=$(fanout_group_problems 3 "$N" "$GROUPS_N" "$PER_GROUP")
 echo "${report%$'\n'*}"
 problem=${report##*$'\n'problem:}
-for s in sub1 sub3; do
-    u=$(json_field "$E2E_TMP/$s.json" 4 unique)
-    d=$(json_field "$E2E_TMP/$s.json" 4 duplicates)
-    echo "topic 4 (IPv4 events, IPv6 groups): $s=$u duplicates=$d"
-    [ "$u" -eq "$M" ] && [ "$d" -eq 0 ] || problem=${problem:-"topic 4: $s received $u of $M events ($d duplicates)"}
-done
-for s in sub5 sub6; do
-    u=$(json_field "$E2E_TMP/$s.json" 5 unique)
-    d=$(json_field "$E2E_TMP/$s.json" 5 duplicates)
-    echo "topic 5 (IPv6 groups without MACs): $s=$u duplicates=$d"
-    [ "$u" -eq "$M" ] && [ "$d" -eq 0 ] || problem=${problem:-"topic 5: $s received $u of $M events ($d duplicates)"}
+# Topic 4 (IPv4 events, IPv6 groups) at sub1 and sub3, topic 5 (IPv6 groups without MACs) at sub5 and sub6: each
+# of them gets every event of its topic once.
+for at in 4:sub1 4:sub3 5:sub5 5:sub6; do
+    t=${at%%:*} s=${at#*:}
+    u=$(json_field "$E2E_TMP/$s.json" "$t" unique)
+    d=$(json_field "$E2E_TMP/$s.json" "$t" duplicates)
+    echo "topic $t: $s=$u duplicates=$d"
+    [ "$u" -eq "$M" ] && [ "$d" -eq 0 ] || problem=${problem:-"topic $t: $s received $u of $M events ($d duplicates)"}
 done
 [ -z "$problem" ] || fail "$problem"
 echo "MoM Udp InDatagrams +$mom_in, Udp6InDatagrams +$mom6_in; subscribers InCsumErrors +$csum, Udp6InCsumErrors" \
