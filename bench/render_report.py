@@ -152,6 +152,11 @@ def line(fn, using, style, color, title, run):
     return f"'{fn}' using {using} with {style.format(color)} " + (f"title '{title}'" if run == 0 else "notitle")
 
 
+def generator(value):
+    """The load generator a part recorded (its *_generator field; absent before there was a choice)."""
+    return "AF_PACKET generator" if value == "af_packet" else "live-frames generator"
+
+
 def plot_throughput(runs, img_dir, tmp):
     series = []
     for path, color, title in (("xdp", "#1f77b4", "XDP strict path"),
@@ -163,7 +168,7 @@ def plot_throughput(runs, img_dir, tmp):
                 series.append(line(fn, "1:2", "linespoints lc rgb '{}' pt 7 ps 0.6 lw 1.5", color, title, i))
     return bool(series) and gnuplot(
         os.path.join(img_dir, "throughput.png"), "Offered vs delivered, 64-byte strict events (every run)",
-        "offered (Mpps, live-frames generator)", "delivered to the subscriber (Mpps)",
+        f"offered (Mpps, {generator(runs[0].get('throughput_generator'))})", "delivered to the subscriber (Mpps)",
         "x with lines dt 2 lc rgb '#888888' title 'no loss (delivered = offered)', " + ", ".join(series))
 
 
@@ -193,7 +198,8 @@ def plot_isolation(runs, img_dir, tmp):
     return bool(latency) and gnuplot(
         os.path.join(img_dir, "isolation.png"),
         "Strict p99 (10 k/s through tempos-mom) under a best-effort flood, three configurations (every run)",
-        "best-effort flood offered (Mpps, live-frames generator)", "strict one-way latency p99 (µs)",
+        f"best-effort flood offered (Mpps, {generator(runs[0].get('latency_generator'))})",
+        "strict one-way latency p99 (µs)",
         target + ", ".join(latency)) and gnuplot(
         os.path.join(img_dir, "isolation-delivered.png"), "Best-effort delivered to its subscriber (every run)",
         "best-effort flood offered (Mpps)", "best-effort delivered (Mpps)",
@@ -239,7 +245,7 @@ def why_missed(d, runs):
         out.append(f"- **xdp_mpps**: {fmt(g('xdp_mpps'))} Mpps (runs: {fmt(g('xdp_mpps_min'))}–{fmt(g('xdp_mpps_max'))}), "
                    f"the generators' limit {fmt(g('xdp_generator_limit_mpps'))} Mpps, loss {fmt(g('xdp_loss'))}"
                    + ("; no step of any run lost a frame" if lossless else "") + ". The figure is the limit of the "
-                   "live-frames generator, which shares the 2 cores with the receive path (a veth runs the receiver's "
+                   f"{generator(g('throughput_generator'))}, which shares the 2 cores with the receive path (a veth runs the receiver's "
                    "XDP program on the sending CPU), not of the router; it varies with the machine's other load.")
     if num("xdp_vs_socket") and g("xdp_vs_socket") < 15:
         out.append(f"- **xdp_vs_socket**: {fmt(g('xdp_vs_socket'))} = {fmt(g('xdp_mpps'))} / {fmt(g('socket_mpps'))} "
