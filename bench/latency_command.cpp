@@ -99,10 +99,11 @@ double task_cpu_seconds(const std::string& stat) {
 struct IsolationPoint {
     double flood_offered_mpps = 0, flood_delivered_mpps = 0;
     double flood_sent = 0, flood_delivered = 0;  // frames the generator sent, datagrams sub2's kernel delivered
+    double flood_device_dropped = 0;             // of flood_sent, refused by pub:eth0 (AF_PACKET generator only)
     StreamResult strict;
     Counters counters;  // over the step
     double be_counted() const {
-        double sum = 0;
+        double sum = flood_device_dropped;
         for (const Counter& c : kCounters) sum += c.in_be_sum ? counters.at(c.key) : 0;
         return sum;
     }
@@ -248,6 +249,7 @@ private:
             if (const Result<nlohmann::json> report = collect_sub(flood_sub); !report)
                 return report.status().prefixed("flood");
             p.flood_sent = static_cast<double>(g.frames);
+            p.flood_device_dropped = static_cast<double>(g.device_dropped);
             p.flood_delivered = static_cast<double>(in - in_before);
             p.flood_offered_mpps = g.rate_pps() / 1e6;
             p.flood_delivered_mpps = g.seconds > 0 ? p.flood_delivered / g.seconds / 1e6 : 0;
@@ -274,9 +276,11 @@ private:
             {"strict_sent", static_cast<std::uint64_t>(x.strict.sent)},
             {"strict_received", static_cast<std::uint64_t>(x.strict.unique)},
             {"strict_delivered", round_to(x.strict.delivered(), 5)},
-            // tempos-pub's datagrams mom:eth0's full ring refused (pub:eth0 counts them,
-            // mom:eth0 does not; both count the generator's)
-            {"strict_pub_tx_dropped", x.counters.at("pub_tx_dropped") - x.counters.at("mom_rx_dropped")},
+            // tempos-pub's datagrams mom:eth0's full ring refused (pub:eth0 counts them, mom:eth0 does not; both
+            // count the live-frames generator's, pub:eth0 and the AF_PACKET generator itself count its)
+            {"strict_pub_tx_dropped",
+             x.counters.at("pub_tx_dropped") - x.counters.at("mom_rx_dropped") - x.flood_device_dropped},
+            {"flood_device_dropped", x.flood_device_dropped},
             {"flood_sent", x.flood_sent},
             {"flood_delivered", x.flood_delivered},
             {"be_counted", x.be_counted()},

@@ -54,6 +54,9 @@ inline bool live_frames_permitted() {
 
 struct GeneratorRun {
     std::uint64_t frames = 0;  // frames the kernel ran the program on, hence transmitted or dropped on the way
+    // Of those, the ones pub:eth0 refused as the AF_PACKET generator sent them (live frames: 0, their drops show as
+    // mom:eth0's rx_dropped instead).
+    std::uint64_t device_dropped = 0;
     double seconds = 0;
     double rate_pps() const { return seconds > 0 ? static_cast<double>(frames) / seconds : 0; }
 };
@@ -167,7 +170,8 @@ public:
                 if (due > now) std::this_thread::sleep_until(due);
             }
             if (sender_) {  // every copy offered, the ones the device dropped included (as with live frames)
-                if (Result<std::size_t> dropped = sender_->send_copies(frame, chunk); !dropped) return dropped.status();
+                TEMPOS_ASSIGN_OR_RETURN(auto dropped, sender_->send_copies(frame, chunk));
+                result.device_dropped += dropped;
             } else if (bpf_prog_test_run_opts(fd, &opts) != 0) {
                 return os_error("live-frames test run", errno);
             }
@@ -195,6 +199,7 @@ public:
         for (const Result<GeneratorRun>& run : runs) {
             if (!run) return run.status();
             step.sent.frames += run->frames;
+            step.sent.device_dropped += run->device_dropped;
             step.sent.seconds = std::max(step.sent.seconds, run->seconds);
         }
         const std::uint64_t wanted = before + step.sent.frames * static_cast<std::uint64_t>(copies);

@@ -123,9 +123,16 @@ Result<std::size_t> FrameSender::send_copies(const std::vector<std::uint8_t>& fr
     }
     std::size_t done = 0, dropped = 0;
     while (done < count) {
-        const int sent = ::sendmmsg(fd_.get(), messages, static_cast<unsigned>(std::min(kBatch, count - done)), 0);
+        const std::size_t batch = std::min(kBatch, count - done);
+        const int sent = ::sendmmsg(fd_.get(), messages, static_cast<unsigned>(batch), 0);
         if (sent > 0) {
             done += static_cast<std::size_t>(sent);
+            // A short batch: the frame after the last one sent failed and the kernel dropped its error (man
+            // sendmmsg). On an AF_PACKET socket that is the device's refusal (ENOBUFS): counted, not sent again.
+            if (static_cast<std::size_t>(sent) < batch) {
+                ++dropped;
+                ++done;
+            }
         } else if (errno == ENOBUFS) {  // the first frame of the batch was dropped by the device
             ++dropped;
             ++done;
