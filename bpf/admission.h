@@ -92,14 +92,14 @@ static __always_inline void ipv4_source_key(__be32 saddr, struct tempos_source_k
 }
 
 /* Global, not inlined: verified once on its own (with unknown arguments), so the router's own verification
- * does not grow with the CAS loops. best_effort: the publisher limit applies too, to the bucket of `source`
- * (never to strict events, which a publisher's own best-effort flood must not police). The publisher is checked
- * first, so a flooding source is cut at its own limit before it spends the topic's shared budget. `source` is
- * on the caller's stack; a global function's pointer argument may be NULL for the verifier, hence the check. */
-__noinline int admit(__u32 topic, const struct tempos_source_key *source, __u32 best_effort)
+ * does not grow with the CAS loops. `source`: the publisher's key of a best-effort event, whose publisher limit
+ * applies too; NULL for a strict event (never policed by publisher: a publisher's own best-effort flood must not
+ * police its strict events). The publisher is checked first, so a flooding source is cut at its own limit before
+ * it spends the topic's shared budget. */
+__noinline int admit(__u32 topic, const struct tempos_source_key *source)
 {
 	__u64 now = 0;
-	if (best_effort && source) {
+	if (source) {
 		const struct tempos_rate_limit *limit = limit_of(TEMPOS_PUBLISHER_LIMIT_SLOT);
 		if (limit) {
 			now = admission_now();

@@ -402,15 +402,15 @@ static __always_inline int route_event(struct xdp_md *ctx, struct tempos_event_v
 	__u32 topic = view->topic;
 	/* The source's key only for best-effort events, the only ones its limit applies to: a strict event does not
 	 * pay for building it. */
-	__u32 best_effort = !topic_is_strict(topic);
-	struct tempos_source_key source;
-	if (best_effort) {
+	struct tempos_source_key source, *publisher = NULL;
+	if (!topic_is_strict(topic)) {
 		if (ipv6)
 			__builtin_memcpy(source.addr, &view->ip6->saddr, sizeof(source.addr));
 		else
 			ipv4_source_key(view->ip->saddr, &source);
+		publisher = &source;
 	}
-	int verdict = admit(topic, best_effort ? &source : NULL, best_effort);
+	int verdict = admit(topic, publisher);
 	if (verdict != TEMPOS_ADMITTED)
 		return count_verdict(topic, verdict, XDP_DROP);
 
